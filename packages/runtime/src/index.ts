@@ -1,0 +1,37 @@
+/**
+ * @drmsim/runtime — the simulated kernel underneath every drmsim package: virtual time, execution
+ * contexts, workqueues, wait queues, locks, the lockdep-style validator, the memory/reclaim
+ * model, kref and tracing.
+ *
+ * @example
+ * ```ts
+ * import { Simulator, WaitQueue, msecs } from "@drmsim/runtime";
+ *
+ * const sim = new Simulator({ seed: 42 });
+ * const wq = new WaitQueue(sim, "example");
+ * let ready = false;
+ * sim.schedule(msecs(5), () => { ready = true; wq.wakeUpAll(); });
+ * const waited = await sim.exec("waiter", () => wq.waitEvent(() => ready, { timeoutNs: msecs(10) }));
+ * console.log(sim.now, waited); // 5000000 5000000
+ * ```
+ */
+export * from "./completion.js";
+export { type ContextKind, ExecutionContext, type Frame, frameList, type WaitTarget } from "./context.js";
+export * from "./errno.js";
+export type { Sleeper, WakeReason } from "./internal/sleeper.js";
+export * from "./kref.js";
+export * from "./lockdep/annotations.js";
+export * from "./lockdep/finding.js";
+export type { HeldLock, LockMode } from "./lockdep/held-lock.js";
+export { LockClass, type LockKind } from "./lockdep/lock-class.js";
+export { type AcquireOptions, Validator, type ValidatorMode } from "./lockdep/validator.js";
+export * from "./memory.js";
+export * from "./mutex.js";
+export * from "./prng.js";
+export * from "./simulator.js";
+export * from "./spinlock.js";
+export * from "./task.js";
+export * from "./time.js";
+export * from "./trace.js";
+export * from "./waitqueue.js";
+export * from "./workqueue.js";

@@ -1,0 +1,107 @@
+/**
+ * Reference counting (`struct kref`, `include/linux/kref.h`) with the checks KASAN and
+ * `CONFIG_DEBUG_OBJECTS` give the kernel: a get or put after the count reached zero is reported
+ * as `use-after-free`, and every object still referenced at `sim.teardown()` is reported as a
+ * `leak`, grouped by type.
+ */
+import type { Validator } from "./lockdep/validator.js";
+import { frameList } from "./context.js";
+import type { ExecutionContext } from "./context.js";
+
+/** What reference counting needs from the simulator. */
+export interface RefHost {
+  readonly validator: Validator;
+  readonly current: ExecutionContext;
+  /** Live objects, tracked only while the validator is enabled. */
+  readonly liveRefs: Set<RefCounted>;
+}
+
+/**
+ * Base class for reference-counted simulator objects (fences, buffers, GEM objects). The count
+ * starts at 1 (`kref_init`); `release()` runs when it drops to 0.
+ */
+export abstract class RefCounted {
+  /** `kref.refcount`. */
+  private refs = 1;
+
+  constructor(protected readonly refHost: RefHost) {
+    if (refHost.validator.enabled) refHost.liveRefs.add(this);
+  }
+
+  /** `kref_read()`. */
+  get refcount(): number {
+    return this.refs;
+  }
+
+  /** A short name for leak and use-after-free reports, e.g. `dma_fence amdgpu:gfx#3`. */
+  abstract describe(): string;
+
+  /** Called once when the last reference is dropped (`kref_put`'s release function). */
+  protected abstract release(): void;
+
+  /** `kref_get()`. Reports `use-after-free` on an object whose count already reached 0. */
+  get(): this {
+    if (this.refs <= 0) {
+      this.useAfterFree("get");
+      return this;
+    }
+    this.refs++;
+    return this;
+  }
+
+  /** `kref_get_unless_zero()`: takes a reference only if the object is still live. */
+  getUnlessZero(): boolean {
+    if (this.refs <= 0) return false;
+    this.refs++;
+    return true;
+  }
+
+  /** `kref_put()`. Returns true if this dropped the last reference and released the object. */
+  put(): boolean {
+    if (this.refs <= 0) {
+      this.useAfterFree("put");
+      return false;
+    }
+    if (--this.refs > 0) return false;
+    this.refHost.liveRefs.delete(this);
+    this.release();
+    return true;
+  }
+
+  /** Reports `use-after-free` if the object was released; call at the top of operations. */
+  assertLive(op: string): void {
+    if (this.refs <= 0) this.useAfterFree(op);
+  }
+
+  private useAfterFree(op: string): void {
+    const ctx = this.refHost.current;
+    this.refHost.validator.report({
+      kind: "use-after-free",
+      title: `${op} on ${this.describe()} after its last reference was dropped`,
+      context: ctx.label,
+      backtrace: frameList(ctx.frame),
+      explanation:
+        "Every user of a reference-counted object must hold its own reference (get) for as long " +
+        "as it uses the object, and drop it (put) exactly once.",
+    });
+  }
+}
+
+/** A standalone `struct kref` for objects that do not extend `RefCounted`. */
+export class Kref extends RefCounted {
+  constructor(
+    host: RefHost,
+    private readonly label: string,
+    private readonly onRelease: () => void = () => {},
+  ) {
+    super(host);
+  }
+
+  describe(): string {
+    return this.label;
+  }
+
+  protected release(): void {
+    this.onRelease();
+  }
+}

@@ -1,0 +1,492 @@
+/**
+ * The lockdep-style validator (`kernel/locking/lockdep.c`, plus the dma-fence annotations of
+ * `drivers/dma-buf/dma-fence.c`).
+ *
+ * Model: lock *classes*; a held-lock stack per execution context; an edge A → B the first time B
+ * is taken while A is held; a cycle check on every new edge. A cycle is reported the first time
+ * the *ordering* is seen, whether or not this run deadlocks — that is the point of lockdep.
+ *
+ * The dma-fence rules fall out of the same graph, as in the kernel:
+ * - `dma_fence_map` is a fake lock. `beginSignalling()` takes it as a read trylock (no edges into
+ *   it, but every lock taken inside the section gets an edge from it); every fence wait takes it
+ *   exclusively and drops it at once, so locks held across a wait get an edge to it.
+ * - `fs_reclaim` is taken by every allocation that may reclaim; shrinkers run inside it and wait
+ *   on fences, so allocating with reclaim inside a section closes a cycle.
+ * - The graph is primed at boot with the kernel's `dma_resv_lockdep()` order
+ *   (mmap_lock → dma_resv → fs_reclaim → mmu_notifier → dma_fence_map), so the first violation is
+ *   caught before both halves of a cycle have ever run.
+ *
+ * Beyond lockdep, a wait inside a signalling section is reported directly (`wait-in-signalling`):
+ * the fence waited on may depend on the one this section must signal.
+ */
+import { ExecutionContext, frameList } from "../context.js";
+import type { DependencyLink, FindingInit, FindingKind } from "./finding.js";
+import { Finding, ValidatorError } from "./finding.js";
+import type { HeldLock, LockMode } from "./held-lock.js";
+import { type LockKind, LockClass } from "./lock-class.js";
+
+/** `throw`: a finding throws a `ValidatorError` at the faulty call (tests). `collect`: findings are kept in `validator.findings` and the run goes on (tools, reports). `off`: nothing is checked, at no cost (benchmarks). */
+export type ValidatorMode = "throw" | "collect" | "off";
+
+/** What the validator needs from the simulator. */
+export interface ValidatorHost {
+  readonly current: ExecutionContext;
+  readonly now: number;
+  /** Called with the error a finding throws, so the simulator can fail the run even if a task swallowed it. */
+  noteFatal(err: ValidatorError): void;
+}
+
+interface Edge {
+  readonly to: LockClass;
+  readonly link: DependencyLink;
+}
+
+/** Options for `Validator.acquire`. */
+export interface AcquireOptions {
+  mode?: LockMode;
+  /** A trylock adds no edges into the class (it cannot block), only out of it. */
+  trylock?: boolean;
+  /** Same-class nesting is allowed between holders that pass the same key (ww acquire contexts, `mutex_lock_nest_lock`). */
+  nestKey?: object | null;
+}
+
+const FENCE_SIGNALLING_WHY =
+  "Code between dma_fence_begin_signalling() and the fence's signal is on the path that " +
+  "completes a dma_fence. Memory reclaim (shrinkers, mmu notifiers) and other drivers wait on " +
+  "fences, so nothing on that path may allocate with reclaim (use GFP_NOWAIT/GFP_ATOMIC and " +
+  "preallocate), take a dma_resv lock, fault on user memory, wait on another fence, or take a lock " +
+  "that is held elsewhere while waiting on a fence. See the DMA fence cross-driver contract.";
+
+export class Validator {
+  /** Findings recorded so far (all modes but `off`), in order. */
+  readonly findings: Finding[] = [];
+  private readonly classes = new Map<string, LockClass>();
+  private readonly edges = new Map<number, Map<number, Edge>>();
+  private readonly seen = new Map<string, Finding>();
+
+  /** `dma_fence_lockdep_map`: held (read) inside fence-signalling critical sections. */
+  readonly dmaFenceMap: LockClass;
+  /** `__fs_reclaim_map`: taken by allocations that may enter filesystem reclaim; shrinkers run inside it. */
+  readonly fsReclaim: LockClass;
+  /** `__mmu_notifier_invalidate_range_start_map`: held across mmu-notifier invalidation callbacks. */
+  readonly mmuNotifier: LockClass;
+  /** `&mm->mmap_lock`: taken (read) by a simulated page fault or user copy. */
+  readonly mmapLock: LockClass;
+  /** `reservation_ww_class_mutex`: the class of every `dma_resv` lock. */
+  readonly reservation: LockClass;
+  /** `&mapping->i_mmap_rwsem`. */
+  readonly iMmapRwsem: LockClass;
+
+  constructor(
+    private readonly host: ValidatorHost,
+    public mode: ValidatorMode = "throw",
+  ) {
+    this.dmaFenceMap = this.lockClass("dma_fence_map", "map");
+    this.fsReclaim = this.lockClass("fs_reclaim", "map");
+    this.mmuNotifier = this.lockClass("mmu_notifier_invalidate_range_start", "map");
+    this.mmapLock = this.lockClass("&mm->mmap_lock", "rwsem");
+    this.reservation = this.lockClass("reservation_ww_class_mutex", "ww_mutex");
+    this.iMmapRwsem = this.lockClass("&mapping->i_mmap_rwsem", "rwsem");
+    this.prime();
+  }
+
+  /** True unless the mode is `off`. */
+  get enabled(): boolean {
+    return this.mode !== "off";
+  }
+
+  /**
+   * The lock class with this name, created on first use (`lockdep_register_key` /
+   * `__mutex_init`'s static key). Two locks created with the same name share a class.
+   */
+  lockClass(name: string, kind: LockKind): LockClass {
+    let cls = this.classes.get(name);
+    if (cls === undefined) {
+      cls = new LockClass(name, kind);
+      this.classes.set(name, cls);
+    }
+    return cls;
+  }
+
+  /**
+   * `lock_acquire()`: records that the current context takes `cls` (for `instance`), adding
+   * dependency edges from every lock it holds and checking them for cycles.
+   */
+  acquire(cls: LockClass, instance: object, op: string, opts?: AcquireOptions): void {
+    if (this.mode === "off") return;
+    this.acquireIn(this.host.current, cls, instance, op, opts);
+  }
+
+  /**
+   * `lock_release()`. Returns false — after reporting `unbalanced-unlock` — if the current
+   * context does not hold `instance`.
+   */
+  release(cls: LockClass, instance: object, op: string): boolean {
+    if (this.mode === "off") return true;
+    const ctx = this.host.current;
+    const held = ctx.held;
+    for (let i = held.length - 1; i >= 0; i--) {
+      const h = held[i]!;
+      if (h.instance === instance && h.cls === cls) {
+        held.splice(i, 1);
+        return true;
+      }
+    }
+    const isMap = cls === this.dmaFenceMap;
+    this.report({
+      kind: isMap ? "signalling-mismatch" : "unbalanced-unlock",
+      title: isMap
+        ? `${op} without a matching dma_fence_begin_signalling()`
+        : `bad unlock balance: ${op} releases ${cls.name}, which ${ctx.label} does not hold`,
+      context: ctx.label,
+      backtrace: frameList(ctx.frame),
+      held: this.describeHeld(ctx),
+      explanation: isMap
+        ? "dma_fence_end_signalling() must get the cookie its own dma_fence_begin_signalling() returned, in the same context."
+        : "A lock may only be released by the context that holds it, once per acquisition.",
+    });
+    return false;
+  }
+
+  /** Acquire and release at once: records the dependency without holding (`lock_map_acquire` + `lock_map_release`, `might_lock`). */
+  acquireRelease(cls: LockClass, op: string, mode: LockMode = "write"): void {
+    if (this.mode === "off") return;
+    const ctx = this.host.current;
+    this.acquireIn(ctx, cls, cls, op, { mode });
+    const held = ctx.held;
+    for (let i = held.length - 1; i >= 0; i--) {
+      if (held[i]!.instance === cls) {
+        held.splice(i, 1);
+        break;
+      }
+    }
+  }
+
+  /** True if the current context holds `instance` (or any lock of `cls` when no instance is given). */
+  isHeld(cls: LockClass, instance?: object): boolean {
+    const held = this.host.current.held;
+    for (let i = held.length - 1; i >= 0; i--) {
+      const h = held[i]!;
+      if (h.cls === cls && (instance === undefined || h.instance === instance)) return true;
+    }
+    return false;
+  }
+
+  /**
+   * `might_sleep()`: reports `sleep-in-atomic` when the current context is an interrupt or holds
+   * a spinlock.
+   */
+  mightSleep(op: string): void {
+    if (this.mode === "off") return;
+    const ctx = this.host.current;
+    if (!ctx.inAtomic) return;
+    const spin = ctx.held.filter((h) => h.cls.kind === "spinlock").map((h) => h.cls.name);
+    this.report({
+      kind: "sleep-in-atomic",
+      title:
+        ctx.kind === "irq"
+          ? `sleeping function called from irq context: ${op}`
+          : `sleeping function called with a spinlock held: ${op} under ${spin.join(", ") || "irqs disabled"}`,
+      context: ctx.label,
+      backtrace: frameList(ctx.frame),
+      held: this.describeHeld(ctx),
+      explanation:
+        "Interrupt handlers, fence callbacks and code holding a spinlock run atomically: they may not " +
+        "sleep — no mutex, no wait, no GFP_KERNEL allocation. Defer the work to a workqueue, or use a " +
+        "non-blocking variant (trylock, GFP_ATOMIC).",
+    });
+  }
+
+  // --- dma-fence signalling annotations -------------------------------------------------------
+
+  /**
+   * `dma_fence_begin_signalling()`: marks the start of a fence-signalling critical section and
+   * returns the cookie to pass to `endSignalling`. Nested sections and atomic context are no-ops
+   * (cookie `true`), as in the kernel.
+   */
+  beginSignalling(): boolean {
+    if (this.mode === "off") return true;
+    const ctx = this.host.current;
+    if (ctx.inAtomic || this.holdsIn(ctx, this.dmaFenceMap)) return true;
+    this.acquireIn(ctx, this.dmaFenceMap, this.dmaFenceMap, "dma_fence_begin_signalling", {
+      mode: "read",
+      trylock: true,
+    });
+    return false;
+  }
+
+  /** `dma_fence_end_signalling(cookie)`. */
+  endSignalling(cookie: boolean): void {
+    if (cookie || this.mode === "off") return;
+    this.release(this.dmaFenceMap, this.dmaFenceMap, "dma_fence_end_signalling");
+  }
+
+  /** True while the current context is inside a fence-signalling critical section. */
+  get inSignalling(): boolean {
+    return this.mode !== "off" && this.holdsIn(this.host.current, this.dmaFenceMap);
+  }
+
+  /**
+   * `__dma_fence_might_wait()`: called by every fence wait. Reports a wait inside a signalling
+   * section, then — as the kernel does — drops the section's read hold, takes the map exclusively
+   * and releases it (so every lock held across the wait gets an edge to `dma_fence_map`), and
+   * restores the read hold.
+   */
+  mightWaitFence(op: string): void {
+    if (this.mode === "off") return;
+    const ctx = this.host.current;
+    const held = ctx.held;
+    let idx = -1;
+    for (let i = held.length - 1; i >= 0; i--) {
+      if (held[i]!.cls === this.dmaFenceMap) {
+        idx = i;
+        break;
+      }
+    }
+    const section = idx >= 0 ? held[idx]! : null;
+    if (section !== null) {
+      this.report({
+        kind: "wait-in-signalling",
+        title: `${op} inside a dma-fence signalling section`,
+        context: ctx.label,
+        backtrace: frameList(ctx.frame),
+        held: this.describeHeld(ctx),
+        details: [`the section began at: ${frameList(section.frame).join(" <- ") || section.op}`],
+        explanation: FENCE_SIGNALLING_WHY,
+      });
+      held.splice(idx, 1);
+    }
+    this.acquireIn(ctx, this.dmaFenceMap, this.dmaFenceMap, op, { mode: "write" });
+    for (let i = held.length - 1; i >= 0; i--) {
+      if (held[i]!.instance === this.dmaFenceMap && held[i]!.mode === "write") {
+        held.splice(i, 1);
+        break;
+      }
+    }
+    if (section !== null) held.splice(Math.min(idx, held.length), 0, section);
+  }
+
+  // --- context rules --------------------------------------------------------------------------
+
+  /**
+   * Reports `held-at-exit` if `ctx` still holds locks when `where` (a work item, task or ioctl)
+   * returns — or `signalling-mismatch` if all it still holds is an open signalling section.
+   */
+  checkExit(ctx: ExecutionContext, where: string): void {
+    if (this.mode === "off" || ctx.held.length === 0) return;
+    const onlySection = ctx.held.every((h) => h.cls === this.dmaFenceMap);
+    this.report({
+      kind: onlySection ? "signalling-mismatch" : "held-at-exit",
+      title: onlySection
+        ? `${where} returned inside a dma-fence signalling section (missing dma_fence_end_signalling)`
+        : `${where} returned with ${ctx.held.length} lock${ctx.held.length === 1 ? "" : "s"} held`,
+      context: ctx.label,
+      backtrace: frameList(ctx.frame),
+      held: this.describeHeld(ctx),
+      explanation:
+        "Work items, system calls and tasks must release every lock they take before returning " +
+        "(lockdep: 'lock held when returning to user space!').",
+    });
+    ctx.held.length = 0;
+  }
+
+  /** Locks held by `ctx`, outermost first, for reports. */
+  describeHeld(ctx: ExecutionContext): string[] {
+    return ctx.held.map((h) => `${h.cls.name} (${h.mode}${h.trylock ? ", trylock" : ""}) — ${h.op}`);
+  }
+
+  /**
+   * Records a finding. In `throw` mode this throws a `ValidatorError`. A finding identical in
+   * kind, title and context to an earlier one is counted on that one (`repeats`) instead.
+   */
+  report(init: Omit<FindingInit, "timeNs"> & { timeNs?: number }): Finding | undefined {
+    if (this.mode === "off") return undefined;
+    const key = `${init.kind}\u0000${init.title}\u0000${init.context}`;
+    const earlier = this.seen.get(key);
+    if (earlier !== undefined) {
+      earlier.repeats++;
+      return earlier;
+    }
+    const finding = new Finding({ ...init, timeNs: init.timeNs ?? this.host.now });
+    this.seen.set(key, finding);
+    this.findings.push(finding);
+    if (this.mode === "throw") {
+      const err = new ValidatorError(finding);
+      this.host.noteFatal(err);
+      throw err;
+    }
+    return finding;
+  }
+
+  /** Findings of one kind. */
+  findingsOf(kind: FindingKind): Finding[] {
+    return this.findings.filter((f) => f.kind === kind);
+  }
+
+  /** Number of distinct dependency edges recorded (lockdep's "direct dependencies"). */
+  get edgeCount(): number {
+    let n = 0;
+    for (const m of this.edges.values()) n += m.size;
+    return n;
+  }
+
+  /** True if the graph has an edge `from` → `to` (for tests and tools). */
+  hasEdge(from: LockClass, to: LockClass): boolean {
+    return this.edges.get(from.id)?.has(to.id) ?? false;
+  }
+
+  // --- internals ------------------------------------------------------------------------------
+
+  private holdsIn(ctx: ExecutionContext, cls: LockClass): boolean {
+    const held = ctx.held;
+    for (let i = held.length - 1; i >= 0; i--) if (held[i]!.cls === cls) return true;
+    return false;
+  }
+
+  private acquireIn(ctx: ExecutionContext, cls: LockClass, instance: object, op: string, opts?: AcquireOptions): void {
+    const mode = opts?.mode ?? "write";
+    const trylock = opts?.trylock ?? false;
+    const nestKey = opts?.nestKey ?? null;
+    const held = ctx.held;
+    if (!trylock && mode !== "recursive-read" && held.length > 0) this.addEdges(ctx, cls, op, nestKey);
+    held.push({ cls, instance, mode, trylock, op, frame: ctx.frame, timeNs: this.host.now, nestKey });
+  }
+
+  private addEdges(ctx: ExecutionContext, cls: LockClass, op: string, nestKey: object | null): void {
+    const held = ctx.held;
+    let fresh: HeldLock[] | null = null;
+    for (let i = 0; i < held.length; i++) {
+      const h = held[i]!;
+      if (h.cls === cls) {
+        if (nestKey !== null && h.nestKey === nestKey) continue;
+        if (h.mode === "recursive-read") continue;
+        this.report({
+          kind: "recursive-locking",
+          title: `possible recursive locking: ${op} takes ${cls.name}, already held by ${ctx.label}`,
+          context: ctx.label,
+          backtrace: frameList(ctx.frame),
+          held: this.describeHeld(ctx),
+          details: [`first taken by ${h.op} at ${frameList(h.frame).join(" <- ") || "(top level)"}`],
+          explanation:
+            "Taking a second lock of the same class deadlocks if both are the same object, and " +
+            "lockdep cannot order two locks of one class. Nest them under an acquire context " +
+            "(ww_mutex) or give the inner one its own subclass.",
+        });
+        continue;
+      }
+      const out = this.edges.get(h.cls.id);
+      if (out !== undefined && out.has(cls.id)) continue;
+      (fresh ??= []).push(h);
+    }
+    if (fresh === null) return;
+    for (const h of fresh) {
+      const link: DependencyLink = {
+        from: h.cls.name,
+        to: cls.name,
+        context: ctx.label,
+        op,
+        heldOp: h.op,
+        backtrace: frameList(ctx.frame),
+        timeNs: this.host.now,
+      };
+      const path = this.findPath(cls, h.cls);
+      if (path !== null) {
+        this.reportCycle(ctx, link, path);
+        continue;
+      }
+      let out = this.edges.get(h.cls.id);
+      if (out === undefined) {
+        out = new Map();
+        this.edges.set(h.cls.id, out);
+      }
+      out.set(cls.id, { to: cls, link });
+    }
+  }
+
+  /** Breadth-first search for a path of edges from `from` to `to`. */
+  private findPath(from: LockClass, to: LockClass): DependencyLink[] | null {
+    if (!this.edges.has(from.id)) return null;
+    const prev = new Map<number, { node: number; link: DependencyLink }>();
+    const queue: number[] = [from.id];
+    const visited = new Set<number>([from.id]);
+    for (let qi = 0; qi < queue.length; qi++) {
+      const node = queue[qi]!;
+      const out = this.edges.get(node);
+      if (out === undefined) continue;
+      for (const [next, edge] of out) {
+        if (visited.has(next)) continue;
+        visited.add(next);
+        prev.set(next, { node, link: edge.link });
+        if (next === to.id) {
+          const path: DependencyLink[] = [];
+          for (let n = next; n !== from.id; ) {
+            const p = prev.get(n)!;
+            path.push(p.link);
+            n = p.node;
+          }
+          return path.reverse();
+        }
+        queue.push(next);
+      }
+    }
+    return null;
+  }
+
+  private reportCycle(ctx: ExecutionContext, link: DependencyLink, path: DependencyLink[]): void {
+    const chain = [link, ...path];
+    // Classify by what the cycle does inside a signalling section: the edge leaving dma_fence_map.
+    const fromMap = chain.find((l) => l.from === this.dmaFenceMap.name);
+    let kind: FindingKind = "circular-dependency";
+    let title = `possible circular locking dependency: ${link.op} takes ${link.to} while holding ${link.from}`;
+    let explanation =
+      "These locks are taken in opposite orders on different paths. Two contexts running those " +
+      "paths at once deadlock. Pick one order and use it everywhere.";
+    if (fromMap !== undefined) {
+      explanation = FENCE_SIGNALLING_WHY;
+      const inner = fromMap.to;
+      if (inner === this.fsReclaim.name || inner === this.mmuNotifier.name) {
+        kind = "alloc-in-signalling";
+        title = `possible circular locking dependency: allocation that may reclaim (${fromMap.op}) inside a dma-fence signalling section`;
+      } else if (inner === this.mmapLock.name) {
+        kind = "fault-in-signalling";
+        title = `possible circular locking dependency: user-memory fault (${fromMap.op}) inside a dma-fence signalling section`;
+      } else if (inner === this.reservation.name) {
+        kind = "lock-in-signalling";
+        title = `possible circular locking dependency: dma_resv lock (${fromMap.op}) inside a dma-fence signalling section`;
+      } else {
+        title = `possible circular locking dependency: ${inner} is taken inside a dma-fence signalling section and held across a fence wait`;
+      }
+    }
+    this.report({
+      kind,
+      title,
+      context: ctx.label,
+      backtrace: link.backtrace,
+      held: this.describeHeld(ctx),
+      chain,
+      explanation,
+    });
+  }
+
+  /**
+   * Replays the kernel's boot-time `dma_resv_lockdep()` in a pseudo-context, so the graph knows
+   * mmap_lock → dma_resv → fs_reclaim → {i_mmap_rwsem, mmu_notifier → dma_fence_map} from the start.
+   */
+  private prime(): void {
+    const saved = this.mode;
+    this.mode = "collect";
+    const boot = new ExecutionContext("boot", "process", 0);
+    boot.pushFrame("dma_resv_lockdep (subsys_initcall)");
+    const acq = (cls: LockClass, op: string, mode: LockMode = "write") => this.acquireIn(boot, cls, cls, op, { mode });
+    acq(this.mmapLock, "mmap_read_lock", "read");
+    acq(this.reservation, "dma_resv_lock");
+    acq(this.fsReclaim, "fs_reclaim_acquire(GFP_KERNEL)");
+    acq(this.iMmapRwsem, "i_mmap_lock_write");
+    boot.held.pop();
+    acq(this.mmuNotifier, "lock_map_acquire(mmu_notifier)");
+    acq(this.dmaFenceMap, "__dma_fence_might_wait");
+    boot.held.length = 0;
+    this.mode = saved;
+  }
+}
+

@@ -1,0 +1,114 @@
+/**
+ * `struct mutex` (`kernel/locking/mutex.c`): a sleeping lock with an owner, FIFO hand-off, and
+ * lockdep annotations.
+ *
+ * `lock()` records the dependency before it blocks — as lockdep does — so an inversion is
+ * reported the first time the order is seen, even when this run never contends.
+ */
+import type { ExecutionContext } from "./context.js";
+import { KernelError } from "./errno.js";
+import type { Sleeper } from "./internal/sleeper.js";
+import type { LockClass } from "./lockdep/lock-class.js";
+import type { Simulator } from "./simulator.js";
+
+const resolved = Promise.resolve();
+
+/** Options of `Mutex.lock`. */
+export interface MutexLockOptions {
+  /** `mutex_lock_interruptible`: a signal aborts the wait with `EINTR`. */
+  interruptible?: boolean;
+  /** `mutex_lock_killable`: only a fatal signal aborts it. */
+  killable?: boolean;
+  /** `mutex_lock_nest_lock`: same-class nesting under this key is not recursion. */
+  nestKey?: object;
+}
+
+export class Mutex {
+  /** The owning context, or null (`__mutex_owner`). */
+  owner: ExecutionContext | null = null;
+  readonly cls: LockClass;
+  private readonly waiters: { ctx: ExecutionContext; sleeper: Sleeper }[] = [];
+
+  constructor(
+    private readonly sim: Simulator,
+    /** The lock class name, e.g. `&vm->lock`. Every mutex with this name shares a class. */
+    readonly name: string,
+  ) {
+    this.cls = sim.validator.lockClass(name, "mutex");
+  }
+
+  /** `mutex_is_locked()`. */
+  get isLocked(): boolean {
+    return this.owner !== null;
+  }
+
+  /**
+   * `mutex_lock()` (+ `_interruptible`, `_killable`, `_nest_lock`). Resolves once the current
+   * context owns the mutex. Uncontended, the lock is taken before this returns.
+   */
+  lock(opts?: MutexLockOptions): Promise<void> {
+    const sim = this.sim;
+    const op = `mutex_lock(${this.name})`;
+    sim.validator.mightSleep(op);
+    const ctx = sim.current;
+    sim.validator.acquire(this.cls, this, op, { nestKey: opts?.nestKey ?? null });
+    if (this.owner === null) {
+      this.owner = ctx;
+      return resolved;
+    }
+    return this.lockSlow(ctx, op, opts);
+  }
+
+  /** `mutex_trylock()`: takes it if free; never sleeps. */
+  trylock(): boolean {
+    if (this.owner !== null) return false;
+    const ctx = this.sim.current;
+    this.sim.validator.acquire(this.cls, this, `mutex_trylock(${this.name})`, { trylock: true });
+    this.owner = ctx;
+    return true;
+  }
+
+  /**
+   * `mutex_unlock()`. Releasing a mutex the current context does not own is reported
+   * (`unbalanced-unlock`) and refused with `EPERM`; the mutex is left as it was.
+   */
+  unlock(): void {
+    const ctx = this.sim.current;
+    if (this.owner !== ctx) {
+      this.sim.validator.release(this.cls, this, `mutex_unlock(${this.name})`);
+      throw new KernelError(
+        "EPERM",
+        `mutex_unlock(${this.name}) by ${ctx.label}, but ${this.owner === null ? "it is not locked" : `it is owned by ${this.owner.label}`}`,
+      );
+    }
+    this.sim.validator.release(this.cls, this, `mutex_unlock(${this.name})`);
+    const next = this.waiters.shift();
+    if (next === undefined) {
+      this.owner = null;
+      return;
+    }
+    this.owner = next.ctx;
+    next.sleeper.wake("woken");
+  }
+
+  /** `lockdep_assert_held()`: throws unless the current context owns the mutex. */
+  assertHeld(): void {
+    if (this.owner !== this.sim.current) throw new KernelError("EPERM", `${this.name} must be held by ${this.sim.current.label}`);
+  }
+
+  private async lockSlow(ctx: ExecutionContext, op: string, opts?: MutexLockOptions): Promise<void> {
+    const wakeOn = opts?.interruptible === true ? "interruptible" : opts?.killable === true ? "killable" : "none";
+    const sleeper = this.sim.sleep({ kind: "mutex", what: this.name, blockedBy: () => this.owner }, { op, wakeOn });
+    const entry = { ctx, sleeper };
+    this.waiters.push(entry);
+    const why = await sleeper.promise;
+    if (why === "signal") {
+      const i = this.waiters.indexOf(entry);
+      if (i >= 0) this.waiters.splice(i, 1);
+      if (this.owner === ctx) this.unlock();
+      else this.sim.validator.release(this.cls, this, `${op} interrupted`);
+      ctx.signalPending = false;
+      throw new KernelError("EINTR", `${op} was interrupted by a signal`);
+    }
+  }
+}

@@ -1,0 +1,502 @@
+/**
+ * The simulated machine: one virtual clock, one event queue, the execution contexts, and the
+ * per-run state every subsystem hangs off (validator, tracer, memory, reference tracking).
+ *
+ * Determinism: nothing here reads the wall clock, `Math.random` or real timers. Events at equal
+ * virtual times run in the order they were scheduled; randomness comes only from `sim.random`,
+ * seeded from `options.seed`. Same seed, same events, same trace — byte for byte.
+ *
+ * Kernel-style code is synchronous callbacks (timers, interrupts, fence callbacks, work items),
+ * run one event at a time. Code that may sleep is `async` and runs in a task (`sim.spawn`) or an
+ * async work item; between events the loop lets woken continuations run, so a task resumes at
+ * the virtual time it was woken.
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+import { type ContextKind, ExecutionContext, frameList, type WaitTarget } from "./context.js";
+import { KernelError } from "./errno.js";
+import { EventHeap, type SimEvent } from "./internal/event-heap.js";
+import { Sleeper } from "./internal/sleeper.js";
+import type { RefCounted } from "./kref.js";
+import { Finding, ValidatorError, type WaitForEntry } from "./lockdep/finding.js";
+import { Validator, type ValidatorMode } from "./lockdep/validator.js";
+import { MemoryManager } from "./memory.js";
+import { normalizeSeed, Prng } from "./prng.js";
+import { Task } from "./task.js";
+import { formatTimeNs } from "./time.js";
+import { Tracer } from "./trace.js";
+
+/** Options for `new Simulator()`. */
+export interface SimulatorOptions {
+  /** Seeds `sim.random` (and everything derived from it). Default 1. */
+  seed?: number | string;
+  /** Validator mode. Default `'throw'`. */
+  validator?: ValidatorMode;
+  /** Start with tracing on. Default false. */
+  trace?: boolean;
+  /** System memory budget for `kmalloc` accounting, in bytes. Default: unlimited. */
+  memoryBudget?: number;
+}
+
+/** A scheduled callback (`hrtimer`, a hardware completion). */
+export interface TimerHandle {
+  /** When it fires (or fired), in virtual nanoseconds. */
+  readonly time: number;
+  /** True until it fires or is cancelled. */
+  readonly pending: boolean;
+  /** `hrtimer_try_to_cancel`: true if it was pending and now never fires. */
+  cancel(): boolean;
+}
+
+/** Options for `run()`. */
+export interface RunOptions {
+  /** Stop once the next event is later than this absolute virtual time (the clock is advanced to it). */
+  untilNs?: number;
+  /** Stop after this many events. */
+  maxEvents?: number;
+}
+
+/** Why `run()` returned and what it did. */
+export interface RunResult {
+  /**
+   * - `idle`: nothing left to do; every task finished.
+   * - `until`: the time bound was reached.
+   * - `maxEvents`: the event bound was reached.
+   * - `deadlock`: nothing left to do but some contexts still sleep (see `finding`).
+   */
+  reason: "idle" | "until" | "maxEvents" | "deadlock";
+  events: number;
+  nowNs: number;
+  /** The deadlock report, when `reason` is `deadlock`. */
+  finding?: Finding;
+}
+
+/** What `teardown()` found. */
+export interface TeardownReport {
+  findings: Finding[];
+}
+
+class SimTimer implements SimEvent, TimerHandle {
+  cancelled = false;
+  constructor(
+    readonly owner: Simulator,
+    public time: number,
+    public seq: number,
+    public fn: (() => unknown) | null,
+    public ctx: ExecutionContext,
+  ) {}
+  get pending(): boolean {
+    return this.fn !== null && !this.cancelled;
+  }
+  cancel(): boolean {
+    if (!this.pending) return false;
+    this.cancelled = true;
+    this.fn = null;
+    this.owner.noteCancelled();
+    return true;
+  }
+}
+
+const hop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+export class Simulator {
+  /** The seed as given (normalised to 32 bits). */
+  readonly seed: number;
+  /** The run's random numbers (xoshiro128**). Framework code uses this and nothing else. */
+  readonly random: Prng;
+  readonly validator: Validator;
+  readonly tracer: Tracer;
+  readonly mm: MemoryManager;
+  /** @internal Live reference-counted objects (validator enabled only). */
+  readonly liveRefs = new Set<RefCounted>();
+
+  private nowNs = 0;
+  private seq = 0;
+  private readonly heap = new EventHeap();
+  private readonly als = new AsyncLocalStorage<ExecutionContext>();
+  private syncCtx: ExecutionContext | null = null;
+  private asyncPending = false;
+  private running = false;
+  private fatal: ValidatorError | null = null;
+  private nextCtxId = 1;
+  private readonly contexts: ExecutionContext[] = [];
+  private readonly irqContexts = new Map<string, ExecutionContext>();
+  private readonly sleepers = new Set<ExecutionContext>();
+  private readonly liveTasks = new Set<Task<unknown>>();
+  private readonly teardownHooks: (() => void)[] = [];
+  /** The context of code not running in any task: the test or the user's script. */
+  readonly mainContext: ExecutionContext;
+  /** The default context of plain timer callbacks (`hrtimer` softirq). */
+  readonly timerContext: ExecutionContext;
+
+  constructor(options: SimulatorOptions = {}) {
+    this.seed = normalizeSeed(options.seed ?? 1);
+    this.random = new Prng(this.seed);
+    this.validator = new Validator(this, options.validator ?? "throw");
+    this.tracer = new Tracer(this);
+    this.tracer.on = options.trace ?? false;
+    this.mm = new MemoryManager(this, options.memoryBudget ?? Number.POSITIVE_INFINITY);
+    this.mainContext = this.createContext("main", "process");
+    this.timerContext = this.irqContext("timer");
+  }
+
+  /** The virtual time, in nanoseconds since the simulator started. */
+  get now(): number {
+    return this.nowNs;
+  }
+
+  /** The context running now (`current`). Survives `await` inside tasks and async work items. */
+  get current(): ExecutionContext {
+    return this.syncCtx ?? this.als.getStore() ?? this.mainContext;
+  }
+
+  /** True while `run()` is executing. */
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  // --- contexts -------------------------------------------------------------------------------
+
+  /** Creates an execution context. Tasks and workqueues call this; so can hardware models. */
+  createContext(name: string, kind: ContextKind): ExecutionContext {
+    const ctx = new ExecutionContext(name, kind, this.nextCtxId++);
+    this.contexts.push(ctx);
+    return ctx;
+  }
+
+  /** The interrupt context for a named line (one per device/engine), created on first use. */
+  irqContext(name: string): ExecutionContext {
+    let ctx = this.irqContexts.get(name);
+    if (ctx === undefined) {
+      ctx = this.createContext(name, "irq");
+      this.irqContexts.set(name, ctx);
+    }
+    return ctx;
+  }
+
+  /** All contexts created so far, in creation order. */
+  allContexts(): readonly ExecutionContext[] {
+    return this.contexts;
+  }
+
+  /**
+   * Runs `fn` synchronously as `ctx` (with `ctx` as `current`), then restores the previous
+   * context. For hardware models and tests that need to act as a given context right now.
+   */
+  runAs<T>(ctx: ExecutionContext, fn: () => T): T {
+    const prev = this.syncCtx;
+    this.syncCtx = ctx;
+    try {
+      return fn();
+    } finally {
+      this.syncCtx = prev;
+    }
+  }
+
+  /** Runs `fn` with a frame pushed on the current context's simulated backtrace. */
+  withFrame<T>(name: string, fn: () => T): T {
+    const ctx = this.current;
+    ctx.pushFrame(name);
+    try {
+      return fn();
+    } finally {
+      ctx.popFrame();
+    }
+  }
+
+  // --- events ---------------------------------------------------------------------------------
+
+  /** Runs `fn` `delayNs` from now (`hrtimer_start` relative). `ctx` defaults to the timer context. */
+  schedule(delayNs: number, fn: () => unknown, ctx?: ExecutionContext): TimerHandle {
+    if (!(delayNs >= 0)) throw new KernelError("EINVAL", `schedule: delay must be >= 0 ns, got ${delayNs}`);
+    return this.at(this.nowNs + delayNs, fn, ctx);
+  }
+
+  /** Runs `fn` at absolute virtual time `timeNs` (clamped to now). */
+  at(timeNs: number, fn: () => unknown, ctx?: ExecutionContext): TimerHandle {
+    if (Number.isNaN(timeNs)) throw new KernelError("EINVAL", "at: time is NaN");
+    const t = new SimTimer(this, timeNs < this.nowNs ? this.nowNs : timeNs, this.seq++, fn, ctx ?? this.timerContext);
+    this.heap.push(t);
+    return t;
+  }
+
+  /** Number of pending events. */
+  get pendingEvents(): number {
+    return this.heap.size;
+  }
+
+  /** @internal */
+  noteCancelled(): void {
+    this.heap.noteCancelled();
+  }
+
+  // --- tasks ----------------------------------------------------------------------------------
+
+  /**
+   * Starts a simulated process (or kthread, with `kind: 'worker'`) running `fn`. It starts as an
+   * event at the current virtual time; its `current` is its own context, across `await`s.
+   */
+  spawn<T>(name: string, fn: () => Promise<T> | T, opts?: { kind?: "process" | "worker" }): Task<T> {
+    const ctx = this.createContext(name, opts?.kind ?? "process");
+    const task = new Task<T>(ctx);
+    this.liveTasks.add(task as Task<unknown>);
+    this.at(this.nowNs, () => this.startTask(task, fn), ctx);
+    return task;
+  }
+
+  /** `spawn` + `run` until that task settles: the result, or its error. */
+  async exec<T>(name: string, fn: () => Promise<T> | T): Promise<T> {
+    const task = this.spawn(name, fn);
+    await this.run();
+    if (task.state === "running") throw new Error(`task ${name} did not finish`);
+    return task.result;
+  }
+
+  /** Runs `fn` with `ctx` as the async-local context: its continuations keep `ctx` as `current`. @internal */
+  runAsync<T>(ctx: ExecutionContext, fn: () => T): T {
+    this.asyncPending = true;
+    return this.als.run(ctx, fn);
+  }
+
+  private startTask<T>(task: Task<T>, fn: () => Promise<T> | T): void {
+    const ctx = task.context;
+    const finish = (ok: boolean, v: unknown): void => {
+      ctx.exited = true;
+      this.liveTasks.delete(task as Task<unknown>);
+      try {
+        this.runAs(ctx, () => this.validator.checkExit(ctx, `task ${ctx.name}`));
+      } catch {
+        // recorded as fatal by the validator
+      }
+      task.settle(ok, v);
+    };
+    let ret: Promise<T> | T;
+    try {
+      ret = this.runAsync(ctx, fn);
+    } catch (e) {
+      finish(false, e);
+      return;
+    }
+    Promise.resolve(ret).then(
+      (v) => finish(true, v),
+      (e) => finish(false, e),
+    );
+  }
+
+  // --- sleeping -------------------------------------------------------------------------------
+
+  /**
+   * Puts the current context to sleep until woken, until `deadlineNs`, or (if allowed) until a
+   * signal. The building block of every blocking primitive. Checks `might_sleep()` first.
+   */
+  sleep(target: WaitTarget, opts: { op: string; deadlineNs?: number; wakeOn?: "none" | "interruptible" | "killable" }): Sleeper {
+    this.validator.mightSleep(opts.op);
+    const ctx = this.current;
+    if (ctx === this.mainContext && !this.running) {
+      throw new Error(
+        `${opts.op} would sleep outside the simulation: call it from a simulated task (sim.spawn / sim.exec) while the simulator runs`,
+      );
+    }
+    return new Sleeper(this, ctx, target, opts.deadlineNs ?? Number.POSITIVE_INFINITY, opts.wakeOn ?? "none");
+  }
+
+  /** @internal */
+  noteSleep(ctx: ExecutionContext, sleeping: boolean): void {
+    if (sleeping) this.sleepers.add(ctx);
+    else {
+      this.sleepers.delete(ctx);
+      this.asyncPending = true;
+    }
+  }
+
+  /** @internal Records a validator error so `run()` fails even if a task caught it. */
+  noteFatal(err: ValidatorError): void {
+    this.fatal ??= err;
+  }
+
+  /** Contexts sleeping right now. */
+  sleepingContexts(): ExecutionContext[] {
+    return [...this.sleepers];
+  }
+
+  // --- running --------------------------------------------------------------------------------
+
+  /**
+   * Runs events in time order until the queue is empty, `untilNs` is passed or `maxEvents` have
+   * run. Without an `untilNs` bound, a queue that empties while contexts still sleep is a
+   * deadlock: reported (thrown in `throw` mode) with the wait-for chain.
+   */
+  async run(opts: RunOptions = {}): Promise<RunResult> {
+    if (this.running) throw new Error("Simulator.run: already running (run() is not re-entrant)");
+    this.running = true;
+    const until = opts.untilNs ?? Number.POSITIVE_INFINITY;
+    const maxEvents = opts.maxEvents ?? Number.POSITIVE_INFINITY;
+    const heap = this.heap;
+    let events = 0;
+    let reason: RunResult["reason"] = "idle";
+    try {
+      for (;;) {
+        if (this.asyncPending) {
+          this.asyncPending = false;
+          await hop();
+          this.throwIfFatal();
+          continue;
+        }
+        const ev = heap.peek() as SimTimer | undefined;
+        if (ev === undefined) break;
+        if (ev.time > until) {
+          this.nowNs = until;
+          reason = "until";
+          break;
+        }
+        if (events >= maxEvents) {
+          reason = "maxEvents";
+          break;
+        }
+        heap.pop();
+        this.nowNs = ev.time;
+        events++;
+        const fn = ev.fn!;
+        ev.fn = null;
+        this.syncCtx = ev.ctx;
+        let ret: unknown;
+        try {
+          ret = fn();
+        } finally {
+          this.syncCtx = null;
+        }
+        if (ret !== undefined && typeof (ret as { then?: unknown }).then === "function") this.asyncPending = true;
+        if (this.fatal !== null) this.throwIfFatal();
+      }
+      if (reason === "idle" && until !== Number.POSITIVE_INFINITY) {
+        this.nowNs = Math.max(this.nowNs, until);
+        reason = "until";
+      }
+      const result: RunResult = { reason, events, nowNs: this.nowNs };
+      if (reason === "idle" && (this.sleepers.size > 0 || this.liveTasks.size > 0)) {
+        result.reason = "deadlock";
+        result.finding = this.reportDeadlock();
+      }
+      return result;
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** `run()` with no bounds: to quiescence. */
+  runUntilIdle(): Promise<RunResult> {
+    return this.run();
+  }
+
+  /** `run({ untilNs: now + durationNs })`. */
+  runFor(durationNs: number): Promise<RunResult> {
+    return this.run({ untilNs: this.nowNs + durationNs });
+  }
+
+  private throwIfFatal(): void {
+    const f = this.fatal;
+    if (f !== null) {
+      this.fatal = null;
+      throw f;
+    }
+  }
+
+  private reportDeadlock(): Finding {
+    const stuck: WaitForEntry[] = [];
+    const seen = new Set<ExecutionContext>();
+    const describe = (ctx: ExecutionContext): WaitForEntry => ({
+      context: ctx.label,
+      waitsFor: ctx.waiting === null ? "a promise the simulator does not know about (not a drmsim primitive)" : `${ctx.waiting.kind} ${ctx.waiting.what}`,
+      backtrace: frameList(ctx.frame),
+      holds: ctx.held.map((h) => h.cls.name),
+    });
+    const roots = [...this.sleepers];
+    for (const t of this.liveTasks) if (!this.sleepers.has(t.context)) roots.push(t.context);
+    for (const root of roots) {
+      // Follow blockedBy links (mutex owners) to show the chain, once per context.
+      for (let ctx: ExecutionContext | null = root; ctx !== null && !seen.has(ctx); ) {
+        seen.add(ctx);
+        stuck.push(describe(ctx));
+        ctx = ctx.waiting?.blockedBy?.() ?? null;
+      }
+    }
+    const init = {
+      kind: "deadlock" as const,
+      title: `deadlock: no event is pending, but ${roots.length} context${roots.length === 1 ? "" : "s"} still wait${roots.length === 1 ? "s" : ""}`,
+      context: roots[0]?.label ?? "none",
+      waitFor: stuck,
+      explanation:
+        "Nothing left in the simulation can wake these contexts: no timer, no hardware completion, " +
+        "no work item. A fence that only userspace or another stuck context could signal never " +
+        "signals (an indefinite fence), and a lock whose owner waits in turn never comes free.",
+      timeNs: this.nowNs,
+    };
+    if (!this.validator.enabled) return new Finding(init);
+    return this.validator.report(init)!;
+  }
+
+  // --- teardown -------------------------------------------------------------------------------
+
+  /** Registers a check to run at `teardown()` (packages use it to report unsignalled fences). */
+  onTeardown(hook: () => void): void {
+    this.teardownHooks.push(hook);
+  }
+
+  /**
+   * Ends the simulation and checks what is left: teardown hooks, locks still held, objects still
+   * referenced (`leak`). Returns the findings; in `throw` mode throws the first one after all were
+   * collected.
+   */
+  teardown(): TeardownReport {
+    const v = this.validator;
+    const saved = v.mode;
+    if (saved === "off") return { findings: [] };
+    v.mode = "collect";
+    const before = v.findings.length;
+    try {
+      for (const hook of this.teardownHooks) hook();
+      for (const ctx of this.contexts) {
+        if (ctx.held.length === 0) continue;
+        v.report({
+          kind: "held-at-teardown",
+          title: `${ctx.label} still holds ${ctx.held.length} lock${ctx.held.length === 1 ? "" : "s"} at teardown`,
+          context: ctx.label,
+          backtrace: frameList(ctx.frame),
+          held: v.describeHeld(ctx),
+        });
+      }
+      if (this.liveRefs.size > 0) {
+        const byType = new Map<string, string[]>();
+        for (const obj of this.liveRefs) {
+          const d = obj.describe();
+          const type = d.split(" ")[0] ?? d;
+          const list = byType.get(type) ?? [];
+          list.push(`${d} (refcount ${obj.refcount})`);
+          byType.set(type, list);
+        }
+        const details: string[] = [];
+        for (const [type, list] of byType) {
+          details.push(`${list.length} × ${type}:`);
+          for (const d of list.slice(0, 10)) details.push(`    ${d}`);
+          if (list.length > 10) details.push(`    … and ${list.length - 10} more`);
+        }
+        v.report({
+          kind: "leak",
+          title: `${this.liveRefs.size} object${this.liveRefs.size === 1 ? "" : "s"} still referenced at teardown`,
+          context: this.mainContext.label,
+          details,
+          explanation: "Every reference taken (get, create, import) must be dropped (put, close, release) before the world ends.",
+        });
+      }
+    } finally {
+      v.mode = saved;
+    }
+    const findings = v.findings.slice(before);
+    if (saved === "throw" && findings.length > 0) throw new ValidatorError(findings[0]!);
+    return { findings };
+  }
+
+  /** `[ 12.000345678]`-style prefix for logs. */
+  timestamp(): string {
+    return `[${formatTimeNs(this.nowNs).padStart(16)}]`;
+  }
+}

@@ -1,0 +1,225 @@
+/**
+ * Workqueues (`kernel/workqueue.c`): `struct work_struct`, `struct delayed_work`,
+ * `alloc_workqueue` / `alloc_ordered_workqueue`, queue, cancel and flush.
+ *
+ * Each queue has `maxActive` worker contexts (`kworker/…`, kind `worker`); an ordered queue has
+ * one, so its items run strictly one after another. An item may be `async` (it may sleep); the
+ * worker is busy until it settles. Every item runs inside the queue's lockdep map, and
+ * `flush()` takes that map, so flushing a queue while holding a lock that one of its items takes
+ * is reported — the kernel's `(wq_completion)` annotation.
+ */
+import type { ExecutionContext } from "./context.js";
+import { KernelError } from "./errno.js";
+import type { LockClass } from "./lockdep/lock-class.js";
+import type { Simulator, TimerHandle } from "./simulator.js";
+import { WaitQueue } from "./waitqueue.js";
+
+/** A work function. Return a promise (declare it `async`) if it may sleep. */
+export type WorkFn = (work: Work) => void | Promise<void>;
+
+/** `struct work_struct`. */
+export class Work {
+  /** Queued and not yet started (`work_pending`). */
+  pending = false;
+  /** Currently executing. */
+  running = false;
+  /** @internal */ queue: WorkQueue | null = null;
+
+  constructor(
+    readonly fn: WorkFn,
+    /** The function name shown in backtraces: `drm_sched_run_job_work`. */
+    readonly name: string = fn.name || "work",
+  ) {}
+}
+
+/** `struct delayed_work`. */
+export class DelayedWork extends Work {
+  /** @internal */ timer: TimerHandle | null = null;
+}
+
+/** Options of `new WorkQueue()` (`alloc_workqueue` flags). */
+export interface WorkQueueOptions {
+  /** `alloc_ordered_workqueue`: one item at a time, in queueing order. */
+  ordered?: boolean;
+  /** `max_active`: concurrent items (default 1 if ordered, else 4). */
+  maxActive?: number;
+  /** `WQ_MEM_RECLAIM`: informational (the queue is usable from reclaim). */
+  memReclaim?: boolean;
+}
+
+const isAsyncFn = (fn: Function): boolean => (fn as { [Symbol.toStringTag]?: string })[Symbol.toStringTag] === "AsyncFunction";
+
+/** `struct workqueue_struct`. */
+export class WorkQueue {
+  readonly ordered: boolean;
+  readonly maxActive: number;
+  readonly memReclaim: boolean;
+  /** The queue's lockdep map (`(wq_completion)name`). */
+  readonly lockClass: LockClass;
+  private readonly items: Work[] = [];
+  private head = 0;
+  private readonly idle: ExecutionContext[] = [];
+  private active = 0;
+  private readonly running = new Set<Work>();
+  private readonly flushed: WaitQueue;
+  private destroyed = false;
+  /** Items executed so far. */
+  executed = 0;
+
+  constructor(
+    private readonly sim: Simulator,
+    readonly name: string,
+    opts: WorkQueueOptions = {},
+  ) {
+    this.ordered = opts.ordered ?? false;
+    this.maxActive = this.ordered ? 1 : Math.max(1, opts.maxActive ?? 4);
+    this.memReclaim = opts.memReclaim ?? false;
+    this.lockClass = sim.validator.lockClass(`(wq_completion)${name}`, "workqueue");
+    for (let i = 0; i < this.maxActive; i++) this.idle.push(sim.createContext(`kworker/${name}:${i}`, "worker"));
+    this.flushed = new WaitQueue(sim, `flush ${name}`);
+  }
+
+  /** Items queued and not started. */
+  get queued(): number {
+    return this.items.length - this.head;
+  }
+
+  /** True if nothing is queued or running. */
+  get isIdle(): boolean {
+    return this.queued === 0 && this.active === 0;
+  }
+
+  /** `queue_work()`: false if the item was already pending. */
+  queueWork(work: Work): boolean {
+    if (this.destroyed) throw new KernelError("EINVAL", `queue_work on destroyed workqueue ${this.name}`);
+    if (work.pending) return false;
+    work.pending = true;
+    work.queue = this;
+    this.items.push(work);
+    this.kick();
+    return true;
+  }
+
+  /** `queue_delayed_work()`: false if already pending (queued or timer armed). */
+  queueDelayedWork(dwork: DelayedWork, delayNs: number): boolean {
+    if (dwork.pending) return false;
+    if (delayNs <= 0) return this.queueWork(dwork);
+    dwork.pending = true;
+    dwork.queue = this;
+    dwork.timer = this.sim.schedule(delayNs, () => {
+      dwork.timer = null;
+      dwork.pending = false;
+      this.queueWork(dwork);
+    });
+    return true;
+  }
+
+  /** `mod_delayed_work()`: (re)arms the timer to `delayNs` from now, whether or not it was pending. Returns true if it was pending. */
+  modDelayedWork(dwork: DelayedWork, delayNs: number): boolean {
+    const was = this.cancelWork(dwork);
+    this.queueDelayedWork(dwork, delayNs);
+    return was;
+  }
+
+  /**
+   * `cancel_work()` / `cancel_delayed_work()`: removes a pending item (or disarms its timer).
+   * Returns true if it was pending. Does not wait for a running instance (see `cancelWorkSync`).
+   */
+  cancelWork(work: Work): boolean {
+    if (!work.pending) return false;
+    if (work instanceof DelayedWork && work.timer !== null) {
+      work.timer.cancel();
+      work.timer = null;
+      work.pending = false;
+      return true;
+    }
+    const i = this.items.indexOf(work, this.head);
+    if (i >= 0) this.items.splice(i, 1);
+    work.pending = false;
+    return true;
+  }
+
+  /** `cancel_work_sync()`: cancels and waits until no instance runs. May sleep. */
+  async cancelWorkSync(work: Work): Promise<boolean> {
+    const was = this.cancelWork(work);
+    if (work.running) await this.flushed.waitEvent(() => !work.running, {}, `cancel_work_sync(${work.name})`);
+    return was;
+  }
+
+  /** `flush_work()`: waits until `work` is neither pending nor running. Returns true if it had to wait. */
+  async flushWork(work: Work): Promise<boolean> {
+    if (!work.pending && !work.running) return false;
+    this.sim.validator.acquireRelease(this.lockClass, `flush_work(${work.name})`);
+    await this.flushed.waitEvent(() => !work.pending && !work.running, {}, `flush_work(${work.name})`);
+    return true;
+  }
+
+  /** `flush_workqueue()`: waits until everything queued before the call has run. May sleep. */
+  async flush(): Promise<void> {
+    this.sim.validator.acquireRelease(this.lockClass, `flush_workqueue(${this.name})`);
+    const before = [...this.running];
+    for (let i = this.head; i < this.items.length; i++) before.push(this.items[i]!);
+    await this.flushed.waitEvent(() => before.every((w) => !w.running && !(w.pending && w.queue === this)), {}, `flush_workqueue(${this.name})`);
+  }
+
+  /** `destroy_workqueue()`: drains the queue, then refuses new work. May sleep. */
+  async destroy(): Promise<void> {
+    await this.flushed.waitEvent(() => this.isIdle, {}, `destroy_workqueue(${this.name})`);
+    this.destroyed = true;
+  }
+
+  private kick(): void {
+    while (this.idle.length > 0 && this.queued > 0) {
+      const worker = this.idle.pop()!;
+      this.active++;
+      this.sim.at(this.sim.now, () => this.runNext(worker), worker);
+    }
+  }
+
+  private runNext(worker: ExecutionContext): void | Promise<void> {
+    if (this.queued === 0) {
+      this.active--;
+      this.idle.push(worker);
+      this.flushed.wakeUpAll();
+      return;
+    }
+    const work = this.items[this.head]!;
+    this.items[this.head++] = undefined as unknown as Work;
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items.splice(0, this.head);
+      this.head = 0;
+    }
+    work.pending = false;
+    work.running = true;
+    this.running.add(work);
+    const sim = this.sim;
+    const v = sim.validator;
+    worker.pushFrame(work.name);
+    v.acquire(this.lockClass, this, `process_one_work(${this.name})`, { mode: "write" });
+    const done = (): void => {
+      v.release(this.lockClass, this, `process_one_work(${this.name}) done`);
+      worker.popFrame();
+      v.checkExit(worker, `work item ${work.name}`);
+      work.running = false;
+      this.running.delete(work);
+      this.executed++;
+      this.flushed.wakeUpAll();
+      sim.at(sim.now, () => this.runNext(worker), worker);
+    };
+    if (isAsyncFn(work.fn)) {
+      return sim.runAsync(worker, async () => {
+        try {
+          await work.fn(work);
+        } finally {
+          sim.runAs(worker, done);
+        }
+      });
+    }
+    try {
+      const r = work.fn(work);
+      if (r !== undefined) throw new Error(`work item ${work.name} returned a promise: declare it 'async' so drmsim runs it as a sleeping work item`);
+    } finally {
+      done();
+    }
+  }
+}

@@ -1,0 +1,172 @@
+import { describe, expect, it } from "vitest";
+import { KernelError, MAX_SCHEDULE_TIMEOUT, msecs, Simulator, WaitQueue } from "../src/index.js";
+
+describe("Simulator event loop", () => {
+  it("runs events in time order, FIFO on equal times", async () => {
+    const sim = new Simulator();
+    const order: string[] = [];
+    sim.schedule(20, () => order.push("c@20"));
+    sim.schedule(10, () => order.push("a@10"));
+    sim.schedule(10, () => order.push("b@10"));
+    sim.at(5, () => order.push("z@5"));
+    const r = await sim.run();
+    expect(order).toEqual(["z@5", "a@10", "b@10", "c@20"]);
+    expect(r).toMatchObject({ reason: "idle", events: 4, nowNs: 20 });
+  });
+
+  it("cancels timers and reports whether they were pending", async () => {
+    const sim = new Simulator();
+    let fired = 0;
+    const t = sim.schedule(10, () => fired++);
+    expect(t.pending).toBe(true);
+    expect(t.cancel()).toBe(true);
+    expect(t.cancel()).toBe(false);
+    const t2 = sim.schedule(5, () => fired++);
+    await sim.run();
+    expect(fired).toBe(1);
+    expect(t2.pending).toBe(false);
+    expect(t2.cancel()).toBe(false);
+  });
+
+  it("survives heavy cancellation (heap compaction) without losing live events", async () => {
+    const sim = new Simulator();
+    const fired: number[] = [];
+    for (let i = 0; i < 1000; i++) {
+      const h = sim.schedule(i, () => fired.push(i));
+      if (i % 10 !== 0) h.cancel();
+    }
+    await sim.run();
+    expect(fired).toEqual(Array.from({ length: 100 }, (_, k) => k * 10));
+  });
+
+  it("stops at untilNs and at maxEvents, and resumes", async () => {
+    const sim = new Simulator();
+    const seen: number[] = [];
+    for (const t of [10, 20, 30, 40]) sim.at(t, () => seen.push(t));
+    expect(await sim.run({ untilNs: 25 })).toMatchObject({ reason: "until", nowNs: 25 });
+    expect(seen).toEqual([10, 20]);
+    expect(await sim.run({ maxEvents: 1 })).toMatchObject({ reason: "maxEvents", events: 1, nowNs: 30 });
+    await sim.runFor(100);
+    expect(seen).toEqual([10, 20, 30, 40]);
+    expect(sim.now).toBe(130);
+  });
+
+  it("rejects a negative delay with EINVAL and schedules nothing", () => {
+    const sim = new Simulator();
+    expect(() => sim.schedule(-1, () => {})).toThrow(KernelError);
+    expect(sim.pendingEvents).toBe(0);
+  });
+
+  it("is not re-entrant", async () => {
+    const sim = new Simulator();
+    let inner: Promise<unknown> | undefined;
+    sim.schedule(1, () => {
+      inner = sim.run();
+    });
+    await sim.run();
+    await expect(inner).rejects.toThrow(/not re-entrant/);
+  });
+
+  it("gives the same random stream for the same seed, a different one otherwise", () => {
+    const a = new Simulator({ seed: 7 }).random;
+    const b = new Simulator({ seed: 7 }).random;
+    const c = new Simulator({ seed: 8 }).random;
+    const sa = Array.from({ length: 8 }, () => a.nextU32());
+    expect(Array.from({ length: 8 }, () => b.nextU32())).toEqual(sa);
+    expect(Array.from({ length: 8 }, () => c.nextU32())).not.toEqual(sa);
+    expect(new Simulator({ seed: "abc" }).seed).toBe(new Simulator({ seed: "abc" }).seed);
+  });
+});
+
+describe("tasks and execution contexts", () => {
+  it("keeps current across await and resumes at the virtual time of the wake-up", async () => {
+    const sim = new Simulator();
+    const wq = new WaitQueue(sim, "wq");
+    let flag = false;
+    sim.schedule(msecs(3), () => {
+      flag = true;
+      wq.wakeUpAll();
+    });
+    const log: string[] = [];
+    const t = sim.spawn("waiter", async () => {
+      log.push(`${sim.current.name}@${sim.now}`);
+      await wq.waitEvent(() => flag);
+      log.push(`${sim.current.name}@${sim.now}`);
+      return 42;
+    });
+    const other = sim.spawn("other", async () => {
+      log.push(`${sim.current.name}@${sim.now}`);
+    });
+    await sim.run();
+    expect(await t.result).toBe(42);
+    await other.result;
+    expect(log).toEqual(["waiter@0", "other@0", `waiter@${msecs(3)}`]);
+    expect(sim.current).toBe(sim.mainContext);
+  });
+
+  it("runs irq callbacks in irq context and tasks in process context", async () => {
+    const sim = new Simulator();
+    const kinds: string[] = [];
+    sim.schedule(1, () => kinds.push(sim.current.kind), sim.irqContext("gpu0"));
+    await sim.exec("p", () => kinds.push(sim.current.kind));
+    expect(kinds).toEqual(["process", "irq"]);
+  });
+
+  it("reports a failed system call as the task's result, not as a crash", async () => {
+    const sim = new Simulator();
+    const t = sim.spawn("p", () => {
+      throw new KernelError("EINVAL", "bad args");
+    });
+    const r = await sim.run();
+    expect(r.reason).toBe("idle");
+    expect(t.state).toBe("failed");
+    await expect(t.result).rejects.toMatchObject({ code: "EINVAL", errno: -22 });
+  });
+
+  it("refuses to sleep outside the simulation", async () => {
+    const sim = new Simulator();
+    const wq = new WaitQueue(sim, "wq");
+    await expect(wq.waitEvent(() => false)).rejects.toThrow(/outside the simulation/);
+  });
+});
+
+describe("deadlock at quiescence", () => {
+  it("reports every stuck context with what it waits on, never a silent hang", async () => {
+    const sim = new Simulator({ validator: "collect" });
+    const wq = new WaitQueue(sim, "&never->wq");
+    const t = sim.spawn("stuck", () => wq.waitEvent(() => false));
+    const r = await sim.run();
+    expect(r.reason).toBe("deadlock");
+    expect(r.finding?.kind).toBe("deadlock");
+    expect(r.finding?.waitFor[0]).toMatchObject({ context: t.context.label, waitsFor: "wait_queue &never->wq" });
+    expect(r.finding?.toString()).toContain("&never->wq");
+    expect(sim.validator.findingsOf("deadlock")).toHaveLength(1);
+  });
+
+  it("throws the report in throw mode", async () => {
+    const sim = new Simulator();
+    const wq = new WaitQueue(sim, "q");
+    sim.spawn("stuck", () => wq.waitEvent(() => false));
+    await expect(sim.run()).rejects.toThrow(/deadlock: no event is pending/);
+  });
+
+  it("names a task blocked on a promise the simulator does not know", async () => {
+    const sim = new Simulator({ validator: "collect" });
+    sim.spawn("lost", () => new Promise(() => {}));
+    const r = await sim.run();
+    expect(r.reason).toBe("deadlock");
+    expect(r.finding?.waitFor[0]?.waitsFor).toMatch(/does not know/);
+  });
+
+  it("is not a verdict when the caller bounds the run with untilNs", async () => {
+    const sim = new Simulator();
+    const wq = new WaitQueue(sim, "q");
+    let go = false;
+    const t = sim.spawn("w", () => wq.waitEvent(() => go));
+    expect((await sim.run({ untilNs: 100 })).reason).toBe("until");
+    go = true;
+    wq.wakeUpAll();
+    await sim.run();
+    expect(await t.result).toBe(MAX_SCHEDULE_TIMEOUT);
+  });
+});
