@@ -122,6 +122,7 @@ export class Simulator {
   private readonly irqContexts = new Map<string, ExecutionContext>();
   private readonly sleepers = new Set<ExecutionContext>();
   private readonly liveTasks = new Set<Task<unknown>>();
+  private readonly subsystems = new Map<object, unknown>();
   private readonly teardownHooks: (() => void)[] = [];
   /** The context of code not running in any task: the test or the user's script. */
   readonly mainContext: ExecutionContext;
@@ -152,6 +153,20 @@ export class Simulator {
   /** True while `run()` is executing. */
   get isRunning(): boolean {
     return this.running;
+  }
+
+  /**
+   * Per-run state of a subsystem, created on first use: counters and registries that the kernel
+   * keeps in globals (fence context numbers, the stub fence) live here, so two simulators never
+   * share them and every run starts from the same state.
+   */
+  subsystem<T>(key: object, init: () => T): T {
+    let v = this.subsystems.get(key) as T | undefined;
+    if (v === undefined) {
+      v = init();
+      this.subsystems.set(key, v);
+    }
+    return v;
   }
 
   // --- contexts -------------------------------------------------------------------------------
