@@ -1,0 +1,492 @@
+/**
+ * `struct dma_fence` (`include/linux/dma-fence.h`, `drivers/dma-buf/dma-fence.c`), with Linux 7.1
+ * semantics.
+ *
+ * DOC: the DMA fence cross-driver contract. A dma_fence is a promise, made by a driver to every
+ * other driver and to memory management, that some work will complete in bounded time. Because
+ * shrinkers, mmu notifiers and other drivers wait on fences, the code on the way to `signal()`
+ * must never wait for anything that could itself wait on a fence: no reclaim allocations, no
+ * dma_resv locks, no waits on other fences, no locks held elsewhere across fence waits. drmsim
+ * checks this with the validator: `signal()` runs inside a signalling section, `wait()` tells the
+ * validator it may wait, and callbacks run atomically (under the fence lock, maybe in irq).
+ *
+ * What changed against older kernels (the seeds' era): `signal()` returns nothing and a repeat
+ * signal is a no-op (≤ 6.19 returned -EINVAL) — use `checkAndSignal()` to learn whether it was
+ * already signalled; ops are detached at signal time when the fence has no `release` op, so the
+ * driver may go away; `wait(0)` returns 0 or 1 (it never returns -ETIME).
+ */
+import {
+  ERRNO,
+  type ErrnoName,
+  frameList,
+  KernelError,
+  MAX_ERRNO,
+  MAX_SCHEDULE_TIMEOUT,
+  RefCounted,
+  type Simulator,
+  type SpinLock,
+  type TrackRef,
+} from "@drmsim/runtime";
+import {
+  traceDmaFenceDestroy,
+  traceDmaFenceEnableSignal,
+  traceDmaFenceInit,
+  traceDmaFenceSignaled,
+  traceDmaFenceWaitEnd,
+  traceDmaFenceWaitStart,
+} from "./trace.js";
+
+declare module "@drmsim/runtime" {
+  interface FindingKinds {
+    /** `dma_fence_set_error()` after the fence signalled. */
+    "fence-error-after-signal": true;
+    /** The last reference to an unsignalled fence with pending callbacks was dropped. */
+    "fence-released-unsignalled": true;
+    /** A fence was still unsignalled, and referenced, when the simulation ended. */
+    "fence-never-signalled": true;
+    /** Fences of different contexts compared by seqno. */
+    "fence-context-mismatch": true;
+  }
+}
+
+/** `DMA_FENCE_FLAG_*_BIT`, as bit masks. */
+export const DmaFenceFlag = {
+  /** `DMA_FENCE_FLAG_INITIALIZED_BIT` (7.1). */
+  INITIALIZED: 1 << 0,
+  /** `DMA_FENCE_FLAG_SEQNO64_BIT`: 64-bit seqno ordering (`dma_fence_init64`). */
+  SEQNO64: 1 << 1,
+  /** `DMA_FENCE_FLAG_SIGNALED_BIT`. */
+  SIGNALED: 1 << 2,
+  /** `DMA_FENCE_FLAG_TIMESTAMP_BIT`: `timestamp` is valid. */
+  TIMESTAMP: 1 << 3,
+  /** `DMA_FENCE_FLAG_ENABLE_SIGNAL_BIT`: `enableSignaling` was called. */
+  ENABLE_SIGNAL: 1 << 4,
+  /** `DMA_FENCE_FLAG_USER_BITS`: the first bit drivers may use for their own flags. */
+  USER_BITS: 1 << 8,
+} as const;
+
+/**
+ * `struct dma_fence_ops`. `getDriverName` and `getTimelineName` are mandatory; everything else
+ * is optional and gets the kernel's default behaviour when absent.
+ */
+export interface DmaFenceOps<F extends DmaFence = DmaFence> {
+  /** `get_driver_name`. */
+  getDriverName(fence: F): string;
+  /** `get_timeline_name`. */
+  getTimelineName(fence: F): string;
+  /**
+   * `enable_signaling`: called once, lazily, on the first callback or wait; runs atomically
+   * (under the fence lock). Return false if the fence already signalled — it is then signalled.
+   */
+  enableSignaling?(fence: F): boolean;
+  /** `signaled`: a poll; returning true signals the fence (lazy fences such as sw_sync). */
+  signaled?(fence: F): boolean;
+  /** `release`: called when the last reference is dropped. Keeps ops attached after signal. */
+  release?(fence: F): void;
+  /** `set_deadline`: a hint that someone needs the fence by `deadlineNs`. */
+  setDeadline?(fence: F, deadlineNs: number): void;
+}
+
+/** `struct dma_fence_cb`: a callback registration the caller owns (so it can be removed). */
+export interface DmaFenceCb {
+  /** `dma_fence_func_t`: runs atomically under the fence lock when the fence signals. */
+  func(fence: DmaFence, cb: DmaFenceCb): void;
+}
+
+/** Options of `fence.wait()`. */
+export interface DmaFenceWaitOptions {
+  /** A simulated signal ends the wait with `ERESTARTSYS`. */
+  interruptible?: boolean;
+  /** Give up after this long (ns); undefined waits forever; negative is `EINVAL`. */
+  timeoutNs?: number;
+}
+
+/** `dma_fence_init64`-style options. */
+export interface DmaFenceInitOptions {
+  /** The fence lock (`spinlock_t *lock`). Omitted: an inline lock (7.1 `INLINE_LOCK`). */
+  lock?: SpinLock;
+  /** `dma_fence_init64`: order seqnos as 64-bit values instead of wrapping 32-bit ones. */
+  seqno64?: boolean;
+}
+
+const ENOENT = -ERRNO.ENOENT;
+const EINVAL = -ERRNO.EINVAL;
+const FENCE_TRACK_PROCESS = "dma_fence";
+
+/**
+ * `struct dma_fence`. Create with `new DmaFence(sim, ops, context, seqno)` (`dma_fence_init`);
+ * the creator holds the first reference.
+ */
+export class DmaFence extends RefCounted {
+  /** `dma_fence.flags` (see `DmaFenceFlag`). */
+  flags: number;
+  /** `dma_fence.error`: 0, or a negative errno once set. */
+  error = 0;
+  /** `dma_fence.timestamp` (virtual ns), valid once `TIMESTAMP` is set. */
+  timestampNs = 0;
+  /** The ops, or null once detached at signal (7.1: fences without a `release` op). */
+  ops: DmaFenceOps | null;
+  private cbs: DmaFenceCb[] | null = null;
+
+  constructor(
+    /** The simulator this fence lives in. */
+    readonly sim: Simulator,
+    ops: DmaFenceOps,
+    /** `dma_fence.context`: the timeline; fences of one context signal in seqno order. */
+    readonly context: number,
+    /** `dma_fence.seqno`. */
+    readonly seqno: number,
+    opts?: DmaFenceInitOptions,
+  ) {
+    super(sim);
+    if (sim.validator.enabled) installFenceTeardownCheck(sim);
+    if (typeof ops?.getDriverName !== "function" || typeof ops.getTimelineName !== "function")
+      throw new KernelError(
+        "EINVAL",
+        "dma_fence_init: ops.getDriverName and ops.getTimelineName are mandatory",
+      );
+    this.ops = ops;
+    this.lock = opts?.lock ?? null;
+    this.flags = DmaFenceFlag.INITIALIZED | (opts?.seqno64 === true ? DmaFenceFlag.SEQNO64 : 0);
+    if (sim.tracer.on) this.traceInit();
+  }
+
+  /** The external fence lock, if the driver gave one. */
+  readonly lock: SpinLock | null;
+
+  /** `dma_fence_driver_name()`: "detached-driver" once the ops are detached. */
+  get driverName(): string {
+    return this.ops === null ? "detached-driver" : this.ops.getDriverName(this);
+  }
+
+  /** `dma_fence_timeline_name()`: "signaled-timeline" once the ops are detached. */
+  get timelineName(): string {
+    return this.ops === null ? "signaled-timeline" : this.ops.getTimelineName(this);
+  }
+
+  describe(): string {
+    return `dma_fence ${this.driverName}:${this.timelineName} ctx ${this.context}#${this.seqno}${this.signaled ? " (signaled)" : ""}`;
+  }
+
+  /** The trace track of this fence's timeline. */
+  get track(): TrackRef {
+    return { process: FENCE_TRACK_PROCESS, thread: `${this.driverName}:${this.timelineName}` };
+  }
+
+  /** `dma_fence_test_signaled_flag()`: the SIGNALED bit, without polling the driver. */
+  get signaled(): boolean {
+    return (this.flags & DmaFenceFlag.SIGNALED) !== 0;
+  }
+
+  /** `dma_fence_is_signaled()`: true if signalled; otherwise polls `ops.signaled`, signalling on true. */
+  isSignaled(): boolean {
+    if ((this.flags & DmaFenceFlag.SIGNALED) !== 0) return true;
+    const ops = this.ops;
+    if (ops?.signaled?.(this)) {
+      this.signal();
+      return true;
+    }
+    return false;
+  }
+
+  /** `dma_fence_test_signaled_flag()`. */
+  testSignaledFlag(): boolean {
+    return this.signaled;
+  }
+
+  /**
+   * `dma_fence_signal()`: marks the fence signalled at the current virtual time and runs its
+   * callbacks in the order they were added. A repeat signal changes nothing (7.1).
+   */
+  signal(): void {
+    this.signalTimestamp(this.sim.now);
+  }
+
+  /** `dma_fence_signal_timestamp()`: as `signal()`, with an explicit timestamp. */
+  signalTimestamp(timestampNs: number): void {
+    if ((this.flags & DmaFenceFlag.SIGNALED) !== 0) return;
+    const v = this.sim.validator;
+    const cookie = v.beginSignalling();
+    try {
+      this.doSignal(timestampNs);
+    } finally {
+      v.endSignalling(cookie);
+    }
+  }
+
+  /**
+   * `dma_fence_check_and_signal()` (7.1): signals the fence and returns whether it was *already*
+   * signalled.
+   */
+  checkAndSignal(): boolean {
+    if ((this.flags & DmaFenceFlag.SIGNALED) !== 0) return true;
+    this.signal();
+    return false;
+  }
+
+  /**
+   * `dma_fence_set_error()`: records an error to be reported when the fence signals. Takes a
+   * negative errno (`-5`) or its name (`'EIO'`). After the fence signalled this is a bug: reported
+   * (`fence-error-after-signal`) and refused with `EINVAL`, the fence unchanged. An error outside
+   * `-MAX_ERRNO..-1` is refused with `EINVAL`.
+   */
+  setError(err: number | ErrnoName): void {
+    const e = typeof err === "string" ? -ERRNO[err] : err;
+    if (!Number.isInteger(e) || e >= 0 || e < -MAX_ERRNO)
+      throw new KernelError(
+        "EINVAL",
+        `dma_fence_set_error: error must be a negative errno in [-${MAX_ERRNO}, -1], got ${err}`,
+      );
+    if (this.signaled) {
+      const ctx = this.sim.current;
+      this.sim.validator.report({
+        kind: "fence-error-after-signal",
+        title: `dma_fence_set_error(${e}) on ${this.describe()}, which already signalled`,
+        context: ctx.label,
+        backtrace: frameList(ctx.frame),
+        explanation:
+          "Waiters may already have seen the fence complete without an error. Set the error before signalling.",
+      });
+      throw new KernelError("EINVAL", `dma_fence_set_error: ${this.describe()} already signalled`);
+    }
+    this.error = e;
+  }
+
+  /** The error as a name (`'EIO'`), or undefined when there is none. */
+  get errorCode(): ErrnoName | undefined {
+    if (this.error === 0) return undefined;
+    for (const [name, v] of Object.entries(ERRNO) as [ErrnoName, number][])
+      if (v === -this.error) return name;
+    return undefined;
+  }
+
+  /** `dma_fence_get_status()`: 0 while pending, 1 when signalled without error, else the negative error. */
+  getStatus(): number {
+    if (!this.isSignaled()) return 0;
+    return this.error !== 0 ? this.error : 1;
+  }
+
+  /** `dma_fence_timestamp()`: the signal time; only meaningful once signalled. */
+  get timestamp(): number {
+    return (this.flags & DmaFenceFlag.TIMESTAMP) !== 0 ? this.timestampNs : this.sim.now;
+  }
+
+  /**
+   * `dma_fence_enable_sw_signaling()`: asks the driver (once) to signal this fence when it
+   * completes. Called implicitly by `addCallback` and `wait`.
+   */
+  enableSwSignaling(): void {
+    this.enableSignalingLocked();
+  }
+
+  /**
+   * `dma_fence_add_callback()`: runs `cb.func` when the fence signals. Returns 0 when queued, or
+   * `-ENOENT` — without calling it — if the fence already signalled (a status, not an exception:
+   * callers branch on it in the hot path). `-EINVAL` for a callback without `func`.
+   */
+  addCallback(cb: DmaFenceCb): number {
+    if (typeof cb?.func !== "function") return EINVAL;
+    if ((this.flags & DmaFenceFlag.SIGNALED) !== 0) return ENOENT;
+    if (!this.enableSignalingLocked()) return ENOENT;
+    if (this.cbs === null) this.cbs = [cb];
+    else this.cbs.push(cb);
+    return 0;
+  }
+
+  /** `dma_fence_remove_callback()`: true if `cb` was still pending (and now never runs). */
+  removeCallback(cb: DmaFenceCb): boolean {
+    const cbs = this.cbs;
+    if (cbs === null) return false;
+    const i = cbs.indexOf(cb);
+    if (i < 0) return false;
+    cbs.splice(i, 1);
+    return true;
+  }
+
+  /** Number of callbacks still pending (for tests and debugfs-style dumps). */
+  get pendingCallbacks(): number {
+    return this.cbs?.length ?? 0;
+  }
+
+  /**
+   * `dma_fence_wait_timeout()` / `dma_fence_wait()`. Sleeps until the fence signals. Returns the
+   * remaining time (> 0; `MAX_SCHEDULE_TIMEOUT` without a timeout), **1** for a zero timeout on a
+   * signalled fence, **0** on timeout. Throws `ERESTARTSYS` when interrupted and `EINVAL` for a
+   * negative timeout. Tells the validator it may wait: inside a signalling section that is a bug.
+   */
+  async wait(opts: DmaFenceWaitOptions = {}): Promise<number> {
+    const timeout = opts.timeoutNs ?? MAX_SCHEDULE_TIMEOUT;
+    if (!(timeout >= 0))
+      throw new KernelError("EINVAL", `dma_fence_wait_timeout: negative timeout ${timeout}`);
+    const sim = this.sim;
+    const v = sim.validator;
+    const op = `dma_fence_wait(${this.driverName}:${this.timelineName}#${this.seqno})`;
+    v.mightSleep(op);
+    v.mightWaitFence(op);
+    this.enableSwSignaling();
+    const tracing = sim.tracer.on;
+    if (tracing) sim.tracer.instant(traceDmaFenceWaitStart, this.track, this.traceArgs());
+    const ret = await this.defaultWait(opts.interruptible === true, timeout);
+    if (tracing) sim.tracer.instant(traceDmaFenceWaitEnd, this.track, { ...this.traceArgs(), ret });
+    return ret;
+  }
+
+  /** `dma_fence_set_deadline()`: forwards the hint to the driver while the fence is pending. */
+  setDeadline(deadlineNs: number): void {
+    if (this.signaled) return;
+    this.ops?.setDeadline?.(this, deadlineNs);
+  }
+
+  /** Whether seqnos of this fence's context are ordered as 64-bit values. */
+  get seqno64(): boolean {
+    return (this.flags & DmaFenceFlag.SEQNO64) !== 0;
+  }
+
+  /** Trace arguments of this fence. */
+  traceArgs(): { driver: string; timeline: string; context: number; seqno: number } {
+    return { driver: this.driverName, timeline: this.timelineName, context: this.context, seqno: this.seqno };
+  }
+
+  /**
+   * Called at the last `put()` (`dma_fence_release`): an unsignalled fence that still has
+   * callbacks would leave its waiters stuck, so — like the kernel — it is reported, given
+   * `-EDEADLK` and signalled. Then `ops.release` runs.
+   */
+  protected release(): void {
+    if (!this.signaled && this.cbs !== null && this.cbs.length > 0) {
+      const ctx = this.sim.current;
+      this.sim.validator.report({
+        kind: "fence-released-unsignalled",
+        title: `last reference to ${this.describe()} dropped while unsignalled with ${this.cbs.length} callback(s) pending`,
+        context: ctx.label,
+        backtrace: frameList(ctx.frame),
+        explanation:
+          "Whoever is expected to signal a fence must hold a reference until it has. The fence is signalled with -EDEADLK so waiters wake.",
+      });
+      this.error = -ERRNO.EDEADLK;
+      this.signal();
+    }
+    if (this.sim.tracer.on) this.sim.tracer.instant(traceDmaFenceDestroy, this.track, this.traceArgs());
+    this.ops?.release?.(this);
+  }
+
+  private traceInit(): void {
+    // A subclass's fields are not initialised yet while this base constructor runs, and its ops
+    // may read them: fall back to the numbers alone rather than fail the init.
+    let args: { driver: string; timeline: string; context: number; seqno: number };
+    try {
+      args = this.traceArgs();
+    } catch {
+      args = { driver: "?", timeline: `ctx ${this.context}`, context: this.context, seqno: this.seqno };
+    }
+    this.sim.tracer.instant(
+      traceDmaFenceInit,
+      { process: FENCE_TRACK_PROCESS, thread: `${args.driver}:${args.timeline}` },
+      args,
+    );
+  }
+
+  private doSignal(timestampNs: number): void {
+    const ctx = this.sim.current;
+    const lock = this.lock;
+    if (lock !== null) lock.lock();
+    else ctx.atomicDepth++;
+    try {
+      this.flags |= DmaFenceFlag.SIGNALED | DmaFenceFlag.TIMESTAMP;
+      this.timestampNs = timestampNs;
+      const sim = this.sim;
+      if (sim.tracer.on)
+        sim.tracer.instant(traceDmaFenceSignaled, this.track, { ...this.traceArgs(), error: this.error });
+      const ops = this.ops;
+      if (ops !== null && ops.release === undefined) this.ops = null;
+      const cbs = this.cbs;
+      if (cbs !== null) {
+        this.cbs = null;
+        for (let i = 0; i < cbs.length; i++) {
+          const cb = cbs[i]!;
+          cb.func(this, cb);
+        }
+      }
+    } finally {
+      if (lock !== null) lock.unlock();
+      else ctx.atomicDepth--;
+    }
+  }
+
+  /** Sets ENABLE_SIGNAL once and asks the driver; false if the fence is (now) signalled. */
+  private enableSignalingLocked(): boolean {
+    const flags = this.flags;
+    if ((flags & DmaFenceFlag.SIGNALED) !== 0) return false;
+    if ((flags & DmaFenceFlag.ENABLE_SIGNAL) !== 0) return true;
+    this.flags = flags | DmaFenceFlag.ENABLE_SIGNAL;
+    const ops = this.ops;
+    if (ops?.enableSignaling === undefined) return true;
+    if (this.sim.tracer.on) this.sim.tracer.instant(traceDmaFenceEnableSignal, this.track, this.traceArgs());
+    const ctx = this.sim.current;
+    ctx.atomicDepth++;
+    let ok: boolean;
+    try {
+      ok = ops.enableSignaling(this);
+    } finally {
+      ctx.atomicDepth--;
+    }
+    if (!ok) {
+      this.signal();
+      return false;
+    }
+    return true;
+  }
+
+  private async defaultWait(intr: boolean, timeout: number): Promise<number> {
+    const sim = this.sim;
+    if (this.isSignaled()) return timeout === 0 ? 1 : timeout;
+    const ctx = sim.current;
+    if (intr && ctx.signalPending) {
+      ctx.signalPending = false;
+      throw new KernelError("ERESTARTSYS", `wait on ${this.describe()} interrupted by a signal`);
+    }
+    if (timeout === 0) return 0;
+    const deadline = timeout >= MAX_SCHEDULE_TIMEOUT ? Number.POSITIVE_INFINITY : sim.now + timeout;
+    const sleeper = sim.sleep(
+      { kind: "dma_fence", what: this.describe() },
+      { op: "dma_fence_default_wait", deadlineNs: deadline, wakeOn: intr ? "interruptible" : "none" },
+    );
+    const cb: DmaFenceCb = { func: () => sleeper.wake("woken") };
+    if (this.addCallback(cb) !== 0) sleeper.wake("woken");
+    const why = await sleeper.promise;
+    if (why !== "woken") this.removeCallback(cb);
+    if (why === "signal") {
+      ctx.signalPending = false;
+      throw new KernelError("ERESTARTSYS", `wait on ${this.describe()} interrupted by a signal`);
+    }
+    if (!this.signaled) return 0;
+    return deadline === Number.POSITIVE_INFINITY ? MAX_SCHEDULE_TIMEOUT : Math.max(1, deadline - sim.now);
+  }
+}
+
+const TEARDOWN_CHECK = {};
+
+/**
+ * Registers (once per simulator) the teardown check that reports every fence still referenced
+ * and unsignalled when the simulation ends (`fence-never-signalled`): a promise of completion
+ * that was never kept.
+ */
+function installFenceTeardownCheck(sim: Simulator): void {
+  sim.subsystem(TEARDOWN_CHECK, () => {
+    sim.onTeardown(() => {
+      const stuck: string[] = [];
+      for (const obj of sim.liveRefs)
+        if (obj instanceof DmaFence && !obj.signaled) stuck.push(obj.describe());
+      if (stuck.length === 0) return;
+      sim.validator.report({
+        kind: "fence-never-signalled",
+        title: `${stuck.length} dma_fence${stuck.length === 1 ? "" : "s"} never signalled before teardown`,
+        context: sim.mainContext.label,
+        details: stuck.slice(0, 20).concat(stuck.length > 20 ? [`… and ${stuck.length - 20} more`] : []),
+        explanation:
+          "A dma_fence must signal in bounded time. One still pending when the world ends means its signalling path depends on something that never happened: userspace, a lost wake-up, or a hang without a timeout.",
+      });
+    });
+    return true;
+  });
+}
