@@ -49,8 +49,11 @@ export class Completion {
    * remaining time (≥ 1) or 0 on timeout; throws `ERESTARTSYS` if interrupted.
    */
   async wait(opts: WaitOptions = {}): Promise<number> {
-    const ret = await this.wq.waitEvent(() => this.done > 0, opts, this.name);
-    if (ret > 0 && this.done !== COMPLETE_ALL) this.done--;
-    return ret;
+    // The check and the consume must be one step, as `do_wait_for_common()` does them under the
+    // wait-queue lock: every sleeper re-checks after `wakeUpAll()`, and if the count were only
+    // decremented after the wait returned, all of them would see `done > 0` and pass on one
+    // `complete()`. Every path that sees the condition true returns at once, so nothing is
+    // consumed without the wait succeeding.
+    return this.wq.waitEvent(() => this.tryWait(), opts, this.name);
   }
 }

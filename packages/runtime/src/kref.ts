@@ -4,9 +4,10 @@
  * as `use-after-free`, and every object still referenced at `sim.teardown()` is reported as a
  * `leak`, grouped by type.
  */
-import type { Validator } from "./lockdep/validator.js";
-import { frameList } from "./context.js";
+
 import type { ExecutionContext } from "./context.js";
+import { frameList } from "./context.js";
+import type { Validator } from "./lockdep/validator.js";
 
 /** What reference counting needs from the simulator. */
 export interface RefHost {

@@ -139,18 +139,23 @@ export class MemoryManager {
    * with `ENOMEM`. `site` names the call site for reports and fault injection.
    */
   kmalloc(size: number, gfp: Gfp, site = "kmalloc"): Allocation {
-    if (!Number.isInteger(size) || size < 0) throw new KernelError("EINVAL", `${site}: size must be a non-negative integer, got ${size}`);
+    if (!Number.isInteger(size) || size < 0)
+      throw new KernelError("EINVAL", `${site}: size must be a non-negative integer, got ${size}`);
     const eff = this.effectiveGfp(gfp);
     this.mightAlloc(eff, site);
     const nth = ++this.attempts;
     this.sites.set(site, (this.sites.get(site) ?? 0) + 1);
     for (const rule of this.failRules) {
-      if (rule({ size, gfp: eff, site, nth })) throw new KernelError("ENOMEM", `${site}: allocation of ${size} bytes failed (injected fault)`);
+      if (rule({ size, gfp: eff, site, nth }))
+        throw new KernelError("ENOMEM", `${site}: allocation of ${size} bytes failed (injected fault)`);
     }
     if (this.used + size > this.budget) {
       if (gfpAllowsBlocking(eff)) this.directReclaim(this.used + size - this.budget, eff);
       if (this.used + size > this.budget)
-        throw new KernelError("ENOMEM", `${site}: out of memory allocating ${size} bytes with ${gfpName(eff)} (${this.used}/${this.budget} bytes used)`);
+        throw new KernelError(
+          "ENOMEM",
+          `${site}: out of memory allocating ${size} bytes with ${gfpName(eff)} (${this.used}/${this.budget} bytes used)`,
+        );
     }
     this.used += size;
     if (this.used > this.peak) this.peak = this.used;

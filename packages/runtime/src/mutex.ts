@@ -93,12 +93,17 @@ export class Mutex {
 
   /** `lockdep_assert_held()`: throws unless the current context owns the mutex. */
   assertHeld(): void {
-    if (this.owner !== this.sim.current) throw new KernelError("EPERM", `${this.name} must be held by ${this.sim.current.label}`);
+    if (this.owner !== this.sim.current)
+      throw new KernelError("EPERM", `${this.name} must be held by ${this.sim.current.label}`);
   }
 
   private async lockSlow(ctx: ExecutionContext, op: string, opts?: MutexLockOptions): Promise<void> {
-    const wakeOn = opts?.interruptible === true ? "interruptible" : opts?.killable === true ? "killable" : "none";
-    const sleeper = this.sim.sleep({ kind: "mutex", what: this.name, blockedBy: () => this.owner }, { op, wakeOn });
+    const wakeOn =
+      opts?.interruptible === true ? "interruptible" : opts?.killable === true ? "killable" : "none";
+    const sleeper = this.sim.sleep(
+      { kind: "mutex", what: this.name, blockedBy: () => this.owner },
+      { op, wakeOn },
+    );
     const entry = { ctx, sleeper };
     this.waiters.push(entry);
     const why = await sleeper.promise;

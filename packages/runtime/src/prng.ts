@@ -88,7 +88,9 @@ function rotl(x: number, k: number): number {
 export function normalizeSeed(seed: number | string): number {
   if (typeof seed === "number") {
     if (!Number.isFinite(seed)) throw new RangeError(`seed must be finite, got ${seed}`);
-    return (Math.trunc(seed) >>> 0) ^ Math.trunc(seed / 4294967296);
+    // Fold the high bits in, then `>>> 0`: XOR yields a signed int32, and a seed of 2^31 or more
+    // (or a negative one) would otherwise come back negative. The PRNG stream is unchanged.
+    return ((Math.trunc(seed) >>> 0) ^ Math.trunc(seed / 4294967296)) >>> 0;
   }
   let h = 0x811c9dc5;
   for (let i = 0; i < seed.length; i++) {

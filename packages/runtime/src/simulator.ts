@@ -229,7 +229,7 @@ export class Simulator {
   /** Runs `fn` at absolute virtual time `timeNs` (clamped to now). */
   at(timeNs: number, fn: () => unknown, ctx?: ExecutionContext): TimerHandle {
     if (Number.isNaN(timeNs)) throw new KernelError("EINVAL", "at: time is NaN");
-    const t = new SimTimer(this, timeNs < this.nowNs ? this.nowNs : timeNs, this.seq++, fn, ctx ?? this.timerContext);
+    const t = new SimTimer(this, Math.max(timeNs, this.nowNs), this.seq++, fn, ctx ?? this.timerContext);
     this.heap.push(t);
     return t;
   }
@@ -303,7 +303,10 @@ export class Simulator {
    * Puts the current context to sleep until woken, until `deadlineNs`, or (if allowed) until a
    * signal. The building block of every blocking primitive. Checks `might_sleep()` first.
    */
-  sleep(target: WaitTarget, opts: { op: string; deadlineNs?: number; wakeOn?: "none" | "interruptible" | "killable" }): Sleeper {
+  sleep(
+    target: WaitTarget,
+    opts: { op: string; deadlineNs?: number; wakeOn?: "none" | "interruptible" | "killable" },
+  ): Sleeper {
     this.validator.mightSleep(opts.op);
     const ctx = this.current;
     if (ctx === this.mainContext && !this.running) {
@@ -379,7 +382,8 @@ export class Simulator {
         } finally {
           this.syncCtx = null;
         }
-        if (ret !== undefined && typeof (ret as { then?: unknown }).then === "function") this.asyncPending = true;
+        if (ret !== undefined && typeof (ret as { then?: unknown }).then === "function")
+          this.asyncPending = true;
         if (this.fatal !== null) this.throwIfFatal();
       }
       if (reason === "idle" && until !== Number.POSITIVE_INFINITY) {
@@ -420,7 +424,10 @@ export class Simulator {
     const seen = new Set<ExecutionContext>();
     const describe = (ctx: ExecutionContext): WaitForEntry => ({
       context: ctx.label,
-      waitsFor: ctx.waiting === null ? "a promise the simulator does not know about (not a drmsim primitive)" : `${ctx.waiting.kind} ${ctx.waiting.what}`,
+      waitsFor:
+        ctx.waiting === null
+          ? "a promise the simulator does not know about (not a drmsim primitive)"
+          : `${ctx.waiting.kind} ${ctx.waiting.what}`,
       backtrace: frameList(ctx.frame),
       holds: ctx.held.map((h) => h.cls.name),
     });
@@ -499,7 +506,8 @@ export class Simulator {
           title: `${this.liveRefs.size} object${this.liveRefs.size === 1 ? "" : "s"} still referenced at teardown`,
           context: this.mainContext.label,
           details,
-          explanation: "Every reference taken (get, create, import) must be dropped (put, close, release) before the world ends.",
+          explanation:
+            "Every reference taken (get, create, import) must be dropped (put, close, release) before the world ends.",
         });
       }
     } finally {

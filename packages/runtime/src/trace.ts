@@ -135,6 +135,9 @@ export class Tracer {
   }
 
   private push(e: TraceEvent): void {
+    // Callers guard with `if (tracer.on)` so no arguments are built; this catches a call that
+    // forgot the guard, so "off records nothing" holds either way.
+    if (!this.on) return;
     if (this.events.length >= this.limit) {
       this.dropped++;
       return;

@@ -42,7 +42,24 @@ export class WaitQueue {
    * `cond()` is true after a wake-up. See the module comment for return values.
    */
   async waitEvent(cond: () => boolean, opts: WaitOptions = {}, what?: string): Promise<number> {
-    return waitUntil(this.sim, cond, opts, { kind: "wait_queue", what: what ?? this.name }, (s) => this.waiters.push(s));
+    return waitUntil(
+      this.sim,
+      cond,
+      opts,
+      { kind: "wait_queue", what: what ?? this.name },
+      (s) => this.waiters.push(s),
+      (s) => this.remove(s),
+    );
+  }
+
+  /**
+   * `finish_wait()`: takes a sleeper that woke by timeout or signal off the queue. A woken one was
+   * already taken off by the waker; without this, a queue that is only ever waited on with
+   * timeouts would grow without bound and report stale sleepers as `active`.
+   */
+  private remove(s: Sleeper): void {
+    const i = this.waiters.indexOf(s);
+    if (i >= 0) this.waiters.splice(i, 1);
   }
 
   /** `wake_up_all()`: every sleeper re-checks its condition. */
@@ -66,7 +83,8 @@ export class WaitQueue {
 
 /**
  * The loop shared by every condition wait: check, sleep, re-check, honouring timeouts and signals.
- * `enqueue` registers the sleeper wherever a waker will find it. @internal
+ * `enqueue` registers the sleeper wherever a waker will find it; `dequeue`, if given, takes it off
+ * again when it woke for another reason (timeout, signal). @internal
  */
 export async function waitUntil(
   sim: Simulator,
@@ -74,22 +92,31 @@ export async function waitUntil(
   opts: WaitOptions,
   target: WaitTarget,
   enqueue: (s: Sleeper) => void,
+  dequeue?: (s: Sleeper) => void,
 ): Promise<number> {
   const timeout = opts.timeoutNs;
-  if (timeout !== undefined && !(timeout >= 0)) throw new KernelError("EINVAL", `wait on ${target.what}: timeout must be >= 0 ns, got ${timeout}`);
+  if (timeout !== undefined && !(timeout >= 0))
+    throw new KernelError("EINVAL", `wait on ${target.what}: timeout must be >= 0 ns, got ${timeout}`);
   const op = `wait on ${target.kind} ${target.what}`;
   sim.validator.mightSleep(op);
-  const deadline = timeout === undefined || timeout >= MAX_SCHEDULE_TIMEOUT ? Number.POSITIVE_INFINITY : sim.now + timeout;
-  const remaining = (): number => (deadline === Number.POSITIVE_INFINITY ? MAX_SCHEDULE_TIMEOUT : Math.max(1, deadline - sim.now));
+  const deadline =
+    timeout === undefined || timeout >= MAX_SCHEDULE_TIMEOUT ? Number.POSITIVE_INFINITY : sim.now + timeout;
+  const remaining = (): number =>
+    deadline === Number.POSITIVE_INFINITY ? MAX_SCHEDULE_TIMEOUT : Math.max(1, deadline - sim.now);
   const wakeOn = opts.interruptible === true ? "interruptible" : opts.killable === true ? "killable" : "none";
   for (;;) {
     if (cond()) return remaining();
     const ctx = sim.current;
-    if ((wakeOn === "interruptible" && ctx.signalPending) || (wakeOn === "killable" && ctx.fatalSignalPending)) throw interrupted(ctx, target.what);
+    if (
+      (wakeOn === "interruptible" && ctx.signalPending) ||
+      (wakeOn === "killable" && ctx.fatalSignalPending)
+    )
+      throw interrupted(ctx, target.what);
     if (sim.now >= deadline) return 0;
     const s = sim.sleep(target, { op, deadlineNs: deadline, wakeOn });
     enqueue(s);
     const why = await s.promise;
+    if (why !== "woken") dequeue?.(s);
     if (why === "signal") throw interrupted(sim.current, target.what);
     if (why === "timeout") return cond() ? 1 : 0;
   }

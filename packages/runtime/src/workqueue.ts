@@ -24,6 +24,15 @@ export class Work {
   /** Currently executing. */
   running = false;
   /** @internal */ queue: WorkQueue | null = null;
+  /**
+   * @internal Instance numbers: `queuedSeq` of the pending instance, `runningSeq` of the running
+   * one. A flush waits for the instances it saw, not for the item — the kernel's flush colours —
+   * so an item that requeues itself cannot livelock it.
+   */
+  queuedSeq = 0;
+  /** @internal */ runningSeq = 0;
+  /** @internal Set while `cancelWorkSync` runs: queueing is refused, as the kernel's canceller holds PENDING. */
+  canceling = 0;
 
   constructor(
     readonly fn: WorkFn,
@@ -47,7 +56,8 @@ export interface WorkQueueOptions {
   memReclaim?: boolean;
 }
 
-const isAsyncFn = (fn: Function): boolean => (fn as { [Symbol.toStringTag]?: string })[Symbol.toStringTag] === "AsyncFunction";
+const isAsyncFn = (fn: Function): boolean =>
+  (fn as { [Symbol.toStringTag]?: string })[Symbol.toStringTag] === "AsyncFunction";
 
 /** `struct workqueue_struct`. */
 export class WorkQueue {
@@ -63,6 +73,7 @@ export class WorkQueue {
   private readonly running = new Set<Work>();
   private readonly flushed: WaitQueue;
   private destroyed = false;
+  private nextSeq = 1;
   /** Items executed so far. */
   executed = 0;
 
@@ -75,7 +86,8 @@ export class WorkQueue {
     this.maxActive = this.ordered ? 1 : Math.max(1, opts.maxActive ?? 4);
     this.memReclaim = opts.memReclaim ?? false;
     this.lockClass = sim.validator.lockClass(`(wq_completion)${name}`, "workqueue");
-    for (let i = 0; i < this.maxActive; i++) this.idle.push(sim.createContext(`kworker/${name}:${i}`, "worker"));
+    for (let i = 0; i < this.maxActive; i++)
+      this.idle.push(sim.createContext(`kworker/${name}:${i}`, "worker"));
     this.flushed = new WaitQueue(sim, `flush ${name}`);
   }
 
@@ -89,12 +101,13 @@ export class WorkQueue {
     return this.queued === 0 && this.active === 0;
   }
 
-  /** `queue_work()`: false if the item was already pending. */
+  /** `queue_work()`: false if the item was already pending (or is being cancelled by `cancelWorkSync`). */
   queueWork(work: Work): boolean {
     if (this.destroyed) throw new KernelError("EINVAL", `queue_work on destroyed workqueue ${this.name}`);
-    if (work.pending) return false;
+    if (work.pending || work.canceling > 0) return false;
     work.pending = true;
     work.queue = this;
+    work.queuedSeq = this.nextSeq++;
     this.items.push(work);
     this.kick();
     return true;
@@ -102,7 +115,7 @@ export class WorkQueue {
 
   /** `queue_delayed_work()`: false if already pending (queued or timer armed). */
   queueDelayedWork(dwork: DelayedWork, delayNs: number): boolean {
-    if (dwork.pending) return false;
+    if (dwork.pending || dwork.canceling > 0) return false;
     if (delayNs <= 0) return this.queueWork(dwork);
     dwork.pending = true;
     dwork.queue = this;
@@ -139,33 +152,94 @@ export class WorkQueue {
     return true;
   }
 
-  /** `cancel_work_sync()`: cancels and waits until no instance runs. May sleep. */
+  /**
+   * `cancel_work_sync()`: cancels and waits until no instance runs. May sleep. On return the item
+   * is neither pending nor running, even if it requeues itself: queueing it is refused while this
+   * waits, as in the kernel.
+   */
   async cancelWorkSync(work: Work): Promise<boolean> {
     const was = this.cancelWork(work);
-    if (work.running) await this.flushed.waitEvent(() => !work.running, {}, `cancel_work_sync(${work.name})`);
+    if (!work.running) return was;
+    work.canceling++;
+    try {
+      await this.flushed.waitEvent(() => !work.running, {}, `cancel_work_sync(${work.name})`);
+    } finally {
+      work.canceling--;
+    }
     return was;
   }
 
-  /** `flush_work()`: waits until `work` is neither pending nor running. Returns true if it had to wait. */
+  /**
+   * `flush_work()`: waits until the instance of `work` pending or running at the call has finished.
+   * Returns true if it had to wait. A requeue after the call is not waited for (the kernel: "idle on
+   * return if it hasn't been requeued since flush started").
+   */
   async flushWork(work: Work): Promise<boolean> {
     if (!work.pending && !work.running) return false;
     this.sim.validator.acquireRelease(this.lockClass, `flush_work(${work.name})`);
-    await this.flushed.waitEvent(() => !work.pending && !work.running, {}, `flush_work(${work.name})`);
+    const seq = work.pending ? work.queuedSeq : work.runningSeq;
+    await this.flushed.waitEvent(() => this.instanceDone(work, seq), {}, `flush_work(${work.name})`);
     return true;
   }
 
-  /** `flush_workqueue()`: waits until everything queued before the call has run. May sleep. */
+  /**
+   * `flush_workqueue()`: waits until everything queued before the call has run. May sleep. Not
+   * livelocked by work queued after the call, including items that requeue themselves.
+   */
   async flush(): Promise<void> {
     this.sim.validator.acquireRelease(this.lockClass, `flush_workqueue(${this.name})`);
-    const before = [...this.running];
-    for (let i = this.head; i < this.items.length; i++) before.push(this.items[i]!);
-    await this.flushed.waitEvent(() => before.every((w) => !w.running && !(w.pending && w.queue === this)), {}, `flush_workqueue(${this.name})`);
+    const works: Work[] = [];
+    const seqs: number[] = [];
+    for (const w of this.running) {
+      works.push(w);
+      seqs.push(w.runningSeq);
+    }
+    for (let i = this.head; i < this.items.length; i++) {
+      const w = this.items[i]!;
+      works.push(w);
+      seqs.push(w.queuedSeq);
+    }
+    await this.flushed.waitEvent(
+      () => works.every((w, i) => this.instanceDone(w, seqs[i]!)),
+      {},
+      `flush_workqueue(${this.name})`,
+    );
+  }
+
+  /** True once instance `seq` of `work` is neither pending on this queue nor running. */
+  private instanceDone(work: Work, seq: number): boolean {
+    return (
+      !(work.running && work.runningSeq === seq) &&
+      !(work.pending && work.queue === this && work.queuedSeq === seq)
+    );
   }
 
   /** `destroy_workqueue()`: drains the queue, then refuses new work. May sleep. */
   async destroy(): Promise<void> {
     await this.flushed.waitEvent(() => this.isIdle, {}, `destroy_workqueue(${this.name})`);
     this.destroyed = true;
+  }
+
+  /**
+   * Takes the first queued item that is not running right now. Work items are non-reentrant (since
+   * Linux 3.7): an instance queued while the previous one still runs waits for it rather than run
+   * beside it on another worker.
+   */
+  private take(): Work | undefined {
+    const items = this.items;
+    for (let i = this.head; i < items.length; i++) {
+      const work = items[i]!;
+      if (work.running) continue;
+      if (i === this.head) {
+        items[this.head++] = undefined as unknown as Work;
+        if (this.head > 1024 && this.head * 2 > items.length) {
+          items.splice(0, this.head);
+          this.head = 0;
+        }
+      } else items.splice(i, 1);
+      return work;
+    }
+    return undefined;
   }
 
   private kick(): void {
@@ -177,20 +251,16 @@ export class WorkQueue {
   }
 
   private runNext(worker: ExecutionContext): void | Promise<void> {
-    if (this.queued === 0) {
+    const work = this.take();
+    if (work === undefined) {
       this.active--;
       this.idle.push(worker);
       this.flushed.wakeUpAll();
       return;
     }
-    const work = this.items[this.head]!;
-    this.items[this.head++] = undefined as unknown as Work;
-    if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items.splice(0, this.head);
-      this.head = 0;
-    }
     work.pending = false;
     work.running = true;
+    work.runningSeq = work.queuedSeq;
     this.running.add(work);
     const sim = this.sim;
     const v = sim.validator;
@@ -204,6 +274,7 @@ export class WorkQueue {
       this.running.delete(work);
       this.executed++;
       this.flushed.wakeUpAll();
+      // This worker looks for more, including an instance of this item queued while it ran.
       sim.at(sim.now, () => this.runNext(worker), worker);
     };
     if (isAsyncFn(work.fn)) {
@@ -216,8 +287,11 @@ export class WorkQueue {
       });
     }
     try {
-      const r = work.fn(work);
-      if (r !== undefined) throw new Error(`work item ${work.name} returned a promise: declare it 'async' so drmsim runs it as a sleeping work item`);
+      const r = work.fn(work) as unknown;
+      if (r instanceof Promise)
+        throw new Error(
+          `work item ${work.name} returned a promise: declare it 'async' so drmsim runs it as a sleeping work item`,
+        );
     } finally {
       done();
     }

@@ -138,7 +138,10 @@ describe("deadlock at quiescence", () => {
     const r = await sim.run();
     expect(r.reason).toBe("deadlock");
     expect(r.finding?.kind).toBe("deadlock");
-    expect(r.finding?.waitFor[0]).toMatchObject({ context: t.context.label, waitsFor: "wait_queue &never->wq" });
+    expect(r.finding?.waitFor[0]).toMatchObject({
+      context: t.context.label,
+      waitsFor: "wait_queue &never->wq",
+    });
     expect(r.finding?.toString()).toContain("&never->wq");
     expect(sim.validator.findingsOf("deadlock")).toHaveLength(1);
   });

@@ -6,14 +6,14 @@ import {
   GFP_KERNEL,
   GFP_NOWAIT,
   KernelError,
-  mightFault,
   Mutex,
+  mightFault,
   Simulator,
   SpinLock,
   ValidatorError,
   WaitQueue,
-  WorkQueue,
   Work,
+  WorkQueue,
   withDmaFenceSignalling,
 } from "../src/index.js";
 
@@ -22,10 +22,11 @@ function fenceWaitingShrinker(sim: Simulator) {
   return {
     name: "gpu-bo-shrinker",
     count: () => 4096,
-    scan: () => sim.withFrame("gpu_bo_shrinker_scan", () => {
-      dmaFenceMightWait(sim, "dma_fence_wait(bo->fence)");
-      return 0;
-    }),
+    scan: () =>
+      sim.withFrame("gpu_bo_shrinker_scan", () => {
+        dmaFenceMightWait(sim, "dma_fence_wait(bo->fence)");
+        return 0;
+      }),
   };
 }
 
@@ -62,7 +63,12 @@ describe("validator: the seeds' scenarios", () => {
     sim.mm.registerShrinker(fenceWaitingShrinker(sim));
     await sim.exec("compositor", () => sim.mm.reclaim(4096));
     const wq = new WorkQueue(sim, "gpu-submit", { ordered: true });
-    wq.queueWork(new Work(() => void withDmaFenceSignalling(sim, () => sim.mm.kmalloc(64, GFP_NOWAIT, "run_job")), "run_job_work"));
+    wq.queueWork(
+      new Work(
+        () => void withDmaFenceSignalling(sim, () => sim.mm.kmalloc(64, GFP_NOWAIT, "run_job")),
+        "run_job_work",
+      ),
+    );
     await sim.run();
     expect(sim.validator.findings).toEqual([]);
   });
@@ -85,7 +91,10 @@ describe("validator: the seeds' scenarios", () => {
     });
     const [f] = sim.validator.findingsOf("circular-dependency");
     expect(f).toBeDefined();
-    expect(f!.chain.map((l) => `${l.from}->${l.to}`)).toEqual(["&dev->lock_b->&dev->lock_a", "&dev->lock_a->&dev->lock_b"]);
+    expect(f!.chain.map((l) => `${l.from}->${l.to}`)).toEqual([
+      "&dev->lock_b->&dev->lock_a",
+      "&dev->lock_a->&dev->lock_b",
+    ]);
     expect(f!.chain[0]!.context).toMatch(/p2/);
     expect(f!.chain[1]!.context).toMatch(/p1/);
   });
@@ -139,7 +148,9 @@ describe("validator: the seeds' scenarios", () => {
       dmaFenceEndSignalling(sim, cookie);
     });
     const [f] = sim.validator.findingsOf("circular-dependency");
-    expect(f?.title).toMatch(/&vm->lock is taken inside a dma-fence signalling section and held across a fence wait/);
+    expect(f?.title).toMatch(
+      /&vm->lock is taken inside a dma-fence signalling section and held across a fence wait/,
+    );
     expect(f?.cycle.sort()).toEqual(["&vm->lock", "dma_fence_map"]);
   });
 
@@ -173,16 +184,24 @@ describe("validator: fence-signalling annotations", () => {
       expect(sim.validator.inSignalling).toBe(false);
     });
     let cookie: boolean | undefined;
-    sim.schedule(0, () => {
-      cookie = dmaFenceBeginSignalling(sim);
-    }, sim.irqContext("irq"));
+    sim.schedule(
+      0,
+      () => {
+        cookie = dmaFenceBeginSignalling(sim);
+      },
+      sim.irqContext("irq"),
+    );
     await sim.run();
     expect(cookie).toBe(true);
   });
 
   it("reports a wait inside a section directly, with where the section began", async () => {
     const sim = new Simulator({ validator: "collect" });
-    await sim.exec("p", () => sim.withFrame("job_done", () => withDmaFenceSignalling(sim, () => dmaFenceMightWait(sim, "dma_fence_wait(other)"))));
+    await sim.exec("p", () =>
+      sim.withFrame("job_done", () =>
+        withDmaFenceSignalling(sim, () => dmaFenceMightWait(sim, "dma_fence_wait(other)")),
+      ),
+    );
     const [f] = sim.validator.findingsOf("wait-in-signalling");
     expect(f?.title).toBe("dma_fence_wait(other) inside a dma-fence signalling section");
     expect(f?.details.join()).toContain("job_done");
@@ -240,23 +259,37 @@ describe("validator: lock rules", () => {
     const sim = new Simulator({ validator: "collect" });
     const m = new Mutex(sim, "leaky");
     const wq = new WorkQueue(sim, "wq");
-    wq.queueWork(new Work(async () => { await m.lock(); }, "leaky_work"));
+    wq.queueWork(
+      new Work(async () => {
+        await m.lock();
+      }, "leaky_work"),
+    );
     await sim.run();
-    expect(sim.validator.findingsOf("held-at-exit")[0]?.title).toBe("work item leaky_work returned with 1 lock held");
+    expect(sim.validator.findingsOf("held-at-exit")[0]?.title).toBe(
+      "work item leaky_work returned with 1 lock held",
+    );
   });
 
   it("reports flushing a workqueue while holding a lock one of its items takes", async () => {
     const sim = new Simulator({ validator: "collect" });
     const m = new Mutex(sim, "&dev->mutex");
     const wq = new WorkQueue(sim, "events");
-    wq.queueWork(new Work(async () => { await m.lock(); m.unlock(); }, "uses_mutex"));
+    wq.queueWork(
+      new Work(async () => {
+        await m.lock();
+        m.unlock();
+      }, "uses_mutex"),
+    );
     await sim.run();
     await sim.exec("p", async () => {
       await m.lock();
       await wq.flush();
       m.unlock();
     });
-    expect(sim.validator.findingsOf("circular-dependency")[0]?.cycle.sort()).toEqual(["&dev->mutex", "(wq_completion)events"]);
+    expect(sim.validator.findingsOf("circular-dependency")[0]?.cycle.sort()).toEqual([
+      "&dev->mutex",
+      "(wq_completion)events",
+    ]);
   });
 
   it("reports locks still held at teardown and leaves no findings when clean", async () => {
@@ -279,8 +312,14 @@ describe("validator: lock rules", () => {
     const a = new Mutex(sim, "A");
     const b = new Mutex(sim, "B");
     await sim.exec("p", async () => {
-      await a.lock(); await b.lock(); b.unlock(); a.unlock();
-      await b.lock(); await a.lock(); a.unlock(); b.unlock();
+      await a.lock();
+      await b.lock();
+      b.unlock();
+      a.unlock();
+      await b.lock();
+      await a.lock();
+      a.unlock();
+      b.unlock();
       withDmaFenceSignalling(sim, () => sim.mm.kmalloc(1, GFP_KERNEL));
     });
     expect(sim.validator.findings).toEqual([]);
@@ -289,7 +328,8 @@ describe("validator: lock rules", () => {
 
   it("counts a repeated finding instead of duplicating it", async () => {
     const sim = new Simulator({ validator: "collect" });
-    for (let i = 0; i < 3; i++) await sim.exec("p", () => withDmaFenceSignalling(sim, () => dmaFenceMightWait(sim)));
+    for (let i = 0; i < 3; i++)
+      await sim.exec("p", () => withDmaFenceSignalling(sim, () => dmaFenceMightWait(sim)));
     expect(sim.validator.findings).toHaveLength(1);
     expect(sim.validator.findings[0]!.repeats).toBe(2);
   });

@@ -132,7 +132,12 @@ export class Finding implements FindingInit {
 
   toString(): string {
     const rule = "=".repeat(72);
-    const out: string[] = [rule, `drmsim validator: ${this.title} [${this.kind}]`, `  at ${formatTimeNs(this.timeNs)} s in ${this.context}`, "-".repeat(72)];
+    const out: string[] = [
+      rule,
+      `drmsim validator: ${this.title} [${this.kind}]`,
+      `  at ${formatTimeNs(this.timeNs)} s in ${this.context}`,
+      "-".repeat(72),
+    ];
     if (this.backtrace.length > 0) {
       out.push(`${this.context}:`);
       for (const f of this.backtrace) out.push(`    ${f}`);

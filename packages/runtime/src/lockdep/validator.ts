@@ -23,7 +23,7 @@ import { ExecutionContext, frameList } from "../context.js";
 import type { DependencyLink, FindingInit, FindingKind } from "./finding.js";
 import { Finding, ValidatorError } from "./finding.js";
 import type { HeldLock, LockMode } from "./held-lock.js";
-import { type LockKind, LockClass } from "./lock-class.js";
+import { LockClass, type LockKind } from "./lock-class.js";
 
 /** `throw`: a finding throws a `ValidatorError` at the faulty call (tests). `collect`: findings are kept in `validator.findings` and the run goes on (tools, reports). `off`: nothing is checked, at no cost (benchmarks). */
 export type ValidatorMode = "throw" | "collect" | "off";
@@ -38,7 +38,9 @@ export interface ValidatorHost {
 
 interface Edge {
   readonly to: LockClass;
-  readonly link: DependencyLink;
+  link: DependencyLink;
+  /** Recorded by boot-time priming; replaced by the first real path that takes the same order. */
+  primed: boolean;
 }
 
 /** Options for `Validator.acquire`. */
@@ -63,6 +65,7 @@ export class Validator {
   private readonly classes = new Map<string, LockClass>();
   private readonly edges = new Map<number, Map<number, Edge>>();
   private readonly seen = new Map<string, Finding>();
+  private priming = false;
 
   /** `dma_fence_lockdep_map`: held (read) inside fence-signalling critical sections. */
   readonly dmaFenceMap: LockClass;
@@ -296,12 +299,13 @@ export class Validator {
   }
 
   /**
-   * Records a finding. In `throw` mode this throws a `ValidatorError`. A finding identical in
-   * kind, title and context to an earlier one is counted on that one (`repeats`) instead.
+   * Records a finding. In `throw` mode this throws a `ValidatorError`. A finding with the same
+   * kind and title as an earlier one is counted on that one (`repeats`) instead, as lockdep
+   * reports a dependency once.
    */
   report(init: Omit<FindingInit, "timeNs"> & { timeNs?: number }): Finding | undefined {
     if (this.mode === "off") return undefined;
-    const key = `${init.kind}\u0000${init.title}\u0000${init.context}`;
+    const key = `${init.kind}\u0000${init.title}`;
     const earlier = this.seen.get(key);
     if (earlier !== undefined) {
       earlier.repeats++;
@@ -343,7 +347,13 @@ export class Validator {
     return false;
   }
 
-  private acquireIn(ctx: ExecutionContext, cls: LockClass, instance: object, op: string, opts?: AcquireOptions): void {
+  private acquireIn(
+    ctx: ExecutionContext,
+    cls: LockClass,
+    instance: object,
+    op: string,
+    opts?: AcquireOptions,
+  ): void {
     const mode = opts?.mode ?? "write";
     const trylock = opts?.trylock ?? false;
     const nestKey = opts?.nestKey ?? null;
@@ -374,21 +384,21 @@ export class Validator {
         });
         continue;
       }
-      const out = this.edges.get(h.cls.id);
-      if (out !== undefined && out.has(cls.id)) continue;
-      (fresh ??= []).push(h);
+      const existing = this.edges.get(h.cls.id)?.get(cls.id);
+      if (existing !== undefined) {
+        // Keep a real witness for reports: the path that actually does this, not just the priming.
+        if (existing.primed && !this.priming) {
+          existing.primed = false;
+          existing.link = this.linkFor(ctx, h, cls, op);
+        }
+        continue;
+      }
+      if (fresh === null) fresh = [];
+      fresh.push(h);
     }
     if (fresh === null) return;
     for (const h of fresh) {
-      const link: DependencyLink = {
-        from: h.cls.name,
-        to: cls.name,
-        context: ctx.label,
-        op,
-        heldOp: h.op,
-        backtrace: frameList(ctx.frame),
-        timeNs: this.host.now,
-      };
+      const link = this.linkFor(ctx, h, cls, op);
       const path = this.findPath(cls, h.cls);
       if (path !== null) {
         this.reportCycle(ctx, link, path);
@@ -399,8 +409,20 @@ export class Validator {
         out = new Map();
         this.edges.set(h.cls.id, out);
       }
-      out.set(cls.id, { to: cls, link });
+      out.set(cls.id, { to: cls, link, primed: this.priming });
     }
+  }
+
+  private linkFor(ctx: ExecutionContext, h: HeldLock, cls: LockClass, op: string): DependencyLink {
+    return {
+      from: h.cls.name,
+      to: cls.name,
+      context: ctx.label,
+      op,
+      heldOp: h.op,
+      backtrace: frameList(ctx.frame),
+      timeNs: this.host.now,
+    };
   }
 
   /** Breadth-first search for a path of edges from `from` to `to`. */
@@ -475,9 +497,11 @@ export class Validator {
   private prime(): void {
     const saved = this.mode;
     this.mode = "collect";
+    this.priming = true;
     const boot = new ExecutionContext("boot", "process", 0);
     boot.pushFrame("dma_resv_lockdep (subsys_initcall)");
-    const acq = (cls: LockClass, op: string, mode: LockMode = "write") => this.acquireIn(boot, cls, cls, op, { mode });
+    const acq = (cls: LockClass, op: string, mode: LockMode = "write") =>
+      this.acquireIn(boot, cls, cls, op, { mode });
     acq(this.mmapLock, "mmap_read_lock", "read");
     acq(this.reservation, "dma_resv_lock");
     acq(this.fsReclaim, "fs_reclaim_acquire(GFP_KERNEL)");
@@ -486,7 +510,7 @@ export class Validator {
     acq(this.mmuNotifier, "lock_map_acquire(mmu_notifier)");
     acq(this.dmaFenceMap, "__dma_fence_might_wait");
     boot.held.length = 0;
+    this.priming = false;
     this.mode = saved;
   }
 }
-
