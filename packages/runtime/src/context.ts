@@ -52,6 +52,8 @@ export class ExecutionContext {
   fatalSignalPending = false;
   /** `memalloc_nofs_save()` / `memalloc_noio_save()` scope flags (GFP bits masked off allocations). */
   memallocMask = 0;
+  /** The simulated userspace process this task belongs to (`current->mm` owner), if any. */
+  process: object | null = null;
   /** Set once the context has finished (its task returned, its worker was destroyed). */
   exited = false;
   /** Woken by a signal: set by the runtime so an interruptible wait can return -ERESTARTSYS. */

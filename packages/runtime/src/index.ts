@@ -18,6 +18,7 @@
 export * from "./completion.js";
 export { type ContextKind, ExecutionContext, type Frame, frameList, type WaitTarget } from "./context.js";
 export * from "./errno.js";
+export * from "./hw/engine.js";
 export type { Sleeper, WakeReason } from "./internal/sleeper.js";
 export * from "./kref.js";
 export * from "./lockdep/annotations.js";
@@ -33,5 +34,10 @@ export * from "./spinlock.js";
 export * from "./task.js";
 export * from "./time.js";
 export * from "./trace.js";
+export * from "./vfs/devices.js";
+export * from "./vfs/fd-table.js";
+export * from "./vfs/file.js";
+export * from "./vfs/poll.js";
+export * from "./vfs/process.js";
 export * from "./waitqueue.js";
 export * from "./workqueue.js";

@@ -1,0 +1,91 @@
+/**
+ * `struct file` and `struct file_operations` (`include/linux/fs.h`): what an fd refers to. A
+ * sync_file, a dma-buf and an open DRM device node are all files; a process reaches them only
+ * through fds in its own table, and the object lives as long as any fd (in any process) or
+ * kernel reference holds the file.
+ */
+import { KernelError } from "../errno.js";
+import type { Sleeper } from "../internal/sleeper.js";
+import { RefCounted } from "../kref.js";
+import type { Simulator } from "../simulator.js";
+import type { Process } from "./process.js";
+
+/** An ioctl command: the kernel macro's name, e.g. `'SYNC_IOC_MERGE'`, `'DRM_IOCTL_SYNCOBJ_CREATE'`. */
+export type IoctlCmd = string;
+
+/** `struct file_operations`. Optional ops fail the way the kernel's VFS does when absent. */
+export interface FileOperations<P = unknown> {
+  /** The kind of file, for reports and `/proc/<pid>/fd`-style listings: `sync_file`, `dma_buf`, `drm`. */
+  readonly kind: string;
+  /** `unlocked_ioctl`. Receives a private copy of the caller's argument object; its return value is copied back on success. Absent: `ENOTTY`. */
+  ioctl?(
+    file: File<P>,
+    cmd: IoctlCmd,
+    arg: Record<string, unknown>,
+    proc: Process,
+  ): unknown | Promise<unknown>;
+  /** `poll`: the `EPOLL*` mask ready now. Absent: always readable and writable. */
+  poll?(file: File<P>): number;
+  /** `release`: the last reference to the file is gone. */
+  release?(file: File<P>): void;
+}
+
+/** `O_*` open flags drmsim uses. */
+export const O_RDONLY = 0x0;
+/** `O_WRONLY`. */
+export const O_WRONLY = 0x1;
+/** `O_RDWR`. */
+export const O_RDWR = 0x2;
+/** `O_CLOEXEC` (`DRM_CLOEXEC`). */
+export const O_CLOEXEC = 0o2000000;
+
+let nextInode = 1;
+
+/** `struct file`. `priv` is `file->private_data`. */
+export class File<P = unknown> extends RefCounted {
+  /** Sleepers in `poll()` on this file. @internal */
+  readonly pollWaiters = new Set<Sleeper>();
+  /** A stable id for reports (`inode` number). */
+  readonly ino = nextInode++;
+
+  constructor(
+    readonly sim: Simulator,
+    readonly fops: FileOperations<P>,
+    /** `file->private_data`. */
+    readonly priv: P,
+    /** `file->f_flags`. */
+    readonly flags = O_RDWR,
+    /** A name for reports: `sync_file:gpu-fence`, `/dev/dri/renderD128`. */
+    readonly name: string = fops.kind,
+  ) {
+    super(sim);
+  }
+
+  describe(): string {
+    return `file ${this.name} (${this.fops.kind}, ino ${this.ino})`;
+  }
+
+  /** Readiness now (`vfs_poll`). */
+  pollMask(): number {
+    return this.fops.poll?.(this) ?? 0x005;
+  }
+
+  /** `wake_up` of the file's poll wait queue: call when readiness may have changed. */
+  notifyPoll(): void {
+    if (this.pollWaiters.size === 0) return;
+    const ws = [...this.pollWaiters];
+    this.pollWaiters.clear();
+    for (const w of ws) w.wake("woken");
+  }
+
+  protected release(): void {
+    this.fops.release?.(this);
+  }
+
+  /** `fget`-style type check: the file's private data if it is of `kind`, else `EINVAL`. */
+  privOf<T>(kind: string, what = kind): T {
+    if (this.fops.kind !== kind)
+      throw new KernelError("EINVAL", `the fd refers to a ${this.fops.kind}, not a ${what}`);
+    return this.priv as unknown as T;
+  }
+}

@@ -1,0 +1,205 @@
+/**
+ * A simulated userspace process: a name, a pid, an fd table, and the tasks (threads) it runs.
+ * Interop tests act through it the way userspace does — open device nodes, call ioctls with
+ * argument objects, poll, pass fds to other processes (`SCM_RIGHTS`), exit.
+ *
+ * Every system call here behaves like the kernel's entry path: the fd must be in *this*
+ * process's table (`EBADF` otherwise), the argument is copied in (`copy_from_user`, a simulated
+ * fault the validator sees) and copied back only on success, so a rejected ioctl leaves the
+ * caller's argument object untouched.
+ */
+import { frameList } from "../context.js";
+import { KernelError } from "../errno.js";
+import { mightFault } from "../lockdep/annotations.js";
+import type { Simulator } from "../simulator.js";
+import type { Task } from "../task.js";
+import { lookupCharDevice } from "./devices.js";
+import { FdTable } from "./fd-table.js";
+import { type File, type IoctlCmd, O_CLOEXEC, O_RDWR } from "./file.js";
+import { EPOLLNVAL, type PollFd } from "./poll.js";
+
+const PIDS = {};
+
+export class Process {
+  /** Process id, per simulator from 1000. */
+  readonly pid: number;
+  /** `current->files`. */
+  readonly files = new FdTable();
+  /** True after `exit()`. */
+  exited = false;
+
+  constructor(
+    readonly sim: Simulator,
+    /** `comm`. */
+    readonly name: string,
+  ) {
+    const pids = sim.subsystem(PIDS, () => ({ next: 1000 }));
+    this.pid = pids.next++;
+  }
+
+  /** Starts a thread of this process running `fn` (a simulated task in process context). */
+  run<T>(fn: (proc: this) => Promise<T> | T, threadName = this.name): Task<T> {
+    this.checkAlive("run");
+    const task = this.sim.spawn(threadName, () => fn(this));
+    task.context.process = this;
+    return task;
+  }
+
+  /** `open(path, flags)`: opens a device node and returns the new fd. `ENOENT` for an unknown path. */
+  async open(path: string, flags = O_RDWR): Promise<number> {
+    this.checkAlive("open");
+    const opener = lookupCharDevice(this.sim, path);
+    const file = await opener(this, flags);
+    try {
+      return this.files.install(file, (flags & O_CLOEXEC) !== 0);
+    } catch (e) {
+      file.put();
+      throw e;
+    }
+  }
+
+  /** Installs a file the kernel created for this process (`fd_install`); returns the fd. Takes over the caller's reference. */
+  installFile(file: File, cloexec = false): number {
+    this.checkAlive("fd_install");
+    return this.files.install(file, cloexec);
+  }
+
+  /** `fget(fd)`: the file behind `fd` in this process, or `EBADF`. */
+  file(fd: number): File {
+    return this.files.get(fd);
+  }
+
+  /** `close(fd)`. */
+  close(fd: number): void {
+    this.checkAlive("close");
+    this.files.close(fd);
+  }
+
+  /** `dup(fd)`. */
+  dup(fd: number): number {
+    this.checkAlive("dup");
+    return this.files.dup(fd);
+  }
+
+  /** Sends `fd` to another process over a unix socket (`SCM_RIGHTS`): returns its fd there. */
+  sendFd(to: Process, fd: number): number {
+    this.checkAlive("sendmsg");
+    to.checkAlive("recvmsg");
+    const file = this.files.get(fd);
+    file.get();
+    try {
+      return to.files.install(file);
+    } catch (e) {
+      file.put();
+      throw e;
+    }
+  }
+
+  /**
+   * `ioctl(fd, cmd, arg)`. The handler gets a copy of `arg`; on success the result is copied
+   * back into `arg` and returned. `ENOTTY` when the file has no ioctls.
+   */
+  async ioctl<R extends object = Record<string, unknown>>(
+    fd: number,
+    cmd: IoctlCmd,
+    arg: object = {},
+  ): Promise<R> {
+    this.checkAlive("ioctl");
+    const file = this.files.get(fd);
+    const ioctl = file.fops.ioctl;
+    if (ioctl === undefined)
+      throw new KernelError("ENOTTY", `${file.name} has no ioctls (${cmd})`, { syscall: cmd });
+    const sim = this.sim;
+    const ctx = sim.current;
+    file.get();
+    ctx.pushFrame(`ioctl(${cmd})`);
+    try {
+      mightFault(sim, `copy_from_user(${cmd})`);
+      const copy = copyArgs(arg as Record<string, unknown>);
+      const out = (await ioctl.call(file.fops, file, cmd, copy, this)) ?? copy;
+      mightFault(sim, `copy_to_user(${cmd})`);
+      if (typeof out === "object" && out !== null) Object.assign(arg, out);
+      return out as R;
+    } catch (e) {
+      if (e instanceof KernelError && e.syscall === undefined)
+        throw new KernelError(e.code, e.message.slice(e.code.length + 2), { syscall: cmd, cause: e.cause });
+      throw e;
+    } finally {
+      ctx.popFrame();
+      if (ctx.held.length > 0) sim.validator.checkExit(ctx, `ioctl ${cmd}`);
+      file.put();
+    }
+  }
+
+  /**
+   * `poll(fds, nfds, timeout)`: fills `revents` and returns how many fds are ready. Sleeps until
+   * one is, or until `timeoutNs` (undefined: forever; 0: just look). `EINTR` on a signal.
+   */
+  async poll(fds: PollFd[], timeoutNs?: number): Promise<number> {
+    this.checkAlive("poll");
+    const sim = this.sim;
+    const deadline = timeoutNs === undefined ? Number.POSITIVE_INFINITY : sim.now + timeoutNs;
+    if (timeoutNs !== undefined && !(timeoutNs >= 0))
+      throw new KernelError("EINVAL", `poll: negative timeout ${timeoutNs}`);
+    for (;;) {
+      let ready = 0;
+      const files: File[] = [];
+      for (const p of fds) {
+        const file = this.files.lookup(p.fd);
+        if (file === undefined) p.revents = EPOLLNVAL;
+        else {
+          files.push(file);
+          p.revents = file.pollMask() & (p.events | 0x18); // POLLERR | POLLHUP always reported
+        }
+        if (p.revents !== 0) ready++;
+      }
+      if (ready > 0 || sim.now >= deadline) return ready;
+      const ctx = sim.current;
+      if (ctx.signalPending) {
+        ctx.signalPending = false;
+        throw new KernelError("EINTR", "poll was interrupted by a signal", { syscall: "poll" });
+      }
+      const sleeper = sim.sleep(
+        { kind: "poll", what: files.map((f) => f.name).join(", ") || "nothing" },
+        { op: "poll", deadlineNs: deadline, wakeOn: "interruptible" },
+      );
+      for (const f of files) f.pollWaiters.add(sleeper);
+      const why = await sleeper.promise;
+      for (const f of files) f.pollWaiters.delete(sleeper);
+      if (why === "signal") {
+        sim.current.signalPending = false;
+        throw new KernelError("EINTR", "poll was interrupted by a signal", { syscall: "poll" });
+      }
+    }
+  }
+
+  /** `exit()`: closes every fd; the process can make no more calls. */
+  exit(): void {
+    if (this.exited) return;
+    this.files.closeAll();
+    this.exited = true;
+  }
+
+  toString(): string {
+    return `${this.name}[${this.pid}]`;
+  }
+
+  private checkAlive(op: string): void {
+    if (this.exited) {
+      const ctx = this.sim.current;
+      throw new KernelError(
+        "ESRCH",
+        `${op} by ${this} after it exited (${ctx.label}: ${frameList(ctx.frame).join(" <- ")})`,
+      );
+    }
+  }
+}
+
+function copyArgs(arg: Record<string, unknown>): Record<string, unknown> {
+  const copy: Record<string, unknown> = {};
+  for (const k of Object.keys(arg)) {
+    const v = arg[k];
+    copy[k] = Array.isArray(v) ? [...v] : v;
+  }
+  return copy;
+}
