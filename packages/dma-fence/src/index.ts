@@ -19,6 +19,9 @@
 
 export { dmaFenceBeginSignalling, dmaFenceEndSignalling, withDmaFenceSignalling } from "@drmsim/runtime";
 export * from "./dma-fence.js";
+export * from "./dma-fence-array.js";
+export * from "./dma-fence-chain.js";
+export * from "./dma-fence-unwrap.js";
 export * from "./fence-context.js";
 export * from "./stub.js";
 export * from "./trace.js";
