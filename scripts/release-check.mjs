@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+// `pnpm release:check`: proof, offline from the workspace, that what we would publish works for
+// someone else. For every public package: publint (strict) and arethetypeswrong (ESM-only
+// profile) on the packed tarball; then all tarballs are installed with npm into a scratch
+// project outside the workspace, and scripts/smoke.mjs runs there against them.
+// Run `pnpm build` first.
+import { execFileSync } from "node:child_process";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const root = resolve(import.meta.dirname, "..");
+const run = (cmd, args, cwd, opts = {}) =>
+  execFileSync(cmd, args, { cwd, stdio: opts.capture ? "pipe" : "inherit", encoding: "utf8", env: { ...process.env, npm_config_loglevel: "error" } });
+
+const dirs = ["packages", "drivers", "tools"].flatMap((top) =>
+  existsSync(join(root, top)) ? readdirSync(join(root, top)).map((d) => join(root, top, d)) : [],
+);
+const pkgs = dirs
+  .filter((d) => existsSync(join(d, "package.json")))
+  .map((d) => ({ dir: d, manifest: JSON.parse(readFileSync(join(d, "package.json"), "utf8")) }))
+  .filter((p) => !p.manifest.private && existsSync(join(p.dir, "dist")));
+
+if (pkgs.length === 0) {
+  console.error("release:check: no built public packages (run `pnpm build` first)");
+  process.exit(1);
+}
+
+const out = mkdtempSync(join(tmpdir(), "drmsim-release-"));
+const tarballs = {};
+let failures = 0;
+for (const { dir, manifest } of pkgs) {
+  console.log(`\n== ${manifest.name}`);
+  try {
+    run("pnpm", ["exec", "publint", "--strict"], dir);
+    run("pnpm", ["exec", "attw", "--pack", ".", "--profile", "esm-only", "--format", "table-flipped"], dir);
+    const packed = run("pnpm", ["pack", "--pack-destination", out], dir, { capture: true }).trim().split("\n").pop();
+    tarballs[manifest.name] = packed;
+    const m = JSON.parse(execFileSync("tar", ["-xOzf", packed, "package/package.json"], { encoding: "utf8" }));
+    const deps = Object.values(m.dependencies ?? {});
+    if (deps.some((v) => String(v).startsWith("workspace:"))) throw new Error("packed manifest still has workspace: ranges");
+    if (JSON.stringify(m.exports).includes("@drmsim/source")) throw new Error("packed exports still point at sources");
+  } catch (e) {
+    failures++;
+    console.error(`release:check: ${manifest.name} failed: ${e.message}`);
+  }
+}
+
+const scratch = join(out, "consumer");
+cpSync(join(root, "scripts", "smoke.mjs"), join(scratch, "smoke.mjs"));
+writeFileSync(
+  join(scratch, "package.json"),
+  JSON.stringify(
+    { name: "drmsim-consumer", private: true, type: "module", dependencies: Object.fromEntries(Object.entries(tarballs).map(([n, t]) => [n, `file:${t}`])) },
+    null,
+    2,
+  ),
+);
+try {
+  console.log(`\n== npm install of ${Object.keys(tarballs).length} tarballs in ${scratch}`);
+  run("npm", ["install", "--no-audit", "--no-fund", "--ignore-scripts"], scratch);
+  console.log("== smoke");
+  run("node", ["smoke.mjs"], scratch);
+} catch (e) {
+  failures++;
+  console.error(`release:check: consumer install/smoke failed: ${e.message}`);
+}
+if (failures === 0) rmSync(out, { recursive: true, force: true });
+console.log(failures === 0 ? "\nrelease:check: ok" : `\nrelease:check: ${failures} failure(s); artefacts kept in ${out}`);
+process.exit(failures === 0 ? 0 : 1);
