@@ -238,7 +238,9 @@ describe("dma_fence_chain (st-dma-fence-chain)", () => {
     const fc = new FenceChains(sim, CHAIN_SZ);
     const waiter = sim.spawn("wait_fence_chains", () => fc.tail.wait());
     // The waiter goes to sleep first (kernel: yield_to), then the fences signal one per microsecond.
-    order(fc).forEach((f, i) => sim.schedule(1000 * (i + 1), () => f.signal(), sim.irqContext("ring")));
+    const ring = sim.irqContext("ring");
+    const fences = order(fc);
+    for (let i = 0; i < fences.length; i++) sim.schedule(1000 * (i + 1), () => fences[i]!.signal(), ring);
     const res = await sim.run();
     expect(res.reason).toBe("idle");
     expect(await waiter.result).toBe(MAX_SCHEDULE_TIMEOUT);
