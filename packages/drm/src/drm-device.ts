@@ -1,0 +1,203 @@
+/**
+ * `struct drm_device` (`include/drm/drm_device.h`, `drivers/gpu/drm/drm_drv.c`): one probed
+ * device. It owns its minors (device nodes), the open files, the DRM master of its primary node,
+ * and the driver's ioctl table. Drivers never construct it: `DrmPluginHost.probe()` does, and
+ * `DrmPluginHost.remove()` unplugs it.
+ */
+import {
+  File,
+  type FileOperations,
+  KernelError,
+  type Process,
+  registerCharDevice,
+  type Simulator,
+  unregisterCharDevice,
+} from "@drmsim/runtime";
+import { type DrmDriverInfo, DrmDriverFeature } from "./drm-drv.js";
+import { DrmFile } from "./drm-file.js";
+import { DRM_COMMAND_BASE, DRM_COMMAND_END, type DrmIoctlDef } from "./drm-ioctl-def.js";
+import { DrmMinor } from "./drm-minor.js";
+import type { DrmHooks } from "./plugin/hooks.js";
+
+/** The file kind of an open DRM node (`File.fops.kind`). */
+export const DRM_FILE_KIND = "drm";
+
+/** Per-simulator minor numbering: cards and accels count separately, as in the kernel's idrs. */
+const MINORS = {};
+interface MinorState {
+  cards: Set<number>;
+  accels: Set<number>;
+}
+
+/** `struct drm_device`. */
+export class DrmDevice {
+  /** `dev->unplugged` (`drm_dev_unplug`): every later ioctl gets `ENODEV`. */
+  unplugged = false;
+  /** `dev->master`: the primary-node file that is DRM master, if any. */
+  master: DrmFile | null = null;
+  /** Open files (`dev->filelist`), in open order. */
+  readonly files = new Set<DrmFile>();
+  readonly minors: readonly DrmMinor[];
+  /** `drm_driver.ioctls`, by name. */
+  private readonly ioctlsByName = new Map<string, DrmIoctlDef>();
+  private readonly ioctlsByNr = new Map<number, DrmIoctlDef>();
+  private readonly magics = new Map<number, DrmFile>();
+  private nextMagic = 1;
+  private readonly slot: number;
+  private registered = false;
+
+  constructor(
+    readonly sim: Simulator,
+    /** The driver's name, version and `driver_features`. */
+    readonly driver: DrmDriverInfo,
+    /** The device's frozen ops tables (`drm_driver`, `drm_gem_object_funcs`, `dma_buf_ops`, …). */
+    readonly hooks: DrmHooks,
+    /** The ioctl dispatcher the file operations call (`drm_ioctl`); set by the core. */
+    private readonly fops: FileOperations<DrmFile>,
+  ) {
+    const st = sim.subsystem<MinorState>(MINORS, () => ({ cards: new Set(), accels: new Set() }));
+    const accel = this.checkFeature(DrmDriverFeature.COMPUTE_ACCEL);
+    const used = accel ? st.accels : st.cards;
+    let n = 0;
+    while (used.has(n)) n++;
+    // drm_minor_alloc: the render node is 128 + the card index; an accel device has only its node.
+    if (n >= 64) throw new KernelError("ENOSPC", `no free ${accel ? "accel" : "card"} minor (64 in use)`);
+    used.add(n);
+    this.slot = n;
+    const minors: DrmMinor[] = [];
+    if (accel) minors.push(new DrmMinor(this, "accel", n));
+    else {
+      minors.push(new DrmMinor(this, "primary", n));
+      if (this.checkFeature(DrmDriverFeature.RENDER)) minors.push(new DrmMinor(this, "render", 128 + n));
+    }
+    this.minors = minors;
+  }
+
+  /** `drm_core_check_feature(dev, feature)`. */
+  checkFeature(feature: number): boolean {
+    return (this.driver.features & feature) === feature;
+  }
+
+  /** The primary node (`dev->primary`), if the device has one. */
+  get primary(): DrmMinor | undefined {
+    return this.minors.find((m) => m.type === "primary");
+  }
+
+  /** The render node (`dev->render`), if the device has one. */
+  get render(): DrmMinor | undefined {
+    return this.minors.find((m) => m.type === "render");
+  }
+
+  /** The accel node (`dev->accel`), if the device has one. */
+  get accel(): DrmMinor | undefined {
+    return this.minors.find((m) => m.type === "accel");
+  }
+
+  /**
+   * Adds a driver ioctl (an entry of `drm_driver.ioctls`, `DRM_IOCTL_DEF_DRV`). Its number must be
+   * in the driver range [`DRM_COMMAND_BASE`, `DRM_COMMAND_END`) and unique, as must its name.
+   * The plugin host calls this from the `ioctls` hook at probe time.
+   */
+  addIoctl(def: DrmIoctlDef): void {
+    if (!(def.nr >= DRM_COMMAND_BASE && def.nr < DRM_COMMAND_END))
+      throw new KernelError(
+        "EINVAL",
+        `driver ioctl ${def.name} has number 0x${def.nr.toString(16)}, outside the driver range 0x40..0x9f (DRM_COMMAND_BASE..DRM_COMMAND_END)`,
+      );
+    if (this.ioctlsByName.has(def.name) || this.ioctlsByNr.has(def.nr))
+      throw new KernelError("EEXIST", `driver ioctl ${def.name} (0x${def.nr.toString(16)}) is defined twice`);
+    this.ioctlsByName.set(def.name, def);
+    this.ioctlsByNr.set(def.nr, def);
+  }
+
+  /** The driver ioctl with this name or number, or undefined. */
+  driverIoctl(key: string | number): DrmIoctlDef | undefined {
+    return typeof key === "number" ? this.ioctlsByNr.get(key) : this.ioctlsByName.get(key);
+  }
+
+  /** The driver's ioctls, by number. */
+  driverIoctls(): DrmIoctlDef[] {
+    return [...this.ioctlsByNr.values()].sort((a, b) => a.nr - b.nr);
+  }
+
+  /** `drm_dev_register`: makes the device nodes openable. */
+  register(): void {
+    if (this.registered) return;
+    const done: string[] = [];
+    try {
+      for (const m of this.minors) {
+        registerCharDevice(this.sim, m.path, (proc, flags) => this.open(m, proc, flags));
+        done.push(m.path);
+      }
+    } catch (e) {
+      for (const p of done) unregisterCharDevice(this.sim, p);
+      throw e;
+    }
+    this.registered = true;
+  }
+
+  /**
+   * `drm_dev_unplug`: the nodes disappear, every later ioctl on a still-open file gets `ENODEV`,
+   * and the minor numbers become free for the next device. Open files stay valid until closed.
+   */
+  unplug(): void {
+    if (this.registered) for (const m of this.minors) unregisterCharDevice(this.sim, m.path);
+    this.registered = false;
+    if (!this.unplugged) {
+      const st = this.sim.subsystem<MinorState>(MINORS, () => ({ cards: new Set(), accels: new Set() }));
+      (this.checkFeature(DrmDriverFeature.COMPUTE_ACCEL) ? st.accels : st.cards).delete(this.slot);
+    }
+    this.unplugged = true;
+  }
+
+  /** `drm_getmagic`: the file's authentication token, allocated on first call. */
+  getMagic(file: DrmFile): number {
+    if (file.magic === 0) {
+      file.magic = this.nextMagic++;
+      this.magics.set(file.magic, file);
+    }
+    return file.magic;
+  }
+
+  /** `drm_authmagic`: authenticates the file holding `magic`; `EINVAL` if no file holds it. */
+  authMagic(magic: number): void {
+    const f = this.magics.get(magic);
+    if (f === undefined || f.closed)
+      throw new KernelError("EINVAL", `no open file of this device holds magic ${magic}`);
+    f.authenticated = true;
+    this.magics.delete(magic);
+    f.magic = 0;
+  }
+
+  /** `drm_open_helper` + `drm_file_alloc` + `drm_master_open`: creates the file of one `open()`. */
+  private open(minor: DrmMinor, proc: Process, flags: number): File<DrmFile> {
+    if (this.unplugged) throw new KernelError("ENODEV", `${minor.path}: the device was unplugged`);
+    const dfile = new DrmFile(this, minor, proc);
+    // drm_driver.open runs before the file is visible; a failure leaves nothing behind.
+    this.hooks.driver.open.call(dfile);
+    // The first opener of a primary node with no master becomes master (drm_master_open).
+    if (minor.type === "primary" && this.master === null) {
+      this.master = dfile;
+      dfile.authenticated = true;
+    }
+    this.files.add(dfile);
+    return new File(this.sim, this.fops, dfile, flags, minor.path);
+  }
+
+  /** @internal `drm_release` of the last reference: `postclose`, then the core's per-file cleanup. */
+  releaseFile(dfile: DrmFile): void {
+    if (dfile.closed) return;
+    dfile.closed = true;
+    this.sim.withFrame(`drm_release(${dfile.minor.path})`, () => {
+      this.hooks.driver.postclose.call(dfile);
+      dfile.runReleaseFns();
+    });
+    if (this.master === dfile) this.master = null;
+    if (dfile.magic !== 0) this.magics.delete(dfile.magic);
+    this.files.delete(dfile);
+  }
+
+  toString(): string {
+    return `drm_device ${this.driver.name} (${this.minors.map((m) => m.path).join(", ")})`;
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * The shape of one DRM ioctl (`struct drm_ioctl_desc`, `include/drm/drm_ioctl.h`) and the
+ * permission flags the core checks before calling it (`enum drm_ioctl_flags`).
+ *
+ * The core table (`drm_ioctls[]` in `drm_ioctl.c`) is static in the kernel: it is the uAPI, the
+ * same for every device. drmsim keeps it static too, but assembled from several modules (the GEM
+ * and PRIME ioctls in `drm-ioctl.ts`, the syncobj ioctls in `syncobj/`), so each subsystem owns
+ * the ioctls it implements. A subsystem adds its ioctls with `registerCoreIoctl(def)` at module
+ * load; the dispatcher reads them with `coreIoctl(name)`.
+ */
+import type { ExecutionContext, Process } from "@drmsim/runtime";
+import type { DrmFile } from "./drm-file.js";
+
+/** `DRM_AUTH`: on a primary node, only authenticated clients (render clients always pass). */
+export const DRM_AUTH = 0x1;
+/** `DRM_MASTER`: only the current DRM master of a primary node. */
+export const DRM_MASTER = 0x2;
+/** `DRM_ROOT_ONLY`: only `CAP_SYS_ADMIN` (a `Process` with `root` set, see `drmProcessIsRoot`). */
+export const DRM_ROOT_ONLY = 0x4;
+/** `DRM_UNLOCKED`: kept for fidelity; every modern ioctl is unlocked, so drmsim ignores it. */
+export const DRM_UNLOCKED = 0x10;
+/**
+ * `DRM_RENDER_ALLOW`: callable on render nodes. The render node is default-deny: an ioctl without
+ * this flag gets `EACCES` there, so a new driver ioctl is never exposed to unprivileged clients by
+ * accident. drmsim applies the same rule to accel nodes (`/dev/accel/accelN`), which have no
+ * master and no authentication either.
+ */
+export const DRM_RENDER_ALLOW = 0x20;
+
+/** `DRM_COMMAND_BASE`: driver ioctl numbers start here (`include/uapi/drm/drm.h`). */
+export const DRM_COMMAND_BASE = 0x40;
+/** `DRM_COMMAND_END`: driver ioctl numbers end before this. */
+export const DRM_COMMAND_END = 0xa0;
+
+/** What a handler gets besides the file and its argument: who called, and from which context. */
+export interface DrmIoctlCall {
+  /** The calling process (`current`'s process). */
+  readonly proc: Process;
+  /** The calling execution context (`current`). */
+  readonly ctx: ExecutionContext;
+  /** The ioctl's name, e.g. `DRM_IOCTL_GEM_CLOSE`. */
+  readonly name: string;
+}
+
+/**
+ * `struct drm_ioctl_desc`: one ioctl. The handler (`drm_ioctl_t`) receives a private copy of the
+ * caller's argument object (`kdata`), fills in its output fields in place (or returns a new
+ * object), and throws a `KernelError` to fail. On failure nothing is copied back to the caller, so
+ * a handler must validate everything before it changes any state.
+ */
+export interface DrmIoctlDef<A extends object = Record<string, unknown>> {
+  /** The uAPI macro name, `DRM_IOCTL_SYNCOBJ_CREATE`; userspace passes it as the `cmd`. */
+  readonly name: string;
+  /** `DRM_IOCTL_NR(cmd)`: core ioctls below `DRM_COMMAND_BASE`, driver ioctls from it. */
+  readonly nr: number;
+  /** `DRM_AUTH | DRM_MASTER | DRM_ROOT_ONLY | DRM_RENDER_ALLOW`. */
+  readonly flags: number;
+  /** `drm_ioctl_t`. */
+  handler(file: DrmFile, args: A, call: DrmIoctlCall): unknown | Promise<unknown>;
+}
+
+const CORE = new Map<string, DrmIoctlDef>();
+const CORE_NR = new Map<number, string>();
+
+/**
+ * Adds an ioctl to the core table (`drm_ioctls[]`). Subsystems of this package call it once, at
+ * module load. A second definition of the same name or number is a programming error.
+ */
+export function registerCoreIoctl<A extends object>(def: DrmIoctlDef<A>): void {
+  if (def.nr >= DRM_COMMAND_BASE && def.nr < DRM_COMMAND_END)
+    throw new Error(`${def.name}: core ioctl number 0x${def.nr.toString(16)} is in the driver range`);
+  const byNr = CORE_NR.get(def.nr);
+  if (CORE.has(def.name) || (byNr !== undefined && byNr !== def.name))
+    throw new Error(`${def.name} (nr 0x${def.nr.toString(16)}) is already in the core ioctl table`);
+  CORE.set(def.name, def as unknown as DrmIoctlDef);
+  CORE_NR.set(def.nr, def.name);
+}
+
+/** The core ioctl called `name`, or undefined. */
+export function coreIoctl(name: string): DrmIoctlDef | undefined {
+  return CORE.get(name);
+}
+
+/** Every core ioctl, by ascending number (`drm_ioctls[]` order). */
+export function coreIoctls(): DrmIoctlDef[] {
+  return [...CORE.values()].sort((a, b) => a.nr - b.nr);
+}
