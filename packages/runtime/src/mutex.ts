@@ -12,6 +12,7 @@ import type { LockClass } from "./lockdep/lock-class.js";
 import type { Simulator } from "./simulator.js";
 
 const resolved = Promise.resolve();
+const TRYLOCK = { trylock: true } as const;
 
 /** Options of `Mutex.lock`. */
 export interface MutexLockOptions {
@@ -27,6 +28,10 @@ export class Mutex {
   /** The owning context, or null (`__mutex_owner`). */
   owner: ExecutionContext | null = null;
   readonly cls: LockClass;
+  // Operation names for the validator, built once rather than on every lock/unlock.
+  private readonly opLock: string;
+  private readonly opTrylock: string;
+  private readonly opUnlock: string;
   private readonly waiters: { ctx: ExecutionContext; sleeper: Sleeper }[] = [];
 
   constructor(
@@ -35,6 +40,9 @@ export class Mutex {
     readonly name: string,
   ) {
     this.cls = sim.validator.lockClass(name, "mutex");
+    this.opLock = `mutex_lock(${name})`;
+    this.opTrylock = `mutex_trylock(${name})`;
+    this.opUnlock = `mutex_unlock(${name})`;
   }
 
   /** `mutex_is_locked()`. */
@@ -48,7 +56,7 @@ export class Mutex {
    */
   lock(opts?: MutexLockOptions): Promise<void> {
     const sim = this.sim;
-    const op = `mutex_lock(${this.name})`;
+    const op = this.opLock;
     sim.validator.mightSleep(op);
     const ctx = sim.current;
     sim.validator.acquire(this.cls, this, op, { nestKey: opts?.nestKey ?? null });
@@ -63,7 +71,7 @@ export class Mutex {
   trylock(): boolean {
     if (this.owner !== null) return false;
     const ctx = this.sim.current;
-    this.sim.validator.acquire(this.cls, this, `mutex_trylock(${this.name})`, { trylock: true });
+    this.sim.validator.acquire(this.cls, this, this.opTrylock, TRYLOCK);
     this.owner = ctx;
     return true;
   }
@@ -75,13 +83,13 @@ export class Mutex {
   unlock(): void {
     const ctx = this.sim.current;
     if (this.owner !== ctx) {
-      this.sim.validator.release(this.cls, this, `mutex_unlock(${this.name})`);
+      this.sim.validator.release(this.cls, this, this.opUnlock);
       throw new KernelError(
         "EPERM",
         `mutex_unlock(${this.name}) by ${ctx.label}, but ${this.owner === null ? "it is not locked" : `it is owned by ${this.owner.label}`}`,
       );
     }
-    this.sim.validator.release(this.cls, this, `mutex_unlock(${this.name})`);
+    this.sim.validator.release(this.cls, this, this.opUnlock);
     const next = this.waiters.shift();
     if (next === undefined) {
       this.owner = null;

@@ -370,7 +370,7 @@ export class Simulator {
           reason = "maxEvents";
           break;
         }
-        heap.pop();
+        heap.removePeeked();
         this.nowNs = ev.time;
         events++;
         const fn = ev.fn!;

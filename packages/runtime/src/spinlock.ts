@@ -10,9 +10,16 @@ import { KernelError } from "./errno.js";
 import type { LockClass } from "./lockdep/lock-class.js";
 import type { Simulator } from "./simulator.js";
 
+const TRYLOCK = { trylock: true } as const;
+
 export class SpinLock {
   owner: ExecutionContext | null = null;
   readonly cls: LockClass;
+  // Operation names for the validator, built once: a template string per lock/unlock is most of
+  // the cost of an uncontended spinlock.
+  private readonly opLock: string;
+  private readonly opTrylock: string;
+  private readonly opUnlock: string;
 
   constructor(
     private readonly sim: Simulator,
@@ -20,13 +27,16 @@ export class SpinLock {
     readonly name: string,
   ) {
     this.cls = sim.validator.lockClass(name, "spinlock");
+    this.opLock = `spin_lock(${name})`;
+    this.opTrylock = `spin_trylock(${name})`;
+    this.opUnlock = `spin_unlock(${name})`;
   }
 
   /** `spin_lock()` / `spin_lock_irqsave()`. */
   lock(): void {
     const sim = this.sim;
     const ctx = sim.current;
-    sim.validator.acquire(this.cls, this, `spin_lock(${this.name})`);
+    sim.validator.acquire(this.cls, this, this.opLock);
     if (this.owner !== null) {
       sim.validator.report({
         kind: "deadlock",
@@ -46,7 +56,7 @@ export class SpinLock {
   trylock(): boolean {
     if (this.owner !== null) return false;
     const ctx = this.sim.current;
-    this.sim.validator.acquire(this.cls, this, `spin_trylock(${this.name})`, { trylock: true });
+    this.sim.validator.acquire(this.cls, this, this.opTrylock, TRYLOCK);
     this.owner = ctx;
     ctx.atomicDepth++;
     return true;
@@ -56,10 +66,10 @@ export class SpinLock {
   unlock(): void {
     const ctx = this.sim.current;
     if (this.owner !== ctx) {
-      this.sim.validator.release(this.cls, this, `spin_unlock(${this.name})`);
+      this.sim.validator.release(this.cls, this, this.opUnlock);
       throw new KernelError("EPERM", `spin_unlock(${this.name}) by ${ctx.label}, which does not hold it`);
     }
-    this.sim.validator.release(this.cls, this, `spin_unlock(${this.name})`);
+    this.sim.validator.release(this.cls, this, this.opUnlock);
     this.owner = null;
     ctx.atomicDepth--;
   }

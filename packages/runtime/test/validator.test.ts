@@ -334,3 +334,73 @@ describe("validator: lock rules", () => {
     expect(sim.validator.findings[0]!.repeats).toBe(2);
   });
 });
+
+describe("validator: chain cache (lockdep's lock_chains)", () => {
+  it("a cached order still catches a later inversion, and out-of-order release re-keys the stack", async () => {
+    const sim = new Simulator({ validator: "collect" });
+    const v = sim.validator;
+    const a = new SpinLock(sim, "A");
+    const b = new SpinLock(sim, "B");
+    const c = new SpinLock(sim, "C");
+    await sim.exec("p", () => {
+      for (let i = 0; i < 3; i++) {
+        a.lock();
+        b.lock();
+        b.unlock();
+        a.unlock();
+      }
+      // Release A under B, then take C: the stack is [B], so B -> C and not A -> C.
+      a.lock();
+      b.lock();
+      a.unlock();
+      c.lock();
+      c.unlock();
+      b.unlock();
+    });
+    expect(v.hasEdge(a.cls, b.cls)).toBe(true);
+    expect(v.hasEdge(b.cls, c.cls)).toBe(true);
+    expect(v.hasEdge(a.cls, c.cls)).toBe(false);
+    await sim.exec("q", () => {
+      b.lock();
+      a.lock();
+      a.unlock();
+      b.unlock();
+    });
+    expect(v.findingsOf("circular-dependency")).toHaveLength(1);
+  });
+
+  it("a repeated recursive locking keeps being counted, not cached away", async () => {
+    const sim = new Simulator({ validator: "collect" });
+    const a1 = new SpinLock(sim, "&obj->lock");
+    const a2 = new SpinLock(sim, "&obj->lock");
+    await sim.exec("p", () => {
+      for (let i = 0; i < 3; i++) {
+        a1.lock();
+        a2.lock();
+        a2.unlock();
+        a1.unlock();
+      }
+    });
+    const [f] = sim.validator.findingsOf("recursive-locking");
+    expect(f?.repeats).toBe(2);
+  });
+
+  it("a fence wait inside a section keeps the stack consistent for later acquisitions", async () => {
+    const sim = new Simulator({ validator: "collect" });
+    const v = sim.validator;
+    const inner = new SpinLock(sim, "inner");
+    const after = new SpinLock(sim, "after");
+    await sim.exec("p", () => {
+      const cookie = dmaFenceBeginSignalling(sim);
+      dmaFenceMightWait(sim, "dma_fence_wait(x)"); // reported; the section is put back
+      inner.lock();
+      after.lock();
+      after.unlock();
+      inner.unlock();
+      dmaFenceEndSignalling(sim, cookie);
+    });
+    expect(v.hasEdge(v.dmaFenceMap, inner.cls)).toBe(true);
+    expect(v.hasEdge(inner.cls, after.cls)).toBe(true);
+    expect(v.findings.map((f) => f.kind)).toEqual(["wait-in-signalling"]);
+  });
+});

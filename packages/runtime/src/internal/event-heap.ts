@@ -58,6 +58,11 @@ export class EventHeap {
     return top;
   }
 
+  /** Removes the event `peek()` just returned, without looking for it again (the run loop's hot path). */
+  removePeeked(): void {
+    this.popTop();
+  }
+
   noteCancelled(): void {
     this.cancelledCount++;
     if (this.cancelledCount > 64 && this.cancelledCount * 2 > this.items.length) this.compact();

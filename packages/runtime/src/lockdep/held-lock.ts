@@ -22,4 +22,36 @@ export interface HeldLock {
   readonly timeNs: number;
   /** Nesting allowed under this lock for the same class (ww_mutex acquire contexts). */
   readonly nestKey: object | null;
+  /** @internal The chain-cache node of the held stack up to and including this entry. */
+  chain: LockChain | null;
+}
+
+/**
+ * @internal lockdep's chain cache (`struct lock_chain`, `lookup_chain_cache()`): one node per
+ * sequence of held lock classes. Once taking a class on top of a given stack has been checked and
+ * found clean, every dependency it implies is already in the graph, so the same sequence is not
+ * checked again — one map lookup instead of one per held lock, which is what makes lockdep cheap
+ * enough to leave on.
+ */
+export class LockChain {
+  /** The stacks one lock deeper, by the class taken. */
+  readonly next = new Map<LockClass, LockChain>();
+  /** Taking this node's last class on its parent's stack was checked: no new edge, report or same-class nesting. */
+  validated = false;
+
+  // One-entry memo in front of the map: most stacks are always followed by the same lock.
+  private lastCls: LockClass | null = null;
+  private lastChild: LockChain | null = null;
+
+  child(cls: LockClass): LockChain {
+    if (this.lastCls === cls) return this.lastChild!;
+    let c = this.next.get(cls);
+    if (c === undefined) {
+      c = new LockChain();
+      this.next.set(cls, c);
+    }
+    this.lastCls = cls;
+    this.lastChild = c;
+    return c;
+  }
 }

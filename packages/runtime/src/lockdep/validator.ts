@@ -22,7 +22,7 @@
 import { ExecutionContext, frameList } from "../context.js";
 import type { DependencyLink, FindingInit, FindingKind } from "./finding.js";
 import { Finding, ValidatorError } from "./finding.js";
-import type { HeldLock, LockMode } from "./held-lock.js";
+import { type HeldLock, LockChain, type LockMode } from "./held-lock.js";
 import { LockClass, type LockKind } from "./lock-class.js";
 
 /** `throw`: a finding throws a `ValidatorError` at the faulty call (tests). `collect`: findings are kept in `validator.findings` and the run goes on (tools, reports). `off`: nothing is checked, at no cost (benchmarks). */
@@ -52,6 +52,9 @@ export interface AcquireOptions {
   nestKey?: object | null;
 }
 
+/** `dma_fence_begin_signalling()`'s read trylock on the map; a constant, as it is taken on every signal. */
+const SECTION_OPTS: AcquireOptions = { mode: "read", trylock: true };
+
 const FENCE_SIGNALLING_WHY =
   "Code between dma_fence_begin_signalling() and the fence's signal is on the path that " +
   "completes a dma_fence. Memory reclaim (shrinkers, mmu notifiers) and other drivers wait on " +
@@ -66,6 +69,8 @@ export class Validator {
   private readonly edges = new Map<number, Map<number, Edge>>();
   private readonly seen = new Map<string, Finding>();
   private priming = false;
+  /** The chain cache's root: the empty held stack. */
+  private readonly chainRoot = new LockChain();
 
   /** `dma_fence_lockdep_map`: held (read) inside fence-signalling critical sections. */
   readonly dmaFenceMap: LockClass;
@@ -128,10 +133,17 @@ export class Validator {
     if (this.mode === "off") return true;
     const ctx = this.host.current;
     const held = ctx.held;
-    for (let i = held.length - 1; i >= 0; i--) {
+    const top = held.length - 1;
+    // Fast path: locks are almost always released innermost first, and pop() is far cheaper than splice().
+    if (top >= 0 && held[top]!.instance === instance && held[top]!.cls === cls) {
+      held.pop();
+      return true;
+    }
+    for (let i = top - 1; i >= 0; i--) {
       const h = held[i]!;
       if (h.instance === instance && h.cls === cls) {
         held.splice(i, 1);
+        this.rechain(held, i);
         return true;
       }
     }
@@ -160,6 +172,7 @@ export class Validator {
     for (let i = held.length - 1; i >= 0; i--) {
       if (held[i]!.instance === cls) {
         held.splice(i, 1);
+        this.rechain(held, i);
         break;
       }
     }
@@ -211,10 +224,7 @@ export class Validator {
     if (this.mode === "off") return true;
     const ctx = this.host.current;
     if (ctx.inAtomic || this.holdsIn(ctx, this.dmaFenceMap)) return true;
-    this.acquireIn(ctx, this.dmaFenceMap, this.dmaFenceMap, "dma_fence_begin_signalling", {
-      mode: "read",
-      trylock: true,
-    });
+    this.acquireIn(ctx, this.dmaFenceMap, this.dmaFenceMap, "dma_fence_begin_signalling", SECTION_OPTS);
     return false;
   }
 
@@ -258,6 +268,7 @@ export class Validator {
         explanation: FENCE_SIGNALLING_WHY,
       });
       held.splice(idx, 1);
+      this.rechain(held, idx);
     }
     this.acquireIn(ctx, this.dmaFenceMap, this.dmaFenceMap, op, { mode: "write" });
     for (let i = held.length - 1; i >= 0; i--) {
@@ -266,7 +277,11 @@ export class Validator {
         break;
       }
     }
-    if (section !== null) held.splice(Math.min(idx, held.length), 0, section);
+    if (section !== null) {
+      const at = Math.min(idx, held.length);
+      held.splice(at, 0, section);
+      this.rechain(held, at);
+    }
   }
 
   // --- context rules --------------------------------------------------------------------------
@@ -354,20 +369,45 @@ export class Validator {
     op: string,
     opts?: AcquireOptions,
   ): void {
-    const mode = opts?.mode ?? "write";
-    const trylock = opts?.trylock ?? false;
-    const nestKey = opts?.nestKey ?? null;
+    let mode: LockMode = "write";
+    let trylock = false;
+    let nestKey: object | null = null;
+    if (opts !== undefined) {
+      mode = opts.mode ?? "write";
+      trylock = opts.trylock ?? false;
+      nestKey = opts.nestKey ?? null;
+    }
     const held = ctx.held;
-    if (!trylock && mode !== "recursive-read" && held.length > 0) this.addEdges(ctx, cls, op, nestKey);
-    held.push({ cls, instance, mode, trylock, op, frame: ctx.frame, timeNs: this.host.now, nestKey });
+    const parent = held.length === 0 ? this.chainRoot : held[held.length - 1]!.chain;
+    const chain = parent === null ? null : parent.child(cls);
+    if (!trylock && mode !== "recursive-read" && held.length > 0 && (chain === null || !chain.validated)) {
+      const clean = this.addEdges(ctx, cls, op, nestKey);
+      // Priming never validates a chain: the first real path must still replace the primed witnesses.
+      if (clean && chain !== null && !this.priming) chain.validated = true;
+    }
+    held.push({ cls, instance, mode, trylock, op, frame: ctx.frame, timeNs: this.host.now, nestKey, chain });
   }
 
-  private addEdges(ctx: ExecutionContext, cls: LockClass, op: string, nestKey: object | null): void {
+  /** Recomputes the chain-cache nodes of `held[from..]` after an entry below them was removed or inserted. */
+  private rechain(held: HeldLock[], from: number): void {
+    for (let i = from; i < held.length; i++) {
+      const parent = i === 0 ? this.chainRoot : held[i - 1]!.chain;
+      held[i]!.chain = parent === null ? null : parent.child(held[i]!.cls);
+    }
+  }
+
+  /**
+   * Adds the edges held → `cls` and checks each new one for a cycle. Returns true if the
+   * acquisition was clean — no lock of the same class held, no cycle — so its chain may be cached.
+   */
+  private addEdges(ctx: ExecutionContext, cls: LockClass, op: string, nestKey: object | null): boolean {
     const held = ctx.held;
     let fresh: HeldLock[] | null = null;
+    let clean = true;
     for (let i = 0; i < held.length; i++) {
       const h = held[i]!;
       if (h.cls === cls) {
+        clean = false;
         if (nestKey !== null && h.nestKey === nestKey) continue;
         if (h.mode === "recursive-read") continue;
         this.report({
@@ -396,11 +436,12 @@ export class Validator {
       if (fresh === null) fresh = [];
       fresh.push(h);
     }
-    if (fresh === null) return;
+    if (fresh === null) return clean;
     for (const h of fresh) {
       const link = this.linkFor(ctx, h, cls, op);
       const path = this.findPath(cls, h.cls);
       if (path !== null) {
+        clean = false;
         this.reportCycle(ctx, link, path);
         continue;
       }
@@ -411,6 +452,7 @@ export class Validator {
       }
       out.set(cls.id, { to: cls, link, primed: this.priming });
     }
+    return clean;
   }
 
   private linkFor(ctx: ExecutionContext, h: HeldLock, cls: LockClass, op: string): DependencyLink {
