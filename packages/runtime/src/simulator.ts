@@ -12,6 +12,7 @@
  * the virtual time it was woken.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
+import { promiseHooks } from "node:v8";
 import { type ContextKind, ExecutionContext, frameList, type WaitTarget } from "./context.js";
 import { KernelError } from "./errno.js";
 import { EventHeap, type SimEvent } from "./internal/event-heap.js";
@@ -98,6 +99,23 @@ class SimTimer implements SimEvent, TimerHandle {
 
 const hop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/**
+ * Set whenever any promise settles. An event callback may resolve a promise the runtime does
+ * not know about (a task awaiting `new Promise(r => sim.schedule(d, r))`); its continuation must
+ * still run at that virtual time, so the loop drains microtasks after any event that settled a
+ * promise. V8's promise hooks cost nothing for code that creates no promises — the kernel-style
+ * callback paths.
+ */
+let promiseSettled = false;
+let promiseHookInstalled = false;
+function installPromiseHook(): void {
+  if (promiseHookInstalled) return;
+  promiseHookInstalled = true;
+  promiseHooks.onSettled(() => {
+    promiseSettled = true;
+  });
+}
+
 export class Simulator {
   /** The seed as given (normalised to 32 bits). */
   readonly seed: number;
@@ -130,6 +148,7 @@ export class Simulator {
   readonly timerContext: ExecutionContext;
 
   constructor(options: SimulatorOptions = {}) {
+    installPromiseHook();
     this.seed = normalizeSeed(options.seed ?? 1);
     this.random = new Prng(this.seed);
     this.validator = new Validator(this, options.validator ?? "throw");
@@ -353,9 +372,10 @@ export class Simulator {
     let reason: RunResult["reason"] = "idle";
     try {
       for (;;) {
-        if (this.asyncPending) {
+        if (this.asyncPending || promiseSettled) {
           this.asyncPending = false;
           await hop();
+          promiseSettled = false;
           this.throwIfFatal();
           continue;
         }

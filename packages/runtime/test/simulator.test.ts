@@ -173,3 +173,20 @@ describe("deadlock at quiescence", () => {
     expect(await t.result).toBe(MAX_SCHEDULE_TIMEOUT);
   });
 });
+
+describe("continuations of promises the runtime does not own", () => {
+  it("resume at the virtual time their promise was resolved by an event", async () => {
+    const sim = new Simulator();
+    const times: number[] = [];
+    sim.spawn("sleeper", async () => {
+      for (let i = 0; i < 5; i++) {
+        await new Promise<void>((resolve) => sim.schedule(10, resolve));
+        times.push(sim.now);
+      }
+    });
+    // Unrelated events keep the loop busy, so a missed drain would show up as late wake-ups.
+    for (let t = 1; t < 100; t += 3) sim.at(t, () => {});
+    await sim.run();
+    expect(times).toEqual([10, 20, 30, 40, 50]);
+  });
+});

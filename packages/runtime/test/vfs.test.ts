@@ -8,6 +8,7 @@ import {
   KernelError,
   listCharDevices,
   msecs,
+  type PollFd,
   Process,
   registerCharDevice,
   Simulator,
@@ -125,11 +126,11 @@ describe("vfs: processes, fds and devices", () => {
       f.notifyPoll();
     });
     const start = sim.now;
-    const pfd = { fd, events: EPOLLIN | EPOLLOUT };
+    const pfd: PollFd = { fd, events: EPOLLIN | EPOLLOUT };
     expect(await sim.exec("app", () => p.poll([pfd]))).toBe(1);
     expect(pfd.revents).toBe(EPOLLIN);
     expect(sim.now - start).toBe(msecs(5));
-    const bad = { fd: 77, events: EPOLLIN };
+    const bad: PollFd = { fd: 77, events: EPOLLIN };
     expect(await sim.exec("app", () => p.poll([bad]))).toBe(1);
     expect(bad.revents).toBe(EPOLLNVAL);
     state.value = 0;

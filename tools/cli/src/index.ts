@@ -1,0 +1,32 @@
+/**
+ * @drmsim/cli — the `drmsim` command and the scenario API it runs.
+ *
+ * @example
+ * ```ts
+ * // my-scenario.ts — run with `drmsim run my-scenario.ts --report out.html`
+ * import { defineScenario } from "@drmsim/cli";
+ * import { msecs } from "@drmsim/runtime";
+ *
+ * export default defineScenario({
+ *   name: "timer",
+ *   durationNs: msecs(10),
+ *   setup(ctx) {
+ *     ctx.sim.schedule(msecs(5), () => ctx.log("five milliseconds in"));
+ *   },
+ * });
+ * ```
+ */
+export { buildProgram, main } from "./cli.js";
+export { parseDuration } from "./duration.js";
+export { loadScenario, UsageError } from "./load-scenario.js";
+export { describeResult, writeOutputs } from "./outputs.js";
+export { buildReportData, type ReportData, renderReportHtml } from "./report-html.js";
+export {
+  defineScenario,
+  runScenario,
+  type Scenario,
+  type ScenarioContext,
+  type ScenarioResult,
+  type ScenarioRunOptions,
+} from "./scenario.js";
+export { formatSummary, type Summary, summarize } from "./summary.js";
