@@ -1,0 +1,199 @@
+/**
+ * `struct drm_gem_object` (`include/drm/drm_gem.h`, `drivers/gpu/drm/drm_gem.c`): a buffer object
+ * as the DRM core sees it.
+ *
+ * Two counts live on every object and must not be confused:
+ * - the reference count (`obj->refcount`, a kref — `get()`/`put()` here): who may touch the
+ *   object; the last `put()` runs `funcs.free`;
+ * - `handleCount` (`obj->handle_count`): how many userspace handles (in all files) name it. When
+ *   it drops to zero the object loses its flink name and its cached exported dma-buf, because
+ *   userspace can no longer reach it through GEM — even if kernel references keep it alive.
+ *
+ * Every object has a reservation object: its own (`obj->_resv`), or for an imported buffer the
+ * exporter's (`dma_buf->resv`), so implicit sync works across drivers.
+ */
+import { DmaResv } from "@drmsim/dma-resv";
+import { frameList, KernelError, RefCounted, type Simulator } from "@drmsim/runtime";
+import type { DrmGemNameTable } from "./drm-gem-names.js";
+
+declare module "@drmsim/runtime" {
+  interface FindingKinds {
+    /** `drm_gem_object_handle_put` with `handle_count` already 0 (the kernel WARNs). */
+    "gem-handle-count-underflow": true;
+  }
+}
+
+/** `PAGE_SIZE` of the simulated machine; GEM object sizes are multiples of it. */
+export const GEM_PAGE_SIZE = 4096;
+
+/** What a file looks like to GEM: opaque. The DRM core passes its `DrmFile`. */
+export type DrmGemFile = object;
+
+/**
+ * `struct iosys_map`: a kernel mapping of a buffer. Bytes are read and written through it;
+ * `isIomem` says it maps device memory (the kernel then needs `memcpy_toio`).
+ */
+export interface IosysMap {
+  readonly isIomem: boolean;
+  /** Bytes `[offset, offset + length)` (a copy). `EINVAL` outside the buffer. */
+  read(offset: number, length: number): Uint8Array;
+  /** Writes `bytes` at `offset`. `EINVAL` outside the buffer. */
+  write(offset: number, bytes: Uint8Array): void;
+}
+
+/** What `funcs.status` reports (`enum drm_gem_object_status`, for fdinfo). */
+export interface DrmGemObjectStatus {
+  /** `DRM_GEM_OBJECT_RESIDENT`. */
+  resident: boolean;
+  /** `DRM_GEM_OBJECT_PURGEABLE`. */
+  purgeable: boolean;
+  /** `DRM_GEM_OBJECT_ACTIVE`. */
+  active?: boolean;
+}
+
+/** A reference-counted exported buffer as GEM caches it (`obj->dma_buf`): what `put()` drops. */
+export interface DrmGemDmaBufRef {
+  put(): unknown;
+}
+
+/**
+ * `struct drm_gem_object_funcs`. All optional here (the kernel requires `free`, which this
+ * simulation does not need: memory is reclaimed by the garbage collector, and helpers free their
+ * accounted allocations in their own `free`). Ops that can fail throw `KernelError`. The DRM core
+ * exposes these as tapable hooks; this is the plain table a helper or driver fills in.
+ */
+export interface DrmGemObjectFuncs<O extends DrmGemObject = DrmGemObject> {
+  /** `free`: the last reference was dropped. */
+  free?(obj: O): void;
+  /** `open`: a handle to `obj` was created in `file`. Throw to refuse (the handle is then undone). */
+  open?(obj: O, file: DrmGemFile): void;
+  /** `close`: a handle to `obj` in `file` is being deleted. Cannot fail. */
+  close?(obj: O, file: DrmGemFile): void;
+  /** `export`: build a dma-buf for PRIME (default `drmGemPrimeExport`). */
+  export?(obj: O, flags: number): unknown;
+  /** `pin`: keep the backing storage in place (resv held). */
+  pin?(obj: O): void;
+  /** `unpin`. */
+  unpin?(obj: O): void;
+  /** `get_sg_table`: a new scatter table of the backing pages, owned by the caller. */
+  getSgTable?(obj: O): unknown;
+  /** `vmap`: a kernel mapping (resv held). */
+  vmap?(obj: O): IosysMap;
+  /** `vunmap`. */
+  vunmap?(obj: O, map: IosysMap): void;
+  /** `mmap`: set up a userspace mapping of `[offset, offset + length)`. */
+  mmap?(obj: O, vma: { offset: number; length: number }): void;
+  /** `status`: resident / purgeable / active, for fdinfo. */
+  status?(obj: O): DrmGemObjectStatus;
+  /** `rss`: resident bytes. */
+  rss?(obj: O): number;
+}
+
+/** Options of `new DrmGemObject()`. */
+export interface DrmGemObjectOptions<O extends DrmGemObject> {
+  funcs?: DrmGemObjectFuncs<O>;
+  /** Use this resv instead of a new one (`obj->resv = dma_buf->resv` for imports). */
+  resv?: DmaResv;
+  /** The device (opaque to GEM: the DRM core's `DrmDevice`). */
+  dev?: object | null;
+  /** A label for reports. */
+  label?: string;
+}
+
+const IDS = {};
+
+/**
+ * `struct drm_gem_object`. `new DrmGemObject(sim, size, opts)` is `drm_gem_private_object_init`
+ * (plus `drm_gem_object_init`'s size check): `size` must be a positive multiple of the page size
+ * (`EINVAL`). The object starts with one reference, held by the creator.
+ */
+export class DrmGemObject extends RefCounted {
+  /** `obj->size` in bytes. */
+  readonly size: number;
+  /** `obj->funcs`. */
+  funcs: DrmGemObjectFuncs<this>;
+  /** `obj->resv`: the object's own resv, or the exporter's when imported. */
+  readonly resv: DmaResv;
+  /** True when `resv` is the object's own (`obj->resv == &obj->_resv`), finalised on free. */
+  readonly ownsResv: boolean;
+  /** `obj->dev`. */
+  readonly dev: object | null;
+  /** `obj->handle_count`: userspace handles naming this object, across all files. */
+  handleCount = 0;
+  /** `obj->name`: the flink name, 0 if none. */
+  name = 0;
+  /** @internal The table that handed out `name`, so the name goes when the last handle does. */
+  nameTable: DrmGemNameTable | null = null;
+  /** `obj->dma_buf`: the exported dma-buf, cached while handles exist (holds a reference). */
+  dmaBuf: DrmGemDmaBufRef | null = null;
+  /** `obj->import_attach`: the attachment of an imported buffer, null for native objects. */
+  importAttach: unknown = null;
+  /** A unique id in creation order, for labels. */
+  readonly id: number;
+  readonly label: string;
+
+  constructor(
+    readonly sim: Simulator,
+    size: number,
+    opts: DrmGemObjectOptions<DrmGemObject> = {},
+  ) {
+    if (!Number.isSafeInteger(size) || size <= 0 || size % GEM_PAGE_SIZE !== 0)
+      throw new KernelError(
+        "EINVAL",
+        `GEM object size must be a positive multiple of ${GEM_PAGE_SIZE}, got ${size}`,
+      );
+    super(sim);
+    this.size = size;
+    this.funcs = (opts.funcs ?? {}) as DrmGemObjectFuncs<this>;
+    this.id = sim.subsystem(IDS, () => ({ n: 0 })).n++;
+    this.label = opts.label ?? `gem#${this.id}`;
+    this.ownsResv = opts.resv === undefined;
+    this.resv = opts.resv ?? new DmaResv(sim, `${this.label}.resv`);
+    this.dev = opts.dev ?? null;
+  }
+
+  /** `drm_gem_is_imported()`: the object wraps another driver's dma-buf. */
+  get isImported(): boolean {
+    return this.importAttach !== null;
+  }
+
+  describe(): string {
+    return `drm_gem_object ${this.label} (${this.size} bytes)`;
+  }
+
+  /** `drm_gem_object_handle_get`: a new handle names the object. @internal (handle tables). */
+  handleGet(): void {
+    if (this.handleCount === 0) this.get();
+    this.handleCount++;
+  }
+
+  /**
+   * `drm_gem_object_handle_put_unlocked`: a handle went away. At zero the flink name and the
+   * cached dma-buf go too. @internal (handle tables).
+   */
+  handlePut(): void {
+    if (this.handleCount <= 0) {
+      const ctx = this.sim.current;
+      this.sim.validator.report({
+        kind: "gem-handle-count-underflow",
+        title: `handle put on ${this.describe()} with no handles left`,
+        context: ctx.label,
+        backtrace: frameList(ctx.frame),
+        explanation: "Every handle put must match a handle get; handle_count is separate from the refcount.",
+      });
+      throw new KernelError("EINVAL", `${this.label} has no handles to put`);
+    }
+    if (--this.handleCount > 0) return;
+    this.nameTable?.remove(this);
+    const buf = this.dmaBuf;
+    this.dmaBuf = null;
+    buf?.put();
+    this.put();
+  }
+
+  /** `drm_gem_object_release` + `funcs->free`. */
+  protected release(): void {
+    this.funcs.free?.(this);
+    if (this.ownsResv) this.resv.fini();
+  }
+}
