@@ -11,7 +11,12 @@ import { join, resolve } from "node:path";
 
 const root = resolve(import.meta.dirname, "..");
 const run = (cmd, args, cwd, opts = {}) =>
-  execFileSync(cmd, args, { cwd, stdio: opts.capture ? "pipe" : "inherit", encoding: "utf8", env: { ...process.env, npm_config_loglevel: "error" } });
+  execFileSync(cmd, args, {
+    cwd,
+    stdio: opts.capture ? "pipe" : "inherit",
+    encoding: "utf8",
+    env: { ...process.env, npm_config_loglevel: "error" },
+  });
 
 const dirs = ["packages", "drivers", "tools"].flatMap((top) =>
   existsSync(join(root, top)) ? readdirSync(join(root, top)).map((d) => join(root, top, d)) : [],
@@ -34,12 +39,19 @@ for (const { dir, manifest } of pkgs) {
   try {
     run("pnpm", ["exec", "publint", "--strict"], dir);
     run("pnpm", ["exec", "attw", "--pack", ".", "--profile", "esm-only", "--format", "table-flipped"], dir);
-    const packed = run("pnpm", ["pack", "--pack-destination", out], dir, { capture: true }).trim().split("\n").pop();
+    const packed = run("pnpm", ["pack", "--pack-destination", out], dir, { capture: true })
+      .trim()
+      .split("\n")
+      .pop();
     tarballs[manifest.name] = packed;
-    const m = JSON.parse(execFileSync("tar", ["-xOzf", packed, "package/package.json"], { encoding: "utf8" }));
+    const m = JSON.parse(
+      execFileSync("tar", ["-xOzf", packed, "package/package.json"], { encoding: "utf8" }),
+    );
     const deps = Object.values(m.dependencies ?? {});
-    if (deps.some((v) => String(v).startsWith("workspace:"))) throw new Error("packed manifest still has workspace: ranges");
-    if (JSON.stringify(m.exports).includes("@drmsim/source")) throw new Error("packed exports still point at sources");
+    if (deps.some((v) => String(v).startsWith("workspace:")))
+      throw new Error("packed manifest still has workspace: ranges");
+    if (JSON.stringify(m.exports).includes("@drmsim/source"))
+      throw new Error("packed exports still point at sources");
   } catch (e) {
     failures++;
     console.error(`release:check: ${manifest.name} failed: ${e.message}`);
@@ -51,7 +63,12 @@ cpSync(join(root, "scripts", "smoke.mjs"), join(scratch, "smoke.mjs"));
 writeFileSync(
   join(scratch, "package.json"),
   JSON.stringify(
-    { name: "drmsim-consumer", private: true, type: "module", dependencies: Object.fromEntries(Object.entries(tarballs).map(([n, t]) => [n, `file:${t}`])) },
+    {
+      name: "drmsim-consumer",
+      private: true,
+      type: "module",
+      dependencies: Object.fromEntries(Object.entries(tarballs).map(([n, t]) => [n, `file:${t}`])),
+    },
     null,
     2,
   ),
@@ -66,5 +83,9 @@ try {
   console.error(`release:check: consumer install/smoke failed: ${e.message}`);
 }
 if (failures === 0) rmSync(out, { recursive: true, force: true });
-console.log(failures === 0 ? "\nrelease:check: ok" : `\nrelease:check: ${failures} failure(s); artefacts kept in ${out}`);
+console.log(
+  failures === 0
+    ? "\nrelease:check: ok"
+    : `\nrelease:check: ${failures} failure(s); artefacts kept in ${out}`,
+);
 process.exit(failures === 0 ? 0 : 1);

@@ -16,15 +16,10 @@ const sim = new Simulator({ seed: 7 });
 const ops = { getDriverName: () => "smoke", getTimelineName: () => "ring" };
 const ctx = dmaFenceContextAlloc(sim);
 const fences = [1, 2, 3].map((s) => new DmaFence(sim, ops, ctx, s));
-fences.forEach((f, i) => sim.schedule(msecs(i + 1), () => f.signal(), sim.irqContext("ring")));
+for (const [i, f] of fences.entries()) sim.schedule(msecs(i + 1), () => f.signal(), sim.irqContext("ring"));
 const left = await sim.exec("waiter", () => fences[2].wait({ timeoutNs: msecs(10) }));
 if (left !== msecs(7)) throw new Error(`expected ${msecs(7)} ns left, got ${left}`);
 for (const f of fences) f.put();
 const { findings } = sim.teardown();
 if (findings.length !== 0) throw new Error(`unexpected findings: ${findings.join("\n")}`);
 console.log(`smoke: fence scenario ok at t=${sim.now} ns`);
-
-if (installed.includes("@drmsim/vgem") && installed.includes("@drmsim/drm")) {
-  const smoke = await import("./smoke-drm.mjs").catch(() => null);
-  if (smoke) await smoke.default();
-}
