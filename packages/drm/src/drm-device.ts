@@ -13,7 +13,7 @@ import {
   type Simulator,
   unregisterCharDevice,
 } from "@drmsim/runtime";
-import { type DrmDriverInfo, DrmDriverFeature } from "./drm-drv.js";
+import { DrmDriverFeature, type DrmDriverInfo } from "./drm-drv.js";
 import { DrmFile } from "./drm-file.js";
 import { DRM_COMMAND_BASE, DRM_COMMAND_END, type DrmIoctlDef } from "./drm-ioctl-def.js";
 import { DrmMinor } from "./drm-minor.js";
@@ -178,6 +178,7 @@ export class DrmDevice {
     // The first opener of a primary node with no master becomes master (drm_master_open).
     if (minor.type === "primary" && this.master === null) {
       this.master = dfile;
+      dfile.wasMaster = true;
       dfile.authenticated = true;
     }
     this.files.add(dfile);

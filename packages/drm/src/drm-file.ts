@@ -20,6 +20,8 @@ export class DrmFile {
   magic = 0;
   /** The driver's per-file data (`driver_priv`), set by the driver's `open` op. */
   driverPriv: unknown = undefined;
+  /** The file was DRM master at some point (`drm_master_check_perm` lets it take mastership back). */
+  wasMaster = false;
   /** True once the file was released; every later use is a bug. */
   closed = false;
   private readonly slots = new Map<object, unknown>();

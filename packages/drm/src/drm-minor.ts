@@ -21,13 +21,9 @@ export class DrmMinor {
 
   /** The device node path userspace opens. */
   get path(): string {
-    switch (this.type) {
-      case "primary":
-        return `/dev/dri/card${this.index}`;
-      case "render":
-        return `/dev/dri/renderD${this.index}`;
-      case "accel":
-        return `/dev/accel/accel${this.index}`;
-    }
+    const dir = { primary: "/dev/dri/card", render: "/dev/dri/renderD", accel: "/dev/accel/accel" }[
+      this.type
+    ];
+    return `${dir}${this.index}`;
   }
 }

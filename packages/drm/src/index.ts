@@ -1,0 +1,52 @@
+/**
+ * @drmsim/drm — the DRM core: devices and their nodes (`/dev/dri/cardN`, `renderD128+N`,
+ * `/dev/accel/accelN`), per-open files, ioctl dispatch with the kernel's permission rules, and the
+ * plugin host that turns a driver class into a device (tapable hooks + a tsyringe container).
+ *
+ * @example
+ * ```ts
+ * import "reflect-metadata";
+ * import { Process, Simulator } from "@drmsim/runtime";
+ * import { DrmDriverFeature, DrmPluginHost, drmGetVersion, type DrmHooks } from "@drmsim/drm";
+ *
+ * class TinyDriver {
+ *   apply(hooks: DrmHooks) {
+ *     hooks.driver.open.tap("tiny", (file) => { file.driverPriv = { opened: true }; });
+ *     hooks.driver.postclose.tap("tiny", (file) => { file.driverPriv = undefined; });
+ *   }
+ * }
+ * const sim = new Simulator();
+ * const host = new DrmPluginHost(sim);
+ * const dev = host.probe(TinyDriver, { name: "tiny", features: DrmDriverFeature.GEM | DrmDriverFeature.RENDER });
+ * const app = new Process(sim, "app");
+ * const name = await sim.exec("app", async () => {
+ *   const fd = await app.open("/dev/dri/renderD128");
+ *   return (await drmGetVersion(app, fd)).name;
+ * });
+ * console.log(name); // "tiny"
+ * app.exit();
+ * host.remove(dev);
+ * ```
+ */
+export { DRM_FILE_KIND, DrmDevice } from "./drm-device.js";
+export { DrmDriverFeature, type DrmDriverInfo } from "./drm-drv.js";
+export { DrmFile, drmProcessIsRoot, drmProcessSetRoot } from "./drm-file.js";
+export {
+  DRM_PRIME_CAP_EXPORT,
+  DRM_PRIME_CAP_IMPORT,
+  DrmCap,
+  type DrmVersion,
+  drmArgU,
+  drmCheckZero,
+  drmIoctl as drmCoreIoctl,
+  drmIoctlPermit,
+  traceDrmIoctl,
+} from "./drm-ioctl.js";
+export * from "./drm-ioctl-def.js";
+export { DrmMinor, type DrmMinorType } from "./drm-minor.js";
+export * from "./libdrm.js";
+export { checkExplicitInjection } from "./plugin/di-check.js";
+export * from "./plugin/hooks.js";
+export * from "./plugin/host.js";
+export { traceDrmDriverOp } from "./plugin/interceptors.js";
+export * from "./plugin/tokens.js";

@@ -1,0 +1,81 @@
+/**
+ * A libdrm-style userspace layer (`xf86drm.c`): thin wrappers over `Process.ioctl` so tests read
+ * like the userspace code people already write. Every wrapper is one ioctl; errors are the
+ * ioctl's `KernelError` (libdrm returns -errno; here it throws, with `code` the errno name).
+ */
+import { listCharDevices, type Process } from "@drmsim/runtime";
+import { DrmCap, type DrmVersion } from "./drm-ioctl.js";
+
+/** `DRM_CLOEXEC` (= `O_CLOEXEC`) for `drmPrimeHandleToFD`. */
+export const DRM_CLOEXEC = 0o2000000;
+/** `DRM_RDWR` (= `O_RDWR`) for `drmPrimeHandleToFD`. */
+export const DRM_RDWR = 0x2;
+
+/** `drmIoctl(fd, request, arg)`: one ioctl; resolves to the argument object with outputs filled in. */
+export function drmIoctl<A extends object>(proc: Process, fd: number, request: string, arg: A): Promise<A> {
+  return proc.ioctl<A>(fd, request, arg).then(() => arg);
+}
+
+/**
+ * `drmOpenWithType`-like: opens the first node of driver `name` of the given kind
+ * (`primary` → `/dev/dri/cardN`, `render` → `/dev/dri/renderD*`, `accel` → `/dev/accel/accelN`).
+ * `ENOENT` when no such device exists.
+ */
+export async function drmOpenDriver(
+  proc: Process,
+  name: string,
+  kind: "primary" | "render" | "accel" = "render",
+): Promise<number> {
+  const prefix =
+    kind === "primary" ? "/dev/dri/card" : kind === "render" ? "/dev/dri/renderD" : "/dev/accel/accel";
+  for (const path of listCharDevices(proc.sim, prefix)) {
+    const fd = await proc.open(path);
+    try {
+      const v = await drmGetVersion(proc, fd);
+      if (v.name === name) return fd;
+    } catch {
+      // not a DRM node we can query: skip it
+    }
+    proc.close(fd);
+  }
+  const { KernelError } = await import("@drmsim/runtime");
+  throw new KernelError("ENOENT", `no ${kind} node of a DRM driver named ${name}`);
+}
+
+/** `drmOpenRender(minor)`: opens `/dev/dri/renderD<minor>`. */
+export function drmOpenRender(proc: Process, minor = 128): Promise<number> {
+  return proc.open(`/dev/dri/renderD${minor}`);
+}
+
+/** `drmGetVersion(fd)`. */
+export async function drmGetVersion(proc: Process, fd: number): Promise<DrmVersion> {
+  return (await drmIoctl(proc, fd, "DRM_IOCTL_VERSION", {})) as DrmVersion;
+}
+
+/** `drmGetCap(fd, capability)`: the value. */
+export async function drmGetCap(proc: Process, fd: number, capability: number): Promise<number> {
+  const a = await drmIoctl(proc, fd, "DRM_IOCTL_GET_CAP", { capability, value: 0 });
+  return a.value;
+}
+
+/** `drmGetMagic(fd)`. */
+export async function drmGetMagic(proc: Process, fd: number): Promise<number> {
+  return (await drmIoctl(proc, fd, "DRM_IOCTL_GET_MAGIC", { magic: 0 })).magic;
+}
+
+/** `drmAuthMagic(fd, magic)` (from the master's fd). */
+export async function drmAuthMagic(proc: Process, fd: number, magic: number): Promise<void> {
+  await drmIoctl(proc, fd, "DRM_IOCTL_AUTH_MAGIC", { magic });
+}
+
+/** `drmSetMaster(fd)`. */
+export async function drmSetMaster(proc: Process, fd: number): Promise<void> {
+  await drmIoctl(proc, fd, "DRM_IOCTL_SET_MASTER", {});
+}
+
+/** `drmDropMaster(fd)`. */
+export async function drmDropMaster(proc: Process, fd: number): Promise<void> {
+  await drmIoctl(proc, fd, "DRM_IOCTL_DROP_MASTER", {});
+}
+
+export { DrmCap };
