@@ -1,0 +1,176 @@
+/**
+ * The per-file syncobj handle table (`drm_file.syncobj_idr`, `drm_syncobj_open` /
+ * `drm_syncobj_release`) and the syncobj fd (`drm_syncobj_get_fd`, `drm_syncobj_file_fops`).
+ *
+ * Handles are small integers private to one open DRM file, starting at 1 (0 is never a valid
+ * handle, so userspace can use it as "none"); the lowest free one is reused. Each handle owns a
+ * reference to its syncobj. A syncobj crosses process boundaries only as an fd of kind `syncobj`:
+ * importing it gives a *new* handle every time (unlike GEM/PRIME there is no de-duplication).
+ */
+import type { DmaFence } from "@drmsim/dma-fence";
+import { File, KernelError, type Process, type Simulator } from "@drmsim/runtime";
+import { DrmSyncobj } from "./drm-syncobj.js";
+
+/** The `kind` of a syncobj fd (`anon_inode:syncobj_file`). */
+export const SYNCOBJ_FILE_KIND = "syncobj";
+
+/** `drm_syncobj_file_fops`: the fd holds a syncobj reference, dropped at the last close. */
+const syncobjFops = {
+  kind: SYNCOBJ_FILE_KIND,
+  release(file: File<DrmSyncobj>): void {
+    file.priv.put();
+  },
+};
+
+/**
+ * `drm_syncobj_get_fd()`: a new syncobj fd in `proc` (close-on-exec, as the kernel makes it),
+ * holding its own reference to `syncobj`.
+ */
+export function drmSyncobjGetFd(proc: Process, syncobj: DrmSyncobj): number {
+  syncobj.get();
+  const file = new File<DrmSyncobj>(proc.sim, syncobjFops, syncobj, undefined, "syncobj_file");
+  try {
+    return proc.installFile(file, true);
+  } catch (e) {
+    file.put();
+    throw e;
+  }
+}
+
+/** The syncobj behind a syncobj fd (no new reference), or `EINVAL` for any other fd (`EBADF` if not open). */
+export function drmSyncobjFromFd(proc: Process, fd: number): DrmSyncobj {
+  const file = proc.files.lookup(fd);
+  if (file === undefined) throw new KernelError("EINVAL", `fd ${fd} is not open in ${proc}`);
+  return file.privOf<DrmSyncobj>(SYNCOBJ_FILE_KIND, "drm_syncobj fd");
+}
+
+/** Which syncobj features the device has (`DRIVER_SYNCOBJ`, `DRIVER_SYNCOBJ_TIMELINE`). */
+export interface SyncobjFeatures {
+  /** `DRIVER_SYNCOBJ`: without it every syncobj ioctl is `EOPNOTSUPP`. */
+  readonly syncobj: boolean;
+  /** `DRIVER_SYNCOBJ_TIMELINE`: without it the timeline ioctls are `EOPNOTSUPP`. */
+  readonly timeline: boolean;
+}
+
+/**
+ * `drm_file.syncobj_idr` and the functions that work on it. A DRM file owns one
+ * (`drm_syncobj_open` is the constructor) and calls `release()` when it is closed.
+ */
+export class SyncobjTable {
+  private readonly handles = new Map<number, DrmSyncobj>();
+  private released = false;
+
+  constructor(
+    readonly sim: Simulator,
+    /** The device's features; both on by default. */
+    readonly features: SyncobjFeatures = { syncobj: true, timeline: true },
+  ) {}
+
+  /** Number of live handles. */
+  get size(): number {
+    return this.handles.size;
+  }
+
+  /** Live handles, ascending. */
+  list(): number[] {
+    return [...this.handles.keys()].sort((a, b) => a - b);
+  }
+
+  /**
+   * `drm_syncobj_get_handle()`: a new handle (the lowest free, from 1) for `syncobj`, holding its
+   * own reference.
+   */
+  getHandle(syncobj: DrmSyncobj): number {
+    if (this.released) throw new KernelError("EBADF", "the DRM file's syncobj table was already released");
+    let h = 1;
+    while (this.handles.has(h)) h++;
+    this.handles.set(h, syncobj.get());
+    return h;
+  }
+
+  /** `drm_syncobj_find()`: a new reference to the syncobj behind `handle`, or null. */
+  find(handle: number): DrmSyncobj | null {
+    const s = this.handles.get(handle);
+    return s === undefined ? null : s.get();
+  }
+
+  /** `drm_syncobj_find()` for ioctl paths: the syncobj (new reference) or `code` (`ENOENT` by default). */
+  lookup(handle: number, code: "ENOENT" | "EINVAL" = "ENOENT"): DrmSyncobj {
+    const s = this.find(handle);
+    if (s === null) throw new KernelError(code, `syncobj handle ${handle} does not exist in this file`);
+    return s;
+  }
+
+  /** `drm_syncobj_create_as_handle()`: creates a syncobj (see `DrmSyncobj`) and returns its handle. */
+  create(flags = 0, fence: DmaFence | null = null): number {
+    const s = new DrmSyncobj(this.sim, flags, fence);
+    try {
+      return this.getHandle(s);
+    } finally {
+      s.put();
+    }
+  }
+
+  /** `drm_syncobj_destroy()`: removes `handle`; `EINVAL` if it does not exist. */
+  destroy(handle: number): void {
+    const s = this.handles.get(handle);
+    if (s === undefined)
+      throw new KernelError("EINVAL", `syncobj handle ${handle} does not exist in this file`);
+    this.handles.delete(handle);
+    s.put();
+  }
+
+  /**
+   * `drm_syncobj_find_fence()`: the fence at `point` of the syncobj behind `handle`, as a new
+   * reference. `ENOENT` for an unknown handle; otherwise as `DrmSyncobj.findFence` (EINVAL for
+   * unknown flags or a missing fence/point, WAIT_FOR_SUBMIT waits up to 5 s: ETIME/ERESTARTSYS).
+   * What a driver's submit ioctl calls for each in-syncobj.
+   */
+  async findFence(handle: number, point = 0, flags = 0): Promise<DmaFence> {
+    const s = this.lookup(handle, "ENOENT");
+    try {
+      return await s.findFence(point, flags);
+    } finally {
+      s.put();
+    }
+  }
+
+  /**
+   * `drm_syncobj_replace_fence(drm_syncobj_find(handle), fence)` or, for `point` ≠ 0,
+   * `drm_syncobj_add_point`: what a driver's submit ioctl does for each out-syncobj once its job
+   * fence exists. `ENOENT` for an unknown handle (check handles before the point of no return).
+   */
+  signalPoint(handle: number, fence: DmaFence, point = 0): void {
+    const s = this.lookup(handle, "ENOENT");
+    try {
+      if (point !== 0) s.addPoint(fence, point);
+      else s.replaceFence(fence);
+    } finally {
+      s.put();
+    }
+  }
+
+  /**
+   * `drm_syncobj_array_find()`: references to the syncobjs of `handles[0..count)`, all or none
+   * (`ENOENT` at the first unknown handle, with the ones found so far dropped).
+   */
+  findArray(handles: readonly number[], count: number): DrmSyncobj[] {
+    const out: DrmSyncobj[] = [];
+    try {
+      for (let i = 0; i < count; i++) out.push(this.lookup(handles[i]!, "ENOENT"));
+    } catch (e) {
+      for (const s of out) s.put();
+      throw e;
+    }
+    return out;
+  }
+
+  /** `drm_syncobj_release()`: the file is closing; every handle's reference is dropped. */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    const all = [...this.handles.values()];
+    this.handles.clear();
+    for (const s of all) s.put();
+  }
+}
