@@ -172,7 +172,7 @@ describe("DmaResvUsage", () => {
     const fs = [0, 1, 2, 3].map(() => mockFence(sim));
     await locked(sim, resv, () => {
       resv.reserveFences(4);
-      fs.forEach((f, u) => resv.addFence(f, u as DmaResvUsage));
+      for (const [u, f] of fs.entries()) resv.addFence(f, u as DmaResvUsage);
     });
     for (let u = 0; u < 4; u++) {
       const got = resv.getFences(u as DmaResvUsage);
