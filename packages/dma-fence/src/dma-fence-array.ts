@@ -13,6 +13,10 @@
  * array's lock is never taken under a member's; drmsim's fence locks are not real locks, so the
  * array signals straight from the member's callback (still atomic, still in the member's context).
  *
+ * A kernel quirk kept on purpose: member errors are collected by the member callbacks, so an
+ * array that completes by being polled (`isSignaled()` before anyone enabled signalling) reports
+ * no error. Arm it (`enableSwSignaling`, a callback or a wait) if the error matters.
+ *
  * Arrays must not contain containers (arrays or chains): the kernel WARNs, because waiting code
  * and `dma_fence_unwrap` only look one level deep. Flatten with `dmaFenceUnwrapMerge` instead.
  */

@@ -24,5 +24,7 @@ export * from "./dma-fence-chain.js";
 export * from "./dma-fence-unwrap.js";
 export * from "./fence-context.js";
 export * from "./stub.js";
+export * from "./sw-sync.js";
+export * from "./sync-file.js";
 export * from "./trace.js";
 export * from "./wait-any.js";
