@@ -38,7 +38,14 @@ class GoodDriver {
       file.driverPriv = undefined;
     });
     hooks.driver.ioctls.tap("good", (r) => {
-      r.add({ name: "DRM_IOCTL_GOOD_PING", nr: 0x40, flags: DRM_AUTH | DRM_RENDER_ALLOW, handler: (_f, a: { v?: number }) => { a.v = 42; } });
+      r.add({
+        name: "DRM_IOCTL_GOOD_PING",
+        nr: 0x40,
+        flags: DRM_AUTH | DRM_RENDER_ALLOW,
+        handler: (_f, a: { v?: number }) => {
+          a.v = 42;
+        },
+      });
     });
   }
 }
@@ -57,7 +64,11 @@ describe("plugin host", () => {
     const sim = new Simulator({ trace: true });
     const host = new DrmPluginHost(sim);
     const counter = new Counter();
-    const dev = host.probe(GoodDriver, { name: "good", features: GPU, providers: [{ provide: COUNTER, useValue: counter }] });
+    const dev = host.probe(GoodDriver, {
+      name: "good",
+      features: GPU,
+      providers: [{ provide: COUNTER, useValue: counter }],
+    });
     expect(dev.minors.map((m) => m.path)).toEqual(["/dev/dri/card0", "/dev/dri/renderD128"]);
     const drv = host.driverOf<GoodDriver>(dev);
     expect(drv.dev).toBe(dev);
@@ -67,7 +78,10 @@ describe("plugin host", () => {
     expect(counter.opens).toBe(1);
     const file = [...dev.files][0]!;
     expect((file.driverPriv as { frames: string[] }).frames[0]).toBe("good.open");
-    expect(sim.tracer.eventsOf(traceDrmDriverOp).map((e) => (e.args as { op: string }).op)).toEqual(["ioctls", "open"]);
+    expect(sim.tracer.eventsOf(traceDrmDriverOp).map((e) => (e.args as { op: string }).op)).toEqual([
+      "ioctls",
+      "open",
+    ]);
     const out = await sim.exec("app", () => app.ioctl(fd, "DRM_IOCTL_GOOD_PING", {}));
     expect(out).toMatchObject({ v: 42 });
     expect(Object.isFrozen(dev.hooks) && Object.isFrozen(dev.hooks.driver)).toBe(true);
@@ -87,10 +101,16 @@ describe("plugin host", () => {
       err = e;
     }
     expect(err).toMatchObject({ code: "EINVAL" });
-    expect(String((err as Error).message)).toMatch(/constructor parameter #2 .* of BrokenDriver has no @inject\(token\): write @inject\(/);
+    expect(String((err as Error).message)).toMatch(
+      /constructor parameter #2 .* of BrokenDriver has no @inject\(token\): write @inject\(/,
+    );
     expect(host.devices).toEqual([]);
     // The failed probe left no node behind.
-    const ok = host.probe(GoodDriver, { name: "good", features: GPU, providers: [{ provide: COUNTER, useValue: new Counter() }] });
+    const ok = host.probe(GoodDriver, {
+      name: "good",
+      features: GPU,
+      providers: [{ provide: COUNTER, useValue: new Counter() }],
+    });
     expect(ok.primary?.path).toBe("/dev/dri/card0");
     host.remove(ok);
   });
@@ -103,7 +123,9 @@ describe("plugin host", () => {
         hooks.driver.open.tap("leaky", () => {});
       }
     }
-    expect(() => host.probe(Leaky, { name: "leaky", features: GPU })).toThrow(/mandatory op drm_driver\.postclose/);
+    expect(() => host.probe(Leaky, { name: "leaky", features: GPU })).toThrow(
+      /mandatory op drm_driver\.postclose/,
+    );
     expect(host.devices).toEqual([]);
   });
 
@@ -116,7 +138,10 @@ describe("plugin host", () => {
     expect(() =>
       host.probe(Npu, { name: "npu", features: DrmDriverFeature.COMPUTE_ACCEL | DrmDriverFeature.RENDER }),
     ).toThrow(expect.objectContaining({ code: "EINVAL" }));
-    const dev = host.probe(Npu, { name: "npu", features: DrmDriverFeature.COMPUTE_ACCEL | DrmDriverFeature.GEM });
+    const dev = host.probe(Npu, {
+      name: "npu",
+      features: DrmDriverFeature.COMPUTE_ACCEL | DrmDriverFeature.GEM,
+    });
     expect(dev.minors.map((m) => m.path)).toEqual(["/dev/accel/accel0"]);
     const app = new Process(sim, "app");
     const v = await sim.exec("app", async () => drmGetVersion(app, await app.open("/dev/accel/accel0")));
@@ -162,7 +187,9 @@ describe("plugin host", () => {
     const fd = await sim.exec("app", () => app.open("/dev/dri/card0"));
     host.remove(dev);
     expect(closed).toEqual(["/dev/dri/card0"]);
-    await expect(sim.exec("app", () => app.ioctl(fd, "DRM_IOCTL_VERSION", {}))).rejects.toMatchObject({ code: "ENODEV" });
+    await expect(sim.exec("app", () => app.ioctl(fd, "DRM_IOCTL_VERSION", {}))).rejects.toMatchObject({
+      code: "ENODEV",
+    });
     await expect(sim.exec("app", () => app.open("/dev/dri/card0"))).rejects.toMatchObject({ code: "ENOENT" });
     app.exit();
     expect(closed).toEqual(["/dev/dri/card0"]);

@@ -1,0 +1,166 @@
+import { Process, Simulator } from "@drmsim/runtime";
+import { describe, expect, it } from "vitest";
+import {
+  DRM_PRIME_CAP_EXPORT,
+  DRM_PRIME_CAP_IMPORT,
+  DRM_RENDER_ALLOW,
+  DrmCap,
+  DrmDriverFeature,
+  type DrmHooks,
+  DrmPluginHost,
+  drmAuthMagic,
+  drmGetCap,
+  drmGetMagic,
+  drmGetVersion,
+  drmProcessSetRoot,
+} from "../src/index.js";
+
+class Plain {
+  apply(hooks: DrmHooks) {
+    hooks.driver.ioctls.tap("plain", (r) => {
+      r.add({ name: "DRM_IOCTL_PLAIN_PRIMARY_ONLY", nr: 0x41, flags: 0, handler: () => {} });
+      r.add({ name: "DRM_IOCTL_PLAIN_RENDER", nr: 0x42, flags: DRM_RENDER_ALLOW, handler: () => {} });
+    });
+  }
+}
+
+function setup(features = DrmDriverFeature.GEM | DrmDriverFeature.RENDER | DrmDriverFeature.SYNCOBJ) {
+  const sim = new Simulator();
+  const host = new DrmPluginHost(sim);
+  const dev = host.probe(Plain, { name: "plain", features });
+  return { sim, host, dev };
+}
+
+describe("drm_ioctl dispatch and permissions", () => {
+  it("README example: probe a driver and read its version from a render node", async () => {
+    // Same code as the README's example.
+    class TinyDriver {
+      apply(hooks: DrmHooks) {
+        hooks.driver.open.tap("tiny", (file) => {
+          file.driverPriv = { opened: true };
+        });
+        hooks.driver.postclose.tap("tiny", (file) => {
+          file.driverPriv = undefined;
+        });
+      }
+    }
+    const sim = new Simulator();
+    const host = new DrmPluginHost(sim);
+    const dev = host.probe(TinyDriver, {
+      name: "tiny",
+      features: DrmDriverFeature.GEM | DrmDriverFeature.RENDER,
+    });
+    const app = new Process(sim, "app");
+    const name = await sim.exec("app", async () => {
+      const fd = await app.open("/dev/dri/renderD128");
+      return (await drmGetVersion(app, fd)).name;
+    });
+    expect(name).toBe("tiny");
+    app.exit();
+    host.remove(dev);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+
+  it("unknown ioctl is EINVAL; a render node refuses ioctls without DRM_RENDER_ALLOW with EACCES", async () => {
+    const { sim, host, dev } = setup();
+    const app = new Process(sim, "app");
+    await sim.exec("app", async () => {
+      const r = await app.open("/dev/dri/renderD128");
+      await expect(app.ioctl(r, "DRM_IOCTL_NOPE", {})).rejects.toMatchObject({ code: "EINVAL" });
+      await expect(app.ioctl(r, "DRM_IOCTL_PLAIN_PRIMARY_ONLY", {})).rejects.toMatchObject({
+        code: "EACCES",
+      });
+      await expect(app.ioctl(r, "DRM_IOCTL_GET_MAGIC", {})).rejects.toMatchObject({ code: "EACCES" });
+      await app.ioctl(r, "DRM_IOCTL_PLAIN_RENDER", {});
+      const c = await app.open("/dev/dri/card0");
+      await app.ioctl(c, "DRM_IOCTL_PLAIN_PRIMARY_ONLY", {});
+    });
+    app.exit();
+    host.remove(dev);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+
+  it("primary node: the first opener is master; others need AUTH_MAGIC from the master for DRM_AUTH ioctls", async () => {
+    const { sim, host, dev } = setup();
+    const compositor = new Process(sim, "compositor");
+    const client = new Process(sim, "client");
+    await sim.exec("main", async () => {
+      const m = await compositor.open("/dev/dri/card0");
+      const c = await client.open("/dev/dri/card0");
+      expect(dev.master?.proc).toBe(compositor);
+      // AUTH_MAGIC is DRM_AUTH|DRM_MASTER: the unauthenticated non-master client is refused.
+      await expect(drmAuthMagic(client, c, 1)).rejects.toMatchObject({ code: "EACCES" });
+      const magic = await drmGetMagic(client, c);
+      expect(magic).toBeGreaterThan(0);
+      await expect(drmAuthMagic(compositor, m, magic + 100)).rejects.toMatchObject({ code: "EINVAL" });
+      const clientFile = [...dev.files].find((f) => f.proc === client)!;
+      expect(clientFile.authenticated).toBe(false);
+      await drmAuthMagic(compositor, m, magic);
+      expect(clientFile.authenticated).toBe(true);
+      // SET_MASTER: a non-root client that was never master is refused; DROP_MASTER by a non-master is EINVAL.
+      await expect(client.ioctl(c, "DRM_IOCTL_SET_MASTER", {})).rejects.toMatchObject({ code: "EACCES" });
+      await expect(client.ioctl(c, "DRM_IOCTL_DROP_MASTER", {})).rejects.toMatchObject({ code: "EINVAL" });
+      await compositor.ioctl(m, "DRM_IOCTL_DROP_MASTER", {});
+      expect(dev.master).toBe(null);
+      drmProcessSetRoot(client);
+      await client.ioctl(c, "DRM_IOCTL_SET_MASTER", {});
+      await expect(compositor.ioctl(m, "DRM_IOCTL_SET_MASTER", {})).rejects.toMatchObject({ code: "EBUSY" });
+    });
+    compositor.exit();
+    client.exit();
+    expect(dev.master).toBe(null);
+    host.remove(dev);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+
+  it("GET_CAP: PRIME and SYNCOBJ per features; other caps EOPNOTSUPP without MODESET, unknown EINVAL with it", async () => {
+    const { sim, host, dev } = setup();
+    const app = new Process(sim, "app");
+    await sim.exec("app", async () => {
+      const fd = await app.open("/dev/dri/renderD128");
+      expect(await drmGetCap(app, fd, DrmCap.PRIME)).toBe(DRM_PRIME_CAP_IMPORT | DRM_PRIME_CAP_EXPORT);
+      expect(await drmGetCap(app, fd, DrmCap.SYNCOBJ)).toBe(1);
+      expect(await drmGetCap(app, fd, DrmCap.SYNCOBJ_TIMELINE)).toBe(0);
+      const arg = { capability: DrmCap.DUMB_BUFFER, value: 7 };
+      await expect(app.ioctl(fd, "DRM_IOCTL_GET_CAP", arg)).rejects.toMatchObject({ code: "EOPNOTSUPP" });
+      expect(arg.value).toBe(7); // nothing copied back on failure
+    });
+    app.exit();
+    host.remove(dev);
+    const kms = setup(DrmDriverFeature.GEM | DrmDriverFeature.MODESET);
+    const app2 = new Process(kms.sim, "app2");
+    await kms.sim.exec("app2", async () => {
+      const fd = await app2.open("/dev/dri/card0");
+      expect(await drmGetCap(app2, fd, DrmCap.DUMB_BUFFER)).toBe(0);
+      await expect(drmGetCap(app2, fd, 0x7777)).rejects.toMatchObject({ code: "EINVAL" });
+    });
+    app2.exit();
+    kms.host.remove(kms.dev);
+    expect(kms.sim.teardown().findings).toEqual([]);
+  });
+
+  it("driver ioctls must be in the driver range and unique", () => {
+    const sim = new Simulator();
+    const host = new DrmPluginHost(sim);
+    class Bad {
+      apply(hooks: DrmHooks) {
+        hooks.driver.ioctls.tap("bad", (r) =>
+          r.add({ name: "DRM_IOCTL_BAD", nr: 0x10, flags: 0, handler: () => {} }),
+        );
+      }
+    }
+    expect(() => host.probe(Bad, { name: "bad", features: DrmDriverFeature.GEM })).toThrow(
+      /outside the driver range/,
+    );
+    class Dup {
+      apply(hooks: DrmHooks) {
+        hooks.driver.ioctls.tap("dup", (r) => {
+          r.add({ name: "DRM_IOCTL_A", nr: 0x40, flags: 0, handler: () => {} });
+          r.add({ name: "DRM_IOCTL_B", nr: 0x40, flags: 0, handler: () => {} });
+        });
+      }
+    }
+    expect(() => host.probe(Dup, { name: "dup", features: DrmDriverFeature.GEM })).toThrow(/defined twice/);
+    expect(host.devices).toEqual([]);
+  });
+});
