@@ -39,7 +39,9 @@ describe("BackingStore", () => {
     const store = new BackingStore(2 * PAGE_SIZE, devicePlacement(0, 2 * PAGE_SIZE));
     expect(() => store.read(PAGE_SIZE, 2 * PAGE_SIZE)).toThrow(expect.objectContaining({ code: "EINVAL" }));
     expect(() => store.write(-1, new Uint8Array(1))).toThrow(expect.objectContaining({ code: "EINVAL" }));
-    expect(() => store.move(devicePlacement(0, PAGE_SIZE))).toThrow(expect.objectContaining({ code: "EINVAL" }));
+    expect(() => store.move(devicePlacement(0, PAGE_SIZE))).toThrow(
+      expect.objectContaining({ code: "EINVAL" }),
+    );
     expect(store.generation).toBe(0);
     expect(store.residentBytes).toBe(0);
     expect(() => new BackingStore(100, devicePlacement(0, PAGE_SIZE))).toThrow(/multiple/);

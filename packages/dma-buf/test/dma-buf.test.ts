@@ -4,9 +4,9 @@ import { KernelError, msecs, Process, Simulator, ValidatorError } from "@drmsim/
 import { describe, expect, it } from "vitest";
 import {
   BackingStore,
+  Device,
   type DmaBufOps,
   DmaDataDirection,
-  Device,
   devicePlacement,
   dmaBufExport,
   dmaBufFd,
@@ -186,7 +186,9 @@ describe("mmap", () => {
     const exp = exporter(sim);
     const b2 = exp.export(sim);
     expect(() => b2.mmap({ length: SIZE, pgoff: 0 })).not.toThrow();
-    expect(() => b2.mmap({ length: 2 * PAGE_SIZE, pgoff: 15 })).toThrow(expect.objectContaining({ code: "EINVAL" }));
+    expect(() => b2.mmap({ length: 2 * PAGE_SIZE, pgoff: 15 })).toThrow(
+      expect.objectContaining({ code: "EINVAL" }),
+    );
     expect(() => b2.mmap({ length: PAGE_SIZE, pgoff: 2 ** 53 - 2 })).toThrow(
       expect.objectContaining({ code: "EOVERFLOW" }),
     );
@@ -264,7 +266,9 @@ describe("begin_cpu_access / end_cpu_access", () => {
       }
     });
     await expect(sim.run()).rejects.toBeInstanceOf(ValidatorError);
-    await expect(t.result).rejects.toMatchObject({ finding: expect.objectContaining({ kind: "dma-buf-locking" }) });
+    await expect(t.result).rejects.toMatchObject({
+      finding: expect.objectContaining({ kind: "dma-buf-locking" }),
+    });
     await expect(buf.beginCpuAccess(99 as DmaDataDirection)).rejects.toMatchObject({ code: "EINVAL" });
   });
 });
