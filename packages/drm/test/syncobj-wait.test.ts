@@ -1,0 +1,380 @@
+/**
+ * The behaviours IGT's `tests/syncobj_wait.c` checks, from userspace's side: argument checks,
+ * timeouts as absolute times on the simulator clock, WAIT_ANY/WAIT_ALL, WAIT_FOR_SUBMIT (the
+ * stall happens in the waiting process, bounded, never inside a fence), signals, and the
+ * lock-held rule of drm_syncobj_find_fence.
+ */
+import { DmaFence, dmaFenceContextAlloc } from "@drmsim/dma-fence";
+import { File, type IoctlCmd, KernelError, Mutex, msecs, Process, Simulator, secs } from "@drmsim/runtime";
+import { describe, expect, it } from "vitest";
+import {
+  DRM_SYNCOBJ_CREATE_SIGNALED,
+  DRM_SYNCOBJ_NO_INDEX,
+  DRM_SYNCOBJ_WAIT_FLAGS_WAIT_ALL,
+  DRM_SYNCOBJ_WAIT_FLAGS_WAIT_AVAILABLE,
+  DRM_SYNCOBJ_WAIT_FLAGS_WAIT_DEADLINE,
+  DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT,
+  DRM_SYNCOBJ_WAIT_FOR_SUBMIT_TIMEOUT_NS,
+  drmSyncobjCreateIoctl,
+  drmSyncobjResetIoctl,
+  drmSyncobjSignalIoctl,
+  drmSyncobjWaitIoctl,
+  SyncobjTable,
+} from "../src/syncobj/index.js";
+
+const ops = { getDriverName: () => "test", getTimelineName: () => "ring" };
+
+// biome-ignore lint/suspicious/noExplicitAny: the handlers take differently shaped argument objects.
+type AnyHandler = (t: SyncobjTable, a: any, p: Process) => unknown;
+const HANDLERS: Record<string, AnyHandler> = {
+  CREATE: drmSyncobjCreateIoctl,
+  WAIT: drmSyncobjWaitIoctl,
+  RESET: drmSyncobjResetIoctl,
+  SIGNAL: drmSyncobjSignalIoctl,
+};
+
+function setup(opts: { validator?: "throw" | "collect" } = {}) {
+  const sim = new Simulator({ validator: opts.validator ?? "throw" });
+  const proc = new Process(sim, "app");
+  const table = new SyncobjTable(sim);
+  const file = new File(
+    sim,
+    {
+      kind: "drm-test",
+      ioctl: (_f: File, cmd: IoctlCmd, arg: Record<string, unknown>, p: Process) =>
+        HANDLERS[cmd]!(table, arg, p),
+      release: () => table.release(),
+    },
+    null,
+  );
+  const fd = proc.installFile(file);
+  const ioctl = (cmd: string, arg: object) => proc.ioctl<Record<string, number>>(fd, cmd, arg);
+  const create = async (flags = 0) => (await ioctl("CREATE", { flags })).handle!;
+  /** A driver's submit: installs an unsignalled fence as the syncobj's fence. */
+  const submit = (handle: number) => {
+    const f = new DmaFence(sim, ops, dmaFenceContextAlloc(sim), 1);
+    table.signalPoint(handle, f);
+    return f;
+  };
+  /** Runs `fn` as a thread of the process and the simulation to the end; its result or error code. */
+  const inTask = async <T>(fn: () => Promise<T>): Promise<T | string> => {
+    const t = proc.run(fn);
+    await sim.run();
+    try {
+      return await t.result;
+    } catch (e) {
+      if (e instanceof KernelError) return e.code;
+      throw e;
+    }
+  };
+  const wait = (args: Record<string, unknown>) => inTask(() => ioctl("WAIT", args));
+  return { sim, proc, table, ioctl, create, submit, inTask, wait };
+}
+
+describe("syncobj_wait: argument checks", () => {
+  it("invalid-wait-bad-flags: unknown flags (and AVAILABLE, a timeline-only flag) are EINVAL", async () => {
+    const t = setup();
+    const h = await t.create(DRM_SYNCOBJ_CREATE_SIGNALED);
+    expect(await t.wait({ handles: [h], count_handles: 1, flags: 1 << 6 })).toBe("EINVAL");
+    expect(
+      await t.wait({ handles: [h], count_handles: 1, flags: DRM_SYNCOBJ_WAIT_FLAGS_WAIT_AVAILABLE }),
+    ).toBe("EINVAL");
+    t.proc.exit();
+    expect(t.sim.teardown().findings).toEqual([]);
+  });
+
+  it("invalid-wait-zero-handles: count 0 succeeds at once (7.1)", async () => {
+    const t = setup();
+    const args = { handles: [], count_handles: 0, first_signaled: 5 };
+    expect(await t.wait(args)).toMatchObject({ count_handles: 0 });
+    expect(t.sim.now).toBe(0);
+    t.proc.exit();
+    expect(t.sim.teardown().findings).toEqual([]);
+  });
+
+  it("invalid-wait-illegal-handle: an unknown handle is ENOENT", async () => {
+    const t = setup();
+    const h = await t.create(DRM_SYNCOBJ_CREATE_SIGNALED);
+    expect(await t.wait({ handles: [h, 77], count_handles: 2 })).toBe("ENOENT");
+    t.proc.exit();
+    expect(t.sim.teardown().findings).toEqual([]);
+  });
+
+  it("invalid-single-wait-unsubmitted: a syncobj with no fence is EINVAL at once, without FOR_SUBMIT", async () => {
+    const t = setup();
+    const h = await t.create();
+    const args = { handles: [h], count_handles: 1, timeout_nsec: secs(10), first_signaled: 123 };
+    expect(await t.wait(args)).toBe("EINVAL");
+    expect(t.sim.now).toBe(0);
+    // Rejected: nothing was copied back.
+    expect(args.first_signaled).toBe(123);
+    t.proc.exit();
+    expect(t.sim.teardown().findings).toEqual([]);
+  });
+});
+
+describe("syncobj_wait: waiting", () => {
+  it("single-wait-signaled: a signalled syncobj returns at once with first_signaled 0, even when polling", async () => {
+    const t = setup();
+    const h = await t.create(DRM_SYNCOBJ_CREATE_SIGNALED);
+    const args = { handles: [h], count_handles: 1, timeout_nsec: 0, first_signaled: 9 };
+    expect(await t.wait(args)).toMatchObject({ first_signaled: 0 });
+    expect(args.first_signaled).toBe(0);
+    t.proc.exit();
+    expect(t.sim.teardown().findings).toEqual([]);
+  });
+
+  it("single-wait-unsignaled: polling is ETIME at once; an absolute timeout is ETIME at that time", async () => {
+    const t = setup();
+    const h = await t.create();
+    const f = t.submit(h);
+    expect(await t.wait({ handles: [h], count_handles: 1, timeout_nsec: 0 })).toBe("ETIME");
+    expect(t.sim.now).toBe(0);
+    const deadline = t.sim.now + msecs(30);
+    expect(await t.wait({ handles: [h], count_handles: 1, timeout_nsec: deadline })).toBe("ETIME");
+    expect(t.sim.now).toBe(deadline);
+    // A deadline already in the past polls.
+    expect(await t.wait({ handles: [h], count_handles: 1, timeout_nsec: 1 })).toBe("ETIME");
+    expect(t.sim.now).toBe(deadline);
+    f.signal();
+    f.put();
+    t.proc.exit();
+    expect(t.sim.teardown().findings).toEqual([]);
+  });
+
+  it("wakes when the fence signals, at the signal time", async () => {
+    const t = setup();
+    const h = await t.create();
+    const f = t.submit(h);
+    t.sim.schedule(msecs(7), () => f.signal());
+    const r = await t.wait({ handles: [h], count_handles: 1, timeout_nsec: secs(1) });
+    expect(r).toMatchObject({ first_signaled: 0 });
+    expect(t.sim.now).toBe(msecs(7));
+    f.put();
+    t.proc.exit();
+    expect(t.sim.teardown().findings).toEqual([]);
+  });
+
+  it("multi-wait any vs all: WAIT_ANY reports the first to signal; WAIT_ALL waits for the last", async () => {
+    const t = setup();
+    const hs = [await t.create(), await t.create(), await t.create()];
+    const fs = hs.map((h) => t.submit(h));
+    t.sim.schedule(msecs(5), () => fs[2]!.signal());
+    t.sim.schedule(msecs(9), () => fs[0]!.signal());
+    t.sim.schedule(msecs(12), () => fs[1]!.signal());
+    const times: number[] = [];
+    const results = await t.inTask(async () => {
+      const any = await t.ioctl("WAIT", { handles: hs, count_handles: 3, timeout_nsec: secs(1) });
+      times.push(t.sim.now);
+      const all = await t.ioctl("WAIT", {
+        handles: hs,
+        count_handles: 3,
+        timeout_nsec: secs(1),
+        flags: DRM_SYNCOBJ_WAIT_FLAGS_WAIT_ALL,
+      });
+      times.push(t.sim.now);
+      return [any, all];
+    });
+    expect(times).toEqual([msecs(5), msecs(12)]);
+    // WAIT_ANY: the first to signal. WAIT_ALL records only an index found signalled up front: fs[2].
+    expect(results).toMatchObject([{ first_signaled: 2 }, { first_signaled: 2 }]);
+    for (const f of fs) f.put();
+    t.proc.exit();
+    expect(t.sim.teardown().findings).toEqual([]);
+  });
+
+  it("WAIT_ALL with nothing signalled up front leaves first_signaled at ~0", async () => {
+    const t = setup();
+    const h = await t.create();
+    const f = t.submit(h);
+    t.sim.schedule(msecs(1), () => f.signal());
+    const r = await t.wait({
+      handles: [h],
+      count_handles: 1,
+      timeout_nsec: secs(1),
+      flags: DRM_SYNCOBJ_WAIT_FLAGS_WAIT_ALL,
+    });
+    expect(r).toMatchObject({ first_signaled: DRM_SYNCOBJ_NO_INDEX });
+    f.put();
+    t.proc.exit();
+    expect(t.sim.teardown().findings).toEqual([]);
+  });
+
+  it("wait-for-submit: a wait started before the submission sleeps until the fence appears and signals", async () => {
+    const t = setup();
+    const h = await t.create();
+    let f: DmaFence | null = null;
+    t.sim.schedule(msecs(3), () => {
+      f = t.submit(h);
+    });
+    t.sim.schedule(msecs(8), () => f!.signal());
+    const r = await t.wait({
+      handles: [h],
+      count_handles: 1,
+      timeout_nsec: secs(1),
+      flags: DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT,
+    });
+    expect(r).toMatchObject({ first_signaled: 0 });
+    expect(t.sim.now).toBe(msecs(8));
+    const s = t.table.find(h)!;
+    expect(s.pendingWaiters).toBe(0);
+    s.put();
+    (f as DmaFence | null)?.put();
+    t.proc.exit();
+    expect(t.sim.teardown().findings).toEqual([]);
+  });
+
+  it("wait-for-submit that nobody submits times out with ETIME, and no fence is left behind", async () => {
+    const t = setup();
+    const h = await t.create();
+    const r = await t.wait({
+      handles: [h],
+      count_handles: 1,
+      timeout_nsec: msecs(50),
+      flags: DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT,
+    });
+    expect(r).toBe("ETIME");
+    expect(t.sim.now).toBe(msecs(50));
+    const s = t.table.find(h)!;
+    expect(s.pendingWaiters).toBe(0);
+    expect(s.currentFence).toBeNull();
+    s.put();
+    t.proc.exit();
+    // No fence was made to stand for "userspace will submit": nothing is left unsignalled.
+    expect(t.sim.teardown().findings).toEqual([]);
+  });
+
+  it("reset after submit: a waiter with FOR_SUBMIT keeps waiting for the next fence", async () => {
+    const t = setup();
+    const h = await t.create();
+    const f1 = t.submit(h);
+    await t.ioctl("RESET", { handles: [h], count_handles: 1 });
+    let f2: DmaFence | null = null;
+    t.sim.schedule(msecs(4), () => {
+      f2 = t.submit(h);
+      f2.signal();
+    });
+    const r = await t.wait({
+      handles: [h],
+      count_handles: 1,
+      timeout_nsec: secs(1),
+      flags: DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT,
+    });
+    expect(r).toMatchObject({ first_signaled: 0 });
+    expect(t.sim.now).toBe(msecs(4));
+    f1.signal();
+    f1.put();
+    (f2 as DmaFence | null)?.put();
+    t.proc.exit();
+    expect(t.sim.teardown().findings).toEqual([]);
+  });
+
+  it("a signal interrupts the wait with ERESTARTSYS and the fence callbacks are removed", async () => {
+    const t = setup();
+    const h = await t.create();
+    const f = t.submit(h);
+    const task = t.proc.run(() => t.ioctl("WAIT", { handles: [h], count_handles: 1, timeout_nsec: secs(1) }));
+    t.sim.schedule(msecs(2), () => task.signal());
+    await t.sim.run();
+    await expect(task.result).rejects.toMatchObject({ code: "ERESTARTSYS" });
+    expect(t.sim.now).toBe(msecs(2));
+    expect(f.pendingCallbacks).toBe(0);
+    f.signal();
+    f.put();
+    t.proc.exit();
+    expect(t.sim.teardown().findings).toEqual([]);
+  });
+
+  it("WAIT_DEADLINE passes deadline_nsec to the fences as a hint", async () => {
+    const t = setup();
+    const h = await t.create();
+    const seen: number[] = [];
+    const f = new DmaFence(
+      t.sim,
+      { ...ops, setDeadline: (_f, d) => seen.push(d) },
+      dmaFenceContextAlloc(t.sim),
+      1,
+    );
+    t.table.signalPoint(h, f);
+    t.sim.schedule(msecs(1), () => f.signal());
+    await t.wait({
+      handles: [h],
+      count_handles: 1,
+      timeout_nsec: secs(1),
+      flags: DRM_SYNCOBJ_WAIT_FLAGS_WAIT_DEADLINE,
+      deadline_nsec: msecs(16),
+    });
+    expect(seen).toEqual([msecs(16)]);
+    f.put();
+    t.proc.exit();
+    expect(t.sim.teardown().findings).toEqual([]);
+  });
+});
+
+describe("drm_syncobj_find_fence (what a submit ioctl calls)", () => {
+  it("WAIT_FOR_SUBMIT waits at most 5 s, then ETIME", async () => {
+    const t = setup();
+    const h = await t.create();
+    expect(await t.inTask(() => t.table.findFence(h, 0, DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT))).toBe(
+      "ETIME",
+    );
+    expect(t.sim.now).toBe(DRM_SYNCOBJ_WAIT_FOR_SUBMIT_TIMEOUT_NS);
+    expect(await t.inTask(() => t.table.findFence(99, 0, 0))).toBe("ENOENT");
+    expect(await t.inTask(() => t.table.findFence(h, 0, 0))).toBe("EINVAL");
+    t.proc.exit();
+    expect(t.sim.teardown().findings).toEqual([]);
+  });
+
+  it("WAIT_FOR_SUBMIT returns the fence once another process submits it", async () => {
+    const t = setup();
+    const h = await t.create();
+    let f: DmaFence | null = null;
+    t.sim.schedule(secs(2), () => {
+      f = t.submit(h);
+    });
+    const got = await t.inTask(() => t.table.findFence(h, 0, DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT));
+    expect(got).toBe(f);
+    expect(t.sim.now).toBe(secs(2));
+    (got as DmaFence).put();
+    f!.signal();
+    f!.put();
+    t.proc.exit();
+    expect(t.sim.teardown().findings).toEqual([]);
+  });
+
+  it("WAIT_FOR_SUBMIT with a lock held is a validator finding and is refused (collect mode)", async () => {
+    const t = setup({ validator: "collect" });
+    const h = await t.create();
+    const lock = new Mutex(t.sim, "&driver->submit_lock");
+    const r = await t.inTask(async () => {
+      await lock.lock();
+      try {
+        return await t.table.findFence(h, 0, DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT);
+      } finally {
+        lock.unlock();
+      }
+    });
+    expect(r).toBe("EDEADLK");
+    const found = t.sim.validator.findingsOf("syncobj-wait-with-locks-held");
+    expect(found).toHaveLength(1);
+    expect(found[0]!.held?.join(" ")).toContain("submit_lock");
+    expect(t.sim.now).toBe(0);
+    t.proc.exit();
+  });
+
+  it("WAIT_FOR_SUBMIT with a lock held throws a ValidatorError in throw mode", async () => {
+    const t = setup();
+    const h = await t.create();
+    const lock = new Mutex(t.sim, "&driver->submit_lock");
+    const task = t.proc.run(async () => {
+      await lock.lock();
+      try {
+        return await t.table.findFence(h, 0, DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT);
+      } finally {
+        lock.unlock();
+      }
+    });
+    await t.sim.run().catch(() => {});
+    await expect(task.result).rejects.toMatchObject({ name: "ValidatorError" });
+  });
+});
