@@ -1,0 +1,163 @@
+/**
+ * `struct drm_sched_rq` (`sched_main.c`, post-7.1 `sched_rq.c`): the entities a scheduler picks
+ * from at one priority.
+ *
+ * The kernel keeps every entity on the run queue's list and, for FIFO, in an rbtree ordered by the
+ * submit time of its oldest queued job; selection walks the tree and takes the first *ready*
+ * entity (a queued job and no pending dependency). drmsim keeps only ready entities in an indexed
+ * binary heap and takes an entity out while it waits on a fence, which yields the same pick at
+ * O(log n) instead of a walk — a scheduler with 4,096 idle-waiting entities stays fast.
+ *
+ * Keys: `fifo` — the push order of the entity's head job (submit time, ties in push order);
+ * `fair` — priority-weighted virtual GPU time, then push order; `rr` walks the membership list
+ * from the entity after the last one picked.
+ */
+import type { DrmSchedEntity } from "./entity.js";
+import type { DrmSchedPolicy } from "./ops.js";
+import type { DrmGpuScheduler } from "./scheduler.js";
+
+/** `struct drm_sched_rq`. */
+export class DrmSchedRq {
+  /** Every entity attached (`rq->entities`), in attach order. */
+  readonly entities: DrmSchedEntity[] = [];
+  /** Ready entities, best first (fifo / fair). */
+  private readonly heap: DrmSchedEntity[] = [];
+  /** `rq->current_entity` (rr). */
+  private current: DrmSchedEntity | null = null;
+  /** Smallest virtual runtime handed out so far (fair): where an idle entity rejoins. */
+  minVruntime = 0;
+
+  constructor(
+    readonly sched: DrmGpuScheduler,
+    /** The priority this queue serves (0 for the single fair queue). */
+    readonly priority: number,
+    readonly policy: DrmSchedPolicy,
+  ) {}
+
+  /** `drm_sched_rq_add_entity`: attach (idempotent). */
+  addEntity(e: DrmSchedEntity): void {
+    if (e.rqMember) return;
+    e.rqMember = true;
+    this.entities.push(e);
+    this.sched.score++;
+    if (this.policy === "fair" && e.vruntime < this.minVruntime) e.vruntime = this.minVruntime;
+  }
+
+  /** `drm_sched_rq_remove_entity`: detach (idempotent). */
+  removeEntity(e: DrmSchedEntity): void {
+    if (!e.rqMember) return;
+    e.rqMember = false;
+    const i = this.entities.indexOf(e);
+    if (i >= 0) this.entities.splice(i, 1);
+    this.sched.score--;
+    if (this.current === e) this.current = null;
+    if (e.heapIndex >= 0) this.heapRemove(e);
+  }
+
+  /** Re-files `e` after its readiness or key changed (a push, a pop, a dependency, its runtime). */
+  refresh(e: DrmSchedEntity): void {
+    if (this.policy === "rr") return;
+    const ready = e.rqMember && e.isReady();
+    const i = e.heapIndex;
+    if (!ready) {
+      if (i >= 0) this.heapRemove(e);
+      return;
+    }
+    e.heapKey = this.policy === "fifo" ? e.headSeq() : e.vruntime;
+    e.heapTie = e.headSeq();
+    if (i < 0) {
+      e.heapIndex = this.heap.length;
+      this.heap.push(e);
+      this.up(e.heapIndex);
+    } else {
+      this.up(i);
+      this.down(e.heapIndex);
+    }
+  }
+
+  /**
+   * The entity this queue would run next, or null; `'ENOSPC'` if the first ready entity's head
+   * job does not fit the free credits — selection must stop there (no skipping to later entities
+   * or lower priorities, so a big job is not starved by small ones).
+   */
+  select(): DrmSchedEntity | null | "ENOSPC" {
+    const sched = this.sched;
+    if (this.policy !== "rr") {
+      const e = this.heap[0];
+      if (e === undefined) return null;
+      if (!sched.canQueue(e)) return "ENOSPC";
+      if (this.policy === "fair" && e.vruntime > this.minVruntime) this.minVruntime = e.vruntime;
+      return e;
+    }
+    const list = this.entities;
+    const n = list.length;
+    if (n === 0) return null;
+    const start = this.current === null ? 0 : list.indexOf(this.current) + 1;
+    for (let k = 0; k < n; k++) {
+      const e = list[(start + k) % n]!;
+      if (!e.isReady()) continue;
+      if (!sched.canQueue(e)) return "ENOSPC";
+      this.current = e;
+      return e;
+    }
+    return null;
+  }
+
+  /** Ready entities (fifo / fair heap size; rr counts). */
+  get readyCount(): number {
+    if (this.policy !== "rr") return this.heap.length;
+    let n = 0;
+    for (const e of this.entities) if (e.isReady()) n++;
+    return n;
+  }
+
+  private less(a: DrmSchedEntity, b: DrmSchedEntity): boolean {
+    return a.heapKey < b.heapKey || (a.heapKey === b.heapKey && a.heapTie < b.heapTie);
+  }
+
+  private heapRemove(e: DrmSchedEntity): void {
+    const h = this.heap;
+    const i = e.heapIndex;
+    const last = h.pop()!;
+    e.heapIndex = -1;
+    if (last === e) return;
+    h[i] = last;
+    last.heapIndex = i;
+    this.up(i);
+    this.down(last.heapIndex);
+  }
+
+  private up(i: number): void {
+    const h = this.heap;
+    const e = h[i]!;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      const pe = h[p]!;
+      if (!this.less(e, pe)) break;
+      h[i] = pe;
+      pe.heapIndex = i;
+      i = p;
+    }
+    h[i] = e;
+    e.heapIndex = i;
+  }
+
+  private down(i: number): void {
+    const h = this.heap;
+    const n = h.length;
+    const e = h[i]!;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const c = r < n && this.less(h[r]!, h[l]!) ? r : l;
+      const ce = h[c]!;
+      if (!this.less(ce, e)) break;
+      h[i] = ce;
+      ce.heapIndex = i;
+      i = c;
+    }
+    h[i] = e;
+    e.heapIndex = i;
+  }
+}
