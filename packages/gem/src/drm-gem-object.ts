@@ -12,6 +12,7 @@
  * Every object has a reservation object: its own (`obj->_resv`), or for an imported buffer the
  * exporter's (`dma_buf->resv`), so implicit sync works across drivers.
  */
+import type { Device, DmaBuf, DmaBufAttachment, IosysMap, SgTable, VmArea } from "@drmsim/dma-buf";
 import { DmaResv } from "@drmsim/dma-resv";
 import { frameList, KernelError, RefCounted, type Simulator } from "@drmsim/runtime";
 import type { DrmGemNameTable } from "./drm-gem-names.js";
@@ -29,18 +30,6 @@ export const GEM_PAGE_SIZE = 4096;
 /** What a file looks like to GEM: opaque. The DRM core passes its `DrmFile`. */
 export type DrmGemFile = object;
 
-/**
- * `struct iosys_map`: a kernel mapping of a buffer. Bytes are read and written through it;
- * `isIomem` says it maps device memory (the kernel then needs `memcpy_toio`).
- */
-export interface IosysMap {
-  readonly isIomem: boolean;
-  /** Bytes `[offset, offset + length)` (a copy). `EINVAL` outside the buffer. */
-  read(offset: number, length: number): Uint8Array;
-  /** Writes `bytes` at `offset`. `EINVAL` outside the buffer. */
-  write(offset: number, bytes: Uint8Array): void;
-}
-
 /** What `funcs.status` reports (`enum drm_gem_object_status`, for fdinfo). */
 export interface DrmGemObjectStatus {
   /** `DRM_GEM_OBJECT_RESIDENT`. */
@@ -49,11 +38,6 @@ export interface DrmGemObjectStatus {
   purgeable: boolean;
   /** `DRM_GEM_OBJECT_ACTIVE`. */
   active?: boolean;
-}
-
-/** A reference-counted exported buffer as GEM caches it (`obj->dma_buf`): what `put()` drops. */
-export interface DrmGemDmaBufRef {
-  put(): unknown;
 }
 
 /**
@@ -70,19 +54,23 @@ export interface DrmGemObjectFuncs<O extends DrmGemObject = DrmGemObject> {
   /** `close`: a handle to `obj` in `file` is being deleted. Cannot fail. */
   close?(obj: O, file: DrmGemFile): void;
   /** `export`: build a dma-buf for PRIME (default `drmGemPrimeExport`). */
-  export?(obj: O, flags: number): unknown;
+  export?(obj: O, flags: number): DmaBuf;
   /** `pin`: keep the backing storage in place (resv held). */
   pin?(obj: O): void;
   /** `unpin`. */
   unpin?(obj: O): void;
-  /** `get_sg_table`: a new scatter table of the backing pages, owned by the caller. */
-  getSgTable?(obj: O): unknown;
+  /**
+   * `get_sg_table`: a new scatter table of the backing pages, owned by the caller, DMA-mapped for
+   * `dev` (the kernel's `drm_gem_map_dma_buf` maps it for the attachment's device; here the helper
+   * builds it for that device directly).
+   */
+  getSgTable?(obj: O, dev?: Device): SgTable;
   /** `vmap`: a kernel mapping (resv held). */
   vmap?(obj: O): IosysMap;
   /** `vunmap`. */
   vunmap?(obj: O, map: IosysMap): void;
-  /** `mmap`: set up a userspace mapping of `[offset, offset + length)`. */
-  mmap?(obj: O, vma: { offset: number; length: number }): void;
+  /** `mmap`: set up a userspace mapping. */
+  mmap?(obj: O, vma: VmArea): void;
   /** `status`: resident / purgeable / active, for fdinfo. */
   status?(obj: O): DrmGemObjectStatus;
   /** `rss`: resident bytes. */
@@ -112,10 +100,10 @@ export class DrmGemObject extends RefCounted {
   readonly size: number;
   /** `obj->funcs`. */
   funcs: DrmGemObjectFuncs<this>;
-  /** `obj->resv`: the object's own resv, or the exporter's when imported. */
-  readonly resv: DmaResv;
+  /** `obj->resv`: the object's own resv, or the exporter's when imported (see `useResv`). */
+  resv: DmaResv;
   /** True when `resv` is the object's own (`obj->resv == &obj->_resv`), finalised on free. */
-  readonly ownsResv: boolean;
+  ownsResv: boolean;
   /** `obj->dev`. */
   readonly dev: object | null;
   /** `obj->handle_count`: userspace handles naming this object, across all files. */
@@ -125,9 +113,9 @@ export class DrmGemObject extends RefCounted {
   /** @internal The table that handed out `name`, so the name goes when the last handle does. */
   nameTable: DrmGemNameTable | null = null;
   /** `obj->dma_buf`: the exported dma-buf, cached while handles exist (holds a reference). */
-  dmaBuf: DrmGemDmaBufRef | null = null;
+  dmaBuf: DmaBuf | null = null;
   /** `obj->import_attach`: the attachment of an imported buffer, null for native objects. */
-  importAttach: unknown = null;
+  importAttach: DmaBufAttachment | null = null;
   /** A unique id in creation order, for labels. */
   readonly id: number;
   readonly label: string;
@@ -159,6 +147,18 @@ export class DrmGemObject extends RefCounted {
 
   describe(): string {
     return `drm_gem_object ${this.label} (${this.size} bytes)`;
+  }
+
+  /**
+   * `obj->resv = dma_buf->resv` (`drm_gem_prime_import_dev`): an imported object shares the
+   * exporter's reservation object, so fences added by either side are seen by both. The object's
+   * own resv, if it had one, is finalised.
+   */
+  useResv(resv: DmaResv): void {
+    if (resv === this.resv) return;
+    if (this.ownsResv) this.resv.fini();
+    this.resv = resv;
+    this.ownsResv = false;
   }
 
   /** `drm_gem_object_handle_get`: a new handle names the object. @internal (handle tables). */

@@ -1,8 +1,12 @@
 /**
- * @drmsim/gem — GEM buffer objects as in `drivers/gpu/drm/drm_gem*.c`: the buddy allocator.
+ * @drmsim/gem — GEM buffer objects as in `drivers/gpu/drm/drm_gem*.c`, `drm_prime.c` and
+ * `drm_buddy.c`: objects and their funcs table, per-file handles and flink names, the shmem and
+ * VRAM helpers, PRIME export/import with the per-file cache, and the buddy allocator.
  */
 export * from "./drm-buddy.js";
 export * from "./drm-gem-handles.js";
 export * from "./drm-gem-names.js";
 export * from "./drm-gem-object.js";
+export * from "./drm-gem-shmem.js";
+export * from "./drm-prime.js";
 export * from "./drm-prime-file-private.js";

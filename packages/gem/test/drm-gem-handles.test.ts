@@ -1,3 +1,4 @@
+import type { DmaBuf } from "@drmsim/dma-buf";
 import { isKernelError, KernelError, Simulator, ValidatorError } from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
 import {
@@ -147,7 +148,7 @@ describe("DrmGemHandleTable", () => {
     const h = t.handleCreate(obj);
     const name = names.flink(obj);
     const buf = new FakeBuf();
-    obj.dmaBuf = buf;
+    obj.dmaBuf = buf as unknown as DmaBuf;
     t.handleDelete(h);
     expect(obj.name).toBe(0);
     expect(names.count).toBe(0);
