@@ -4,20 +4,30 @@
  *
  * - `DMA_BUF_IOCTL_SYNC {flags}`: brackets CPU access (START → begin, END → end_cpu_access);
  *   flags must stay within `DMA_BUF_SYNC_VALID_FLAGS_MASK` and name READ and/or WRITE.
+ * - `DMA_BUF_IOCTL_EXPORT_SYNC_FILE {flags} → {fd}` / `DMA_BUF_IOCTL_IMPORT_SYNC_FILE {flags, fd}`:
+ *   bridges implicit sync (the resv) and explicit sync (sync_file fds).
  * - `DMA_BUF_SET_NAME {name}`: a debug name of at most `DMA_BUF_NAME_LEN - 1` characters.
  * - poll: `EPOLLIN` once the writers are done (WRITE-usage fences), `EPOLLOUT` once readers and
  *   writers are (READ usage) — implicit sync for userspace.
  * Any other command is `ENOTTY`.
  */
 
-import type { DmaFence, DmaFenceCb } from "@drmsim/dma-fence";
-import { DmaResvUsage } from "@drmsim/dma-resv";
+import {
+  type DmaFence,
+  type DmaFenceCb,
+  dmaFenceGetStub,
+  dmaFenceUnwrap,
+  syncFileGetFence,
+  syncFileInstall,
+} from "@drmsim/dma-fence";
+import { DmaResvUsage, dmaResvUsageRw } from "@drmsim/dma-resv";
 import {
   EPOLLIN,
   EPOLLOUT,
   type File,
   type FileOperations,
   KernelError,
+  O_CLOEXEC,
   type Process,
 } from "@drmsim/runtime";
 import { type DmaBuf, DmaDataDirection } from "./dma-buf.js";
@@ -44,6 +54,10 @@ export const DMA_BUF_NAME_LEN = 32;
 export const DMA_BUF_IOCTL_SYNC = "DMA_BUF_IOCTL_SYNC";
 /** `DMA_BUF_SET_NAME` (also reachable as `_A`/`_B`, which differ only in the C pointer size). */
 export const DMA_BUF_SET_NAME = "DMA_BUF_SET_NAME";
+/** `DMA_BUF_IOCTL_EXPORT_SYNC_FILE`. */
+export const DMA_BUF_IOCTL_EXPORT_SYNC_FILE = "DMA_BUF_IOCTL_EXPORT_SYNC_FILE";
+/** `DMA_BUF_IOCTL_IMPORT_SYNC_FILE`. */
+export const DMA_BUF_IOCTL_IMPORT_SYNC_FILE = "DMA_BUF_IOCTL_IMPORT_SYNC_FILE";
 
 /** `struct dma_buf_sync`. */
 export interface DmaBufSync {
@@ -83,11 +97,76 @@ function ioctlSetName(buf: DmaBuf, arg: Record<string, unknown>): void {
   buf.name = name;
 }
 
-/** Extra ioctls registered by other modules of this package (the sync_file ones). @internal */
-export const extraIoctls = new Map<
-  string,
-  (buf: DmaBuf, arg: Record<string, unknown>, proc: Process) => unknown
->();
+/** `struct dma_buf_export_sync_file`. */
+export interface DmaBufExportSyncFile {
+  flags: number;
+  /** Out: the new sync_file fd. */
+  fd?: number;
+}
+
+/** `struct dma_buf_import_sync_file`. */
+export interface DmaBufImportSyncFile {
+  flags: number;
+  fd: number;
+}
+
+function syncRwFlags(arg: Record<string, unknown>, op: string): number {
+  const flags = arg.flags;
+  if (typeof flags !== "number" || !Number.isInteger(flags) || (flags & ~DMA_BUF_SYNC_RW) !== 0)
+    throw new KernelError("EINVAL", `${op}: flags ${String(flags)} are not within DMA_BUF_SYNC_RW`);
+  if ((flags & DMA_BUF_SYNC_RW) === 0)
+    throw new KernelError("EINVAL", `${op}: flags must include DMA_BUF_SYNC_READ and/or _WRITE`);
+  return flags;
+}
+
+/**
+ * `dma_buf_export_sync_file`: a sync_file fd for what an access would wait on — readers wait
+ * for writers (`WRITE` usage), writers for everyone (`READ`): the singleton of those fences, or
+ * the signalled stub when there are none.
+ */
+function ioctlExportSyncFile(
+  buf: DmaBuf,
+  arg: Record<string, unknown>,
+  proc: Process,
+): Record<string, unknown> {
+  const flags = syncRwFlags(arg, DMA_BUF_IOCTL_EXPORT_SYNC_FILE);
+  const fence =
+    buf.resv.getSingleton(dmaResvUsageRw((flags & DMA_BUF_SYNC_WRITE) !== 0)) ?? dmaFenceGetStub(buf.sim);
+  try {
+    const fd = syncFileInstall(proc, fence, O_CLOEXEC);
+    return { ...arg, fd };
+  } finally {
+    fence.put();
+  }
+}
+
+/**
+ * `dma_buf_import_sync_file`: adds every leaf fence of the sync_file (unwrapped from arrays and
+ * chains) to the buffer's resv, as a writer (`WRITE`) with `DMA_BUF_SYNC_WRITE`, else as a reader
+ * (`READ`). Slots are reserved first, so either all are added or none. `EINVAL` for bad flags or
+ * an fd that is not a sync_file.
+ */
+async function ioctlImportSyncFile(buf: DmaBuf, arg: Record<string, unknown>, proc: Process): Promise<void> {
+  const flags = syncRwFlags(arg, DMA_BUF_IOCTL_IMPORT_SYNC_FILE);
+  const fd = arg.fd;
+  const fence = typeof fd === "number" ? syncFileGetFence(proc, fd) : null;
+  if (fence === null)
+    throw new KernelError("EINVAL", `${DMA_BUF_IOCTL_IMPORT_SYNC_FILE}: fd ${String(fd)} is not a sync_file`);
+  try {
+    const usage = (flags & DMA_BUF_SYNC_WRITE) !== 0 ? DmaResvUsage.WRITE : DmaResvUsage.READ;
+    const leaves = [...dmaFenceUnwrap(fence)];
+    if (leaves.length === 0) return;
+    await buf.resv.lock(null);
+    try {
+      buf.resv.reserveFences(leaves.length);
+      for (const f of leaves) buf.resv.addFence(f, usage);
+    } finally {
+      buf.resv.unlock();
+    }
+  } finally {
+    fence.put();
+  }
+}
 
 const armed = new WeakMap<DmaBuf, Set<DmaFence>>();
 
@@ -128,11 +207,13 @@ export const dmaBufFops: FileOperations<DmaBuf> = {
       case "DMA_BUF_SET_NAME_B":
         ioctlSetName(buf, arg);
         return arg;
-      default: {
-        const h = extraIoctls.get(cmd);
-        if (h === undefined) throw new KernelError("ENOTTY", `dma-buf: unknown ioctl ${cmd}`);
-        return await h(buf, arg, proc);
-      }
+      case DMA_BUF_IOCTL_EXPORT_SYNC_FILE:
+        return ioctlExportSyncFile(buf, arg, proc);
+      case DMA_BUF_IOCTL_IMPORT_SYNC_FILE:
+        await ioctlImportSyncFile(buf, arg, proc);
+        return arg;
+      default:
+        throw new KernelError("ENOTTY", `dma-buf: unknown ioctl ${cmd}`);
     }
   },
   poll(file) {

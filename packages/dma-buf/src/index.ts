@@ -20,6 +20,8 @@ export {
 } from "./dma-buf.js";
 export * from "./dma-buf-attachment.js";
 export {
+  DMA_BUF_IOCTL_EXPORT_SYNC_FILE,
+  DMA_BUF_IOCTL_IMPORT_SYNC_FILE,
   DMA_BUF_IOCTL_SYNC,
   DMA_BUF_NAME_LEN,
   DMA_BUF_SET_NAME,
@@ -29,6 +31,8 @@ export {
   DMA_BUF_SYNC_START,
   DMA_BUF_SYNC_VALID_FLAGS_MASK,
   DMA_BUF_SYNC_WRITE,
+  type DmaBufExportSyncFile,
+  type DmaBufImportSyncFile,
   type DmaBufSync,
 } from "./dma-buf-file.js";
 export {

@@ -92,7 +92,7 @@ describe("static attachments", () => {
     const { m, exp, buf } = setup(sim, { system: true });
     const att = buf.attach(m.nic0);
     const move = fence(sim);
-    let t!: Task<unknown>;
+    let t!: Task<SgTable>;
     await sim.exec("setup", () =>
       locked(buf, () => {
         buf.resv.reserveFences(1);
