@@ -7,7 +7,7 @@ import {
   syncFileInstall,
 } from "@drmsim/dma-fence";
 import { DmaResvUsage } from "@drmsim/dma-resv";
-import { EPOLLIN, EPOLLOUT, msecs, Process, Simulator } from "@drmsim/runtime";
+import { EPOLLIN, EPOLLOUT, msecs, type PollFd, Process, Simulator } from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
 import {
   BackingStore,
@@ -193,7 +193,7 @@ describe("poll", () => {
       expect(await proc.poll(pin, 0)).toBe(0);
       await proc.poll(pin);
       seen.push(`in at ${sim.now}`);
-      const pout = [{ fd, events: EPOLLOUT }];
+      const pout: PollFd[] = [{ fd, events: EPOLLOUT }];
       await proc.poll(pout);
       seen.push(`out at ${sim.now}`);
       expect(pout[0]!.revents).toBe(EPOLLOUT);
