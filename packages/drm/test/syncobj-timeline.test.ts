@@ -3,12 +3,20 @@
  * userspace's side: timeline signal/query/wait, WAIT_AVAILABLE, transfer between points, sync_file
  * import at a point, and eventfd notification.
  */
-import { DmaFence, DmaFenceChain, dmaFenceContextAlloc } from "@drmsim/dma-fence";
+import {
+  DmaFence,
+  DmaFenceChain,
+  dmaFenceContextAlloc,
+  syncFileGetFence,
+  syncFileInstall,
+} from "@drmsim/dma-fence";
 import { EPOLLIN, File, type IoctlCmd, KernelError, msecs, Process, Simulator, secs } from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
 import {
   DRM_SYNCOBJ_FD_TO_HANDLE_FLAGS_IMPORT_SYNC_FILE,
   DRM_SYNCOBJ_FD_TO_HANDLE_FLAGS_TIMELINE,
+  DRM_SYNCOBJ_HANDLE_TO_FD_FLAGS_EXPORT_SYNC_FILE,
+  DRM_SYNCOBJ_HANDLE_TO_FD_FLAGS_TIMELINE,
   DRM_SYNCOBJ_QUERY_FLAGS_LAST_SUBMITTED,
   DRM_SYNCOBJ_WAIT_FLAGS_WAIT_ALL,
   DRM_SYNCOBJ_WAIT_FLAGS_WAIT_AVAILABLE,
@@ -17,7 +25,9 @@ import {
   drmSyncobjCreateIoctl,
   drmSyncobjEventfdIoctl,
   drmSyncobjFdToHandleIoctl,
+  drmSyncobjHandleToFdIoctl,
   drmSyncobjQueryIoctl,
+  drmSyncobjResetIoctl,
   drmSyncobjTimelineSignalIoctl,
   drmSyncobjTimelineWaitIoctl,
   drmSyncobjTransferIoctl,
@@ -38,6 +48,8 @@ const HANDLERS: Record<string, AnyHandler> = {
   TRANSFER: drmSyncobjTransferIoctl,
   EVENTFD: drmSyncobjEventfdIoctl,
   FD_TO_HANDLE: drmSyncobjFdToHandleIoctl,
+  HANDLE_TO_FD: drmSyncobjHandleToFdIoctl,
+  RESET: drmSyncobjResetIoctl,
 };
 
 function setup(features?: { syncobj: boolean; timeline: boolean }) {
@@ -365,13 +377,7 @@ describe("syncobj_timeline: transfer and import", () => {
     const t = setup();
     const h = await t.create();
     const f = t.fence();
-    // A sync_file as the kernel lays it out: a file whose private data carries the fence.
-    const sf = new File(
-      t.sim,
-      { kind: "sync_file", release: (file: File<{ fence: DmaFence }>) => void file.priv.fence.put() },
-      { fence: f.get() },
-    );
-    const sfd = t.proc.installFile(sf);
+    const sfd = syncFileInstall(t.proc, f);
     const flags = DRM_SYNCOBJ_FD_TO_HANDLE_FLAGS_IMPORT_SYNC_FILE | DRM_SYNCOBJ_FD_TO_HANDLE_FLAGS_TIMELINE;
     expect(await t.code(t.ioctl("FD_TO_HANDLE", { fd: sfd, handle: 42, flags, point: 3 }))).toBe("ENOENT");
     await t.ioctl("FD_TO_HANDLE", { fd: sfd, handle: h, flags, point: 3 });
@@ -379,6 +385,42 @@ describe("syncobj_timeline: transfer and import", () => {
     f.signal();
     expect(await t.query([h])).toEqual([3]);
     f.put();
+    expect(t.done()).toEqual([]);
+  });
+});
+
+describe("syncobj_timeline: sync_file export", () => {
+  it("EXPORT_SYNC_FILE with TIMELINE exports the link for the point; later changes do not affect it", async () => {
+    const t = setup();
+    const [tl, bin] = [await t.create(), await t.create()];
+    const f1 = t.submitPoint(tl, 1);
+    const f2 = t.submitPoint(tl, 2);
+    const flags = DRM_SYNCOBJ_HANDLE_TO_FD_FLAGS_EXPORT_SYNC_FILE | DRM_SYNCOBJ_HANDLE_TO_FD_FLAGS_TIMELINE;
+    expect(await t.code(t.ioctl("HANDLE_TO_FD", { handle: tl, flags, point: 3 }))).toBe("EINVAL");
+    const { fd } = await t.ioctl("HANDLE_TO_FD", { handle: tl, flags, point: 1 });
+    const exported = syncFileGetFence(t.proc, fd!)!;
+    expect(exported).toBeInstanceOf(DmaFenceChain);
+    expect(exported.seqno).toBe(1);
+    // Import it as the fence of a binary syncobj: it signals with point 1, not point 2.
+    await t.ioctl("FD_TO_HANDLE", {
+      fd,
+      handle: bin,
+      flags: DRM_SYNCOBJ_FD_TO_HANDLE_FLAGS_IMPORT_SYNC_FILE,
+    });
+    const b = t.table.find(bin)!;
+    expect(b.currentFence).toBe(exported);
+    f1.signal();
+    expect(b.currentFence?.isSignaled()).toBe(true);
+    expect(await t.query([tl])).toEqual([1]);
+    // Resetting the syncobj does not touch the sync_file.
+    await t.ioctl("RESET", { handles: [bin], count_handles: 1 });
+    expect(syncFileGetFence(t.proc, fd!)).toBe(exported);
+    exported.put();
+    exported.put();
+    b.put();
+    f2.signal();
+    f1.put();
+    f2.put();
     expect(t.done()).toEqual([]);
   });
 });

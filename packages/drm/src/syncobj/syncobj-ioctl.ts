@@ -13,11 +13,12 @@ import {
   dmaFenceChainWalk,
   dmaFenceGetStub,
   dmaFenceUnwrapMerge,
+  syncFileGetFence,
+  syncFileInstall,
   toDmaFenceChain,
 } from "@drmsim/dma-fence";
 import { KernelError, type Process } from "@drmsim/runtime";
 import { eventfdCtxFdget } from "./eventfd.js";
-import { syncFileCreateFd, syncFileGetFence } from "./sync-file-bridge.js";
 import { drmSyncobjFromFd, drmSyncobjGetFd, type SyncobjTable } from "./syncobj-table.js";
 import { drmSyncobjArrayWait, drmTimeoutAbsToDeadline } from "./syncobj-wait.js";
 import {
@@ -112,7 +113,7 @@ export async function drmSyncobjHandleToFdIoctl(
   if ((flags & DRM_SYNCOBJ_HANDLE_TO_FD_FLAGS_EXPORT_SYNC_FILE) !== 0) {
     const fence = await table.findFence(handle, point, 0);
     try {
-      args.fd = syncFileCreateFd(proc, fence);
+      args.fd = syncFileInstall(proc, fence);
     } finally {
       fence.put();
     }
