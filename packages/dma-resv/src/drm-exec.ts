@@ -53,6 +53,9 @@ class DrmExecContended extends Error {
   }
 }
 
+/** One instance, thrown every time: contention is frequent, and a fresh stack trace each time is not free. */
+const CONTENDED = new DrmExecContended();
+
 /**
  * `struct drm_exec`. `new DrmExec(sim, flags, nrHint)` is `drm_exec_init`. Kernel-shaped use:
  *
@@ -107,7 +110,7 @@ export class DrmExec {
         try {
           result = await fn(exec);
         } catch (e) {
-          if (!(e instanceof DrmExecContended) || !exec.isContended) throw e;
+          if (e !== CONTENDED || !exec.isContended) throw e;
         }
       }
       return result as T;
@@ -162,7 +165,7 @@ export class DrmExec {
     if (ret === EDEADLK) {
       obj.get();
       this.contended = obj;
-      if (this.autoRetry) throw new DrmExecContended();
+      if (this.autoRetry) throw CONTENDED;
       return EDEADLK;
     }
     if (ret === EALREADY) {

@@ -608,7 +608,16 @@ describe("DmaResv locking and the validator", () => {
       sim.validator.endSignalling(cookie);
     });
     expect(sim.validator.findingsOf("lock-in-signalling")).toHaveLength(1);
-    expect(withDmaFenceSignalling).toBeTypeOf("function");
+    expect(reservationWwClass(sim).mutexClass).toBe(sim.validator.reservation);
+  });
+
+  it("the same through withDmaFenceSignalling, in throw mode", async () => {
+    const sim = new Simulator();
+    const resv = new DmaResv(sim);
+    const err = await sim.exec("p", () => withDmaFenceSignalling(sim, () => resv.lock(null))).catch((e) => e);
+    expect(err).toBeInstanceOf(ValidatorError);
+    expect((err as ValidatorError).finding.kind).toBe("lock-in-signalling");
+    expect(resv.isLocked).toBe(false);
   });
 
   it("waiting on a fence while holding a resv lock is allowed", async () => {

@@ -254,6 +254,42 @@ describe("WwMutex (Wait-Die)", () => {
     expect(log).toEqual(["mid EDEADLK @20", "old got A @101", "mid got A @101"]);
   });
 
+  it("a context holding a lock dies at once when an older context already waits, even for a younger holder", async () => {
+    const { sim, cls, a, b } = setup();
+    const log: string[] = [];
+    let olderStamp = 0;
+    sim.spawn("old", async () => {
+      const t = new WwAcquireCtx(sim, cls);
+      olderStamp = t.stamp;
+      await sleepNs(sim, 5);
+      expect(await a.lock(t)).toBe(0); // waits: it holds nothing
+      log.push(`old got A @${sim.now}`);
+      a.unlock();
+      t.fini();
+    });
+    sim.spawn("mid", async () => {
+      const t = new WwAcquireCtx(sim, cls);
+      await b.lock(t);
+      await sleepNs(sim, 10);
+      expect(t.stamp).toBeGreaterThan(olderStamp);
+      log.push(`mid ${(await a.lock(t)) === EDEADLK ? "EDEADLK" : "?"} @${sim.now}`);
+      b.unlock();
+      await a.lockSlow(t);
+      a.unlock();
+      t.fini();
+    });
+    sim.spawn("holder", async () => {
+      const t = new WwAcquireCtx(sim, cls); // youngest
+      await a.lock(t);
+      await sleepNs(sim, 40);
+      a.unlock();
+      t.fini();
+    });
+    expect((await sim.run()).reason).toBe("idle");
+    expect(log).toEqual(["mid EDEADLK @10", "old got A @40"]);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+
   it("locking another mutex first after EDEADLK is a ww-mutex-misuse finding", async () => {
     const { sim, cls, a, b } = setup("collect");
     const c = new WwMutex(sim, cls, "C");
