@@ -8,5 +8,6 @@ export * from "./drm-gem-handles.js";
 export * from "./drm-gem-names.js";
 export * from "./drm-gem-object.js";
 export * from "./drm-gem-shmem.js";
+export * from "./drm-gem-vram.js";
 export * from "./drm-prime.js";
 export * from "./drm-prime-file-private.js";
