@@ -6,6 +6,7 @@ import "./syncobj-ioctl-defs.js";
 
 export { DrmSyncobj } from "./drm-syncobj.js";
 export { EFD_SEMAPHORE, EventfdCtx, eventfd, eventfdCtxFdget, eventfdRead } from "./eventfd.js";
+export * from "./libdrm-syncobj.js";
 export * from "./syncobj-ioctl.js";
 export { drmSyncobjTable } from "./syncobj-ioctl-defs.js";
 export {
