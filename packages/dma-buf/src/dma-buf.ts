@@ -14,7 +14,15 @@
  * when they call `invalidateMappings`.
  */
 import { DmaResv, dmaResvUsageRw } from "@drmsim/dma-resv";
-import { File, KernelError, O_CLOEXEC, O_RDWR, type Process, type Simulator } from "@drmsim/runtime";
+import {
+  File,
+  frameList,
+  KernelError,
+  O_CLOEXEC,
+  O_RDWR,
+  type Process,
+  type Simulator,
+} from "@drmsim/runtime";
 import type { Device } from "./device.js";
 import { PAGE_SIZE } from "./device.js";
 import { DmaBufAttachment, type DmaBufAttachOps } from "./dma-buf-attachment.js";
@@ -178,8 +186,8 @@ export class DmaBuf {
     const att = new DmaBufAttachment(this, dev, importerOps, importerPriv);
     this.ops.attach?.(this, att);
     // The kernel links the attachment under the resv lock; nothing here can sleep in between.
+    // Like the kernel, an attachment holds no reference: the importer keeps its own (dma_buf_get).
     this.attachments.push(att);
-    this.file.get();
     return att;
   }
 
@@ -207,7 +215,6 @@ export class DmaBuf {
     this.attachments.splice(i, 1);
     this.ops.detach?.(this, att);
     att.detached = true;
-    this.file.put();
   }
 
   /**
@@ -334,13 +341,26 @@ export class DmaBuf {
   /** @internal The file's release: the last reference is gone (`dma_buf_release`). */
   releaseFromFile(): void {
     this.released = true;
-    if (this.vmappingCounter > 0)
-      misuse(
-        this.sim,
-        "EBUSY",
-        `${this.describe()} released with ${this.vmappingCounter} vmap(s) outstanding`,
-        "Every dma_buf_vmap must be undone with dma_buf_vunmap before the last reference is dropped.",
+    // The last reference is gone either way: report what is still outstanding, then release
+    // (the kernel cannot refuse an fput; the importers' pointers now dangle).
+    const outstanding: string[] = [];
+    if (this.attachments.length > 0)
+      outstanding.push(
+        `${this.attachments.length} attachment(s) (${this.attachments.map((a) => a.dev.name).join(", ")})`,
       );
+    if (this.vmappingCounter > 0) outstanding.push(`${this.vmappingCounter} vmap(s)`);
+    if (outstanding.length > 0) {
+      const ctx = this.sim.current;
+      this.sim.validator.report({
+        kind: "dma-buf-misuse",
+        title: `${this.describe()} released with ${outstanding.join(" and ")} outstanding`,
+        context: ctx.label,
+        backtrace: frameList(ctx.frame),
+        explanation:
+          "An attachment or vmap holds no reference of its own: an importer must keep a reference " +
+          "(dma_buf_get) until it has unmapped, vunmapped and detached.",
+      });
+    }
     this.ops.release(this);
     if (this.ownsResv) this.resv.fini();
   }

@@ -351,3 +351,17 @@ describe("peer-to-peer device memory (issue #6: done when)", () => {
     expect(sim.teardown().findings).toEqual([]);
   });
 });
+
+describe("attachment lifetime", () => {
+  it("an attachment holds no reference; releasing the buffer while attached is misuse", () => {
+    const sim = new Simulator({ validator: "collect" });
+    const { m, buf } = setup(sim);
+    const att = buf.attach(m.gpu1);
+    expect(buf.refcount).toBe(1);
+    expect(att.dmabuf).toBe(buf);
+    buf.put();
+    expect(sim.validator.findingsOf("dma-buf-misuse")).toHaveLength(1);
+    expect(sim.validator.findingsOf("dma-buf-misuse")[0]!.title).toMatch(/1 attachment\(s\) \(gpu1\)/);
+    expect(buf.isReleased).toBe(true);
+  });
+});
