@@ -244,6 +244,36 @@ describe("syncobj_wait: waiting", () => {
     expect(t.sim.teardown().findings).toEqual([]);
   });
 
+  it("an INT64_MAX timeout waits without a timer: if nobody ever submits, the deadlock report names the syncobj wait", async () => {
+    const t = setup({ validator: "collect" });
+    const h = await t.create();
+    const task = t.proc.run(() =>
+      t.ioctl("WAIT", {
+        handles: [h],
+        count_handles: 1,
+        timeout_nsec: 2 ** 63 - 1,
+        flags: DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT,
+      }),
+    );
+    const res = await t.sim.run();
+    expect(res.reason).toBe("deadlock");
+    const entry = res.finding!.waitFor!.find((w) => w.context === task.context.label)!;
+    expect(entry.waitsFor).toContain("drm_syncobj");
+    expect(entry.waitsFor).toContain("to be submitted");
+    expect(entry.backtrace).toContain("ioctl(WAIT)");
+    // The process, not a fence, is what waits on userspace: no fence exists at all.
+    const s = t.table.find(h)!;
+    expect(s.currentFence).toBeNull();
+    s.put();
+    // Userspace finally submits: the waiter completes.
+    const f = t.submit(h);
+    f.signal();
+    await t.sim.run();
+    expect(await task.result).toMatchObject({ first_signaled: 0 });
+    f.put();
+    t.proc.exit();
+  });
+
   it("reset after submit: a waiter with FOR_SUBMIT keeps waiting for the next fence", async () => {
     const t = setup();
     const h = await t.create();

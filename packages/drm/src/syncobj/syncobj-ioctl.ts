@@ -52,6 +52,17 @@ function u(v: unknown, field: string): number {
 }
 
 /**
+ * A `__s64` time field: any number (INT64_MAX, or `Infinity`, means "never"; a negative or past time
+ * polls, as in the kernel). Absent is 0. NaN and non-numbers are `EINVAL`.
+ */
+function s64(v: unknown, field: string): number {
+  if (v === undefined || v === null) return 0;
+  if (typeof v !== "number" || Number.isNaN(v))
+    throw new KernelError("EINVAL", `${field} must be a number, got ${String(v)}`);
+  return v;
+}
+
+/**
  * A userspace array (`u64_to_user_ptr(args->x)`) of `count` integers. A missing or short array is
  * a fault (`EFAULT`), as reading past a user buffer is; `optional` arrays read as zeros.
  */
@@ -183,7 +194,7 @@ async function arrayWait(
     throw new KernelError("EINVAL", `${name}: unknown flags 0x${flags.toString(16)}`);
   const count = u(args.count_handles, "count_handles");
   if (count === 0) return;
-  const timeoutNsec = u(args.timeout_nsec, "timeout_nsec");
+  const timeoutNsec = s64(args.timeout_nsec, "timeout_nsec");
   const hint =
     (flags & DRM_SYNCOBJ_WAIT_FLAGS_WAIT_DEADLINE) !== 0 ? u(args.deadline_nsec, "deadline_nsec") : undefined;
   const handles = userArray(args.handles, count, "handles");

@@ -23,6 +23,8 @@ import {
  */
 export function drmTimeoutAbsToDeadline(sim: Simulator, timeoutNsec: number): number {
   if (timeoutNsec === 0) return sim.now;
+  // INT64_MAX (as userspace passes for "forever") is past any simulated time: wait without a timer.
+  if (timeoutNsec >= Number.MAX_SAFE_INTEGER) return Number.POSITIVE_INFINITY;
   return Math.max(sim.now, timeoutNsec);
 }
 
@@ -53,7 +55,8 @@ export async function drmSyncobjArrayWait(
   if (forSubmit) assertNoLocksHeld(sim, `drm_syncobj_array_wait(${count} syncobjs)`);
   const waiter = new PointWaiter(
     sim,
-    `${waitAll ? "all" : "any"} of ${syncobjs.map((s, i) => `${s.describe()}@${points?.[i] ?? 0}`).join(", ")}`,
+    `${waitAll ? "all" : "any"} of ${syncobjs.map((s, i) => `${s.describe()}@${points?.[i] ?? 0}`).join(", ")} ` +
+      (available ? "to be available" : forSubmit ? "to be submitted and signal" : "to signal"),
   );
   const entries: WaitEntry[] = [];
   let idx = DRM_SYNCOBJ_NO_INDEX;
