@@ -29,6 +29,17 @@ import { DmaBufAttachment, type DmaBufAttachOps } from "./dma-buf-attachment.js"
 import { DMA_BUF_FILE_KIND, dmaBufFops } from "./dma-buf-file.js";
 import { checkResvLock, misuse } from "./internal/rules.js";
 import type { SgTable } from "./sg-table.js";
+import {
+  DMA_BUF_TRACK,
+  type DmaBufTraceArgs,
+  traceDmaBufDetach,
+  traceDmaBufDynamicAttach,
+  traceDmaBufExport,
+  traceDmaBufFd,
+  traceDmaBufGet,
+  traceDmaBufMmap,
+  traceDmaBufPut,
+} from "./trace.js";
 
 /** `enum dma_data_direction`. */
 export const DmaDataDirection = {
@@ -155,6 +166,7 @@ export class DmaBuf {
   /** `dma_buf_put()`: drops a reference; the last one releases the buffer. Must not hold the resv. */
   put(): void {
     checkResvLock(this.sim, this.resv, "dma_buf_put", false);
+    if (this.sim.tracer.on) this.sim.tracer.instant(traceDmaBufPut, DMA_BUF_TRACK, this.traceArgs());
     this.file.put();
   }
 
@@ -188,6 +200,12 @@ export class DmaBuf {
     // The kernel links the attachment under the resv lock; nothing here can sleep in between.
     // Like the kernel, an attachment holds no reference: the importer keeps its own (dma_buf_get).
     this.attachments.push(att);
+    if (this.sim.tracer.on)
+      this.sim.tracer.instant(traceDmaBufDynamicAttach, DMA_BUF_TRACK, {
+        ...this.traceArgs(),
+        dev: dev.name,
+        isDynamic: att.isDynamic,
+      });
     return att;
   }
 
@@ -215,6 +233,12 @@ export class DmaBuf {
     this.attachments.splice(i, 1);
     this.ops.detach?.(this, att);
     att.detached = true;
+    if (this.sim.tracer.on)
+      this.sim.tracer.instant(traceDmaBufDetach, DMA_BUF_TRACK, {
+        ...this.traceArgs(),
+        dev: att.dev.name,
+        isDynamic: att.isDynamic,
+      });
   }
 
   /**
@@ -307,6 +331,7 @@ export class DmaBuf {
         "EINVAL",
         `mmap of pages ${vma.pgoff}..${vma.pgoff + pages - 1} is beyond the ${this.size / PAGE_SIZE}-page buffer`,
       );
+    if (this.sim.tracer.on) this.sim.tracer.instant(traceDmaBufMmap, DMA_BUF_TRACK, this.traceArgs());
     mmapOp.call(this.ops, this, vma);
   }
 
@@ -331,6 +356,11 @@ export class DmaBuf {
     checkResvLock(this.sim, this.resv, "dma_buf_end_cpu_access", false);
     this.assertLive("dma_buf_end_cpu_access");
     await this.ops.endCpuAccess?.(this, dir);
+  }
+
+  /** Arguments of the `dma_buf` trace event class. */
+  traceArgs(): DmaBufTraceArgs {
+    return { expName: this.expName, size: this.size, ino: this.file.ino };
   }
 
   /** For reports: `dma_buf habanalabs "weights" (4096 bytes)`. */
@@ -398,7 +428,17 @@ export function dmaBufExport(sim: Simulator, info: DmaBufExportInfo): DmaBuf {
       `dma_buf_export: size must be a positive multiple of ${PAGE_SIZE}, got ${info.size}`,
     );
   if (info.resv !== undefined) checkResvLock(sim, info.resv, "dma_buf_export", false);
-  return new DmaBuf(sim, ops, info.size, info.priv, info.resv, info.name ?? "dmabuf", info.flags ?? O_RDWR);
+  const buf = new DmaBuf(
+    sim,
+    ops,
+    info.size,
+    info.priv,
+    info.resv,
+    info.name ?? "dmabuf",
+    info.flags ?? O_RDWR,
+  );
+  if (sim.tracer.on) sim.tracer.instant(traceDmaBufExport, DMA_BUF_TRACK, buf.traceArgs());
+  return buf;
 }
 
 /**
@@ -410,7 +450,9 @@ export function dmaBufFd(buf: DmaBuf, proc: Process, flags = 0): number {
   if (buf === null || buf === undefined) throw new KernelError("EINVAL", "dma_buf_fd: no dma-buf");
   checkResvLock(buf.sim, buf.resv, "dma_buf_fd", false);
   buf.assertLive("dma_buf_fd");
-  return proc.installFile(buf.file, (flags & O_CLOEXEC) !== 0);
+  const fd = proc.installFile(buf.file, (flags & O_CLOEXEC) !== 0);
+  if (buf.sim.tracer.on) buf.sim.tracer.instant(traceDmaBufFd, DMA_BUF_TRACK, { ...buf.traceArgs(), fd });
+  return fd;
 }
 
 /**
@@ -420,7 +462,9 @@ export function dmaBufFd(buf: DmaBuf, proc: Process, flags = 0): number {
 export function dmaBufGet(proc: Process, fd: number): DmaBuf {
   const file = proc.file(fd);
   const buf = file.privOf<DmaBuf>(DMA_BUF_FILE_KIND, "dma-buf");
-  return buf.get();
+  buf.get();
+  if (buf.sim.tracer.on) buf.sim.tracer.instant(traceDmaBufGet, DMA_BUF_TRACK, { ...buf.traceArgs(), fd });
+  return buf;
 }
 
 /** `dma_buf_put()`. */

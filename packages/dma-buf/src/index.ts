@@ -44,3 +44,4 @@ export {
 } from "./exporter-helpers.js";
 export * from "./pci.js";
 export * from "./sg-table.js";
+export * from "./trace.js";

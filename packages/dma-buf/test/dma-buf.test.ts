@@ -272,3 +272,35 @@ describe("begin_cpu_access / end_cpu_access", () => {
     await expect(buf.beginCpuAccess(99 as DmaDataDirection)).rejects.toMatchObject({ code: "EINVAL" });
   });
 });
+
+describe("tracepoints", () => {
+  it("export, fd, get, attach, detach, put are traced when tracing is on, and nothing when off", async () => {
+    const { Process: P } = await import("@drmsim/runtime");
+    for (const on of [true, false]) {
+      const sim = new Simulator({ trace: on });
+      const exp = exporter(sim);
+      const buf = exp.export(sim);
+      const proc = new P(sim, "p");
+      const fd = dmaBufFd(buf, proc);
+      const got = dmaBufGet(proc, fd);
+      const att = got.attach(exp.dev);
+      got.detach(att);
+      got.put();
+      proc.exit();
+      const names = sim.tracer.events.filter((e) => e.cat === "dma_buf").map((e) => e.name);
+      expect(names).toEqual(
+        on
+          ? [
+              "dma_buf_export",
+              "dma_buf_fd",
+              "dma_buf_get",
+              "dma_buf_dynamic_attach",
+              "dma_buf_detach",
+              "dma_buf_put",
+            ]
+          : [],
+      );
+      expect(sim.teardown().findings).toEqual([]);
+    }
+  });
+});
