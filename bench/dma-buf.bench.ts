@@ -5,7 +5,6 @@
  * so they produce the same information. Run with `pnpm bench dma-buf`.
  */
 
-import { Simulator } from "@drmsim/runtime";
 import {
   BackingStore,
   Device,
@@ -14,7 +13,8 @@ import {
   PciHostBridge,
   type SgSegment,
   StoreExporter,
-} from "../packages/dma-buf/src/index.js";
+} from "@drmsim/dma-buf";
+import { Simulator } from "@drmsim/runtime";
 import type { Comparison } from "./harness.js";
 
 const SIZE = 1024 ** 3;
