@@ -4,6 +4,8 @@
  * and the driver's ioctl table. Drivers never construct it: `DrmPluginHost.probe()` does, and
  * `DrmPluginHost.remove()` unplugs it.
  */
+import { Device } from "@drmsim/dma-buf";
+import { DrmGemNameTable, type DrmGemObject, type DrmGemObjectFuncs, drmGemPrimeExport } from "@drmsim/gem";
 import {
   File,
   type FileOperations,
@@ -41,6 +43,11 @@ export class DrmDevice {
   /** `drm_driver.ioctls`, by name. */
   private readonly ioctlsByName = new Map<string, DrmIoctlDef>();
   private readonly ioctlsByNr = new Map<number, DrmIoctlDef>();
+  /** `dev->object_name_idr`: flink names of this device. */
+  readonly names = new DrmGemNameTable();
+  /** The `struct device` buffers are DMA-mapped for (attachments of imports). */
+  readonly dmaDev: Device;
+  private gemFuncs: DrmGemObjectFuncs | null = null;
   private readonly magics = new Map<number, DrmFile>();
   private nextMagic = 1;
   private readonly slot: number;
@@ -71,6 +78,55 @@ export class DrmDevice {
       if (this.checkFeature(DrmDriverFeature.RENDER)) minors.push(new DrmMinor(this, "render", 128 + n));
     }
     this.minors = minors;
+    this.dmaDev = new Device(sim, { name: `${driver.name}.${n}` });
+  }
+
+  /**
+   * `drm_gem_object_init` from the core's side: routes `obj.funcs` through this device's
+   * `hooks.gem`, so the driver's (and helpers') taps — and the framework's interceptors — run for
+   * every op. An op nobody tapped stays absent, so GEM applies the kernel's default for a NULL op.
+   */
+  initGemObject(obj: DrmGemObject): DrmGemObject {
+    this.gemFuncs ??= this.buildGemFuncs();
+    obj.funcs = this.gemFuncs;
+    return obj;
+  }
+
+  /**
+   * `drm_gem_object_create` via `drm_driver.gem_create_object`: a new object of `size` bytes
+   * (rounded up to a page), funcs routed through the hooks. `ENOSYS` if nothing creates objects
+   * (a driver without GEM); `EINVAL` for a size that is not a positive integer.
+   */
+  gemCreateObject(size: number): DrmGemObject {
+    if (!Number.isSafeInteger(size) || size <= 0)
+      throw new KernelError("EINVAL", `GEM object size must be a positive integer, got ${size}`);
+    const obj = this.hooks.driver.gemCreateObject.call(Math.ceil(size / 4096) * 4096);
+    if (obj === undefined) throw new KernelError("ENOSYS", `${this.driver.name} does not create GEM objects`);
+    return this.initGemObject(obj);
+  }
+
+  private buildGemFuncs(): DrmGemObjectFuncs {
+    const g = this.hooks.gem;
+    const used = (h: { taps: unknown[] }) => h.taps.length > 0;
+    const declined = (op: string, obj: DrmGemObject): never => {
+      throw new KernelError(
+        "EINVAL",
+        `no ${op} implementation of ${this.driver.name} handles ${obj.describe()}`,
+      );
+    };
+    const funcs: DrmGemObjectFuncs = {};
+    if (used(g.free)) funcs.free = (o) => g.free.call(o);
+    if (used(g.open)) funcs.open = (o, f) => g.open.call(o, f);
+    if (used(g.close)) funcs.close = (o, f) => g.close.call(o, f);
+    if (used(g.export)) funcs.export = (o, flags) => g.export.call(o, flags) ?? drmGemPrimeExport(o, flags);
+    if (used(g.pin)) funcs.pin = (o) => g.pin.call(o);
+    if (used(g.unpin)) funcs.unpin = (o) => g.unpin.call(o);
+    if (used(g.getSgTable))
+      funcs.getSgTable = (o, dev) => g.getSgTable.call(o, dev) ?? declined("get_sg_table", o);
+    if (used(g.vmap)) funcs.vmap = (o) => g.vmap.call(o) ?? declined("vmap", o);
+    if (used(g.vunmap)) funcs.vunmap = (o, map) => g.vunmap.call(o, map);
+    if (used(g.mmap)) funcs.mmap = (o, vma) => g.mmap.call(o, vma);
+    return funcs;
   }
 
   /** `drm_core_check_feature(dev, feature)`. */
@@ -173,6 +229,7 @@ export class DrmDevice {
   private open(minor: DrmMinor, proc: Process, flags: number): File<DrmFile> {
     if (this.unplugged) throw new KernelError("ENODEV", `${minor.path}: the device was unplugged`);
     const dfile = new DrmFile(this, minor, proc);
+    // drm_file_free order: per-file subsystems (syncobjs, GEM handles) go, then the driver's postclose.
     // drm_driver.open runs before the file is visible; a failure leaves nothing behind.
     this.hooks.driver.open.call(dfile);
     // The first opener of a primary node with no master becomes master (drm_master_open).
@@ -190,8 +247,8 @@ export class DrmDevice {
     if (dfile.closed) return;
     dfile.closed = true;
     this.sim.withFrame(`drm_release(${dfile.minor.path})`, () => {
-      this.hooks.driver.postclose.call(dfile);
       dfile.runReleaseFns();
+      this.hooks.driver.postclose.call(dfile);
     });
     if (this.master === dfile) this.master = null;
     if (dfile.magic !== 0) this.magics.delete(dfile.magic);

@@ -8,6 +8,7 @@
  * `file.subsystem(key, init)` and release them with `file.onRelease(fn)`, so `DrmFile` needs no
  * field for each of them and cannot forget to free one.
  */
+import { DrmGemHandleTable } from "@drmsim/gem";
 import type { Process } from "@drmsim/runtime";
 import type { DrmDevice } from "./drm-device.js";
 import type { DrmMinor } from "./drm-minor.js";
@@ -24,6 +25,8 @@ export class DrmFile {
   wasMaster = false;
   /** True once the file was released; every later use is a bug. */
   closed = false;
+  /** `file_priv->object_idr` + `file_priv->prime`: this client's GEM handles and PRIME cache. */
+  readonly gem: DrmGemHandleTable;
   private readonly slots = new Map<object, unknown>();
   private readonly releaseFns: (() => void)[] = [];
 
@@ -38,6 +41,9 @@ export class DrmFile {
     // drm_file_alloc: a CAP_SYS_ADMIN opener starts authenticated; others must be authenticated by
     // the master (GET_MAGIC + AUTH_MAGIC). Render and accel clients never need it.
     this.authenticated = drmProcessIsRoot(proc);
+    this.gem = new DrmGemHandleTable(device.sim, this);
+    // drm_gem_release: closing the file deletes every handle it still has.
+    this.onRelease(() => this.gem.release());
   }
 
   /** `drm_is_primary_client()`. */
@@ -73,7 +79,7 @@ export class DrmFile {
     return v;
   }
 
-  /** Runs `fn` when the file is released, after the driver's `postclose`, in reverse order of registration. */
+  /** Runs `fn` when the file is released, before the driver's `postclose` (as `drm_file_free` does), in reverse order of registration. */
   onRelease(fn: () => void): void {
     this.releaseFns.push(fn);
   }

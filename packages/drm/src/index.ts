@@ -31,6 +31,7 @@
 export { DRM_FILE_KIND, DrmDevice } from "./drm-device.js";
 export { DrmDriverFeature, type DrmDriverInfo } from "./drm-drv.js";
 export { DrmFile, drmProcessIsRoot, drmProcessSetRoot } from "./drm-file.js";
+export * from "./drm-gem-ioctls.js";
 export {
   DRM_PRIME_CAP_EXPORT,
   DRM_PRIME_CAP_IMPORT,
@@ -44,8 +45,10 @@ export {
 } from "./drm-ioctl.js";
 export * from "./drm-ioctl-def.js";
 export { DrmMinor, type DrmMinorType } from "./drm-minor.js";
+export * from "./drm-prime-ioctls.js";
 export * from "./libdrm.js";
 export { checkExplicitInjection } from "./plugin/di-check.js";
+export * from "./plugin/helpers.js";
 export * from "./plugin/hooks.js";
 export * from "./plugin/host.js";
 export { traceDrmDriverOp } from "./plugin/interceptors.js";

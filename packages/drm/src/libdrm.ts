@@ -78,4 +78,56 @@ export async function drmDropMaster(proc: Process, fd: number): Promise<void> {
   await drmIoctl(proc, fd, "DRM_IOCTL_DROP_MASTER", {});
 }
 
+/** `drmPrimeHandleToFD(fd, handle, flags)`: the dma-buf fd. */
+export async function drmPrimeHandleToFD(
+  proc: Process,
+  fd: number,
+  handle: number,
+  flags = 0,
+): Promise<number> {
+  return (await drmIoctl(proc, fd, "DRM_IOCTL_PRIME_HANDLE_TO_FD", { handle, flags, fd: -1 })).fd;
+}
+
+/** `drmPrimeFDToHandle(fd, prime_fd)`: the GEM handle in this file. */
+export async function drmPrimeFDToHandle(proc: Process, fd: number, primeFd: number): Promise<number> {
+  return (await drmIoctl(proc, fd, "DRM_IOCTL_PRIME_FD_TO_HANDLE", { fd: primeFd, flags: 0, handle: 0 }))
+    .handle;
+}
+
+/** `drmCloseBufferHandle(fd, handle)` (GEM_CLOSE). */
+export async function drmCloseBufferHandle(proc: Process, fd: number, handle: number): Promise<void> {
+  await drmIoctl(proc, fd, "DRM_IOCTL_GEM_CLOSE", { handle, pad: 0 });
+}
+
+/** `drmModeCreateDumbBuffer(fd, width, height, bpp, flags)`: `{ handle, pitch, size }`. */
+export async function drmModeCreateDumbBuffer(
+  proc: Process,
+  fd: number,
+  width: number,
+  height: number,
+  bpp: number,
+  flags = 0,
+): Promise<{ handle: number; pitch: number; size: number }> {
+  const a = await drmIoctl(proc, fd, "DRM_IOCTL_MODE_CREATE_DUMB", {
+    width,
+    height,
+    bpp,
+    flags,
+    handle: 0,
+    pitch: 0,
+    size: 0,
+  });
+  return { handle: a.handle, pitch: a.pitch, size: a.size };
+}
+
+/** `drmModeMapDumbBuffer(fd, handle)`: the fake mmap offset. */
+export async function drmModeMapDumbBuffer(proc: Process, fd: number, handle: number): Promise<number> {
+  return (await drmIoctl(proc, fd, "DRM_IOCTL_MODE_MAP_DUMB", { handle, pad: 0, offset: 0 })).offset;
+}
+
+/** `drmModeDestroyDumbBuffer(fd, handle)`. */
+export async function drmModeDestroyDumbBuffer(proc: Process, fd: number, handle: number): Promise<void> {
+  await drmIoctl(proc, fd, "DRM_IOCTL_MODE_DESTROY_DUMB", { handle });
+}
+
 export { DrmCap };

@@ -7,7 +7,9 @@
  * result so a tap may decline ("not mine, ask the next one"). Default implementations (the
  * kernel's helpers) are plugins tapped at `DrmHookStage.HELPER`, after the driver's own taps.
  */
-import { AsyncSeriesBailHook, SyncHook } from "tapable";
+import type { Device, DmaBuf, DmaBufAttachment, IosysMap, SgTable, VmArea } from "@drmsim/dma-buf";
+import type { DrmGemObject } from "@drmsim/gem";
+import { AsyncSeriesBailHook, SyncBailHook, SyncHook } from "tapable";
 import type { DrmFile } from "../drm-file.js";
 import type { DrmIoctlDef } from "../drm-ioctl-def.js";
 
@@ -50,13 +52,66 @@ export interface DrmDriverHooks {
    * `ENOSYS` and `DRM_CAP_DUMB_BUFFER` reads 0, as in the kernel.
    */
   readonly dumbCreate: AsyncSeriesBailHook<[file: DrmFile, args: DrmModeCreateDumb], true | undefined>;
+  /**
+   * `drm_driver.gem_create_object`: a new, unattached GEM object of `size` bytes (page-aligned by
+   * the caller). The shmem helper answers by default; a driver tapping first makes its own type.
+   */
+  readonly gemCreateObject: SyncBailHook<[size: number], DrmGemObject | undefined>;
+  /**
+   * `drm_driver.gem_prime_import`: turn a dma-buf into an object of this device (self-import
+   * returns the original object). Default: `drm_gem_prime_import` (attach, map, `gemPrimeImportSgTable`).
+   */
+  readonly gemPrimeImport: AsyncSeriesBailHook<[buf: DmaBuf], DrmGemObject | undefined>;
+  /** `drm_driver.gem_prime_import_sg_table`: wrap a mapped foreign buffer. Default: the shmem helper's. */
+  readonly gemPrimeImportSgTable: SyncBailHook<
+    [attach: DmaBufAttachment, sgt: SgTable],
+    DrmGemObject | undefined
+  >;
+  /**
+   * `drm_driver.prime_handle_to_fd` (gone from the kernel in 6.6, where the core always uses
+   * `drm_gem_prime_handle_to_dmabuf`): the dma-buf for a handle, with a reference for the caller.
+   */
+  readonly primeHandleToFd: SyncBailHook<[file: DrmFile, handle: number, flags: number], DmaBuf | undefined>;
+  /** `drm_driver.prime_fd_to_handle` (likewise): the handle of a dma-buf in this file. */
+  readonly primeFdToHandle: AsyncSeriesBailHook<[file: DrmFile, buf: DmaBuf], number | undefined>;
   /** `drm_driver.release` / `drm_dev_put`'s last step: free device-wide driver state at remove. */
   readonly release: SyncHook<[]>;
 }
 
+/**
+ * `struct drm_gem_object_funcs`: every GEM object the core creates for this device
+ * (`gemCreateObject`, PRIME import) has its `funcs` routed here, so these taps run for it. An op
+ * nobody tapped is absent from the object's table (the kernel's NULL op and its default).
+ */
+export interface DrmGemHooks {
+  /** `free`: the last reference is gone. Mandatory for GEM drivers (the kernel calls it unconditionally). */
+  readonly free: SyncHook<[obj: DrmGemObject]>;
+  /** `open`: a handle to `obj` was created in `file`; throw to refuse it. */
+  readonly open: SyncHook<[obj: DrmGemObject, file: object]>;
+  /** `close`: a handle to `obj` in `file` goes away. */
+  readonly close: SyncHook<[obj: DrmGemObject, file: object]>;
+  /** `export`: build the dma-buf for PRIME (default `drm_gem_prime_export`). */
+  readonly export: SyncBailHook<[obj: DrmGemObject, flags: number], DmaBuf | undefined>;
+  /** `pin` (resv held). */
+  readonly pin: SyncHook<[obj: DrmGemObject]>;
+  /** `unpin` (resv held). */
+  readonly unpin: SyncHook<[obj: DrmGemObject]>;
+  /** `get_sg_table`: a new table of the backing pages for `dev`. */
+  readonly getSgTable: SyncBailHook<[obj: DrmGemObject, dev: Device | undefined], SgTable | undefined>;
+  /** `vmap` (resv held). */
+  readonly vmap: SyncBailHook<[obj: DrmGemObject], IosysMap | undefined>;
+  /** `vunmap` (resv held). */
+  readonly vunmap: SyncHook<[obj: DrmGemObject, map: IosysMap]>;
+  /** `mmap`: check and set up a userspace mapping. */
+  readonly mmap: SyncHook<[obj: DrmGemObject, vma: VmArea]>;
+}
+
 /** Every hook group of a device. Frozen at probe. */
 export interface DrmHooks {
+  /** `struct drm_driver`. */
   readonly driver: DrmDriverHooks;
+  /** `struct drm_gem_object_funcs`. */
+  readonly gem: DrmGemHooks;
 }
 
 /**
@@ -76,6 +131,8 @@ export type DrmMandatoryOp = readonly [
  */
 export const MANDATORY_OPS: readonly DrmMandatoryOp[] = [
   ["driver", "postclose", "drm_driver.postclose", (h) => h.driver.open.taps.length > 0],
+  // drm_gem_object_free calls funcs->free unconditionally: a GEM object without it can never be freed.
+  ["gem", "free", "drm_gem_object_funcs.free", (h) => h.driver.gemCreateObject.taps.length > 0],
 ];
 
 /** Creates a fresh, unfrozen hooks object for one device. */
@@ -89,7 +146,37 @@ export function createDrmHooks(): DrmHooks {
         "file",
         "args",
       ]),
+      gemCreateObject: new SyncBailHook<[size: number], DrmGemObject | undefined>(["size"]),
+      gemPrimeImport: new AsyncSeriesBailHook<[buf: DmaBuf], DrmGemObject | undefined>(["buf"]),
+      gemPrimeImportSgTable: new SyncBailHook<
+        [attach: DmaBufAttachment, sgt: SgTable],
+        DrmGemObject | undefined
+      >(["attach", "sgt"]),
+      primeHandleToFd: new SyncBailHook<[file: DrmFile, handle: number, flags: number], DmaBuf | undefined>([
+        "file",
+        "handle",
+        "flags",
+      ]),
+      primeFdToHandle: new AsyncSeriesBailHook<[file: DrmFile, buf: DmaBuf], number | undefined>([
+        "file",
+        "buf",
+      ]),
       release: new SyncHook<[]>([]),
+    },
+    gem: {
+      free: new SyncHook<[obj: DrmGemObject]>(["obj"]),
+      open: new SyncHook<[obj: DrmGemObject, file: object]>(["obj", "file"]),
+      close: new SyncHook<[obj: DrmGemObject, file: object]>(["obj", "file"]),
+      export: new SyncBailHook<[obj: DrmGemObject, flags: number], DmaBuf | undefined>(["obj", "flags"]),
+      pin: new SyncHook<[obj: DrmGemObject]>(["obj"]),
+      unpin: new SyncHook<[obj: DrmGemObject]>(["obj"]),
+      getSgTable: new SyncBailHook<[obj: DrmGemObject, dev: Device | undefined], SgTable | undefined>([
+        "obj",
+        "dev",
+      ]),
+      vmap: new SyncBailHook<[obj: DrmGemObject], IosysMap | undefined>(["obj"]),
+      vunmap: new SyncHook<[obj: DrmGemObject, map: IosysMap]>(["obj", "map"]),
+      mmap: new SyncHook<[obj: DrmGemObject, vma: VmArea]>(["obj", "vma"]),
     },
   };
 }

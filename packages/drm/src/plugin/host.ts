@@ -23,8 +23,12 @@ import { type DependencyContainer, type InjectionToken, container as rootContain
 import { DrmDevice } from "../drm-device.js";
 import { DrmDriverFeature, type DrmDriverInfo } from "../drm-drv.js";
 import { drmFops } from "../drm-ioctl.js";
+// The GEM and PRIME ioctls join the core table when their modules load.
+import "../drm-gem-ioctls.js";
+import "../drm-prime-ioctls.js";
 import type { DrmIoctlDef } from "../drm-ioctl-def.js";
 import { checkExplicitInjection, constructInjected } from "./di-check.js";
+import { defaultDrmHelpers } from "./helpers.js";
 import { createDrmHooks, type DrmHooks, MANDATORY_OPS } from "./hooks.js";
 import { interceptDrmOp } from "./interceptors.js";
 import { DRM_DEVICE, DRM_HOOKS, SIMULATOR } from "./tokens.js";
@@ -55,8 +59,9 @@ export interface DrmProbeOptions extends DrmDriverInfo {
   /** The driver's own device-scoped services (VRAM manager, firmware, schedulers). */
   providers?: readonly DrmProvider[];
   /**
-   * Helper plugins applied before the driver (the kernel's default helpers). A driver replaces a
-   * helper by passing its own list, or overrides single ops by tapping before them.
+   * Helper plugins applied before the driver. Default: `defaultDrmHelpers()` (shmem GEM + PRIME).
+   * A driver replaces a helper by passing its own list, or overrides single bail ops by tapping
+   * them (its taps run before the helpers' `DrmHookStage.HELPER` taps).
    */
   helpers?: readonly DrmPlugin[];
 }
@@ -130,7 +135,7 @@ export class DrmPluginHost {
       container.register(DRM_DEVICE, { useValue: device });
       container.register(DRM_HOOKS, { useValue: hooks });
       for (const p of opts.providers ?? []) this.provide(container, p);
-      for (const h of opts.helpers ?? []) h.apply(hooks, device);
+      for (const h of opts.helpers ?? defaultDrmHelpers()) h.apply(hooks, device);
       const driver = constructInjected(cls, container, "driver");
       driver.apply(hooks, device);
       hooks.driver.ioctls.call({ add: (def) => device.addIoctl(def as unknown as DrmIoctlDef) });

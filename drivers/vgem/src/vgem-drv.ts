@@ -1,0 +1,90 @@
+/**
+ * vgem (`drivers/gpu/drm/vgem/vgem_drv.c`): "a (non-hardware-backed) GEM service", used by Mesa's
+ * software renderer and IGT for buffer sharing and implicit-sync tests. It is the smallest useful
+ * driver, and the template `drmsim new driver` copies: everything a driver does is in `apply()`.
+ *
+ * - GEM objects come from the shmem helper (the default helper plugins), so vgem taps nothing
+ *   for `gemCreateObject`, the object funcs or PRIME: the helpers' defaults are the kernel's.
+ * - `dumbCreate` sizes a buffer (`pitch = width * cpp`, `size = height * pitch`) and hands back a
+ *   handle — `vgem_gem_dumb_create`.
+ * - `open`/`postclose` keep the per-file fence idr; closing the file signals every outstanding fence.
+ * - Two driver ioctls: `VGEM_FENCE_ATTACH` and `VGEM_FENCE_SIGNAL`, both render-allowed.
+ */
+import {
+  DRM_COMMAND_BASE,
+  DRM_RENDER_ALLOW,
+  type DrmDevice,
+  DrmDriverFeature,
+  type DrmHooks,
+  type DrmPluginHost,
+  SIMULATOR,
+} from "@drmsim/drm";
+import type { Simulator } from "@drmsim/runtime";
+import { inject } from "tsyringe";
+import {
+  DRM_IOCTL_VGEM_FENCE_ATTACH,
+  DRM_IOCTL_VGEM_FENCE_SIGNAL,
+  DRM_VGEM_FENCE_ATTACH,
+  DRM_VGEM_FENCE_SIGNAL,
+  type DrmVgemFenceAttach,
+  type DrmVgemFenceSignal,
+} from "./vgem-drm.js";
+import { VgemFile, vgemFenceAttachIoctl, vgemFenceSignalIoctl, vgemFileOf } from "./vgem-fence.js";
+
+/** vgem's `struct drm_driver` data: name, version and features (`DRIVER_GEM | DRIVER_RENDER`). */
+export const VGEM_DRIVER_INFO = {
+  name: "vgem",
+  desc: "Virtual GEM provider",
+  major: 1,
+  minor: 0,
+  patchlevel: 0,
+  features: DrmDriverFeature.GEM | DrmDriverFeature.RENDER,
+} as const;
+
+/** The vgem driver plugin. */
+export class VgemDriver {
+  constructor(@inject(SIMULATOR) readonly sim: Simulator) {}
+
+  apply(hooks: DrmHooks, device: DrmDevice): void {
+    const name = "vgem";
+    hooks.driver.open.tap(name, (file) => {
+      file.driverPriv = new VgemFile();
+    });
+    hooks.driver.postclose.tap(name, (file) => {
+      vgemFileOf(file).close();
+      file.driverPriv = undefined;
+    });
+    hooks.driver.dumbCreate.tapPromise(name, async (file, args) => {
+      const pitch = args.width * Math.ceil(args.bpp / 8);
+      const size = args.height * pitch;
+      const obj = device.gemCreateObject(size);
+      try {
+        args.handle = file.gem.handleCreate(obj);
+      } finally {
+        obj.put();
+      }
+      args.pitch = pitch;
+      args.size = obj.size;
+      return true;
+    });
+    hooks.driver.ioctls.tap(name, (ioctls) => {
+      ioctls.add({
+        name: DRM_IOCTL_VGEM_FENCE_ATTACH,
+        nr: DRM_COMMAND_BASE + DRM_VGEM_FENCE_ATTACH,
+        flags: DRM_RENDER_ALLOW,
+        handler: (file, args: DrmVgemFenceAttach) => vgemFenceAttachIoctl(file, args),
+      });
+      ioctls.add({
+        name: DRM_IOCTL_VGEM_FENCE_SIGNAL,
+        nr: DRM_COMMAND_BASE + DRM_VGEM_FENCE_SIGNAL,
+        flags: DRM_RENDER_ALLOW,
+        handler: (file, args: DrmVgemFenceSignal) => vgemFenceSignalIoctl(file, args),
+      });
+    });
+  }
+}
+
+/** `vgem_init`: probes a vgem device on `host` (card N and renderD 128+N). */
+export function vgemProbe(host: DrmPluginHost): DrmDevice {
+  return host.probe(VgemDriver, VGEM_DRIVER_INFO);
+}
