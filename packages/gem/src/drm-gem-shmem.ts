@@ -38,6 +38,7 @@ import {
 } from "@drmsim/runtime";
 import { DrmGemObject, type DrmGemObjectFuncs, type DrmGemObjectOptions } from "./drm-gem-object.js";
 import { drmPrimeGemDestroy } from "./drm-prime.js";
+import { GEM_TRACK, traceDrmGemShmemPurge } from "./trace.js";
 
 declare module "@drmsim/runtime" {
   interface FindingKinds {
@@ -372,6 +373,8 @@ export class DrmGemShmemObject extends DrmGemObject {
     this.putPagesLocked();
     this.madv = -1;
     shrinkerOf(this.sim).madvList.delete(this);
+    if (this.sim.tracer.on)
+      this.sim.tracer.instant(traceDrmGemShmemPurge, GEM_TRACK, { obj: this.label, size: this.size });
     // shmem_truncate_range: the contents are gone; the store starts over empty.
     this.store = new BackingStore(this.size, this.store.placement);
   }

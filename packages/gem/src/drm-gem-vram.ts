@@ -34,6 +34,7 @@ import {
 } from "@drmsim/runtime";
 import { DrmBuddy, type DrmBuddyBlock, DrmBuddyFlag } from "./drm-buddy.js";
 import { DrmGemObject, type DrmGemObjectFuncs, type DrmGemObjectOptions } from "./drm-gem-object.js";
+import { GEM_TRACK, traceDrmGemVramMove } from "./trace.js";
 
 /** Where a VRAM helper object is (`TTM_PL_VRAM` / `TTM_PL_SYSTEM`). */
 export type DrmGemVramDomain = "vram" | "system";
@@ -282,6 +283,14 @@ export class DrmGemVramObject extends DrmGemObject {
     if (this.pinCount > 0) throw new KernelError("EBUSY", `${this.label} is pinned in system memory`);
     this.invalidateImporters();
     this.placeInVram();
+    if (this.sim.tracer.on)
+      this.sim.tracer.instant(traceDrmGemVramMove, GEM_TRACK, {
+        obj: this.label,
+        size: this.size,
+        from: "system",
+        to: "vram",
+        evict: false,
+      });
   }
 
   /**
@@ -302,6 +311,14 @@ export class DrmGemVramObject extends DrmGemObject {
     this.vram.lru.delete(this);
     this.vram.buddy.free(blocks);
     this.vram.evictions++;
+    if (this.sim.tracer.on)
+      this.sim.tracer.instant(traceDrmGemVramMove, GEM_TRACK, {
+        obj: this.label,
+        size: this.size,
+        from: "vram",
+        to: "system",
+        evict: true,
+      });
   }
 
   /** A DMA table of the current placement for `dev` (VRAM addresses are the BAR's). */

@@ -11,3 +11,4 @@ export * from "./drm-gem-shmem.js";
 export * from "./drm-gem-vram.js";
 export * from "./drm-prime.js";
 export * from "./drm-prime-file-private.js";
+export { type DrmGemTraceArgs, traceDrmGemShmemPurge, traceDrmGemVramMove } from "./trace.js";

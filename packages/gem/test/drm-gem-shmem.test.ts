@@ -1,7 +1,19 @@
 import { Device, type DmaBuf } from "@drmsim/dma-buf";
-import { GFP_KERNEL, isKernelError, type KernelError, Simulator, ValidatorError } from "@drmsim/runtime";
+import {
+  GFP_KERNEL,
+  isKernelError,
+  type KernelError,
+  Simulator,
+  ValidatorError,
+  withDmaFenceSignalling,
+} from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
-import { DrmGemShmemObject, drmGemShmemFuncs, drmGemShmemPurgedCount } from "../src/index.js";
+import {
+  DrmGemShmemObject,
+  drmGemShmemFuncs,
+  drmGemShmemPurgedCount,
+  traceDrmGemShmemPurge,
+} from "../src/index.js";
 
 const SZ = 16 * 4096;
 
@@ -286,6 +298,37 @@ describe("drm_gem_shmem shrinker", () => {
     expect(freed2).toBe(SZ);
     expect(obj.madv).toBe(-1);
     obj.put();
+    expect(sim.teardown().findings).toEqual([]);
+  });
+});
+
+describe("drm_gem_shmem and the fence rules", () => {
+  it("getting pages inside a fence signalling section is alloc-in-signalling (pages need reclaim)", async () => {
+    const sim = new Simulator({ validator: "collect" });
+    const obj = DrmGemShmemObject.create(sim, SZ);
+    await locked(sim, obj, () => withDmaFenceSignalling(sim, () => obj.pinLocked()));
+    expect(sim.validator.findingsOf("alloc-in-signalling").length).toBeGreaterThan(0);
+    await obj.unpin();
+    obj.put();
+  });
+
+  it("a purge is traced when tracing is on, and not otherwise", async () => {
+    const sim = new Simulator();
+    const a = DrmGemShmemObject.create(sim, SZ, { label: "a" });
+    const b = DrmGemShmemObject.create(sim, SZ, { label: "b" });
+    for (const o of [a, b]) {
+      await o.getPagesSgt();
+      await o.madvise(1);
+    }
+    await a.purge();
+    expect(sim.tracer.eventsOf(traceDrmGemShmemPurge)).toHaveLength(0);
+    sim.tracer.on = true;
+    await b.purge();
+    const ev = sim.tracer.eventsOf(traceDrmGemShmemPurge);
+    expect(ev).toHaveLength(1);
+    expect(ev[0]!.args).toEqual({ obj: "b", size: SZ });
+    a.put();
+    b.put();
     expect(sim.teardown().findings).toEqual([]);
   });
 });

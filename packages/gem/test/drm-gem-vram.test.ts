@@ -8,6 +8,7 @@ import {
   DrmGemVramObject,
   DrmVramManager,
   drmGemPrimeHandleToDmaBuf,
+  traceDrmGemVramMove,
 } from "../src/index.js";
 
 const MiB = 1 << 20;
@@ -190,6 +191,23 @@ describe("DrmGemVramObject", () => {
     hold[0]!.put();
     hold[2]!.put();
     expect(vram.avail).toBe(8 * PAGE_SIZE);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+
+  it("moves are traced: an eviction to system memory and the way back", async () => {
+    const { sim, vram } = setup(2 * MiB);
+    sim.tracer.on = true;
+    const a = DrmGemVramObject.create(sim, vram, 2 * MiB, { label: "a" });
+    const b = DrmGemVramObject.create(sim, vram, 2 * MiB, { label: "b", domain: "system" });
+    await sim.exec("swap", () => b.pin("vram"));
+    const moves = sim.tracer.eventsOf(traceDrmGemVramMove).map((e) => e.args);
+    expect(moves).toEqual([
+      { obj: "a", size: 2 * MiB, from: "vram", to: "system", evict: true },
+      { obj: "b", size: 2 * MiB, from: "system", to: "vram", evict: false },
+    ]);
+    await b.unpin();
+    a.put();
+    b.put();
     expect(sim.teardown().findings).toEqual([]);
   });
 });
