@@ -172,6 +172,11 @@ export function drmSyncobjFdToHandleIoctl(table: SyncobjTable, args: DrmSyncobjH
     }
     return;
   }
+  if (u(args.point, "point") !== 0)
+    throw new KernelError(
+      "EINVAL",
+      "DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE: point must be 0 without IMPORT_SYNC_FILE",
+    );
   const s = drmSyncobjFromFd(proc, fd);
   args.handle = table.getHandle(s);
 }
