@@ -26,7 +26,7 @@ interface ClientSpec {
   sync: boolean;
 }
 
-async function runClient(sim: Simulator, entity: DrmSchedEntity, c: ClientSpec, out: DrmMockSchedJob[]) {
+async function runClient(entity: DrmSchedEntity, c: ClientSpec, out: DrmMockSchedJob[]) {
   for (let i = 0; i < c.jobs; i++) {
     const job = drmMockSchedJobNew(entity).setDurationUs(c.jobUs).submit();
     out.push(job);
@@ -48,7 +48,7 @@ async function clients(policy: DrmSchedPolicy, creditLimit: number, specs: Clien
   const sched = new DrmMockScheduler(sim, { policy, creditLimit });
   const jobs = specs.map(() => [] as DrmMockSchedJob[]);
   const entities = specs.map((c) => drmMockSchedEntityNew(sim, c.priority, sched));
-  const tasks = specs.map((c, i) => sim.spawn(`client${i}`, () => runClient(sim, entities[i]!, c, jobs[i]!)));
+  const tasks = specs.map((c, i) => sim.spawn(`client${i}`, () => runClient(entities[i]!, c, jobs[i]!)));
   const r = await sim.run();
   await sim.exec("cleanup", async () => {
     for (const e of entities) await e.destroy();
@@ -199,12 +199,9 @@ describe("selection order", () => {
     drmMockSchedJobNew(blocker).submit();
     await sim.run();
     const ran: number[] = [];
-    plan.forEach(([e], i) => {
-      const j = drmMockSchedJobNew(es[e]!);
-      j.driverData = i;
-      j.submit();
+    plan.forEach(([e]) => {
+      const j = drmMockSchedJobNew(es[e]!).submit();
       j.scheduled.addCallback({ func: () => ran.push(e) });
-      sim.schedule(i, () => {}); // distinct submit times are not needed: push order decides ties
     });
     for (let k = 0; k <= plan.length; k++) {
       sched.advance(1);
