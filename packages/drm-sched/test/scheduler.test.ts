@@ -3,7 +3,7 @@
  * many concurrent submitters). Fairness figures are logged as in the kernel; properties that any
  * correct policy must have are asserted.
  */
-import { msecs, Simulator as Sim, type Simulator } from "@drmsim/runtime";
+import { msecs, Simulator as Sim } from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
 import { type DrmSchedEntity, type DrmSchedPolicy, DrmSchedPriority } from "../src/index.js";
 import {
