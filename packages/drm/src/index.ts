@@ -53,3 +53,4 @@ export * from "./plugin/hooks.js";
 export * from "./plugin/host.js";
 export { traceDrmDriverOp } from "./plugin/interceptors.js";
 export * from "./plugin/tokens.js";
+export * from "./syncobj/index.js";

@@ -6,9 +6,11 @@ import "reflect-metadata";
 import { DmaFence, dmaFenceContextAlloc } from "@drmsim/dma-fence";
 import { EPOLLIN, isKernelError, msecs, Process, Simulator, secs } from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
-import { DrmDriverFeature, type DrmHooks, DrmPluginHost } from "../src/index.js";
 import {
   DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT,
+  DrmDriverFeature,
+  type DrmHooks,
+  DrmPluginHost,
   drmSyncobjCreate,
   drmSyncobjDestroy,
   drmSyncobjEventfd,
@@ -24,7 +26,7 @@ import {
   drmSyncobjWait,
   eventfd,
   eventfdRead,
-} from "../src/syncobj/index.js";
+} from "../src/index.js";
 
 class NoopDriver {
   apply(_hooks: DrmHooks) {}
