@@ -173,8 +173,9 @@ export class DrmBuddy {
    * failed call leaves the allocator exactly as it was.
    *
    * `start + size === end` is an exact range allocation (`__drm_buddy_alloc_range`). CONTIGUOUS
-   * rounds the size up to a power of two, and when no such block is free tries harder — any free
-   * run of the right length — then trims the result back to `size`.
+   * rounds the size up to a power of two and trims the block back to `size`; when no such block
+   * is free it tries harder around free blocks of the next order down (the kernel's RHS/LHS
+   * search), whose result may exceed `size` by up to `minBlockSize`, as in the kernel.
    */
   alloc(args: DrmBuddyAllocArgs): DrmBuddyBlock[] {
     const start = args.start ?? 0;
@@ -386,42 +387,34 @@ export class DrmBuddy {
   }
 
   /**
-   * `alloc_from_freelist()`: the smallest free block of at least `order` (lowest address, or
-   * highest with TOPDOWN; clear blocks first with CLEAR), split down to `order`.
+   * `alloc_from_freelist()`: a free block of at least `order`, split down to `order` keeping the
+   * right (upper) half each time. Like the kernel, the plain path takes the highest-addressed
+   * block of the smallest order that has one; TOPDOWN takes the highest-addressed block of any
+   * sufficient order. Blocks of the preferred kind (clear with CLEAR, dirty without) come first,
+   * the other kind only if none is free.
    */
   private allocFromFreelist(order: number, flags: number): DrmBuddyBlock | null {
     const topdown = (flags & DrmBuddyFlag.TOPDOWN) !== 0;
     const wantClear = (flags & DrmBuddyFlag.CLEAR) !== 0;
-    let found: DrmBuddyBlock | null = null;
-    const pick = (clearOnly: boolean | null) => {
-      if (topdown) {
-        // Highest-addressed free block of any sufficient order.
-        let best: DrmBuddyBlock | null = null;
-        for (let o = order; o <= this.maxOrder; o++) {
-          const list = this.freeList[o]!;
-          for (let i = list.length - 1; i >= 0; i--) {
-            const b = list[i]!;
-            if (clearOnly !== null && b.clear !== clearOnly) continue;
-            if (best === null || b.offset > best.offset) best = b;
-            break;
-          }
-        }
-        return best;
-      }
-      for (let o = order; o <= this.maxOrder; o++) {
-        for (const b of this.freeList[o]!) {
-          if (clearOnly === null || b.clear === clearOnly) return b;
-        }
-      }
+    const lastOfKind = (list: DrmBuddyBlock[], clear: boolean) => {
+      for (let i = list.length - 1; i >= 0; i--) if (list[i]!.clear === clear) return list[i]!;
       return null;
     };
-    // Prefer the requested kind of memory, but take the other rather than fail.
-    found = pick(wantClear) ?? pick(null);
-    if (found === null) return null;
-    let block = found;
+    const pick = (clear: boolean) => {
+      let best: DrmBuddyBlock | null = null;
+      for (let o = order; o <= this.maxOrder; o++) {
+        const b = lastOfKind(this.freeList[o]!, clear);
+        if (b === null) continue;
+        if (!topdown) return b;
+        if (best === null || b.offset > best.offset) best = b;
+      }
+      return best;
+    };
+    let block = pick(wantClear) ?? pick(!wantClear);
+    if (block === null) return null;
     while (block.order > order) {
       this.split(block);
-      block = topdown ? block.right! : block.left!;
+      block = block.right!;
     }
     return block;
   }
@@ -514,19 +507,40 @@ export class DrmBuddy {
   }
 
   /**
-   * `__alloc_contig_try_harder()`: no power-of-two block was free, so look for any free run of
-   * `size` bytes starting at a `minBlockSize`-aligned offset and allocate exactly that range.
+   * `__alloc_contig_try_harder()`: no power-of-two block was free. For each free block of the
+   * largest order below `size` (highest address first), take the free run starting there and, if
+   * it falls short, the missing part (rounded up to `minBlockSize`) just below it.
    */
   private allocContigTryHarder(size: number, minBlockSize: number): DrmBuddyBlock[] {
-    const free: DrmBuddyBlock[] = this.freeList.flat().sort((a, b) => a.offset - b.offset);
-    let runStart = -1;
-    let runEnd = -1;
-    for (const b of free) {
-      if (b.offset !== runEnd) runStart = b.offset;
-      runEnd = b.offset + b.size;
-      const s = Math.ceil(runStart / minBlockSize) * minBlockSize;
-      if (s + size <= runEnd) return this.allocRange(s, size);
+    const order = ilog2(size) - ilog2(this.chunkSize);
+    if (order === 0 || order > this.maxOrder) throw this.noSpace(size);
+    for (const block of [...this.freeList[order]!].reverse()) {
+      const off = block.offset;
+      const filled = this.freeRunLength(off, size);
+      if (filled >= size) return this.allocRange(off, size);
+      const lhs = Math.ceil(Math.max(size - filled, minBlockSize) / minBlockSize) * minBlockSize;
+      if (off - lhs >= 0 && this.freeRunLength(off - lhs, lhs) === lhs)
+        return this.allocRange(off - lhs, lhs + filled);
     }
     throw this.noSpace(size);
+  }
+
+  /** Bytes of free memory starting at `start`, contiguous, counted up to `max`. */
+  private freeRunLength(start: number, max: number): number {
+    const end = Math.min(start + max, this.size);
+    const stack = [...this.roots].reverse();
+    let run = 0;
+    while (stack.length > 0) {
+      const b = stack.pop()!;
+      const bEnd = b.offset + b.size;
+      if (bEnd <= start || b.offset >= end) continue;
+      if (b.isAllocated) return run;
+      if (b.isFree) {
+        run += Math.min(bEnd, end) - Math.max(b.offset, start);
+        continue;
+      }
+      stack.push(b.right!, b.left!);
+    }
+    return run;
   }
 }
