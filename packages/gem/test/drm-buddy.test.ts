@@ -1,4 +1,5 @@
 import { isKernelError, Prng } from "@drmsim/runtime";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { DRM_BUDDY_MAX_ORDER, DrmBuddy, type DrmBuddyBlock, DrmBuddyFlag } from "../src/index.js";
 
@@ -267,5 +268,75 @@ describe("drm_buddy behaviours (drm_buddy_test.c)", () => {
     for (const b of got) expect(b.size).toBeGreaterThanOrEqual(4 * SZ_4K);
     mm.free(got);
     mm.fini();
+  });
+});
+
+describe("drm_buddy invariants (property test)", () => {
+  it("any sequence of allocations and frees keeps blocks disjoint, accounts avail, and merges back fully", () => {
+    const op = fc.oneof(
+      fc.record({
+        kind: fc.constant("alloc" as const),
+        pages: fc.integer({ min: 1, max: 40 }),
+        minPages: fc.constantFrom(1, 2, 4, 8),
+        flags: fc.constantFrom(0, DrmBuddyFlag.TOPDOWN, DrmBuddyFlag.CONTIGUOUS, DrmBuddyFlag.CLEAR),
+      }),
+      fc.record({ kind: fc.constant("free" as const), pick: fc.nat(), cleared: fc.boolean() }),
+      fc.record({
+        kind: fc.constant("range" as const),
+        startPage: fc.integer({ min: 0, max: 99 }),
+        pages: fc.integer({ min: 1, max: 16 }),
+      }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 80 }), (ops) => {
+        const pages = 100; // not a power of two: three roots
+        const mm = DrmBuddy.init(pages * SZ_4K, SZ_4K);
+        const live: DrmBuddyBlock[][] = [];
+        for (const o of ops) {
+          const before = mm.avail;
+          try {
+            if (o.kind === "alloc") {
+              const got = mm.alloc({
+                size: o.pages * SZ_4K,
+                minBlockSize: o.minPages * SZ_4K,
+                flags: o.flags,
+              });
+              expect(total(got)).toBeGreaterThanOrEqual(o.pages * SZ_4K);
+              live.push(got);
+            } else if (o.kind === "range") {
+              const start = o.startPage * SZ_4K;
+              const end = Math.min(pages, o.startPage + o.pages) * SZ_4K;
+              live.push(mm.alloc({ start, end, size: end - start }));
+            } else if (live.length > 0) {
+              mm.free(live.splice(o.pick % live.length, 1)[0]!, o.cleared ? DrmBuddyFlag.CLEARED : 0);
+            }
+          } catch (e) {
+            expect(isKernelError(e, "ENOSPC")).toBe(true);
+            expect(mm.avail).toBe(before);
+          }
+          const all = live.flat();
+          expectDisjoint(all);
+          for (const b of all) expect(b.offset + b.size).toBeLessThanOrEqual(mm.size);
+          expect(mm.avail).toBe(mm.size - total(all));
+          expect(mm.clearAvail).toBeLessThanOrEqual(mm.avail);
+        }
+        for (const l of live) mm.free(l);
+        // Everything freed dirty-or-clear: with no allocations left, each root is whole unless a
+        // clear and a dirty buddy refused to merge; allocating everything and freeing it dirty heals it.
+        const everything = mm.alloc({ size: mm.size });
+        mm.free(everything);
+        expect(mm.getFragmentation().freeBlocksPerOrder).toEqual(
+          mm.roots.reduce(
+            (acc, r) => {
+              acc[r.order] = (acc[r.order] ?? 0) + 1;
+              return acc;
+            },
+            new Array<number>(mm.maxOrder + 1).fill(0),
+          ),
+        );
+        mm.fini();
+      }),
+      { seed: 0x6e6d, numRuns: 200 },
+    );
   });
 });

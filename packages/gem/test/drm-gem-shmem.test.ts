@@ -255,6 +255,27 @@ describe("drm_gem_shmem (drm_gem_shmem_test.c)", () => {
   });
 });
 
+describe("drm_gem_shmem funcs", () => {
+  it("status and rss follow residency and purgeability; mmap checks range and purge", async () => {
+    const sim = new Simulator();
+    const obj = DrmGemShmemObject.create(sim, SZ);
+    const f = obj.funcs;
+    expect(f.status?.(obj)).toEqual({ resident: false, purgeable: false });
+    expect(f.rss?.(obj)).toBe(0);
+    await obj.getPagesSgt();
+    await obj.madvise(1);
+    expect(f.status?.(obj)).toEqual({ resident: true, purgeable: true });
+    expect(f.rss?.(obj)).toBe(SZ);
+    f.mmap?.(obj, { length: SZ, pgoff: 0 });
+    expect(() => f.mmap?.(obj, { length: SZ, pgoff: 1 })).toThrow(/EINVAL/);
+    await obj.purge();
+    expect(f.status?.(obj)).toEqual({ resident: false, purgeable: false });
+    expect(() => f.mmap?.(obj, { length: 4096, pgoff: 0 })).toThrow(/EFAULT/);
+    obj.put();
+    expect(sim.teardown().findings).toEqual([]);
+  });
+});
+
 describe("drm_gem_shmem shrinker", () => {
   it("memory pressure purges purgeable objects and only those", async () => {
     const sim = new Simulator();
