@@ -254,4 +254,26 @@ describe("PRIME import (PRIME_FD_TO_HANDLE)", () => {
     src.put();
     expect(sim.teardown().findings).toEqual([]);
   });
+
+  it("freeing an import while its resv is held finishes the teardown in a worker once the lock is free", async () => {
+    const sim = new Simulator();
+    const exp = driver(sim, "gpu0");
+    const imp = driver(sim, "gpu1");
+    const src = exp.create();
+    const buf = drmGemPrimeExport(src);
+    const obj = await sim.exec("import", () => imp.importFn(buf));
+    expect(buf.attachments).toHaveLength(1);
+    await sim.exec("holder", async () => {
+      await buf.resv.lock(null);
+      obj.put(); // free cannot take the lock: the unmap is deferred
+      expect(buf.attachments).toHaveLength(1);
+      buf.resv.unlock();
+    });
+    await sim.runUntilIdle();
+    expect(buf.attachments).toHaveLength(0);
+    expect(src.pagesPinCount).toBe(0);
+    buf.put();
+    src.put();
+    expect(sim.teardown().findings).toEqual([]);
+  });
 });
