@@ -4,8 +4,14 @@
  * and the driver's ioctl table. Drivers never construct it: `DrmPluginHost.probe()` does, and
  * `DrmPluginHost.remove()` unplugs it.
  */
-import { Device } from "@drmsim/dma-buf";
-import { DrmGemNameTable, type DrmGemObject, type DrmGemObjectFuncs, drmGemPrimeExport } from "@drmsim/gem";
+import { Device, type DmaBuf, type DmaBufOps, dmaBufExport } from "@drmsim/dma-buf";
+import {
+  DrmGemNameTable,
+  type DrmGemObject,
+  type DrmGemObjectFuncs,
+  drmGemPrimeDmaBufOps,
+  drmGemPrimeExport,
+} from "@drmsim/gem";
 import {
   File,
   type FileOperations,
@@ -48,6 +54,7 @@ export class DrmDevice {
   /** The `struct device` buffers are DMA-mapped for (attachments of imports). */
   readonly dmaDev: Device;
   private gemFuncs: DrmGemObjectFuncs | null = null;
+  private dmaBufOps: DmaBufOps | null = null;
   private readonly magics = new Map<number, DrmFile>();
   private nextMagic = 1;
   private readonly slot: number;
@@ -105,6 +112,60 @@ export class DrmDevice {
     return this.initGemObject(obj);
   }
 
+  /** True if `buf` was exported by this device with its own `dma_buf_ops` (self-import check). */
+  ownsDmaBuf(buf: DmaBuf): boolean {
+    return this.dmaBufOps !== null && buf.ops === this.dmaBufOps;
+  }
+
+  /** `drm_gem_dmabuf_export` with the driver's `dma_buf_ops` (the `hooks.dmaBuf` taps over the GEM defaults). */
+  private primeExportOwnOps(obj: DrmGemObject, flags: number): DmaBuf {
+    this.dmaBufOps ??= this.buildDmaBufOps();
+    const buf = dmaBufExport(this.sim, {
+      ops: this.dmaBufOps,
+      size: obj.size,
+      priv: obj,
+      resv: obj.resv,
+      flags,
+      name: obj.label,
+    });
+    // The dma-buf holds a reference on the object, dropped by the default release.
+    obj.get();
+    return buf;
+  }
+
+  private buildDmaBufOps(): DmaBufOps {
+    const d = this.hooks.dmaBuf;
+    const b = drmGemPrimeDmaBufOps;
+    const ops: DmaBufOps = { ...b };
+    const used = (h: { taps: unknown[] }) => h.taps.length > 0;
+    if (used(d.attach)) ops.attach = (buf, att) => void (d.attach.call(buf, att) ?? b.attach?.(buf, att));
+    if (used(d.detach)) ops.detach = (buf, att) => void (d.detach.call(buf, att) ?? b.detach?.(buf, att));
+    if (used(d.pin)) ops.pin = (att) => void (d.pin.call(att) ?? b.pin?.(att));
+    if (used(d.unpin)) ops.unpin = (att) => void (d.unpin.call(att) ?? b.unpin?.(att));
+    if (used(d.mapDmaBuf)) ops.mapDmaBuf = (att, dir) => d.mapDmaBuf.call(att, dir) ?? b.mapDmaBuf(att, dir);
+    if (used(d.unmapDmaBuf))
+      ops.unmapDmaBuf = (att, sgt, dir) =>
+        void (d.unmapDmaBuf.call(att, sgt, dir) ?? b.unmapDmaBuf(att, sgt, dir));
+    if (used(d.mmap)) ops.mmap = (buf, vma) => void (d.mmap.call(buf, vma) ?? b.mmap?.(buf, vma));
+    if (used(d.vmap))
+      ops.vmap = (buf) => {
+        const m = d.vmap.call(buf) ?? b.vmap?.(buf);
+        if (m === undefined)
+          throw new KernelError("EINVAL", `${this.driver.name}: no vmap for ${buf.describe()}`);
+        return m;
+      };
+    if (used(d.vunmap)) ops.vunmap = (buf, map) => void (d.vunmap.call(buf, map) ?? b.vunmap?.(buf, map));
+    if (used(d.beginCpuAccess))
+      ops.beginCpuAccess = async (buf, dir) => {
+        if ((await d.beginCpuAccess.promise(buf, dir)) === undefined) await b.beginCpuAccess?.(buf, dir);
+      };
+    if (used(d.endCpuAccess))
+      ops.endCpuAccess = async (buf, dir) => {
+        if ((await d.endCpuAccess.promise(buf, dir)) === undefined) await b.endCpuAccess?.(buf, dir);
+      };
+    return ops;
+  }
+
   private buildGemFuncs(): DrmGemObjectFuncs {
     const g = this.hooks.gem;
     const used = (h: { taps: unknown[] }) => h.taps.length > 0;
@@ -118,7 +179,13 @@ export class DrmDevice {
     if (used(g.free)) funcs.free = (o) => g.free.call(o);
     if (used(g.open)) funcs.open = (o, f) => g.open.call(o, f);
     if (used(g.close)) funcs.close = (o, f) => g.close.call(o, f);
-    if (used(g.export)) funcs.export = (o, flags) => g.export.call(o, flags) ?? drmGemPrimeExport(o, flags);
+    const d = this.hooks.dmaBuf;
+    const ownOps = Object.values(d).some((h) => used(h as { taps: unknown[] }));
+    const defaultExport = ownOps
+      ? (o: DrmGemObject, flags: number) => this.primeExportOwnOps(o, flags)
+      : (o: DrmGemObject, flags: number) => drmGemPrimeExport(o, flags);
+    if (used(g.export) || ownOps)
+      funcs.export = (o, flags) => g.export.call(o, flags) ?? defaultExport(o, flags);
     if (used(g.pin)) funcs.pin = (o) => g.pin.call(o);
     if (used(g.unpin)) funcs.unpin = (o) => g.unpin.call(o);
     if (used(g.getSgTable))

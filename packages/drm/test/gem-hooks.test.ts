@@ -1,7 +1,9 @@
+import { DMA_BUF_IOCTL_SYNC, DMA_BUF_SYNC_READ, DMA_BUF_SYNC_START, type DmaBuf } from "@drmsim/dma-buf";
 import { DrmGemObject } from "@drmsim/gem";
 import { Process, Simulator } from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
 import {
+  DRM_DEVICE,
   DRM_RENDER_ALLOW,
   DrmCap,
   DrmDriverFeature,
@@ -13,6 +15,8 @@ import {
   drmCoreIoctl,
   drmGetCap,
   drmModeCreateDumbBuffer,
+  drmPrimeFDToHandle,
+  drmPrimeHandleToFD,
 } from "../src/index.js";
 
 const GPU = DrmDriverFeature.GEM | DrmDriverFeature.RENDER;
@@ -43,6 +47,59 @@ class OwnObjects {
 }
 
 describe("GEM hooks and helper plugins", () => {
+  it("dma_buf_ops taps: exports use the driver's ops over the GEM defaults; self-import still finds the object", async () => {
+    const sim = new Simulator();
+    const host = new DrmPluginHost(sim);
+    const seen: string[] = [];
+    class CpuSync {
+      apply(hooks: DrmHooks) {
+        hooks.dmaBuf.beginCpuAccess.tapPromise("cpusync", async (_buf, dir) => {
+          seen.push(`begin:${dir}:${sim.current.backtrace()[0]}`);
+          return true;
+        });
+        hooks.dmaBuf.vmap.tap("cpusync", () => {
+          seen.push("vmap-declined");
+          return undefined;
+        });
+        hooks.driver.dumbCreate.tapPromise("cpusync", async (file, args) => {
+          const obj = host.containerOf(dev).resolve(DRM_DEVICE).gemCreateObject(4096);
+          try {
+            args.handle = file.gem.handleCreate(obj);
+          } finally {
+            obj.put();
+          }
+          args.pitch = 64;
+          args.size = obj.size;
+          return true;
+        });
+      }
+    }
+    const dev = host.probe(CpuSync, { name: "cpusync", features: GPU });
+    const app = new Process(sim, "app");
+    await sim.exec("app", async () => {
+      const fd = await app.open("/dev/dri/card0");
+      const bo = await drmModeCreateDumbBuffer(app, fd, 16, 1, 32);
+      const bufFd = await drmPrimeHandleToFD(app, fd, bo.handle);
+      await app.ioctl(bufFd, DMA_BUF_IOCTL_SYNC, { flags: DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ });
+      const buf = app.file(bufFd).priv as DmaBuf;
+      const map = await buf.vmapUnlocked();
+      map.write(0, new Uint8Array([9]));
+      await buf.resv.lock(null);
+      buf.vunmap(map);
+      buf.resv.unlock();
+      // Self-import through the driver's own ops: same handle, no foreign import.
+      expect(await drmPrimeFDToHandle(app, fd, bufFd)).toBe(bo.handle);
+      const render = await app.open("/dev/dri/renderD128");
+      const h = await drmPrimeFDToHandle(app, render, bufFd);
+      const f = [...dev.files].find((x) => x.minor.type === "render")!;
+      expect(f.gem.peek(h)!.isImported).toBe(false);
+    });
+    expect(seen).toEqual(["begin:2:cpusync.beginCpuAccess", "vmap-declined"]);
+    app.exit();
+    host.remove(dev);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+
   it("a driver's gemCreateObject tap wins over the shmem helper; gem.free runs as an op with its frame", async () => {
     const sim = new Simulator();
     const host = new DrmPluginHost(sim);

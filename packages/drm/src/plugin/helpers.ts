@@ -83,8 +83,11 @@ export class DrmPrimeHelper {
         return obj;
       }),
     );
-    hooks.driver.gemPrimeImport.tapPromise({ name, ...HELPER }, (buf) =>
-      drmGemPrimeImport(device, buf, {
+    hooks.driver.gemPrimeImport.tapPromise({ name, ...HELPER }, async (buf) => {
+      // A buffer this device exported with its own dma_buf_ops: the original object, like
+      // amdgpu_gem_prime_import's own-ops check (the GEM default ops are checked by GEM itself).
+      if (device.ownsDmaBuf(buf)) return (buf.priv as DrmGemObject).get();
+      return drmGemPrimeImport(device, buf, {
         dmaDev: device.dmaDev,
         importSgTable: (attach, sgt) => {
           const obj = hooks.driver.gemPrimeImportSgTable.call(attach, sgt);
@@ -93,8 +96,8 @@ export class DrmPrimeHelper {
           device.initGemObject(obj);
           return obj;
         },
-      }),
-    );
+      });
+    });
   }
 }
 

@@ -7,7 +7,15 @@
  * result so a tap may decline ("not mine, ask the next one"). Default implementations (the
  * kernel's helpers) are plugins tapped at `DrmHookStage.HELPER`, after the driver's own taps.
  */
-import type { Device, DmaBuf, DmaBufAttachment, IosysMap, SgTable, VmArea } from "@drmsim/dma-buf";
+import type {
+  Device,
+  DmaBuf,
+  DmaBufAttachment,
+  DmaDataDirection,
+  IosysMap,
+  SgTable,
+  VmArea,
+} from "@drmsim/dma-buf";
 import type { DrmGemObject } from "@drmsim/gem";
 import { AsyncSeriesBailHook, SyncBailHook, SyncHook } from "tapable";
 import type { DrmFile } from "../drm-file.js";
@@ -106,12 +114,50 @@ export interface DrmGemHooks {
   readonly mmap: SyncHook<[obj: DrmGemObject, vma: VmArea]>;
 }
 
+/**
+ * `struct dma_buf_ops` of the dma-bufs this device exports. Without taps, exports use the GEM
+ * defaults (`drm_gem_prime_dmabuf_ops`, which call the object's funcs — so `hooks.gem` already
+ * sees every map/vmap/pin). A driver that taps any of these exports with its own ops table (as
+ * amdgpu does with `amdgpu_dmabuf_ops`): each op runs the driver's taps first; a tap returning
+ * `undefined` declines and the GEM default runs; `true` (or a value) means handled. Self-import
+ * still recognises the device's own buffers.
+ */
+export interface DrmDmaBufHooks {
+  /** `attach`: may refuse (throw). */
+  readonly attach: SyncBailHook<[buf: DmaBuf, att: DmaBufAttachment], true | undefined>;
+  /** `detach`. */
+  readonly detach: SyncBailHook<[buf: DmaBuf, att: DmaBufAttachment], true | undefined>;
+  /** `pin` (resv held). */
+  readonly pin: SyncBailHook<[att: DmaBufAttachment], true | undefined>;
+  /** `unpin` (resv held). */
+  readonly unpin: SyncBailHook<[att: DmaBufAttachment], true | undefined>;
+  /** `map_dma_buf` (resv held). */
+  readonly mapDmaBuf: SyncBailHook<[att: DmaBufAttachment, dir: DmaDataDirection], SgTable | undefined>;
+  /** `unmap_dma_buf` (resv held). */
+  readonly unmapDmaBuf: SyncBailHook<
+    [att: DmaBufAttachment, sgt: SgTable, dir: DmaDataDirection],
+    true | undefined
+  >;
+  /** `mmap`. */
+  readonly mmap: SyncBailHook<[buf: DmaBuf, vma: VmArea], true | undefined>;
+  /** `vmap` (resv held). */
+  readonly vmap: SyncBailHook<[buf: DmaBuf], IosysMap | undefined>;
+  /** `vunmap` (resv held). */
+  readonly vunmap: SyncBailHook<[buf: DmaBuf, map: IosysMap], true | undefined>;
+  /** `begin_cpu_access` (may sleep). */
+  readonly beginCpuAccess: AsyncSeriesBailHook<[buf: DmaBuf, dir: DmaDataDirection], true | undefined>;
+  /** `end_cpu_access` (may sleep). */
+  readonly endCpuAccess: AsyncSeriesBailHook<[buf: DmaBuf, dir: DmaDataDirection], true | undefined>;
+}
+
 /** Every hook group of a device. Frozen at probe. */
 export interface DrmHooks {
   /** `struct drm_driver`. */
   readonly driver: DrmDriverHooks;
   /** `struct drm_gem_object_funcs`. */
   readonly gem: DrmGemHooks;
+  /** `struct dma_buf_ops` of this device's exports. */
+  readonly dmaBuf: DrmDmaBufHooks;
 }
 
 /**
@@ -177,6 +223,31 @@ export function createDrmHooks(): DrmHooks {
       vmap: new SyncBailHook<[obj: DrmGemObject], IosysMap | undefined>(["obj"]),
       vunmap: new SyncHook<[obj: DrmGemObject, map: IosysMap]>(["obj", "map"]),
       mmap: new SyncHook<[obj: DrmGemObject, vma: VmArea]>(["obj", "vma"]),
+    },
+    dmaBuf: {
+      attach: new SyncBailHook<[buf: DmaBuf, att: DmaBufAttachment], true | undefined>(["buf", "att"]),
+      detach: new SyncBailHook<[buf: DmaBuf, att: DmaBufAttachment], true | undefined>(["buf", "att"]),
+      pin: new SyncBailHook<[att: DmaBufAttachment], true | undefined>(["att"]),
+      unpin: new SyncBailHook<[att: DmaBufAttachment], true | undefined>(["att"]),
+      mapDmaBuf: new SyncBailHook<[att: DmaBufAttachment, dir: DmaDataDirection], SgTable | undefined>([
+        "att",
+        "dir",
+      ]),
+      unmapDmaBuf: new SyncBailHook<
+        [att: DmaBufAttachment, sgt: SgTable, dir: DmaDataDirection],
+        true | undefined
+      >(["att", "sgt", "dir"]),
+      mmap: new SyncBailHook<[buf: DmaBuf, vma: VmArea], true | undefined>(["buf", "vma"]),
+      vmap: new SyncBailHook<[buf: DmaBuf], IosysMap | undefined>(["buf"]),
+      vunmap: new SyncBailHook<[buf: DmaBuf, map: IosysMap], true | undefined>(["buf", "map"]),
+      beginCpuAccess: new AsyncSeriesBailHook<[buf: DmaBuf, dir: DmaDataDirection], true | undefined>([
+        "buf",
+        "dir",
+      ]),
+      endCpuAccess: new AsyncSeriesBailHook<[buf: DmaBuf, dir: DmaDataDirection], true | undefined>([
+        "buf",
+        "dir",
+      ]),
     },
   };
 }
