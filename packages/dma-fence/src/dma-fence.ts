@@ -137,7 +137,11 @@ export class DmaFence extends RefCounted {
   declare ops: DmaFenceOps | null;
   /** The external fence lock, if the driver gave one. */
   declare readonly lock: SpinLock | null;
-  declare private cbs: DmaFenceCb[] | null;
+  /**
+   * `dma_fence.cb_list`: pending callbacks in the order added. One callback — by far the common
+   * case — is stored as itself, so waiting on a fence allocates no list.
+   */
+  declare private cbs: DmaFenceCb | DmaFenceCb[] | null;
 
   constructor(sim: Simulator, ops: DmaFenceOps, context: number, seqno: number, opts?: DmaFenceInitOptions) {
     // Checked before anything exists, so a rejected init leaves nothing behind.
@@ -299,8 +303,10 @@ export class DmaFence extends RefCounted {
     if (typeof cb?.func !== "function") return EINVAL;
     if ((this.flags & DmaFenceFlag.SIGNALED) !== 0) return ENOENT;
     if (!this.enableSignalingLocked()) return ENOENT;
-    if (this.cbs === null) this.cbs = [cb];
-    else this.cbs.push(cb);
+    const cbs = this.cbs;
+    if (cbs === null) this.cbs = cb;
+    else if (Array.isArray(cbs)) cbs.push(cb);
+    else this.cbs = [cbs, cb];
     return 0;
   }
 
@@ -308,6 +314,11 @@ export class DmaFence extends RefCounted {
   removeCallback(cb: DmaFenceCb): boolean {
     const cbs = this.cbs;
     if (cbs === null) return false;
+    if (!Array.isArray(cbs)) {
+      if (cbs !== cb) return false;
+      this.cbs = null;
+      return true;
+    }
     const i = cbs.indexOf(cb);
     if (i < 0) return false;
     cbs.splice(i, 1);
@@ -316,7 +327,8 @@ export class DmaFence extends RefCounted {
 
   /** Number of callbacks still pending (for tests and debugfs-style dumps). */
   get pendingCallbacks(): number {
-    return this.cbs?.length ?? 0;
+    const cbs = this.cbs;
+    return cbs === null ? 0 : Array.isArray(cbs) ? cbs.length : 1;
   }
 
   /**
@@ -364,12 +376,13 @@ export class DmaFence extends RefCounted {
    * `-EDEADLK` and signalled. Then `ops.release` runs.
    */
   protected release(): void {
-    if (!this.signaled && this.cbs !== null && this.cbs.length > 0) {
+    const pending = this.pendingCallbacks;
+    if (!this.signaled && pending > 0) {
       const ctx = this.sim.current;
       if (this.sim.validator.enabled)
         this.sim.validator.report({
           kind: "fence-released-unsignalled",
-          title: `last reference to ${this.describe()} dropped while unsignalled with ${this.cbs.length} callback(s) pending`,
+          title: `last reference to ${this.describe()} dropped while unsignalled with ${pending} callback(s) pending`,
           context: ctx.label,
           backtrace: frameList(ctx.frame),
           explanation:
@@ -416,10 +429,12 @@ export class DmaFence extends RefCounted {
       const cbs = this.cbs;
       if (cbs !== null) {
         this.cbs = null;
-        for (let i = 0; i < cbs.length; i++) {
-          const cb = cbs[i]!;
-          cb.func(this, cb);
-        }
+        if (!Array.isArray(cbs)) cbs.func(this, cbs);
+        else
+          for (let i = 0; i < cbs.length; i++) {
+            const cb = cbs[i]!;
+            cb.func(this, cb);
+          }
       }
     } finally {
       if (lock !== null) lock.unlock();
