@@ -45,7 +45,11 @@ it("a fence released with one pending callback is still reported and signalled w
   const sim = new Simulator({ validator: "collect" });
   const f = mockFence(sim);
   let status = 0;
-  f.addCallback({ func: (x) => void (status = x.error) });
+  f.addCallback({
+    func: (x) => {
+      status = x.error;
+    },
+  });
   f.put();
   expect(status).toBe(-35);
   expect(sim.validator.findingsOf("fence-released-unsignalled")).toHaveLength(1);
