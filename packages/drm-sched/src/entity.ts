@@ -68,6 +68,7 @@ export class DrmSchedEntity {
   /** Fair policy: priority-weighted GPU time used. */
   vruntime = 0;
   /** @internal */ rqMember = false;
+  /** @internal Index in `rq.entities`. */ rqPos = -1;
   /** @internal */ heapIndex = -1;
   /** @internal */ heapKey = 0;
   /** @internal */ heapTie = 0;

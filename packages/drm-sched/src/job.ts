@@ -7,11 +7,14 @@
  * de-duplicated per fence context, keeping the later fence (seed 003: a job that waits on fence
  * 7 of a timeline need not also wait on fence 5).
  */
-import { type DmaFence, dmaFenceIsLater } from "@drmsim/dma-fence";
+import { type DmaFence, type DmaFenceCb, dmaFenceIsLater } from "@drmsim/dma-fence";
 import { frameList, KernelError } from "@drmsim/runtime";
 import type { DrmSchedEntity } from "./entity.js";
 import { DrmSchedFence } from "./sched-fence.js";
 import type { DrmGpuScheduler } from "./scheduler.js";
+
+/** Shared by every job without dependencies; never written to. */
+const NO_DEPS: Map<number, DmaFence> = new Map();
 
 declare module "@drmsim/runtime" {
   interface FindingKinds {
@@ -72,12 +75,19 @@ export class DrmSchedJob {
   state: DrmSchedJobState = "init";
   /** Driver payload (the kernel's container_of). */
   driverData: unknown = undefined;
-  /** @internal `job->dependencies`: insertion-ordered, one fence per context. */
-  readonly deps = new Map<number, DmaFence>();
+  /** @internal `job->dependencies`: insertion-ordered, one fence per context (shared empty map until the first). */
+  deps: Map<number, DmaFence> = NO_DEPS;
   /** @internal Resolution cursor over `deps` (`last_dependency`). */
   depIter: Iterator<DmaFence> | null = null;
-  /** @internal The hardware fence callback (`job->cb`). */
-  readonly cb = { job: this as DrmSchedJob, func: hwFenceDone };
+  /** @internal The hardware fence callback (`job->cb`): the job itself, so it costs no allocation. */
+  get cb(): DmaFenceCb {
+    return this;
+  }
+
+  /** @internal `drm_sched_job_done_cb`: the hardware fence signalled (irq context). */
+  func(fence: DmaFence): void {
+    this.sched.jobDone(this, fence.error);
+  }
 
   /**
    * `drm_sched_job_init(job, entity, credits, owner)`. `EINVAL` for credits < 1 (or not an
@@ -156,6 +166,7 @@ export class DrmSchedJob {
       );
     }
     const ctx = fence.context;
+    if (this.deps === NO_DEPS) this.deps = new Map();
     const prev = this.deps.get(ctx);
     if (prev === undefined) {
       this.deps.set(ctx, fence);
@@ -204,7 +215,7 @@ export class DrmSchedJob {
   cleanup(): void {
     if (this.state === "cleaned") return;
     for (const f of this.deps.values()) f.put();
-    this.deps.clear();
+    this.deps = NO_DEPS;
     this.depIter = null;
     const s = this.sFence;
     if (s !== null && this.state !== "init") s.finished.put();
@@ -240,9 +251,4 @@ export class DrmSchedJob {
     }
     return s;
   }
-}
-
-/** `drm_sched_job_done_cb`: the hardware fence signalled (irq context). */
-function hwFenceDone(fence: DmaFence, cb: { job: DrmSchedJob }): void {
-  cb.job.sched.jobDone(cb.job, fence.error);
 }

@@ -38,6 +38,7 @@ export class DrmSchedRq {
   addEntity(e: DrmSchedEntity): void {
     if (e.rqMember) return;
     e.rqMember = true;
+    e.rqPos = this.entities.length;
     this.entities.push(e);
     this.sched.score++;
     if (this.policy === "fair" && e.vruntime < this.minVruntime) e.vruntime = this.minVruntime;
@@ -47,8 +48,22 @@ export class DrmSchedRq {
   removeEntity(e: DrmSchedEntity): void {
     if (!e.rqMember) return;
     e.rqMember = false;
-    const i = this.entities.indexOf(e);
-    if (i >= 0) this.entities.splice(i, 1);
+    const list = this.entities;
+    const i = list[e.rqPos] === e ? e.rqPos : list.indexOf(e);
+    if (this.policy === "rr") {
+      // Round robin walks the list in attach order: keep it.
+      list.splice(i, 1);
+      for (let k = i; k < list.length; k++) list[k]!.rqPos = k;
+    } else {
+      // Order does not matter to the heap policies: O(1) swap-remove, so tearing down thousands of
+      // entities stays linear.
+      const last = list.pop()!;
+      if (last !== e) {
+        list[i] = last;
+        last.rqPos = i;
+      }
+    }
+    e.rqPos = -1;
     this.sched.score--;
     if (this.current === e) this.current = null;
     if (e.heapIndex >= 0) this.heapRemove(e);

@@ -99,6 +99,8 @@ export interface DrmSchedStats {
 const SCHEDULERS = {};
 const FLOWS = {};
 const VRUNTIME_SHIFT = [1, 2, 4, 7];
+/** Jobs run (or freed) per work-item invocation. */
+const RUN_BATCH = 64;
 
 /** `struct drm_gpu_scheduler`. `new DrmGpuScheduler(sim, args)` is `drm_sched_init`. */
 export class DrmGpuScheduler {
@@ -281,46 +283,54 @@ export class DrmGpuScheduler {
     return null;
   }
 
-  /** `drm_sched_run_job_work`: hand one job to the hardware. */
+  /**
+   * `drm_sched_run_job_work`: hand jobs to the hardware. The kernel runs one job per invocation
+   * and re-queues the work; drmsim runs up to `RUN_BATCH` per invocation — the same picks at the
+   * same virtual instant, without a work-queue round trip per job — then re-queues itself.
+   */
   private runJobWork(): void {
     if (this.paused) return;
-    const sim = this.sim;
-    const v = sim.validator;
+    const v = this.sim.validator;
     const cookie = v.beginSignalling();
     try {
-      const entity = this.selectEntity();
-      if (entity === null) return;
-      const job = entity.popJob();
-      if (job === null) {
-        // Waiting on a dependency now; another entity may be ready.
-        this.wakeup();
-        return;
+      for (let n = 0; n < RUN_BATCH; n++) {
+        if (this.paused) return;
+        const entity = this.selectEntity();
+        if (entity === null) return;
+        const job = entity.popJob();
+        // null: the entity now waits on a dependency; another one may be ready.
+        if (job !== null) this.runOne(job);
       }
-      this.creditCount += job.credits;
-      if (this.creditCount > this.stats.maxCredits) this.stats.maxCredits = this.creditCount;
-      this.jobBegin(job);
-      if (sim.tracer.on) sim.tracer.instant(traceDrmRunJob, this.track, this.jobTraceArgs(job));
-      const s = job.sFence!;
-      job.runTs = sim.now;
-      job.state = "running";
-      let fence: DmaFence | null = null;
-      let err = s.finished.error;
-      if (err === 0) {
-        this.stats.run++;
-        const r = this.callRunJob(job);
-        if (typeof r === "number") err = r;
-        else fence = r;
-      } else this.stats.skipped++;
-      s.signalScheduled(fence);
-      if (fence !== null) {
-        if (fence.addCallback(job.cb as never) !== 0) this.jobDone(job, fence.error);
-        fence.put();
-      } else this.jobDone(job, err);
-      this.jobScheduled.wakeUpAll();
       this.wakeup();
     } finally {
       v.endSignalling(cookie);
     }
+  }
+
+  /** The body of `drm_sched_run_job_work` for one popped job. */
+  private runOne(job: DrmSchedJob): void {
+    const sim = this.sim;
+    this.creditCount += job.credits;
+    if (this.creditCount > this.stats.maxCredits) this.stats.maxCredits = this.creditCount;
+    this.jobBegin(job);
+    if (sim.tracer.on) sim.tracer.instant(traceDrmRunJob, this.track, this.jobTraceArgs(job));
+    const s = job.sFence!;
+    job.runTs = sim.now;
+    job.state = "running";
+    let fence: DmaFence | null = null;
+    let err = s.finished.error;
+    if (err === 0) {
+      this.stats.run++;
+      const r = this.callRunJob(job);
+      if (typeof r === "number") err = r;
+      else fence = r;
+    } else this.stats.skipped++;
+    s.signalScheduled(fence);
+    if (fence !== null) {
+      if (fence.addCallback(job.cb) !== 0) this.jobDone(job, fence.error);
+      fence.put();
+    } else this.jobDone(job, err);
+    if (this.jobScheduled.active > 0) this.jobScheduled.wakeUpAll();
   }
 
   /** `drm_sched_job_begin`: onto the pending list; the TDR starts if the list was empty. */
@@ -371,16 +381,28 @@ export class DrmGpuScheduler {
     return job;
   }
 
-  /** `drm_sched_free_job_work`. */
+  /**
+   * `drm_sched_free_job_work`: frees finished jobs in pending-list order (up to `RUN_BATCH` per
+   * invocation; the kernel frees one and re-queues), then runs submission. The kernel queues the
+   * run-job work at that point; both items live on the same ordered queue at the same instant,
+   * so drmsim runs it inline (under its own frame) and saves a work-queue round trip per job.
+   */
   private freeJobWork(): void {
-    if (this.paused) return;
-    const job = this.getFinishedJob();
-    if (job !== null) {
+    for (let n = 0; n < RUN_BATCH; n++) {
+      if (this.paused) return;
+      const job = this.getFinishedJob();
+      if (job === null) break;
       this.callFreeJob(job);
-      const next = this.pending[this.pHead];
-      if (next !== undefined && next.sFence!.finished.signaled) this.submitWq.queueWork(this.freeWork);
     }
-    this.wakeup();
+    const next = this.pending[this.pHead];
+    if (next !== undefined && next.sFence!.finished.signaled) this.submitWq.queueWork(this.freeWork);
+    const ctx = this.sim.current;
+    ctx.pushFrame("drm_sched_run_job_work");
+    try {
+      this.runJobWork();
+    } finally {
+      ctx.popFrame();
+    }
   }
 
   // --- driver ops: every call into the driver goes through these -------------------------------
@@ -503,7 +525,7 @@ export class DrmGpuScheduler {
       const job = this.pending[i]!;
       const s = job.sFence!;
       const parent = s.parent;
-      if (parent?.removeCallback(job.cb as never)) {
+      if (parent?.removeCallback(job.cb)) {
         s.parent = null;
         parent.put();
         this.creditCount -= job.credits;
@@ -530,8 +552,7 @@ export class DrmGpuScheduler {
         this.jobDone(job, errno !== 0 ? errno : -ERRNO.ECANCELED);
         continue;
       }
-      if (parent.addCallback(job.cb as never) !== 0)
-        this.jobDone(job, parent.error !== 0 ? parent.error : errno);
+      if (parent.addCallback(job.cb) !== 0) this.jobDone(job, parent.error !== 0 ? parent.error : errno);
     }
     this.startTimeout();
     this.wqueueStart();

@@ -124,7 +124,8 @@ export class HardwareEngine {
   };
   private queue: (Cmd | undefined)[] = [];
   private head = 0;
-  private readonly running = new Set<Cmd>();
+  /** Executing commands (at most `width`; an array: small, and cheaper than a Set per command). */
+  private readonly running: Cmd[] = [];
   private busySince = 0;
   private isCrashed = false;
   private nextId = 1;
@@ -148,7 +149,7 @@ export class HardwareEngine {
 
   /** Commands executing now (including hung ones). */
   get busy(): number {
-    return this.running.size;
+    return this.running.length;
   }
 
   /** Commands waiting for a slot. */
@@ -249,7 +250,7 @@ export class HardwareEngine {
 
   private pump(): void {
     if (this.isCrashed) return;
-    while (this.running.size < this.width && this.head < this.queue.length) {
+    while (this.running.length < this.width && this.head < this.queue.length) {
       const c = this.queue[this.head]!;
       this.queue[this.head++] = undefined;
       if (this.head > 1024 && this.head * 2 > this.queue.length) {
@@ -262,8 +263,8 @@ export class HardwareEngine {
 
   private start(c: Cmd): void {
     const sim = this.sim;
-    if (this.running.size === 0) this.busySince = sim.now;
-    this.running.add(c);
+    if (this.running.length === 0) this.busySince = sim.now;
+    this.running.push(c);
     c.state = "running";
     c.startNs = sim.now;
     if (c.cmd.hang === true) return;
@@ -272,9 +273,11 @@ export class HardwareEngine {
 
   private finishSlot(c: Cmd): void {
     const now = this.sim.now;
-    this.running.delete(c);
+    const r = this.running;
+    const i = r.indexOf(c);
+    if (i >= 0) r.splice(i, 1);
     this.stats.slotBusyNs += now - c.startNs;
-    if (this.running.size === 0) this.stats.busyNs += now - this.busySince;
+    if (r.length === 0) this.stats.busyNs += now - this.busySince;
   }
 
   private hwDone(c: Cmd): void {
