@@ -8,6 +8,13 @@
  * 7 of a timeline need not also wait on fence 5).
  */
 import { type DmaFence, type DmaFenceCb, dmaFenceIsLater } from "@drmsim/dma-fence";
+import {
+  type DmaResv,
+  DmaResvIter,
+  type DmaResvUsage,
+  dmaResvForEachFence,
+  dmaResvUsageRw,
+} from "@drmsim/dma-resv";
 import { frameList, KernelError } from "@drmsim/runtime";
 import type { DrmSchedEntity } from "./entity.js";
 import { DrmSchedFence } from "./sched-fence.js";
@@ -23,17 +30,6 @@ declare module "@drmsim/runtime" {
     /** A job was armed but never pushed, or pushed twice, or used after cleanup. */
     "sched-job-misuse": true;
   }
-}
-
-/** `enum dma_resv_usage` values, as `@drmsim/dma-resv`'s `DmaResvUsage` numbers them. */
-export type DrmSchedResvUsage = 0 | 1 | 2 | 3;
-
-/**
- * What `addResvDependencies` needs of a reservation object: the fences of a usage class (and the
- * stricter ones), each without a new reference. `@drmsim/dma-resv`'s `DmaResv` fits.
- */
-export interface DrmSchedResv {
-  getFences(usage: DrmSchedResvUsage): Iterable<DmaFence>;
 }
 
 /**
@@ -180,19 +176,21 @@ export class DrmSchedJob {
   }
 
   /**
-   * `drm_sched_job_add_resv_dependencies(job, resv, usage)`: every fence of `resv` at `usage` (and
-   * stricter). The caller holds the reservation lock.
+   * `drm_sched_job_add_resv_dependencies(job, resv, usage)`: every unsignalled fence of `resv` at
+   * `usage` (and stricter), walked under the reservation lock, which the caller must hold (the
+   * walk reports it otherwise).
    */
-  addResvDependencies(resv: DrmSchedResv, usage: DrmSchedResvUsage): void {
-    for (const f of resv.getFences(usage)) this.addDependency(f.get());
+  addResvDependencies(resv: DmaResv, usage: DmaResvUsage): void {
+    for (const f of dmaResvForEachFence(new DmaResvIter(resv, usage))) this.addDependency(f.get());
   }
 
   /**
-   * `drm_sched_job_add_implicit_dependencies(job, obj, write)`: implicit sync on a GEM object. A
-   * writer waits for readers and writers (`READ` usage and stricter), a reader for writers.
+   * `drm_sched_job_add_implicit_dependencies(job, obj, write)`: implicit sync on a GEM object
+   * (anything with a `resv`). A writer waits for readers and writers, a reader for writers
+   * (`dma_resv_usage_rw`).
    */
-  addImplicitDependencies(obj: { resv: DrmSchedResv }, write: boolean): void {
-    this.addResvDependencies(obj.resv, write ? 2 : 1);
+  addImplicitDependencies(obj: { resv: DmaResv }, write: boolean): void {
+    this.addResvDependencies(obj.resv, dmaResvUsageRw(write));
   }
 
   /**

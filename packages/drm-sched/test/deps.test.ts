@@ -4,6 +4,7 @@
  * seed 003: dependencies de-duplicated per fence context, keeping the later one).
  */
 import { DmaFence, type DmaFenceOps, dmaFenceContextAlloc } from "@drmsim/dma-fence";
+import { DmaResv, DmaResvUsage } from "@drmsim/dma-resv";
 import { ERRNO, errno, KernelError, Simulator, ValidatorError } from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
 import {
@@ -226,7 +227,7 @@ describe("dependencies", () => {
     expect(sim.teardown().findings).toEqual([]);
   });
 
-  it("addSyncobjDependency / addImplicitDependencies go through the small lookup interfaces", async () => {
+  it("addSyncobjDependency goes through the small lookup interface; lookup errors propagate", async () => {
     const sim = new Simulator();
     const sched = new DrmMockScheduler(sim);
     const entity = drmMockSchedEntityNew(sim, 2, sched);
@@ -239,38 +240,77 @@ describe("dependencies", () => {
         return syncFence.get();
       },
     };
-    const writer = ext(sim, dmaFenceContextAlloc(sim), 1);
-    const reader = ext(sim, dmaFenceContextAlloc(sim), 1);
-    const usages: number[] = [];
-    const bo = {
-      resv: {
-        getFences(usage: number) {
-          usages.push(usage);
-          return usage >= 2 ? [writer, reader] : [writer];
-        },
-      },
-    };
     const job = drmMockSchedJobNew(entity);
     job.addSyncobjDependency(file, 3, 7);
     expect(() => job.addSyncobjDependency(file, 9, 0)).toThrow(/ENOENT/);
-    job.addImplicitDependencies(bo, false); // a reader waits for writers only
-    job.addImplicitDependencies(bo, true); // a writer waits for readers too
     expect(lookups).toEqual([
       [3, 7, 0],
       [9, 0, 0],
     ]);
-    expect(usages).toEqual([1, 2]);
-    expect([...job.deps.values()]).toEqual([syncFence, writer, reader]);
+    expect([...job.deps.values()]).toEqual([syncFence]);
     job.submit();
-    for (const f of [syncFence, writer, reader]) f.signal();
+    await sim.run();
+    expect(job.isScheduled).toBe(false);
+    syncFence.signal();
     await sim.run();
     expect(job.isScheduled).toBe(true);
     sched.advance(1);
     await sim.run();
-    for (const f of [syncFence, writer, reader]) f.put();
+    syncFence.put();
     entity.fini();
     sched.fini();
     expect(sim.teardown().findings).toEqual([]);
+  });
+
+  it("addImplicitDependencies: a reader waits for writers, a writer for readers too (DmaResv, locked)", async () => {
+    const sim = new Simulator();
+    const sched = new DrmMockScheduler(sim);
+    const entity = drmMockSchedEntityNew(sim, 2, sched);
+    const bo = { resv: new DmaResv(sim) };
+    const writer = ext(sim, dmaFenceContextAlloc(sim), 1);
+    const reader = ext(sim, dmaFenceContextAlloc(sim), 1);
+    const bookkeep = ext(sim, dmaFenceContextAlloc(sim), 1);
+    const readJob = drmMockSchedJobNew(entity);
+    const writeJob = drmMockSchedJobNew(entity);
+    await sim.exec("submit", async () => {
+      await bo.resv.lock(null);
+      bo.resv.reserveFences(3);
+      bo.resv.addFence(writer, DmaResvUsage.WRITE);
+      bo.resv.addFence(reader, DmaResvUsage.READ);
+      bo.resv.addFence(bookkeep, DmaResvUsage.BOOKKEEP);
+      readJob.addImplicitDependencies(bo, false);
+      writeJob.addImplicitDependencies(bo, true);
+      bo.resv.unlock();
+    });
+    expect([...readJob.deps.values()]).toEqual([writer]);
+    expect([...writeJob.deps.values()]).toEqual([writer, reader]);
+    readJob.submit();
+    writeJob.submit();
+    writer.signal();
+    await sim.run();
+    expect([readJob.isScheduled, writeJob.isScheduled]).toEqual([true, false]);
+    reader.signal();
+    await sim.run();
+    expect(writeJob.isScheduled).toBe(true);
+    sched.advance(2);
+    bookkeep.signal();
+    await sim.run();
+    for (const f of [writer, reader, bookkeep]) f.put();
+    bo.resv.fini();
+    entity.fini();
+    sched.fini();
+    expect(sim.teardown().findings).toEqual([]);
+  });
+
+  it("addResvDependencies without the reservation lock is reported by the locked walk", async () => {
+    const sim = new Simulator({ validator: "collect" });
+    const sched = new DrmMockScheduler(sim);
+    const entity = drmMockSchedEntityNew(sim, 2, sched);
+    const resv = new DmaResv(sim);
+    const job = drmMockSchedJobNew(entity);
+    expect(() => job.addResvDependencies(resv, DmaResvUsage.READ)).toThrow();
+    expect(sim.validator.findings.length).toBeGreaterThan(0);
+    job.cleanup();
   });
 });
 
