@@ -7,7 +7,7 @@
 import { dmaBufFd, dmaBufGet } from "@drmsim/dma-buf";
 import { KernelError } from "@drmsim/runtime";
 import { drmArgU } from "./drm-ioctl.js";
-import { DRM_AUTH, DRM_RENDER_ALLOW, registerCoreIoctl } from "./drm-ioctl-def.js";
+import { DRM_RENDER_ALLOW, registerCoreIoctl } from "./drm-ioctl-def.js";
 
 /** `DRM_CLOEXEC`. */
 const DRM_CLOEXEC = 0o2000000;
@@ -24,7 +24,10 @@ export interface DrmPrimeHandle {
 registerCoreIoctl({
   name: "DRM_IOCTL_PRIME_HANDLE_TO_FD",
   nr: 0x2d,
-  flags: DRM_AUTH | DRM_RENDER_ALLOW,
+  // Render-allowed and nothing else: the kernel dropped DRM_AUTH from both PRIME ioctls (Linux 5.2),
+  // because a dma-buf fd is a capability the caller already holds, unlike a guessable flink name.
+  // An unauthenticated primary client may share buffers through PRIME.
+  flags: DRM_RENDER_ALLOW,
   handler(file, args: DrmPrimeHandle, call) {
     const a = args as Record<string, unknown>;
     const handle = drmArgU(a, "handle", "PRIME_HANDLE_TO_FD");
@@ -49,7 +52,7 @@ registerCoreIoctl({
 registerCoreIoctl({
   name: "DRM_IOCTL_PRIME_FD_TO_HANDLE",
   nr: 0x2e,
-  flags: DRM_AUTH | DRM_RENDER_ALLOW,
+  flags: DRM_RENDER_ALLOW,
   async handler(file, args: DrmPrimeHandle, call) {
     const fd = drmArgU(args as Record<string, unknown>, "fd", "PRIME_FD_TO_HANDLE");
     const buf = dmaBufGet(call.proc, fd);

@@ -1,0 +1,256 @@
+/**
+ * uAPI isolation from userspace's side: handles are per file, fds are per process, a shared fd
+ * keeps its object alive, and an exiting process releases everything it held while its in-flight
+ * work still completes. vgem (render/primary) and a tiny accel driver with syncobjs are fixtures
+ * (imported by path: drivers depend on the core, never the reverse).
+ */
+import { EPOLLIN, Process, Simulator } from "@drmsim/runtime";
+import { describe, expect, it } from "vitest";
+import {
+  DRM_IOCTL_VGEM_FENCE_ATTACH,
+  VGEM_FENCE_NOTIMEOUT,
+  VGEM_FENCE_WRITE,
+  vgemProbe,
+} from "../../../drivers/vgem/src/index.js";
+import {
+  DRM_SYNCOBJ_CREATE_SIGNALED,
+  DrmDriverFeature,
+  DrmPluginHost,
+  drmModeCreateDumbBuffer,
+  drmPrimeFDToHandle,
+  drmPrimeHandleToFD,
+  drmSyncobjCreate,
+  drmSyncobjExportSyncFile,
+  drmSyncobjHandleToFD,
+  drmSyncobjImportSyncFile,
+  drmSyncobjTable,
+  drmSyncobjWait,
+} from "../src/index.js";
+
+class SyncAccel {
+  apply() {}
+}
+const SYNC_ACCEL = {
+  name: "syncaccel",
+  features:
+    DrmDriverFeature.COMPUTE_ACCEL |
+    DrmDriverFeature.GEM |
+    DrmDriverFeature.SYNCOBJ |
+    DrmDriverFeature.SYNCOBJ_TIMELINE,
+};
+
+async function code(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return "ok";
+  } catch (e) {
+    return (e as { code?: string }).code ?? String(e);
+  }
+}
+
+describe("uAPI isolation", () => {
+  it("GEM handles are per file: another file's (or process's) handle number is ENOENT on lookup, EINVAL on close", async () => {
+    const sim = new Simulator();
+    const host = new DrmPluginHost(sim);
+    const dev = vgemProbe(host);
+    const a = new Process(sim, "a");
+    const b = new Process(sim, "b");
+    await sim.exec("t", async () => {
+      const card = await a.open("/dev/dri/card0");
+      const ra = await a.open("/dev/dri/renderD128");
+      const ra2 = await a.open("/dev/dri/renderD128");
+      const rb = await b.open("/dev/dri/renderD128");
+      const bo = await drmModeCreateDumbBuffer(a, card, 32, 32, 32);
+      const buf = await drmPrimeHandleToFD(a, card, bo.handle);
+      const h = await drmPrimeFDToHandle(a, ra, buf);
+      // The same number means nothing in the other file of the same process …
+      expect(await code(drmPrimeHandleToFD(a, ra2, h))).toBe("ENOENT");
+      expect(await code(a.ioctl(ra2, "DRM_IOCTL_VGEM_FENCE_ATTACH", { handle: h }))).toBe("ENOENT");
+      expect(await code(a.ioctl(ra2, "DRM_IOCTL_GEM_CLOSE", { handle: h }))).toBe("EINVAL");
+      // … nor in another process's file.
+      expect(await code(drmPrimeHandleToFD(b, rb, h))).toBe("ENOENT");
+      expect(await code(b.ioctl(rb, "DRM_IOCTL_GEM_CLOSE", { handle: h }))).toBe("EINVAL");
+      // The refused close closed nothing: the owner still uses the handle.
+      expect(await code(drmPrimeHandleToFD(a, ra, h))).toBe("ok");
+      const files = [...dev.files];
+      expect(files.map((f) => f.gem.count)).toEqual([1, 1, 0, 0]);
+      // A handle of a closed file is stale everywhere, even when the fd number is reused.
+      a.close(ra);
+      const again = await a.open("/dev/dri/renderD128");
+      expect(again).toBe(ra);
+      expect(await code(drmPrimeHandleToFD(a, again, h))).toBe("ENOENT");
+    });
+    a.exit();
+    b.exit();
+    host.remove(dev);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+
+  it("syncobj handles are per file: a foreign handle is ENOENT (wait/export) or EINVAL (destroy)", async () => {
+    const sim = new Simulator();
+    const host = new DrmPluginHost(sim);
+    const dev = host.probe(SyncAccel, SYNC_ACCEL);
+    const a = new Process(sim, "a");
+    const b = new Process(sim, "b");
+    await sim.exec("t", async () => {
+      const fa = await a.open("/dev/accel/accel0");
+      const fb = await b.open("/dev/accel/accel0");
+      const s = await drmSyncobjCreate(a, fa, DRM_SYNCOBJ_CREATE_SIGNALED);
+      expect(await drmSyncobjWait(a, fa, [s], 0)).toBe(0);
+      expect(await code(drmSyncobjWait(b, fb, [s], 0))).toBe("ENOENT");
+      expect(await code(drmSyncobjExportSyncFile(b, fb, s))).toBe("ENOENT");
+      expect(await code(b.ioctl(fb, "DRM_IOCTL_SYNCOBJ_DESTROY", { handle: s }))).toBe("EINVAL");
+      expect(await code(b.ioctl(fb, "DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD", { handle: s }))).toBe("EINVAL");
+      // Sharing is explicit: a syncobj fd sent over a socket, imported into b's own table.
+      const sfd = await drmSyncobjHandleToFD(a, fa, s);
+      const sent = a.sendFd(b, sfd);
+      const hb = (await b.ioctl<{ handle: number }>(fb, "DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE", { fd: sent }))
+        .handle;
+      expect(await drmSyncobjWait(b, fb, [hb], 0)).toBe(0);
+      // Each file has exactly its own syncobjs; the refused calls above destroyed nothing.
+      expect([...dev.files].map((f) => drmSyncobjTable(f).list())).toEqual([[s], [hb]]);
+    });
+    a.exit();
+    b.exit();
+    host.remove(dev);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+
+  it("dma-buf and sync_file fds must be in the caller's own table: EBADF for a number it does not have", async () => {
+    const sim = new Simulator();
+    const host = new DrmPluginHost(sim);
+    const gpu = vgemProbe(host);
+    const npu = host.probe(SyncAccel, SYNC_ACCEL);
+    const a = new Process(sim, "a");
+    const b = new Process(sim, "b");
+    await sim.exec("t", async () => {
+      const card = await a.open("/dev/dri/card0");
+      const acc = await a.open("/dev/accel/accel0");
+      const rb = await b.open("/dev/dri/renderD128");
+      const bo = await drmModeCreateDumbBuffer(a, card, 8, 8, 32);
+      const buf = await drmPrimeHandleToFD(a, card, bo.handle);
+      const s = await drmSyncobjCreate(a, acc, DRM_SYNCOBJ_CREATE_SIGNALED);
+      const sf = await drmSyncobjExportSyncFile(a, acc, s);
+      expect(b.files.lookup(buf)).toBeUndefined();
+      expect(b.files.lookup(sf)).toBeUndefined();
+      // b names a's dma-buf fd: dma_buf_get finds nothing in b's table.
+      expect(await code(drmPrimeFDToHandle(b, rb, buf))).toBe("EBADF");
+      // b's own fd of the wrong kind (its DRM node) is not a dma-buf: EINVAL.
+      expect(await code(drmPrimeFDToHandle(b, rb, rb))).toBe("EINVAL");
+      // a sync_file fd b does not have: no ioctl reaches it …
+      expect(await code(b.ioctl(sf, "SYNC_IOC_FILE_INFO", {}))).toBe("EBADF");
+      // … and syncobj import of it fails with the kernel's answer (sync_file_get_fence → NULL → EINVAL).
+      const fb = await b.open("/dev/accel/accel0");
+      const sb = await drmSyncobjCreate(b, fb);
+      expect(await code(drmSyncobjImportSyncFile(b, fb, sb, sf))).toBe("EINVAL");
+      // b's table is as it was: the DRM fds only.
+      expect(b.files.list()).toEqual([rb, fb].sort((x, y) => x - y));
+    });
+    a.exit();
+    b.exit();
+    host.remove(gpu);
+    host.remove(npu);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+
+  it("closing an fd while another process holds a duplicate keeps the object alive", async () => {
+    const sim = new Simulator();
+    const host = new DrmPluginHost(sim);
+    const dev = vgemProbe(host);
+    const a = new Process(sim, "a");
+    const b = new Process(sim, "b");
+    await sim.exec("t", async () => {
+      const card = await a.open("/dev/dri/card0");
+      const rb = await b.open("/dev/dri/renderD128");
+      const bo = await drmModeCreateDumbBuffer(a, card, 64, 64, 32);
+      const buf = await drmPrimeHandleToFD(a, card, bo.handle);
+      const inB = a.sendFd(b, buf);
+      // a lets go of everything it had: the fd, the handle, the whole device file.
+      a.close(buf);
+      await a.ioctl(card, "DRM_IOCTL_GEM_CLOSE", { handle: bo.handle });
+      a.close(card);
+      const h = await drmPrimeFDToHandle(b, rb, inB);
+      const file = [...dev.files][0]!;
+      const obj = file.gem.peek(h)!;
+      expect(obj.size).toBe(64 * 64 * 4);
+      expect(obj.refcount).toBeGreaterThan(0);
+      // The object is still the one a created: re-export gives b's fd's dma-buf back.
+      const re = await drmPrimeHandleToFD(b, rb, h);
+      expect(b.file(re).priv).toBe(b.file(inB).priv);
+      b.close(re);
+    });
+    a.exit();
+    b.exit();
+    host.remove(dev);
+    expect(sim.teardown().findings).toEqual([]);
+    expect(sim.liveRefs.size).toBe(0);
+  });
+
+  it("a process that exits releases everything; its in-flight fences still signal and a sharer sees them", async () => {
+    const sim = new Simulator();
+    const host = new DrmPluginHost(sim);
+    const dev = vgemProbe(host);
+    const producer = new Process(sim, "producer");
+    const consumer = new Process(sim, "consumer");
+    let shared = -1;
+    await sim.exec("setup", async () => {
+      const card = await producer.open("/dev/dri/card0");
+      const r = await producer.open("/dev/dri/renderD128");
+      const bo = await drmModeCreateDumbBuffer(producer, card, 16, 16, 32);
+      const buf = await drmPrimeHandleToFD(producer, card, bo.handle);
+      const hr = await drmPrimeFDToHandle(producer, r, buf);
+      // Work in flight: a write fence nobody will signal by hand (no timeout either).
+      await producer.ioctl(r, DRM_IOCTL_VGEM_FENCE_ATTACH, {
+        handle: hr,
+        flags: VGEM_FENCE_WRITE | VGEM_FENCE_NOTIMEOUT,
+      });
+      shared = producer.sendFd(consumer, buf);
+      // The buffer is busy while the write is in flight.
+      expect(await consumer.poll([{ fd: shared, events: EPOLLIN, revents: 0 }], 0)).toBe(0);
+      // Lots of state, none of it closed by hand.
+      await drmModeCreateDumbBuffer(producer, card, 16, 16, 32);
+      producer.dup(r);
+    });
+    expect(dev.files.size).toBe(2);
+    producer.exit();
+    // Both of producer's files are gone (the dup'd fd shared the render file).
+    expect(dev.files.size).toBe(0);
+    await sim.exec("consumer", async () => {
+      // vgem's close signals the outstanding fence: the consumer's buffer becomes readable.
+      expect(await consumer.poll([{ fd: shared, events: EPOLLIN, revents: 0 }], 1_000_000)).toBe(1);
+      const r = await consumer.open("/dev/dri/renderD128");
+      expect(await drmPrimeFDToHandle(consumer, r, shared)).toBe(1);
+    });
+    await expect(producer.open("/dev/dri/card0")).rejects.toMatchObject({ code: "ESRCH" });
+    consumer.exit();
+    host.remove(dev);
+    expect(sim.teardown().findings).toEqual([]);
+    expect(sim.liveRefs.size).toBe(0);
+  });
+
+  it("an exiting process's blocked wait is not left behind: the waiter is woken by a signal and the table released", async () => {
+    const sim = new Simulator({ validator: "collect" });
+    const host = new DrmPluginHost(sim);
+    const dev = host.probe(SyncAccel, SYNC_ACCEL);
+    const p = new Process(sim, "p");
+    let fd = -1;
+    let s = 0;
+    await sim.exec("setup", async () => {
+      fd = await p.open("/dev/accel/accel0");
+      s = await drmSyncobjCreate(p, fd);
+    });
+    // WAIT_FOR_SUBMIT forever on a syncobj that never gets a fence.
+    const waiter = p.run(() => drmSyncobjWait(p, fd, [s], Number.MAX_SAFE_INTEGER, 2));
+    await sim.runFor(1_000_000_000);
+    expect(waiter.state).toBe("running");
+    // exit_group: the thread gets SIGKILL, then the files go.
+    waiter.signal({ fatal: true });
+    await sim.runFor(1);
+    expect(waiter.state).toBe("failed");
+    expect((waiter.error as { code?: string }).code).toBe("ERESTARTSYS");
+    p.exit();
+    expect(dev.files.size).toBe(0);
+    host.remove(dev);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+});

@@ -1,0 +1,227 @@
+/**
+ * uAPI permissions from userspace's side (`drm_ioctl_permit`, `drivers/gpu/drm/drm_ioctl.c`;
+ * `drm_auth.c`): two processes on the primary, render and accel nodes, every ioctl of the table.
+ *
+ * vgem is imported by relative path: it is a test fixture here, not a dependency of the DRM core
+ * (the package graph points from drivers to drm, never back).
+ */
+import { Process, Simulator } from "@drmsim/runtime";
+import { describe, expect, it } from "vitest";
+import { vgemProbe } from "../../../drivers/vgem/src/index.js";
+import {
+  coreIoctls,
+  DRM_AUTH,
+  DRM_MASTER,
+  DRM_RENDER_ALLOW,
+  DRM_ROOT_ONLY,
+  DrmDriverFeature,
+  type DrmHooks,
+  DrmPluginHost,
+  drmAuthMagic,
+  drmGetMagic,
+  drmModeCreateDumbBuffer,
+  drmPrimeFDToHandle,
+  drmPrimeHandleToFD,
+  drmProcessSetRoot,
+} from "../src/index.js";
+
+/** A tiny COMPUTE_ACCEL driver: one render-allowed ioctl, one without the flag. */
+class TestAccel {
+  apply(hooks: DrmHooks) {
+    hooks.driver.ioctls.tap("testaccel", (r) => {
+      r.add({
+        name: "DRM_IOCTL_TESTACCEL_SUBMIT",
+        nr: 0x40,
+        flags: DRM_RENDER_ALLOW,
+        handler: () => ({ ok: 1 }),
+      });
+      r.add({ name: "DRM_IOCTL_TESTACCEL_ADMIN", nr: 0x41, flags: 0, handler: () => ({ ok: 1 }) });
+    });
+  }
+}
+
+const ACCEL_INFO = {
+  name: "testaccel",
+  features:
+    DrmDriverFeature.COMPUTE_ACCEL |
+    DrmDriverFeature.GEM |
+    DrmDriverFeature.SYNCOBJ |
+    DrmDriverFeature.SYNCOBJ_TIMELINE,
+};
+
+async function code(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return "ok";
+  } catch (e) {
+    return (e as { code?: string }).code ?? String(e);
+  }
+}
+
+describe("uAPI permissions (drm_ioctl_permit)", () => {
+  it("render node: every core ioctl without DRM_RENDER_ALLOW is EACCES; every render-allowed one passes the check", async () => {
+    const sim = new Simulator();
+    const host = new DrmPluginHost(sim);
+    const dev = vgemProbe(host);
+    const app = new Process(sim, "app");
+    const refused: string[] = [];
+    await sim.exec("app", async () => {
+      const fd = await app.open("/dev/dri/renderD128");
+      for (const def of coreIoctls()) {
+        const c = await code(app.ioctl(fd, def.name, {}));
+        if ((def.flags & DRM_RENDER_ALLOW) === 0) {
+          expect(c, def.name).toBe("EACCES");
+          refused.push(def.name);
+        } else expect(c, def.name).not.toBe("EACCES");
+      }
+      for (const def of dev.driverIoctls())
+        expect(await code(app.ioctl(fd, def.name, {})), def.name).not.toBe("EACCES");
+    });
+    // The ones userspace cares about: flink names and everything master/auth.
+    expect(refused).toEqual(
+      expect.arrayContaining([
+        "DRM_IOCTL_GEM_FLINK",
+        "DRM_IOCTL_GEM_OPEN",
+        "DRM_IOCTL_GET_MAGIC",
+        "DRM_IOCTL_AUTH_MAGIC",
+        "DRM_IOCTL_SET_MASTER",
+        "DRM_IOCTL_DROP_MASTER",
+        "DRM_IOCTL_MODE_CREATE_DUMB",
+      ]),
+    );
+    app.exit();
+    host.remove(dev);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+
+  it("render node: a render client never becomes master and needs no authentication for PRIME", async () => {
+    const sim = new Simulator();
+    const host = new DrmPluginHost(sim);
+    const dev = vgemProbe(host);
+    const a = new Process(sim, "a");
+    await sim.exec("a", async () => {
+      const card = await a.open("/dev/dri/card0");
+      const r = await a.open("/dev/dri/renderD128");
+      const bo = await drmModeCreateDumbBuffer(a, card, 16, 16, 32);
+      const buf = await drmPrimeHandleToFD(a, card, bo.handle);
+      const h = await drmPrimeFDToHandle(a, r, buf);
+      expect(h).toBeGreaterThan(0);
+      const rfile = [...dev.files].find((f) => f.isRenderClient)!;
+      expect(rfile.isMaster).toBe(false);
+      expect(await code(a.ioctl(r, "DRM_IOCTL_GEM_FLINK", { handle: h }))).toBe("EACCES");
+      // The refused call named nothing: the device has no flink names.
+      expect(dev.names.count).toBe(0);
+    });
+    a.exit();
+    host.remove(dev);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+
+  it("accel node: only render-allowed (core and driver) ioctls; no master, no auth, no flink", async () => {
+    const sim = new Simulator();
+    const host = new DrmPluginHost(sim);
+    const dev = host.probe(TestAccel, ACCEL_INFO);
+    expect(dev.minors.map((m) => m.path)).toEqual(["/dev/accel/accel0"]);
+    const app = new Process(sim, "app");
+    await sim.exec("app", async () => {
+      const fd = await app.open("/dev/accel/accel0");
+      for (const def of [...coreIoctls(), ...dev.driverIoctls()]) {
+        const c = await code(app.ioctl(fd, def.name, {}));
+        if ((def.flags & DRM_RENDER_ALLOW) === 0) expect(c, def.name).toBe("EACCES");
+        else expect(c, def.name).not.toBe("EACCES");
+      }
+      expect(await app.ioctl(fd, "DRM_IOCTL_TESTACCEL_SUBMIT", {})).toMatchObject({ ok: 1 });
+      // A syncobj works on an accel node with the feature (the sweep above already created handle 1).
+      const s = await app.ioctl<{ handle: number }>(fd, "DRM_IOCTL_SYNCOBJ_CREATE", { flags: 0 });
+      expect(s.handle).toBe(2);
+    });
+    expect(dev.master).toBeNull();
+    app.exit();
+    host.remove(dev);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+
+  it("an accel device gets no card or render node", async () => {
+    const sim = new Simulator();
+    const host = new DrmPluginHost(sim);
+    const dev = host.probe(TestAccel, ACCEL_INFO);
+    const app = new Process(sim, "app");
+    await sim.exec("app", async () => {
+      expect(await code(app.open("/dev/dri/card0"))).toBe("ENOENT");
+      expect(await code(app.open("/dev/dri/renderD128"))).toBe("ENOENT");
+    });
+    app.exit();
+    host.remove(dev);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+
+  it("primary node: an unauthenticated client gets EACCES on DRM_AUTH ioctls until the master authenticates it", async () => {
+    const sim = new Simulator();
+    const host = new DrmPluginHost(sim);
+    const dev = vgemProbe(host);
+    const compositor = new Process(sim, "compositor");
+    const client = new Process(sim, "client");
+    await sim.exec("t", async () => {
+      const m = await compositor.open("/dev/dri/card0");
+      const c = await client.open("/dev/dri/card0");
+      const bo = await drmModeCreateDumbBuffer(client, c, 8, 8, 32);
+      const { name } = await compositor.ioctl<{ name: number }>(m, "DRM_IOCTL_GEM_FLINK", {
+        handle: (await drmModeCreateDumbBuffer(compositor, m, 8, 8, 32)).handle,
+      });
+      // Every DRM_AUTH ioctl is refused before its handler runs (even with valid arguments).
+      for (const def of coreIoctls().filter((d) => (d.flags & DRM_AUTH) !== 0))
+        expect(await code(client.ioctl(c, def.name, { handle: bo.handle, name })), def.name).toBe("EACCES");
+      // Not master: DRM_MASTER ioctls are refused too, even with a valid magic.
+      const magic = await drmGetMagic(client, c);
+      expect(await code(drmAuthMagic(client, c, magic))).toBe("EACCES");
+      // PRIME needs no authentication (the kernel dropped DRM_AUTH from it).
+      const buf = await drmPrimeHandleToFD(client, c, bo.handle);
+      expect(buf).toBeGreaterThanOrEqual(0);
+      client.close(buf);
+      // The master authenticates the magic: now flink and open work.
+      await drmAuthMagic(compositor, m, magic);
+      const flinked = await client.ioctl<{ name: number }>(c, "DRM_IOCTL_GEM_FLINK", { handle: bo.handle });
+      expect(flinked.name).toBe(name + 1);
+      const opened = await client.ioctl<{ handle: number; size: number }>(c, "DRM_IOCTL_GEM_OPEN", { name });
+      expect(opened.size).toBe(4096); // 8x8x32bpp rounded up to a page
+      // A magic authenticates once.
+      expect(await code(drmAuthMagic(compositor, m, magic))).toBe("EINVAL");
+    });
+    compositor.exit();
+    client.exit();
+    host.remove(dev);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+
+  it("primary node: a root opener starts authenticated; DRM_ROOT_ONLY and DRM_MASTER are checked in the kernel's order", async () => {
+    const sim = new Simulator();
+    const host = new DrmPluginHost(sim);
+    const dev = vgemProbe(host);
+    const master = new Process(sim, "master");
+    const root = new Process(sim, "root");
+    drmProcessSetRoot(root);
+    dev.addIoctl({ name: "DRM_IOCTL_T_ROOT", nr: 0x50, flags: DRM_ROOT_ONLY, handler: () => ({ ok: 1 }) });
+    dev.addIoctl({ name: "DRM_IOCTL_T_MASTER", nr: 0x51, flags: DRM_MASTER, handler: () => ({ ok: 1 }) });
+    await sim.exec("t", async () => {
+      const m = await master.open("/dev/dri/card0");
+      const r = await root.open("/dev/dri/card0");
+      const bo = await drmModeCreateDumbBuffer(root, r, 4, 4, 32);
+      // Root is authenticated without the master's help.
+      expect(await code(root.ioctl(r, "DRM_IOCTL_GEM_FLINK", { handle: bo.handle }))).toBe("ok");
+      expect(await code(master.ioctl(m, "DRM_IOCTL_T_ROOT", {}))).toBe("EACCES");
+      expect(await code(root.ioctl(r, "DRM_IOCTL_T_ROOT", {}))).toBe("ok");
+      expect(await code(root.ioctl(r, "DRM_IOCTL_T_MASTER", {}))).toBe("EACCES");
+      expect(await code(master.ioctl(m, "DRM_IOCTL_T_MASTER", {}))).toBe("ok");
+      // Root may take mastership once the master drops it.
+      expect(await code(root.ioctl(r, "DRM_IOCTL_SET_MASTER", {}))).toBe("EBUSY");
+      await master.ioctl(m, "DRM_IOCTL_DROP_MASTER", {});
+      expect(await code(root.ioctl(r, "DRM_IOCTL_SET_MASTER", {}))).toBe("ok");
+      expect(await code(root.ioctl(r, "DRM_IOCTL_T_MASTER", {}))).toBe("ok");
+      expect(await code(master.ioctl(m, "DRM_IOCTL_T_MASTER", {}))).toBe("EACCES");
+    });
+    master.exit();
+    root.exit();
+    host.remove(dev);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+});
