@@ -1,0 +1,189 @@
+/**
+ * A submission (the Asahi driver's `QueueJob` with its vertex/fragment/compute sub-jobs): the
+ * commands of one `ASAHI_SUBMIT`, parsed and checked up front, turned into firmware work items
+ * when the scheduler runs the job.
+ *
+ * Barriers (`drm_asahi_cmd_header.vdm_barrier` / `cdm_barrier`, relative to the submit):
+ * - `0` waits on all work of that subqueue from earlier submits (the ring's last command when
+ *   the job is written to the firmware);
+ * - `N` waits on the N-th render (VDM) or compute (CDM) command of this submit, which must come
+ *   before the command that names it — so barriers only point backwards and cannot deadlock;
+ * - `DRM_ASAHI_BARRIER_NONE` (0xFFFF) waits on nothing.
+ * A render command is a vertex item followed by a fragment item that waits for it; the render
+ * subqueue's completion is its fragment item.
+ */
+import type { DmaFence } from "@drmsim/dma-fence";
+import { ERRNO, KernelError, MAX_ERRNO, usecs } from "@drmsim/runtime";
+import {
+  DRM_ASAHI_BARRIER_NONE,
+  DRM_ASAHI_CMD_COMPUTE,
+  DRM_ASAHI_CMD_RENDER,
+  type DrmAsahiCommand,
+} from "./asahi-drm.js";
+import { type AsahiWorkItem, AsahiWorkQueue, type AsahiWorkQueueKind } from "./asahi-workqueue.js";
+
+/** Default simulated durations. */
+export const ASAHI_DEFAULT_VERTEX_NS = usecs(50);
+/** Default simulated fragment time. */
+export const ASAHI_DEFAULT_FRAGMENT_NS = usecs(200);
+/** Default simulated compute time. */
+export const ASAHI_DEFAULT_COMPUTE_NS = usecs(100);
+
+/** A barrier before it is resolved against the rings. */
+type BarrierRef = { sub: "render" | "compute"; index: number };
+
+/** One parsed command. */
+export interface AsahiCommandSpec {
+  type: "render" | "compute";
+  vertexNs: number;
+  fragmentNs: number;
+  computeNs: number;
+  barriers: BarrierRef[];
+  hang: boolean;
+  error: number | undefined;
+}
+
+/** What a job needs of one firmware ring: work slots and ring entries (work + barriers). */
+export interface AsahiRingNeed {
+  slots: number;
+  entries: number;
+}
+
+function num(v: unknown, what: string, dflt: number): number {
+  const x = v ?? dflt;
+  if (typeof x !== "number" || !Number.isSafeInteger(x) || x < 0)
+    throw new KernelError("EINVAL", `ASAHI_SUBMIT: ${what} must be a non-negative integer, got ${String(x)}`);
+  return x;
+}
+
+/**
+ * Parses and checks the command list (`EINVAL` for an empty or oversized list, an unknown
+ * command type, a barrier to a command that is not earlier in this submit, bad simulation
+ * fields). Returns the specs and each ring's need.
+ */
+export function asahiParseCommands(
+  cmds: unknown,
+  maxCommands: number,
+): { specs: AsahiCommandSpec[]; need: Record<AsahiWorkQueueKind, AsahiRingNeed> } {
+  if (!Array.isArray(cmds) || cmds.length === 0 || cmds.length > maxCommands)
+    throw new KernelError(
+      "EINVAL",
+      `ASAHI_SUBMIT: a submit carries 1..${maxCommands} commands, got ${Array.isArray(cmds) ? cmds.length : "none"}`,
+    );
+  const specs: AsahiCommandSpec[] = [];
+  const need: Record<AsahiWorkQueueKind, AsahiRingNeed> = {
+    vertex: { slots: 0, entries: 0 },
+    fragment: { slots: 0, entries: 0 },
+    compute: { slots: 0, entries: 0 },
+  };
+  let renders = 0;
+  let computes = 0;
+  for (const [i, c] of (cmds as DrmAsahiCommand[]).entries()) {
+    const o = (c ?? {}) as unknown as Record<string, unknown>;
+    const type = o.cmd_type;
+    if (type !== DRM_ASAHI_CMD_RENDER && type !== DRM_ASAHI_CMD_COMPUTE)
+      throw new KernelError("EINVAL", `ASAHI_SUBMIT: command ${i} has unknown cmd_type ${String(type)}`);
+    const barriers: BarrierRef[] = [];
+    for (const [field, sub, count] of [
+      ["vdm_barrier", "render", renders],
+      ["cdm_barrier", "compute", computes],
+    ] as const) {
+      const b = o[field];
+      if (typeof b !== "number" || !Number.isInteger(b) || b < 0 || b > 0xffff)
+        throw new KernelError(
+          "EINVAL",
+          `ASAHI_SUBMIT: command ${i}: ${field} must be a u16, got ${String(b)}`,
+        );
+      if (b === DRM_ASAHI_BARRIER_NONE) continue;
+      if (b > count)
+        throw new KernelError(
+          "EINVAL",
+          `ASAHI_SUBMIT: command ${i}: ${field} ${b} names ${sub} command ${b} of this submit, but only ${count} come before it (barriers may only wait on earlier commands)`,
+        );
+      barriers.push({ sub, index: b });
+    }
+    const error = o.error;
+    if (
+      error !== undefined &&
+      !(typeof error === "number" && Number.isInteger(error) && error < 0 && error >= -MAX_ERRNO)
+    )
+      throw new KernelError("EINVAL", `ASAHI_SUBMIT: command ${i}: error must be a negative errno`);
+    if (o.hang !== undefined && typeof o.hang !== "boolean")
+      throw new KernelError("EINVAL", `ASAHI_SUBMIT: command ${i}: hang must be a boolean`);
+    const spec: AsahiCommandSpec = {
+      type: type === DRM_ASAHI_CMD_RENDER ? "render" : "compute",
+      vertexNs: num(o.vertex_ns, `command ${i}: vertex_ns`, ASAHI_DEFAULT_VERTEX_NS),
+      fragmentNs: num(o.fragment_ns, `command ${i}: fragment_ns`, ASAHI_DEFAULT_FRAGMENT_NS),
+      computeNs: num(o.compute_ns, `command ${i}: compute_ns`, ASAHI_DEFAULT_COMPUTE_NS),
+      barriers,
+      hang: o.hang === true,
+      error: error as number | undefined,
+    };
+    if (spec.type === "render") {
+      renders++;
+      need.vertex.slots++;
+      need.vertex.entries += 1 + barriers.length;
+      // The fragment half waits on its vertex half: one barrier entry on the fragment ring.
+      need.fragment.slots++;
+      need.fragment.entries += 2;
+    } else {
+      computes++;
+      need.compute.slots++;
+      need.compute.entries += 1 + barriers.length;
+    }
+    specs.push(spec);
+  }
+  return { specs, need };
+}
+
+/** The driver side of one scheduler job (`QueueJob`). */
+export class AsahiJob {
+  /** Work items, in submit order (a render command contributes vertex then fragment). */
+  readonly items: AsahiWorkItem[] = [];
+  /** The hardware fence (`run_job`'s return), signalled when every item completed, in job order. */
+  hwFence: DmaFence | null = null;
+  /** The first error of any item (or the recovery's), 0 if none. */
+  error = 0;
+  /** Items not yet completed. */
+  left = 0;
+  /** Every item completed (the fence may still wait for earlier jobs). */
+  hwDone = false;
+
+  constructor(
+    readonly specs: readonly AsahiCommandSpec[],
+    readonly need: Record<AsahiWorkQueueKind, AsahiRingNeed>,
+    /** Label prefix for traces. */
+    readonly label: string,
+  ) {}
+
+  /** The rings this job writes to. */
+  rings(): AsahiWorkQueueKind[] {
+    return (Object.keys(this.need) as AsahiWorkQueueKind[]).filter((k) => this.need[k].slots > 0);
+  }
+
+  /** Per-command statistics: for each command, its items' stats (vertex+fragment or compute). */
+  commandStats(): {
+    type: "render" | "compute";
+    items: { kind: AsahiWorkQueueKind; stats: AsahiWorkItem["stats"] }[];
+  }[] {
+    const out: ReturnType<AsahiJob["commandStats"]> = [];
+    let k = 0;
+    for (const s of this.specs) {
+      const n = s.type === "render" ? 2 : 1;
+      out.push({
+        type: s.type,
+        items: this.items.slice(k, k + n).map((it) => ({ kind: it.kind, stats: it.stats })),
+      });
+      k += n;
+    }
+    return out;
+  }
+
+  /** Drops the item fences (at `freeJob`). */
+  releaseItems(): void {
+    for (const it of this.items) AsahiWorkQueue.release(it);
+  }
+}
+
+/** `-ECANCELED`: what the firmware completes the remaining items of a failed job with. */
+export const ASAHI_SKIPPED = -ERRNO.ECANCELED;

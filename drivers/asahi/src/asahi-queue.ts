@@ -1,0 +1,330 @@
+/**
+ * A user queue (the Asahi driver's `queue/mod.rs`): what `ASAHI_QUEUE_CREATE` makes. Each user
+ * queue owns one `DrmGpuScheduler` with one run queue and one entity ("priorities are handled by
+ * the AGX scheduler", i.e. the firmware), and three firmware rings — vertex, fragment, compute —
+ * of `slots` (128) work commands each.
+ *
+ * Every job costs one credit. The firmware's real limit — work slots and ring space per ring — is
+ * not a credit count and must never be a boolean the scheduler polls (seed 002: `can_run_job` was
+ * NAKed because a boolean has no wake-up). `prepareJob` checks each ring the job uses and, if it
+ * lacks slots or ring space, returns the fence of the oldest pending command on that ring; the
+ * scheduler waits for it and calls `prepareJob` again, until it returns null. Nothing else can
+ * make a job wait: a job depends on fences and nothing else.
+ *
+ * Timeouts: `timedoutJob` stops the scheduler, resets the ring(s) that crashed or that execute the
+ * guilty job (its running command completes with `-ETIMEDOUT`, or `-EIO` after a firmware crash),
+ * lets the firmware skip the job's remaining commands, re-attaches the innocent jobs to their
+ * hardware fences — the firmware still has their work; nothing is re-run — and restarts. Other
+ * user queues have their own rings and never notice.
+ */
+import { DmaFence, type DmaFenceOps, dmaFenceContextAlloc } from "@drmsim/dma-fence";
+import {
+  DrmGpuSchedStat,
+  DrmGpuScheduler,
+  type DrmSchedBackendOps,
+  DrmSchedEntity,
+  type DrmSchedJob,
+  DrmSchedPriority,
+} from "@drmsim/drm-sched";
+import { ERRNO, type Simulator } from "@drmsim/runtime";
+import { ASAHI_SKIPPED, type AsahiJob } from "./asahi-job.js";
+import type { AsahiVm } from "./asahi-vm.js";
+import { AsahiWorkItem, AsahiWorkQueue, type AsahiWorkQueueKind } from "./asahi-workqueue.js";
+
+/** Tunables of the simulated GPU (probe options). */
+export interface AsahiGpuConfig {
+  /** Work slots per firmware ring (default 128). */
+  slots: number;
+  /** Entries per firmware ring, work + barrier commands (default `WQ_SIZE` = 0x500). */
+  ringSize: number;
+  /** Scheduler job timeout, ns (default 100 s, the driver's 100 000 ms). */
+  timeoutNs: number;
+  /** `max_commands_per_submission`. */
+  maxCommands: number;
+}
+
+/** Counters of a user queue. */
+export interface AsahiQueueStats {
+  /** Jobs handed to the firmware (`runJob`). */
+  jobs: number;
+  /** Times `prepareJob` returned a ring's oldest fence. */
+  prepareFences: number;
+  /** Timeouts handled. */
+  timeouts: number;
+  /** Ring resets done by recovery. */
+  resets: number;
+}
+
+const jobFenceOps: DmaFenceOps = {
+  getDriverName: () => "asahi",
+  getTimelineName: () => "queue",
+};
+
+/** `asahi::queue::Queue`. */
+export class AsahiQueue {
+  readonly sched: DrmGpuScheduler;
+  readonly entity: DrmSchedEntity;
+  /** The three firmware rings. */
+  readonly rings: Readonly<Record<AsahiWorkQueueKind, AsahiWorkQueue>>;
+  readonly stats: AsahiQueueStats = { jobs: 0, prepareFences: 0, timeouts: 0, resets: 0 };
+  /** The backend ops the scheduler calls (after the driver hooks had their say). */
+  readonly ops: DrmSchedBackendOps;
+  private readonly jobContext: number;
+  private jobSeqno = 0;
+  /** Jobs on the firmware whose hardware fence has not signalled, oldest first. */
+  private readonly inflight: AsahiJob[] = [];
+  private pumping = false;
+  private pumpAgain = false;
+
+  constructor(
+    readonly sim: Simulator,
+    readonly id: number,
+    readonly vm: AsahiVm,
+    /** `drm_asahi_priority`: forwarded to the firmware (recorded; each queue has its own rings). */
+    readonly priority: number,
+    readonly config: AsahiGpuConfig,
+    device: string,
+    wrapOps: (ops: DrmSchedBackendOps, queue: AsahiQueue) => DrmSchedBackendOps,
+  ) {
+    vm.get();
+    const name = `asahi-q${id}`;
+    const retire = () => this.pumpAll();
+    this.rings = {
+      vertex: new AsahiWorkQueue(sim, "vertex", config.slots, config.ringSize, `${name}-vtx`, device, retire),
+      fragment: new AsahiWorkQueue(
+        sim,
+        "fragment",
+        config.slots,
+        config.ringSize,
+        `${name}-frag`,
+        device,
+        retire,
+      ),
+      compute: new AsahiWorkQueue(
+        sim,
+        "compute",
+        config.slots,
+        config.ringSize,
+        `${name}-comp`,
+        device,
+        retire,
+      ),
+    };
+    this.jobContext = dmaFenceContextAlloc(sim);
+    const base: DrmSchedBackendOps = {
+      prepareJob: (job) => this.prepareJob(job),
+      runJob: (job) => this.runJob(job),
+      timedoutJob: (job) => this.timedoutJob(job),
+      freeJob: (job) => this.freeJob(job),
+      cancelJob: (job) => this.cancelJob(job),
+    };
+    this.ops = wrapOps(base, this);
+    this.sched = new DrmGpuScheduler(sim, {
+      name,
+      ops: this.ops,
+      numRqs: 1,
+      // WQ_SIZE credits, one per job: credits are not where the firmware limit lives.
+      creditLimit: config.ringSize,
+      timeoutNs: config.timeoutNs,
+      device,
+    });
+    this.entity = new DrmSchedEntity(sim, DrmSchedPriority.KERNEL, [this.sched], { name: `${name}-entity` });
+  }
+
+  /** The driver data of a scheduler job. */
+  static jobOf(job: DrmSchedJob): AsahiJob {
+    return job.driverData as AsahiJob;
+  }
+
+  /**
+   * `prepare_job` (`JobImpl::prepare` → `can_submit()` per sub-queue): null if every ring the job
+   * uses has the work slots and ring entries it needs; otherwise the fence of the oldest pending
+   * command of the first ring that lacks them (a new reference, as the scheduler expects).
+   */
+  prepareJob(job: DrmSchedJob): DmaFence | null {
+    const aj = AsahiQueue.jobOf(job);
+    for (const kind of aj.rings()) {
+      const ring = this.rings[kind];
+      const need = aj.need[kind];
+      if (ring.freeSlots() >= need.slots && ring.freeSpace() >= need.entries) continue;
+      const f = ring.oldestPendingFence();
+      // The job alone fits an empty ring (checked at submit), so a ring short of room has work.
+      if (f === null) continue;
+      ring.stats.fullWaits++;
+      this.stats.prepareFences++;
+      return f;
+    }
+    return null;
+  }
+
+  /**
+   * `run_job`: writes the job's commands into the rings, barriers resolved, and returns the job's
+   * hardware fence. Allocates nothing with reclaim and waits on nothing (signalling section).
+   */
+  runJob(job: DrmSchedJob): DmaFence {
+    const aj = AsahiQueue.jobOf(job);
+    this.stats.jobs++;
+    const fence = new DmaFence(this.sim, jobFenceOps, this.jobContext, ++this.jobSeqno);
+    aj.hwFence = fence;
+    this.inflight.push(aj);
+    // Barrier 0 = the subqueue's work from earlier submits: its last command right now.
+    const prevRender = this.rings.fragment.last;
+    const prevCompute = this.rings.compute.last;
+    const renderEnds: AsahiWorkItem[] = [];
+    const computeEnds: AsahiWorkItem[] = [];
+    const onDone = (item: AsahiWorkItem) => this.itemDone(aj, item);
+    const skip = () => (aj.error !== 0 ? ASAHI_SKIPPED : 0);
+    const toPush: [AsahiWorkItem, number][] = [];
+    for (const [i, s] of aj.specs.entries()) {
+      const waits: AsahiWorkItem[] = [];
+      for (const b of s.barriers) {
+        const t =
+          b.index === 0
+            ? b.sub === "render"
+              ? prevRender
+              : prevCompute
+            : (b.sub === "render" ? renderEnds : computeEnds)[b.index - 1]!;
+        if (t !== null && !t.done) waits.push(t);
+      }
+      if (s.type === "render") {
+        const v = new AsahiWorkItem(
+          "vertex",
+          `${aj.label}.${i}.vtx`,
+          s.vertexNs,
+          waits,
+          false,
+          undefined,
+          onDone,
+          skip,
+        );
+        const f = new AsahiWorkItem(
+          "fragment",
+          `${aj.label}.${i}.frag`,
+          s.fragmentNs,
+          [v],
+          s.hang,
+          s.error,
+          onDone,
+          skip,
+        );
+        toPush.push([v, s.barriers.length], [f, 1]);
+        renderEnds.push(f);
+      } else {
+        const c = new AsahiWorkItem(
+          "compute",
+          `${aj.label}.${i}.comp`,
+          s.computeNs,
+          waits,
+          s.hang,
+          s.error,
+          onDone,
+          skip,
+        );
+        toPush.push([c, s.barriers.length]);
+        computeEnds.push(c);
+      }
+    }
+    aj.left = toPush.length;
+    for (const [item, barriers] of toPush) {
+      aj.items.push(item);
+      this.rings[item.kind].push(item, barriers);
+    }
+    this.pumpAll();
+    return fence.get();
+  }
+
+  /**
+   * `timed_out`: see the module comment. A job that is merely slow (its command runs, nothing
+   * crashed) is reset like a hung one — the hardware cannot tell them apart; only a job with no
+   * command on the hardware and no crash is a false alarm (`NO_HANG`).
+   */
+  timedoutJob(job: DrmSchedJob): DrmGpuSchedStat {
+    const aj = AsahiQueue.jobOf(job);
+    this.stats.timeouts++;
+    const rings = Object.values(this.rings);
+    const crashed = rings.some((r) => r.engine.crashed);
+    const guiltyRunning = rings.some((r) => {
+      const it = r.running();
+      return it !== undefined && aj.items.includes(it);
+    });
+    if (!crashed && !guiltyRunning) return DrmGpuSchedStat.NO_HANG;
+    const sched = this.sched;
+    sched.stop(job);
+    if (aj.error === 0) aj.error = crashed ? -ERRNO.EIO : -ERRNO.ETIMEDOUT;
+    for (const r of rings)
+      if (r.recover((it) => aj.items.includes(it), -ERRNO.ETIMEDOUT)) this.stats.resets++;
+    this.pumpAll();
+    // The firmware still holds the innocent jobs' work: re-attach them to their hardware fences
+    // instead of re-running them (drm_sched_stop detached every pending job).
+    sched.forEachPendingJob((j) => {
+      const s = j.sFence!;
+      const hw = AsahiQueue.jobOf(j).hwFence;
+      if (s.parent === null && hw !== null) s.parent = hw.get();
+    });
+    sched.start(0);
+    return DrmGpuSchedStat.RESET;
+  }
+
+  /** `free_job`. */
+  freeJob(job: DrmSchedJob): void {
+    const aj = AsahiQueue.jobOf(job);
+    aj.releaseItems();
+    aj.hwFence?.put();
+    aj.hwFence = null;
+    job.cleanup();
+  }
+
+  /** `cancel_job` (queue teardown): the firmware drops everything still pending. */
+  cancelJob(_job: DrmSchedJob): void {
+    for (const r of Object.values(this.rings)) r.cancelAll(-ERRNO.ECANCELED);
+  }
+
+  /** Pending work on all three rings. */
+  get pendingCommands(): number {
+    return this.rings.vertex.slotsInUse + this.rings.fragment.slotsInUse + this.rings.compute.slotsInUse;
+  }
+
+  /**
+   * Queue destroy / file close: kill what has not reached the firmware (`-ESRCH`), cancel what
+   * has (`-ECANCELED`), tear the scheduler down and drop the VM.
+   */
+  fini(): void {
+    this.entity.fini();
+    this.sched.fini();
+    this.vm.put();
+  }
+
+  private pumpAll(): void {
+    // A completion on one ring can release a barrier on another, and completing a skipped item
+    // retires again from inside a pump: run the front-ends until nothing moves, never nested.
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    try {
+      do {
+        this.pumpAgain = false;
+        this.rings.vertex.pump();
+        this.rings.fragment.pump();
+        this.rings.compute.pump();
+      } while (this.pumpAgain);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private itemDone(aj: AsahiJob, item: AsahiWorkItem): void {
+    const st = item.stats.status;
+    if (st !== 0 && aj.error === 0) aj.error = st;
+    if (--aj.left > 0) return;
+    aj.hwDone = true;
+    // Job fences share one context: signal them in job order (the seqno contract).
+    while (this.inflight.length > 0 && this.inflight[0]!.hwDone) {
+      const done = this.inflight.shift()!;
+      const f = done.hwFence!;
+      if (done.error !== 0) f.setError(done.error);
+      f.signal();
+    }
+  }
+}

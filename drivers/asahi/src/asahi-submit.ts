@@ -1,0 +1,148 @@
+/**
+ * `ASAHI_SUBMIT` (the driver's `queue::submit`): one scheduler job per submit, checked in full
+ * before anything changes.
+ *
+ * Order, as the kernel does it: validate every argument (flags, pads, the queue id, sync types
+ * and handles, commands, barriers, buffers) → `EINVAL` up front if the job alone needs more work
+ * slots or ring entries on some firmware ring than the ring has (it could never run, and
+ * `prepareJob` would wait forever for room that cannot appear) → look up the in-fences → lock
+ * the buffers' reservations (`drm_exec`) and add their implicit dependencies → `arm()` (the point
+ * of no return) → add the job's finished fence to each buffer (write or read usage) → push →
+ * install the finished fence in each out-syncobj (binary: replace; timeline: add the point).
+ */
+import type { DmaFence } from "@drmsim/dma-fence";
+import { DmaResvUsage, DrmExec } from "@drmsim/dma-resv";
+import { type DrmFile, drmArgU, drmCheckZero, drmSyncobjTable } from "@drmsim/drm";
+import { DrmSchedJob } from "@drmsim/drm-sched";
+import type { DrmGemObject } from "@drmsim/gem";
+import { KernelError } from "@drmsim/runtime";
+import {
+  ASAHI_BO_WRITE,
+  DRM_ASAHI_SYNC_SYNCOBJ,
+  DRM_ASAHI_SYNC_TIMELINE_SYNCOBJ,
+  type DrmAsahiSubmit,
+} from "./asahi-drm.js";
+import { AsahiJob, asahiParseCommands } from "./asahi-job.js";
+import type { AsahiQueue } from "./asahi-queue.js";
+import type { AsahiWorkQueueKind } from "./asahi-workqueue.js";
+
+/** What the ioctl needs from the file: its queues. */
+export interface AsahiSubmitTarget {
+  queue(id: number, ioctl: string): AsahiQueue;
+}
+
+const NAME = "ASAHI_SUBMIT";
+
+/** `DRM_IOCTL_ASAHI_SUBMIT`. See the module comment. */
+export async function asahiSubmitIoctl(
+  file: DrmFile,
+  target: AsahiSubmitTarget,
+  args: DrmAsahiSubmit,
+): Promise<void> {
+  const a = args as unknown as Record<string, unknown>;
+  drmCheckZero(a, "flags", NAME);
+  drmCheckZero(a, "pad", NAME);
+  const queue = target.queue(drmArgU(a, "queue_id", NAME), NAME);
+  const cfg = queue.config;
+
+  // Syncs: in_sync_count in-syncs, then out_sync_count out-syncs.
+  const inCount = drmArgU(a, "in_sync_count", NAME, 0);
+  const outCount = drmArgU(a, "out_sync_count", NAME, 0);
+  const syncs = args.syncs ?? [];
+  if (!Array.isArray(syncs) || syncs.length !== inCount + outCount)
+    throw new KernelError(
+      "EINVAL",
+      `${NAME}: in_sync_count + out_sync_count is ${inCount + outCount} but ${Array.isArray(syncs) ? syncs.length : 0} syncs were passed`,
+    );
+  const parsed = syncs.map((s, i) => {
+    const o = (s ?? {}) as unknown as Record<string, unknown>;
+    const what = `${NAME} sync ${i}`;
+    const type = o.sync_type;
+    if (type !== DRM_ASAHI_SYNC_SYNCOBJ && type !== DRM_ASAHI_SYNC_TIMELINE_SYNCOBJ)
+      throw new KernelError("EINVAL", `${what}: unknown sync_type ${String(type)}`);
+    const handle = drmArgU(o, "handle", what);
+    const point = drmArgU(o, "timeline_value", what, 0);
+    if (type === DRM_ASAHI_SYNC_SYNCOBJ && point !== 0)
+      throw new KernelError("EINVAL", `${what}: a binary syncobj takes no timeline_value`);
+    return { handle, point };
+  });
+
+  const { specs, need } = asahiParseCommands(args.commands, cfg.maxCommands);
+  for (const kind of Object.keys(need) as AsahiWorkQueueKind[]) {
+    const n = need[kind];
+    if (n.slots > cfg.slots || n.entries > cfg.ringSize)
+      throw new KernelError(
+        "EINVAL",
+        `${NAME}: the job alone needs ${n.slots} work slots and ${n.entries} ring entries on the ${kind} ring, which has ${cfg.slots} slots and ${cfg.ringSize} entries: it could never run`,
+      );
+  }
+
+  const bosArg = args.bos ?? [];
+  if (!Array.isArray(bosArg)) throw new KernelError("EINVAL", `${NAME}: bos must be an array`);
+  for (const [i, b] of bosArg.entries()) {
+    const o = (b ?? {}) as unknown as Record<string, unknown>;
+    drmArgU(o, "handle", `${NAME} bo ${i}`);
+    const flags = drmArgU(o, "flags", `${NAME} bo ${i}`, 0);
+    if ((flags & ~ASAHI_BO_WRITE) !== 0)
+      throw new KernelError("EINVAL", `${NAME} bo ${i}: unknown flags 0x${flags.toString(16)}`);
+  }
+
+  const table = drmSyncobjTable(file);
+  const objs: { obj: DrmGemObject; write: boolean }[] = [];
+  const outs: { handle: number; point: number }[] = [];
+  const fences: DmaFence[] = [];
+  let job: DrmSchedJob | null = null;
+  try {
+    // Buffers (ENOENT), merged when named twice (a write wins).
+    for (const b of bosArg) {
+      const obj = file.gem.lookup(b.handle);
+      const write = ((b.flags ?? 0) & ASAHI_BO_WRITE) !== 0;
+      const seen = objs.find((x) => x.obj === obj);
+      if (seen !== undefined) {
+        seen.write ||= write;
+        obj.put();
+      } else objs.push({ obj, write });
+    }
+    // Out-syncobjs must exist before the point of no return.
+    for (const s of parsed.slice(inCount)) {
+      table.lookup(s.handle, "ENOENT").put();
+      outs.push(s);
+    }
+    for (const s of parsed.slice(0, inCount)) fences.push(await table.findFence(s.handle, s.point, 0));
+
+    const j = new DrmSchedJob(queue.entity, 1, file);
+    job = j;
+    j.driverData = new AsahiJob(specs, need, `q${queue.id}`);
+    for (const f of fences.splice(0)) j.addDependency(f);
+
+    let finished: DmaFence | null = null;
+    const armAndPush = () => {
+      j.arm();
+      finished = j.finished.get();
+      for (const { obj, write } of objs)
+        obj.resv.addFence(j.finished, write ? DmaResvUsage.WRITE : DmaResvUsage.READ);
+      queue.entity.pushJob(j);
+    };
+    if (objs.length === 0) armAndPush();
+    else
+      await DrmExec.run(
+        file.device.sim,
+        { flags: { interruptible: true }, nrHint: objs.length },
+        async (exec) => {
+          for (const { obj } of objs) await exec.prepareObj(obj, 1);
+          for (const { obj, write } of objs) j.addImplicitDependencies(obj, write);
+          armAndPush();
+        },
+      );
+    job = null; // pushed: the scheduler owns it now
+    const fin = finished as DmaFence | null;
+    if (fin !== null) {
+      for (const s of outs) table.signalPoint(s.handle, fin, s.point);
+      fin.put();
+    }
+  } finally {
+    for (const f of fences) f.put();
+    for (const { obj } of objs) obj.put();
+    if (job !== null) job.cleanup();
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * @drmsim/asahi — an Asahi-like (Apple AGX) firmware-queue GPU driver: user queues on
+ * `drm_sched` with three firmware rings each (vertex, fragment, compute; 128 work slots per
+ * ring), "ring full" expressed as `prepareJob` fences, submit barriers, binary and timeline
+ * syncobjs, implicit sync, per-file VMs, shmem GEM, PRIME, and fault injection with recovery.
+ */
+export * from "./asahi-drm.js";
+export * from "./asahi-drv.js";
+export { AsahiFile, asahiFileOf } from "./asahi-file.js";
+export {
+  ASAHI_DEFAULT_COMPUTE_NS,
+  ASAHI_DEFAULT_FRAGMENT_NS,
+  ASAHI_DEFAULT_VERTEX_NS,
+  type AsahiCommandSpec,
+  AsahiJob,
+  type AsahiRingNeed,
+} from "./asahi-job.js";
+export { type AsahiGpuConfig, AsahiQueue, type AsahiQueueStats } from "./asahi-queue.js";
+export { type AsahiMapping, AsahiVm } from "./asahi-vm.js";
+export {
+  type AsahiCommandStats,
+  AsahiWorkItem,
+  AsahiWorkQueue,
+  type AsahiWorkQueueKind,
+  type AsahiWorkQueueStats,
+  traceAsahiFwCommand,
+} from "./asahi-workqueue.js";
