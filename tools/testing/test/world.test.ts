@@ -1,0 +1,67 @@
+import { DmaFence, dmaFenceContextAlloc } from "@drmsim/dma-fence";
+import { drmModeCreateDumbBuffer, drmPrimeFDToHandle, drmPrimeHandleToFD } from "@drmsim/drm";
+import { msecs } from "@drmsim/runtime";
+import { vgemProbe } from "@drmsim/vgem";
+import { describe, expect, it } from "vitest";
+import { createWorld, runUntil, runUntilSignaled } from "../src/index.js";
+
+const ops = { getDriverName: () => "test", getTimelineName: () => "t", release: () => {} };
+
+describe("createWorld", () => {
+  it("probes N devices with their own nodes, creates the processes, and tears down clean", async () => {
+    const w = createWorld({ devices: [vgemProbe, vgemProbe], processes: ["renderer", "compositor"] });
+    expect(w.devices.map((d) => d.primary?.path)).toEqual(["/dev/dri/card0", "/dev/dri/card1"]);
+    const { renderer, compositor } = w.procs;
+    const handle = await w.exec("interop", async () => {
+      const a = await renderer!.open("/dev/dri/card0");
+      const b = await compositor!.open("/dev/dri/card1");
+      const bo = await drmModeCreateDumbBuffer(renderer!, a, 16, 16, 32);
+      const fd = await drmPrimeHandleToFD(renderer!, a, bo.handle);
+      return drmPrimeFDToHandle(compositor!, b, renderer!.sendFd(compositor!, fd));
+    });
+    expect(handle).toBeGreaterThan(0);
+    expect(await w.teardown()).toEqual([]);
+    expect(w.host.devices).toEqual([]);
+  });
+
+  it("teardown reports what the test leaked", async () => {
+    const w = createWorld({ validator: "collect" });
+    const f = new DmaFence(w.sim, ops, dmaFenceContextAlloc(w.sim), 1);
+    const kinds = (await w.teardown()).map((x) => x.kind);
+    expect(kinds).toContain("leak");
+    f.signal();
+  });
+});
+
+describe("wait helpers", () => {
+  it("runUntil advances virtual time until the predicate holds and returns how long it took", async () => {
+    const w = createWorld();
+    let done = false;
+    w.sim.schedule(msecs(3), () => {
+      done = true;
+    });
+    expect(await runUntil(w.sim, () => done, { timeoutNs: msecs(10) })).toBe(msecs(3));
+    expect(await w.teardown()).toEqual([]);
+  });
+
+  it("runUntilSignaled names the fence that did not signal in time", async () => {
+    const w = createWorld({ validator: "collect" });
+    const f = new DmaFence(w.sim, ops, dmaFenceContextAlloc(w.sim), 7);
+    w.sim.schedule(msecs(20), () => f.signal());
+    await expect(runUntilSignaled(w.sim, [f], msecs(5))).rejects.toThrow(
+      /signalling of dma_fence test:t ctx \d+#7/,
+    );
+    expect(await runUntilSignaled(w.sim, [f], msecs(50))).toBeGreaterThan(0);
+    f.put();
+    expect(await w.teardown()).toEqual([]);
+  });
+
+  it("runUntil gives up at the bound, naming what it waited for", async () => {
+    const w = createWorld();
+    await expect(runUntil(w.sim, () => false, { timeoutNs: msecs(1), what: "the flip" })).rejects.toThrow(
+      /the flip did not hold within 1000000 ns/,
+    );
+    expect(w.sim.now).toBe(msecs(1));
+    expect(await w.teardown()).toEqual([]);
+  });
+});
