@@ -1,0 +1,394 @@
+/**
+ * Command submission (`common/command_submission.c`): `HL_CS` puts the jobs of one CS on their
+ * queues and returns a sequence number; `HL_WAIT_CS` waits for it by that number.
+ *
+ * The rules mirrored here:
+ * - **A bounded ring of pending CSs per context.** CS `seq` owns slot `seq & (max_pending_cs-1)`
+ *   of `ctx->cs_pending`. A new CS whose slot still holds an unfinished fence is refused with
+ *   `EAGAIN` ("too many in-flight CSs") before it takes a sequence number. Once a slot is reused
+ *   the old CS is "gone": waiting on it answers COMPLETED with `HL_WAIT_CS_STATUS_FLAG_GONE`.
+ * - **Completions, not dma_fence** (seed 000): each CS has an `HlFence`; nothing outside the
+ *   driver ever waits on it.
+ * - **Errors a CS ends with:** `-ETIMEDOUT` when timeout detection fired for it, `-EIO` when a
+ *   reset aborted it, `-EBUSY` when it got a sequence number but never reached the hardware
+ *   (queue full). `HL_WAIT_CS` fails with `ETIMEDOUT`/`EIO` for the first two (the kernel's
+ *   `hl_wait_for_fence` turns only those into errors) and reports `-EBUSY` ones as completed.
+ * - **Timeout detection (TDR):** the oldest in-flight CS of the device (`cs_mirror_list` head)
+ *   has a delayed work armed for its timeout; when the head completes, the next one's is armed.
+ *   If it fires, the CS is marked timed out and the device is hard-reset (unless the CS asked
+ *   for `HL_CS_FLAGS_SKIP_RESET_ON_TIMEOUT`).
+ * - The CS completes when all its jobs on external queues retired through their completion
+ *   queues; internal jobs do not gate it, and a CS made only of internal jobs is `EINVAL`.
+ *
+ * Not modelled (refused with `EOPNOTSUPP`): signal/wait/collective CSs, staged submission,
+ * encapsulated signals, engine(-core) commands, the restore phase and multi-CS waits.
+ */
+import { DelayedWork, ERRNO, KernelError, MAX_SCHEDULE_TIMEOUT, secs, usecs } from "@drmsim/runtime";
+import type { HlCb, HlCtx } from "./context.js";
+import {
+  HL_CS_FLAGS_ALL,
+  HL_CS_FLAGS_CUSTOM_TIMEOUT,
+  HL_CS_FLAGS_SKIP_RESET_ON_TIMEOUT,
+  HL_CS_FLAGS_SUPPORTED,
+  HL_CS_STATUS_SUCCESS,
+  HL_DEFAULT_JOB_NS,
+  HL_MAX_CB_SIZE,
+  HL_MAX_JOBS_PER_CS,
+  HL_WAIT_CS_STATUS_BUSY,
+  HL_WAIT_CS_STATUS_COMPLETED,
+  HL_WAIT_CS_STATUS_FLAG_GONE,
+  HL_WAIT_CS_STATUS_FLAG_TIMESTAMP_VLD,
+  type HlCsArgs,
+  type HlCsChunk,
+  type HlWaitCsArgs,
+} from "./habanalabs-accel.js";
+import type { HlDevice } from "./hl-device.js";
+import { HlFence } from "./hl-fence.js";
+import { type HlHwQueue, HlQueueType } from "./hw-queue.js";
+
+/** `struct hl_cs_job`: one chunk of a CS, on one queue. */
+export class HlCsJob {
+  /** Retired (its completion arrived, or a reset aborted it). */
+  done = false;
+  constructor(
+    readonly cs: HlCs,
+    readonly queue: HlHwQueue,
+    /** The host CB of an external job. */
+    readonly cb: HlCb | null,
+    readonly execNs: number,
+  ) {}
+
+  /** External jobs complete the CS through the completion queue. */
+  get isExt(): boolean {
+    return this.queue.props.type === HlQueueType.EXT;
+  }
+}
+
+/** `struct hl_cs`. */
+export class HlCs {
+  readonly jobs: HlCsJob[] = [];
+  /** `cs->submitted`: the jobs reached the hardware queues. */
+  submitted = false;
+  /** `cs->completed`. */
+  completed = false;
+  /** `cs->timedout`: timeout detection fired for it. */
+  timedout = false;
+  /** `cs->aborted`: a reset aborted it. */
+  aborted = false;
+  /** Its timeout detection work (`cs->work_tdr`). */
+  readonly tdr: DelayedWork;
+  /** The first error status a job completed with (an engine error), 0 if none. */
+  jobError = 0;
+  private extPending = 0;
+
+  constructor(
+    readonly ctx: HlCtx,
+    /** `cs->sequence`. */
+    readonly sequence: number,
+    /** `cs->fence`: the ring's fence (the CS holds its own reference). */
+    readonly fence: HlFence,
+    /** `cs->timeout_jiffies`, in ns. */
+    readonly timeoutNs: number,
+    /** `cs->skip_reset_on_timeout`. */
+    readonly skipResetOnTimeout: boolean,
+  ) {
+    this.tdr = new DelayedWork(() => csTimedout(this), "hl_cs_timedout");
+  }
+
+  /** @internal The hardware retired `job` with `status` (0 or a negative errno): `hl_irq_handler_cq` → job finish. */
+  jobDone(job: HlCsJob, status: number): void {
+    if (job.done) return;
+    job.done = true;
+    job.queue.inflight--;
+    if (job.cb !== null) {
+      job.cb.csCnt--;
+      if (job.cb.destroyed && job.cb.csCnt === 0) this.ctx.cbs.delete(job.cb.handle);
+    }
+    if (status < 0) {
+      if (status === -ERRNO.EIO && this.ctx.hdev.inReset) this.aborted = true;
+      else if (this.jobError === 0) this.jobError = status;
+    }
+    if (job.isExt && --this.extPending === 0) csComplete(this);
+  }
+
+  /** @internal */
+  countExt(): void {
+    this.extPending = this.jobs.filter((j) => j.isExt).length;
+  }
+
+  toString(): string {
+    return `CS ${this.ctx.asid}.${this.sequence}`;
+  }
+}
+
+/**
+ * `cs_do_release`: the CS is over. Sets the fence's error (timed out > aborted > not submitted >
+ * an engine error) and timestamp, completes it for every waiter, takes the CS off the mirror
+ * list (arming the next CS's timeout) and drops the CS's references.
+ */
+function csComplete(cs: HlCs): void {
+  if (cs.completed) return;
+  cs.completed = true;
+  const hdev = cs.ctx.hdev;
+  const wasHead = hdev.csMirrorList[0] === cs;
+  const i = hdev.csMirrorList.indexOf(cs);
+  if (i >= 0) hdev.csMirrorList.splice(i, 1);
+  hdev.tdrWq.cancelWork(cs.tdr);
+  if (wasHead && !hdev.inReset) armTdr(hdev);
+  const error = cs.timedout
+    ? -ERRNO.ETIMEDOUT
+    : cs.aborted
+      ? -ERRNO.EIO
+      : !cs.submitted
+        ? -ERRNO.EBUSY
+        : cs.jobError;
+  cs.fence.signal(hdev.sim, error);
+  cs.fence.put();
+  cs.ctx.put();
+}
+
+/** `cs_handle_tdr`: arms the timeout of the mirror list's head, if it has one not yet armed. */
+function armTdr(hdev: HlDevice): void {
+  const head = hdev.csMirrorList[0];
+  if (head !== undefined && head.timeoutNs !== MAX_SCHEDULE_TIMEOUT)
+    hdev.tdrWq.queueDelayedWork(head.tdr, head.timeoutNs);
+}
+
+/**
+ * `cs_timedout`: the head CS exceeded its timeout. Marks it (its fence will carry `-ETIMEDOUT`)
+ * and, unless it asked to skip it, hard-resets the device, which aborts every in-flight CS.
+ */
+function csTimedout(cs: HlCs): void {
+  if (cs.completed) return;
+  cs.timedout = true;
+  const hdev = cs.ctx.hdev;
+  hdev.lastCsTimeout = { timestamp: hdev.sim.now, seq: cs.sequence };
+  if (cs.skipResetOnTimeout || !hdev.resetOnLockup) return;
+  // hl_device_cond_reset: the reset runs in its own kthread-like task (device_reset_work), since
+  // it sleeps (reservation locks, the reset itself) and must not hold up the timeout work.
+  hdev.sim.spawn(
+    `hl_device_reset ${hdev.name}`,
+    () => hdev.hardReset(`${cs} got stuck (timeout detection)`),
+    {
+      kind: "worker",
+    },
+  );
+}
+
+function argU(a: Record<string, unknown>, field: string, what: string, dflt?: number): number {
+  const v = a[field] ?? dflt;
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0)
+    throw new KernelError("EINVAL", `${what}: ${field} must be a non-negative integer, got ${String(v)}`);
+  return v;
+}
+
+function checkZero(a: Record<string, unknown>, field: string, what: string): void {
+  const v = a[field];
+  if (v !== undefined && v !== 0)
+    throw new KernelError("EINVAL", `${what}: ${field} must be 0, got ${String(v)}`);
+}
+
+interface ParsedJob {
+  queue: HlHwQueue;
+  cb: HlCb | null;
+  execNs: number;
+}
+
+/** `cs_validate` + `get_cb_from_cs_chunk`: checks one chunk against the queue table, the CBs and the MMU. */
+function parseChunk(ctx: HlCtx, chunk: HlCsChunk, i: number): ParsedJob {
+  if (typeof chunk !== "object" || chunk === null)
+    throw new KernelError("EINVAL", `CS chunk ${i} is not a struct hl_cs_chunk`);
+  const c = chunk as unknown as Record<string, unknown>;
+  const what = `CS chunk ${i}`;
+  checkZero(c, "cs_chunk_flags", what);
+  checkZero(c, "collective_engine_id", what);
+  checkZero(c, "pad", what);
+  const queue = ctx.hdev.validateQueueIndex(c.queue_index);
+  const cbSize = argU(c, "cb_size", what);
+  const execNs = argU(c, "exec_ns", what, HL_DEFAULT_JOB_NS);
+  const handle = argU(c, "cb_handle", what);
+  if (queue.props.type === HlQueueType.EXT) {
+    const cb = ctx.cb(handle);
+    if (cb.destroyed) throw new KernelError("EINVAL", `CB handle 0x${handle.toString(16)} invalid`);
+    if (cbSize === 0 || cbSize > cb.size)
+      throw new KernelError(
+        "EINVAL",
+        `${what}: cb_size ${cbSize} does not fit CB 0x${handle.toString(16)} of ${cb.size} bytes`,
+      );
+    return { queue, cb, execNs };
+  }
+  // An internal queue's engine fetches its command buffer from device memory through the MMU.
+  if (cbSize === 0 || cbSize > HL_MAX_CB_SIZE)
+    throw new KernelError("EINVAL", `${what}: cb_size ${cbSize} is not in 1..${HL_MAX_CB_SIZE}`);
+  if (ctx.mmu.translate(handle) === undefined || ctx.mmu.translate(handle + cbSize - 1) === undefined)
+    throw new KernelError(
+      "EINVAL",
+      `${what}: internal CB at device VA 0x${handle.toString(16)} (+${cbSize}) is not mapped in the device MMU`,
+    );
+  return { queue, cb: null, execNs };
+}
+
+/**
+ * `hl_cs_ioctl` → `cs_ioctl_default`. See the module comment. Errors: `EBUSY` while the device is
+ * in reset (nothing changes); `EINVAL` for unknown flags, a non-zero `ctx_id`/`pad`, a count that
+ * does not match the array, 0 or more than `HL_MAX_JOBS_PER_CS` chunks, a bad queue index, CB
+ * handle or size, or only internal jobs (nothing changes); `EOPNOTSUPP` for the kernel's CS
+ * types drmsim does not model; `EAGAIN` when the CS's ring slot is still busy (nothing changes)
+ * or when a queue has no room for its jobs — then, as in the kernel, the sequence number is
+ * consumed and its fence completes with `-EBUSY` (not submitted).
+ */
+export function hlCsIoctl(ctx: HlCtx, args: HlCsArgs): HlCsArgs {
+  const hdev = ctx.hdev;
+  const a = args as unknown as Record<string, unknown>;
+  if (hdev.inReset) {
+    hdev.csCounters.deviceInResetDropCnt++;
+    throw new KernelError("EBUSY", `Device is in reset; CS rejected`);
+  }
+  const flags = argU(a, "cs_flags", "HL_CS", 0);
+  if ((flags & ~HL_CS_FLAGS_ALL) !== 0)
+    throw new KernelError("EINVAL", `HL_CS: unknown flags 0x${(flags & ~HL_CS_FLAGS_ALL).toString(16)}`);
+  if ((flags & ~HL_CS_FLAGS_SUPPORTED) !== 0)
+    throw new KernelError(
+      "EOPNOTSUPP",
+      `HL_CS: flags 0x${(flags & ~HL_CS_FLAGS_SUPPORTED).toString(16)} select a CS type drmsim does not model`,
+    );
+  checkZero(a, "ctx_id", "HL_CS");
+  checkZero(a, "pad", "HL_CS");
+  if (argU(a, "num_chunks_restore", "HL_CS", 0) !== 0)
+    throw new KernelError("EOPNOTSUPP", "HL_CS: the restore phase (num_chunks_restore) is not modelled");
+  const chunks = a.chunks_execute;
+  const n = argU(a, "num_chunks_execute", "HL_CS");
+  if (!Array.isArray(chunks) || chunks.length !== n)
+    throw new KernelError("EINVAL", `HL_CS: num_chunks_execute ${n} does not match the chunks_execute array`);
+  if (n === 0) throw new KernelError("EINVAL", "Got execute CS with 0 chunks");
+  if (n > HL_MAX_JOBS_PER_CS)
+    throw new KernelError(
+      "EINVAL",
+      `Number of chunks ${n} exceeds HL_MAX_JOBS_PER_CS (${HL_MAX_JOBS_PER_CS})`,
+    );
+  let timeoutNs = hdev.csTimeoutNs;
+  if ((flags & HL_CS_FLAGS_CUSTOM_TIMEOUT) !== 0) {
+    const t = argU(a, "timeout", "HL_CS");
+    if (t === 0)
+      throw new KernelError("EINVAL", "HL_CS: HL_CS_FLAGS_CUSTOM_TIMEOUT with a timeout of 0 seconds");
+    timeoutNs = secs(t);
+  }
+  const parsed = (chunks as HlCsChunk[]).map((c, i) => parseChunk(ctx, c, i));
+  if (parsed.every((p) => p.queue.props.type !== HlQueueType.EXT)) {
+    hdev.csCounters.validationDropCnt++;
+    throw new KernelError(
+      "EINVAL",
+      `Reject CS ${ctx.asid}.${ctx.csSequence} since it contains only internal queues jobs and needs completion`,
+    );
+  }
+
+  // allocate_cs: the ring slot of the next sequence must be free.
+  const seq = ctx.csSequence;
+  const slot = seq & (ctx.csPending.length - 1);
+  const old = ctx.csPending[slot];
+  if (old !== null && old !== undefined && !old.done) {
+    hdev.csCounters.maxCsInFlightDropCnt++;
+    throw new KernelError(
+      "EAGAIN",
+      `Rejecting CS because of too many in-flights CS (${ctx.csPending.length} pending, slot of ${old.csSequence} busy)`,
+    );
+  }
+  const fence = new HlFence(hdev.sim, seq, ctx.asid);
+  old?.put();
+  ctx.csPending[slot] = fence;
+  ctx.csSequence++;
+  const skip = (flags & HL_CS_FLAGS_SKIP_RESET_ON_TIMEOUT) !== 0;
+  const cs = new HlCs(ctx.get(), seq, fence.get(), timeoutNs, skip);
+  for (const p of parsed) cs.jobs.push(new HlCsJob(cs, p.queue, p.cb, p.execNs));
+  cs.countExt();
+
+  // hl_hw_queue_schedule_cs: every queue must have room for this CS's jobs, else nothing runs.
+  const want = new Map<HlHwQueue, number>();
+  for (const j of cs.jobs) want.set(j.queue, (want.get(j.queue) ?? 0) + 1);
+  for (const [q, k] of want)
+    if (q.inflight + k > q.length) {
+      hdev.csCounters.queueFullDropCnt++;
+      csComplete(cs);
+      throw new KernelError("EAGAIN", `Queue ${q.index} (${q.props.name}) doesn't have room for ${k} CBs`);
+    }
+  cs.submitted = true;
+  hdev.csMirrorList.push(cs);
+  if (hdev.csMirrorList.length === 1) armTdr(hdev);
+  for (const j of cs.jobs) {
+    j.queue.inflight++;
+    if (j.cb !== null) j.cb.csCnt++;
+    const fault = j.queue.faults.shift() ?? {};
+    const engine = j.queue.engine!;
+    engine.submit({
+      durationNs: j.execNs,
+      label: `${cs} ${j.queue.props.name}`,
+      ...(fault.hang === true ? { hang: true } : {}),
+      ...(fault.error !== undefined ? { error: fault.error } : {}),
+      onComplete: (status) => {
+        // An external job's completion lands in its queue's CQ; the CQ interrupt retires it.
+        const cq = j.queue.cq;
+        if (cq !== null) {
+          cq.pi++;
+          cq.ci++;
+        }
+        cs.jobDone(j, status);
+      },
+    });
+  }
+  args.seq = seq;
+  args.status = HL_CS_STATUS_SUCCESS;
+  return args;
+}
+
+/**
+ * `hl_wait_ioctl` → `hl_cs_wait_ioctl` → `hl_wait_for_fence`. `timeout_us` 0 only looks;
+ * otherwise the caller sleeps (interruptibly) on the fence's completion until it completes or the
+ * timeout expires. Answers: COMPLETED (with the completion timestamp), COMPLETED + GONE for a
+ * CS whose slot was reused, BUSY when the wait's own timeout expired. Fails with `ETIMEDOUT` if
+ * the CS timed out on the device, `EIO` if a reset aborted it, `EINVAL` for a sequence not handed
+ * out yet, unknown flags or a non-zero `ctx_id`, `ERESTARTSYS` when a signal interrupts the wait.
+ */
+export async function hlWaitCsIoctl(ctx: HlCtx, args: HlWaitCsArgs): Promise<HlWaitCsArgs> {
+  const a = args as unknown as Record<string, unknown>;
+  const flags = argU(a, "flags", "HL_WAIT_CS", 0);
+  if (flags !== 0)
+    throw new KernelError(
+      "EOPNOTSUPP",
+      `HL_WAIT_CS: flags 0x${flags.toString(16)} (interrupt and multi-CS waits) are not modelled`,
+    );
+  checkZero(a, "ctx_id", "HL_WAIT_CS");
+  const seq = argU(a, "seq", "HL_WAIT_CS");
+  const timeoutUs = argU(a, "timeout_us", "HL_WAIT_CS");
+  if (seq === 0) throw new KernelError("EINVAL", "HL_WAIT_CS: sequence 0 is never handed out");
+  const fence = ctx.getFence(seq);
+  const out: HlWaitCsArgs = { seq, timeout_us: timeoutUs, status: HL_WAIT_CS_STATUS_COMPLETED, flags: 0 };
+  if (fence === null) {
+    out.flags = HL_WAIT_CS_STATUS_FLAG_GONE;
+    return Object.assign(args, out);
+  }
+  try {
+    let done: boolean;
+    if (timeoutUs === 0) done = fence.done;
+    else {
+      const ns = timeoutUs >= MAX_SCHEDULE_TIMEOUT / 1000 ? MAX_SCHEDULE_TIMEOUT : usecs(timeoutUs);
+      // wait_for_completion_interruptible_timeout, without consuming: complete_all keeps it done.
+      done = (await fence.completion.wait({ timeoutNs: ns, interruptible: true })) > 0;
+    }
+    const error = fence.error;
+    if (error === -ERRNO.ETIMEDOUT || error === -ERRNO.EIO)
+      throw new KernelError(
+        error === -ERRNO.ETIMEDOUT ? "ETIMEDOUT" : "EIO",
+        error === -ERRNO.ETIMEDOUT
+          ? `CS ${ctx.asid}.${seq} caused a timeout on the device`
+          : `CS ${ctx.asid}.${seq} was aborted by a device reset`,
+      );
+    if (done) {
+      out.status = HL_WAIT_CS_STATUS_COMPLETED;
+      out.flags = HL_WAIT_CS_STATUS_FLAG_TIMESTAMP_VLD;
+      out.timestamp_nsec = fence.timestamp;
+    } else out.status = HL_WAIT_CS_STATUS_BUSY;
+    return Object.assign(args, out);
+  } finally {
+    fence.put();
+  }
+}

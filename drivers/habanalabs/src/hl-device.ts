@@ -1,0 +1,203 @@
+/**
+ * `struct hl_device` (`common/habanalabs.h`, `common/device.c`): one accelerator — its queue
+ * table and engines, its device memory (HBM) and the PCI function importers reach it through,
+ * the device-wide list of in-flight command submissions, and the hard reset.
+ *
+ * **Hard reset** (`hl_device_reset` with `HL_DRV_RESET_HARD`), entered when timeout detection
+ * fires for a CS: the device stops taking work (`EBUSY` for CS and memory ioctls), every engine
+ * is reset — every job executing or queued is aborted, so every in-flight CS completes, with
+ * `-ETIMEDOUT` for the one that timed out and `-EIO` for the rest —, then every dma-buf that
+ * exports device memory tells its dynamic importers to drop their mappings
+ * (`dma_buf_invalidate_mappings`, under the buffer's reservation lock), since the device memory
+ * behind them was just reset. The dma-bufs themselves stay valid objects: importers may map them
+ * again. After `resetDurationNs` the device is operational again.
+ *
+ * Difference from the kernel: after a hard reset the kernel makes every user close its fds
+ * (`ENODEV` from then on) before the device comes back; drmsim keeps the contexts, so a test can
+ * look at the aftermath through the same fd.
+ */
+import { Device, type PciDev } from "@drmsim/dma-buf";
+import type { DrmDevice } from "@drmsim/drm";
+import { KernelError, msecs, type Simulator, secs, WaitQueue, WorkQueue } from "@drmsim/runtime";
+import type { HlCs } from "./command-submission.js";
+import type { HlCtx } from "./context.js";
+import { HlDramPool } from "./hl-dram.js";
+import {
+  HL_DEFAULT_QUEUES,
+  HL_QUEUE_LENGTH,
+  HlHwQueue,
+  type HlJobFault,
+  type HlQueueProps,
+} from "./hw-queue.js";
+import type { HlDmabufPriv } from "./memory.js";
+
+/** Options of a probed habanalabs device (`habanalabsProbe(host, opts)`). */
+export interface HlDeviceOptions {
+  /** The device's PCI function (peer-to-peer needs one). Default: none — every p2p attach is refused. */
+  pci?: PciDev | null;
+  /** HBM size in bytes. Default 1 GiB. */
+  dramSize?: number;
+  /** DRAM page size. Default 2 MiB. */
+  dramPageSize?: number;
+  /** Physical address of DRAM as the device MMU sees it. Default 0x10_0000_0000. */
+  dramBase?: number;
+  /** Where DRAM appears in the PCI BAR, i.e. the address peers DMA to. Default 0x80_0000_0000. */
+  dramBarBase?: number;
+  /** `max_pending_cs`: size of each context's CS ring, a power of two. Default 64. */
+  maxPendingCs?: number;
+  /** `timeout_locked`: CS timeout. Default 30 s, the module parameter's default. */
+  csTimeoutNs?: number;
+  /** `reset_on_lockup`: hard-reset when a CS times out. Default true. */
+  resetOnLockup?: boolean;
+  /** How long the hard reset keeps the device unavailable. Default 100 ms. */
+  resetDurationNs?: number;
+  /** The queue table. Default `HL_DEFAULT_QUEUES`. */
+  queues?: readonly HlQueueProps[];
+  /** Jobs each queue takes before a CS gets `EAGAIN`. Default `HL_QUEUE_LENGTH`. */
+  queueLength?: number;
+}
+
+/** `struct hl_cs_counters_atomic`: why CSs were dropped. */
+export interface HlCsCounters {
+  outOfMemDropCnt: number;
+  parsingDropCnt: number;
+  queueFullDropCnt: number;
+  deviceInResetDropCnt: number;
+  maxCsInFlightDropCnt: number;
+  validationDropCnt: number;
+}
+
+/** `struct hl_device`. Created by the driver at probe. */
+export class HlDevice {
+  /** `hdev->kernel_queues`. */
+  readonly queues: HlHwQueue[];
+  /** Device memory. */
+  readonly dram: HlDramPool;
+  /** The `struct device` exports are mapped from (with the PCI function). */
+  readonly dmaDev: Device;
+  readonly dramBarBase: number;
+  readonly dramVaBase = 0x1000_0000_0000;
+  readonly dramVaSize = 0x100_0000_0000;
+  readonly maxPendingCs: number;
+  readonly csTimeoutNs: number;
+  readonly resetOnLockup: boolean;
+  readonly resetDurationNs: number;
+  /** `hdev->cs_mirror_list`: submitted, unfinished CSs in submission order. */
+  readonly csMirrorList: HlCs[] = [];
+  /** Workqueue of the CS timeout works (`hdev->ts_free_obj_wq`-like; `cs->work_tdr` is delayed work). */
+  readonly tdrWq: WorkQueue;
+  /** Open contexts. */
+  readonly contexts = new Set<HlCtx>();
+  /** Live dma-bufs exporting device memory. */
+  readonly exported = new Set<HlDmabufPriv>();
+  /** `hdev->reset_info.in_reset`. */
+  inReset = false;
+  /** `hdev->reset_info.hard_reset_cnt`. */
+  hardResetCnt = 0;
+  /** `hdev->last_error.cs_timeout`. */
+  lastCsTimeout: { timestamp: number; seq: number } | null = null;
+  readonly csCounters: HlCsCounters = {
+    outOfMemDropCnt: 0,
+    parsingDropCnt: 0,
+    queueFullDropCnt: 0,
+    deviceInResetDropCnt: 0,
+    maxCsInFlightDropCnt: 0,
+    validationDropCnt: 0,
+  };
+  /** Woken when a reset finishes. */
+  readonly resetDone: WaitQueue;
+  private nextAsid = 1;
+
+  constructor(
+    readonly sim: Simulator,
+    readonly drm: DrmDevice,
+    opts: HlDeviceOptions = {},
+  ) {
+    const pending = opts.maxPendingCs ?? 64;
+    if (!Number.isInteger(pending) || pending < 1 || (pending & (pending - 1)) !== 0)
+      throw new KernelError("EINVAL", `max_pending_cs must be a power of two, got ${pending}`);
+    this.maxPendingCs = pending;
+    this.csTimeoutNs = opts.csTimeoutNs ?? secs(30);
+    this.resetOnLockup = opts.resetOnLockup ?? true;
+    this.resetDurationNs = opts.resetDurationNs ?? msecs(100);
+    const pageSize = opts.dramPageSize ?? 2 * 1024 * 1024;
+    if (!Number.isSafeInteger(pageSize) || pageSize < 4096 || pageSize % 4096 !== 0)
+      throw new KernelError("EINVAL", `DRAM page size must be a multiple of 4096, got ${pageSize}`);
+    this.dram = new HlDramPool(
+      opts.dramBase ?? 0x10_0000_0000,
+      opts.dramSize ?? 1024 * 1024 * 1024,
+      pageSize,
+    );
+    this.dramBarBase = opts.dramBarBase ?? 0x80_0000_0000;
+    const name = this.name;
+    this.dmaDev = new Device(sim, { name, pci: opts.pci ?? null });
+    this.queues = (opts.queues ?? HL_DEFAULT_QUEUES).map(
+      (p, i) => new HlHwQueue(sim, i, p, name, opts.queueLength ?? HL_QUEUE_LENGTH),
+    );
+    this.tdrWq = new WorkQueue(sim, `${name}-cs-tdr`);
+    this.resetDone = new WaitQueue(sim, `${name} reset done`);
+  }
+
+  /** `dev_name()`: `habanalabs.N` after the accel minor. */
+  get name(): string {
+    return `habanalabs.${this.drm.accel?.index ?? 0}`;
+  }
+
+  /** A new context ASID. */
+  allocAsid(): number {
+    return this.nextAsid++;
+  }
+
+  /** `EINVAL` unless userspace may put a job on queue `index`. */
+  validateQueueIndex(index: unknown): HlHwQueue {
+    return HlHwQueue.validateIndex(this.queues, index);
+  }
+
+  /**
+   * Fault injection for tests: the next job submitted to queue `index` hangs or fails. Faults
+   * queue up in order. `EINVAL` for a queue without an engine.
+   */
+  injectJobFault(index: number, fault: HlJobFault): void {
+    const q = this.queues[index];
+    if (q?.engine == null)
+      throw new KernelError("EINVAL", `queue ${index} has no engine to inject a fault into`);
+    q.faults.push(fault);
+  }
+
+  /** `hl_device_reset(HARD)`. See the module comment. Resolves when the device is operational again. */
+  async hardReset(reason: string): Promise<void> {
+    if (this.inReset) return;
+    this.inReset = true;
+    const sim = this.sim;
+    sim.withFrame(`hl_device_reset(${reason})`, () => {
+      for (const q of this.queues) q.engine?.reset(-5, { abortQueued: true });
+    });
+    // Whatever was not on an engine any more (nothing, unless a job's interrupt was still in
+    // flight) is aborted too, so no waiter is left behind.
+    for (const cs of [...this.csMirrorList]) for (const j of cs.jobs) if (!j.done) cs.jobDone(j, -5);
+    for (const priv of [...this.exported]) {
+      const buf = priv.buf;
+      buf.get();
+      try {
+        await buf.resv.lock(null);
+        try {
+          buf.invalidateMappings();
+        } finally {
+          buf.resv.unlock();
+        }
+      } finally {
+        buf.put();
+      }
+    }
+    const pause = new WaitQueue(sim, `${this.name} hard reset`);
+    await pause.waitEvent(() => false, { timeoutNs: this.resetDurationNs });
+    this.hardResetCnt++;
+    this.inReset = false;
+    this.resetDone.wakeUpAll();
+  }
+
+  /** Device removal: stops the timeout works; engines are idle or aborted. */
+  fini(): void {
+    for (const cs of this.csMirrorList) this.tdrWq.cancelWork(cs.tdr);
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * The queues of a habanalabs device (`struct hl_hw_queue`, `enum hl_queue_type`,
+ * `common/hw_queue.c`, `common/irq.c`).
+ *
+ * - **External** queues are DMA channels that may access the host. Their jobs run host command
+ *   buffers (`HL_CB`), and every finished job writes an entry to the queue's completion queue
+ *   (`struct hl_cq`); the CQ interrupt handler retires the job. A CS completes when all its
+ *   external jobs did.
+ * - **Internal** queues feed the engines inside the device (TPC, DMA between device memories,
+ *   NIC). Their command buffers live in device memory, and they raise no completion for the
+ *   driver: the uAPI warns that a CS may be reported done before its internal jobs are, and a CS
+ *   made only of internal jobs is rejected (`EINVAL`), since nothing would ever complete it.
+ * - The **CPU** queue is the driver's own channel to the device CPU; userspace may not use it.
+ *
+ * Each queue executes on a runtime `HardwareEngine` (one slot: the queue's QMAN runs its jobs in
+ * order), so completions arrive in irq context, and a reset aborts what is executing.
+ */
+import { HardwareEngine, KernelError, type Simulator } from "@drmsim/runtime";
+
+/** `enum hl_queue_type`. */
+export const HlQueueType = {
+  /** `QUEUE_TYPE_NA`: no queue at this index. */
+  NA: 0,
+  /** `QUEUE_TYPE_EXT`: host-accessing DMA channel with a completion queue. */
+  EXT: 1,
+  /** `QUEUE_TYPE_INT`: an engine inside the device (TPC, DMA, NIC). */
+  INT: 2,
+  /** `QUEUE_TYPE_CPU`: the driver's queue to the device CPU. */
+  CPU: 3,
+} as const;
+/** An `HlQueueType` value. */
+export type HlQueueType = (typeof HlQueueType)[keyof typeof HlQueueType];
+
+/** One queue of the device's queue table (`struct hw_queue_properties`). */
+export interface HlQueueProps {
+  /** Name in traces: `DMA_0_0`, `TPC_1`, `NIC_0`. */
+  name: string;
+  type: HlQueueType;
+  /** `driver_only`: reserved for the kernel driver (`EINVAL` from userspace). */
+  driverOnly?: boolean;
+}
+
+/** `HL_QUEUE_LENGTH`-like: jobs a queue takes before a CS is refused with `EAGAIN`. */
+export const HL_QUEUE_LENGTH = 256;
+
+/**
+ * The default queue table, Gaudi-like: four external DMA queues, the CPU queue, two internal DMA
+ * queues, four TPC queues and two NIC queues.
+ */
+export const HL_DEFAULT_QUEUES: readonly HlQueueProps[] = [
+  { name: "DMA_0_0", type: HlQueueType.EXT },
+  { name: "DMA_0_1", type: HlQueueType.EXT },
+  { name: "DMA_1_0", type: HlQueueType.EXT },
+  { name: "DMA_1_1", type: HlQueueType.EXT },
+  { name: "CPU_PQ", type: HlQueueType.CPU, driverOnly: true },
+  { name: "DMA_2_0", type: HlQueueType.INT },
+  { name: "DMA_3_0", type: HlQueueType.INT },
+  { name: "TPC_0", type: HlQueueType.INT },
+  { name: "TPC_1", type: HlQueueType.INT },
+  { name: "TPC_2", type: HlQueueType.INT },
+  { name: "TPC_3", type: HlQueueType.INT },
+  { name: "NIC_0", type: HlQueueType.INT },
+  { name: "NIC_1", type: HlQueueType.INT },
+];
+
+/** `struct hl_cq`: the completion queue of an external queue — producer and consumer indices. */
+export class HlCq {
+  /** `cq->pi`: entries the hardware wrote. */
+  pi = 0;
+  /** `cq->ci`: entries the interrupt handler consumed. */
+  ci = 0;
+}
+
+/** A fault to inject into the next job of a queue (tests of timeouts and resets). */
+export interface HlJobFault {
+  /** The job never completes (a hung engine) until a reset aborts it. */
+  hang?: boolean;
+  /** The job completes with this negative errno. */
+  error?: number;
+}
+
+/** `struct hl_hw_queue`: one queue, its engine and (for external queues) its completion queue. */
+export class HlHwQueue {
+  /** The engine that executes the queue's jobs; null for `NA` and the CPU queue. */
+  readonly engine: HardwareEngine | null;
+  /** The completion queue of an external queue. */
+  readonly cq: HlCq | null;
+  /** Jobs submitted and not yet retired (`queue free slots` in the kernel's terms). */
+  inflight = 0;
+  /** Faults for the next jobs, in order. */
+  readonly faults: HlJobFault[] = [];
+
+  constructor(
+    sim: Simulator,
+    readonly index: number,
+    readonly props: HlQueueProps,
+    device: string,
+    readonly length = HL_QUEUE_LENGTH,
+  ) {
+    const runs = props.type === HlQueueType.EXT || props.type === HlQueueType.INT;
+    this.engine = runs ? new HardwareEngine(sim, `${device}:${props.name}`, { device }) : null;
+    this.cq = props.type === HlQueueType.EXT ? new HlCq() : null;
+  }
+
+  /**
+   * Which queue userspace may put a job on (`cs_validate` / `validate_queue_index`): `EINVAL`
+   * for an index outside the table, a `NA` queue or a driver-only queue.
+   */
+  static validateIndex(queues: readonly HlHwQueue[], index: unknown): HlHwQueue {
+    if (typeof index !== "number" || !Number.isInteger(index) || index < 0 || index >= queues.length)
+      throw new KernelError("EINVAL", `Queue index ${String(index)} is invalid`);
+    const q = queues[index]!;
+    if (q.props.type === HlQueueType.NA)
+      throw new KernelError("EINVAL", `Queue index ${index} is not applicable`);
+    if (q.props.driverOnly === true || q.props.type === HlQueueType.CPU)
+      throw new KernelError("EINVAL", `Queue index ${index} is restricted for the kernel driver`);
+    return q;
+  }
+}
