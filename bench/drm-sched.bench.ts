@@ -5,10 +5,21 @@
  */
 import { DmaFence, type DmaFenceOps, dmaFenceContextAlloc } from "@drmsim/dma-fence";
 import { DrmGpuSchedStat, DrmGpuScheduler, DrmSchedEntity, DrmSchedJob } from "@drmsim/drm-sched";
-import { HardwareEngine, Simulator, type ValidatorMode } from "@drmsim/runtime";
+import { HardwareEngine, type HwCommand, Simulator, type ValidatorMode } from "@drmsim/runtime";
 import type { Comparison } from "./harness.js";
 
 const hwOps: DmaFenceOps = { getDriverName: () => "bench", getTimelineName: () => "ring" };
+
+/** A ring command that signals its hardware fence on completion (a class: no closure per job). */
+class RingCommand implements HwCommand {
+  readonly durationNs = 1000;
+  constructor(private readonly fence: DmaFence) {}
+  onComplete(status: number): void {
+    if (status !== 0) this.fence.setError(status);
+    this.fence.signal();
+    this.fence.put();
+  }
+}
 
 /**
  * Runs `jobs` jobs over `entities` entities to completion, closed loop like real clients: a window
@@ -33,14 +44,8 @@ async function endToEnd(
     ops: {
       runJob: () => {
         const f = new DmaFence(sim, hwOps, ctx, ++seqno);
-        engine.submit({
-          durationNs: 1000,
-          onComplete: () => {
-            f.signal();
-            f.put();
-          },
-        });
-        return f.get();
+        engine.submit(new RingCommand(f.get()));
+        return f;
       },
       timedoutJob: () => DrmGpuSchedStat.RESET,
       freeJob: (job) => {
