@@ -4,6 +4,10 @@ import { type WaitOptions, WaitQueue } from "./waitqueue.js";
 
 const COMPLETE_ALL = Number.MAX_SAFE_INTEGER;
 
+/**
+ * `struct completion` (`kernel/sched/completion.c`): a one-shot (or counted) event that sleeping
+ * contexts wait for — `wait_for_completion()`, `complete()`, `complete_all()`.
+ */
 export class Completion {
   private done = 0;
   private readonly wq: WaitQueue;

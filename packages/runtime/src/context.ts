@@ -44,6 +44,12 @@ export class ExecutionContext {
   frame: Frame | null = null;
   /** Non-zero while a spinlock is held or irqs are disabled (`in_atomic()`). */
   atomicDepth = 0;
+  /**
+   * Non-zero while hard interrupts are disabled in this process/worker context
+   * (`local_irq_save()`, `spin_lock_irqsave()`; `irqs_disabled()`). Interrupt contexts always run
+   * with them off, whatever this says.
+   */
+  hardirqsOff = 0;
   /** What the context sleeps on, while it sleeps. */
   waiting: WaitTarget | null = null;
   /** A simulated signal is pending (`signal_pending(current)`). */
@@ -66,9 +72,14 @@ export class ExecutionContext {
     readonly id: number,
   ) {}
 
-  /** `in_atomic()`: irq context, or a spinlock held. */
+  /** `in_atomic()`: irq context, a spinlock held, or irqs disabled. */
   get inAtomic(): boolean {
-    return this.kind === "irq" || this.atomicDepth > 0;
+    return this.kind === "irq" || this.atomicDepth > 0 || this.hardirqsOff > 0;
+  }
+
+  /** `irqs_disabled()`: in irq context, or hard interrupts disabled by this context. */
+  get irqsDisabled(): boolean {
+    return this.kind === "irq" || this.hardirqsOff > 0;
   }
 
   /** Pushes a frame on the simulated backtrace; pair with `popFrame()`. */

@@ -115,6 +115,12 @@ export const PF_MEMALLOC_NOFS = __GFP_FS;
 /** `memalloc_noio_save()` scope bit: clears `__GFP_IO | __GFP_FS`. */
 export const PF_MEMALLOC_NOIO = __GFP_IO | __GFP_FS;
 
+/**
+ * The page allocator and reclaim, reduced to what drivers observe: `kmalloc`/`kfree` against a
+ * budget (`mm/slub.c`, `mm/page_alloc.c`), `might_alloc()`, direct reclaim running the
+ * registered shrinkers (`mm/shrinker.c`), `memalloc_*_save` scopes and fault injection
+ * (`should_failslab`). One per simulator (`sim.mm`).
+ */
 export class MemoryManager {
   /** Bytes currently allocated. */
   used = 0;

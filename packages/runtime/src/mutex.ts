@@ -12,7 +12,6 @@ import type { LockClass } from "./lockdep/lock-class.js";
 import type { Simulator } from "./simulator.js";
 
 const resolved = Promise.resolve();
-const TRYLOCK = { trylock: true } as const;
 
 /** Options of `Mutex.lock`. */
 export interface MutexLockOptions {
@@ -24,6 +23,7 @@ export interface MutexLockOptions {
   nestKey?: object;
 }
 
+/** `struct mutex`: see the module comment. */
 export class Mutex {
   /** The owning context, or null (`__mutex_owner`). */
   owner: ExecutionContext | null = null;
@@ -59,7 +59,7 @@ export class Mutex {
     const op = this.opLock;
     sim.validator.mightSleep(op);
     const ctx = sim.current;
-    sim.validator.acquire(this.cls, this, op, { nestKey: opts?.nestKey ?? null });
+    sim.validator.lockAcquireIn(ctx, this.cls, this, op, false, "write", opts?.nestKey ?? null);
     if (this.owner === null) {
       this.owner = ctx;
       return resolved;
@@ -71,7 +71,7 @@ export class Mutex {
   trylock(): boolean {
     if (this.owner !== null) return false;
     const ctx = this.sim.current;
-    this.sim.validator.acquire(this.cls, this, this.opTrylock, TRYLOCK);
+    this.sim.validator.lockAcquireIn(ctx, this.cls, this, this.opTrylock, true, "write", null);
     this.owner = ctx;
     return true;
   }
@@ -89,7 +89,7 @@ export class Mutex {
         `mutex_unlock(${this.name}) by ${ctx.label}, but ${this.owner === null ? "it is not locked" : `it is owned by ${this.owner.label}`}`,
       );
     }
-    this.sim.validator.release(this.cls, this, this.opUnlock);
+    this.sim.validator.releaseIn(ctx, this.cls, this, this.opUnlock);
     const next = this.waiters.shift();
     if (next === undefined) {
       this.owner = null;

@@ -116,6 +116,11 @@ function installPromiseHook(): void {
   });
 }
 
+/**
+ * The simulated machine: virtual time and the event loop (the kernel's timers and scheduler, with
+ * no single kernel counterpart), execution contexts (`current`), and the per-run validator,
+ * tracer and memory manager. Everything else takes one as its first constructor argument.
+ */
 export class Simulator {
   /** The seed as given (normalised to 32 bits). */
   readonly seed: number;

@@ -10,14 +10,22 @@ import { KernelError } from "./errno.js";
 import type { LockClass } from "./lockdep/lock-class.js";
 import type { Simulator } from "./simulator.js";
 
-const TRYLOCK = { trylock: true } as const;
+/**
+ * The saved irq state `spin_lock_irqsave()` returns and `spin_unlock_irqrestore()` takes
+ * (`unsigned long flags`): here, the context's irq-disable depth before the call.
+ */
+export type IrqFlags = number;
 
+/** `spinlock_t`: see the module comment. */
 export class SpinLock {
+  /** The holding context, or null. */
   owner: ExecutionContext | null = null;
+  /** The lock class every spinlock of this name shares. */
   readonly cls: LockClass;
   // Operation names for the validator, built once: a template string per lock/unlock is most of
   // the cost of an uncontended spinlock.
   private readonly opLock: string;
+  private readonly opLockIrqsave: string;
   private readonly opTrylock: string;
   private readonly opUnlock: string;
 
@@ -28,35 +36,42 @@ export class SpinLock {
   ) {
     this.cls = sim.validator.lockClass(name, "spinlock");
     this.opLock = `spin_lock(${name})`;
+    this.opLockIrqsave = `spin_lock_irqsave(${name})`;
     this.opTrylock = `spin_trylock(${name})`;
     this.opUnlock = `spin_unlock(${name})`;
   }
 
-  /** `spin_lock()` / `spin_lock_irqsave()`. */
+  /**
+   * `spin_lock()`: takes the lock, leaving irqs as they are. In process context with irqs
+   * enabled, a class also taken from an interrupt handler is reported
+   * (`inconsistent-lock-state`): use `lockIrqsave()` there.
+   */
   lock(): void {
-    const sim = this.sim;
-    const ctx = sim.current;
-    sim.validator.acquire(this.cls, this, this.opLock);
-    if (this.owner !== null) {
-      sim.validator.report({
-        kind: "deadlock",
-        title: `spin_lock(${this.name}) spins forever: held by ${this.owner.label}${this.owner === ctx ? " (itself)" : ", which is not running"}`,
-        context: ctx.label,
-        backtrace: frameList(ctx.frame),
-        held: sim.validator.describeHeld(ctx),
-      });
-      sim.validator.release(this.cls, this, "spin_lock failed");
-      throw new KernelError("EDEADLK", `spin_lock(${this.name}): already held by ${this.owner.label}`);
+    this.acquire(this.opLock);
+  }
+
+  /**
+   * `spin_lock_irqsave()`: disables hard interrupts in the current context, then takes the lock.
+   * Returns the previous irq state for `unlockIrqrestore()`.
+   */
+  lockIrqsave(): IrqFlags {
+    const ctx = this.sim.current;
+    const flags = ctx.hardirqsOff;
+    ctx.hardirqsOff = flags + 1;
+    try {
+      this.acquire(this.opLockIrqsave);
+    } catch (e) {
+      ctx.hardirqsOff = flags;
+      throw e;
     }
-    this.owner = ctx;
-    ctx.atomicDepth++;
+    return flags;
   }
 
   /** `spin_trylock()`. */
   trylock(): boolean {
     if (this.owner !== null) return false;
     const ctx = this.sim.current;
-    this.sim.validator.acquire(this.cls, this, this.opTrylock, TRYLOCK);
+    this.sim.validator.lockAcquireIn(ctx, this.cls, this, this.opTrylock, true, "write", null);
     this.owner = ctx;
     ctx.atomicDepth++;
     return true;
@@ -69,9 +84,18 @@ export class SpinLock {
       this.sim.validator.release(this.cls, this, this.opUnlock);
       throw new KernelError("EPERM", `spin_unlock(${this.name}) by ${ctx.label}, which does not hold it`);
     }
-    this.sim.validator.release(this.cls, this, this.opUnlock);
+    this.sim.validator.releaseIn(ctx, this.cls, this, this.opUnlock);
     this.owner = null;
     ctx.atomicDepth--;
+  }
+
+  /**
+   * `spin_unlock_irqrestore(flags)`: releases the lock, then restores the irq state
+   * `lockIrqsave()` returned. Refused (`EPERM`, irq state untouched) if not held.
+   */
+  unlockIrqrestore(flags: IrqFlags): void {
+    this.unlock();
+    this.sim.current.hardirqsOff = flags;
   }
 
   /** Runs `fn` with the lock held (`scoped_guard(spinlock, …)`). */
@@ -82,5 +106,37 @@ export class SpinLock {
     } finally {
       this.unlock();
     }
+  }
+
+  /** Runs `fn` with the lock held and irqs off (`scoped_guard(spinlock_irqsave, …)`). */
+  withIrqsave<T>(fn: () => T): T {
+    const flags = this.lockIrqsave();
+    try {
+      return fn();
+    } finally {
+      this.unlockIrqrestore(flags);
+    }
+  }
+
+  private acquire(op: string): void {
+    const sim = this.sim;
+    const ctx = sim.current;
+    sim.validator.lockAcquireIn(ctx, this.cls, this, op, false, "write", null);
+    const owner = this.owner;
+    if (owner !== null) {
+      // Undo the acquisition before reporting: in throw mode the report throws, and the refused
+      // lock must not stay on this context's held stack.
+      sim.validator.release(this.cls, this, "spin_lock failed");
+      sim.validator.report({
+        kind: "deadlock",
+        title: `${op} spins forever: held by ${owner.label}${owner === ctx ? " (itself)" : ", which is not running"}`,
+        context: ctx.label,
+        backtrace: frameList(ctx.frame),
+        held: sim.validator.describeHeld(ctx),
+      });
+      throw new KernelError("EDEADLK", `${op}: already held by ${owner.label}`);
+    }
+    this.owner = ctx;
+    ctx.atomicDepth++;
   }
 }

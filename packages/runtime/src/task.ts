@@ -4,6 +4,10 @@ import type { ExecutionContext } from "./context.js";
 /** `running` until the task's function settles. */
 export type TaskState = "running" | "done" | "failed";
 
+/**
+ * A simulated thread of execution (`struct task_struct` running one function, like a
+ * `kthread_run()` or a user process in a system call), created by `sim.spawn()`.
+ */
 export class Task<T = unknown> {
   state: TaskState = "running";
   /** The value the task returned, once `done`. */

@@ -18,6 +18,10 @@ export interface SleepHost {
   noteSleep(ctx: ExecutionContext, sleeping: boolean): void;
 }
 
+/**
+ * One sleeping context (the kernel's `set_current_state()` + `schedule()` pair, with the wake-up
+ * reason a `wait_event_*` caller gets back): what `sim.sleep()` returns and primitives await.
+ */
 export class Sleeper {
   readonly promise: Promise<WakeReason>;
   private resolveFn!: (r: WakeReason) => void;

@@ -9,6 +9,7 @@ import type { LockClass } from "./lock-class.js";
  */
 export type LockMode = "write" | "read" | "recursive-read";
 
+/** `struct held_lock`: one lock a context holds, as `ctx.held` lists it (outermost first). */
 export interface HeldLock {
   readonly cls: LockClass;
   /** The lock object (a `Mutex`, a `DmaResv`…), or the class itself for fake maps. */
@@ -24,6 +25,24 @@ export interface HeldLock {
   readonly nestKey: object | null;
   /** @internal The chain-cache node of the held stack up to and including this entry. */
   chain: LockChain | null;
+}
+
+/**
+ * @internal The record behind a `HeldLock`: a class with one constructor, so every entry has the
+ * same shape and the validator's loads over `ctx.held` stay monomorphic.
+ */
+export class HeldLockEntry implements HeldLock {
+  constructor(
+    readonly cls: LockClass,
+    readonly instance: object,
+    readonly mode: LockMode,
+    readonly trylock: boolean,
+    readonly op: string,
+    readonly frame: Frame | null,
+    readonly timeNs: number,
+    readonly nestKey: object | null,
+    public chain: LockChain | null,
+  ) {}
 }
 
 /**

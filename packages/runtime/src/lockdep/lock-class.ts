@@ -4,12 +4,41 @@
  * contexts is an inversion even if no single pair of objects ever deadlocks.
  */
 
+import type { Frame } from "../context.js";
+
 /** What kind of lock a class describes; decides the sleep rules. */
 export type LockKind = "mutex" | "spinlock" | "rwsem" | "ww_mutex" | "map" | "workqueue";
 
 let nextClassId = 1;
 
+/**
+ * Usage bits of a class (`enum lock_usage_bit`, the write-side hardirq pair only): taken in
+ * hardirq context, and taken in process context with hardirqs enabled. A class with both can
+ * deadlock against itself on one CPU: the interrupt spins on a lock its own CPU's task holds.
+ */
+export const LOCK_USED_IN_HARDIRQ = 1;
+/** See `LOCK_USED_IN_HARDIRQ`: `LOCK_ENABLED_HARDIRQ`. */
+export const LOCK_ENABLED_HARDIRQ = 2;
+
+/** The first acquisition that set a usage bit (`class->usage_traces[bit]`), for the report. */
+export interface UsageWitness {
+  readonly context: string;
+  readonly op: string;
+  readonly frame: Frame | null;
+  readonly timeNs: number;
+}
+
+/** `struct lock_class` (`include/linux/lockdep_types.h`): one node of the dependency graph. */
 export class LockClass {
+  /** @internal Usage bits are tracked for spinlocks only: the other kinds sleep, and are refused in irq context anyway. */
+  readonly irqTracked: boolean;
+  /** @internal `class->usage_mask`: `LOCK_USED_IN_HARDIRQ | LOCK_ENABLED_HARDIRQ`. */
+  usage = 0;
+  /** @internal `class->usage_traces`: the acquisition that first set each bit. */
+  usedInIrq: UsageWitness | null = null;
+  /** @internal */
+  enabledIrq: UsageWitness | null = null;
+
   /** Unique per process; stable in creation order, and used as a graph key. */
   readonly id: number;
 
@@ -19,6 +48,7 @@ export class LockClass {
     readonly kind: LockKind,
   ) {
     this.id = nextClassId++;
+    this.irqTracked = kind === "spinlock";
   }
 
   /** Spinlocks (and fake maps) do not sleep when contended; mutexes, rwsems and ww_mutexes do. */
@@ -26,6 +56,7 @@ export class LockClass {
     return this.kind === "mutex" || this.kind === "rwsem" || this.kind === "ww_mutex";
   }
 
+  /** The class name (`lockdep_print_held_locks` style). */
   toString(): string {
     return this.name;
   }

@@ -22,8 +22,24 @@
 import { ExecutionContext, frameList } from "../context.js";
 import type { DependencyLink, FindingInit, FindingKind } from "./finding.js";
 import { Finding, ValidatorError } from "./finding.js";
-import { type HeldLock, LockChain, type LockMode } from "./held-lock.js";
-import { LockClass, type LockKind } from "./lock-class.js";
+import { type HeldLock, HeldLockEntry, LockChain, type LockMode } from "./held-lock.js";
+import {
+  LOCK_ENABLED_HARDIRQ,
+  LOCK_USED_IN_HARDIRQ,
+  LockClass,
+  type LockKind,
+  type UsageWitness,
+} from "./lock-class.js";
+
+declare module "./finding.js" {
+  interface FindingKinds {
+    /**
+     * A spinlock class taken in hardirq context and also in process context with hardirqs
+     * enabled (lockdep's "inconsistent {HARDIRQ-ON-W} -> {IN-HARDIRQ-W} usage").
+     */
+    "inconsistent-lock-state": true;
+  }
+}
 
 /** `throw`: a finding throws a `ValidatorError` at the faulty call (tests). `collect`: findings are kept in `validator.findings` and the run goes on (tools, reports). `off`: nothing is checked, at no cost (benchmarks). */
 export type ValidatorMode = "throw" | "collect" | "off";
@@ -52,9 +68,6 @@ export interface AcquireOptions {
   nestKey?: object | null;
 }
 
-/** `dma_fence_begin_signalling()`'s read trylock on the map; a constant, as it is taken on every signal. */
-const SECTION_OPTS: AcquireOptions = { mode: "read", trylock: true };
-
 const FENCE_SIGNALLING_WHY =
   "Code between dma_fence_begin_signalling() and the fence's signal is on the path that " +
   "completes a dma_fence. Memory reclaim (shrinkers, mmu notifiers) and other drivers wait on " +
@@ -62,6 +75,11 @@ const FENCE_SIGNALLING_WHY =
   "preallocate), take a dma_resv lock, fault on user memory, wait on another fence, or take a lock " +
   "that is held elsewhere while waiting on a fence. See the DMA fence cross-driver contract.";
 
+/**
+ * The lock validator: lockdep (`kernel/locking/lockdep.c`) — lock classes, the dependency graph,
+ * the chain cache and irq usage — plus the dma-fence, reclaim and sleep annotations built on it.
+ * One per simulator (`sim.validator`).
+ */
 export class Validator {
   /** Findings recorded so far (all modes but `off`), in order. */
   readonly findings: Finding[] = [];
@@ -122,7 +140,48 @@ export class Validator {
    */
   acquire(cls: LockClass, instance: object, op: string, opts?: AcquireOptions): void {
     if (this.mode === "off") return;
-    this.acquireIn(this.host.current, cls, instance, op, opts);
+    if (opts === undefined) this.acquireIn(this.host.current, cls, instance, op, "write", false, null);
+    else
+      this.acquireIn(
+        this.host.current,
+        cls,
+        instance,
+        op,
+        opts.mode ?? "write",
+        opts.trylock ?? false,
+        opts.nestKey ?? null,
+      );
+  }
+
+  /**
+   * `lock_acquire(lock, subclass, trylock, read, check, nest_lock, ip)` with positional
+   * arguments, as the kernel's own hot path calls it: what `acquire` does without an options
+   * object to read (locks call this on every acquisition).
+   */
+  lockAcquire(
+    cls: LockClass,
+    instance: object,
+    op: string,
+    trylock: boolean,
+    mode: LockMode = "write",
+    nestKey: object | null = null,
+  ): void {
+    if (this.mode === "off") return;
+    this.acquireIn(this.host.current, cls, instance, op, mode, trylock, nestKey);
+  }
+
+  /** @internal `lockAcquire` for a caller that already knows it runs as `ctx` (`sim.current`). */
+  lockAcquireIn(
+    ctx: ExecutionContext,
+    cls: LockClass,
+    instance: object,
+    op: string,
+    trylock: boolean,
+    mode: LockMode,
+    nestKey: object | null,
+  ): void {
+    if (this.mode === "off") return;
+    this.acquireIn(ctx, cls, instance, op, mode, trylock, nestKey);
   }
 
   /**
@@ -131,13 +190,24 @@ export class Validator {
    */
   release(cls: LockClass, instance: object, op: string): boolean {
     if (this.mode === "off") return true;
-    const ctx = this.host.current;
+    return this.releaseIn(this.host.current, cls, instance, op);
+  }
+
+  /**
+   * @internal `release` for a caller that already knows it runs as `ctx` (`sim.current`): the
+   * locks' own unlock paths, which look the context up anyway.
+   */
+  releaseIn(ctx: ExecutionContext, cls: LockClass, instance: object, op: string): boolean {
+    if (this.mode === "off") return true;
     const held = ctx.held;
     const top = held.length - 1;
     // Fast path: locks are almost always released innermost first, and pop() is far cheaper than splice().
-    if (top >= 0 && held[top]!.instance === instance && held[top]!.cls === cls) {
-      held.pop();
-      return true;
+    if (top >= 0) {
+      const h = held[top]!;
+      if (h.instance === instance && h.cls === cls) {
+        held.pop();
+        return true;
+      }
     }
     for (let i = top - 1; i >= 0; i--) {
       const h = held[i]!;
@@ -167,15 +237,9 @@ export class Validator {
   acquireRelease(cls: LockClass, op: string, mode: LockMode = "write"): void {
     if (this.mode === "off") return;
     const ctx = this.host.current;
-    this.acquireIn(ctx, cls, cls, op, { mode });
-    const held = ctx.held;
-    for (let i = held.length - 1; i >= 0; i--) {
-      if (held[i]!.instance === cls) {
-        held.splice(i, 1);
-        this.rechain(held, i);
-        break;
-      }
-    }
+    this.acquireIn(ctx, cls, cls, op, mode, false, null);
+    // It went on top of the stack: nothing above it to re-chain.
+    ctx.held.pop();
   }
 
   /** True if the current context holds `instance` (or any lock of `cls` when no instance is given). */
@@ -224,7 +288,8 @@ export class Validator {
     if (this.mode === "off") return true;
     const ctx = this.host.current;
     if (ctx.inAtomic || this.holdsIn(ctx, this.dmaFenceMap)) return true;
-    this.acquireIn(ctx, this.dmaFenceMap, this.dmaFenceMap, "dma_fence_begin_signalling", SECTION_OPTS);
+    // A read trylock, as the kernel takes it: no edges into the map, only out of it.
+    this.acquireIn(ctx, this.dmaFenceMap, this.dmaFenceMap, "dma_fence_begin_signalling", "read", true, null);
     return false;
   }
 
@@ -270,17 +335,17 @@ export class Validator {
       held.splice(idx, 1);
       this.rechain(held, idx);
     }
-    this.acquireIn(ctx, this.dmaFenceMap, this.dmaFenceMap, op, { mode: "write" });
-    for (let i = held.length - 1; i >= 0; i--) {
-      if (held[i]!.instance === this.dmaFenceMap && held[i]!.mode === "write") {
-        held.splice(i, 1);
-        break;
+    try {
+      this.acquireIn(ctx, this.dmaFenceMap, this.dmaFenceMap, op, "write", false, null);
+      held.pop();
+    } finally {
+      // Even when the exclusive acquisition throws a finding, the section stays open: the
+      // caller's dma_fence_end_signalling() must still find it.
+      if (section !== null) {
+        const at = Math.min(idx, held.length);
+        held.splice(at, 0, section);
+        this.rechain(held, at);
       }
-    }
-    if (section !== null) {
-      const at = Math.min(idx, held.length);
-      held.splice(at, 0, section);
-      this.rechain(held, at);
     }
   }
 
@@ -367,25 +432,61 @@ export class Validator {
     cls: LockClass,
     instance: object,
     op: string,
-    opts?: AcquireOptions,
+    mode: LockMode,
+    trylock: boolean,
+    nestKey: object | null,
   ): void {
-    let mode: LockMode = "write";
-    let trylock = false;
-    let nestKey: object | null = null;
-    if (opts !== undefined) {
-      mode = opts.mode ?? "write";
-      trylock = opts.trylock ?? false;
-      nestKey = opts.nestKey ?? null;
+    // mark_usage(): on every acquisition, chain-cached or not — the chain says nothing about
+    // whether irqs were on.
+    if (cls.irqTracked) {
+      const bit =
+        ctx.kind === "irq" ? LOCK_USED_IN_HARDIRQ : ctx.hardirqsOff === 0 ? LOCK_ENABLED_HARDIRQ : 0;
+      if ((cls.usage & bit) !== bit) this.markUsage(ctx, cls, op, bit);
     }
     const held = ctx.held;
-    const parent = held.length === 0 ? this.chainRoot : held[held.length - 1]!.chain;
-    const chain = parent === null ? null : parent.child(cls);
-    if (!trylock && mode !== "recursive-read" && held.length > 0 && (chain === null || !chain.validated)) {
+    const depth = held.length;
+    const chain = (depth === 0 ? this.chainRoot : held[depth - 1]!.chain!).child(cls);
+    // The fast path is a cached chain: every edge this stack implies is already in the graph.
+    if (depth > 0 && !chain.validated && !trylock && mode !== "recursive-read") {
       const clean = this.addEdges(ctx, cls, op, nestKey);
       // Priming never validates a chain: the first real path must still replace the primed witnesses.
-      if (clean && chain !== null && !this.priming) chain.validated = true;
+      if (clean && !this.priming) chain.validated = true;
     }
-    held.push({ cls, instance, mode, trylock, op, frame: ctx.frame, timeNs: this.host.now, nestKey, chain });
+    held.push(new HeldLockEntry(cls, instance, mode, trylock, op, ctx.frame, this.host.now, nestKey, chain));
+  }
+
+  /**
+   * `mark_lock()` for the hardirq pair: records the first acquisition with `bit` and reports
+   * `inconsistent-lock-state` if the class already has the opposite usage.
+   */
+  private markUsage(ctx: ExecutionContext, cls: LockClass, op: string, bit: number): void {
+    const witness: UsageWitness = { context: ctx.label, op, frame: ctx.frame, timeNs: this.host.now };
+    const inIrq = bit === LOCK_USED_IN_HARDIRQ;
+    const other = inIrq ? cls.enabledIrq : cls.usedInIrq;
+    if (other !== null) {
+      const describe = (w: UsageWitness): string =>
+        `${w.op} in ${w.context} at ${frameList(w.frame).join(" <- ") || "(top level)"}`;
+      this.report({
+        kind: "inconsistent-lock-state",
+        title: inIrq
+          ? `inconsistent {HARDIRQ-ON-W} -> {IN-HARDIRQ-W} usage: ${cls.name} taken in irq context, and with irqs enabled elsewhere`
+          : `inconsistent {IN-HARDIRQ-W} -> {HARDIRQ-ON-W} usage: ${cls.name} taken with irqs enabled, and in irq context elsewhere`,
+        context: ctx.label,
+        backtrace: frameList(ctx.frame),
+        held: this.describeHeld(ctx),
+        details: [
+          `taken in irq context (IN-HARDIRQ-W): ${describe(inIrq ? witness : other)}`,
+          `taken with irqs enabled (HARDIRQ-ON-W): ${describe(inIrq ? other : witness)}`,
+        ],
+        explanation:
+          "If the interrupt arrives on the CPU whose task holds this lock with irqs enabled, the " +
+          "handler spins on it forever: the task cannot run again to release it. Take it with " +
+          "spin_lock_irqsave()/spin_lock_irq() outside interrupt context.",
+      });
+    }
+    if (inIrq) cls.usedInIrq = witness;
+    else cls.enabledIrq = witness;
+    cls.usage |= bit;
   }
 
   /** Recomputes the chain-cache nodes of `held[from..]` after an entry below them was removed or inserted. */
@@ -543,7 +644,7 @@ export class Validator {
     const boot = new ExecutionContext("boot", "process", 0);
     boot.pushFrame("dma_resv_lockdep (subsys_initcall)");
     const acq = (cls: LockClass, op: string, mode: LockMode = "write") =>
-      this.acquireIn(boot, cls, cls, op, { mode });
+      this.acquireIn(boot, cls, cls, op, mode, false, null);
     acq(this.mmapLock, "mmap_read_lock", "read");
     acq(this.reservation, "dma_resv_lock");
     acq(this.fsReclaim, "fs_reclaim_acquire(GFP_KERNEL)");

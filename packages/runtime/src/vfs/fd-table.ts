@@ -8,6 +8,10 @@ export const NR_OPEN_DEFAULT = 1024;
 /** The lowest fd handed out: 0–2 are the simulated process's stdio. */
 const FIRST_FD = 3;
 
+/**
+ * `struct files_struct` / `struct fdtable` (`fs/file.c`): a process's descriptor table, handing
+ * out the lowest free fd (`alloc_fd`).
+ */
 export class FdTable {
   private readonly fds = new Map<number, { file: File; cloexec: boolean }>();
 

@@ -20,6 +20,10 @@ import { EPOLLNVAL, type PollFd } from "./poll.js";
 
 const PIDS = {};
 
+/**
+ * A simulated userspace process (`struct task_struct` with its `mm` and `files`): makes system
+ * calls — `ioctl`, `poll`, `close`, SCM_RIGHTS fd passing — and exits (`do_exit`).
+ */
 export class Process {
   /** Process id, per simulator from 1000. */
   readonly pid: number;
