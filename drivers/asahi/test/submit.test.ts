@@ -1,0 +1,316 @@
+/** ASAHI_SUBMIT from userspace: argument checks, barriers, syncobjs, prepareJob slot fences. */
+import { drmSyncobjCreate, drmSyncobjQuery, drmSyncobjTimelineWait, drmSyncobjWait } from "@drmsim/drm";
+import { Process, usecs } from "@drmsim/runtime";
+import { describe, expect, it } from "vitest";
+import {
+  DRM_ASAHI_BARRIER_NONE,
+  DRM_IOCTL_ASAHI_QUEUE_CREATE,
+  DRM_IOCTL_ASAHI_QUEUE_DESTROY,
+} from "../src/index.js";
+import {
+  compute,
+  fileOf,
+  openQueue,
+  outSyncs,
+  queueOf,
+  render,
+  setup,
+  submit,
+  syncobjError,
+  vmCreate,
+} from "./helpers.js";
+
+const FOREVER = 2 ** 62;
+
+describe("ASAHI_QUEUE_CREATE / DESTROY", () => {
+  it("validates flags, VM, priority; HIGH needs CAP_SYS_ADMIN; destroy of an unknown id is ENOENT", async () => {
+    const { sim, host, dev } = setup();
+    const app = new Process(sim, "app");
+    await sim.exec("app", async () => {
+      const fd = await app.open("/dev/dri/renderD128");
+      const vm_id = await vmCreate(app, fd);
+      const create = (a: object) => app.ioctl(fd, DRM_IOCTL_ASAHI_QUEUE_CREATE, a);
+      await expect(create({ vm_id, flags: 1 })).rejects.toMatchObject({ code: "EINVAL" });
+      await expect(create({ vm_id: 9 })).rejects.toMatchObject({ code: "ENOENT" });
+      await expect(create({ vm_id, priority: 4 })).rejects.toMatchObject({ code: "EINVAL" });
+      await expect(create({ vm_id, priority: 2 })).rejects.toMatchObject({ code: "EPERM" });
+      expect(fileOf(dev, app).driverPriv).toMatchObject({ queues: new Map() });
+      const q = await create({ vm_id, priority: 0 });
+      expect(q).toMatchObject({ queue_id: 1 });
+      await expect(app.ioctl(fd, DRM_IOCTL_ASAHI_QUEUE_DESTROY, { queue_id: 2 })).rejects.toMatchObject({
+        code: "ENOENT",
+      });
+      await expect(
+        app.ioctl(fd, DRM_IOCTL_ASAHI_QUEUE_DESTROY, { queue_id: 1, pad: 1 }),
+      ).rejects.toMatchObject({
+        code: "EINVAL",
+      });
+      await app.ioctl(fd, DRM_IOCTL_ASAHI_QUEUE_DESTROY, { queue_id: 1 });
+      await expect(app.ioctl(fd, DRM_IOCTL_ASAHI_QUEUE_DESTROY, { queue_id: 1 })).rejects.toMatchObject({
+        code: "ENOENT",
+      });
+    });
+    app.exit();
+    host.remove(dev);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+});
+
+describe("ASAHI_SUBMIT argument checks (a failed submit changes nothing)", () => {
+  it("rejects bad flags, pads, queues, syncs, commands, barriers and buffers", async () => {
+    const { sim, host, dev } = setup({ slots: 8 });
+    const app = new Process(sim, "app");
+    await sim.exec("app", async () => {
+      const { fd, queue } = await openQueue(app);
+      const so = await drmSyncobjCreate(app, fd);
+      const ok = { queue_id: queue, commands: [render()] };
+      const bad = async (args: object, code: string, msg?: RegExp) => {
+        const p = submit(app, fd, { ...ok, ...args } as never);
+        await expect(p).rejects.toMatchObject({ code });
+        if (msg) await expect(p).rejects.toThrow(msg);
+      };
+      await bad({ flags: 1 }, "EINVAL");
+      await bad({ pad: 1 }, "EINVAL");
+      await bad({ queue_id: 7 }, "ENOENT");
+      await bad({ syncs: outSyncs(so), out_sync_count: 2 }, "EINVAL", /in_sync_count \+ out_sync_count/);
+      await bad({ syncs: [{ sync_type: 5, handle: so }], out_sync_count: 1 }, "EINVAL", /sync_type/);
+      await bad({ syncs: [{ sync_type: 0, handle: so, timeline_value: 3 }], out_sync_count: 1 }, "EINVAL");
+      await bad({ syncs: outSyncs(99), out_sync_count: 1 }, "ENOENT");
+      await bad({ syncs: outSyncs(99), in_sync_count: 1 }, "ENOENT");
+      // An in-sync whose syncobj has no fence yet (no WAIT_FOR_SUBMIT in a submit): EINVAL.
+      await bad({ syncs: outSyncs(so), in_sync_count: 1 }, "EINVAL");
+      await bad({ commands: [] }, "EINVAL");
+      await bad({ commands: [{ ...render(), cmd_type: 2 }] }, "EINVAL", /cmd_type/);
+      await bad({ commands: [render({ vdm_barrier: 1 })] }, "EINVAL", /earlier commands/);
+      await bad({ commands: [render(), compute({ cdm_barrier: 1 })] }, "EINVAL", /only 0 come before/);
+      await bad({ commands: [render({ vdm_barrier: 0x10000 })] }, "EINVAL", /u16/);
+      await bad({ commands: [render({ error: 5 })] }, "EINVAL", /negative errno/);
+      await bad({ commands: [render({ vertex_ns: -1 })] }, "EINVAL");
+      // The job alone needs 9 vertex slots on an 8-slot ring: it could never run.
+      await bad({ commands: Array.from({ length: 9 }, () => render()) }, "EINVAL", /could never run/);
+      await bad({ bos: [{ handle: 42 }] }, "ENOENT");
+      await bad({ bos: [{ handle: 1, flags: 2 }] }, "EINVAL");
+      const q = queueOf(dev, app, queue);
+      expect(q.stats.jobs).toBe(0);
+      expect(q.entity.jobCount).toBe(0);
+      expect(q.sched.pendingCount).toBe(0);
+      // Eight render commands fit exactly.
+      await submit(app, fd, {
+        ...ok,
+        commands: Array.from({ length: 8 }, () => render()),
+        syncs: outSyncs(so),
+        out_sync_count: 1,
+      });
+      await drmSyncobjWait(app, fd, [so], FOREVER);
+      expect(q.stats.jobs).toBe(1);
+      expect(q.rings.vertex.stats.maxSlotsInUse).toBe(8);
+    });
+    app.exit();
+    host.remove(dev);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+});
+
+describe("barriers", () => {
+  it("N waits on the N-th command of the submit; NONE waits on nothing; per-command stats record it", async () => {
+    const { sim, host, dev } = setup();
+    const app = new Process(sim, "app");
+    const stats = await sim.exec("app", async () => {
+      const { fd, queue } = await openQueue(app);
+      const so = await drmSyncobjCreate(app, fd);
+      await submit(app, fd, {
+        queue_id: queue,
+        commands: [
+          render({ vertex_ns: usecs(10), fragment_ns: usecs(100) }),
+          compute({ compute_ns: usecs(5) }), // no barrier: starts at once
+          compute({ vdm_barrier: 1, compute_ns: usecs(5) }), // after render 1 (110 µs)
+          render({ cdm_barrier: 2, vertex_ns: usecs(10), fragment_ns: usecs(10) }), // after compute 2 (115 µs)
+        ],
+        syncs: outSyncs(so),
+        out_sync_count: 1,
+      });
+      await drmSyncobjWait(app, fd, [so], FOREVER);
+      const q = queueOf(dev, app, queue);
+      return { now: sim.now, q };
+    });
+    const { q } = stats;
+    expect(stats.now).toBe(usecs(135));
+    // The job was freed; the firmware's counters remain.
+    expect(q.rings.compute.stats).toMatchObject({ commands: 2, barriers: 1, completed: 2, failed: 0 });
+    expect(q.rings.vertex.stats).toMatchObject({ commands: 2, barriers: 1, completed: 2 });
+    expect(q.rings.fragment.stats).toMatchObject({ commands: 2, barriers: 2, completed: 2 });
+    app.exit();
+    host.remove(dev);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+
+  it("0 waits on all earlier work of that subqueue (earlier submits); per-command stats show the barrier wait", async () => {
+    const { sim, host, dev } = setup();
+    const app = new Process(sim, "app");
+    const seen: ReturnType<import("../src/index.js").AsahiJob["commandStats"]>[] = [];
+    await sim.exec("app", async () => {
+      const { fd, queue } = await openQueue(app);
+      const q = queueOf(dev, app, queue);
+      // Keep the per-command stats of each job before it is freed.
+      const free = q.sched.ops.freeJob;
+      q.sched.ops.freeJob = (job) => {
+        seen.push(import_jobOf(job).commandStats());
+        free.call(q.sched.ops, job);
+      };
+      const a = await drmSyncobjCreate(app, fd);
+      const b = await drmSyncobjCreate(app, fd);
+      const c = await drmSyncobjCreate(app, fd);
+      await submit(app, fd, { queue_id: queue, commands: [render({ fragment_ns: usecs(300) })] });
+      await submit(app, fd, {
+        queue_id: queue,
+        commands: [compute({ vdm_barrier: 0, compute_ns: usecs(10) })],
+        syncs: outSyncs(a),
+        out_sync_count: 1,
+      });
+      await submit(app, fd, {
+        queue_id: queue,
+        commands: [compute({ vdm_barrier: DRM_ASAHI_BARRIER_NONE, compute_ns: usecs(10) })],
+        syncs: outSyncs(b),
+        out_sync_count: 1,
+      });
+      await submit(app, fd, {
+        queue_id: queue,
+        commands: [compute({ cdm_barrier: 0 })],
+        syncs: outSyncs(c),
+        out_sync_count: 1,
+      });
+      await drmSyncobjWait(app, fd, [a, b, c], FOREVER, 1);
+      return seen;
+    });
+    await sim.run(); // let the scheduler free the last job
+    expect(seen).toHaveLength(4);
+    const [first, second, third] = seen;
+    expect(first![0]!.items.map((i) => [i.kind, i.stats.startNs, i.stats.endNs])).toEqual([
+      ["vertex", 0, usecs(50)],
+      ["fragment", usecs(50), usecs(350)],
+    ]);
+    // Second job: waited for job 1's fragment (50 + 300 µs).
+    expect(second![0]!.items[0]!.stats.startNs).toBe(usecs(350));
+    expect(second![0]!.items[0]!.stats.barrierWaitNs).toBe(usecs(350));
+    // Third job: no barrier, but the compute ring is in order: right after job 2's compute.
+    expect(third![0]!.items[0]!.stats.startNs).toBe(usecs(360));
+    expect(third![0]!.items[0]!.stats.endNs).toBe(usecs(370));
+    app.exit();
+    host.remove(dev);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+});
+
+import { AsahiQueue } from "../src/index.js";
+
+const import_jobOf = AsahiQueue.jobOf;
+
+describe("syncobjs", () => {
+  it("binary and timeline in/out syncs order work across queues and files; timeline points advance", async () => {
+    const { sim, host, dev } = setup();
+    const app = new Process(sim, "app");
+    await sim.exec("app", async () => {
+      const { fd, queue: q1 } = await openQueue(app);
+      const q2 = (await app.ioctl<{ queue_id: number }>(fd, DRM_IOCTL_ASAHI_QUEUE_CREATE, { vm_id: 1 }))
+        .queue_id;
+      const tl = await drmSyncobjCreate(app, fd);
+      const bin = await drmSyncobjCreate(app, fd);
+      await submit(app, fd, {
+        queue_id: q1,
+        commands: [compute({ compute_ns: usecs(500) })],
+        syncs: outSyncs([tl, 5]),
+        out_sync_count: 1,
+      });
+      // Queue 2 waits on point 5 of the timeline and signals a binary syncobj.
+      await submit(app, fd, {
+        queue_id: q2,
+        commands: [compute({ compute_ns: usecs(20) })],
+        syncs: [...outSyncs([tl, 5]), ...outSyncs(bin)],
+        in_sync_count: 1,
+        out_sync_count: 1,
+      });
+      await submit(app, fd, {
+        queue_id: q2,
+        commands: [compute({ compute_ns: usecs(1) })],
+        syncs: [...outSyncs(bin), ...outSyncs([tl, 9])],
+        in_sync_count: 1,
+        out_sync_count: 1,
+      });
+      await drmSyncobjTimelineWait(app, fd, [tl], [9], FOREVER, 0);
+      expect(sim.now).toBe(usecs(521));
+      expect(await drmSyncobjQuery(app, fd, [tl])).toEqual([9]);
+      expect(syncobjError(dev, app, bin)).toBe(0);
+    });
+    app.exit();
+    host.remove(dev);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+});
+
+describe("firmware ring limits through prepareJob fences (seed 002)", () => {
+  it("jobs wait for the oldest pending command of a full ring, never overflow it, and all complete in order", async () => {
+    const { sim, host, dev } = setup({ slots: 4 });
+    const app = new Process(sim, "app");
+    await sim.exec("app", async () => {
+      const { fd, queue } = await openQueue(app);
+      const handles: number[] = [];
+      for (let i = 0; i < 40; i++) {
+        const so = await drmSyncobjCreate(app, fd);
+        handles.push(so);
+        const n = 1 + (i % 3);
+        await submit(app, fd, {
+          queue_id: queue,
+          commands: Array.from({ length: n }, (_, k) =>
+            k % 2 === 0
+              ? render({ fragment_ns: usecs(20 + sim.random.int(0, 30)) })
+              : compute({ vdm_barrier: k }),
+          ),
+          syncs: outSyncs(so),
+          out_sync_count: 1,
+        });
+      }
+      await drmSyncobjWait(app, fd, handles, FOREVER, 1);
+      const q = queueOf(dev, app, queue);
+      expect(q.stats.jobs).toBe(40);
+      for (const r of Object.values(q.rings)) expect(r.stats.maxSlotsInUse).toBeLessThanOrEqual(4);
+      expect(q.rings.fragment.stats.maxSlotsInUse).toBe(4);
+      // The limit was hit: prepareJob handed out ring fences, and was called again after each.
+      expect(q.stats.prepareFences).toBeGreaterThan(5);
+      expect(q.rings.vertex.stats.fullWaits + q.rings.fragment.stats.fullWaits).toBe(q.stats.prepareFences);
+      // One credit per job, and the credit limit is the ring size: credits never were the limit.
+      expect(q.sched.creditLimit).toBe(0x500);
+      expect(q.sched.stats.maxCredits).toBeLessThan(0x500);
+      for (const h of handles) expect(syncobjError(dev, app, h)).toBe(0);
+    });
+    app.exit();
+    host.remove(dev);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+
+  it("ring space (barrier entries) is a limit too", async () => {
+    // 8 slots but only 6 ring entries: a render with a barrier takes 2 vertex entries.
+    const { sim, host, dev } = setup({ slots: 8, ringSize: 6 });
+    const app = new Process(sim, "app");
+    await sim.exec("app", async () => {
+      const { fd, queue } = await openQueue(app);
+      const handles: number[] = [];
+      for (let i = 0; i < 6; i++) {
+        const so = await drmSyncobjCreate(app, fd);
+        handles.push(so);
+        await submit(app, fd, {
+          queue_id: queue,
+          commands: [render({ vdm_barrier: 0 })],
+          syncs: outSyncs(so),
+          out_sync_count: 1,
+        });
+      }
+      await drmSyncobjWait(app, fd, handles, FOREVER, 1);
+      const q = queueOf(dev, app, queue);
+      expect(q.stats.prepareFences).toBeGreaterThan(0);
+      expect(q.rings.fragment.stats.maxSlotsInUse).toBeLessThanOrEqual(3);
+    });
+    app.exit();
+    host.remove(dev);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+});
