@@ -212,13 +212,15 @@ export class DrmSchedEntity {
    * the job's finished fence with its error (the job will be skipped, not run).
    */
   private nextDependency(job: DrmSchedJob): DmaFence | null {
-    if (job.depIter === null) job.depIter = job.deps.values();
-    for (;;) {
+    // Most jobs have no explicit dependency: no iterator for them.
+    if (job.deps.size > 0) {
+      if (job.depIter === null) job.depIter = job.deps.values();
       const r = job.depIter.next();
-      if (r.done === true) break;
-      const f = r.value;
-      job.deps.delete(f.context);
-      return f;
+      if (r.done !== true) {
+        const f = r.value;
+        job.deps.delete(f.context);
+        return f;
+      }
     }
     if (this.stopped) return null;
     return job.sched.callPrepareJob(job, this);

@@ -150,11 +150,12 @@ export class DrmSchedJob {
   /**
    * `drm_sched_job_add_dependency(job, fence)`: the job will not run before `fence` signals.
    * Consumes the caller's reference. A fence from a context already present replaces the earlier
-   * one only if it is later; otherwise it is dropped. Null is accepted and ignored.
+   * one only if it is later; otherwise it is dropped. Null is accepted and ignored. Only before
+   * `pushJob` (`EINVAL` after, the reference dropped).
    */
   addDependency(fence: DmaFence | null): void {
     if (fence === null) return;
-    if (this.state === "cleaned" || this.depIter !== null) {
+    if (this.state !== "init" && this.state !== "armed") {
       fence.put();
       throw new KernelError(
         "EINVAL",

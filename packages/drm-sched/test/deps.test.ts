@@ -504,5 +504,12 @@ describe("argument checks", () => {
     expect(job.finished.driverName).toBe("drm_sched");
     expect(job.finished.timelineName).toBe("two");
     job.cleanup();
+    // Dependencies only before the push: afterwards EINVAL, and the reference is dropped.
+    const pushed = new DrmSchedJob(entity, 1);
+    pushed.arm();
+    entity.pushJob(pushed);
+    const late = new DmaFence(sim, extOps, dmaFenceContextAlloc(sim), 1);
+    expect(() => pushed.addDependency(late.get())).toThrow(/EINVAL/);
+    expect(late.refcount).toBe(1);
   });
 });
