@@ -3,13 +3,21 @@
  * errors. `--help` works on every command.
  */
 import { resolve } from "node:path";
+import {
+  CONFORMANCE_CHECKS,
+  type ConformanceCheckId,
+  formatConformanceReport,
+  runDriverConformance,
+} from "@drmsim/testing";
 import { Command, CommanderError } from "commander";
 import { parseDuration } from "./duration.js";
 import { loadScenario, UsageError } from "./load-scenario.js";
+import { scaffoldDriver } from "./new-driver.js";
 import { describeResult, writeOutputs } from "./outputs.js";
 import { createProgress } from "./progress.js";
 import { runScenario, type Scenario } from "./scenario.js";
 import { demoScenario } from "./scenarios/demo.js";
+import { loadConformanceDriver } from "./validate.js";
 
 interface RunFlags {
   seed?: string;
@@ -86,6 +94,47 @@ export function buildProgram(io: { out: (s: string) => void; err: NodeJS.WriteSt
   ).action(async (file: string, flags: RunFlags) => {
     process.exitCode = await runOne(await loadScenario(file), flags, {});
   });
+
+  program
+    .command("validate")
+    .argument(
+      "<driver>",
+      "a driver package directory, or a module exporting `driver` (defineConformanceDriver)",
+    )
+    .description("run the driver conformance suite; exit 0 if every check passes, 1 if any fails")
+    .option("--seed <seed>", "seed of every check's simulator", "1")
+    .option("--only <checks...>", `run only these checks (${CONFORMANCE_CHECKS.map((c) => c.id).join(", ")})`)
+    .action(async (target: string, flags: { seed: string; only?: string[] }) => {
+      const ids = CONFORMANCE_CHECKS.map((c) => c.id) as string[];
+      for (const o of flags.only ?? [])
+        if (!ids.includes(o)) throw new UsageError(`unknown check '${o}': choose from ${ids.join(", ")}`);
+      const driver = await loadConformanceDriver(target);
+      const seed = Number.isNaN(Number(flags.seed)) ? flags.seed : Number(flags.seed);
+      const report = await runDriverConformance(driver, {
+        seed,
+        ...(flags.only ? { only: flags.only as ConformanceCheckId[] } : {}),
+      });
+      io.out(`${formatConformanceReport(report)}\n`);
+      process.exitCode = report.ok ? 0 : 1;
+    });
+
+  const create = program.command("new").description("scaffold new things");
+  create
+    .command("driver")
+    .argument("<name>", "driver name: lowercase letters, digits, '-' or '_'")
+    .description("scaffold a driver package (vgem's shape, with a conformance test) in drivers/<name>")
+    .option("--dir <dir>", "where to create the package (default: drivers/<name> in the workspace)")
+    .action((name: string, flags: { dir?: string }) => {
+      const r = scaffoldDriver(name, flags.dir === undefined ? {} : { dir: flags.dir });
+      io.out(`created ${r.dir}\n`);
+      for (const f of r.files) io.out(`  ${f}\n`);
+      io.out(
+        r.inWorkspace
+          ? "next: pnpm install (links the workspace packages), then pnpm exec vitest run <dir> and drmsim validate <dir>\n"
+          : "next: npm install, then npx vitest run\n",
+      );
+      process.exitCode = 0;
+    });
 
   return program;
 }

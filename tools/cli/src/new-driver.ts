@@ -1,0 +1,173 @@
+/**
+ * `drmsim new driver <name>`: scaffolds a driver package with vgem's shape — package.json with an
+ * exports map, tsconfig, a plugin class tapping the hooks with a HardwareEngine ring, one fence
+ * ioctl, a conformance descriptor, a README and a vitest test running the conformance suite. The
+ * sources come from `templates/driver/` with the name substituted; package.json and tsconfig are
+ * generated, because their relative paths depend on where the package lands.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { UsageError } from "./load-scenario.js";
+
+/** A driver name: lowercase letters, digits, `-` or `_`, starting with a letter (npm- and kernel-safe). */
+export const DRIVER_NAME_RE = /^[a-z][a-z0-9_-]{0,39}$/;
+
+/** The spellings a template needs. */
+export interface DriverNames {
+  /** `my-gpu` — package, file and driver name. */
+  name: string;
+  /** `MyGpu` — class names. */
+  pascal: string;
+  /** `myGpu` — function names. */
+  camel: string;
+  /** `MY_GPU` — constants. */
+  upper: string;
+}
+
+/** Derives the spellings of `name`; `UsageError` if it is not a valid driver name. */
+export function driverNames(name: string): DriverNames {
+  if (!DRIVER_NAME_RE.test(name) || /[-_]$/.test(name) || /[-_]{2}/.test(name))
+    throw new UsageError(
+      `invalid driver name '${name}': use lowercase letters, digits and single '-' or '_' (e.g. 'mygpu', 'my-gpu'), starting with a letter`,
+    );
+  const parts = name.split(/[-_]/);
+  const pascal = parts.map((p) => p[0]!.toUpperCase() + p.slice(1)).join("");
+  return {
+    name,
+    pascal,
+    camel: pascal[0]!.toLowerCase() + pascal.slice(1),
+    upper: parts.join("_").toUpperCase(),
+  };
+}
+
+/** The workspace root above `from` (the directory with `pnpm-workspace.yaml`), or undefined. */
+export function findWorkspaceRoot(from: string): string | undefined {
+  let dir = resolve(from);
+  for (;;) {
+    if (existsSync(join(dir, "pnpm-workspace.yaml"))) return dir;
+    const up = dirname(dir);
+    if (up === dir) return undefined;
+    dir = up;
+  }
+}
+
+const TEMPLATE_DIR = fileURLToPath(new URL("../templates/driver/", import.meta.url));
+
+const substitute = (text: string, n: DriverNames) =>
+  text
+    .replaceAll("__NAME__", n.upper)
+    .replaceAll("__Name__", n.pascal)
+    .replaceAll("__ident__", n.camel)
+    .replaceAll("__name__", n.name);
+
+function listTemplates(dir: string, prefix = ""): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir).sort()) {
+    const rel = prefix === "" ? entry : `${prefix}/${entry}`;
+    if (statSync(join(dir, entry)).isDirectory()) out.push(...listTemplates(join(dir, entry), rel));
+    else if (entry.endsWith(".tmpl")) out.push(rel);
+  }
+  return out;
+}
+
+const FRAMEWORK_DEPS = ["runtime", "dma-fence", "dma-resv", "dma-buf", "gem", "drm"] as const;
+
+/** What `scaffoldDriver` wrote. */
+export interface ScaffoldResult {
+  dir: string;
+  files: string[];
+  /** True when the package landed inside a pnpm workspace (workspace:* deps, tsconfig references). */
+  inWorkspace: boolean;
+}
+
+/**
+ * Writes a new driver package `name` into `dir` (default `<workspace root or cwd>/drivers/<name>`).
+ * `UsageError` for an invalid name or an existing directory; nothing is written then.
+ */
+export function scaffoldDriver(name: string, opts: { dir?: string; cwd?: string } = {}): ScaffoldResult {
+  const n = driverNames(name);
+  const cwd = opts.cwd ?? process.cwd();
+  const root = findWorkspaceRoot(cwd);
+  const dir = resolve(cwd, opts.dir ?? join(relative(cwd, root ?? cwd), "drivers", name));
+  if (existsSync(dir)) throw new UsageError(`${dir} already exists: choose another name or --dir`);
+  const wsRoot = findWorkspaceRoot(dirname(dir));
+  const inWorkspace = wsRoot !== undefined;
+  const version = inWorkspace ? "workspace:*" : frameworkVersion();
+
+  const files: [string, string][] = [];
+  for (const rel of listTemplates(TEMPLATE_DIR)) {
+    const text = readFileSync(join(TEMPLATE_DIR, rel), "utf8");
+    files.push([substitute(rel.slice(0, -".tmpl".length), n), substitute(text, n)]);
+  }
+  const deps: Record<string, string> = {};
+  for (const d of FRAMEWORK_DEPS) deps[`@drmsim/${d}`] = version;
+  deps["@drmsim/testing"] = version;
+  deps.tsyringe = "4.10.0";
+  const pkg = {
+    name: `@drmsim/${n.name}`,
+    version: "0.1.0",
+    description: `${n.name}: a simulated GPU driver for drmsim (one ring, one fence ioctl).`,
+    license: "MIT",
+    type: "module",
+    sideEffects: false,
+    engines: { node: ">=20.19" },
+    keywords: ["drm", "simulation", "driver", n.name],
+    exports: {
+      ".": { "@drmsim/source": "./src/index.ts", types: "./dist/index.d.ts", import: "./dist/index.js" },
+      "./package.json": "./package.json",
+    },
+    files: ["dist"],
+    publishConfig: {
+      access: "public",
+      exports: {
+        ".": { types: "./dist/index.d.ts", import: "./dist/index.js" },
+        "./package.json": "./package.json",
+      },
+    },
+    scripts: { build: "tsc -b", test: "vitest run" },
+    dependencies: deps,
+    devDependencies: { "reflect-metadata": "0.2.2", vitest: "4.1.12" },
+  };
+  files.push(["package.json", `${JSON.stringify(pkg, null, 2)}\n`]);
+  const tsconfig = inWorkspace
+    ? {
+        extends: relative(dir, join(wsRoot, "tsconfig.base.json")).replaceAll("\\", "/"),
+        include: ["src"],
+        references: [...FRAMEWORK_DEPS.map((d) => `packages/${d}`), "tools/testing"].map((p) => ({
+          path: relative(dir, join(wsRoot, p)).replaceAll("\\", "/"),
+        })),
+      }
+    : {
+        compilerOptions: {
+          target: "ES2023",
+          module: "NodeNext",
+          moduleResolution: "NodeNext",
+          types: ["node"],
+          strict: true,
+          experimentalDecorators: true,
+          emitDecoratorMetadata: true,
+          declaration: true,
+          skipLibCheck: true,
+          rootDir: "src",
+          outDir: "dist",
+        },
+        include: ["src"],
+      };
+  files.push(["tsconfig.json", `${JSON.stringify(tsconfig, null, 2)}\n`]);
+
+  for (const [rel, text] of files) {
+    const path = join(dir, rel);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, text);
+  }
+  return { dir, files: files.map(([rel]) => rel).sort(), inWorkspace };
+}
+
+/** Outside a workspace, depend on the framework version this CLI ships with. */
+function frameworkVersion(): string {
+  const own = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+    version: string;
+  };
+  return `^${own.version}`;
+}
