@@ -28,8 +28,14 @@ interface RunFlags {
   quiet?: boolean;
 }
 
+/** Where the CLI writes: results to `out`, progress and errors to `err` (a TTY gets a progress bar). */
+export interface CliIo {
+  out: (s: string) => void;
+  err: NodeJS.WriteStream;
+}
+
 /** Builds the program; `io` lets tests capture output. */
-export function buildProgram(io: { out: (s: string) => void; err: NodeJS.WriteStream }): Command {
+export function buildProgram(io: CliIo): Command {
   const program = new Command("drmsim")
     .description(
       "Deterministic simulation of the Linux GPU driver stack: run scenarios, validate drivers, look at traces.",
@@ -142,7 +148,7 @@ export function buildProgram(io: { out: (s: string) => void; err: NodeJS.WriteSt
 /** Runs the CLI with `argv` (without node and script); returns the exit code. */
 export async function main(
   argv: string[],
-  io = { out: (s: string) => void process.stdout.write(s), err: process.stderr },
+  io: CliIo = { out: (s: string) => void process.stdout.write(s), err: process.stderr },
 ): Promise<number> {
   const program = buildProgram(io);
   process.exitCode = 0;

@@ -16,9 +16,10 @@
  * });
  * ```
  */
-export { buildProgram, main } from "./cli.js";
+export { buildProgram, type CliIo, main } from "./cli.js";
 export { parseDuration } from "./duration.js";
 export { loadScenario, UsageError } from "./load-scenario.js";
+export { type DriverNames, driverNames, type ScaffoldResult, scaffoldDriver } from "./new-driver.js";
 export { describeResult, writeOutputs } from "./outputs.js";
 export { buildReportData, type ReportData, renderReportHtml } from "./report-html.js";
 export {
@@ -30,3 +31,4 @@ export {
   type ScenarioRunOptions,
 } from "./scenario.js";
 export { formatSummary, type Summary, summarize } from "./summary.js";
+export { loadConformanceDriver } from "./validate.js";

@@ -18,6 +18,11 @@ export async function runCli(argv: string[], opts: { tty?: boolean } = {}): Prom
       return true;
     },
   } as unknown as NodeJS.WriteStream;
-  const code = await main(argv, { out: (s) => void (out += s), err: errStream });
+  const code = await main(argv, {
+    out: (s) => {
+      out += s;
+    },
+    err: errStream,
+  });
   return { code, out, err };
 }
