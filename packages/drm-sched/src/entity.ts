@@ -170,6 +170,10 @@ export class DrmSchedEntity {
     }
     const rq = this.rq!;
     rq.addEntity(this);
+    // fair: an entity coming back from idle joins at the queue's current virtual time, so time
+    // spent idle is not a credit it can spend monopolising the GPU (sched_rq.c places it
+    // relative to the minimum; drmsim clamps to it).
+    if (rq.policy === "fair" && this.vruntime < rq.minVruntime) this.vruntime = rq.minVruntime;
     rq.refresh(this);
     rq.sched.wakeup();
   }

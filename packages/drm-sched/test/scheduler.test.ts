@@ -167,6 +167,40 @@ describe("drm_sched_scheduler_two_clients tests", () => {
   });
 });
 
+describe("fair policy: idle time is not banked", () => {
+  it("a client returning after a long idle period does not monopolise the GPU", async () => {
+    const sim = new Sim();
+    const sched = new DrmMockScheduler(sim, { policy: "fair", creditLimit: 1 });
+    const busy = drmMockSchedEntityNew(sim, DrmSchedPriority.NORMAL, sched);
+    const late = drmMockSchedEntityNew(sim, DrmSchedPriority.NORMAL, sched);
+    const ran: string[] = [];
+    await sim.exec("kunit", async () => {
+      // `late` runs once, then idles while `busy` accumulates 200 ms of GPU time.
+      drmMockSchedJobNew(late).setDurationUs(1000).submit();
+      let last!: DrmMockSchedJob;
+      for (let i = 0; i < 200; i++) last = drmMockSchedJobNew(busy).setDurationUs(1000).submit();
+      expect(await last.waitFinished(10 * SEC)).toBe(true);
+      // Both queue 20 jobs now: they must alternate, not run `late`'s 20 first.
+      for (let i = 0; i < 20; i++) {
+        for (const [e, name] of [
+          [busy, "busy"],
+          [late, "late"],
+        ] as const) {
+          const j = drmMockSchedJobNew(e).setDurationUs(1000).submit();
+          j.scheduled.addCallback({ func: () => ran.push(name) });
+        }
+      }
+      await sleepNs(sim, 100 * 1_000_000);
+      for (const e of [busy, late]) await e.destroy();
+    });
+    sched.fini();
+    const firstTen = ran.slice(0, 10);
+    expect(firstTen.filter((n) => n === "busy").length).toBeGreaterThanOrEqual(4);
+    expect(ran).toHaveLength(40);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+});
+
 describe("drm_sched_scheduler_many_clients_tests", () => {
   for (const policy of ["fair", "fifo", "rr"] as const) {
     for (const n of [2, 3, 7, 13, 31]) {
