@@ -27,7 +27,7 @@ declare module "@drmsim/runtime" {
   interface FindingKinds {
     /** A job asked for more credits than its scheduler's limit and was truncated to it. */
     "sched-credits-truncated": true;
-    /** A job was armed but never pushed, or pushed twice, or used after cleanup. */
+    /** A job's scheduled/finished fence was read before `arm()` created it. */
     "sched-job-misuse": true;
   }
 }
