@@ -5,6 +5,7 @@
  * sources come from `templates/driver/` with the name substituted; package.json and tsconfig are
  * generated, because their relative paths depend on where the package lands.
  */
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -79,6 +80,8 @@ export interface ScaffoldResult {
   files: string[];
   /** True when the package landed inside a pnpm workspace (workspace:* deps, tsconfig references). */
   inWorkspace: boolean;
+  /** True when the workspace's biome formatted the files (import order and line breaks depend on the name). */
+  formatted: boolean;
 }
 
 /**
@@ -161,7 +164,11 @@ export function scaffoldDriver(name: string, opts: { dir?: string; cwd?: string 
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, text);
   }
-  return { dir, files: files.map(([rel]) => rel).sort(), inWorkspace };
+  let formatted = false;
+  const biome = wsRoot === undefined ? undefined : join(wsRoot, "node_modules", ".bin", "biome");
+  if (biome !== undefined && existsSync(biome))
+    formatted = spawnSync(biome, ["check", "--write", dir], { cwd: wsRoot, stdio: "ignore" }).status === 0;
+  return { dir, files: files.map(([rel]) => rel).sort(), inWorkspace, formatted };
 }
 
 /** Outside a workspace, depend on the framework version this CLI ships with. */
