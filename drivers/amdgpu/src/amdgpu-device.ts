@@ -1,0 +1,211 @@
+/**
+ * `struct amdgpu_device` (`amdgpu_device.c`): one GPU — its rings, VMIDs, memory manager, the
+ * gang currently on the hardware, the user-queue firmware (MES), and the reset/VRAM-lost counters
+ * userspace reads through `AMDGPU_CTX_OP_QUERY_STATE2`.
+ */
+import { Device, type PciDev } from "@drmsim/dma-buf";
+import type { DmaFence } from "@drmsim/dma-fence";
+import { type DrmDevice, drmToken } from "@drmsim/drm";
+import { DrmGpuSchedStat, type DrmSchedJob } from "@drmsim/drm-sched";
+import {
+  ERRNO,
+  HardwareEngine,
+  KernelError,
+  msecs,
+  type Simulator,
+  secs,
+  usecs,
+  WorkQueue,
+} from "@drmsim/runtime";
+import { AMDGPU_HW_IP_COMPUTE, AMDGPU_HW_IP_DMA, AMDGPU_HW_IP_GFX, type AmdgpuHwIp } from "./amdgpu-drm.js";
+import { AmdgpuVmidMgr } from "./amdgpu-ids.js";
+import { AmdgpuJob } from "./amdgpu-job.js";
+import { AMDGPU_SDMA_BYTES_PER_NS, AmdgpuMman } from "./amdgpu-object.js";
+import { AmdgpuRing } from "./amdgpu-ring.js";
+
+/** Device configuration (module parameters and board properties). Every field has a default. */
+export interface AmdgpuConfig {
+  /** Bytes of VRAM (default 256 MiB). */
+  vramSize?: number;
+  /** Physical (BAR) address of VRAM (default 0x80_0000_0000). */
+  vramBase?: number;
+  /** Compute rings (≥ 2, default 2). */
+  computeRings?: number;
+  /** SDMA rings (≥ 1, default 1); ring 0 also carries the kernel's buffer moves. */
+  sdmaRings?: number;
+  /** VMIDs in the shared pool (default 16). */
+  vmids?: number;
+  /** `amdgpu_sched_hw_submission` (default 2). */
+  hwSubmission?: number;
+  /** `lockup_timeout` for every ring, in virtual ns (default 10 s). */
+  timeoutNs?: number;
+  /** SDMA copy speed in bytes per virtual ns (default 16). */
+  sdmaBytesPerNs?: number;
+  /** How long MES takes to preempt a user queue (default 100 µs). */
+  preemptNs?: number;
+  /** Delay before evicted user queues are restored (default 1 ms, the kernel's restore delay). */
+  restoreDelayNs?: number;
+  /** `hmm_range_fault` time for a userptr BO at CS (default 2 µs). */
+  userptrFaultNs?: number;
+  /** A GPU reset loses VRAM contents (default false: a soft reset keeps it). */
+  vramLostOnReset?: boolean;
+  /** The PCI function of the GPU, for peer-to-peer dma-buf checks (default: none, so no p2p). */
+  pci?: PciDev | null;
+}
+
+/** The token under which `amdgpuProbe` gives the driver its configuration. */
+export const AMDGPU_CONFIG = drmToken<AmdgpuConfig>("AMDGPU_CONFIG");
+
+/** The configuration with defaults applied. */
+export type AmdgpuResolvedConfig = Required<Omit<AmdgpuConfig, "pci">> & { pci: PciDev | null };
+
+function resolveConfig(c: AmdgpuConfig): AmdgpuResolvedConfig {
+  const r: AmdgpuResolvedConfig = {
+    vramSize: c.vramSize ?? 256 * 1024 * 1024,
+    vramBase: c.vramBase ?? 0x80_0000_0000,
+    computeRings: c.computeRings ?? 2,
+    sdmaRings: c.sdmaRings ?? 1,
+    vmids: c.vmids ?? 16,
+    hwSubmission: c.hwSubmission ?? 2,
+    timeoutNs: c.timeoutNs ?? secs(10),
+    sdmaBytesPerNs: c.sdmaBytesPerNs ?? AMDGPU_SDMA_BYTES_PER_NS,
+    preemptNs: c.preemptNs ?? usecs(100),
+    restoreDelayNs: c.restoreDelayNs ?? msecs(1),
+    userptrFaultNs: c.userptrFaultNs ?? usecs(2),
+    vramLostOnReset: c.vramLostOnReset ?? false,
+    pci: c.pci ?? null,
+  };
+  const posInt = (v: number, min: number, what: string) => {
+    if (!Number.isSafeInteger(v) || v < min)
+      throw new KernelError("EINVAL", `amdgpu: ${what} must be an integer >= ${min}, got ${v}`);
+  };
+  posInt(r.vramSize, 4096, "vramSize");
+  posInt(r.computeRings, 2, "computeRings");
+  posInt(r.sdmaRings, 1, "sdmaRings");
+  posInt(r.vmids, 1, "vmids");
+  posInt(r.hwSubmission, 1, "hwSubmission");
+  if (!(r.sdmaBytesPerNs > 0)) throw new KernelError("EINVAL", "amdgpu: sdmaBytesPerNs must be > 0");
+  for (const k of ["timeoutNs", "preemptNs", "restoreDelayNs", "userptrFaultNs"] as const)
+    if (!(r[k] >= 0)) throw new KernelError("EINVAL", `amdgpu: ${k} must be >= 0`);
+  return r;
+}
+
+const DEVICES = new WeakMap<DrmDevice, AmdgpuDevice>();
+
+/** The amdgpu device behind a probed DRM device (`drm_to_adev`). `ENODEV` for another driver's device. */
+export function amdgpuDeviceOf(dev: DrmDevice): AmdgpuDevice {
+  const a = DEVICES.get(dev);
+  if (a === undefined) throw new KernelError("ENODEV", `${dev} is not an amdgpu device`);
+  return a;
+}
+
+/** `struct amdgpu_device`. */
+export class AmdgpuDevice {
+  readonly name: string;
+  readonly config: AmdgpuResolvedConfig;
+  /** The device DMA tables are built for; carries the PCI function for p2p checks. */
+  readonly dmaDev: Device;
+  /** Rings by `AMDGPU_HW_IP_*`. */
+  readonly rings: Record<AmdgpuHwIp, AmdgpuRing[]>;
+  /** Every ring, gfx first. */
+  readonly allRings: AmdgpuRing[] = [];
+  /** `adev->vm_manager.id_mgr[AMDGPU_GFXHUB]`. */
+  readonly vmids: AmdgpuVmidMgr;
+  readonly mman: AmdgpuMman;
+  /** The MES firmware: preempts and restores user queues. */
+  readonly mes: HardwareEngine;
+  /** Workqueue of user-queue eviction and restore work. */
+  readonly userqWq: WorkQueue;
+  /** `adev->gang_submit`: the scheduled fence of the gang leader on the hardware (a reference). */
+  gangSubmit: DmaFence | null = null;
+  /** `adev->gpu_reset_counter`. */
+  gpuResetCounter = 0;
+  /** `adev->vram_lost_counter`. */
+  vramLostCounter = 0;
+  /** Gang switches refused because another gang held the hardware. */
+  gangWaits = 0;
+
+  constructor(
+    readonly sim: Simulator,
+    readonly drm: DrmDevice,
+    config: AmdgpuConfig,
+  ) {
+    this.config = resolveConfig(config);
+    this.name = drm.dmaDev.name;
+    this.dmaDev =
+      this.config.pci !== null
+        ? new Device(sim, { name: `${this.name}.pci`, pci: this.config.pci })
+        : drm.dmaDev;
+    const opts = { hwSubmission: this.config.hwSubmission, timeoutNs: this.config.timeoutNs };
+    const mk = (ip: AmdgpuHwIp, n: number) =>
+      Array.from({ length: n }, (_, i) => new AmdgpuRing(this, ip, i, opts));
+    this.rings = {
+      [AMDGPU_HW_IP_GFX]: mk(AMDGPU_HW_IP_GFX, 1),
+      [AMDGPU_HW_IP_COMPUTE]: mk(AMDGPU_HW_IP_COMPUTE, this.config.computeRings),
+      [AMDGPU_HW_IP_DMA]: mk(AMDGPU_HW_IP_DMA, this.config.sdmaRings),
+    } as Record<AmdgpuHwIp, AmdgpuRing[]>;
+    for (const ip of [AMDGPU_HW_IP_GFX, AMDGPU_HW_IP_COMPUTE, AMDGPU_HW_IP_DMA] as const)
+      this.allRings.push(...this.rings[ip]);
+    this.vmids = new AmdgpuVmidMgr(this.config.vmids);
+    this.mman = new AmdgpuMman(this, this.config.vramSize, this.config.vramBase);
+    this.mes = new HardwareEngine(sim, `${this.name}.mes`, { device: this.name });
+    this.userqWq = new WorkQueue(sim, `${this.name}-userq`, { ordered: true, memReclaim: true });
+    DEVICES.set(drm, this);
+  }
+
+  /** `adev->mman.buffer_funcs_ring`: SDMA ring 0. */
+  get sdmaRing(): AmdgpuRing {
+    return this.rings[AMDGPU_HW_IP_DMA][0]!;
+  }
+
+  /**
+   * `amdgpu_device_switch_gang(adev, gang)`: make `gang` (a leader's scheduled fence) the gang on
+   * the hardware. Returns null when it is already, or the previous gang is done; otherwise the
+   * previous gang's fence (with a reference) to wait for. Called from `prepareJob`.
+   */
+  switchGang(gang: DmaFence): DmaFence | null {
+    const old = this.gangSubmit;
+    if (old === gang) return null;
+    if (old !== null && !old.isSignaled()) {
+      this.gangWaits++;
+      return old.get();
+    }
+    this.gangSubmit = gang.get();
+    old?.put();
+    return null;
+  }
+
+  /**
+   * `amdgpu_device_gpu_recover` (from `amdgpu_job_timedout`): stop every ring's scheduler, blame
+   * the job (its context becomes guilty), reset the hardware, count the reset (and the VRAM loss,
+   * if this reset loses VRAM), and resubmit what was pending — except gang jobs, which are never
+   * re-submitted after a reset (the gang cannot be re-formed), and the guilty context's jobs.
+   */
+  gpuRecover(ring: AmdgpuRing, bad: DrmSchedJob): DrmGpuSchedStat {
+    for (const r of this.allRings) r.sched.stop(r === ring ? bad : null);
+    ring.sched.increaseKarma(bad);
+    for (const r of this.allRings) r.engine.reset(-ERRNO.ETIME, { abortQueued: true });
+    this.gpuResetCounter++;
+    if (this.config.vramLostOnReset) this.vramLostCounter++;
+    this.vmids.resetAll();
+    for (const r of this.allRings)
+      r.sched.forEachPendingJob((job) => {
+        const f = job.sFence!.finished;
+        if (job instanceof AmdgpuJob && job.gangSize > 1 && job.hwSubmitted && !f.signaled && f.error === 0)
+          f.setError(-ERRNO.ECANCELED);
+      });
+    for (const r of this.allRings) r.sched.resubmitJobs();
+    for (const r of this.allRings) r.sched.start(0);
+    return DrmGpuSchedStat.RESET;
+  }
+
+  /** Device teardown (`amdgpu_device_fini`): schedulers, memory manager, fences. */
+  fini(): void {
+    this.mman.fini();
+    for (const r of this.allRings) r.sched.fini();
+    this.vmids.fini();
+    this.gangSubmit?.put();
+    this.gangSubmit = null;
+    DEVICES.delete(this.drm);
+  }
+}
