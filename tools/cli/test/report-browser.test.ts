@@ -76,12 +76,12 @@ describe.skipIf(!haveChromium && !inCi)("HTML report in headless chromium", () =
       });
       page.on("pageerror", (e) => errors.push(e.message));
       await page.goto(pathToFileURL(file).href);
-      await page.waitForFunction(() => "__drmsimReport" in window);
+      await page.waitForFunction(() => "__drmsimReport" in globalThis);
 
       const lanes = await page.locator("#labels .lane").allTextContents();
       expect(lanes).toEqual(expect.arrayContaining(["gpu0 / gfx", "gpu0 / sdma0"]));
       const api = await page.evaluate(() => {
-        const r = (window as unknown as { __drmsimReport: { lanes: number; findings: number } })
+        const r = (globalThis as unknown as { __drmsimReport: { lanes: number; findings: number } })
           .__drmsimReport;
         return { lanes: r.lanes, findings: r.findings };
       });
@@ -97,7 +97,7 @@ describe.skipIf(!haveChromium && !inCi)("HTML report in headless chromium", () =
       );
 
       const spans = await page.evaluate(() => {
-        const r = (window as unknown as { __drmsimReport: { span: number; zoom(f: number): void } })
+        const r = (globalThis as unknown as { __drmsimReport: { span: number; zoom(f: number): void } })
           .__drmsimReport;
         const before = r.span;
         r.zoom(0.25);
@@ -111,7 +111,7 @@ describe.skipIf(!haveChromium && !inCi)("HTML report in headless chromium", () =
       await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
       await page.mouse.wheel(0, -100);
       const wheeled = await page.evaluate(
-        () => (window as unknown as { __drmsimReport: { span: number } }).__drmsimReport.span,
+        () => (globalThis as unknown as { __drmsimReport: { span: number } }).__drmsimReport.span,
       );
       expect(wheeled).toBeLessThan(spans.after);
       expect(errors).toEqual([]);
