@@ -242,7 +242,7 @@ export class AmdgpuDriver {
    * `EINVAL` for unaligned address or size, unknown flags, or a writable range without
    * `REGISTER` (the kernel insists on the notifier unless the BO is read-only).
    */
-  private userptr(file: DrmFile, args: DrmAmdgpuGemUserptr): number {
+  private userptr(file: DrmFile, args: DrmAmdgpuGemUserptr): void {
     const a = args as unknown as Record<string, unknown>;
     const N = "AMDGPU_GEM_USERPTR";
     const addr = drmArgU(a, "addr", N);
@@ -273,7 +273,6 @@ export class AmdgpuDriver {
     } finally {
       bo.put();
     }
-    return 0;
   }
 
   /** `amdgpu_userq_ioctl`: CREATE (`ENOENT` bad BO handle, `EINVAL` bad IP) and FREE (`EINVAL` unknown queue). */

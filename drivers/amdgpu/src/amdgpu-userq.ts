@@ -124,7 +124,10 @@ export class AmdgpuEvictionFenceMgr {
   suspends = 0;
   restores = 0;
   private readonly suspendWork = new Work(() => this.suspend(), "amdgpu_userq_evict_work");
-  private readonly restoreWork = new DelayedWork(() => this.restore(), "amdgpu_userq_restore_work");
+  // An async function (not an arrow returning a promise): the workqueue runs it as a sleeping work item.
+  private readonly restoreWork = new DelayedWork(async () => {
+    await this.restore();
+  }, "amdgpu_userq_restore_work");
   private closed = false;
 
   constructor(

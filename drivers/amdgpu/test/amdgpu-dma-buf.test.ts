@@ -1,0 +1,145 @@
+/** dma-buf: VRAM to p2p importers, migration to GTT for the others, amdgpu as a dynamic importer that re-maps after a move. */
+import {
+  Device,
+  DmaDataDirection,
+  dmaBufGet,
+  type PciDev,
+  PciHostBridge,
+  type SgTable,
+} from "@drmsim/dma-buf";
+import { type DrmFile, DrmPluginHost, drmPrimeFDToHandle, drmPrimeHandleToFD } from "@drmsim/drm";
+import { Process, Simulator } from "@drmsim/runtime";
+import { describe, expect, it } from "vitest";
+import {
+  AMDGPU_GEM_DOMAIN_GTT,
+  AMDGPU_GEM_DOMAIN_VRAM,
+  AMDGPU_HW_IP_GFX,
+  type AmdgpuBo,
+  amdgpuDriverOf,
+  amdgpuProbe,
+} from "../src/index.js";
+import { boAlloc, boList, cs, ctxCreate, ib } from "./helpers.js";
+
+const KiB = 1024;
+const VRAM_BASE = 0x80_0000_0000;
+
+/** Two GPUs behind one PCIe switch (p2p works between them), one platform device without PCI. */
+function machine(sim: Simulator) {
+  const hb = new PciHostBridge("pci0000:00");
+  const rp = hb.addRootPort("00:01.0");
+  const [d0, d1] = rp.addSwitch("sw0", 2) as [PciDev, PciDev];
+  return {
+    gpuA: d0.addEndpoint("03:00.0"),
+    gpuB: d1.addEndpoint("04:00.0"),
+    platform: new Device(sim, { name: "display-engine", pci: null }),
+  };
+}
+
+const inVram = (sgt: SgTable) => sgt.toArray().every((s) => s.dmaAddress >= VRAM_BASE);
+
+describe("amdgpu as exporter", () => {
+  it("maps VRAM for a p2p importer; a static importer without p2p pins it, which migrates it to GTT first", async () => {
+    const sim = new Simulator();
+    const m = machine(sim);
+    const host = new DrmPluginHost(sim);
+    const dev = amdgpuProbe(host, { pci: m.gpuA, sdmaBytesPerNs: 1 });
+    const adev = amdgpuDriverOf(host, dev);
+    const p2pImporter = new Device(sim, { name: "nic", pci: m.gpuB });
+    const app = new Process(sim, "app");
+    await sim.exec("app", async () => {
+      const fd = await app.open("/dev/dri/renderD128");
+      const h = await boAlloc(app, fd, 64 * KiB, AMDGPU_GEM_DOMAIN_VRAM | AMDGPU_GEM_DOMAIN_GTT);
+      const bo = [...dev.files][0]!.gem.peek(h) as AmdgpuBo;
+      bo.store.write(0, new Uint8Array([7, 7]));
+      const buf = dmaBufGet(app, await drmPrimeHandleToFD(app, fd, h));
+      let invalidated = 0;
+      let sgtP2p: SgTable | null = null;
+      const dyn = buf.dynamicAttach(
+        p2pImporter,
+        {
+          allowPeer2peer: true,
+          invalidateMappings: (a) => {
+            invalidated++;
+            a.unmap(sgtP2p!, DmaDataDirection.BIDIRECTIONAL);
+            sgtP2p = null;
+          },
+        },
+        null,
+      );
+      expect(dyn.peer2peer).toBe(true);
+      await buf.resv.lock(null);
+      sgtP2p = await dyn.map(DmaDataDirection.BIDIRECTIONAL);
+      buf.resv.unlock();
+      expect(inVram(sgtP2p)).toBe(true);
+      expect(bo.domain).toBe("vram");
+
+      const stat = buf.attach(m.platform);
+      expect(stat.peer2peer).toBe(false);
+      const t0 = sim.now;
+      await buf.resv.lock(null);
+      const sgt = await stat.map(DmaDataDirection.BIDIRECTIONAL);
+      buf.resv.unlock();
+      // The core waited for the migration copy (KERNEL fence) before handing out the table.
+      expect(sim.now - t0).toBe(64 * KiB);
+      expect(bo.domain).toBe("gtt");
+      expect(bo.pinCount).toBe(1);
+      expect(inVram(sgt)).toBe(false);
+      expect(invalidated).toBe(1);
+      expect(Array.from(bo.store.read(0, 2))).toEqual([7, 7]);
+      await buf.resv.lock(null);
+      stat.unmap(sgt, DmaDataDirection.BIDIRECTIONAL);
+      buf.resv.unlock();
+      expect(bo.pinCount).toBe(0);
+      buf.detach(stat);
+      buf.detach(dyn);
+      buf.put();
+    });
+    expect(adev.mman.stats.moves).toBe(1);
+    app.exit();
+    host.remove(dev);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+});
+
+describe("amdgpu as dynamic importer", () => {
+  it("maps at first CS, drops the mapping when the exporter moves the buffer, and the next CS maps again", async () => {
+    const sim = new Simulator();
+    const m = machine(sim);
+    const host = new DrmPluginHost(sim);
+    const devA = amdgpuProbe(host, { pci: m.gpuA, vramSize: 512 * KiB });
+    const devB = amdgpuProbe(host, { pci: m.gpuB });
+    const adevB = amdgpuDriverOf(host, devB);
+    const app = new Process(sim, "app");
+    await sim.exec("app", async () => {
+      const fdA = await app.open("/dev/dri/renderD128");
+      const fdB = await app.open("/dev/dri/renderD129");
+      const fileB = [...devB.files][0]! as DrmFile;
+      const hA = await boAlloc(app, fdA, 256 * KiB, AMDGPU_GEM_DOMAIN_VRAM | AMDGPU_GEM_DOMAIN_GTT);
+      const primeFd = await drmPrimeHandleToFD(app, fdA, hA);
+      // Self-import gives back the same object.
+      expect(await drmPrimeFDToHandle(app, fdA, primeFd)).toBe(hA);
+      const hB = await drmPrimeFDToHandle(app, fdB, primeFd);
+      const imported = fileB.gem.peek(hB) as AmdgpuBo;
+      expect(imported.isImported).toBe(true);
+      expect(imported.remaps).toBe(0);
+      const ctx = await ctxCreate(app, fdB);
+      await cs(app, fdB, ctx, [ib(AMDGPU_HW_IP_GFX, 0, 1000), boList(hB)]);
+      expect(imported.remaps).toBe(1);
+      expect(inVram(imported.importSgt!)).toBe(true);
+      // VRAM pressure on A evicts the exported BO: B's mapping is invalidated.
+      await boAlloc(app, fdA, 512 * KiB, AMDGPU_GEM_DOMAIN_VRAM);
+      expect(imported.invalidations).toBe(1);
+      expect(imported.importSgt).toBe(null);
+      await cs(app, fdB, ctx, [ib(AMDGPU_HW_IP_GFX, 0, 1000), boList(hB)]);
+      expect(imported.remaps).toBe(2);
+      expect(inVram(imported.importSgt!)).toBe(false);
+      app.close(primeFd);
+    });
+    await sim.run();
+    expect(adevB.rings[AMDGPU_HW_IP_GFX][0]!.ran.length).toBe(2);
+    app.exit();
+    host.remove(devB);
+    host.remove(devA);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+});

@@ -1,0 +1,94 @@
+/** Userptr BOs: the mmu notifier waits for the GPU; a CS racing an invalidation gets EAGAIN and retries. */
+import { msecs, Process, usecs } from "@drmsim/runtime";
+import { describe, expect, it } from "vitest";
+import {
+  AMDGPU_GEM_USERPTR_READONLY,
+  AMDGPU_GEM_USERPTR_REGISTER,
+  AMDGPU_HW_IP_GFX,
+  amdgpuHmmInvalidateRange,
+  DRM_IOCTL_AMDGPU_GEM_USERPTR,
+} from "../src/index.js";
+import { boList, cs, ctxCreate, errno, ib, nap, rig } from "./helpers.js";
+
+const ADDR = 0x7f00_0000_0000;
+
+describe("userptr", () => {
+  it("an invalidation of the range waits for the GPU work using it; other ranges are untouched", async () => {
+    const { sim, host, dev } = rig();
+    const app = new Process(sim, "app");
+    let invalidatedAt = -1;
+    let hits = -1;
+    let missed = -1;
+    const t = sim.spawn("app", async () => {
+      const fd = await app.open("/dev/dri/renderD128");
+      const { handle } = await app.ioctl<{ handle: number }>(fd, DRM_IOCTL_AMDGPU_GEM_USERPTR, {
+        addr: ADDR,
+        size: 65536,
+        flags: AMDGPU_GEM_USERPTR_REGISTER,
+      });
+      const ctx = await ctxCreate(app, fd);
+      await cs(app, fd, ctx, [ib(AMDGPU_HW_IP_GFX, 0, msecs(3)), boList(handle)]);
+    });
+    const mm = sim.spawn("munmap", async () => {
+      await nap(sim, msecs(1));
+      missed = await amdgpuHmmInvalidateRange(dev, app, ADDR + 65536, 4096);
+      hits = await amdgpuHmmInvalidateRange(dev, app, ADDR + 4096, 4096);
+      invalidatedAt = sim.now;
+    });
+    await sim.run();
+    await t.result;
+    await mm.result;
+    expect(missed).toBe(0);
+    expect(hits).toBe(1);
+    expect(invalidatedAt).toBe(usecs(2) + msecs(3));
+    app.exit();
+    host.remove(dev);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+
+  it("a CS whose pages were invalidated while it was being set up returns EAGAIN and submits nothing; the retry works", async () => {
+    const { sim, host, dev, adev } = rig({ userptrFaultNs: usecs(10) });
+    const app = new Process(sim, "app");
+    const results: string[] = [];
+    const t = sim.spawn("app", async () => {
+      const fd = await app.open("/dev/dri/renderD128");
+      const { handle } = await app.ioctl<{ handle: number }>(fd, DRM_IOCTL_AMDGPU_GEM_USERPTR, {
+        addr: ADDR,
+        size: 8192,
+        flags: AMDGPU_GEM_USERPTR_READONLY,
+      });
+      const ctx = await ctxCreate(app, fd);
+      const mm = sim.spawn("migrate", async () => {
+        await nap(sim, usecs(5));
+        await amdgpuHmmInvalidateRange(dev, app, ADDR, 8192);
+      });
+      results.push(await errno(cs(app, fd, ctx, [ib(AMDGPU_HW_IP_GFX, 0, 1000), boList(handle)])));
+      await mm.result;
+      expect(adev.rings[AMDGPU_HW_IP_GFX][0]!.sched.stats.run).toBe(0);
+      results.push(String(await cs(app, fd, ctx, [ib(AMDGPU_HW_IP_GFX, 0, 1000), boList(handle)])));
+    });
+    await sim.run();
+    await t.result;
+    expect(results).toEqual(["EAGAIN", "1"]);
+    app.exit();
+    host.remove(dev);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+
+  it("refuses unaligned ranges, unknown flags and a writable range without the notifier", async () => {
+    const { sim, host, dev } = rig();
+    const app = new Process(sim, "app");
+    await sim.exec("app", async () => {
+      const fd = await app.open("/dev/dri/renderD128");
+      const bad = (a: object) => errno(app.ioctl(fd, DRM_IOCTL_AMDGPU_GEM_USERPTR, a));
+      expect(await bad({ addr: ADDR + 1, size: 4096, flags: AMDGPU_GEM_USERPTR_REGISTER })).toBe("EINVAL");
+      expect(await bad({ addr: ADDR, size: 100, flags: AMDGPU_GEM_USERPTR_REGISTER })).toBe("EINVAL");
+      expect(await bad({ addr: ADDR, size: 4096, flags: 1 << 9 })).toBe("EINVAL");
+      expect(await bad({ addr: ADDR, size: 4096, flags: 0 })).toBe("EINVAL");
+      expect([...dev.files][0]!.gem.count).toBe(0);
+    });
+    app.exit();
+    host.remove(dev);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+});

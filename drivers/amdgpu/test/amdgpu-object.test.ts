@@ -1,0 +1,116 @@
+/** Memory management: VRAM pressure evicts through SDMA copy jobs, system-memory pressure swaps through the shrinker. */
+import { DmaResvUsage } from "@drmsim/dma-resv";
+import type { DrmFile } from "@drmsim/drm";
+import { msecs, Process } from "@drmsim/runtime";
+import { describe, expect, it } from "vitest";
+import {
+  AMDGPU_GEM_DOMAIN_GTT,
+  AMDGPU_GEM_DOMAIN_VRAM,
+  AMDGPU_HW_IP_GFX,
+  type AmdgpuBo,
+} from "../src/index.js";
+import { boAlloc, boList, cs, ctxCreate, errno, ib, rig, waitCs } from "./helpers.js";
+
+const KiB = 1024;
+const bo = (f: DrmFile, h: number) => f.gem.peek(h) as AmdgpuBo;
+
+describe("VRAM eviction", () => {
+  it("makes room by moving the least recently placed BO to GTT with an SDMA copy whose fence is a KERNEL fence", async () => {
+    const { sim, host, dev, adev } = rig({ vramSize: 1024 * KiB, sdmaBytesPerNs: 1 });
+    const app = new Process(sim, "app");
+    await sim.exec("app", async () => {
+      const fd = await app.open("/dev/dri/renderD128");
+      const f = [...dev.files][0]!;
+      const hs: number[] = [];
+      for (let i = 0; i < 4; i++)
+        hs.push(await boAlloc(app, fd, 256 * KiB, AMDGPU_GEM_DOMAIN_VRAM | AMDGPU_GEM_DOMAIN_GTT));
+      const a = bo(f, hs[0]!);
+      a.store.write(0, new Uint8Array([1, 2, 3]));
+      expect(adev.mman.vram.avail).toBe(0);
+      const e = await boAlloc(app, fd, 256 * KiB, AMDGPU_GEM_DOMAIN_VRAM);
+      expect(a.domain).toBe("gtt");
+      expect(bo(f, e).domain).toBe("vram");
+      expect(adev.mman.stats.evictions).toBe(1);
+      // The copy is in flight: the evicted BO and the BO reusing its VRAM both carry the copy fence.
+      expect(a.resv.testSignaled(DmaResvUsage.KERNEL)).toBe(false);
+      expect(bo(f, e).resv.testSignaled(DmaResvUsage.KERNEL)).toBe(false);
+      expect(Array.from(a.store.read(0, 3))).toEqual([1, 2, 3]);
+      // A CS using the new BO waits for the copy (256 KiB at 1 byte/ns).
+      const ctx = await ctxCreate(app, fd);
+      const s = await cs(app, fd, ctx, [ib(AMDGPU_HW_IP_GFX, 0, 1000), boList(e)]);
+      expect(await waitCs(app, fd, ctx, AMDGPU_HW_IP_GFX, 0, s)).toBe(0);
+      expect(adev.rings[AMDGPU_HW_IP_GFX][0]!.ran[0]!.at).toBe(256 * KiB);
+    });
+    app.exit();
+    host.remove(dev);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+
+  it("evicts a busy BO without waiting: the copy job depends on the BO's fences and runs after the CS", async () => {
+    const { sim, host, dev, adev } = rig({ vramSize: 512 * KiB });
+    const app = new Process(sim, "app");
+    await sim.exec("app", async () => {
+      const fd = await app.open("/dev/dri/renderD128");
+      const f = [...dev.files][0]!;
+      const busy = await boAlloc(app, fd, 512 * KiB, AMDGPU_GEM_DOMAIN_VRAM | AMDGPU_GEM_DOMAIN_GTT);
+      const ctx = await ctxCreate(app, fd);
+      await cs(app, fd, ctx, [ib(AMDGPU_HW_IP_GFX, 0, msecs(5)), boList(busy)]);
+      const t0 = sim.now;
+      await boAlloc(app, fd, 512 * KiB, AMDGPU_GEM_DOMAIN_VRAM);
+      expect(sim.now).toBe(t0); // no CPU wait for the busy BO
+      expect(bo(f, busy).domain).toBe("gtt");
+      await bo(f, busy).resv.waitTimeout(DmaResvUsage.KERNEL);
+      expect(sim.now).toBeGreaterThanOrEqual(msecs(5));
+    });
+    expect(adev.sdmaRing.ran.map((r) => r.entity)).toEqual([`${adev.name}.mman`]);
+    app.exit();
+    host.remove(dev);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+
+  it("a VRAM-only BO that does not fit after evicting everything evictable is ENOMEM, and nothing changed", async () => {
+    const { sim, host, dev, adev } = rig({ vramSize: 512 * KiB });
+    const app = new Process(sim, "app");
+    await sim.exec("app", async () => {
+      const fd = await app.open("/dev/dri/renderD128");
+      await boAlloc(app, fd, 256 * KiB, AMDGPU_GEM_DOMAIN_VRAM);
+      expect(await errno(boAlloc(app, fd, 1024 * KiB, AMDGPU_GEM_DOMAIN_VRAM))).toBe("ENOMEM");
+      expect([...dev.files][0]!.gem.count).toBe(1);
+    });
+    expect(adev.mman.vram.avail).toBe(256 * KiB);
+    app.exit();
+    host.remove(dev);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+});
+
+describe("shrinker", () => {
+  it("under system-memory pressure swaps idle GTT BOs out, skips busy ones, and a CS swaps them back in", async () => {
+    const { sim, host, dev, adev } = rig({}, { memoryBudget: 1024 * KiB, validator: "throw" });
+    const app = new Process(sim, "app");
+    await sim.exec("app", async () => {
+      const fd = await app.open("/dev/dri/renderD128");
+      const f = [...dev.files][0]!;
+      const ctx = await ctxCreate(app, fd);
+      const idle = await boAlloc(app, fd, 256 * KiB, AMDGPU_GEM_DOMAIN_GTT);
+      const busy = await boAlloc(app, fd, 256 * KiB, AMDGPU_GEM_DOMAIN_GTT);
+      await cs(app, fd, ctx, [ib(AMDGPU_HW_IP_GFX, 0, msecs(5)), boList(busy)]);
+      // The budget is nearly used; the next BO needs reclaim.
+      const more = await boAlloc(app, fd, 512 * KiB, AMDGPU_GEM_DOMAIN_GTT);
+      expect(bo(f, idle).domain).toBe("cpu");
+      expect(bo(f, busy).domain).toBe("gtt");
+      expect(adev.mman.stats.swapouts).toBe(1);
+      // Using the swapped-out BO brings it back.
+      await cs(app, fd, ctx, [ib(AMDGPU_HW_IP_GFX, 0, 1000), boList(idle)]);
+      expect(bo(f, idle).domain).toBe("gtt");
+      expect(adev.mman.stats.swapins).toBe(1);
+      expect(bo(f, more).domain).not.toBe("vram");
+    });
+    const r = await sim.run();
+    expect(r.reason).toBe("idle");
+    app.exit();
+    host.remove(dev);
+    expect(sim.mm.used).toBe(0);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+});

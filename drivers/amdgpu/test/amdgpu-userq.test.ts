@@ -1,0 +1,134 @@
+/** User queues: no dma_fence for their work; eviction preempts them through the eviction fence (seed 001). */
+import { DmaResvUsage } from "@drmsim/dma-resv";
+import { msecs, Process, usecs } from "@drmsim/runtime";
+import { describe, expect, it } from "vitest";
+import {
+  AMDGPU_GEM_DOMAIN_GTT,
+  AMDGPU_GEM_DOMAIN_VRAM,
+  AMDGPU_HW_IP_COMPUTE,
+  AMDGPU_HW_IP_GFX,
+  AMDGPU_USERQ_OP_CREATE,
+  AMDGPU_USERQ_OP_FREE,
+  type AmdgpuBo,
+  amdgpuFprivOf,
+  DRM_IOCTL_AMDGPU_USERQ,
+  DRM_IOCTL_AMDGPU_USERQ_DOORBELL,
+} from "../src/index.js";
+import { boAlloc, boList, cs, ctxCreate, errno, ib, nap, rig } from "./helpers.js";
+
+const KiB = 1024;
+
+describe("user queues", () => {
+  it("an eviction of a queue's BO preempts the queue in bounded time, moves the BO, and restores the queue", async () => {
+    const { sim, host, dev, adev } = rig({ vramSize: 512 * KiB, sdmaBytesPerNs: 16, preemptNs: usecs(100) });
+    const kfd = new Process(sim, "compute-app");
+    const other = new Process(sim, "other-app");
+    let evictedAt = 0;
+    let bo: AmdgpuBo | null = null;
+    const t1 = sim.spawn("compute-app", async () => {
+      const fd = await kfd.open("/dev/dri/renderD128");
+      const h = await boAlloc(kfd, fd, 512 * KiB, AMDGPU_GEM_DOMAIN_VRAM | AMDGPU_GEM_DOMAIN_GTT);
+      bo = [...dev.files][0]!.gem.peek(h) as AmdgpuBo;
+      const q = await kfd.ioctl<{ queue_id: number }>(fd, DRM_IOCTL_AMDGPU_USERQ, {
+        op: AMDGPU_USERQ_OP_CREATE,
+        ip_type: AMDGPU_HW_IP_COMPUTE,
+        bo_handles: [h],
+      });
+      // 50 ms of work with no dma_fence behind it.
+      await kfd.ioctl(fd, DRM_IOCTL_AMDGPU_USERQ_DOORBELL, { queue_id: q.queue_id, work_ns: msecs(50) });
+      return { fd, q: q.queue_id };
+    });
+    const t2 = sim.spawn("other-app", async () => {
+      const fd = await other.open("/dev/dri/renderD128");
+      await nap(sim, msecs(1));
+      // VRAM pressure: the queue's BO is the only victim.
+      await boAlloc(other, fd, 512 * KiB, AMDGPU_GEM_DOMAIN_VRAM);
+      expect(bo!.domain).toBe("gtt");
+      await bo!.resv.waitTimeout(DmaResvUsage.KERNEL);
+      evictedAt = sim.now;
+    });
+    await sim.run();
+    await t1.result;
+    await t2.result;
+    // Preemption (100 µs) + the copy (512 KiB at 16 B/ns), not the 50 ms of queued work.
+    expect(evictedAt).toBe(msecs(1) + usecs(100) + (512 * KiB) / 16);
+    const mgr = amdgpuFprivOf([...dev.files][0]!).userq;
+    const q = [...mgr.queues.values()][0]!;
+    expect(q.preemptions).toBe(1);
+    expect(mgr.suspends).toBe(1);
+    expect(mgr.restores).toBe(1);
+    expect(q.completed).toBe(1);
+    // The work took 50 ms of GPU time plus the time it was off the hardware.
+    expect(sim.now).toBeGreaterThan(msecs(50) + usecs(100));
+    // A new eviction fence guards the BO again.
+    expect(bo!.resv.testSignaled(DmaResvUsage.BOOKKEEP)).toBe(false);
+    kfd.exit();
+    other.exit();
+    host.remove(dev);
+    expect(sim.teardown().findings).toEqual([]);
+    expect(adev.mman.stats.evictions).toBe(1);
+  });
+
+  it("a CS on a queue's BO does not wait for the queue (the eviction fence is BOOKKEEP, never signalled for sync)", async () => {
+    const { sim, host, dev, adev } = rig();
+    const app = new Process(sim, "app");
+    await sim.exec("app", async () => {
+      const fd = await app.open("/dev/dri/renderD128");
+      const h = await boAlloc(app, fd, 64 * KiB, AMDGPU_GEM_DOMAIN_GTT);
+      const q = await app.ioctl<{ queue_id: number }>(fd, DRM_IOCTL_AMDGPU_USERQ, {
+        op: AMDGPU_USERQ_OP_CREATE,
+        ip_type: AMDGPU_HW_IP_COMPUTE,
+        bo_handles: [h],
+      });
+      await app.ioctl(fd, DRM_IOCTL_AMDGPU_USERQ_DOORBELL, { queue_id: q.queue_id, work_ns: msecs(100) });
+      const ctx = await ctxCreate(app, fd);
+      await cs(app, fd, ctx, [ib(AMDGPU_HW_IP_GFX, 0, 1000), boList(h)]);
+      await nap(sim, msecs(1));
+      expect(adev.rings[AMDGPU_HW_IP_GFX][0]!.ran[0]!.at).toBe(0);
+      const mgr = amdgpuFprivOf([...dev.files][0]!).userq;
+      expect(mgr.suspends).toBe(0);
+      expect(await errno(app.ioctl(fd, DRM_IOCTL_AMDGPU_USERQ_DOORBELL, { queue_id: 9, work_ns: 1 }))).toBe(
+        "EINVAL",
+      );
+      expect(await errno(app.ioctl(fd, DRM_IOCTL_AMDGPU_USERQ, { op: 3 }))).toBe("EINVAL");
+      expect(
+        await errno(app.ioctl(fd, DRM_IOCTL_AMDGPU_USERQ, { op: AMDGPU_USERQ_OP_CREATE, ip_type: 7 })),
+      ).toBe("EINVAL");
+      expect(
+        await errno(
+          app.ioctl(fd, DRM_IOCTL_AMDGPU_USERQ, { op: AMDGPU_USERQ_OP_CREATE, ip_type: 1, bo_handles: [55] }),
+        ),
+      ).toBe("ENOENT");
+      await app.ioctl(fd, DRM_IOCTL_AMDGPU_USERQ, { op: AMDGPU_USERQ_OP_FREE, queue_id: q.queue_id });
+      expect(mgr.queues.size).toBe(0);
+      expect(
+        await errno(
+          app.ioctl(fd, DRM_IOCTL_AMDGPU_USERQ, { op: AMDGPU_USERQ_OP_FREE, queue_id: q.queue_id }),
+        ),
+      ).toBe("EINVAL");
+    });
+    app.exit();
+    host.remove(dev);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+
+  it("the shrinker never waits on a user queue: it skips BOs guarded by an eviction fence", async () => {
+    const { sim, host, dev, adev } = rig({}, { memoryBudget: 256 * KiB });
+    const app = new Process(sim, "app");
+    await sim.exec("app", async () => {
+      const fd = await app.open("/dev/dri/renderD128");
+      const h = await boAlloc(app, fd, 128 * KiB, AMDGPU_GEM_DOMAIN_GTT);
+      await app.ioctl(fd, DRM_IOCTL_AMDGPU_USERQ, {
+        op: AMDGPU_USERQ_OP_CREATE,
+        ip_type: 1,
+        bo_handles: [h],
+      });
+      expect(await errno(boAlloc(app, fd, 192 * KiB, AMDGPU_GEM_DOMAIN_GTT))).toBe("ENOMEM");
+      expect(([...dev.files][0]!.gem.peek(h) as AmdgpuBo).domain).toBe("gtt");
+    });
+    expect(adev.mman.stats.swapouts).toBe(0);
+    app.exit();
+    host.remove(dev);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+});
