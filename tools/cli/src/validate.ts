@@ -43,7 +43,13 @@ export async function loadConformanceDriver(target: string): Promise<Conformance
   if (!existsSync(abs)) throw new UsageError(`driver not found: ${target}`);
   const file = statSync(abs).isDirectory() ? packageEntry(abs) : abs;
   if (/\.[mc]?ts$/.test(file)) await registerTsx();
-  const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  } catch (e) {
+    // A module that does not load is a wrong argument, not a failed check.
+    throw new UsageError(`cannot load ${file}: ${e instanceof Error ? e.message : String(e)}`);
+  }
   const d = mod.driver ?? mod.default;
   if (!isConformanceDriver(d))
     throw new UsageError(

@@ -20,6 +20,12 @@ export default defineScenario({
 `,
 );
 
+const brokenModule = join(tmp, "broken-module.ts");
+writeFileSync(
+  brokenModule,
+  `import { nothing } from "./does-not-exist.js";\nexport const driver = nothing;\n`,
+);
+
 describe("--help everywhere, exit 0", () => {
   for (const argv of [
     ["--help"],
@@ -58,6 +64,7 @@ describe("usage errors exit 2", () => {
       /unknown check 'vibes'/,
     ],
     ["validate: directory without package.json", ["validate", tmp], /has no package.json/],
+    ["validate: a module that does not load", ["validate", brokenModule], /cannot load .*broken-module\.ts/],
     ["new driver: invalid name", ["new", "driver", "My GPU", "--dir", join(tmp, "x")], /invalid driver name/],
     ["new driver: existing directory", ["new", "driver", "mygpu", "--dir", tmp], /already exists/],
     ["new without a subcommand", ["new"], /Usage: drmsim new/],
