@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -105,6 +105,18 @@ describe("drmsim validate", () => {
     expect(r.code).toBe(0);
     expect(r.out).toContain("✓ prime:");
     expect(r.out).toContain("1 checks passed");
+  });
+});
+
+describe("drmsim demo", () => {
+  it("runs the built-in scenario clean and writes the trace and report where asked, exit 0", async () => {
+    const trace = join(tmp, "demo.json");
+    const report = join(tmp, "demo.html");
+    const r = await runCli(["demo", "-q", "--duration", "200ms", "--trace", trace, "--report", report]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("validator: clean");
+    expect(JSON.parse(readFileSync(trace, "utf8")).traceEvents.length).toBeGreaterThan(0);
+    expect(readFileSync(report, "utf8")).toMatch(/^<!doctype html>/);
   });
 });
 
