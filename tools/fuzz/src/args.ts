@@ -1,0 +1,411 @@
+/**
+ * Argument generation. fast-check generates *descriptions* of values (`ValueSpec`), resolved
+ * against the live world only when the call runs: "the caller's 2nd GEM handle", "an fd of the
+ * other process", "a handle that went stale". That keeps generated sequences meaningful after
+ * earlier calls changed the world, and lets fast-check shrink a failing sequence.
+ */
+import { drmSyncobjTable } from "@drmsim/drm";
+import type { Process } from "@drmsim/runtime";
+import fc from "fast-check";
+import { drmFds, drmFileOf, type FuzzWorld } from "./world.js";
+
+/** What a generated value refers to in the world. */
+export type RefKind =
+  | "ownHandle"
+  | "foreignHandle"
+  | "staleHandle"
+  | "ownSyncobj"
+  | "foreignSyncobj"
+  | "ownFd"
+  | "otherProcFd"
+  | "closedFd"
+  | "dmabufFd"
+  | "syncFileFd"
+  | "syncobjFd"
+  | "drmFd"
+  | "flinkName"
+  | "magic"
+  | "soon"
+  | "countOfHandles";
+
+const REF_KINDS: readonly RefKind[] = [
+  "ownHandle",
+  "foreignHandle",
+  "staleHandle",
+  "ownSyncobj",
+  "foreignSyncobj",
+  "ownFd",
+  "otherProcFd",
+  "closedFd",
+  "dmabufFd",
+  "syncFileFd",
+  "syncobjFd",
+  "drmFd",
+  "flinkName",
+  "magic",
+  "soon",
+  "countOfHandles",
+];
+
+/** A generated value: a literal, a reference into the world, or an array of those. */
+export type ValueSpec =
+  | { readonly lit: unknown }
+  | { readonly ref: RefKind; readonly i: number }
+  | { readonly arr: readonly ValueSpec[] };
+
+/**
+ * Hostile literals: overflow-sized and non-integer numbers, negative values, and wrong types —
+ * what a C struct cannot carry but a JavaScript caller can pass.
+ */
+export const HOSTILE_LITERALS: readonly unknown[] = [
+  -1,
+  0x7fff_ffff,
+  0xffff_ffff,
+  2 ** 32,
+  2 ** 53 - 1,
+  2 ** 63,
+  2 ** 64,
+  -(2 ** 53),
+  Number.NaN,
+  Number.POSITIVE_INFINITY,
+  Number.NEGATIVE_INFINITY,
+  0.5,
+  1.5,
+  -0,
+  "1",
+  "",
+  null,
+  true,
+  {},
+  [],
+  1n,
+];
+
+/** Every argument field name of the uAPI structs the fuzzer knows (core + drivers' hints). */
+export const FIELD_POOL: readonly string[] = [
+  "handle",
+  "flags",
+  "pad",
+  "fd",
+  "point",
+  "name",
+  "size",
+  "width",
+  "height",
+  "bpp",
+  "offset",
+  "handles",
+  "points",
+  "count_handles",
+  "timeout_nsec",
+  "deadline_nsec",
+  "src_handle",
+  "dst_handle",
+  "src_point",
+  "dst_point",
+  "capability",
+  "magic",
+  "fence",
+  "error",
+];
+
+/** The argument fields of each core ioctl (`include/uapi/drm/drm.h`). */
+export const CORE_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  DRM_IOCTL_VERSION: [],
+  DRM_IOCTL_GET_MAGIC: ["magic"],
+  DRM_IOCTL_GEM_CLOSE: ["handle", "pad"],
+  DRM_IOCTL_GEM_FLINK: ["handle"],
+  DRM_IOCTL_GEM_OPEN: ["name"],
+  DRM_IOCTL_GET_CAP: ["capability"],
+  DRM_IOCTL_AUTH_MAGIC: ["magic"],
+  DRM_IOCTL_SET_MASTER: [],
+  DRM_IOCTL_DROP_MASTER: [],
+  DRM_IOCTL_PRIME_HANDLE_TO_FD: ["handle", "flags"],
+  DRM_IOCTL_PRIME_FD_TO_HANDLE: ["fd", "flags"],
+  DRM_IOCTL_MODE_CREATE_DUMB: ["width", "height", "bpp", "flags"],
+  DRM_IOCTL_MODE_MAP_DUMB: ["handle", "pad"],
+  DRM_IOCTL_MODE_DESTROY_DUMB: ["handle"],
+  DRM_IOCTL_SYNCOBJ_CREATE: ["flags"],
+  DRM_IOCTL_SYNCOBJ_DESTROY: ["handle", "pad"],
+  DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD: ["handle", "flags", "pad", "point"],
+  DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE: ["handle", "flags", "fd", "pad", "point"],
+  DRM_IOCTL_SYNCOBJ_WAIT: ["handles", "count_handles", "timeout_nsec", "flags", "pad", "deadline_nsec"],
+  DRM_IOCTL_SYNCOBJ_RESET: ["handles", "count_handles", "pad"],
+  DRM_IOCTL_SYNCOBJ_SIGNAL: ["handles", "count_handles", "pad"],
+  DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT: [
+    "handles",
+    "points",
+    "count_handles",
+    "timeout_nsec",
+    "flags",
+    "deadline_nsec",
+  ],
+  DRM_IOCTL_SYNCOBJ_QUERY: ["handles", "points", "count_handles", "flags"],
+  DRM_IOCTL_SYNCOBJ_TRANSFER: ["src_handle", "dst_handle", "src_point", "dst_point", "flags", "pad"],
+  DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL: ["handles", "points", "count_handles", "flags"],
+  DRM_IOCTL_SYNCOBJ_EVENTFD: ["handle", "flags", "point", "fd", "pad"],
+};
+
+const scalarArb: fc.Arbitrary<ValueSpec> = fc.oneof(
+  { weight: 4, arbitrary: fc.record({ ref: fc.constantFrom(...REF_KINDS), i: fc.nat(7) }) },
+  { weight: 3, arbitrary: fc.integer({ min: 0, max: 3 }).map((v) => ({ lit: v })) },
+  { weight: 3, arbitrary: fc.constantFrom(...HOSTILE_LITERALS).map((v) => ({ lit: v })) },
+  { weight: 1, arbitrary: fc.double().map((v) => ({ lit: v })) },
+);
+
+/** A field value: mostly scalars, sometimes an array (the `handles`/`points` pointers). */
+export const valueArb: fc.Arbitrary<ValueSpec> = fc.oneof(
+  { weight: 6, arbitrary: scalarArb },
+  { weight: 1, arbitrary: fc.array(scalarArb, { maxLength: 4 }).map((arr) => ({ arr })) },
+);
+
+/**
+ * One generated argument object, in one of three shapes:
+ * - `random`: any pool field may be present with any value (`stray` keeps fields the ioctl does
+ *   not read);
+ * - `valid`: every field the ioctl reads gets a plausible value from the world (`pick` varies it);
+ * - `oneBad`: plausible, except field number `bad` gets the generated (often hostile) value.
+ * The last two reach the deep paths behind the argument checks.
+ */
+export const argsArb = fc.record({
+  mode: fc.constantFrom("random" as const, "valid" as const, "oneBad" as const),
+  fields: fc.record(
+    Object.fromEntries(FIELD_POOL.map((k) => [k, valueArb])) as Record<string, typeof valueArb>,
+    {
+      requiredKeys: [],
+    },
+  ),
+  stray: fc.boolean(),
+  pick: fc.nat(7),
+  bad: fc.nat(7),
+  badValue: valueArb,
+});
+
+/** The generated argument description (`argsArb`'s values). */
+export type ArgsSpec = {
+  mode: "random" | "valid" | "oneBad";
+  fields: Partial<Record<string, ValueSpec>>;
+  stray: boolean;
+  pick: number;
+  bad: number;
+  badValue: ValueSpec;
+};
+
+/** What one generated step does. */
+export type FuzzAction =
+  | {
+      readonly op: "ioctl";
+      readonly proc: number;
+      readonly fd: number;
+      readonly ioctl: number;
+      readonly args: ArgsSpec;
+    }
+  | { readonly op: "close" | "dup" | "send"; readonly proc: number; readonly fd: ValueSpec };
+
+/** A step: mostly ioctls, sometimes an fd syscall that reshapes the fd tables. */
+export const actionArb: fc.Arbitrary<FuzzAction> = fc.oneof(
+  {
+    weight: 17,
+    arbitrary: fc.record({
+      op: fc.constant("ioctl" as const),
+      proc: fc.nat(1),
+      fd: fc.nat(15),
+      ioctl: fc.nat(255),
+      args: argsArb,
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      op: fc.constantFrom("close" as const, "dup" as const, "send" as const),
+      proc: fc.nat(1),
+      fd: scalarArb,
+    }),
+  },
+);
+
+function pick<T>(list: readonly T[], i: number, none: T): T {
+  return list.length === 0 ? none : list[i % list.length]!;
+}
+
+function allFiles(world: FuzzWorld) {
+  return world.devices.flatMap((d) => [...d.files]);
+}
+
+function handlesOf(file: ReturnType<typeof drmFileOf>): number[] {
+  if (file === undefined) return [];
+  const out: number[] = [];
+  for (let h = 1, found = 0; found < file.gem.count; h++)
+    if (file.gem.peek(h) !== undefined) {
+      found++;
+      out.push(h);
+    }
+  return out;
+}
+
+function syncobjsOf(file: ReturnType<typeof drmFileOf>): number[] {
+  if (file === undefined || !file.device.checkFeature(0x20)) return [];
+  return drmSyncobjTable(file).list();
+}
+
+/** Resolves a generated value for a call by `proc` on `fd` (the DRM fd the ioctl goes to). */
+export function resolveValue(
+  world: FuzzWorld,
+  proc: Process,
+  fd: number,
+  v: ValueSpec,
+  siblings?: Record<string, unknown>,
+): unknown {
+  if ("lit" in v) return v.lit;
+  if ("arr" in v) return v.arr.map((x) => resolveValue(world, proc, fd, x));
+  const file = drmFileOf(proc, fd);
+  const other = world.procs.find((p) => p !== proc)!;
+  const kindFds = (kind: string) => proc.files.list().filter((n) => proc.files.get(n).fops.kind === kind);
+  switch (v.ref) {
+    case "ownHandle":
+      return pick(handlesOf(file), v.i, 1);
+    case "foreignHandle":
+      return pick(
+        allFiles(world)
+          .filter((f) => f !== file)
+          .flatMap((f) => handlesOf(f)),
+        v.i,
+        1,
+      );
+    case "staleHandle":
+      return pick(world.staleHandles, v.i, 3);
+    case "ownSyncobj":
+      return pick(syncobjsOf(file), v.i, 1);
+    case "foreignSyncobj":
+      return pick(
+        allFiles(world)
+          .filter((f) => f !== file)
+          .flatMap((f) => syncobjsOf(f)),
+        v.i,
+        1,
+      );
+    case "ownFd":
+      return pick(proc.files.list(), v.i, 0);
+    case "otherProcFd":
+      return pick(other.files.list(), v.i, 0);
+    case "closedFd":
+      return pick(world.closedFds, v.i, 1023);
+    case "dmabufFd":
+      return pick(kindFds("dma_buf"), v.i, -1);
+    case "syncFileFd":
+      return pick(kindFds("sync_file"), v.i, -1);
+    case "syncobjFd":
+      return pick(kindFds("syncobj"), v.i, -1);
+    case "drmFd":
+      return pick(drmFds(proc), v.i, -1);
+    case "flinkName":
+      return file === undefined ? 1 : 1 + (v.i % Math.max(1, file.device.names.count + 1));
+    case "magic":
+      return pick(
+        allFiles(world)
+          .map((f) => f.magic)
+          .filter((m) => m !== 0),
+        v.i,
+        1,
+      );
+    case "soon":
+      return world.sim.now + (v.i + 1) * 1_000_000;
+    case "countOfHandles": {
+      const hs = siblings?.handles;
+      return Array.isArray(hs) ? hs.length + (v.i === 7 ? 1 : 0) : v.i;
+    }
+  }
+}
+
+/** A plausible value of `field` for `ioctl` called by `proc` on `fd`: what a correct caller would pass. */
+export function plausibleValue(
+  world: FuzzWorld,
+  proc: Process,
+  fd: number,
+  ioctl: string,
+  field: string,
+  i: number,
+  sofar: Record<string, unknown>,
+): unknown {
+  const r = (ref: RefKind, j = i) => resolveValue(world, proc, fd, { ref, i: j }, sofar);
+  const syncobj = ioctl.startsWith("DRM_IOCTL_SYNCOBJ_");
+  switch (field) {
+    case "handle":
+      return r(syncobj ? "ownSyncobj" : "ownHandle");
+    case "src_handle":
+    case "dst_handle":
+      return r("ownSyncobj", field === "src_handle" ? i : i + 1);
+    case "handles":
+      return i % 2 === 0 ? [r("ownSyncobj")] : [r("ownSyncobj"), r("ownSyncobj", i + 1)];
+    case "points":
+      return Array.from({ length: i % 2 === 0 ? 1 : 2 }, (_, k) => (i + k) % 4);
+    case "count_handles":
+      return Array.isArray(sofar.handles) ? sofar.handles.length : 1;
+    case "fd":
+      if (ioctl === "DRM_IOCTL_PRIME_FD_TO_HANDLE") return r("dmabufFd");
+      if (ioctl === "DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE")
+        return (Number(sofar.flags) & 1) !== 0 ? r("syncFileFd") : r("syncobjFd");
+      return r("ownFd");
+    case "flags":
+      return [0, 0, 1, 2, 0, 1, 4, 3][i] ?? 0;
+    case "pad":
+    case "deadline_nsec":
+      return 0;
+    case "point":
+    case "src_point":
+    case "dst_point":
+      return i % 4;
+    case "name":
+      return r("flinkName");
+    case "magic":
+      return r("magic");
+    case "capability":
+      return [0x1, 0x5, 0x6, 0x13, 0x14, 0x3, 0x10, 0x99][i] ?? 1;
+    case "width":
+    case "height":
+      return 1 + i * 9;
+    case "bpp":
+      return [32, 16, 8, 24][i % 4];
+    case "size":
+      return 4096 * (1 + i);
+    case "timeout_nsec":
+      return i % 2 === 0 ? 0 : r("soon");
+    case "fence":
+      return 1 + (i % 4);
+    case "error":
+      return i % 3 === 0 ? -5 : 0;
+    default:
+      return 0;
+  }
+}
+
+/** Builds the argument object of one ioctl call. `fields` lists what the ioctl reads (undefined: all). */
+export function resolveArgs(
+  world: FuzzWorld,
+  proc: Process,
+  fd: number,
+  ioctl: string,
+  spec: ArgsSpec,
+  fields: readonly string[] | undefined,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (spec.mode !== "random" && fields !== undefined) {
+    // flags first: the fd a syncobj import wants depends on them.
+    const order = [...fields].sort((a, b) => (a === "flags" ? -1 : b === "flags" ? 1 : 0));
+    for (const f of order) out[f] = plausibleValue(world, proc, fd, ioctl, f, spec.pick, out);
+    if (spec.mode === "oneBad" && fields.length > 0) {
+      const f = fields[spec.bad % fields.length]!;
+      out[f] = resolveValue(world, proc, fd, spec.badValue, out);
+    }
+    return out;
+  }
+  const later: [string, ValueSpec][] = [];
+  for (const [k, v] of Object.entries(spec.fields)) {
+    if (v === undefined) continue;
+    if (fields !== undefined && !spec.stray && !fields.includes(k)) continue;
+    if ("ref" in v && v.ref === "countOfHandles") later.push([k, v]);
+    else out[k] = resolveValue(world, proc, fd, v);
+  }
+  for (const [k, v] of later) out[k] = resolveValue(world, proc, fd, v, out);
+  return out;
+}

@@ -1,0 +1,249 @@
+/**
+ * The uAPI fuzzer: a fast-check property over sequences of ioctls (every ioctl of the core table
+ * and of every probed driver, on every node) and fd syscalls, issued by two processes with
+ * hostile arguments. After each call it checks:
+ *
+ * 1. the call returns (a blocking wait is interrupted by a fatal signal after a time budget, as
+ *    `exit_group` would, and must then return too);
+ * 2. only `KernelError`s escape — never a `TypeError`, `RangeError` or assertion;
+ * 3. a rejected call leaves the caller's argument object untouched (nothing copied back);
+ * 4. a rejected call changes no state (`snapshotState` before and after are equal);
+ * 5. the validator stays quiet (collect mode: no new finding);
+ *
+ * and after each sequence, once every process exited and every device was removed:
+ *
+ * 6. `sim.teardown()` is clean (no leaked reference, no unsignalled fence, no held lock).
+ */
+
+import { coreIoctl, coreIoctls, type DrmDevice, DrmDriverFeature } from "@drmsim/drm";
+import { isKernelError, type Process, type Task } from "@drmsim/runtime";
+import fc from "fast-check";
+import { actionArb, CORE_FIELDS, type FuzzAction, resolveArgs, resolveValue } from "./args.js";
+import type { FuzzDriver } from "./drivers.js";
+import {
+  buildWorld,
+  closeWorld,
+  diffSnapshots,
+  drmFds,
+  drmFileOf,
+  type FuzzWorld,
+  snapshotState,
+} from "./world.js";
+
+/** Virtual time a call may block before it gets a fatal signal (1 s). */
+export const CALL_BUDGET_NS = 1_000_000_000;
+
+/** A name no table defines: the dispatcher must answer `EINVAL`. */
+const BOGUS_IOCTL = "DRM_IOCTL_FUZZ_NOT_AN_IOCTL";
+
+/** Options of `runFuzz`. */
+export interface FuzzOptions {
+  /** Sequences to run (fast-check `numRuns`). */
+  runs: number;
+  /** Steps per sequence (upper bound; fast-check picks 1..callsPerRun). */
+  callsPerRun?: number;
+  /** fast-check seed: the same seed replays the same campaign. */
+  seed: number;
+  /** Keep running batches of `runs` sequences (seeds `seed`, `seed + 1`, …) until this many ioctls were issued. */
+  minCalls?: number;
+  drivers?: readonly FuzzDriver[];
+}
+
+/** What a campaign did. */
+export interface FuzzStats {
+  /** Sequences executed (including fast-check's shrinking attempts). */
+  runs: number;
+  /** ioctls issued. */
+  calls: number;
+  /** fd syscalls issued (close, dup, sendFd). */
+  syscalls: number;
+  /** ioctls that succeeded. */
+  ok: number;
+  /** Rejections by errno. */
+  errnos: Record<string, number>;
+  /** Invariant checks performed (each one of the six above, each time it applied). */
+  invariants: number;
+  /** Per ioctl: calls and successes. */
+  byIoctl: Record<string, { calls: number; ok: number }>;
+}
+
+/** The first failure, shrunk by fast-check. */
+export interface FuzzFailure {
+  /** The violated invariant and what happened. */
+  message: string;
+  /** The shrunk counterexample (the action sequence), printable. */
+  counterexample: string;
+  /** Replay with `{ seed, path }` (fast-check's `seed` and `path` parameters). */
+  seed: number;
+  path: string;
+}
+
+/** The ioctl names the fuzzer covers: the core table, each probed driver's table, and one bogus name. */
+export function ioctlUniverse(world: FuzzWorld): string[] {
+  const names = new Set(coreIoctls().map((d) => d.name));
+  for (const dev of world.devices) for (const d of dev.driverIoctls()) names.add(d.name);
+  names.add(BOGUS_IOCTL);
+  return [...names];
+}
+
+function fieldsOf(world: FuzzWorld, name: string): readonly string[] | undefined {
+  if (name in CORE_FIELDS) return CORE_FIELDS[name];
+  for (const d of world.drivers) if (d.fields?.[name] !== undefined) return d.fields[name];
+  return undefined;
+}
+
+function fits(dev: DrmDevice, name: string): boolean {
+  if (dev.driverIoctl(name) !== undefined) return true;
+  if (name.startsWith("DRM_IOCTL_SYNCOBJ_")) return dev.checkFeature(DrmDriverFeature.SYNCOBJ);
+  return coreIoctl(name) !== undefined;
+}
+
+class InvariantError extends Error {}
+
+/** What the fuzzer needs of a task, whatever it returns. */
+type Call = Pick<Task<unknown>, "state" | "error" | "signal">;
+
+async function settle(world: FuzzWorld, task: Call): Promise<boolean> {
+  const sim = world.sim;
+  await sim.run({ untilNs: sim.now });
+  if (task.state !== "running") return true;
+  await sim.run({ untilNs: sim.now + CALL_BUDGET_NS });
+  if (task.state !== "running") return true;
+  task.signal({ fatal: true });
+  await sim.run({ untilNs: sim.now + 1 });
+  return task.state !== "running";
+}
+
+function describeError(e: unknown): string {
+  return e instanceof Error ? `${e.constructor.name}: ${e.message}\n${e.stack ?? ""}` : String(e);
+}
+
+/** Runs one step and checks invariants 1–5. */
+async function step(world: FuzzWorld, a: FuzzAction, stats: FuzzStats, universe: string[]): Promise<void> {
+  const proc: Process = world.procs[a.proc]!;
+  const sim = world.sim;
+  const findingsBefore = sim.validator.findings.length;
+  const before = snapshotState(world);
+  let label: string;
+  let argsIn: Record<string, unknown> | undefined;
+  let argsCopy = "";
+  let task: Call;
+  if (a.op === "ioctl") {
+    const name = universe[a.ioctl % universe.length]!;
+    // Mostly a node where the ioctl can work (its driver's device; a syncobj device for syncobj
+    // ioctls), sometimes any DRM node: both the deep paths and the mismatches get exercised.
+    const all = drmFds(proc);
+    const fitting = all.filter((fd) => fits(drmFileOf(proc, fd)!.device, name));
+    const fds = a.fd < 12 && fitting.length > 0 ? fitting : all;
+    const fd = fds.length > 0 ? fds[a.fd % fds.length]! : a.fd;
+    argsIn = resolveArgs(world, proc, fd, name, a.args, fieldsOf(world, name));
+    argsCopy = fc.stringify(argsIn);
+    label = `${proc.name}: ioctl(${fd}, ${name}, ${argsCopy})`;
+    stats.calls++;
+    let s = stats.byIoctl[name];
+    if (s === undefined) {
+      s = { calls: 0, ok: 0 };
+      stats.byIoctl[name] = s;
+    }
+    s.calls++;
+    const args = argsIn;
+    task = proc.run(() => proc.ioctl(fd, name, args));
+    if (!(await settle(world, task))) throw new InvariantError(`${label} never returned, even after SIGKILL`);
+    stats.invariants++;
+    if (task.state === "done") {
+      stats.ok++;
+      s.ok++;
+    }
+  } else {
+    stats.syscalls++;
+    const fd = resolveValue(world, proc, -1, a.fd) as number;
+    const other = world.procs[1 - a.proc]!;
+    label = `${proc.name}: ${a.op}(${fc.stringify(fd)})`;
+    task = proc.run(() => {
+      if (a.op === "close") proc.close(fd);
+      else if (a.op === "dup") proc.dup(fd);
+      else proc.sendFd(other, fd);
+    });
+    if (!(await settle(world, task))) throw new InvariantError(`${label} never returned`);
+    stats.invariants++;
+  }
+  if (task.state === "failed") {
+    const e = task.error;
+    stats.invariants++;
+    if (!isKernelError(e)) throw new InvariantError(`${label} threw a non-KernelError: ${describeError(e)}`);
+    stats.errnos[e.code] = (stats.errnos[e.code] ?? 0) + 1;
+    if (argsIn !== undefined) {
+      stats.invariants++;
+      if (fc.stringify(argsIn) !== argsCopy)
+        throw new InvariantError(`${label} failed with ${e.code} but changed the caller's argument object`);
+    }
+    stats.invariants++;
+    const diff = diffSnapshots(before, snapshotState(world));
+    if (diff.length > 0)
+      throw new InvariantError(
+        `${label} failed with ${e.code} (${e.message}) but changed state:\n  ${diff.join("\n  ")}`,
+      );
+  }
+  stats.invariants++;
+  const fresh = sim.validator.findings.slice(findingsBefore);
+  if (fresh.length > 0)
+    throw new InvariantError(
+      `${label} made the validator report:\n  ${fresh.map((f) => `${f.kind}: ${f.title}`).join("\n  ")}`,
+    );
+}
+
+/** Runs one sequence in a fresh world; throws an `InvariantError` on the first violation. */
+export async function runSequence(
+  actions: readonly FuzzAction[],
+  opts: { seed: number; drivers?: readonly FuzzDriver[] },
+  stats: FuzzStats,
+): Promise<void> {
+  stats.runs++;
+  const world = await buildWorld({ seed: opts.seed, ...(opts.drivers ? { drivers: opts.drivers } : {}) });
+  const universe = ioctlUniverse(world);
+  let failed: unknown;
+  try {
+    for (const a of actions) await step(world, a, stats, universe);
+  } catch (e) {
+    failed = e;
+  }
+  // Close the world even after a violation, so the next sequence starts from nothing.
+  const findings = await closeWorld(world);
+  if (failed !== undefined) throw failed;
+  stats.invariants++;
+  if (findings.length > 0) throw new InvariantError(`teardown is not clean:\n  ${findings.join("\n  ")}`);
+}
+
+/** A fresh, empty `FuzzStats`. */
+export function newFuzzStats(): FuzzStats {
+  return { runs: 0, calls: 0, syscalls: 0, ok: 0, errnos: {}, invariants: 0, byIoctl: {} };
+}
+
+/**
+ * Runs a campaign: `runs` random sequences of up to `callsPerRun` steps (repeated with the next
+ * seeds until `minCalls` ioctls were issued). Returns the statistics and, if an invariant broke,
+ * the shrunk counterexample.
+ */
+export async function runFuzz(opts: FuzzOptions): Promise<{ stats: FuzzStats; failure?: FuzzFailure }> {
+  const stats = newFuzzStats();
+  const seqArb = fc.array(actionArb, { minLength: 1, maxLength: opts.callsPerRun ?? 40, size: "max" });
+  for (let seed = opts.seed; ; seed++) {
+    const property = fc.asyncProperty(seqArb, async (actions) => {
+      await runSequence(actions, { seed, ...(opts.drivers ? { drivers: opts.drivers } : {}) }, stats);
+    });
+    const details = await fc.check(property, { seed, numRuns: opts.runs });
+    if (details.failed) {
+      const err = details.errorInstance;
+      return {
+        stats,
+        failure: {
+          message: err instanceof Error ? err.message : String(err),
+          counterexample: fc.stringify(details.counterexample),
+          seed: details.seed,
+          path: details.counterexamplePath ?? "",
+        },
+      };
+    }
+    if (stats.calls >= (opts.minCalls ?? 0)) return { stats };
+  }
+}

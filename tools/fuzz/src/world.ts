@@ -1,0 +1,237 @@
+/**
+ * The fuzzer's world: one simulator with every driver of `FUZZ_DRIVERS` probed, two processes
+ * that opened every node of every device (the first one is DRM master of each primary node, the
+ * second is an unauthenticated client), and some state to aim at — GEM objects on every file,
+ * syncobjs where the device has them, a dma-buf fd, a sync_file fd, a syncobj fd, a vgem fence in
+ * flight, a flink name and handles that went stale.
+ *
+ * `snapshotState(world)` captures everything a rejected ioctl must not change, as plain data, so
+ * two snapshots compare with a deep equality and print as a readable diff.
+ */
+import "reflect-metadata";
+import { DmaFence } from "@drmsim/dma-fence";
+import {
+  DRM_FILE_KIND,
+  DRM_SYNCOBJ_CREATE_SIGNALED,
+  type DrmDevice,
+  type DrmFile,
+  DrmPluginHost,
+  drmSyncobjTable,
+} from "@drmsim/drm";
+import { type File, Process, Simulator } from "@drmsim/runtime";
+import { FUZZ_DRIVERS, type FuzzDriver } from "./drivers.js";
+
+/** Everything the fuzzer acts on. */
+export interface FuzzWorld {
+  readonly sim: Simulator;
+  readonly host: DrmPluginHost;
+  readonly devices: DrmDevice[];
+  readonly drivers: readonly FuzzDriver[];
+  /** `procs[0]` is master of every primary node; `procs[1]` is an unauthenticated client. */
+  readonly procs: Process[];
+  /** Handle numbers that were valid once and were closed (stale). */
+  readonly staleHandles: number[];
+  /** Fd numbers that were open once and were closed. */
+  readonly closedFds: number[];
+  /** Stable ids for objects in snapshots. */
+  readonly ids: WeakMap<object, number>;
+  nextId: number;
+}
+
+/** Options of `buildWorld`. */
+export interface WorldOptions {
+  seed?: number;
+  drivers?: readonly FuzzDriver[];
+}
+
+/** The DRM file behind `fd` in `proc`, or undefined if `fd` is not an open DRM node. */
+export function drmFileOf(proc: Process, fd: number): DrmFile | undefined {
+  const f = proc.files.lookup(fd);
+  return f !== undefined && f.fops.kind === DRM_FILE_KIND ? (f.priv as DrmFile) : undefined;
+}
+
+/** The fds of `proc` that are DRM nodes, ascending. */
+export function drmFds(proc: Process): number[] {
+  return proc.files.list().filter((fd) => drmFileOf(proc, fd) !== undefined);
+}
+
+/** Builds a world (collect-mode validator: the fuzzer reads findings instead of throwing). */
+export async function buildWorld(opts: WorldOptions = {}): Promise<FuzzWorld> {
+  const sim = new Simulator({ seed: opts.seed ?? 1, validator: "collect" });
+  const host = new DrmPluginHost(sim);
+  const drivers = opts.drivers ?? FUZZ_DRIVERS;
+  const devices = drivers.map((d) => d.probe(host));
+  const procs = [new Process(sim, "fuzz-a"), new Process(sim, "fuzz-b")];
+  const world: FuzzWorld = {
+    sim,
+    host,
+    devices,
+    drivers,
+    procs,
+    staleHandles: [],
+    closedFds: [],
+    ids: new WeakMap(),
+    nextId: 1,
+  };
+  await sim.exec("fuzz-setup", async () => {
+    for (const proc of procs) for (const dev of devices) for (const m of dev.minors) await proc.open(m.path);
+    for (const proc of procs) {
+      for (const fd of drmFds(proc)) {
+        const file = drmFileOf(proc, fd)!;
+        const dev = file.device;
+        // Two GEM objects per file, and one more that is closed again (its handle goes stale).
+        for (const size of [4096, 3 * 4096, 4096]) {
+          const obj = dev.gemCreateObject(size);
+          try {
+            file.gem.handleCreate(obj);
+          } finally {
+            obj.put();
+          }
+        }
+        file.gem.handleDelete(3);
+        world.staleHandles.push(3);
+        if (file.device.checkFeature(0x20 /* DRIVER_SYNCOBJ */)) {
+          await proc.ioctl(fd, "DRM_IOCTL_SYNCOBJ_CREATE", { flags: DRM_SYNCOBJ_CREATE_SIGNALED });
+          await proc.ioctl(fd, "DRM_IOCTL_SYNCOBJ_CREATE", { flags: 0 });
+        }
+      }
+      // One dma-buf, one syncobj fd, one sync_file per process; a vgem fence in flight.
+      const fds = drmFds(proc);
+      const gpu = fds.find((fd) => drmFileOf(proc, fd)!.isRenderClient);
+      if (gpu !== undefined) {
+        await proc.ioctl(gpu, "DRM_IOCTL_PRIME_HANDLE_TO_FD", { handle: 1, flags: 0 });
+        if (drmFileOf(proc, gpu)!.device.driverIoctl("DRM_IOCTL_VGEM_FENCE_ATTACH") !== undefined)
+          await proc.ioctl(gpu, "DRM_IOCTL_VGEM_FENCE_ATTACH", { handle: 2, flags: 1 });
+      }
+      const sync = fds.find((fd) => drmFileOf(proc, fd)!.device.checkFeature(0x20));
+      if (sync !== undefined) {
+        await proc.ioctl(sync, "DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD", { handle: 1, flags: 0 });
+        await proc.ioctl(sync, "DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD", { handle: 1, flags: 1 });
+      }
+      // A flink name on the master's primary node.
+      const primary = fds.find((fd) => drmFileOf(proc, fd)!.isMaster);
+      if (primary !== undefined) await proc.ioctl(primary, "DRM_IOCTL_GEM_FLINK", { handle: 1 });
+      // An fd number that was open and is closed now.
+      const extra = proc.dup(fds[0]!);
+      proc.close(extra);
+      world.closedFds.push(extra);
+    }
+  });
+  return world;
+}
+
+/**
+ * Ends the world the way userspace does — every process exits, every device is unplugged — then
+ * runs the simulator until nothing is left to do and tears it down. Returns the findings
+ * (leaks, unsignalled fences, held locks, deadlocks); empty for a clean run.
+ */
+export async function closeWorld(world: FuzzWorld): Promise<string[]> {
+  for (const p of world.procs) p.exit();
+  for (const d of world.devices) world.host.remove(d);
+  await world.sim.runUntilIdle();
+  return world.sim.teardown().findings.map((f) => `${f.kind}: ${f.title}`);
+}
+
+/** What `snapshotState` captures: plain data, deep-equal when nothing observable changed. */
+export interface WorldSnapshot {
+  /** Per process: `[fd, object id, file kind]`. */
+  fds: [pid: number, fds: [number, number, string][]][];
+  devices: {
+    name: string;
+    master: number | null;
+    names: number;
+    files: {
+      id: number;
+      node: string;
+      authenticated: boolean;
+      /** `[handle, object id, object refcount, handle count, resv fences]`. */
+      gem: [number, number, number, number, number][];
+      /** `[handle, syncobj id]`. */
+      syncobjs: [number, number][];
+      prime: number;
+    }[];
+  }[];
+  /** Live reference-counted objects by type, fences excluded (they signal on their own). */
+  live: Record<string, number>;
+  /** Bytes accounted by the memory manager. */
+  memUsed: number;
+}
+
+function idOf(world: FuzzWorld, o: object): number {
+  let id = world.ids.get(o);
+  if (id === undefined) {
+    id = world.nextId++;
+    world.ids.set(o, id);
+  }
+  return id;
+}
+
+/**
+ * `snapshotState(world)`: per-file GEM handle tables (object identity, refcount, handle count,
+ * resv fence count), per-file syncobj tables, PRIME caches, every process's fd table, each
+ * device's master, flink names and open files, live object counts by type and memory used.
+ */
+export function snapshotState(world: FuzzWorld): WorldSnapshot {
+  const fds: WorldSnapshot["fds"] = world.procs.map((p) => [
+    p.pid,
+    p.files.list().map((fd): [number, number, string] => {
+      const f: File = p.files.get(fd);
+      return [fd, idOf(world, f), f.fops.kind];
+    }),
+  ]);
+  const devices = world.devices.map((dev) => ({
+    name: dev.driver.name,
+    master: dev.master === null ? null : idOf(world, dev.master),
+    names: dev.names.count,
+    files: [...dev.files].map((file) => {
+      const gem: [number, number, number, number, number][] = [];
+      for (let h = 1, found = 0; found < file.gem.count; h++) {
+        const obj = file.gem.peek(h);
+        if (obj === undefined) continue;
+        found++;
+        gem.push([h, idOf(world, obj), obj.refcount, obj.handleCount, obj.resv.numFences]);
+      }
+      const syncobjs: [number, number][] = [];
+      if (dev.checkFeature(0x20)) {
+        const table = drmSyncobjTable(file);
+        for (const h of table.list()) {
+          const s = table.find(h)!;
+          syncobjs.push([h, idOf(world, s)]);
+          s.put();
+        }
+      }
+      return {
+        id: idOf(world, file),
+        node: file.minor.path,
+        authenticated: file.authenticated,
+        gem,
+        syncobjs,
+        prime: file.gem.prime.size,
+      };
+    }),
+  }));
+  const live: Record<string, number> = {};
+  for (const o of world.sim.liveRefs) {
+    if (o instanceof DmaFence) continue;
+    const type = o.describe().split(" ")[0] ?? "?";
+    live[type] = (live[type] ?? 0) + 1;
+  }
+  return { fds, devices, live, memUsed: world.sim.mm.used };
+}
+
+/** A readable list of differences between two snapshots (empty when equal). */
+export function diffSnapshots(a: WorldSnapshot, b: WorldSnapshot): string[] {
+  const out: string[] = [];
+  const walk = (x: unknown, y: unknown, path: string): void => {
+    if (Object.is(x, y)) return;
+    if (typeof x !== "object" || typeof y !== "object" || x === null || y === null) {
+      out.push(`${path}: ${JSON.stringify(x)} → ${JSON.stringify(y)}`);
+      return;
+    }
+    const keys = new Set([...Object.keys(x), ...Object.keys(y)]);
+    for (const k of keys)
+      walk((x as Record<string, unknown>)[k], (y as Record<string, unknown>)[k], `${path}.${k}`);
+  };
+  walk(a, b, "state");
+  return out;
+}
