@@ -13,7 +13,9 @@
  * - `resv-usage` — a write job's fence is on the buffer's resv with `DMA_RESV_USAGE_WRITE`, a read
  *   job's with `DMA_RESV_USAGE_READ` (implicit sync: importers wait for writers by usage).
  * - `prime` — export → fd → a second process imports on its own file: the same GEM object (the
- *   PRIME self-import rule of `drm_gem_prime_import_dev`) and the same bytes.
+ *   PRIME self-import rule of `drm_gem_prime_import_dev`) and the same bytes; a second device of
+ *   the driver imports it as its own object sharing the dma-buf's resv, and re-exports the
+ *   original dma-buf.
  * - `teardown` — after jobs, exports and imports, exiting the processes and removing the device
  *   leaves nothing behind (`sim.teardown()` clean: no leaks, no unsignalled fences, no held locks).
  */
@@ -44,7 +46,8 @@ export const CONFORMANCE_CHECKS = [
   { id: "resv-usage", title: "job fences carry the right dma_resv usage (WRITE for writes, READ for reads)" },
   {
     id: "prime",
-    title: "PRIME round-trip: export, pass the fd, import in a second process: same object, same bytes",
+    title:
+      "PRIME round-trip: export, pass the fd, import in a second process (same object, same bytes) and on a second device (shared resv)",
   },
   { id: "teardown", title: "leak-free teardown after the device is removed" },
 ] as const;
@@ -254,9 +257,9 @@ async function checkPrime(driver: ConformanceDriver, bench: Bench, p: Problems):
     const imported = await drmPrimeFDToHandle(b.proc, b.fd, passed);
     const mine = drmFileOf(a).gem.peek(handle);
     const theirs = drmFileOf(b).gem.peek(imported);
-    if (mine === undefined || mine === null || theirs !== mine)
+    if (mine === undefined || theirs !== mine)
       p.add(
-        `importing the exported dma-buf on the same device gave a different GEM object (${String(theirs)} instead of ${String(mine)}): a self-import must return the exporter's object (drm_gem_prime_import_dev)`,
+        `importing the exported dma-buf on the same device gave a different GEM object (${theirs?.label ?? "none"} instead of ${mine?.label ?? "none"}): a self-import must return the exporter's object (drm_gem_prime_import_dev)`,
       );
     const again = await drmPrimeFDToHandle(b.proc, b.fd, passed);
     if (again !== imported)
@@ -274,6 +277,37 @@ async function checkPrime(driver: ConformanceDriver, bench: Bench, p: Problems):
         `the importer read different bytes than the exporter wrote (first difference at offset ${128 + diff}: ${got[diff]} instead of ${pattern[diff]})`,
       );
     b.proc.close(passed);
+
+    // A second device of the same driver imports it: a new GEM object wrapping the same dma-buf,
+    // sharing the exporter's reservation object (implicit sync across devices), and re-exporting
+    // it hands back the original dma-buf (drm_gem_prime_handle_to_fd on an imported object).
+    const second = driver.probe(bench.host);
+    const cproc = new Process(bench.sim, "second-device-importer");
+    bench.procs.push(cproc);
+    const c: ConformanceWork = {
+      sim: bench.sim,
+      device: second,
+      proc: cproc,
+      fd: await cproc.open(conformanceNode(driver, second)),
+    };
+    const cfd = a.proc.sendFd(cproc, dmabufFd);
+    const foreign = await drmPrimeFDToHandle(cproc, c.fd, cfd);
+    const fobj = drmFileOf(c).gem.peek(foreign);
+    if (fobj === undefined || fobj === mine)
+      p.add("importing on a second device did not create that device's own GEM object for the buffer");
+    else {
+      if (fobj.importAttach?.dmabuf !== buf)
+        p.add(`the second device's ${fobj.label} is not attached to the exported dma-buf (import_attach)`);
+      if (fobj.resv !== buf.resv)
+        p.add(
+          `the second device's ${fobj.label} has its own reservation object instead of the dma-buf's: fences of one device would be invisible to the other (implicit sync across devices)`,
+        );
+    }
+    const reFd = await drmPrimeHandleToFD(cproc, c.fd, foreign);
+    if (cproc.file(reFd).priv !== buf)
+      p.add("re-exporting an imported buffer made a new dma-buf instead of returning the original one");
+    cproc.close(reFd);
+    cproc.close(cfd);
     a.proc.close(dmabufFd);
   });
 }

@@ -40,6 +40,7 @@ describe("runDriverConformance", () => {
     ["reclaim-in-signalling", ["signalling-paths"], /toy_job_done|fs_reclaim/],
     ["never-signals", ["fences-signal", "teardown"], /was not signalled 0\.1 s \(virtual\) after submission/],
     ["leak", ["teardown"], /still referenced at teardown/],
+    ["import-copies", ["prime"], /has its own reservation object instead of the dma-buf's/],
   ];
   for (const [bug, checks, message] of cases)
     it(`a driver with the '${bug}' bug fails exactly ${checks.join(" and ")}, with a clear message`, async () => {
