@@ -169,12 +169,14 @@ export async function amdgpuCsIoctl(fpriv: AmdgpuFpriv, file: DrmFile, args: Drm
       sim,
       { flags: { interruptible: true, ignoreDuplicates: true } },
       async (exec) => {
-        // Pass 4: lock, reserve, validate.
-        for (const bo of bos) await exec.prepareObj(bo, parsed.length);
+        // Pass 4: lock, validate, then reserve: validation may itself add a move fence (an exporter
+        // migrating the buffer for us), which must not use up the slots meant for the job fences.
+        for (const bo of bos) await exec.lockObj(bo);
         for (const bo of bos) {
           if (bo.isImported) await amdgpuDmaBufValidate(bo);
-          else adev.mman.swapInLocked(bo);
+          else adev.mman.validateLocked(bo);
         }
+        for (const bo of bos) bo.resv.reserveFences(parsed.length);
         const made = parsed.map((p) => {
           const job = new AmdgpuJob(adev, p.centity.entity, "cs", file);
           job.ibs.push(...p.ibs);

@@ -309,6 +309,73 @@ export class AmdgpuMman {
     return fence;
   }
 
+  /**
+   * `amdgpu_cs_bo_validate`: before a CS uses a BO, bring it where it wants to be — a swapped-out
+   * BO gets pages again, and a BO that prefers VRAM but was evicted moves back if VRAM has room
+   * now (without evicting anyone: the kernel throttles CS-time moves, drmsim only takes free
+   * space). Resv held. `ENOMEM` if a swapped-out BO cannot get pages.
+   */
+  validateLocked(bo: AmdgpuBo): void {
+    bo.resv.assertHeld("amdgpu_cs_bo_validate");
+    if (bo.domain === "cpu") this.swapInLocked(bo);
+    if (
+      bo.domain === "gtt" &&
+      (bo.domains & AMDGPU_GEM_DOMAIN_VRAM) !== 0 &&
+      bo.pinCount === 0 &&
+      bo.userptr === null &&
+      !bo.isImported
+    )
+      this.moveToVramLocked(bo);
+  }
+
+  /**
+   * `amdgpu_bo_move` GTT → VRAM, pipelined like eviction: VRAM blocks now, an SDMA copy after the
+   * BO's fences (and after any copy still reading those blocks), the GTT pages freed when the
+   * copy is done. Returns false (nothing changed) when VRAM has no free room. Resv held.
+   */
+  moveToVramLocked(bo: AmdgpuBo): boolean {
+    bo.resv.assertHeld("amdgpu_bo_move");
+    if (bo.domain !== "gtt" || bo.gttPages === null) return false;
+    const buddy = this.vram.buddy;
+    const size = Math.ceil(bo.size / buddy.chunkSize) * buddy.chunkSize;
+    if (buddy.avail < size) return false;
+    let blocks: DrmBuddyBlock[];
+    try {
+      blocks = buddy.alloc({ size });
+    } catch (e) {
+      if (isKernelError(e, "ENOSPC")) return false;
+      throw e;
+    }
+    const job = new AmdgpuJob(this.adev, this.moveEntity, "move", this);
+    job.ibs.push({ durationNs: this.copyNs(bo.size), hang: false });
+    try {
+      job.addResvDependencies(bo.resv, DmaResvUsage.BOOKKEEP);
+      const prev = this.vramMoveFence;
+      if (prev !== null && !prev.isSignaled()) job.addDependency(prev.get());
+      bo.resv.reserveFences(1);
+    } catch (e) {
+      job.cleanup();
+      buddy.free(blocks);
+      throw e;
+    }
+    if (bo.dmaBuf !== null && bo.dmaBuf.attachments.length > 0) bo.dmaBuf.invalidateMappings();
+    job.arm();
+    const fence = job.finished;
+    bo.resv.addFence(fence, DmaResvUsage.KERNEL);
+    // The copy still reads the GTT pages: they go back when it is done (irq context; kfree is fine there).
+    const pages = bo.gttPages;
+    if (fence.addCallback({ func: () => pages.free() }) !== 0) pages.free();
+    bo.gttPages = null;
+    this.gttLru.delete(bo);
+    bo.blocks = blocks;
+    bo.store.move(this.vramPlacement(bo, blocks));
+    bo.domain = "vram";
+    this.vramLru.add(bo);
+    this.stats.moves++;
+    this.moveEntity.pushJob(job);
+    return true;
+  }
+
   /** `ttm_tt_swapin`: a swapped-out BO gets GTT pages again (resv held). `ENOMEM` if none can be found. */
   swapInLocked(bo: AmdgpuBo): void {
     bo.resv.assertHeld("ttm_tt_swapin");

@@ -143,3 +143,37 @@ describe("amdgpu as dynamic importer", () => {
     expect(sim.teardown().findings).toEqual([]);
   });
 });
+
+describe("amdgpu to amdgpu without peer-to-peer", () => {
+  it("the importer's first CS makes the exporter migrate the BO to GTT, and the job waits for that copy", async () => {
+    const sim = new Simulator();
+    const host = new DrmPluginHost(sim);
+    // No PCI topology: the devices cannot reach each other's VRAM.
+    const devA = amdgpuProbe(host, { sdmaBytesPerNs: 1 });
+    const devB = amdgpuProbe(host);
+    const adevA = amdgpuDriverOf(host, devA);
+    const adevB = amdgpuDriverOf(host, devB);
+    const app = new Process(sim, "app");
+    await sim.exec("app", async () => {
+      const fdA = await app.open("/dev/dri/renderD128");
+      const fdB = await app.open("/dev/dri/renderD129");
+      const hA = await boAlloc(app, fdA, 64 * KiB, AMDGPU_GEM_DOMAIN_VRAM | AMDGPU_GEM_DOMAIN_GTT);
+      const exported = [...devA.files][0]!.gem.peek(hA) as AmdgpuBo;
+      const primeFd = await drmPrimeHandleToFD(app, fdA, hA);
+      const hB = await drmPrimeFDToHandle(app, fdB, primeFd);
+      app.close(primeFd);
+      const ctx = await ctxCreate(app, fdB);
+      await cs(app, fdB, ctx, [ib(AMDGPU_HW_IP_GFX, 0, 1000), boList(hB)]);
+      expect(exported.domain).toBe("gtt");
+      const imported = [...devB.files][0]!.gem.peek(hB) as AmdgpuBo;
+      expect(inVram(imported.importSgt!)).toBe(false);
+    });
+    await sim.run();
+    expect(adevA.mman.stats.moves).toBe(1);
+    expect(adevB.rings[AMDGPU_HW_IP_GFX][0]!.ran[0]!.at).toBe(64 * KiB);
+    app.exit();
+    host.remove(devB);
+    host.remove(devA);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+});

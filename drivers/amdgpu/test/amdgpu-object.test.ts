@@ -46,6 +46,37 @@ describe("VRAM eviction", () => {
     expect(sim.teardown().findings).toEqual([]);
   });
 
+  it("a CS moves an evicted BO back to VRAM once there is room, and waits for that copy", async () => {
+    const { sim, host, dev, adev } = rig({ vramSize: 512 * KiB, sdmaBytesPerNs: 1 });
+    const app = new Process(sim, "app");
+    await sim.exec("app", async () => {
+      const fd = await app.open("/dev/dri/renderD128");
+      const f = [...dev.files][0]!;
+      const a = await boAlloc(app, fd, 512 * KiB, AMDGPU_GEM_DOMAIN_VRAM | AMDGPU_GEM_DOMAIN_GTT);
+      const b = await boAlloc(app, fd, 512 * KiB, AMDGPU_GEM_DOMAIN_VRAM | AMDGPU_GEM_DOMAIN_GTT);
+      expect(bo(f, a).domain).toBe("gtt");
+      const ctx = await ctxCreate(app, fd);
+      // No room: the CS uses A where it is (after the eviction copy).
+      const s1 = await cs(app, fd, ctx, [ib(AMDGPU_HW_IP_GFX, 0, 1000), boList(a)]);
+      expect(bo(f, a).domain).toBe("gtt");
+      expect(await waitCs(app, fd, ctx, AMDGPU_HW_IP_GFX, 0, s1)).toBe(0);
+      await app.ioctl(fd, "DRM_IOCTL_GEM_CLOSE", { handle: b });
+      const pages = bo(f, a).gttPages!;
+      const t0 = sim.now;
+      const s2 = await cs(app, fd, ctx, [ib(AMDGPU_HW_IP_GFX, 0, 1000), boList(a)]);
+      expect(bo(f, a).domain).toBe("vram");
+      expect(pages.freed).toBe(false); // the GTT pages stay until the copy has read them
+      expect(await waitCs(app, fd, ctx, AMDGPU_HW_IP_GFX, 0, s2)).toBe(0);
+      const ran = adev.rings[AMDGPU_HW_IP_GFX][0]!.ran;
+      expect(ran[ran.length - 1]!.at - t0).toBe(512 * KiB);
+      expect(pages.freed).toBe(true);
+    });
+    expect(adev.mman.stats.moves).toBe(2);
+    app.exit();
+    host.remove(dev);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+
   it("evicts a busy BO without waiting: the copy job depends on the BO's fences and runs after the CS", async () => {
     const { sim, host, dev, adev } = rig({ vramSize: 512 * KiB });
     const app = new Process(sim, "app");
