@@ -28,8 +28,9 @@ describe("driverNames", () => {
 });
 
 describe("drmsim new driver", () => {
-  it("scaffolds a package in drivers/<name> that is lint-clean, typechecks and passes its generated tests at once", async () => {
-    const r = await runCli(["new", "driver", name, "--dir", dir]);
+  it("scaffolds a package in drivers/<name> (the default place) that is lint-clean, typechecks and passes its generated tests at once", async () => {
+    // No --dir: drivers/<name> at the workspace root (vitest runs with the root as cwd).
+    const r = await runCli(["new", "driver", name]);
     expect(r.code).toBe(0);
     expect(r.out).toContain(`created ${dir}`);
     for (const f of [
