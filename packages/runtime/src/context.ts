@@ -58,6 +58,11 @@ export class ExecutionContext {
   fatalSignalPending = false;
   /** `memalloc_nofs_save()` / `memalloc_noio_save()` scope flags (GFP bits masked off allocations). */
   memallocMask = 0;
+  /**
+   * `PF_MEMALLOC`: the context is performing reclaim (`memalloc_noreclaim_save()`). Its
+   * allocations do not enter reclaim again and take no reclaim annotation (`__need_reclaim()`).
+   */
+  pfMemalloc = false;
   /** The simulated userspace process this task belongs to (`current->mm` owner), if any. */
   process: object | null = null;
   /** Set once the context has finished (its task returned, its worker was destroyed). */

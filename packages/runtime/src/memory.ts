@@ -156,7 +156,9 @@ export class MemoryManager {
         throw new KernelError("ENOMEM", `${site}: allocation of ${size} bytes failed (injected fault)`);
     }
     if (this.used + size > this.budget) {
-      if (gfpAllowsBlocking(eff)) this.directReclaim(this.used + size - this.budget, eff);
+      // A context already in reclaim (PF_MEMALLOC) does not recurse into it: it fails instead.
+      if (gfpAllowsBlocking(eff) && !this.host.current.pfMemalloc)
+        this.directReclaim(this.used + size - this.budget, eff);
       if (this.used + size > this.budget)
         throw new KernelError(
           "ENOMEM",
@@ -194,9 +196,36 @@ export class MemoryManager {
     if (!v.enabled || !gfpAllowsBlocking(gfp)) return;
     const label = `${op}(${gfpName(gfp)})`;
     v.mightSleep(label);
-    if ((gfp & __GFP_NOLOCKDEP) !== 0) return;
+    if (!this.needReclaim(gfp)) return;
     if ((gfp & __GFP_FS) !== 0) v.acquireRelease(v.fsReclaim, label);
     v.acquireRelease(v.mmuNotifier, label);
+  }
+
+  /**
+   * `fs_reclaim_acquire(gfp)`: enters the reclaim annotation as the page allocator does before
+   * direct reclaim — masked by the context's `memalloc_*` scope (`current_gfp_context()`),
+   * nothing unless the mask may reclaim (`__need_reclaim()`), `fs_reclaim` only with `__GFP_FS`,
+   * and a pass through the mmu-notifier map either way.
+   */
+  fsReclaimAcquire(gfp: Gfp, op = "fs_reclaim_acquire"): void {
+    const v = this.host.validator;
+    const eff = this.effectiveGfp(gfp);
+    if (!v.enabled || !this.needReclaim(eff)) return;
+    if ((eff & __GFP_FS) !== 0) v.acquire(v.fsReclaim, v.fsReclaim, `${op}(${gfpName(eff)})`);
+    v.acquireRelease(v.mmuNotifier, `${op}(${gfpName(eff)})`);
+  }
+
+  /** `fs_reclaim_release(gfp)`: the matching release (same mask rules as `fsReclaimAcquire`). */
+  fsReclaimRelease(gfp: Gfp, op = "fs_reclaim_release"): void {
+    const v = this.host.validator;
+    const eff = this.effectiveGfp(gfp);
+    if (!v.enabled || !this.needReclaim(eff)) return;
+    if ((eff & __GFP_FS) !== 0) v.release(v.fsReclaim, v.fsReclaim, op);
+  }
+
+  /** `__need_reclaim()`: a blocking mask, outside reclaim, without `__GFP_NOLOCKDEP`. */
+  private needReclaim(gfp: Gfp): boolean {
+    return gfpAllowsBlocking(gfp) && (gfp & __GFP_NOLOCKDEP) === 0 && !this.host.current.pfMemalloc;
   }
 
   /** `register_shrinker()`. Returns the unregister function. */
@@ -257,10 +286,16 @@ export class MemoryManager {
     return gfp & ~this.host.current.memallocMask;
   }
 
+  /**
+   * `__perform_reclaim()`: shrinkers run inside `fs_reclaim_acquire(gfp)` with `PF_MEMALLOC` set
+   * (`memalloc_noreclaim_save()`), so their own allocations neither recurse into reclaim nor
+   * re-take the annotation.
+   */
   private directReclaim(bytes: number, gfp: Gfp): number {
-    const v = this.host.validator;
-    const fs = (gfp & __GFP_FS) !== 0 && v.enabled;
-    if (fs) v.acquire(v.fsReclaim, v.fsReclaim, `direct reclaim (${gfpName(gfp)})`);
+    const ctx = this.host.current;
+    if (ctx.pfMemalloc) return 0;
+    this.fsReclaimAcquire(gfp, "direct reclaim");
+    ctx.pfMemalloc = true;
     let freed = 0;
     try {
       for (const s of this.shrinkers) {
@@ -270,7 +305,8 @@ export class MemoryManager {
         freed += s.scan({ gfp, nrToScan: Math.min(avail, bytes - freed) });
       }
     } finally {
-      if (fs) v.release(v.fsReclaim, v.fsReclaim, "direct reclaim done");
+      ctx.pfMemalloc = false;
+      this.fsReclaimRelease(gfp, "direct reclaim done");
     }
     return freed;
   }

@@ -33,6 +33,8 @@ export class Work {
   /** @internal */ runningSeq = 0;
   /** @internal Set while `cancelWorkSync` runs: queueing is refused, as the kernel's canceller holds PENDING. */
   canceling = 0;
+  /** @internal The item's lockdep map (`work->lockdep_map`), created on first use by a queue. */
+  lockClass: LockClass | null = null;
 
   constructor(
     readonly fn: WorkFn,
@@ -160,6 +162,8 @@ export class WorkQueue {
   async cancelWorkSync(work: Work): Promise<boolean> {
     const was = this.cancelWork(work);
     if (!work.running) return was;
+    // __cancel_work_sync() -> __flush_work(work, from_cancel): the item's map, not the queue's.
+    this.sim.validator.acquireRelease(this.workClass(work), `cancel_work_sync(${work.name})`);
     work.canceling++;
     try {
       await this.flushed.waitEvent(() => !work.running, {}, `cancel_work_sync(${work.name})`);
@@ -176,7 +180,14 @@ export class WorkQueue {
    */
   async flushWork(work: Work): Promise<boolean> {
     if (!work.pending && !work.running) return false;
-    this.sim.validator.acquireRelease(this.lockClass, `flush_work(${work.name})`);
+    const v = this.sim.validator;
+    const op = `flush_work(${work.name})`;
+    // __flush_work(): the item's own map, so a lock the item takes, held here, is an inversion.
+    v.acquireRelease(this.workClass(work), op);
+    // start_flush_work(): the queue's map only where another item of the queue could be what
+    // the flushed one waits behind — one at a time (ordered) or a rescuer (WQ_MEM_RECLAIM). On a
+    // concurrent queue the kernel takes it as a recursive read, which orders nothing.
+    if (this.maxActive === 1 || this.memReclaim) v.acquireRelease(this.lockClass, op);
     const seq = work.pending ? work.queuedSeq : work.runningSeq;
     await this.flushed.waitEvent(() => this.instanceDone(work, seq), {}, `flush_work(${work.name})`);
     return true;
@@ -204,6 +215,19 @@ export class WorkQueue {
       {},
       `flush_workqueue(${this.name})`,
     );
+  }
+
+  /**
+   * The item's lockdep class, `(work_completion)name`: one per work function name, as the kernel
+   * has one static key per `INIT_WORK()` site.
+   */
+  private workClass(work: Work): LockClass {
+    let cls = work.lockClass;
+    if (cls === null) {
+      cls = this.sim.validator.lockClass(`(work_completion)${work.name}`, "workqueue");
+      work.lockClass = cls;
+    }
+    return cls;
   }
 
   /** True once instance `seq` of `work` is neither pending on this queue nor running. */
@@ -265,8 +289,12 @@ export class WorkQueue {
     const sim = this.sim;
     const v = sim.validator;
     worker.pushFrame(work.name);
-    v.acquire(this.lockClass, this, `process_one_work(${this.name})`, { mode: "write" });
+    // process_one_work(): the queue's map, then the item's, held across the function.
+    const workClass = this.workClass(work);
+    v.acquire(this.lockClass, this, `process_one_work(${this.name})`);
+    v.acquire(workClass, work, `process_one_work(${work.name})`);
     const done = (): void => {
+      v.release(workClass, work, `process_one_work(${work.name}) done`);
       v.release(this.lockClass, this, `process_one_work(${this.name}) done`);
       worker.popFrame();
       v.checkExit(worker, `work item ${work.name}`);

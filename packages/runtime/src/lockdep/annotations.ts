@@ -2,7 +2,7 @@
  * The kernel's lockdep annotations, as free functions named after them. Drivers call these
  * where the kernel code they model would.
  */
-import { __GFP_FS, type Gfp, gfpAllowsBlocking } from "../memory.js";
+import type { Gfp } from "../memory.js";
 import type { Simulator } from "../simulator.js";
 
 /**
@@ -42,18 +42,17 @@ export function mightFault(sim: Simulator, op = "copy_from_user"): void {
   v.acquireRelease(v.mmapLock, op, "read");
 }
 
-/** `fs_reclaim_acquire(gfp)`: enter reclaim context (shrinkers, kswapd-like workers). */
+/**
+ * `fs_reclaim_acquire(gfp)`: enter reclaim context (shrinkers, kswapd-like workers). Follows the
+ * kernel's mask rules: see `MemoryManager.fsReclaimAcquire`.
+ */
 export function fsReclaimAcquire(sim: Simulator, gfp: Gfp): void {
-  const v = sim.validator;
-  if (!gfpAllowsBlocking(gfp)) return;
-  if ((gfp & __GFP_FS) !== 0) v.acquire(v.fsReclaim, v.fsReclaim, "fs_reclaim_acquire");
+  sim.mm.fsReclaimAcquire(gfp);
 }
 
 /** `fs_reclaim_release(gfp)`. */
 export function fsReclaimRelease(sim: Simulator, gfp: Gfp): void {
-  const v = sim.validator;
-  if (!gfpAllowsBlocking(gfp)) return;
-  if ((gfp & __GFP_FS) !== 0) v.release(v.fsReclaim, v.fsReclaim, "fs_reclaim_release");
+  sim.mm.fsReclaimRelease(gfp);
 }
 
 /**
