@@ -12,6 +12,7 @@
 import type { DmaFence } from "@drmsim/dma-fence";
 import { KernelError } from "@drmsim/runtime";
 import type { AmdgpuJob } from "./amdgpu-job.js";
+import { amdgpuTrack, traceAmdgpuVmGrabId } from "./amdgpu-trace.js";
 
 /** `struct amdgpu_vm`, reduced to its identity: one per open file (`amdgpu_fpriv.vm`). */
 export class AmdgpuVm {
@@ -79,6 +80,13 @@ export class AmdgpuVmidMgr {
     this.lru.splice(this.lru.indexOf(id), 1);
     this.lru.push(id);
     job.vmid = id.index;
+    const sim = job.adev.sim;
+    if (sim.tracer.on)
+      sim.tracer.instant(traceAmdgpuVmGrabId, amdgpuTrack(job.adev.name), {
+        ring: job.sched.name,
+        vm: vm.name,
+        vmid: id.index,
+      });
     return null;
   }
 

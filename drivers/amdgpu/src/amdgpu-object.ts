@@ -35,6 +35,7 @@ import {
 import type { AmdgpuDevice } from "./amdgpu-device.js";
 import { AMDGPU_GEM_DOMAIN_GTT, AMDGPU_GEM_DOMAIN_VRAM } from "./amdgpu-drm.js";
 import { AmdgpuJob } from "./amdgpu-job.js";
+import { amdgpuTrack, traceAmdgpuBoMove } from "./amdgpu-trace.js";
 
 /** Where a BO is now (`bo->tbo.resource->mem_type`). */
 export type AmdgpuBoDomain = "vram" | "gtt" | "cpu";
@@ -305,6 +306,7 @@ export class AmdgpuMman {
     bo.domain = "gtt";
     this.gttLru.add(bo);
     this.stats.moves++;
+    this.traceMove(bo, "vram", "gtt");
     this.moveEntity.pushJob(job);
     return fence;
   }
@@ -372,6 +374,7 @@ export class AmdgpuMman {
     bo.domain = "vram";
     this.vramLru.add(bo);
     this.stats.moves++;
+    this.traceMove(bo, "gtt", "vram");
     this.moveEntity.pushJob(job);
     return true;
   }
@@ -389,6 +392,18 @@ export class AmdgpuMman {
     bo.store.move(systemPlacement(this.adev.sim, bo.size));
     bo.domain = "gtt";
     this.gttLru.add(bo);
+  }
+
+  private traceMove(bo: AmdgpuBo, from: string, to: string): void {
+    const sim = this.adev.sim;
+    if (sim.tracer.on)
+      sim.tracer.instant(traceAmdgpuBoMove, amdgpuTrack(this.adev.name), {
+        bo: bo.label,
+        size: bo.size,
+        from,
+        to,
+        evict: to !== "vram",
+      });
   }
 
   private setVramMoveFence(f: DmaFence): void {
@@ -426,6 +441,7 @@ export class AmdgpuMman {
         bo.domain = "cpu";
         this.gttLru.delete(bo);
         this.stats.swapouts++;
+        this.traceMove(bo, "gtt", "cpu");
         freed += bo.size;
       } finally {
         bo.resv.unlock();

@@ -21,6 +21,7 @@ import { DelayedWork, HardwareEngine, type HwCommandHandle, KernelError, Work } 
 import type { AmdgpuDevice } from "./amdgpu-device.js";
 import type { AmdgpuHwIp } from "./amdgpu-drm.js";
 import type { AmdgpuBo } from "./amdgpu-object.js";
+import { amdgpuTrack, traceAmdgpuUserqEvict, traceAmdgpuUserqRestore } from "./amdgpu-trace.js";
 
 const evictionFenceOps: DmaFenceOps<AmdgpuEvictionFence> = {
   getDriverName: () => "amdgpu",
@@ -191,6 +192,12 @@ export class AmdgpuEvictionFenceMgr {
     if (ev === null || ev.signaled) return;
     const active = [...this.queues.values()].filter((q) => q.state === "active");
     let left = active.length;
+    const sim = this.adev.sim;
+    if (sim.tracer.on)
+      sim.tracer.instant(traceAmdgpuUserqEvict, amdgpuTrack(this.adev.name), {
+        process: this.timeline,
+        queues: active.length,
+      });
     const done = () => {
       ev.signal();
       this.suspends++;
@@ -236,6 +243,12 @@ export class AmdgpuEvictionFenceMgr {
     if (this.closed) return;
     for (const q of this.queues.values()) q.resume();
     this.restores++;
+    const sim = this.adev.sim;
+    if (sim.tracer.on)
+      sim.tracer.instant(traceAmdgpuUserqRestore, amdgpuTrack(this.adev.name), {
+        process: this.timeline,
+        queues: this.queues.size,
+      });
   }
 
   /** The file goes: queues stop, the fence signals (nobody may be left waiting on it), BOs are released. */

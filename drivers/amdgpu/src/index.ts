@@ -20,4 +20,5 @@ export * from "./amdgpu-ids.js";
 export * from "./amdgpu-job.js";
 export * from "./amdgpu-object.js";
 export * from "./amdgpu-ring.js";
+export * from "./amdgpu-trace.js";
 export * from "./amdgpu-userq.js";
