@@ -198,8 +198,12 @@ export class AmdgpuEvictionFenceMgr {
         process: this.timeline,
         queues: active.length,
       });
+    // Our own reference while MES works: the file may close (and drop the manager's) meanwhile,
+    // having signalled the fence itself.
+    ev.get();
     const done = () => {
-      ev.signal();
+      if (!ev.signaled) ev.signal();
+      ev.put();
       this.suspends++;
       if (!this.closed) this.adev.userqWq.queueDelayedWork(this.restoreWork, this.adev.config.restoreDelayNs);
     };

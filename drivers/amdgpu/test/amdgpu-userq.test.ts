@@ -132,3 +132,32 @@ describe("user queues", () => {
     expect(sim.teardown().findings).toEqual([]);
   });
 });
+
+describe("user queues and process exit", () => {
+  it("a process that exits while MES is preempting its queues for an eviction leaves no double signal and no leak", async () => {
+    const { sim, host, dev } = rig({ vramSize: 256 * KiB, preemptNs: msecs(1) });
+    const kfd = new Process(sim, "compute-app");
+    const other = new Process(sim, "other-app");
+    await sim.exec("compute-app", async () => {
+      const fd = await kfd.open("/dev/dri/renderD128");
+      const h = await boAlloc(kfd, fd, 256 * KiB, AMDGPU_GEM_DOMAIN_VRAM | AMDGPU_GEM_DOMAIN_GTT);
+      const q = await kfd.ioctl<{ queue_id: number }>(fd, DRM_IOCTL_AMDGPU_USERQ, {
+        op: AMDGPU_USERQ_OP_CREATE,
+        ip_type: AMDGPU_HW_IP_COMPUTE,
+        bo_handles: [h],
+      });
+      await kfd.ioctl(fd, DRM_IOCTL_AMDGPU_USERQ_DOORBELL, { queue_id: q.queue_id, work_ns: msecs(50) });
+    });
+    await sim.exec("other-app", async () => {
+      const fd = await other.open("/dev/dri/renderD128");
+      await boAlloc(other, fd, 256 * KiB, AMDGPU_GEM_DOMAIN_VRAM);
+    });
+    await sim.runFor(usecs(500)); // MES is half-way through the preemption
+    kfd.exit();
+    const r = await sim.run();
+    expect(r.reason).toBe("idle");
+    other.exit();
+    host.remove(dev);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+});
