@@ -29,6 +29,7 @@
  * host.remove(dev);
  * ```
  */
+export { driver } from "./conformance.js";
 export * from "./vgem-drm.js";
 export * from "./vgem-drv.js";
 export * from "./vgem-fence.js";

@@ -416,8 +416,10 @@ export class DmaFence extends RefCounted {
     // Callbacks run atomically. With the inline lock that only matters to the validator (it is
     // what makes sleeping in a callback a finding), so skip finding the context when it is off.
     const ctx = lock === null && this.sim.validator.enabled ? this.sim.current : null;
-    if (lock !== null) lock.lock();
-    else if (ctx !== null) ctx.atomicDepth++;
+    // dma_fence_signal takes the fence lock with spin_lock_irqsave: fences are signalled from
+    // interrupt handlers and from process context alike.
+    const flags = lock !== null ? lock.lockIrqsave() : 0;
+    if (lock === null && ctx !== null) ctx.atomicDepth++;
     try {
       this.flags |= DmaFenceFlag.SIGNALED | DmaFenceFlag.TIMESTAMP;
       this.timestampNs = timestampNs;
@@ -437,7 +439,7 @@ export class DmaFence extends RefCounted {
           }
       }
     } finally {
-      if (lock !== null) lock.unlock();
+      if (lock !== null) lock.unlockIrqrestore(flags);
       else if (ctx !== null) ctx.atomicDepth--;
     }
   }

@@ -1,7 +1,7 @@
 /** Callback-list bookkeeping behind `dma_fence_add_callback` / `remove_callback`: order and removal whatever the count. */
-import { Simulator } from "@drmsim/runtime";
-import { expect, it } from "vitest";
-import type { DmaFenceCb } from "../src/index.js";
+import { Simulator, SpinLock } from "@drmsim/runtime";
+import { describe, expect, it } from "vitest";
+import { DmaFence, type DmaFenceCb, dmaFenceContextAlloc } from "../src/index.js";
 import { mockFence } from "./mock-fence.js";
 
 it("callbacks run once each in the order added, and removal works for one, two or many", () => {
@@ -53,4 +53,27 @@ it("a fence released with one pending callback is still reported and signalled w
   f.put();
   expect(status).toBe(-35);
   expect(sim.validator.findingsOf("fence-released-unsignalled")).toHaveLength(1);
+});
+
+describe("a driver-supplied fence lock", () => {
+  it("is taken with irqs off, so signalling from irq and from process context is consistent", async () => {
+    const sim = new Simulator({ validator: "collect" });
+    const lock = new SpinLock(sim, "&ring->fence_lock");
+    const ctx = dmaFenceContextAlloc(sim);
+    const a = new DmaFence(sim, { getDriverName: () => "d", getTimelineName: () => "t" }, ctx, 1, { lock });
+    const b = new DmaFence(sim, { getDriverName: () => "d", getTimelineName: () => "t" }, ctx, 2, { lock });
+    let inAtomic = false;
+    b.addCallback({
+      func: () => {
+        inAtomic = sim.current.inAtomic;
+      },
+    });
+    sim.schedule(1, () => a.signal(), sim.irqContext("ring-irq"));
+    await sim.run();
+    await sim.exec("process", () => b.signal());
+    expect(inAtomic).toBe(true);
+    expect(sim.validator.findings).toEqual([]);
+    a.put();
+    b.put();
+  });
 });
