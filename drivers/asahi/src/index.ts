@@ -3,6 +3,13 @@
  * `drm_sched` with three firmware rings each (vertex, fragment, compute; 128 work slots per
  * ring), "ring full" expressed as `prepareJob` fences, submit barriers, binary and timeline
  * syncobjs, implicit sync, per-file VMs, shmem GEM, PRIME, and fault injection with recovery.
+ *
+ * @example
+ * ```ts
+ * const dev = asahiProbe(new DrmPluginHost(sim));         // renderD128
+ * // userspace: VM_CREATE → QUEUE_CREATE → SUBMIT { commands, syncs } → drmSyncobjWait
+ * ```
+ * The README has the complete example; `test/readme.test.ts` runs it.
  */
 export * from "./asahi-drm.js";
 export * from "./asahi-drv.js";

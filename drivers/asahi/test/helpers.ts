@@ -20,9 +20,11 @@ import {
 
 export const KERNEL_START = 0x1_0000_0000;
 
-export function setup(opts: AsahiProbeOptions & { validator?: "throw" | "collect"; trace?: boolean } = {}) {
-  const { validator, trace, ...probe } = opts;
-  const sim = new Simulator({ validator, trace });
+export function setup(
+  opts: AsahiProbeOptions & { validator?: "throw" | "collect"; trace?: boolean; seed?: number } = {},
+) {
+  const { validator, trace, seed, ...probe } = opts;
+  const sim = new Simulator({ validator, trace, seed });
   const host = new DrmPluginHost(sim);
   const dev = asahiProbe(host, probe);
   return { sim, host, dev };

@@ -1,11 +1,21 @@
 /** ASAHI_SUBMIT from userspace: argument checks, barriers, syncobjs, prepareJob slot fences. */
-import { drmSyncobjCreate, drmSyncobjQuery, drmSyncobjTimelineWait, drmSyncobjWait } from "@drmsim/drm";
-import { Process, usecs } from "@drmsim/runtime";
+import {
+  DrmPluginHost,
+  drmSyncobjCreate,
+  drmSyncobjQuery,
+  drmSyncobjTimelineWait,
+  drmSyncobjWait,
+} from "@drmsim/drm";
+import { Process, Simulator, usecs } from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
 import {
+  AsahiQueue,
+  asahiHooks,
+  asahiProbe,
   DRM_ASAHI_BARRIER_NONE,
   DRM_IOCTL_ASAHI_QUEUE_CREATE,
   DRM_IOCTL_ASAHI_QUEUE_DESTROY,
+  traceAsahiFwCommand,
 } from "../src/index.js";
 import {
   compute,
@@ -154,7 +164,7 @@ describe("barriers", () => {
       // Keep the per-command stats of each job before it is freed.
       const free = q.sched.ops.freeJob;
       q.sched.ops.freeJob = (job) => {
-        seen.push(import_jobOf(job).commandStats());
+        seen.push(AsahiQueue.jobOf(job).commandStats());
         free.call(q.sched.ops, job);
       };
       const a = await drmSyncobjCreate(app, fd);
@@ -200,10 +210,6 @@ describe("barriers", () => {
     expect(sim.teardown().findings).toEqual([]);
   });
 });
-
-import { AsahiQueue } from "../src/index.js";
-
-const import_jobOf = AsahiQueue.jobOf;
 
 describe("syncobjs", () => {
   it("binary and timeline in/out syncs order work across queues and files; timeline points advance", async () => {
@@ -309,6 +315,40 @@ describe("firmware ring limits through prepareJob fences (seed 002)", () => {
       expect(q.stats.prepareFences).toBeGreaterThan(0);
       expect(q.rings.fragment.stats.maxSlotsInUse).toBeLessThanOrEqual(3);
     });
+    app.exit();
+    host.remove(dev);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+});
+
+describe("probe and tracing", () => {
+  it("asahiProbe checks its limits; asahiHooks refuses other devices", () => {
+    const sim = new Simulator();
+    const host = new DrmPluginHost(sim);
+    expect(() => asahiProbe(host, { slots: 0 })).toThrow(/slots must be a positive integer/);
+    expect(() => asahiProbe(host, { ringSize: 1.5 })).toThrow(/ringSize/);
+    const dev = asahiProbe(host);
+    expect(asahiHooks(dev).schedOps.taps).toEqual([]);
+    host.remove(dev);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+
+  it("with tracing on, every firmware command is a slice on its ring's track", async () => {
+    const { sim, host, dev } = setup({ trace: true });
+    const app = new Process(sim, "app");
+    await sim.exec("app", async () => {
+      const { fd, queue } = await openQueue(app);
+      const so = await drmSyncobjCreate(app, fd);
+      await submit(app, fd, {
+        queue_id: queue,
+        commands: [render(), compute()],
+        syncs: outSyncs(so),
+        out_sync_count: 1,
+      });
+      await drmSyncobjWait(app, fd, [so], FOREVER);
+    });
+    const slices = sim.tracer.eventsOf(traceAsahiFwCommand).map((e) => (e.args as { label: string }).label);
+    expect(slices.sort()).toEqual(["q1.0.frag", "q1.0.vtx", "q1.1.comp"]);
     app.exit();
     host.remove(dev);
     expect(sim.teardown().findings).toEqual([]);
