@@ -26,7 +26,7 @@ import {
   type DrmSchedJob,
   DrmSchedPriority,
 } from "@drmsim/drm-sched";
-import { ERRNO, type Simulator } from "@drmsim/runtime";
+import { ERRNO, KernelError, type Simulator } from "@drmsim/runtime";
 import { ASAHI_SKIPPED, type AsahiJob } from "./asahi-job.js";
 import type { AsahiVm } from "./asahi-vm.js";
 import { AsahiWorkItem, AsahiWorkQueue, type AsahiWorkQueueKind } from "./asahi-workqueue.js";
@@ -160,9 +160,22 @@ export class AsahiQueue {
   /**
    * `run_job`: writes the job's commands into the rings, barriers resolved, and returns the job's
    * hardware fence. Allocates nothing with reclaim and waits on nothing (signalling section).
+   * `ENOSPC` (the job finishes with that error, nothing written) if a ring lacks room — which only
+   * happens when something bypassed `prepareJob`.
    */
   runJob(job: DrmSchedJob): DmaFence {
     const aj = AsahiQueue.jobOf(job);
+    // prepareJob made room; a wrapper that skipped it must not overflow the firmware's buffers.
+    // Checked for every ring before anything is written, so a refused job leaves no trace.
+    for (const kind of aj.rings()) {
+      const ring = this.rings[kind];
+      const need = aj.need[kind];
+      if (ring.freeSlots() < need.slots || ring.freeSpace() < need.entries)
+        throw new KernelError(
+          "ENOSPC",
+          `asahi ${ring.engine.name}: job needs ${need.slots} slots and ${need.entries} entries, ${ring.freeSlots()} and ${ring.freeSpace()} are free (run_job without prepare_job's room check)`,
+        );
+    }
     this.stats.jobs++;
     const fence = new DmaFence(this.sim, jobFenceOps, this.jobContext, ++this.jobSeqno);
     aj.hwFence = fence;

@@ -7,7 +7,7 @@
 import { drmSyncobjCreate, drmSyncobjWait } from "@drmsim/drm";
 import { ERRNO, msecs, Process, usecs } from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
-import { DRM_IOCTL_ASAHI_QUEUE_CREATE, DRM_IOCTL_ASAHI_QUEUE_DESTROY } from "../src/index.js";
+import { asahiHooks, DRM_IOCTL_ASAHI_QUEUE_CREATE, DRM_IOCTL_ASAHI_QUEUE_DESTROY } from "../src/index.js";
 import {
   compute,
   openQueue,
@@ -200,6 +200,36 @@ describe("teardown with work in flight", () => {
     ]);
     for (const f of fences) f.put();
     await sim.run();
+    host.remove(dev);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+});
+
+describe("a plugin that bypasses prepareJob", () => {
+  it("cannot overflow a ring: runJob refuses the job with -ENOSPC before writing anything, later jobs are unaffected", async () => {
+    const { sim, host, dev } = setup({ slots: 2 });
+    asahiHooks(dev).schedOps.tap("no-prepare", (ops) => ({ ...ops, prepareJob: () => null }));
+    const app = new Process(sim, "app");
+    await sim.exec("app", async () => {
+      const { fd, q1, so } = await twoQueues(app);
+      const [a, b, c] = [await so(), await so(), await so()];
+      await submit(app, fd, {
+        queue_id: q1,
+        commands: [render(), render()],
+        syncs: outSyncs(a),
+        out_sync_count: 1,
+      });
+      await submit(app, fd, { queue_id: q1, commands: [render()], syncs: outSyncs(b), out_sync_count: 1 });
+      await drmSyncobjWait(app, fd, [a, b], FOREVER, 1);
+      expect(syncobjError(dev, app, a)).toBe(0);
+      expect(syncobjError(dev, app, b)).toBe(-ERRNO.ENOSPC);
+      const q = queueOf(dev, app, q1);
+      expect(q.rings.vertex.stats.commands).toBe(2);
+      await submit(app, fd, { queue_id: q1, commands: [render()], syncs: outSyncs(c), out_sync_count: 1 });
+      await drmSyncobjWait(app, fd, [c], FOREVER);
+      expect(syncobjError(dev, app, c)).toBe(0);
+    });
+    app.exit();
     host.remove(dev);
     expect(sim.teardown().findings).toEqual([]);
   });
