@@ -28,7 +28,7 @@ export class AsahiFile implements AsahiSubmitTarget {
   }
 
   /** The queue with this id, `ENOENT` if none. */
-  queue(id: number, ioctl: string): AsahiQueue {
+  queue(id: number, ioctl = "asahi"): AsahiQueue {
     const q = this.queues.get(id);
     if (q === undefined) throw new KernelError("ENOENT", `${ioctl}: no queue ${id} in this file`);
     return q;

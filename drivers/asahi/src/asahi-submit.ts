@@ -28,7 +28,7 @@ import type { AsahiWorkQueueKind } from "./asahi-workqueue.js";
 
 /** What the ioctl needs from the file: its queues. */
 export interface AsahiSubmitTarget {
-  queue(id: number, ioctl: string): AsahiQueue;
+  queue(id: number, ioctl?: string): AsahiQueue;
 }
 
 const NAME = "ASAHI_SUBMIT";
