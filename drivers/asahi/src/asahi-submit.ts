@@ -113,7 +113,8 @@ export async function asahiSubmitIoctl(
     const j = new DrmSchedJob(queue.entity, 1, file);
     job = j;
     j.driverData = new AsahiJob(specs, need, `q${queue.id}`);
-    for (const f of fences.splice(0)) j.addDependency(f);
+    // addDependency consumes the reference (even when it fails): hand them over one at a time.
+    while (fences.length > 0) j.addDependency(fences.shift()!);
 
     let finished: DmaFence | null = null;
     const armAndPush = () => {
