@@ -7,6 +7,7 @@
 import { drmSyncobjTable } from "@drmsim/drm";
 import type { Process } from "@drmsim/runtime";
 import fc from "fast-check";
+import type { FuzzDriver } from "./drivers.js";
 import { drmFds, drmFileOf, type FuzzWorld } from "./world.js";
 
 /** What a generated value refers to in the world. */
@@ -51,7 +52,8 @@ const REF_KINDS: readonly RefKind[] = [
 export type ValueSpec =
   | { readonly lit: unknown }
   | { readonly ref: RefKind; readonly i: number }
-  | { readonly arr: readonly ValueSpec[] };
+  | { readonly arr: readonly ValueSpec[] }
+  | { readonly obj: Readonly<Record<string, ValueSpec>> };
 
 /**
  * Hostile literals: overflow-sized and non-integer numbers, negative values, and wrong types —
@@ -153,11 +155,22 @@ const scalarArb: fc.Arbitrary<ValueSpec> = fc.oneof(
   { weight: 1, arbitrary: fc.double().map((v) => ({ lit: v })) },
 );
 
-/** A field value: mostly scalars, sometimes an array (the `handles`/`points` pointers). */
-export const valueArb: fc.Arbitrary<ValueSpec> = fc.oneof(
-  { weight: 6, arbitrary: scalarArb },
-  { weight: 1, arbitrary: fc.array(scalarArb, { maxLength: 4 }).map((arr) => ({ arr })) },
-);
+/**
+ * A field value over `pool`: mostly scalars, sometimes an array of scalars (the `handles`/`points`
+ * pointers) or of small structs with fields from `pool` (command chunks, bind ops, sync entries).
+ */
+export function valueArbOver(pool: readonly string[]): fc.Arbitrary<ValueSpec> {
+  const structArb = fc
+    .record(Object.fromEntries(pool.map((k) => [k, scalarArb])) as Record<string, typeof scalarArb>, {
+      requiredKeys: [],
+    })
+    .map((obj) => ({ obj: obj as Record<string, ValueSpec> }));
+  return fc.oneof(
+    { weight: 12, arbitrary: scalarArb },
+    { weight: 2, arbitrary: fc.array(scalarArb, { maxLength: 4 }).map((arr) => ({ arr })) },
+    { weight: 1, arbitrary: fc.array(structArb, { maxLength: 3 }).map((arr) => ({ arr })) },
+  );
+}
 
 /**
  * One generated argument object, in one of three shapes:
@@ -167,21 +180,21 @@ export const valueArb: fc.Arbitrary<ValueSpec> = fc.oneof(
  * - `oneBad`: plausible, except field number `bad` gets the generated (often hostile) value.
  * The last two reach the deep paths behind the argument checks.
  */
-export const argsArb = fc.record({
-  mode: fc.constantFrom("random" as const, "valid" as const, "oneBad" as const),
-  fields: fc.record(
-    Object.fromEntries(FIELD_POOL.map((k) => [k, valueArb])) as Record<string, typeof valueArb>,
-    {
+export function argsArbOver(pool: readonly string[]) {
+  const valueArb = valueArbOver(pool);
+  return fc.record({
+    mode: fc.constantFrom("random" as const, "valid" as const, "oneBad" as const),
+    fields: fc.record(Object.fromEntries(pool.map((k) => [k, valueArb])) as Record<string, typeof valueArb>, {
       requiredKeys: [],
-    },
-  ),
-  stray: fc.boolean(),
-  pick: fc.nat(7),
-  bad: fc.nat(7),
-  badValue: valueArb,
-});
+    }),
+    stray: fc.boolean(),
+    pick: fc.nat(7),
+    bad: fc.nat(7),
+    badValue: valueArb,
+  });
+}
 
-/** The generated argument description (`argsArb`'s values). */
+/** The generated argument description (`argsArbOver`'s values). */
 export type ArgsSpec = {
   mode: "random" | "valid" | "oneBad";
   fields: Partial<Record<string, ValueSpec>>;
@@ -190,6 +203,14 @@ export type ArgsSpec = {
   bad: number;
   badValue: ValueSpec;
 };
+
+/** The field pool for a set of drivers: the core fields plus every field their hints name. */
+export function fieldPoolOf(drivers: readonly FuzzDriver[]): string[] {
+  const pool = new Set(FIELD_POOL);
+  for (const d of drivers)
+    for (const fields of Object.values(d.fields ?? {})) for (const f of fields) pool.add(f);
+  return [...pool];
+}
 
 /** What one generated step does. */
 export type FuzzAction =
@@ -202,27 +223,29 @@ export type FuzzAction =
     }
   | { readonly op: "close" | "dup" | "send"; readonly proc: number; readonly fd: ValueSpec };
 
-/** A step: mostly ioctls, sometimes an fd syscall that reshapes the fd tables. */
-export const actionArb: fc.Arbitrary<FuzzAction> = fc.oneof(
-  {
-    weight: 17,
-    arbitrary: fc.record({
-      op: fc.constant("ioctl" as const),
-      proc: fc.nat(1),
-      fd: fc.nat(15),
-      ioctl: fc.nat(255),
-      args: argsArb,
-    }),
-  },
-  {
-    weight: 1,
-    arbitrary: fc.record({
-      op: fc.constantFrom("close" as const, "dup" as const, "send" as const),
-      proc: fc.nat(1),
-      fd: scalarArb,
-    }),
-  },
-);
+/** A step over `pool`: mostly ioctls, sometimes an fd syscall that reshapes the fd tables. */
+export function actionArbOver(pool: readonly string[]): fc.Arbitrary<FuzzAction> {
+  return fc.oneof(
+    {
+      weight: 17,
+      arbitrary: fc.record({
+        op: fc.constant("ioctl" as const),
+        proc: fc.nat(1),
+        fd: fc.nat(15),
+        ioctl: fc.nat(255),
+        args: argsArbOver(pool),
+      }),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        op: fc.constantFrom("close" as const, "dup" as const, "send" as const),
+        proc: fc.nat(1),
+        fd: scalarArb,
+      }),
+    },
+  );
+}
 
 function pick<T>(list: readonly T[], i: number, none: T): T {
   return list.length === 0 ? none : list[i % list.length]!;
@@ -258,6 +281,8 @@ export function resolveValue(
 ): unknown {
   if ("lit" in v) return v.lit;
   if ("arr" in v) return v.arr.map((x) => resolveValue(world, proc, fd, x));
+  if ("obj" in v)
+    return Object.fromEntries(Object.entries(v.obj).map(([k, x]) => [k, resolveValue(world, proc, fd, x)]));
   const file = drmFileOf(proc, fd);
   const other = world.procs.find((p) => p !== proc)!;
   const kindFds = (kind: string) => proc.files.list().filter((n) => proc.files.get(n).fops.kind === kind);
@@ -375,7 +400,10 @@ export function plausibleValue(
     case "error":
       return i % 3 === 0 ? -5 : 0;
     default:
-      return 0;
+      // A driver's own fields: sizes get page multiples, ids/ops/indices small numbers (the
+      // objects a driver numbers from 0 or 1), so a plausible call can get past the checks.
+      if (/size$/.test(field)) return 4096 * (1 + (i % 2));
+      return [0, 1, 2, 1, 0, 3, 1, 2][i] ?? 0;
   }
 }
 

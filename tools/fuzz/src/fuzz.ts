@@ -18,8 +18,15 @@
 import { coreIoctl, coreIoctls, type DrmDevice, DrmDriverFeature } from "@drmsim/drm";
 import { isKernelError, type Process, type Task } from "@drmsim/runtime";
 import fc from "fast-check";
-import { actionArb, CORE_FIELDS, type FuzzAction, resolveArgs, resolveValue } from "./args.js";
-import type { FuzzDriver } from "./drivers.js";
+import {
+  actionArbOver,
+  CORE_FIELDS,
+  type FuzzAction,
+  fieldPoolOf,
+  resolveArgs,
+  resolveValue,
+} from "./args.js";
+import { FUZZ_DRIVERS, type FuzzDriver } from "./drivers.js";
 import {
   buildWorld,
   closeWorld,
@@ -226,7 +233,12 @@ export function newFuzzStats(): FuzzStats {
  */
 export async function runFuzz(opts: FuzzOptions): Promise<{ stats: FuzzStats; failure?: FuzzFailure }> {
   const stats = newFuzzStats();
-  const seqArb = fc.array(actionArb, { minLength: 1, maxLength: opts.callsPerRun ?? 40, size: "max" });
+  const pool = fieldPoolOf(opts.drivers ?? FUZZ_DRIVERS);
+  const seqArb = fc.array(actionArbOver(pool), {
+    minLength: 1,
+    maxLength: opts.callsPerRun ?? 40,
+    size: "max",
+  });
   for (let seed = opts.seed; ; seed++) {
     const property = fc.asyncProperty(seqArb, async (actions) => {
       await runSequence(actions, { seed, ...(opts.drivers ? { drivers: opts.drivers } : {}) }, stats);

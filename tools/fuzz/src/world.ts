@@ -79,17 +79,20 @@ export async function buildWorld(opts: WorldOptions = {}): Promise<FuzzWorld> {
       for (const fd of drmFds(proc)) {
         const file = drmFileOf(proc, fd)!;
         const dev = file.device;
-        // Two GEM objects per file, and one more that is closed again (its handle goes stale).
-        for (const size of [4096, 3 * 4096, 4096]) {
-          const obj = dev.gemCreateObject(size);
-          try {
-            file.gem.handleCreate(obj);
-          } finally {
-            obj.put();
+        // Two GEM objects per file, and one more that is closed again (its handle goes stale) —
+        // on devices that create GEM objects at all (an accel driver may have its own memory uAPI).
+        if (dev.hooks.driver.gemCreateObject.taps.length > 0) {
+          for (const size of [4096, 3 * 4096, 4096]) {
+            const obj = dev.gemCreateObject(size);
+            try {
+              file.gem.handleCreate(obj);
+            } finally {
+              obj.put();
+            }
           }
+          file.gem.handleDelete(3);
+          world.staleHandles.push(3);
         }
-        file.gem.handleDelete(3);
-        world.staleHandles.push(3);
         if (file.device.checkFeature(0x20 /* DRIVER_SYNCOBJ */)) {
           await proc.ioctl(fd, "DRM_IOCTL_SYNCOBJ_CREATE", { flags: DRM_SYNCOBJ_CREATE_SIGNALED });
           await proc.ioctl(fd, "DRM_IOCTL_SYNCOBJ_CREATE", { flags: 0 });

@@ -38,9 +38,20 @@ describe("allocation-failure sweep", () => {
   it("the sweep world is the fuzz world: the master, an unauthenticated client, and all nodes open", async () => {
     const w = await buildWorld();
     const [a, b] = w.procs;
-    expect(drmFds(a!).map((fd) => drmFileOf(a!, fd)!.minor.type)).toEqual(["primary", "render", "accel"]);
+    const nodes = w.devices.flatMap((d) => d.minors.map((m) => m.path)).sort();
+    expect(
+      drmFds(a!)
+        .map((fd) => drmFileOf(a!, fd)!.minor.path)
+        .sort(),
+    ).toEqual(nodes);
+    expect(
+      drmFds(b!)
+        .map((fd) => drmFileOf(b!, fd)!.minor.path)
+        .sort(),
+    ).toEqual(nodes);
+    expect(drmFds(a!).some((fd) => drmFileOf(a!, fd)!.isMaster)).toBe(true);
     expect(drmFds(b!).some((fd) => drmFileOf(b!, fd)!.isMaster)).toBe(false);
-    expect(drmFds(b!).map((fd) => drmFileOf(b!, fd)!.authenticated)).toEqual([false, false, false]);
+    expect(drmFds(b!).some((fd) => drmFileOf(b!, fd)!.authenticated)).toBe(false);
     expect(await closeWorld(w)).toEqual([]);
   });
 });
