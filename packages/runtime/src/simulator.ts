@@ -290,6 +290,15 @@ export class Simulator {
     return task.result;
   }
 
+  /**
+   * Calls `fn` with `ctx` as the async-local context, so promise continuations it starts keep
+   * `ctx` as `current`. Unlike `runAsync` it does not force a microtask drain: the loop drains
+   * when a promise actually settles. @internal
+   */
+  callInContext<T>(ctx: ExecutionContext, fn: () => T): T {
+    return this.als.run(ctx, fn);
+  }
+
   /** Runs `fn` with `ctx` as the async-local context: its continuations keep `ctx` as `current`. @internal */
   runAsync<T>(ctx: ExecutionContext, fn: () => T): T {
     this.asyncPending = true;

@@ -58,9 +58,6 @@ export interface WorkQueueOptions {
   memReclaim?: boolean;
 }
 
-const isAsyncFn = (fn: Function): boolean =>
-  (fn as { [Symbol.toStringTag]?: string })[Symbol.toStringTag] === "AsyncFunction";
-
 /** `struct workqueue_struct`. */
 export class WorkQueue {
   readonly ordered: boolean;
@@ -305,23 +302,24 @@ export class WorkQueue {
       // This worker looks for more, including an instance of this item queued while it ran.
       sim.at(sim.now, () => this.runNext(worker), worker);
     };
-    if (isAsyncFn(work.fn)) {
-      return sim.runAsync(worker, async () => {
-        try {
-          await work.fn(work);
-        } finally {
-          sim.runAs(worker, done);
-        }
-      });
-    }
+    // Every item runs with the worker as its async-local context, so a function that returns a
+    // promise without being declared `async` still resumes as the worker after its awaits.
+    let r: unknown;
     try {
-      const r = work.fn(work) as unknown;
-      if (r instanceof Promise)
-        throw new Error(
-          `work item ${work.name} returned a promise: declare it 'async' so drmsim runs it as a sleeping work item`,
-        );
-    } finally {
+      r = sim.callInContext(worker, () => work.fn(work));
+    } catch (e) {
       done();
+      throw e;
     }
+    if (r instanceof Promise) {
+      return r.then(
+        () => sim.runAs(worker, done),
+        (e: unknown) => {
+          sim.runAs(worker, done);
+          throw e;
+        },
+      );
+    }
+    done();
   }
 }

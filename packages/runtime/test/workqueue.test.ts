@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { DelayedWork, KernelError, msecs, Simulator, WaitQueue, Work, WorkQueue } from "../src/index.js";
+import {
+  DelayedWork,
+  KernelError,
+  Mutex,
+  msecs,
+  Simulator,
+  WaitQueue,
+  Work,
+  WorkQueue,
+} from "../src/index.js";
 
 /** `msleep`-like helper: sleeps `ns` of virtual time in the current context. */
 function sleepNs(sim: Simulator, ns: number): Promise<number> {
@@ -83,20 +92,27 @@ describe("WorkQueue: execution", () => {
     expect(runs).toBe(2);
   });
 
-  it("a sync work function that returns a promise fails with a clear error", async () => {
-    const sim = new Simulator();
+  it("a work function that returns a promise without being declared async still sleeps as its worker", async () => {
+    const sim = new Simulator({ validator: "collect" });
     const wq = new WorkQueue(sim, "events");
-    wq.queueWork(new Work(() => Promise.resolve(), "sneaky_async"));
-    await expect(sim.run()).rejects.toThrow(/work item sneaky_async returned a promise: declare it 'async'/);
-    // The queue is still usable.
-    let ran = false;
-    wq.queueWork(
-      new Work(() => {
-        ran = true;
-      }, "fine"),
-    );
+    const m = new Mutex(sim, "&dev->lock");
+    const seen: string[] = [];
+    const body = async (): Promise<void> => {
+      await m.lock();
+      seen.push(sim.current.name);
+      m.unlock();
+    };
+    sim.spawn("holder", async () => {
+      await m.lock();
+      wq.queueWork(new Work(() => body(), "arrow_returning_promise"));
+      await new Promise<void>((r) => sim.schedule(50, r));
+      m.unlock();
+    });
     await sim.run();
-    expect(ran).toBe(true);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatch(/^kworker\/events:/);
+    expect(sim.validator.findings).toEqual([]);
+    expect(wq.isIdle).toBe(true);
   });
 
   it("an error thrown by a sync item fails the run; the worker is released", async () => {
