@@ -10,7 +10,7 @@
  * mappings through `invalidateMappings` when the exporter moves the buffer.
  */
 import { DmaResvUsage } from "@drmsim/dma-resv";
-import { KernelError } from "@drmsim/runtime";
+import { frameList, KernelError } from "@drmsim/runtime";
 import type { Device } from "./device.js";
 import type { DmaBuf, DmaDataDirection } from "./dma-buf.js";
 import { checkResvLock, misuse } from "./internal/rules.js";
@@ -118,7 +118,9 @@ export class DmaBufAttachment {
    * reservation lock (7.1 asserts it for every importer; `dma-buf-locking`, `EINVAL`). A static
    * importer on a pinnable exporter pins first; a static importer then waits (interruptibly) for
    * the KERNEL-usage fences — a move or clear in flight — and the mapping is undone if that wait
-   * fails. Dynamic importers wait for fences themselves.
+   * fails. Dynamic importers wait for fences themselves. A table with a segment longer than the
+   * importer's maximum segment size is undone and refused (`dma-buf-sg-exceeds-max-segment`,
+   * `EINVAL`), a drmsim check the kernel lacks.
    */
   async map(dir: DmaDataDirection): Promise<SgTable> {
     const buf = this.dmabuf;
@@ -139,6 +141,11 @@ export class DmaBufAttachment {
     if (sgt === null || sgt === undefined) {
       if (pinOnMap) ops.unpin!(this);
       throw new KernelError("ENOMEM", `${buf.expName}: map_dma_buf returned no table`);
+    }
+    if (sgt.maxSegmentLength > this.dev.maxSegmentSize) {
+      ops.unmapDmaBuf(this, sgt, dir);
+      if (pinOnMap) ops.unpin!(this);
+      segmentTooLong(buf, this.dev, sgt);
     }
     if (!this.isDynamic) {
       try {
@@ -210,6 +217,33 @@ export class DmaBufAttachment {
         "An attachment is gone once detached; attach again to use the buffer.",
       );
   }
+}
+
+/**
+ * Reports `dma-buf-sg-exceeds-max-segment` and refuses the mapping with `EINVAL`. The kernel has
+ * no such check (a too-long segment corrupts the importer's DMA silently, or trips an IOMMU
+ * fault much later); drmsim owns both sides, so it checks every table an exporter hands out.
+ */
+function segmentTooLong(buf: DmaBuf, dev: Device, sgt: SgTable): never {
+  const sim = buf.sim;
+  const ctx = sim.current;
+  const op = `${buf.expName}: map_dma_buf`;
+  sim.validator.report({
+    kind: "dma-buf-sg-exceeds-max-segment",
+    title: `${op} returned a ${sgt.maxSegmentLength}-byte DMA segment for ${dev.name}, whose maximum segment size is ${dev.maxSegmentSize}`,
+    context: ctx.label,
+    backtrace: [op, ...frameList(ctx.frame)],
+    details: [
+      `exporter ${buf.expName}: ${sgt.nents} segment(s), ${sgt.totalLength} bytes, segments of up to ${sgt.maxSegmentLength} bytes`,
+      `importer ${dev.name}: dma_get_max_seg_size() = ${dev.maxSegmentSize}`,
+    ],
+    explanation:
+      "An exporter must split its scatter list by the importing device's dma_get_max_seg_size() (rounded down to a page), not by a size of its own: the importer programs one DMA descriptor per segment and cannot take a longer one (seed 003, habanalabs dma-buf review). Build the table with sgTableFromRuns(runs, { dev: attach.dev }).",
+  });
+  throw new KernelError(
+    "EINVAL",
+    `${op}: a segment of ${sgt.maxSegmentLength} bytes exceeds ${dev.name}'s maximum DMA segment size of ${dev.maxSegmentSize}`,
+  );
 }
 
 /** `dma_buf_map_attachment(att, dir)`: see `DmaBufAttachment.map`. */

@@ -104,6 +104,17 @@ export class SgTable implements Iterable<SgSegment> {
     return [...this];
   }
 
+  /**
+   * The longest DMA segment in the table (0 when empty): what an importer's DMA engine must be
+   * able to take in one descriptor. `DmaBufAttachment.map` compares it with the importer's
+   * `dma_get_max_seg_size()`.
+   */
+  get maxSegmentLength(): number {
+    let max = 0;
+    for (const r of this.runs) max = Math.max(max, Math.min(this.segmentSize, r.length));
+    return max;
+  }
+
   /** The contiguous DMA ranges (merged runs), as `{dmaAddress, length}`. */
   ranges(): SgSegment[] {
     return this.runs.map((r) => ({ dmaAddress: r.dmaAddress, length: r.length }));

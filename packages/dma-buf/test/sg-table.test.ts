@@ -1,7 +1,16 @@
 /** sg_alloc_table_from_pages_segment + dma_map_sgtable, with the importer's max segment size. */
-import { Simulator } from "@drmsim/runtime";
+import { KernelError, Simulator } from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
-import { Device, PAGE_SIZE, SG_MAX_SEGMENT_LENGTH, sgSegmentCap, sgTableFromRuns } from "../src/index.js";
+import {
+  Device,
+  DmaDataDirection,
+  dmaBufExport,
+  PAGE_SIZE,
+  SG_MAX_SEGMENT_LENGTH,
+  SgTable,
+  sgSegmentCap,
+  sgTableFromRuns,
+} from "../src/index.js";
 import { GiB, KiB, MiB } from "./fixtures.js";
 
 describe("SgTable", () => {
@@ -81,5 +90,39 @@ describe("SgTable", () => {
     const all = sgt.toArray();
     expect(all.length).toBe(sgt.nents);
     for (let i = 0; i < all.length; i++) expect(sgt.segment(i)).toEqual(all[i]);
+  });
+});
+
+describe("dma-buf-sg-exceeds-max-segment", () => {
+  it("maxSegmentLength is the longest segment; map refuses a table longer than the importer's limit, unpinning and unmapping", async () => {
+    const sim = new Simulator({ validator: "collect" });
+    const dev = new Device(sim, { name: "importer", maxSegmentSize: 65536 });
+    const calls: string[] = [];
+    const tooLong = new SgTable([{ dmaAddress: 0x1000_0000, length: 1 << 20, first: 0, count: 2 }], 1 << 19);
+    expect(tooLong.maxSegmentLength).toBe(1 << 19);
+    const buf = dmaBufExport(sim, {
+      name: "bad-exporter",
+      size: 1 << 20,
+      priv: {},
+      ops: {
+        pin: () => calls.push("pin"),
+        unpin: () => calls.push("unpin"),
+        mapDmaBuf: () => tooLong,
+        unmapDmaBuf: () => calls.push("unmap"),
+        release: () => {},
+      },
+    });
+    const att = buf.attach(dev);
+    const err = await sim.exec("importer", () =>
+      att.mapUnlocked(DmaDataDirection.BIDIRECTIONAL).catch((e: unknown) => e),
+    );
+    expect(err).toBeInstanceOf(KernelError);
+    expect((err as KernelError).code).toBe("EINVAL");
+    expect(calls).toEqual(["pin", "unmap", "unpin"]);
+    const [f] = sim.validator.findingsOf("dma-buf-sg-exceeds-max-segment");
+    expect(f!.title).toMatch(/bad-exporter: map_dma_buf returned a 524288-byte DMA segment for importer/);
+    expect(f!.backtrace[0]).toBe("bad-exporter: map_dma_buf");
+    buf.detach(att); // no live mapping was left behind
+    buf.put();
   });
 });

@@ -11,6 +11,11 @@ declare module "@drmsim/runtime" {
     "dma-buf-locking": true;
     /** A dma-buf API used against its contract: double unmap, detach with live mappings, pin on a static attachment … */
     "dma-buf-misuse": true;
+    /**
+     * An exporter's `map_dma_buf` returned a scatter list with a segment longer than the
+     * importer's `dma_get_max_seg_size()` (seed 003: split by a hard-coded size, not the importer's).
+     */
+    "dma-buf-sg-exceeds-max-segment": true;
   }
 }
 

@@ -1,0 +1,49 @@
+/**
+ * Seed 002: a boolean `can_run_job` side channel misses its wake-up. drmsim reports the hang at
+ * quiescence (who waits on what) and the stalled job with the rule it broke.
+ */
+import { drmSyncobjWait } from "@drmsim/drm";
+import { Process } from "@drmsim/runtime";
+import { createWorld } from "@drmsim/testing";
+import { describe, expect, it } from "vitest";
+import { canRunJobProbe, canRunJobWorkload, installCanRunJob } from "../fixtures/can-run-job/can-run-job.js";
+
+const FOREVER = 2 ** 62;
+
+describe("seed fixture: can-run-job", () => {
+  it("the missed kick is a deadlock at quiescence plus a sched-stall naming the stopped queue and the rule", async () => {
+    const w = createWorld({ validator: "collect", devices: [canRunJobProbe], processes: ["app"] });
+    const counters = installCanRunJob(w.devices[0]!);
+    const app = w.procs["app"]!;
+    const { fd, last } = await w.exec("app", () => canRunJobWorkload(app));
+    const waiter = w.sim.spawn("compositor", () => drmSyncobjWait(app, fd, [last], FOREVER));
+    const r = await w.sim.run();
+
+    expect(counters).toEqual({ refusals: 1, kicks: 1, restarts: 0 });
+    expect(r.reason).toBe("deadlock");
+    expect(waiter.state).toBe("running");
+    const dl = r.finding!;
+    expect(dl.kind).toBe("deadlock");
+    expect(dl.title).toMatch(/no event is pending/);
+    const stuck = dl.waitFor.find((e) => e.context.includes("compositor"));
+    expect(stuck).toBeDefined();
+    expect(stuck!.backtrace.join("\n")).toMatch(/SYNCOBJ_WAIT/);
+
+    const report = w.sim.teardown();
+    const stalls = report.findings.filter((f) => f.kind === "sched-stall");
+    expect(stalls).toHaveLength(1);
+    expect(stalls[0]!.title).toMatch(/on asahi-q\d+ will never run: submission on asahi-q\d+ is stopped/);
+    expect(stalls[0]!.explanation).toMatch(/depend on fences and nothing else/);
+    expect(stalls[0]!.toString()).toContain("[sched-stall]");
+  });
+
+  it("the driver as shipped (prepareJob fences) runs the same workload to completion, quietly", async () => {
+    const w = createWorld({ devices: [canRunJobProbe], processes: ["app"] });
+    const app = w.procs["app"]!;
+    const { fd, last } = await w.exec("app", () => canRunJobWorkload(app));
+    const waited = await w.exec("compositor", () => drmSyncobjWait(app, fd, [last], FOREVER));
+    expect(waited).toBeGreaterThanOrEqual(0);
+    expect(app).toBeInstanceOf(Process);
+    expect(await w.teardown()).toEqual([]);
+  });
+});
