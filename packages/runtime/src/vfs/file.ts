@@ -39,14 +39,15 @@ export const O_RDWR = 0x2;
 /** `O_CLOEXEC` (`DRM_CLOEXEC`). */
 export const O_CLOEXEC = 0o2000000;
 
-let nextInode = 1;
+/** Per-simulator inode counter: a module-level one made traces depend on earlier runs in the process. */
+const INODES = {};
 
 /** `struct file`. `priv` is `file->private_data`. */
 export class File<P = unknown> extends RefCounted {
   /** Sleepers in `poll()` on this file. @internal */
   readonly pollWaiters = new Set<Sleeper>();
-  /** A stable id for reports (`inode` number). */
-  readonly ino = nextInode++;
+  /** A stable id for reports (`inode` number), counted per simulator so a run's trace depends only on its seed. */
+  readonly ino: number;
 
   constructor(
     readonly sim: Simulator,
@@ -59,6 +60,8 @@ export class File<P = unknown> extends RefCounted {
     readonly name: string = fops.kind,
   ) {
     super(sim);
+    const inodes = sim.subsystem(INODES, () => ({ next: 1 }));
+    this.ino = inodes.next++;
   }
 
   describe(): string {
