@@ -267,7 +267,7 @@ describe("syncobj_timeline: waiting on points", () => {
       }),
     );
     expect(r1).toMatchObject({ first_signaled: 0 });
-    // AVAILABLE alone does not watch for new points (only FOR_SUBMIT does): a missing point times out.
+    // A missing point that nobody submits times out.
     const r2 = await t.inTask(() =>
       t.ioctl("TIMELINE_WAIT", {
         handles: [h],
@@ -300,6 +300,39 @@ describe("syncobj_timeline: waiting on points", () => {
     (f4 as DmaFence | null)?.signal();
     f1.put();
     (f4 as DmaFence | null)?.put();
+    expect(t.done()).toEqual([]);
+  });
+
+  it("WAIT_AVAILABLE alone also watches for a point submitted during the wait (drm_syncobj_fence_add_wait)", async () => {
+    const t = setup();
+    const h = await t.create();
+    const start = t.sim.now;
+    let f3: DmaFence | null = null;
+    t.sim.schedule(msecs(2), () => {
+      f3 = t.submitPoint(h, 3);
+    });
+    let at = -1;
+    const r = await t.inTask(async () => {
+      const out = await t.ioctl("TIMELINE_WAIT", {
+        handles: [h],
+        points: [3],
+        count_handles: 1,
+        timeout_nsec: start + secs(1),
+        flags: DRM_SYNCOBJ_WAIT_FLAGS_WAIT_AVAILABLE,
+      });
+      at = t.sim.now;
+      return out;
+    });
+    // Woken when the point appears (not signalled yet: AVAILABLE is enough), not at the timeout.
+    expect(r).toMatchObject({ first_signaled: 0 });
+    expect(at).toBe(start + msecs(2));
+    expect(f3).not.toBeNull();
+    expect((f3 as DmaFence | null)?.signaled).toBe(false);
+    const s = t.table.lookup(h);
+    expect(s.pendingWaiters).toBe(0);
+    s.put();
+    (f3 as DmaFence | null)?.signal();
+    (f3 as DmaFence | null)?.put();
     expect(t.done()).toEqual([]);
   });
 

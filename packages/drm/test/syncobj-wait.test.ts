@@ -15,6 +15,7 @@ import {
   DRM_SYNCOBJ_WAIT_FLAGS_WAIT_DEADLINE,
   DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT,
   DRM_SYNCOBJ_WAIT_FOR_SUBMIT_TIMEOUT_NS,
+  drmSyncobjArrayWait,
   drmSyncobjCreateIoctl,
   drmSyncobjResetIoctl,
   drmSyncobjSignalIoctl,
@@ -390,6 +391,42 @@ describe("drm_syncobj_find_fence (what a submit ioctl calls)", () => {
     expect(found[0]!.held?.join(" ")).toContain("submit_lock");
     expect(t.sim.now).toBe(0);
     t.proc.exit();
+  });
+
+  it("WAIT_AVAILABLE with a lock held is refused too: it also waits for a submission", async () => {
+    const t = setup({ validator: "collect" });
+    const h = await t.create();
+    const lock = new Mutex(t.sim, "&driver->submit_lock");
+    const s = t.table.lookup(h);
+    const r = await t.inTask(async () => {
+      await lock.lock();
+      try {
+        return await drmSyncobjArrayWait(
+          t.sim,
+          [s],
+          [1],
+          DRM_SYNCOBJ_WAIT_FLAGS_WAIT_AVAILABLE,
+          t.sim.now + secs(1),
+        );
+      } finally {
+        lock.unlock();
+      }
+    });
+    expect(r).toBe("EDEADLK");
+    expect(t.sim.validator.findingsOf("syncobj-wait-with-locks-held")).toHaveLength(1);
+    expect(s.pendingWaiters).toBe(0);
+    expect(t.sim.now).toBe(0);
+    s.put();
+    t.proc.exit();
+  });
+
+  it("findFence checks its flags before the handle: bad flags on an unknown handle are EINVAL", async () => {
+    const t = setup();
+    const h = await t.create(DRM_SYNCOBJ_CREATE_SIGNALED);
+    expect(await t.inTask(() => t.table.findFence(h + 100, 0, 0x80))).toBe("EINVAL");
+    expect(await t.inTask(() => t.table.findFence(h + 100, 0, 0))).toBe("ENOENT");
+    t.proc.exit();
+    expect(t.sim.teardown().findings).toEqual([]);
   });
 
   it("WAIT_FOR_SUBMIT with a lock held throws a ValidatorError in throw mode", async () => {

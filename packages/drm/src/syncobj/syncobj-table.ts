@@ -10,6 +10,7 @@
 import type { DmaFence } from "@drmsim/dma-fence";
 import { File, KernelError, type Process, type Simulator } from "@drmsim/runtime";
 import { DrmSyncobj } from "./drm-syncobj.js";
+import { DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT } from "./uapi.js";
 
 /** The `kind` of a syncobj fd (`anon_inode:syncobj_file`). */
 export const SYNCOBJ_FILE_KIND = "syncobj";
@@ -122,11 +123,14 @@ export class SyncobjTable {
 
   /**
    * `drm_syncobj_find_fence()`: the fence at `point` of the syncobj behind `handle`, as a new
-   * reference. `ENOENT` for an unknown handle; otherwise as `DrmSyncobj.findFence` (EINVAL for
-   * unknown flags or a missing fence/point, WAIT_FOR_SUBMIT waits up to 5 s: ETIME/ERESTARTSYS).
-   * What a driver's submit ioctl calls for each in-syncobj.
+   * reference. `EINVAL` for unknown flags (checked first, as the kernel does, so an unknown
+   * handle with bad flags is `EINVAL`), `ENOENT` for an unknown handle; otherwise as
+   * `DrmSyncobj.findFence` (EINVAL for a missing fence/point, WAIT_FOR_SUBMIT waits up to 5 s:
+   * ETIME/ERESTARTSYS). What a driver's submit ioctl calls for each in-syncobj.
    */
   async findFence(handle: number, point = 0, flags = 0): Promise<DmaFence> {
+    if ((flags & ~DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT) !== 0)
+      throw new KernelError("EINVAL", `drm_syncobj_find_fence: unknown flags 0x${flags.toString(16)}`);
     const s = this.lookup(handle, "ENOENT");
     try {
       return await s.findFence(point, flags);

@@ -4,8 +4,9 @@
  *
  * Every syncobj is looked at once up front, so a missing fence is `EINVAL` before any sleep
  * (unless the caller asked to wait for submission or availability). Then the calling process
- * sleeps, interruptibly, woken by fence callbacks and — with WAIT_FOR_SUBMIT — by points
- * appearing on the syncobjs. The timeout is an absolute time on the simulator clock; 0 polls.
+ * sleeps, interruptibly, woken by fence callbacks and — with WAIT_FOR_SUBMIT or WAIT_AVAILABLE —
+ * by points appearing on the syncobjs (the kernel watches for new points under either flag since
+ * "drm/syncobj: call drm_syncobj_fence_add_wait when WAIT_AVAILABLE flag is set"). The timeout is an absolute time on the simulator clock; 0 polls.
  */
 import type { DmaFence, DmaFenceCb } from "@drmsim/dma-fence";
 import { KernelError, type Simulator } from "@drmsim/runtime";
@@ -37,8 +38,8 @@ interface WaitEntry extends SyncobjWaitEntry {
  * `drm_syncobj_array_wait_timeout()`: waits on `syncobjs` at `points` (null: all 0). Returns the
  * index of a signalled syncobj for WAIT_ANY, or the first one found signalled up front, else
  * `DRM_SYNCOBJ_NO_INDEX`. Throws `EINVAL` (a fence/point missing without FOR_SUBMIT/AVAILABLE),
- * `ETIME` (the deadline passed), `ERESTARTSYS` (a signal), `EDEADLK` (FOR_SUBMIT with locks held,
- * reported). `deadlineHintNs`, if given, is passed to every fence present up front.
+ * `ETIME` (the deadline passed), `ERESTARTSYS` (a signal), `EDEADLK` (FOR_SUBMIT or AVAILABLE
+ * with locks held, reported: both wait for userspace to submit). `deadlineHintNs`, if given, is passed to every fence present up front.
  */
 export async function drmSyncobjArrayWait(
   sim: Simulator,
@@ -52,7 +53,8 @@ export async function drmSyncobjArrayWait(
   const waitAll = (flags & DRM_SYNCOBJ_WAIT_FLAGS_WAIT_ALL) !== 0;
   const forSubmit = (flags & DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT) !== 0;
   const available = (flags & DRM_SYNCOBJ_WAIT_FLAGS_WAIT_AVAILABLE) !== 0;
-  if (forSubmit) assertNoLocksHeld(sim, `drm_syncobj_array_wait(${count} syncobjs)`);
+  // Both flags may wait for another thread to submit, so both must be called with no lock held.
+  if (forSubmit || available) assertNoLocksHeld(sim, `drm_syncobj_array_wait(${count} syncobjs)`);
   const waiter = new PointWaiter(
     sim,
     `${waitAll ? "all" : "any"} of ${syncobjs.map((s, i) => `${s.describe()}@${points?.[i] ?? 0}`).join(", ")} ` +
@@ -85,7 +87,9 @@ export async function drmSyncobjArrayWait(
     if (deadlineHintNs !== undefined)
       for (const e of entries) if (e.fence !== null) e.fence.setDeadline(deadlineHintNs);
 
-    if (forSubmit) for (let i = 0; i < count; i++) syncobjs[i]!.addWait(entries[i]!);
+    // A point that is not there yet is watched for under either flag; without this an AVAILABLE
+    // wait on a future point could only time out.
+    if (forSubmit || available) for (let i = 0; i < count; i++) syncobjs[i]!.addWait(entries[i]!);
 
     for (;;) {
       signaledCount = 0;
