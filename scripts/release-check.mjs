@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `pnpm release:check`: proof, offline from the workspace, that what we would publish works for
-// someone else. For every public package: publint (strict) and arethetypeswrong (ESM-only
+// someone else. First the source checks: every export has a doc comment (scripts/check-docs.mjs)
+// and every README example is run by a test (scripts/check-readmes.mjs). For every public package: publint (strict) and arethetypeswrong (ESM-only
 // profile) on the packed tarball; then all tarballs are installed with npm into a scratch
 // project outside the workspace, and scripts/smoke.mjs runs there against them.
 // Run `pnpm build` first.
@@ -34,6 +35,15 @@ if (pkgs.length === 0) {
 const out = mkdtempSync(join(tmpdir(), "drmsim-release-"));
 const tarballs = {};
 let failures = 0;
+for (const check of ["check-docs.mjs", "check-readmes.mjs"]) {
+  console.log(`== ${check}`);
+  try {
+    run("node", [join(root, "scripts", check)], root);
+  } catch {
+    failures++;
+    console.error(`release:check: ${check} failed (see above)`);
+  }
+}
 for (const { dir, manifest } of pkgs) {
   console.log(`\n== ${manifest.name}`);
   try {
