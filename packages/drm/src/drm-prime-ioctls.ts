@@ -54,7 +54,10 @@ registerCoreIoctl({
   nr: 0x2e,
   flags: DRM_RENDER_ALLOW,
   async handler(file, args: DrmPrimeHandle, call) {
-    const fd = drmArgU(args as Record<string, unknown>, "fd", "PRIME_FD_TO_HANDLE");
+    // `fd` is an __s32: a negative or closed fd reaches dma_buf_get and is EBADF, not EINVAL.
+    const fd = (args as Record<string, unknown>).fd;
+    if (typeof fd !== "number" || !Number.isSafeInteger(fd))
+      throw new KernelError("EINVAL", `PRIME_FD_TO_HANDLE: fd must be an integer, got ${String(fd)}`);
     const buf = dmaBufGet(call.proc, fd);
     try {
       const handle = await file.device.hooks.driver.primeFdToHandle.promise(file, buf);
