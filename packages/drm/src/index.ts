@@ -45,6 +45,7 @@ export {
 } from "./drm-ioctl.js";
 export * from "./drm-ioctl-def.js";
 export { DrmMinor, type DrmMinorType } from "./drm-minor.js";
+export * from "./drm-prime-dynamic.js";
 export * from "./drm-prime-ioctls.js";
 export * from "./libdrm.js";
 export { checkExplicitInjection } from "./plugin/di-check.js";

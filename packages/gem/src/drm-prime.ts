@@ -40,8 +40,9 @@ function objOf(buf: DmaBuf): DrmGemObject {
 /**
  * `drm_gem_prime_dmabuf_ops`: the default dma-buf ops of an exported GEM object.
  * - `pin`/`unpin` → `funcs.pin`/`unpin` (resv held). The kernel pins at attach time
- *   (`drm_gem_map_attach`); here the dma-buf core pins a static importer at map time and a
- *   dynamic importer pins explicitly — in both cases the storage stays put while it is mapped.
+ *   (`drm_gem_map_attach`); here the dma-buf core pins a static importer at map time and
+ *   `mapDmaBuf`/`unmapDmaBuf` pin a dynamic importer's mappings — in both cases the storage
+ *   stays put while it is mapped.
  * - `mapDmaBuf` → `funcs.getSgTable(obj, att.dev)` (ENOSYS without it).
  * - `vmap`/`vunmap`/`mmap` → the object's funcs (EINVAL/ENODEV without them).
  * - `release` (`drm_gem_dmabuf_release`) drops the reference the dma-buf held on the object.
@@ -60,9 +61,22 @@ export const drmGemPrimeDmaBufOps: DmaBufOps = {
     const get = obj.funcs.getSgTable;
     if (get === undefined)
       throw new KernelError("ENOSYS", `${obj.label} cannot be mapped: no get_sg_table op`);
-    return get(obj, att.dev);
+    // drm_gem_map_attach pins for every importer, dynamic ones too (GEM objects do not move); the
+    // dma-buf core pins only static importers on map, so a dynamic importer's mapping pins here.
+    const pin = att.isDynamic;
+    if (pin) obj.funcs.pin?.(obj);
+    try {
+      return get(obj, att.dev);
+    } catch (e) {
+      if (pin) obj.funcs.unpin?.(obj);
+      throw e;
+    }
   },
-  unmapDmaBuf: () => {},
+  unmapDmaBuf: (att) => {
+    if (!att.isDynamic) return;
+    const obj = objOf(att.dmabuf);
+    obj.funcs.unpin?.(obj);
+  },
   release: (buf) => {
     objOf(buf).put();
   },

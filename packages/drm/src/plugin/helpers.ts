@@ -16,6 +16,7 @@ import {
 } from "@drmsim/gem";
 import { KernelError } from "@drmsim/runtime";
 import type { DrmDevice } from "../drm-device.js";
+import { drmGemPrimeImportDynamic, drmIsDynamicImporter } from "../drm-prime-dynamic.js";
 import { DrmHookStage, type DrmHooks } from "./hooks.js";
 
 const HELPER = { stage: DrmHookStage.HELPER };
@@ -68,7 +69,11 @@ export class DrmGemShmemHelper {
   }
 }
 
-/** `drm_prime.c`'s defaults: `drm_gem_prime_handle_to_dmabuf`, `drm_gem_prime_fd_to_handle`, `drm_gem_prime_import`. */
+/**
+ * `drm_prime.c`'s defaults: `drm_gem_prime_handle_to_dmabuf`, `drm_gem_prime_fd_to_handle`,
+ * `drm_gem_prime_import`. A device that taps `hooks.dmaBufAttach.invalidateMappings` gets the
+ * dynamic import instead (`drmGemPrimeImportDynamic`: attach, no map).
+ */
 export class DrmPrimeHelper {
   apply(hooks: DrmHooks, device: DrmDevice): void {
     const name = "drm_prime";
@@ -87,6 +92,8 @@ export class DrmPrimeHelper {
       // A buffer this device exported with its own dma_buf_ops: the original object, like
       // amdgpu_gem_prime_import's own-ops check (the GEM default ops are checked by GEM itself).
       if (device.ownsDmaBuf(buf)) return (buf.priv as DrmGemObject).get();
+      // Checked per import, not at apply(): the driver taps after the helpers.
+      if (drmIsDynamicImporter(device)) return drmGemPrimeImportDynamic(device, buf);
       return drmGemPrimeImport(device, buf, {
         dmaDev: device.dmaDev,
         importSgTable: (attach, sgt) => {

@@ -150,6 +150,34 @@ export interface DrmDmaBufHooks {
   readonly endCpuAccess: AsyncSeriesBailHook<[buf: DmaBuf, dir: DmaDataDirection], true | undefined>;
 }
 
+/**
+ * `struct dma_buf_attach_ops` of this device as an importer. Tapping `invalidateMappings` makes
+ * the device a dynamic importer: the core PRIME import (`DrmPrimeHelper`) then attaches foreign
+ * buffers with `dma_buf_dynamic_attach`, does not map them at import time, and wraps them in a
+ * `DrmGemPrimeDynamicObject` that the driver maps under the resv lock when it uses it. Without a
+ * tap the import is static (attach + map at import), as for every kernel driver that leaves
+ * `gem_prime_import` to `drm_gem_prime_import`. A driver that taps `gemPrimeImport` itself (as
+ * amdgpu does) makes its own attach ops and these hooks do not run.
+ */
+export interface DrmDmaBufAttachHooks {
+  /**
+   * `dma_buf_attach_ops.allow_peer2peer`: may this device DMA to the exporter's device memory
+   * (PCI BARs)? The kernel has a constant per driver; here it is asked once per import, with the
+   * buffer, so a driver can decide per exporter. The first tap that answers wins; no answer is
+   * `false`, the kernel's zeroed field. The exporter's `attach` op may still clear
+   * `attachment.peer2peer` (PCI distance).
+   */
+  readonly allowPeer2peer: SyncBailHook<[buf: DmaBuf], boolean | undefined>;
+  /**
+   * `dma_buf_attach_ops.invalidate_mappings` (≤ 6.19 `move_notify`): the exporter is moving the
+   * storage; called with the buffer's resv held (the exporter holds it). `att.importerPriv` is
+   * the importing GEM object. The mappings stay valid until the move's fences signal, but the
+   * importer must stop using them and unmap them (`DrmGemPrimeDynamicObject.unmapLocked`) so the
+   * next use maps the new location.
+   */
+  readonly invalidateMappings: SyncHook<[att: DmaBufAttachment]>;
+}
+
 /** Every hook group of a device. Frozen at probe. */
 export interface DrmHooks {
   /** `struct drm_driver`. */
@@ -158,6 +186,8 @@ export interface DrmHooks {
   readonly gem: DrmGemHooks;
   /** `struct dma_buf_ops` of this device's exports. */
   readonly dmaBuf: DrmDmaBufHooks;
+  /** `struct dma_buf_attach_ops` of this device's (dynamic) imports. */
+  readonly dmaBufAttach: DrmDmaBufAttachHooks;
 }
 
 /**
@@ -248,6 +278,10 @@ export function createDrmHooks(): DrmHooks {
         "buf",
         "dir",
       ]),
+    },
+    dmaBufAttach: {
+      allowPeer2peer: new SyncBailHook<[buf: DmaBuf], boolean | undefined>(["buf"]),
+      invalidateMappings: new SyncHook<[att: DmaBufAttachment]>(["att"]),
     },
   };
 }
