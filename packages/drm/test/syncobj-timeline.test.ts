@@ -280,9 +280,12 @@ describe("syncobj_timeline: waiting on points", () => {
     expect(r2).toBe("ETIME");
     const start = t.sim.now;
     let f4: DmaFence | null = null;
-    t.sim.schedule(msecs(2), () => {
-      f4 = t.submitPoint(h, 4);
-    });
+    // The submit runs as a driver ioctl would: in process context (it allocates the chain link).
+    t.sim.schedule(msecs(2), () =>
+      t.proc.run(async () => {
+        f4 = t.submitPoint(h, 4);
+      }),
+    );
     let at = -1;
     await t.inTask(async () => {
       await t.ioctl("TIMELINE_WAIT", {
@@ -308,9 +311,11 @@ describe("syncobj_timeline: waiting on points", () => {
     const h = await t.create();
     const start = t.sim.now;
     let f3: DmaFence | null = null;
-    t.sim.schedule(msecs(2), () => {
-      f3 = t.submitPoint(h, 3);
-    });
+    t.sim.schedule(msecs(2), () =>
+      t.proc.run(async () => {
+        f3 = t.submitPoint(h, 3);
+      }),
+    );
     let at = -1;
     const r = await t.inTask(async () => {
       const out = await t.ioctl("TIMELINE_WAIT", {
