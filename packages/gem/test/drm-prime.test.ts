@@ -14,6 +14,7 @@ import {
   DRM_CLOEXEC,
   DRM_RDWR,
   DrmGemHandleTable,
+  DrmGemNameTable,
   type DrmGemObject,
   DrmGemShmemObject,
   drmGemIsPrimeExportedDmaBuf,
@@ -182,6 +183,47 @@ describe("PRIME import (PRIME_FD_TO_HANDLE)", () => {
     // The importer's object is gone: attachment unmapped and detached, exporter unpinned.
     expect(buf.attachments).toHaveLength(0);
     expect(src.pagesPinCount).toBe(0);
+    fe.release();
+    expect(buf.isReleased).toBe(true);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+
+  it("an imported object re-exports its original dma-buf from any file; closing the handle empties the cache", async () => {
+    const sim = new Simulator();
+    const exp = driver(sim, "gpu0");
+    const imp = driver(sim, "gpu1");
+    const names = new DrmGemNameTable();
+    const fe = new DrmGemHandleTable(sim, {});
+    const fi = new DrmGemHandleTable(sim, {});
+    const f3 = new DrmGemHandleTable(sim, {});
+    const src = exp.create();
+    const hs = fe.handleCreate(src);
+    src.put();
+    const buf = drmGemPrimeHandleToDmaBuf(fe, hs);
+    await sim.exec("import", async () => {
+      const hi = await drmGemPrimeDmaBufToHandle(fi, buf, imp.importFn);
+      const obj = fi.peek(hi)!;
+      // A second file of the importing device opens the import by name: its cache is empty, so
+      // the export goes through obj->import_attach and must hand back the exporter's dma-buf.
+      const { handle: h3 } = names.open(names.flink(obj), f3);
+      expect(f3.prime.lookupBufByHandle(h3)).toBeUndefined();
+      const again = drmGemPrimeHandleToDmaBuf(f3, h3);
+      expect(again).toBe(buf);
+      expect(f3.prime.lookupBufHandle(buf)).toBe(h3);
+      again.put();
+      // Closing the last handle in a file drops its cache entry: a new import is a new object.
+      f3.handleDelete(h3);
+      expect(f3.prime.size).toBe(0);
+      fi.handleDelete(hi);
+      expect(fi.prime.size).toBe(0);
+      expect(buf.attachments).toHaveLength(0);
+      const hi2 = await drmGemPrimeDmaBufToHandle(fi, buf, imp.importFn);
+      expect(fi.peek(hi2)).not.toBe(obj);
+      expect(fi.peek(hi2)!.isImported).toBe(true);
+    });
+    buf.put();
+    fi.release();
+    f3.release();
     fe.release();
     expect(buf.isReleased).toBe(true);
     expect(sim.teardown().findings).toEqual([]);
