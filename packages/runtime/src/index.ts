@@ -18,6 +18,11 @@
 export * from "./completion.js";
 export { type ContextKind, ExecutionContext, type Frame, frameList, type WaitTarget } from "./context.js";
 export * from "./errno.js";
+export * from "./explore/explore.js";
+export * from "./explore/perturb.js";
+export * from "./explore/property.js";
+export * from "./explore/replay-token.js";
+export * from "./explore/shrink.js";
 export * from "./hw/engine.js";
 export type { Sleeper, WakeReason } from "./internal/sleeper.js";
 export * from "./kref.js";

@@ -15,6 +15,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { promiseHooks } from "node:v8";
 import { type ContextKind, ExecutionContext, frameList, type WaitTarget } from "./context.js";
 import { KernelError } from "./errno.js";
+import { type Decision, Perturber, type PerturbOptions } from "./explore/perturb.js";
 import { EventHeap, type SimEvent } from "./internal/event-heap.js";
 import { Sleeper } from "./internal/sleeper.js";
 import type { RefCounted } from "./kref.js";
@@ -36,6 +37,12 @@ export interface SimulatorOptions {
   trace?: boolean;
   /** System memory budget for `kmalloc` accounting, in bytes. Default: unlimited. */
   memoryBudget?: number;
+  /**
+   * Schedule exploration: seeded tie-breaks, hardware/irq jitter, wake order, injected allocation
+   * failures and hangs — or an exact replay of recorded decisions. Off when absent (the plain,
+   * FIFO schedule, byte for byte). See `PerturbOptions`.
+   */
+  perturb?: PerturbOptions;
 }
 
 /** A scheduled callback (`hrtimer`, a hardware completion). */
@@ -129,6 +136,11 @@ export class Simulator {
   readonly validator: Validator;
   readonly tracer: Tracer;
   readonly mm: MemoryManager;
+  /**
+   * The run's schedule perturbation, or null (the default: plain FIFO schedule). Hardware engines,
+   * wait queues and the event loop consult it at their choice points. @internal
+   */
+  readonly perturber: Perturber | null;
   /** @internal Live reference-counted objects (validator enabled only). */
   readonly liveRefs = new Set<RefCounted>();
 
@@ -160,8 +172,21 @@ export class Simulator {
     this.tracer = new Tracer(this);
     this.tracer.on = options.trace ?? false;
     this.mm = new MemoryManager(this, options.memoryBudget ?? Number.POSITIVE_INFINITY);
+    const perturber = options.perturb === undefined ? null : new Perturber(options.perturb, this.seed);
+    this.perturber = perturber;
+    // Injected allocation failures go through the allocator's own fault-injection rules (first
+    // rule, so it sees every attempt; `mm.clearFaults()` removes it like any other rule).
+    if (perturber !== null) this.mm.failWhen(({ site }) => perturber.failAlloc(site));
     this.mainContext = this.createContext("main", "process");
     this.timerContext = this.irqContext("timer");
+  }
+
+  /**
+   * Every deviation from the unperturbed schedule this run took so far (empty without `perturb`).
+   * Pass them as `perturb: { decisions }` to a new simulator to replay the run exactly.
+   */
+  get decisions(): readonly Decision[] {
+    return this.perturber?.decisions ?? [];
   }
 
   /** The virtual time, in nanoseconds since the simulator started. */
@@ -382,6 +407,7 @@ export class Simulator {
     const until = opts.untilNs ?? Number.POSITIVE_INFINITY;
     const maxEvents = opts.maxEvents ?? Number.POSITIVE_INFINITY;
     const heap = this.heap;
+    const perturber = this.perturber;
     let events = 0;
     let reason: RunResult["reason"] = "idle";
     try {
@@ -393,7 +419,7 @@ export class Simulator {
           this.throwIfFatal();
           continue;
         }
-        const ev = heap.peek() as SimTimer | undefined;
+        let ev = heap.peek() as SimTimer | undefined;
         if (ev === undefined) break;
         if (ev.time > until) {
           this.nowNs = until;
@@ -405,6 +431,7 @@ export class Simulator {
           break;
         }
         heap.removePeeked();
+        if (perturber?.collectTies === true) ev = this.pickTied(ev, perturber);
         this.nowNs = ev.time;
         events++;
         const fn = ev.fn!;
@@ -433,6 +460,26 @@ export class Simulator {
     } finally {
       this.running = false;
     }
+  }
+
+  /**
+   * Tie-break exploration: gathers the events due at the same virtual time as `first` (already
+   * taken off the heap), lets the perturber pick which runs now, and puts the others back. Their
+   * sequence numbers are kept, so the ones put back still run in FIFO order among themselves.
+   */
+  private pickTied(first: SimTimer, p: Perturber): SimTimer {
+    const heap = this.heap;
+    let second = heap.peek() as SimTimer | undefined;
+    if (second === undefined || second.time !== first.time) return first;
+    const tied: SimTimer[] = [first];
+    while (second !== undefined && second.time === first.time && tied.length < p.maxTied) {
+      heap.removePeeked();
+      tied.push(second);
+      second = heap.peek() as SimTimer | undefined;
+    }
+    const j = p.pickTie(tied.length);
+    for (let i = 0; i < tied.length; i++) if (i !== j) heap.push(tied[i]!);
+    return tied[j]!;
   }
 
   /** `run()` with no bounds: to quiescence. */

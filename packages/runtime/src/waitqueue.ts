@@ -67,6 +67,8 @@ export class WaitQueue {
     if (this.waiters.length === 0) return;
     const ws = this.waiters;
     this.waiters = [];
+    // Exploration may wake the sleepers in another order (they race for what they were woken for).
+    if (ws.length > 1 && this.sim.perturber !== null) this.sim.perturber.wakeOrder(ws);
     for (const w of ws) w.wake("woken");
   }
 

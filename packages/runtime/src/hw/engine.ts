@@ -268,7 +268,14 @@ export class HardwareEngine {
     c.state = "running";
     c.startNs = sim.now;
     if (c.cmd.hang === true) return;
-    c.timer = sim.at(sim.now + c.cmd.durationNs, () => this.hwDone(c), this.irq);
+    let durationNs = c.cmd.durationNs;
+    const p = sim.perturber;
+    if (p !== null) {
+      // Exploration: an injected hang, or a jittered execution time (see PerturbOptions).
+      if (p.hang(this.name)) return;
+      durationNs = p.hwDuration(durationNs);
+    }
+    c.timer = sim.at(sim.now + durationNs, () => this.hwDone(c), this.irq);
   }
 
   private finishSlot(c: Cmd): void {
@@ -287,7 +294,9 @@ export class HardwareEngine {
     const status = c.cmd.error ?? 0;
     const sim = this.sim;
     if (sim.tracer.on) sim.tracer.slice(traceHwCommand, this.track, c.startNs, { label: c.label, status });
-    if (this.irqLatencyNs > 0) sim.at(sim.now + this.irqLatencyNs, () => this.deliver(c, status), this.irq);
+    const latencyNs =
+      sim.perturber === null ? this.irqLatencyNs : this.irqLatencyNs + sim.perturber.irqDelay();
+    if (latencyNs > 0) sim.at(sim.now + latencyNs, () => this.deliver(c, status), this.irq);
     else this.deliver(c, status);
     this.pump();
   }
