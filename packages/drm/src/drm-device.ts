@@ -4,11 +4,12 @@
  * and the driver's ioctl table. Drivers never construct it: `DrmPluginHost.probe()` does, and
  * `DrmPluginHost.remove()` unplugs it.
  */
-import { Device, type DmaBuf, type DmaBufOps, dmaBufExport } from "@drmsim/dma-buf";
+import { Device, type DmaBuf, type DmaBufOps } from "@drmsim/dma-buf";
 import {
   DrmGemNameTable,
   type DrmGemObject,
   type DrmGemObjectFuncs,
+  drmGemDmabufExport,
   drmGemPrimeDmaBufOps,
   drmGemPrimeExport,
 } from "@drmsim/gem";
@@ -120,17 +121,8 @@ export class DrmDevice {
   /** `drm_gem_dmabuf_export` with the driver's `dma_buf_ops` (the `hooks.dmaBuf` taps over the GEM defaults). */
   private primeExportOwnOps(obj: DrmGemObject, flags: number): DmaBuf {
     this.dmaBufOps ??= this.buildDmaBufOps();
-    const buf = dmaBufExport(this.sim, {
-      ops: this.dmaBufOps,
-      size: obj.size,
-      priv: obj,
-      resv: obj.resv,
-      flags,
-      name: obj.label,
-    });
     // The dma-buf holds a reference on the object, dropped by the default release.
-    obj.get();
-    return buf;
+    return drmGemDmabufExport(obj, this.dmaBufOps, flags);
   }
 
   private buildDmaBufOps(): DmaBufOps {
@@ -297,8 +289,16 @@ export class DrmDevice {
     if (this.unplugged) throw new KernelError("ENODEV", `${minor.path}: the device was unplugged`);
     const dfile = new DrmFile(this, minor, proc);
     // drm_file_free order: per-file subsystems (syncobjs, GEM handles) go, then the driver's postclose.
-    // drm_driver.open runs before the file is visible; a failure leaves nothing behind.
-    this.hooks.driver.open.call(dfile);
+    // drm_driver.open runs before the file is visible; a failure leaves nothing behind
+    // (drm_file_alloc's unwinding: the per-file tables go, then the file's memory).
+    try {
+      this.hooks.driver.open.call(dfile);
+    } catch (e) {
+      dfile.closed = true;
+      dfile.runReleaseFns();
+      dfile.free();
+      throw e;
+    }
     // The first opener of a primary node with no master becomes master (drm_master_open).
     if (minor.type === "primary" && this.master === null) {
       this.master = dfile;
@@ -317,6 +317,7 @@ export class DrmDevice {
       dfile.runReleaseFns();
       this.hooks.driver.postclose.call(dfile);
     });
+    dfile.free();
     if (this.master === dfile) this.master = null;
     if (dfile.magic !== 0) this.magics.delete(dfile.magic);
     this.files.delete(dfile);

@@ -325,25 +325,12 @@ export class DrmBuddy {
   private insertFree(b: DrmBuddyBlock): void {
     b.state = "free";
     const list = this.freeList[b.order]!;
-    let lo = 0;
-    let hi = list.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (list[mid]!.offset < b.offset) lo = mid + 1;
-      else hi = mid;
-    }
-    list.splice(lo, 0, b);
+    list.splice(freeListIndex(list, b.offset), 0, b);
   }
 
   private removeFree(b: DrmBuddyBlock): void {
     const list = this.freeList[b.order]!;
-    let lo = 0;
-    let hi = list.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (list[mid]!.offset < b.offset) lo = mid + 1;
-      else hi = mid;
-    }
+    const lo = freeListIndex(list, b.offset);
     if (list[lo] !== b) throw new Error(`drm_buddy: block at ${b.offset} missing from its free list`);
     list.splice(lo, 1);
   }
@@ -543,4 +530,16 @@ export class DrmBuddy {
     }
     return run;
   }
+}
+
+/** Where a block at `offset` sits (or would go) in a free list kept sorted by offset. */
+function freeListIndex(list: readonly DrmBuddyBlock[], offset: number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid]!.offset < offset) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

@@ -97,14 +97,13 @@ export const drmGemPrimeDmaBufOps: DmaBufOps = {
 };
 
 /**
- * `drm_gem_prime_export(obj, flags)`: a new dma-buf for `obj`, sharing its resv, with the
- * default ops. The dma-buf holds a reference to the object; the caller gets one reference to
- * the dma-buf. This does not cache — `drmGemPrimeHandleToDmaBuf` does.
+ * `drm_gem_dmabuf_export(dev, exp_info)`: exports `obj` with `ops` (a driver's own dma_buf_ops,
+ * or the GEM defaults), sharing the object's resv. The dma-buf takes a reference to the object,
+ * which the ops' `release` drops; the caller gets one reference to the dma-buf. No caching.
  */
-export function drmGemPrimeExport(obj: DrmGemObject, flags = DRM_RDWR): DmaBuf {
-  obj.assertLive("drm_gem_prime_export");
+export function drmGemDmabufExport(obj: DrmGemObject, ops: DmaBufOps, flags = DRM_RDWR): DmaBuf {
   const buf = dmaBufExport(obj.sim, {
-    ops: drmGemPrimeDmaBufOps,
+    ops,
     size: obj.size,
     priv: obj,
     resv: obj.resv,
@@ -113,6 +112,16 @@ export function drmGemPrimeExport(obj: DrmGemObject, flags = DRM_RDWR): DmaBuf {
   });
   obj.get();
   return buf;
+}
+
+/**
+ * `drm_gem_prime_export(obj, flags)`: a new dma-buf for `obj`, sharing its resv, with the
+ * default ops. The dma-buf holds a reference to the object; the caller gets one reference to
+ * the dma-buf. This does not cache — `drmGemPrimeHandleToDmaBuf` does.
+ */
+export function drmGemPrimeExport(obj: DrmGemObject, flags = DRM_RDWR): DmaBuf {
+  obj.assertLive("drm_gem_prime_export");
+  return drmGemDmabufExport(obj, drmGemPrimeDmaBufOps, flags);
 }
 
 /** True if `buf` was exported by `drmGemPrimeExport` (its ops are the GEM default ops). */
