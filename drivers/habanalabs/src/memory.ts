@@ -230,7 +230,14 @@ function exportDmabuf(ctx: HlCtx, proc: Process, a: Record<string, unknown>): nu
   pack.exportingCnt++;
   ctx.get();
   hdev.exported.add(priv);
-  return dmaBufFd(buf, proc, flags);
+  try {
+    return dmaBufFd(buf, proc, flags);
+  } catch (e) {
+    // export_dmabuf's error path: dma_buf_put, whose release undoes the export (exporting_cnt,
+    // the context reference), so a full fd table leaves nothing exported behind.
+    buf.put();
+    throw e;
+  }
 }
 
 /**

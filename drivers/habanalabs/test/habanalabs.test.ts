@@ -1,6 +1,7 @@
 import { Device, type DmaBuf, DmaDataDirection, dmaBufGet, PciHostBridge } from "@drmsim/dma-buf";
 import { DrmPluginHost } from "@drmsim/drm";
 import {
+  File,
   type KernelError,
   listCharDevices,
   msecs,
@@ -537,6 +538,36 @@ describe("habanalabs: peer-to-peer dma-buf export of device memory", () => {
       buf.detach(att3);
       buf.put();
       void a;
+    });
+    app.exit();
+    host.remove(dev);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+
+  it("export with a full fd table is EMFILE and undoes the export (no dma-buf, allocation freeable)", async () => {
+    const { sim, host, dev, hdev } = await exportSetup();
+    const app = new Process(sim, "app");
+    await sim.exec("app", async () => {
+      const fd = await app.open("/dev/accel/accel0");
+      const { handle } = await mem(app, fd, { op: HL_MEM_OP_ALLOC, mem_size: 2 * MiB });
+      // Fill every free fd with one dummy file.
+      const filler = new File(sim, { kind: "filler" }, null);
+      for (;;) {
+        try {
+          app.installFile(filler.get());
+        } catch (e) {
+          filler.put();
+          expect(e).toMatchObject({ code: "EMFILE" });
+          break;
+        }
+      }
+      await expect(mem(app, fd, { op: HL_MEM_OP_EXPORT_DMABUF_FD, handle })).rejects.toMatchObject({
+        code: "EMFILE",
+      });
+      // dma_buf_fd failed, so the export's dma_buf_put released it: nothing stays exported.
+      expect(hdev.exported.size).toBe(0);
+      await mem(app, fd, { op: HL_MEM_OP_FREE, handle });
+      filler.put();
     });
     app.exit();
     host.remove(dev);
