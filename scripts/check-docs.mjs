@@ -14,6 +14,9 @@ import ts from "typescript";
 const root = resolve(import.meta.dirname, "..");
 const args = process.argv.slice(2);
 const asJson = args.includes("--json");
+// --members: also list public members (methods, properties, accessors) of exported classes and
+// interfaces without a comment. Informational: it never changes the exit status.
+const withMembers = args.includes("--members");
 const only = args.filter((a) => !a.startsWith("--")).map((a) => resolve(root, a));
 
 /** Public (non-private) workspace packages with their entry modules, from the exports map. */
@@ -50,6 +53,29 @@ function hasDoc(decl) {
   const docs = ts.getJSDocCommentsAndTags(decl);
   if (docs.some((d) => ts.isJSDoc(d) && (d.comment || d.tags?.length))) return true;
   return false;
+}
+
+const undocumentedMembers = [];
+function memberGaps(pkg, entry, owner, decls) {
+  for (const d of decls) {
+    if (!ts.isClassDeclaration(d) && !ts.isInterfaceDeclaration(d)) continue;
+    for (const m of d.members) {
+      const name = m.name && ts.isIdentifier(m.name) ? m.name.text : undefined;
+      if (!name || name.startsWith("_") || ts.isConstructorDeclaration(m)) continue;
+      const mods = ts.getCombinedModifierFlags(m);
+      if (mods & (ts.ModifierFlags.Private | ts.ModifierFlags.Protected)) continue;
+      if (m.name && ts.isPrivateIdentifier(m.name)) continue;
+      if (ts.getJSDocCommentsAndTags(m).some((j) => ts.isJSDoc(j) && (j.comment || j.tags?.length))) continue;
+      const sfile = m.getSourceFile();
+      const { line } = sfile.getLineAndCharacterOfPosition(m.getStart());
+      undocumentedMembers.push({
+        pkg: pkg.name,
+        entry: entry.sub,
+        symbol: `${owner}.${name}`,
+        where: `${relative(root, sfile.fileName)}:${line + 1}`,
+      });
+    }
+  }
 }
 
 function check(pkgs) {
@@ -89,6 +115,7 @@ function check(pkgs) {
         const own = decls.filter((d) => !d.getSourceFile().fileName.includes("/node_modules/"));
         if (own.length === 0) continue;
         checked++;
+        if (withMembers) memberGaps(pkg, entry, exp.name, own);
         // Overloads and declaration merging: a comment on any declaration documents the symbol.
         if (own.some(hasDoc)) continue;
         const d = own[0];
@@ -119,5 +146,18 @@ if (asJson) {
   console.error(`check-docs: ${missing.length} exported symbol(s) without a doc comment:`);
   for (const m of missing)
     console.error(`  ${m.pkg}${m.entry === "." ? "" : m.entry.slice(1)}  ${m.symbol}  (${m.where})`);
+}
+if (withMembers) {
+  // Node 20 has no Object.groupBy.
+  const byPkg = {};
+  for (const m of undocumentedMembers) {
+    byPkg[m.pkg] ??= [];
+    byPkg[m.pkg].push(m);
+  }
+  console.log(`check-docs --members: ${undocumentedMembers.length} public member(s) without a doc comment`);
+  for (const [name, list] of Object.entries(byPkg)) {
+    console.log(`  ${name}: ${list.length}`);
+    if (args.includes("--verbose")) for (const m of list) console.log(`    ${m.symbol}  (${m.where})`);
+  }
 }
 process.exit(missing.length === 0 ? 0 : 1);

@@ -78,8 +78,11 @@ export function errno(name: ErrnoName): number {
  */
 export class KernelError extends Error {
   override readonly name = "KernelError";
+  /** The errno name, e.g. `'EINVAL'`: what callers compare. */
   readonly code: ErrnoName;
+  /** The negative errno number, e.g. `-22`, as the kernel would return it. */
   readonly errno: number;
+  /** The ioctl or other user-facing entry point the error came from, when there was one. */
   readonly syscall: string | undefined;
 
   constructor(code: ErrnoName, message: string, options?: { syscall?: string; cause?: unknown }) {

@@ -72,7 +72,9 @@ export interface RunResult {
    * - `deadlock`: nothing left to do but some contexts still sleep (see `finding`).
    */
   reason: "idle" | "until" | "maxEvents" | "deadlock";
+  /** How many events this call ran. */
   events: number;
+  /** The virtual time when the call returned, in ns. */
   nowNs: number;
   /** The deadlock report, when `reason` is `deadlock`. */
   finding?: Finding;
@@ -80,6 +82,7 @@ export interface RunResult {
 
 /** What `teardown()` found. */
 export interface TeardownReport {
+  /** What teardown found (leaks, locks still held, unsignalled fences); empty for a clean run. */
   findings: Finding[];
 }
 
@@ -133,8 +136,11 @@ export class Simulator {
   readonly seed: number;
   /** The run's random numbers (xoshiro128**). Framework code uses this and nothing else. */
   readonly random: Prng;
+  /** The run's lockdep-style checker; every finding goes through it (`throw`, `collect` or `off`). */
   readonly validator: Validator;
+  /** The run's tracepoint sink; off unless the simulator was created with `trace: true`. */
   readonly tracer: Tracer;
+  /** The run's memory model: `kmalloc` with GFP flags, reclaim, shrinkers, allocation failures. */
   readonly mm: MemoryManager;
   /**
    * The run's schedule perturbation, or null (the default: plain FIFO schedule). Hardware engines,
