@@ -2,7 +2,8 @@
 // Every package's README is the first thing a user runs, so its example must be code a test runs.
 // For each workspace package (packages/*, drivers/*, tools/*):
 //   - README.md exists and starts with `# <package name>`;
-//   - a public package's README has a ```ts example (private ones are not published: skipped);
+//   - a public package's README has a ```ts example (private ones are not published: skipped) and an
+//     "## Install" command naming the package and every package the example imports;
 //   - a test under <pkg>/test/ says it runs the README example ("README" in the file), and every
 //     statement line of the example (imports aside: tests import `../src/index.js`) occurs in that
 //     package's tests, compared without whitespace, comments and trailing commas so that
@@ -80,6 +81,26 @@ export function checkPackage(dir) {
     problems.push({ pkg: manifest.name, dir: rel, problem: "README.md has no ```ts example" });
     return problems;
   }
+  // Whoever copies the example needs every package it imports as a direct dependency (pnpm's
+  // strict node_modules would not find the ones installed only transitively).
+  const install =
+    /^## Install\s*\n[\s\S]*?^```(?:sh|bash|console)?\s*\n([\s\S]*?)^```/m.exec(readme)?.[1] ?? "";
+  const imported = [...example.matchAll(/(?:from|import)\s+["']([^"']+)["']/g)]
+    .map((m) =>
+      m[1]
+        .split("/")
+        .slice(0, m[1].startsWith("@") ? 2 : 1)
+        .join("/"),
+    )
+    .filter((n) => !n.startsWith("node:") && !n.startsWith("."));
+  const words = new Set(install.split(/\s+/));
+  for (const name of new Set([manifest.name, ...imported]))
+    if (!words.has(name))
+      problems.push({
+        pkg: manifest.name,
+        dir: rel,
+        problem: `the "## Install" command does not install ${name}`,
+      });
   const tests = testFiles(join(dir, "test")).map((f) => ({ f, text: readFileSync(f, "utf8") }));
   const readmeTests = tests.filter((t) => /readme/i.test(t.text) || /readme/i.test(t.f));
   if (readmeTests.length === 0) {
