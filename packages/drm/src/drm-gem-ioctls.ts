@@ -8,6 +8,7 @@ import { DrmDriverFeature } from "./drm-drv.js";
 import type { DrmFile } from "./drm-file.js";
 import { drmArgU, drmCheckZero } from "./drm-ioctl.js";
 import { DRM_AUTH, DRM_RENDER_ALLOW, registerCoreIoctl } from "./drm-ioctl-def.js";
+import type { DrmModeCreateDumb } from "./plugin/hooks.js";
 
 function needGem(file: DrmFile, ioctl: string): void {
   // drm_gem_*_ioctl: a driver without DRIVER_GEM answers EOPNOTSUPP.
@@ -78,22 +79,11 @@ registerCoreIoctl({
   },
 });
 
-/** `struct drm_mode_create_dumb`. */
-export interface DrmModeCreateDumbArgs {
-  height: number;
-  width: number;
-  bpp: number;
-  flags?: number;
-  handle?: number;
-  pitch?: number;
-  size?: number;
-}
-
 registerCoreIoctl({
   name: "DRM_IOCTL_MODE_CREATE_DUMB",
   nr: 0xb2,
   flags: 0,
-  async handler(file, args: DrmModeCreateDumbArgs) {
+  async handler(file, args: DrmModeCreateDumb) {
     const dev = file.device;
     if (dev.hooks.driver.dumbCreate.taps.length === 0)
       throw new KernelError("ENOSYS", `${dev.driver.name} has no dumb buffers (no dumb_create)`);
