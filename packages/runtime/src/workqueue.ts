@@ -67,12 +67,16 @@ export class WorkQueue {
   readonly lockClass: LockClass;
   private readonly items: Work[] = [];
   private head = 0;
-  private readonly idle: ExecutionContext[] = [];
+  private readonly idle: Worker[] = [];
+  /** Every worker, idle or busy: `flush()` collects the running items from them. */
+  private readonly workers: Worker[] = [];
   private active = 0;
-  private readonly running = new Set<Work>();
   private readonly flushed: WaitQueue;
   private destroyed = false;
   private nextSeq = 1;
+  /** The lockdep op names of `process_one_work`, built once: the hot path builds no strings. */
+  private readonly opRun: string;
+  private readonly opDone: string;
   /** Items executed so far. */
   executed = 0;
 
@@ -85,8 +89,13 @@ export class WorkQueue {
     this.maxActive = this.ordered ? 1 : Math.max(1, opts.maxActive ?? 4);
     this.memReclaim = opts.memReclaim ?? false;
     this.lockClass = sim.validator.lockClass(`(wq_completion)${name}`, "workqueue");
-    for (let i = 0; i < this.maxActive; i++)
-      this.idle.push(sim.createContext(`kworker/${name}:${i}`, "worker"));
+    this.opRun = `process_one_work(${name})`;
+    this.opDone = `process_one_work(${name}) done`;
+    for (let i = 0; i < this.maxActive; i++) {
+      const w = new Worker(this, sim.createContext(`kworker/${name}:${i}`, "worker"));
+      this.workers.push(w);
+      this.idle.push(w);
+    }
     this.flushed = new WaitQueue(sim, `flush ${name}`);
   }
 
@@ -198,7 +207,9 @@ export class WorkQueue {
     this.sim.validator.acquireRelease(this.lockClass, `flush_workqueue(${this.name})`);
     const works: Work[] = [];
     const seqs: number[] = [];
-    for (const w of this.running) {
+    for (const worker of this.workers) {
+      const w = worker.work;
+      if (w === null) continue;
       works.push(w);
       seqs.push(w.runningSeq);
     }
@@ -267,11 +278,12 @@ export class WorkQueue {
     while (this.idle.length > 0 && this.queued > 0) {
       const worker = this.idle.pop()!;
       this.active++;
-      this.sim.at(this.sim.now, () => this.runNext(worker), worker);
+      this.sim.at(this.sim.now, worker.runNext, worker.ctx);
     }
   }
 
-  private runNext(worker: ExecutionContext): void | Promise<void> {
+  /** @internal One worker step: take the next item and run it, or go idle. */
+  runNext(worker: Worker): void | Promise<void> {
     const work = this.take();
     if (work === undefined) {
       this.active--;
@@ -282,44 +294,101 @@ export class WorkQueue {
     work.pending = false;
     work.running = true;
     work.runningSeq = work.queuedSeq;
-    this.running.add(work);
+    worker.work = work;
     const sim = this.sim;
     const v = sim.validator;
-    worker.pushFrame(work.name);
-    // process_one_work(): the queue's map, then the item's, held across the function.
-    const workClass = this.workClass(work);
-    v.acquire(this.lockClass, this, `process_one_work(${this.name})`);
-    v.acquire(workClass, work, `process_one_work(${work.name})`);
-    const done = (): void => {
-      v.release(workClass, work, `process_one_work(${work.name}) done`);
-      v.release(this.lockClass, this, `process_one_work(${this.name}) done`);
-      worker.popFrame();
-      v.checkExit(worker, `work item ${work.name}`);
-      work.running = false;
-      this.running.delete(work);
-      this.executed++;
-      this.flushed.wakeUpAll();
-      // This worker looks for more, including an instance of this item queued while it ran.
-      sim.at(sim.now, () => this.runNext(worker), worker);
-    };
+    const ctx = worker.ctx;
+    ctx.pushFrame(work.name);
+    // process_one_work(): the queue's map, then the item's, held across the function. With the
+    // validator off these return at once; the item's op names are built only when it is on.
+    if (v.enabled) {
+      v.acquire(this.lockClass, this, this.opRun);
+      v.acquire(this.workClass(work), work, opNames(work).run);
+    }
     // Every item runs with the worker as its async-local context, so a function that returns a
     // promise without being declared `async` still resumes as the worker after its awaits.
     let r: unknown;
     try {
-      r = sim.callInContext(worker, () => work.fn(work));
+      r = sim.callInContext(ctx, worker.call);
     } catch (e) {
-      done();
+      this.finish(worker, work);
       throw e;
     }
     if (r instanceof Promise) {
       return r.then(
-        () => sim.runAs(worker, done),
+        () => sim.runAs(ctx, worker.done),
         (e: unknown) => {
-          sim.runAs(worker, done);
+          sim.runAs(ctx, worker.done);
           throw e;
         },
       );
     }
-    done();
+    this.finish(worker, work);
+  }
+
+  /** @internal The end of `process_one_work()` for `work`, run as `worker`. */
+  finish(worker: Worker, work: Work): void {
+    const sim = this.sim;
+    const v = sim.validator;
+    const ctx = worker.ctx;
+    if (v.enabled) {
+      const names = opNames(work);
+      v.release(this.workClass(work), work, names.done);
+      v.release(this.lockClass, this, this.opDone);
+      ctx.popFrame();
+      v.checkExit(ctx, names.exit);
+    } else ctx.popFrame();
+    work.running = false;
+    worker.work = null;
+    this.executed++;
+    this.flushed.wakeUpAll();
+    // This worker looks for more, including an instance of this item queued while it ran.
+    sim.at(sim.now, worker.runNext, ctx);
+  }
+}
+
+/** The op names a work item shows in lockdep reports, built on first use. */
+interface WorkOpNames {
+  run: string;
+  done: string;
+  exit: string;
+}
+
+const workOpNames = new WeakMap<Work, WorkOpNames>();
+
+function opNames(work: Work): WorkOpNames {
+  let n = workOpNames.get(work);
+  if (n === undefined) {
+    n = {
+      run: `process_one_work(${work.name})`,
+      done: `process_one_work(${work.name}) done`,
+      exit: `work item ${work.name}`,
+    };
+    workOpNames.set(work, n);
+  }
+  return n;
+}
+
+/**
+ * A `kworker`: its context and the item it runs. Its callbacks are created once per worker, so
+ * running an item allocates no closures (the hot path of every scheduler job).
+ */
+class Worker {
+  /** The item running now, null while idle. */
+  work: Work | null = null;
+  readonly runNext: () => void | Promise<void>;
+  readonly call: () => void | Promise<void>;
+  readonly done: () => void;
+
+  constructor(
+    queue: WorkQueue,
+    readonly ctx: ExecutionContext,
+  ) {
+    this.runNext = () => queue.runNext(this);
+    this.call = () => {
+      const w = this.work!;
+      return w.fn(w);
+    };
+    this.done = () => queue.finish(this, this.work!);
   }
 }
