@@ -86,7 +86,7 @@ export const comparisons: Comparison[] = [
     baseline: { name: "minimal fence", ops: FENCES, run: minimalFences },
     subject: { name: "DmaFence", ops: FENCES, run: drmsimFences },
     target: "ratio >= 0.33 and >= 5 M/s",
-    meets: (r) => r.ratio >= 0.33 && r.subject.opsPerSec >= 5e6,
+    meets: (r) => r.ratio >= 0.33 && r.subject.cpuOpsPerSec >= 5e6,
   },
 ];
 

@@ -3,8 +3,13 @@
  * prints a table and writes `bench/results.json`.
  *
  * A bench module exports `comparisons: Comparison[]` and/or `figures: () => Promise<Figure[]>`.
+ *
+ * Each comparison line shows the subject's and the baseline's best-of rate in CPU time, the median
+ * ratio over paired samples (CPU time; targets are judged on these), the same in wall-clock time
+ * in brackets, the target and ✓/✗.
  */
 import { readdirSync, writeFileSync } from "node:fs";
+import { availableParallelism, loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { type Comparison, compare, type Figure, fmtRate, type Result } from "./harness.js";
@@ -28,7 +33,7 @@ for (const f of files) {
     results.push(r);
     const verdict = r.met === undefined ? "" : r.met ? "  ✓" : "  ✗ below target";
     console.log(
-      `${r.title.padEnd(58)} ${fmtRate(r.subject.opsPerSec).padStart(12)} vs ${fmtRate(r.baseline.opsPerSec).padStart(12)} (${r.baseline.name})  ratio ${r.ratio.toFixed(2)}${r.target ? `  target ${r.target}` : ""}${verdict}`,
+      `${r.title.padEnd(58)} ${fmtRate(r.subject.cpuOpsPerSec).padStart(12)} vs ${fmtRate(r.baseline.cpuOpsPerSec).padStart(12)} (${r.baseline.name})  ratio ${r.ratio.toFixed(2)}  [wall ${fmtRate(r.subject.opsPerSec)} vs ${fmtRate(r.baseline.opsPerSec)}, ratio ${r.wallRatio.toFixed(2)}; ${r.samples} pairs]${r.target ? `  target ${r.target}` : ""}${verdict}`,
     );
   }
   for (const fig of (await mod.figures?.()) ?? []) {
@@ -44,6 +49,6 @@ for (const f of files) {
 }
 writeFileSync(
   join(here, "results.json"),
-  `${JSON.stringify({ node: process.version, platform: `${process.platform}-${process.arch}`, results, figures }, null, 2)}\n`,
+  `${JSON.stringify({ node: process.version, platform: `${process.platform}-${process.arch}`, cpus: availableParallelism(), loadavg: loadavg(), results, figures }, null, 2)}\n`,
 );
 console.log(`\nwrote bench/results.json (${results.length} comparisons, ${figures.length} figures)`);

@@ -218,7 +218,7 @@ export const comparisons: Comparison[] = [
   },
   {
     id: "runtime.validator-throw-vs-off",
-    title: "validator throw vs off: lock-heavy loop",
+    title: "validator throw vs off: lock-heavy loop, ≤ 3× slower",
     unit: "iteration",
     baseline: { name: "validator off", ops: LOCK_ITERS, run: () => lockLoop("off") },
     subject: { name: "validator throw", ops: LOCK_ITERS, run: () => lockLoop("throw") },
