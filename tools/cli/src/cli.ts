@@ -10,6 +10,7 @@ import {
   runDriverConformance,
 } from "@drmsim/testing";
 import { Command, CommanderError } from "commander";
+import { exploreCommand, exploreOptionsFromFlags, replayCommand } from "./commands/explore.js";
 import { parseDuration } from "./duration.js";
 import { loadScenario, UsageError } from "./load-scenario.js";
 import { scaffoldDriver } from "./new-driver.js";
@@ -122,6 +123,43 @@ export function buildProgram(io: CliIo): Command {
       });
       io.out(`${formatConformanceReport(report)}\n`);
       process.exitCode = report.ok ? 0 : 1;
+    });
+
+  program
+    .command("explore")
+    .argument("<scenario>", "a built-in scenario (demo, gpu-frames) or a scenario file")
+    .description(
+      "run a scenario under many perturbed schedules; shrink each failure and print the command that replays it (exit 1 on any finding)",
+    )
+    .requiredOption("--runs <n>", "perturbed runs on this machine")
+    .option("--workers <n>", "worker threads (default: the CPUs)")
+    .option("--shard <i/n>", "this machine's slice of the seed space (n machines, no overlap)")
+    .option("--seed <seed>", "the scenario's seed (every run uses it)", "1")
+    .option("--first-seed <n>", "first perturbation seed", "1")
+    .option("--duration <time>", "simulated duration of each run, e.g. 10ms")
+    .option("--hw-jitter <fraction>", "hardware execution time jitter (0.1 = up to +10%)")
+    .option("--irq-jitter <ns>", "extra interrupt latency, up to this many ns")
+    .option("--no-tie-break", "keep FIFO order for events at the same virtual time")
+    .option("--no-wake-order", "wake sleepers in queue order")
+    .option("--out <dir>", "where traces and reports of failures go", ".drmsim/explore")
+    .action(async (scenario: string, flags: Parameters<typeof exploreOptionsFromFlags>[1]) => {
+      const r = await exploreCommand(exploreOptionsFromFlags(scenario, flags), io);
+      process.exitCode = r.failingRuns > 0 ? 1 : 0;
+    });
+
+  program
+    .command("replay")
+    .argument("<token>", "a replay token printed by drmsim explore")
+    .description("replay one explored schedule exactly; writes its trace and report (exit 1 on any finding)")
+    .option("--trace <file>", "trace path", ".drmsim/replay-trace.json")
+    .option("--report <file>", "report path", ".drmsim/replay-report.html")
+    .action(async (token: string, flags: { trace: string; report: string }) => {
+      const r = await replayCommand(
+        token,
+        { trace: resolve(flags.trace), report: resolve(flags.report) },
+        io,
+      );
+      process.exitCode = r.findings.length === 0 && r.drain.reason !== "deadlock" ? 0 : 1;
     });
 
   const create = program.command("new").description("scaffold new things");

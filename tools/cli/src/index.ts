@@ -17,6 +17,16 @@
  * ```
  */
 export { buildProgram, type CliIo, main } from "./cli.js";
+export {
+  type ExploreCommandFailure,
+  type ExploreCommandOptions,
+  type ExploreCommandResult,
+  type ExploreIo,
+  exploreCommand,
+  type ReplayCommandOptions,
+  replayCommand,
+} from "./commands/explore.js";
+export { resolveScenario } from "./commands/explore-target.js";
 export { parseDuration } from "./duration.js";
 export { loadScenario, UsageError } from "./load-scenario.js";
 export { type DriverNames, driverNames, type ScaffoldResult, scaffoldDriver } from "./new-driver.js";

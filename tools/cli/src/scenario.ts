@@ -3,7 +3,7 @@
  * processes, workloads) on a fresh `Simulator`; the runner drives virtual time to the requested
  * duration, drains what is left, tears down, and collects the validator's verdict and a summary.
  */
-import type { Finding, RunResult, Simulator, ValidatorMode } from "@drmsim/runtime";
+import type { Finding, PerturbOptions, RunResult, Simulator, ValidatorMode } from "@drmsim/runtime";
 import { Simulator as Sim, secs } from "@drmsim/runtime";
 import { type Summary, summarize } from "./summary.js";
 
@@ -45,6 +45,8 @@ export interface ScenarioRunOptions {
   /** Record a trace (needed for `--trace` / `--report`). */
   trace?: boolean;
   validator?: ValidatorMode;
+  /** Schedule perturbation or an exact replay (`drmsim explore` / `drmsim replay`). Default: none. */
+  perturb?: PerturbOptions;
   /** Called as virtual time advances (fraction of the duration, 0..1). */
   onProgress?(fraction: number, nowNs: number): void;
   log?(line: string): void;
@@ -71,6 +73,7 @@ export async function runScenario(
     seed: opts.seed ?? 1,
     validator: opts.validator ?? "collect",
     trace: opts.trace ?? false,
+    ...(opts.perturb === undefined ? {} : { perturb: opts.perturb }),
   });
   const durationNs = opts.durationNs ?? scenario.durationNs ?? secs(1);
   const log = opts.log ?? (() => {});

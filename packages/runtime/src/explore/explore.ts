@@ -56,6 +56,16 @@ export function outcomeSignatures(o: ExploreOutcome): string[] {
   return [...new Set(o.findings.map((f) => findingSignature(f)))].sort();
 }
 
+/**
+ * The signature a failing run is grouped and shrunk by: its first finding's (later findings are
+ * usually consequences — a deadlock leaves leaks and unsignalled fences behind). Undefined for a
+ * clean run.
+ */
+export function primarySignature(o: ExploreOutcome): string | undefined {
+  const f = o.findings[0];
+  return f === undefined ? undefined : findingSignature(f);
+}
+
 /** `--shard i/n`: this machine's slice of the seed space. */
 export interface Shard {
   /** 1-based. */
@@ -86,7 +96,9 @@ export function shardSeed(firstSeed: number, shard: Shard, j: number): number {
 export interface ExploreFailure {
   /** The perturbation seed that first hit it. */
   seed: number;
-  /** Its finding signatures. */
+  /** Its first finding's signature (what it is grouped and shrunk by). */
+  signature: string;
+  /** All its finding signatures. */
   signatures: string[];
   /** The first finding, for printing. */
   finding: Finding;
@@ -120,7 +132,7 @@ export interface ExploreReport {
   failingRuns: number;
   /** Distinct finding signatures → how many runs hit them. */
   distinct: Map<string, number>;
-  /** One shrunk failure per distinct signature set, in the order found. */
+  /** One shrunk failure per distinct first-finding signature, in the order found. */
   failures: ExploreFailure[];
 }
 
@@ -138,13 +150,14 @@ export async function explore(target: ExploreTarget, opts: ExploreOptions): Prom
     if (sigs.length > 0) {
       report.failingRuns++;
       for (const s of sigs) report.distinct.set(s, (report.distinct.get(s) ?? 0) + 1);
-      const key = sigs.join("\n");
+      const key = primarySignature(outcome)!;
       if (!seenSets.has(key)) {
         seenSets.add(key);
         report.failures.push(
           opts.shrink === false
             ? {
                 seed,
+                signature: key,
                 signatures: sigs,
                 finding: outcome.findings[0]!,
                 originalDecisions: outcome.decisions,
@@ -162,23 +175,23 @@ export async function explore(target: ExploreTarget, opts: ExploreOptions): Prom
 }
 
 /**
- * Shrinks a failing run: the smallest decision list whose replay fails with at least the same
- * finding signatures. Replays run with `perturb: { decisions }` only.
+ * Shrinks a failing run: the smallest decision list whose replay still has a finding with the
+ * failing run's first-finding signature. Replays run with `perturb: { decisions }` only.
  */
 export async function shrinkFailure(
   target: ExploreTarget,
   seed: number,
   outcome: ExploreOutcome,
 ): Promise<ExploreFailure> {
-  const want = outcomeSignatures(outcome);
-  const fails = async (decisions: Decision[]): Promise<boolean> => {
-    const got = new Set(outcomeSignatures(await target({ decisions })));
-    return want.every((s) => got.has(s));
-  };
+  const want = primarySignature(outcome);
+  if (want === undefined) throw new KernelError("EINVAL", "shrinkFailure: the run to shrink had no finding");
+  const fails = async (decisions: Decision[]): Promise<boolean> =>
+    outcomeSignatures(await target({ decisions })).includes(want);
   const r = await shrinkDecisions(outcome.decisions, fails);
   return {
     seed,
-    signatures: want,
+    signature: want,
+    signatures: outcomeSignatures(outcome),
     finding: outcome.findings[0]!,
     originalDecisions: outcome.decisions,
     decisions: r.decisions,

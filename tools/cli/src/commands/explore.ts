@@ -1,0 +1,345 @@
+/**
+ * `drmsim explore <scenario>` and `drmsim replay <token>`: run a scenario under many perturbed
+ * schedules across worker threads, count the distinct findings live, shrink each failure to the
+ * fewest deviations from the plain schedule, and print the one command that replays it — with a
+ * Perfetto trace and the HTML report of that replay.
+ */
+import { availableParallelism } from "node:os";
+import { join, resolve } from "node:path";
+import { Worker } from "node:worker_threads";
+import {
+  DEFAULT_EXPLORE_KNOBS,
+  type Decision,
+  decodeReplayToken,
+  encodeReplayToken,
+  outcomeSignatures,
+  type PerturbKnobs,
+  parseShard,
+  primarySignature,
+  type Shard,
+  shardSeed,
+  shrinkFailure,
+} from "@drmsim/runtime";
+import { parseDuration } from "../duration.js";
+import { UsageError } from "../load-scenario.js";
+import { describeResult, writeOutputs } from "../outputs.js";
+import { createProgress } from "../progress.js";
+import type { Scenario, ScenarioResult } from "../scenario.js";
+import {
+  type ExploreRunSpec,
+  parseSeed,
+  resolveScenario,
+  runOutcome,
+  runPerturbed,
+} from "./explore-target.js";
+import type { ExploreWorkerData } from "./explore-worker.js";
+
+/** Options of {@link exploreCommand} (the command's flags, parsed). */
+export interface ExploreCommandOptions {
+  /** Built-in scenario name or scenario file (what workers load and replay tokens name). */
+  scenario: string;
+  /**
+   * The same scenario, already loaded in this thread (used instead of loading `scenario` again
+   * here: for callers that imported it themselves, such as tests).
+   */
+  loaded?: Scenario;
+  runs: number;
+  /** Worker threads (default: the machine's CPUs); 1 runs in this thread. */
+  workers?: number;
+  shard?: Shard;
+  /** The scenario's seed (every run uses it; the perturbation seeds vary). */
+  seed?: number | string;
+  /** The first perturbation seed (default 1). */
+  firstSeed?: number;
+  durationNs?: number;
+  knobs?: PerturbKnobs;
+  /** Where the traces and reports of shrunk failures go (default `.drmsim/explore`). */
+  outDir?: string;
+}
+
+/** Where output goes. `err` gets the progress bar. */
+export interface ExploreIo {
+  out: (s: string) => void;
+  err: NodeJS.WriteStream;
+}
+
+/** One shrunk failure, as `drmsim explore` reports it. */
+export interface ExploreCommandFailure {
+  /** The first finding's signature (what failures are grouped and shrunk by). */
+  signature: string;
+  signatures: string[];
+  /** Perturbation seed of the first run that hit it. */
+  seed: number;
+  originalDecisions: readonly Decision[];
+  decisions: Decision[];
+  /** `drmsim replay <token>` replays it. */
+  token: string;
+  /** Files written for the replay (trace, report). */
+  files: string[];
+  /** The replayed run. */
+  replay: ScenarioResult;
+}
+
+/** What `drmsim explore` found. */
+export interface ExploreCommandResult {
+  runs: number;
+  failingRuns: number;
+  /** Distinct finding signature → runs that hit it. */
+  distinct: Map<string, number>;
+  failures: ExploreCommandFailure[];
+  /** Wall time of the exploration phase (not shrinking), in ms. */
+  wallMs: number;
+}
+
+interface RunMessage {
+  index: number;
+  seed: number;
+  /** First finding's signature, "" for a clean run. */
+  primary: string;
+  signatures: string[];
+  decisions: Decision[];
+}
+
+/** Runs the exploration; prints progress and the failures; returns what it found. */
+export async function exploreCommand(
+  opts: ExploreCommandOptions,
+  io: ExploreIo,
+): Promise<ExploreCommandResult> {
+  if (!(Number.isInteger(opts.runs) && opts.runs >= 1))
+    throw new UsageError(`--runs must be an integer >= 1`);
+  const workers = Math.min(opts.workers ?? availableParallelism(), opts.runs);
+  if (!(Number.isInteger(workers) && workers >= 1)) throw new UsageError(`--workers must be an integer >= 1`);
+  const shard = opts.shard ?? { index: 1, count: 1 };
+  const knobs = opts.knobs ?? DEFAULT_EXPLORE_KNOBS;
+  const seed = opts.seed ?? 1;
+  const spec: ExploreRunSpec = {
+    scenario: opts.loaded ?? (await resolveScenario(opts.scenario)),
+    seed,
+    ...(opts.durationNs === undefined ? {} : { durationNs: opts.durationNs }),
+  };
+  const plan: [number, number][] = [];
+  for (let j = 0; j < opts.runs; j++) plan.push([j, shardSeed(opts.firstSeed ?? 1, shard, j)]);
+
+  const distinct = new Map<string, number>();
+  const firstBySet = new Map<string, RunMessage>();
+  let done = 0;
+  let failingRuns = 0;
+  const progress = createProgress(io.err, `explore ${spec.scenario.name}`);
+  const record = (m: RunMessage): void => {
+    done++;
+    if (m.signatures.length > 0) {
+      failingRuns++;
+      for (const s of m.signatures) distinct.set(s, (distinct.get(s) ?? 0) + 1);
+      const key = m.primary;
+      const prev = firstBySet.get(key);
+      if (prev === undefined || m.index < prev.index) firstBySet.set(key, m);
+    }
+    progress.update(
+      done / opts.runs,
+      `${done}/${opts.runs} runs, ${distinct.size} distinct finding${distinct.size === 1 ? "" : "s"}`,
+    );
+  };
+
+  const t0 = performance.now();
+  if (workers === 1) {
+    for (const [index, pseed] of plan) {
+      const outcome = await runOutcome(spec, { ...knobs, seed: pseed });
+      const signatures = outcomeSignatures(outcome);
+      record({
+        index,
+        seed: pseed,
+        primary: primarySignature(outcome) ?? "",
+        signatures,
+        decisions: signatures.length > 0 ? [...outcome.decisions] : [],
+      });
+    }
+  } else {
+    await Promise.all(
+      Array.from({ length: workers }, (_, w) =>
+        runWorker(
+          {
+            scenario: opts.scenario,
+            seed,
+            ...(opts.durationNs === undefined ? {} : { durationNs: opts.durationNs }),
+            knobs,
+            runs: plan.filter((_, j) => j % workers === w),
+          },
+          record,
+        ),
+      ),
+    );
+  }
+  const wallMs = performance.now() - t0;
+  progress.done();
+
+  const result: ExploreCommandResult = { runs: done, failingRuns, distinct, failures: [], wallMs };
+  io.out(
+    `explored ${done} schedule${done === 1 ? "" : "s"} of ${spec.scenario.name} (seed ${String(seed)}, shard ${shard.index}/${shard.count}, ${workers} worker${workers === 1 ? "" : "s"}) in ${(wallMs / 1000).toFixed(1)} s: ${failingRuns} failing, ${distinct.size} distinct finding${distinct.size === 1 ? "" : "s"}\n`,
+  );
+  for (const [sig, n] of distinct) io.out(`  ${String(n).padStart(6)} × ${sig}\n`);
+
+  const outDir = resolve(opts.outDir ?? ".drmsim/explore");
+  const target = (perturb: Parameters<typeof runOutcome>[1]) => runOutcome(spec, perturb);
+  let n = 0;
+  for (const first of [...firstBySet.values()].sort((a, b) => a.index - b.index)) {
+    n++;
+    // Re-run the seed here to have its full outcome, then shrink it.
+    const outcome = await target({ ...knobs, seed: first.seed });
+    const shrunk = await shrinkFailure(target, first.seed, outcome);
+    const token = encodeReplayToken({
+      scenario: opts.scenario,
+      seed,
+      decisions: shrunk.decisions,
+      ...(opts.durationNs === undefined ? {} : { durationNs: opts.durationNs }),
+    });
+    const replay = await runPerturbed(spec, { decisions: shrunk.decisions }, true);
+    const files = writeOutputs(replay, {
+      trace: join(outDir, `failure-${n}-trace.json`),
+      report: join(outDir, `failure-${n}-report.html`),
+    });
+    result.failures.push({
+      signature: shrunk.signature,
+      signatures: shrunk.signatures,
+      seed: first.seed,
+      originalDecisions: outcome.decisions,
+      decisions: shrunk.decisions,
+      token,
+      files,
+      replay,
+    });
+    io.out(
+      `\nfailure ${n}: ${shrunk.signature}${shrunk.signatures.length > 1 ? ` (with ${shrunk.signatures.filter((x) => x !== shrunk.signature).join("; ")})` : ""}\n` +
+        `  first hit by perturbation seed ${first.seed}; shrunk from ${outcome.decisions.length} to ${shrunk.decisions.length} deviation${shrunk.decisions.length === 1 ? "" : "s"} from the plain schedule (${shrunk.shrinkRuns} re-runs): ${JSON.stringify(shrunk.decisions)}\n` +
+        `  ${shrunk.finding.toString().split("\n").join("\n  ")}\n` +
+        `  replay: drmsim replay ${token}\n`,
+    );
+    for (const f of files) io.out(`  wrote ${f}\n`);
+  }
+  return result;
+}
+
+function runWorker(data: ExploreWorkerData, onRun: (m: RunMessage) => void): Promise<void> {
+  const here = import.meta.url;
+  const fromSource = here.endsWith(".ts");
+  const entry = new URL(fromSource ? "./explore-worker.ts" : "./explore-worker.js", here).href;
+  // A tiny CommonJS bootstrap: from sources it registers tsx first (a worker does not inherit
+  // `--import tsx`), then loads the real worker module.
+  const boot = `const { workerData } = require("node:worker_threads");
+(async () => { if (workerData.tsx) (await import(workerData.tsx)).register(); await import(workerData.entry); })()
+  .catch((e) => { throw e; });`;
+  return new Promise((resolvePromise, reject) => {
+    const w = new Worker(boot, {
+      eval: true,
+      execArgv: fromSource ? ["--conditions=@drmsim/source"] : [],
+      workerData: { ...data, entry, tsx: fromSource ? import.meta.resolve("tsx/esm/api") : null },
+    });
+    let finished = false;
+    w.on("message", (m: RunMessage | { done: true }) => {
+      if ("done" in m) {
+        finished = true;
+        void w.terminate();
+        resolvePromise();
+      } else onRun(m);
+    });
+    w.on("error", reject);
+    w.on("exit", (code) => {
+      if (!finished) reject(new Error(`explore worker exited with code ${code} before finishing its runs`));
+    });
+  });
+}
+
+/** Options of {@link replayCommand}. */
+export interface ReplayCommandOptions {
+  trace?: string;
+  report?: string;
+  /** The token's scenario, already loaded in this thread (tests). */
+  loaded?: Scenario;
+}
+
+/** `drmsim replay <token>`: runs the exact schedule the token names; the run's result. */
+export async function replayCommand(
+  token: string,
+  opts: ReplayCommandOptions,
+  io: ExploreIo,
+): Promise<ScenarioResult> {
+  let spec: ReturnType<typeof decodeReplayToken>;
+  try {
+    spec = decodeReplayToken(token);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const run: ExploreRunSpec = {
+    scenario: opts.loaded ?? (await resolveScenario(spec.scenario)),
+    seed: spec.seed,
+    ...(spec.durationNs === undefined ? {} : { durationNs: spec.durationNs }),
+  };
+  const result = await runPerturbed(run, { decisions: spec.decisions }, true);
+  const written = writeOutputs(result, {
+    trace: opts.trace ?? resolve(".drmsim/replay-trace.json"),
+    report: opts.report ?? resolve(".drmsim/replay-report.html"),
+  });
+  io.out(
+    `replaying ${spec.scenario} (seed ${String(spec.seed)}) with ${spec.decisions.length} decision${spec.decisions.length === 1 ? "" : "s"}: ${JSON.stringify(spec.decisions)}\n`,
+  );
+  io.out(`${describeResult(result)}\n`);
+  for (const w of written) io.out(`wrote ${w}\n`);
+  return result;
+}
+
+/** Parses the explore flags as commander hands them over. */
+export function exploreOptionsFromFlags(
+  scenario: string,
+  flags: {
+    runs: string;
+    workers?: string;
+    shard?: string;
+    seed?: string;
+    firstSeed?: string;
+    duration?: string;
+    hwJitter?: string;
+    irqJitter?: string;
+    tieBreak?: boolean;
+    wakeOrder?: boolean;
+    out?: string;
+  },
+): ExploreCommandOptions {
+  const int = (name: string, v: string | undefined): number | undefined => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`${name} must be an integer >= 1, got '${v}'`);
+    return n;
+  };
+  const num = (name: string, v: string | undefined, dflt: number): number => {
+    if (v === undefined) return dflt;
+    const n = Number(v);
+    if (!(n >= 0) || !Number.isFinite(n)) throw new UsageError(`${name} must be a number >= 0, got '${v}'`);
+    return n;
+  };
+  let shard: Shard | undefined;
+  if (flags.shard !== undefined) {
+    try {
+      shard = parseShard(flags.shard);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  }
+  const o: ExploreCommandOptions = {
+    scenario,
+    runs: int("--runs", flags.runs)!,
+    seed: parseSeed(flags.seed),
+    knobs: {
+      tieBreak: flags.tieBreak !== false,
+      wakeOrder: flags.wakeOrder !== false,
+      hwJitter: num("--hw-jitter", flags.hwJitter, DEFAULT_EXPLORE_KNOBS.hwJitter ?? 0),
+      irqJitterNs: num("--irq-jitter", flags.irqJitter, DEFAULT_EXPLORE_KNOBS.irqJitterNs ?? 0),
+    },
+  };
+  const workers = int("--workers", flags.workers);
+  if (workers !== undefined) o.workers = workers;
+  const firstSeed = int("--first-seed", flags.firstSeed);
+  if (firstSeed !== undefined) o.firstSeed = firstSeed;
+  if (shard !== undefined) o.shard = shard;
+  if (flags.duration !== undefined) o.durationNs = parseDuration(flags.duration);
+  if (flags.out !== undefined) o.outDir = flags.out;
+  return o;
+}
