@@ -10,8 +10,10 @@
 //     formatting does not matter but a changed call or argument does. A `console.log(x)` line
 //     counts as run when the test uses `x` (tests assert what the README prints).
 // Exit 1 listing every problem. Run by scripts/release-check.mjs; `--json` prints the problems.
+import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 
 const root = resolve(import.meta.dirname, "..");
 const asJson = process.argv.includes("--json");
@@ -122,17 +124,40 @@ export function checkPackage(dir) {
   return problems;
 }
 
-const dirs = ["packages", "drivers", "tools"]
-  .flatMap((top) =>
-    existsSync(join(root, top)) ? readdirSync(join(root, top)).map((d) => join(root, top, d)) : [],
-  )
-  .filter((d) => existsSync(join(d, "package.json")));
-const problems = dirs.flatMap(checkPackage);
-if (asJson) console.log(JSON.stringify(problems, null, 2));
-else if (problems.length === 0)
-  console.log(`check-readmes: ${dirs.length} READMEs, every example is run by a test in its package`);
-else {
-  console.error(`check-readmes: ${problems.length} problem(s):`);
-  for (const p of problems) console.error(`  ${p.pkg} (${p.dir}): ${p.problem}`);
+/**
+ * Workspace package directories (packages/*, drivers/*, tools/*) whose package.json git tracks: a
+ * release is cut from commits, and tests (e.g. `drmsim new driver`'s) create and delete scratch
+ * packages under drivers/ while this runs. Without git, every directory counts.
+ */
+export function packageDirs() {
+  let tracked;
+  try {
+    tracked = new Set(
+      execFileSync("git", ["ls-files", "--", "*/*/package.json"], { cwd: root, encoding: "utf8" })
+        .split("\n")
+        .filter(Boolean)
+        .map((f) => join(root, f, "..")),
+    );
+  } catch {
+    tracked = undefined;
+  }
+  return ["packages", "drivers", "tools"]
+    .flatMap((top) =>
+      existsSync(join(root, top)) ? readdirSync(join(root, top)).map((d) => join(root, top, d)) : [],
+    )
+    .filter((d) => existsSync(join(d, "package.json")) && (tracked === undefined || tracked.has(d)));
 }
-process.exit(problems.length === 0 ? 0 : 1);
+
+// Imported by release-check for firstExample/packageDirs: check only when run as a script.
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  const dirs = packageDirs();
+  const problems = dirs.flatMap(checkPackage);
+  if (asJson) console.log(JSON.stringify(problems, null, 2));
+  else if (problems.length === 0)
+    console.log(`check-readmes: ${dirs.length} READMEs, every example is run by a test in its package`);
+  else {
+    console.error(`check-readmes: ${problems.length} problem(s):`);
+    for (const p of problems) console.error(`  ${p.pkg} (${p.dir}): ${p.problem}`);
+  }
+  process.exit(problems.length === 0 ? 0 : 1);
+}

@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 // `pnpm release:check`: proof, offline from the workspace, that what we would publish works for
 // someone else. First the source checks: every export has a doc comment (scripts/check-docs.mjs)
-// and every README example is run by a test (scripts/check-readmes.mjs). For every public package: publint (strict) and arethetypeswrong (ESM-only
-// profile) on the packed tarball; then all tarballs are installed with npm into a scratch
-// project outside the workspace, and scripts/smoke.mjs runs there against them.
+// and every README example is run by a test (scripts/check-readmes.mjs). Then, for every public
+// package, publint (strict) and arethetypeswrong (ESM-only profile) on the packed tarball; then all
+// tarballs are installed with npm into a scratch project outside the workspace, where
+// scripts/smoke.mjs and every public README's example run against them.
 // Run `pnpm build` first.
 import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { firstExample } from "./check-readmes.mjs";
 
 const root = resolve(import.meta.dirname, "..");
 const run = (cmd, args, cwd, opts = {}) =>
@@ -91,6 +93,30 @@ try {
 } catch (e) {
   failures++;
   console.error(`release:check: consumer install/smoke failed: ${e.message}`);
+}
+
+// Each public README's example, copied verbatim into the consumer and run against the installed
+// tarballs (TypeScript through tsx, which @drmsim/cli depends on): what a reader pastes must work.
+// An example that `export default`s a scenario is run the way its README says, with `drmsim run`.
+if (existsSync(join(scratch, "node_modules", "tsx"))) {
+  for (const { dir, manifest } of pkgs) {
+    const example = firstExample(readFileSync(join(dir, "README.md"), "utf8"));
+    if (!example) continue;
+    const file = join(scratch, `readme-${manifest.name.split("/").pop()}.ts`);
+    writeFileSync(file, example);
+    console.log(`== README example of ${manifest.name}`);
+    try {
+      if (/^export\s+default\b/m.test(example))
+        run(join(scratch, "node_modules", ".bin", "drmsim"), ["run", file, "-q"], scratch);
+      else run("node", ["--import", "tsx", file], scratch);
+    } catch (e) {
+      failures++;
+      console.error(`release:check: README example of ${manifest.name} failed: ${e.message}`);
+    }
+  }
+} else {
+  failures++;
+  console.error("release:check: tsx is not installed in the consumer (it comes with @drmsim/cli)");
 }
 if (failures === 0) rmSync(out, { recursive: true, force: true });
 console.log(
