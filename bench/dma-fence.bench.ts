@@ -106,59 +106,15 @@ function heapPer(n: number, make: (i: number) => unknown): number {
   return (after - before) / n;
 }
 
-/** Best CPU time (user + system, ms) of `runs` runs of `fn`: robust when other processes share the machine. */
-function cpuBest(fn: () => void, runs: number): number {
-  let best = Number.POSITIVE_INFINITY;
-  for (let i = 0; i < runs; i++) {
-    gc?.();
-    const t0 = process.cpuUsage();
-    fn();
-    const d = process.cpuUsage(t0);
-    best = Math.min(best, (d.user + d.system) / 1000);
-  }
-  return best;
-}
-
-/**
- * The same comparison as above in CPU time, baseline and subject interleaved: the wall-clock
- * ratio swings widely when the machine is shared; CPU time does not.
- */
-function cpuRatio(): Figure[] {
-  minimalFences();
-  drmsimFences();
-  let base = Number.POSITIVE_INFINITY;
-  let subj = Number.POSITIVE_INFINITY;
-  for (let round = 0; round < 5; round++) {
-    base = Math.min(base, cpuBest(minimalFences, 2));
-    subj = Math.min(subj, cpuBest(drmsimFences, 2));
-  }
-  const rate = (FENCES / subj) * 1000;
-  const ratio = base / subj;
-  return [
-    {
-      id: "dma-fence.create-signal-callback.cpu",
-      title: "fence create + one callback + signal, CPU time (M fences/s)",
-      value: rate / 1e6,
-      unit: "M/s",
-      baseline: { name: "minimal fence", value: ((FENCES / base) * 1000) / 1e6 },
-      ratio,
-      target: "ratio >= 0.33 and >= 5 M/s",
-      met: ratio >= 0.33 && rate >= 5e6,
-    },
-  ];
-}
-
 /** Memory per pending (unsignalled, referenced) fence, with the minimal fence beside it. */
 export async function figures(): Promise<Figure[]> {
   if (gc === undefined) throw new Error("run with --expose-gc (pnpm bench does)");
-  const cpu = cpuRatio();
   const sim = new Simulator({ validator: "off" });
   const ctx = dmaFenceContextAlloc(sim);
   const perDrmsim = heapPer(FENCES, (i) => new DmaFence(sim, ops, ctx, i + 1));
   const perMinimal = heapPer(FENCES, (i) => new MinimalFence(ctx, i + 1));
   if (sink === -1) console.log(sink);
   return [
-    ...cpu,
     {
       id: "dma-fence.pending-fence-bytes",
       title: "memory per pending fence (1M unsignalled, validator off)",
