@@ -43,7 +43,7 @@ function objOf(buf: DmaBuf): DrmGemObject {
  *   (`drm_gem_map_attach`); here the dma-buf core pins a static importer at map time and
  *   `mapDmaBuf`/`unmapDmaBuf` pin a dynamic importer's mappings — in both cases the storage
  *   stays put while it is mapped.
- * - `mapDmaBuf` → `funcs.getSgTable(obj, att.dev)` (ENOSYS without it).
+ * - `mapDmaBuf` → `funcs.getSgTable(obj, att.dev)` (ENOSYS without it, EINVAL for `DMA_NONE`).
  * - `vmap`/`vunmap`/`mmap` → the object's funcs (EINVAL/ENODEV without them).
  * - `release` (`drm_gem_dmabuf_release`) drops the reference the dma-buf held on the object.
  */
@@ -56,8 +56,11 @@ export const drmGemPrimeDmaBufOps: DmaBufOps = {
     const obj = objOf(att.dmabuf);
     obj.funcs.unpin?.(obj);
   },
-  mapDmaBuf: (att, _dir) => {
+  mapDmaBuf: (att, dir) => {
     const obj = objOf(att.dmabuf);
+    // drm_gem_map_dma_buf: a mapping must have a direction (the kernel WARNs on DMA_NONE).
+    if (dir === DmaDataDirection.NONE)
+      throw new KernelError("EINVAL", `${obj.label}: map_dma_buf with DMA_NONE`);
     const get = obj.funcs.getSgTable;
     if (get === undefined)
       throw new KernelError("ENOSYS", `${obj.label} cannot be mapped: no get_sg_table op`);

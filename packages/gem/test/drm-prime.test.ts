@@ -3,6 +3,7 @@ import {
   Device,
   type DmaBuf,
   type DmaBufAttachment,
+  DmaDataDirection,
   PAGE_SIZE,
   type SgTable,
   StoreExporter,
@@ -70,6 +71,30 @@ describe("PRIME export (PRIME_HANDLE_TO_FD)", () => {
     file.release();
     expect(a.isReleased).toBe(true);
     expect(obj.refcount).toBe(0);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+
+  it("mapping an export with DMA_NONE is EINVAL (drm_gem_map_dma_buf) and leaves it unpinned", async () => {
+    const sim = new Simulator();
+    const exp = driver(sim, "gpu0");
+    const imp = driver(sim, "gpu1");
+    const file = new DrmGemHandleTable(sim, {});
+    const obj = exp.create() as DrmGemShmemObject;
+    const h = file.handleCreate(obj);
+    obj.put();
+    const buf = drmGemPrimeHandleToDmaBuf(file, h);
+    await sim.exec("map", async () => {
+      const att = buf.attach(imp.dmaDev);
+      await expectErr(() => att.mapUnlocked(DmaDataDirection.NONE), "EINVAL");
+      expect(att.mappingCount).toBe(0);
+      expect(obj.pagesPinCount).toBe(0);
+      const sgt = await att.mapUnlocked(DmaDataDirection.TO_DEVICE);
+      expect(obj.pagesPinCount).toBe(1);
+      await att.unmapUnlocked(sgt, DmaDataDirection.TO_DEVICE);
+      buf.detach(att);
+    });
+    buf.put();
+    file.release();
     expect(sim.teardown().findings).toEqual([]);
   });
 
