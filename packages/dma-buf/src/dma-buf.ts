@@ -15,8 +15,10 @@
  */
 import { DmaResv, dmaResvUsageRw } from "@drmsim/dma-resv";
 import {
+  type Allocation,
   File,
   frameList,
+  GFP_KERNEL,
   KernelError,
   O_CLOEXEC,
   O_RDWR,
@@ -122,6 +124,11 @@ export interface DmaBufExportInfo {
   flags?: number;
 }
 
+/** `sizeof(struct dma_buf)` on 64-bit, an estimate: what `dma_buf_export` allocates. */
+const DMA_BUF_BYTES = 256;
+/** `sizeof(struct dma_resv)`, added when the buffer embeds its own reservation object. */
+const DMA_RESV_BYTES = 64;
+
 /** `struct dma_buf`. Create with `dmaBufExport`. */
 export class DmaBuf {
   /** The backing file (`dma_buf->file`); its reference count is the buffer's. */
@@ -150,6 +157,8 @@ export class DmaBuf {
     resv: DmaResv | undefined,
     expName: string,
     flags: number,
+    /** The struct's memory (`dma_buf_export`'s kzalloc), freed on release. */
+    private readonly mem: Allocation,
   ) {
     this.ownsResv = resv === undefined;
     this.resv = resv ?? new DmaResv(sim);
@@ -393,6 +402,7 @@ export class DmaBuf {
     }
     this.ops.release(this);
     if (this.ownsResv) this.resv.fini();
+    this.mem.free();
   }
 
   /** @internal */
@@ -428,6 +438,13 @@ export function dmaBufExport(sim: Simulator, info: DmaBufExportInfo): DmaBuf {
       `dma_buf_export: size must be a positive multiple of ${PAGE_SIZE}, got ${info.size}`,
     );
   if (info.resv !== undefined) checkResvLock(sim, info.resv, "dma_buf_export", false);
+  // The struct, with room for its own resv unless the exporter shares one (`kzalloc(alloc_size,
+  // GFP_KERNEL)`); failing here leaves nothing behind, as the kernel's unwinding does.
+  const mem = sim.mm.kmalloc(
+    DMA_BUF_BYTES + (info.resv === undefined ? DMA_RESV_BYTES : 0),
+    GFP_KERNEL,
+    "dma_buf_export",
+  );
   const buf = new DmaBuf(
     sim,
     ops,
@@ -436,6 +453,7 @@ export function dmaBufExport(sim: Simulator, info: DmaBufExportInfo): DmaBuf {
     info.resv,
     info.name ?? "dmabuf",
     info.flags ?? O_RDWR,
+    mem,
   );
   if (sim.tracer.on) sim.tracer.instant(traceDmaBufExport, DMA_BUF_TRACK, buf.traceArgs());
   return buf;

@@ -17,7 +17,14 @@
  * The contained fence must not itself be a chain (the kernel WARNs): chains nest only through
  * `prev`. Flatten into an array instead.
  */
-import { frameList, KernelError, type Simulator } from "@drmsim/runtime";
+import {
+  type Allocation,
+  frameList,
+  GFP_KERNEL,
+  type Gfp,
+  KernelError,
+  type Simulator,
+} from "@drmsim/runtime";
 import { DmaFence, type DmaFenceCb, type DmaFenceOps } from "./dma-fence.js";
 import { dmaFenceContextAlloc } from "./fence-context.js";
 
@@ -29,6 +36,24 @@ declare module "@drmsim/runtime" {
 }
 
 const EINVAL = -22;
+
+/** `sizeof(struct dma_fence_chain)` on 64-bit (a dma_fence plus prev, fence, cb/irq_work, lock), an estimate. */
+export const DMA_FENCE_CHAIN_BYTES = 128;
+
+/**
+ * `dma_fence_chain_alloc()`: the memory for one chain link, taken with `gfp` (the kernel always
+ * uses `GFP_KERNEL`). Callers that must not fail later — `drm_syncobj_add_point` runs after the
+ * point of no return — allocate the link up front and pass it to `new DmaFenceChain(…, mem)`.
+ * Throws `ENOMEM` when the allocation fails; free an unused one with `dmaFenceChainFree`.
+ */
+export function dmaFenceChainAlloc(sim: Simulator, gfp: Gfp = GFP_KERNEL): Allocation {
+  return sim.mm.kmalloc(DMA_FENCE_CHAIN_BYTES, gfp, "dma_fence_chain_alloc");
+}
+
+/** `dma_fence_chain_free()`: gives back a link from `dmaFenceChainAlloc` that was never initialised. */
+export function dmaFenceChainFree(mem: Allocation): void {
+  mem.free();
+}
 
 const chainOps: DmaFenceOps<DmaFenceChain> = {
   getDriverName: () => "dma_fence_chain",
@@ -65,6 +90,10 @@ function chainIdentity(
  * `dma_fence_chain_init`: it consumes the caller's references to `prev` (may be null) and
  * `fence`. Refused with `EINVAL`, nothing consumed, when `fence` is itself a chain (reported as
  * `fence-chain-nested`) or `seqno` is not a non-negative safe integer.
+ *
+ * `mem` is the link's memory from `dmaFenceChainAlloc` (taken over, freed with the link; left
+ * to the caller when the constructor throws). Without it the constructor allocates it itself
+ * (`dma_fence_chain_alloc` + `_init`), failing with `ENOMEM`, nothing consumed.
  */
 export class DmaFenceChain extends DmaFence {
   /** `dma_fence_chain.prev`: the previous link (or any fence), null once collected. */
@@ -75,8 +104,10 @@ export class DmaFenceChain extends DmaFence {
   readonly fence: DmaFence;
   /** `dma_fence_chain.cb`: the one callback the link keeps on the fence it is waiting for. */
   private readonly linkCb: DmaFenceCb;
+  /** The link's own memory, given back when the last reference goes. */
+  private readonly mem: Allocation;
 
-  constructor(sim: Simulator, prev: DmaFence | null, fence: DmaFence, seqno: number) {
+  constructor(sim: Simulator, prev: DmaFence | null, fence: DmaFence, seqno: number, mem?: Allocation) {
     if (!Number.isSafeInteger(seqno) || seqno < 0)
       throw new KernelError(
         "EINVAL",
@@ -98,12 +129,15 @@ export class DmaFenceChain extends DmaFence {
         `dma_fence_chain_init: ${fence.describe()} is a chain; chain through prev instead`,
       );
     }
+    // Allocate before anything is consumed, so ENOMEM leaves the caller's references alone.
+    const own = mem ?? dmaFenceChainAlloc(sim);
     const id = chainIdentity(sim, prev, seqno);
     super(sim, chainOps as DmaFenceOps, id.context, id.seqno, { seqno64: true });
     this.prev = prev;
     this.prevSeqno = id.prevSeqno;
     this.fence = fence;
     this.linkCb = { func: (f) => this.containedSignalled(f) };
+    this.mem = own;
   }
 
   override describe(): string {
@@ -170,6 +204,7 @@ export class DmaFenceChain extends DmaFence {
     this.prev = null;
     prev?.put();
     this.fence.put();
+    this.mem.free();
   }
 }
 

@@ -18,6 +18,7 @@
  * - `SYNC_IOC_SET_DEADLINE {deadline_ns, pad: 0}`: forwards the hint to the fence.
  */
 import {
+  type Allocation,
   EPOLLIN,
   File,
   type FileOperations,
@@ -34,6 +35,16 @@ import { dmaFenceUnwrap, dmaFenceUnwrapMerge } from "./dma-fence-unwrap.js";
 const NAME_LEN = 32;
 /** `sizeof(struct sync_fence_info)`, for the temporary buffer FILE_INFO allocates. */
 const FENCE_INFO_BYTES = 72;
+/** `sizeof(struct sync_file)` (file pointer, user_name, list, wait queue, flags, fence, cb), an estimate. */
+const SYNC_FILE_BYTES = 128;
+
+/**
+ * `sync_file_alloc()`: the `kzalloc(sizeof(*sync_file), GFP_KERNEL)` every new sync_file starts
+ * with. Throws `ENOMEM` (the kernel returns NULL and its callers turn that into `-ENOMEM`).
+ */
+function syncFileAlloc(fence: DmaFence): Allocation {
+  return fence.sim.mm.kmalloc(SYNC_FILE_BYTES, GFP_KERNEL, "sync_file_alloc");
+}
 
 /** `struct sync_merge_data`. */
 export interface SyncMergeData {
@@ -126,6 +137,8 @@ export class SyncFile {
   constructor(
     /** `sync_file->fence`: this file owns a reference. */
     readonly fence: DmaFence,
+    /** The struct's memory from `sync_file_alloc`, freed on release. */
+    private readonly mem: Allocation,
   ) {
     this.file = new File(fence.sim, syncFileFops, this, O_RDWR, SYNC_FILE_KIND);
     this.pollCb = { func: () => this.file.notifyPoll() };
@@ -155,6 +168,7 @@ export class SyncFile {
   release(): void {
     if (this.pollEnabled) this.fence.removeCallback(this.pollCb);
     this.fence.put();
+    this.mem.free();
   }
 
   /** @internal `sync_file_ioctl_merge`. */
@@ -169,7 +183,14 @@ export class SyncFile {
     const name = typeof arg.name === "string" ? arg.name : "";
     const merged = syncFileMerge(name, this, other);
     if (merged === null) throw new KernelError("ENOMEM", `${op}: out of memory merging fences`);
-    const fd = proc.installFile(merged.file, true);
+    let fd: number;
+    try {
+      fd = proc.installFile(merged.file, true);
+    } catch (e) {
+      // No fd for it (the kernel reserves the fd first): the new file goes away again.
+      merged.file.put();
+      throw e;
+    }
     return { ...(arg as unknown as SyncMergeData), fence: fd };
   }
 
@@ -233,10 +254,12 @@ export class SyncFile {
 /**
  * `sync_file_create(fence)`: a new sync_file holding a new reference to `fence`. The caller owns
  * the file's first reference: install it (`proc.installFile(sf.file)`, which takes it over) or
- * drop it (`sf.file.put()`).
+ * drop it (`sf.file.put()`). Throws `ENOMEM` when `sync_file_alloc` fails (the kernel returns
+ * NULL), with no reference taken.
  */
 export function syncFileCreate(fence: DmaFence): SyncFile {
-  return new SyncFile(fence.get());
+  const mem = syncFileAlloc(fence);
+  return new SyncFile(fence.get(), mem);
 }
 
 /**
@@ -271,12 +294,22 @@ export function syncFileGetFence(proc: Process, fd: number): DmaFence | null {
 
 /**
  * `sync_file_merge(name, a, b)`: a new sync_file (the caller owns the file) whose fence is
- * `dmaFenceUnwrapMerge(a, b)`. Null when memory runs out.
+ * `dmaFenceUnwrapMerge(a, b)`. Null when memory runs out (merging, or `sync_file_alloc`), with
+ * nothing left behind.
  */
 export function syncFileMerge(name: string, a: SyncFile, b: SyncFile): SyncFile | null {
   const fence = dmaFenceUnwrapMerge(a.fence.sim, a.fence, b.fence);
   if (fence === null) return null;
-  const sf = new SyncFile(fence);
+  let sf: SyncFile;
+  try {
+    // sync_file_create takes its own reference; ours goes either way, as in the kernel.
+    sf = syncFileCreate(fence);
+  } catch (e) {
+    if (e instanceof KernelError && e.code === "ENOMEM") return null;
+    throw e;
+  } finally {
+    fence.put();
+  }
   sf.userName = truncName(name);
   return sf;
 }

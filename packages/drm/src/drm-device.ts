@@ -289,8 +289,16 @@ export class DrmDevice {
     if (this.unplugged) throw new KernelError("ENODEV", `${minor.path}: the device was unplugged`);
     const dfile = new DrmFile(this, minor, proc);
     // drm_file_free order: per-file subsystems (syncobjs, GEM handles) go, then the driver's postclose.
-    // drm_driver.open runs before the file is visible; a failure leaves nothing behind.
-    this.hooks.driver.open.call(dfile);
+    // drm_driver.open runs before the file is visible; a failure leaves nothing behind
+    // (drm_file_alloc's unwinding: the per-file tables go, then the file's memory).
+    try {
+      this.hooks.driver.open.call(dfile);
+    } catch (e) {
+      dfile.closed = true;
+      dfile.runReleaseFns();
+      dfile.free();
+      throw e;
+    }
     // The first opener of a primary node with no master becomes master (drm_master_open).
     if (minor.type === "primary" && this.master === null) {
       this.master = dfile;
@@ -309,6 +317,7 @@ export class DrmDevice {
       dfile.runReleaseFns();
       this.hooks.driver.postclose.call(dfile);
     });
+    dfile.free();
     if (this.master === dfile) this.master = null;
     if (dfile.magic !== 0) this.magics.delete(dfile.magic);
     this.files.delete(dfile);

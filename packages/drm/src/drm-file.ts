@@ -9,11 +9,17 @@
  * field for each of them and cannot forget to free one.
  */
 import { DrmGemHandleTable } from "@drmsim/gem";
-import type { Process } from "@drmsim/runtime";
+import { type Allocation, GFP_KERNEL, type Process } from "@drmsim/runtime";
 import type { DrmDevice } from "./drm-device.js";
 import type { DrmMinor } from "./drm-minor.js";
 
-/** `struct drm_file`. Created by the core on `open()`; drivers see it in every op. */
+/** `sizeof(struct drm_file)` on 64-bit, an estimate: what `drm_file_alloc` allocates. */
+const DRM_FILE_BYTES = 768;
+
+/**
+ * `struct drm_file`. Created by the core on `open()`; drivers see it in every op. Its memory is a
+ * `GFP_KERNEL` allocation from site `drm_file_alloc`, taken first: `ENOMEM` creates nothing.
+ */
 export class DrmFile {
   /** `file_priv->authenticated`: may call `DRM_AUTH` ioctls on a primary node. */
   authenticated: boolean;
@@ -29,6 +35,8 @@ export class DrmFile {
   readonly gem: DrmGemHandleTable;
   private readonly slots = new Map<object, unknown>();
   private readonly releaseFns: (() => void)[] = [];
+  /** The struct's memory, given back by `free()` once the core is done with the file. */
+  private readonly mem: Allocation;
 
   constructor(
     /** `file_priv->minor->dev`. */
@@ -38,6 +46,7 @@ export class DrmFile {
     /** The process that opened it (`file_priv->pid`). */
     readonly proc: Process,
   ) {
+    this.mem = device.sim.mm.kmalloc(DRM_FILE_BYTES, GFP_KERNEL, "drm_file_alloc");
     // drm_file_alloc: a CAP_SYS_ADMIN opener starts authenticated; others must be authenticated by
     // the master (GET_MAGIC + AUTH_MAGIC). Render and accel clients never need it.
     this.authenticated = drmProcessIsRoot(proc);
@@ -89,6 +98,11 @@ export class DrmFile {
     for (let i = this.releaseFns.length - 1; i >= 0; i--) this.releaseFns[i]!();
     this.releaseFns.length = 0;
     this.slots.clear();
+  }
+
+  /** @internal `drm_file_free`'s final `kfree(file)`: after postclose, or when `open` failed. */
+  free(): void {
+    this.mem.free();
   }
 
   toString(): string {

@@ -8,7 +8,7 @@
  * again and nothing is left behind. Deleting a handle calls `funcs.close`, drops the PRIME cache
  * entry and the handle reference. Closing the file deletes every handle it still has.
  */
-import { KernelError, type Simulator } from "@drmsim/runtime";
+import { GFP_KERNEL, KernelError, type Simulator } from "@drmsim/runtime";
 import type { DrmGemFile, DrmGemObject } from "./drm-gem-object.js";
 import { type DrmPrimeBufRef, DrmPrimeFilePrivate } from "./drm-prime-file-private.js";
 import { Idr } from "./internal/idr.js";
@@ -18,7 +18,8 @@ const INT_MAX = 0x7fffffff;
 
 /** The per-file GEM state: `file_priv->object_idr` and `file_priv->prime`. */
 export class DrmGemHandleTable {
-  private readonly idr = new Idr<DrmGemObject>();
+  /** `file_priv->object_idr`: accounted, so a handle costs memory and can fail with ENOMEM. */
+  private readonly idr: Idr<DrmGemObject>;
   /** `file_priv->prime`: dma-buf ↔ handle, so the same dma-buf imports as the same handle. */
   readonly prime = new DrmPrimeFilePrivate<DrmPrimeBufRef>();
   private released = false;
@@ -27,7 +28,9 @@ export class DrmGemHandleTable {
     readonly sim: Simulator,
     /** What `funcs.open/close` receive: the DRM core's `DrmFile`. */
     readonly file: DrmGemFile,
-  ) {}
+  ) {
+    this.idr = new Idr<DrmGemObject>(sim.mm, GFP_KERNEL, "idr_alloc");
+  }
 
   /** Number of live handles. */
   get count(): number {
@@ -43,7 +46,15 @@ export class DrmGemHandleTable {
     this.checkOpen("drm_gem_handle_create");
     obj.assertLive("drm_gem_handle_create");
     obj.handleGet();
-    const handle = this.idr.alloc(obj);
+    let handle: number;
+    try {
+      handle = this.idr.alloc(obj);
+    } catch (e) {
+      // idr_alloc failed (ENOMEM): drop the handle count taken above, as the kernel's
+      // err_unref path does; no handle was installed.
+      obj.handlePut();
+      throw e;
+    }
     try {
       this.sim.withFrame("drm_gem_object_funcs.open", () => obj.funcs.open?.(obj, this.file));
     } catch (e) {

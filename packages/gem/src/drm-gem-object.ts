@@ -14,7 +14,14 @@
  */
 import type { Device, DmaBuf, DmaBufAttachment, IosysMap, SgTable, VmArea } from "@drmsim/dma-buf";
 import { DmaResv } from "@drmsim/dma-resv";
-import { frameList, KernelError, RefCounted, type Simulator } from "@drmsim/runtime";
+import {
+  type Allocation,
+  frameList,
+  GFP_KERNEL,
+  KernelError,
+  RefCounted,
+  type Simulator,
+} from "@drmsim/runtime";
 import type { DrmGemNameTable } from "./drm-gem-names.js";
 
 declare module "@drmsim/runtime" {
@@ -91,9 +98,17 @@ export interface DrmGemObjectOptions<O extends DrmGemObject> {
 const IDS = {};
 
 /**
+ * Bytes charged for a GEM object: `struct drm_gem_object` with its embedded `dma_resv`, plus the
+ * shmem file `drm_gem_object_init` sets up. An estimate.
+ */
+export const DRM_GEM_OBJECT_BYTES = 512;
+
+/**
  * `struct drm_gem_object`. `new DrmGemObject(sim, size, opts)` is `drm_gem_private_object_init`
  * (plus `drm_gem_object_init`'s size check): `size` must be a positive multiple of the page size
- * (`EINVAL`). The object starts with one reference, held by the creator.
+ * (`EINVAL`). The object starts with one reference, held by the creator. Its memory is a
+ * `GFP_KERNEL` allocation from site `drm_gem_object_init`: `ENOMEM` when that fails, nothing
+ * created.
  */
 export class DrmGemObject extends RefCounted {
   /** `obj->size` in bytes. */
@@ -119,6 +134,8 @@ export class DrmGemObject extends RefCounted {
   /** A unique id in creation order, for labels. */
   readonly id: number;
   readonly label: string;
+  /** The object's own memory, given back when the last reference goes. */
+  private readonly mem: Allocation;
 
   constructor(
     readonly sim: Simulator,
@@ -130,7 +147,11 @@ export class DrmGemObject extends RefCounted {
         "EINVAL",
         `GEM object size must be a positive multiple of ${GEM_PAGE_SIZE}, got ${size}`,
       );
+    // The object's memory (the driver's kzalloc of its struct, and drm_gem_object_init's shmem
+    // file), taken first so a failure leaves nothing to undo.
+    const mem = sim.mm.kmalloc(DRM_GEM_OBJECT_BYTES, GFP_KERNEL, "drm_gem_object_init");
     super(sim);
+    this.mem = mem;
     this.size = size;
     this.funcs = (opts.funcs ?? {}) as DrmGemObjectFuncs<this>;
     this.id = sim.subsystem(IDS, () => ({ n: 0 })).n++;
@@ -195,5 +216,6 @@ export class DrmGemObject extends RefCounted {
   protected release(): void {
     this.funcs.free?.(this);
     if (this.ownsResv) this.resv.fini();
+    this.mem.free();
   }
 }

@@ -9,6 +9,7 @@ import {
 } from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
 import {
+  DRM_GEM_OBJECT_BYTES,
   DrmGemShmemObject,
   drmGemShmemFuncs,
   drmGemShmemPurgedCount,
@@ -279,7 +280,8 @@ describe("drm_gem_shmem funcs", () => {
 describe("drm_gem_shmem shrinker", () => {
   it("memory pressure purges purgeable objects and only those", async () => {
     const sim = new Simulator();
-    sim.mm.budget = 4 * SZ;
+    // Room for four objects' pages plus the three objects themselves.
+    sim.mm.budget = 4 * SZ + 3 * DRM_GEM_OBJECT_BYTES;
     const keep = DrmGemShmemObject.create(sim, SZ, { label: "keep" });
     const dontneed = DrmGemShmemObject.create(sim, SZ, { label: "dontneed" });
     const pinned = DrmGemShmemObject.create(sim, SZ, { label: "pinned" });
@@ -289,7 +291,7 @@ describe("drm_gem_shmem shrinker", () => {
     await pinned.pin();
     await dontneed.madvise(1);
     await pinned.madvise(1);
-    expect(sim.mm.used).toBe(3 * SZ);
+    expect(sim.mm.used).toBe(3 * SZ + 3 * DRM_GEM_OBJECT_BYTES);
     // 2 * SZ more does not fit: reclaim must give back one purgeable object.
     const a = await sim.exec("alloc", () => sim.mm.kmalloc(2 * SZ, GFP_KERNEL, "big"));
     expect(dontneed.madv).toBe(-1);

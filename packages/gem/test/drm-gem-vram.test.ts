@@ -4,6 +4,7 @@ import { DmaResvUsage } from "@drmsim/dma-resv";
 import { isKernelError, type KernelError, Simulator } from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
 import {
+  DRM_GEM_OBJECT_BYTES,
   DrmGemHandleTable,
   DrmGemVramObject,
   DrmVramManager,
@@ -79,7 +80,7 @@ describe("DrmGemVramObject", () => {
     expect(a.store.placement.domain).toBe("system");
     expect(a.store.read(5, 3)).toEqual(new Uint8Array([1, 2, 3]));
     // The evicted object now takes system memory.
-    expect(sim.mm.used).toBe(used + 2 * MiB);
+    expect(sim.mm.used).toBe(used + 2 * MiB + DRM_GEM_OBJECT_BYTES);
     // Moving it back evicts b (the oldest in VRAM now) and frees its system pages.
     await sim.exec("back", () => a.pin("vram"));
     expect(a.domain).toBe("vram");

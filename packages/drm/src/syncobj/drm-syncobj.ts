@@ -23,11 +23,20 @@ import {
   type DmaFenceCb,
   DmaFenceChain,
   dmaFenceAllocatePrivateStub,
+  dmaFenceChainAlloc,
   dmaFenceChainFindSeqno,
   dmaFenceChainWalk,
   dmaFenceGetStub,
 } from "@drmsim/dma-fence";
-import { frameList, KernelError, RefCounted, type Simulator, type Sleeper } from "@drmsim/runtime";
+import {
+  type Allocation,
+  frameList,
+  GFP_KERNEL,
+  KernelError,
+  RefCounted,
+  type Simulator,
+  type Sleeper,
+} from "@drmsim/runtime";
 import type { EventfdCtx } from "./eventfd.js";
 import {
   DRM_SYNCOBJ_CREATE_SIGNALED,
@@ -67,10 +76,14 @@ interface SyncobjEventfdEntry {
 
 let nextSyncobjId = 1;
 
+/** `sizeof(struct drm_syncobj)` (refcount, fence, cb and eventfd lists, lock, file), an estimate. */
+const DRM_SYNCOBJ_BYTES = 96;
+
 /**
  * `struct drm_syncobj`. `new DrmSyncobj(sim, flags, fence)` is `drm_syncobj_create`: the caller
  * holds the first reference; `DRM_SYNCOBJ_CREATE_SIGNALED` installs a signalled stub, `fence` (if
- * given) is installed after that (a new reference is taken).
+ * given) is installed after that (a new reference is taken). The struct is a `GFP_KERNEL`
+ * allocation from site `drm_syncobj_create`: `ENOMEM` when it fails, nothing created.
  */
 export class DrmSyncobj extends RefCounted {
   /** A stable number for reports. */
@@ -80,13 +93,18 @@ export class DrmSyncobj extends RefCounted {
   private readonly cbList: SyncobjWaitEntry[] = [];
   /** `syncobj->ev_fd_list`: eventfds waiting for a point to appear. */
   private readonly evList: SyncobjEventfdEntry[] = [];
+  /** The struct's memory (`drm_syncobj_create`'s kzalloc), freed on release. */
+  private readonly mem: Allocation;
 
   constructor(
     readonly sim: Simulator,
     flags = 0,
     fence: DmaFence | null = null,
   ) {
+    // Allocated first: on ENOMEM no syncobj (and no tracked reference) exists.
+    const mem = sim.mm.kmalloc(DRM_SYNCOBJ_BYTES, GFP_KERNEL, "drm_syncobj_create");
     super(sim);
+    this.mem = mem;
     if ((flags & DRM_SYNCOBJ_CREATE_SIGNALED) !== 0) this.assignNullHandle();
     if (fence !== null) this.replaceFence(fence);
   }
@@ -125,19 +143,36 @@ export class DrmSyncobj extends RefCounted {
    * chain context, after which QUERY can no longer see past it.
    *
    * The kernel takes a pre-allocated chain so the call cannot fail once the submission is past its
-   * point of no return; in drmsim allocating a chain is constructing it, so this creates the link.
+   * point of no return: pass that memory (`dmaFenceChainAlloc`) as `chainMem` and the call
+   * cannot fail with `ENOMEM` (it takes the memory over; on `EINVAL` it stays the caller's).
+   * Without it the link is allocated here first (site `dma_fence_chain_alloc`), so `ENOMEM`
+   * leaves the syncobj unchanged.
    */
-  addPoint(fence: DmaFence, point: number): void {
+  addPoint(fence: DmaFence, point: number, chainMem?: Allocation): void {
     this.assertLive("drm_syncobj_add_point");
     if (!Number.isSafeInteger(point) || point < 0)
       throw new KernelError(
         "EINVAL",
         `drm_syncobj_add_point: point must be a non-negative integer, got ${point}`,
       );
+    // The link's memory: the caller's preallocation, else allocated here before anything changes.
+    const mem = chainMem ?? dmaFenceChainAlloc(this.sim);
     const prev = this.fenceGet();
     // The chain consumes one reference to prev and one to fence; the syncobj's own reference to
     // the old head passes to the chain's prev pointer through `prev`, so drop the syncobj's.
-    const chain = new DmaFenceChain(this.sim, prev === null ? null : prev.get(), fence.get(), point);
+    let chain: DmaFenceChain;
+    try {
+      chain = new DmaFenceChain(this.sim, prev === null ? null : prev.get(), fence.get(), point, mem);
+    } catch (e) {
+      // Refused (a chain as the fence): nothing was consumed; give back what was taken here.
+      fence.put();
+      if (prev !== null) {
+        prev.put();
+        prev.put();
+      }
+      if (chainMem === undefined) mem.free();
+      throw e;
+    }
     const old = this.fence;
     this.fence = chain;
     this.wakeWaiters();
@@ -319,6 +354,7 @@ export class DrmSyncobj extends RefCounted {
     this.fence = null;
     old?.put();
     for (const entry of this.evList.splice(0)) entry.ev.file.put();
+    this.mem.free();
   }
 }
 

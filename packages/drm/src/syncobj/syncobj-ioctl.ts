@@ -10,6 +10,7 @@
  */
 import {
   type DmaFence,
+  dmaFenceChainAlloc,
   dmaFenceChainWalk,
   dmaFenceGetStub,
   dmaFenceUnwrapMerge,
@@ -17,7 +18,7 @@ import {
   syncFileInstall,
   toDmaFenceChain,
 } from "@drmsim/dma-fence";
-import { KernelError, type Process } from "@drmsim/runtime";
+import { type Allocation, GFP_KERNEL, KernelError, type Process } from "@drmsim/runtime";
 import { eventfdCtxFdget } from "./eventfd.js";
 import { drmSyncobjFromFd, drmSyncobjGetFd, type SyncobjTable } from "./syncobj-table.js";
 import { drmSyncobjArrayWait, drmTimeoutAbsToDeadline } from "./syncobj-wait.js";
@@ -273,13 +274,28 @@ export function drmSyncobjTimelineSignalIoctl(table: SyncobjTable, args: DrmSync
   const handles = userArray(args.handles, count, "handles");
   const points = userArray(args.points, count, "points", true);
   const syncobjs = table.findArray(handles, count);
+  // Every chain link is allocated before any point is added, as the kernel does: running out of
+  // memory part-way must not leave some timelines signalled and others not.
+  const sim = table.sim;
+  const chains: Allocation[] = [];
+  let array: Allocation | undefined;
+  try {
+    array = sim.mm.kmalloc(8 * count, GFP_KERNEL, "drm_syncobj_timeline_signal_ioctl");
+    for (let i = 0; i < count; i++) chains.push(dmaFenceChainAlloc(sim));
+  } catch (e) {
+    for (const c of chains) c.free();
+    array?.free();
+    for (const s of syncobjs) s.put();
+    throw e;
+  }
   for (let i = 0; i < count; i++) {
     const s = syncobjs[i]!;
-    const stub = dmaFenceGetStub(table.sim);
-    s.addPoint(stub, points[i]!);
+    const stub = dmaFenceGetStub(sim);
+    s.addPoint(stub, points[i]!, chains[i]!);
     stub.put();
     s.put();
   }
+  array.free();
 }
 
 /**
@@ -358,8 +374,11 @@ export async function drmSyncobjTransferIoctl(table: SyncobjTable, args: DrmSync
       const merged = dmaFenceUnwrapMerge(table.sim, fence);
       if (merged === null)
         throw new KernelError("ENOMEM", "DRM_IOCTL_SYNCOBJ_TRANSFER: out of memory merging fences");
-      dst.addPoint(merged, dstPoint);
-      merged.put();
+      try {
+        dst.addPoint(merged, dstPoint);
+      } finally {
+        merged.put();
+      }
     } finally {
       fence.put();
     }

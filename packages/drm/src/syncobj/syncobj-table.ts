@@ -8,9 +8,19 @@
  * importing it gives a *new* handle every time (unlike GEM/PRIME there is no de-duplication).
  */
 import type { DmaFence } from "@drmsim/dma-fence";
-import { File, KernelError, type Process, type Simulator } from "@drmsim/runtime";
+import {
+  type Allocation,
+  File,
+  GFP_KERNEL,
+  KernelError,
+  type Process,
+  type Simulator,
+} from "@drmsim/runtime";
 import { DrmSyncobj } from "./drm-syncobj.js";
 import { DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT } from "./uapi.js";
+
+/** Bytes charged per handle in the file's syncobj idr (a share of a radix-tree node), an estimate. */
+const IDR_SLOT_BYTES = 16;
 
 /** The `kind` of a syncobj fd (`anon_inode:syncobj_file`). */
 export const SYNCOBJ_FILE_KIND = "syncobj";
@@ -59,6 +69,8 @@ export interface SyncobjFeatures {
  */
 export class SyncobjTable {
   private readonly handles = new Map<number, DrmSyncobj>();
+  /** The idr memory behind each handle (`idr_preload(GFP_KERNEL)` + `idr_alloc`), freed with it. */
+  private readonly handleMem = new Map<number, Allocation>();
   private released = false;
 
   constructor(
@@ -79,13 +91,17 @@ export class SyncobjTable {
 
   /**
    * `drm_syncobj_get_handle()`: a new handle (the lowest free, from 1) for `syncobj`, holding its
-   * own reference.
+   * own reference. The idr slot is a `GFP_KERNEL` allocation (site `idr_alloc`): `ENOMEM`, no
+   * handle, when it fails.
    */
   getHandle(syncobj: DrmSyncobj): number {
     if (this.released) throw new KernelError("EBADF", "the DRM file's syncobj table was already released");
+    // Allocated before the handle is chosen: ENOMEM installs nothing.
+    const mem = this.sim.mm.kmalloc(IDR_SLOT_BYTES, GFP_KERNEL, "idr_alloc");
     let h = 1;
     while (this.handles.has(h)) h++;
     this.handles.set(h, syncobj.get());
+    this.handleMem.set(h, mem);
     return h;
   }
 
@@ -118,7 +134,13 @@ export class SyncobjTable {
     if (s === undefined)
       throw new KernelError("EINVAL", `syncobj handle ${handle} does not exist in this file`);
     this.handles.delete(handle);
+    this.freeHandleMem(handle);
     s.put();
+  }
+
+  private freeHandleMem(handle: number): void {
+    this.handleMem.get(handle)?.free();
+    this.handleMem.delete(handle);
   }
 
   /**
@@ -175,6 +197,8 @@ export class SyncobjTable {
     this.released = true;
     const all = [...this.handles.values()];
     this.handles.clear();
+    for (const a of this.handleMem.values()) a.free();
+    this.handleMem.clear();
     for (const s of all) s.put();
   }
 }

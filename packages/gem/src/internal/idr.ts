@@ -1,3 +1,11 @@
+import { type Allocation, GFP_KERNEL, type Gfp, type MemoryManager } from "@drmsim/runtime";
+
+/**
+ * Bytes charged per id: a radix-tree node (576 bytes) holds 64 slots, so about 9 bytes a slot,
+ * rounded to a pointer pair. An estimate; what matters is that it is charged and given back.
+ */
+const IDR_SLOT_BYTES = 16;
+
 /**
  * `struct idr` as GEM uses it (`idr_alloc(idr, ptr, 1, 0, …)`): integer ids from 1, always the
  * lowest free one, so a closed handle's number is handed out again — userspace sees the same
@@ -5,6 +13,24 @@
  */
 export class Idr<T> {
   private readonly map = new Map<number, T>();
+  /** The memory behind each id, when the idr is accounted. */
+  private readonly mem = new Map<number, Allocation>();
+
+  /**
+   * With `mm`, every new id is a `kmalloc(…, gfp, site)` (the kernel's `idr_preload(GFP_KERNEL)`
+   * + `idr_alloc(GFP_NOWAIT)` taken as one allocation, made where the preload is: before any
+   * lock), so fault injection reaches it; `alloc`/`allocAt` then throw `ENOMEM` with the idr
+   * unchanged. Without `mm` the idr is free (ids cost nothing).
+   */
+  constructor(
+    private readonly mm?: MemoryManager,
+    private readonly gfp: Gfp = GFP_KERNEL,
+    private readonly site = "idr_alloc",
+  ) {}
+
+  private charge(): Allocation | undefined {
+    return this.mm?.kmalloc(IDR_SLOT_BYTES, this.gfp, this.site);
+  }
   /** Ids below `next` that are free, sorted ascending. */
   private readonly holes: number[] = [];
   /** Every id ≥ `next` that is not in `map` is free. */
@@ -25,6 +51,7 @@ export class Idr<T> {
 
   /** `idr_alloc(idr, value, 1, 0)`: the lowest free id ≥ 1. */
   alloc(value: T): number {
+    const a = this.charge();
     let id: number;
     if (this.holes.length > 0) id = this.holes.shift()!;
     else {
@@ -32,12 +59,15 @@ export class Idr<T> {
       id = this.next++;
     }
     this.map.set(id, value);
+    if (a !== undefined) this.mem.set(id, a);
     return id;
   }
 
   /** `idr_alloc(idr, value, id, id + 1)`: exactly `id`; false if it is taken. */
   allocAt(id: number, value: T): boolean {
     if (this.map.has(id)) return false;
+    const a = this.charge();
+    if (a !== undefined) this.mem.set(id, a);
     const i = this.holes.indexOf(id);
     if (i >= 0) this.holes.splice(i, 1);
     this.map.set(id, value);
@@ -49,6 +79,8 @@ export class Idr<T> {
     const v = this.map.get(id);
     if (v === undefined) return undefined;
     this.map.delete(id);
+    this.mem.get(id)?.free();
+    this.mem.delete(id);
     if (id < this.next) {
       let lo = 0;
       let hi = this.holes.length;
