@@ -15,6 +15,7 @@ import {
   DRM_IOCTL_AMDGPU_GEM_CREATE,
   DRM_IOCTL_AMDGPU_WAIT_CS,
   type DrmAmdgpuCsChunk,
+  type DrmAmdgpuIbFill,
 } from "@drmsim/amdgpu";
 import {
   ASAHI_VM_KERNEL_MIN_SIZE,
@@ -55,6 +56,8 @@ export interface AmdgpuRenderOptions {
   inSyncobjs?: number[];
   outSyncobjs?: number[];
   hang?: boolean;
+  /** drmsim extension: bytes the IB writes into a BO of the list when it completes. */
+  fill?: DrmAmdgpuIbFill;
 }
 
 /** `amdgpu_cs_submit_raw2` of one gfx IB: returns the sequence number. */

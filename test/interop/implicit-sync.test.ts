@@ -3,9 +3,8 @@
  * fence: the asahi job waits for amdgpu's write through the reservation object the two drivers
  * share (implicit sync, seed 004), and the pages asahi's DMA reads are the pages amdgpu wrote.
  *
- * Neither driver models the bytes a command writes, so the test stands in for the gfx IB's
- * writes: a callback on amdgpu's job fence fills the BO's backing store with a pattern at the
- * instant the hardware completes (exactly when a real IB's writes become visible).
+ * The bytes come from the job model: the gfx IB carries amdgpu's `fill` extension, whose bytes
+ * land in the BO when the hardware completes the job.
  */
 import "reflect-metadata";
 import { AMDGPU_GEM_DOMAIN_GTT, AMDGPU_GEM_DOMAIN_VRAM, type AmdgpuBo, amdgpuProbe } from "@drmsim/amdgpu";
@@ -108,6 +107,7 @@ describe("implicit sync: amdgpu renders, asahi samples", () => {
   it("control: without the BO in asahi's submit nothing orders the two, and asahi samples before amdgpu is done", async () => {
     const { seen, findings } = await frame(false);
     expect(seen.sampleDone).toBeLessThan(seen.renderDone);
+    expect(seen.bytesAtSample.every((b) => b === 0)).toBe(true); // it sampled an unrendered buffer
     expect(findings).toEqual([]);
   });
 });

@@ -45,7 +45,7 @@ interface ParsedJob {
   ip: number;
   ring: number;
   centity: AmdgpuCtxEntity;
-  ibs: AmdgpuIb[];
+  ibs: (Omit<AmdgpuIb, "fill"> & { fill?: AmdgpuIbFillArg })[];
 }
 
 function arrayOf(data: unknown, what: string): Record<string, unknown>[] {
@@ -100,7 +100,8 @@ export async function amdgpuCsIoctl(fpriv: AmdgpuFpriv, file: DrmFile, args: Drm
         }
         if (job.ibs.length >= AMDGPU_RING_MAX_IBS)
           throw new KernelError("EINVAL", `AMDGPU_CS: more than ${AMDGPU_RING_MAX_IBS} IBs for one ring`);
-        job.ibs.push({ durationNs, hang: ib.hang === true });
+        const fill = parseFill(ib.fill);
+        job.ibs.push({ durationNs, hang: ib.hang === true, ...(fill !== null ? { fill } : {}) });
         break;
       }
       case AMDGPU_CHUNK_ID_DEPENDENCIES:
@@ -159,6 +160,27 @@ export async function amdgpuCsIoctl(fpriv: AmdgpuFpriv, file: DrmFile, args: Drm
     const userptrSeq = new Map<AmdgpuBo, number>();
     for (const bo of bos) if (bo.userptr !== null) userptrSeq.set(bo, await amdgpuHmmRangeFault(bo));
 
+    // drmsim fill extension: the target must be in the BO list and the bytes inside the BO.
+    const fillTargets = new Map<AmdgpuIbFillArg, AmdgpuBo>();
+    for (const p of jobs.values())
+      for (const ib of p.ibs) {
+        const f = ib.fill;
+        if (f === undefined) continue;
+        const handle = f.handle;
+        const bo = bos.find((b) => file.gem.peek(handle) === b);
+        if (bo === undefined)
+          throw new KernelError(
+            "EINVAL",
+            `AMDGPU_CS: fill target ${handle} is not in the submission's BO list`,
+          );
+        if (f.offset + f.data.length > bo.size)
+          throw new KernelError(
+            "EINVAL",
+            `AMDGPU_CS: fill of ${f.data.length} bytes at ${f.offset} does not fit ${bo.label} (${bo.size} bytes)`,
+          );
+        fillTargets.set(f, bo);
+      }
+
     const parsed = [...jobs.values()];
     // The gang leader: the gfx job if there is one (the kernel's choice), else the first.
     const leaderIdx = Math.max(
@@ -179,7 +201,7 @@ export async function amdgpuCsIoctl(fpriv: AmdgpuFpriv, file: DrmFile, args: Drm
         for (const bo of bos) bo.resv.reserveFences(parsed.length);
         const made = parsed.map((p) => {
           const job = new AmdgpuJob(adev, p.centity.entity, "cs", file);
-          job.ibs.push(...p.ibs);
+          for (const ib of p.ibs) job.ibs.push({ durationNs: ib.durationNs, hang: ib.hang });
           job.vm = fpriv.vm;
           job.gangSize = parsed.length;
           return job;
@@ -202,6 +224,14 @@ export async function amdgpuCsIoctl(fpriv: AmdgpuFpriv, file: DrmFile, args: Drm
         }
         // Pass 6: point of no return.
         for (const job of made) job.arm();
+        made.forEach((job, i) => {
+          const ibs = parsed[i]!.ibs;
+          for (let k = 0; k < ibs.length; k++) {
+            const f = ibs[k]!.fill;
+            if (f !== undefined)
+              job.ibs[k]!.fill = { bo: fillTargets.get(f)!.get(), offset: f.offset, data: f.data };
+          }
+        });
         const leader = made[leaderIdx]!;
         for (const job of made) {
           if (job !== leader) leader.addDependency(job.scheduled.get());
@@ -245,4 +275,28 @@ export async function amdgpuCsWaitIoctl(fpriv: AmdgpuFpriv, args: DrmAmdgpuWaitC
   } finally {
     f.put();
   }
+}
+
+/** A parsed `fill` extension of an IB chunk, before its handle is resolved. */
+interface AmdgpuIbFillArg {
+  handle: number;
+  offset: number;
+  data: Uint8Array;
+}
+
+/** Checks the drmsim `fill` extension of an IB chunk (`EINVAL` for a malformed one); null if absent. */
+function parseFill(raw: unknown): AmdgpuIbFillArg | null {
+  if (raw === undefined) return null;
+  if (typeof raw !== "object" || raw === null)
+    throw new KernelError("EINVAL", "AMDGPU_CS: fill must be an object");
+  const r = raw as Record<string, unknown>;
+  const handle = drmArgU(r, "bo_handle", "AMDGPU_CS fill");
+  const offset = drmArgU(r, "offset", "AMDGPU_CS fill", 0);
+  const d = r.data;
+  if (
+    !(d instanceof Uint8Array) &&
+    !(Array.isArray(d) && d.every((b) => Number.isInteger(b) && b >= 0 && b <= 255))
+  )
+    throw new KernelError("EINVAL", "AMDGPU_CS: fill.data must be a Uint8Array or an array of bytes");
+  return { handle, offset, data: Uint8Array.from(d as ArrayLike<number>) };
 }

@@ -158,6 +158,20 @@ export interface DrmAmdgpuCsChunkIb {
   duration_ns?: number;
   /** drmsim extension: the IB never completes (a GPU hang) until the TDR resets the GPU. */
   hang?: boolean;
+  /**
+   * drmsim extension: what the IB writes. When the job completes without error, `data` lands in
+   * the BO at `offset` — the bytes a shader or a blit would have produced, so interop tests can
+   * check that an importer reads what this GPU wrote. The BO must be in the submission's BO list.
+   */
+  fill?: DrmAmdgpuIbFill;
+}
+
+/** drmsim extension of `drm_amdgpu_cs_chunk_ib`: bytes the IB writes into a BO of the BO list. */
+export interface DrmAmdgpuIbFill {
+  bo_handle: number;
+  /** Byte offset in the BO (default 0). */
+  offset?: number;
+  data: Uint8Array | readonly number[];
 }
 
 /** `struct drm_amdgpu_cs_chunk_dep`: wait for the submission `handle` of another context/ring. */

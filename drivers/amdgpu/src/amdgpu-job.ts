@@ -14,11 +14,14 @@ import type { DmaFence } from "@drmsim/dma-fence";
 import { type DrmSchedEntity, DrmSchedJob } from "@drmsim/drm-sched";
 import type { AmdgpuDevice } from "./amdgpu-device.js";
 import type { AmdgpuVm } from "./amdgpu-ids.js";
+import type { AmdgpuBo } from "./amdgpu-object.js";
 
-/** One IB of a job (`struct amdgpu_ib`), reduced to how long it runs and whether it hangs. */
+/** One IB of a job (`struct amdgpu_ib`), reduced to how long it runs, whether it hangs and what it writes. */
 export interface AmdgpuIb {
   durationNs: number;
   hang: boolean;
+  /** drmsim extension: bytes written into a BO when the job completes (the job holds a BO reference). */
+  fill?: { bo: AmdgpuBo; offset: number; data: Uint8Array };
 }
 
 /** What the job does: a userspace submission or a kernel buffer move (`amdgpu_copy_buffer`). */
@@ -67,7 +70,17 @@ export class AmdgpuJob extends DrmSchedJob {
   release(): void {
     this.gangSubmit?.put();
     this.gangSubmit = null;
+    for (const ib of this.ibs) {
+      ib.fill?.bo.put();
+      delete ib.fill;
+    }
     this.cleanup();
+  }
+
+  /** drmsim extension: the IBs' writes land (the hardware completed the job without error). Irq context. */
+  writeBack(): void {
+    for (const ib of this.ibs)
+      if (ib.fill !== undefined) ib.fill.bo.store.write(ib.fill.offset, ib.fill.data);
   }
 }
 

@@ -118,6 +118,7 @@ export class AmdgpuRing {
       label: job.describe(),
       onComplete: (status) => {
         if (status !== 0) irqRef.setError(status);
+        else job.writeBack();
         irqRef.signal();
         irqRef.put();
       },
