@@ -80,6 +80,20 @@ describe("syncobj_basic", () => {
     expect(sim.teardown().findings).toEqual([]);
   });
 
+  it("syncobj ids (used in reports) are numbered per simulator: a second run numbers them alike", () => {
+    const ids = () => {
+      const sim = new Simulator();
+      const objs = [new DrmSyncobj(sim), new DrmSyncobj(sim)];
+      const out = objs.map((o) => o.describe());
+      for (const o of objs) o.put();
+      expect(sim.teardown().findings).toEqual([]);
+      return out;
+    };
+    const first = ids();
+    expect(first).toEqual(["drm_syncobj #1", "drm_syncobj #2"]);
+    expect(ids()).toEqual(first);
+  });
+
   it("bad-create-flags: flags other than SIGNALED are EINVAL, and nothing is created", async () => {
     const sim = new Simulator();
     const a = open(sim);

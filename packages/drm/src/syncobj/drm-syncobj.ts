@@ -74,7 +74,8 @@ interface SyncobjEventfdEntry {
   readonly ev: EventfdCtx;
 }
 
-let nextSyncobjId = 1;
+/** Per-simulator key of the syncobj id counter, so two runs number their syncobjs alike. */
+const IDS = {};
 
 /** `sizeof(struct drm_syncobj)` (refcount, fence, cb and eventfd lists, lock, file), an estimate. */
 const DRM_SYNCOBJ_BYTES = 96;
@@ -86,8 +87,8 @@ const DRM_SYNCOBJ_BYTES = 96;
  * allocation from site `drm_syncobj_create`: `ENOMEM` when it fails, nothing created.
  */
 export class DrmSyncobj extends RefCounted {
-  /** A stable number for reports. */
-  readonly id = nextSyncobjId++;
+  /** A stable number for reports: 1, 2, … per simulator. */
+  readonly id: number;
   private fence: DmaFence | null = null;
   /** `syncobj->cb_list`: waiters for a point to appear. */
   private readonly cbList: SyncobjWaitEntry[] = [];
@@ -104,6 +105,7 @@ export class DrmSyncobj extends RefCounted {
     // Allocated first: on ENOMEM no syncobj (and no tracked reference) exists.
     const mem = sim.mm.kmalloc(DRM_SYNCOBJ_BYTES, GFP_KERNEL, "drm_syncobj_create");
     super(sim);
+    this.id = sim.subsystem(IDS, () => ({ n: 1 })).n++;
     this.mem = mem;
     if ((flags & DRM_SYNCOBJ_CREATE_SIGNALED) !== 0) this.assignNullHandle();
     if (fence !== null) this.replaceFence(fence);
