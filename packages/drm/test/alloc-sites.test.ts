@@ -14,6 +14,7 @@ import {
   drmSyncobjCreate,
   drmSyncobjQuery,
   drmSyncobjTimelineSignal,
+  eventfd,
 } from "../src/index.js";
 
 class Bare {
@@ -105,6 +106,34 @@ describe("syncobj allocation sites", () => {
     expect(await sim.exec("q", () => drmSyncobjQuery(app, fd, [a, b]))).toEqual([0, 0]);
     await sim.exec("signal", () => drmSyncobjTimelineSignal(app, fd, [a, b], [3, 4]));
     expect(await sim.exec("q2", () => drmSyncobjQuery(app, fd, [a, b]))).toEqual([3, 4]);
+    app.close(fd);
+    app.exit();
+    host.remove(dev);
+    expect(sim.mm.used).toBe(0);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+});
+
+describe("syncobj eventfd entry allocation", () => {
+  it("SYNCOBJ_EVENTFD fails with ENOMEM, queues nothing and keeps the eventfd's references as they were", async () => {
+    const { sim, host, dev, app } = setup();
+    const fd = await sim.exec("open", () => app.open("/dev/dri/renderD128"));
+    const h = await sim.exec("create", () => drmSyncobjCreate(app, fd));
+    const efd = eventfd(app);
+    const evFile = app.files.get(efd);
+    const refs = evFile.refcount;
+    const used = sim.mm.used;
+    failAt(sim, "drm_syncobj_eventfd_ioctl");
+    const call = () => app.ioctl(fd, "DRM_IOCTL_SYNCOBJ_EVENTFD", { handle: h, fd: efd, point: 1, flags: 0 });
+    expect(await codeOf(sim, call)).toBe("ENOMEM");
+    sim.mm.clearFaults();
+    expect(evFile.refcount).toBe(refs);
+    expect(sim.mm.used).toBe(used);
+    // Without the fault the entry is queued (charged) until the point signals, then given back.
+    await sim.exec("eventfd", call);
+    expect(sim.mm.used).toBeGreaterThan(used);
+    await sim.exec("signal", () => drmSyncobjTimelineSignal(app, fd, [h], [1]));
+    expect(evFile.refcount).toBe(refs);
     app.close(fd);
     app.exit();
     host.remove(dev);

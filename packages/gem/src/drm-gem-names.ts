@@ -7,7 +7,7 @@
  * A name is handed out once per object (flinking again returns the same name), from 1, and is
  * removed when the object's last handle goes (`drm_gem_object_handle_free`).
  */
-import { KernelError } from "@drmsim/runtime";
+import { type Allocation, GFP_KERNEL, KernelError } from "@drmsim/runtime";
 import type { DrmGemHandleTable } from "./drm-gem-handles.js";
 import type { DrmGemObject } from "./drm-gem-object.js";
 import { Idr } from "./internal/idr.js";
@@ -18,9 +18,17 @@ export interface DrmGemOpenResult {
   size: number;
 }
 
+/** Bytes charged per flink name (a share of an idr radix-tree node), an estimate. */
+const NAME_SLOT_BYTES = 16;
+
 /** `dev->object_name_idr`: one per device. */
 export class DrmGemNameTable {
   private readonly idr = new Idr<DrmGemObject>();
+  /**
+   * The memory behind each name (`idr_alloc(&dev->object_name_idr, …, GFP_KERNEL)`), charged to
+   * the named object's simulator: the table itself is created without one.
+   */
+  private readonly nameMem = new Map<number, Allocation>();
 
   /** Number of named objects. */
   get count(): number {
@@ -30,7 +38,8 @@ export class DrmGemNameTable {
   /**
    * `drm_gem_flink_ioctl` after the handle lookup: names `obj` (from 1) or returns its existing
    * name. ENOENT if the object has no handles left (it is on its way out; the kernel refuses to
-   * name it).
+   * name it). ENOMEM, the object left unnamed, when the name's idr slot (site `idr_alloc`)
+   * cannot be allocated.
    */
   flink(obj: DrmGemObject): number {
     obj.assertLive("drm_gem_flink");
@@ -41,7 +50,10 @@ export class DrmGemNameTable {
         throw new KernelError("EINVAL", `${obj.label} is already named on another device`);
       return obj.name;
     }
+    // Allocated before the name is chosen: ENOMEM names nothing.
+    const mem = obj.sim.mm.kmalloc(NAME_SLOT_BYTES, GFP_KERNEL, "idr_alloc");
     obj.name = this.idr.alloc(obj);
+    this.nameMem.set(obj.name, mem);
     obj.nameTable = this;
     return obj.name;
   }
@@ -71,6 +83,8 @@ export class DrmGemNameTable {
   remove(obj: DrmGemObject): void {
     if (obj.name === 0 || obj.nameTable !== this) return;
     this.idr.remove(obj.name);
+    this.nameMem.get(obj.name)?.free();
+    this.nameMem.delete(obj.name);
     obj.name = 0;
     obj.nameTable = null;
   }

@@ -5,7 +5,7 @@
  */
 import { isKernelError, Simulator } from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
-import { DRM_GEM_OBJECT_BYTES, DrmGemHandleTable, DrmGemObject } from "../src/index.js";
+import { DRM_GEM_OBJECT_BYTES, DrmGemHandleTable, DrmGemNameTable, DrmGemObject } from "../src/index.js";
 
 function codeOf(fn: () => unknown): string | undefined {
   try {
@@ -79,6 +79,31 @@ describe("GEM handle idr allocation", () => {
     expect(t.peek(h)).toBe(obj);
     expect(t.peek(9)).toBe(undefined);
     t.release();
+    obj.put();
+    expect(sim.mm.used).toBe(0);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+});
+
+describe("flink name idr allocation", () => {
+  it("a name is charged until the last handle goes; ENOMEM leaves the object unnamed", () => {
+    const sim = new Simulator();
+    const names = new DrmGemNameTable();
+    const t = new DrmGemHandleTable(sim, {});
+    const obj = new DrmGemObject(sim, 4096);
+    const h = t.handleCreate(obj);
+    const used = sim.mm.used;
+    sim.mm.failWhen(({ site }) => site === "idr_alloc");
+    expect(codeOf(() => names.flink(obj))).toBe("ENOMEM");
+    sim.mm.clearFaults();
+    expect(obj.name).toBe(0);
+    expect(names.count).toBe(0);
+    expect(sim.mm.used).toBe(used);
+    const name = names.flink(obj);
+    expect(name).toBe(1);
+    expect(sim.mm.used).toBeGreaterThan(used);
+    t.handleDelete(h);
+    expect(names.count).toBe(0);
     obj.put();
     expect(sim.mm.used).toBe(0);
     expect(sim.teardown().findings).toEqual([]);

@@ -180,9 +180,10 @@ export const SWEEP_CASES: readonly SweepCase[] = [
     label: "SYNCOBJ_FD_TO_HANDLE (import sync_file at a point)",
     ioctl: "DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE",
     prepare: (w) =>
+      // IMPORT_SYNC_FILE | TIMELINE: without TIMELINE the point is ignored and the fence replaced.
       call(w, "accel", "DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE", {
         handle: 2,
-        flags: 1,
+        flags: 3,
         point: 5,
         fd: kindFd(w, "sync_file"),
       }),

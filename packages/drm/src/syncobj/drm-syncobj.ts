@@ -72,7 +72,12 @@ interface SyncobjEventfdEntry {
   readonly point: number;
   readonly flags: number;
   readonly ev: EventfdCtx;
+  /** The entry's memory (`drm_syncobj_eventfd_ioctl`'s kzalloc), freed with the entry. */
+  readonly mem: Allocation;
 }
+
+/** `sizeof(struct syncobj_eventfd_entry)`, an estimate. */
+const SYNCOBJ_EVENTFD_ENTRY_BYTES = 96;
 
 /** Per-simulator key of the syncobj id counter, so two runs number their syncobjs alike. */
 const IDS = {};
@@ -298,10 +303,19 @@ export class DrmSyncobj extends RefCounted {
   /**
    * `drm_syncobj_add_eventfd()`: signals `ev` once `point` has signalled (or, with
    * `WAIT_AVAILABLE`, once it exists). Takes over the caller's reference to the eventfd's file.
+   * The entry is a `GFP_KERNEL` allocation (site `drm_syncobj_eventfd_ioctl`): on `ENOMEM` the
+   * eventfd reference is dropped and nothing is queued.
    */
   addEventfd(ev: EventfdCtx, point: number, flags: number): void {
     this.assertLive("drm_syncobj_add_eventfd");
-    const entry: SyncobjEventfdEntry = { point, flags, ev };
+    let mem: Allocation;
+    try {
+      mem = this.sim.mm.kmalloc(SYNCOBJ_EVENTFD_ENTRY_BYTES, GFP_KERNEL, "drm_syncobj_eventfd_ioctl");
+    } catch (e) {
+      ev.file.put();
+      throw e;
+    }
+    const entry: SyncobjEventfdEntry = { point, flags, ev, mem };
     this.evList.push(entry);
     this.eventfdEntryFunc(entry);
   }
@@ -329,6 +343,7 @@ export class DrmSyncobj extends RefCounted {
     const fire = (): void => {
       entry.ev.signal(1);
       entry.ev.file.put();
+      entry.mem.free();
     };
     if ((entry.flags & DRM_SYNCOBJ_WAIT_FLAGS_WAIT_AVAILABLE) !== 0) {
       f.put();
@@ -355,7 +370,10 @@ export class DrmSyncobj extends RefCounted {
     const old = this.fence;
     this.fence = null;
     old?.put();
-    for (const entry of this.evList.splice(0)) entry.ev.file.put();
+    for (const entry of this.evList.splice(0)) {
+      entry.ev.file.put();
+      entry.mem.free();
+    }
     this.mem.free();
   }
 }
