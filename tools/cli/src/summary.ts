@@ -10,6 +10,7 @@ export interface EngineRow {
   utilisation: number;
 }
 
+/** What a run did, as printed after it: work per hardware engine, fences, waits, and validator findings by kind. */
 export interface Summary {
   simulatedNs: number;
   events: number;
