@@ -33,6 +33,10 @@ describe("demo scenario: interop across three drivers", () => {
     const rows = Object.fromEntries(r.summary.engines.map((e) => [e.engine, e.commands]));
     expect(rows["amdgpu.0/gfx_0.0.0"]).toBe(c.amdgpuFrames);
     expect(rows["habanalabs.0/habanalabs.0:TPC_0"]).toBe(c.hlSubmissions);
+    // Fences per driver and per scheduler timeline, from the trace.
+    expect(r.summary.extra["fences signalled (amdgpu)"]).toBe(c.amdgpuFrames + (rows["amdgpu.0/sdma0"] ?? 0));
+    expect(r.summary.extra["fences signalled (drm_sched gfx_0.0.0)"]).toBe(2 * c.amdgpuFrames);
+    expect(r.summary.extra["fences signalled (drm_sched asahi-q1)"]).toBe(2 * c.asahiComposites);
   });
 
   it("is deterministic: one seed, one trace byte for byte; another seed, another trace", async () => {

@@ -54,7 +54,7 @@ import {
   HL_MEM_OP_MAP,
   habanalabsProbe,
 } from "@drmsim/habanalabs";
-import { isKernelError, msecs, Process, secs, usecs } from "@drmsim/runtime";
+import { isKernelError, msecs, Process, type Simulator, secs, usecs } from "@drmsim/runtime";
 import { defineScenario } from "../scenario.js";
 
 /** One 60 Hz vblank, in ns. */
@@ -75,7 +75,7 @@ export interface InteropCounters {
 }
 
 /** Sleeps `ns` of virtual time in a task (a process's `nanosleep`). */
-function nap(sim: import("@drmsim/runtime").Simulator, ns: number): Promise<void> {
+function nap(sim: Simulator, ns: number): Promise<void> {
   return new Promise<void>((resolve) => sim.schedule(ns, resolve));
 }
 
@@ -252,6 +252,7 @@ export default defineScenario({
       `${amdgpu.toString()} (amdgpu), ${asahi.toString()} (asahi), ${gaudi.toString()} (habanalabs): 60 Hz for ${(ctx.durationNs / 1e9).toFixed(1)} s`,
     );
     this.extraSummary = () => ({
+      ...fencesPerDriver(sim),
       "amdgpu frames rendered (gfx jobs)": counters.amdgpuFrames,
       "asahi composites (render jobs)": counters.asahiComposites,
       "frames presented / skipped": `${counters.presented} / ${counters.skipped}`,
@@ -264,6 +265,23 @@ export default defineScenario({
     lastCounters = counters;
   },
 });
+
+/**
+ * "fences signalled (…)" rows from the trace's `dma_fence_signaled` events, whose track is
+ * `<driver>:<timeline>` (empty when the run was not traced).
+ */
+function fencesPerDriver(sim: Simulator): Record<string, number> {
+  const rows: Record<string, number> = {};
+  if (!sim.tracer.on) return rows;
+  for (const e of sim.tracer.events) {
+    if (e.name !== "dma_fence_signaled") continue;
+    // Hardware fences by driver; scheduler fences (scheduled + finished) by scheduler timeline.
+    const [driver = "", timeline = ""] = e.track.thread.split(":");
+    const key = `fences signalled (${driver === "drm_sched" ? `drm_sched ${timeline}` : driver})`;
+    rows[key] = (rows[key] ?? 0) + 1;
+  }
+  return Object.fromEntries(Object.entries(rows).sort(([a], [b]) => a.localeCompare(b)));
+}
 
 let lastCounters: InteropCounters | null = null;
 
