@@ -24,6 +24,9 @@ describe("seed fixture: lock-in-runjob", () => {
     const [f] = sim.validator.findingsOf("circular-dependency");
     expect(f).toBeDefined();
     expect(f!.kind).toBe("circular-dependency");
+    expect(f!.title).toBe(
+      `possible circular locking dependency: ${CTX_LOCK} is taken inside a dma-fence signalling section and held across a fence wait`,
+    );
     expect(f!.cycle).toEqual(expect.arrayContaining([CTX_LOCK, "dma_fence_map"]));
     const text = f!.toString();
     expect(text).toContain(`${LOCK_IN_RUNJOB_DRIVER}.run_job`);
