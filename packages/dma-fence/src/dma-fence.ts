@@ -112,6 +112,14 @@ export interface DmaFenceInitOptions {
 const ENOENT = -ERRNO.ENOENT;
 const EINVAL = -ERRNO.EINVAL;
 const FENCE_TRACK_PROCESS = "dma_fence";
+const FENCE_TRACKS = {};
+
+/** A fence context's trace track; `thread` is filled in once the timeline's names are known. */
+interface FenceTrack {
+  readonly process: string;
+  thread: string;
+  named: boolean;
+}
 
 /**
  * `struct dma_fence`. Create with `new DmaFence(sim, ops, context, seqno)` (`dma_fence_init`);
@@ -178,9 +186,28 @@ export class DmaFence extends RefCounted {
     return `dma_fence ${this.driverName}:${this.timelineName} ctx ${this.context}#${this.seqno}${this.signaled ? " (signaled)" : ""}`;
   }
 
-  /** The trace track of this fence's timeline. */
+  /**
+   * The trace track of this fence's timeline: one per fence context, named `driver:timeline` the
+   * first time the names can be read. All events of the context share the track object, so events
+   * recorded before the name was known (a subclass's init) or after the ops were detached (7.1
+   * signal) still land on the same, properly named track.
+   */
   get track(): TrackRef {
-    return { process: FENCE_TRACK_PROCESS, thread: `${this.driverName}:${this.timelineName}` };
+    const tracks = this.sim.subsystem(FENCE_TRACKS, () => new Map<number, FenceTrack>());
+    let t = tracks.get(this.context);
+    if (t === undefined) {
+      t = { process: FENCE_TRACK_PROCESS, thread: `ctx ${this.context}`, named: false };
+      tracks.set(this.context, t);
+    }
+    if (!t.named && this.ops !== null) {
+      try {
+        t.thread = `${this.ops.getDriverName(this)}:${this.ops.getTimelineName(this)}`;
+        t.named = true;
+      } catch {
+        // A subclass still in its constructor: named on the next event.
+      }
+    }
+    return t;
   }
 
   /** `dma_fence_test_signaled_flag()`: the SIGNALED bit, without polling the driver. */
@@ -404,11 +431,7 @@ export class DmaFence extends RefCounted {
     } catch {
       args = { driver: "?", timeline: `ctx ${this.context}`, context: this.context, seqno: this.seqno };
     }
-    this.sim.tracer.instant(
-      traceDmaFenceInit,
-      { process: FENCE_TRACK_PROCESS, thread: `${args.driver}:${args.timeline}` },
-      args,
-    );
+    this.sim.tracer.instant(traceDmaFenceInit, this.track, args);
   }
 
   private doSignal(timestampNs: number): void {

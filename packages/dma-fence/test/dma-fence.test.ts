@@ -434,3 +434,36 @@ describe("dma_fence lifetime", () => {
     f.put();
   });
 });
+
+describe("dma_fence trace tracks", () => {
+  it("keep one track per context, named once the names are known, also after the ops detach", () => {
+    const sim = new Simulator({ trace: true });
+    class LateNamed extends DmaFence {
+      ring: string;
+      constructor(ctx: number, seqno: number) {
+        super(
+          sim,
+          { getDriverName: () => "late", getTimelineName: (f) => (f as LateNamed).ring.toUpperCase() },
+          ctx,
+          seqno,
+        );
+        this.ring = "gfx";
+      }
+    }
+    const ctx = dmaFenceContextAlloc(sim);
+    const a = new LateNamed(ctx, 1);
+    a.signal();
+    const b = new LateNamed(ctx, 2);
+    b.signal();
+    const threads = new Set(sim.tracer.events.map((e) => e.track.thread));
+    expect([...threads]).toEqual(["late:GFX"]);
+    expect(sim.tracer.events.map((e) => e.name)).toEqual([
+      "dma_fence_init",
+      "dma_fence_signaled",
+      "dma_fence_init",
+      "dma_fence_signaled",
+    ]);
+    a.put();
+    b.put();
+  });
+});

@@ -136,7 +136,9 @@ function draw(){cx.fillStyle='#111';cx.fillRect(0,0,cv.width,cv.height);
  D.lanes.forEach((l,i)=>{const y=i*LH-y0;if(y<-LH||y>cv.height)return;cx.fillStyle=i%2?'#151515':'#181818';cx.fillRect(0,y,cv.width,LH);
   for(const s of l.slices){const a=x(s[0]),b=x(s[0]+s[1]);if(b<0||a>cv.width)continue;cx.fillStyle=color(s[2]);cx.fillRect(a,y+3,Math.max(1,b-a),LH-6);if(b-a>40){cx.fillStyle='#000';cx.fillText(s[2],a+2,y+15);}}
   cx.fillStyle='#aaa';for(const s of l.instants){const a=x(s[0]);if(a<0||a>cv.width)continue;cx.fillRect(a,y+LH-6,1,5);}});
- cx.strokeStyle='#fc6';cx.lineWidth=1;for(const f of D.flows){cx.beginPath();cx.moveTo(x(f[1]),f[0]*LH-y0+LH/2);cx.lineTo(x(f[3]),f[2]*LH-y0+LH/2);cx.stroke();}
+ const vis=D.flows.filter(f=>x(f[3])>=0&&x(f[1])<=cv.width);
+ if(vis.length<=400){cx.strokeStyle='rgba(255,204,102,0.6)';cx.lineWidth=1;for(const f of vis){cx.beginPath();cx.moveTo(x(f[1]),f[0]*LH-y0+LH/2);cx.lineTo(x(f[3]),f[2]*LH-y0+LH/2);cx.stroke();}}
+ else{cx.fillStyle='#fc6';cx.fillText(vis.length+' dependency arrows: zoom in to see them',6,cv.height-6);}
  labels.scrollTop=y0;
 }
 view.addEventListener('wheel',e=>{e.preventDefault();if(e.shiftKey){y0=Math.max(0,y0+e.deltaY);draw();return;}const r=view.getBoundingClientRect();const at=t0+(e.clientX-r.left)/cv.width*span;const k=e.deltaY>0?1.25:0.8;span=Math.max(10,span*k);t0=at-(e.clientX-r.left)/cv.width*span;draw();},{passive:false});
