@@ -86,6 +86,21 @@ export interface TeardownReport {
   findings: Finding[];
 }
 
+/** What the shared async-local storage holds: a context, and the simulator it belongs to. */
+interface AlsFrame {
+  readonly sim: Simulator;
+  readonly ctx: ExecutionContext;
+}
+
+/**
+ * One `AsyncLocalStorage` for every simulator in the process. Node propagates each enabled
+ * instance to every promise it creates and never forgets an instance, so one per `Simulator`
+ * made each new simulator slower than the last (a process that runs thousands of simulations —
+ * exploration, property tests — slowed down by 20× after a few hundred). The frame names its
+ * simulator, so a simulator never mistakes another one's context for its own.
+ */
+const als = new AsyncLocalStorage<AlsFrame>();
+
 class SimTimer implements SimEvent, TimerHandle {
   cancelled = false;
   constructor(
@@ -153,7 +168,7 @@ export class Simulator {
   private nowNs = 0;
   private seq = 0;
   private readonly heap = new EventHeap();
-  private readonly als = new AsyncLocalStorage<ExecutionContext>();
+  private readonly alsFrames = new Map<ExecutionContext, AlsFrame>();
   private syncCtx: ExecutionContext | null = null;
   private asyncPending = false;
   private running = false;
@@ -202,7 +217,9 @@ export class Simulator {
 
   /** The context running now (`current`). Survives `await` inside tasks and async work items. */
   get current(): ExecutionContext {
-    return this.syncCtx ?? this.als.getStore() ?? this.mainContext;
+    if (this.syncCtx !== null) return this.syncCtx;
+    const frame = als.getStore();
+    return frame !== undefined && frame.sim === this ? frame.ctx : this.mainContext;
   }
 
   /** True while `run()` is executing. */
@@ -327,13 +344,22 @@ export class Simulator {
    * when a promise actually settles. @internal
    */
   callInContext<T>(ctx: ExecutionContext, fn: () => T): T {
-    return this.als.run(ctx, fn);
+    return als.run(this.alsFrame(ctx), fn);
+  }
+
+  private alsFrame(ctx: ExecutionContext): AlsFrame {
+    let frame = this.alsFrames.get(ctx);
+    if (frame === undefined) {
+      frame = { sim: this, ctx };
+      this.alsFrames.set(ctx, frame);
+    }
+    return frame;
   }
 
   /** Runs `fn` with `ctx` as the async-local context: its continuations keep `ctx` as `current`. @internal */
   runAsync<T>(ctx: ExecutionContext, fn: () => T): T {
     this.asyncPending = true;
-    return this.als.run(ctx, fn);
+    return als.run(this.alsFrame(ctx), fn);
   }
 
   private startTask<T>(task: Task<T>, fn: () => Promise<T> | T): void {
