@@ -103,6 +103,19 @@ describe("drmsim explore / replay", () => {
     expect(r.out).toMatch(/shard 2\/3/);
   });
 
+  it("a scenario that throws stops the exploration with exit 1 and the error", async () => {
+    const file = join(tmp, "broken.ts");
+    writeFileSync(
+      file,
+      `import { defineScenario } from "${src("tools/cli/src/index.js")}";
+export default defineScenario({ name: "broken", setup() { throw new Error("setup exploded"); } });
+`,
+    );
+    const r = await runCli(["explore", file, "--runs", "10", "--workers", "2"]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/setup exploded/);
+  });
+
   it("usage mistakes exit with 2", async () => {
     expect((await runCli(["explore", racy, "--runs", "0"])).code).toBe(2);
     expect((await runCli(["explore", racy])).code).toBe(2);

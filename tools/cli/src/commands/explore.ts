@@ -154,9 +154,11 @@ export async function exploreCommand(
       });
     }
   } else {
+    const started: Worker[] = [];
     await Promise.all(
       Array.from({ length: workers }, (_, w) =>
         runWorker(
+          started,
           {
             scenario: opts.scenario,
             seed,
@@ -167,7 +169,11 @@ export async function exploreCommand(
           record,
         ),
       ),
-    );
+    ).catch(async (e: unknown) => {
+      // One worker failed (the scenario threw): stop the others instead of waiting for them.
+      await Promise.all(started.map((w) => w.terminate()));
+      throw e;
+    });
   }
   const wallMs = performance.now() - t0;
   progress.done();
@@ -218,7 +224,11 @@ export async function exploreCommand(
   return result;
 }
 
-function runWorker(data: ExploreWorkerData, onRun: (m: RunMessage) => void): Promise<void> {
+function runWorker(
+  started: Worker[],
+  data: ExploreWorkerData,
+  onRun: (m: RunMessage) => void,
+): Promise<void> {
   const here = import.meta.url;
   const fromSource = here.endsWith(".ts");
   const entry = new URL(fromSource ? "./explore-worker.ts" : "./explore-worker.js", here).href;
@@ -233,6 +243,7 @@ function runWorker(data: ExploreWorkerData, onRun: (m: RunMessage) => void): Pro
       execArgv: fromSource ? ["--conditions=@drmsim/source"] : [],
       workerData: { ...data, entry, tsx: fromSource ? import.meta.resolve("tsx/esm/api") : null },
     });
+    started.push(w);
     let finished = false;
     w.on("message", (m: RunMessage | { done: true }) => {
       if ("done" in m) {
