@@ -70,7 +70,7 @@ export function errno(name: ErrnoName): number {
 }
 
 /**
- * An error a kernel function would have returned as `-Exxx`.
+ * An error a kernel function would have returned as a negative errno (`-EINVAL`, `-ENOENT`, …).
  *
  * `code` is the errno name and `errno` the negative number (Node's convention for system errors).
  * The message says, in a sentence, what was wrong with the call; the operation it came from is in
