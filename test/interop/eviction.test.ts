@@ -1,13 +1,12 @@
 /**
  * amdgpu moves a buffer that asahi imported dynamically: the exporter calls
- * `invalidate_mappings`, the importer drops its table, maps again before its next use, and the
+ * `invalidate_mappings`, the importer drops its table, maps again at its next submit, and the
  * bytes are intact. Then the same with memory pressure from a shrinker while both GPUs have jobs
  * in flight on that buffer: no deadlock, validator quiet (throw mode), every job completes.
  *
- * The asahi driver imports statically (the PRIME helper pins). The DRM core imports dynamically
- * for any driver that taps `dma_buf_attach_ops.invalidateMappings`; the test taps it on the asahi
- * device, as a driver with a CS-time validate step would (`amdgpu_dma_buf_validate`,
- * `xe_bo_validate`), and does that validate step itself before each use.
+ * Nothing here is test-side plumbing: asahi itself is a dynamic importer (it taps
+ * `dma_buf_attach_ops.invalidateMappings`) and maps every imported buffer a submit names under
+ * the resv lock it holds for implicit sync, as amdgpu's CS does (`amdgpu_dma_buf_validate`).
  */
 import "reflect-metadata";
 import {
@@ -17,12 +16,11 @@ import {
   amdgpuDriverOf,
   amdgpuProbe,
 } from "@drmsim/amdgpu";
-import { asahiProbe, DRM_ASAHI_SYNC_SYNCOBJ } from "@drmsim/asahi";
+import { asahiPrimeStats, asahiProbe, DRM_ASAHI_SYNC_SYNCOBJ } from "@drmsim/asahi";
 import { DmaResvUsage } from "@drmsim/dma-resv";
 import {
   type DrmDevice,
   DrmGemPrimeDynamicObject,
-  type DrmPluginHost,
   drmPrimeFDToHandle,
   drmPrimeHandleToFD,
   drmSyncobjCreate,
@@ -45,25 +43,14 @@ import {
 
 const PATTERN = Uint8Array.from({ length: 8192 }, (_, i) => (i * 13 + 5) & 0xff);
 
-/** asahi with a dynamic-import tap: invalidations drop the mapping; counted. */
-function asahiDynamicProbe(host: DrmPluginHost): DrmDevice {
-  const dev = asahiProbe(host);
-  dev.hooks.dmaBufAttach.invalidateMappings.tap("interop-dynamic-import", (att) => {
-    if ((att.importerPriv as DrmGemPrimeDynamicObject).unmapLocked()) invalidations++;
+/** One asahi job that reads the shared buffer, waited for: the driver maps it at submit. */
+async function sample(p: Process, fd: number, queue: number, handle: number) {
+  const done = await drmSyncobjCreate(p, fd);
+  await asahiSubmit(p, fd, queue, {
+    reads: [handle],
+    outSyncs: [{ sync_type: DRM_ASAHI_SYNC_SYNCOBJ, handle: done }],
   });
-  return dev;
-}
-let invalidations = 0;
-
-/** The importer's validate step before a use: resv locked, fences waited, map if invalidated. */
-async function validate(obj: DrmGemPrimeDynamicObject) {
-  await obj.resv.lock(null);
-  try {
-    await obj.resv.waitTimeout(DmaResvUsage.KERNEL, {});
-    return await obj.mapLocked();
-  } finally {
-    obj.resv.unlock();
-  }
+  await drmSyncobjWait(p, fd, [done], FOREVER);
 }
 
 async function share(game: Process, compositor: Process, amd: DrmDevice, agx: DrmDevice) {
@@ -85,34 +72,44 @@ async function share(game: Process, compositor: Process, amd: DrmDevice, agx: Dr
 }
 
 describe("amdgpu moves a buffer asahi imported dynamically", () => {
-  it("invalidate_mappings, re-map at the next use, bytes intact", async () => {
-    invalidations = 0;
-    const w = createWorld({ devices: [amdgpuProbe, asahiDynamicProbe], processes: ["game", "compositor"] });
+  it("invalidate_mappings, re-map at the next submit, bytes intact", async () => {
+    const w = createWorld({ devices: [amdgpuProbe, asahiProbe], processes: ["game", "compositor"] });
     const [amd, agx] = [w.devices[0]!, w.devices[1]!];
     const { game, compositor } = { game: w.procs["game"]!, compositor: w.procs["compositor"]! };
     const adev = amdgpuDriverOf(w.host, amd);
+    const stats = asahiPrimeStats(agx);
     const r = await w.exec("game", async () => {
       const s = await share(game, compositor, amd, agx);
       expect(s.obj).toBeInstanceOf(DrmGemPrimeDynamicObject);
       expect(s.obj.sgt).toBe(null); // dynamic: not mapped at import
-      const first = await compositor.run(() => validate(s.obj)).result;
-      // asahi cannot reach VRAM peer to peer: the exporter moved the BO to GTT for it.
+      expect(s.bo.domain).toBe("vram");
+      // The first submit naming the buffer maps it. asahi cannot reach VRAM peer to peer: the
+      // exporter moved the BO to GTT for it, and the job waited for that move through the resv.
+      await compositor.run(() => sample(compositor, s.fd, s.queue, s.handle)).result;
+      const first = s.obj.sgt!;
       expect(s.bo.domain).toBe("gtt");
-      const placement1 = s.bo.store.placement.runs[0]!.address;
-      expect(first.ranges()[0]!.dmaAddress).toBe(placement1);
+      expect(first.ranges()[0]!.dmaAddress).toBe(s.bo.store.placement.runs[0]!.address);
+      expect({ ...stats }).toEqual({ maps: 1, reuses: 0, invalidations: 0 });
+      // Nothing moved: the next submit reuses the mapping.
+      await compositor.run(() => sample(compositor, s.fd, s.queue, s.handle)).result;
+      expect(s.obj.sgt).toBe(first);
+      expect({ ...stats }).toEqual({ maps: 1, reuses: 1, invalidations: 0 });
       // Memory pressure: amdgpu's shrinker swaps the idle BO out and invalidates asahi's mapping.
       // Idle: whatever the move left in the resv (copy job, bookkeeping) has signalled.
       await compositor.run(() => s.bo.resv.waitTimeout(DmaResvUsage.BOOKKEEP, {})).result;
       const freed = await compositor.run(() => w.sim.mm.reclaim(s.bo.size)).result;
       expect(freed).toBeGreaterThanOrEqual(s.bo.size);
       expect(s.bo.domain).toBe("cpu");
-      expect(invalidations).toBe(1);
+      expect(stats.invalidations).toBe(1);
       expect(s.obj.sgt).toBe(null);
-      // The next use maps again: the exporter swaps the BO back in, at new pages.
-      const second = await compositor.run(() => validate(s.obj)).result;
+      // The next submit maps again: the exporter swaps the BO back in, at new pages.
+      await compositor.run(() => sample(compositor, s.fd, s.queue, s.handle)).result;
+      const second = s.obj.sgt!;
       expect(second).not.toBe(first);
       expect(s.bo.domain).toBe("gtt");
       expect(second.ranges()[0]!.dmaAddress).toBe(s.bo.store.placement.runs[0]!.address);
+      expect(second.ranges()[0]!.dmaAddress).not.toBe(first.ranges()[0]!.dmaAddress);
+      expect({ ...stats }).toEqual({ maps: 2, reuses: 1, invalidations: 1 });
       return { bytes: Array.from(s.bo.store.read(0, PATTERN.length)), swapouts: adev.mman.stats.swapouts };
     });
     expect(r.bytes).toEqual(Array.from(PATTERN));
@@ -121,9 +118,8 @@ describe("amdgpu moves a buffer asahi imported dynamically", () => {
   });
 
   it("under memory pressure with jobs in flight on both GPUs: no deadlock, validator quiet, every job completes", async () => {
-    invalidations = 0;
     const w = createWorld({
-      devices: [amdgpuProbe, asahiDynamicProbe],
+      devices: [amdgpuProbe, asahiProbe],
       processes: ["game", "compositor", "memhog"],
       memoryBudget: 16 * MiB,
     });
@@ -135,7 +131,7 @@ describe("amdgpu moves a buffer asahi imported dynamically", () => {
     };
     const r = await w.exec("game", async () => {
       const s = await share(game, compositor, amd, agx);
-      await compositor.run(() => validate(s.obj)).result;
+      await compositor.run(() => sample(compositor, s.fd, s.queue, s.handle)).result;
       // A frame in flight on each GPU, both on the shared buffer (amdgpu writes, asahi reads after).
       const seq = await amdgpuRender(game, s.gpu, s.ctx, { durationNs: msecs(8), bos: [s.fb] });
       const sampled = await compositor.run(async () => {
@@ -166,15 +162,16 @@ describe("amdgpu moves a buffer asahi imported dynamically", () => {
       const status = await amdgpuWaitCs(game, s.gpu, s.ctx, seq);
       await compositor.run(() => drmSyncobjWait(compositor, s.fd, [sampled], FOREVER)).result;
       const tries = await hog.result;
-      // The buffer is usable again after whatever the shrinker did.
-      await compositor.run(() => validate(s.obj)).result;
+      // The buffer is usable again after whatever the shrinker did: the next submit maps it anew.
+      await compositor.run(() => sample(compositor, s.fd, s.queue, s.handle)).result;
+      expect(s.obj.sgt!.ranges()[0]!.dmaAddress).toBe(s.bo.store.placement.runs[0]!.address);
       return { status, tries, bytes: Array.from(s.bo.store.read(0, PATTERN.length)) };
     });
     expect(r.status).toBe(0);
     // Refused (bounded, ENOMEM) while the BO was busy; granted once it was idle and could be swapped.
     expect(r.tries[0]!.ok).toBe(false);
     expect(r.tries.some((t) => t.ok)).toBe(true);
-    expect(invalidations).toBeGreaterThanOrEqual(1);
+    expect(asahiPrimeStats(agx).invalidations).toBeGreaterThanOrEqual(1);
     expect(r.bytes).toEqual(Array.from(PATTERN));
     expect(w.sim.validator.findings).toEqual([]);
     expect(await w.teardown()).toEqual([]);

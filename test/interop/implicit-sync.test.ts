@@ -82,12 +82,16 @@ async function frame(listBo: boolean) {
       sampleFence.put();
       // What the importer's DMA reads: its table's pages, against where the bytes are now.
       seen.bytesAtSample = Array.from(bo.store.read(0, PATTERN.length));
-      const mapped = gem
-        .sgt!.ranges()
-        .map((r) => r.length)
-        .reduce((a, b) => a + b, 0);
-      expect(mapped).toBe(bo.size);
-      expect(gem.sgt!.ranges()[0]!.dmaAddress).toBe(bo.store.placement.runs[0]!.address);
+      // asahi imports dynamically: the buffer is mapped by the submit that names it, so the
+      // control (which does not name it) has no table to check.
+      if (listBo) {
+        const mapped = gem
+          .sgt!.ranges()
+          .map((r) => r.length)
+          .reduce((a, b) => a + b, 0);
+        expect(mapped).toBe(bo.size);
+        expect(gem.sgt!.ranges()[0]!.dmaAddress).toBe(bo.store.placement.runs[0]!.address);
+      } else expect(gem.sgt).toBe(null);
     }).result;
     renderFence.put();
   });

@@ -49,6 +49,7 @@ import {
   type DrmAsahiGemCreate,
 } from "./asahi-drm.js";
 import { AsahiFile, asahiFileOf } from "./asahi-file.js";
+import { asahiPrimeApply } from "./asahi-prime.js";
 import type { AsahiGpuConfig, AsahiQueue } from "./asahi-queue.js";
 import { asahiSubmitIoctl } from "./asahi-submit.js";
 import { isVmPrivate, markVmPrivate } from "./asahi-vm.js";
@@ -121,6 +122,8 @@ export class AsahiDriver {
       asahiFileOf(file).close();
       file.driverPriv = undefined;
     });
+    // Foreign dma-bufs are imported dynamically and mapped at submit (asahi-prime.ts).
+    asahiPrimeApply(hooks, device, name);
     // DRM_ASAHI_GEM_VM_PRIVATE objects are never exported; everything else takes the PRIME helper.
     hooks.gem.export.tap({ name, stage: DrmHookStage.DRIVER }, (obj) => {
       if (isVmPrivate(obj))

@@ -6,7 +6,8 @@
  * and handles, commands, barriers, buffers) → `EINVAL` up front if the job alone needs more work
  * slots or ring entries on some firmware ring than the ring has (it could never run, and
  * `prepareJob` would wait forever for room that cannot appear) → look up the in-fences → lock
- * the buffers' reservations (`drm_exec`) and add their implicit dependencies → `arm()` (the point
+ * the buffers' reservations (`drm_exec`), map dynamically imported ones (`asahi-prime.ts`) and
+ * add their implicit dependencies → `arm()` (the point
  * of no return) → add the job's finished fence to each buffer (write or read usage) → push →
  * install the finished fence in each out-syncobj (binary: replace; timeline: add the point).
  */
@@ -23,6 +24,7 @@ import {
   type DrmAsahiSubmit,
 } from "./asahi-drm.js";
 import { AsahiJob, asahiParseCommands } from "./asahi-job.js";
+import { asahiGemPrimeMapLocked } from "./asahi-prime.js";
 import type { AsahiQueue } from "./asahi-queue.js";
 import type { AsahiWorkQueueKind } from "./asahi-workqueue.js";
 
@@ -131,6 +133,12 @@ export async function asahiSubmitIoctl(
         { flags: { interruptible: true }, nrHint: objs.length },
         async (exec) => {
           for (const { obj } of objs) await exec.prepareObj(obj, 1);
+          // Dynamic imports: map at the current placement (or reuse a valid mapping) under the
+          // resv we now hold, before collecting dependencies — a move the exporter makes to
+          // serve the map leaves its fence in the resv, and the job must wait for it. That
+          // fence may have taken the slot reserved above: reserve the job's slot again.
+          for (const { obj } of objs)
+            if (await asahiGemPrimeMapLocked(file.device, obj)) obj.resv.reserveFences(1);
           for (const { obj, write } of objs) j.addImplicitDependencies(obj, write);
           armAndPush();
         },

@@ -2,7 +2,8 @@
  * @drmsim/asahi — an Asahi-like (Apple AGX) firmware-queue GPU driver: user queues on
  * `drm_sched` with three firmware rings each (vertex, fragment, compute; 128 work slots per
  * ring), "ring full" expressed as `prepareJob` fences, submit barriers, binary and timeline
- * syncobjs, implicit sync, per-file VMs, shmem GEM, PRIME, and fault injection with recovery.
+ * syncobjs, implicit sync, per-file VMs, shmem GEM, PRIME (dynamic import: mapped at submit, remapped after
+ * an exporter move), and fault injection with recovery.
  *
  * @example
  * ```ts
@@ -22,6 +23,7 @@ export {
   AsahiJob,
   type AsahiRingNeed,
 } from "./asahi-job.js";
+export { type AsahiPrimeStats, asahiGemPrimeMapLocked, asahiPrimeStats } from "./asahi-prime.js";
 export { type AsahiGpuConfig, AsahiQueue, type AsahiQueueStats } from "./asahi-queue.js";
 export { type AsahiMapping, AsahiVm } from "./asahi-vm.js";
 export {
