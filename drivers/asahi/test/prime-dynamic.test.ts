@@ -1,0 +1,173 @@
+/**
+ * asahi as a dynamic dma-buf importer: foreign buffers are attached without a mapping, mapped by
+ * the submit that names them (under the resv it holds for implicit sync), unmapped when the
+ * exporter moves them, and mapped again — at the new placement — by the next submit.
+ *
+ * The exporter is `StoreExporter` from @drmsim/dma-buf: a device-memory/system-memory store that
+ * moves on demand and invalidates dynamic importers when it does (what TTM does for amdgpu/xe).
+ */
+import {
+  BackingStore,
+  Device,
+  type DmaBuf,
+  devicePlacement,
+  dmaBufFd,
+  PAGE_SIZE,
+  StoreExporter,
+  systemPlacement,
+} from "@drmsim/dma-buf";
+import { DmaResvUsage } from "@drmsim/dma-resv";
+import {
+  DrmGemPrimeDynamicObject,
+  drmPrimeFDToHandle,
+  drmPrimeHandleToFD,
+  drmSyncobjCreate,
+  drmSyncobjWait,
+} from "@drmsim/drm";
+import { Process, type Simulator } from "@drmsim/runtime";
+import { describe, expect, it } from "vitest";
+import { asahiPrimeStats } from "../src/index.js";
+import { fileOf, gemCreate, openQueue, outSyncs, render, setup, submit } from "./helpers.js";
+
+const FOREVER = 2 ** 62;
+const SIZE = 16 * PAGE_SIZE;
+
+/** A foreign exporter with one buffer, in system memory unless `inDevice`. */
+function exporter(sim: Simulator, inDevice = false) {
+  const dev = new Device(sim, { name: "exp" });
+  const placement = inDevice ? devicePlacement(0x80_0000_0000, SIZE) : systemPlacement(sim, SIZE);
+  const exp = new StoreExporter({ dev, store: new BackingStore(SIZE, placement) });
+  return { exp, buf: exp.export(sim) };
+}
+
+/** The exporter moves the buffer (TTM eviction/migration), holding its resv. */
+async function move(exp: StoreExporter, buf: DmaBuf, sim: Simulator, inDevice = false) {
+  await buf.resv.lock(null);
+  try {
+    exp.move(buf, inDevice ? devicePlacement(0x90_0000_0000, SIZE) : systemPlacement(sim, SIZE));
+  } finally {
+    buf.resv.unlock();
+  }
+}
+
+/** One render job reading `handle`, waited for. */
+async function sample(p: Process, fd: number, queue: number, handle: number) {
+  const done = await drmSyncobjCreate(p, fd);
+  await submit(p, fd, {
+    queue_id: queue,
+    commands: [render()],
+    bos: [{ handle, flags: 0 }],
+    syncs: outSyncs(done),
+    in_sync_count: 0,
+    out_sync_count: 1,
+  });
+  await drmSyncobjWait(p, fd, [done], FOREVER);
+}
+
+/** Imports the exporter's buffer into `p`'s asahi file; the process's dma-buf fd is closed again. */
+async function importInto(p: Process, fd: number, buf: DmaBuf) {
+  const bufFd = dmaBufFd(buf, p);
+  const handle = await drmPrimeFDToHandle(p, fd, bufFd);
+  p.close(bufFd);
+  return handle;
+}
+
+describe("asahi dynamic dma-buf import", () => {
+  it("maps at the first submit, reuses the mapping, drops it on a move, maps the new placement at the next submit", async () => {
+    const { sim, dev } = setup();
+    const { exp, buf } = exporter(sim);
+    const app = new Process(sim, "app");
+    const stats = asahiPrimeStats(dev);
+    await sim.exec("app", async () => {
+      const { fd, queue } = await openQueue(app);
+      const handle = await importInto(app, fd, buf);
+      const obj = fileOf(dev, app).gem.peek(handle) as DrmGemPrimeDynamicObject;
+      expect(obj).toBeInstanceOf(DrmGemPrimeDynamicObject);
+      expect(obj.resv).toBe(buf.resv);
+      expect(obj.importAttach!.isDynamic).toBe(true);
+      expect(obj.sgt).toBe(null); // attached, not mapped
+      expect(exp.attached.size).toBe(1);
+
+      await sample(app, fd, queue, handle);
+      const first = obj.sgt!;
+      expect(first.ranges()[0]!.dmaAddress).toBe(exp.store.placement.runs[0]!.address);
+      expect({ ...stats }).toEqual({ maps: 1, reuses: 0, invalidations: 0 });
+
+      await sample(app, fd, queue, handle);
+      expect(obj.sgt).toBe(first);
+      expect({ ...stats }).toEqual({ maps: 1, reuses: 1, invalidations: 0 });
+
+      await move(exp, buf, sim);
+      expect(obj.sgt).toBe(null);
+      expect(stats.invalidations).toBe(1);
+      // A second move with nothing mapped has nothing to drop.
+      await move(exp, buf, sim);
+      expect(stats.invalidations).toBe(1);
+
+      await sample(app, fd, queue, handle);
+      const second = obj.sgt!;
+      expect(second).not.toBe(first);
+      expect(second.ranges()[0]!.dmaAddress).toBe(exp.store.placement.runs[0]!.address);
+      expect(second.ranges()[0]!.dmaAddress).not.toBe(first.ranges()[0]!.dmaAddress);
+      expect({ ...stats }).toEqual({ maps: 2, reuses: 1, invalidations: 1 });
+      app.close(fd);
+    });
+    // Closing the file freed the import: unmapped, detached, the dma-buf reference dropped.
+    expect(exp.attached.size).toBe(0);
+    expect(exp.released).toBe(true);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+
+  it("a submit whose map fails (device memory, no peer-to-peer) is refused whole: no job, no fence, nothing mapped", async () => {
+    const { sim, dev } = setup();
+    const { exp, buf } = exporter(sim, true);
+    const app = new Process(sim, "app");
+    await sim.exec("app", async () => {
+      const { fd, queue } = await openQueue(app);
+      const handle = await importInto(app, fd, buf);
+      const obj = fileOf(dev, app).gem.peek(handle) as DrmGemPrimeDynamicObject;
+      // asahi allows peer2peer; the exporter's attach cleared it (no PCI path between the two).
+      expect(obj.importAttach!.peer2peer).toBe(false);
+      await expect(sample(app, fd, queue, handle)).rejects.toMatchObject({ code: "EPERM" });
+      expect(obj.sgt).toBe(null);
+      expect(buf.resv.numFences).toBe(0);
+      expect(asahiPrimeStats(dev)).toMatchObject({ maps: 0, reuses: 0 });
+      // Once the exporter migrates it to system memory, the same submit goes through.
+      await move(exp, buf, sim);
+      await sample(app, fd, queue, handle);
+      expect(obj.sgt!.ranges()[0]!.dmaAddress).toBe(exp.store.placement.runs[0]!.address);
+      app.close(fd);
+    });
+    expect(sim.teardown().findings).toEqual([]);
+  });
+
+  it("the job's finished fence lands in the shared resv; asahi's own export comes back as the same shmem object", async () => {
+    const { sim, dev } = setup();
+    const { buf } = exporter(sim);
+    const app = new Process(sim, "app");
+    await sim.exec("app", async () => {
+      const { fd, queue } = await openQueue(app);
+      const handle = await importInto(app, fd, buf);
+      await sample(app, fd, queue, handle);
+      // READ usage: a later writer elsewhere waits for asahi's read through the resv.
+      expect(buf.resv.numFences).toBe(1);
+      expect(buf.resv.getSingleton(DmaResvUsage.READ)).toBe(null); // signalled: the job is done
+      expect(buf.resv.testSignaled(DmaResvUsage.READ)).toBe(true);
+      const own = await gemCreate(app, fd, SIZE);
+      const ownFd = await drmPrimeHandleToFD(app, fd, own);
+      const back = await drmPrimeFDToHandle(app, fd, ownFd);
+      app.close(ownFd);
+      expect(back).toBe(own);
+      expect(fileOf(dev, app).gem.peek(own)).not.toBeInstanceOf(DrmGemPrimeDynamicObject);
+      app.close(fd);
+    });
+    expect(sim.teardown().findings).toEqual([]);
+  });
+
+  it("asahiPrimeStats: zero for a fresh asahi device, ENODEV for anything else", () => {
+    expect({ ...asahiPrimeStats(setup().dev) }).toEqual({ maps: 0, reuses: 0, invalidations: 0 });
+    expect(() => asahiPrimeStats({ toString: () => "vgem" } as never)).toThrow(
+      expect.objectContaining({ code: "ENODEV" }),
+    );
+  });
+});
