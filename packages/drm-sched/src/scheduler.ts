@@ -19,6 +19,7 @@ import type { DmaFence } from "@drmsim/dma-fence";
 import {
   DelayedWork,
   ERRNO,
+  type Frame,
   frameList,
   isKernelError,
   KernelError,
@@ -137,6 +138,8 @@ export class DrmGpuScheduler {
   private readonly tdrWork: DelayedWork;
   private freeGuilty = false;
   private submitSeq = 0;
+  /** The `drm_sched_run_job_work` frame `freeJobWork` last pushed, kept for reuse. */
+  private runFrame: Frame | null = null;
 
   /**
    * `drm_sched_init(sched, args)`. `EINVAL` for `numRqs` outside 1..4, a credit limit below 1, a
@@ -397,7 +400,15 @@ export class DrmGpuScheduler {
     const next = this.pending[this.pHead];
     if (next !== undefined && next.sFence!.finished.signaled) this.submitWq.queueWork(this.freeWork);
     const ctx = this.sim.current;
-    ctx.pushFrame("drm_sched_run_job_work");
+    // Frames are immutable: when the backtrace below is the usual one, reuse the frame made for
+    // it rather than allocate one per invocation.
+    const below = ctx.frame;
+    let f = this.runFrame;
+    if (f === null || f.parent !== below) {
+      f = { name: "drm_sched_run_job_work", parent: below };
+      this.runFrame = f;
+    }
+    ctx.frame = f;
     try {
       this.runJobWork();
     } finally {

@@ -107,8 +107,10 @@ class SimTimer implements SimEvent, TimerHandle {
     readonly owner: Simulator,
     public time: number,
     public seq: number,
-    public fn: (() => unknown) | null,
+    public fn: ((arg?: unknown) => unknown) | null,
     public ctx: ExecutionContext,
+    /** What `fn` is called with (`atWith`); undefined for plain `at`. Cleared when it fires. */
+    public arg: unknown = undefined,
   ) {}
   get pending(): boolean {
     return this.fn !== null && !this.cancelled;
@@ -117,6 +119,7 @@ class SimTimer implements SimEvent, TimerHandle {
     if (!this.pending) return false;
     this.cancelled = true;
     this.fn = null;
+    this.arg = undefined;
     this.owner.noteCancelled();
     return true;
   }
@@ -306,6 +309,35 @@ export class Simulator {
     return t;
   }
 
+  /**
+   * @internal `at` for hot paths: runs `fn(arg)` at `timeNs` (clamped to now) as `ctx`, so a
+   * caller with one long-lived callback needs no closure per event; and if `reuse` is a timer of
+   * this simulator that has already fired (not cancelled: a cancelled one may still sit in the
+   * queue), re-arms that object instead of allocating one. Ordering is exactly `at`'s: the event
+   * takes the next sequence number. The caller must not rely on the old handle after passing it.
+   */
+  atWith<A>(
+    timeNs: number,
+    fn: (arg: A) => unknown,
+    arg: A,
+    ctx: ExecutionContext,
+    reuse: TimerHandle | null = null,
+  ): TimerHandle {
+    if (Number.isNaN(timeNs)) throw new KernelError("EINVAL", "at: time is NaN");
+    const time = Math.max(timeNs, this.nowNs);
+    let t: SimTimer;
+    if (reuse instanceof SimTimer && reuse.owner === this && reuse.fn === null && !reuse.cancelled) {
+      t = reuse;
+      t.time = time;
+      t.seq = this.seq++;
+      t.fn = fn as (arg?: unknown) => unknown;
+      t.ctx = ctx;
+      t.arg = arg;
+    } else t = new SimTimer(this, time, this.seq++, fn as (arg?: unknown) => unknown, ctx, arg);
+    this.heap.push(t);
+    return t;
+  }
+
   /** Number of pending events. */
   get pendingEvents(): number {
     return this.heap.size;
@@ -467,11 +499,13 @@ export class Simulator {
         this.nowNs = ev.time;
         events++;
         const fn = ev.fn!;
+        const arg = ev.arg;
         ev.fn = null;
+        ev.arg = undefined;
         this.syncCtx = ev.ctx;
         let ret: unknown;
         try {
-          ret = fn();
+          ret = fn(arg);
         } finally {
           this.syncCtx = null;
         }

@@ -8,7 +8,7 @@
  * `flush()` takes that map, so flushing a queue while holding a lock that one of its items takes
  * is reported — the kernel's `(wq_completion)` annotation.
  */
-import type { ExecutionContext } from "./context.js";
+import type { ExecutionContext, Frame } from "./context.js";
 import { KernelError } from "./errno.js";
 import type { LockClass } from "./lockdep/lock-class.js";
 import type { Simulator, TimerHandle } from "./simulator.js";
@@ -35,6 +35,8 @@ export class Work {
   canceling = 0;
   /** @internal The item's lockdep map (`work->lockdep_map`), created on first use by a queue. */
   lockClass: LockClass | null = null;
+  /** @internal The item's backtrace frame on a worker with nothing below it, made on first run. */
+  rootFrame: Frame | null = null;
 
   constructor(
     readonly fn: WorkFn,
@@ -92,7 +94,7 @@ export class WorkQueue {
     this.opRun = `process_one_work(${name})`;
     this.opDone = `process_one_work(${name}) done`;
     for (let i = 0; i < this.maxActive; i++) {
-      const w = new Worker(this, sim.createContext(`kworker/${name}:${i}`, "worker"));
+      const w = new Worker(this, sim.createContext(`kworker/${name}:${i}`, "worker"), sim);
       this.workers.push(w);
       this.idle.push(w);
     }
@@ -278,7 +280,7 @@ export class WorkQueue {
     while (this.idle.length > 0 && this.queued > 0) {
       const worker = this.idle.pop()!;
       this.active++;
-      this.sim.at(this.sim.now, worker.runNext, worker.ctx);
+      worker.schedule();
     }
   }
 
@@ -298,7 +300,16 @@ export class WorkQueue {
     const sim = this.sim;
     const v = sim.validator;
     const ctx = worker.ctx;
-    ctx.pushFrame(work.name);
+    // The item's frame on the worker's backtrace. Frames are immutable, so on an idle worker (no
+    // frame below) the item reuses one frame object for every run instead of allocating one.
+    if (ctx.frame === null) {
+      let f = work.rootFrame;
+      if (f === null) {
+        f = { name: work.name, parent: null };
+        work.rootFrame = f;
+      }
+      ctx.frame = f;
+    } else ctx.pushFrame(work.name);
     // process_one_work(): the queue's map, then the item's, held across the function. With the
     // validator off these return at once; the item's op names are built only when it is on.
     if (v.enabled) {
@@ -343,7 +354,7 @@ export class WorkQueue {
     this.executed++;
     this.flushed.wakeUpAll();
     // This worker looks for more, including an instance of this item queued while it ran.
-    sim.at(sim.now, worker.runNext, ctx);
+    worker.schedule();
   }
 }
 
@@ -379,10 +390,17 @@ class Worker {
   readonly runNext: () => void | Promise<void>;
   readonly call: () => void | Promise<void>;
   readonly done: () => void;
+  /**
+   * The worker's step event. A worker has at most one step pending (it is scheduled when the
+   * worker leaves the idle list, and again only from the step it is running), so the timer that
+   * fired is re-armed for the next step instead of allocating one per work item.
+   */
+  private timer: TimerHandle | null = null;
 
   constructor(
     queue: WorkQueue,
     readonly ctx: ExecutionContext,
+    private readonly sim: Simulator,
   ) {
     this.runNext = () => queue.runNext(this);
     this.call = () => {
@@ -390,5 +408,11 @@ class Worker {
       return w.fn(w);
     };
     this.done = () => queue.finish(this, this.work!);
+  }
+
+  /** Queues the worker's next step at the current virtual time. */
+  schedule(): void {
+    const sim = this.sim;
+    this.timer = sim.atWith(sim.now, this.runNext, undefined, this.ctx, this.timer);
   }
 }

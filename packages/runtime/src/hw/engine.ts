@@ -93,11 +93,21 @@ class Cmd implements HwCommandHandle {
   state: HwCommandState = "queued";
   startNs = -1;
   timer: TimerHandle | null = null;
+  /** The status its interrupt delivers, fixed when the hardware finished it. */
+  status = 0;
   constructor(
     readonly engine: HardwareEngine,
     readonly cmd: HwCommand,
-    readonly label: string,
+    /** The engine's submission number: the default label, built only when someone reads it. */
+    readonly id: number,
   ) {}
+  /**
+   * `cmd.label`, or `engine#id`. Built on demand (traces, debug dumps): formatting a string per
+   * submitted command was a measurable share of the drm_sched hot path.
+   */
+  get label(): string {
+    return this.cmd.label ?? `${this.engine.name}#${this.id}`;
+  }
   cancel(): boolean {
     return this.engine.cancelCmd(this);
   }
@@ -129,6 +139,15 @@ export class HardwareEngine {
   private busySince = 0;
   private isCrashed = false;
   private nextId = 1;
+  /**
+   * A timer whose completion event has fired, kept to be re-armed by the next command that
+   * starts: a busy engine allocates no timer per command. Never a cancelled one (a cancelled
+   * timer may still sit in the event queue).
+   */
+  private spareTimer: TimerHandle | null = null;
+  /** The completion and interrupt callbacks, created once: no closure per command. */
+  private readonly onHwDone = (c: Cmd): void => this.hwDone(c);
+  private readonly onDeliver = (c: Cmd): void => this.deliver(c, c.status);
 
   constructor(
     private readonly sim: Simulator,
@@ -179,8 +198,7 @@ export class HardwareEngine {
       );
     if (typeof cmd.onComplete !== "function")
       throw new KernelError("EINVAL", `${this.name}: a command needs an onComplete interrupt handler`);
-    const c = new Cmd(this, cmd, cmd.label ?? `${this.name}#${this.nextId}`);
-    this.nextId++;
+    const c = new Cmd(this, cmd, this.nextId++);
     this.stats.submitted++;
     this.queue.push(c);
     this.pump();
@@ -275,28 +293,38 @@ export class HardwareEngine {
       if (p.hang(this.name)) return;
       durationNs = p.hwDuration(durationNs);
     }
-    c.timer = sim.at(sim.now + durationNs, () => this.hwDone(c), this.irq);
+    const spare = this.spareTimer;
+    this.spareTimer = null;
+    c.timer = sim.atWith(sim.now + durationNs, this.onHwDone, c, this.irq, spare);
   }
 
   private finishSlot(c: Cmd): void {
     const now = this.sim.now;
     const r = this.running;
     const i = r.indexOf(c);
-    if (i >= 0) r.splice(i, 1);
+    if (i >= 0) {
+      // Remove in place, oldest order kept: `splice` would allocate an array of the removed item.
+      const last = r.length - 1;
+      for (let k = i; k < last; k++) r[k] = r[k + 1]!;
+      r.pop();
+    }
     this.stats.slotBusyNs += now - c.startNs;
     if (r.length === 0) this.stats.busyNs += now - this.busySince;
   }
 
   private hwDone(c: Cmd): void {
+    // The timer fired (it is out of the event queue): the next command may re-arm it.
+    this.spareTimer = c.timer;
     c.timer = null;
     this.finishSlot(c);
     c.state = "done";
     const status = c.cmd.error ?? 0;
+    c.status = status;
     const sim = this.sim;
     if (sim.tracer.on) sim.tracer.slice(traceHwCommand, this.track, c.startNs, { label: c.label, status });
     const latencyNs =
       sim.perturber === null ? this.irqLatencyNs : this.irqLatencyNs + sim.perturber.irqDelay();
-    if (latencyNs > 0) sim.at(sim.now + latencyNs, () => this.deliver(c, status), this.irq);
+    if (latencyNs > 0) sim.atWith(sim.now + latencyNs, this.onDeliver, c, this.irq);
     else this.deliver(c, status);
     this.pump();
   }

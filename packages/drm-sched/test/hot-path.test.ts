@@ -1,0 +1,66 @@
+/**
+ * The end-to-end hot path (issue #15) reuses backtrace frames and timers instead of allocating
+ * them per job; a driver must still see exactly the backtrace the kernel would show in run_job,
+ * whichever work item led to the submission.
+ */
+import { DmaFence, type DmaFenceOps, dmaFenceContextAlloc } from "@drmsim/dma-fence";
+import { HardwareEngine, Simulator } from "@drmsim/runtime";
+import { describe, expect, it } from "vitest";
+import { DrmGpuSchedStat, DrmGpuScheduler, DrmSchedEntity, DrmSchedJob } from "../src/index.js";
+
+const hwOps: DmaFenceOps = { getDriverName: () => "test", getTimelineName: () => "ring" };
+
+describe("drm_sched hot path", () => {
+  it("runJob sees drm_sched_run_job_work on top of its worker's backtrace on every path", async () => {
+    const sim = new Simulator({ validator: "collect" });
+    const engine = new HardwareEngine(sim, "ring");
+    const ctx = dmaFenceContextAlloc(sim);
+    let seqno = 0;
+    const traces: string[] = [];
+    const freed: number[] = [];
+    const sched = new DrmGpuScheduler(sim, {
+      name: "hp",
+      // One credit: each job after the first is submitted from the free work of the one before.
+      creditLimit: 1,
+      ops: {
+        runJob: () => {
+          traces.push(sim.current.backtrace().join(" <- "));
+          const f = new DmaFence(sim, hwOps, ctx, ++seqno);
+          const hw = f.get();
+          engine.submit({
+            durationNs: 100,
+            onComplete: () => {
+              hw.signal();
+              hw.put();
+            },
+          });
+          return f;
+        },
+        timedoutJob: () => DrmGpuSchedStat.RESET,
+        freeJob: (job) => {
+          freed.push(job.id);
+          job.cleanup();
+        },
+      },
+    });
+    const e = new DrmSchedEntity(sim, 2, [sched]);
+    for (let i = 0; i < 4; i++) {
+      const job = new DrmSchedJob(e, 1);
+      job.arm();
+      e.pushJob(job);
+    }
+    await sim.run();
+    expect(freed).toEqual([1, 2, 3, 4]);
+    expect(traces).toEqual([
+      "drm_sched_run_job_work",
+      "drm_sched_run_job_work <- drm_sched_free_job_work",
+      "drm_sched_run_job_work <- drm_sched_free_job_work",
+      "drm_sched_run_job_work <- drm_sched_free_job_work",
+    ]);
+    expect(sim.now).toBe(400);
+    for (const w of sim.allContexts().filter((c) => c.kind === "worker")) expect(w.backtrace()).toEqual([]);
+    e.fini();
+    sched.fini();
+    expect(sim.teardown().findings).toEqual([]);
+  });
+});
