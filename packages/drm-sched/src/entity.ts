@@ -72,6 +72,8 @@ export class DrmSchedEntity {
   /** @internal */ heapIndex = -1;
   /** @internal */ heapKey = 0;
   /** @internal */ heapTie = 0;
+  /** @internal Absolute slot in the run queue's FIFO arrival list, -1 when not in it. */
+  ordPos = -1;
   /** @internal The job queue (`entity->job_queue`, an spsc queue): FIFO with a moving head. */
   private queue: (DrmSchedJob | undefined)[] = [];
   private qHead = 0;

@@ -8,6 +8,13 @@
  * binary heap and takes an entity out while it waits on a fence, which yields the same pick at
  * O(log n) instead of a walk — a scheduler with 4,096 idle-waiting entities stays fast.
  *
+ * FIFO keys are unique and mostly arrive in increasing order (an entity that becomes ready with a
+ * freshly pushed job holds the newest key), so `fifo` files an entity whose key is above every
+ * key already in its arrival list at the end of that list — O(1) in, O(1) out at the front —
+ * and only an out-of-order key (a dependency that resolved late, the next job of an entity that
+ * was just picked) goes to the heap. The pick is the smaller of the two fronts: the same entity
+ * the heap alone would give, without a 12-level sift per job at 4,096 entities.
+ *
  * Keys: `fifo` — the push order of the entity's head job (submit time, ties in push order);
  * `fair` — priority-weighted virtual GPU time, then push order; `rr` walks the membership list
  * from the entity after the last one picked.
@@ -22,6 +29,15 @@ export class DrmSchedRq {
   readonly entities: DrmSchedEntity[] = [];
   /** Ready entities, best first (fifo / fair). */
   private readonly heap: DrmSchedEntity[] = [];
+  /**
+   * fifo: ready entities in increasing key order, appended at the end; holes (`undefined`) where
+   * one left other than at the front. An entity's `ordPos` is its slot here.
+   */
+  private ord: (DrmSchedEntity | undefined)[] = [];
+  private ordHead = 0;
+  private ordLive = 0;
+  /** Key of the last entity appended to `ord` (the largest key it holds or held). */
+  private ordLastKey = 0;
   /** `rq->current_entity` (rr). */
   private current: DrmSchedEntity | null = null;
   /** Smallest virtual runtime handed out so far (fair): where an idle entity rejoins. */
@@ -66,25 +82,37 @@ export class DrmSchedRq {
     e.rqPos = -1;
     this.sched.score--;
     if (this.current === e) this.current = null;
-    if (e.heapIndex >= 0) this.heapRemove(e);
+    this.unfile(e);
   }
 
   /** Re-files `e` after its readiness or key changed (a push, a pop, a dependency, its runtime). */
   refresh(e: DrmSchedEntity): void {
     if (this.policy === "rr") return;
     const ready = e.rqMember && e.isReady();
+    if (this.policy === "fifo") {
+      if (!ready) {
+        this.unfile(e);
+        return;
+      }
+      const key = e.headSeq();
+      if ((e.ordPos >= 0 || e.heapIndex >= 0) && e.heapKey === key) return;
+      this.unfile(e);
+      e.heapKey = key;
+      e.heapTie = key;
+      if (this.ordLive === 0 || key > this.ordLastKey) this.ordAppend(e, key);
+      else this.heapInsert(e);
+      return;
+    }
+    // fair: virtual runtimes change in place and tie, so the heap alone keeps them.
     const i = e.heapIndex;
     if (!ready) {
       if (i >= 0) this.heapRemove(e);
       return;
     }
-    e.heapKey = this.policy === "fifo" ? e.headSeq() : e.vruntime;
+    e.heapKey = e.vruntime;
     e.heapTie = e.headSeq();
-    if (i < 0) {
-      e.heapIndex = this.heap.length;
-      this.heap.push(e);
-      this.up(e.heapIndex);
-    } else {
+    if (i < 0) this.heapInsert(e);
+    else {
       this.up(i);
       this.down(e.heapIndex);
     }
@@ -98,7 +126,9 @@ export class DrmSchedRq {
   select(): DrmSchedEntity | null | "ENOSPC" {
     const sched = this.sched;
     if (this.policy !== "rr") {
-      const e = this.heap[0];
+      let e = this.heap[0];
+      const o = this.ordLive > 0 ? this.ordFront() : undefined;
+      if (o !== undefined && (e === undefined || this.less(o, e))) e = o;
       if (e === undefined) return null;
       if (!sched.canQueue(e)) return "ENOSPC";
       if (this.policy === "fair" && e.vruntime > this.minVruntime) this.minVruntime = e.vruntime;
@@ -120,7 +150,7 @@ export class DrmSchedRq {
 
   /** Ready entities (fifo / fair heap size; rr counts). */
   get readyCount(): number {
-    if (this.policy !== "rr") return this.heap.length;
+    if (this.policy !== "rr") return this.heap.length + this.ordLive;
     let n = 0;
     for (const e of this.entities) if (e.isReady()) n++;
     return n;
@@ -128,6 +158,65 @@ export class DrmSchedRq {
 
   private less(a: DrmSchedEntity, b: DrmSchedEntity): boolean {
     return a.heapKey < b.heapKey || (a.heapKey === b.heapKey && a.heapTie < b.heapTie);
+  }
+
+  /** Takes `e` out of whichever ready structure holds it (no-op if none). */
+  private unfile(e: DrmSchedEntity): void {
+    if (e.heapIndex >= 0) this.heapRemove(e);
+    else if (e.ordPos >= 0) this.ordRemove(e);
+  }
+
+  private heapInsert(e: DrmSchedEntity): void {
+    e.heapIndex = this.heap.length;
+    this.heap.push(e);
+    this.up(e.heapIndex);
+  }
+
+  private ordAppend(e: DrmSchedEntity, key: number): void {
+    if (this.ordLive === 0) {
+      // Empty (holes only): start over, so the list never grows while nothing is in it.
+      this.ord.length = 0;
+      this.ordHead = 0;
+    }
+    e.ordPos = this.ord.length;
+    this.ord.push(e);
+    this.ordLive++;
+    this.ordLastKey = key;
+  }
+
+  /** The first entity of the arrival list; skips (and drops) holes at the front. */
+  private ordFront(): DrmSchedEntity | undefined {
+    const ord = this.ord;
+    let h = this.ordHead;
+    while (h < ord.length && ord[h] === undefined) h++;
+    this.ordHead = h;
+    return ord[h];
+  }
+
+  private ordRemove(e: DrmSchedEntity): void {
+    const ord = this.ord;
+    const i = e.ordPos;
+    e.ordPos = -1;
+    ord[i] = undefined;
+    this.ordLive--;
+    if (i === this.ordHead) this.ordHead++;
+    const n = ord.length - this.ordHead;
+    // Reclaim the front once it is most of the array, and holes once they outnumber entities.
+    if ((this.ordHead > 1024 && this.ordHead * 2 > ord.length) || (n > 64 && this.ordLive * 2 < n))
+      this.ordCompact();
+  }
+
+  private ordCompact(): void {
+    const ord = this.ord;
+    const out: DrmSchedEntity[] = [];
+    for (let k = this.ordHead; k < ord.length; k++) {
+      const x = ord[k];
+      if (x === undefined) continue;
+      x.ordPos = out.length;
+      out.push(x);
+    }
+    this.ord = out;
+    this.ordHead = 0;
   }
 
   private heapRemove(e: DrmSchedEntity): void {

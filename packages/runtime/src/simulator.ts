@@ -172,6 +172,7 @@ export class Simulator {
   private seq = 0;
   private readonly heap = new EventHeap();
   private readonly alsFrames = new Map<ExecutionContext, AlsFrame>();
+  private lastAlsFrame: AlsFrame | null = null;
   private syncCtx: ExecutionContext | null = null;
   private asyncPending = false;
   private running = false;
@@ -380,11 +381,15 @@ export class Simulator {
   }
 
   private alsFrame(ctx: ExecutionContext): AlsFrame {
+    // One-entry cache in front of the map: a busy scheduler runs item after item on one worker.
+    const last = this.lastAlsFrame;
+    if (last !== null && last.ctx === ctx) return last;
     let frame = this.alsFrames.get(ctx);
     if (frame === undefined) {
       frame = { sim: this, ctx };
       this.alsFrames.set(ctx, frame);
     }
+    this.lastAlsFrame = frame;
     return frame;
   }
 
