@@ -506,7 +506,8 @@ export class Simulator {
         const fn = ev.fn!;
         const arg = ev.arg;
         ev.fn = null;
-        ev.arg = undefined;
+        // Plain `at` events carry no argument: skip the store for them.
+        if (arg !== undefined) ev.arg = undefined;
         this.syncCtx = ev.ctx;
         let ret: unknown;
         try {
