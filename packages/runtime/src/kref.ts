@@ -66,11 +66,21 @@ export abstract class RefCounted {
 
   /** `kref_put()`. Returns true if this dropped the last reference and released the object. */
   put(): boolean {
-    if (this.refs <= 0) {
+    const refs = this.refs;
+    if (refs > 1) {
+      this.refs = refs - 1;
+      return false;
+    }
+    return this.putLast(refs);
+  }
+
+  /** The last reference, or one too many: kept out of `put()` so the common case stays tiny. */
+  private putLast(refs: number): boolean {
+    if (refs <= 0) {
       this.useAfterFree("put");
       return false;
     }
-    if (--this.refs > 0) return false;
+    this.refs = 0;
     const live = this.refHost.liveRefs;
     // Nothing is tracked while the validator is off: skip the hash lookup on that hot path.
     if (live.size !== 0) live.delete(this);

@@ -404,3 +404,26 @@ describe("validator: chain cache (lockdep's lock_chains)", () => {
     expect(v.findings.map((f) => f.kind)).toEqual(["wait-in-signalling"]);
   });
 });
+
+describe("validator mode", () => {
+  it("moves between throw and collect, but whether it is on is fixed at creation (EINVAL)", () => {
+    const on = new Simulator({ validator: "throw" });
+    on.validator.mode = "collect";
+    expect(on.validator.mode).toBe("collect");
+    expect(() => {
+      on.validator.mode = "off";
+    }).toThrow(expect.objectContaining({ code: "EINVAL" }));
+    expect(on.validator.mode).toBe("collect");
+    expect(on.validator.enabled).toBe(true);
+
+    const off = new Simulator({ validator: "off" });
+    expect(() => {
+      off.validator.mode = "throw";
+    }).toThrow(/cannot switch from off to throw/);
+    expect(off.validator.mode).toBe("off");
+    expect(off.validator.enabled).toBe(false);
+    // An off validator learns nothing, not even the boot-time dma_resv_lockdep() order.
+    expect(off.validator.hasEdge(off.validator.reservation, off.validator.fsReclaim)).toBe(false);
+    expect(on.validator.hasEdge(on.validator.reservation, on.validator.fsReclaim)).toBe(true);
+  });
+});

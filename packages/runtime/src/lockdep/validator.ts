@@ -19,7 +19,9 @@
  * Beyond lockdep, a wait inside a signalling section is reported directly (`wait-in-signalling`):
  * the fence waited on may depend on the one this section must signal.
  */
+
 import { ExecutionContext, frameList } from "../context.js";
+import { KernelError } from "../errno.js";
 import type { DependencyLink, FindingInit, FindingKind } from "./finding.js";
 import { Finding, ValidatorError } from "./finding.js";
 import { type HeldLock, HeldLockEntry, LockChain, type LockMode } from "./held-lock.js";
@@ -103,10 +105,19 @@ export class Validator {
   /** `&mapping->i_mmap_rwsem`. */
   readonly iMmapRwsem: LockClass;
 
+  /**
+   * True unless the mode is `off`. Fixed when the validator is created: a plain field, because
+   * every fence, lock and reference tests it on its fast path.
+   */
+  readonly enabled: boolean;
+  private modeValue: ValidatorMode;
+
   constructor(
     private readonly host: ValidatorHost,
-    public mode: ValidatorMode = "throw",
+    mode: ValidatorMode = "throw",
   ) {
+    this.modeValue = mode;
+    this.enabled = mode !== "off";
     this.dmaFenceMap = this.lockClass("dma_fence_map", "map");
     this.fsReclaim = this.lockClass("fs_reclaim", "map");
     this.mmuNotifier = this.lockClass("mmu_notifier_invalidate_range_start", "map");
@@ -116,9 +127,21 @@ export class Validator {
     this.prime();
   }
 
-  /** True unless the mode is `off`. */
-  get enabled(): boolean {
-    return this.mode !== "off";
+  /**
+   * `throw`, `collect` or `off`. A validator may move between `throw` and `collect` (teardown
+   * collects everything before it throws); whether it is on at all is decided at creation.
+   */
+  get mode(): ValidatorMode {
+    return this.modeValue;
+  }
+
+  set mode(mode: ValidatorMode) {
+    if ((mode === "off") === this.enabled)
+      throw new KernelError(
+        "EINVAL",
+        `validator: cannot switch from ${this.modeValue} to ${mode}; create the simulator with the validator on or off`,
+      );
+    this.modeValue = mode;
   }
 
   /**
@@ -139,7 +162,7 @@ export class Validator {
    * dependency edges from every lock it holds and checking them for cycles.
    */
   acquire(cls: LockClass, instance: object, op: string, opts?: AcquireOptions): void {
-    if (this.mode === "off") return;
+    if (!this.enabled) return;
     if (opts === undefined) this.acquireIn(this.host.current, cls, instance, op, "write", false, null);
     else
       this.acquireIn(
@@ -166,7 +189,7 @@ export class Validator {
     mode: LockMode = "write",
     nestKey: object | null = null,
   ): void {
-    if (this.mode === "off") return;
+    if (!this.enabled) return;
     this.acquireIn(this.host.current, cls, instance, op, mode, trylock, nestKey);
   }
 
@@ -180,7 +203,7 @@ export class Validator {
     mode: LockMode,
     nestKey: object | null,
   ): void {
-    if (this.mode === "off") return;
+    if (!this.enabled) return;
     this.acquireIn(ctx, cls, instance, op, mode, trylock, nestKey);
   }
 
@@ -189,7 +212,7 @@ export class Validator {
    * context does not hold `instance`.
    */
   release(cls: LockClass, instance: object, op: string): boolean {
-    if (this.mode === "off") return true;
+    if (!this.enabled) return true;
     return this.releaseIn(this.host.current, cls, instance, op);
   }
 
@@ -198,7 +221,7 @@ export class Validator {
    * locks' own unlock paths, which look the context up anyway.
    */
   releaseIn(ctx: ExecutionContext, cls: LockClass, instance: object, op: string): boolean {
-    if (this.mode === "off") return true;
+    if (!this.enabled) return true;
     const held = ctx.held;
     const top = held.length - 1;
     // Fast path: locks are almost always released innermost first, and pop() is far cheaper than splice().
@@ -235,7 +258,7 @@ export class Validator {
 
   /** Acquire and release at once: records the dependency without holding (`lock_map_acquire` + `lock_map_release`, `might_lock`). */
   acquireRelease(cls: LockClass, op: string, mode: LockMode = "write"): void {
-    if (this.mode === "off") return;
+    if (!this.enabled) return;
     const ctx = this.host.current;
     this.acquireIn(ctx, cls, cls, op, mode, false, null);
     // It went on top of the stack: nothing above it to re-chain.
@@ -257,7 +280,7 @@ export class Validator {
    * a spinlock.
    */
   mightSleep(op: string): void {
-    if (this.mode === "off") return;
+    if (!this.enabled) return;
     const ctx = this.host.current;
     if (!ctx.inAtomic) return;
     const spin = ctx.held.filter((h) => h.cls.kind === "spinlock").map((h) => h.cls.name);
@@ -285,7 +308,7 @@ export class Validator {
    * (cookie `true`), as in the kernel.
    */
   beginSignalling(): boolean {
-    if (this.mode === "off") return true;
+    if (!this.enabled) return true;
     const ctx = this.host.current;
     if (ctx.inAtomic || this.holdsIn(ctx, this.dmaFenceMap)) return true;
     // A read trylock, as the kernel takes it: no edges into the map, only out of it.
@@ -295,13 +318,13 @@ export class Validator {
 
   /** `dma_fence_end_signalling(cookie)`. */
   endSignalling(cookie: boolean): void {
-    if (cookie || this.mode === "off") return;
+    if (cookie || !this.enabled) return;
     this.release(this.dmaFenceMap, this.dmaFenceMap, "dma_fence_end_signalling");
   }
 
   /** True while the current context is inside a fence-signalling critical section. */
   get inSignalling(): boolean {
-    return this.mode !== "off" && this.holdsIn(this.host.current, this.dmaFenceMap);
+    return this.enabled && this.holdsIn(this.host.current, this.dmaFenceMap);
   }
 
   /**
@@ -311,7 +334,7 @@ export class Validator {
    * restores the read hold.
    */
   mightWaitFence(op: string): void {
-    if (this.mode === "off") return;
+    if (!this.enabled) return;
     const ctx = this.host.current;
     const held = ctx.held;
     let idx = -1;
@@ -356,7 +379,7 @@ export class Validator {
    * returns — or `signalling-mismatch` if all it still holds is an open signalling section.
    */
   checkExit(ctx: ExecutionContext, where: string): void {
-    if (this.mode === "off" || ctx.held.length === 0) return;
+    if (!this.enabled || ctx.held.length === 0) return;
     const onlySection = ctx.held.every((h) => h.cls === this.dmaFenceMap);
     this.report({
       kind: onlySection ? "signalling-mismatch" : "held-at-exit",
@@ -384,7 +407,7 @@ export class Validator {
    * reports a dependency once.
    */
   report(init: Omit<FindingInit, "timeNs"> & { timeNs?: number }): Finding | undefined {
-    if (this.mode === "off") return undefined;
+    if (!this.enabled) return undefined;
     const key = `${init.kind}\u0000${init.title}`;
     const earlier = this.seen.get(key);
     if (earlier !== undefined) {
@@ -394,7 +417,7 @@ export class Validator {
     const finding = new Finding({ ...init, timeNs: init.timeNs ?? this.host.now });
     this.seen.set(key, finding);
     this.findings.push(finding);
-    if (this.mode === "throw") {
+    if (this.modeValue === "throw") {
       const err = new ValidatorError(finding);
       this.host.noteFatal(err);
       throw err;
@@ -638,8 +661,9 @@ export class Validator {
    * mmap_lock → dma_resv → fs_reclaim → {i_mmap_rwsem, mmu_notifier → dma_fence_map} from the start.
    */
   private prime(): void {
-    const saved = this.mode;
-    this.mode = "collect";
+    if (!this.enabled) return;
+    const saved = this.modeValue;
+    this.modeValue = "collect";
     this.priming = true;
     const boot = new ExecutionContext("boot", "process", 0);
     boot.pushFrame("dma_resv_lockdep (subsys_initcall)");
@@ -654,6 +678,6 @@ export class Validator {
     acq(this.dmaFenceMap, "__dma_fence_might_wait");
     boot.held.length = 0;
     this.priming = false;
-    this.mode = saved;
+    this.modeValue = saved;
   }
 }
