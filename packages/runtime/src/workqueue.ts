@@ -284,13 +284,17 @@ export class WorkQueue {
     }
   }
 
+  private goIdle(worker: Worker): void {
+    this.active--;
+    this.idle.push(worker);
+    this.flushed.wakeUpAll();
+  }
+
   /** @internal One worker step: take the next item and run it, or go idle. */
   runNext(worker: Worker): void | Promise<void> {
     const work = this.take();
     if (work === undefined) {
-      this.active--;
-      this.idle.push(worker);
-      this.flushed.wakeUpAll();
+      this.goIdle(worker);
       return;
     }
     work.pending = false;
@@ -352,9 +356,14 @@ export class WorkQueue {
     work.running = false;
     worker.work = null;
     this.executed++;
-    this.flushed.wakeUpAll();
-    // This worker looks for more, including an instance of this item queued while it ran.
-    worker.schedule();
+    // This worker looks for more, including an instance of this item queued while it ran. With
+    // nothing queued it goes idle at once, as a kworker finding its worklist empty does: a step
+    // event only to learn that would cost an event per work item.
+    if (this.queued === 0) this.goIdle(worker);
+    else {
+      this.flushed.wakeUpAll();
+      worker.schedule();
+    }
   }
 }
 

@@ -376,3 +376,38 @@ describe("WorkQueue: self-requeueing items", () => {
     expect(wq.cancelWork(w)).toBe(true);
   });
 });
+
+describe("WorkQueue: idle workers", () => {
+  it("a worker whose worklist is empty goes idle as its item returns: one event per item", async () => {
+    const sim = new Simulator();
+    const wq = new WorkQueue(sim, "events", { ordered: true });
+    const seen: boolean[] = [];
+    const later = new Work(() => {}, "later");
+    const first = new Work(() => {
+      sim.schedule(0, () => seen.push(wq.isIdle));
+      sim.schedule(5, () => wq.queueWork(later));
+    }, "first");
+    wq.queueWork(first);
+    const r = await sim.run();
+    // first's step, the idle probe, later's queueing, later's step: no idle-step events between.
+    expect(r.events).toBe(4);
+    expect(seen).toEqual([true]);
+    expect(wq.executed).toBe(2);
+    expect(wq.isIdle).toBe(true);
+  });
+
+  it("a worker finishing with more queued keeps going, in queueing order", async () => {
+    const sim = new Simulator();
+    const wq = new WorkQueue(sim, "events", { ordered: true });
+    const log: string[] = [];
+    const b = new Work(() => log.push(`b@${sim.now}`), "b");
+    const a = new Work(() => {
+      log.push(`a@${sim.now}`);
+      wq.queueWork(b);
+    }, "a");
+    wq.queueWork(a);
+    await sim.run();
+    expect(log).toEqual(["a@0", "b@0"]);
+    expect(wq.isIdle).toBe(true);
+  });
+});
