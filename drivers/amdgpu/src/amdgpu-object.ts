@@ -316,6 +316,11 @@ export class AmdgpuMman {
    * BO gets pages again, and a BO that prefers VRAM but was evicted moves back if VRAM has room
    * now (without evicting anyone: the kernel throttles CS-time moves, drmsim only takes free
    * space). Resv held. `ENOMEM` if a swapped-out BO cannot get pages.
+   *
+   * An exported BO that importers are attached to stays where it is (the kernel validates it to
+   * its allowed domains, not its preferred ones): it is in GTT because an importer cannot reach
+   * VRAM, and moving it back would only invalidate that importer's mapping and have the next map
+   * move it out again — a copy each way on every frame of a shared buffer.
    */
   validateLocked(bo: AmdgpuBo): void {
     bo.resv.assertHeld("amdgpu_cs_bo_validate");
@@ -325,7 +330,8 @@ export class AmdgpuMman {
       (bo.domains & AMDGPU_GEM_DOMAIN_VRAM) !== 0 &&
       bo.pinCount === 0 &&
       bo.userptr === null &&
-      !bo.isImported
+      !bo.isImported &&
+      (bo.dmaBuf === null || bo.dmaBuf.attachments.length === 0)
     )
       this.moveToVramLocked(bo);
   }

@@ -7,7 +7,13 @@ import {
   PciHostBridge,
   type SgTable,
 } from "@drmsim/dma-buf";
-import { type DrmFile, DrmPluginHost, drmPrimeFDToHandle, drmPrimeHandleToFD } from "@drmsim/drm";
+import {
+  type DrmFile,
+  DrmPluginHost,
+  drmCloseBufferHandle,
+  drmPrimeFDToHandle,
+  drmPrimeHandleToFD,
+} from "@drmsim/drm";
 import { Process, Simulator } from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
 import {
@@ -171,6 +177,47 @@ describe("amdgpu to amdgpu without peer-to-peer", () => {
     await sim.run();
     expect(adevA.mman.stats.moves).toBe(1);
     expect(adevB.rings[AMDGPU_HW_IP_GFX][0]!.ran[0]!.at).toBe(64 * KiB);
+    app.exit();
+    host.remove(devB);
+    host.remove(devA);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+
+  it("the exporter's own CS leaves a BO it shares in GTT while attached, and moves it back once detached", async () => {
+    const sim = new Simulator();
+    const host = new DrmPluginHost(sim);
+    const devA = amdgpuProbe(host);
+    const devB = amdgpuProbe(host);
+    const adevA = amdgpuDriverOf(host, devA);
+    const app = new Process(sim, "app");
+    await sim.exec("app", async () => {
+      const fdA = await app.open("/dev/dri/renderD128");
+      const fdB = await app.open("/dev/dri/renderD129");
+      const hA = await boAlloc(app, fdA, 64 * KiB, AMDGPU_GEM_DOMAIN_VRAM | AMDGPU_GEM_DOMAIN_GTT);
+      const exported = [...devA.files][0]!.gem.peek(hA) as AmdgpuBo;
+      const primeFd = await drmPrimeHandleToFD(app, fdA, hA);
+      const hB = await drmPrimeFDToHandle(app, fdB, primeFd);
+      app.close(primeFd);
+      const imported = [...devB.files][0]!.gem.peek(hB) as AmdgpuBo;
+      const ctxA = await ctxCreate(app, fdA);
+      const ctxB = await ctxCreate(app, fdB);
+      // A frame: the importer reads the buffer (moved to GTT for it), the exporter renders to it.
+      for (let frame = 0; frame < 3; frame++) {
+        await cs(app, fdB, ctxB, [ib(AMDGPU_HW_IP_GFX, 0, 1000), boList(hB)]);
+        await cs(app, fdA, ctxA, [ib(AMDGPU_HW_IP_GFX, 0, 1000), boList(hA)]);
+      }
+      expect(exported.domain).toBe("gtt");
+      expect(adevA.mman.stats.moves).toBe(1);
+      expect(imported.remaps).toBe(1);
+      expect(imported.invalidations).toBe(0);
+      // The importer lets go: the exporter's next CS brings the BO back to the VRAM it prefers.
+      await drmCloseBufferHandle(app, fdB, hB);
+      expect(exported.dmaBuf === null || exported.dmaBuf.attachments.length === 0).toBe(true);
+      await cs(app, fdA, ctxA, [ib(AMDGPU_HW_IP_GFX, 0, 1000), boList(hA)]);
+      expect(exported.domain).toBe("vram");
+      expect(adevA.mman.stats.moves).toBe(2);
+    });
+    await sim.run();
     app.exit();
     host.remove(devB);
     host.remove(devA);
