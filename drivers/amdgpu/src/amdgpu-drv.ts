@@ -7,7 +7,6 @@
 import type { DmaBuf } from "@drmsim/dma-buf";
 import {
   DRM_AUTH,
-  DRM_COMMAND_BASE,
   DRM_DEVICE,
   DRM_RENDER_ALLOW,
   type DrmDevice,
@@ -17,6 +16,7 @@ import {
   type DrmPluginHost,
   drmArgU,
   drmCheckZero,
+  drmIoctlDefDrv,
   SIMULATOR,
 } from "@drmsim/drm";
 import { KernelError, type Simulator } from "@drmsim/runtime";
@@ -125,31 +125,54 @@ export class AmdgpuDriver {
     );
     hooks.driver.gemPrimeImport.tapPromise(name, async (buf: DmaBuf) => amdgpuGemPrimeImport(adev, buf));
     hooks.driver.ioctls.tap(name, (ioctls) => {
-      const add = <A extends object>(
-        ioctl: string,
-        nr: number,
-        handler: (file: DrmFile, args: A) => unknown,
-      ) =>
-        ioctls.add({
-          name: ioctl,
-          nr: DRM_COMMAND_BASE + nr,
-          flags: DRM_AUTH | DRM_RENDER_ALLOW,
-          handler: handler as never,
-        });
-      add<DrmAmdgpuGemCreate>(DRM_IOCTL_AMDGPU_GEM_CREATE, DRM_AMDGPU_GEM_CREATE, (f, a) =>
-        this.gemCreate(f, a),
+      // amdgpu_ioctls_kms[]: every one DRM_AUTH | DRM_RENDER_ALLOW.
+      const flags = DRM_AUTH | DRM_RENDER_ALLOW;
+      const def = drmIoctlDefDrv;
+      ioctls.add(
+        def<DrmAmdgpuGemCreate>(
+          DRM_IOCTL_AMDGPU_GEM_CREATE,
+          DRM_AMDGPU_GEM_CREATE,
+          (f, a) => this.gemCreate(f, a),
+          flags,
+        ),
       );
-      add<DrmAmdgpuCtx>(DRM_IOCTL_AMDGPU_CTX, DRM_AMDGPU_CTX, (f, a) => this.ctxIoctl(f, a));
-      add<DrmAmdgpuCs>(DRM_IOCTL_AMDGPU_CS, DRM_AMDGPU_CS, (f, a) => amdgpuCsIoctl(amdgpuFprivOf(f), f, a));
-      add<DrmAmdgpuWaitCs>(DRM_IOCTL_AMDGPU_WAIT_CS, DRM_AMDGPU_WAIT_CS, (f, a) =>
-        amdgpuCsWaitIoctl(amdgpuFprivOf(f), a),
+      ioctls.add(
+        def<DrmAmdgpuCtx>(DRM_IOCTL_AMDGPU_CTX, DRM_AMDGPU_CTX, (f, a) => this.ctxIoctl(f, a), flags),
       );
-      add<DrmAmdgpuGemUserptr>(DRM_IOCTL_AMDGPU_GEM_USERPTR, DRM_AMDGPU_GEM_USERPTR, (f, a) =>
-        this.userptr(f, a),
+      ioctls.add(
+        def<DrmAmdgpuCs>(
+          DRM_IOCTL_AMDGPU_CS,
+          DRM_AMDGPU_CS,
+          (f, a) => amdgpuCsIoctl(amdgpuFprivOf(f), f, a),
+          flags,
+        ),
       );
-      add<DrmAmdgpuUserq>(DRM_IOCTL_AMDGPU_USERQ, DRM_AMDGPU_USERQ, (f, a) => this.userq(f, a));
-      add<DrmAmdgpuUserqDoorbell>(DRM_IOCTL_AMDGPU_USERQ_DOORBELL, DRM_AMDGPU_USERQ_DOORBELL, (f, a) =>
-        this.doorbell(f, a),
+      ioctls.add(
+        def<DrmAmdgpuWaitCs>(
+          DRM_IOCTL_AMDGPU_WAIT_CS,
+          DRM_AMDGPU_WAIT_CS,
+          (f, a) => amdgpuCsWaitIoctl(amdgpuFprivOf(f), a),
+          flags,
+        ),
+      );
+      ioctls.add(
+        def<DrmAmdgpuGemUserptr>(
+          DRM_IOCTL_AMDGPU_GEM_USERPTR,
+          DRM_AMDGPU_GEM_USERPTR,
+          (f, a) => this.userptr(f, a),
+          flags,
+        ),
+      );
+      ioctls.add(
+        def<DrmAmdgpuUserq>(DRM_IOCTL_AMDGPU_USERQ, DRM_AMDGPU_USERQ, (f, a) => this.userq(f, a), flags),
+      );
+      ioctls.add(
+        def<DrmAmdgpuUserqDoorbell>(
+          DRM_IOCTL_AMDGPU_USERQ_DOORBELL,
+          DRM_AMDGPU_USERQ_DOORBELL,
+          (f, a) => this.doorbell(f, a),
+          flags,
+        ),
       );
     });
   }

@@ -9,7 +9,6 @@
  * by the test fixture to show what goes wrong.
  */
 import {
-  DRM_COMMAND_BASE,
   DRM_DEVICE,
   DRM_RENDER_ALLOW,
   type DrmDevice,
@@ -20,6 +19,7 @@ import {
   type DrmPluginHost,
   drmArgU,
   drmCheckZero,
+  drmIoctlDefDrv,
   drmToken,
   SIMULATOR,
 } from "@drmsim/drm";
@@ -131,17 +131,12 @@ export class AsahiDriver {
       return undefined;
     });
     hooks.driver.ioctls.tap(name, (ioctls) => {
+      // asahi_ioctls[]: every one DRM_RENDER_ALLOW.
       const add = <A extends object>(
-        ioctl: string,
+        name: string,
         nr: number,
         handler: (file: DrmFile, args: A) => unknown,
-      ) =>
-        ioctls.add({
-          name: ioctl,
-          nr: DRM_COMMAND_BASE + nr,
-          flags: DRM_RENDER_ALLOW,
-          handler: handler as never,
-        });
+      ) => ioctls.add(drmIoctlDefDrv<A>(name, nr, handler, DRM_RENDER_ALLOW));
       add(DRM_IOCTL_ASAHI_VM_CREATE, DRM_ASAHI_VM_CREATE, (f, a: never) => asahiFileOf(f).vms.create(a));
       add(DRM_IOCTL_ASAHI_VM_DESTROY, DRM_ASAHI_VM_DESTROY, (f, a: never) => asahiFileOf(f).vms.destroy(a));
       add(DRM_IOCTL_ASAHI_VM_BIND, DRM_ASAHI_VM_BIND, (f, a: never) => asahiFileOf(f).vms.bind(f, a));

@@ -9,7 +9,6 @@
  * not applied; sharing goes through `HL_MEM_OP_EXPORT_DMABUF_FD` only.
  */
 import {
-  DRM_COMMAND_BASE,
   DRM_DEVICE,
   DRM_RENDER_ALLOW,
   type DrmDevice,
@@ -17,6 +16,7 @@ import {
   type DrmFile,
   type DrmHooks,
   type DrmPluginHost,
+  drmIoctlDefDrv,
   drmToken,
   SIMULATOR,
 } from "@drmsim/drm";
@@ -183,36 +183,46 @@ export class HabanalabsDriver {
     hooks.driver.release.tap(name, () => hdev.fini());
     hooks.driver.ioctls.tap(name, (ioctls) => {
       const ctxOf = (file: DrmFile) => hlFprivOf(file).ctx;
-      ioctls.add({
-        name: DRM_IOCTL_HL_INFO,
-        nr: DRM_COMMAND_BASE + HL_IOCTL_INFO,
-        flags: DRM_RENDER_ALLOW,
-        handler: (file, args: HlInfoArgs) => hlInfoIoctl(ctxOf(file), args),
-      });
-      ioctls.add({
-        name: DRM_IOCTL_HL_CB,
-        nr: DRM_COMMAND_BASE + HL_IOCTL_CB,
-        flags: DRM_RENDER_ALLOW,
-        handler: (file, args: HlCbArgs) => hlCbIoctl(ctxOf(file), args),
-      });
-      ioctls.add({
-        name: DRM_IOCTL_HL_CS,
-        nr: DRM_COMMAND_BASE + HL_IOCTL_CS,
-        flags: DRM_RENDER_ALLOW,
-        handler: (file, args: HlCsArgs) => hlCsIoctl(ctxOf(file), args),
-      });
-      ioctls.add({
-        name: DRM_IOCTL_HL_WAIT_CS,
-        nr: DRM_COMMAND_BASE + HL_IOCTL_WAIT_CS,
-        flags: DRM_RENDER_ALLOW,
-        handler: (file, args: HlWaitCsArgs) => hlWaitCsIoctl(ctxOf(file), args),
-      });
-      ioctls.add({
-        name: DRM_IOCTL_HL_MEMORY,
-        nr: DRM_COMMAND_BASE + HL_IOCTL_MEMORY,
-        flags: DRM_RENDER_ALLOW,
-        handler: (file, args: HlMemArgs, call) => hlMemIoctl(ctxOf(file), call.proc, args),
-      });
+      ioctls.add(
+        drmIoctlDefDrv(
+          DRM_IOCTL_HL_INFO,
+          HL_IOCTL_INFO,
+          (file, args: HlInfoArgs) => hlInfoIoctl(ctxOf(file), args),
+          DRM_RENDER_ALLOW,
+        ),
+      );
+      ioctls.add(
+        drmIoctlDefDrv(
+          DRM_IOCTL_HL_CB,
+          HL_IOCTL_CB,
+          (file, args: HlCbArgs) => hlCbIoctl(ctxOf(file), args),
+          DRM_RENDER_ALLOW,
+        ),
+      );
+      ioctls.add(
+        drmIoctlDefDrv(
+          DRM_IOCTL_HL_CS,
+          HL_IOCTL_CS,
+          (file, args: HlCsArgs) => hlCsIoctl(ctxOf(file), args),
+          DRM_RENDER_ALLOW,
+        ),
+      );
+      ioctls.add(
+        drmIoctlDefDrv(
+          DRM_IOCTL_HL_WAIT_CS,
+          HL_IOCTL_WAIT_CS,
+          (file, args: HlWaitCsArgs) => hlWaitCsIoctl(ctxOf(file), args),
+          DRM_RENDER_ALLOW,
+        ),
+      );
+      ioctls.add(
+        drmIoctlDefDrv(
+          DRM_IOCTL_HL_MEMORY,
+          HL_IOCTL_MEMORY,
+          (file, args: HlMemArgs, call) => hlMemIoctl(ctxOf(file), call.proc, args),
+          DRM_RENDER_ALLOW,
+        ),
+      );
     });
   }
 }

@@ -11,12 +11,12 @@
  * - Two driver ioctls: `VGEM_FENCE_ATTACH` and `VGEM_FENCE_SIGNAL`, both render-allowed.
  */
 import {
-  DRM_COMMAND_BASE,
   DRM_RENDER_ALLOW,
   type DrmDevice,
   DrmDriverFeature,
   type DrmHooks,
   type DrmPluginHost,
+  drmIoctlDefDrv,
   SIMULATOR,
 } from "@drmsim/drm";
 import type { Simulator } from "@drmsim/runtime";
@@ -68,18 +68,22 @@ export class VgemDriver {
       return true;
     });
     hooks.driver.ioctls.tap(name, (ioctls) => {
-      ioctls.add({
-        name: DRM_IOCTL_VGEM_FENCE_ATTACH,
-        nr: DRM_COMMAND_BASE + DRM_VGEM_FENCE_ATTACH,
-        flags: DRM_RENDER_ALLOW,
-        handler: (file, args: DrmVgemFenceAttach) => vgemFenceAttachIoctl(file, args),
-      });
-      ioctls.add({
-        name: DRM_IOCTL_VGEM_FENCE_SIGNAL,
-        nr: DRM_COMMAND_BASE + DRM_VGEM_FENCE_SIGNAL,
-        flags: DRM_RENDER_ALLOW,
-        handler: (file, args: DrmVgemFenceSignal) => vgemFenceSignalIoctl(file, args),
-      });
+      ioctls.add(
+        drmIoctlDefDrv(
+          DRM_IOCTL_VGEM_FENCE_ATTACH,
+          DRM_VGEM_FENCE_ATTACH,
+          (file, args: DrmVgemFenceAttach) => vgemFenceAttachIoctl(file, args),
+          DRM_RENDER_ALLOW,
+        ),
+      );
+      ioctls.add(
+        drmIoctlDefDrv(
+          DRM_IOCTL_VGEM_FENCE_SIGNAL,
+          DRM_VGEM_FENCE_SIGNAL,
+          (file, args: DrmVgemFenceSignal) => vgemFenceSignalIoctl(file, args),
+          DRM_RENDER_ALLOW,
+        ),
+      );
     });
   }
 }

@@ -8,7 +8,7 @@
  * the ioctls it implements. A subsystem adds its ioctls with `registerCoreIoctl(def)` at module
  * load; the dispatcher reads them with `coreIoctl(name)`.
  */
-import type { ExecutionContext, Process } from "@drmsim/runtime";
+import { type ExecutionContext, KernelError, type Process } from "@drmsim/runtime";
 import type { DrmFile } from "./drm-file.js";
 
 /** `DRM_AUTH`: on a primary node, only authenticated clients (render clients always pass). */
@@ -84,4 +84,23 @@ export function coreIoctl(name: string): DrmIoctlDef | undefined {
 /** Every core ioctl, by ascending number (`drm_ioctls[]` order). */
 export function coreIoctls(): DrmIoctlDef[] {
   return [...CORE.values()].sort((a, b) => a.nr - b.nr);
+}
+
+/**
+ * `DRM_IOCTL_DEF_DRV(ioctl, func, flags)`: one entry of a driver's ioctl table. `nr` is the number
+ * the driver's uAPI header gives it (`DRM_AMDGPU_CS` is 0x04); the entry is numbered from
+ * `DRM_COMMAND_BASE`, as `DRM_IOCTL_AMDGPU_CS` is. Tap `hooks.driver.ioctls` and `add()` it.
+ */
+export function drmIoctlDefDrv<A extends object>(
+  name: string,
+  nr: number,
+  handler: (file: DrmFile, args: A, call: DrmIoctlCall) => unknown,
+  flags: number,
+): DrmIoctlDef<A> {
+  if (!Number.isInteger(nr) || nr < 0 || nr >= DRM_COMMAND_END - DRM_COMMAND_BASE)
+    throw new KernelError(
+      "EINVAL",
+      `DRM_IOCTL_DEF_DRV(${name}): driver ioctl number ${nr} is outside 0..0x${(DRM_COMMAND_END - DRM_COMMAND_BASE - 1).toString(16)} (it is added to DRM_COMMAND_BASE)`,
+    );
+  return { name, nr: DRM_COMMAND_BASE + nr, flags, handler };
 }

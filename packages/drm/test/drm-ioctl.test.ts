@@ -1,6 +1,7 @@
 import { Process, Simulator } from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
 import {
+  DRM_COMMAND_BASE,
   DRM_PRIME_CAP_EXPORT,
   DRM_PRIME_CAP_IMPORT,
   DRM_RENDER_ALLOW,
@@ -12,6 +13,7 @@ import {
   drmGetCap,
   drmGetMagic,
   drmGetVersion,
+  drmIoctlDefDrv,
   drmProcessSetRoot,
 } from "../src/index.js";
 
@@ -162,5 +164,34 @@ describe("drm_ioctl dispatch and permissions", () => {
     }
     expect(() => host.probe(Dup, { name: "dup", features: DrmDriverFeature.GEM })).toThrow(/defined twice/);
     expect(host.devices).toEqual([]);
+  });
+
+  it("DRM_IOCTL_DEF_DRV numbers a driver ioctl from DRM_COMMAND_BASE and refuses numbers past the range", async () => {
+    const handler = (_f: unknown, a: { x: number }) => ({ x: a.x + 1 });
+    const def = drmIoctlDefDrv("DRM_IOCTL_T_INC", 0x04, handler, DRM_RENDER_ALLOW);
+    expect(def).toMatchObject({
+      name: "DRM_IOCTL_T_INC",
+      nr: DRM_COMMAND_BASE + 0x04,
+      flags: DRM_RENDER_ALLOW,
+    });
+    for (const bad of [-1, 0x60, 1.5])
+      expect(() => drmIoctlDefDrv("DRM_IOCTL_T_BAD", bad, handler, 0)).toThrow(
+        expect.objectContaining({ code: "EINVAL" }),
+      );
+    // The entry works through the whole path: a render client calls it by name.
+    const sim = new Simulator();
+    const host = new DrmPluginHost(sim);
+    class Inc {
+      apply(hooks: DrmHooks) {
+        hooks.driver.ioctls.tap("inc", (r) => r.add(def));
+      }
+    }
+    host.probe(Inc, { name: "inc", features: DrmDriverFeature.GEM | DrmDriverFeature.RENDER });
+    const app = new Process(sim, "app");
+    const out = await sim.exec("app", async () => {
+      const fd = await app.open("/dev/dri/renderD128");
+      return app.ioctl(fd, "DRM_IOCTL_T_INC", { x: 41 });
+    });
+    expect(out).toEqual({ x: 42 });
   });
 });

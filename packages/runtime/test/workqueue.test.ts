@@ -400,7 +400,9 @@ describe("WorkQueue: idle workers", () => {
     const sim = new Simulator();
     const wq = new WorkQueue(sim, "events", { ordered: true });
     const log: string[] = [];
-    const b = new Work(() => log.push(`b@${sim.now}`), "b");
+    const b = new Work(() => {
+      log.push(`b@${sim.now}`);
+    }, "b");
     const a = new Work(() => {
       log.push(`a@${sim.now}`);
       wq.queueWork(b);

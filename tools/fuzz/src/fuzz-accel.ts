@@ -7,7 +7,6 @@
  * - `FUZZACCEL_ADMIN` (no `DRM_RENDER_ALLOW`): must be refused on the accel node with `EACCES`.
  */
 import {
-  DRM_COMMAND_BASE,
   DRM_RENDER_ALLOW,
   type DrmDevice,
   DrmDriverFeature,
@@ -15,6 +14,7 @@ import {
   type DrmPluginHost,
   drmArgU,
   drmCheckZero,
+  drmIoctlDefDrv,
 } from "@drmsim/drm";
 import { KernelError } from "@drmsim/runtime";
 
@@ -25,34 +25,30 @@ export const FUZZACCEL_MAX_BO = 1 << 30;
 export class FuzzAccelDriver {
   apply(hooks: DrmHooks, device: DrmDevice): void {
     hooks.driver.ioctls.tap("fuzzaccel", (ioctls) => {
-      ioctls.add({
-        name: "DRM_IOCTL_FUZZACCEL_CREATE_BO",
-        nr: DRM_COMMAND_BASE + 0x00,
-        flags: DRM_RENDER_ALLOW,
-        handler(file, args: Record<string, unknown>) {
-          drmCheckZero(args, "flags", "FUZZACCEL_CREATE_BO");
-          const size = drmArgU(args, "size", "FUZZACCEL_CREATE_BO");
-          if (size === 0 || size > FUZZACCEL_MAX_BO)
-            throw new KernelError(
-              "EINVAL",
-              `FUZZACCEL_CREATE_BO: size ${size} is outside 1..${FUZZACCEL_MAX_BO}`,
-            );
-          const obj = device.gemCreateObject(size);
-          try {
-            args.handle = file.gem.handleCreate(obj);
-          } finally {
-            obj.put();
-          }
-        },
-      });
-      ioctls.add({
-        name: "DRM_IOCTL_FUZZACCEL_ADMIN",
-        nr: DRM_COMMAND_BASE + 0x01,
-        flags: 0,
-        handler() {
-          return { ok: 1 };
-        },
-      });
+      ioctls.add(
+        drmIoctlDefDrv(
+          "DRM_IOCTL_FUZZACCEL_CREATE_BO",
+          0x00,
+          (file, args: Record<string, unknown>) => {
+            drmCheckZero(args, "flags", "FUZZACCEL_CREATE_BO");
+            const size = drmArgU(args, "size", "FUZZACCEL_CREATE_BO");
+            if (size === 0 || size > FUZZACCEL_MAX_BO)
+              throw new KernelError(
+                "EINVAL",
+                `FUZZACCEL_CREATE_BO: size ${size} is outside 1..${FUZZACCEL_MAX_BO}`,
+              );
+            const obj = device.gemCreateObject(size);
+            try {
+              args.handle = file.gem.handleCreate(obj);
+            } finally {
+              obj.put();
+            }
+          },
+          DRM_RENDER_ALLOW,
+        ),
+      );
+      // No DRM_RENDER_ALLOW: accel clients are refused it (EACCES).
+      ioctls.add(drmIoctlDefDrv("DRM_IOCTL_FUZZACCEL_ADMIN", 0x01, () => ({ ok: 1 }), 0));
     });
   }
 }
