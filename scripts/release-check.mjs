@@ -64,6 +64,9 @@ for (const { dir, manifest } of pkgs) {
       throw new Error("packed manifest still has workspace: ranges");
     if (JSON.stringify(m.exports).includes("@drmsim/source"))
       throw new Error("packed exports still point at sources");
+    const listing = execFileSync("tar", ["-tzf", packed], { encoding: "utf8" }).split("\n");
+    for (const f of ["package/LICENSE", "package/README.md"])
+      if (!listing.includes(f)) throw new Error(`the tarball has no ${f.slice("package/".length)}`);
   } catch (e) {
     failures++;
     console.error(`release:check: ${manifest.name} failed: ${e.message}`);
