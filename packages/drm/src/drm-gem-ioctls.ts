@@ -59,6 +59,25 @@ registerCoreIoctl({
   },
 });
 
+/** `struct drm_gem_change_handle`: in `handle` and `new_handle`. */
+export interface DrmGemChangeHandle {
+  handle: number;
+  new_handle: number;
+}
+
+registerCoreIoctl({
+  name: "DRM_IOCTL_GEM_CHANGE_HANDLE",
+  nr: 0xd2,
+  // For CRIU, which restores a process's objects at the handles it had.
+  flags: DRM_RENDER_ALLOW,
+  handler(file, args: DrmGemChangeHandle) {
+    needGem(file, "GEM_CHANGE_HANDLE");
+    const handle = drmArgU(args as never, "handle", "GEM_CHANGE_HANDLE");
+    const newHandle = drmArgU(args as never, "new_handle", "GEM_CHANGE_HANDLE");
+    file.gem.changeHandle(handle, newHandle);
+  },
+});
+
 /** `struct drm_gem_open`: in `name`, out `handle` and `size`. */
 export interface DrmGemOpen {
   name: number;

@@ -83,6 +83,11 @@ export class DrmGemHandleTable {
     return this.idr.find(handle);
   }
 
+  /** Every handle of this file, ascending (`idr_for_each` order). */
+  handles(): number[] {
+    return this.idr.entries().map(([h]) => h);
+  }
+
   /** The handles this file has for `obj`, ascending. */
   handlesOf(obj: DrmGemObject): number[] {
     return this.idr

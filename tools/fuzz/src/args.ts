@@ -86,6 +86,7 @@ export const HOSTILE_LITERALS: readonly unknown[] = [
 /** Every argument field name of the uAPI structs the fuzzer knows (core + drivers' hints). */
 export const FIELD_POOL: readonly string[] = [
   "handle",
+  "new_handle",
   "flags",
   "pad",
   "fd",
@@ -118,6 +119,7 @@ export const CORE_FIELDS: Readonly<Record<string, readonly string[]>> = {
   DRM_IOCTL_GEM_CLOSE: ["handle", "pad"],
   DRM_IOCTL_GEM_FLINK: ["handle"],
   DRM_IOCTL_GEM_OPEN: ["name"],
+  DRM_IOCTL_GEM_CHANGE_HANDLE: ["handle", "new_handle"],
   DRM_IOCTL_GET_CAP: ["capability"],
   DRM_IOCTL_AUTH_MAGIC: ["magic"],
   DRM_IOCTL_SET_MASTER: [],
@@ -257,13 +259,8 @@ function allFiles(world: FuzzWorld) {
 
 function handlesOf(file: ReturnType<typeof drmFileOf>): number[] {
   if (file === undefined) return [];
-  const out: number[] = [];
-  for (let h = 1, found = 0; found < file.gem.count; h++)
-    if (file.gem.peek(h) !== undefined) {
-      found++;
-      out.push(h);
-    }
-  return out;
+  // Not a scan from 1: GEM_CHANGE_HANDLE puts handles anywhere up to INT_MAX.
+  return file.gem.handles();
 }
 
 function syncobjsOf(file: ReturnType<typeof drmFileOf>): number[] {

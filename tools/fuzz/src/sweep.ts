@@ -116,6 +116,16 @@ export const SWEEP_CASES: readonly SweepCase[] = [
     prepare: (w) => call(w, "primary", "DRM_IOCTL_GEM_OPEN", { name: 1 }),
   },
   {
+    label: "GEM_CHANGE_HANDLE",
+    ioctl: "DRM_IOCTL_GEM_CHANGE_HANDLE",
+    prepare: (w) => call(w, "render", "DRM_IOCTL_GEM_CHANGE_HANDLE", { handle: 2, new_handle: 100 }),
+  },
+  {
+    label: "GEM_CHANGE_HANDLE (exported: the PRIME cache entry moves)",
+    ioctl: "DRM_IOCTL_GEM_CHANGE_HANDLE",
+    prepare: (w) => call(w, "render", "DRM_IOCTL_GEM_CHANGE_HANDLE", { handle: 1, new_handle: 101 }),
+  },
+  {
     label: "PRIME_HANDLE_TO_FD",
     ioctl: "DRM_IOCTL_PRIME_HANDLE_TO_FD",
     prepare: (w) => call(w, "render", "DRM_IOCTL_PRIME_HANDLE_TO_FD", { handle: 2, flags: 0 }),

@@ -188,10 +188,8 @@ export function snapshotState(world: FuzzWorld): WorldSnapshot {
     names: dev.names.count,
     files: [...dev.files].map((file) => {
       const gem: [number, number, number, number, number][] = [];
-      for (let h = 1, found = 0; found < file.gem.count; h++) {
-        const obj = file.gem.peek(h);
-        if (obj === undefined) continue;
-        found++;
+      for (const h of file.gem.handles()) {
+        const obj = file.gem.peek(h)!;
         gem.push([h, idOf(world, obj), obj.refcount, obj.handleCount, obj.resv.numFences]);
       }
       const syncobjs: [number, number][] = [];
