@@ -7,7 +7,7 @@
 import { drmSyncobjTable } from "@drmsim/drm";
 import type { Process } from "@drmsim/runtime";
 import fc from "fast-check";
-import type { FuzzDriver } from "./drivers.js";
+import type { FuzzDriver, FuzzTemplate } from "./drivers.js";
 import { drmFds, drmFileOf, type FuzzWorld } from "./world.js";
 
 /** What a generated value refers to in the world. */
@@ -404,7 +404,46 @@ export function plausibleValue(
   }
 }
 
-/** Builds the argument object of one ioctl call. `fields` lists what the ioctl reads (undefined: all). */
+/** The paths of every non-object value in `v` (object keys and array indices), depth first. */
+function leafPaths(
+  v: unknown,
+  at: (string | number)[] = [],
+  out: (string | number)[][] = [],
+): (string | number)[][] {
+  if (Array.isArray(v)) v.forEach((x, i) => leafPaths(x, [...at, i], out));
+  else if (v !== null && typeof v === "object")
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) leafPaths(x, [...at, k], out);
+  else if (at.length > 0) out.push(at);
+  return out;
+}
+
+/** Builds a template's arguments; `oneBad` replaces one of its leaves, however deep. */
+function fromTemplate(
+  world: FuzzWorld,
+  proc: Process,
+  fd: number,
+  spec: ArgsSpec,
+  template: FuzzTemplate,
+): Record<string, unknown> {
+  const file = drmFileOf(proc, fd);
+  const ids = file === undefined ? {} : (world.setupIds.get(file) ?? {});
+  const out = template({ handles: handlesOf(file), ids, pick: spec.pick });
+  if (spec.mode === "oneBad") {
+    const leaves = leafPaths(out);
+    const path = leaves[(spec.bad * 8 + spec.pick) % Math.max(1, leaves.length)];
+    if (path !== undefined) {
+      let parent = out as Record<string | number, unknown>;
+      for (const k of path.slice(0, -1)) parent = parent[k] as Record<string | number, unknown>;
+      parent[path.at(-1)!] = resolveValue(world, proc, fd, spec.badValue, out);
+    }
+  }
+  return out;
+}
+
+/**
+ * Builds the argument object of one ioctl call. `fields` lists what the ioctl reads (undefined:
+ * all); a driver's `template` for the ioctl, if it has one, gives the "valid" and "oneBad" shapes.
+ */
 export function resolveArgs(
   world: FuzzWorld,
   proc: Process,
@@ -412,7 +451,9 @@ export function resolveArgs(
   ioctl: string,
   spec: ArgsSpec,
   fields: readonly string[] | undefined,
+  template?: FuzzTemplate,
 ): Record<string, unknown> {
+  if (spec.mode !== "random" && template !== undefined) return fromTemplate(world, proc, fd, spec, template);
   const out: Record<string, unknown> = {};
   if (spec.mode !== "random" && fields !== undefined) {
     // flags first: the fd a syncobj import wants depends on them.

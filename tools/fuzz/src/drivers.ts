@@ -5,13 +5,74 @@
  * processes and fuzzes every ioctl on every node. `fields` optionally names the argument fields
  * of a driver's ioctls, so generated arguments hit them more often (unnamed ioctls get the
  * generic field pool).
+ *
+ * A driver whose ioctls take structured arguments (command chunks, bind ops) or ids of objects
+ * made by other ioctls (contexts, VMs, queues) also gives a `setup` that makes those objects in
+ * each file while the world is built, and a `template` per ioctl: the arguments a correct caller
+ * passes. "valid" steps send a template as is and "oneBad" steps corrupt one leaf of it, however
+ * deep — that is what gets a fuzzer past the argument checks into the submission paths.
  */
-import { amdgpuProbe } from "@drmsim/amdgpu";
-import { asahiProbe } from "@drmsim/asahi";
+import {
+  AMDGPU_CHUNK_ID_BO_HANDLES,
+  AMDGPU_CHUNK_ID_IB,
+  AMDGPU_CTX_OP_ALLOC_CTX,
+  AMDGPU_CTX_OP_FREE_CTX,
+  AMDGPU_CTX_OP_QUERY_STATE2,
+  AMDGPU_GEM_DOMAIN_GTT,
+  AMDGPU_GEM_DOMAIN_VRAM,
+  AMDGPU_HW_IP_COMPUTE,
+  AMDGPU_HW_IP_DMA,
+  AMDGPU_HW_IP_GFX,
+  AMDGPU_USERQ_OP_CREATE,
+  AMDGPU_USERQ_OP_FREE,
+  amdgpuProbe,
+  DRM_IOCTL_AMDGPU_CS,
+  DRM_IOCTL_AMDGPU_CTX,
+  DRM_IOCTL_AMDGPU_GEM_CREATE,
+  DRM_IOCTL_AMDGPU_USERQ,
+} from "@drmsim/amdgpu";
+import {
+  ASAHI_PAGE_SIZE,
+  ASAHI_VM_KERNEL_MIN_SIZE,
+  asahiProbe,
+  DRM_ASAHI_BARRIER_NONE,
+  DRM_ASAHI_BIND_READ,
+  DRM_ASAHI_BIND_UNBIND,
+  DRM_ASAHI_BIND_WRITE,
+  DRM_ASAHI_CMD_COMPUTE,
+  DRM_ASAHI_CMD_RENDER,
+  DRM_IOCTL_ASAHI_GEM_CREATE,
+  DRM_IOCTL_ASAHI_QUEUE_CREATE,
+  DRM_IOCTL_ASAHI_VM_CREATE,
+} from "@drmsim/asahi";
 import type { DrmDevice, DrmPluginHost } from "@drmsim/drm";
-import { habanalabsProbe } from "@drmsim/habanalabs";
-import { vgemProbe } from "@drmsim/vgem";
+import {
+  DRM_IOCTL_HL_CB,
+  DRM_IOCTL_HL_CS,
+  DRM_IOCTL_HL_MEMORY,
+  HL_CB_OP_CREATE,
+  HL_CB_OP_INFO,
+  HL_INFO_HW_IP_INFO,
+  HL_MEM_OP_ALLOC,
+  HL_MEM_OP_MAP,
+  habanalabsProbe,
+} from "@drmsim/habanalabs";
+import type { Process } from "@drmsim/runtime";
+import { DRM_IOCTL_VGEM_FENCE_ATTACH, VGEM_FENCE_NOTIMEOUT, vgemProbe } from "@drmsim/vgem";
 import { fuzzAccelProbe } from "./fuzz-accel.js";
+
+/** What a template builds its arguments from: the calling file's objects. */
+export interface FuzzTemplateEnv {
+  /** The caller's GEM handles on this fd, ascending (may be empty). */
+  readonly handles: readonly number[];
+  /** What the driver's `setup` made in this file: `{ ctx: 1, vm: 1, … }`. */
+  readonly ids: Readonly<Record<string, number>>;
+  /** Varies the template: 0..7. */
+  readonly pick: number;
+}
+
+/** A correct argument object for one ioctl. */
+export type FuzzTemplate = (env: FuzzTemplateEnv) => Record<string, unknown>;
 
 /** One driver under fuzz. */
 export interface FuzzDriver {
@@ -19,7 +80,23 @@ export interface FuzzDriver {
   probe(host: DrmPluginHost): DrmDevice;
   /** Argument field names per ioctl name (hints for the generator). */
   readonly fields?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Runs in every file of this driver's device while the world is built (as `proc`, on `fd`):
+   * makes the objects templates refer to and returns their ids.
+   */
+  setup?(proc: Process, fd: number): Promise<Record<string, number>>;
+  /** A correct argument object per ioctl name. */
+  readonly templates?: Readonly<Record<string, FuzzTemplate>>;
 }
+
+const at = <T>(list: readonly T[], i: number, none: T): T =>
+  list.length === 0 ? none : list[i % list.length]!;
+
+/** An address in the fuzz processes' (simulated) user address space for userptr BOs. */
+const USERPTR_ADDR = 0x7f00_0000_0000;
+/** Where asahi binds go: below the kernel range the setup reserves. */
+const ASAHI_VA = 0x10_0000;
+const ASAHI_KERNEL_START = 0x1_0000_0000;
 
 /** Every driver the fuzzer probes, in probe order. */
 export const FUZZ_DRIVERS: readonly FuzzDriver[] = [
@@ -29,6 +106,25 @@ export const FUZZ_DRIVERS: readonly FuzzDriver[] = [
     fields: {
       DRM_IOCTL_VGEM_FENCE_ATTACH: ["handle", "flags", "pad", "out_fence"],
       DRM_IOCTL_VGEM_FENCE_SIGNAL: ["fence", "flags", "error"],
+    },
+    async setup(proc, fd) {
+      // A fence that waits for userspace however long the sequence runs (closing the file
+      // signals it), for FENCE_SIGNAL to find.
+      const { out_fence } = await proc.ioctl<{ out_fence: number }>(fd, DRM_IOCTL_VGEM_FENCE_ATTACH, {
+        handle: 1,
+        flags: VGEM_FENCE_NOTIMEOUT,
+      });
+      return { fence: out_fence };
+    },
+    templates: {
+      DRM_IOCTL_VGEM_FENCE_ATTACH: ({ handles, pick }) => ({
+        handle: at(handles, pick, 1),
+        flags: (pick & 1) | (pick & 2 ? VGEM_FENCE_NOTIMEOUT : 0),
+      }),
+      DRM_IOCTL_VGEM_FENCE_SIGNAL: ({ ids, pick }) => ({
+        fence: pick < 6 ? ids.fence : 1 + (pick % 3),
+        flags: 0,
+      }),
     },
   },
   { name: "fuzzaccel", probe: fuzzAccelProbe, fields: { DRM_IOCTL_FUZZACCEL_CREATE_BO: ["size", "flags"] } },
@@ -53,6 +149,78 @@ export const FUZZ_DRIVERS: readonly FuzzDriver[] = [
         "bos",
       ],
     },
+    async setup(proc, fd) {
+      const { vm_id } = await proc.ioctl<{ vm_id: number }>(fd, DRM_IOCTL_ASAHI_VM_CREATE, {
+        kernel_start: ASAHI_KERNEL_START,
+        kernel_end: ASAHI_KERNEL_START + ASAHI_VM_KERNEL_MIN_SIZE,
+      });
+      const queue = async () =>
+        (await proc.ioctl<{ queue_id: number }>(fd, DRM_IOCTL_ASAHI_QUEUE_CREATE, { vm_id, priority: 1 }))
+          .queue_id;
+      const queue_id = await queue();
+      const spareQueue = await queue();
+      const spare = await proc.ioctl<{ vm_id: number }>(fd, DRM_IOCTL_ASAHI_VM_CREATE, {
+        kernel_start: ASAHI_KERNEL_START,
+        kernel_end: ASAHI_KERNEL_START + ASAHI_VM_KERNEL_MIN_SIZE,
+      });
+      const { handle } = await proc.ioctl<{ handle: number }>(fd, DRM_IOCTL_ASAHI_GEM_CREATE, {
+        size: 4 * ASAHI_PAGE_SIZE,
+        flags: 0,
+        vm_id: 0,
+      });
+      return { vm: vm_id, queue: queue_id, bo: handle, spareVm: spare.vm_id, spareQueue };
+    },
+    templates: {
+      DRM_IOCTL_ASAHI_VM_CREATE: ({ pick }) => ({
+        kernel_start: ASAHI_KERNEL_START * (1 + (pick % 2)),
+        kernel_end: ASAHI_KERNEL_START * (1 + (pick % 2)) + ASAHI_VM_KERNEL_MIN_SIZE,
+      }),
+      // Mostly the spare objects: destroying the ones the other templates use ends their coverage.
+      DRM_IOCTL_ASAHI_VM_DESTROY: ({ ids, pick }) => ({ vm_id: pick === 7 ? ids.vm : ids.spareVm }),
+      DRM_IOCTL_ASAHI_GEM_CREATE: ({ pick }) => ({
+        size: ASAHI_PAGE_SIZE * (1 + (pick % 3)),
+        flags: 0,
+        vm_id: 0,
+      }),
+      DRM_IOCTL_ASAHI_QUEUE_CREATE: ({ ids, pick }) => ({ vm_id: ids.vm, priority: pick % 4, flags: 0 }),
+      DRM_IOCTL_ASAHI_QUEUE_DESTROY: ({ ids, pick }) => ({
+        queue_id: pick === 7 ? ids.queue : ids.spareQueue,
+      }),
+      DRM_IOCTL_ASAHI_VM_BIND: ({ ids, pick }) => {
+        const addr = ASAHI_VA + (pick % 4) * ASAHI_PAGE_SIZE;
+        const op =
+          pick === 6
+            ? { flags: DRM_ASAHI_BIND_UNBIND, addr, range: ASAHI_PAGE_SIZE }
+            : {
+                flags: DRM_ASAHI_BIND_READ | (pick & 1 ? DRM_ASAHI_BIND_WRITE : 0),
+                handle: ids.bo,
+                offset: 0,
+                range: ASAHI_PAGE_SIZE,
+                addr,
+              };
+        return { vm_id: ids.vm, num_binds: 1, binds: [op] };
+      },
+      DRM_IOCTL_ASAHI_SUBMIT: ({ ids, pick }) => {
+        const render = {
+          cmd_type: DRM_ASAHI_CMD_RENDER,
+          vdm_barrier: DRM_ASAHI_BARRIER_NONE,
+          cdm_barrier: DRM_ASAHI_BARRIER_NONE,
+          fragment_ns: 1000,
+          vertex_ns: 500,
+        };
+        const compute = {
+          cmd_type: DRM_ASAHI_CMD_COMPUTE,
+          vdm_barrier: DRM_ASAHI_BARRIER_NONE,
+          cdm_barrier: pick & 2 ? 0 : DRM_ASAHI_BARRIER_NONE,
+          compute_ns: 800,
+        };
+        return {
+          queue_id: ids.queue,
+          commands: pick & 1 ? [render, compute] : [render],
+          bos: pick & 4 ? [{ handle: ids.bo, flags: 0 }] : [],
+        };
+      },
+    },
   },
   {
     name: "amdgpu",
@@ -65,6 +233,95 @@ export const FUZZ_DRIVERS: readonly FuzzDriver[] = [
       DRM_IOCTL_AMDGPU_GEM_USERPTR: ["addr", "size", "flags"],
       DRM_IOCTL_AMDGPU_USERQ: ["op", "ip_type", "queue_id", "flags", "bo_handles"],
       DRM_IOCTL_AMDGPU_USERQ_DOORBELL: ["queue_id", "work_ns"],
+    },
+    async setup(proc, fd) {
+      const ctx = async () =>
+        (
+          await proc.ioctl<{ ctx_id: number }>(fd, DRM_IOCTL_AMDGPU_CTX, {
+            op: AMDGPU_CTX_OP_ALLOC_CTX,
+            priority: 0,
+          })
+        ).ctx_id;
+      const ctx_id = await ctx();
+      const spareCtx = await ctx();
+      const { handle } = await proc.ioctl<{ handle: number }>(fd, DRM_IOCTL_AMDGPU_GEM_CREATE, {
+        bo_size: 8192,
+        domains: AMDGPU_GEM_DOMAIN_VRAM | AMDGPU_GEM_DOMAIN_GTT,
+      });
+      const { queue_id } = await proc.ioctl<{ queue_id: number }>(fd, DRM_IOCTL_AMDGPU_USERQ, {
+        op: AMDGPU_USERQ_OP_CREATE,
+        ip_type: AMDGPU_HW_IP_COMPUTE,
+        bo_handles: [handle],
+      });
+      // One submission, so WAIT_CS has a sequence number to wait for.
+      const { handle: seq } = await proc.ioctl<{ handle: number }>(fd, DRM_IOCTL_AMDGPU_CS, {
+        ctx_id,
+        chunks: [
+          { chunk_id: AMDGPU_CHUNK_ID_IB, data: { ip_type: AMDGPU_HW_IP_GFX, ring: 0, duration_ns: 1000 } },
+          { chunk_id: AMDGPU_CHUNK_ID_BO_HANDLES, data: [{ bo_handle: handle }] },
+        ],
+      });
+      return { ctx: ctx_id, spareCtx, bo: handle, userq: queue_id, seq };
+    },
+    templates: {
+      DRM_IOCTL_AMDGPU_GEM_CREATE: ({ pick }) => ({
+        bo_size: 4096 * (1 + (pick % 4)),
+        alignment: 0,
+        domains: at(
+          [AMDGPU_GEM_DOMAIN_VRAM, AMDGPU_GEM_DOMAIN_GTT, AMDGPU_GEM_DOMAIN_VRAM | AMDGPU_GEM_DOMAIN_GTT],
+          pick,
+          2,
+        ),
+        domain_flags: 0,
+      }),
+      DRM_IOCTL_AMDGPU_CTX: ({ ids, pick }) =>
+        pick < 4
+          ? { op: AMDGPU_CTX_OP_ALLOC_CTX, flags: 0, priority: at([0, -512, 512, 0], pick, 0) }
+          : pick < 7
+            ? { op: AMDGPU_CTX_OP_QUERY_STATE2, flags: 0, ctx_id: ids.ctx }
+            : { op: AMDGPU_CTX_OP_FREE_CTX, flags: 0, ctx_id: ids.spareCtx },
+      DRM_IOCTL_AMDGPU_CS: ({ ids, handles, pick }) => ({
+        ctx_id: ids.ctx,
+        flags: 0,
+        chunks: [
+          {
+            chunk_id: AMDGPU_CHUNK_ID_IB,
+            data: {
+              ip_type: at([AMDGPU_HW_IP_GFX, AMDGPU_HW_IP_COMPUTE, AMDGPU_HW_IP_DMA], pick, 0),
+              ring: 0,
+              duration_ns: 1000,
+            },
+          },
+          {
+            chunk_id: AMDGPU_CHUNK_ID_BO_HANDLES,
+            // pick 7 adds the file's generic GEM objects, which are no amdgpu BOs (EINVAL).
+            data: (pick === 7 ? [ids.bo!, ...handles.filter((h) => h !== ids.bo)] : [ids.bo!]).map(
+              (bo_handle) => ({ bo_handle }),
+            ),
+          },
+        ],
+      }),
+      DRM_IOCTL_AMDGPU_WAIT_CS: ({ ids, pick }) => ({
+        handle: pick < 6 ? ids.seq : ids.seq! + 1,
+        timeout: pick & 1 ? 1_000_000 : 0,
+        ip_type: AMDGPU_HW_IP_GFX,
+        ip_instance: 0,
+        ring: 0,
+        ctx_id: ids.ctx,
+      }),
+      DRM_IOCTL_AMDGPU_GEM_USERPTR: ({ pick }) => ({
+        addr: USERPTR_ADDR + pick * 0x10000,
+        size: 0x10000,
+        flags: at([8, 1, 9, 8], pick, 8), // REGISTER, READONLY, READONLY | REGISTER
+      }),
+      DRM_IOCTL_AMDGPU_USERQ: ({ ids, pick }) =>
+        pick < 6
+          ? { op: AMDGPU_USERQ_OP_CREATE, ip_type: AMDGPU_HW_IP_COMPUTE, flags: 0, bo_handles: [ids.bo] }
+          : { op: AMDGPU_USERQ_OP_FREE, queue_id: ids.userq! + (pick - 6) },
+      DRM_IOCTL_AMDGPU_USERQ_DOORBELL: ({ ids, pick }) => ({
+        queue_id: ids.userq,
+        work_ns: 1000 * (1 + pick),
+      }),
     },
   },
   {
@@ -97,6 +354,49 @@ export const FUZZ_DRIVERS: readonly FuzzDriver[] = [
         "offset",
         "fd",
       ],
+    },
+    async setup(proc, fd) {
+      const { cb_handle } = await proc.ioctl<{ cb_handle: number }>(fd, DRM_IOCTL_HL_CB, {
+        op: HL_CB_OP_CREATE,
+        cb_size: 4096,
+      });
+      const { handle } = await proc.ioctl<{ handle: number }>(fd, DRM_IOCTL_HL_MEMORY, {
+        op: HL_MEM_OP_ALLOC,
+        mem_size: 2 * 1024 * 1024,
+      });
+      const { device_virt_addr } = await proc.ioctl<{ device_virt_addr: number }>(fd, DRM_IOCTL_HL_MEMORY, {
+        op: HL_MEM_OP_MAP,
+        handle,
+      });
+      // One submission, so WAIT_CS has a sequence number to wait for.
+      const { seq } = await proc.ioctl<{ seq: number }>(fd, DRM_IOCTL_HL_CS, {
+        chunks_execute: [{ queue_index: 0, cb_handle, cb_size: 256, exec_ns: 5000 }],
+        num_chunks_execute: 1,
+      });
+      return { cb: cb_handle, mem: handle, va: device_virt_addr, seq };
+    },
+    templates: {
+      DRM_IOCTL_HL_INFO: () => ({ op: HL_INFO_HW_IP_INFO }),
+      DRM_IOCTL_HL_CB: ({ ids, pick }) =>
+        pick < 5
+          ? { op: HL_CB_OP_CREATE, cb_size: 4096 * (1 + (pick % 2)) }
+          : { op: HL_CB_OP_INFO, cb_handle: ids.cb },
+      DRM_IOCTL_HL_CS: ({ ids, pick }) => {
+        const dma = { queue_index: 0, cb_handle: ids.cb, cb_size: 256, exec_ns: 5000 };
+        const tpc = { queue_index: 7, cb_handle: ids.va, cb_size: 256, exec_ns: 2000 };
+        const chunks = pick & 1 ? [dma, tpc] : [dma];
+        return { chunks_execute: chunks, num_chunks_execute: chunks.length };
+      },
+      DRM_IOCTL_HL_WAIT_CS: ({ ids, pick }) => ({
+        seq: pick < 6 ? ids.seq : ids.seq! + 1,
+        timeout_us: pick & 1 ? 1000 : 0,
+      }),
+      DRM_IOCTL_HL_MEMORY: ({ ids, pick }) =>
+        pick < 4
+          ? { op: HL_MEM_OP_ALLOC, mem_size: 2 * 1024 * 1024 }
+          : pick < 7
+            ? { op: HL_MEM_OP_MAP, handle: ids.mem }
+            : { op: HL_MEM_OP_ALLOC, mem_size: 4096 },
     },
   },
 ];

@@ -26,7 +26,7 @@ import {
   resolveArgs,
   resolveValue,
 } from "./args.js";
-import { FUZZ_DRIVERS, type FuzzDriver } from "./drivers.js";
+import { FUZZ_DRIVERS, type FuzzDriver, type FuzzTemplate } from "./drivers.js";
 import {
   buildWorld,
   closeWorld,
@@ -99,6 +99,11 @@ function fieldsOf(world: FuzzWorld, name: string): readonly string[] | undefined
   return undefined;
 }
 
+function templateOf(world: FuzzWorld, name: string): FuzzTemplate | undefined {
+  for (const d of world.drivers) if (d.templates?.[name] !== undefined) return d.templates[name];
+  return undefined;
+}
+
 function fits(dev: DrmDevice, name: string): boolean {
   if (dev.driverIoctl(name) !== undefined) return true;
   if (name.startsWith("DRM_IOCTL_SYNCOBJ_")) return dev.checkFeature(DrmDriverFeature.SYNCOBJ);
@@ -143,7 +148,7 @@ async function step(world: FuzzWorld, a: FuzzAction, stats: FuzzStats, universe:
     const fitting = all.filter((fd) => fits(drmFileOf(proc, fd)!.device, name));
     const fds = a.fd < 12 && fitting.length > 0 ? fitting : all;
     const fd = fds.length > 0 ? fds[a.fd % fds.length]! : a.fd;
-    argsIn = resolveArgs(world, proc, fd, name, a.args, fieldsOf(world, name));
+    argsIn = resolveArgs(world, proc, fd, name, a.args, fieldsOf(world, name), templateOf(world, name));
     argsCopy = fc.stringify(argsIn);
     label = `${proc.name}: ioctl(${fd}, ${name}, ${argsCopy})`;
     stats.calls++;

@@ -18,7 +18,7 @@ import {
   DrmPluginHost,
   drmSyncobjTable,
 } from "@drmsim/drm";
-import { type File, Process, Simulator } from "@drmsim/runtime";
+import { type File, isKernelError, Process, Simulator } from "@drmsim/runtime";
 import { FUZZ_DRIVERS, type FuzzDriver } from "./drivers.js";
 
 /** Everything the fuzzer acts on. */
@@ -35,6 +35,8 @@ export interface FuzzWorld {
   readonly closedFds: number[];
   /** Stable ids for objects in snapshots. */
   readonly ids: WeakMap<object, number>;
+  /** What each driver's `setup` made in each DRM file (the ids its templates use). */
+  readonly setupIds: WeakMap<DrmFile, Record<string, number>>;
   nextId: number;
 }
 
@@ -71,6 +73,7 @@ export async function buildWorld(opts: WorldOptions = {}): Promise<FuzzWorld> {
     staleHandles: [],
     closedFds: [],
     ids: new WeakMap(),
+    setupIds: new WeakMap(),
     nextId: 1,
   };
   await sim.exec("fuzz-setup", async () => {
@@ -97,6 +100,15 @@ export async function buildWorld(opts: WorldOptions = {}): Promise<FuzzWorld> {
           await proc.ioctl(fd, "DRM_IOCTL_SYNCOBJ_CREATE", { flags: DRM_SYNCOBJ_CREATE_SIGNALED });
           await proc.ioctl(fd, "DRM_IOCTL_SYNCOBJ_CREATE", { flags: 0 });
         }
+        // The driver's own objects for its templates, where this client may make them (an
+        // unauthenticated primary-node client gets EACCES: its templates then name nothing).
+        const setup = drivers[devices.indexOf(dev)]?.setup;
+        if (setup !== undefined)
+          try {
+            world.setupIds.set(file, await setup(proc, fd));
+          } catch (e) {
+            if (!isKernelError(e, "EACCES")) throw e;
+          }
       }
       // One dma-buf, one syncobj fd, one sync_file per process; a vgem fence in flight.
       const fds = drmFds(proc);
