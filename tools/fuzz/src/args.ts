@@ -410,7 +410,7 @@ function leafPaths(
   at: (string | number)[] = [],
   out: (string | number)[][] = [],
 ): (string | number)[][] {
-  if (Array.isArray(v)) v.forEach((x, i) => leafPaths(x, [...at, i], out));
+  if (Array.isArray(v)) for (let i = 0; i < v.length; i++) leafPaths(v[i], [...at, i], out);
   else if (v !== null && typeof v === "object")
     for (const [k, x] of Object.entries(v as Record<string, unknown>)) leafPaths(x, [...at, k], out);
   else if (at.length > 0) out.push(at);
