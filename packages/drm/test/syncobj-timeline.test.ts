@@ -123,6 +123,25 @@ describe("syncobj_timeline: signal and query", () => {
     expect(t.done()).toEqual([]);
   });
 
+  it("TIMELINE_SIGNAL reads an absent (null) point as 0 and a bad one as EINVAL before allocating anything", async () => {
+    const t = setup();
+    const [a, b] = [await t.create(), await t.create()];
+    const used = t.sim.mm.used;
+    // A bad point anywhere refuses the whole call: no link added, no memory kept (found by the fuzzer:
+    // the links used to be allocated before a null element reached the point check, and leaked).
+    expect(
+      await t.code(t.ioctl("TIMELINE_SIGNAL", { handles: [a, b], points: [2, -1], count_handles: 2 })),
+    ).toBe("EINVAL");
+    expect(t.sim.mm.used).toBe(used);
+    expect(await t.query([a, b])).toEqual([0, 0]);
+    await t.ioctl("TIMELINE_SIGNAL", { handles: [a, b], points: [null, 4], count_handles: 2 });
+    expect(await t.query([a, b])).toEqual([0, 4]);
+    const s = t.table.find(a)!;
+    expect(s.currentFence).toBeInstanceOf(DmaFenceChain);
+    s.put();
+    expect(t.done()).toEqual([]);
+  });
+
   it("host-signalled points are chain links; QUERY reports the last one", async () => {
     const t = setup();
     const [a, b] = [await t.create(), await t.create()];

@@ -290,6 +290,8 @@ export const FUZZ_DRIVERS: readonly FuzzDriver[] = [
               ip_type: at([AMDGPU_HW_IP_GFX, AMDGPU_HW_IP_COMPUTE, AMDGPU_HW_IP_DMA], pick, 0),
               ring: 0,
               duration_ns: 1000,
+              // The drmsim extension: bytes the IB writes into a BO of the list when it completes.
+              ...(pick & 2 ? { fill: { bo_handle: ids.bo, offset: 16 * pick, data: [1, 2, 3, pick] } } : {}),
             },
           },
           {

@@ -232,6 +232,24 @@ export function snapshotState(world: FuzzWorld): WorldSnapshot {
   return { fds, devices, live, memUsed: world.sim.mm.used };
 }
 
+/**
+ * The snapshot without what moves by itself while virtual time passes: reference counts and resv
+ * fence counts (jobs in flight hold and drop references), live object counts and memory used
+ * (completed work is freed). What remains is what a call could change: handle, syncobj, PRIME and
+ * fd tables, object identities, handle counts, masters and names.
+ */
+export function withoutTimeDependent(s: WorldSnapshot): WorldSnapshot {
+  return {
+    fds: s.fds,
+    devices: s.devices.map((d) => ({
+      ...d,
+      files: d.files.map((f) => ({ ...f, gem: f.gem.map(([h, id, , handles]) => [h, id, 0, handles, 0]) })),
+    })),
+    live: {},
+    memUsed: 0,
+  };
+}
+
 /** A readable list of differences between two snapshots (empty when equal). */
 export function diffSnapshots(a: WorldSnapshot, b: WorldSnapshot): string[] {
   const out: string[] = [];

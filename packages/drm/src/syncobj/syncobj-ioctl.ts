@@ -71,8 +71,9 @@ function userArray(v: unknown, count: number, field: string, optional = false): 
   if ((v === undefined || v === null) && optional) return new Array<number>(count).fill(0);
   if (!Array.isArray(v) || v.length < count)
     throw new KernelError("EFAULT", `${field} must point to ${count} values`);
+  // Each element read as the u32/u64 it stands for: an absent one (null) is 0, like a field.
   const out = v.slice(0, count) as unknown[];
-  for (let i = 0; i < count; i++) u(out[i], `${field}[${i}]`);
+  for (let i = 0; i < count; i++) out[i] = u(out[i], `${field}[${i}]`);
   return out as number[];
 }
 
