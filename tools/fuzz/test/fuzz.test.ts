@@ -20,6 +20,7 @@ import {
   ioctlUniverse,
   runFuzz,
   snapshotState,
+  withoutTimeDependent,
 } from "../src/index.js";
 
 /** A GPU driver with the bugs the fuzzer exists to find, one ioctl each. */
@@ -59,6 +60,45 @@ function brokenDriver(bug: "partial" | "typeerror" | "leak" | "finding"): FuzzDr
 const VGEM_ONLY: FuzzDriver = { name: "vgem", probe: vgemProbe };
 
 describe("uAPI fuzzer", () => {
+  it("compares a call that blocked on what it could change: GPU work completing meanwhile is not its doing", async () => {
+    const world = await buildWorld();
+    const [a] = world.procs;
+    const amdgpu = FUZZ_DRIVERS.find((d) => d.name === "amdgpu")!;
+    const fd = drmFds(a!).find((n) => {
+      const f = drmFileOf(a!, n)!;
+      return f.isRenderClient && f.device.driver.name === "amdgpu";
+    })!;
+    const file = drmFileOf(a!, fd)!;
+    const ids = world.setupIds.get(file)!;
+    const sim = world.sim;
+    // As the fuzzer runs a step: the call, then the simulator up to now (and on while it blocks).
+    const step = async <T>(fn: () => Promise<T>): Promise<{ state: string }> => {
+      const task = a!.run(fn);
+      await sim.run({ untilNs: sim.now });
+      if (task.state === "running") await sim.run({ untilNs: sim.now + 10_000_000 });
+      return task;
+    };
+    const args = amdgpu.templates!.DRM_IOCTL_AMDGPU_CS!({ handles: [], ids, pick: 2 });
+    const { handle } = await a!.ioctl<{ handle: number }>(fd, "DRM_IOCTL_SYNCOBJ_CREATE", { flags: 0 });
+    // A submission in flight whose IB fills a BO (pick 2) holds a reference on it …
+    expect((await step(() => a!.ioctl(fd, "DRM_IOCTL_AMDGPU_CS", args))).state).toBe("done");
+    const before = snapshotState(world);
+    // … and a wait that times out lets it finish and drop it.
+    const wait = await step(() =>
+      a!.ioctl(fd, "DRM_IOCTL_SYNCOBJ_WAIT", {
+        handles: [handle],
+        count_handles: 1,
+        timeout_nsec: sim.now + 1_000_000,
+        flags: 2, // WAIT_FOR_SUBMIT: nothing will be submitted
+      }),
+    );
+    expect(wait.state).toBe("failed");
+    const after = snapshotState(world);
+    expect(diffSnapshots(before, after).join("\n")).toMatch(/gem\.\d+\.2|memUsed|live/);
+    expect(diffSnapshots(withoutTimeDependent(before), withoutTimeDependent(after))).toEqual([]);
+    expect(await closeWorld(world)).toEqual([]);
+  });
+
   it("covers every ioctl of the core table and of every registered driver", async () => {
     const world = await buildWorld();
     const universe = ioctlUniverse(world);
