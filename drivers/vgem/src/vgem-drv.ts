@@ -5,8 +5,8 @@
  *
  * - GEM objects come from the shmem helper (the default helper plugins), so vgem taps nothing
  *   for `gemCreateObject`, the object funcs or PRIME: the helpers' defaults are the kernel's.
- * - `dumbCreate` sizes a buffer (`pitch = width * cpp`, `size = height * pitch`) and hands back a
- *   handle — `vgem_gem_dumb_create`.
+ * - `dumbCreate` sizes a buffer as the shmem helper does (`drm_gem_shmem_dumb_create`: the
+ *   scanline rounded up to an 8-byte pitch, the size to a page) and hands back a handle.
  * - `open`/`postclose` keep the per-file fence idr; closing the file signals every outstanding fence.
  * - Two driver ioctls: `VGEM_FENCE_ATTACH` and `VGEM_FENCE_SIGNAL`, both render-allowed.
  */
@@ -17,6 +17,7 @@ import {
   type DrmHooks,
   type DrmPluginHost,
   drmIoctlDefDrv,
+  drmModeSizeDumb,
   SIMULATOR,
 } from "@drmsim/drm";
 import type { Simulator } from "@drmsim/runtime";
@@ -54,16 +55,17 @@ export class VgemDriver {
       vgemFileOf(file).close();
       file.driverPriv = undefined;
     });
+    // drm_gem_shmem_dumb_create (DRM_GEM_SHMEM_DRIVER_OPS): pitch aligned to 8 bytes, size to a page.
     hooks.driver.dumbCreate.tapPromise(name, async (file, args) => {
-      const pitch = args.width * Math.ceil(args.bpp / 8);
-      const size = args.height * pitch;
-      const obj = device.gemCreateObject(size);
+      const sized = { ...args };
+      drmModeSizeDumb(sized, 8, 0);
+      const obj = device.gemCreateObject(sized.size!);
       try {
         args.handle = file.gem.handleCreate(obj);
       } finally {
         obj.put();
       }
-      args.pitch = pitch;
+      args.pitch = sized.pitch;
       args.size = obj.size;
       return true;
     });

@@ -72,8 +72,12 @@ describe("vgem (IGT prime_vgem behaviours, from userspace)", () => {
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
       const fd = await app.open("/dev/dri/card0");
+      // drm_gem_shmem_dumb_create: the 300-byte scanline rounds up to an 8-byte pitch, the size to a page.
       const bo = await drmModeCreateDumbBuffer(app, fd, 100, 10, 24);
-      expect(bo).toEqual({ handle: 1, pitch: 300, size: 4096 });
+      expect(bo).toEqual({ handle: 1, pitch: 304, size: 4096 });
+      const odd = await drmModeCreateDumbBuffer(app, fd, 17, 300, 32);
+      expect(odd).toEqual({ handle: 2, pitch: 72, size: 24576 });
+      await app.ioctl(fd, "DRM_IOCTL_MODE_DESTROY_DUMB", { handle: odd.handle });
       const off = await drmModeMapDumbBuffer(app, fd, bo.handle);
       expect(off % 4096).toBe(0);
       expect(off).toBeGreaterThan(0);

@@ -30,6 +30,7 @@
  */
 export { DRM_FILE_KIND, DrmDevice } from "./drm-device.js";
 export { DrmDriverFeature, type DrmDriverInfo } from "./drm-drv.js";
+export * from "./drm-dumb-buffers.js";
 export { DrmFile, drmProcessIsRoot, drmProcessSetRoot } from "./drm-file.js";
 export * from "./drm-gem-ioctls.js";
 export {

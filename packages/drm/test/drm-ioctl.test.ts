@@ -14,6 +14,7 @@ import {
   drmGetMagic,
   drmGetVersion,
   drmIoctlDefDrv,
+  drmModeSizeDumb,
   drmProcessSetRoot,
 } from "../src/index.js";
 
@@ -193,5 +194,28 @@ describe("drm_ioctl dispatch and permissions", () => {
       return app.ioctl(fd, "DRM_IOCTL_T_INC", { x: 41 });
     });
     expect(out).toEqual({ x: 42 });
+  });
+
+  it("drm_mode_size_dumb: pitch rounded to the hardware alignment, size to a page (or more); bad alignments EINVAL", () => {
+    const args = (width: number, height: number, bpp: number) => ({ width, height, bpp });
+    const a = args(100, 10, 24);
+    drmModeSizeDumb(a);
+    expect(a).toMatchObject({ pitch: 300, size: 4096 });
+    const b = args(100, 10, 24);
+    drmModeSizeDumb(b, 64, 8192);
+    expect(b).toMatchObject({ pitch: 320, size: 8192 });
+    const c = args(3, 1, 1); // 1 bpp: three pixels fit one byte
+    drmModeSizeDumb(c, 8);
+    expect(c).toMatchObject({ pitch: 8, size: 4096 });
+    for (const [pa, sa] of [
+      [3, 0],
+      [8, 100],
+      [-8, 0],
+    ] as const) {
+      const d = args(16, 16, 32);
+      expect(() => drmModeSizeDumb(d, pa, sa)).toThrow(expect.objectContaining({ code: "EINVAL" }));
+      expect(d).toEqual(args(16, 16, 32));
+    }
+    expect(() => drmModeSizeDumb(args(0, 16, 32))).toThrow(expect.objectContaining({ code: "EINVAL" }));
   });
 });
