@@ -8,6 +8,7 @@ import {
   type SgTable,
 } from "@drmsim/dma-buf";
 import {
+  type DrmDevice,
   type DrmFile,
   DrmPluginHost,
   drmCloseBufferHandle,
@@ -42,6 +43,19 @@ function machine(sim: Simulator) {
 }
 
 const inVram = (sgt: SgTable) => sgt.toArray().every((s) => s.dmaAddress >= VRAM_BASE);
+
+/** A 64 KiB BO of device A (VRAM or GTT), exported and imported into device B by `app`. */
+async function shareBo(app: Process, devA: DrmDevice, devB: DrmDevice) {
+  const fdA = await app.open(devA.render!.path);
+  const fdB = await app.open(devB.render!.path);
+  const hA = await boAlloc(app, fdA, 64 * KiB, AMDGPU_GEM_DOMAIN_VRAM | AMDGPU_GEM_DOMAIN_GTT);
+  const primeFd = await drmPrimeHandleToFD(app, fdA, hA);
+  const hB = await drmPrimeFDToHandle(app, fdB, primeFd);
+  app.close(primeFd);
+  const exported = [...devA.files][0]!.gem.peek(hA) as AmdgpuBo;
+  const imported = [...devB.files][0]!.gem.peek(hB) as AmdgpuBo;
+  return { fdA, fdB, hA, hB, exported, imported };
+}
 
 describe("amdgpu as exporter", () => {
   it("maps VRAM for a p2p importer; a static importer without p2p pins it, which migrates it to GTT first", async () => {
@@ -161,17 +175,10 @@ describe("amdgpu to amdgpu without peer-to-peer", () => {
     const adevB = amdgpuDriverOf(host, devB);
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
-      const fdA = await app.open("/dev/dri/renderD128");
-      const fdB = await app.open("/dev/dri/renderD129");
-      const hA = await boAlloc(app, fdA, 64 * KiB, AMDGPU_GEM_DOMAIN_VRAM | AMDGPU_GEM_DOMAIN_GTT);
-      const exported = [...devA.files][0]!.gem.peek(hA) as AmdgpuBo;
-      const primeFd = await drmPrimeHandleToFD(app, fdA, hA);
-      const hB = await drmPrimeFDToHandle(app, fdB, primeFd);
-      app.close(primeFd);
+      const { fdA, fdB, hA, hB, exported, imported } = await shareBo(app, devA, devB);
       const ctx = await ctxCreate(app, fdB);
       await cs(app, fdB, ctx, [ib(AMDGPU_HW_IP_GFX, 0, 1000), boList(hB)]);
       expect(exported.domain).toBe("gtt");
-      const imported = [...devB.files][0]!.gem.peek(hB) as AmdgpuBo;
       expect(inVram(imported.importSgt!)).toBe(false);
     });
     await sim.run();
@@ -191,14 +198,7 @@ describe("amdgpu to amdgpu without peer-to-peer", () => {
     const adevA = amdgpuDriverOf(host, devA);
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
-      const fdA = await app.open("/dev/dri/renderD128");
-      const fdB = await app.open("/dev/dri/renderD129");
-      const hA = await boAlloc(app, fdA, 64 * KiB, AMDGPU_GEM_DOMAIN_VRAM | AMDGPU_GEM_DOMAIN_GTT);
-      const exported = [...devA.files][0]!.gem.peek(hA) as AmdgpuBo;
-      const primeFd = await drmPrimeHandleToFD(app, fdA, hA);
-      const hB = await drmPrimeFDToHandle(app, fdB, primeFd);
-      app.close(primeFd);
-      const imported = [...devB.files][0]!.gem.peek(hB) as AmdgpuBo;
+      const { fdA, fdB, hA, hB, exported, imported } = await shareBo(app, devA, devB);
       const ctxA = await ctxCreate(app, fdA);
       const ctxB = await ctxCreate(app, fdB);
       // A frame: the importer reads the buffer (moved to GTT for it), the exporter renders to it.

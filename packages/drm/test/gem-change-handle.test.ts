@@ -13,15 +13,7 @@ import {
   drmPrimeFDToHandle,
   drmPrimeHandleToFD,
 } from "../src/index.js";
-
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return "ok";
-  } catch (e) {
-    return (e as { code?: string }).code ?? String(e);
-  }
-}
+import { code } from "./errno-of.js";
 
 const CHANGE = "DRM_IOCTL_GEM_CHANGE_HANDLE";
 

@@ -26,6 +26,7 @@ import {
   drmSyncobjTable,
   drmSyncobjWait,
 } from "../src/index.js";
+import { code } from "./errno-of.js";
 
 class SyncAccel {
   apply() {}
@@ -38,15 +39,6 @@ const SYNC_ACCEL = {
     DrmDriverFeature.SYNCOBJ |
     DrmDriverFeature.SYNCOBJ_TIMELINE,
 };
-
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return "ok";
-  } catch (e) {
-    return (e as { code?: string }).code ?? String(e);
-  }
-}
 
 describe("uAPI isolation", () => {
   it("GEM handles are per file: another file's (or process's) handle number is ENOENT on lookup, EINVAL on close", async () => {

@@ -24,6 +24,7 @@ import {
   drmPrimeHandleToFD,
   drmProcessSetRoot,
 } from "../src/index.js";
+import { code } from "./errno-of.js";
 
 /** A tiny COMPUTE_ACCEL driver: one render-allowed ioctl, one without the flag. */
 class TestAccel {
@@ -48,15 +49,6 @@ const ACCEL_INFO = {
     DrmDriverFeature.SYNCOBJ |
     DrmDriverFeature.SYNCOBJ_TIMELINE,
 };
-
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return "ok";
-  } catch (e) {
-    return (e as { code?: string }).code ?? String(e);
-  }
-}
 
 describe("uAPI permissions (drm_ioctl_permit)", () => {
   it("render node: every core ioctl without DRM_RENDER_ALLOW is EACCES; every render-allowed one passes the check", async () => {
