@@ -175,7 +175,7 @@ describe("amdgpu to amdgpu without peer-to-peer", () => {
     const adevB = amdgpuDriverOf(host, devB);
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
-      const { fdA, fdB, hA, hB, exported, imported } = await shareBo(app, devA, devB);
+      const { fdB, hB, exported, imported } = await shareBo(app, devA, devB);
       const ctx = await ctxCreate(app, fdB);
       await cs(app, fdB, ctx, [ib(AMDGPU_HW_IP_GFX, 0, 1000), boList(hB)]);
       expect(exported.domain).toBe("gtt");
