@@ -20,16 +20,26 @@
  * - The CS completes when all its jobs on external queues retired through their completion
  *   queues; internal jobs do not gate it, and a CS made only of internal jobs is `EINVAL`.
  *
- * Not modelled (refused with `EOPNOTSUPP`): signal/wait/collective CSs, staged submission,
- * encapsulated signals, engine(-core) commands, the restore phase and multi-CS waits.
+ * - **Sync streams** (`HL_CS_FLAGS_SIGNAL` / `HL_CS_FLAGS_WAIT`, one chunk naming a sync-stream
+ *   queue): a signal CS's job increments its queue's sync object when it executes; a wait CS's job
+ *   holds its queue — and all queued behind it — until that SOB reaches the signal's value. A wait
+ *   on a signal CS that already completed (or left the ring) creates no CS and answers
+ *   `HL_CS_SEQ_NONE`; a wait naming a CS that is not a signal CS is `EINVAL`. See `sync-stream.ts`.
+ *
+ * Not modelled (refused with `EOPNOTSUPP`): collective waits, staged submission, encapsulated
+ * signals, engine(-core) commands, the restore phase and multi-CS waits.
  */
 import { DelayedWork, ERRNO, KernelError, MAX_SCHEDULE_TIMEOUT, secs, usecs } from "@drmsim/runtime";
 import type { HlCb, HlCtx } from "./context.js";
 import {
   HL_CS_FLAGS_ALL,
   HL_CS_FLAGS_CUSTOM_TIMEOUT,
+  HL_CS_FLAGS_SIGNAL,
   HL_CS_FLAGS_SKIP_RESET_ON_TIMEOUT,
   HL_CS_FLAGS_SUPPORTED,
+  HL_CS_FLAGS_TYPE_MASK,
+  HL_CS_FLAGS_WAIT,
+  HL_CS_SEQ_NONE,
   HL_CS_STATUS_SUCCESS,
   HL_DEFAULT_JOB_NS,
   HL_MAX_CB_SIZE,
@@ -43,8 +53,12 @@ import {
   type HlWaitCsArgs,
 } from "./habanalabs-accel.js";
 import type { HlDevice } from "./hl-device.js";
-import { HlFence } from "./hl-fence.js";
-import { type HlHwQueue, HlQueueType } from "./hw-queue.js";
+import { type HlCsType, HlFence } from "./hl-fence.js";
+import { type HlHwQueue, HlQueueType, type HlSobWait } from "./hw-queue.js";
+import type { HlHwSob } from "./sync-stream.js";
+
+/** How long a signal or wait job keeps its queue busy once it runs (a few packets): 1 µs. */
+export const HL_SYNC_STREAM_JOB_NS = 1_000;
 
 /** `struct hl_cs_job`: one chunk of a CS, on one queue. */
 export class HlCsJob {
@@ -53,9 +67,13 @@ export class HlCsJob {
   constructor(
     readonly cs: HlCs,
     readonly queue: HlHwQueue,
-    /** The host CB of an external job. */
+    /** The host CB of an external job (null for the kernel's own signal and wait CBs). */
     readonly cb: HlCb | null,
     readonly execNs: number,
+    /** A signal job: the SOB it increments when it executes. */
+    readonly signals: HlHwSob | null = null,
+    /** A wait job: what holds its queue until it may run. */
+    readonly waitsFor: HlSobWait | null = null,
   ) {}
 
   /** External jobs complete the CS through the completion queue. */
@@ -229,13 +247,16 @@ function parseChunk(ctx: HlCtx, chunk: HlCsChunk, i: number): ParsedJob {
 }
 
 /**
- * `hl_cs_ioctl` → `cs_ioctl_default`. See the module comment. Errors: `EBUSY` while the device is
- * in reset (nothing changes); `EINVAL` for unknown flags, a non-zero `ctx_id`/`pad`, a count that
- * does not match the array, 0 or more than `HL_MAX_JOBS_PER_CS` chunks, a bad queue index, CB
- * handle or size, or only internal jobs (nothing changes); `EOPNOTSUPP` for the kernel's CS
- * types drmsim does not model; `EAGAIN` when the CS's ring slot is still busy (nothing changes)
- * or when a queue has no room for its jobs — then, as in the kernel, the sequence number is
- * consumed and its fence completes with `-EBUSY` (not submitted).
+ * `hl_cs_ioctl`: `hl_cs_sanity_checks`, then `cs_ioctl_default` or `cs_ioctl_signal_wait`. See the
+ * module comment. Errors: `EBUSY` while the device is in reset (nothing changes); `EINVAL` for
+ * unknown flags, more than one CS-type flag, a non-zero `ctx_id`/`pad`, a count that does not
+ * match the array, 0 or more than `HL_MAX_JOBS_PER_CS` chunks (exactly one for a signal or wait
+ * CS), a bad queue index, CB handle or size, only internal jobs, a sync-stream CS on a queue
+ * without sync streams, a wait naming anything but one signal CS (nothing changes);
+ * `EFAULT` for an unreadable `signal_seq_arr`; `EOPNOTSUPP` for the kernel's CS types drmsim does
+ * not model; `EAGAIN` when the CS's ring slot is still busy (nothing changes) or when a queue has
+ * no room for its jobs — then, as in the kernel, the sequence number is consumed and its fence
+ * completes with `-EBUSY` (not submitted).
  */
 export function hlCsIoctl(ctx: HlCtx, args: HlCsArgs): HlCsArgs {
   const hdev = ctx.hdev;
@@ -247,11 +268,16 @@ export function hlCsIoctl(ctx: HlCtx, args: HlCsArgs): HlCsArgs {
   const flags = argU(a, "cs_flags", "HL_CS", 0);
   if ((flags & ~HL_CS_FLAGS_ALL) !== 0)
     throw new KernelError("EINVAL", `HL_CS: unknown flags 0x${(flags & ~HL_CS_FLAGS_ALL).toString(16)}`);
+  const typeFlags = flags & HL_CS_FLAGS_TYPE_MASK;
+  if ((typeFlags & (typeFlags - 1)) !== 0)
+    throw new KernelError("EINVAL", `CS type flags are mutually exclusive, context ${ctx.asid}`);
   if ((flags & ~HL_CS_FLAGS_SUPPORTED) !== 0)
     throw new KernelError(
       "EOPNOTSUPP",
       `HL_CS: flags 0x${(flags & ~HL_CS_FLAGS_SUPPORTED).toString(16)} select a CS type drmsim does not model`,
     );
+  const type: HlCsType =
+    typeFlags === HL_CS_FLAGS_SIGNAL ? "signal" : typeFlags === HL_CS_FLAGS_WAIT ? "wait" : "default";
   checkZero(a, "ctx_id", "HL_CS");
   checkZero(a, "pad", "HL_CS");
   if (argU(a, "num_chunks_restore", "HL_CS", 0) !== 0)
@@ -260,6 +286,8 @@ export function hlCsIoctl(ctx: HlCtx, args: HlCsArgs): HlCsArgs {
   const n = argU(a, "num_chunks_execute", "HL_CS");
   if (!Array.isArray(chunks) || chunks.length !== n)
     throw new KernelError("EINVAL", `HL_CS: num_chunks_execute ${n} does not match the chunks_execute array`);
+  if (type !== "default" && n !== 1)
+    throw new KernelError("EINVAL", `Sync stream CS mandates one chunk only, context ${ctx.asid}`);
   if (n === 0) throw new KernelError("EINVAL", "Got execute CS with 0 chunks");
   if (n > HL_MAX_JOBS_PER_CS)
     throw new KernelError(
@@ -273,7 +301,29 @@ export function hlCsIoctl(ctx: HlCtx, args: HlCsArgs): HlCsArgs {
       throw new KernelError("EINVAL", "HL_CS: HL_CS_FLAGS_CUSTOM_TIMEOUT with a timeout of 0 seconds");
     timeoutNs = secs(t);
   }
-  const parsed = (chunks as HlCsChunk[]).map((c, i) => parseChunk(ctx, c, i));
+  const skip = (flags & HL_CS_FLAGS_SKIP_RESET_ON_TIMEOUT) !== 0;
+  const out =
+    type === "default"
+      ? csIoctlDefault(ctx, chunks as HlCsChunk[], timeoutNs, skip)
+      : csIoctlSignalWait(ctx, type, (chunks as HlCsChunk[])[0]!, timeoutNs, skip);
+  args.seq = out.seq;
+  args.status = HL_CS_STATUS_SUCCESS;
+  args.sob_base_addr_offset = out.sobAddrOffset;
+  args.sob_count_before_submission = out.sobCountBefore;
+  return args;
+}
+
+/** What a CS ioctl hands back. */
+interface CsOut {
+  seq: number;
+  sobAddrOffset: number;
+  sobCountBefore: number;
+}
+
+/** `cs_ioctl_default`: a CS of user jobs. */
+function csIoctlDefault(ctx: HlCtx, chunks: HlCsChunk[], timeoutNs: number, skip: boolean): CsOut {
+  const hdev = ctx.hdev;
+  const parsed = chunks.map((c, i) => parseChunk(ctx, c, i));
   if (parsed.every((p) => p.queue.props.type !== HlQueueType.EXT)) {
     hdev.csCounters.validationDropCnt++;
     throw new KernelError(
@@ -281,36 +331,141 @@ export function hlCsIoctl(ctx: HlCtx, args: HlCsArgs): HlCsArgs {
       `Reject CS ${ctx.asid}.${ctx.csSequence} since it contains only internal queues jobs and needs completion`,
     );
   }
+  checkRingSlot(ctx);
+  const cs = createCs(ctx, "default", timeoutNs, skip);
+  for (const p of parsed) cs.jobs.push(new HlCsJob(cs, p.queue, p.cb, p.execNs));
+  scheduleCs(cs);
+  return { seq: cs.sequence, sobAddrOffset: 0, sobCountBefore: 0 };
+}
 
-  // allocate_cs: the ring slot of the next sequence must be free.
+/** `cs_ioctl_signal_wait` for signal and wait CSs (one chunk, on a sync-stream queue). */
+function csIoctlSignalWait(
+  ctx: HlCtx,
+  type: "signal" | "wait",
+  chunk: HlCsChunk,
+  timeoutNs: number,
+  skip: boolean,
+): CsOut {
+  const hdev = ctx.hdev;
+  if (typeof chunk !== "object" || chunk === null)
+    throw new KernelError("EINVAL", "CS chunk 0 is not a struct hl_cs_chunk");
+  const c = chunk as unknown as Record<string, unknown>;
+  const q = hdev.validateQueueIndex(c.queue_index);
+  const stream = q.syncStream;
+  if (stream === null) {
+    hdev.csCounters.validationDropCnt++;
+    throw new KernelError("EINVAL", `Queue index ${q.index} does not support sync stream operations`);
+  }
+  const none: CsOut = { seq: HL_CS_SEQ_NONE, sobAddrOffset: 0, sobCountBefore: 0 };
+  let wait: HlSobWait | null = null;
+  if (type === "wait") {
+    const signalSeq = extractSignalSeq(c);
+    // hl_ctx_get_fence: EINVAL for a sequence not handed out yet; null when it left the ring.
+    const sig = ctx.getFence(signalSeq);
+    if (sig === null) return none;
+    try {
+      if (sig.csType !== "signal") {
+        hdev.csCounters.validationDropCnt++;
+        throw new KernelError(
+          "EINVAL",
+          `CS seq 0x${signalSeq.toString(16)} is not of a signal/encaps-signal CS`,
+        );
+      }
+      // The signal CS already finished (or never reached the hardware): nothing to wait for.
+      if (sig.done || sig.sobSignal === null) return none;
+      wait = { sob: sig.sobSignal.sob, target: sig.sobSignal.val };
+    } finally {
+      sig.put();
+    }
+  }
+  checkRingSlot(ctx);
+  const cs = createCs(ctx, type, timeoutNs, skip);
+  if (type === "signal") {
+    // init_signal_cs runs while the CS is scheduled, after the queue's room check: either failing
+    // completes the CS as not submitted, its sequence number spent.
+    let signal: ReturnType<typeof stream.nextSignal>;
+    try {
+      checkRoom(hdev, new Map([[q, 1]]));
+      signal = stream.nextSignal();
+    } catch (e) {
+      csComplete(cs);
+      throw e;
+    }
+    cs.jobs.push(new HlCsJob(cs, q, null, HL_SYNC_STREAM_JOB_NS, signal.sob, null));
+    cs.fence.sobSignal = { sob: signal.sob, val: signal.val };
+    scheduleCs(cs);
+    return { seq: cs.sequence, sobAddrOffset: signal.sob.addrOffset, sobCountBefore: signal.countBefore };
+  }
+  wait!.sob.users++;
+  cs.jobs.push(new HlCsJob(cs, q, null, HL_SYNC_STREAM_JOB_NS, null, wait));
+  try {
+    scheduleCs(cs);
+  } catch (e) {
+    wait!.sob.users--;
+    throw e;
+  }
+  return { seq: cs.sequence, sobAddrOffset: 0, sobCountBefore: 0 };
+}
+
+/** `cs_ioctl_extract_signal_seq`: exactly one signal sequence number, readable (`EFAULT`). */
+function extractSignalSeq(c: Record<string, unknown>): number {
+  const n = argU(c, "num_signal_seq_arr", "CS chunk 0", 0);
+  if (n !== 1) throw new KernelError("EINVAL", "Wait for signal CS supports only one signal CS seq");
+  const arr = c.signal_seq_arr;
+  if (!Array.isArray(arr) || arr.length < 1)
+    throw new KernelError("EFAULT", "Failed to copy signal seq array from user");
+  const seq = arr[0];
+  if (typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 0)
+    throw new KernelError("EFAULT", `Failed to copy signal seq array from user (got ${String(seq)})`);
+  return seq;
+}
+
+/** `allocate_cs`'s check: the ring slot of the next sequence must be free (`EAGAIN`, nothing changed). */
+function checkRingSlot(ctx: HlCtx): void {
   const seq = ctx.csSequence;
-  const slot = seq & (ctx.csPending.length - 1);
-  const old = ctx.csPending[slot];
+  const old = ctx.csPending[seq & (ctx.csPending.length - 1)];
   if (old !== null && old !== undefined && !old.done) {
-    hdev.csCounters.maxCsInFlightDropCnt++;
+    ctx.hdev.csCounters.maxCsInFlightDropCnt++;
     throw new KernelError(
       "EAGAIN",
       `Rejecting CS because of too many in-flights CS (${ctx.csPending.length} pending, slot of ${old.csSequence} busy)`,
     );
   }
-  const fence = new HlFence(hdev.sim, seq, ctx.asid);
-  old?.put();
+}
+
+/** `allocate_cs`: the next sequence number, its fence in the ring, the CS. Call `checkRingSlot` first. */
+function createCs(ctx: HlCtx, type: HlCsType, timeoutNs: number, skip: boolean): HlCs {
+  const seq = ctx.csSequence;
+  const slot = seq & (ctx.csPending.length - 1);
+  const fence = new HlFence(ctx.hdev.sim, seq, ctx.asid, type);
+  ctx.csPending[slot]?.put();
   ctx.csPending[slot] = fence;
   ctx.csSequence++;
-  const skip = (flags & HL_CS_FLAGS_SKIP_RESET_ON_TIMEOUT) !== 0;
-  const cs = new HlCs(ctx.get(), seq, fence.get(), timeoutNs, skip);
-  for (const p of parsed) cs.jobs.push(new HlCsJob(cs, p.queue, p.cb, p.execNs));
-  cs.countExt();
+  return new HlCs(ctx.get(), seq, fence.get(), timeoutNs, skip);
+}
 
-  // hl_hw_queue_schedule_cs: every queue must have room for this CS's jobs, else nothing runs.
-  const want = new Map<HlHwQueue, number>();
-  for (const j of cs.jobs) want.set(j.queue, (want.get(j.queue) ?? 0) + 1);
+/** `hl_hw_queue_schedule_cs`'s check: every queue must have room for its jobs (`EAGAIN`). */
+function checkRoom(hdev: HlDevice, want: Map<HlHwQueue, number>): void {
   for (const [q, k] of want)
     if (q.inflight + k > q.length) {
       hdev.csCounters.queueFullDropCnt++;
-      csComplete(cs);
       throw new KernelError("EAGAIN", `Queue ${q.index} (${q.props.name}) doesn't have room for ${k} CBs`);
     }
+}
+
+/** `hl_hw_queue_schedule_cs`: the jobs go onto their queues; the CS joins the mirror list (TDR). */
+function scheduleCs(cs: HlCs): void {
+  const hdev = cs.ctx.hdev;
+  cs.countExt();
+  // No room: nothing runs; the CS completes as not submitted (-EBUSY), its sequence number spent.
+  const want = new Map<HlHwQueue, number>();
+  for (const j of cs.jobs) want.set(j.queue, (want.get(j.queue) ?? 0) + 1);
+  try {
+    checkRoom(hdev, want);
+  } catch (e) {
+    csComplete(cs);
+    throw e;
+  }
   cs.submitted = true;
   hdev.csMirrorList.push(cs);
   if (hdev.csMirrorList.length === 1) armTdr(hdev);
@@ -318,26 +473,32 @@ export function hlCsIoctl(ctx: HlCtx, args: HlCsArgs): HlCsArgs {
     j.queue.inflight++;
     if (j.cb !== null) j.cb.csCnt++;
     const fault = j.queue.faults.shift() ?? {};
-    const engine = j.queue.engine!;
-    engine.submit({
-      durationNs: j.execNs,
-      label: `${cs} ${j.queue.props.name}`,
-      ...(fault.hang === true ? { hang: true } : {}),
-      ...(fault.error !== undefined ? { error: fault.error } : {}),
-      onComplete: (status) => {
-        // An external job's completion lands in its queue's CQ; the CQ interrupt retires it.
-        const cq = j.queue.cq;
-        if (cq !== null) {
-          cq.pi++;
-          cq.ci++;
-        }
-        cs.jobDone(j, status);
+    j.queue.enqueue(
+      {
+        durationNs: j.execNs,
+        label: `${cs} ${j.queue.props.name}${j.signals !== null ? " signal" : j.waitsFor !== null ? " wait" : ""}`,
+        ...(fault.hang === true ? { hang: true } : {}),
+        ...(fault.error !== undefined ? { error: fault.error } : {}),
+        onComplete: (status) => {
+          const aborted = status === -ERRNO.EIO && hdev.inReset;
+          // The signal packet's write to the sync object, then the sync-stream uses end.
+          if (j.signals !== null) {
+            j.signals.users--;
+            if (!aborted) j.signals.increment();
+          }
+          if (j.waitsFor !== null) j.waitsFor.sob.users--;
+          // An external job's completion lands in its queue's CQ; the CQ interrupt retires it.
+          const cq = j.queue.cq;
+          if (cq !== null) {
+            cq.pi++;
+            cq.ci++;
+          }
+          cs.jobDone(j, status);
+        },
       },
-    });
+      j.waitsFor ?? undefined,
+    );
   }
-  args.seq = seq;
-  args.status = HL_CS_STATUS_SUCCESS;
-  return args;
 }
 
 /**

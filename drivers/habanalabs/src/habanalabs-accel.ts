@@ -117,7 +117,26 @@ export const HL_CS_FLAGS_ENGINES_COMMAND = 0x10000;
 export const HL_CS_FLAGS_ALL = 0x1ffff & ~0x10;
 /** The flags drmsim implements; the kernel's other known flags are `EOPNOTSUPP` here. */
 export const HL_CS_FLAGS_SUPPORTED =
-  HL_CS_FLAGS_TIMESTAMP | HL_CS_FLAGS_CUSTOM_TIMEOUT | HL_CS_FLAGS_SKIP_RESET_ON_TIMEOUT;
+  HL_CS_FLAGS_SIGNAL |
+  HL_CS_FLAGS_WAIT |
+  HL_CS_FLAGS_TIMESTAMP |
+  HL_CS_FLAGS_CUSTOM_TIMEOUT |
+  HL_CS_FLAGS_SKIP_RESET_ON_TIMEOUT;
+/** `HL_CS_FLAGS_TYPE_MASK`: the flags that choose a CS type; at most one may be set. */
+export const HL_CS_FLAGS_TYPE_MASK =
+  HL_CS_FLAGS_SIGNAL |
+  HL_CS_FLAGS_WAIT |
+  HL_CS_FLAGS_COLLECTIVE_WAIT |
+  HL_CS_FLAGS_RESERVE_SIGNALS_ONLY |
+  HL_CS_FLAGS_UNRESERVE_SIGNALS_ONLY |
+  HL_CS_FLAGS_ENGINE_CORE_COMMAND |
+  HL_CS_FLAGS_ENGINES_COMMAND |
+  HL_CS_FLAGS_FLUSH_PCI_HBW_WRITES;
+/**
+ * The `seq` a CS ioctl answers when it created no CS — a wait CS on a signal CS that already
+ * completed (`ULLONG_MAX`, as near as a JavaScript number holds it). `HL_WAIT_CS` refuses it.
+ */
+export const HL_CS_SEQ_NONE = 2 ** 64 - 1;
 
 /** `HL_CS_STATUS_SUCCESS`. */
 export const HL_CS_STATUS_SUCCESS = 0;
@@ -135,9 +154,13 @@ export const HL_MAX_JOBS_PER_CS = 512;
  * `HL_DEFAULT_JOB_NS`.
  */
 export interface HlCsChunk {
-  cb_handle: number;
+  cb_handle?: number;
   queue_index: number;
-  cb_size: number;
+  cb_size?: number;
+  /** Wait CS: the signal CS sequence numbers to wait for (`signal_seq_arr`; exactly one). */
+  signal_seq_arr?: number[];
+  /** Wait CS: how many `signal_seq_arr` holds (`num_signal_seq_arr`; must be 1). */
+  num_signal_seq_arr?: number;
   cs_chunk_flags?: number;
   collective_engine_id?: number;
   pad?: number;
@@ -150,7 +173,9 @@ export const HL_DEFAULT_JOB_NS = 10_000;
 /**
  * `union hl_cs_args`. In: `chunks_execute` (and its count `num_chunks_execute`),
  * `num_chunks_restore` (must be 0: the restore phase is not modelled), `timeout` (seconds, with
- * `HL_CS_FLAGS_CUSTOM_TIMEOUT`), `cs_flags`, `ctx_id`/`pad` (0). Out: `seq`, `status`.
+ * `HL_CS_FLAGS_CUSTOM_TIMEOUT`), `cs_flags`, `ctx_id`/`pad` (0). Out: `seq`, `status`, and for a
+ * signal CS the SOB it increments (`sob_base_addr_offset`) and the signals that SOB counted before
+ * this one (`sob_count_before_submission`).
  */
 export interface HlCsArgs {
   chunks_execute: HlCsChunk[];
@@ -163,6 +188,8 @@ export interface HlCsArgs {
   pad?: number;
   seq?: number;
   status?: number;
+  sob_base_addr_offset?: number;
+  sob_count_before_submission?: number;
 }
 
 // --- HL_WAIT_CS ---------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ import {
   type HlQueueProps,
 } from "./hw-queue.js";
 import type { HlDmabufPriv } from "./memory.js";
+import { HL_MAX_SOB_VAL } from "./sync-stream.js";
 
 /** Options of a probed habanalabs device (`habanalabsProbe(host, opts)`). */
 export interface HlDeviceOptions {
@@ -55,6 +56,8 @@ export interface HlDeviceOptions {
   queues?: readonly HlQueueProps[];
   /** Jobs each queue takes before a CS gets `EAGAIN`. Default `HL_QUEUE_LENGTH`. */
   queueLength?: number;
+  /** `HL_MAX_SOB_VAL`: where a sync stream switches to its next SOB (default 2^15; smaller in tests). */
+  maxSobVal?: number;
 }
 
 /** `struct hl_cs_counters_atomic`: why CSs were dropped. */
@@ -132,7 +135,8 @@ export class HlDevice {
     const name = this.name;
     this.dmaDev = new Device(sim, { name, pci: opts.pci ?? null });
     this.queues = (opts.queues ?? HL_DEFAULT_QUEUES).map(
-      (p, i) => new HlHwQueue(sim, i, p, name, opts.queueLength ?? HL_QUEUE_LENGTH),
+      (p, i) =>
+        new HlHwQueue(sim, i, p, name, opts.queueLength ?? HL_QUEUE_LENGTH, opts.maxSobVal ?? HL_MAX_SOB_VAL),
     );
     this.tdrWq = new WorkQueue(sim, `${name}-cs-tdr`);
     this.resetDone = new WaitQueue(sim, `${name} reset done`);
@@ -172,9 +176,13 @@ export class HlDevice {
     sim.withFrame(`hl_device_reset(${reason})`, () => {
       for (const q of this.queues) q.engine?.reset(-5, { abortQueued: true });
     });
-    // Whatever was not on an engine any more (nothing, unless a job's interrupt was still in
-    // flight) is aborted too, so no waiter is left behind.
+    // Whatever was not on an engine — jobs held behind a wait, or whose interrupt was still in
+    // flight — is aborted too, so no waiter is left behind; the sync manager starts over.
     for (const cs of [...this.csMirrorList]) for (const j of cs.jobs) if (!j.done) cs.jobDone(j, -5);
+    for (const q of this.queues) {
+      q.flushHeld();
+      q.syncStream?.reset();
+    }
     for (const priv of [...this.exported]) {
       const buf = priv.buf;
       buf.get();

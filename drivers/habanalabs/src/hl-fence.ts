@@ -12,9 +12,18 @@
  * is subject to (or pretends to follow) the dma_fence rules.
  */
 import { Completion, RefCounted, type Simulator } from "@drmsim/runtime";
+import type { HlHwSob } from "./sync-stream.js";
+
+/** `enum hl_cs_type`, the kinds drmsim models. */
+export type HlCsType = "default" | "signal" | "wait";
 
 /** `struct hl_fence`. Created with one reference, owned by the context's `cs_pending` ring. */
 export class HlFence extends RefCounted {
+  /**
+   * `hl_cs_compl->hw_sob` / `sob_val` of a signal CS: the sync object its job increments and the
+   * value that brings it to — what a wait CS on it watches for. Null for other CSs.
+   */
+  sobSignal: { readonly sob: HlHwSob; readonly val: number } | null = null;
   /** `fence->completion`: completed (for all waiters) once the CS finished or failed. */
   readonly completion: Completion;
   /** `fence->error`: 0, `-ETIMEDOUT` (timeout detection), `-EIO` (aborted by a reset) or `-EBUSY` (never submitted). */
@@ -28,6 +37,8 @@ export class HlFence extends RefCounted {
     readonly csSequence: number,
     /** The owning context's id (`ctx->asid`), for reports. */
     readonly asid: number,
+    /** `hl_cs_compl->type`. */
+    readonly csType: HlCsType = "default",
   ) {
     super(sim);
     this.completion = new Completion(sim, `hl_fence ${asid}.${csSequence}`);

@@ -13,9 +13,13 @@
  * - The **CPU** queue is the driver's own channel to the device CPU; userspace may not use it.
  *
  * Each queue executes on a runtime `HardwareEngine` (one slot: the queue's QMAN runs its jobs in
- * order), so completions arrive in irq context, and a reset aborts what is executing.
+ * order), so completions arrive in irq context, and a reset aborts what is executing. External
+ * queues are sync-stream queues: a wait job (`HL_CS_FLAGS_WAIT`) holds its queue, and every job
+ * queued behind it, until the sync object it watches reaches its value (the QMAN's fence on a
+ * monitor) — so the jobs wait in the queue, in order, not on the engine.
  */
-import { HardwareEngine, KernelError, type Simulator } from "@drmsim/runtime";
+import { HardwareEngine, type HwCommand, KernelError, type Simulator } from "@drmsim/runtime";
+import { HL_MAX_SOB_VAL, type HlHwSob, HlSyncStream } from "./sync-stream.js";
 
 /** `enum hl_queue_type`. */
 export const HlQueueType = {
@@ -38,6 +42,8 @@ export interface HlQueueProps {
   type: HlQueueType;
   /** `driver_only`: reserved for the kernel driver (`EINVAL` from userspace). */
   driverOnly?: boolean;
+  /** `supports_sync_stream`: signal and wait CSs may use it (default: external user queues). */
+  supportsSyncStream?: boolean;
 }
 
 /** `HL_QUEUE_LENGTH`-like: jobs a queue takes before a CS is refused with `EAGAIN`. */
@@ -71,6 +77,12 @@ export class HlCq {
   ci = 0;
 }
 
+/** What a wait job waits for: a sync object reaching a value. */
+export interface HlSobWait {
+  readonly sob: HlHwSob;
+  readonly target: number;
+}
+
 /** A fault to inject into the next job of a queue (tests of timeouts and resets). */
 export interface HlJobFault {
   /** The job never completes (a hung engine) until a reset aborts it. */
@@ -89,6 +101,10 @@ export class HlHwQueue {
   inflight = 0;
   /** Faults for the next jobs, in order. */
   readonly faults: HlJobFault[] = [];
+  /** The queue's sync objects, if it is a sync-stream queue. */
+  readonly syncStream: HlSyncStream | null;
+  /** A wait job holding the queue, and the jobs queued behind it, in order. */
+  private held: { cmd: HwCommand; wait: HlSobWait | undefined }[] = [];
 
   constructor(
     sim: Simulator,
@@ -96,10 +112,55 @@ export class HlHwQueue {
     readonly props: HlQueueProps,
     device: string,
     readonly length = HL_QUEUE_LENGTH,
+    maxSobVal = HL_MAX_SOB_VAL,
   ) {
     const runs = props.type === HlQueueType.EXT || props.type === HlQueueType.INT;
     this.engine = runs ? new HardwareEngine(sim, `${device}:${props.name}`, { device }) : null;
     this.cq = props.type === HlQueueType.EXT ? new HlCq() : null;
+    const sync = props.supportsSyncStream ?? (props.type === HlQueueType.EXT && props.driverOnly !== true);
+    this.syncStream = sync ? new HlSyncStream(index, maxSobVal) : null;
+  }
+
+  /** Jobs held behind an unsatisfied wait (the wait job included). */
+  get heldJobs(): number {
+    return this.held.length;
+  }
+
+  /**
+   * Puts a job's command on the queue (`ext_queue_schedule_job`): to the engine at once, unless a
+   * wait holds the queue — then behind it. A job that is itself a wait holds the queue until its
+   * sync object reaches the target.
+   */
+  enqueue(cmd: HwCommand, wait?: HlSobWait): void {
+    if (this.held.length > 0) this.held.push({ cmd, wait });
+    else this.start(cmd, wait);
+  }
+
+  /** A hard reset empties the queue: held jobs are aborted with their CSs, never started. */
+  flushHeld(): void {
+    this.held = [];
+  }
+
+  private start(cmd: HwCommand, wait: HlSobWait | undefined): void {
+    if (wait === undefined || wait.sob.value >= wait.target) {
+      this.engine!.submit(cmd);
+      return;
+    }
+    this.held.push({ cmd, wait });
+    const held = this.held;
+    wait.sob.armMonitor(wait.target, () => {
+      // A reset flushed the queue (and armed nothing new on this list) meanwhile: nothing to release.
+      if (this.held !== held) return;
+      this.release();
+    });
+  }
+
+  /** The monitor fired: the wait job runs, then what queued behind it, up to the next wait. */
+  private release(): void {
+    const [first, ...rest] = this.held;
+    this.held = [];
+    this.engine!.submit(first!.cmd);
+    for (const h of rest) this.enqueue(h.cmd, h.wait);
   }
 
   /**

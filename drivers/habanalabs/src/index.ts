@@ -1,7 +1,8 @@
 /**
  * @drmsim/habanalabs — a habanalabs-like accelerator (`drivers/accel/habanalabs/`): an accel
  * node, external and internal queues on hardware engines, command submission with completion
- * fences (not dma_fence), a bounded CS ring per context, device memory behind a device MMU, hard
+ * fences (not dma_fence), sync streams (signal and wait CSs), a bounded CS ring per context,
+ * device memory behind a device MMU, hard
  * reset on CS timeout, and a peer-to-peer dma-buf exporter of device memory.
  *
  * See README.md for a runnable example.
@@ -16,3 +17,4 @@ export * from "./hl-fence.js";
 export * from "./hl-mmu.js";
 export * from "./hw-queue.js";
 export { HlDmabufPriv, hlMemIoctl } from "./memory.js";
+export * from "./sync-stream.js";

@@ -52,6 +52,8 @@ import {
   DRM_IOCTL_HL_MEMORY,
   HL_CB_OP_CREATE,
   HL_CB_OP_INFO,
+  HL_CS_FLAGS_SIGNAL,
+  HL_CS_FLAGS_WAIT,
   HL_INFO_HW_IP_INFO,
   HL_MEM_OP_ALLOC,
   HL_MEM_OP_MAP,
@@ -370,12 +372,18 @@ export const FUZZ_DRIVERS: readonly FuzzDriver[] = [
         op: HL_MEM_OP_MAP,
         handle,
       });
-      // One submission, so WAIT_CS has a sequence number to wait for.
+      // One submission, so WAIT_CS has a sequence number to wait for, and a signal CS behind a
+      // long job (still pending when the sequence starts) for wait CSs to wait on.
       const { seq } = await proc.ioctl<{ seq: number }>(fd, DRM_IOCTL_HL_CS, {
-        chunks_execute: [{ queue_index: 0, cb_handle, cb_size: 256, exec_ns: 5000 }],
+        chunks_execute: [{ queue_index: 0, cb_handle, cb_size: 256, exec_ns: 5_000_000 }],
         num_chunks_execute: 1,
       });
-      return { cb: cb_handle, mem: handle, va: device_virt_addr, seq };
+      const { seq: signal } = await proc.ioctl<{ seq: number }>(fd, DRM_IOCTL_HL_CS, {
+        cs_flags: HL_CS_FLAGS_SIGNAL,
+        chunks_execute: [{ queue_index: 0 }],
+        num_chunks_execute: 1,
+      });
+      return { cb: cb_handle, mem: handle, va: device_virt_addr, seq, signal };
     },
     templates: {
       DRM_IOCTL_HL_INFO: () => ({ op: HL_INFO_HW_IP_INFO }),
@@ -384,6 +392,19 @@ export const FUZZ_DRIVERS: readonly FuzzDriver[] = [
           ? { op: HL_CB_OP_CREATE, cb_size: 4096 * (1 + (pick % 2)) }
           : { op: HL_CB_OP_INFO, cb_handle: ids.cb },
       DRM_IOCTL_HL_CS: ({ ids, pick }) => {
+        // Sync streams: a signal on an external queue, or a wait on the setup's signal CS.
+        if (pick === 5)
+          return {
+            cs_flags: HL_CS_FLAGS_SIGNAL,
+            chunks_execute: [{ queue_index: 1 }],
+            num_chunks_execute: 1,
+          };
+        if (pick === 6)
+          return {
+            cs_flags: HL_CS_FLAGS_WAIT,
+            chunks_execute: [{ queue_index: 2, signal_seq_arr: [ids.signal], num_signal_seq_arr: 1 }],
+            num_chunks_execute: 1,
+          };
         const dma = { queue_index: 0, cb_handle: ids.cb, cb_size: 256, exec_ns: 5000 };
         const tpc = { queue_index: 7, cb_handle: ids.va, cb_size: 256, exec_ns: 2000 };
         const chunks = pick & 1 ? [dma, tpc] : [dma];
