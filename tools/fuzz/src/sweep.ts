@@ -56,13 +56,35 @@ const call = (
   args: Record<string, unknown>,
 ) => Promise.resolve({ proc: A(w), fd: nodeFd(w, 0, node), ioctl, args });
 
+/**
+ * A case that is one call: `DRM_IOCTL_<first word of the label>` (or `ioctl`) by the first process
+ * on its `node` fd, with `args` (or what `args` makes of the world).
+ */
+function simple(
+  label: string,
+  node: "primary" | "render" | "accel",
+  args: Record<string, unknown> | ((w: FuzzWorld) => Record<string, unknown>),
+  ioctl = `DRM_IOCTL_${label.split(" ")[0]}`,
+): SweepCase {
+  return { label, ioctl, prepare: (w) => call(w, node, ioctl, typeof args === "function" ? args(w) : args) };
+}
+
+/** A timeline call on syncobj 2 of the accel fd, once point 3 was signalled on it. */
+function afterPoint3(ioctl: string, args: Record<string, unknown>): SweepCase {
+  return {
+    label: ioctl,
+    ioctl: `DRM_IOCTL_${ioctl}`,
+    async prepare(w) {
+      const signal = { handles: [2], points: [3], count_handles: 1 };
+      await A(w).ioctl(nodeFd(w, 0, "accel"), "DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL", signal);
+      return call(w, "accel", `DRM_IOCTL_${ioctl}`, args);
+    },
+  };
+}
+
 /** The sweep cases: every core ioctl, with extra cases for paths that allocate differently. */
 export const SWEEP_CASES: readonly SweepCase[] = [
-  {
-    label: "VERSION",
-    ioctl: "DRM_IOCTL_VERSION",
-    prepare: (w) => call(w, "render", "DRM_IOCTL_VERSION", {}),
-  },
+  simple("VERSION", "render", {}),
   {
     label: "GET_MAGIC",
     ioctl: "DRM_IOCTL_GET_MAGIC",
@@ -73,11 +95,7 @@ export const SWEEP_CASES: readonly SweepCase[] = [
       args: {},
     }),
   },
-  {
-    label: "GET_CAP",
-    ioctl: "DRM_IOCTL_GET_CAP",
-    prepare: (w) => call(w, "render", "DRM_IOCTL_GET_CAP", { capability: 0x5 }),
-  },
+  simple("GET_CAP", "render", { capability: 0x5 }),
   {
     label: "AUTH_MAGIC",
     ioctl: "DRM_IOCTL_AUTH_MAGIC",
@@ -95,181 +113,47 @@ export const SWEEP_CASES: readonly SweepCase[] = [
       return call(w, "primary", "DRM_IOCTL_SET_MASTER", {});
     },
   },
-  {
-    label: "DROP_MASTER",
-    ioctl: "DRM_IOCTL_DROP_MASTER",
-    prepare: (w) => call(w, "primary", "DRM_IOCTL_DROP_MASTER", {}),
-  },
-  {
-    label: "GEM_CLOSE",
-    ioctl: "DRM_IOCTL_GEM_CLOSE",
-    prepare: (w) => call(w, "render", "DRM_IOCTL_GEM_CLOSE", { handle: 1 }),
-  },
-  {
-    label: "GEM_FLINK",
-    ioctl: "DRM_IOCTL_GEM_FLINK",
-    prepare: (w) => call(w, "primary", "DRM_IOCTL_GEM_FLINK", { handle: 2 }),
-  },
-  {
-    label: "GEM_OPEN",
-    ioctl: "DRM_IOCTL_GEM_OPEN",
-    prepare: (w) => call(w, "primary", "DRM_IOCTL_GEM_OPEN", { name: 1 }),
-  },
-  {
-    label: "GEM_CHANGE_HANDLE",
-    ioctl: "DRM_IOCTL_GEM_CHANGE_HANDLE",
-    prepare: (w) => call(w, "render", "DRM_IOCTL_GEM_CHANGE_HANDLE", { handle: 2, new_handle: 100 }),
-  },
-  {
-    label: "GEM_CHANGE_HANDLE (exported: the PRIME cache entry moves)",
-    ioctl: "DRM_IOCTL_GEM_CHANGE_HANDLE",
-    prepare: (w) => call(w, "render", "DRM_IOCTL_GEM_CHANGE_HANDLE", { handle: 1, new_handle: 101 }),
-  },
-  {
-    label: "PRIME_HANDLE_TO_FD",
-    ioctl: "DRM_IOCTL_PRIME_HANDLE_TO_FD",
-    prepare: (w) => call(w, "render", "DRM_IOCTL_PRIME_HANDLE_TO_FD", { handle: 2, flags: 0 }),
-  },
-  {
-    label: "PRIME_FD_TO_HANDLE (self-import)",
-    ioctl: "DRM_IOCTL_PRIME_FD_TO_HANDLE",
-    prepare: (w) => call(w, "primary", "DRM_IOCTL_PRIME_FD_TO_HANDLE", { fd: kindFd(w, "dma_buf") }),
-  },
-  {
-    label: "PRIME_FD_TO_HANDLE (foreign import)",
-    ioctl: "DRM_IOCTL_PRIME_FD_TO_HANDLE",
-    prepare: (w) => call(w, "accel", "DRM_IOCTL_PRIME_FD_TO_HANDLE", { fd: kindFd(w, "dma_buf") }),
-  },
-  {
-    label: "MODE_CREATE_DUMB",
-    ioctl: "DRM_IOCTL_MODE_CREATE_DUMB",
-    prepare: (w) => call(w, "primary", "DRM_IOCTL_MODE_CREATE_DUMB", { width: 64, height: 64, bpp: 32 }),
-  },
-  {
-    label: "MODE_MAP_DUMB",
-    ioctl: "DRM_IOCTL_MODE_MAP_DUMB",
-    prepare: (w) => call(w, "primary", "DRM_IOCTL_MODE_MAP_DUMB", { handle: 1 }),
-  },
-  {
-    label: "MODE_DESTROY_DUMB",
-    ioctl: "DRM_IOCTL_MODE_DESTROY_DUMB",
-    prepare: (w) => call(w, "primary", "DRM_IOCTL_MODE_DESTROY_DUMB", { handle: 1 }),
-  },
-  {
-    label: "SYNCOBJ_CREATE",
-    ioctl: "DRM_IOCTL_SYNCOBJ_CREATE",
-    prepare: (w) => call(w, "accel", "DRM_IOCTL_SYNCOBJ_CREATE", { flags: 1 }),
-  },
-  {
-    label: "SYNCOBJ_DESTROY",
-    ioctl: "DRM_IOCTL_SYNCOBJ_DESTROY",
-    prepare: (w) => call(w, "accel", "DRM_IOCTL_SYNCOBJ_DESTROY", { handle: 1 }),
-  },
-  {
-    label: "SYNCOBJ_HANDLE_TO_FD",
-    ioctl: "DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD",
-    prepare: (w) => call(w, "accel", "DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD", { handle: 1 }),
-  },
-  {
-    label: "SYNCOBJ_HANDLE_TO_FD (export sync_file)",
-    ioctl: "DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD",
-    prepare: (w) => call(w, "accel", "DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD", { handle: 1, flags: 1 }),
-  },
-  {
-    label: "SYNCOBJ_FD_TO_HANDLE",
-    ioctl: "DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE",
-    prepare: (w) => call(w, "accel", "DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE", { fd: kindFd(w, "syncobj") }),
-  },
-  {
-    label: "SYNCOBJ_FD_TO_HANDLE (import sync_file)",
-    ioctl: "DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE",
-    prepare: (w) =>
-      call(w, "accel", "DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE", { handle: 2, flags: 1, fd: kindFd(w, "sync_file") }),
-  },
-  {
-    label: "SYNCOBJ_FD_TO_HANDLE (import sync_file at a point)",
-    ioctl: "DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE",
-    prepare: (w) =>
-      // IMPORT_SYNC_FILE | TIMELINE: without TIMELINE the point is ignored and the fence replaced.
-      call(w, "accel", "DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE", {
-        handle: 2,
-        flags: 3,
-        point: 5,
-        fd: kindFd(w, "sync_file"),
-      }),
-  },
-  {
-    label: "SYNCOBJ_WAIT",
-    ioctl: "DRM_IOCTL_SYNCOBJ_WAIT",
-    prepare: (w) =>
-      call(w, "accel", "DRM_IOCTL_SYNCOBJ_WAIT", { handles: [1], count_handles: 1, timeout_nsec: 0 }),
-  },
-  {
-    label: "SYNCOBJ_RESET",
-    ioctl: "DRM_IOCTL_SYNCOBJ_RESET",
-    prepare: (w) => call(w, "accel", "DRM_IOCTL_SYNCOBJ_RESET", { handles: [1], count_handles: 1 }),
-  },
-  {
-    label: "SYNCOBJ_SIGNAL",
-    ioctl: "DRM_IOCTL_SYNCOBJ_SIGNAL",
-    prepare: (w) => call(w, "accel", "DRM_IOCTL_SYNCOBJ_SIGNAL", { handles: [2], count_handles: 1 }),
-  },
-  {
-    label: "SYNCOBJ_TIMELINE_SIGNAL",
-    ioctl: "DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL",
-    prepare: (w) =>
-      call(w, "accel", "DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL", { handles: [2], points: [3], count_handles: 1 }),
-  },
-  {
-    label: "SYNCOBJ_TIMELINE_WAIT",
-    ioctl: "DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT",
-    async prepare(w) {
-      const fd = nodeFd(w, 0, "accel");
-      await A(w).ioctl(fd, "DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL", {
-        handles: [2],
-        points: [3],
-        count_handles: 1,
-      });
-      return call(w, "accel", "DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT", {
-        handles: [2],
-        points: [3],
-        count_handles: 1,
-        timeout_nsec: 0,
-      });
-    },
-  },
-  {
-    label: "SYNCOBJ_QUERY",
-    ioctl: "DRM_IOCTL_SYNCOBJ_QUERY",
-    async prepare(w) {
-      const fd = nodeFd(w, 0, "accel");
-      await A(w).ioctl(fd, "DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL", {
-        handles: [2],
-        points: [3],
-        count_handles: 1,
-      });
-      return call(w, "accel", "DRM_IOCTL_SYNCOBJ_QUERY", { handles: [2], points: [0], count_handles: 1 });
-    },
-  },
-  {
-    label: "SYNCOBJ_TRANSFER (binary)",
-    ioctl: "DRM_IOCTL_SYNCOBJ_TRANSFER",
-    prepare: (w) => call(w, "accel", "DRM_IOCTL_SYNCOBJ_TRANSFER", { src_handle: 1, dst_handle: 2 }),
-  },
-  {
-    label: "SYNCOBJ_TRANSFER (to a timeline point)",
-    ioctl: "DRM_IOCTL_SYNCOBJ_TRANSFER",
-    prepare: (w) =>
-      call(w, "accel", "DRM_IOCTL_SYNCOBJ_TRANSFER", { src_handle: 1, dst_handle: 2, dst_point: 4 }),
-  },
-  {
-    label: "SYNCOBJ_EVENTFD",
-    ioctl: "DRM_IOCTL_SYNCOBJ_EVENTFD",
-    prepare: (w) => {
-      const efd = eventfd(A(w));
-      return call(w, "accel", "DRM_IOCTL_SYNCOBJ_EVENTFD", { handle: 2, fd: efd, point: 0, flags: 0 });
-    },
-  },
+  simple("DROP_MASTER", "primary", {}),
+  simple("GEM_CLOSE", "render", { handle: 1 }),
+  simple("GEM_FLINK", "primary", { handle: 2 }),
+  simple("GEM_OPEN", "primary", { name: 1 }),
+  simple("GEM_CHANGE_HANDLE", "render", { handle: 2, new_handle: 100 }),
+  simple("GEM_CHANGE_HANDLE (exported: the PRIME cache entry moves)", "render", {
+    handle: 1,
+    new_handle: 101,
+  }),
+  simple("PRIME_HANDLE_TO_FD", "render", { handle: 2, flags: 0 }),
+  simple("PRIME_FD_TO_HANDLE (self-import)", "primary", (w) => ({ fd: kindFd(w, "dma_buf") })),
+  simple("PRIME_FD_TO_HANDLE (foreign import)", "accel", (w) => ({ fd: kindFd(w, "dma_buf") })),
+  simple("MODE_CREATE_DUMB", "primary", { width: 64, height: 64, bpp: 32 }),
+  simple("MODE_MAP_DUMB", "primary", { handle: 1 }),
+  simple("MODE_DESTROY_DUMB", "primary", { handle: 1 }),
+  simple("SYNCOBJ_CREATE", "accel", { flags: 1 }),
+  simple("SYNCOBJ_DESTROY", "accel", { handle: 1 }),
+  simple("SYNCOBJ_HANDLE_TO_FD", "accel", { handle: 1 }),
+  simple("SYNCOBJ_HANDLE_TO_FD (export sync_file)", "accel", { handle: 1, flags: 1 }),
+  simple("SYNCOBJ_FD_TO_HANDLE", "accel", (w) => ({ fd: kindFd(w, "syncobj") })),
+  simple("SYNCOBJ_FD_TO_HANDLE (import sync_file)", "accel", (w) => ({
+    handle: 2,
+    flags: 1,
+    fd: kindFd(w, "sync_file"),
+  })),
+  // IMPORT_SYNC_FILE | TIMELINE: without TIMELINE the point is ignored and the fence replaced.
+  simple("SYNCOBJ_FD_TO_HANDLE (import sync_file at a point)", "accel", (w) => ({
+    handle: 2,
+    flags: 3,
+    point: 5,
+    fd: kindFd(w, "sync_file"),
+  })),
+  simple("SYNCOBJ_WAIT", "accel", { handles: [1], count_handles: 1, timeout_nsec: 0 }),
+  simple("SYNCOBJ_RESET", "accel", { handles: [1], count_handles: 1 }),
+  simple("SYNCOBJ_SIGNAL", "accel", { handles: [2], count_handles: 1 }),
+  simple("SYNCOBJ_TIMELINE_SIGNAL", "accel", { handles: [2], points: [3], count_handles: 1 }),
+  afterPoint3("SYNCOBJ_TIMELINE_WAIT", { handles: [2], points: [3], count_handles: 1, timeout_nsec: 0 }),
+  afterPoint3("SYNCOBJ_QUERY", { handles: [2], points: [0], count_handles: 1 }),
+  simple("SYNCOBJ_TRANSFER (binary)", "accel", { src_handle: 1, dst_handle: 2 }),
+  simple("SYNCOBJ_TRANSFER (to a timeline point)", "accel", { src_handle: 1, dst_handle: 2, dst_point: 4 }),
+  simple("SYNCOBJ_EVENTFD", "accel", (w) => ({ handle: 2, fd: eventfd(A(w)), point: 0, flags: 0 })),
 ];
 
 /** The result of sweeping one case. */
