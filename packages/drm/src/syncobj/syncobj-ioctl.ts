@@ -77,6 +77,15 @@ function userArray(v: unknown, count: number, field: string, optional = false): 
   return out as number[];
 }
 
+/** The `pad` (must be 0) and `flags` (only `allowed` bits) checks both fd ioctls start with: `EINVAL`. */
+function padAndFlags(args: DrmSyncobjHandle, allowed: number, name: string): number {
+  if (u(args.pad, "pad") !== 0) throw new KernelError("EINVAL", `${name}: pad must be 0`);
+  const flags = u(args.flags, "flags");
+  if ((flags & ~allowed) !== 0)
+    throw new KernelError("EINVAL", `${name}: unknown flags 0x${flags.toString(16)}`);
+  return flags;
+}
+
 function requireFeature(table: SyncobjTable, timeline: boolean): void {
   if (!table.features.syncobj || (timeline && !table.features.timeline))
     throw new KernelError(
@@ -113,14 +122,11 @@ export async function drmSyncobjHandleToFdIoctl(
   proc: Process,
 ): Promise<void> {
   requireFeature(table, false);
-  if (u(args.pad, "pad") !== 0)
-    throw new KernelError("EINVAL", "DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD: pad must be 0");
-  const flags = u(args.flags, "flags");
-  if (
-    (flags & ~(DRM_SYNCOBJ_HANDLE_TO_FD_FLAGS_EXPORT_SYNC_FILE | DRM_SYNCOBJ_HANDLE_TO_FD_FLAGS_TIMELINE)) !==
-    0
-  )
-    throw new KernelError("EINVAL", `DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD: unknown flags 0x${flags.toString(16)}`);
+  const flags = padAndFlags(
+    args,
+    DRM_SYNCOBJ_HANDLE_TO_FD_FLAGS_EXPORT_SYNC_FILE | DRM_SYNCOBJ_HANDLE_TO_FD_FLAGS_TIMELINE,
+    "DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD",
+  );
   const handle = u(args.handle, "handle");
   const point = (flags & DRM_SYNCOBJ_HANDLE_TO_FD_FLAGS_TIMELINE) !== 0 ? u(args.point, "point") : 0;
   if ((flags & DRM_SYNCOBJ_HANDLE_TO_FD_FLAGS_EXPORT_SYNC_FILE) !== 0) {
@@ -154,14 +160,11 @@ export async function drmSyncobjHandleToFdIoctl(
  */
 export function drmSyncobjFdToHandleIoctl(table: SyncobjTable, args: DrmSyncobjHandle, proc: Process): void {
   requireFeature(table, false);
-  if (u(args.pad, "pad") !== 0)
-    throw new KernelError("EINVAL", "DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE: pad must be 0");
-  const flags = u(args.flags, "flags");
-  if (
-    (flags & ~(DRM_SYNCOBJ_FD_TO_HANDLE_FLAGS_IMPORT_SYNC_FILE | DRM_SYNCOBJ_FD_TO_HANDLE_FLAGS_TIMELINE)) !==
-    0
-  )
-    throw new KernelError("EINVAL", `DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE: unknown flags 0x${flags.toString(16)}`);
+  const flags = padAndFlags(
+    args,
+    DRM_SYNCOBJ_FD_TO_HANDLE_FLAGS_IMPORT_SYNC_FILE | DRM_SYNCOBJ_FD_TO_HANDLE_FLAGS_TIMELINE,
+    "DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE",
+  );
   const fd = typeof args.fd === "number" ? args.fd : -1;
   if ((flags & DRM_SYNCOBJ_FD_TO_HANDLE_FLAGS_IMPORT_SYNC_FILE) !== 0) {
     const point = (flags & DRM_SYNCOBJ_FD_TO_HANDLE_FLAGS_TIMELINE) !== 0 ? u(args.point, "point") : 0;
