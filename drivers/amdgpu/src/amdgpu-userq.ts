@@ -152,13 +152,7 @@ export class AmdgpuEvictionFenceMgr {
     const ev = this.fence();
     for (const bo of bos) {
       if (this.bos.has(bo)) continue;
-      await bo.resv.lock(null);
-      try {
-        bo.resv.reserveFences(1);
-        bo.resv.addFence(ev, DmaResvUsage.BOOKKEEP);
-      } finally {
-        bo.resv.unlock();
-      }
+      await addEvictionFence(bo, ev);
       bo.get();
       this.bos.add(bo);
     }
@@ -235,13 +229,7 @@ export class AmdgpuEvictionFenceMgr {
     const ev = this.fence();
     old?.put();
     for (const bo of this.bos) {
-      await bo.resv.lock(null);
-      try {
-        bo.resv.reserveFences(1);
-        bo.resv.addFence(ev, DmaResvUsage.BOOKKEEP);
-      } finally {
-        bo.resv.unlock();
-      }
+      await addEvictionFence(bo, ev);
     }
     for (const bo of this.bos) await bo.resv.waitTimeout(DmaResvUsage.KERNEL);
     if (this.closed) return;
@@ -269,5 +257,16 @@ export class AmdgpuEvictionFenceMgr {
     }
     for (const bo of this.bos) bo.put();
     this.bos.clear();
+  }
+}
+
+/** Puts the eviction fence on a BO the queue uses, as BOOKKEEP: only moving the BO waits for it. */
+async function addEvictionFence(bo: AmdgpuBo, ev: DmaFence): Promise<void> {
+  await bo.resv.lock(null);
+  try {
+    bo.resv.reserveFences(1);
+    bo.resv.addFence(ev, DmaResvUsage.BOOKKEEP);
+  } finally {
+    bo.resv.unlock();
   }
 }
