@@ -2,11 +2,8 @@
  * The shape of one DRM ioctl (`struct drm_ioctl_desc`, `include/drm/drm_ioctl.h`) and the
  * permission flags the core checks before calling it (`enum drm_ioctl_flags`).
  *
- * The core table (`drm_ioctls[]` in `drm_ioctl.c`) is static in the kernel: it is the uAPI, the
- * same for every device. drmsim keeps it static too, but assembled from several modules (the GEM
- * and PRIME ioctls in `drm-ioctl.ts`, the syncobj ioctls in `syncobj/`), so each subsystem owns
- * the ioctls it implements. A subsystem adds its ioctls with `registerCoreIoctl(def)` at module
- * load; the dispatcher reads them with `coreIoctl(name)`.
+ * The core table (`drm_ioctls[]` in `drm_ioctl.c`) is static, the same for every device: it is
+ * written out in `drm-ioctl-table.ts`; each subsystem's module exports the handlers it implements.
  */
 import { type ExecutionContext, KernelError, type Process } from "@drmsim/runtime";
 import type { DrmFile } from "./drm-file.js";
@@ -59,31 +56,19 @@ export interface DrmIoctlDef<A extends object = Record<string, unknown>> {
   handler(file: DrmFile, args: A, call: DrmIoctlCall): unknown | Promise<unknown>;
 }
 
-const CORE = new Map<string, DrmIoctlDef>();
-const CORE_NR = new Map<number, string>();
-
 /**
- * Adds an ioctl to the core table (`drm_ioctls[]`). Subsystems of this package call it once, at
- * module load. A second definition of the same name or number is a programming error.
+ * `DRM_IOCTL_DEF(ioctl, func, flags)`: one entry of the core table (`drm_ioctls[]`, see
+ * `DRM_CORE_IOCTLS`). Core numbers lie outside the driver range [`DRM_COMMAND_BASE`, `DRM_COMMAND_END`).
  */
-export function registerCoreIoctl<A extends object>(def: DrmIoctlDef<A>): void {
-  if (def.nr >= DRM_COMMAND_BASE && def.nr < DRM_COMMAND_END)
-    throw new Error(`${def.name}: core ioctl number 0x${def.nr.toString(16)} is in the driver range`);
-  const byNr = CORE_NR.get(def.nr);
-  if (CORE.has(def.name) || (byNr !== undefined && byNr !== def.name))
-    throw new Error(`${def.name} (nr 0x${def.nr.toString(16)}) is already in the core ioctl table`);
-  CORE.set(def.name, def as unknown as DrmIoctlDef);
-  CORE_NR.set(def.nr, def.name);
-}
-
-/** The core ioctl called `name`, or undefined. */
-export function coreIoctl(name: string): DrmIoctlDef | undefined {
-  return CORE.get(name);
-}
-
-/** Every core ioctl, by ascending number (`drm_ioctls[]` order). */
-export function coreIoctls(): DrmIoctlDef[] {
-  return [...CORE.values()].sort((a, b) => a.nr - b.nr);
+export function drmIoctlDef<A extends object>(
+  name: string,
+  nr: number,
+  handler: (file: DrmFile, args: A, call: DrmIoctlCall) => unknown,
+  flags: number,
+): DrmIoctlDef {
+  if (nr >= DRM_COMMAND_BASE && nr < DRM_COMMAND_END)
+    throw new Error(`${name}: core ioctl number 0x${nr.toString(16)} is in the driver range`);
+  return { name, nr, flags, handler: handler as DrmIoctlDef["handler"] };
 }
 
 /**

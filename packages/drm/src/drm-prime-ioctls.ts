@@ -6,8 +6,9 @@
  */
 import { dmaBufFd, dmaBufGet } from "@drmsim/dma-buf";
 import { KernelError } from "@drmsim/runtime";
-import { drmArgU } from "./drm-ioctl.js";
-import { DRM_RENDER_ALLOW, registerCoreIoctl } from "./drm-ioctl-def.js";
+import type { DrmFile } from "./drm-file.js";
+import { drmArgU } from "./drm-ioctl-args.js";
+import type { DrmIoctlCall } from "./drm-ioctl-def.js";
 
 /** `DRM_CLOEXEC`. */
 const DRM_CLOEXEC = 0o2000000;
@@ -21,51 +22,44 @@ export interface DrmPrimeHandle {
   fd?: number;
 }
 
-registerCoreIoctl({
-  name: "DRM_IOCTL_PRIME_HANDLE_TO_FD",
-  nr: 0x2d,
-  // Render-allowed and nothing else: the kernel dropped DRM_AUTH from both PRIME ioctls (Linux 5.2),
-  // because a dma-buf fd is a capability the caller already holds, unlike a guessable flink name.
-  // An unauthenticated primary client may share buffers through PRIME.
-  flags: DRM_RENDER_ALLOW,
-  handler(file, args: DrmPrimeHandle, call) {
-    const a = args as Record<string, unknown>;
-    const handle = drmArgU(a, "handle", "PRIME_HANDLE_TO_FD");
-    const flags = drmArgU(a, "flags", "PRIME_HANDLE_TO_FD", 0);
-    if ((flags & ~(DRM_CLOEXEC | DRM_RDWR)) !== 0)
-      throw new KernelError(
-        "EINVAL",
-        `PRIME_HANDLE_TO_FD: unknown flags 0x${flags.toString(16)} (only DRM_CLOEXEC | DRM_RDWR)`,
-      );
-    const buf = file.device.hooks.driver.primeHandleToFd.call(file, handle, flags);
-    if (buf === undefined)
-      throw new KernelError("EOPNOTSUPP", `${file.device.driver.name} cannot export dma-bufs`);
-    try {
-      args.fd = dmaBufFd(buf, call.proc, flags);
-    } catch (e) {
-      buf.put();
-      throw e;
-    }
-  },
-});
+/** `DRM_IOCTL_PRIME_HANDLE_TO_FD` (`drm_prime_handle_to_fd_ioctl`). */
+export function drmPrimeHandleToFdIoctl(file: DrmFile, args: DrmPrimeHandle, call: DrmIoctlCall): void {
+  const a = args as Record<string, unknown>;
+  const handle = drmArgU(a, "handle", "PRIME_HANDLE_TO_FD");
+  const flags = drmArgU(a, "flags", "PRIME_HANDLE_TO_FD", 0);
+  if ((flags & ~(DRM_CLOEXEC | DRM_RDWR)) !== 0)
+    throw new KernelError(
+      "EINVAL",
+      `PRIME_HANDLE_TO_FD: unknown flags 0x${flags.toString(16)} (only DRM_CLOEXEC | DRM_RDWR)`,
+    );
+  const buf = file.device.hooks.driver.primeHandleToFd.call(file, handle, flags);
+  if (buf === undefined)
+    throw new KernelError("EOPNOTSUPP", `${file.device.driver.name} cannot export dma-bufs`);
+  try {
+    args.fd = dmaBufFd(buf, call.proc, flags);
+  } catch (e) {
+    buf.put();
+    throw e;
+  }
+}
 
-registerCoreIoctl({
-  name: "DRM_IOCTL_PRIME_FD_TO_HANDLE",
-  nr: 0x2e,
-  flags: DRM_RENDER_ALLOW,
-  async handler(file, args: DrmPrimeHandle, call) {
-    // `fd` is an __s32: a negative or closed fd reaches dma_buf_get and is EBADF, not EINVAL.
-    const fd = (args as Record<string, unknown>).fd;
-    if (typeof fd !== "number" || !Number.isSafeInteger(fd))
-      throw new KernelError("EINVAL", `PRIME_FD_TO_HANDLE: fd must be an integer, got ${String(fd)}`);
-    const buf = dmaBufGet(call.proc, fd);
-    try {
-      const handle = await file.device.hooks.driver.primeFdToHandle.promise(file, buf);
-      if (handle === undefined)
-        throw new KernelError("EOPNOTSUPP", `${file.device.driver.name} cannot import dma-bufs`);
-      args.handle = handle;
-    } finally {
-      buf.put();
-    }
-  },
-});
+/** `DRM_IOCTL_PRIME_FD_TO_HANDLE` (`drm_prime_fd_to_handle_ioctl`). */
+export async function drmPrimeFdToHandleIoctl(
+  file: DrmFile,
+  args: DrmPrimeHandle,
+  call: DrmIoctlCall,
+): Promise<void> {
+  // `fd` is an __s32: a negative or closed fd reaches dma_buf_get and is EBADF, not EINVAL.
+  const fd = (args as Record<string, unknown>).fd;
+  if (typeof fd !== "number" || !Number.isSafeInteger(fd))
+    throw new KernelError("EINVAL", `PRIME_FD_TO_HANDLE: fd must be an integer, got ${String(fd)}`);
+  const buf = dmaBufGet(call.proc, fd);
+  try {
+    const handle = await file.device.hooks.driver.primeFdToHandle.promise(file, buf);
+    if (handle === undefined)
+      throw new KernelError("EOPNOTSUPP", `${file.device.driver.name} cannot import dma-bufs`);
+    args.handle = handle;
+  } finally {
+    buf.put();
+  }
+}

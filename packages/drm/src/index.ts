@@ -28,23 +28,17 @@
  * host.remove(dev);
  * ```
  */
+
+export * from "./drm-core-ioctls.js";
 export { DRM_FILE_KIND, DrmDevice } from "./drm-device.js";
 export { DrmDriverFeature, type DrmDriverInfo } from "./drm-drv.js";
 export * from "./drm-dumb-buffers.js";
 export { DrmFile, drmProcessIsRoot, drmProcessSetRoot } from "./drm-file.js";
 export * from "./drm-gem-ioctls.js";
-export {
-  DRM_PRIME_CAP_EXPORT,
-  DRM_PRIME_CAP_IMPORT,
-  DrmCap,
-  type DrmVersion,
-  drmArgU,
-  drmCheckZero,
-  drmIoctl as drmCoreIoctl,
-  drmIoctlPermit,
-  traceDrmIoctl,
-} from "./drm-ioctl.js";
+export { drmIoctl as drmCoreIoctl, drmIoctlPermit, traceDrmIoctl } from "./drm-ioctl.js";
+export { drmArgU, drmCheckZero } from "./drm-ioctl-args.js";
 export * from "./drm-ioctl-def.js";
+export * from "./drm-ioctl-table.js";
 export { DrmMinor, type DrmMinorType } from "./drm-minor.js";
 export * from "./drm-prime-dynamic.js";
 export * from "./drm-prime-ioctls.js";

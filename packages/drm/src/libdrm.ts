@@ -4,7 +4,7 @@
  * ioctl's `KernelError` (libdrm returns -errno; here it throws, with `code` the errno name).
  */
 import { listCharDevices, type Process } from "@drmsim/runtime";
-import { DrmCap, type DrmVersion } from "./drm-ioctl.js";
+import { DrmCap, type DrmVersion } from "./drm-core-ioctls.js";
 
 /** `DRM_CLOEXEC` (= `O_CLOEXEC`) for `drmPrimeHandleToFD`. */
 export const DRM_CLOEXEC = 0o2000000;

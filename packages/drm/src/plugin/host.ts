@@ -23,9 +23,6 @@ import { type DependencyContainer, type InjectionToken, container as rootContain
 import { DrmDevice } from "../drm-device.js";
 import { DrmDriverFeature, type DrmDriverInfo } from "../drm-drv.js";
 import { drmFops } from "../drm-ioctl.js";
-// The GEM and PRIME ioctls join the core table when their modules load.
-import "../drm-gem-ioctls.js";
-import "../drm-prime-ioctls.js";
 import type { DrmIoctlDef } from "../drm-ioctl-def.js";
 import { checkExplicitInjection, constructInjected } from "./di-check.js";
 import { defaultDrmHelpers } from "./helpers.js";

@@ -2,13 +2,11 @@
  * drm_syncobj: binary and timeline sync objects, their per-file handle table, the
  * `DRM_IOCTL_SYNCOBJ_*` ioctls, and the simulated eventfd they notify.
  */
-import "./syncobj-ioctl-defs.js";
-
 export { DrmSyncobj } from "./drm-syncobj.js";
 export { EFD_SEMAPHORE, EventfdCtx, eventfd, eventfdCtxFdget, eventfdRead } from "./eventfd.js";
 export * from "./libdrm-syncobj.js";
 export * from "./syncobj-ioctl.js";
-export { drmSyncobjTable } from "./syncobj-ioctl-defs.js";
+export { DRM_SYNCOBJ_IOCTLS, drmSyncobjTable } from "./syncobj-ioctl-defs.js";
 export {
   drmSyncobjFromFd,
   drmSyncobjGetFd,

@@ -1,12 +1,11 @@
 /**
  * The syncobj rows of the DRM core ioctl table (`drm_ioctls[]` in `drm_ioctl.c`): every
  * `DRM_IOCTL_SYNCOBJ_*` with its number and `DRM_RENDER_ALLOW`, bound to the file's syncobj table.
- * Importing this module registers them.
  */
 
 import { DrmDriverFeature } from "../drm-drv.js";
 import type { DrmFile } from "../drm-file.js";
-import { DRM_RENDER_ALLOW, registerCoreIoctl } from "../drm-ioctl-def.js";
+import { DRM_RENDER_ALLOW, type DrmIoctlDef, drmIoctlDef } from "../drm-ioctl-def.js";
 import {
   drmSyncobjCreateIoctl,
   drmSyncobjDestroyIoctl,
@@ -60,11 +59,12 @@ const defs: [name: string, nr: number, handler: Handler][] = [
   ["DRM_IOCTL_SYNCOBJ_EVENTFD", 0xcf, drmSyncobjEventfdIoctl],
 ];
 
-for (const [name, nr, handler] of defs) {
-  registerCoreIoctl({
+/** The syncobj rows of `drm_ioctls[]`, every one `DRM_RENDER_ALLOW`. */
+export const DRM_SYNCOBJ_IOCTLS: readonly DrmIoctlDef[] = defs.map(([name, nr, handler]) =>
+  drmIoctlDef(
     name,
     nr,
-    flags: DRM_RENDER_ALLOW,
-    handler: (file, args, call) => handler(drmSyncobjTable(file), args as never, call.proc),
-  });
-}
+    (file, args: Record<string, unknown>, call) => handler(drmSyncobjTable(file), args as never, call.proc),
+    DRM_RENDER_ALLOW,
+  ),
+);
