@@ -1,10 +1,14 @@
 import { describe, expect, it } from "vitest";
 import {
+  __s32,
   EPOLLIN,
   EPOLLNVAL,
   EPOLLOUT,
   File,
   type FileOperations,
+  ioctlDef,
+  ioctlTable,
+  iowr,
   KernelError,
   listCharDevices,
   msecs,
@@ -12,6 +16,7 @@ import {
   Process,
   registerCharDevice,
   Simulator,
+  uapiStruct,
 } from "../src/index.js";
 
 interface Counter {
@@ -19,18 +24,23 @@ interface Counter {
   released: boolean;
 }
 
+/** `struct counter_add`: in `n`, out `value`. */
+const counter_add = uapiStruct("counter_add", { n: __s32, value: __s32 }, { size: 8 });
+const COUNTER_ADD = iowr("c", 1, counter_add.size);
+
 const counterFops: FileOperations<Counter> = {
   kind: "counter",
-  ioctl(file, cmd, arg) {
-    if (cmd === "COUNTER_ADD") {
-      const n = arg.n;
-      if (typeof n !== "number" || n <= 0) throw new KernelError("EINVAL", "n must be a positive number");
-      file.priv.value += n;
-      file.notifyPoll();
-      return { value: file.priv.value };
-    }
-    throw new KernelError("ENOTTY", `unknown ioctl ${cmd}`);
-  },
+  ...ioctlTable<Counter>(
+    [
+      ioctlDef("COUNTER_ADD", COUNTER_ADD, counter_add, (file, args) => {
+        if (args.n <= 0) throw new KernelError("EINVAL", "n must be a positive number");
+        file.priv.value += args.n;
+        file.notifyPoll();
+        args.value = file.priv.value;
+      }),
+    ],
+    "counter",
+  ),
   poll: (file) => (file.priv.value > 0 ? EPOLLIN : 0),
   release(file) {
     file.priv.released = true;
@@ -88,7 +98,7 @@ describe("vfs: processes, fds and devices", () => {
     a.close(fd);
     expect(state.released).toBe(false);
     expect(() => a.file(fd)).toThrow(expect.objectContaining({ code: "EBADF" }));
-    const r = await sim.exec("b", () => b.ioctl<{ value: number }>(fdInB, "COUNTER_ADD", { n: 2 }));
+    const r = await sim.exec("b", () => b.ioctl<{ value: number }>(fdInB, COUNTER_ADD, { n: 2 }));
     expect(r.value).toBe(2);
     b.exit();
     a.exit();
@@ -100,15 +110,15 @@ describe("vfs: processes, fds and devices", () => {
     const p = new Process(sim, "app");
     const fd = await sim.exec("app", () => p.open("/dev/counter"));
     const good = { n: 3, value: -1 };
-    await sim.exec("app", () => p.ioctl(fd, "COUNTER_ADD", good));
+    await sim.exec("app", () => p.ioctl(fd, COUNTER_ADD, good));
     expect(good.value).toBe(3);
     const bad = { n: -1, value: -1 };
-    await expect(sim.exec("app", () => p.ioctl(fd, "COUNTER_ADD", bad))).rejects.toMatchObject({
+    await expect(sim.exec("app", () => p.ioctl(fd, COUNTER_ADD, bad))).rejects.toMatchObject({
       code: "EINVAL",
       syscall: "COUNTER_ADD",
     });
     expect(bad).toEqual({ n: -1, value: -1 });
-    await expect(sim.exec("app", () => p.ioctl(99, "COUNTER_ADD", {}))).rejects.toMatchObject({
+    await expect(sim.exec("app", () => p.ioctl(99, COUNTER_ADD, {}))).rejects.toMatchObject({
       code: "EBADF",
     });
     p.exit();

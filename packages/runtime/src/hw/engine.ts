@@ -55,8 +55,24 @@ export interface HwCommandHandle {
   cancel(): boolean;
 }
 
+/**
+ * Faults planned into an engine when it is built — what a test swaps in through the device
+ * container (`HW_ENGINE_FACTORY`) to break hardware without touching the driver. Commands are
+ * counted from 1 in submission order.
+ */
+export interface HwFaultPlan {
+  /** These commands start but never complete (a hang), until `reset()`. */
+  hang?: readonly number[];
+  /** These commands complete with the given negative errno. */
+  error?: Readonly<Record<number, number>>;
+  /** These commands complete on the hardware, but their interrupt is lost: `onComplete` never runs. */
+  dropIrq?: readonly number[];
+}
+
 /** Options of `new HardwareEngine()`. */
 export interface HardwareEngineOptions {
+  /** Planned faults (see `HwFaultPlan`). */
+  faults?: HwFaultPlan;
   /** Commands executing at once (default 1: a serial ring). */
   width?: number;
   /** Delay between the hardware finishing a command and its interrupt being handled (default 0). */
@@ -84,6 +100,8 @@ export interface HardwareEngineStats {
   crashes: number;
   /** Times it was reset. */
   resets: number;
+  /** Completion interrupts lost by a planned `dropIrq` fault. */
+  droppedIrqs: number;
 }
 
 /** The `hw_command` trace slice: one command's execution on its engine's track. */
@@ -95,12 +113,21 @@ class Cmd implements HwCommandHandle {
   timer: TimerHandle | null = null;
   /** The status its interrupt delivers, fixed when the hardware finished it. */
   status = 0;
+  /** Never completes (the command's own `hang`, or a planned fault). */
+  hang: boolean;
+  /** The error it completes with, if any. */
+  error: number | undefined;
+  /** Its interrupt is lost (a planned fault). */
+  dropIrq = false;
   constructor(
     readonly engine: HardwareEngine,
     readonly cmd: HwCommand,
     /** The engine's submission number: the default label, built only when someone reads it. */
     readonly id: number,
-  ) {}
+  ) {
+    this.hang = cmd.hang === true;
+    this.error = cmd.error;
+  }
   /**
    * `cmd.label`, or `engine#id`. Built on demand (traces, debug dumps): formatting a string per
    * submitted command was a measurable share of the drm_sched hot path.
@@ -131,7 +158,9 @@ export class HardwareEngine {
     slotBusyNs: 0,
     crashes: 0,
     resets: 0,
+    droppedIrqs: 0,
   };
+  private readonly faults: HwFaultPlan | null;
   private queue: (Cmd | undefined)[] = [];
   private head = 0;
   /** Executing commands (at most `width`; an array: small, and cheaper than a Set per command). */
@@ -162,6 +191,8 @@ export class HardwareEngine {
       throw new KernelError("EINVAL", `HardwareEngine ${name}: irqLatencyNs must be >= 0, got ${lat}`);
     this.width = width;
     this.irqLatencyNs = lat;
+    this.faults = opts.faults ?? null;
+    if (this.faults !== null) checkFaultPlan(name, this.faults);
     this.irq = sim.irqContext(name);
     this.track = { process: opts.device ?? name, thread: name };
   }
@@ -200,9 +231,20 @@ export class HardwareEngine {
       throw new KernelError("EINVAL", `${this.name}: a command needs an onComplete interrupt handler`);
     const c = new Cmd(this, cmd, this.nextId++);
     this.stats.submitted++;
+    if (this.faults !== null) this.planFaults(c);
     this.queue.push(c);
     this.pump();
     return c;
+  }
+
+  /** Applies the planned faults to the command just submitted (it is command `stats.submitted`). */
+  private planFaults(c: Cmd): void {
+    const f = this.faults!;
+    const n = this.stats.submitted;
+    if (f.hang?.includes(n) === true) c.hang = true;
+    const err = f.error?.[n];
+    if (err !== undefined) c.error = err;
+    if (f.dropIrq?.includes(n) === true) c.dropIrq = true;
   }
 
   /**
@@ -285,7 +327,7 @@ export class HardwareEngine {
     this.running.push(c);
     c.state = "running";
     c.startNs = sim.now;
-    if (c.cmd.hang === true) return;
+    if (c.hang) return;
     let durationNs = c.cmd.durationNs;
     const p = sim.perturber;
     if (p !== null) {
@@ -318,7 +360,7 @@ export class HardwareEngine {
     c.timer = null;
     this.finishSlot(c);
     c.state = "done";
-    const status = c.cmd.error ?? 0;
+    const status = c.error ?? 0;
     c.status = status;
     const sim = this.sim;
     if (sim.tracer.on) sim.tracer.slice(traceHwCommand, this.track, c.startNs, { label: c.label, status });
@@ -330,8 +372,28 @@ export class HardwareEngine {
   }
 
   private deliver(c: Cmd, status: number): void {
+    if (c.dropIrq) {
+      this.stats.droppedIrqs++;
+      return;
+    }
     this.stats.completed++;
     if (status !== 0) this.stats.errors++;
     c.cmd.onComplete(status);
   }
+}
+
+function checkFaultPlan(name: string, f: HwFaultPlan): void {
+  const ordinal = (n: number) => Number.isInteger(n) && n >= 1;
+  for (const n of [...(f.hang ?? []), ...(f.dropIrq ?? [])])
+    if (!ordinal(n))
+      throw new KernelError(
+        "EINVAL",
+        `HardwareEngine ${name}: fault plan command numbers start at 1, got ${n}`,
+      );
+  for (const [k, err] of Object.entries(f.error ?? {}))
+    if (!ordinal(Number(k)) || !(Number.isInteger(err) && err < 0))
+      throw new KernelError(
+        "EINVAL",
+        `HardwareEngine ${name}: fault plan error for command ${k} must be a negative errno, got ${err}`,
+      );
 }

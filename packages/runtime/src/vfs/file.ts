@@ -10,20 +10,21 @@ import { RefCounted } from "../kref.js";
 import type { Simulator } from "../simulator.js";
 import type { Process } from "./process.js";
 
-/** An ioctl command: the kernel macro's name, e.g. `'SYNC_IOC_MERGE'`, `'DRM_IOCTL_SYNCOBJ_CREATE'`. */
-export type IoctlCmd = string;
+/** An ioctl command: the request number, e.g. `DRM_IOCTL_SYNCOBJ_CREATE` = `_IOWR('d', 0xbf, struct drm_syncobj_create)`. */
+export type IoctlCmd = number;
 
 /** `struct file_operations`. Optional ops fail the way the kernel's VFS does when absent. */
 export interface FileOperations<P = unknown> {
   /** The kind of file, for reports and `/proc/<pid>/fd`-style listings: `sync_file`, `dma_buf`, `drm`. */
   readonly kind: string;
-  /** `unlocked_ioctl`. Receives a private copy of the caller's argument object; its return value is copied back on success. Absent: `ENOTTY`. */
-  ioctl?(
-    file: File<P>,
-    cmd: IoctlCmd,
-    arg: Record<string, unknown>,
-    proc: Process,
-  ): unknown | Promise<unknown>;
+  /**
+   * `unlocked_ioctl`. Receives the caller's argument as it is — user memory — and copies it in and
+   * out itself by its declared layout (`ioctlTable`, `uapiIoctlCall`), as kernel ioctls call
+   * `copy_from_user`/`copy_to_user`. Absent: `ENOTTY`.
+   */
+  ioctl?(file: File<P>, cmd: IoctlCmd, arg: unknown, proc: Process): unknown | Promise<unknown>;
+  /** The uAPI macro name of `cmd` for backtraces and messages (`SYNC_IOC_MERGE`), if the file type has it. */
+  ioctlName?(file: File<P>, cmd: IoctlCmd): string | undefined;
   /** `poll`: the `EPOLL*` mask ready now. Absent: always readable and writable. */
   poll?(file: File<P>): number;
   /** `release`: the last reference to the file is gone. */

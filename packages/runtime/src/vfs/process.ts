@@ -10,7 +10,6 @@
  */
 import { frameList } from "../context.js";
 import { KernelError } from "../errno.js";
-import { mightFault } from "../lockdep/annotations.js";
 import type { Simulator } from "../simulator.js";
 import type { Task } from "../task.js";
 import { lookupCharDevice } from "./devices.js";
@@ -100,37 +99,36 @@ export class Process {
   }
 
   /**
-   * `ioctl(fd, cmd, arg)`. The handler gets a copy of `arg`; on success the result is copied
-   * back into `arg` and returned. `ENOTTY` when the file has no ioctls.
+   * `ioctl(fd, cmd, arg)`: `arg` is the caller's user memory — the file type copies it in and out
+   * by the command's declared layout, so output members land in `arg` itself (only if the call
+   * succeeds) and output arrays in the arrays `arg` points to. Returns `arg`. `ENOTTY` when the
+   * file has no ioctls.
    */
-  async ioctl<R extends object = Record<string, unknown>>(
+  async ioctl<R = Record<string, unknown>>(
     fd: number,
     cmd: IoctlCmd,
-    arg: object = {},
+    arg: object | number | bigint | string | null = {},
   ): Promise<R> {
     this.checkAlive("ioctl");
     const file = this.files.get(fd);
     const ioctl = file.fops.ioctl;
+    const name = file.fops.ioctlName?.(file, cmd) ?? `0x${(cmd >>> 0).toString(16)}`;
     if (ioctl === undefined)
-      throw new KernelError("ENOTTY", `${file.name} has no ioctls (${cmd})`, { syscall: cmd });
+      throw new KernelError("ENOTTY", `${file.name} has no ioctls (${name})`, { syscall: name });
     const sim = this.sim;
     const ctx = sim.current;
     file.get();
-    ctx.pushFrame(`ioctl(${cmd})`);
+    ctx.pushFrame(`ioctl(${name})`);
     try {
-      mightFault(sim, `copy_from_user(${cmd})`);
-      const copy = copyArgs(arg as Record<string, unknown>);
-      const out = (await ioctl.call(file.fops, file, cmd, copy, this)) ?? copy;
-      mightFault(sim, `copy_to_user(${cmd})`);
-      if (typeof out === "object" && out !== null) Object.assign(arg, out);
-      return out as R;
+      await ioctl.call(file.fops, file, cmd, arg, this);
+      return arg as R;
     } catch (e) {
       if (e instanceof KernelError && e.syscall === undefined)
-        throw new KernelError(e.code, e.message.slice(e.code.length + 2), { syscall: cmd, cause: e.cause });
+        throw new KernelError(e.code, e.message.slice(e.code.length + 2), { syscall: name, cause: e.cause });
       throw e;
     } finally {
       ctx.popFrame();
-      if (ctx.held.length > 0) sim.validator.checkExit(ctx, `ioctl ${cmd}`);
+      if (ctx.held.length > 0) sim.validator.checkExit(ctx, `ioctl ${name}`);
       file.put();
     }
   }
@@ -197,13 +195,4 @@ export class Process {
       );
     }
   }
-}
-
-function copyArgs(arg: Record<string, unknown>): Record<string, unknown> {
-  const copy: Record<string, unknown> = {};
-  for (const k of Object.keys(arg)) {
-    const v = arg[k];
-    copy[k] = Array.isArray(v) ? [...v] : v;
-  }
-  return copy;
 }
