@@ -22,13 +22,28 @@ import {
 } from "@drmsim/dma-fence";
 import { DmaResvUsage, dmaResvUsageRw } from "@drmsim/dma-resv";
 import {
+  __s32,
+  __u8,
+  __u32,
+  __u64,
   EPOLLIN,
   EPOLLOUT,
   type File,
   type FileOperations,
+  flagsMask,
+  ioctlDef,
+  ioctlTable,
+  iow,
+  iowr,
   KernelError,
   O_CLOEXEC,
   type Process,
+  type UapiArgsOf,
+  type UapiValue,
+  type UserPtr,
+  uapiStrndupUser,
+  uapiStruct,
+  userPtr,
 } from "@drmsim/runtime";
 import { type DmaBuf, DmaDataDirection } from "./dma-buf.js";
 
@@ -50,24 +65,51 @@ export const DMA_BUF_SYNC_VALID_FLAGS_MASK = DMA_BUF_SYNC_RW | DMA_BUF_SYNC_END;
 /** `DMA_BUF_NAME_LEN`, including the terminating NUL. */
 export const DMA_BUF_NAME_LEN = 32;
 
-/** ioctl command names. */
-export const DMA_BUF_IOCTL_SYNC = "DMA_BUF_IOCTL_SYNC";
-/** `DMA_BUF_SET_NAME` (also reachable as `_A`/`_B`, which differ only in the C pointer size). */
-export const DMA_BUF_SET_NAME = "DMA_BUF_SET_NAME";
-/** `DMA_BUF_IOCTL_EXPORT_SYNC_FILE`. */
-export const DMA_BUF_IOCTL_EXPORT_SYNC_FILE = "DMA_BUF_IOCTL_EXPORT_SYNC_FILE";
-/** `DMA_BUF_IOCTL_IMPORT_SYNC_FILE`. */
-export const DMA_BUF_IOCTL_IMPORT_SYNC_FILE = "DMA_BUF_IOCTL_IMPORT_SYNC_FILE";
+/** `DMA_BUF_BASE`. */
+export const DMA_BUF_BASE = "b";
 
-/** `struct dma_buf_sync`. */
-export interface DmaBufSync {
-  flags: number;
-}
+/** `struct dma_buf_sync`: `flags` within `DMA_BUF_SYNC_VALID_FLAGS_MASK`. */
+export const dma_buf_sync = uapiStruct(
+  "dma_buf_sync",
+  { flags: flagsMask(__u64, DMA_BUF_SYNC_VALID_FLAGS_MASK) },
+  { size: 8 },
+);
+/** `struct dma_buf_export_sync_file`: in `flags`; out `fd`. */
+export const dma_buf_export_sync_file = uapiStruct(
+  "dma_buf_export_sync_file",
+  { flags: flagsMask(__u32, DMA_BUF_SYNC_RW), fd: __s32 },
+  { size: 8 },
+);
+/** `struct dma_buf_import_sync_file`: in `flags`, `fd`. */
+export const dma_buf_import_sync_file = uapiStruct(
+  "dma_buf_import_sync_file",
+  { flags: flagsMask(__u32, DMA_BUF_SYNC_RW), fd: __s32 },
+  { size: 8 },
+);
+/** `struct dma_buf_sync` as a caller passes it. */
+export type DmaBufSync = UapiArgsOf<typeof dma_buf_sync>;
+/** `struct dma_buf_export_sync_file` as a caller passes it. */
+export type DmaBufExportSyncFile = UapiArgsOf<typeof dma_buf_export_sync_file>;
+/** `struct dma_buf_import_sync_file` as a caller passes it. */
+export type DmaBufImportSyncFile = UapiArgsOf<typeof dma_buf_import_sync_file>;
+/** `DMA_BUF_SET_NAME`'s argument: the name itself, a `const char *`. */
+export const dmaBufName = userPtr(__u8);
 
-async function ioctlSync(buf: DmaBuf, arg: Record<string, unknown>): Promise<void> {
-  const flags = arg.flags;
-  if (typeof flags !== "number" || !Number.isInteger(flags) || (flags & ~DMA_BUF_SYNC_VALID_FLAGS_MASK) !== 0)
-    throw new KernelError("EINVAL", `DMA_BUF_IOCTL_SYNC: unknown flags ${String(flags)}`);
+/** `DMA_BUF_IOCTL_SYNC`: `_IOW('b', 0, struct dma_buf_sync)`. */
+export const DMA_BUF_IOCTL_SYNC = iow(DMA_BUF_BASE, 0, dma_buf_sync.size);
+/**
+ * `DMA_BUF_SET_NAME` (= `DMA_BUF_SET_NAME_B` on 64-bit): `_IOW('b', 1, const char *)`. The
+ * 32-bit `DMA_BUF_SET_NAME_A` is not modelled: simulated processes are 64-bit.
+ */
+export const DMA_BUF_SET_NAME = iow(DMA_BUF_BASE, 1, dmaBufName.size);
+/** `DMA_BUF_IOCTL_EXPORT_SYNC_FILE`: `_IOWR('b', 2, struct dma_buf_export_sync_file)`. */
+export const DMA_BUF_IOCTL_EXPORT_SYNC_FILE = iowr(DMA_BUF_BASE, 2, dma_buf_export_sync_file.size);
+/** `DMA_BUF_IOCTL_IMPORT_SYNC_FILE`: `_IOW('b', 3, struct dma_buf_import_sync_file)`. */
+export const DMA_BUF_IOCTL_IMPORT_SYNC_FILE = iow(DMA_BUF_BASE, 3, dma_buf_import_sync_file.size);
+
+/** `dma_buf_ioctl`'s SYNC case: the mask was checked on entry; READ and/or WRITE must be named. */
+async function ioctlSync(buf: DmaBuf, args: UapiValue<typeof dma_buf_sync>): Promise<void> {
+  const flags = Number(args.flags);
   let dir: DmaDataDirection;
   switch (flags & DMA_BUF_SYNC_RW) {
     case DMA_BUF_SYNC_READ:
@@ -89,31 +131,13 @@ async function ioctlSync(buf: DmaBuf, arg: Record<string, unknown>): Promise<voi
   else await buf.beginCpuAccess(dir);
 }
 
-function ioctlSetName(buf: DmaBuf, arg: Record<string, unknown>): void {
-  const name = arg.name;
-  if (typeof name !== "string") throw new KernelError("EFAULT", "DMA_BUF_SET_NAME: name is not a string");
-  if (name.length >= DMA_BUF_NAME_LEN)
-    throw new KernelError("EINVAL", `DMA_BUF_SET_NAME: name longer than ${DMA_BUF_NAME_LEN - 1} characters`);
-  buf.name = name;
+/** `dma_buf_set_name`: `strndup_user(name, DMA_BUF_NAME_LEN)` — at most 31 bytes and the NUL. */
+function ioctlSetName(buf: DmaBuf, name: UserPtr<number>): void {
+  buf.name = uapiStrndupUser(name, DMA_BUF_NAME_LEN, "DMA_BUF_SET_NAME");
 }
 
-/** `struct dma_buf_export_sync_file`. */
-export interface DmaBufExportSyncFile {
-  flags: number;
-  /** Out: the new sync_file fd. */
-  fd?: number;
-}
-
-/** `struct dma_buf_import_sync_file`. */
-export interface DmaBufImportSyncFile {
-  flags: number;
-  fd: number;
-}
-
-function syncRwFlags(arg: Record<string, unknown>, op: string): number {
-  const flags = arg.flags;
-  if (typeof flags !== "number" || !Number.isInteger(flags) || (flags & ~DMA_BUF_SYNC_RW) !== 0)
-    throw new KernelError("EINVAL", `${op}: flags ${String(flags)} are not within DMA_BUF_SYNC_RW`);
+/** The `flags` both sync_file ioctls share: within `DMA_BUF_SYNC_RW` (checked on entry) and not 0. */
+function syncRwFlags(flags: number, op: string): number {
   if ((flags & DMA_BUF_SYNC_RW) === 0)
     throw new KernelError("EINVAL", `${op}: flags must include DMA_BUF_SYNC_READ and/or _WRITE`);
   return flags;
@@ -126,15 +150,14 @@ function syncRwFlags(arg: Record<string, unknown>, op: string): number {
  */
 function ioctlExportSyncFile(
   buf: DmaBuf,
-  arg: Record<string, unknown>,
+  args: UapiValue<typeof dma_buf_export_sync_file>,
   proc: Process,
-): Record<string, unknown> {
-  const flags = syncRwFlags(arg, DMA_BUF_IOCTL_EXPORT_SYNC_FILE);
+): void {
+  const flags = syncRwFlags(args.flags, "DMA_BUF_IOCTL_EXPORT_SYNC_FILE");
   const fence =
     buf.resv.getSingleton(dmaResvUsageRw((flags & DMA_BUF_SYNC_WRITE) !== 0)) ?? dmaFenceGetStub(buf.sim);
   try {
-    const fd = syncFileInstall(proc, fence, O_CLOEXEC);
-    return { ...arg, fd };
+    args.fd = syncFileInstall(proc, fence, O_CLOEXEC);
   } finally {
     fence.put();
   }
@@ -146,12 +169,15 @@ function ioctlExportSyncFile(
  * (`READ`). Slots are reserved first, so either all are added or none. `EINVAL` for bad flags or
  * an fd that is not a sync_file.
  */
-async function ioctlImportSyncFile(buf: DmaBuf, arg: Record<string, unknown>, proc: Process): Promise<void> {
-  const flags = syncRwFlags(arg, DMA_BUF_IOCTL_IMPORT_SYNC_FILE);
-  const fd = arg.fd;
-  const fence = typeof fd === "number" ? syncFileGetFence(proc, fd) : null;
+async function ioctlImportSyncFile(
+  buf: DmaBuf,
+  args: UapiValue<typeof dma_buf_import_sync_file>,
+  proc: Process,
+): Promise<void> {
+  const flags = syncRwFlags(args.flags, "DMA_BUF_IOCTL_IMPORT_SYNC_FILE");
+  const fence = syncFileGetFence(proc, args.fd);
   if (fence === null)
-    throw new KernelError("EINVAL", `${DMA_BUF_IOCTL_IMPORT_SYNC_FILE}: fd ${String(fd)} is not a sync_file`);
+    throw new KernelError("EINVAL", `DMA_BUF_IOCTL_IMPORT_SYNC_FILE: fd ${args.fd} is not a sync_file`);
   try {
     const usage = (flags & DMA_BUF_SYNC_WRITE) !== 0 ? DmaResvUsage.WRITE : DmaResvUsage.READ;
     const leaves = [...dmaFenceUnwrap(fence)];
@@ -196,26 +222,29 @@ function armPoll(file: File<DmaBuf>, buf: DmaBuf): void {
 /** `dma_buf_fops`. @internal */
 export const dmaBufFops: FileOperations<DmaBuf> = {
   kind: DMA_BUF_FILE_KIND,
-  async ioctl(file, cmd, arg, proc) {
-    const buf = file.priv;
-    switch (cmd) {
-      case DMA_BUF_IOCTL_SYNC:
-        await ioctlSync(buf, arg);
-        return arg;
-      case DMA_BUF_SET_NAME:
-      case "DMA_BUF_SET_NAME_A":
-      case "DMA_BUF_SET_NAME_B":
-        ioctlSetName(buf, arg);
-        return arg;
-      case DMA_BUF_IOCTL_EXPORT_SYNC_FILE:
-        return ioctlExportSyncFile(buf, arg, proc);
-      case DMA_BUF_IOCTL_IMPORT_SYNC_FILE:
-        await ioctlImportSyncFile(buf, arg, proc);
-        return arg;
-      default:
-        throw new KernelError("ENOTTY", `dma-buf: unknown ioctl ${cmd}`);
-    }
-  },
+  ...ioctlTable<DmaBuf>(
+    [
+      ioctlDef("DMA_BUF_IOCTL_SYNC", DMA_BUF_IOCTL_SYNC, dma_buf_sync, (file, args) =>
+        ioctlSync(file.priv, args),
+      ),
+      ioctlDef("DMA_BUF_SET_NAME", DMA_BUF_SET_NAME, dmaBufName, (file, name) =>
+        ioctlSetName(file.priv, name),
+      ),
+      ioctlDef(
+        "DMA_BUF_IOCTL_EXPORT_SYNC_FILE",
+        DMA_BUF_IOCTL_EXPORT_SYNC_FILE,
+        dma_buf_export_sync_file,
+        (file, args, proc) => ioctlExportSyncFile(file.priv, args, proc),
+      ),
+      ioctlDef(
+        "DMA_BUF_IOCTL_IMPORT_SYNC_FILE",
+        DMA_BUF_IOCTL_IMPORT_SYNC_FILE,
+        dma_buf_import_sync_file,
+        (file, args, proc) => ioctlImportSyncFile(file.priv, args, proc),
+      ),
+    ],
+    "dma-buf",
+  ),
   poll(file) {
     const buf = file.priv;
     let mask = 0;

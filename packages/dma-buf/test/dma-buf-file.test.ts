@@ -83,7 +83,7 @@ describe("DMA_BUF_IOCTL_SYNC", () => {
     await sim.exec("app", async () => {
       for (const flags of [0x8, DMA_BUF_SYNC_START, DMA_BUF_SYNC_END])
         await expect(proc.ioctl(fd, DMA_BUF_IOCTL_SYNC, { flags })).rejects.toMatchObject({ code: "EINVAL" });
-      await expect(proc.ioctl(fd, "DMA_BUF_IOCTL_BOGUS", {})).rejects.toMatchObject({ code: "ENOTTY" });
+      await expect(proc.ioctl(fd, 0x40086209, {})).rejects.toMatchObject({ code: "ENOTTY" });
     });
     proc.exit();
     expect(sim.teardown().findings).toEqual([]);
@@ -95,10 +95,12 @@ describe("DMA_BUF_SET_NAME", () => {
     const sim = new Simulator();
     const { buf, proc, fd } = setup(sim);
     await sim.exec("app", async () => {
-      await proc.ioctl(fd, DMA_BUF_SET_NAME, { name: "weights" });
-      await expect(proc.ioctl(fd, DMA_BUF_SET_NAME, { name: "x".repeat(32) })).rejects.toMatchObject({
+      await proc.ioctl(fd, DMA_BUF_SET_NAME, "weights");
+      await expect(proc.ioctl(fd, DMA_BUF_SET_NAME, "x".repeat(32))).rejects.toMatchObject({
         code: "EINVAL",
       });
+      // strndup_user of a NULL pointer faults.
+      await expect(proc.ioctl(fd, DMA_BUF_SET_NAME, null)).rejects.toMatchObject({ code: "EFAULT" });
     });
     expect(buf.name).toBe("weights");
     expect(buf.describe()).toMatch(/"weights"/);

@@ -73,23 +73,29 @@ const chainOps: DmaFenceOps<DmaFenceChain> = {
 function chainIdentity(
   sim: Simulator,
   prev: DmaFence | null,
-  seqno: number,
-): { context: number; seqno: number; prevSeqno: number } {
-  if (prev instanceof DmaFenceChain && seqno > prev.seqno)
-    return { context: prev.context, seqno, prevSeqno: prev.seqno };
+  seqno: bigint,
+): { context: number; seqno: bigint; prevSeqno: bigint } {
+  if (prev instanceof DmaFenceChain && seqno > prev.point)
+    return { context: prev.context, seqno, prevSeqno: prev.point };
   return {
     context: dmaFenceContextAlloc(sim),
     // Never let the new point claim less than what it already includes.
-    seqno: prev instanceof DmaFenceChain ? Math.max(prev.seqno, seqno) : seqno,
-    prevSeqno: 0,
+    seqno: prev instanceof DmaFenceChain && prev.point > seqno ? prev.point : seqno,
+    prevSeqno: 0n,
   };
 }
+
+const U64_MAX = 0xffff_ffff_ffff_ffffn;
 
 /**
  * `struct dma_fence_chain`. `new DmaFenceChain(sim, prev, fence, seqno)` is
  * `dma_fence_chain_init`: it consumes the caller's references to `prev` (may be null) and
  * `fence`. Refused with `EINVAL`, nothing consumed, when `fence` is itself a chain (reported as
- * `fence-chain-nested`) or `seqno` is not a non-negative safe integer.
+ * `fence-chain-nested`) or `seqno` is not a `__u64`.
+ *
+ * Links always use 64-bit seqnos: the exact point is `point` (a `bigint`, so a timeline point up
+ * to 2^64−1 keeps its identity); the inherited `seqno` is the same value as a `number`, exact up
+ * to 2^53 and only for display above that.
  *
  * `mem` is the link's memory from `dmaFenceChainAlloc` (taken over, freed with the link; left
  * to the caller when the constructor throws). Without it the constructor allocates it itself
@@ -98,8 +104,10 @@ function chainIdentity(
 export class DmaFenceChain extends DmaFence {
   /** `dma_fence_chain.prev`: the previous link (or any fence), null once collected. */
   prev: DmaFence | null;
+  /** The link's seqno, exactly (`dma_fence.seqno` of a chain is a `u64`). */
+  readonly point: bigint;
   /** `dma_fence_chain.prev_seqno`: the previous link's seqno when this one continued its context, else 0. */
-  readonly prevSeqno: number;
+  readonly prevSeqno: bigint;
   /** `dma_fence_chain.fence`: the contained fence; this link owns a reference. */
   readonly fence: DmaFence;
   /** `dma_fence_chain.cb`: the one callback the link keeps on the fence it is waiting for. */
@@ -107,12 +115,14 @@ export class DmaFenceChain extends DmaFence {
   /** The link's own memory, given back when the last reference goes. */
   private readonly mem: Allocation;
 
-  constructor(sim: Simulator, prev: DmaFence | null, fence: DmaFence, seqno: number, mem?: Allocation) {
-    if (!Number.isSafeInteger(seqno) || seqno < 0)
-      throw new KernelError(
-        "EINVAL",
-        `dma_fence_chain_init: seqno must be a non-negative safe integer, got ${seqno}`,
-      );
+  constructor(
+    sim: Simulator,
+    prev: DmaFence | null,
+    fence: DmaFence,
+    point: number | bigint,
+    mem?: Allocation,
+  ) {
+    const seqno = chainPoint(point, "dma_fence_chain_init");
     if (fence instanceof DmaFenceChain) {
       const ctx = sim.current;
       sim.validator.report({
@@ -132,7 +142,8 @@ export class DmaFenceChain extends DmaFence {
     // Allocate before anything is consumed, so ENOMEM leaves the caller's references alone.
     const own = mem ?? dmaFenceChainAlloc(sim);
     const id = chainIdentity(sim, prev, seqno);
-    super(sim, chainOps as DmaFenceOps, id.context, id.seqno, { seqno64: true });
+    super(sim, chainOps as DmaFenceOps, id.context, Number(id.seqno), { seqno64: true });
+    this.point = id.seqno;
     this.prev = prev;
     this.prevSeqno = id.prevSeqno;
     this.fence = fence;
@@ -141,7 +152,7 @@ export class DmaFenceChain extends DmaFence {
   }
 
   override describe(): string {
-    return `dma_fence_chain ctx ${this.context}#${this.seqno}${this.signaled ? " (signaled)" : ""}`;
+    return `dma_fence_chain ctx ${this.context}#${this.point}${this.signaled ? " (signaled)" : ""}`;
   }
 
   /**
@@ -287,6 +298,17 @@ export interface DmaFenceRef {
   fence: DmaFence | null;
 }
 
+/** A `uint64_t` timeline point from JavaScript: a bigint, or a number that is a safe integer. */
+function chainPoint(v: number | bigint, fn: string): bigint {
+  const b = typeof v === "number" && Number.isSafeInteger(v) ? BigInt(v) : v;
+  if (typeof b !== "bigint" || b < 0n || b > U64_MAX)
+    throw new KernelError(
+      "EINVAL",
+      `${fn}: seqno must be a __u64 (a bigint, or a safe integer), got ${String(v)}`,
+    );
+  return b;
+}
+
 /**
  * `dma_fence_chain_find_seqno(&fence, seqno)`: replaces `ref.fence` (consuming its reference)
  * with a reference to the oldest link that still has to signal for point `seqno` to be reached.
@@ -297,10 +319,11 @@ export interface DmaFenceRef {
  * - `-EINVAL` (-22): `ref.fence` is not a chain, or `seqno` is past its head — that point has not
  *   been submitted yet. `ref.fence` is left unchanged.
  */
-export function dmaFenceChainFindSeqno(ref: DmaFenceRef, seqno: number): number {
-  if (seqno === 0) return 0;
+export function dmaFenceChainFindSeqno(ref: DmaFenceRef, point: number | bigint): number {
+  const seqno = chainPoint(point, "dma_fence_chain_find_seqno");
+  if (seqno === 0n) return 0;
   const chain = ref.fence;
-  if (!(chain instanceof DmaFenceChain) || chain.seqno < seqno) return EINVAL;
+  if (!(chain instanceof DmaFenceChain) || chain.point < seqno) return EINVAL;
   let it: DmaFence | null = chain.get();
   for (; it !== null; it = dmaFenceChainWalk(it)) {
     if (it.context !== chain.context || !(it instanceof DmaFenceChain) || it.prevSeqno < seqno) break;

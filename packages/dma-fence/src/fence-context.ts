@@ -40,15 +40,25 @@ function checkSameContext(op: string, f1: DmaFence, f2: DmaFence): void {
   throw new KernelError("EINVAL", `${op}: ${f1.describe()} and ${f2.describe()} are on different contexts`);
 }
 
+/**
+ * A fence's seqno as the exact 64-bit value: chain links carry it as `point` (their `seqno`
+ * number is exact only up to 2^53); every other fence's seqno is a safe integer.
+ */
+function seqno64Of(f: DmaFence): bigint {
+  const point = (f as { point?: unknown }).point;
+  return typeof point === "bigint" ? point : BigInt(f.seqno);
+}
+
 /** `dma_fence_is_later(f1, f2)`: f1 comes after f2 on their (shared) context. */
 export function dmaFenceIsLater(f1: DmaFence, f2: DmaFence): boolean {
   checkSameContext("dma_fence_is_later", f1, f2);
-  return dmaFenceSeqnoIsLater(f1.seqno, f2.seqno, f1.seqno64);
+  if (f1.seqno64) return seqno64Of(f1) > seqno64Of(f2);
+  return dmaFenceSeqnoIsLater(f1.seqno, f2.seqno, false);
 }
 
 /** `dma_fence_is_later_or_same(f1, f2)`. */
 export function dmaFenceIsLaterOrSame(f1: DmaFence, f2: DmaFence): boolean {
-  return f1 === f2 || dmaFenceIsLater(f1, f2) || f1.seqno === f2.seqno;
+  return f1 === f2 || dmaFenceIsLater(f1, f2) || seqno64Of(f1) === seqno64Of(f2);
 }
 
 /**

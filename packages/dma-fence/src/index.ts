@@ -26,5 +26,6 @@ export * from "./fence-context.js";
 export * from "./stub.js";
 export * from "./sw-sync.js";
 export * from "./sync-file.js";
+export * from "./sync-file-uapi.js";
 export * from "./trace.js";
 export * from "./wait-any.js";

@@ -9,27 +9,38 @@
  * - `SW_SYNC_IOC_CREATE_FENCE {value, name}` → `{fence: fd}`: a sync_file for point `value`. A
  *   live point with the same value is shared; a point the timeline already reached is signalled
  *   at once. Points are ordered as 32-bit values (with wrap-around).
- * - `SW_SYNC_IOC_INC (n)` / `{value: n}`: advances the timeline by `n` (u32) and signals every
- *   point it reached, in order.
+ * - `SW_SYNC_IOC_INC (n)`: advances the timeline by `n` (a `__u32`, the argument itself) and
+ *   signals every point it reached, in order.
  * - `SW_SYNC_GET_DEADLINE {deadline_ns: 0, pad: 0, fence_fd}` → the earliest deadline set on that
  *   point; `ENOENT` when none was set, `EINVAL` when the fd is not a sw_sync point.
  *
  * Closing the timeline signals its pending points with `-ENOENT`, so nobody waits forever.
  */
 import {
+  __s32,
+  __u32,
+  __u64,
+  chars,
   File,
   type FileOperations,
+  ioctlDef,
+  ioctlTable,
+  iow,
+  iowr,
   KernelError,
+  mbz,
   O_CLOEXEC,
   O_RDWR,
   type Process,
   RefCounted,
   registerCharDevice,
   type Simulator,
+  type UapiValue,
+  uapiStruct,
 } from "@drmsim/runtime";
 import { DmaFence, DmaFenceFlag, type DmaFenceOps } from "./dma-fence.js";
 import { dmaFenceContextAlloc, dmaFenceSeqnoIsLater } from "./fence-context.js";
-import { syncFileGetFence, syncFileInstall, uapiInt } from "./sync-file.js";
+import { syncFileGetFence, syncFileInstall } from "./sync-file.js";
 
 /** Where the sw_sync device lives (debugfs). */
 export const SW_SYNC_PATH = "/sys/kernel/debug/sync/sw_sync";
@@ -152,61 +163,86 @@ export class SyncTimeline extends RefCounted {
   protected release(): void {}
 }
 
+/** `struct sw_sync_create_fence_data` (defined in `sw_sync.c`): in `value`, `name`; out `fence`. */
+export const sw_sync_create_fence_data = uapiStruct(
+  "sw_sync_create_fence_data",
+  { value: __u32, name: chars(32), fence: __s32 },
+  { size: 40 },
+);
+
+/** `struct sw_sync_get_deadline`: in `fence_fd`; out `deadline_ns`. `deadline_ns` and `pad` must be 0 on input. */
+export const sw_sync_get_deadline = uapiStruct(
+  "sw_sync_get_deadline",
+  { deadline_ns: mbz(__u64), pad: mbz(__u32), fence_fd: __s32 },
+  { size: 16 },
+);
+
+/** `SW_SYNC_IOC_MAGIC`. */
+export const SW_SYNC_IOC_MAGIC = "W";
+/** `SW_SYNC_IOC_CREATE_FENCE`: `_IOWR('W', 0, struct sw_sync_create_fence_data)`. */
+export const SW_SYNC_IOC_CREATE_FENCE = iowr(SW_SYNC_IOC_MAGIC, 0, sw_sync_create_fence_data.size);
+/** `SW_SYNC_IOC_INC`: `_IOW('W', 1, __u32)` — the argument is the increment itself. */
+export const SW_SYNC_IOC_INC = iow(SW_SYNC_IOC_MAGIC, 1, __u32.size);
+/** `SW_SYNC_GET_DEADLINE`: `_IOWR('W', 2, struct sw_sync_get_deadline)`. */
+export const SW_SYNC_GET_DEADLINE = iowr(SW_SYNC_IOC_MAGIC, 2, sw_sync_get_deadline.size);
+
 const swSyncFops: FileOperations<SyncTimeline> = {
   kind: "sw_sync",
-  ioctl: (file, cmd, arg, proc) => {
-    const obj = file.priv;
-    switch (cmd) {
-      case "SW_SYNC_IOC_CREATE_FENCE":
-        return swSyncIoctlCreateFence(obj, arg, proc);
-      case "SW_SYNC_IOC_INC":
-        return swSyncIoctlInc(obj, arg);
-      case "SW_SYNC_GET_DEADLINE":
-        return swSyncIoctlGetDeadline(arg, proc);
-      default:
-        throw new KernelError("ENOTTY", `sw_sync: unknown ioctl ${cmd}`);
-    }
-  },
+  ...ioctlTable<SyncTimeline>(
+    [
+      ioctlDef(
+        "SW_SYNC_IOC_CREATE_FENCE",
+        SW_SYNC_IOC_CREATE_FENCE,
+        sw_sync_create_fence_data,
+        (file, args, proc) => swSyncIoctlCreateFence(file.priv, args, proc),
+      ),
+      ioctlDef("SW_SYNC_IOC_INC", SW_SYNC_IOC_INC, __u32, (file, value) => swSyncIoctlInc(file.priv, value)),
+      ioctlDef("SW_SYNC_GET_DEADLINE", SW_SYNC_GET_DEADLINE, sw_sync_get_deadline, (_file, args, proc) =>
+        swSyncIoctlGetDeadline(args, proc),
+      ),
+    ],
+    "sw_sync",
+  ),
   release: (file) => {
     file.priv.close();
     file.priv.put();
   },
 };
 
-function swSyncIoctlCreateFence(obj: SyncTimeline, arg: Record<string, unknown>, proc: Process): unknown {
-  const value = uapiInt(arg, "value", "SW_SYNC_IOC_CREATE_FENCE");
-  const pt = obj.createPt(value);
+/** `sw_sync_ioctl_create_fence`: a sync_file fd for point `value`. */
+function swSyncIoctlCreateFence(
+  obj: SyncTimeline,
+  args: UapiValue<typeof sw_sync_create_fence_data>,
+  proc: Process,
+): void {
+  const pt = obj.createPt(args.value);
   try {
-    return { ...arg, fence: syncFileInstall(proc, pt, O_CLOEXEC) };
+    args.fence = syncFileInstall(proc, pt, O_CLOEXEC);
   } finally {
     pt.put();
   }
 }
 
-function swSyncIoctlInc(obj: SyncTimeline, arg: Record<string, unknown>): unknown {
-  let value = uapiInt(arg, "value", "SW_SYNC_IOC_INC");
-  if (value < 0 || value > 0xffffffff) throw new KernelError("EINVAL", "SW_SYNC_IOC_INC: value is a u32");
+/** `sw_sync_ioctl_inc`: advances the timeline by `value` and signals what it reached. */
+function swSyncIoctlInc(obj: SyncTimeline, value: number): void {
   // The timeline's comparison only sees 31 bits of distance: step at most INT_MAX at a time.
   while (value > INT_MAX) {
     obj.signal(INT_MAX);
     value -= INT_MAX;
   }
   obj.signal(value);
-  return arg;
 }
 
-function swSyncIoctlGetDeadline(arg: Record<string, unknown>, proc: Process): unknown {
+/** `sw_sync_ioctl_get_deadline`: the earliest deadline set on a sw_sync point. */
+function swSyncIoctlGetDeadline(args: UapiValue<typeof sw_sync_get_deadline>, proc: Process): void {
   const op = "SW_SYNC_GET_DEADLINE";
-  if (uapiInt(arg, "deadline_ns", op) !== 0 || uapiInt(arg, "pad", op) !== 0)
-    throw new KernelError("EINVAL", `${op}: deadline_ns and pad must be 0 on input`);
-  const fd = uapiInt(arg, "fence_fd", op);
-  const fence = syncFileGetFence(proc, fd);
-  if (fence === null) throw new KernelError("EINVAL", `${op}: fd ${fd} is not a sync_file`);
+  const fence = syncFileGetFence(proc, args.fence_fd);
+  if (fence === null) throw new KernelError("EINVAL", `${op}: fd ${args.fence_fd} is not a sync_file`);
   try {
     if (!(fence instanceof SyncPt))
       throw new KernelError("EINVAL", `${op}: the fence is not a sw_sync point`);
     if ((fence.flags & SW_SYNC_HAS_DEADLINE) === 0) throw new KernelError("ENOENT", `${op}: no deadline set`);
-    return { ...arg, deadline_ns: fence.deadlineNs };
+    args.deadline_ns = BigInt(fence.deadlineNs);
   } finally {
     fence.put();
   }

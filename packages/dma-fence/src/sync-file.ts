@@ -23,18 +23,29 @@ import {
   File,
   type FileOperations,
   GFP_KERNEL,
+  ioctlDef,
+  ioctlTable,
   KernelError,
   O_CLOEXEC,
   O_RDWR,
   type Process,
+  type UapiValue,
+  uapiNsToNumber,
 } from "@drmsim/runtime";
 import type { DmaFence, DmaFenceCb } from "./dma-fence.js";
 import { dmaFenceUnwrap, dmaFenceUnwrapMerge } from "./dma-fence-unwrap.js";
+import {
+  SYNC_IOC_FILE_INFO,
+  SYNC_IOC_MERGE,
+  SYNC_IOC_SET_DEADLINE,
+  sync_fence_info,
+  sync_file_info,
+  sync_merge_data,
+  sync_set_deadline,
+} from "./sync-file-uapi.js";
 
 /** `sizeof(sync_file->user_name)` and the uapi name fields: 32 bytes with the terminating NUL. */
 const NAME_LEN = 32;
-/** `sizeof(struct sync_fence_info)`, for the temporary buffer FILE_INFO allocates. */
-const FENCE_INFO_BYTES = 72;
 /** `sizeof(struct sync_file)` (file pointer, user_name, list, wait queue, flags, fence, cb), an estimate. */
 const SYNC_FILE_BYTES = 128;
 
@@ -46,58 +57,8 @@ function syncFileAlloc(fence: DmaFence): Allocation {
   return fence.sim.mm.kmalloc(SYNC_FILE_BYTES, GFP_KERNEL, "sync_file_alloc");
 }
 
-/** `struct sync_merge_data`. */
-export interface SyncMergeData {
-  name?: string;
-  fd2: number;
-  /** Out: the new sync_file's fd. */
-  fence?: number;
-  flags?: number;
-  pad?: number;
-}
-
-/** `struct sync_fence_info`: one leaf fence, as FILE_INFO reports it. */
-export interface SyncFenceInfo {
-  /** The fence's timeline name. */
-  obj_name: string;
-  driver_name: string;
-  /** 0 active, 1 signalled, negative error. */
-  status: number;
-  flags: number;
-  /** The signal time (virtual ns); 0 while active. */
-  timestamp_ns: number;
-}
-
-/** `struct sync_file_info`. */
-export interface SyncFileInfo {
-  name?: string;
-  /** Out: 0 active, 1 signalled, negative error. */
-  status?: number;
-  flags?: number;
-  /** In: room in `sync_fence_info` (0: just count). Out: the number of leaf fences. */
-  num_fences?: number;
-  pad?: number;
-  /** Out (when `num_fences` was > 0): the leaves. */
-  sync_fence_info?: SyncFenceInfo[];
-}
-
-/** `struct sync_set_deadline`. */
-export interface SyncSetDeadline {
-  deadline_ns: number;
-  pad?: number;
-}
-
 /** The `fops.kind` of sync_file files. */
 export const SYNC_FILE_KIND = "sync_file";
-
-/** Reads an integer field of a uapi struct: absent means 0, anything but an integer is `EINVAL`. */
-export function uapiInt(arg: Record<string, unknown>, key: string, op: string): number {
-  const v = arg[key];
-  if (v === undefined) return 0;
-  if (typeof v !== "number" || !Number.isInteger(v))
-    throw new KernelError("EINVAL", `${op}: ${key} must be an integer, got ${String(v)}`);
-  return v;
-}
 
 /** `strscpy` into a fixed-size uapi char array: at most `NAME_LEN - 1` characters. */
 function truncName(s: string): string {
@@ -106,19 +67,20 @@ function truncName(s: string): string {
 
 const syncFileFops: FileOperations<SyncFile> = {
   kind: SYNC_FILE_KIND,
-  ioctl: (file, cmd, arg, proc) => {
-    const sf = file.priv;
-    switch (cmd) {
-      case "SYNC_IOC_MERGE":
-        return sf.ioctlMerge(arg, proc);
-      case "SYNC_IOC_FILE_INFO":
-        return sf.ioctlFileInfo(arg);
-      case "SYNC_IOC_SET_DEADLINE":
-        return sf.ioctlSetDeadline(arg);
-      default:
-        throw new KernelError("ENOTTY", `sync_file: unknown ioctl ${cmd}`);
-    }
-  },
+  ...ioctlTable<SyncFile>(
+    [
+      ioctlDef("SYNC_IOC_MERGE", SYNC_IOC_MERGE, sync_merge_data, (file, args, proc) =>
+        file.priv.ioctlMerge(args, proc),
+      ),
+      ioctlDef("SYNC_IOC_FILE_INFO", SYNC_IOC_FILE_INFO, sync_file_info, (file, args) =>
+        file.priv.ioctlFileInfo(args),
+      ),
+      ioctlDef("SYNC_IOC_SET_DEADLINE", SYNC_IOC_SET_DEADLINE, sync_set_deadline, (file, args) =>
+        file.priv.ioctlSetDeadline(args),
+      ),
+    ],
+    "sync_file",
+  ),
   poll: (file) => file.priv.poll(),
   release: (file) => file.priv.release(),
 };
@@ -171,83 +133,69 @@ export class SyncFile {
     this.mem.free();
   }
 
-  /** @internal `sync_file_ioctl_merge`. */
-  ioctlMerge(arg: Record<string, unknown>, proc: Process): SyncMergeData {
-    const op = "SYNC_IOC_MERGE";
-    const flags = uapiInt(arg, "flags", op);
-    const pad = uapiInt(arg, "pad", op);
-    if (flags !== 0 || pad !== 0) throw new KernelError("EINVAL", `${op}: flags and pad must be 0`);
-    const fd2 = uapiInt(arg, "fd2", op);
-    const other = syncFileFdget(proc, fd2);
-    if (other === null) throw new KernelError("ENOENT", `${op}: fd2 ${fd2} is not a sync_file`);
-    const name = typeof arg.name === "string" ? arg.name : "";
-    const merged = syncFileMerge(name, this, other);
-    if (merged === null) throw new KernelError("ENOMEM", `${op}: out of memory merging fences`);
-    let fd: number;
+  /** @internal `sync_file_ioctl_merge`: flags and pad were checked on entry. */
+  ioctlMerge(args: UapiValue<typeof sync_merge_data>, proc: Process): void {
+    const other = syncFileFdget(proc, args.fd2);
+    if (other === null) throw new KernelError("ENOENT", `SYNC_IOC_MERGE: fd2 ${args.fd2} is not a sync_file`);
+    // The kernel terminates the user's name itself: 31 characters at most.
+    const merged = syncFileMerge(truncName(args.name), this, other);
+    if (merged === null) throw new KernelError("ENOMEM", "SYNC_IOC_MERGE: out of memory merging fences");
     try {
-      fd = proc.installFile(merged.file, true);
+      args.fence = proc.installFile(merged.file, true);
     } catch (e) {
       // No fd for it (the kernel reserves the fd first): the new file goes away again.
       merged.file.put();
       throw e;
     }
-    return { ...(arg as unknown as SyncMergeData), fence: fd };
   }
 
-  /** @internal `sync_file_ioctl_fence_info`. */
-  ioctlFileInfo(arg: Record<string, unknown>): SyncFileInfo {
-    const op = "SYNC_IOC_FILE_INFO";
-    const flags = uapiInt(arg, "flags", op);
-    const pad = uapiInt(arg, "pad", op);
-    if (flags !== 0 || pad !== 0) throw new KernelError("EINVAL", `${op}: flags and pad must be 0`);
-    const room = uapiInt(arg, "num_fences", op);
-    if (room < 0) throw new KernelError("EINVAL", `${op}: num_fences must be >= 0`);
+  /**
+   * @internal `sync_file_ioctl_fence_info`: with `num_fences` 0 only the count and the overall
+   * status; otherwise one `sync_fence_info` per leaf into the user's array (`EINVAL` if it has
+   * room for fewer), and the status of the first leaf still active or failed.
+   */
+  ioctlFileInfo(args: UapiValue<typeof sync_file_info>): void {
     let count = 0;
     for (const _ of dmaFenceUnwrap(this.fence)) count++;
-    const out: SyncFileInfo = { ...(arg as SyncFileInfo), name: this.name };
-    if (room === 0) {
-      // Only the count (and the overall status) were asked for.
-      out.status = this.fence.getStatus();
-      out.num_fences = count;
-      return out;
-    }
-    if (room < count)
-      throw new KernelError("EINVAL", `${op}: room for ${room} fences, but the sync_file holds ${count}`);
-    const sim = this.fence.sim;
-    const mem = sim.mm.kmalloc(count * FENCE_INFO_BYTES, GFP_KERNEL, "sync_file_ioctl_fence_info");
-    try {
-      const infos: SyncFenceInfo[] = [];
-      let status = 1;
-      for (const f of dmaFenceUnwrap(this.fence)) {
-        const s = f.getStatus();
-        infos.push({
-          obj_name: truncName(f.timelineName),
-          driver_name: truncName(f.driverName),
-          status: s,
-          flags: 0,
-          timestamp_ns: f.isSignaled() ? f.timestamp : 0,
-        });
-        // The first leaf that is still active or failed decides.
-        if (status > 0) status = s;
+    if (args.num_fences === 0) {
+      args.status = this.fence.getStatus();
+    } else {
+      if (args.num_fences < count)
+        throw new KernelError(
+          "EINVAL",
+          `SYNC_IOC_FILE_INFO: room for ${args.num_fences} fences, but the sync_file holds ${count}`,
+        );
+      const sim = this.fence.sim;
+      const mem = sim.mm.kmalloc(count * sync_fence_info.size, GFP_KERNEL, "sync_file_ioctl_fence_info");
+      try {
+        const infos: UapiValue<typeof sync_fence_info>[] = [];
+        let status = 1;
+        for (const f of dmaFenceUnwrap(this.fence)) {
+          const st = f.getStatus();
+          infos.push({
+            obj_name: truncName(f.timelineName),
+            driver_name: truncName(f.driverName),
+            status: st,
+            flags: 0,
+            timestamp_ns: f.isSignaled() ? BigInt(f.timestamp) : 0n,
+          });
+          if (status > 0) status = st;
+        }
+        args.sync_fence_info.write(infos);
+        args.status = status;
+      } finally {
+        sim.mm.kfree(mem);
       }
-      out.status = status;
-      out.num_fences = infos.length;
-      out.sync_fence_info = infos;
-      return out;
-    } finally {
-      sim.mm.kfree(mem);
     }
+    args.name = this.name;
+    args.num_fences = count;
   }
 
-  /** @internal `sync_file_ioctl_set_deadline`. */
-  ioctlSetDeadline(arg: Record<string, unknown>): SyncSetDeadline {
-    const op = "SYNC_IOC_SET_DEADLINE";
-    if (uapiInt(arg, "pad", op) !== 0) throw new KernelError("EINVAL", `${op}: pad must be 0`);
-    const ns = uapiInt(arg, "deadline_ns", op);
+  /** @internal `sync_file_ioctl_set_deadline`: pad was checked on entry. */
+  ioctlSetDeadline(args: UapiValue<typeof sync_set_deadline>): void {
     const f = this.fence.get();
-    f.setDeadline(ns);
+    f.setDeadline(uapiNsToNumber(args.deadline_ns));
     f.put();
-    return arg as unknown as SyncSetDeadline;
   }
 }
 

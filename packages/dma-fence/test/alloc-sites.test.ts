@@ -10,6 +10,7 @@ import {
   dmaFenceChainAlloc,
   dmaFenceChainFree,
   SYNC_FILE_KIND,
+  SYNC_IOC_MERGE,
   syncFileCreate,
   syncFileInstall,
 } from "../src/index.js";
@@ -32,7 +33,7 @@ describe("dma_fence_chain_alloc", () => {
     const sim = new Simulator();
     const start = sim.mm.used;
     const f = mockFence(sim);
-    const chain = new DmaFenceChain(sim, null, f, 1);
+    const chain = new DmaFenceChain(sim, null, f, 1n);
     expect(sim.mm.used).toBe(start + DMA_FENCE_CHAIN_BYTES);
     expect(sim.mm.sites.get("dma_fence_chain_alloc")).toBe(1);
     f.signal();
@@ -45,11 +46,11 @@ describe("dma_fence_chain_alloc", () => {
     const sim = new Simulator();
     const start = sim.mm.used;
     const a = mockFence(sim);
-    const prev = new DmaFenceChain(sim, null, a, 1);
+    const prev = new DmaFenceChain(sim, null, a, 1n);
     const b = mockFence(sim);
     const used = sim.mm.used;
     failAt(sim, "dma_fence_chain_alloc");
-    expect(codeOf(() => new DmaFenceChain(sim, prev, b, 2))).toBe("ENOMEM");
+    expect(codeOf(() => new DmaFenceChain(sim, prev, b, 2n))).toBe("ENOMEM");
     sim.mm.clearFaults();
     expect(prev.refcount).toBe(1);
     expect(b.refcount).toBe(1);
@@ -68,7 +69,7 @@ describe("dma_fence_chain_alloc", () => {
     const mem = dmaFenceChainAlloc(sim);
     failAt(sim, "dma_fence_chain_alloc");
     const f = mockFence(sim);
-    const chain = new DmaFenceChain(sim, null, f, 3, mem);
+    const chain = new DmaFenceChain(sim, null, f, 3n, mem);
     sim.mm.clearFaults();
     expect(sim.mm.used).toBe(start + DMA_FENCE_CHAIN_BYTES);
     f.signal();
@@ -128,7 +129,7 @@ describe("sync_file_alloc", () => {
     let code: string | undefined;
     await sim.exec("merge", async () => {
       try {
-        await proc.ioctl(fa, "SYNC_IOC_MERGE", { name: "m", fd2: fb });
+        await proc.ioctl(fa, SYNC_IOC_MERGE, { name: "m", fd2: fb });
       } catch (e) {
         code = isKernelError(e) ? e.code : String(e);
       }
@@ -140,7 +141,7 @@ describe("sync_file_alloc", () => {
     // Without the fault the same merge succeeds and the new file is a sync_file.
     let merged = -1;
     await sim.exec("merge2", async () => {
-      merged = (await proc.ioctl<{ fence: number }>(fa, "SYNC_IOC_MERGE", { name: "m", fd2: fb })).fence;
+      merged = (await proc.ioctl<{ fence: number }>(fa, SYNC_IOC_MERGE, { name: "m", fd2: fb })).fence;
     });
     expect(proc.files.get(merged).fops.kind).toBe(SYNC_FILE_KIND);
     a.signal();

@@ -200,7 +200,7 @@ describe("dma_fence_array", () => {
     expect(sim.validator.findingsOf("fence-array-nested")).toHaveLength(1);
     expect(inner.refcount).toBe(1);
     expect(f.refcount).toBe(1);
-    const chain = new DmaFenceChain(sim, null, mockFence(sim), 1);
+    const chain = new DmaFenceChain(sim, null, mockFence(sim), 1n);
     expect(() => dmaFenceArrayCreate(sim, [chain], 1, 1, false)).toThrowError(KernelError);
     const thrower = new Simulator();
     const c2 = create(thrower, mocks(thrower, 1));

@@ -33,7 +33,7 @@ class FenceChains {
     for (let i = 0; i < length; i++) {
       const f = mockFence(sim);
       const prev = i > 0 ? this.chains[i - 1]!.get() : null;
-      const c = new DmaFenceChain(sim, prev, f.get(), seqnoFn(i));
+      const c = new DmaFenceChain(sim, prev, f.get(), BigInt(seqnoFn(i)));
       this.fences.push(f);
       this.chains.push(c);
       c.enableSwSignaling();
@@ -57,7 +57,7 @@ class FenceChains {
 /** `dma_fence_chain_find_seqno` on a fresh reference, the reference dropped at once (as the kernel test does). */
 function find(start: DmaFence, seqno: number): { err: number; fence: DmaFence | null } {
   const ref: DmaFenceRef = { fence: start.get() };
-  const err = dmaFenceChainFindSeqno(ref, seqno);
+  const err = dmaFenceChainFindSeqno(ref, BigInt(seqno));
   ref.fence?.put();
   return { err, fence: ref.fence };
 }
@@ -66,7 +66,7 @@ describe("dma_fence_chain (st-dma-fence-chain)", () => {
   it("sanitycheck: a one-link chain", () => {
     const sim = new Simulator();
     const f = mockFence(sim);
-    const chain = new DmaFenceChain(sim, null, f, 1);
+    const chain = new DmaFenceChain(sim, null, f, 1n);
     chain.enableSwSignaling();
     f.signal();
     expect(chain.signaled).toBe(true);
@@ -80,7 +80,7 @@ describe("dma_fence_chain (st-dma-fence-chain)", () => {
     const sim = new Simulator();
     const fc = new FenceChains(sim, 64);
     const ref: DmaFenceRef = { fence: fc.tail.get() };
-    expect(dmaFenceChainFindSeqno(ref, 0)).toBe(0);
+    expect(dmaFenceChainFindSeqno(ref, 0n)).toBe(0);
     expect(ref.fence).toBe(fc.tail);
     ref.fence!.put();
     for (let i = 0; i < fc.length; i++) {
@@ -105,7 +105,7 @@ describe("dma_fence_chain (st-dma-fence-chain)", () => {
     const sim = new Simulator();
     const f = mockFence(sim);
     const ref: DmaFenceRef = { fence: f };
-    expect(dmaFenceChainFindSeqno(ref, 1)).toBe(-22);
+    expect(dmaFenceChainFindSeqno(ref, 1n)).toBe(-22);
     expect(ref.fence).toBe(f);
     expect(f.refcount).toBe(1);
     f.signal();
@@ -129,8 +129,8 @@ describe("dma_fence_chain (st-dma-fence-chain)", () => {
     const f0 = mockFence(sim);
     const f1 = mockFence(sim);
     // Only the tail is held (as a syncobj would): link 0 can be freed once collected.
-    const link0 = new DmaFenceChain(sim, null, f0.get(), 1);
-    const tail = new DmaFenceChain(sim, link0, f1.get(), 2);
+    const link0 = new DmaFenceChain(sim, null, f0.get(), 1n);
+    const tail = new DmaFenceChain(sim, link0, f1.get(), 2n);
     f0.signal();
     const r = find(tail, 1);
     expect(r.err).toBe(0);
@@ -174,7 +174,7 @@ describe("dma_fence_chain (st-dma-fence-chain)", () => {
       for (let iter = 0; iter < 500; iter++) {
         const seqno = rnd.int(1, fc.length);
         const ref: DmaFenceRef = { fence: fc.tail.get() };
-        let err = dmaFenceChainFindSeqno(ref, seqno);
+        let err = dmaFenceChainFindSeqno(ref, BigInt(seqno));
         finds++;
         if (err !== 0) failures.push(`find(${seqno}) = ${err}`);
         else if (ref.fence !== null) {
@@ -187,7 +187,7 @@ describe("dma_fence_chain (st-dma-fence-chain)", () => {
               failures.push(`find(${seqno}) = ${got} skipped pending point ${p}`);
           // We can only find ourselves if we are the fence we looked for.
           if (ref.fence.seqno === seqno) {
-            err = dmaFenceChainFindSeqno(ref, seqno);
+            err = dmaFenceChainFindSeqno(ref, BigInt(seqno));
             if (err !== 0) failures.push(`refind(${seqno}) = ${err}`);
           }
         }
@@ -262,25 +262,25 @@ describe("dma_fence_chain (st-dma-fence-chain)", () => {
 describe("dma_fence_chain init rules and memory", () => {
   it("continues the previous link's context when the seqno moves forward, else starts a new one", () => {
     const sim = new Simulator();
-    const a = new DmaFenceChain(sim, null, mockFence(sim), 5);
-    expect(a.prevSeqno).toBe(0);
+    const a = new DmaFenceChain(sim, null, mockFence(sim), 5n);
+    expect(a.prevSeqno).toBe(0n);
     expect(a.seqno64).toBe(true);
-    const b = new DmaFenceChain(sim, a.get(), mockFence(sim), 7);
+    const b = new DmaFenceChain(sim, a.get(), mockFence(sim), 7n);
     expect(b.context).toBe(a.context);
-    expect(b.prevSeqno).toBe(5);
+    expect(b.prevSeqno).toBe(5n);
     // Backwards: a new context, and the seqno never falls below what the link includes.
-    const c = new DmaFenceChain(sim, b.get(), mockFence(sim), 3);
+    const c = new DmaFenceChain(sim, b.get(), mockFence(sim), 3n);
     expect(c.context).not.toBe(b.context);
     expect(c.seqno).toBe(7);
-    expect(c.prevSeqno).toBe(0);
+    expect(c.prevSeqno).toBe(0n);
     // A plain fence as prev: new context, seqno as given.
     const stub = dmaFenceGetStub(sim);
-    const d = new DmaFenceChain(sim, stub, mockFence(sim), 2);
+    const d = new DmaFenceChain(sim, stub, mockFence(sim), 2n);
     expect(d.seqno).toBe(2);
     expect(d.context).not.toBe(0);
     // 64-bit seqnos: no 32-bit wrap-around.
-    const e = new DmaFenceChain(sim, null, mockFence(sim), 2 ** 40);
-    const g = new DmaFenceChain(sim, e.get(), mockFence(sim), 2 ** 40 + 1);
+    const e = new DmaFenceChain(sim, null, mockFence(sim), 2n ** 40n);
+    const g = new DmaFenceChain(sim, e.get(), mockFence(sim), 2n ** 40n + 1n);
     expect(g.context).toBe(e.context);
     for (const x of [a, b, c, d, e, g]) (dmaFenceChainContained(x) as DmaFence).signal();
     for (const x of [a, b, c, d, e, g]) x.put();
@@ -289,16 +289,16 @@ describe("dma_fence_chain init rules and memory", () => {
 
   it("refuses a chain as the contained fence (reported), consuming nothing", () => {
     const sim = new Simulator({ validator: "collect" });
-    const inner = new DmaFenceChain(sim, null, mockFence(sim), 1);
+    const inner = new DmaFenceChain(sim, null, mockFence(sim), 1n);
     const prev = mockFence(sim);
-    expect(() => new DmaFenceChain(sim, prev, inner, 2)).toThrowError(KernelError);
+    expect(() => new DmaFenceChain(sim, prev, inner, 2n)).toThrowError(KernelError);
     expect(sim.validator.findingsOf("fence-chain-nested")).toHaveLength(1);
     expect(inner.refcount).toBe(1);
     expect(prev.refcount).toBe(1);
-    expect(() => new DmaFenceChain(sim, null, prev, -1)).toThrowError(KernelError);
+    expect(() => new DmaFenceChain(sim, null, prev, -1n)).toThrowError(KernelError);
     const thrower = new Simulator();
-    const c = new DmaFenceChain(thrower, null, mockFence(thrower), 1);
-    expect(() => new DmaFenceChain(thrower, null, c, 2)).toThrowError(ValidatorError);
+    const c = new DmaFenceChain(thrower, null, mockFence(thrower), 1n);
+    expect(() => new DmaFenceChain(thrower, null, c, 2n)).toThrowError(ValidatorError);
   });
 
   it("contained, is_chain, is_container, for_each and walk", () => {
@@ -338,8 +338,8 @@ describe("dma_fence_chain init rules and memory", () => {
       f.ops = { ...f.ops!, setDeadline: (_f, ns) => void hits.push(n * 1000 + ns) };
       return f;
     };
-    const a = new DmaFenceChain(sim, null, mk(1), 1);
-    const b = new DmaFenceChain(sim, a, mk(2), 2);
+    const a = new DmaFenceChain(sim, null, mk(1), 1n);
+    const b = new DmaFenceChain(sim, a, mk(2), 2n);
     b.setDeadline(5);
     expect(hits).toEqual([2005, 1005]);
     a.fence.signal();
@@ -355,7 +355,7 @@ describe("dma_fence_chain init rules and memory", () => {
     const released: DmaFenceChain[] = [];
     for (let i = 1; i <= 10000; i++) {
       const f = mockFence(sim);
-      const link: DmaFenceChain = new DmaFenceChain(sim, head, f, i);
+      const link: DmaFenceChain = new DmaFenceChain(sim, head, f, BigInt(i));
       head = link;
       if (i > 1) released.push(link);
       // The GPU completes point i a little later.
@@ -378,7 +378,7 @@ describe("dma_fence_chain init rules and memory", () => {
     for (let i = 1; i <= 100000; i++) {
       const f = mockFence(sim);
       fences.push(f);
-      head = new DmaFenceChain(sim, head, f.get(), i);
+      head = new DmaFenceChain(sim, head, f.get(), BigInt(i));
     }
     for (const f of fences) {
       f.signal();
@@ -392,7 +392,7 @@ describe("dma_fence_chain init rules and memory", () => {
   it("emits the dma_fence tracepoints for chain links", () => {
     const sim = new Simulator({ trace: true });
     const f = mockFence(sim);
-    const c = new DmaFenceChain(sim, null, f, 1);
+    const c = new DmaFenceChain(sim, null, f, 1n);
     c.enableSwSignaling();
     f.signal();
     const names = sim.tracer.events

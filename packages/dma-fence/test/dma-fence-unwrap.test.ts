@@ -24,7 +24,7 @@ function mockArray(sim: Simulator, ...fences: DmaFence[]): DmaFenceArray {
 
 /** `mock_chain(prev, fence)`: a link with seqno 1; takes the references given. */
 function mockChain(sim: Simulator, prev: DmaFence | null, fence: DmaFence): DmaFenceChain {
-  return new DmaFenceChain(sim, prev, fence, 1);
+  return new DmaFenceChain(sim, prev, fence, 1n);
 }
 
 /** Two enabled mock fences, as most cases start. */

@@ -7,7 +7,13 @@ import { EPOLLIN, KernelError, msecs, Process, Simulator } from "@drmsim/runtime
 import { describe, expect, it } from "vitest";
 import {
   type DmaFence,
+  SW_SYNC_GET_DEADLINE,
+  SW_SYNC_IOC_CREATE_FENCE,
+  SW_SYNC_IOC_INC,
   SW_SYNC_PATH,
+  SYNC_IOC_FILE_INFO,
+  SYNC_IOC_MERGE,
+  SYNC_IOC_SET_DEADLINE,
   type SyncFenceInfo,
   type SyncFileInfo,
   SyncPt,
@@ -25,17 +31,17 @@ class Libsync {
     return this.proc.open(SW_SYNC_PATH);
   }
   async createFence(timeline: number, value: number): Promise<number> {
-    const r = await this.proc.ioctl<{ fence: number }>(timeline, "SW_SYNC_IOC_CREATE_FENCE", {
+    const r = await this.proc.ioctl<{ fence: number }>(timeline, SW_SYNC_IOC_CREATE_FENCE, {
       value,
       name: "igt",
     });
     return r.fence;
   }
   async inc(timeline: number, count: number): Promise<void> {
-    await this.proc.ioctl(timeline, "SW_SYNC_IOC_INC", { value: count });
+    await this.proc.ioctl(timeline, SW_SYNC_IOC_INC, count);
   }
   async merge(fd1: number, fd2: number, name = "merge"): Promise<number> {
-    const r = await this.proc.ioctl<{ fence: number }>(fd1, "SYNC_IOC_MERGE", {
+    const r = await this.proc.ioctl<{ fence: number }>(fd1, SYNC_IOC_MERGE, {
       name,
       fd2,
       flags: 0,
@@ -49,23 +55,23 @@ class Libsync {
     const n = await this.proc.poll(fds, timeoutMs < 0 ? undefined : msecs(timeoutMs));
     return n > 0 ? 0 : -62;
   }
-  async info(fd: number): Promise<Required<SyncFileInfo>> {
-    const { num_fences } = await this.proc.ioctl<SyncFileInfo>(fd, "SYNC_IOC_FILE_INFO", { num_fences: 0 });
-    return this.proc.ioctl<Required<SyncFileInfo>>(fd, "SYNC_IOC_FILE_INFO", {
-      num_fences,
-      sync_fence_info: [],
-    });
+  /** `sync_file_get_info`: FILE_INFO once for the count, then with room for every leaf. */
+  async info(fd: number): Promise<{ status: number; num_fences: number; sync_fence_info: SyncFenceInfo[] }> {
+    const { num_fences } = await this.proc.ioctl<SyncFileInfo>(fd, SYNC_IOC_FILE_INFO, { num_fences: 0 });
+    const sync_fence_info: SyncFenceInfo[] = Array.from({ length: num_fences ?? 0 }, () => ({}));
+    const info = await this.proc.ioctl<SyncFileInfo>(fd, SYNC_IOC_FILE_INFO, { num_fences, sync_fence_info });
+    return { status: info.status ?? 0, num_fences: info.num_fences ?? 0, sync_fence_info };
   }
   /** `sync_fence_count_status(fd, status)`: leaves with that status (1 signalled, 0 active, <0 error). */
   async countStatus(fd: number, status: "signaled" | "active" | "error"): Promise<number> {
     const info = await this.info(fd);
     const match = (i: SyncFenceInfo) =>
-      status === "signaled" ? i.status === 1 : status === "active" ? i.status === 0 : i.status < 0;
+      status === "signaled" ? i.status === 1 : status === "active" ? i.status === 0 : (i.status ?? 0) < 0;
     return info.sync_fence_info.filter(match).length;
   }
   status(fd: number): Promise<number> {
     return this.proc
-      .ioctl<{ status: number }>(fd, "SYNC_IOC_FILE_INFO", { num_fences: 0 })
+      .ioctl<{ status: number }>(fd, SYNC_IOC_FILE_INFO, { num_fences: 0 })
       .then((r) => r.status);
   }
 }
@@ -205,15 +211,15 @@ describe("sw_sync (IGT tests/sw_sync.c)", () => {
       // A device fd (the timeline itself) is not a sync_file either.
       await expect(lib.merge(f, tl)).rejects.toMatchObject({ code: "ENOENT" });
       await expect(
-        lib.proc.ioctl(f, "SYNC_IOC_MERGE", { name: "x", fd2: f, flags: 1, pad: 0 }),
+        lib.proc.ioctl(f, SYNC_IOC_MERGE, { name: "x", fd2: f, flags: 1, pad: 0 }),
       ).rejects.toMatchObject({ code: "EINVAL" });
       await expect(
-        lib.proc.ioctl(f, "SYNC_IOC_MERGE", { name: "x", fd2: f, flags: 0, pad: 3 }),
+        lib.proc.ioctl(f, SYNC_IOC_MERGE, { name: "x", fd2: f, flags: 0, pad: 3 }),
       ).rejects.toMatchObject({ code: "EINVAL" });
       // A rejected merge leaves the caller's argument untouched and installs no fd.
       const arg = { name: "x", fd2: -1, flags: 0, pad: 0 };
       const fds = lib.proc.files.list().length;
-      await expect(lib.proc.ioctl(f, "SYNC_IOC_MERGE", arg)).rejects.toBeInstanceOf(KernelError);
+      await expect(lib.proc.ioctl(f, SYNC_IOC_MERGE, arg)).rejects.toBeInstanceOf(KernelError);
       expect(arg).toEqual({ name: "x", fd2: -1, flags: 0, pad: 0 });
       expect(lib.proc.files.list().length).toBe(fds);
       lib.proc.close(f);
@@ -387,7 +393,7 @@ describe("sw_sync timeline rules", () => {
       const far = await lib.createFence(tl, 0x80000010);
       await lib.inc(tl, 0x80000010 - 4);
       expect(await lib.status(far)).toBe(1);
-      await expect(lib.proc.ioctl(tl, "SW_SYNC_IOC_INC", { value: -1 })).rejects.toMatchObject({
+      await expect(lib.proc.ioctl(tl, SW_SYNC_IOC_INC, -1)).rejects.toMatchObject({
         code: "EINVAL",
       });
       for (const fd of [...fds, far, tl]) lib.proc.close(fd);
@@ -398,24 +404,24 @@ describe("sw_sync timeline rules", () => {
       const tl = await lib.timelineCreate();
       const f = await lib.createFence(tl, 1);
       const get = (fd: number) =>
-        lib.proc.ioctl<{ deadline_ns: number }>(tl, "SW_SYNC_GET_DEADLINE", {
+        lib.proc.ioctl<{ deadline_ns: number }>(tl, SW_SYNC_GET_DEADLINE, {
           deadline_ns: 0,
           pad: 0,
           fence_fd: fd,
         });
       await expect(get(f)).rejects.toMatchObject({ code: "ENOENT" });
-      await lib.proc.ioctl(f, "SYNC_IOC_SET_DEADLINE", { deadline_ns: 5000, pad: 0 });
-      await lib.proc.ioctl(f, "SYNC_IOC_SET_DEADLINE", { deadline_ns: 9000, pad: 0 });
+      await lib.proc.ioctl(f, SYNC_IOC_SET_DEADLINE, { deadline_ns: 5000, pad: 0 });
+      await lib.proc.ioctl(f, SYNC_IOC_SET_DEADLINE, { deadline_ns: 9000, pad: 0 });
       expect((await get(f)).deadline_ns).toBe(5000);
-      await lib.proc.ioctl(f, "SYNC_IOC_SET_DEADLINE", { deadline_ns: 2000, pad: 0 });
+      await lib.proc.ioctl(f, SYNC_IOC_SET_DEADLINE, { deadline_ns: 2000, pad: 0 });
       expect((await get(f)).deadline_ns).toBe(2000);
       await expect(
-        lib.proc.ioctl(f, "SYNC_IOC_SET_DEADLINE", { deadline_ns: 1, pad: 1 }),
+        lib.proc.ioctl(f, SYNC_IOC_SET_DEADLINE, { deadline_ns: 1, pad: 1 }),
       ).rejects.toMatchObject({
         code: "EINVAL",
       });
       await expect(
-        lib.proc.ioctl(tl, "SW_SYNC_GET_DEADLINE", { deadline_ns: 1, pad: 0, fence_fd: f }),
+        lib.proc.ioctl(tl, SW_SYNC_GET_DEADLINE, { deadline_ns: 1, pad: 0, fence_fd: f }),
       ).rejects.toMatchObject({ code: "EINVAL" });
       await expect(get(tl)).rejects.toMatchObject({ code: "EINVAL" });
       const other = mockFence(sim);
@@ -453,15 +459,15 @@ describe("sync_file", () => {
       const fa = syncFileInstall(lib.proc, a);
       const fb = syncFileInstall(lib.proc, b);
       const m = await lib.merge(fa, fb, "my-merge");
-      const count = await lib.proc.ioctl<SyncFileInfo>(m, "SYNC_IOC_FILE_INFO", { num_fences: 0 });
+      const count = await lib.proc.ioctl<SyncFileInfo>(m, SYNC_IOC_FILE_INFO, { num_fences: 0 });
       expect(count).toMatchObject({ num_fences: 2, status: 0, name: "my-merge" });
-      await expect(lib.proc.ioctl(m, "SYNC_IOC_FILE_INFO", { num_fences: 1 })).rejects.toMatchObject({
+      await expect(lib.proc.ioctl(m, SYNC_IOC_FILE_INFO, { num_fences: 1 })).rejects.toMatchObject({
         code: "EINVAL",
       });
-      await expect(lib.proc.ioctl(m, "SYNC_IOC_FILE_INFO", { flags: 1 })).rejects.toMatchObject({
+      await expect(lib.proc.ioctl(m, SYNC_IOC_FILE_INFO, { flags: 1 })).rejects.toMatchObject({
         code: "EINVAL",
       });
-      await expect(lib.proc.ioctl(m, "SYNC_IOC_FILE_INFO", { pad: 1 })).rejects.toMatchObject({
+      await expect(lib.proc.ioctl(m, SYNC_IOC_FILE_INFO, { pad: 1 })).rejects.toMatchObject({
         code: "EINVAL",
       });
       await sim.sleep({ kind: "timer", what: "t" }, { op: "usleep", deadlineNs: sim.now + 777 }).promise;
@@ -486,18 +492,18 @@ describe("sync_file", () => {
       // so it completed by polling its members, which — as in the kernel — collects no error.
       expect(await lib.status(m)).toBe(1);
       // Without a merge name, the name comes from the fence.
-      const plain = await lib.proc.ioctl<SyncFileInfo>(fb, "SYNC_IOC_FILE_INFO", {});
+      const plain = await lib.proc.ioctl<SyncFileInfo>(fb, SYNC_IOC_FILE_INFO, {});
       expect(plain.name).toBe(`detached-driver-signaled-timeline${b.context}-1`.slice(0, 31));
       const live = mockFence(sim);
       const lfd = syncFileInstall(lib.proc, live);
-      expect((await lib.proc.ioctl<SyncFileInfo>(lfd, "SYNC_IOC_FILE_INFO", {})).name).toBe(
+      expect((await lib.proc.ioctl<SyncFileInfo>(lfd, SYNC_IOC_FILE_INFO, {})).name).toBe(
         `mock-mock${live.context}-1`,
       );
       live.signal();
       live.put();
       lib.proc.close(lfd);
       expect(await lib.status(fb)).toBe(1);
-      await expect(lib.proc.ioctl(fb, "SYNC_IOC_BOGUS", {})).rejects.toMatchObject({ code: "ENOTTY" });
+      await expect(lib.proc.ioctl(fb, 0xc0303e7f, {})).rejects.toMatchObject({ code: "ENOTTY" });
       a.put();
       b.put();
       for (const fd of [fa, fb, m]) lib.proc.close(fd);
