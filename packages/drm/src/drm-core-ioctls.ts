@@ -2,10 +2,10 @@
  * The core ioctls that need nothing but the device and the file: VERSION and GET_CAP
  * (`drm_ioctl.c`), and the authentication and master ioctls (`drm_auth.c`).
  */
-import { KernelError } from "@drmsim/runtime";
+import { KernelError, type UapiValue, type UserPtr } from "@drmsim/runtime";
 import { DrmDriverFeature } from "./drm-drv.js";
 import { type DrmFile, drmProcessIsRoot } from "./drm-file.js";
-import { drmArgU } from "./drm-ioctl-args.js";
+import type { drm_auth, drm_get_cap, drm_version } from "./drm-uapi.js";
 
 /** `DRM_CAP_*` numbers (`include/uapi/drm/drm.h`). */
 export const DrmCap = {
@@ -30,56 +30,51 @@ export const DRM_PRIME_CAP_IMPORT = 0x1;
 /** `DRM_PRIME_CAP_EXPORT`. */
 export const DRM_PRIME_CAP_EXPORT = 0x2;
 
-/** `struct drm_version` as returned. */
-export interface DrmVersion {
-  version_major: number;
-  version_minor: number;
-  version_patchlevel: number;
-  name: string;
-  name_len: number;
-  date: string;
-  date_len: number;
-  desc: string;
-  desc_len: number;
+/**
+ * `drm_copy_field`: copies `value` into the user buffer — at most `*_len` bytes, no NUL — and
+ * sets `*_len` to its full length, so a caller with a NULL buffer learns how much room to make.
+ */
+function drmCopyField(buf: UserPtr<number>, bufLen: bigint, value: string): bigint {
+  const bytes = new TextEncoder().encode(value);
+  const len = Math.min(bytes.length, Number(bufLen > BigInt(bytes.length) ? BigInt(bytes.length) : bufLen));
+  if (len > 0 && !buf.isNull) buf.write([...bytes.subarray(0, len)]);
+  return BigInt(bytes.length);
 }
 
-/** `DRM_IOCTL_VERSION` (`drm_version`). */
-export function drmVersion(file: DrmFile, args: Partial<DrmVersion>): void {
+/** `DRM_IOCTL_VERSION` (`drm_version`): the driver's version and its name, date and description. */
+export function drmVersionIoctl(file: DrmFile, args: UapiValue<typeof drm_version>): void {
   const d = file.device.driver;
+  args.version_major = d.major ?? 1;
+  args.version_minor = d.minor ?? 0;
+  args.version_patchlevel = d.patchlevel ?? 0;
+  args.name_len = drmCopyField(args.name, args.name_len, d.name);
   // Linux 6.14 dropped drm_driver.date; drm_version reports "0" since.
-  const name = d.name;
-  const date = "0";
-  const desc = d.desc ?? d.name;
-  Object.assign(args, {
-    version_major: d.major ?? 1,
-    version_minor: d.minor ?? 0,
-    version_patchlevel: d.patchlevel ?? 0,
-    name,
-    name_len: name.length,
-    date,
-    date_len: date.length,
-    desc,
-    desc_len: desc.length,
-  });
+  args.date_len = drmCopyField(args.date, args.date_len, "0");
+  args.desc_len = drmCopyField(args.desc, args.desc_len, d.desc ?? d.name);
 }
 
-/** `DRM_IOCTL_GET_CAP` (`drm_getcap`). */
-export function drmGetcap(file: DrmFile, args: { capability?: number; value?: number }): void {
+/**
+ * `DRM_IOCTL_GET_CAP` (`drm_getcap`): the caps every driver answers, then (KMS drivers only,
+ * `EOPNOTSUPP` otherwise) the dumb-buffer caps; `EINVAL` for an unknown capability.
+ */
+export function drmGetcapIoctl(file: DrmFile, args: UapiValue<typeof drm_get_cap>): void {
   const dev = file.device;
-  const cap = drmArgU(args, "capability", "DRM_IOCTL_GET_CAP");
+  const cap = args.capability;
+  const yes = (b: boolean) => (b ? 1n : 0n);
+  args.value = 0n;
   // drm_getcap: these caps make sense for every driver …
   switch (cap) {
-    case DrmCap.TIMESTAMP_MONOTONIC:
-      args.value = 1;
+    case BigInt(DrmCap.TIMESTAMP_MONOTONIC):
+      args.value = 1n;
       return;
-    case DrmCap.PRIME:
-      args.value = DRM_PRIME_CAP_IMPORT | DRM_PRIME_CAP_EXPORT;
+    case BigInt(DrmCap.PRIME):
+      args.value = BigInt(DRM_PRIME_CAP_IMPORT | DRM_PRIME_CAP_EXPORT);
       return;
-    case DrmCap.SYNCOBJ:
-      args.value = dev.checkFeature(DrmDriverFeature.SYNCOBJ) ? 1 : 0;
+    case BigInt(DrmCap.SYNCOBJ):
+      args.value = yes(dev.checkFeature(DrmDriverFeature.SYNCOBJ));
       return;
-    case DrmCap.SYNCOBJ_TIMELINE:
-      args.value = dev.checkFeature(DrmDriverFeature.SYNCOBJ_TIMELINE) ? 1 : 0;
+    case BigInt(DrmCap.SYNCOBJ_TIMELINE):
+      args.value = yes(dev.checkFeature(DrmDriverFeature.SYNCOBJ_TIMELINE));
       return;
   }
   // … the others only for KMS drivers: a render-only driver (vgem) answers EOPNOTSUPP, not EINVAL.
@@ -89,25 +84,24 @@ export function drmGetcap(file: DrmFile, args: { capability?: number; value?: nu
       `capability 0x${cap.toString(16)} needs a KMS (DRIVER_MODESET) driver`,
     );
   switch (cap) {
-    case DrmCap.DUMB_BUFFER:
-      args.value = dev.hooks.driver.dumbCreate.taps.length > 0 ? 1 : 0;
+    case BigInt(DrmCap.DUMB_BUFFER):
+      args.value = yes(dev.hooks.driver.dumbCreate.taps.length > 0);
       return;
-    case DrmCap.DUMB_PREFERRED_DEPTH:
-    case DrmCap.DUMB_PREFER_SHADOW:
-      args.value = 0;
+    case BigInt(DrmCap.DUMB_PREFERRED_DEPTH):
+    case BigInt(DrmCap.DUMB_PREFER_SHADOW):
       return;
   }
   throw new KernelError("EINVAL", `unknown capability 0x${cap.toString(16)}`);
 }
 
 /** `DRM_IOCTL_GET_MAGIC` (`drm_getmagic`). */
-export function drmGetmagic(file: DrmFile, args: { magic?: number }): void {
+export function drmGetmagicIoctl(file: DrmFile, args: UapiValue<typeof drm_auth>): void {
   args.magic = file.device.getMagic(file);
 }
 
 /** `DRM_IOCTL_AUTH_MAGIC` (`drm_authmagic`). */
-export function drmAuthmagic(file: DrmFile, args: { magic?: number }): void {
-  file.device.authMagic(drmArgU(args, "magic", "DRM_IOCTL_AUTH_MAGIC"));
+export function drmAuthmagicIoctl(file: DrmFile, args: UapiValue<typeof drm_auth>): void {
+  file.device.authMagic(args.magic);
 }
 
 /** `DRM_IOCTL_SET_MASTER` (`drm_setmaster_ioctl`). */

@@ -4,13 +4,22 @@
  * and the driver's ioctl table. Drivers never construct it: `DrmPluginHost.probe()` does, and
  * `DrmPluginHost.remove()` unplugs it.
  */
-import { Device, type DmaBuf, type DmaBufOps } from "@drmsim/dma-buf";
+import {
+  Device,
+  type DmaBuf,
+  type DmaBufAttachOps,
+  type DmaBufExportInfo,
+  type DmaBufOps,
+  dmaBufExport,
+  type PciDev,
+} from "@drmsim/dma-buf";
+import type { DmaFenceOps } from "@drmsim/dma-fence";
+import type { DrmSchedBackendOps } from "@drmsim/drm-sched";
 import {
   DrmGemNameTable,
   type DrmGemObject,
   type DrmGemObjectFuncs,
   drmGemDmabufExport,
-  drmGemPrimeDmaBufOps,
   drmGemPrimeExport,
 } from "@drmsim/gem";
 import {
@@ -27,6 +36,14 @@ import { DrmFile } from "./drm-file.js";
 import { DRM_COMMAND_BASE, DRM_COMMAND_END, type DrmIoctlDef } from "./drm-ioctl-def.js";
 import { DrmMinor } from "./drm-minor.js";
 import type { DrmHooks } from "./plugin/hooks.js";
+import {
+  drmDmaBufAttachOpsFromHooks,
+  drmDmaBufOpsFromHooks,
+  drmFenceOpsFromHooks,
+  drmGemFuncsFromHooks,
+  drmHasOwnDmaBufOps,
+  drmSchedOpsFromHooks,
+} from "./plugin/ops-tables.js";
 
 /** The file kind of an open DRM node (`File.fops.kind`). */
 export const DRM_FILE_KIND = "drm";
@@ -52,10 +69,19 @@ export class DrmDevice {
   private readonly ioctlsByNr = new Map<number, DrmIoctlDef>();
   /** `dev->object_name_idr`: flink names of this device. */
   readonly names = new DrmGemNameTable();
-  /** The `struct device` buffers are DMA-mapped for (attachments of imports). */
+  /**
+   * The `struct device` buffers are DMA-mapped for (attachments of imports, p2p checks), with the
+   * device's PCI position when its probe provided one (`PCI_DEV`).
+   */
   readonly dmaDev: Device;
-  private gemFuncs: DrmGemObjectFuncs | null = null;
-  private dmaBufOps: DmaBufOps | null = null;
+  /** `drm_gem_object_funcs` of the device's GEM objects, calling `hooks.gem`. */
+  readonly gemFuncs: DrmGemObjectFuncs;
+  /** `dma_buf_ops` of the device's own exports, calling `hooks.dmaBuf` (GEM defaults behind). */
+  readonly dmaBufOps: DmaBufOps;
+  /** `drm_sched_backend_ops` of the device's schedulers, calling `hooks.sched` (see `DRM_SCHED_FACTORY`). */
+  readonly schedOps: DrmSchedBackendOps;
+  /** `dma_fence_ops` of the driver's own fences, calling `hooks.fence`. */
+  readonly fenceOps: DmaFenceOps;
   private readonly magics = new Map<number, DrmFile>();
   private nextMagic = 1;
   private readonly slot: number;
@@ -69,6 +95,8 @@ export class DrmDevice {
     readonly hooks: DrmHooks,
     /** The ioctl dispatcher the file operations call (`drm_ioctl`); set by the core. */
     private readonly fops: FileOperations<DrmFile>,
+    /** Where the device sits on the PCI bus (`pdev`), for peer-to-peer checks; null if it does not. */
+    pci: PciDev | null = null,
   ) {
     const st = sim.subsystem<MinorState>(MINORS, () => ({ cards: new Set(), accels: new Set() }));
     const accel = this.checkFeature(DrmDriverFeature.COMPUTE_ACCEL);
@@ -86,7 +114,11 @@ export class DrmDevice {
       if (this.checkFeature(DrmDriverFeature.RENDER)) minors.push(new DrmMinor(this, "render", 128 + n));
     }
     this.minors = minors;
-    this.dmaDev = new Device(sim, { name: `${driver.name}.${n}` });
+    this.dmaDev = new Device(sim, { name: `${driver.name}.${n}`, pci });
+    this.gemFuncs = this.buildGemFuncs();
+    this.dmaBufOps = drmDmaBufOpsFromHooks(hooks, driver.name);
+    this.schedOps = drmSchedOpsFromHooks(hooks, driver.name);
+    this.fenceOps = drmFenceOpsFromHooks(hooks, driver.name);
   }
 
   /**
@@ -95,7 +127,6 @@ export class DrmDevice {
    * every op. An op nobody tapped stays absent, so GEM applies the kernel's default for a NULL op.
    */
   initGemObject(obj: DrmGemObject): DrmGemObject {
-    this.gemFuncs ??= this.buildGemFuncs();
     obj.funcs = this.gemFuncs;
     return obj;
   }
@@ -115,77 +146,43 @@ export class DrmDevice {
 
   /** True if `buf` was exported by this device with its own `dma_buf_ops` (self-import check). */
   ownsDmaBuf(buf: DmaBuf): boolean {
-    return this.dmaBufOps !== null && buf.ops === this.dmaBufOps;
+    return buf.ops === this.dmaBufOps;
+  }
+
+  /**
+   * `dma_buf_export` with this device's `dma_buf_ops` (the `hooks.dmaBuf` taps): what a driver
+   * without GEM (habanalabs' device memory) or with its own export path calls. `priv` is the
+   * exporter's object, handed back to the taps as `buf.priv`.
+   */
+  dmaBufExport(info: Omit<DmaBufExportInfo, "ops">): DmaBuf {
+    return dmaBufExport(this.sim, { ...info, ops: this.dmaBufOps });
+  }
+
+  /** `dma_buf_attach_ops` for this device importing `buf` (see `hooks.dmaBufAttach`). */
+  dmaBufAttachOps(buf: DmaBuf): DmaBufAttachOps {
+    return drmDmaBufAttachOpsFromHooks(this.hooks, buf);
   }
 
   /** `drm_gem_dmabuf_export` with the driver's `dma_buf_ops` (the `hooks.dmaBuf` taps over the GEM defaults). */
   private primeExportOwnOps(obj: DrmGemObject, flags: number): DmaBuf {
-    this.dmaBufOps ??= this.buildDmaBufOps();
     // The dma-buf holds a reference on the object, dropped by the default release.
     return drmGemDmabufExport(obj, this.dmaBufOps, flags);
   }
 
-  private buildDmaBufOps(): DmaBufOps {
-    const d = this.hooks.dmaBuf;
-    const b = drmGemPrimeDmaBufOps;
-    const ops: DmaBufOps = { ...b };
-    const used = (h: { taps: unknown[] }) => h.taps.length > 0;
-    if (used(d.attach)) ops.attach = (buf, att) => void (d.attach.call(buf, att) ?? b.attach?.(buf, att));
-    if (used(d.detach)) ops.detach = (buf, att) => void (d.detach.call(buf, att) ?? b.detach?.(buf, att));
-    if (used(d.pin)) ops.pin = (att) => void (d.pin.call(att) ?? b.pin?.(att));
-    if (used(d.unpin)) ops.unpin = (att) => void (d.unpin.call(att) ?? b.unpin?.(att));
-    if (used(d.mapDmaBuf)) ops.mapDmaBuf = (att, dir) => d.mapDmaBuf.call(att, dir) ?? b.mapDmaBuf(att, dir);
-    if (used(d.unmapDmaBuf))
-      ops.unmapDmaBuf = (att, sgt, dir) =>
-        void (d.unmapDmaBuf.call(att, sgt, dir) ?? b.unmapDmaBuf(att, sgt, dir));
-    if (used(d.mmap)) ops.mmap = (buf, vma) => void (d.mmap.call(buf, vma) ?? b.mmap?.(buf, vma));
-    if (used(d.vmap))
-      ops.vmap = (buf) => {
-        const m = d.vmap.call(buf) ?? b.vmap?.(buf);
-        if (m === undefined)
-          throw new KernelError("EINVAL", `${this.driver.name}: no vmap for ${buf.describe()}`);
-        return m;
-      };
-    if (used(d.vunmap)) ops.vunmap = (buf, map) => void (d.vunmap.call(buf, map) ?? b.vunmap?.(buf, map));
-    if (used(d.beginCpuAccess))
-      ops.beginCpuAccess = async (buf, dir) => {
-        if ((await d.beginCpuAccess.promise(buf, dir)) === undefined) await b.beginCpuAccess?.(buf, dir);
-      };
-    if (used(d.endCpuAccess))
-      ops.endCpuAccess = async (buf, dir) => {
-        if ((await d.endCpuAccess.promise(buf, dir)) === undefined) await b.endCpuAccess?.(buf, dir);
-      };
-    return ops;
-  }
-
+  /**
+   * `hooks.gem` funcs plus `export`: the driver's `export` tap, else `drm_gem_prime_export` —
+   * with the driver's `dma_buf_ops` when it tapped any (decided at each export: the driver taps
+   * after this table exists).
+   */
   private buildGemFuncs(): DrmGemObjectFuncs {
     const g = this.hooks.gem;
-    const used = (h: { taps: unknown[] }) => h.taps.length > 0;
-    const declined = (op: string, obj: DrmGemObject): never => {
-      throw new KernelError(
-        "EINVAL",
-        `no ${op} implementation of ${this.driver.name} handles ${obj.describe()}`,
-      );
-    };
-    const funcs: DrmGemObjectFuncs = {};
-    if (used(g.free)) funcs.free = (o) => g.free.call(o);
-    if (used(g.open)) funcs.open = (o, f) => g.open.call(o, f);
-    if (used(g.close)) funcs.close = (o, f) => g.close.call(o, f);
-    const d = this.hooks.dmaBuf;
-    const ownOps = Object.values(d).some((h) => used(h as { taps: unknown[] }));
-    const defaultExport = ownOps
-      ? (o: DrmGemObject, flags: number) => this.primeExportOwnOps(o, flags)
-      : (o: DrmGemObject, flags: number) => drmGemPrimeExport(o, flags);
-    if (used(g.export) || ownOps)
-      funcs.export = (o, flags) => g.export.call(o, flags) ?? defaultExport(o, flags);
-    if (used(g.pin)) funcs.pin = (o) => g.pin.call(o);
-    if (used(g.unpin)) funcs.unpin = (o) => g.unpin.call(o);
-    if (used(g.getSgTable))
-      funcs.getSgTable = (o, dev) => g.getSgTable.call(o, dev) ?? declined("get_sg_table", o);
-    if (used(g.vmap)) funcs.vmap = (o) => g.vmap.call(o) ?? declined("vmap", o);
-    if (used(g.vunmap)) funcs.vunmap = (o, map) => g.vunmap.call(o, map);
-    if (used(g.mmap)) funcs.mmap = (o, vma) => g.mmap.call(o, vma);
-    return funcs;
+    const funcs = drmGemFuncsFromHooks(this.hooks, this.driver.name);
+    const exp: NonNullable<DrmGemObjectFuncs["export"]> = (o, flags) =>
+      g.export.call(o, flags) ??
+      (drmHasOwnDmaBufOps(this.hooks) ? this.primeExportOwnOps(o, flags) : drmGemPrimeExport(o, flags));
+    return Object.defineProperty(funcs, "export", {
+      get: () => (g.export.taps.length > 0 || drmHasOwnDmaBufOps(this.hooks) ? exp : undefined),
+    });
   }
 
   /** `drm_core_check_feature(dev, feature)`. */

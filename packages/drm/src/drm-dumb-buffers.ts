@@ -5,7 +5,7 @@
  * (a page by default). The shmem helper — and so vgem — aligns pitches to 8 bytes.
  */
 import { KernelError } from "@drmsim/runtime";
-import type { DrmModeCreateDumb } from "./plugin/hooks.js";
+import type { DrmDumbCreateArgs } from "./plugin/hooks.js";
 
 const PAGE_SIZE = 4096;
 const U32_MAX = 0xffff_ffff;
@@ -16,7 +16,7 @@ const U32_MAX = 0xffff_ffff;
  * `hwSizeAlign` a multiple of the page size (0: a page). `EINVAL` for a bad alignment, a zero
  * dimension, or a pitch or size that does not fit the uAPI's fields; `args` is then unchanged.
  */
-export function drmModeSizeDumb(args: DrmModeCreateDumb, hwPitchAlign = 0, hwSizeAlign = 0): void {
+export function drmModeSizeDumb(args: DrmDumbCreateArgs, hwPitchAlign = 0, hwSizeAlign = 0): void {
   const pitchAlign = hwPitchAlign === 0 ? 1 : hwPitchAlign;
   if (!Number.isInteger(pitchAlign) || pitchAlign < 0 || (pitchAlign & (pitchAlign - 1)) !== 0)
     throw new KernelError(
@@ -46,5 +46,5 @@ export function drmModeSizeDumb(args: DrmModeCreateDumb, hwPitchAlign = 0, hwSiz
       `drm_mode_size_dumb: ${height} scanlines of ${pitch} bytes overflow the size`,
     );
   args.pitch = pitch;
-  args.size = size;
+  args.size = BigInt(size);
 }

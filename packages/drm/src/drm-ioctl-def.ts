@@ -5,8 +5,18 @@
  * The core table (`drm_ioctls[]` in `drm_ioctl.c`) is static, the same for every device: it is
  * written out in `drm-ioctl-table.ts`; each subsystem's module exports the handlers it implements.
  */
-import { type ExecutionContext, KernelError, type Process } from "@drmsim/runtime";
+import {
+  type ExecutionContext,
+  iocNr,
+  iocType,
+  KernelError,
+  type Process,
+  type UapiLayout,
+  type UapiValue,
+  uapiCheckRequest,
+} from "@drmsim/runtime";
 import type { DrmFile } from "./drm-file.js";
+import { DRM_IOCTL_BASE } from "./drm-uapi.js";
 
 /** `DRM_AUTH`: on a primary node, only authenticated clients (render clients always pass). */
 export const DRM_AUTH = 0x1;
@@ -37,55 +47,98 @@ export interface DrmIoctlCall {
   readonly ctx: ExecutionContext;
   /** The ioctl's name, e.g. `DRM_IOCTL_GEM_CLOSE`. */
   readonly name: string;
+  /** The request number the caller passed (its size may differ from the declaration's). */
+  readonly cmd: number;
 }
 
 /**
- * `struct drm_ioctl_desc`: one ioctl. The handler (`drm_ioctl_t`) receives a private copy of the
- * caller's argument object (`kdata`), fills in its output fields in place (or returns a new
- * object), and throws a `KernelError` to fail. On failure nothing is copied back to the caller, so
- * a handler must validate everything before it changes any state.
+ * `struct drm_ioctl_desc`: one ioctl — its request number (which encodes the number, the
+ * direction and the size of the argument), the argument's declared layout, the permission flags,
+ * and the handler (`drm_ioctl_t`).
+ *
+ * The handler receives the argument as the kernel's `kdata`: a typed value copied in from the
+ * caller (`__u64` members as `bigint`, user pointers as `UserPtr`), after the core checked the
+ * caller's permission, the driver features the ioctl `requires` (`EOPNOTSUPP`), and the members
+ * the layout declares `mbz` or `flagsMask` (`EINVAL`). It writes its outputs into that value and
+ * throws a `KernelError` to fail; the core copies the value back to the caller when the request
+ * has the `_IOC_READ` bit and the call succeeded, so a handler must check everything before it
+ * changes any state.
  */
-export interface DrmIoctlDef<A extends object = Record<string, unknown>> {
-  /** The uAPI macro name, `DRM_IOCTL_SYNCOBJ_CREATE`; userspace passes it as the `cmd`. */
+export interface DrmIoctlDef<L extends UapiLayout = UapiLayout> {
+  /** The uAPI macro name, `DRM_IOCTL_SYNCOBJ_CREATE` (driver ioctls: `AMDGPU_CS`, as `DRM_IOCTL_DEF_DRV` names them). */
   readonly name: string;
+  /** The request number (`DRM_IOWR(0xbf, struct drm_syncobj_create)`). */
+  readonly cmd: number;
   /** `DRM_IOCTL_NR(cmd)`: core ioctls below `DRM_COMMAND_BASE`, driver ioctls from it. */
   readonly nr: number;
+  /** The argument as the uAPI header declares it. */
+  readonly layout: L;
   /** `DRM_AUTH | DRM_MASTER | DRM_ROOT_ONLY | DRM_RENDER_ALLOW`. */
   readonly flags: number;
+  /** `DRIVER_*` features the ioctl needs: without them it is `EOPNOTSUPP`, before any other check. */
+  readonly requires: number;
   /** `drm_ioctl_t`. */
-  handler(file: DrmFile, args: A, call: DrmIoctlCall): unknown | Promise<unknown>;
+  handler(file: DrmFile, args: UapiValue<L>, call: DrmIoctlCall): unknown;
+}
+
+/** Options of a table entry. */
+export interface DrmIoctlDefOptions {
+  /** `DRIVER_*` features the ioctl needs (`drm_core_check_feature` at the top of the handler). */
+  readonly requires?: number;
+}
+
+function define<L extends UapiLayout>(
+  name: string,
+  cmd: number,
+  layout: L,
+  handler: (file: DrmFile, args: UapiValue<L>, call: DrmIoctlCall) => unknown,
+  flags: number,
+  opts: DrmIoctlDefOptions,
+): DrmIoctlDef<L> {
+  uapiCheckRequest(name, cmd, layout);
+  if (String.fromCharCode(iocType(cmd)) !== DRM_IOCTL_BASE)
+    throw new Error(`${name}: request 0x${cmd.toString(16)} is not a DRM request (type 'd')`);
+  return { name, cmd, nr: iocNr(cmd), layout, flags, requires: opts.requires ?? 0, handler };
 }
 
 /**
  * `DRM_IOCTL_DEF(ioctl, func, flags)`: one entry of the core table (`drm_ioctls[]`, see
  * `DRM_CORE_IOCTLS`). Core numbers lie outside the driver range [`DRM_COMMAND_BASE`, `DRM_COMMAND_END`).
  */
-export function drmIoctlDef<A extends object>(
+export function drmIoctlDef<L extends UapiLayout>(
   name: string,
-  nr: number,
-  handler: (file: DrmFile, args: A, call: DrmIoctlCall) => unknown,
+  cmd: number,
+  layout: L,
+  handler: (file: DrmFile, args: UapiValue<L>, call: DrmIoctlCall) => unknown,
   flags: number,
-): DrmIoctlDef {
-  if (nr >= DRM_COMMAND_BASE && nr < DRM_COMMAND_END)
-    throw new Error(`${name}: core ioctl number 0x${nr.toString(16)} is in the driver range`);
-  return { name, nr, flags, handler: handler as DrmIoctlDef["handler"] };
+  opts: DrmIoctlDefOptions = {},
+): DrmIoctlDef<L> {
+  const def = define(name, cmd, layout, handler, flags, opts);
+  if (def.nr >= DRM_COMMAND_BASE && def.nr < DRM_COMMAND_END)
+    throw new Error(`${name}: core ioctl number 0x${def.nr.toString(16)} is in the driver range`);
+  return def;
 }
 
 /**
- * `DRM_IOCTL_DEF_DRV(ioctl, func, flags)`: one entry of a driver's ioctl table. `nr` is the number
- * the driver's uAPI header gives it (`DRM_AMDGPU_CS` is 0x04); the entry is numbered from
- * `DRM_COMMAND_BASE`, as `DRM_IOCTL_AMDGPU_CS` is. Tap `hooks.driver.ioctls` and `add()` it.
+ * `DRM_IOCTL_DEF_DRV(ioctl, func, flags)`: one entry of a driver's ioctl table. `cmd` is the
+ * driver's request number as its uAPI header defines it — `DRM_IOCTL_AMDGPU_CS` is
+ * `DRM_IOWR(DRM_COMMAND_BASE + DRM_AMDGPU_CS, union drm_amdgpu_cs)` — and `name` the macro name
+ * without `DRM_IOCTL_` (`AMDGPU_CS`). Tap `hooks.driver.ioctls` and `add()` it. `EINVAL` for a
+ * number outside the driver range.
  */
-export function drmIoctlDefDrv<A extends object>(
+export function drmIoctlDefDrv<L extends UapiLayout>(
   name: string,
-  nr: number,
-  handler: (file: DrmFile, args: A, call: DrmIoctlCall) => unknown,
+  cmd: number,
+  layout: L,
+  handler: (file: DrmFile, args: UapiValue<L>, call: DrmIoctlCall) => unknown,
   flags: number,
-): DrmIoctlDef<A> {
-  if (!Number.isInteger(nr) || nr < 0 || nr >= DRM_COMMAND_END - DRM_COMMAND_BASE)
+  opts: DrmIoctlDefOptions = {},
+): DrmIoctlDef<L> {
+  const def = define(name, cmd, layout, handler, flags, opts);
+  if (def.nr < DRM_COMMAND_BASE || def.nr >= DRM_COMMAND_END)
     throw new KernelError(
       "EINVAL",
-      `DRM_IOCTL_DEF_DRV(${name}): driver ioctl number ${nr} is outside 0..0x${(DRM_COMMAND_END - DRM_COMMAND_BASE - 1).toString(16)} (it is added to DRM_COMMAND_BASE)`,
+      `DRM_IOCTL_DEF_DRV(${name}): number 0x${def.nr.toString(16)} is outside the driver range 0x40..0x9f (DRM_COMMAND_BASE + nr)`,
     );
-  return { name, nr: DRM_COMMAND_BASE + nr, flags, handler };
+  return def;
 }

@@ -2,10 +2,31 @@
  * `drm_ioctl()` (`drivers/gpu/drm/drm_ioctl.c`): looks the command up in the core table, then in
  * the driver's table, checks the caller's permission (`drm_ioctl_permit`), and calls the handler.
  */
-import { defineTracepoint, type FileOperations, KernelError, type Process } from "@drmsim/runtime";
+import {
+  defineTracepoint,
+  type FileOperations,
+  type IocDir,
+  iocDir,
+  iocNr,
+  iocType,
+  KernelError,
+  type Process,
+  uapiCheckEntry,
+  uapiIoctlCall,
+} from "@drmsim/runtime";
+import type { DrmDevice } from "./drm-device.js";
 import { type DrmFile, drmProcessIsRoot } from "./drm-file.js";
-import { DRM_AUTH, DRM_MASTER, DRM_RENDER_ALLOW, DRM_ROOT_ONLY, type DrmIoctlDef } from "./drm-ioctl-def.js";
-import { coreIoctl } from "./drm-ioctl-table.js";
+import {
+  DRM_AUTH,
+  DRM_COMMAND_BASE,
+  DRM_COMMAND_END,
+  DRM_MASTER,
+  DRM_RENDER_ALLOW,
+  DRM_ROOT_ONLY,
+  type DrmIoctlDef,
+} from "./drm-ioctl-def.js";
+import { coreIoctlByNr } from "./drm-ioctl-table.js";
+import { DRM_IOCTL_BASE } from "./drm-uapi.js";
 
 /** Tracepoint: one DRM ioctl, as a slice from entry to return. */
 export const traceDrmIoctl = defineTracepoint<{ ioctl: string; file: string; ret: number }>(
@@ -38,31 +59,57 @@ export function drmIoctlPermit(flags: number, file: DrmFile, name = "this ioctl"
 }
 
 /**
- * `drm_ioctl(filp, cmd, arg)`: dispatches `cmd` (the ioctl's name) for `file`. `ENODEV` once the
- * device is unplugged; `EINVAL` for a command neither the core nor the driver defines (as the
- * kernel answers an unknown DRM ioctl number); `EACCES` from the permission check.
+ * The ioctl a request number selects on `dev`, as `drm_ioctl` finds it: by `DRM_IOCTL_NR(cmd)`,
+ * in the driver's table for numbers in [`DRM_COMMAND_BASE`, `DRM_COMMAND_END`), else in the core
+ * table. The size and direction bits do not take part (older userspace passes smaller structs).
  */
-export async function drmIoctl(file: DrmFile, cmd: string, args: Record<string, unknown>, proc: Process) {
+export function drmIoctlLookup(dev: DrmDevice, cmd: number): DrmIoctlDef | undefined {
+  const nr = iocNr(cmd);
+  return nr >= DRM_COMMAND_BASE && nr < DRM_COMMAND_END ? dev.driverIoctl(nr) : coreIoctlByNr(nr);
+}
+
+/**
+ * `drm_ioctl(filp, cmd, arg)` + `drm_ioctl_kernel()`: `ENODEV` once the device is unplugged;
+ * `ENOTTY` for a request that is not a DRM one (type byte other than 'd'); `EINVAL` for a number
+ * neither the core nor the driver defines; then the argument is copied in (in the directions both
+ * the caller's request and the declaration have), the caller's permission checked
+ * (`drm_ioctl_permit`: `EACCES`), the features the ioctl requires (`EOPNOTSUPP`) and its declared
+ * pads and flags (`EINVAL`), the handler run, and the argument copied back.
+ */
+export async function drmIoctl(file: DrmFile, cmd: number, arg: unknown, proc: Process): Promise<void> {
   const dev = file.device;
-  if (dev.unplugged || file.closed)
-    throw new KernelError("ENODEV", `${cmd}: ${file.minor.path} was unplugged`);
-  const def: DrmIoctlDef | undefined = coreIoctl(cmd) ?? dev.driverIoctl(cmd);
+  if (dev.unplugged || file.closed) throw new KernelError("ENODEV", `${file.minor.path} was unplugged`);
+  if (String.fromCharCode(iocType(cmd)) !== DRM_IOCTL_BASE)
+    throw new KernelError("ENOTTY", `request 0x${(cmd >>> 0).toString(16)} is not a DRM ioctl`);
+  const def = drmIoctlLookup(dev, cmd);
   if (def === undefined)
-    throw new KernelError("EINVAL", `${cmd} is not an ioctl of the DRM core or of driver ${dev.driver.name}`);
-  drmIoctlPermit(def.flags, file, cmd);
+    throw new KernelError(
+      "EINVAL",
+      `ioctl number 0x${iocNr(cmd).toString(16)} is not an ioctl of the DRM core or of driver ${dev.driver.name}`,
+    );
   const sim = dev.sim;
   const ctx = sim.current;
-  if (!sim.tracer.on) return def.handler(file, args, { proc, ctx, name: cmd });
+  const name = def.name;
+  const dir = (iocDir(cmd) & iocDir(def.cmd)) as IocDir;
+  const run = () =>
+    uapiIoctlCall(sim, name, dir, def.layout, arg, (args) => {
+      drmIoctlPermit(def.flags, file, name);
+      if (def.requires !== 0 && !dev.checkFeature(def.requires))
+        throw new KernelError("EOPNOTSUPP", `${name}: ${dev.driver.name} lacks the driver feature it needs`);
+      uapiCheckEntry(def.layout, args, name);
+      return def.handler(file, args, { proc, ctx, name, cmd });
+    });
+  if (!sim.tracer.on) return run();
   const t0 = sim.now;
   let ret = 0;
   try {
-    return await def.handler(file, args, { proc, ctx, name: cmd });
+    return await run();
   } catch (e) {
     ret = e instanceof KernelError ? e.errno : -1;
     throw e;
   } finally {
     sim.tracer.slice(traceDrmIoctl, { process: dev.driver.name, thread: ctx.label }, t0, {
-      ioctl: cmd,
+      ioctl: name,
       file: file.minor.path,
       ret,
     });
@@ -74,6 +121,7 @@ export function drmFops(): FileOperations<DrmFile> {
   return {
     kind: "drm",
     ioctl: (f, cmd, arg, proc) => drmIoctl(f.priv, cmd, arg, proc),
+    ioctlName: (f, cmd) => drmIoctlLookup(f.priv.device, cmd)?.name,
     release: (f) => f.priv.device.releaseFile(f.priv),
   };
 }

@@ -11,7 +11,7 @@
  * (evict VRAM, swap) a buffer someone else still holds. The kernel has no shared helper for this;
  * drmsim's is built on the same primitives so each driver does not reinvent the teardown.
  */
-import { type DmaBuf, type DmaBufAttachOps, DmaDataDirection, type SgTable } from "@drmsim/dma-buf";
+import { type DmaBuf, DmaDataDirection, type SgTable } from "@drmsim/dma-buf";
 import { DrmGemObject, drmGemIsPrimeExportedDmaBuf, drmPrimeGemDestroy } from "@drmsim/gem";
 import { KernelError, type Simulator } from "@drmsim/runtime";
 import type { DrmDevice } from "./drm-device.js";
@@ -91,14 +91,9 @@ export class DrmGemPrimeDynamicObject extends DrmGemObject {
  */
 export function drmGemPrimeImportDynamic(device: DrmDevice, buf: DmaBuf): DrmGemObject {
   if (drmGemIsPrimeExportedDmaBuf(buf, device)) return (buf.priv as DrmGemObject).get();
-  const hooks = device.hooks;
   const obj = device.initGemObject(new DrmGemPrimeDynamicObject(device.sim, buf, device));
-  const ops: DmaBufAttachOps = {
-    allowPeer2peer: hooks.dmaBufAttach.allowPeer2peer.call(buf) === true,
-    invalidateMappings: (att) => hooks.dmaBufAttach.invalidateMappings.call(att),
-  };
   try {
-    obj.importAttach = buf.dynamicAttach(device.dmaDev, ops, obj);
+    obj.importAttach = buf.dynamicAttach(device.dmaDev, device.dmaBufAttachOps(buf), obj);
   } catch (e) {
     obj.put();
     throw e;

@@ -4,7 +4,27 @@
  * ioctl's `KernelError` (libdrm returns -errno; here it throws, with `code` the errno name).
  */
 import { listCharDevices, type Process } from "@drmsim/runtime";
-import { DrmCap, type DrmVersion } from "./drm-core-ioctls.js";
+import { DrmCap } from "./drm-core-ioctls.js";
+import {
+  DRM_IOCTL_AUTH_MAGIC,
+  DRM_IOCTL_DROP_MASTER,
+  DRM_IOCTL_GEM_CLOSE,
+  DRM_IOCTL_GET_CAP,
+  DRM_IOCTL_GET_MAGIC,
+  DRM_IOCTL_MODE_CREATE_DUMB,
+  DRM_IOCTL_MODE_DESTROY_DUMB,
+  DRM_IOCTL_MODE_MAP_DUMB,
+  DRM_IOCTL_PRIME_FD_TO_HANDLE,
+  DRM_IOCTL_PRIME_HANDLE_TO_FD,
+  DRM_IOCTL_SET_MASTER,
+  DRM_IOCTL_VERSION,
+  type DrmAuth,
+  type DrmGetCap,
+  type DrmModeCreateDumb,
+  type DrmModeMapDumb,
+  type DrmPrimeHandle,
+  type DrmVersionArgs,
+} from "./drm-uapi.js";
 
 /** `DRM_CLOEXEC` (= `O_CLOEXEC`) for `drmPrimeHandleToFD`. */
 export const DRM_CLOEXEC = 0o2000000;
@@ -12,7 +32,7 @@ export const DRM_CLOEXEC = 0o2000000;
 export const DRM_RDWR = 0x2;
 
 /** `drmIoctl(fd, request, arg)`: one ioctl; resolves to the argument object with outputs filled in. */
-export function drmIoctl<A extends object>(proc: Process, fd: number, request: string, arg: A): Promise<A> {
+export function drmIoctl<A extends object>(proc: Process, fd: number, request: number, arg: A): Promise<A> {
   return proc.ioctl<A>(fd, request, arg).then(() => arg);
 }
 
@@ -47,35 +67,70 @@ export function drmOpenRender(proc: Process, minor = 128): Promise<number> {
   return proc.open(`/dev/dri/renderD${minor}`);
 }
 
-/** `drmGetVersion(fd)`. */
-export async function drmGetVersion(proc: Process, fd: number): Promise<DrmVersion> {
-  return (await drmIoctl(proc, fd, "DRM_IOCTL_VERSION", {})) as DrmVersion;
+/** What `drmGetVersion` returns (`drmVersion` in libdrm): the version and the three strings. */
+export interface DrmVersionInfo {
+  version_major: number;
+  version_minor: number;
+  version_patchlevel: number;
+  name: string;
+  date: string;
+  desc: string;
+}
+
+/**
+ * `drmGetVersion(fd)`: VERSION twice, as libdrm does — once with NULL buffers to learn the string
+ * lengths, then with buffers of those lengths.
+ */
+export async function drmGetVersion(proc: Process, fd: number): Promise<DrmVersionInfo> {
+  const probe: DrmVersionArgs = {};
+  await drmIoctl(proc, fd, DRM_IOCTL_VERSION, probe);
+  const name = new Uint8Array(Number(probe.name_len));
+  const date = new Uint8Array(Number(probe.date_len));
+  const desc = new Uint8Array(Number(probe.desc_len));
+  const v: DrmVersionArgs = {
+    name,
+    name_len: name.length,
+    date,
+    date_len: date.length,
+    desc,
+    desc_len: desc.length,
+  };
+  await drmIoctl(proc, fd, DRM_IOCTL_VERSION, v);
+  const text = new TextDecoder();
+  return {
+    version_major: v.version_major ?? 0,
+    version_minor: v.version_minor ?? 0,
+    version_patchlevel: v.version_patchlevel ?? 0,
+    name: text.decode(name),
+    date: text.decode(date),
+    desc: text.decode(desc),
+  };
 }
 
 /** `drmGetCap(fd, capability)`: the value. */
 export async function drmGetCap(proc: Process, fd: number, capability: number): Promise<number> {
-  const a = await drmIoctl(proc, fd, "DRM_IOCTL_GET_CAP", { capability, value: 0 });
-  return a.value;
+  const a = await drmIoctl(proc, fd, DRM_IOCTL_GET_CAP, { capability, value: 0 } as DrmGetCap);
+  return Number(a.value);
 }
 
 /** `drmGetMagic(fd)`. */
 export async function drmGetMagic(proc: Process, fd: number): Promise<number> {
-  return (await drmIoctl(proc, fd, "DRM_IOCTL_GET_MAGIC", { magic: 0 })).magic;
+  return (await drmIoctl(proc, fd, DRM_IOCTL_GET_MAGIC, { magic: 0 } as DrmAuth)).magic ?? 0;
 }
 
 /** `drmAuthMagic(fd, magic)` (from the master's fd). */
 export async function drmAuthMagic(proc: Process, fd: number, magic: number): Promise<void> {
-  await drmIoctl(proc, fd, "DRM_IOCTL_AUTH_MAGIC", { magic });
+  await drmIoctl(proc, fd, DRM_IOCTL_AUTH_MAGIC, { magic });
 }
 
 /** `drmSetMaster(fd)`. */
 export async function drmSetMaster(proc: Process, fd: number): Promise<void> {
-  await drmIoctl(proc, fd, "DRM_IOCTL_SET_MASTER", {});
+  await drmIoctl(proc, fd, DRM_IOCTL_SET_MASTER, {});
 }
 
 /** `drmDropMaster(fd)`. */
 export async function drmDropMaster(proc: Process, fd: number): Promise<void> {
-  await drmIoctl(proc, fd, "DRM_IOCTL_DROP_MASTER", {});
+  await drmIoctl(proc, fd, DRM_IOCTL_DROP_MASTER, {});
 }
 
 /** `drmPrimeHandleToFD(fd, handle, flags)`: the dma-buf fd. */
@@ -85,18 +140,24 @@ export async function drmPrimeHandleToFD(
   handle: number,
   flags = 0,
 ): Promise<number> {
-  return (await drmIoctl(proc, fd, "DRM_IOCTL_PRIME_HANDLE_TO_FD", { handle, flags, fd: -1 })).fd;
+  return (await drmIoctl(proc, fd, DRM_IOCTL_PRIME_HANDLE_TO_FD, { handle, flags, fd: -1 } as DrmPrimeHandle))
+    .fd!;
 }
 
 /** `drmPrimeFDToHandle(fd, prime_fd)`: the GEM handle in this file. */
 export async function drmPrimeFDToHandle(proc: Process, fd: number, primeFd: number): Promise<number> {
-  return (await drmIoctl(proc, fd, "DRM_IOCTL_PRIME_FD_TO_HANDLE", { fd: primeFd, flags: 0, handle: 0 }))
-    .handle;
+  return (
+    await drmIoctl(proc, fd, DRM_IOCTL_PRIME_FD_TO_HANDLE, {
+      fd: primeFd,
+      flags: 0,
+      handle: 0,
+    } as DrmPrimeHandle)
+  ).handle!;
 }
 
 /** `drmCloseBufferHandle(fd, handle)` (GEM_CLOSE). */
 export async function drmCloseBufferHandle(proc: Process, fd: number, handle: number): Promise<void> {
-  await drmIoctl(proc, fd, "DRM_IOCTL_GEM_CLOSE", { handle, pad: 0 });
+  await drmIoctl(proc, fd, DRM_IOCTL_GEM_CLOSE, { handle, pad: 0 });
 }
 
 /** `drmModeCreateDumbBuffer(fd, width, height, bpp, flags)`: `{ handle, pitch, size }`. */
@@ -108,26 +169,21 @@ export async function drmModeCreateDumbBuffer(
   bpp: number,
   flags = 0,
 ): Promise<{ handle: number; pitch: number; size: number }> {
-  const a = await drmIoctl(proc, fd, "DRM_IOCTL_MODE_CREATE_DUMB", {
-    width,
-    height,
-    bpp,
-    flags,
-    handle: 0,
-    pitch: 0,
-    size: 0,
-  });
-  return { handle: a.handle, pitch: a.pitch, size: a.size };
+  const a: DrmModeCreateDumb = { width, height, bpp, flags, handle: 0, pitch: 0, size: 0 };
+  await drmIoctl(proc, fd, DRM_IOCTL_MODE_CREATE_DUMB, a);
+  return { handle: a.handle!, pitch: a.pitch!, size: Number(a.size) };
 }
 
 /** `drmModeMapDumbBuffer(fd, handle)`: the fake mmap offset. */
 export async function drmModeMapDumbBuffer(proc: Process, fd: number, handle: number): Promise<number> {
-  return (await drmIoctl(proc, fd, "DRM_IOCTL_MODE_MAP_DUMB", { handle, pad: 0, offset: 0 })).offset;
+  const a: DrmModeMapDumb = { handle, pad: 0, offset: 0 };
+  await drmIoctl(proc, fd, DRM_IOCTL_MODE_MAP_DUMB, a);
+  return Number(a.offset);
 }
 
 /** `drmModeDestroyDumbBuffer(fd, handle)`. */
 export async function drmModeDestroyDumbBuffer(proc: Process, fd: number, handle: number): Promise<void> {
-  await drmIoctl(proc, fd, "DRM_IOCTL_MODE_DESTROY_DUMB", { handle });
+  await drmIoctl(proc, fd, DRM_IOCTL_MODE_DESTROY_DUMB, { handle });
 }
 
 export { DrmCap };

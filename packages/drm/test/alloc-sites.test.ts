@@ -7,6 +7,7 @@
 import { isKernelError, Process, Simulator } from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
 import {
+  DRM_IOCTL_SYNCOBJ_EVENTFD,
   DRM_SYNCOBJ_CREATE_SIGNALED,
   DrmDriverFeature,
   type DrmHooks,
@@ -124,7 +125,7 @@ describe("syncobj eventfd entry allocation", () => {
     const refs = evFile.refcount;
     const used = sim.mm.used;
     failAt(sim, "drm_syncobj_eventfd_ioctl");
-    const call = () => app.ioctl(fd, "DRM_IOCTL_SYNCOBJ_EVENTFD", { handle: h, fd: efd, point: 1, flags: 0 });
+    const call = () => app.ioctl(fd, DRM_IOCTL_SYNCOBJ_EVENTFD, { handle: h, fd: efd, point: 1, flags: 0 });
     expect(await codeOf(sim, call)).toBe("ENOMEM");
     sim.mm.clearFaults();
     expect(evFile.refcount).toBe(refs);

@@ -1,10 +1,11 @@
 import "reflect-metadata";
 import { type DmaBuf, dmaBufInvalidateMappings } from "@drmsim/dma-buf";
 import { DrmGemShmemObject } from "@drmsim/gem";
-import { KernelError, Process, Simulator } from "@drmsim/runtime";
+import { __u32, KernelError, Process, Simulator, type UapiArgsOf, uapiStruct } from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
 import {
   DRM_COMMAND_BASE,
+  DRM_IOWR,
   DRM_RENDER_ALLOW,
   type DrmDevice,
   DrmDriverFeature,
@@ -12,6 +13,7 @@ import {
   type DrmHooks,
   DrmPluginHost,
   drmIoctl,
+  drmIoctlDefDrv,
   drmIsDynamicImporter,
   drmModeCreateDumbBuffer,
   drmPrimeFDToHandle,
@@ -38,7 +40,7 @@ class VgemLike {
         obj.put();
       }
       args.pitch = pitch;
-      args.size = obj.size;
+      args.size = BigInt(obj.size);
       return true;
     });
     hooks.dmaBuf.attach.tap("vgemlike", () => {
@@ -48,10 +50,10 @@ class VgemLike {
   }
 }
 
-interface DynUse {
-  handle: number;
-  mapped?: number;
-}
+/** `struct dyn_use`: in `handle`, out `mapped` (bytes). */
+const dyn_use = uapiStruct("dyn_use", { handle: __u32, mapped: __u32 }, { size: 8 });
+type DynUse = UapiArgsOf<typeof dyn_use>;
+const DYN_USE = DRM_IOWR(DRM_COMMAND_BASE, dyn_use);
 
 /**
  * A tiny dynamic importer: taps `dma_buf_attach_ops`; its one ioctl "uses" an object the way a
@@ -77,29 +79,32 @@ class DynImporter {
       );
     });
     hooks.driver.ioctls.tap("dyn", (ioctls) => {
-      ioctls.add({
-        name: "DRM_IOCTL_DYN_USE",
-        nr: DRM_COMMAND_BASE,
-        flags: DRM_RENDER_ALLOW,
-        handler: async (file, args: DynUse) => {
-          const obj = file.gem.lookup(args.handle);
-          try {
-            if (!(obj instanceof DrmGemPrimeDynamicObject))
-              throw new KernelError("EINVAL", "not a dynamic import");
-            await obj.resv.lock(null);
+      ioctls.add(
+        drmIoctlDefDrv(
+          "DYN_USE",
+          DYN_USE,
+          dyn_use,
+          async (file, args) => {
+            const obj = file.gem.lookup(args.handle);
             try {
-              const before = obj.sgt;
-              const sgt = await obj.mapLocked();
-              if (sgt !== before) this.maps++;
-              args.mapped = sgt.totalLength;
+              if (!(obj instanceof DrmGemPrimeDynamicObject))
+                throw new KernelError("EINVAL", "not a dynamic import");
+              await obj.resv.lock(null);
+              try {
+                const before = obj.sgt;
+                const sgt = await obj.mapLocked();
+                if (sgt !== before) this.maps++;
+                args.mapped = sgt.totalLength;
+              } finally {
+                obj.resv.unlock();
+              }
             } finally {
-              obj.resv.unlock();
+              obj.put();
             }
-          } finally {
-            obj.put();
-          }
-        },
-      });
+          },
+          DRM_RENDER_ALLOW,
+        ),
+      );
     });
   }
 }
@@ -147,7 +152,7 @@ describe("dma_buf_attach_ops hooks and the core dynamic PRIME import", () => {
       expect(att.mappingCount).toBe(0);
       expect(dyn.sgt).toBeNull();
 
-      const use = () => drmIoctl<DynUse>(app, ifd, "DRM_IOCTL_DYN_USE", { handle: h });
+      const use = () => drmIoctl<DynUse>(app, ifd, DYN_USE, { handle: h });
       expect((await use()).mapped).toBe(64 * 16 * 4);
       expect(att.mappingCount).toBe(1);
       await use();
@@ -157,7 +162,9 @@ describe("dma_buf_attach_ops hooks and the core dynamic PRIME import", () => {
       await buf.resv.lock(null);
       dmaBufInvalidateMappings(buf);
       buf.resv.unlock();
-      expect(drv.invalidations).toEqual(["dyn.invalidateMappings held=true dropped=true"]);
+      expect(drv.invalidations).toEqual([
+        "dyn: dma_buf_attach_ops.invalidate_mappings held=true dropped=true",
+      ]);
       expect(att.mappingCount).toBe(0);
       expect(dyn.sgt).toBeNull();
 
@@ -171,8 +178,8 @@ describe("dma_buf_attach_ops hooks and the core dynamic PRIME import", () => {
       // Left mapped on purpose: closing the files must unmap, detach and drop the dma-buf.
     });
     const ops = sim.tracer.eventsOf(traceDrmDriverOp).map((e) => (e.args as { op: string }).op);
-    expect(ops).toContain("allowPeer2peer");
-    expect(ops).toContain("invalidateMappings");
+    expect(ops).toContain("dma_buf_attach_ops.allow_peer2peer");
+    expect(ops).toContain("dma_buf_attach_ops.invalidate_mappings");
     app.exit();
     expect(dmabuf!.isReleased).toBe(true);
     host.remove(imp);

@@ -1,7 +1,14 @@
-import { Process, Simulator } from "@drmsim/runtime";
+import { __u32, iowr, Process, Simulator, uapiStruct } from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
 import {
   DRM_COMMAND_BASE,
+  DRM_COMMAND_END,
+  DRM_IO,
+  DRM_IOCTL_DROP_MASTER,
+  DRM_IOCTL_GET_CAP,
+  DRM_IOCTL_GET_MAGIC,
+  DRM_IOCTL_SET_MASTER,
+  DRM_IOWR,
   DRM_PRIME_CAP_EXPORT,
   DRM_PRIME_CAP_IMPORT,
   DRM_RENDER_ALLOW,
@@ -9,20 +16,26 @@ import {
   DrmDriverFeature,
   type DrmHooks,
   DrmPluginHost,
+  drm_gem_open,
   drmAuthMagic,
   drmGetCap,
   drmGetMagic,
   drmGetVersion,
+  drmIoctlDef,
   drmIoctlDefDrv,
   drmModeSizeDumb,
+  drmNoArg,
   drmProcessSetRoot,
 } from "../src/index.js";
+
+const PLAIN_PRIMARY_ONLY = DRM_IO(DRM_COMMAND_BASE + 0x01);
+const PLAIN_RENDER = DRM_IO(DRM_COMMAND_BASE + 0x02);
 
 class Plain {
   apply(hooks: DrmHooks) {
     hooks.driver.ioctls.tap("plain", (r) => {
-      r.add({ name: "DRM_IOCTL_PLAIN_PRIMARY_ONLY", nr: 0x41, flags: 0, handler: () => {} });
-      r.add({ name: "DRM_IOCTL_PLAIN_RENDER", nr: 0x42, flags: DRM_RENDER_ALLOW, handler: () => {} });
+      r.add(drmIoctlDefDrv("PLAIN_PRIMARY_ONLY", PLAIN_PRIMARY_ONLY, drmNoArg, () => {}, 0));
+      r.add(drmIoctlDefDrv("PLAIN_RENDER", PLAIN_RENDER, drmNoArg, () => {}, DRM_RENDER_ALLOW));
     });
   }
 }
@@ -64,19 +77,23 @@ describe("drm_ioctl dispatch and permissions", () => {
     expect(sim.teardown().findings).toEqual([]);
   });
 
-  it("unknown ioctl is EINVAL; a render node refuses ioctls without DRM_RENDER_ALLOW with EACCES", async () => {
+  it("drm_ioctl: a non-DRM request is ENOTTY, an unknown number EINVAL; a render node refuses ioctls without DRM_RENDER_ALLOW with EACCES", async () => {
     const { sim, host, dev } = setup();
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
       const r = await app.open("/dev/dri/renderD128");
-      await expect(app.ioctl(r, "DRM_IOCTL_NOPE", {})).rejects.toMatchObject({ code: "EINVAL" });
-      await expect(app.ioctl(r, "DRM_IOCTL_PLAIN_PRIMARY_ONLY", {})).rejects.toMatchObject({
-        code: "EACCES",
+      // DRM_IOCTL_TYPE(cmd) != DRM_IOCTL_BASE
+      await expect(app.ioctl(r, iowr("b", 0x00, 8), {})).rejects.toMatchObject({ code: "ENOTTY" });
+      // No ioctl at driver number 0x5f, nor at core number 0x3f.
+      await expect(app.ioctl(r, DRM_IO(DRM_COMMAND_BASE + 0x1f), {})).rejects.toMatchObject({
+        code: "EINVAL",
       });
-      await expect(app.ioctl(r, "DRM_IOCTL_GET_MAGIC", {})).rejects.toMatchObject({ code: "EACCES" });
-      await app.ioctl(r, "DRM_IOCTL_PLAIN_RENDER", {});
+      await expect(app.ioctl(r, DRM_IO(0x3f), {})).rejects.toMatchObject({ code: "EINVAL" });
+      await expect(app.ioctl(r, PLAIN_PRIMARY_ONLY, {})).rejects.toMatchObject({ code: "EACCES" });
+      await expect(app.ioctl(r, DRM_IOCTL_GET_MAGIC, {})).rejects.toMatchObject({ code: "EACCES" });
+      await app.ioctl(r, PLAIN_RENDER, {});
       const c = await app.open("/dev/dri/card0");
-      await app.ioctl(c, "DRM_IOCTL_PLAIN_PRIMARY_ONLY", {});
+      await app.ioctl(c, PLAIN_PRIMARY_ONLY, {});
     });
     app.exit();
     host.remove(dev);
@@ -101,13 +118,13 @@ describe("drm_ioctl dispatch and permissions", () => {
       await drmAuthMagic(compositor, m, magic);
       expect(clientFile.authenticated).toBe(true);
       // SET_MASTER: a non-root client that was never master is refused; DROP_MASTER by a non-master is EINVAL.
-      await expect(client.ioctl(c, "DRM_IOCTL_SET_MASTER", {})).rejects.toMatchObject({ code: "EACCES" });
-      await expect(client.ioctl(c, "DRM_IOCTL_DROP_MASTER", {})).rejects.toMatchObject({ code: "EINVAL" });
-      await compositor.ioctl(m, "DRM_IOCTL_DROP_MASTER", {});
+      await expect(client.ioctl(c, DRM_IOCTL_SET_MASTER, {})).rejects.toMatchObject({ code: "EACCES" });
+      await expect(client.ioctl(c, DRM_IOCTL_DROP_MASTER, {})).rejects.toMatchObject({ code: "EINVAL" });
+      await compositor.ioctl(m, DRM_IOCTL_DROP_MASTER, {});
       expect(dev.master).toBe(null);
       drmProcessSetRoot(client);
-      await client.ioctl(c, "DRM_IOCTL_SET_MASTER", {});
-      await expect(compositor.ioctl(m, "DRM_IOCTL_SET_MASTER", {})).rejects.toMatchObject({ code: "EBUSY" });
+      await client.ioctl(c, DRM_IOCTL_SET_MASTER, {});
+      await expect(compositor.ioctl(m, DRM_IOCTL_SET_MASTER, {})).rejects.toMatchObject({ code: "EBUSY" });
     });
     compositor.exit();
     client.exit();
@@ -125,8 +142,12 @@ describe("drm_ioctl dispatch and permissions", () => {
       expect(await drmGetCap(app, fd, DrmCap.SYNCOBJ)).toBe(1);
       expect(await drmGetCap(app, fd, DrmCap.SYNCOBJ_TIMELINE)).toBe(0);
       const arg = { capability: DrmCap.DUMB_BUFFER, value: 7 };
-      await expect(app.ioctl(fd, "DRM_IOCTL_GET_CAP", arg)).rejects.toMatchObject({ code: "EOPNOTSUPP" });
+      await expect(app.ioctl(fd, DRM_IOCTL_GET_CAP, arg)).rejects.toMatchObject({ code: "EOPNOTSUPP" });
       expect(arg.value).toBe(7); // nothing copied back on failure
+      // __u64 capability: a value no C program could store there is EINVAL before anything runs.
+      await expect(app.ioctl(fd, DRM_IOCTL_GET_CAP, { capability: -1 })).rejects.toMatchObject({
+        code: "EINVAL",
+      });
     });
     app.exit();
     host.remove(dev);
@@ -148,7 +169,7 @@ describe("drm_ioctl dispatch and permissions", () => {
     class Bad {
       apply(hooks: DrmHooks) {
         hooks.driver.ioctls.tap("bad", (r) =>
-          r.add({ name: "DRM_IOCTL_BAD", nr: 0x10, flags: 0, handler: () => {} }),
+          r.add(drmIoctlDef("DRM_IOCTL_BAD", DRM_IO(0x10), drmNoArg, () => {}, 0)),
         );
       }
     }
@@ -158,8 +179,8 @@ describe("drm_ioctl dispatch and permissions", () => {
     class Dup {
       apply(hooks: DrmHooks) {
         hooks.driver.ioctls.tap("dup", (r) => {
-          r.add({ name: "DRM_IOCTL_A", nr: 0x40, flags: 0, handler: () => {} });
-          r.add({ name: "DRM_IOCTL_B", nr: 0x40, flags: 0, handler: () => {} });
+          r.add(drmIoctlDefDrv("A", DRM_IO(0x40), drmNoArg, () => {}, 0));
+          r.add(drmIoctlDefDrv("B", DRM_IO(0x40), drmNoArg, () => {}, 0));
         });
       }
     }
@@ -167,18 +188,30 @@ describe("drm_ioctl dispatch and permissions", () => {
     expect(host.devices).toEqual([]);
   });
 
-  it("DRM_IOCTL_DEF_DRV numbers a driver ioctl from DRM_COMMAND_BASE and refuses numbers past the range", async () => {
-    const handler = (_f: unknown, a: { x: number }) => ({ x: a.x + 1 });
-    const def = drmIoctlDefDrv("DRM_IOCTL_T_INC", 0x04, handler, DRM_RENDER_ALLOW);
+  it("DRM_IOCTL_DEF_DRV takes the driver's request number, checks it against the layout and the driver range", async () => {
+    const t_inc = uapiStruct("t_inc", { x: __u32 }, { size: 4 });
+    const T_INC = DRM_IOWR(DRM_COMMAND_BASE + 0x04, t_inc);
+    const handler = (_f: unknown, a: { x: number }) => {
+      a.x++;
+    };
+    const def = drmIoctlDefDrv("T_INC", T_INC, t_inc, handler, DRM_RENDER_ALLOW);
     expect(def).toMatchObject({
-      name: "DRM_IOCTL_T_INC",
+      name: "T_INC",
+      cmd: T_INC,
       nr: DRM_COMMAND_BASE + 0x04,
       flags: DRM_RENDER_ALLOW,
     });
-    for (const bad of [-1, 0x60, 1.5])
-      expect(() => drmIoctlDefDrv("DRM_IOCTL_T_BAD", bad, handler, 0)).toThrow(
-        expect.objectContaining({ code: "EINVAL" }),
-      );
+    // Outside the driver range.
+    expect(() => drmIoctlDefDrv("T_BAD", DRM_IOWR(0x04, t_inc), t_inc, handler, 0)).toThrow(
+      expect.objectContaining({ code: "EINVAL" }),
+    );
+    expect(() => drmIoctlDefDrv("T_BAD", DRM_IOWR(DRM_COMMAND_END, t_inc), t_inc, handler, 0)).toThrow(
+      expect.objectContaining({ code: "EINVAL" }),
+    );
+    // The size the request encodes must be the layout's.
+    expect(() =>
+      drmIoctlDefDrv("T_BAD", DRM_IOWR(DRM_COMMAND_BASE, drm_gem_open), t_inc, handler, 0),
+    ).toThrow(/encodes 16 bytes/);
     // The entry works through the whole path: a render client calls it by name.
     const sim = new Simulator();
     const host = new DrmPluginHost(sim);
@@ -191,22 +224,30 @@ describe("drm_ioctl dispatch and permissions", () => {
     const app = new Process(sim, "app");
     const out = await sim.exec("app", async () => {
       const fd = await app.open("/dev/dri/renderD128");
-      return app.ioctl(fd, "DRM_IOCTL_T_INC", { x: 41 });
+      return app.ioctl(fd, T_INC, { x: 41 });
     });
     expect(out).toEqual({ x: 42 });
   });
 
   it("drm_mode_size_dumb: pitch rounded to the hardware alignment, size to a page (or more); bad alignments EINVAL", () => {
-    const args = (width: number, height: number, bpp: number) => ({ width, height, bpp });
+    const args = (width: number, height: number, bpp: number) => ({
+      width,
+      height,
+      bpp,
+      flags: 0,
+      handle: 0,
+      pitch: 0,
+      size: 0n,
+    });
     const a = args(100, 10, 24);
     drmModeSizeDumb(a);
-    expect(a).toMatchObject({ pitch: 300, size: 4096 });
+    expect(a).toMatchObject({ pitch: 300, size: 4096n });
     const b = args(100, 10, 24);
     drmModeSizeDumb(b, 64, 8192);
-    expect(b).toMatchObject({ pitch: 320, size: 8192 });
+    expect(b).toMatchObject({ pitch: 320, size: 8192n });
     const c = args(3, 1, 1); // 1 bpp: three pixels fit one byte
     drmModeSizeDumb(c, 8);
-    expect(c).toMatchObject({ pitch: 8, size: 4096 });
+    expect(c).toMatchObject({ pitch: 8, size: 4096n });
     for (const [pa, sa] of [
       [3, 0],
       [8, 100],

@@ -7,6 +7,8 @@ import { Process, Simulator } from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
 import { vgemProbe } from "../../../drivers/vgem/src/index.js";
 import {
+  DRM_IOCTL_GEM_CHANGE_HANDLE,
+  DRM_IOCTL_GEM_CLOSE,
   type DrmDevice,
   DrmPluginHost,
   drmModeCreateDumbBuffer,
@@ -15,7 +17,7 @@ import {
 } from "../src/index.js";
 import { code } from "./errno-of.js";
 
-const CHANGE = "DRM_IOCTL_GEM_CHANGE_HANDLE";
+const CHANGE = DRM_IOCTL_GEM_CHANGE_HANDLE;
 
 function handlesOf(dev: DrmDevice, i: number): number[] {
   return [...dev.files][i]!.gem.handles();
@@ -37,7 +39,7 @@ describe("DRM_IOCTL_GEM_CHANGE_HANDLE", () => {
       expect(handlesOf(dev, 1)).toEqual([4096]);
       expect([...dev.files][1]!.gem.peek(4096)).toBe(obj);
       // The old number means nothing now …
-      expect(await code(app.ioctl(render, "DRM_IOCTL_GEM_CLOSE", { handle: h }))).toBe("EINVAL");
+      expect(await code(app.ioctl(render, DRM_IOCTL_GEM_CLOSE, { handle: h }))).toBe("EINVAL");
       expect(await code(drmPrimeHandleToFD(app, render, h))).toBe("ENOENT");
       // … and importing the same dma-buf again finds the object at its new number.
       expect(await drmPrimeFDToHandle(app, render, buf)).toBe(4096);

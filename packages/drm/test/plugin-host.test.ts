@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import {
   DRM_AUTH,
   DRM_DEVICE,
+  DRM_IOCTL_VERSION,
   DRM_RENDER_ALLOW,
   type DrmDevice,
   DrmDriverFeature,
@@ -15,6 +16,7 @@ import {
   SIMULATOR,
   traceDrmDriverOp,
 } from "../src/index.js";
+import { T, tIoctl } from "./test-ioctl.js";
 
 const GPU = DrmDriverFeature.GEM | DrmDriverFeature.RENDER;
 
@@ -38,14 +40,11 @@ class GoodDriver {
       file.driverPriv = undefined;
     });
     hooks.driver.ioctls.tap("good", (r) => {
-      r.add({
-        name: "DRM_IOCTL_GOOD_PING",
-        nr: 0x40,
-        flags: DRM_AUTH | DRM_RENDER_ALLOW,
-        handler: (_f, a: { v?: number }) => {
+      r.add(
+        tIoctl("GOOD_PING", 0x00, DRM_AUTH | DRM_RENDER_ALLOW, (_f, a) => {
           a.v = 42;
-        },
-      });
+        }),
+      );
     });
   }
 }
@@ -77,12 +76,12 @@ describe("plugin host", () => {
     const fd = await sim.exec("app", () => app.open("/dev/dri/renderD128"));
     expect(counter.opens).toBe(1);
     const file = [...dev.files][0]!;
-    expect((file.driverPriv as { frames: string[] }).frames[0]).toBe("good.open");
+    expect((file.driverPriv as { frames: string[] }).frames[0]).toBe("good: drm_driver.open");
     expect(sim.tracer.eventsOf(traceDrmDriverOp).map((e) => (e.args as { op: string }).op)).toEqual([
-      "ioctls",
-      "open",
+      "drm_driver.ioctls",
+      "drm_driver.open",
     ]);
-    const out = await sim.exec("app", () => app.ioctl(fd, "DRM_IOCTL_GOOD_PING", {}));
+    const out = await sim.exec("app", () => app.ioctl(fd, T(0x00), {}));
     expect(out).toMatchObject({ v: 42 });
     expect(Object.isFrozen(dev.hooks) && Object.isFrozen(dev.hooks.driver)).toBe(true);
     app.exit();
@@ -169,7 +168,7 @@ describe("plugin host", () => {
     await sim.exec("app", () => app.open("/dev/dri/renderD128"));
     const f = sim.validator.findingsOf("drm-op-lock-imbalance");
     expect(f.length).toBe(1);
-    expect(f[0]!.backtrace[0]).toBe("sloppy.open");
+    expect(f[0]!.backtrace[0]).toBe("sloppy: drm_driver.open");
   });
 
   it("remove() releases open files (postclose runs), later ioctls get ENODEV, and the nodes vanish", async () => {
@@ -187,7 +186,7 @@ describe("plugin host", () => {
     const fd = await sim.exec("app", () => app.open("/dev/dri/card0"));
     host.remove(dev);
     expect(closed).toEqual(["/dev/dri/card0"]);
-    await expect(sim.exec("app", () => app.ioctl(fd, "DRM_IOCTL_VERSION", {}))).rejects.toMatchObject({
+    await expect(sim.exec("app", () => app.ioctl(fd, DRM_IOCTL_VERSION, {}))).rejects.toMatchObject({
       code: "ENODEV",
     });
     await expect(sim.exec("app", () => app.open("/dev/dri/card0"))).rejects.toMatchObject({ code: "ENOENT" });

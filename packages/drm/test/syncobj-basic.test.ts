@@ -4,54 +4,23 @@
  * references).
  */
 import { DmaFence, dmaFenceContextAlloc } from "@drmsim/dma-fence";
-import { File, type IoctlCmd, KernelError, Process, Simulator } from "@drmsim/runtime";
+import { KernelError, Process, Simulator } from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
 import {
   DRM_SYNCOBJ_CREATE_SIGNALED,
   DRM_SYNCOBJ_FD_TO_HANDLE_FLAGS_IMPORT_SYNC_FILE,
   DRM_SYNCOBJ_HANDLE_TO_FD_FLAGS_EXPORT_SYNC_FILE,
   DrmSyncobj,
-  drmSyncobjCreateIoctl,
-  drmSyncobjDestroyIoctl,
-  drmSyncobjFdToHandleIoctl,
-  drmSyncobjHandleToFdIoctl,
-  drmSyncobjResetIoctl,
-  drmSyncobjSignalIoctl,
   SYNCOBJ_FILE_KIND,
-  SyncobjTable,
 } from "../src/syncobj/index.js";
+import { syncobjOpen } from "./syncobj-harness.js";
 
 const ops = { getDriverName: () => "test", getTimelineName: () => "ring" };
 const fenceOn = (sim: Simulator) => new DmaFence(sim, ops, dmaFenceContextAlloc(sim), 1);
 
-// biome-ignore lint/suspicious/noExplicitAny: the handlers take differently shaped argument objects.
-type AnyHandler = (t: SyncobjTable, a: any, p: Process) => unknown;
-const HANDLERS: Record<string, AnyHandler> = {
-  CREATE: drmSyncobjCreateIoctl,
-  DESTROY: drmSyncobjDestroyIoctl,
-  HANDLE_TO_FD: drmSyncobjHandleToFdIoctl,
-  FD_TO_HANDLE: drmSyncobjFdToHandleIoctl,
-  RESET: drmSyncobjResetIoctl,
-  SIGNAL: drmSyncobjSignalIoctl,
-};
-
-/** A process with a pseudo DRM fd whose ioctls go to a syncobj table (the vfs does copy-in/out). */
-function open(sim: Simulator, name = "app") {
-  const proc = new Process(sim, name);
-  const table = new SyncobjTable(sim);
-  const file = new File(
-    sim,
-    {
-      kind: "drm-test",
-      ioctl: (_f: File, cmd: IoctlCmd, arg: Record<string, unknown>, p: Process) =>
-        HANDLERS[cmd]!(table, arg, p),
-      release: () => table.release(),
-    },
-    null,
-  );
-  const fd = proc.installFile(file);
-  const ioctl = (cmd: string, arg: object) => proc.ioctl<Record<string, number>>(fd, cmd, arg);
-  return { proc, table, fd, ioctl };
+/** A process with an fd of the syncobj test device. */
+async function open(sim: Simulator, name = "app") {
+  return syncobjOpen(new Process(sim, name));
 }
 
 const errno = async (p: Promise<unknown>) => {
@@ -67,8 +36,8 @@ const errno = async (p: Promise<unknown>) => {
 describe("syncobj_basic", () => {
   it("handles start at 1, are per file, and the lowest free one is reused", async () => {
     const sim = new Simulator();
-    const a = open(sim, "a");
-    const b = open(sim, "b");
+    const a = await open(sim, "a");
+    const b = await open(sim, "b");
     const h1 = (await a.ioctl("CREATE", { flags: 0 })).handle;
     const h2 = (await a.ioctl("CREATE", { flags: 0 })).handle;
     expect([h1, h2]).toEqual([1, 2]);
@@ -96,7 +65,7 @@ describe("syncobj_basic", () => {
 
   it("bad-create-flags: flags other than SIGNALED are EINVAL, and nothing is created", async () => {
     const sim = new Simulator();
-    const a = open(sim);
+    const a = await open(sim);
     const args = { flags: 0xff, handle: 77 };
     expect(await errno(a.ioctl("CREATE", args))).toBe("EINVAL");
     expect(args.handle).toBe(77);
@@ -107,7 +76,7 @@ describe("syncobj_basic", () => {
 
   it("bad-destroy: an unknown handle is EINVAL (not ENOENT); a nonzero pad is EINVAL", async () => {
     const sim = new Simulator();
-    const a = open(sim);
+    const a = await open(sim);
     expect(await errno(a.ioctl("DESTROY", { handle: 0xdeadbeef }))).toBe("EINVAL");
     const { handle } = await a.ioctl("CREATE", {});
     expect(await errno(a.ioctl("DESTROY", { handle, pad: 1 }))).toBe("EINVAL");
@@ -120,7 +89,7 @@ describe("syncobj_basic", () => {
 
   it("create-signaled installs a signalled fence; a plain create has none", async () => {
     const sim = new Simulator();
-    const a = open(sim);
+    const a = await open(sim);
     const { handle: sig } = await a.ioctl("CREATE", { flags: DRM_SYNCOBJ_CREATE_SIGNALED });
     const { handle: plain } = await a.ioctl("CREATE", {});
     const s = a.table.find(sig!)!;
@@ -135,7 +104,7 @@ describe("syncobj_basic", () => {
 
   it("bad-pad/flags on HANDLE_TO_FD and FD_TO_HANDLE are EINVAL; a plain export needs point 0", async () => {
     const sim = new Simulator();
-    const a = open(sim);
+    const a = await open(sim);
     const { handle } = await a.ioctl("CREATE", {});
     expect(await errno(a.ioctl("HANDLE_TO_FD", { handle, pad: 1 }))).toBe("EINVAL");
     expect(await errno(a.ioctl("HANDLE_TO_FD", { handle, flags: 1 << 5 }))).toBe("EINVAL");
@@ -149,7 +118,7 @@ describe("syncobj_basic", () => {
 
   it("illegal-fd-to-handle: a closed fd or a non-syncobj fd is EINVAL", async () => {
     const sim = new Simulator();
-    const a = open(sim);
+    const a = await open(sim);
     expect(await errno(a.ioctl("FD_TO_HANDLE", { fd: 999 }))).toBe("EINVAL");
     // The DRM fd itself is not a syncobj fd.
     expect(await errno(a.ioctl("FD_TO_HANDLE", { fd: a.fd }))).toBe("EINVAL");
@@ -160,8 +129,8 @@ describe("syncobj_basic", () => {
 
   it("test-valid-cycle: export, import in another process, every import is a new handle, same syncobj", async () => {
     const sim = new Simulator();
-    const a = open(sim, "producer");
-    const b = open(sim, "consumer");
+    const a = await open(sim, "producer");
+    const b = await open(sim, "consumer");
     const { handle } = await a.ioctl("CREATE", {});
     const { fd } = await a.ioctl("HANDLE_TO_FD", { handle });
     expect(a.proc.file(fd!).fops.kind).toBe(SYNCOBJ_FILE_KIND);
@@ -192,7 +161,7 @@ describe("syncobj_basic", () => {
 
   it("IMPORT_SYNC_FILE: an fd that is not a sync_file is EINVAL; EXPORT_SYNC_FILE of a missing fence is EINVAL", async () => {
     const sim = new Simulator();
-    const a = open(sim);
+    const a = await open(sim);
     const { handle } = await a.ioctl("CREATE", {});
     expect(
       await errno(
@@ -215,9 +184,9 @@ describe("syncobj_basic", () => {
 
   it("RESET and SIGNAL: pad, count 0 and unknown handles are refused before anything changes", async () => {
     const sim = new Simulator();
-    const a = open(sim);
+    const a = await open(sim);
     const { handle } = await a.ioctl("CREATE", { flags: DRM_SYNCOBJ_CREATE_SIGNALED });
-    for (const cmd of ["RESET", "SIGNAL"]) {
+    for (const cmd of ["RESET", "SIGNAL"] as const) {
       expect(await errno(a.ioctl(cmd, { handles: [handle], count_handles: 1, pad: 1 }))).toBe("EINVAL");
       expect(await errno(a.ioctl(cmd, { handles: [], count_handles: 0 }))).toBe("EINVAL");
       expect(await errno(a.ioctl(cmd, { handles: [handle, 9], count_handles: 2 }))).toBe("ENOENT");
@@ -269,13 +238,13 @@ describe("DrmSyncobj core", () => {
   it("findFence: point 0 of a binary syncobj is its fence; a missing fence is EINVAL; bad flags EINVAL", async () => {
     const sim = new Simulator();
     const s = new DrmSyncobj(sim);
-    await expect(s.findFence(0, 0)).rejects.toMatchObject({ code: "EINVAL" });
+    await expect(s.findFence(0n, 0)).rejects.toMatchObject({ code: "EINVAL" });
     const f = fenceOn(sim);
     s.replaceFence(f);
-    const got = await s.findFence(0, 0);
+    const got = await s.findFence(0n, 0);
     expect(got).toBe(f);
     got.put();
-    await expect(s.findFence(0, 1 << 4)).rejects.toMatchObject({ code: "EINVAL" });
+    await expect(s.findFence(0n, 1 << 4)).rejects.toMatchObject({ code: "EINVAL" });
     f.signal();
     f.put();
     s.put();

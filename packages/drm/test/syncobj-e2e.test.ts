@@ -131,7 +131,7 @@ describe("drm_syncobj through /dev/dri/renderD128", () => {
       const table = drmSyncobjTable(file);
       const dep = await table.findFence(inSync);
       const job = new DmaFence(sim, ops, dmaFenceContextAlloc(sim), 1);
-      table.signalPoint(outSync, job, 1);
+      table.signalPoint(outSync, job, 1n);
       dep.put();
       sim.schedule(msecs(4), () => job.signal());
       // Userspace: export point 1 to a binary syncobj, wait, export a sync_file and poll it.
@@ -194,4 +194,51 @@ describe("drm_syncobj through /dev/dri/renderD128", () => {
     host.remove(dev);
     expect(sim.teardown().findings).toEqual([]);
   });
+});
+
+describe("timeline points and timeouts beyond 2^53, through the ioctls", () => {
+  for (const [label, point] of [
+    ["2^63", 2n ** 63n],
+    ["2^64 - 1", 2n ** 64n - 1n],
+  ] as const) {
+    it(`signal, query, wait and transfer at ${label} exactly`, async () => {
+      const sim = new Simulator();
+      const host = new DrmPluginHost(sim);
+      const dev = host.probe(NoopDriver, { name: "noop", features: ALL });
+      const app = new Process(sim, "app");
+      const r = await sim.exec("app", async () => {
+        const fd = await app.open("/dev/dri/renderD128");
+        const [a, b] = [await drmSyncobjCreate(app, fd), await drmSyncobjCreate(app, fd)];
+        // One below first: the chain must order two points that differ only past 2^53.
+        await drmSyncobjTimelineSignal(app, fd, [a], [point - 1n]);
+        await drmSyncobjTimelineSignal(app, fd, [a], [point]);
+        const queried = await drmSyncobjQuery(app, fd, [a]);
+        // INT64_MAX nanoseconds: forever; the point is already there, so it returns at once.
+        const first = await drmSyncobjTimelineWait(app, fd, [a], [point], 2n ** 63n - 1n);
+        await drmSyncobjTransfer(app, fd, b, point, a, point);
+        const transferred = await drmSyncobjQuery(app, fd, [b]);
+        // A point past the last one signalled: EINVAL (no fence), ETIME when waiting for submit.
+        const past = point === 2n ** 64n - 1n ? null : point + 1n;
+        const late =
+          past === null
+            ? "none"
+            : await Promise.all(
+                [0, DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT].map((flags) =>
+                  drmSyncobjTimelineWait(app, fd, [a], [past], 0, flags).then(
+                    () => "waited",
+                    (e: unknown) => (isKernelError(e) ? e.code : String(e)),
+                  ),
+                ),
+              );
+        return { queried, first, transferred, late };
+      });
+      expect(r.queried).toEqual([point]);
+      expect(r.first).toBe(0);
+      expect(r.transferred).toEqual([point]);
+      expect(r.late).toEqual(point === 2n ** 64n - 1n ? "none" : ["EINVAL", "ETIME"]);
+      app.exit();
+      host.remove(dev);
+      expect(sim.teardown().findings).toEqual([]);
+    });
+  }
 });

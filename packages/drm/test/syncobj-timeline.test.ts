@@ -10,8 +10,9 @@ import {
   syncFileGetFence,
   syncFileInstall,
 } from "@drmsim/dma-fence";
-import { EPOLLIN, File, type IoctlCmd, KernelError, msecs, Process, Simulator, secs } from "@drmsim/runtime";
+import { EPOLLIN, KernelError, msecs, Process, Simulator, secs } from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
+import { DrmDriverFeature } from "../src/index.js";
 import {
   DRM_SYNCOBJ_FD_TO_HANDLE_FLAGS_IMPORT_SYNC_FILE,
   DRM_SYNCOBJ_FD_TO_HANDLE_FLAGS_TIMELINE,
@@ -22,59 +23,24 @@ import {
   DRM_SYNCOBJ_WAIT_FLAGS_WAIT_AVAILABLE,
   DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT,
   DrmSyncobj,
-  drmSyncobjCreateIoctl,
-  drmSyncobjEventfdIoctl,
-  drmSyncobjFdToHandleIoctl,
-  drmSyncobjHandleToFdIoctl,
-  drmSyncobjQueryIoctl,
-  drmSyncobjResetIoctl,
-  drmSyncobjTimelineSignalIoctl,
-  drmSyncobjTimelineWaitIoctl,
-  drmSyncobjTransferIoctl,
   eventfd,
   eventfdRead,
-  SyncobjTable,
 } from "../src/syncobj/index.js";
+import { SYNCOBJ_FEATURES, type SYNCOBJ_IOCTL, syncobjDevice, syncobjOpen } from "./syncobj-harness.js";
 
 const ops = { getDriverName: () => "test", getTimelineName: () => "ring" };
 
-// biome-ignore lint/suspicious/noExplicitAny: the handlers take differently shaped argument objects.
-type AnyHandler = (t: SyncobjTable, a: any, p: Process) => unknown;
-const HANDLERS: Record<string, AnyHandler> = {
-  CREATE: drmSyncobjCreateIoctl,
-  TIMELINE_SIGNAL: drmSyncobjTimelineSignalIoctl,
-  TIMELINE_WAIT: drmSyncobjTimelineWaitIoctl,
-  QUERY: drmSyncobjQueryIoctl,
-  TRANSFER: drmSyncobjTransferIoctl,
-  EVENTFD: drmSyncobjEventfdIoctl,
-  FD_TO_HANDLE: drmSyncobjFdToHandleIoctl,
-  HANDLE_TO_FD: drmSyncobjHandleToFdIoctl,
-  RESET: drmSyncobjResetIoctl,
-};
-
-function setup(features?: { syncobj: boolean; timeline: boolean }) {
+async function setup(features = SYNCOBJ_FEATURES) {
   const sim = new Simulator();
-  const proc = new Process(sim, "app");
-  const table = new SyncobjTable(sim, features);
-  const file = new File(
-    sim,
-    {
-      kind: "drm-test",
-      ioctl: (_f: File, cmd: IoctlCmd, arg: Record<string, unknown>, p: Process) =>
-        HANDLERS[cmd]!(table, arg, p),
-      release: () => table.release(),
-    },
-    null,
-  );
-  const fd = proc.installFile(file);
-  const ioctl = (cmd: string, arg: object) =>
-    proc.ioctl<Record<string, number> & { points?: number[] }>(fd, cmd, arg);
+  const { proc, table, ioctl: raw } = await syncobjOpen(new Process(sim, "app"), features);
+  const ioctl = (cmd: keyof typeof SYNCOBJ_IOCTL, arg: object) =>
+    raw<Record<string, number> & { points?: (number | bigint)[] }>(cmd, arg);
   const create = async () => (await ioctl("CREATE", {})).handle!;
   const fence = () => new DmaFence(sim, ops, dmaFenceContextAlloc(sim), 1);
   /** A driver's submit to a timeline point: the job's fence becomes point `point`. */
-  const submitPoint = (handle: number, point: number) => {
+  const submitPoint = (handle: number, point: number | bigint) => {
     const f = fence();
-    table.signalPoint(handle, f, point);
+    table.signalPoint(handle, f, BigInt(point));
     return f;
   };
   const query = async (handles: number[], flags = 0) =>
@@ -101,6 +67,8 @@ function setup(features?: { syncobj: boolean; timeline: boolean }) {
   };
   const done = () => {
     proc.exit();
+    const { host, dev } = syncobjDevice(proc);
+    host.remove(dev);
     return sim.teardown().findings;
   };
   return { sim, proc, table, ioctl, create, fence, submitPoint, query, code, inTask, done };
@@ -108,7 +76,7 @@ function setup(features?: { syncobj: boolean; timeline: boolean }) {
 
 describe("syncobj_timeline: signal and query", () => {
   it("TIMELINE_SIGNAL: flags ≠ 0 and count 0 are EINVAL, unknown handles ENOENT, nothing changed", async () => {
-    const t = setup();
+    const t = await setup();
     const h = await t.create();
     expect(
       await t.code(t.ioctl("TIMELINE_SIGNAL", { handles: [h], points: [1], count_handles: 1, flags: 1 })),
@@ -124,7 +92,7 @@ describe("syncobj_timeline: signal and query", () => {
   });
 
   it("TIMELINE_SIGNAL reads an absent (null) point as 0 and a bad one as EINVAL before allocating anything", async () => {
-    const t = setup();
+    const t = await setup();
     const [a, b] = [await t.create(), await t.create()];
     const used = t.sim.mm.used;
     // A bad point anywhere refuses the whole call: no link added, no memory kept (found by the fuzzer:
@@ -143,7 +111,7 @@ describe("syncobj_timeline: signal and query", () => {
   });
 
   it("host-signalled points are chain links; QUERY reports the last one", async () => {
-    const t = setup();
+    const t = await setup();
     const [a, b] = [await t.create(), await t.create()];
     await t.ioctl("TIMELINE_SIGNAL", { handles: [a, b], points: [1, 10], count_handles: 2 });
     await t.ioctl("TIMELINE_SIGNAL", { handles: [a], points: [3], count_handles: 1 });
@@ -155,7 +123,7 @@ describe("syncobj_timeline: signal and query", () => {
   });
 
   it("QUERY: the last signalled point, not the last submitted, unless LAST_SUBMITTED", async () => {
-    const t = setup();
+    const t = await setup();
     const h = await t.create();
     const f1 = t.submitPoint(h, 1);
     const f2 = t.submitPoint(h, 2);
@@ -174,7 +142,7 @@ describe("syncobj_timeline: signal and query", () => {
   });
 
   it("QUERY argument checks: unknown flags and count 0 are EINVAL, unknown handle ENOENT; a binary fence reads 0", async () => {
-    const t = setup();
+    const t = await setup();
     const h = await t.create();
     expect(await t.code(t.ioctl("QUERY", { handles: [h], points: [0], count_handles: 1, flags: 2 }))).toBe(
       "EINVAL",
@@ -182,7 +150,7 @@ describe("syncobj_timeline: signal and query", () => {
     expect(await t.code(t.ioctl("QUERY", { handles: [], points: [], count_handles: 0 }))).toBe("EINVAL");
     expect(await t.code(t.ioctl("QUERY", { handles: [9], points: [0], count_handles: 1 }))).toBe("ENOENT");
     const f = t.fence();
-    t.table.signalPoint(h, f, 0);
+    t.table.signalPoint(h, f, 0n);
     f.signal();
     expect(await t.query([h])).toEqual([0]);
     f.put();
@@ -190,7 +158,7 @@ describe("syncobj_timeline: signal and query", () => {
   });
 
   it("an out-of-order point starts a new chain context: QUERY no longer sees past it", async () => {
-    const t = setup();
+    const t = await setup();
     const h = await t.create();
     const f5 = t.submitPoint(h, 5);
     const f3 = t.submitPoint(h, 3);
@@ -205,12 +173,12 @@ describe("syncobj_timeline: signal and query", () => {
   });
 
   it("a point whose links were all signalled and collected is found as the stub fence", async () => {
-    const t = setup();
+    const t = await setup();
     const h = await t.create();
     const f1 = t.submitPoint(h, 1);
     f1.signal();
     const f2 = t.submitPoint(h, 2);
-    const got = await t.table.findFence(h, 1);
+    const got = await t.table.findFence(h, 1n);
     expect(got.signaled).toBe(true);
     expect(got.context).toBe(0);
     got.put();
@@ -221,7 +189,7 @@ describe("syncobj_timeline: signal and query", () => {
   });
 
   it("without DRIVER_SYNCOBJ_TIMELINE the timeline ioctls are EOPNOTSUPP", async () => {
-    const t = setup({ syncobj: true, timeline: false });
+    const t = await setup(DrmDriverFeature.GEM | DrmDriverFeature.RENDER | DrmDriverFeature.SYNCOBJ);
     const h = await t.create();
     expect(await t.code(t.ioctl("TIMELINE_SIGNAL", { handles: [h], points: [1], count_handles: 1 }))).toBe(
       "EOPNOTSUPP",
@@ -235,7 +203,7 @@ describe("syncobj_timeline: signal and query", () => {
 
 describe("syncobj_timeline: waiting on points", () => {
   it("a point not yet submitted is EINVAL without FOR_SUBMIT or AVAILABLE", async () => {
-    const t = setup();
+    const t = await setup();
     const h = await t.create();
     const f1 = t.submitPoint(h, 1);
     const r = await t.inTask(() =>
@@ -248,7 +216,7 @@ describe("syncobj_timeline: waiting on points", () => {
   });
 
   it("waiting on point 2 wakes when points 1 and 2 have both signalled", async () => {
-    const t = setup();
+    const t = await setup();
     const h = await t.create();
     const f1 = t.submitPoint(h, 1);
     const f2 = t.submitPoint(h, 2);
@@ -273,7 +241,7 @@ describe("syncobj_timeline: waiting on points", () => {
   });
 
   it("WAIT_AVAILABLE: an existing point counts as done before it signals; a missing one is waited for", async () => {
-    const t = setup();
+    const t = await setup();
     const h = await t.create();
     const f1 = t.submitPoint(h, 1);
     const r1 = await t.inTask(() =>
@@ -326,7 +294,7 @@ describe("syncobj_timeline: waiting on points", () => {
   });
 
   it("WAIT_AVAILABLE alone also watches for a point submitted during the wait (drm_syncobj_fence_add_wait)", async () => {
-    const t = setup();
+    const t = await setup();
     const h = await t.create();
     const start = t.sim.now;
     let f3: DmaFence | null = null;
@@ -361,7 +329,7 @@ describe("syncobj_timeline: waiting on points", () => {
   });
 
   it("WAIT_FOR_SUBMIT | WAIT_ALL across two timelines: host signals from another thread end the wait", async () => {
-    const t = setup();
+    const t = await setup();
     const [a, b] = [await t.create(), await t.create()];
     t.sim.schedule(msecs(1), () =>
       t.proc.run(() => t.ioctl("TIMELINE_SIGNAL", { handles: [a], points: [7], count_handles: 1 })),
@@ -387,7 +355,7 @@ describe("syncobj_timeline: waiting on points", () => {
 
 describe("syncobj_timeline: transfer and import", () => {
   it("TRANSFER argument checks: pad EINVAL, unknown dst/src ENOENT, bad flags EINVAL, missing point EINVAL", async () => {
-    const t = setup();
+    const t = await setup();
     const [a, b] = [await t.create(), await t.create()];
     const tr = async (args: object) => {
       const r = await t.inTask(() => t.ioctl("TRANSFER", args));
@@ -406,7 +374,7 @@ describe("syncobj_timeline: transfer and import", () => {
   });
 
   it("binary → timeline point: the fence becomes point dst_point; timeline point → binary replaces the fence", async () => {
-    const t = setup();
+    const t = await setup();
     const [bin, tl, bin2] = [await t.create(), await t.create(), await t.create()];
     const f = t.fence();
     t.table.signalPoint(bin, f);
@@ -431,7 +399,7 @@ describe("syncobj_timeline: transfer and import", () => {
   });
 
   it("IMPORT_SYNC_FILE with TIMELINE adds the sync_file's fence as a point; bad handle ENOENT", async () => {
-    const t = setup();
+    const t = await setup();
     const h = await t.create();
     const f = t.fence();
     const sfd = syncFileInstall(t.proc, f);
@@ -448,7 +416,7 @@ describe("syncobj_timeline: transfer and import", () => {
 
 describe("syncobj_timeline: sync_file export", () => {
   it("EXPORT_SYNC_FILE with TIMELINE exports the link for the point; later changes do not affect it", async () => {
-    const t = setup();
+    const t = await setup();
     const [tl, bin] = [await t.create(), await t.create()];
     const f1 = t.submitPoint(tl, 1);
     const f2 = t.submitPoint(tl, 2);
@@ -484,7 +452,7 @@ describe("syncobj_timeline: sync_file export", () => {
 
 describe("syncobj eventfd", () => {
   it("argument checks: flags, pad, unknown handle, closed fd, non-eventfd fd", async () => {
-    const t = setup();
+    const t = await setup();
     const h = await t.create();
     const efd = eventfd(t.proc);
     expect(
@@ -502,7 +470,7 @@ describe("syncobj eventfd", () => {
   });
 
   it("signals the eventfd when the point signals; a process polling it wakes then", async () => {
-    const t = setup();
+    const t = await setup();
     const h = await t.create();
     const efd = eventfd(t.proc);
     await t.ioctl("EVENTFD", { handle: h, fd: efd, point: 2 });
@@ -531,7 +499,7 @@ describe("syncobj eventfd", () => {
   });
 
   it("WAIT_AVAILABLE signals as soon as the point exists; an already signalled point at once", async () => {
-    const t = setup();
+    const t = await setup();
     const h = await t.create();
     const efd = eventfd(t.proc);
     await t.ioctl("EVENTFD", { handle: h, fd: efd, point: 1, flags: DRM_SYNCOBJ_WAIT_FLAGS_WAIT_AVAILABLE });
@@ -552,7 +520,7 @@ describe("syncobj eventfd", () => {
     const file = proc.file(efd);
     file.get();
     const ev = file.priv as Parameters<DrmSyncobj["addEventfd"]>[0];
-    s.addEventfd(ev, 4, 0);
+    s.addEventfd(ev, 4n, 0);
     // The fd table's reference and the one the syncobj took over.
     expect(file.refcount).toBe(2);
     s.put();

@@ -5,7 +5,7 @@
  * lock-held rule of drm_syncobj_find_fence.
  */
 import { DmaFence, dmaFenceContextAlloc } from "@drmsim/dma-fence";
-import { File, type IoctlCmd, KernelError, Mutex, msecs, Process, Simulator, secs } from "@drmsim/runtime";
+import { KernelError, Mutex, msecs, Process, S64_MAX, Simulator, secs } from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
 import {
   DRM_SYNCOBJ_CREATE_SIGNALED,
@@ -16,40 +16,15 @@ import {
   DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT,
   DRM_SYNCOBJ_WAIT_FOR_SUBMIT_TIMEOUT_NS,
   drmSyncobjArrayWait,
-  drmSyncobjCreateIoctl,
-  drmSyncobjResetIoctl,
-  drmSyncobjSignalIoctl,
-  drmSyncobjWaitIoctl,
-  SyncobjTable,
 } from "../src/syncobj/index.js";
+import { type SYNCOBJ_IOCTL, syncobjOpen } from "./syncobj-harness.js";
 
 const ops = { getDriverName: () => "test", getTimelineName: () => "ring" };
 
-// biome-ignore lint/suspicious/noExplicitAny: the handlers take differently shaped argument objects.
-type AnyHandler = (t: SyncobjTable, a: any, p: Process) => unknown;
-const HANDLERS: Record<string, AnyHandler> = {
-  CREATE: drmSyncobjCreateIoctl,
-  WAIT: drmSyncobjWaitIoctl,
-  RESET: drmSyncobjResetIoctl,
-  SIGNAL: drmSyncobjSignalIoctl,
-};
-
-function setup(opts: { validator?: "throw" | "collect" } = {}) {
+async function setup(opts: { validator?: "throw" | "collect" } = {}) {
   const sim = new Simulator({ validator: opts.validator ?? "throw" });
-  const proc = new Process(sim, "app");
-  const table = new SyncobjTable(sim);
-  const file = new File(
-    sim,
-    {
-      kind: "drm-test",
-      ioctl: (_f: File, cmd: IoctlCmd, arg: Record<string, unknown>, p: Process) =>
-        HANDLERS[cmd]!(table, arg, p),
-      release: () => table.release(),
-    },
-    null,
-  );
-  const fd = proc.installFile(file);
-  const ioctl = (cmd: string, arg: object) => proc.ioctl<Record<string, number>>(fd, cmd, arg);
+  const { proc, table, ioctl: raw } = await syncobjOpen(new Process(sim, "app"));
+  const ioctl = (cmd: keyof typeof SYNCOBJ_IOCTL, arg: object) => raw<Record<string, number>>(cmd, arg);
   const create = async (flags = 0) => (await ioctl("CREATE", { flags })).handle!;
   /** A driver's submit: installs an unsignalled fence as the syncobj's fence. */
   const submit = (handle: number) => {
@@ -74,7 +49,7 @@ function setup(opts: { validator?: "throw" | "collect" } = {}) {
 
 describe("syncobj_wait: argument checks", () => {
   it("invalid-wait-bad-flags: unknown flags (and AVAILABLE, a timeline-only flag) are EINVAL", async () => {
-    const t = setup();
+    const t = await setup();
     const h = await t.create(DRM_SYNCOBJ_CREATE_SIGNALED);
     expect(await t.wait({ handles: [h], count_handles: 1, flags: 1 << 6 })).toBe("EINVAL");
     expect(
@@ -85,7 +60,7 @@ describe("syncobj_wait: argument checks", () => {
   });
 
   it("invalid-wait-zero-handles: count 0 succeeds at once (7.1)", async () => {
-    const t = setup();
+    const t = await setup();
     const args = { handles: [], count_handles: 0, first_signaled: 5 };
     expect(await t.wait(args)).toMatchObject({ count_handles: 0 });
     expect(t.sim.now).toBe(0);
@@ -94,7 +69,7 @@ describe("syncobj_wait: argument checks", () => {
   });
 
   it("invalid-wait-illegal-handle: an unknown handle is ENOENT", async () => {
-    const t = setup();
+    const t = await setup();
     const h = await t.create(DRM_SYNCOBJ_CREATE_SIGNALED);
     expect(await t.wait({ handles: [h, 77], count_handles: 2 })).toBe("ENOENT");
     t.proc.exit();
@@ -102,7 +77,7 @@ describe("syncobj_wait: argument checks", () => {
   });
 
   it("invalid-single-wait-unsubmitted: a syncobj with no fence is EINVAL at once, without FOR_SUBMIT", async () => {
-    const t = setup();
+    const t = await setup();
     const h = await t.create();
     const args = { handles: [h], count_handles: 1, timeout_nsec: secs(10), first_signaled: 123 };
     expect(await t.wait(args)).toBe("EINVAL");
@@ -116,7 +91,7 @@ describe("syncobj_wait: argument checks", () => {
 
 describe("syncobj_wait: waiting", () => {
   it("single-wait-signaled: a signalled syncobj returns at once with first_signaled 0, even when polling", async () => {
-    const t = setup();
+    const t = await setup();
     const h = await t.create(DRM_SYNCOBJ_CREATE_SIGNALED);
     const args = { handles: [h], count_handles: 1, timeout_nsec: 0, first_signaled: 9 };
     expect(await t.wait(args)).toMatchObject({ first_signaled: 0 });
@@ -126,7 +101,7 @@ describe("syncobj_wait: waiting", () => {
   });
 
   it("single-wait-unsignaled: polling is ETIME at once; an absolute timeout is ETIME at that time", async () => {
-    const t = setup();
+    const t = await setup();
     const h = await t.create();
     const f = t.submit(h);
     expect(await t.wait({ handles: [h], count_handles: 1, timeout_nsec: 0 })).toBe("ETIME");
@@ -144,7 +119,7 @@ describe("syncobj_wait: waiting", () => {
   });
 
   it("wakes when the fence signals, at the signal time", async () => {
-    const t = setup();
+    const t = await setup();
     const h = await t.create();
     const f = t.submit(h);
     t.sim.schedule(msecs(7), () => f.signal());
@@ -157,7 +132,7 @@ describe("syncobj_wait: waiting", () => {
   });
 
   it("multi-wait any vs all: WAIT_ANY reports the first to signal; WAIT_ALL waits for the last", async () => {
-    const t = setup();
+    const t = await setup();
     const hs = [await t.create(), await t.create(), await t.create()];
     const fs = hs.map((h) => t.submit(h));
     t.sim.schedule(msecs(5), () => fs[2]!.signal());
@@ -185,7 +160,7 @@ describe("syncobj_wait: waiting", () => {
   });
 
   it("WAIT_ALL with nothing signalled up front leaves first_signaled at ~0", async () => {
-    const t = setup();
+    const t = await setup();
     const h = await t.create();
     const f = t.submit(h);
     t.sim.schedule(msecs(1), () => f.signal());
@@ -202,7 +177,7 @@ describe("syncobj_wait: waiting", () => {
   });
 
   it("wait-for-submit: a wait started before the submission sleeps until the fence appears and signals", async () => {
-    const t = setup();
+    const t = await setup();
     const h = await t.create();
     let f: DmaFence | null = null;
     t.sim.schedule(msecs(3), () => {
@@ -226,7 +201,7 @@ describe("syncobj_wait: waiting", () => {
   });
 
   it("wait-for-submit that nobody submits times out with ETIME, and no fence is left behind", async () => {
-    const t = setup();
+    const t = await setup();
     const h = await t.create();
     const r = await t.wait({
       handles: [h],
@@ -246,13 +221,13 @@ describe("syncobj_wait: waiting", () => {
   });
 
   it("an INT64_MAX timeout waits without a timer: if nobody ever submits, the deadlock report names the syncobj wait", async () => {
-    const t = setup({ validator: "collect" });
+    const t = await setup({ validator: "collect" });
     const h = await t.create();
     const task = t.proc.run(() =>
       t.ioctl("WAIT", {
         handles: [h],
         count_handles: 1,
-        timeout_nsec: 2 ** 63 - 1,
+        timeout_nsec: S64_MAX,
         flags: DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT,
       }),
     );
@@ -261,7 +236,7 @@ describe("syncobj_wait: waiting", () => {
     const entry = res.finding!.waitFor!.find((w) => w.context === task.context.label)!;
     expect(entry.waitsFor).toContain("drm_syncobj");
     expect(entry.waitsFor).toContain("to be submitted");
-    expect(entry.backtrace).toContain("ioctl(WAIT)");
+    expect(entry.backtrace).toContain("ioctl(DRM_IOCTL_SYNCOBJ_WAIT)");
     // The process, not a fence, is what waits on userspace: no fence exists at all.
     const s = t.table.find(h)!;
     expect(s.currentFence).toBeNull();
@@ -276,7 +251,7 @@ describe("syncobj_wait: waiting", () => {
   });
 
   it("reset after submit: a waiter with FOR_SUBMIT keeps waiting for the next fence", async () => {
-    const t = setup();
+    const t = await setup();
     const h = await t.create();
     const f1 = t.submit(h);
     await t.ioctl("RESET", { handles: [h], count_handles: 1 });
@@ -301,7 +276,7 @@ describe("syncobj_wait: waiting", () => {
   });
 
   it("a signal interrupts the wait with ERESTARTSYS and the fence callbacks are removed", async () => {
-    const t = setup();
+    const t = await setup();
     const h = await t.create();
     const f = t.submit(h);
     const task = t.proc.run(() => t.ioctl("WAIT", { handles: [h], count_handles: 1, timeout_nsec: secs(1) }));
@@ -317,7 +292,7 @@ describe("syncobj_wait: waiting", () => {
   });
 
   it("WAIT_DEADLINE passes deadline_nsec to the fences as a hint", async () => {
-    const t = setup();
+    const t = await setup();
     const h = await t.create();
     const seen: number[] = [];
     const f = new DmaFence(
@@ -344,26 +319,26 @@ describe("syncobj_wait: waiting", () => {
 
 describe("drm_syncobj_find_fence (what a submit ioctl calls)", () => {
   it("WAIT_FOR_SUBMIT waits at most 5 s, then ETIME", async () => {
-    const t = setup();
+    const t = await setup();
     const h = await t.create();
-    expect(await t.inTask(() => t.table.findFence(h, 0, DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT))).toBe(
+    expect(await t.inTask(() => t.table.findFence(h, 0n, DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT))).toBe(
       "ETIME",
     );
     expect(t.sim.now).toBe(DRM_SYNCOBJ_WAIT_FOR_SUBMIT_TIMEOUT_NS);
-    expect(await t.inTask(() => t.table.findFence(99, 0, 0))).toBe("ENOENT");
-    expect(await t.inTask(() => t.table.findFence(h, 0, 0))).toBe("EINVAL");
+    expect(await t.inTask(() => t.table.findFence(99, 0n, 0))).toBe("ENOENT");
+    expect(await t.inTask(() => t.table.findFence(h, 0n, 0))).toBe("EINVAL");
     t.proc.exit();
     expect(t.sim.teardown().findings).toEqual([]);
   });
 
   it("WAIT_FOR_SUBMIT returns the fence once another process submits it", async () => {
-    const t = setup();
+    const t = await setup();
     const h = await t.create();
     let f: DmaFence | null = null;
     t.sim.schedule(secs(2), () => {
       f = t.submit(h);
     });
-    const got = await t.inTask(() => t.table.findFence(h, 0, DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT));
+    const got = await t.inTask(() => t.table.findFence(h, 0n, DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT));
     expect(got).toBe(f);
     expect(t.sim.now).toBe(secs(2));
     (got as DmaFence).put();
@@ -374,13 +349,13 @@ describe("drm_syncobj_find_fence (what a submit ioctl calls)", () => {
   });
 
   it("WAIT_FOR_SUBMIT with a lock held is a validator finding and is refused (collect mode)", async () => {
-    const t = setup({ validator: "collect" });
+    const t = await setup({ validator: "collect" });
     const h = await t.create();
     const lock = new Mutex(t.sim, "&driver->submit_lock");
     const r = await t.inTask(async () => {
       await lock.lock();
       try {
-        return await t.table.findFence(h, 0, DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT);
+        return await t.table.findFence(h, 0n, DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT);
       } finally {
         lock.unlock();
       }
@@ -394,7 +369,7 @@ describe("drm_syncobj_find_fence (what a submit ioctl calls)", () => {
   });
 
   it("WAIT_AVAILABLE with a lock held is refused too: it also waits for a submission", async () => {
-    const t = setup({ validator: "collect" });
+    const t = await setup({ validator: "collect" });
     const h = await t.create();
     const lock = new Mutex(t.sim, "&driver->submit_lock");
     const s = t.table.lookup(h);
@@ -404,7 +379,7 @@ describe("drm_syncobj_find_fence (what a submit ioctl calls)", () => {
         return await drmSyncobjArrayWait(
           t.sim,
           [s],
-          [1],
+          [1n],
           DRM_SYNCOBJ_WAIT_FLAGS_WAIT_AVAILABLE,
           t.sim.now + secs(1),
         );
@@ -421,22 +396,22 @@ describe("drm_syncobj_find_fence (what a submit ioctl calls)", () => {
   });
 
   it("findFence checks its flags before the handle: bad flags on an unknown handle are EINVAL", async () => {
-    const t = setup();
+    const t = await setup();
     const h = await t.create(DRM_SYNCOBJ_CREATE_SIGNALED);
-    expect(await t.inTask(() => t.table.findFence(h + 100, 0, 0x80))).toBe("EINVAL");
-    expect(await t.inTask(() => t.table.findFence(h + 100, 0, 0))).toBe("ENOENT");
+    expect(await t.inTask(() => t.table.findFence(h + 100, 0n, 0x80))).toBe("EINVAL");
+    expect(await t.inTask(() => t.table.findFence(h + 100, 0n, 0))).toBe("ENOENT");
     t.proc.exit();
     expect(t.sim.teardown().findings).toEqual([]);
   });
 
   it("WAIT_FOR_SUBMIT with a lock held throws a ValidatorError in throw mode", async () => {
-    const t = setup();
+    const t = await setup();
     const h = await t.create();
     const lock = new Mutex(t.sim, "&driver->submit_lock");
     const task = t.proc.run(async () => {
       await lock.lock();
       try {
-        return await t.table.findFence(h, 0, DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT);
+        return await t.table.findFence(h, 0n, DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT);
       } finally {
         lock.unlock();
       }

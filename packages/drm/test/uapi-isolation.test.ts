@@ -4,6 +4,8 @@
  * work still completes. vgem (render/primary) and a tiny accel driver with syncobjs are fixtures
  * (imported by path: drivers depend on the core, never the reverse).
  */
+
+import { SYNC_IOC_FILE_INFO } from "@drmsim/dma-fence";
 import { EPOLLIN, Process, Simulator } from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
 import {
@@ -13,6 +15,10 @@ import {
   vgemProbe,
 } from "../../../drivers/vgem/src/index.js";
 import {
+  DRM_IOCTL_GEM_CLOSE,
+  DRM_IOCTL_SYNCOBJ_DESTROY,
+  DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE,
+  DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD,
   DRM_SYNCOBJ_CREATE_SIGNALED,
   DrmDriverFeature,
   DrmPluginHost,
@@ -57,11 +63,11 @@ describe("uAPI isolation", () => {
       const h = await drmPrimeFDToHandle(a, ra, buf);
       // The same number means nothing in the other file of the same process …
       expect(await code(drmPrimeHandleToFD(a, ra2, h))).toBe("ENOENT");
-      expect(await code(a.ioctl(ra2, "DRM_IOCTL_VGEM_FENCE_ATTACH", { handle: h }))).toBe("ENOENT");
-      expect(await code(a.ioctl(ra2, "DRM_IOCTL_GEM_CLOSE", { handle: h }))).toBe("EINVAL");
+      expect(await code(a.ioctl(ra2, DRM_IOCTL_VGEM_FENCE_ATTACH, { handle: h }))).toBe("ENOENT");
+      expect(await code(a.ioctl(ra2, DRM_IOCTL_GEM_CLOSE, { handle: h }))).toBe("EINVAL");
       // … nor in another process's file.
       expect(await code(drmPrimeHandleToFD(b, rb, h))).toBe("ENOENT");
-      expect(await code(b.ioctl(rb, "DRM_IOCTL_GEM_CLOSE", { handle: h }))).toBe("EINVAL");
+      expect(await code(b.ioctl(rb, DRM_IOCTL_GEM_CLOSE, { handle: h }))).toBe("EINVAL");
       // The refused close closed nothing: the owner still uses the handle.
       expect(await code(drmPrimeHandleToFD(a, ra, h))).toBe("ok");
       const files = [...dev.files];
@@ -91,13 +97,12 @@ describe("uAPI isolation", () => {
       expect(await drmSyncobjWait(a, fa, [s], 0)).toBe(0);
       expect(await code(drmSyncobjWait(b, fb, [s], 0))).toBe("ENOENT");
       expect(await code(drmSyncobjExportSyncFile(b, fb, s))).toBe("ENOENT");
-      expect(await code(b.ioctl(fb, "DRM_IOCTL_SYNCOBJ_DESTROY", { handle: s }))).toBe("EINVAL");
-      expect(await code(b.ioctl(fb, "DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD", { handle: s }))).toBe("EINVAL");
+      expect(await code(b.ioctl(fb, DRM_IOCTL_SYNCOBJ_DESTROY, { handle: s }))).toBe("EINVAL");
+      expect(await code(b.ioctl(fb, DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD, { handle: s }))).toBe("EINVAL");
       // Sharing is explicit: a syncobj fd sent over a socket, imported into b's own table.
       const sfd = await drmSyncobjHandleToFD(a, fa, s);
       const sent = a.sendFd(b, sfd);
-      const hb = (await b.ioctl<{ handle: number }>(fb, "DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE", { fd: sent }))
-        .handle;
+      const hb = (await b.ioctl<{ handle: number }>(fb, DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE, { fd: sent })).handle;
       expect(await drmSyncobjWait(b, fb, [hb], 0)).toBe(0);
       // Each file has exactly its own syncobjs; the refused calls above destroyed nothing.
       expect([...dev.files].map((f) => drmSyncobjTable(f).list())).toEqual([[s], [hb]]);
@@ -130,7 +135,7 @@ describe("uAPI isolation", () => {
       // b's own fd of the wrong kind (its DRM node) is not a dma-buf: EINVAL.
       expect(await code(drmPrimeFDToHandle(b, rb, rb))).toBe("EINVAL");
       // a sync_file fd b does not have: no ioctl reaches it …
-      expect(await code(b.ioctl(sf, "SYNC_IOC_FILE_INFO", {}))).toBe("EBADF");
+      expect(await code(b.ioctl(sf, SYNC_IOC_FILE_INFO, {}))).toBe("EBADF");
       // … and syncobj import of it fails with the kernel's answer (sync_file_get_fence → NULL → EINVAL).
       const fb = await b.open("/dev/accel/accel0");
       const sb = await drmSyncobjCreate(b, fb);
@@ -159,7 +164,7 @@ describe("uAPI isolation", () => {
       const inB = a.sendFd(b, buf);
       // a lets go of everything it had: the fd, the handle, the whole device file.
       a.close(buf);
-      await a.ioctl(card, "DRM_IOCTL_GEM_CLOSE", { handle: bo.handle });
+      await a.ioctl(card, DRM_IOCTL_GEM_CLOSE, { handle: bo.handle });
       a.close(card);
       const h = await drmPrimeFDToHandle(b, rb, inB);
       const file = [...dev.files][0]!;

@@ -11,6 +11,11 @@ import { vgemProbe } from "../../../drivers/vgem/src/index.js";
 import {
   coreIoctls,
   DRM_AUTH,
+  DRM_IOCTL_DROP_MASTER,
+  DRM_IOCTL_GEM_FLINK,
+  DRM_IOCTL_GEM_OPEN,
+  DRM_IOCTL_SET_MASTER,
+  DRM_IOCTL_SYNCOBJ_CREATE,
   DRM_MASTER,
   DRM_RENDER_ALLOW,
   DRM_ROOT_ONLY,
@@ -25,18 +30,14 @@ import {
   drmProcessSetRoot,
 } from "../src/index.js";
 import { code } from "./errno-of.js";
+import { T, tIoctl } from "./test-ioctl.js";
 
 /** A tiny COMPUTE_ACCEL driver: one render-allowed ioctl, one without the flag. */
 class TestAccel {
   apply(hooks: DrmHooks) {
     hooks.driver.ioctls.tap("testaccel", (r) => {
-      r.add({
-        name: "DRM_IOCTL_TESTACCEL_SUBMIT",
-        nr: 0x40,
-        flags: DRM_RENDER_ALLOW,
-        handler: () => ({ ok: 1 }),
-      });
-      r.add({ name: "DRM_IOCTL_TESTACCEL_ADMIN", nr: 0x41, flags: 0, handler: () => ({ ok: 1 }) });
+      r.add(tIoctl("TESTACCEL_SUBMIT", 0x00, DRM_RENDER_ALLOW));
+      r.add(tIoctl("TESTACCEL_ADMIN", 0x01, 0));
     });
   }
 }
@@ -60,14 +61,14 @@ describe("uAPI permissions (drm_ioctl_permit)", () => {
     await sim.exec("app", async () => {
       const fd = await app.open("/dev/dri/renderD128");
       for (const def of coreIoctls()) {
-        const c = await code(app.ioctl(fd, def.name, {}));
+        const c = await code(app.ioctl(fd, def.cmd, {}));
         if ((def.flags & DRM_RENDER_ALLOW) === 0) {
           expect(c, def.name).toBe("EACCES");
           refused.push(def.name);
         } else expect(c, def.name).not.toBe("EACCES");
       }
       for (const def of dev.driverIoctls())
-        expect(await code(app.ioctl(fd, def.name, {})), def.name).not.toBe("EACCES");
+        expect(await code(app.ioctl(fd, def.cmd, {})), def.name).not.toBe("EACCES");
     });
     // The ones userspace cares about: flink names and everything master/auth.
     expect(refused).toEqual(
@@ -100,7 +101,7 @@ describe("uAPI permissions (drm_ioctl_permit)", () => {
       expect(h).toBeGreaterThan(0);
       const rfile = [...dev.files].find((f) => f.isRenderClient)!;
       expect(rfile.isMaster).toBe(false);
-      expect(await code(a.ioctl(r, "DRM_IOCTL_GEM_FLINK", { handle: h }))).toBe("EACCES");
+      expect(await code(a.ioctl(r, DRM_IOCTL_GEM_FLINK, { handle: h }))).toBe("EACCES");
       // The refused call named nothing: the device has no flink names.
       expect(dev.names.count).toBe(0);
     });
@@ -118,13 +119,13 @@ describe("uAPI permissions (drm_ioctl_permit)", () => {
     await sim.exec("app", async () => {
       const fd = await app.open("/dev/accel/accel0");
       for (const def of [...coreIoctls(), ...dev.driverIoctls()]) {
-        const c = await code(app.ioctl(fd, def.name, {}));
+        const c = await code(app.ioctl(fd, def.cmd, {}));
         if ((def.flags & DRM_RENDER_ALLOW) === 0) expect(c, def.name).toBe("EACCES");
         else expect(c, def.name).not.toBe("EACCES");
       }
-      expect(await app.ioctl(fd, "DRM_IOCTL_TESTACCEL_SUBMIT", {})).toMatchObject({ ok: 1 });
+      expect(await app.ioctl(fd, T(0x00), {})).toMatchObject({ v: 1 });
       // A syncobj works on an accel node with the feature (the sweep above already created handle 1).
-      const s = await app.ioctl<{ handle: number }>(fd, "DRM_IOCTL_SYNCOBJ_CREATE", { flags: 0 });
+      const s = await app.ioctl<{ handle: number }>(fd, DRM_IOCTL_SYNCOBJ_CREATE, { flags: 0 });
       expect(s.handle).toBe(2);
     });
     expect(dev.master).toBeNull();
@@ -157,12 +158,18 @@ describe("uAPI permissions (drm_ioctl_permit)", () => {
       const m = await compositor.open("/dev/dri/card0");
       const c = await client.open("/dev/dri/card0");
       const bo = await drmModeCreateDumbBuffer(client, c, 8, 8, 32);
-      const { name } = await compositor.ioctl<{ name: number }>(m, "DRM_IOCTL_GEM_FLINK", {
+      const { name } = await compositor.ioctl<{ name: number }>(m, DRM_IOCTL_GEM_FLINK, {
         handle: (await drmModeCreateDumbBuffer(compositor, m, 8, 8, 32)).handle,
       });
       // Every DRM_AUTH ioctl is refused before its handler runs (even with valid arguments).
-      for (const def of coreIoctls().filter((d) => (d.flags & DRM_AUTH) !== 0))
-        expect(await code(client.ioctl(c, def.name, { handle: bo.handle, name })), def.name).toBe("EACCES");
+      for (const def of coreIoctls().filter((d) => (d.flags & DRM_AUTH) !== 0)) {
+        // Valid arguments for the ioctl's own struct: the members among { handle, name } it has.
+        const fields = def.layout.type === "struct" ? def.layout.fields : {};
+        const arg = Object.fromEntries(
+          Object.entries({ handle: bo.handle, name }).filter(([k]) => k in fields),
+        );
+        expect(await code(client.ioctl(c, def.cmd, arg)), def.name).toBe("EACCES");
+      }
       // Not master: DRM_MASTER ioctls are refused too, even with a valid magic.
       const magic = await drmGetMagic(client, c);
       expect(await code(drmAuthMagic(client, c, magic))).toBe("EACCES");
@@ -172,9 +179,9 @@ describe("uAPI permissions (drm_ioctl_permit)", () => {
       client.close(buf);
       // The master authenticates the magic: now flink and open work.
       await drmAuthMagic(compositor, m, magic);
-      const flinked = await client.ioctl<{ name: number }>(c, "DRM_IOCTL_GEM_FLINK", { handle: bo.handle });
+      const flinked = await client.ioctl<{ name: number }>(c, DRM_IOCTL_GEM_FLINK, { handle: bo.handle });
       expect(flinked.name).toBe(name + 1);
-      const opened = await client.ioctl<{ handle: number; size: number }>(c, "DRM_IOCTL_GEM_OPEN", { name });
+      const opened = await client.ioctl<{ handle: number; size: number }>(c, DRM_IOCTL_GEM_OPEN, { name });
       expect(opened.size).toBe(4096); // 8x8x32bpp rounded up to a page
       // A magic authenticates once.
       expect(await code(drmAuthMagic(compositor, m, magic))).toBe("EINVAL");
@@ -192,24 +199,24 @@ describe("uAPI permissions (drm_ioctl_permit)", () => {
     const master = new Process(sim, "master");
     const root = new Process(sim, "root");
     drmProcessSetRoot(root);
-    dev.addIoctl({ name: "DRM_IOCTL_T_ROOT", nr: 0x50, flags: DRM_ROOT_ONLY, handler: () => ({ ok: 1 }) });
-    dev.addIoctl({ name: "DRM_IOCTL_T_MASTER", nr: 0x51, flags: DRM_MASTER, handler: () => ({ ok: 1 }) });
+    dev.addIoctl(tIoctl("T_ROOT", 0x10, DRM_ROOT_ONLY));
+    dev.addIoctl(tIoctl("T_MASTER", 0x11, DRM_MASTER));
     await sim.exec("t", async () => {
       const m = await master.open("/dev/dri/card0");
       const r = await root.open("/dev/dri/card0");
       const bo = await drmModeCreateDumbBuffer(root, r, 4, 4, 32);
       // Root is authenticated without the master's help.
-      expect(await code(root.ioctl(r, "DRM_IOCTL_GEM_FLINK", { handle: bo.handle }))).toBe("ok");
-      expect(await code(master.ioctl(m, "DRM_IOCTL_T_ROOT", {}))).toBe("EACCES");
-      expect(await code(root.ioctl(r, "DRM_IOCTL_T_ROOT", {}))).toBe("ok");
-      expect(await code(root.ioctl(r, "DRM_IOCTL_T_MASTER", {}))).toBe("EACCES");
-      expect(await code(master.ioctl(m, "DRM_IOCTL_T_MASTER", {}))).toBe("ok");
+      expect(await code(root.ioctl(r, DRM_IOCTL_GEM_FLINK, { handle: bo.handle }))).toBe("ok");
+      expect(await code(master.ioctl(m, T(0x10), {}))).toBe("EACCES");
+      expect(await code(root.ioctl(r, T(0x10), {}))).toBe("ok");
+      expect(await code(root.ioctl(r, T(0x11), {}))).toBe("EACCES");
+      expect(await code(master.ioctl(m, T(0x11), {}))).toBe("ok");
       // Root may take mastership once the master drops it.
-      expect(await code(root.ioctl(r, "DRM_IOCTL_SET_MASTER", {}))).toBe("EBUSY");
-      await master.ioctl(m, "DRM_IOCTL_DROP_MASTER", {});
-      expect(await code(root.ioctl(r, "DRM_IOCTL_SET_MASTER", {}))).toBe("ok");
-      expect(await code(root.ioctl(r, "DRM_IOCTL_T_MASTER", {}))).toBe("ok");
-      expect(await code(master.ioctl(m, "DRM_IOCTL_T_MASTER", {}))).toBe("EACCES");
+      expect(await code(root.ioctl(r, DRM_IOCTL_SET_MASTER, {}))).toBe("EBUSY");
+      await master.ioctl(m, DRM_IOCTL_DROP_MASTER, {});
+      expect(await code(root.ioctl(r, DRM_IOCTL_SET_MASTER, {}))).toBe("ok");
+      expect(await code(root.ioctl(r, T(0x11), {}))).toBe("ok");
+      expect(await code(master.ioctl(m, T(0x11), {}))).toBe("EACCES");
     });
     master.exit();
     root.exit();

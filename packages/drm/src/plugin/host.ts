@@ -5,11 +5,13 @@
  * `host.probe(DriverClass, info)`:
  * 1. checks the feature flags (`DRIVER_COMPUTE_ACCEL` excludes RENDER and MODESET: `EINVAL`);
  * 2. creates the `DrmDevice` and a child DI container holding the device-scoped singletons
- *    (`SIMULATOR`, `DRM_DEVICE`, `DRM_HOOKS`, and the driver's `providers`);
+ *    (`SIMULATOR`, `DRM_DEVICE`, `DRM_HOOKS`, `HW_ENGINE_FACTORY`, `DRM_SCHED_FACTORY`, then the
+ *    `providers` — the driver's defaults and any overrides after them; the last one of a token wins);
  * 3. creates the hooks and installs the framework's interceptors on every one of them
  *    (backtrace frames, tracing, lock balance), before anything taps;
  * 4. applies the helper plugins (the kernel's default helpers), then builds the driver class with
- *    explicit `@inject` tokens only and calls its `apply(hooks, device)`;
+ *    explicit `@inject` tokens only and calls its `apply(hooks, device)`, then any extra `plugins`
+ *    (test plugins: fault injectors, tracers, deliberately broken ops at `DrmHookStage.EARLY`);
  * 5. collects the driver's ioctls, checks the mandatory ops, freezes the hooks, registers the
  *    device nodes.
  * Any failure undoes the steps before it and rethrows.
@@ -18,17 +20,18 @@
  * released (postclose, handles), the driver's `release` op runs and the container is disposed.
  */
 import "reflect-metadata";
-import { KernelError, type Simulator } from "@drmsim/runtime";
+import type { PciDev } from "@drmsim/dma-buf";
+import { HardwareEngineFactory, KernelError, type Simulator } from "@drmsim/runtime";
 import { type DependencyContainer, type InjectionToken, container as rootContainer } from "tsyringe";
 import { DrmDevice } from "../drm-device.js";
 import { DrmDriverFeature, type DrmDriverInfo } from "../drm-drv.js";
 import { drmFops } from "../drm-ioctl.js";
-import type { DrmIoctlDef } from "../drm-ioctl-def.js";
 import { checkExplicitInjection, constructInjected } from "./di-check.js";
 import { defaultDrmHelpers } from "./helpers.js";
-import { createDrmHooks, type DrmHooks, MANDATORY_OPS } from "./hooks.js";
+import { createDrmHooks, DRM_HOOK_GROUP_STRUCT, type DrmHooks, MANDATORY_OPS } from "./hooks.js";
 import { interceptDrmOp } from "./interceptors.js";
-import { DRM_DEVICE, DRM_HOOKS, SIMULATOR } from "./tokens.js";
+import { DrmSchedFactory } from "./sched-factory.js";
+import { DRM_DEVICE, DRM_HOOKS, DRM_SCHED_FACTORY, HW_ENGINE_FACTORY, PCI_DEV, SIMULATOR } from "./tokens.js";
 
 /** A plugin: webpack's shape. Helpers and drivers alike tap the device's hooks in `apply`. */
 export interface DrmPlugin {
@@ -53,8 +56,14 @@ export interface DrmProvider<T = unknown> {
 
 /** What `probe` needs besides the class. */
 export interface DrmProbeOptions extends DrmDriverInfo {
-  /** The driver's own device-scoped services (VRAM manager, firmware, schedulers). */
+  /**
+   * Device-scoped hardware and services for the container: the driver's defaults first, then a
+   * scenario's or test's overrides (a faulty engine factory, a smaller VRAM). For each token the
+   * last provider wins. `PCI_DEV` must be a `useValue`: it is part of the device (`dmaDev`).
+   */
   providers?: readonly DrmProvider[];
+  /** Plugins applied after the driver, tapping the same hooks (a negative `stage` runs before it). */
+  plugins?: readonly DrmPlugin[];
   /**
    * Helper plugins applied before the driver. Default: `defaultDrmHelpers()` (shmem GEM + PRIME).
    * A driver replaces a helper by passing its own list, or overrides single bail ops by tapping
@@ -115,7 +124,7 @@ export class DrmPluginHost {
     const hooks = createDrmHooks();
     for (const group of Object.keys(hooks) as (keyof DrmHooks)[])
       for (const [op, hook] of Object.entries(hooks[group]))
-        interceptDrmOp(sim, hook as never, opts.name, op);
+        interceptDrmOp(sim, hook as never, opts.name, DRM_HOOK_GROUP_STRUCT[group], op);
     const info: DrmDriverInfo = {
       name: opts.name,
       desc: opts.desc,
@@ -125,17 +134,34 @@ export class DrmPluginHost {
       patchlevel: opts.patchlevel,
       features: f,
     };
-    const device = new DrmDevice(sim, info, hooks, drmFops());
+    // The PCI position is part of the device itself (`pdev`): read it before the device exists.
+    const pci = [...(opts.providers ?? [])].reverse().find((p) => p.provide === PCI_DEV);
+    const device = new DrmDevice(
+      sim,
+      info,
+      hooks,
+      drmFops(),
+      (pci?.useValue as PciDev | null | undefined) ?? null,
+    );
     const container = rootContainer.createChildContainer();
     try {
-      container.register(SIMULATOR, { useValue: sim });
-      container.register(DRM_DEVICE, { useValue: device });
-      container.register(DRM_HOOKS, { useValue: hooks });
-      for (const p of opts.providers ?? []) this.provide(container, p);
+      const providers = new Map<InjectionToken<unknown>, DrmProvider>();
+      for (const p of [
+        { provide: SIMULATOR, useValue: sim },
+        { provide: DRM_DEVICE, useValue: device },
+        { provide: DRM_HOOKS, useValue: hooks },
+        { provide: HW_ENGINE_FACTORY, useFactory: () => new HardwareEngineFactory(sim) },
+        { provide: DRM_SCHED_FACTORY, useFactory: () => new DrmSchedFactory(device) },
+        { provide: PCI_DEV, useValue: null },
+        ...(opts.providers ?? []),
+      ] as DrmProvider[])
+        providers.set(p.provide, p);
+      for (const p of providers.values()) this.provide(container, p);
       for (const h of opts.helpers ?? defaultDrmHelpers()) h.apply(hooks, device);
       const driver = constructInjected(cls, container, "driver");
       driver.apply(hooks, device);
-      hooks.driver.ioctls.call({ add: (def) => device.addIoctl(def as unknown as DrmIoctlDef) });
+      for (const p of opts.plugins ?? []) p.apply(hooks, device);
+      hooks.driver.ioctls.call({ add: (def) => device.addIoctl(def) });
       for (const [group, op, kernelName, when] of MANDATORY_OPS) {
         const hook = (hooks[group] as unknown as Record<string, { taps: unknown[] }>)[op]!;
         if (when(hooks) && hook.taps.length === 0)
@@ -171,7 +197,7 @@ export class DrmPluginHost {
   }
 
   private provide(container: DependencyContainer, p: DrmProvider): void {
-    if (p.useValue !== undefined) {
+    if ("useValue" in p) {
       container.register(p.provide, { useValue: p.useValue });
       return;
     }

@@ -1,8 +1,9 @@
 /**
  * The framework's side of every driver op: a `register` interceptor on each hook wraps each tap
  * so that, without the driver doing anything,
- * - the op runs with a backtrace frame named after it (`vgem.open`), so every finding raised
- *   inside a driver op says which op it was;
+ * - the op runs with a backtrace frame naming the driver and the kernel op
+ *   (`amdgpu: drm_sched_backend_ops.run_job`), so every finding raised inside a driver op says
+ *   which op it was;
  * - with tracing on, each call is a `drm_driver_op` slice on the calling context's track;
  * - the validator checks the op returns holding exactly the locks it was called with
  *   (`drm-op-lock-imbalance`): a driver op that leaks a lock to its caller, or drops one of the
@@ -30,9 +31,25 @@ interface TapLike {
   fn: Function;
 }
 
-/** Installs the frame/trace/validator interceptor on one hook, whose frames read `${prefix}.${op}`. */
-export function interceptDrmOp(sim: Simulator, hook: Hook<never, unknown>, prefix: string, op: string): void {
-  const frame = `${prefix}.${op}`;
+/** The kernel's name of a hook (`runJob` → `run_job`, `allowPeer2peer` → `allow_peer2peer`). */
+export function drmKernelOpName(op: string): string {
+  return op.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase();
+}
+
+/**
+ * Installs the frame/trace/validator interceptor on one hook of `driver`'s ops struct `struct`,
+ * whose frames read `${driver}: ${struct}.${kernel op}`.
+ */
+export function interceptDrmOp(
+  sim: Simulator,
+  hook: Hook<never, unknown>,
+  driver: string,
+  struct: string,
+  op: string,
+): void {
+  const prefix = driver;
+  const kernelOp = `${struct}.${drmKernelOpName(op)}`;
+  const frame = `${driver}: ${kernelOp}`;
   const check = (held: number, plugin: string): void => {
     const ctx = sim.current;
     if (ctx.held.length === held || !sim.validator.enabled) return;
@@ -66,7 +83,10 @@ export function interceptDrmOp(sim: Simulator, hook: Hook<never, unknown>, prefi
             check(held, plugin);
             ctx.popFrame();
             if (sim.tracer.on)
-              sim.tracer.slice(traceDrmDriverOp, { process: prefix, thread: ctx.label }, t0, { op, plugin });
+              sim.tracer.slice(traceDrmDriverOp, { process: prefix, thread: ctx.label }, t0, {
+                op: kernelOp,
+                plugin,
+              });
           }
         };
       } else if (t.type === "async") {
@@ -84,7 +104,7 @@ export function interceptDrmOp(sim: Simulator, hook: Hook<never, unknown>, prefi
               ctx.popFrame();
               if (sim.tracer.on)
                 sim.tracer.slice(traceDrmDriverOp, { process: prefix, thread: ctx.label }, t0, {
-                  op,
+                  op: kernelOp,
                   plugin,
                 });
             }
@@ -108,7 +128,10 @@ export function interceptDrmOp(sim: Simulator, hook: Hook<never, unknown>, prefi
             check(held, plugin);
             ctx.popFrame();
             if (sim.tracer.on)
-              sim.tracer.slice(traceDrmDriverOp, { process: prefix, thread: ctx.label }, t0, { op, plugin });
+              sim.tracer.slice(traceDrmDriverOp, { process: prefix, thread: ctx.label }, t0, {
+                op: kernelOp,
+                plugin,
+              });
           }
         };
       }

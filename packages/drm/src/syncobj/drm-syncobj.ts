@@ -62,14 +62,14 @@ declare module "@drmsim/runtime" {
  * @internal
  */
 export interface SyncobjWaitEntry {
-  readonly point: number;
+  readonly point: bigint;
   fence: DmaFence | null;
   wake(): void;
 }
 
 /** `struct syncobj_eventfd_entry`: an eventfd to signal once a point appears (or signals). @internal */
 interface SyncobjEventfdEntry {
-  readonly point: number;
+  readonly point: bigint;
   readonly flags: number;
   readonly ev: EventfdCtx;
   /** The entry's memory (`drm_syncobj_eventfd_ioctl`'s kzalloc), freed with the entry. */
@@ -155,12 +155,12 @@ export class DrmSyncobj extends RefCounted {
    * Without it the link is allocated here first (site `dma_fence_chain_alloc`), so `ENOMEM`
    * leaves the syncobj unchanged.
    */
-  addPoint(fence: DmaFence, point: number, chainMem?: Allocation): void {
+  addPoint(fence: DmaFence, point: bigint, chainMem?: Allocation): void {
     this.assertLive("drm_syncobj_add_point");
-    if (!Number.isSafeInteger(point) || point < 0)
+    if (typeof point !== "bigint" || point < 0n || point > 0xffff_ffff_ffff_ffffn)
       throw new KernelError(
         "EINVAL",
-        `drm_syncobj_add_point: point must be a non-negative integer, got ${point}`,
+        `drm_syncobj_add_point: point must be a __u64 bigint, got ${String(point)}`,
       );
     // The link's memory: the caller's preallocation, else allocated here before anything changes.
     const mem = chainMem ?? dmaFenceChainAlloc(this.sim);
@@ -205,7 +205,7 @@ export class DrmSyncobj extends RefCounted {
    * link `dma_fence_chain_find_seqno` finds — the stub when every link up to it has signalled and
    * been collected. Null when there is no fence or the point has not been submitted.
    */
-  lookup(point: number): DmaFence | null {
+  lookup(point: bigint): DmaFence | null {
     const f = this.fenceGet();
     if (f === null) return null;
     const ref = { fence: f as DmaFence | null };
@@ -225,7 +225,7 @@ export class DrmSyncobj extends RefCounted {
    *   a signal → `ERESTARTSYS`. Waiting with any lock held is reported
    *   (`syncobj-wait-with-locks-held`) and refused with `EDEADLK`: the submitter is userspace.
    */
-  async findFence(point: number, flags = 0): Promise<DmaFence> {
+  async findFence(point: bigint, flags = 0): Promise<DmaFence> {
     this.assertLive("drm_syncobj_find_fence");
     if ((flags & ~DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT) !== 0)
       throw new KernelError("EINVAL", `drm_syncobj_find_fence: unknown flags 0x${flags.toString(16)}`);
@@ -236,7 +236,7 @@ export class DrmSyncobj extends RefCounted {
     if (!forSubmit)
       throw new KernelError(
         "EINVAL",
-        point === 0
+        point === 0n
           ? `${this.describe()} has no fence (nothing was submitted or it was reset)`
           : `timeline point ${point} of ${this.describe()} has not been submitted`,
       );
@@ -247,7 +247,7 @@ export class DrmSyncobj extends RefCounted {
    * Sleeps (interruptibly) until `point` can be looked up or `deadlineNs` passes; the fence found,
    * as a new reference. `ETIME` / `ERESTARTSYS`.
    */
-  private async waitForSubmit(point: number, deadlineNs: number): Promise<DmaFence> {
+  private async waitForSubmit(point: bigint, deadlineNs: number): Promise<DmaFence> {
     const sim = this.sim;
     const waiter = new PointWaiter(sim, `${this.describe()} point ${point} to be submitted`);
     const entry: SyncobjWaitEntry = { point, fence: null, wake: () => waiter.wake() };
@@ -306,7 +306,7 @@ export class DrmSyncobj extends RefCounted {
    * The entry is a `GFP_KERNEL` allocation (site `drm_syncobj_eventfd_ioctl`): on `ENOMEM` the
    * eventfd reference is dropped and nothing is queued.
    */
-  addEventfd(ev: EventfdCtx, point: number, flags: number): void {
+  addEventfd(ev: EventfdCtx, point: bigint, flags: number): void {
     this.assertLive("drm_syncobj_add_eventfd");
     let mem: Allocation;
     try {

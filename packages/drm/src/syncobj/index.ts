@@ -11,7 +11,6 @@ export {
   drmSyncobjFromFd,
   drmSyncobjGetFd,
   SYNCOBJ_FILE_KIND,
-  type SyncobjFeatures,
   SyncobjTable,
 } from "./syncobj-table.js";
 export { drmSyncobjArrayWait, drmTimeoutAbsToDeadline } from "./syncobj-wait.js";

@@ -5,33 +5,48 @@
  */
 import type { Process } from "@drmsim/runtime";
 import {
+  DRM_IOCTL_SYNCOBJ_CREATE,
+  DRM_IOCTL_SYNCOBJ_DESTROY,
+  DRM_IOCTL_SYNCOBJ_EVENTFD,
+  DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE,
+  DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD,
+  DRM_IOCTL_SYNCOBJ_QUERY,
+  DRM_IOCTL_SYNCOBJ_RESET,
+  DRM_IOCTL_SYNCOBJ_SIGNAL,
+  DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL,
+  DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT,
+  DRM_IOCTL_SYNCOBJ_TRANSFER,
+  DRM_IOCTL_SYNCOBJ_WAIT,
   DRM_SYNCOBJ_FD_TO_HANDLE_FLAGS_IMPORT_SYNC_FILE,
   DRM_SYNCOBJ_FD_TO_HANDLE_FLAGS_TIMELINE,
   DRM_SYNCOBJ_HANDLE_TO_FD_FLAGS_EXPORT_SYNC_FILE,
   DRM_SYNCOBJ_HANDLE_TO_FD_FLAGS_TIMELINE,
 } from "./uapi.js";
 
-type Out = Record<string, number | number[] | undefined>;
-const call = (proc: Process, fd: number, cmd: string, arg: object) => proc.ioctl<Out>(fd, cmd, arg);
+/** A `__u64` timeline point or time as userspace passes it: a `number` while safe, else a `bigint`. */
+export type U64 = number | bigint;
+
+type Out = Record<string, number | U64[] | undefined>;
+const call = (proc: Process, fd: number, cmd: number, arg: object) => proc.ioctl<Out>(fd, cmd, arg);
 
 /** `drmSyncobjCreate(fd, flags, &handle)`: the new handle. */
 export async function drmSyncobjCreate(proc: Process, fd: number, flags = 0): Promise<number> {
-  return (await call(proc, fd, "DRM_IOCTL_SYNCOBJ_CREATE", { flags })).handle as number;
+  return (await call(proc, fd, DRM_IOCTL_SYNCOBJ_CREATE, { flags })).handle as number;
 }
 
 /** `drmSyncobjDestroy(fd, handle)`. */
 export async function drmSyncobjDestroy(proc: Process, fd: number, handle: number): Promise<void> {
-  await call(proc, fd, "DRM_IOCTL_SYNCOBJ_DESTROY", { handle });
+  await call(proc, fd, DRM_IOCTL_SYNCOBJ_DESTROY, { handle });
 }
 
 /** `drmSyncobjHandleToFD(fd, handle, &obj_fd)`: a syncobj fd another process can import. */
 export async function drmSyncobjHandleToFD(proc: Process, fd: number, handle: number): Promise<number> {
-  return (await call(proc, fd, "DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD", { handle })).fd as number;
+  return (await call(proc, fd, DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD, { handle })).fd as number;
 }
 
 /** `drmSyncobjFDToHandle(fd, obj_fd, &handle)`: a new handle for the syncobj behind `objFd`. */
 export async function drmSyncobjFDToHandle(proc: Process, fd: number, objFd: number): Promise<number> {
-  return (await call(proc, fd, "DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE", { fd: objFd })).handle as number;
+  return (await call(proc, fd, DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE, { fd: objFd })).handle as number;
 }
 
 /** `drmSyncobjImportSyncFile(fd, handle, sync_file_fd)`: the sync_file's fence replaces the syncobj's. */
@@ -41,7 +56,7 @@ export async function drmSyncobjImportSyncFile(
   handle: number,
   syncFileFd: number,
 ): Promise<void> {
-  await call(proc, fd, "DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE", {
+  await call(proc, fd, DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE, {
     handle,
     fd: syncFileFd,
     flags: DRM_SYNCOBJ_FD_TO_HANDLE_FLAGS_IMPORT_SYNC_FILE,
@@ -51,7 +66,7 @@ export async function drmSyncobjImportSyncFile(
 /** `drmSyncobjExportSyncFile(fd, handle, &sync_file_fd)`: a sync_file of the current fence. */
 export async function drmSyncobjExportSyncFile(proc: Process, fd: number, handle: number): Promise<number> {
   return (
-    await call(proc, fd, "DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD", {
+    await call(proc, fd, DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD, {
       handle,
       flags: DRM_SYNCOBJ_HANDLE_TO_FD_FLAGS_EXPORT_SYNC_FILE,
     })
@@ -63,10 +78,10 @@ export async function drmSyncobjImportSyncFileTimeline(
   proc: Process,
   fd: number,
   handle: number,
-  point: number,
+  point: U64,
   syncFileFd: number,
 ): Promise<void> {
-  await call(proc, fd, "DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE", {
+  await call(proc, fd, DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE, {
     handle,
     fd: syncFileFd,
     point,
@@ -79,10 +94,10 @@ export async function drmSyncobjExportSyncFileTimeline(
   proc: Process,
   fd: number,
   handle: number,
-  point: number,
+  point: U64,
 ): Promise<number> {
   return (
-    await call(proc, fd, "DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD", {
+    await call(proc, fd, DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD, {
       handle,
       point,
       flags: DRM_SYNCOBJ_HANDLE_TO_FD_FLAGS_EXPORT_SYNC_FILE | DRM_SYNCOBJ_HANDLE_TO_FD_FLAGS_TIMELINE,
@@ -97,11 +112,11 @@ export async function drmSyncobjExportSyncFileTimeline(
 export async function drmSyncobjWait(
   proc: Process,
   fd: number,
-  handles: number[],
-  timeoutNsec: number,
+  handles: readonly number[],
+  timeoutNsec: U64,
   flags = 0,
 ): Promise<number> {
-  const out = await call(proc, fd, "DRM_IOCTL_SYNCOBJ_WAIT", {
+  const out = await call(proc, fd, DRM_IOCTL_SYNCOBJ_WAIT, {
     handles,
     count_handles: handles.length,
     timeout_nsec: timeoutNsec,
@@ -114,12 +129,12 @@ export async function drmSyncobjWait(
 export async function drmSyncobjTimelineWait(
   proc: Process,
   fd: number,
-  handles: number[],
-  points: number[],
-  timeoutNsec: number,
+  handles: readonly number[],
+  points: readonly U64[],
+  timeoutNsec: U64,
   flags = 0,
 ): Promise<number> {
-  const out = await call(proc, fd, "DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT", {
+  const out = await call(proc, fd, DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT, {
     handles,
     points,
     count_handles: handles.length,
@@ -130,43 +145,42 @@ export async function drmSyncobjTimelineWait(
 }
 
 /** `drmSyncobjReset(fd, handles, count)`. */
-export async function drmSyncobjReset(proc: Process, fd: number, handles: number[]): Promise<void> {
-  await call(proc, fd, "DRM_IOCTL_SYNCOBJ_RESET", { handles, count_handles: handles.length });
+export async function drmSyncobjReset(proc: Process, fd: number, handles: readonly number[]): Promise<void> {
+  await call(proc, fd, DRM_IOCTL_SYNCOBJ_RESET, { handles, count_handles: handles.length });
 }
 
 /** `drmSyncobjSignal(fd, handles, count)`. */
-export async function drmSyncobjSignal(proc: Process, fd: number, handles: number[]): Promise<void> {
-  await call(proc, fd, "DRM_IOCTL_SYNCOBJ_SIGNAL", { handles, count_handles: handles.length });
+export async function drmSyncobjSignal(proc: Process, fd: number, handles: readonly number[]): Promise<void> {
+  await call(proc, fd, DRM_IOCTL_SYNCOBJ_SIGNAL, { handles, count_handles: handles.length });
 }
 
 /** `drmSyncobjTimelineSignal(fd, handles, points, count)`. */
 export async function drmSyncobjTimelineSignal(
   proc: Process,
   fd: number,
-  handles: number[],
-  points: number[],
+  handles: readonly number[],
+  points: readonly U64[],
 ): Promise<void> {
-  await call(proc, fd, "DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL", {
+  await call(proc, fd, DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL, {
     handles,
     points,
     count_handles: handles.length,
   });
 }
 
-/** `drmSyncobjQuery2(fd, handles, points, count, flags)`: the points, one per handle. */
+/**
+ * `drmSyncobjQuery2(fd, handles, points, count, flags)`: the points, one per handle (a `number`
+ * while safe, else a `bigint`).
+ */
 export async function drmSyncobjQuery(
   proc: Process,
   fd: number,
-  handles: number[],
+  handles: readonly number[],
   flags = 0,
-): Promise<number[]> {
-  const out = await call(proc, fd, "DRM_IOCTL_SYNCOBJ_QUERY", {
-    handles,
-    points: handles.map(() => 0),
-    count_handles: handles.length,
-    flags,
-  });
-  return out.points as number[];
+): Promise<U64[]> {
+  const points: U64[] = handles.map(() => 0);
+  await call(proc, fd, DRM_IOCTL_SYNCOBJ_QUERY, { handles, points, count_handles: handles.length, flags });
+  return points;
 }
 
 /** `drmSyncobjTransfer(fd, dst_handle, dst_point, src_handle, src_point, flags)`. */
@@ -174,12 +188,12 @@ export async function drmSyncobjTransfer(
   proc: Process,
   fd: number,
   dstHandle: number,
-  dstPoint: number,
+  dstPoint: U64,
   srcHandle: number,
-  srcPoint: number,
+  srcPoint: U64,
   flags = 0,
 ): Promise<void> {
-  await call(proc, fd, "DRM_IOCTL_SYNCOBJ_TRANSFER", {
+  await call(proc, fd, DRM_IOCTL_SYNCOBJ_TRANSFER, {
     dst_handle: dstHandle,
     dst_point: dstPoint,
     src_handle: srcHandle,
@@ -193,9 +207,9 @@ export async function drmSyncobjEventfd(
   proc: Process,
   fd: number,
   handle: number,
-  point: number,
+  point: U64,
   evFd: number,
   flags = 0,
 ): Promise<void> {
-  await call(proc, fd, "DRM_IOCTL_SYNCOBJ_EVENTFD", { handle, point, fd: evFd, flags });
+  await call(proc, fd, DRM_IOCTL_SYNCOBJ_EVENTFD, { handle, point, fd: evFd, flags });
 }

@@ -21,50 +21,145 @@ import {
   drmSyncobjWaitIoctl,
 } from "./syncobj-ioctl.js";
 import { SyncobjTable } from "./syncobj-table.js";
+import {
+  DRM_IOCTL_SYNCOBJ_CREATE,
+  DRM_IOCTL_SYNCOBJ_DESTROY,
+  DRM_IOCTL_SYNCOBJ_EVENTFD,
+  DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE,
+  DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD,
+  DRM_IOCTL_SYNCOBJ_QUERY,
+  DRM_IOCTL_SYNCOBJ_RESET,
+  DRM_IOCTL_SYNCOBJ_SIGNAL,
+  DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL,
+  DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT,
+  DRM_IOCTL_SYNCOBJ_TRANSFER,
+  DRM_IOCTL_SYNCOBJ_WAIT,
+  drm_syncobj_array,
+  drm_syncobj_create,
+  drm_syncobj_destroy,
+  drm_syncobj_eventfd,
+  drm_syncobj_handle,
+  drm_syncobj_timeline_array,
+  drm_syncobj_timeline_wait,
+  drm_syncobj_transfer,
+  drm_syncobj_wait,
+} from "./uapi.js";
 
 const TABLE = {};
 
 /**
  * `file_priv->syncobj_idr`: the syncobj handle table of a DRM file, created on first use
- * (`drm_syncobj_open`) with the device's syncobj features and released with the file
+ * (`drm_syncobj_open`) and released with the file
  * (`drm_syncobj_release`). Drivers' submit ioctls use it to find in-fences (`findFence`) and to
  * install out-fences (`signalPoint`).
  */
 export function drmSyncobjTable(file: DrmFile): SyncobjTable {
   return file.subsystem(TABLE, () => {
-    const dev = file.device;
-    const table = new SyncobjTable(dev.sim, {
-      syncobj: dev.checkFeature(DrmDriverFeature.SYNCOBJ),
-      timeline: dev.checkFeature(DrmDriverFeature.SYNCOBJ | DrmDriverFeature.SYNCOBJ_TIMELINE),
-    });
+    const table = new SyncobjTable(file.device.sim);
     file.onRelease(() => table.release());
     return table;
   });
 }
 
-type Handler = (table: SyncobjTable, args: never, proc: import("@drmsim/runtime").Process) => unknown;
-
-const defs: [name: string, nr: number, handler: Handler][] = [
-  ["DRM_IOCTL_SYNCOBJ_CREATE", 0xbf, drmSyncobjCreateIoctl],
-  ["DRM_IOCTL_SYNCOBJ_DESTROY", 0xc0, drmSyncobjDestroyIoctl],
-  ["DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD", 0xc1, drmSyncobjHandleToFdIoctl],
-  ["DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE", 0xc2, drmSyncobjFdToHandleIoctl],
-  ["DRM_IOCTL_SYNCOBJ_WAIT", 0xc3, drmSyncobjWaitIoctl],
-  ["DRM_IOCTL_SYNCOBJ_RESET", 0xc4, drmSyncobjResetIoctl],
-  ["DRM_IOCTL_SYNCOBJ_SIGNAL", 0xc5, drmSyncobjSignalIoctl],
-  ["DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT", 0xca, drmSyncobjTimelineWaitIoctl],
-  ["DRM_IOCTL_SYNCOBJ_QUERY", 0xcb, drmSyncobjQueryIoctl],
-  ["DRM_IOCTL_SYNCOBJ_TRANSFER", 0xcc, drmSyncobjTransferIoctl],
-  ["DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL", 0xcd, drmSyncobjTimelineSignalIoctl],
-  ["DRM_IOCTL_SYNCOBJ_EVENTFD", 0xcf, drmSyncobjEventfdIoctl],
-];
+const SYNCOBJ = { requires: DrmDriverFeature.SYNCOBJ };
+const TIMELINE = { requires: DrmDriverFeature.SYNCOBJ | DrmDriverFeature.SYNCOBJ_TIMELINE };
 
 /** The syncobj rows of `drm_ioctls[]`, every one `DRM_RENDER_ALLOW`. */
-export const DRM_SYNCOBJ_IOCTLS: readonly DrmIoctlDef[] = defs.map(([name, nr, handler]) =>
+export const DRM_SYNCOBJ_IOCTLS: readonly DrmIoctlDef[] = [
   drmIoctlDef(
-    name,
-    nr,
-    (file, args: Record<string, unknown>, call) => handler(drmSyncobjTable(file), args as never, call.proc),
+    "DRM_IOCTL_SYNCOBJ_CREATE",
+    DRM_IOCTL_SYNCOBJ_CREATE,
+    drm_syncobj_create,
+    (file, args) => drmSyncobjCreateIoctl(drmSyncobjTable(file), args),
     DRM_RENDER_ALLOW,
+    SYNCOBJ,
   ),
-);
+  drmIoctlDef(
+    "DRM_IOCTL_SYNCOBJ_DESTROY",
+    DRM_IOCTL_SYNCOBJ_DESTROY,
+    drm_syncobj_destroy,
+    (file, args) => drmSyncobjDestroyIoctl(drmSyncobjTable(file), args),
+    DRM_RENDER_ALLOW,
+    SYNCOBJ,
+  ),
+  drmIoctlDef(
+    "DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD",
+    DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD,
+    drm_syncobj_handle,
+    (file, args, call) => drmSyncobjHandleToFdIoctl(drmSyncobjTable(file), args, call.proc),
+    DRM_RENDER_ALLOW,
+    SYNCOBJ,
+  ),
+  drmIoctlDef(
+    "DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE",
+    DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE,
+    drm_syncobj_handle,
+    (file, args, call) => drmSyncobjFdToHandleIoctl(drmSyncobjTable(file), args, call.proc),
+    DRM_RENDER_ALLOW,
+    SYNCOBJ,
+  ),
+  drmIoctlDef(
+    "DRM_IOCTL_SYNCOBJ_WAIT",
+    DRM_IOCTL_SYNCOBJ_WAIT,
+    drm_syncobj_wait,
+    (file, args) => drmSyncobjWaitIoctl(drmSyncobjTable(file), args),
+    DRM_RENDER_ALLOW,
+    SYNCOBJ,
+  ),
+  drmIoctlDef(
+    "DRM_IOCTL_SYNCOBJ_RESET",
+    DRM_IOCTL_SYNCOBJ_RESET,
+    drm_syncobj_array,
+    (file, args) => drmSyncobjResetIoctl(drmSyncobjTable(file), args),
+    DRM_RENDER_ALLOW,
+    SYNCOBJ,
+  ),
+  drmIoctlDef(
+    "DRM_IOCTL_SYNCOBJ_SIGNAL",
+    DRM_IOCTL_SYNCOBJ_SIGNAL,
+    drm_syncobj_array,
+    (file, args) => drmSyncobjSignalIoctl(drmSyncobjTable(file), args),
+    DRM_RENDER_ALLOW,
+    SYNCOBJ,
+  ),
+  drmIoctlDef(
+    "DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT",
+    DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT,
+    drm_syncobj_timeline_wait,
+    (file, args) => drmSyncobjTimelineWaitIoctl(drmSyncobjTable(file), args),
+    DRM_RENDER_ALLOW,
+    TIMELINE,
+  ),
+  drmIoctlDef(
+    "DRM_IOCTL_SYNCOBJ_QUERY",
+    DRM_IOCTL_SYNCOBJ_QUERY,
+    drm_syncobj_timeline_array,
+    (file, args) => drmSyncobjQueryIoctl(drmSyncobjTable(file), args),
+    DRM_RENDER_ALLOW,
+    TIMELINE,
+  ),
+  drmIoctlDef(
+    "DRM_IOCTL_SYNCOBJ_TRANSFER",
+    DRM_IOCTL_SYNCOBJ_TRANSFER,
+    drm_syncobj_transfer,
+    (file, args) => drmSyncobjTransferIoctl(drmSyncobjTable(file), args),
+    DRM_RENDER_ALLOW,
+    TIMELINE,
+  ),
+  drmIoctlDef(
+    "DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL",
+    DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL,
+    drm_syncobj_timeline_array,
+    (file, args) => drmSyncobjTimelineSignalIoctl(drmSyncobjTable(file), args),
+    DRM_RENDER_ALLOW,
+    TIMELINE,
+  ),
+  drmIoctlDef(
+    "DRM_IOCTL_SYNCOBJ_EVENTFD",
+    DRM_IOCTL_SYNCOBJ_EVENTFD,
+    drm_syncobj_eventfd,
+    (file, args, call) => drmSyncobjEventfdIoctl(drmSyncobjTable(file), args, call.proc),
+    DRM_RENDER_ALLOW,
+    TIMELINE,
+  ),
+];

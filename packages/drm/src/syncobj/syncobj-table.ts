@@ -55,14 +55,6 @@ export function drmSyncobjFromFd(proc: Process, fd: number): DrmSyncobj {
   return file.privOf<DrmSyncobj>(SYNCOBJ_FILE_KIND, "drm_syncobj fd");
 }
 
-/** Which syncobj features the device has (`DRIVER_SYNCOBJ`, `DRIVER_SYNCOBJ_TIMELINE`). */
-export interface SyncobjFeatures {
-  /** `DRIVER_SYNCOBJ`: without it every syncobj ioctl is `EOPNOTSUPP`. */
-  readonly syncobj: boolean;
-  /** `DRIVER_SYNCOBJ_TIMELINE`: without it the timeline ioctls are `EOPNOTSUPP`. */
-  readonly timeline: boolean;
-}
-
 /**
  * `drm_file.syncobj_idr` and the functions that work on it. A DRM file owns one
  * (`drm_syncobj_open` is the constructor) and calls `release()` when it is closed.
@@ -73,11 +65,7 @@ export class SyncobjTable {
   private readonly handleMem = new Map<number, Allocation>();
   private released = false;
 
-  constructor(
-    readonly sim: Simulator,
-    /** The device's features; both on by default. */
-    readonly features: SyncobjFeatures = { syncobj: true, timeline: true },
-  ) {}
+  constructor(readonly sim: Simulator) {}
 
   /** Number of live handles. */
   get size(): number {
@@ -150,7 +138,7 @@ export class SyncobjTable {
    * `DrmSyncobj.findFence` (EINVAL for a missing fence/point, WAIT_FOR_SUBMIT waits up to 5 s:
    * ETIME/ERESTARTSYS). What a driver's submit ioctl calls for each in-syncobj.
    */
-  async findFence(handle: number, point = 0, flags = 0): Promise<DmaFence> {
+  async findFence(handle: number, point = 0n, flags = 0): Promise<DmaFence> {
     if ((flags & ~DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT) !== 0)
       throw new KernelError("EINVAL", `drm_syncobj_find_fence: unknown flags 0x${flags.toString(16)}`);
     const s = this.lookup(handle, "ENOENT");
@@ -166,10 +154,10 @@ export class SyncobjTable {
    * `drm_syncobj_add_point`: what a driver's submit ioctl does for each out-syncobj once its job
    * fence exists. `ENOENT` for an unknown handle (check handles before the point of no return).
    */
-  signalPoint(handle: number, fence: DmaFence, point = 0): void {
+  signalPoint(handle: number, fence: DmaFence, point = 0n): void {
     const s = this.lookup(handle, "ENOENT");
     try {
-      if (point !== 0) s.addPoint(fence, point);
+      if (point !== 0n) s.addPoint(fence, point);
       else s.replaceFence(fence);
     } finally {
       s.put();

@@ -9,7 +9,7 @@
  * "drm/syncobj: call drm_syncobj_fence_add_wait when WAIT_AVAILABLE flag is set"). The timeout is an absolute time on the simulator clock; 0 polls.
  */
 import type { DmaFence, DmaFenceCb } from "@drmsim/dma-fence";
-import { KernelError, type Simulator } from "@drmsim/runtime";
+import { KernelError, type Simulator, uapiNsToNumber } from "@drmsim/runtime";
 import { assertNoLocksHeld, type DrmSyncobj, PointWaiter, type SyncobjWaitEntry } from "./drm-syncobj.js";
 import {
   DRM_SYNCOBJ_NO_INDEX,
@@ -20,13 +20,13 @@ import {
 
 /**
  * `drm_timeout_abs_to_jiffies()`, in ns: the absolute deadline of a wait whose uAPI timeout is
- * `timeoutNsec`. 0 means "poll" (the deadline is now); a time already past also polls.
+ * `timeoutNsec` (a `__s64` on CLOCK_MONOTONIC, the simulator's clock). 0 means "poll" (the
+ * deadline is now); a time already past also polls; `INT64_MAX` — what userspace passes for
+ * "forever" — and anything else past 2^53 ns is beyond any simulated time: no timer at all.
  */
-export function drmTimeoutAbsToDeadline(sim: Simulator, timeoutNsec: number): number {
-  if (timeoutNsec === 0) return sim.now;
-  // INT64_MAX (as userspace passes for "forever") is past any simulated time: wait without a timer.
-  if (timeoutNsec >= Number.MAX_SAFE_INTEGER) return Number.POSITIVE_INFINITY;
-  return Math.max(sim.now, timeoutNsec);
+export function drmTimeoutAbsToDeadline(sim: Simulator, timeoutNsec: bigint): number {
+  if (timeoutNsec === 0n) return sim.now;
+  return Math.max(sim.now, uapiNsToNumber(timeoutNsec));
 }
 
 interface WaitEntry extends SyncobjWaitEntry {
@@ -44,7 +44,7 @@ interface WaitEntry extends SyncobjWaitEntry {
 export async function drmSyncobjArrayWait(
   sim: Simulator,
   syncobjs: readonly DrmSyncobj[],
-  points: readonly number[] | null,
+  points: readonly bigint[] | null,
   flags: number,
   deadlineNs: number,
   deadlineHintNs?: number,
@@ -65,7 +65,7 @@ export async function drmSyncobjArrayWait(
   try {
     let signaledCount = 0;
     for (let i = 0; i < count; i++) {
-      const point = points?.[i] ?? 0;
+      const point = points?.[i] ?? 0n;
       const entry: WaitEntry = { point, fence: null, wake: () => waiter.wake(), cb: null, cbFence: null };
       entries.push(entry);
       const f = syncobjs[i]!.lookup(point);

@@ -1,12 +1,23 @@
 /**
- * The drm_syncobj uAPI (`include/uapi/drm/drm.h`): flag bits and the argument structs of the
- * `DRM_IOCTL_SYNCOBJ_*` ioctls, as plain objects.
+ * The drm_syncobj uAPI (`include/uapi/drm/drm.h`): flag bits, the argument structs of the
+ * `DRM_IOCTL_SYNCOBJ_*` ioctls as the header lays them out, and their request numbers.
  *
- * Userspace pointers (`handles`, `points`) become plain JS arrays in the argument object; `u64`
- * fields are JS numbers (virtual time fits comfortably in a safe integer). Output fields
- * (`handle`, `fd`, `first_signaled`, `points` of QUERY) are written into the ioctl's private copy
- * and reach the caller only when the ioctl succeeds, as with `copy_to_user` after a good return.
+ * Timeline points are `__u64`: a handler sees them as `bigint`, so every point up to 2^64−1 is
+ * exact; a simulated process may pass `number` or `bigint` and reads `number` back while the
+ * value is a safe integer.
  */
+import {
+  __s32,
+  __s64,
+  __u32,
+  __u64,
+  flagsMask,
+  mbz,
+  type UapiArgsOf,
+  uapiStruct,
+  userPtr,
+} from "@drmsim/runtime";
+import { DRM_IOWR } from "../drm-uapi.js";
 
 /** `DRM_SYNCOBJ_CREATE_SIGNALED`: create the syncobj with an already-signalled fence. */
 export const DRM_SYNCOBJ_CREATE_SIGNALED = 1 << 0;
@@ -38,83 +49,164 @@ export const DRM_SYNCOBJ_WAIT_FOR_SUBMIT_TIMEOUT_NS = 5_000_000_000;
 /** What `first_signaled` holds when no index was recorded (`~0u`). */
 export const DRM_SYNCOBJ_NO_INDEX = 0xffff_ffff;
 
-/** `struct drm_syncobj_create`. */
-export interface DrmSyncobjCreate {
-  /** Out: the new handle. */
-  handle?: number;
-  flags?: number;
-}
+const WAIT_FLAGS =
+  DRM_SYNCOBJ_WAIT_FLAGS_WAIT_ALL |
+  DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT |
+  DRM_SYNCOBJ_WAIT_FLAGS_WAIT_DEADLINE;
+
+/** `struct drm_syncobj_create`: in `flags`, out `handle`. */
+export const drm_syncobj_create = uapiStruct(
+  "drm_syncobj_create",
+  { handle: __u32, flags: flagsMask(__u32, DRM_SYNCOBJ_CREATE_SIGNALED) },
+  { size: 8 },
+);
+/** `struct drm_syncobj_create` as a caller passes it. */
+export type DrmSyncobjCreate = UapiArgsOf<typeof drm_syncobj_create>;
 
 /** `struct drm_syncobj_destroy`. */
-export interface DrmSyncobjDestroy {
-  handle: number;
-  pad?: number;
-}
+export const drm_syncobj_destroy = uapiStruct(
+  "drm_syncobj_destroy",
+  { handle: __u32, pad: mbz(__u32) },
+  { size: 8 },
+);
+/** `struct drm_syncobj_destroy` as a caller passes it. */
+export type DrmSyncobjDestroy = UapiArgsOf<typeof drm_syncobj_destroy>;
 
-/** `struct drm_syncobj_handle` (HANDLE_TO_FD and FD_TO_HANDLE). */
-export interface DrmSyncobjHandle {
-  /** In for HANDLE_TO_FD and sync_file import; out for a plain FD_TO_HANDLE. */
-  handle?: number;
-  flags?: number;
-  /** In for FD_TO_HANDLE; out for HANDLE_TO_FD. */
-  fd?: number;
-  pad?: number;
-  /** Timeline point of a sync_file import/export (with the TIMELINE flag). */
-  point?: number;
-}
+/**
+ * `struct drm_syncobj_handle` (HANDLE_TO_FD and FD_TO_HANDLE): `handle` in for HANDLE_TO_FD and
+ * sync_file import, out for a plain FD_TO_HANDLE; `fd` the other way; `point` the timeline point
+ * of a sync_file import/export with the TIMELINE flag.
+ */
+export const drm_syncobj_handle = uapiStruct(
+  "drm_syncobj_handle",
+  { handle: __u32, flags: __u32, fd: __s32, pad: mbz(__u32), point: __u64 },
+  { size: 24 },
+);
+/** `struct drm_syncobj_handle` as a caller passes it. */
+export type DrmSyncobjHandle = UapiArgsOf<typeof drm_syncobj_handle>;
 
 /** `struct drm_syncobj_transfer`. */
-export interface DrmSyncobjTransfer {
-  src_handle: number;
-  dst_handle: number;
-  src_point?: number;
-  dst_point?: number;
-  flags?: number;
-  pad?: number;
-}
+export const drm_syncobj_transfer = uapiStruct(
+  "drm_syncobj_transfer",
+  {
+    src_handle: __u32,
+    dst_handle: __u32,
+    src_point: __u64,
+    dst_point: __u64,
+    flags: __u32,
+    pad: mbz(__u32),
+  },
+  { size: 32 },
+);
+/** `struct drm_syncobj_transfer` as a caller passes it. */
+export type DrmSyncobjTransfer = UapiArgsOf<typeof drm_syncobj_transfer>;
 
-/** `struct drm_syncobj_wait`. */
-export interface DrmSyncobjWait {
-  handles: number[];
-  /** Absolute time on the simulator clock (ns); 0 polls. */
-  timeout_nsec?: number;
-  count_handles: number;
-  flags?: number;
-  /** Out: index of the first signalled syncobj (WAIT_ANY), else `~0u`. */
-  first_signaled?: number;
-  pad?: number;
-  /** With WAIT_DEADLINE: the deadline hint (absolute ns). */
-  deadline_nsec?: number;
-}
+/**
+ * `struct drm_syncobj_wait`: `handles` points to `count_handles` handles; `timeout_nsec` is
+ * absolute on CLOCK_MONOTONIC (the simulator's clock; 0 polls); out `first_signaled`, the index of
+ * the first signalled syncobj (WAIT_ANY), else `~0u`. `deadline_nsec` is the hint WAIT_DEADLINE
+ * passes on. `pad` is not checked.
+ */
+export const drm_syncobj_wait = uapiStruct(
+  "drm_syncobj_wait",
+  {
+    handles: userPtr(__u32, "count_handles"),
+    timeout_nsec: __s64,
+    count_handles: __u32,
+    flags: flagsMask(__u32, WAIT_FLAGS),
+    first_signaled: __u32,
+    pad: __u32,
+    deadline_nsec: __u64,
+  },
+  { size: 40 },
+);
+/** `struct drm_syncobj_wait` as a caller passes it. */
+export type DrmSyncobjWait = UapiArgsOf<typeof drm_syncobj_wait>;
 
-/** `struct drm_syncobj_timeline_wait`. */
-export interface DrmSyncobjTimelineWait extends DrmSyncobjWait {
-  /** One point per handle; absent means all zero (binary semantics). */
-  points?: number[] | null;
-}
+/**
+ * `struct drm_syncobj_timeline_wait`: as `drm_syncobj_wait` with one point per handle (a NULL
+ * `points` reads as all zero: binary semantics). 48 bytes since `deadline_nsec` (Linux 6.4); older
+ * userspace passes 40 and the rest reads as zero.
+ */
+export const drm_syncobj_timeline_wait = uapiStruct(
+  "drm_syncobj_timeline_wait",
+  {
+    handles: userPtr(__u32, "count_handles"),
+    points: userPtr(__u64, "count_handles"),
+    timeout_nsec: __s64,
+    count_handles: __u32,
+    flags: flagsMask(__u32, WAIT_FLAGS | DRM_SYNCOBJ_WAIT_FLAGS_WAIT_AVAILABLE),
+    first_signaled: __u32,
+    pad: __u32,
+    deadline_nsec: __u64,
+  },
+  { size: 48 },
+);
+/** `struct drm_syncobj_timeline_wait` as a caller passes it. */
+export type DrmSyncobjTimelineWait = UapiArgsOf<typeof drm_syncobj_timeline_wait>;
 
 /** `struct drm_syncobj_array` (RESET, SIGNAL). */
-export interface DrmSyncobjArray {
-  handles: number[];
-  count_handles: number;
-  pad?: number;
-}
+export const drm_syncobj_array = uapiStruct(
+  "drm_syncobj_array",
+  { handles: userPtr(__u32, "count_handles"), count_handles: __u32, pad: mbz(__u32) },
+  { size: 16 },
+);
+/** `struct drm_syncobj_array` as a caller passes it. */
+export type DrmSyncobjArray = UapiArgsOf<typeof drm_syncobj_array>;
 
-/** `struct drm_syncobj_timeline_array` (TIMELINE_SIGNAL, QUERY). */
-export interface DrmSyncobjTimelineArray {
-  handles: number[];
-  /** In for TIMELINE_SIGNAL (absent: all zero); out for QUERY. */
-  points?: number[] | null;
-  count_handles: number;
-  flags?: number;
-}
+/**
+ * `struct drm_syncobj_timeline_array` (TIMELINE_SIGNAL, QUERY): `points` in for TIMELINE_SIGNAL (a
+ * NULL pointer reads as zeros), out for QUERY.
+ */
+export const drm_syncobj_timeline_array = uapiStruct(
+  "drm_syncobj_timeline_array",
+  {
+    handles: userPtr(__u32, "count_handles"),
+    points: userPtr(__u64, "count_handles"),
+    count_handles: __u32,
+    flags: __u32,
+  },
+  { size: 24 },
+);
+/** `struct drm_syncobj_timeline_array` as a caller passes it. */
+export type DrmSyncobjTimelineArray = UapiArgsOf<typeof drm_syncobj_timeline_array>;
 
-/** `struct drm_syncobj_eventfd`. */
-export interface DrmSyncobjEventfd {
-  handle: number;
-  flags?: number;
-  point?: number;
-  /** An eventfd in the calling process (see `eventfd()`). */
-  fd: number;
-  pad?: number;
-}
+/** `struct drm_syncobj_eventfd`: `fd` is an eventfd of the calling process (see `eventfd()`). */
+export const drm_syncobj_eventfd = uapiStruct(
+  "drm_syncobj_eventfd",
+  {
+    handle: __u32,
+    flags: flagsMask(__u32, DRM_SYNCOBJ_WAIT_FLAGS_WAIT_AVAILABLE),
+    point: __u64,
+    fd: __s32,
+    pad: mbz(__u32),
+  },
+  { size: 24 },
+);
+/** `struct drm_syncobj_eventfd` as a caller passes it. */
+export type DrmSyncobjEventfd = UapiArgsOf<typeof drm_syncobj_eventfd>;
+
+/** `DRM_IOCTL_SYNCOBJ_CREATE`. */
+export const DRM_IOCTL_SYNCOBJ_CREATE = DRM_IOWR(0xbf, drm_syncobj_create);
+/** `DRM_IOCTL_SYNCOBJ_DESTROY`. */
+export const DRM_IOCTL_SYNCOBJ_DESTROY = DRM_IOWR(0xc0, drm_syncobj_destroy);
+/** `DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD`. */
+export const DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD = DRM_IOWR(0xc1, drm_syncobj_handle);
+/** `DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE`. */
+export const DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE = DRM_IOWR(0xc2, drm_syncobj_handle);
+/** `DRM_IOCTL_SYNCOBJ_WAIT`. */
+export const DRM_IOCTL_SYNCOBJ_WAIT = DRM_IOWR(0xc3, drm_syncobj_wait);
+/** `DRM_IOCTL_SYNCOBJ_RESET`. */
+export const DRM_IOCTL_SYNCOBJ_RESET = DRM_IOWR(0xc4, drm_syncobj_array);
+/** `DRM_IOCTL_SYNCOBJ_SIGNAL`. */
+export const DRM_IOCTL_SYNCOBJ_SIGNAL = DRM_IOWR(0xc5, drm_syncobj_array);
+/** `DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT`. */
+export const DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT = DRM_IOWR(0xca, drm_syncobj_timeline_wait);
+/** `DRM_IOCTL_SYNCOBJ_QUERY`. */
+export const DRM_IOCTL_SYNCOBJ_QUERY = DRM_IOWR(0xcb, drm_syncobj_timeline_array);
+/** `DRM_IOCTL_SYNCOBJ_TRANSFER`. */
+export const DRM_IOCTL_SYNCOBJ_TRANSFER = DRM_IOWR(0xcc, drm_syncobj_transfer);
+/** `DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL`. */
+export const DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL = DRM_IOWR(0xcd, drm_syncobj_timeline_array);
+/** `DRM_IOCTL_SYNCOBJ_EVENTFD`. */
+export const DRM_IOCTL_SYNCOBJ_EVENTFD = DRM_IOWR(0xcf, drm_syncobj_eventfd);
