@@ -1,17 +1,24 @@
 /**
- * The vgem uAPI (`include/uapi/drm/vgem_drm.h`), plus drmsim's two opt-in extensions that the
- * kernel lacks (see `VGEM_FENCE_NOTIMEOUT` and `DrmVgemFenceSignal.error`).
+ * The vgem uAPI (`include/uapi/drm/vgem_drm.h`): ioctl numbers, flags and argument structs as the
+ * header lays them out, plus drmsim's two opt-in extensions that the kernel lacks (see
+ * `VGEM_FENCE_NOTIMEOUT` and `drm_vgem_fence_signal.error`).
  */
+import { DRM_COMMAND_BASE, DRM_IOW, DRM_IOWR } from "@drmsim/drm";
+import {
+  __u32,
+  ext,
+  flagsMask,
+  KernelError,
+  MAX_ERRNO,
+  mbz,
+  type UapiArgsOf,
+  uapiStruct,
+} from "@drmsim/runtime";
 
 /** `DRM_VGEM_FENCE_ATTACH`: driver ioctl 0x1, i.e. `DRM_COMMAND_BASE + 0x1`. */
 export const DRM_VGEM_FENCE_ATTACH = 0x1;
 /** `DRM_VGEM_FENCE_SIGNAL`: driver ioctl 0x2. */
 export const DRM_VGEM_FENCE_SIGNAL = 0x2;
-
-/** `DRM_IOCTL_VGEM_FENCE_ATTACH`. */
-export const DRM_IOCTL_VGEM_FENCE_ATTACH = "DRM_IOCTL_VGEM_FENCE_ATTACH";
-/** `DRM_IOCTL_VGEM_FENCE_SIGNAL`. */
-export const DRM_IOCTL_VGEM_FENCE_SIGNAL = "DRM_IOCTL_VGEM_FENCE_SIGNAL";
 
 /** `VGEM_FENCE_WRITE`: the fence guards a write (added as `DMA_RESV_USAGE_WRITE`), else a read. */
 export const VGEM_FENCE_WRITE = 0x1;
@@ -26,21 +33,52 @@ export const VGEM_FENCE_NOTIMEOUT = 0x2;
 /** `VGEM_FENCE_TIMEOUT` (`10 * HZ`): every fence is force-signalled after this, in ns. */
 export const VGEM_FENCE_TIMEOUT_NS = 10_000_000_000;
 
-/** `struct drm_vgem_fence_attach`: in `handle`, `flags`; out `out_fence`; `pad` must be 0. */
-export interface DrmVgemFenceAttach {
-  handle: number;
-  flags?: number;
-  out_fence?: number;
-  pad?: number;
-}
+/**
+ * `struct drm_vgem_fence_attach`: in `handle`, `flags`; out `out_fence`. Unknown flags or a
+ * non-zero `pad` are `EINVAL` (`vgem_fence_attach_ioctl`).
+ */
+export const drm_vgem_fence_attach = uapiStruct(
+  "drm_vgem_fence_attach",
+  {
+    handle: __u32,
+    flags: flagsMask(__u32, VGEM_FENCE_WRITE | VGEM_FENCE_NOTIMEOUT),
+    out_fence: __u32,
+    pad: mbz(__u32),
+  },
+  { size: 16 },
+);
+/** `struct drm_vgem_fence_attach` as a caller passes it. */
+export type DrmVgemFenceAttach = UapiArgsOf<typeof drm_vgem_fence_attach>;
 
 /**
  * `struct drm_vgem_fence_signal`: `fence` is the id from FENCE_ATTACH; `flags` must be 0.
- * drmsim extension: `error` — a negative errno (e.g. `-5` for EIO) the fence carries when it
- * signals, to model a failed GPU job; 0 or absent is a plain signal. The kernel has no such field.
+ * drmsim extension, for JavaScript callers only: `error` — a negative errno (e.g. `-5` for EIO)
+ * the fence carries when it signals, to model a failed GPU job; 0 or absent is a plain signal.
  */
-export interface DrmVgemFenceSignal {
-  fence: number;
-  flags?: number;
-  error?: number;
-}
+export const drm_vgem_fence_signal = uapiStruct(
+  "drm_vgem_fence_signal",
+  {
+    fence: __u32,
+    flags: mbz(__u32),
+    error: ext((v, field) => {
+      const e = v ?? 0;
+      if (typeof e !== "number" || !Number.isInteger(e) || e > 0 || e < -MAX_ERRNO)
+        throw new KernelError("EINVAL", `${field} must be 0 or a negative errno, got ${String(e)}`);
+      return e;
+    }),
+  },
+  { size: 8 },
+);
+/** `struct drm_vgem_fence_signal` as a caller passes it. */
+export type DrmVgemFenceSignal = UapiArgsOf<typeof drm_vgem_fence_signal>;
+
+/** `DRM_IOCTL_VGEM_FENCE_ATTACH`. */
+export const DRM_IOCTL_VGEM_FENCE_ATTACH = DRM_IOWR(
+  DRM_COMMAND_BASE + DRM_VGEM_FENCE_ATTACH,
+  drm_vgem_fence_attach,
+);
+/** `DRM_IOCTL_VGEM_FENCE_SIGNAL`. */
+export const DRM_IOCTL_VGEM_FENCE_SIGNAL = DRM_IOW(
+  DRM_COMMAND_BASE + DRM_VGEM_FENCE_SIGNAL,
+  drm_vgem_fence_signal,
+);

@@ -8,7 +8,9 @@
  * - `dumbCreate` sizes a buffer as the shmem helper does (`drm_gem_shmem_dumb_create`: the
  *   scanline rounded up to an 8-byte pitch, the size to a page) and hands back a handle.
  * - `open`/`postclose` keep the per-file fence idr; closing the file signals every outstanding fence.
- * - Two driver ioctls: `VGEM_FENCE_ATTACH` and `VGEM_FENCE_SIGNAL`, both render-allowed.
+ * - vgem fences: `vgem_fence_ops` through `hooks.fence` (`vgemFenceApply`).
+ * - Two driver ioctls: `VGEM_FENCE_ATTACH` and `VGEM_FENCE_SIGNAL`, both render-allowed, their
+ *   arguments declared as `vgem_drm.h` lays them out.
  */
 import {
   DRM_RENDER_ALLOW,
@@ -25,12 +27,16 @@ import { inject } from "tsyringe";
 import {
   DRM_IOCTL_VGEM_FENCE_ATTACH,
   DRM_IOCTL_VGEM_FENCE_SIGNAL,
-  DRM_VGEM_FENCE_ATTACH,
-  DRM_VGEM_FENCE_SIGNAL,
-  type DrmVgemFenceAttach,
-  type DrmVgemFenceSignal,
+  drm_vgem_fence_attach,
+  drm_vgem_fence_signal,
 } from "./vgem-drm.js";
-import { VgemFile, vgemFenceAttachIoctl, vgemFenceSignalIoctl, vgemFileOf } from "./vgem-fence.js";
+import {
+  VgemFile,
+  vgemFenceApply,
+  vgemFenceAttachIoctl,
+  vgemFenceSignalIoctl,
+  vgemFileOf,
+} from "./vgem-fence.js";
 
 /** vgem's `struct drm_driver` data: name, version and features (`DRIVER_GEM | DRIVER_RENDER`). */
 export const VGEM_DRIVER_INFO = {
@@ -59,30 +65,34 @@ export class VgemDriver {
     hooks.driver.dumbCreate.tapPromise(name, async (file, args) => {
       const sized = { ...args };
       drmModeSizeDumb(sized, 8, 0);
-      const obj = device.gemCreateObject(sized.size!);
+      const obj = device.gemCreateObject(Number(sized.size));
       try {
         args.handle = file.gem.handleCreate(obj);
       } finally {
         obj.put();
       }
       args.pitch = sized.pitch;
-      args.size = obj.size;
+      args.size = BigInt(obj.size);
       return true;
     });
+    vgemFenceApply(hooks, name);
     hooks.driver.ioctls.tap(name, (ioctls) => {
+      // vgem_ioctls[]
       ioctls.add(
         drmIoctlDefDrv(
+          "VGEM_FENCE_ATTACH",
           DRM_IOCTL_VGEM_FENCE_ATTACH,
-          DRM_VGEM_FENCE_ATTACH,
-          (file, args: DrmVgemFenceAttach) => vgemFenceAttachIoctl(file, args),
+          drm_vgem_fence_attach,
+          vgemFenceAttachIoctl,
           DRM_RENDER_ALLOW,
         ),
       );
       ioctls.add(
         drmIoctlDefDrv(
+          "VGEM_FENCE_SIGNAL",
           DRM_IOCTL_VGEM_FENCE_SIGNAL,
-          DRM_VGEM_FENCE_SIGNAL,
-          (file, args: DrmVgemFenceSignal) => vgemFenceSignalIoctl(file, args),
+          drm_vgem_fence_signal,
+          vgemFenceSignalIoctl,
           DRM_RENDER_ALLOW,
         ),
       );

@@ -9,25 +9,29 @@
  * (`idr_replace(NULL)`), so a second signal of the same id is `ENOENT` and ids are never reused
  * within a file. Closing the file signals whatever is still outstanding.
  */
-import { DmaFence, type DmaFenceOps, dmaFenceContextAlloc } from "@drmsim/dma-fence";
+import { DmaFence, dmaFenceContextAlloc } from "@drmsim/dma-fence";
 import { DmaResvUsage, dmaResvUsageRw } from "@drmsim/dma-resv";
-import { type DrmFile, drmArgU, drmCheckZero } from "@drmsim/drm";
-import { KernelError, MAX_ERRNO, type Simulator, type TimerHandle } from "@drmsim/runtime";
+import type { DrmDevice, DrmFile, DrmHooks } from "@drmsim/drm";
+import { KernelError, type TimerHandle, type UapiValue } from "@drmsim/runtime";
 import {
-  type DrmVgemFenceAttach,
-  type DrmVgemFenceSignal,
+  type drm_vgem_fence_attach,
+  type drm_vgem_fence_signal,
   VGEM_FENCE_NOTIMEOUT,
   VGEM_FENCE_TIMEOUT_NS,
   VGEM_FENCE_WRITE,
 } from "./vgem-drm.js";
 
-/** `struct vgem_fence`: a dma_fence with its safety timer. */
+/**
+ * `struct vgem_fence`: a dma_fence with its safety timer. Its `dma_fence_ops` are the device's
+ * (`vgem_fence_ops` through `hooks.fence`, tapped by `vgemFenceApply`).
+ */
 export class VgemFence extends DmaFence {
   /** The 10-second timer (`fence->timer`), null with `VGEM_FENCE_NOTIMEOUT`. */
   timer: TimerHandle | null = null;
 
-  constructor(sim: Simulator, timeout: boolean) {
-    super(sim, vgemFenceOps, dmaFenceContextAlloc(sim), 1);
+  constructor(device: DrmDevice, timeout: boolean) {
+    const sim = device.sim;
+    super(sim, device.fenceOps, dmaFenceContextAlloc(sim), 1);
     if (timeout) {
       // vgem_fence_timeout runs in timer (softirq) context and just signals.
       this.timer = sim.schedule(VGEM_FENCE_TIMEOUT_NS, () => this.signal());
@@ -35,14 +39,15 @@ export class VgemFence extends DmaFence {
   }
 }
 
-const vgemFenceOps: DmaFenceOps<VgemFence> = {
-  getDriverName: () => "vgem",
-  getTimelineName: () => "unbound",
+/** `vgem_fence_ops`: names, and a release that stops the safety timer. */
+export function vgemFenceApply(hooks: DrmHooks, name: string): void {
+  hooks.fence.getDriverName.tap(name, (f) => (f instanceof VgemFence ? "vgem" : undefined));
+  hooks.fence.getTimelineName.tap(name, (f) => (f instanceof VgemFence ? "unbound" : undefined));
   // vgem_fence_release: the timer must not fire on a freed fence.
-  release: (f) => {
-    f.timer?.cancel();
-  },
-};
+  hooks.fence.release.tap(name, (f) => {
+    if (f instanceof VgemFence) f.timer?.cancel();
+  });
+}
 
 /** `struct vgem_file`: the per-file fence idr (`fence_idr`). */
 export class VgemFile {
@@ -83,23 +88,20 @@ export function vgemFileOf(file: DrmFile): VgemFile {
 }
 
 /**
- * `vgem_fence_attach_ioctl`: a new fence on the buffer's resv, WRITE or READ usage. `EINVAL` for
- * unknown flags or a non-zero pad; `ENOENT` for an unknown handle; `EBUSY` if an unsignalled
- * fence conflicts (any fence blocks a write, a write fence blocks a read). On any failure the
- * fence is signalled and dropped and the resv is unchanged.
+ * `vgem_fence_attach_ioctl`: a new fence on the buffer's resv, WRITE or READ usage. Unknown flags
+ * or a non-zero pad were refused on entry (`EINVAL`); `ENOENT` for an unknown handle; `EBUSY` if
+ * an unsignalled fence conflicts (any fence blocks a write, a write fence blocks a read). On any
+ * failure the fence is signalled and dropped and the resv is unchanged.
  */
-export async function vgemFenceAttachIoctl(file: DrmFile, args: DrmVgemFenceAttach): Promise<void> {
-  const a = args as unknown as Record<string, unknown>;
-  const flags = drmArgU(a, "flags", "VGEM_FENCE_ATTACH", 0);
-  if ((flags & ~(VGEM_FENCE_WRITE | VGEM_FENCE_NOTIMEOUT)) !== 0)
-    throw new KernelError("EINVAL", `VGEM_FENCE_ATTACH: unknown flags 0x${flags.toString(16)}`);
-  drmCheckZero(a, "pad", "VGEM_FENCE_ATTACH");
-  const handle = drmArgU(a, "handle", "VGEM_FENCE_ATTACH");
+export async function vgemFenceAttachIoctl(
+  file: DrmFile,
+  args: UapiValue<typeof drm_vgem_fence_attach>,
+): Promise<void> {
+  const flags = args.flags;
   const vfile = vgemFileOf(file);
-  const obj = file.gem.lookup(handle);
-  const sim = file.device.sim;
+  const obj = file.gem.lookup(args.handle);
   const write = (flags & VGEM_FENCE_WRITE) !== 0;
-  const fence = new VgemFence(sim, (flags & VGEM_FENCE_NOTIMEOUT) === 0);
+  const fence = new VgemFence(file.device, (flags & VGEM_FENCE_NOTIMEOUT) === 0);
   const resv = obj.resv;
   try {
     await resv.lock(null);
@@ -126,21 +128,14 @@ export async function vgemFenceAttachIoctl(file: DrmFile, args: DrmVgemFenceAtta
 }
 
 /**
- * `vgem_fence_signal_ioctl`: signals fence `fence` and releases the id. `EINVAL` for non-zero
- * flags or (extension) an `error` that is not a negative errno; `ENOENT` for an unknown or
- * already-signalled id; `ETIMEDOUT` if the safety timer had already expired it (the id is
- * released all the same).
+ * `vgem_fence_signal_ioctl`: signals fence `fence` and releases the id. Non-zero flags or
+ * (extension) an `error` that is not a negative errno were refused on entry (`EINVAL`); `ENOENT`
+ * for an unknown or already-signalled id; `ETIMEDOUT` if the safety timer had already expired it
+ * (the id is released all the same).
  */
-export function vgemFenceSignalIoctl(file: DrmFile, args: DrmVgemFenceSignal): void {
-  const a = args as unknown as Record<string, unknown>;
-  drmCheckZero(a, "flags", "VGEM_FENCE_SIGNAL");
-  const id = drmArgU(a, "fence", "VGEM_FENCE_SIGNAL");
-  const error = a.error ?? 0;
-  if (typeof error !== "number" || !Number.isInteger(error) || error > 0 || error < -MAX_ERRNO)
-    throw new KernelError(
-      "EINVAL",
-      `VGEM_FENCE_SIGNAL: error must be 0 or a negative errno, got ${String(error)}`,
-    );
+export function vgemFenceSignalIoctl(file: DrmFile, args: UapiValue<typeof drm_vgem_fence_signal>): void {
+  const id = args.fence;
+  const error = args.error;
   const vfile = vgemFileOf(file);
   const fence = vfile.fences.get(id);
   if (fence === undefined || fence === null)
