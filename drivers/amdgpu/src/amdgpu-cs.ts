@@ -16,8 +16,8 @@
  */
 import type { DmaFence } from "@drmsim/dma-fence";
 import { DmaResvUsage, DrmExec } from "@drmsim/dma-resv";
-import { type DrmFile, type DrmSyncobj, drmArgU, drmCheckZero, drmSyncobjTable } from "@drmsim/drm";
-import { KernelError } from "@drmsim/runtime";
+import { type DrmFile, type DrmSyncobj, drmSyncobjTable } from "@drmsim/drm";
+import { KernelError, type UapiValue, uapiNsToNumber } from "@drmsim/runtime";
 import type { AmdgpuCtxEntity } from "./amdgpu-ctx.js";
 import { amdgpuDmaBufValidate } from "./amdgpu-dma-buf.js";
 import {
@@ -30,16 +30,19 @@ import {
   AMDGPU_CS_GANG_SIZE,
   AMDGPU_HW_IP_GFX,
   AMDGPU_RING_MAX_IBS,
-  type DrmAmdgpuCs,
-  type DrmAmdgpuWaitCs,
+  drm_amdgpu_bo_list_entry,
+  drm_amdgpu_bo_list_in,
+  type drm_amdgpu_cs,
+  type drm_amdgpu_cs_chunk,
+  drm_amdgpu_cs_chunk_dep,
+  drm_amdgpu_cs_chunk_ib,
+  drm_amdgpu_cs_chunk_sem,
+  type drm_amdgpu_wait_cs,
 } from "./amdgpu-drm.js";
 import type { AmdgpuFpriv } from "./amdgpu-fpriv.js";
 import { amdgpuHmmRangeFault } from "./amdgpu-hmm.js";
 import { type AmdgpuIb, AmdgpuJob } from "./amdgpu-job.js";
 import { AmdgpuBo } from "./amdgpu-object.js";
-
-/** Default execution time of an IB without `duration_ns`. */
-export const AMDGPU_IB_DEFAULT_NS = 10_000;
 
 interface ParsedJob {
   ip: number;
@@ -48,79 +51,98 @@ interface ParsedJob {
   ibs: (Omit<AmdgpuIb, "fill"> & { fill?: AmdgpuIbFillArg })[];
 }
 
-function arrayOf(data: unknown, what: string): Record<string, unknown>[] {
-  if (!Array.isArray(data) || data.some((e) => typeof e !== "object" || e === null))
-    throw new KernelError("EINVAL", `AMDGPU_CS: ${what} chunk data must be an array of objects`);
-  return data as Record<string, unknown>[];
+type Chunk = UapiValue<typeof drm_amdgpu_cs_chunk>;
+type Dep = UapiValue<typeof drm_amdgpu_cs_chunk_dep>;
+
+/** A chunk's data as an array of `layout`s: `length_dw * 4 / sizeof` of them, as the kernel counts. */
+function chunkArray<L extends typeof drm_amdgpu_cs_chunk_dep | typeof drm_amdgpu_cs_chunk_sem>(
+  c: Chunk,
+  layout: L,
+): UapiValue<L>[] {
+  return c.chunk_data.as<UapiValue<L>>(layout).read(Math.floor((c.length_dw * 4) / layout.size));
 }
 
-/** `amdgpu_cs_ioctl`. See the module comment. Out: `args.handle`, the submission's sequence number. */
-export async function amdgpuCsIoctl(fpriv: AmdgpuFpriv, file: DrmFile, args: DrmAmdgpuCs): Promise<void> {
+/** A chunk's data as one `layout`; `EINVAL` if `length_dw` is too short for it (`amdgpu_cs_pass1`). */
+function chunkStruct<L extends typeof drm_amdgpu_cs_chunk_ib | typeof drm_amdgpu_bo_list_in>(
+  c: Chunk,
+  layout: L,
+): UapiValue<L> {
+  if (c.length_dw * 4 < layout.size)
+    throw new KernelError("EINVAL", `AMDGPU_CS: a chunk of ${c.length_dw} dwords cannot hold ${layout.name}`);
+  return c.chunk_data.as<UapiValue<L>>(layout).read(1)[0]!;
+}
+
+/** `amdgpu_cs_ioctl`. See the module comment. Out: `out.handle`, the submission's sequence number. */
+export async function amdgpuCsIoctl(
+  fpriv: AmdgpuFpriv,
+  file: DrmFile,
+  args: UapiValue<typeof drm_amdgpu_cs>,
+): Promise<void> {
   const adev = fpriv.adev;
   const sim = adev.sim;
-  const a = args as unknown as Record<string, unknown>;
-  const N = "AMDGPU_CS";
-  drmCheckZero(a, "flags", N);
-  const ctx = fpriv.ctxMgr.get(drmArgU(a, "ctx_id", N));
-  if (drmArgU(a, "bo_list_handle", N, 0) !== 0)
+  const cs = args.in;
+  if (cs.flags !== 0) throw new KernelError("EINVAL", `AMDGPU_CS: flags must be 0, got ${cs.flags}`);
+  const ctx = fpriv.ctxMgr.get(cs.ctx_id);
+  if (cs.bo_list_handle !== 0)
     throw new KernelError("ENOENT", "AMDGPU_CS: no such BO list (pass the BOs in a BO_HANDLES chunk)");
-  const chunks = a.chunks;
-  if (!Array.isArray(chunks) || chunks.length === 0)
-    throw new KernelError("EINVAL", "AMDGPU_CS: chunks must be a non-empty array");
+  if (cs.num_chunks === 0) throw new KernelError("EINVAL", "AMDGPU_CS: no chunks");
 
-  // Pass 1: parse.
+  // Pass 1 (amdgpu_cs_pass1): copy in every chunk, then parse it by its id.
+  const chunks = cs.chunks.read().map((p) => p.read(1)[0]!);
   const jobs = new Map<AmdgpuCtxEntity, ParsedJob>();
-  const deps: Record<string, unknown>[] = [];
+  const deps: Dep[] = [];
   const syncIn: number[] = [];
   const syncOut: number[] = [];
-  let boEntries: Record<string, unknown>[] | null = null;
-  for (const c of chunks as Record<string, unknown>[]) {
-    const id = typeof c === "object" && c !== null ? c.chunk_id : undefined;
-    switch (id) {
+  let boEntries: UapiValue<typeof drm_amdgpu_bo_list_entry>[] | null = null;
+  for (const c of chunks) {
+    switch (c.chunk_id) {
       case AMDGPU_CHUNK_ID_IB: {
-        const ib = c.data as Record<string, unknown>;
-        if (typeof ib !== "object" || ib === null)
-          throw new KernelError("EINVAL", "AMDGPU_CS: IB chunk without data");
-        drmCheckZero(ib, "_pad", N);
-        const ip = drmArgU(ib, "ip_type", N);
-        const ring = drmArgU(ib, "ring", N);
-        const centity = ctx.getEntity(ip, drmArgU(ib, "ip_instance", N, 0), ring);
-        const durationNs = ib.duration_ns ?? AMDGPU_IB_DEFAULT_NS;
-        if (typeof durationNs !== "number" || !Number.isFinite(durationNs) || durationNs < 0)
-          throw new KernelError(
-            "EINVAL",
-            `AMDGPU_CS: duration_ns must be a finite number >= 0, got ${String(durationNs)}`,
-          );
+        const ib = chunkStruct(c, drm_amdgpu_cs_chunk_ib);
+        const centity = ctx.getEntity(ib.ip_type, ib.ip_instance, ib.ring);
         let job = jobs.get(centity);
         if (job === undefined) {
           if (jobs.size >= AMDGPU_CS_GANG_SIZE)
             throw new KernelError("EINVAL", `AMDGPU_CS: a gang spans at most ${AMDGPU_CS_GANG_SIZE} rings`);
-          job = { ip, ring, centity, ibs: [] };
+          job = { ip: ib.ip_type, ring: ib.ring, centity, ibs: [] };
           jobs.set(centity, job);
         }
         if (job.ibs.length >= AMDGPU_RING_MAX_IBS)
           throw new KernelError("EINVAL", `AMDGPU_CS: more than ${AMDGPU_RING_MAX_IBS} IBs for one ring`);
-        const fill = parseFill(ib.fill);
-        job.ibs.push({ durationNs, hang: ib.hang === true, ...(fill !== null ? { fill } : {}) });
+        const fill = ib.fill;
+        job.ibs.push({
+          durationNs: ib.duration_ns,
+          hang: ib.hang,
+          ...(fill !== undefined
+            ? { fill: { handle: fill.bo_handle, offset: fill.offset ?? 0, data: Uint8Array.from(fill.data) } }
+            : {}),
+        });
         break;
       }
       case AMDGPU_CHUNK_ID_DEPENDENCIES:
-        deps.push(...arrayOf(c.data, "DEPENDENCIES"));
+        deps.push(...chunkArray(c, drm_amdgpu_cs_chunk_dep));
         break;
       case AMDGPU_CHUNK_ID_SYNCOBJ_IN:
-        for (const s of arrayOf(c.data, "SYNCOBJ_IN")) syncIn.push(drmArgU(s, "handle", N));
+        for (const sem of chunkArray(c, drm_amdgpu_cs_chunk_sem)) syncIn.push(sem.handle);
         break;
       case AMDGPU_CHUNK_ID_SYNCOBJ_OUT:
-        for (const s of arrayOf(c.data, "SYNCOBJ_OUT")) syncOut.push(drmArgU(s, "handle", N));
+        for (const sem of chunkArray(c, drm_amdgpu_cs_chunk_sem)) syncOut.push(sem.handle);
         break;
-      case AMDGPU_CHUNK_ID_BO_HANDLES:
+      case AMDGPU_CHUNK_ID_BO_HANDLES: {
+        // Only a single BO list is allowed, to simplify handling.
         if (boEntries !== null) throw new KernelError("EINVAL", "AMDGPU_CS: more than one BO_HANDLES chunk");
-        boEntries = arrayOf(c.data, "BO_HANDLES");
+        const list = chunkStruct(c, drm_amdgpu_bo_list_in);
+        if (list.bo_number > 0 && list.bo_info_size < drm_amdgpu_bo_list_entry.size)
+          throw new KernelError(
+            "EINVAL",
+            `AMDGPU_CS: bo_info_size ${list.bo_info_size} is smaller than an entry`,
+          );
+        boEntries = list.bo_info_ptr.read();
         break;
+      }
       case AMDGPU_CHUNK_ID_FENCE:
         throw new KernelError("EINVAL", "AMDGPU_CS: user fence chunks are not supported by this device");
       default:
-        throw new KernelError("EINVAL", `AMDGPU_CS: unknown chunk id ${String(id)}`);
+        throw new KernelError("EINVAL", `AMDGPU_CS: unknown chunk id ${c.chunk_id}`);
     }
   }
   if (jobs.size === 0) throw new KernelError("EINVAL", "AMDGPU_CS: no IB to submit");
@@ -134,7 +156,7 @@ export async function amdgpuCsIoctl(fpriv: AmdgpuFpriv, file: DrmFile, args: Drm
   const outs: DrmSyncobj[] = [];
   try {
     for (const e of boEntries ?? []) {
-      const obj = file.gem.lookup(drmArgU(e, "bo_handle", N));
+      const obj = file.gem.lookup(e.bo_handle);
       if (!(obj instanceof AmdgpuBo)) {
         obj.put();
         throw new KernelError("EINVAL", "AMDGPU_CS: the handle does not name an amdgpu BO");
@@ -143,17 +165,13 @@ export async function amdgpuCsIoctl(fpriv: AmdgpuFpriv, file: DrmFile, args: Drm
       else bos.push(obj);
     }
     for (const d of deps) {
-      const dctx = fpriv.ctxMgr.get(drmArgU(d, "ctx_id", N));
-      const ce = dctx.getEntity(
-        drmArgU(d, "ip_type", N),
-        drmArgU(d, "ip_instance", N, 0),
-        drmArgU(d, "ring", N),
-      );
-      const f = ce.getFence(drmArgU(d, "handle", N));
+      const dctx = fpriv.ctxMgr.get(d.ctx_id);
+      const ce = dctx.getEntity(d.ip_type, d.ip_instance, d.ring);
+      const f = ce.getFence(d.handle);
       if (f !== null) fences.push(f);
     }
     const table = drmSyncobjTable(file);
-    for (const h of syncIn) fences.push(await table.findFence(h, 0, 0));
+    for (const h of syncIn) fences.push(await table.findFence(h, 0n, 0));
     for (const h of syncOut) outs.push(table.lookup(h, "ENOENT"));
 
     // Pass 3: userptr pages.
@@ -187,7 +205,7 @@ export async function amdgpuCsIoctl(fpriv: AmdgpuFpriv, file: DrmFile, args: Drm
       0,
       parsed.findIndex((p) => p.ip === AMDGPU_HW_IP_GFX),
     );
-    args.handle = await DrmExec.run(
+    args.out.handle = await DrmExec.run(
       sim,
       { flags: { interruptible: true, ignoreDuplicates: true } },
       async (exec) => {
@@ -242,7 +260,7 @@ export async function amdgpuCsIoctl(fpriv: AmdgpuFpriv, file: DrmFile, args: Drm
         leader.entity.pushJob(leader);
         const seq = parsed[leaderIdx]!.centity.addFence(leader.finished);
         for (const s of outs) s.replaceFence(leader.finished);
-        return seq;
+        return BigInt(seq);
       },
     );
   } finally {
@@ -257,21 +275,25 @@ export async function amdgpuCsIoctl(fpriv: AmdgpuFpriv, file: DrmFile, args: Drm
  * absolute `timeout` (virtual ns) passed. Out `status`: 0 done, 1 still busy. `EINVAL` for an
  * unknown context, ring or a handle not submitted yet.
  */
-export async function amdgpuCsWaitIoctl(fpriv: AmdgpuFpriv, args: DrmAmdgpuWaitCs): Promise<void> {
-  const a = args as unknown as Record<string, unknown>;
-  const N = "AMDGPU_WAIT_CS";
-  const ctx = fpriv.ctxMgr.get(drmArgU(a, "ctx_id", N));
-  const ce = ctx.getEntity(drmArgU(a, "ip_type", N), drmArgU(a, "ip_instance", N, 0), drmArgU(a, "ring", N));
-  const timeout = drmArgU(a, "timeout", N);
-  const f = ce.getFence(drmArgU(a, "handle", N));
+export async function amdgpuCsWaitIoctl(
+  fpriv: AmdgpuFpriv,
+  args: UapiValue<typeof drm_amdgpu_wait_cs>,
+): Promise<void> {
+  const w = args.in;
+  const ce = fpriv.ctxMgr.get(w.ctx_id).getEntity(w.ip_type, w.ip_instance, w.ring);
+  const f = ce.getFence(w.handle);
   if (f === null) {
-    args.status = 0;
+    args.out.status = 0n;
     return;
   }
   try {
     const now = fpriv.adev.sim.now;
-    const left = await f.wait({ interruptible: true, timeoutNs: Math.max(0, timeout - now) });
-    args.status = left > 0 || f.signaled ? 0 : 1;
+    const timeout = uapiNsToNumber(w.timeout);
+    const left = await f.wait({
+      interruptible: true,
+      timeoutNs: timeout === Number.POSITIVE_INFINITY ? undefined : Math.max(0, timeout - now),
+    });
+    args.out.status = left > 0 || f.signaled ? 0n : 1n;
   } finally {
     f.put();
   }
@@ -282,21 +304,4 @@ interface AmdgpuIbFillArg {
   handle: number;
   offset: number;
   data: Uint8Array;
-}
-
-/** Checks the drmsim `fill` extension of an IB chunk (`EINVAL` for a malformed one); null if absent. */
-function parseFill(raw: unknown): AmdgpuIbFillArg | null {
-  if (raw === undefined) return null;
-  if (typeof raw !== "object" || raw === null)
-    throw new KernelError("EINVAL", "AMDGPU_CS: fill must be an object");
-  const r = raw as Record<string, unknown>;
-  const handle = drmArgU(r, "bo_handle", "AMDGPU_CS fill");
-  const offset = drmArgU(r, "offset", "AMDGPU_CS fill", 0);
-  const d = r.data;
-  if (
-    !(d instanceof Uint8Array) &&
-    !(Array.isArray(d) && d.every((b) => Number.isInteger(b) && b >= 0 && b <= 255))
-  )
-    throw new KernelError("EINVAL", "AMDGPU_CS: fill.data must be a Uint8Array or an array of bytes");
-  return { handle, offset, data: Uint8Array.from(d as ArrayLike<number>) };
 }

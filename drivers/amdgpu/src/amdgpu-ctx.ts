@@ -77,10 +77,10 @@ export class AmdgpuCtxEntity {
    * `amdgpu_ctx_get_fence`: the fence of submission `seq` (a reference), or null if it is so old
    * it was forgotten (it has signalled long ago). `EINVAL` for a sequence not submitted yet.
    */
-  getFence(seq: number): DmaFence | null {
-    if (seq >= this.sequence)
+  getFence(seq: bigint): DmaFence | null {
+    if (seq >= BigInt(this.sequence))
       throw new KernelError("EINVAL", `submission ${seq} does not exist yet (next is ${this.sequence})`);
-    return this.fences.get(seq)?.get() ?? null;
+    return this.fences.get(Number(seq))?.get() ?? null;
   }
 
   /** Drops every remembered fence. */

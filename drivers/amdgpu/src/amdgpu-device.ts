@@ -3,13 +3,25 @@
  * gang currently on the hardware, the user-queue firmware (MES), and the reset/VRAM-lost counters
  * userspace reads through `AMDGPU_CTX_OP_QUERY_STATE2`.
  */
-import { Device, type PciDev } from "@drmsim/dma-buf";
+import type { Device, PciDev } from "@drmsim/dma-buf";
 import type { DmaFence } from "@drmsim/dma-fence";
-import { type DrmDevice, drmToken } from "@drmsim/drm";
-import { DrmGpuSchedStat, type DrmSchedJob } from "@drmsim/drm-sched";
+import {
+  DRM_DEVICE,
+  DRM_SCHED_FACTORY,
+  type DrmDevice,
+  type DrmProvider,
+  type DrmSchedFactory,
+  drmToken,
+  HW_ENGINE_FACTORY,
+  PCI_DEV,
+  SIMULATOR,
+} from "@drmsim/drm";
+import { DrmGpuSchedStat, type DrmGpuScheduler, type DrmSchedJob } from "@drmsim/drm-sched";
+import { DrmVramManager } from "@drmsim/gem";
 import {
   ERRNO,
-  HardwareEngine,
+  type HardwareEngine,
+  type HardwareEngineFactory,
   KernelError,
   msecs,
   type Simulator,
@@ -17,6 +29,7 @@ import {
   usecs,
   WorkQueue,
 } from "@drmsim/runtime";
+import { inject } from "tsyringe";
 import { AMDGPU_HW_IP_COMPUTE, AMDGPU_HW_IP_DMA, AMDGPU_HW_IP_GFX, type AmdgpuHwIp } from "./amdgpu-drm.js";
 import { AmdgpuVmidMgr } from "./amdgpu-ids.js";
 import { AmdgpuJob } from "./amdgpu-job.js";
@@ -53,13 +66,45 @@ export interface AmdgpuConfig {
   pci?: PciDev | null;
 }
 
-/** The token under which `amdgpuProbe` gives the driver its configuration. */
-export const AMDGPU_CONFIG = drmToken<AmdgpuConfig>("AMDGPU_CONFIG");
-
 /** The configuration with defaults applied. */
 export type AmdgpuResolvedConfig = Required<Omit<AmdgpuConfig, "pci">> & { pci: PciDev | null };
 
-function resolveConfig(c: AmdgpuConfig): AmdgpuResolvedConfig {
+/** Container token: the device's configuration (module parameters and board properties), defaults applied. */
+export const AMDGPU_CONFIG = drmToken<AmdgpuResolvedConfig>("AMDGPU_CONFIG");
+/** Container token: the VRAM region (`adev->mman.vram_mgr`), sized by `vramSize` by default. */
+export const AMDGPU_VRAM = drmToken<DrmVramManager>("AMDGPU_VRAM");
+/** Container token: the device (`struct amdgpu_device`), built from the tokens above and the generic ones. */
+export const AMDGPU_DEVICE = drmToken<AmdgpuDevice>("AMDGPU_DEVICE");
+
+/**
+ * The device container of an amdgpu probe: the resolved configuration, the PCI position, the
+ * VRAM region and the device. A scenario or test appends its own providers to replace any of
+ * them (or the generic `HW_ENGINE_FACTORY`) — see `amdgpuProbe`.
+ */
+export function amdgpuProviders(config: AmdgpuConfig = {}): DrmProvider[] {
+  const c = amdgpuResolveConfig(config);
+  return [
+    { provide: AMDGPU_CONFIG, useValue: c },
+    { provide: PCI_DEV, useValue: c.pci },
+    {
+      provide: AMDGPU_VRAM,
+      useFactory: (ct) => {
+        const drm = ct.resolve(DRM_DEVICE);
+        return new DrmVramManager(drm.sim, {
+          size: c.vramSize,
+          base: c.vramBase,
+          contiguous: false,
+          dmaDev: drm.dmaDev,
+          name: `${drm.dmaDev.name}.vram`,
+        });
+      },
+    },
+    { provide: AMDGPU_DEVICE, useClass: AmdgpuDevice },
+  ];
+}
+
+/** The configuration with every default filled in; `EINVAL` for a value out of range. */
+export function amdgpuResolveConfig(c: AmdgpuConfig): AmdgpuResolvedConfig {
   const r: AmdgpuResolvedConfig = {
     vramSize: c.vramSize ?? 256 * 1024 * 1024,
     vramBase: c.vramBase ?? 0x80_0000_0000,
@@ -103,8 +148,10 @@ export function amdgpuDeviceOf(dev: DrmDevice): AmdgpuDevice {
 export class AmdgpuDevice {
   readonly name: string;
   readonly config: AmdgpuResolvedConfig;
-  /** The device DMA tables are built for; carries the PCI function for p2p checks. */
+  /** The device DMA tables are built for (`drm.dmaDev`); carries the PCI function for p2p checks. */
   readonly dmaDev: Device;
+  /** Every ring by its scheduler, for the scheduler ops (`to_amdgpu_ring(sched)`). */
+  private readonly ringBySched = new Map<DrmGpuScheduler, AmdgpuRing>();
   /** Rings by `AMDGPU_HW_IP_*`. */
   readonly rings: Record<AmdgpuHwIp, AmdgpuRing[]>;
   /** Every ring, gfx first. */
@@ -126,16 +173,16 @@ export class AmdgpuDevice {
   gangWaits = 0;
 
   constructor(
-    readonly sim: Simulator,
-    readonly drm: DrmDevice,
-    config: AmdgpuConfig,
+    @inject(SIMULATOR) readonly sim: Simulator,
+    @inject(DRM_DEVICE) readonly drm: DrmDevice,
+    @inject(AMDGPU_CONFIG) config: AmdgpuResolvedConfig,
+    @inject(AMDGPU_VRAM) vram: DrmVramManager,
+    @inject(HW_ENGINE_FACTORY) readonly engines: HardwareEngineFactory,
+    @inject(DRM_SCHED_FACTORY) readonly scheds: DrmSchedFactory,
   ) {
-    this.config = resolveConfig(config);
+    this.config = config;
     this.name = drm.dmaDev.name;
-    this.dmaDev =
-      this.config.pci !== null
-        ? new Device(sim, { name: `${this.name}.pci`, pci: this.config.pci })
-        : drm.dmaDev;
+    this.dmaDev = drm.dmaDev;
     const opts = { hwSubmission: this.config.hwSubmission, timeoutNs: this.config.timeoutNs };
     const mk = (ip: AmdgpuHwIp, n: number) =>
       Array.from({ length: n }, (_, i) => new AmdgpuRing(this, ip, i, opts));
@@ -146,11 +193,17 @@ export class AmdgpuDevice {
     } as Record<AmdgpuHwIp, AmdgpuRing[]>;
     for (const ip of [AMDGPU_HW_IP_GFX, AMDGPU_HW_IP_COMPUTE, AMDGPU_HW_IP_DMA] as const)
       this.allRings.push(...this.rings[ip]);
+    for (const r of this.allRings) this.ringBySched.set(r.sched, r);
     this.vmids = new AmdgpuVmidMgr(this.config.vmids);
-    this.mman = new AmdgpuMman(this, this.config.vramSize, this.config.vramBase);
-    this.mes = new HardwareEngine(sim, `${this.name}.mes`, { device: this.name });
+    this.mman = new AmdgpuMman(this, vram);
+    this.mes = engines.create(`${this.name}.mes`, { device: this.name });
     this.userqWq = new WorkQueue(sim, `${this.name}-userq`, { ordered: true, memReclaim: true });
     DEVICES.set(drm, this);
+  }
+
+  /** `to_amdgpu_ring(job->base.sched)`: the ring a job of this device runs on. */
+  ringOf(job: DrmSchedJob): AmdgpuRing | undefined {
+    return this.ringBySched.get(job.sched);
   }
 
   /** `adev->mman.buffer_funcs_ring`: SDMA ring 0. */

@@ -15,18 +15,19 @@
 import {
   type DmaBuf,
   type DmaBufAttachment,
-  type DmaBufOps,
   DmaDataDirection,
   dmaBufAttachP2pCheck,
-  dmaBufExport,
   dmaBufMapPlacement,
 } from "@drmsim/dma-buf";
+import { DrmHookStage, type DrmHooks } from "@drmsim/drm";
 import type { AmdgpuDevice } from "./amdgpu-device.js";
 import { AMDGPU_GEM_DOMAIN_GTT } from "./amdgpu-drm.js";
 import { AmdgpuBo } from "./amdgpu-object.js";
 
-function boOf(buf: DmaBuf): AmdgpuBo {
-  return buf.priv as AmdgpuBo;
+/** The BO behind one of this device's exports, or undefined for any other dma-buf. */
+function exportedBo(adev: AmdgpuDevice, buf: DmaBuf): AmdgpuBo | undefined {
+  const bo = buf.priv;
+  return bo instanceof AmdgpuBo && bo.adev === adev ? bo : undefined;
 }
 
 /** Moves a BO somewhere `att` can reach (resv held): GTT unless the attachment does p2p. */
@@ -35,53 +36,58 @@ function makeReachable(bo: AmdgpuBo, att: DmaBufAttachment): void {
   else if (bo.domain === "cpu") bo.adev.mman.swapInLocked(bo);
 }
 
-/** `amdgpu_dmabuf_ops`. */
-export const amdgpuDmaBufOps: DmaBufOps = {
-  attach: (buf, att) => {
-    dmaBufAttachP2pCheck(att, boOf(buf).adev.dmaDev);
-  },
-  pin: (att) => {
-    const bo = boOf(att.dmabuf);
+/**
+ * `amdgpu_dmabuf_ops` and `amdgpu_dma_buf_attach_ops` as taps of the device's hooks. Exports
+ * are the core's (`drm_gem_prime_export` with these ops: the dma-buf holds a BO reference and
+ * shares its resv); each op answers for amdgpu BOs only.
+ */
+export function amdgpuDmaBufApply(hooks: DrmHooks, adev: AmdgpuDevice, name: string): void {
+  const d = hooks.dmaBuf;
+  // amdgpu_dma_buf_attach: p2p only where the PCI topology allows it.
+  d.attach.tap(name, (buf, att) => {
+    if (exportedBo(adev, buf) === undefined) return undefined;
+    dmaBufAttachP2pCheck(att, adev.dmaDev);
+    return true;
+  });
+  // amdgpu_dma_buf_pin: a pinned BO must be where the importer can reach it, and stays there.
+  d.pin.tap(name, (att) => {
+    const bo = exportedBo(adev, att.dmabuf);
+    if (bo === undefined) return undefined;
     makeReachable(bo, att);
     bo.pinCount++;
-  },
-  unpin: (att) => {
-    boOf(att.dmabuf).pinCount--;
-  },
-  mapDmaBuf: (att, _dir) => {
-    const bo = boOf(att.dmabuf);
-    if (bo.pinCount === 0) makeReachable(bo, att);
-    return dmaBufMapPlacement(att, bo.adev.dmaDev, bo.store.placement);
-  },
-  unmapDmaBuf: () => {},
-  release: (buf) => {
-    boOf(buf).put();
-  },
-};
-
-/** `amdgpu_gem_prime_export`: a dma-buf sharing the BO's resv; holds a BO reference. */
-export function amdgpuGemPrimeExport(bo: AmdgpuBo, flags: number): DmaBuf {
-  const buf = dmaBufExport(bo.sim, {
-    ops: amdgpuDmaBufOps,
-    size: bo.size,
-    priv: bo,
-    resv: bo.resv,
-    flags,
-    name: "amdgpu",
+    return true;
   });
-  bo.get();
-  return buf;
+  d.unpin.tap(name, (att) => {
+    const bo = exportedBo(adev, att.dmabuf);
+    if (bo === undefined) return undefined;
+    bo.pinCount--;
+    return true;
+  });
+  // amdgpu_dma_buf_map: validated into a reachable domain unless pinned, then mapped as placed.
+  d.mapDmaBuf.tap(name, (att) => {
+    const bo = exportedBo(adev, att.dmabuf);
+    if (bo === undefined) return undefined;
+    if (bo.pinCount === 0) makeReachable(bo, att);
+    return dmaBufMapPlacement(att, adev.dmaDev, bo.store.placement);
+  });
+  d.unmapDmaBuf.tap(name, (att) => (exportedBo(adev, att.dmabuf) === undefined ? undefined : true));
+  // The importer side: amdgpu imports dynamically and may DMA peer to peer.
+  hooks.dmaBufAttach.allowPeer2peer.tap(name, () => true);
+  hooks.dmaBufAttach.invalidateMappings.tap({ name, stage: DrmHookStage.DRIVER }, (att) => {
+    if (att.importerPriv instanceof AmdgpuBo) amdgpuDmaBufInvalidateMappings(att.importerPriv, att);
+  });
 }
 
 /**
  * `amdgpu_gem_prime_import`: our own export comes back as the same BO; a foreign buffer is
- * attached dynamically and wrapped in a BO sharing its resv (mapped at first CS).
+ * attached dynamically (the device's `dma_buf_attach_ops`) and wrapped in a BO sharing its resv
+ * (mapped at first CS).
  */
 export function amdgpuGemPrimeImport(adev: AmdgpuDevice, buf: DmaBuf): AmdgpuBo {
-  if (buf.ops === amdgpuDmaBufOps && boOf(buf).adev === adev) {
-    const bo = boOf(buf);
-    bo.get();
-    return bo;
+  const own = exportedBo(adev, buf);
+  if (own !== undefined && adev.drm.ownsDmaBuf(buf)) {
+    own.get();
+    return own;
   }
   const bo = new AmdgpuBo(adev, buf.size, {
     domains: AMDGPU_GEM_DOMAIN_GTT,
@@ -90,12 +96,7 @@ export function amdgpuGemPrimeImport(adev: AmdgpuDevice, buf: DmaBuf): AmdgpuBo 
   });
   adev.drm.initGemObject(bo);
   try {
-    const att = buf.dynamicAttach(
-      adev.dmaDev,
-      { allowPeer2peer: true, invalidateMappings: (a) => amdgpuDmaBufInvalidateMappings(bo, a) },
-      bo,
-    );
-    bo.importAttach = att;
+    bo.importAttach = buf.dynamicAttach(adev.dmaDev, adev.drm.dmaBufAttachOps(buf), bo);
     bo.importBuf = buf.get();
   } catch (e) {
     bo.put();

@@ -1,12 +1,27 @@
 /**
- * The amdgpu uAPI (`include/uapi/drm/amdgpu_drm.h`), the subset drmsim models, with the kernel's
- * numbers. Argument structs are flattened into plain objects (the kernel's `in`/`out` unions
- * become fields), and CS chunks carry their data as objects instead of user pointers.
+ * The amdgpu uAPI (`include/uapi/drm/amdgpu_drm.h`), the ioctls drmsim models, with the header's
+ * numbers and argument layouts (the `in`/`out` unions, CS chunks behind a pointer to an array of
+ * chunk pointers, chunk data counted in dwords).
  *
- * drmsim extensions (the kernel has no such fields) are marked as such: an IB's simulated
- * execution time and hang injection, and the user-queue doorbell ioctl standing in for the MMIO
- * doorbell write of a real user queue.
+ * drmsim extensions the header has no room for, marked as such and visible to JavaScript callers
+ * only: an IB's simulated execution time, hang injection and the bytes it writes; the BOs a user
+ * queue uses; and the user-queue doorbell ioctl standing in for the MMIO doorbell write of a real
+ * user queue.
  */
+import { DRM_COMMAND_BASE, DRM_IOWR } from "@drmsim/drm";
+import {
+  __s32,
+  __u32,
+  __u64,
+  ext,
+  KernelError,
+  mbz,
+  opaquePtr,
+  type UapiArgsOf,
+  uapiStruct,
+  uapiUnion,
+  userPtr,
+} from "@drmsim/runtime";
 
 /** `DRM_AMDGPU_GEM_CREATE`. */
 export const DRM_AMDGPU_GEM_CREATE = 0x00;
@@ -22,21 +37,6 @@ export const DRM_AMDGPU_GEM_USERPTR = 0x11;
 export const DRM_AMDGPU_USERQ = 0x16;
 /** drmsim extension: the user-queue doorbell (a real queue is kicked by an MMIO write, not an ioctl). */
 export const DRM_AMDGPU_USERQ_DOORBELL = 0x50;
-
-/** `DRM_IOCTL_AMDGPU_GEM_CREATE`. */
-export const DRM_IOCTL_AMDGPU_GEM_CREATE = "DRM_IOCTL_AMDGPU_GEM_CREATE";
-/** `DRM_IOCTL_AMDGPU_CTX`. */
-export const DRM_IOCTL_AMDGPU_CTX = "DRM_IOCTL_AMDGPU_CTX";
-/** `DRM_IOCTL_AMDGPU_CS`. */
-export const DRM_IOCTL_AMDGPU_CS = "DRM_IOCTL_AMDGPU_CS";
-/** `DRM_IOCTL_AMDGPU_WAIT_CS`. */
-export const DRM_IOCTL_AMDGPU_WAIT_CS = "DRM_IOCTL_AMDGPU_WAIT_CS";
-/** `DRM_IOCTL_AMDGPU_GEM_USERPTR`. */
-export const DRM_IOCTL_AMDGPU_GEM_USERPTR = "DRM_IOCTL_AMDGPU_GEM_USERPTR";
-/** `DRM_IOCTL_AMDGPU_USERQ`. */
-export const DRM_IOCTL_AMDGPU_USERQ = "DRM_IOCTL_AMDGPU_USERQ";
-/** drmsim extension: `DRM_IOCTL_AMDGPU_USERQ_DOORBELL`. */
-export const DRM_IOCTL_AMDGPU_USERQ_DOORBELL = "DRM_IOCTL_AMDGPU_USERQ_DOORBELL";
 
 /** `AMDGPU_GEM_DOMAIN_CPU`: system pages the GPU cannot reach (swapped / unbound). */
 export const AMDGPU_GEM_DOMAIN_CPU = 0x1;
@@ -62,14 +62,23 @@ export const AMDGPU_GEM_CREATE_FLAGS_MASK =
   AMDGPU_GEM_CREATE_CPU_GTT_USWC |
   AMDGPU_GEM_CREATE_VRAM_CLEARED;
 
+/** `struct drm_amdgpu_gem_create_in`. */
+export const drm_amdgpu_gem_create_in = uapiStruct(
+  "drm_amdgpu_gem_create_in",
+  { bo_size: __u64, alignment: __u64, domains: __u64, domain_flags: __u64 },
+  { size: 32 },
+);
 /** `union drm_amdgpu_gem_create`: in `bo_size`, `alignment`, `domains`, `domain_flags`; out `handle`. */
-export interface DrmAmdgpuGemCreate {
-  bo_size: number;
-  alignment?: number;
-  domains: number;
-  domain_flags?: number;
-  handle?: number;
-}
+export const drm_amdgpu_gem_create = uapiUnion(
+  "drm_amdgpu_gem_create",
+  {
+    in: drm_amdgpu_gem_create_in,
+    out: uapiStruct("drm_amdgpu_gem_create_out", { handle: __u32, _pad: __u32 }, { size: 8 }),
+  },
+  { size: 32, out: "out" },
+);
+/** `union drm_amdgpu_gem_create` as a caller passes it. */
+export type DrmAmdgpuGemCreate = UapiArgsOf<typeof drm_amdgpu_gem_create>;
 
 /** `AMDGPU_HW_IP_GFX`. */
 export const AMDGPU_HW_IP_GFX = 0;
@@ -114,18 +123,37 @@ export const AMDGPU_CTX_PRIORITY_HIGH = 512;
 /** `AMDGPU_CTX_PRIORITY_VERY_HIGH`: needs `CAP_SYS_NICE` or DRM master. */
 export const AMDGPU_CTX_PRIORITY_VERY_HIGH = 1023;
 
+/** `struct drm_amdgpu_ctx_in`. */
+export const drm_amdgpu_ctx_in = uapiStruct(
+  "drm_amdgpu_ctx_in",
+  { op: __u32, flags: __u32, ctx_id: __u32, priority: __s32 },
+  { size: 16 },
+);
+/** `union drm_amdgpu_ctx_out`: `alloc.ctx_id` (ALLOC), `state` (QUERY_STATE, QUERY_STATE2), `pstate`. */
+export const drm_amdgpu_ctx_out = uapiUnion(
+  "drm_amdgpu_ctx_out",
+  {
+    alloc: uapiStruct("drm_amdgpu_ctx_out.alloc", { ctx_id: __u32, _pad: __u32 }, { size: 8 }),
+    state: uapiStruct(
+      "drm_amdgpu_ctx_out.state",
+      { flags: __u64, hangs: __u32, reset_status: __u32 },
+      { size: 16 },
+    ),
+    pstate: uapiStruct("drm_amdgpu_ctx_out.pstate", { flags: __u32, _pad: __u32 }, { size: 8 }),
+  },
+  { size: 16 },
+);
 /**
- * `union drm_amdgpu_ctx`: in `op`, `flags`, `ctx_id`, `priority`; out `ctx_id` (ALLOC),
- * `reset_status` (QUERY_STATE), `state_flags` (QUERY_STATE2: the `out.state.flags` bits).
+ * `union drm_amdgpu_ctx`: in `op`, `flags`, `ctx_id`, `priority`; out `alloc.ctx_id` (ALLOC),
+ * `state.reset_status` (QUERY_STATE), `state.flags` (QUERY_STATE2).
  */
-export interface DrmAmdgpuCtx {
-  op: number;
-  flags?: number;
-  ctx_id?: number;
-  priority?: number;
-  reset_status?: number;
-  state_flags?: number;
-}
+export const drm_amdgpu_ctx = uapiUnion(
+  "drm_amdgpu_ctx",
+  { in: drm_amdgpu_ctx_in, out: drm_amdgpu_ctx_out },
+  { size: 16, out: "out" },
+);
+/** `union drm_amdgpu_ctx` as a caller passes it. */
+export type DrmAmdgpuCtx = UapiArgsOf<typeof drm_amdgpu_ctx>;
 
 /** `AMDGPU_CHUNK_ID_IB`. */
 export const AMDGPU_CHUNK_ID_IB = 0x01;
@@ -145,28 +173,10 @@ export const AMDGPU_CS_GANG_SIZE = 4;
 /** IBs one job may carry (`amdgpu_ring_max_ibs`: the ring frame must hold them all). */
 export const AMDGPU_RING_MAX_IBS = 16;
 
-/** `struct drm_amdgpu_cs_chunk_ib`. */
-export interface DrmAmdgpuCsChunkIb {
-  ip_type: number;
-  ip_instance?: number;
-  ring: number;
-  flags?: number;
-  va_start?: number;
-  ib_bytes?: number;
-  _pad?: number;
-  /** drmsim extension: how long the GPU executes this IB, in virtual ns (default 10 µs). */
-  duration_ns?: number;
-  /** drmsim extension: the IB never completes (a GPU hang) until the TDR resets the GPU. */
-  hang?: boolean;
-  /**
-   * drmsim extension: what the IB writes. When the job completes without error, `data` lands in
-   * the BO at `offset` — the bytes a shader or a blit would have produced, so interop tests can
-   * check that an importer reads what this GPU wrote. The BO must be in the submission's BO list.
-   */
-  fill?: DrmAmdgpuIbFill;
-}
+/** Default execution time of an IB without `duration_ns`. */
+export const AMDGPU_IB_DEFAULT_NS = 10_000;
 
-/** drmsim extension of `drm_amdgpu_cs_chunk_ib`: bytes the IB writes into a BO of the BO list. */
+/** drmsim extension of `drm_amdgpu_cs_chunk_ib`: bytes an IB writes into a BO of the BO list. */
 export interface DrmAmdgpuIbFill {
   bo_handle: number;
   /** Byte offset in the BO (default 0). */
@@ -174,57 +184,157 @@ export interface DrmAmdgpuIbFill {
   data: Uint8Array | readonly number[];
 }
 
-/** `struct drm_amdgpu_cs_chunk_dep`: wait for the submission `handle` of another context/ring. */
-export interface DrmAmdgpuCsChunkDep {
-  ip_type: number;
-  ip_instance?: number;
-  ring: number;
-  ctx_id: number;
-  handle: number;
-}
-
-/** `struct drm_amdgpu_cs_chunk_sem`: a syncobj handle. */
-export interface DrmAmdgpuCsChunkSem {
-  handle: number;
-}
-
-/** `struct drm_amdgpu_bo_list_entry`. */
-export interface DrmAmdgpuBoListEntry {
-  bo_handle: number;
-  bo_priority?: number;
-}
-
-/** `struct drm_amdgpu_cs_chunk`: `chunk_id` and its data (an object for IB, arrays for the rest). */
-export type DrmAmdgpuCsChunk =
-  | { chunk_id: typeof AMDGPU_CHUNK_ID_IB; data: DrmAmdgpuCsChunkIb }
-  | { chunk_id: typeof AMDGPU_CHUNK_ID_DEPENDENCIES; data: DrmAmdgpuCsChunkDep[] }
-  | { chunk_id: typeof AMDGPU_CHUNK_ID_SYNCOBJ_IN; data: DrmAmdgpuCsChunkSem[] }
-  | { chunk_id: typeof AMDGPU_CHUNK_ID_SYNCOBJ_OUT; data: DrmAmdgpuCsChunkSem[] }
-  | { chunk_id: typeof AMDGPU_CHUNK_ID_BO_HANDLES; data: DrmAmdgpuBoListEntry[] }
-  | { chunk_id: number; data: unknown };
-
-/** `union drm_amdgpu_cs`: in `ctx_id`, `bo_list_handle`, `flags`, `chunks`; out `handle` (the sequence number). */
-export interface DrmAmdgpuCs {
-  ctx_id: number;
-  bo_list_handle?: number;
-  flags?: number;
-  chunks: DrmAmdgpuCsChunk[];
-  handle?: number;
+function parseFill(v: unknown, field: string): DrmAmdgpuIbFill | undefined {
+  if (v === undefined) return undefined;
+  const bad = (why: string): never => {
+    throw new KernelError("EINVAL", `${field}: ${why}`);
+  };
+  if (typeof v !== "object" || v === null) bad("must be an object");
+  const r = v as Record<string, unknown>;
+  const uint = (x: unknown, name: string) =>
+    typeof x === "number" && Number.isSafeInteger(x) && x >= 0
+      ? x
+      : bad(`${name} must be a non-negative integer`);
+  const d = r.data;
+  if (
+    !(d instanceof Uint8Array) &&
+    !(Array.isArray(d) && d.every((b) => Number.isInteger(b) && b >= 0 && b <= 255))
+  )
+    bad("data must be a Uint8Array or an array of bytes");
+  return {
+    bo_handle: uint(r.bo_handle, "bo_handle"),
+    offset: r.offset === undefined ? 0 : uint(r.offset, "offset"),
+    data: Uint8Array.from(d as ArrayLike<number>),
+  };
 }
 
 /**
- * `union drm_amdgpu_wait_cs`: in `handle`, `timeout` (absolute, virtual ns; the kernel's is
- * absolute too), `ip_type`, `ip_instance`, `ring`, `ctx_id`; out `status` (1 while still busy).
+ * `struct drm_amdgpu_cs_chunk_ib`: one IB for ring `ring` of IP `ip_type`. drmsim extensions for
+ * JavaScript callers: `duration_ns` (how long the GPU executes it, default 10 µs), `hang` (it
+ * never completes until the TDR resets the GPU) and `fill` (what it writes: when the job completes
+ * without error, `data` lands in the BO at `offset`, so interop tests can check that an importer
+ * reads what this GPU wrote; the BO must be in the submission's BO list).
  */
-export interface DrmAmdgpuWaitCs {
-  handle: number;
-  timeout: number;
-  ip_type: number;
-  ip_instance?: number;
-  ring: number;
-  ctx_id: number;
-  status?: number;
-}
+export const drm_amdgpu_cs_chunk_ib = uapiStruct(
+  "drm_amdgpu_cs_chunk_ib",
+  {
+    _pad: __u32,
+    flags: __u32,
+    va_start: __u64,
+    ib_bytes: __u32,
+    ip_type: __u32,
+    ip_instance: __u32,
+    ring: __u32,
+    duration_ns: ext((v, field) => {
+      if (v === undefined) return AMDGPU_IB_DEFAULT_NS;
+      if (typeof v !== "number" || !Number.isFinite(v) || v < 0)
+        throw new KernelError("EINVAL", `${field} must be a finite number >= 0, got ${String(v)}`);
+      return v;
+    }),
+    hang: ext((v) => v === true),
+    fill: ext(parseFill),
+  },
+  { size: 32 },
+);
+/** `struct drm_amdgpu_cs_chunk_ib` as a caller passes it. */
+export type DrmAmdgpuCsChunkIb = UapiArgsOf<typeof drm_amdgpu_cs_chunk_ib>;
+
+/** `struct drm_amdgpu_cs_chunk_dep`: wait for the submission `handle` of another context/ring. */
+export const drm_amdgpu_cs_chunk_dep = uapiStruct(
+  "drm_amdgpu_cs_chunk_dep",
+  { ip_type: __u32, ip_instance: __u32, ring: __u32, ctx_id: __u32, handle: __u64 },
+  { size: 24 },
+);
+/** `struct drm_amdgpu_cs_chunk_dep` as a caller passes it. */
+export type DrmAmdgpuCsChunkDep = UapiArgsOf<typeof drm_amdgpu_cs_chunk_dep>;
+
+/** `struct drm_amdgpu_cs_chunk_sem`: a syncobj handle (SYNCOBJ_IN / SYNCOBJ_OUT chunks). */
+export const drm_amdgpu_cs_chunk_sem = uapiStruct("drm_amdgpu_cs_chunk_sem", { handle: __u32 }, { size: 4 });
+/** `struct drm_amdgpu_cs_chunk_sem` as a caller passes it. */
+export type DrmAmdgpuCsChunkSem = UapiArgsOf<typeof drm_amdgpu_cs_chunk_sem>;
+
+/** `struct drm_amdgpu_cs_chunk_fence`: a user fence (BO handle and offset). */
+export const drm_amdgpu_cs_chunk_fence = uapiStruct(
+  "drm_amdgpu_cs_chunk_fence",
+  { handle: __u32, offset: __u32 },
+  { size: 8 },
+);
+
+/** `struct drm_amdgpu_bo_list_entry`. */
+export const drm_amdgpu_bo_list_entry = uapiStruct(
+  "drm_amdgpu_bo_list_entry",
+  { bo_handle: __u32, bo_priority: __u32 },
+  { size: 8 },
+);
+/** `struct drm_amdgpu_bo_list_entry` as a caller passes it. */
+export type DrmAmdgpuBoListEntry = UapiArgsOf<typeof drm_amdgpu_bo_list_entry>;
+
+/**
+ * `struct drm_amdgpu_bo_list_in`: what a BO_HANDLES chunk carries — `bo_number` entries of
+ * `bo_info_size` bytes at `bo_info_ptr`.
+ */
+export const drm_amdgpu_bo_list_in = uapiStruct(
+  "drm_amdgpu_bo_list_in",
+  {
+    operation: __u32,
+    list_handle: __u32,
+    bo_number: __u32,
+    bo_info_size: __u32,
+    bo_info_ptr: userPtr(drm_amdgpu_bo_list_entry, "bo_number"),
+  },
+  { size: 24 },
+);
+/** `struct drm_amdgpu_bo_list_in` as a caller passes it. */
+export type DrmAmdgpuBoListIn = UapiArgsOf<typeof drm_amdgpu_bo_list_in>;
+
+/**
+ * `struct drm_amdgpu_cs_chunk`: `length_dw` dwords of data at `chunk_data`, whose type `chunk_id`
+ * decides (an IB, an array of dependencies or syncobjs, a BO list).
+ */
+export const drm_amdgpu_cs_chunk = uapiStruct(
+  "drm_amdgpu_cs_chunk",
+  { chunk_id: __u32, length_dw: __u32, chunk_data: opaquePtr(__u32, "length_dw") },
+  { size: 16 },
+);
+/** `struct drm_amdgpu_cs_chunk` as a caller passes it. */
+export type DrmAmdgpuCsChunk = UapiArgsOf<typeof drm_amdgpu_cs_chunk>;
+
+/** `struct drm_amdgpu_cs_in`: `chunks` points to `num_chunks` pointers, each to a chunk. */
+export const drm_amdgpu_cs_in = uapiStruct(
+  "drm_amdgpu_cs_in",
+  {
+    ctx_id: __u32,
+    bo_list_handle: __u32,
+    num_chunks: __u32,
+    flags: __u32,
+    chunks: userPtr(userPtr(drm_amdgpu_cs_chunk), "num_chunks"),
+  },
+  { size: 24 },
+);
+/** `union drm_amdgpu_cs`: out `handle`, the submission's sequence number on its ring. */
+export const drm_amdgpu_cs = uapiUnion(
+  "drm_amdgpu_cs",
+  { in: drm_amdgpu_cs_in, out: uapiStruct("drm_amdgpu_cs_out", { handle: __u64 }, { size: 8 }) },
+  { size: 24, out: "out" },
+);
+/** `union drm_amdgpu_cs` as a caller passes it. */
+export type DrmAmdgpuCs = UapiArgsOf<typeof drm_amdgpu_cs>;
+
+/** `union drm_amdgpu_wait_cs`: in the submission and an absolute `timeout`; out `status` (0 done, 1 busy). */
+export const drm_amdgpu_wait_cs = uapiUnion(
+  "drm_amdgpu_wait_cs",
+  {
+    in: uapiStruct(
+      "drm_amdgpu_wait_cs_in",
+      { handle: __u64, timeout: __u64, ip_type: __u32, ip_instance: __u32, ring: __u32, ctx_id: __u32 },
+      { size: 32 },
+    ),
+    out: uapiStruct("drm_amdgpu_wait_cs_out", { status: __u64 }, { size: 8 }),
+  },
+  { size: 32, out: "out" },
+);
+/** `union drm_amdgpu_wait_cs` as a caller passes it. */
+export type DrmAmdgpuWaitCs = UapiArgsOf<typeof drm_amdgpu_wait_cs>;
 
 /** `AMDGPU_GEM_USERPTR_READONLY`. */
 export const AMDGPU_GEM_USERPTR_READONLY = 1 << 0;
@@ -235,13 +345,14 @@ export const AMDGPU_GEM_USERPTR_VALIDATE = 1 << 2;
 /** `AMDGPU_GEM_USERPTR_REGISTER`: register the MMU notifier (mandatory for writable ranges). */
 export const AMDGPU_GEM_USERPTR_REGISTER = 1 << 3;
 
-/** `struct drm_amdgpu_gem_userptr`: in `addr`, `size`, `flags`; out `handle`. */
-export interface DrmAmdgpuGemUserptr {
-  addr: number;
-  size: number;
-  flags: number;
-  handle?: number;
-}
+/** `struct drm_amdgpu_gem_userptr`: a BO over `[addr, addr + size)` of the caller; out `handle`. */
+export const drm_amdgpu_gem_userptr = uapiStruct(
+  "drm_amdgpu_gem_userptr",
+  { addr: __u64, size: __u64, flags: __u32, handle: __u32 },
+  { size: 24 },
+);
+/** `struct drm_amdgpu_gem_userptr` as a caller passes it. */
+export type DrmAmdgpuGemUserptr = UapiArgsOf<typeof drm_amdgpu_gem_userptr>;
 
 /** `AMDGPU_USERQ_OP_CREATE`. */
 export const AMDGPU_USERQ_OP_CREATE = 1;
@@ -249,21 +360,77 @@ export const AMDGPU_USERQ_OP_CREATE = 1;
 export const AMDGPU_USERQ_OP_FREE = 2;
 
 /**
- * `union drm_amdgpu_userq`: in `op`, `ip_type`, `queue_id` (FREE), `bo_handles` (the BOs the
- * queue uses: ring, write pointer, and the data it works on); out `queue_id`. The kernel takes
- * the ring/wptr/rptr addresses in the VM; drmsim takes the BO handles, which is what the
- * eviction fence is attached to.
+ * `union drm_amdgpu_userq`: in `op`, `ip_type`, `queue_id` (FREE); out `queue_id`. The kernel
+ * takes the ring, read and write pointers and MQD as addresses in the VM; drmsim has no GPU VM
+ * yet and ignores them. drmsim extension for JavaScript callers: `bo_handles`, the BOs the queue
+ * uses (what its eviction fence is attached to), standing in for the VM's BOs.
  */
-export interface DrmAmdgpuUserq {
-  op: number;
-  ip_type?: number;
-  queue_id?: number;
-  flags?: number;
-  bo_handles?: number[];
-}
+export const drm_amdgpu_userq = uapiUnion(
+  "drm_amdgpu_userq",
+  {
+    in: uapiStruct(
+      "drm_amdgpu_userq_in",
+      {
+        op: __u32,
+        queue_id: __u32,
+        ip_type: __u32,
+        doorbell_handle: __u32,
+        doorbell_offset: __u32,
+        flags: mbz(__u32),
+        queue_va: __u64,
+        queue_size: __u64,
+        rptr_va: __u64,
+        wptr_va: __u64,
+        mqd: __u64,
+        mqd_size: __u64,
+        bo_handles: ext((v, field) => {
+          if (v === undefined) return [] as number[];
+          if (!Array.isArray(v) || !v.every((h) => Number.isInteger(h) && h >= 0 && h <= 0xffff_ffff))
+            throw new KernelError("EINVAL", `${field} must be an array of __u32 handles`);
+          return v as number[];
+        }),
+      },
+      { size: 72 },
+    ),
+    out: uapiStruct("drm_amdgpu_userq_out", { queue_id: __u32, _pad: __u32 }, { size: 8 }),
+  },
+  { size: 72, out: "out" },
+);
+/** `union drm_amdgpu_userq` as a caller passes it. */
+export type DrmAmdgpuUserq = UapiArgsOf<typeof drm_amdgpu_userq>;
 
-/** drmsim extension: queue `work_ns` of GPU work on user queue `queue_id` (a doorbell write). */
-export interface DrmAmdgpuUserqDoorbell {
-  queue_id: number;
-  work_ns: number;
-}
+/**
+ * drmsim extension, numbered past the header's ioctls: `struct drm_amdgpu_userq_doorbell` queues
+ * `work_ns` of GPU work on user queue `queue_id` — what a doorbell write (MMIO) does to a real queue.
+ */
+export const drm_amdgpu_userq_doorbell = uapiStruct(
+  "drm_amdgpu_userq_doorbell",
+  { queue_id: __u32, pad: mbz(__u32), work_ns: __u64 },
+  { size: 16 },
+);
+/** `struct drm_amdgpu_userq_doorbell` as a caller passes it. */
+export type DrmAmdgpuUserqDoorbell = UapiArgsOf<typeof drm_amdgpu_userq_doorbell>;
+
+/** `DRM_IOCTL_AMDGPU_GEM_CREATE`. */
+export const DRM_IOCTL_AMDGPU_GEM_CREATE = DRM_IOWR(
+  DRM_COMMAND_BASE + DRM_AMDGPU_GEM_CREATE,
+  drm_amdgpu_gem_create,
+);
+/** `DRM_IOCTL_AMDGPU_CTX`. */
+export const DRM_IOCTL_AMDGPU_CTX = DRM_IOWR(DRM_COMMAND_BASE + DRM_AMDGPU_CTX, drm_amdgpu_ctx);
+/** `DRM_IOCTL_AMDGPU_CS`. */
+export const DRM_IOCTL_AMDGPU_CS = DRM_IOWR(DRM_COMMAND_BASE + DRM_AMDGPU_CS, drm_amdgpu_cs);
+/** `DRM_IOCTL_AMDGPU_WAIT_CS`. */
+export const DRM_IOCTL_AMDGPU_WAIT_CS = DRM_IOWR(DRM_COMMAND_BASE + DRM_AMDGPU_WAIT_CS, drm_amdgpu_wait_cs);
+/** `DRM_IOCTL_AMDGPU_GEM_USERPTR`. */
+export const DRM_IOCTL_AMDGPU_GEM_USERPTR = DRM_IOWR(
+  DRM_COMMAND_BASE + DRM_AMDGPU_GEM_USERPTR,
+  drm_amdgpu_gem_userptr,
+);
+/** `DRM_IOCTL_AMDGPU_USERQ`. */
+export const DRM_IOCTL_AMDGPU_USERQ = DRM_IOWR(DRM_COMMAND_BASE + DRM_AMDGPU_USERQ, drm_amdgpu_userq);
+/** drmsim extension: `DRM_IOCTL_AMDGPU_USERQ_DOORBELL`. */
+export const DRM_IOCTL_AMDGPU_USERQ_DOORBELL = DRM_IOWR(
+  DRM_COMMAND_BASE + DRM_AMDGPU_USERQ_DOORBELL,
+  drm_amdgpu_userq_doorbell,
+);

@@ -1,8 +1,9 @@
 /**
  * The amdgpu driver plugin (`amdgpu_drv.c`, `amdgpu_kms.c`, `amdgpu_gem.c`): everything it does
  * to the DRM core is in `apply()` — per-file state in `open`/`postclose`, its BO type through the
- * GEM hooks (free, PRIME export) and `gemPrimeImport`, and its ioctls. The hardware model and the
- * kernel-side machinery live in `AmdgpuDevice`.
+ * GEM hooks and `gemPrimeImport`, `amdgpu_dmabuf_ops` and its importer ops, `amdgpu_sched_ops`,
+ * its fence ops, and its ioctls. The hardware model and the kernel-side machinery live in
+ * `AmdgpuDevice`, which the device container builds (`amdgpuProviders`).
  */
 import type { DmaBuf } from "@drmsim/dma-buf";
 import {
@@ -14,24 +15,22 @@ import {
   type DrmFile,
   type DrmHooks,
   type DrmPluginHost,
-  drmArgU,
-  drmCheckZero,
+  type DrmProbeOptions,
   drmIoctlDefDrv,
-  SIMULATOR,
 } from "@drmsim/drm";
-import { KernelError, type Simulator } from "@drmsim/runtime";
+import type { DrmSchedJob } from "@drmsim/drm-sched";
+import { KernelError, type UapiValue, uapiU64ToNumber } from "@drmsim/runtime";
 import { inject } from "tsyringe";
 import { amdgpuCsIoctl, amdgpuCsWaitIoctl } from "./amdgpu-cs.js";
 import { amdgpuCtxPriorityIsValid, amdgpuCtxPriorityPermit } from "./amdgpu-ctx.js";
-import { AMDGPU_CONFIG, type AmdgpuConfig, AmdgpuDevice } from "./amdgpu-device.js";
-import { amdgpuGemPrimeExport, amdgpuGemPrimeImport } from "./amdgpu-dma-buf.js";
+import { AMDGPU_DEVICE, type AmdgpuConfig, type AmdgpuDevice, amdgpuProviders } from "./amdgpu-device.js";
+import { amdgpuDmaBufApply, amdgpuGemPrimeImport } from "./amdgpu-dma-buf.js";
 import {
   AMDGPU_CTX_NO_RESET,
   AMDGPU_CTX_OP_ALLOC_CTX,
   AMDGPU_CTX_OP_FREE_CTX,
   AMDGPU_CTX_OP_QUERY_STATE,
   AMDGPU_CTX_OP_QUERY_STATE2,
-  AMDGPU_CTX_PRIORITY_UNSET,
   AMDGPU_CTX_QUERY2_FLAGS_GUILTY,
   AMDGPU_CTX_QUERY2_FLAGS_RESET,
   AMDGPU_CTX_QUERY2_FLAGS_VRAMLOST,
@@ -49,13 +48,6 @@ import {
   AMDGPU_USERQ_OP_CREATE,
   AMDGPU_USERQ_OP_FREE,
   type AmdgpuHwIp,
-  DRM_AMDGPU_CS,
-  DRM_AMDGPU_CTX,
-  DRM_AMDGPU_GEM_CREATE,
-  DRM_AMDGPU_GEM_USERPTR,
-  DRM_AMDGPU_USERQ,
-  DRM_AMDGPU_USERQ_DOORBELL,
-  DRM_AMDGPU_WAIT_CS,
   DRM_IOCTL_AMDGPU_CS,
   DRM_IOCTL_AMDGPU_CTX,
   DRM_IOCTL_AMDGPU_GEM_CREATE,
@@ -63,17 +55,20 @@ import {
   DRM_IOCTL_AMDGPU_USERQ,
   DRM_IOCTL_AMDGPU_USERQ_DOORBELL,
   DRM_IOCTL_AMDGPU_WAIT_CS,
-  type DrmAmdgpuCs,
-  type DrmAmdgpuCtx,
-  type DrmAmdgpuGemCreate,
-  type DrmAmdgpuGemUserptr,
-  type DrmAmdgpuUserq,
-  type DrmAmdgpuUserqDoorbell,
-  type DrmAmdgpuWaitCs,
+  drm_amdgpu_cs,
+  drm_amdgpu_ctx,
+  drm_amdgpu_gem_create,
+  drm_amdgpu_gem_userptr,
+  drm_amdgpu_userq,
+  drm_amdgpu_userq_doorbell,
+  drm_amdgpu_wait_cs,
 } from "./amdgpu-drm.js";
 import { AmdgpuFpriv, amdgpuFprivOf } from "./amdgpu-fpriv.js";
 import { amdgpuHmmRegister, amdgpuHmmUnregister } from "./amdgpu-hmm.js";
+import { AmdgpuJob, amdgpuJobPrepareJob } from "./amdgpu-job.js";
 import { AmdgpuBo } from "./amdgpu-object.js";
+import { AmdgpuFence } from "./amdgpu-ring.js";
+import { AmdgpuEvictionFence } from "./amdgpu-userq.js";
 
 /** amdgpu's `struct drm_driver` data. */
 export const AMDGPU_DRIVER_INFO = {
@@ -93,20 +88,16 @@ const PAGE = 4096;
 
 /** The amdgpu driver plugin. */
 export class AmdgpuDriver {
-  /** Set in `apply`. */
-  adev!: AmdgpuDevice;
   private files = 0;
 
   constructor(
-    @inject(SIMULATOR) readonly sim: Simulator,
     @inject(DRM_DEVICE) readonly device: DrmDevice,
-    @inject(AMDGPU_CONFIG) readonly config: AmdgpuConfig,
+    @inject(AMDGPU_DEVICE) readonly adev: AmdgpuDevice,
   ) {}
 
-  apply(hooks: DrmHooks, device: DrmDevice): void {
+  apply(hooks: DrmHooks): void {
     const name = "amdgpu";
-    const adev = new AmdgpuDevice(this.sim, device, this.config);
-    this.adev = adev;
+    const adev = this.adev;
     hooks.driver.open.tap(name, (file) => {
       file.driverPriv = new AmdgpuFpriv(adev, file, `${adev.name}.vm${++this.files}`);
     });
@@ -120,56 +111,94 @@ export class AmdgpuDriver {
       if (obj.userptr !== null) amdgpuHmmUnregister(obj);
       obj.freeBo();
     });
-    hooks.gem.export.tap(name, (obj, flags) =>
-      obj instanceof AmdgpuBo ? amdgpuGemPrimeExport(obj, flags) : undefined,
-    );
     hooks.driver.gemPrimeImport.tapPromise(name, async (buf: DmaBuf) => amdgpuGemPrimeImport(adev, buf));
+    amdgpuDmaBufApply(hooks, adev, name);
+    // amdgpu_sched_ops (amdgpu_job.c): every ring's scheduler.
+    const ringOf = (job: DrmSchedJob) => (job instanceof AmdgpuJob ? adev.ringOf(job) : undefined);
+    hooks.sched.prepareJob.tap(name, (job, entity) =>
+      job instanceof AmdgpuJob ? amdgpuJobPrepareJob(job, entity) : undefined,
+    );
+    hooks.sched.runJob.tap(name, (job) => (job instanceof AmdgpuJob ? ringOf(job)?.runJob(job) : undefined));
+    hooks.sched.timedoutJob.tap(name, (job) => ringOf(job)?.timedoutJob(job));
+    hooks.sched.freeJob.tap(name, (job) => {
+      if (job instanceof AmdgpuJob) job.release();
+    });
+    hooks.sched.cancelJob.tap(name, (job) => ringOf(job)?.cancel());
+    // amdgpu_fence_ops and amdgpu_eviction_fence_ops.
+    hooks.fence.getDriverName.tap(name, (f) =>
+      f instanceof AmdgpuFence || f instanceof AmdgpuEvictionFence ? "amdgpu" : undefined,
+    );
+    hooks.fence.getTimelineName.tap(name, (f) =>
+      f instanceof AmdgpuFence ? f.ring.name : f instanceof AmdgpuEvictionFence ? f.mgr.timeline : undefined,
+    );
+    // Runs under the fence lock: only queue the suspend work, never preempt here.
+    hooks.fence.enableSignaling.tap(name, (f) => {
+      if (!(f instanceof AmdgpuEvictionFence)) return undefined;
+      f.mgr.scheduleSuspend();
+      return true;
+    });
     hooks.driver.ioctls.tap(name, (ioctls) => {
       // amdgpu_ioctls_kms[]: every one DRM_AUTH | DRM_RENDER_ALLOW.
       const flags = DRM_AUTH | DRM_RENDER_ALLOW;
-      const def = drmIoctlDefDrv;
       ioctls.add(
-        def<DrmAmdgpuGemCreate>(
+        drmIoctlDefDrv(
+          "AMDGPU_GEM_CREATE",
           DRM_IOCTL_AMDGPU_GEM_CREATE,
-          DRM_AMDGPU_GEM_CREATE,
+          drm_amdgpu_gem_create,
           (f, a) => this.gemCreate(f, a),
           flags,
         ),
       );
       ioctls.add(
-        def<DrmAmdgpuCtx>(DRM_IOCTL_AMDGPU_CTX, DRM_AMDGPU_CTX, (f, a) => this.ctxIoctl(f, a), flags),
+        drmIoctlDefDrv(
+          "AMDGPU_CTX",
+          DRM_IOCTL_AMDGPU_CTX,
+          drm_amdgpu_ctx,
+          (f, a) => this.ctxIoctl(f, a),
+          flags,
+        ),
       );
       ioctls.add(
-        def<DrmAmdgpuCs>(
+        drmIoctlDefDrv(
+          "AMDGPU_CS",
           DRM_IOCTL_AMDGPU_CS,
-          DRM_AMDGPU_CS,
+          drm_amdgpu_cs,
           (f, a) => amdgpuCsIoctl(amdgpuFprivOf(f), f, a),
           flags,
         ),
       );
       ioctls.add(
-        def<DrmAmdgpuWaitCs>(
+        drmIoctlDefDrv(
+          "AMDGPU_WAIT_CS",
           DRM_IOCTL_AMDGPU_WAIT_CS,
-          DRM_AMDGPU_WAIT_CS,
+          drm_amdgpu_wait_cs,
           (f, a) => amdgpuCsWaitIoctl(amdgpuFprivOf(f), a),
           flags,
         ),
       );
       ioctls.add(
-        def<DrmAmdgpuGemUserptr>(
+        drmIoctlDefDrv(
+          "AMDGPU_GEM_USERPTR",
           DRM_IOCTL_AMDGPU_GEM_USERPTR,
-          DRM_AMDGPU_GEM_USERPTR,
+          drm_amdgpu_gem_userptr,
           (f, a) => this.userptr(f, a),
           flags,
         ),
       );
       ioctls.add(
-        def<DrmAmdgpuUserq>(DRM_IOCTL_AMDGPU_USERQ, DRM_AMDGPU_USERQ, (f, a) => this.userq(f, a), flags),
+        drmIoctlDefDrv(
+          "AMDGPU_USERQ",
+          DRM_IOCTL_AMDGPU_USERQ,
+          drm_amdgpu_userq,
+          (f, a) => this.userq(f, a),
+          flags,
+        ),
       );
       ioctls.add(
-        def<DrmAmdgpuUserqDoorbell>(
+        drmIoctlDefDrv(
+          "AMDGPU_USERQ_DOORBELL",
           DRM_IOCTL_AMDGPU_USERQ_DOORBELL,
-          DRM_AMDGPU_USERQ_DOORBELL,
+          drm_amdgpu_userq_doorbell,
           (f, a) => this.doorbell(f, a),
           flags,
         ),
@@ -182,21 +211,21 @@ export class AmdgpuDriver {
    * needed; GTT if VRAM cannot make room and GTT is allowed). `EINVAL` for a zero size, unknown
    * flags or domains, no domain; `ENOMEM` when it fits nowhere. Out: `handle`.
    */
-  private gemCreate(file: DrmFile, args: DrmAmdgpuGemCreate): void {
-    const a = args as unknown as Record<string, unknown>;
+  private gemCreate(file: DrmFile, args: UapiValue<typeof drm_amdgpu_gem_create>): void {
     const N = "AMDGPU_GEM_CREATE";
-    const size = drmArgU(a, "bo_size", N);
-    const alignment = drmArgU(a, "alignment", N, 0);
-    const domains = drmArgU(a, "domains", N);
-    const flags = drmArgU(a, "domain_flags", N, 0);
-    if (size === 0) throw new KernelError("EINVAL", `${N}: bo_size must not be 0`);
-    if ((flags & ~AMDGPU_GEM_CREATE_FLAGS_MASK) !== 0)
+    const { bo_size, alignment, domains, domain_flags: flags } = args.in;
+    if (bo_size === 0n) throw new KernelError("EINVAL", `${N}: bo_size must not be 0`);
+    if ((flags & ~BigInt(AMDGPU_GEM_CREATE_FLAGS_MASK)) !== 0n)
       throw new KernelError("EINVAL", `${N}: unknown flags 0x${flags.toString(16)}`);
-    if (domains === 0 || (domains & ~AMDGPU_GEM_DOMAIN_MASK) !== 0)
+    if (domains === 0n || (domains & ~BigInt(AMDGPU_GEM_DOMAIN_MASK)) !== 0n)
       throw new KernelError("EINVAL", `${N}: invalid domains 0x${domains.toString(16)}`);
-    if (alignment !== 0 && (alignment & (alignment - 1)) !== 0)
+    if (alignment !== 0n && (alignment & (alignment - 1n)) !== 0n)
       throw new KernelError("EINVAL", `${N}: alignment ${alignment} is not a power of two`);
-    const bo = new AmdgpuBo(this.adev, Math.ceil(size / PAGE) * PAGE, { domains });
+    // No simulated device has 2^53 bytes to give: such a size fails as any size that fits nowhere.
+    if (bo_size > BigInt(Number.MAX_SAFE_INTEGER - PAGE))
+      throw new KernelError("ENOMEM", `${N}: ${bo_size} bytes fit nowhere`);
+    const size = Number(bo_size);
+    const bo = new AmdgpuBo(this.adev, Math.ceil(size / PAGE) * PAGE, { domains: Number(domains) });
     this.device.initGemObject(bo);
     try {
       // A fresh BO: nobody else can hold its lock.
@@ -206,7 +235,7 @@ export class AmdgpuDriver {
       } finally {
         bo.resv.unlock();
       }
-      args.handle = file.gem.handleCreate(bo);
+      args.out.handle = file.gem.handleCreate(bo);
     } finally {
       bo.put();
     }
@@ -217,42 +246,40 @@ export class AmdgpuDriver {
    * privilege), FREE (`EINVAL` unknown id), QUERY_STATE, QUERY_STATE2 (reset / VRAM lost / guilty).
    * `EINVAL` for non-zero flags or an unknown op.
    */
-  private async ctxIoctl(file: DrmFile, args: DrmAmdgpuCtx): Promise<void> {
-    const a = args as unknown as Record<string, unknown>;
+  private async ctxIoctl(file: DrmFile, args: UapiValue<typeof drm_amdgpu_ctx>): Promise<void> {
     const N = "AMDGPU_CTX";
     const fpriv = amdgpuFprivOf(file);
-    const op = drmArgU(a, "op", N);
-    drmCheckZero(a, "flags", N);
+    const { op, flags, ctx_id, priority } = args.in;
+    if (flags !== 0) throw new KernelError("EINVAL", `${N}: flags must be 0, got ${flags}`);
     const adev = this.adev;
     switch (op) {
       case AMDGPU_CTX_OP_ALLOC_CTX: {
-        const p = a.priority ?? AMDGPU_CTX_PRIORITY_UNSET;
-        if (typeof p !== "number" || !amdgpuCtxPriorityIsValid(p))
-          throw new KernelError("EINVAL", `${N}: invalid priority ${String(p)}`);
-        amdgpuCtxPriorityPermit(file, p);
-        args.ctx_id = fpriv.ctxMgr.alloc(p).id;
+        if (!amdgpuCtxPriorityIsValid(priority))
+          throw new KernelError("EINVAL", `${N}: invalid priority ${priority}`);
+        amdgpuCtxPriorityPermit(file, priority);
+        args.out.alloc.ctx_id = fpriv.ctxMgr.alloc(priority).id;
         return;
       }
       case AMDGPU_CTX_OP_FREE_CTX: {
-        const ctx = fpriv.ctxMgr.get(drmArgU(a, "ctx_id", N));
+        const ctx = fpriv.ctxMgr.get(ctx_id);
         fpriv.ctxMgr.ctxs.delete(ctx.id);
         await ctx.destroy();
         return;
       }
       case AMDGPU_CTX_OP_QUERY_STATE: {
-        const ctx = fpriv.ctxMgr.get(drmArgU(a, "ctx_id", N));
+        const ctx = fpriv.ctxMgr.get(ctx_id);
         const reset = ctx.resetCounterQuery !== adev.gpuResetCounter;
         ctx.resetCounterQuery = adev.gpuResetCounter;
-        args.reset_status = reset ? AMDGPU_CTX_UNKNOWN_RESET : AMDGPU_CTX_NO_RESET;
+        args.out.state.reset_status = reset ? AMDGPU_CTX_UNKNOWN_RESET : AMDGPU_CTX_NO_RESET;
         return;
       }
       case AMDGPU_CTX_OP_QUERY_STATE2: {
-        const ctx = fpriv.ctxMgr.get(drmArgU(a, "ctx_id", N));
-        let flags = 0;
-        if (ctx.resetCounter !== adev.gpuResetCounter) flags |= AMDGPU_CTX_QUERY2_FLAGS_RESET;
-        if (ctx.vramLostCounter !== adev.vramLostCounter) flags |= AMDGPU_CTX_QUERY2_FLAGS_VRAMLOST;
-        if (ctx.guilty.value) flags |= AMDGPU_CTX_QUERY2_FLAGS_GUILTY;
-        args.state_flags = flags;
+        const ctx = fpriv.ctxMgr.get(ctx_id);
+        let state = 0;
+        if (ctx.resetCounter !== adev.gpuResetCounter) state |= AMDGPU_CTX_QUERY2_FLAGS_RESET;
+        if (ctx.vramLostCounter !== adev.vramLostCounter) state |= AMDGPU_CTX_QUERY2_FLAGS_VRAMLOST;
+        if (ctx.guilty.value) state |= AMDGPU_CTX_QUERY2_FLAGS_GUILTY;
+        args.out.state.flags = BigInt(state);
         return;
       }
       default:
@@ -265,12 +292,11 @@ export class AmdgpuDriver {
    * `EINVAL` for unaligned address or size, unknown flags, or a writable range without
    * `REGISTER` (the kernel insists on the notifier unless the BO is read-only).
    */
-  private userptr(file: DrmFile, args: DrmAmdgpuGemUserptr): void {
-    const a = args as unknown as Record<string, unknown>;
+  private userptr(file: DrmFile, args: UapiValue<typeof drm_amdgpu_gem_userptr>): void {
     const N = "AMDGPU_GEM_USERPTR";
-    const addr = drmArgU(a, "addr", N);
-    const size = drmArgU(a, "size", N);
-    const flags = drmArgU(a, "flags", N);
+    const addr = uapiU64ToNumber(args.addr, `${N}: addr`);
+    const size = uapiU64ToNumber(args.size, `${N}: size`);
+    const flags = args.flags;
     const known =
       AMDGPU_GEM_USERPTR_READONLY |
       AMDGPU_GEM_USERPTR_ANONONLY |
@@ -299,53 +325,52 @@ export class AmdgpuDriver {
   }
 
   /** `amdgpu_userq_ioctl`: CREATE (`ENOENT` bad BO handle, `EINVAL` bad IP) and FREE (`EINVAL` unknown queue). */
-  private async userq(file: DrmFile, args: DrmAmdgpuUserq): Promise<void> {
-    const a = args as unknown as Record<string, unknown>;
+  private async userq(file: DrmFile, args: UapiValue<typeof drm_amdgpu_userq>): Promise<void> {
     const N = "AMDGPU_USERQ";
     const fpriv = amdgpuFprivOf(file);
-    drmCheckZero(a, "flags", N);
-    const op = drmArgU(a, "op", N);
+    const { op, queue_id, ip_type: ip, bo_handles: handles } = args.in;
     if (op === AMDGPU_USERQ_OP_FREE) {
-      fpriv.userq.free(drmArgU(a, "queue_id", N));
+      fpriv.userq.free(queue_id);
       return;
     }
     if (op !== AMDGPU_USERQ_OP_CREATE) throw new KernelError("EINVAL", `${N}: unknown op ${op}`);
-    const ip = drmArgU(a, "ip_type", N);
     if (ip !== AMDGPU_HW_IP_GFX && ip !== AMDGPU_HW_IP_COMPUTE && ip !== AMDGPU_HW_IP_DMA)
       throw new KernelError("EINVAL", `${N}: unknown IP type ${ip}`);
-    const handles = a.bo_handles ?? [];
-    if (!Array.isArray(handles)) throw new KernelError("EINVAL", `${N}: bo_handles must be an array`);
     const bos: AmdgpuBo[] = [];
     try {
       for (const h of handles) {
-        const obj = file.gem.lookup(drmArgU({ h }, "h", N));
+        const obj = file.gem.lookup(h);
         bos.push(obj as AmdgpuBo);
         if (!(obj instanceof AmdgpuBo))
           throw new KernelError("EINVAL", `${N}: handle ${h} is not an amdgpu BO`);
       }
-      args.queue_id = await fpriv.userq.create(ip as AmdgpuHwIp, bos);
+      args.out.queue_id = await fpriv.userq.create(ip as AmdgpuHwIp, bos);
     } finally {
       for (const bo of bos) bo.put();
     }
   }
 
   /** drmsim extension: the doorbell write. `EINVAL` for an unknown queue or a bad amount of work. */
-  private doorbell(file: DrmFile, args: DrmAmdgpuUserqDoorbell): void {
-    const a = args as unknown as Record<string, unknown>;
-    const q = amdgpuFprivOf(file).userq.queue(drmArgU(a, "queue_id", "AMDGPU_USERQ_DOORBELL"));
-    q.doorbell(drmArgU(a, "work_ns", "AMDGPU_USERQ_DOORBELL"));
+  private doorbell(file: DrmFile, args: UapiValue<typeof drm_amdgpu_userq_doorbell>): void {
+    const q = amdgpuFprivOf(file).userq.queue(args.queue_id);
+    q.doorbell(uapiU64ToNumber(args.work_ns, "AMDGPU_USERQ_DOORBELL: work_ns"));
   }
 }
 
-/** Probes an amdgpu device on `host` with `config` (card N, renderD 128+N). */
-export function amdgpuProbe(host: DrmPluginHost, config: AmdgpuConfig = {}): DrmDevice {
+/**
+ * Probes an amdgpu device on `host` with `config` (card N, renderD 128+N). `opts.providers`
+ * replace parts of the device container (`amdgpuProviders`: `AMDGPU_CONFIG`, `AMDGPU_VRAM`,
+ * `PCI_DEV`, or the generic `HW_ENGINE_FACTORY`) — a smaller VRAM, a ring that hangs — without
+ * touching the driver; `opts.plugins` tap its hooks after it.
+ */
+export function amdgpuProbe(
+  host: DrmPluginHost,
+  config: AmdgpuConfig = {},
+  opts: Pick<DrmProbeOptions, "providers" | "plugins"> = {},
+): DrmDevice {
   return host.probe(AmdgpuDriver, {
     ...AMDGPU_DRIVER_INFO,
-    providers: [{ provide: AMDGPU_CONFIG, useValue: config }],
+    providers: [...amdgpuProviders(config), ...(opts.providers ?? [])],
+    plugins: opts.plugins,
   });
-}
-
-/** The `AmdgpuDevice` of a probed device, through the host. */
-export function amdgpuDriverOf(host: DrmPluginHost, dev: DrmDevice): AmdgpuDevice {
-  return host.driverOf<AmdgpuDriver>(dev).adev;
 }

@@ -23,7 +23,7 @@ import { BackingStore, type Placement, type SgTable, systemPlacement } from "@dr
 import type { DmaFence } from "@drmsim/dma-fence";
 import { type DmaResv, DmaResvUsage } from "@drmsim/dma-resv";
 import { DrmSchedEntity, DrmSchedPriority } from "@drmsim/drm-sched";
-import { type DrmBuddyBlock, DrmGemObject, DrmVramManager } from "@drmsim/gem";
+import { type DrmBuddyBlock, DrmGemObject, type DrmVramManager } from "@drmsim/gem";
 import {
   type Allocation,
   GFP_KERNEL,
@@ -158,17 +158,11 @@ export class AmdgpuMman {
 
   constructor(
     readonly adev: AmdgpuDevice,
-    vramSize: number,
-    vramBase: number,
+    /** The VRAM region, from the device container (`AMDGPU_VRAM`). */
+    vram: DrmVramManager,
   ) {
     const sim = adev.sim;
-    this.vram = new DrmVramManager(sim, {
-      size: vramSize,
-      base: vramBase,
-      contiguous: false,
-      dmaDev: adev.dmaDev,
-      name: `${adev.name}.vram`,
-    });
+    this.vram = vram;
     this.moveEntity = new DrmSchedEntity(sim, DrmSchedPriority.KERNEL, [adev.sdmaRing.sched], {
       name: `${adev.name}.mman`,
     });

@@ -1,22 +1,20 @@
 /**
  * `struct amdgpu_ring` (`amdgpu_ring.c`, `amdgpu_fence.c`): one hardware queue — gfx, a compute
  * pipe, an SDMA engine — with its own `drm_gpu_scheduler` (one scheduler per ring, as in the
- * kernel) and its own fence timeline. The hardware is a `HardwareEngine`: `runJob` writes the
- * job's IBs and a fence to the ring (`amdgpu_ib_schedule` + `amdgpu_fence_emit`), the engine
- * executes them on the virtual clock and the completion interrupt signals the fence
- * (`amdgpu_fence_process`). A hang is an IB that never completes; the scheduler's TDR notices.
+ * kernel) and its own fence timeline. The hardware is a `HardwareEngine` from the device's
+ * `HW_ENGINE_FACTORY`; the scheduler comes from its `DRM_SCHED_FACTORY`, so `amdgpu_sched_ops`
+ * are the driver's `hooks.sched` taps (`amdgpu-drv.ts`), which call `runJob` and `timedoutJob`
+ * here. `runJob` writes the job's IBs and a fence to the ring (`amdgpu_ib_schedule` +
+ * `amdgpu_fence_emit`), the engine executes them on the virtual clock and the completion
+ * interrupt signals the fence (`amdgpu_fence_process`). A hang is an IB that never completes;
+ * the scheduler's TDR notices.
  */
-import { DmaFence, type DmaFenceOps, dmaFenceContextAlloc } from "@drmsim/dma-fence";
-import {
-  type DrmGpuSchedStat,
-  DrmGpuScheduler,
-  type DrmSchedBackendOps,
-  type DrmSchedJob,
-} from "@drmsim/drm-sched";
-import { ERRNO, HardwareEngine, type Simulator } from "@drmsim/runtime";
+import { DmaFence, dmaFenceContextAlloc } from "@drmsim/dma-fence";
+import type { DrmGpuSchedStat, DrmGpuScheduler, DrmSchedJob } from "@drmsim/drm-sched";
+import { ERRNO, type HardwareEngine } from "@drmsim/runtime";
 import type { AmdgpuDevice } from "./amdgpu-device.js";
 import { AMDGPU_HW_IP_COMPUTE, AMDGPU_HW_IP_DMA, AMDGPU_HW_IP_GFX, type AmdgpuHwIp } from "./amdgpu-drm.js";
-import { AmdgpuJob, amdgpuJobPrepareJob } from "./amdgpu-job.js";
+import type { AmdgpuJob } from "./amdgpu-job.js";
 
 /** The name prefix of each IP's rings, as in debugfs (`gfx_0.0.0`, `comp_1.0.0`, `sdma0`). */
 export function amdgpuRingName(ip: AmdgpuHwIp, index: number): string {
@@ -27,18 +25,16 @@ export function amdgpuRingName(ip: AmdgpuHwIp, index: number): string {
       : `sdma${index}`;
 }
 
-const amdgpuFenceOps: DmaFenceOps<AmdgpuFence> = {
-  getDriverName: () => "amdgpu",
-  getTimelineName: (f) => f.ring.name,
-};
-
-/** `struct amdgpu_fence`: the hardware fence of one job on one ring. */
+/**
+ * `struct amdgpu_fence`: the hardware fence of one job on one ring (`amdgpu_fence_ops` are the
+ * driver's `hooks.fence` taps: driver "amdgpu", timeline the ring's name).
+ */
 export class AmdgpuFence extends DmaFence {
   constructor(
     readonly ring: AmdgpuRing,
     seqno: number,
   ) {
-    super(ring.adev.sim, amdgpuFenceOps as DmaFenceOps, ring.fenceContext, seqno);
+    super(ring.adev.sim, ring.adev.drm.fenceOps, ring.fenceContext, seqno);
   }
 }
 
@@ -69,22 +65,10 @@ export class AmdgpuRing {
     readonly index: number,
     opts: AmdgpuRingOptions,
   ) {
-    const sim: Simulator = adev.sim;
     this.name = amdgpuRingName(ip, index);
-    this.engine = new HardwareEngine(sim, this.name, { device: adev.name });
-    this.fenceContext = dmaFenceContextAlloc(sim);
-    const ops: DrmSchedBackendOps = {
-      prepareJob: amdgpuJobPrepareJob,
-      runJob: (job) => this.runJob(job),
-      timedoutJob: (job) => this.timedoutJob(job),
-      freeJob: (job) => (job instanceof AmdgpuJob ? job.release() : job.cleanup()),
-      cancelJob: () => {
-        // amdgpu_job_cancel (fini): the hardware is going away; abort what is on the ring.
-        this.engine.reset(-ERRNO.ECANCELED, { abortQueued: true });
-      },
-    };
-    this.sched = new DrmGpuScheduler(sim, {
-      ops,
+    this.engine = adev.engines.create(this.name, { device: adev.name });
+    this.fenceContext = dmaFenceContextAlloc(adev.sim);
+    this.sched = adev.scheds.create({
       name: this.name,
       creditLimit: opts.hwSubmission,
       timeoutNs: opts.timeoutNs,
@@ -102,8 +86,7 @@ export class AmdgpuRing {
    * context, VRAM lost since it was submitted, a gang job after a reset); otherwise put its IBs
    * and a fence on the ring. Runs in the signalling section: no allocation with reclaim.
    */
-  private runJob(job: DrmSchedJob): DmaFence | null {
-    if (!(job instanceof AmdgpuJob)) return null;
+  runJob(job: AmdgpuJob): DmaFence | null {
     const finished = job.finished;
     if (job.vramLostCounter !== this.adev.vramLostCounter && finished.error === 0)
       finished.setError(-ERRNO.ECANCELED);
@@ -127,7 +110,12 @@ export class AmdgpuRing {
   }
 
   /** `amdgpu_job_timedout`: a job exceeded `lockup_timeout`; recover the whole GPU. */
-  private timedoutJob(job: DrmSchedJob): DrmGpuSchedStat {
+  timedoutJob(job: DrmSchedJob): DrmGpuSchedStat {
     return this.adev.gpuRecover(this, job);
+  }
+
+  /** `amdgpu_job_cancel` (scheduler fini): the hardware is going away; abort what is on the ring. */
+  cancel(): void {
+    this.engine.reset(-ERRNO.ECANCELED, { abortQueued: true });
   }
 }

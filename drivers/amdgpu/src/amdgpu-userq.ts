@@ -15,31 +15,25 @@
  * Restore work later attaches a fresh eviction fence, waits for the moves (KERNEL fences) to
  * finish — the queues use the memory with no fence the move could have waited on — and resumes.
  */
-import { DmaFence, type DmaFenceOps, dmaFenceContextAlloc } from "@drmsim/dma-fence";
+import { DmaFence, dmaFenceContextAlloc } from "@drmsim/dma-fence";
 import { DmaResvUsage } from "@drmsim/dma-resv";
-import { DelayedWork, HardwareEngine, type HwCommandHandle, KernelError, Work } from "@drmsim/runtime";
+import { DelayedWork, type HardwareEngine, type HwCommandHandle, KernelError, Work } from "@drmsim/runtime";
 import type { AmdgpuDevice } from "./amdgpu-device.js";
 import type { AmdgpuHwIp } from "./amdgpu-drm.js";
 import type { AmdgpuBo } from "./amdgpu-object.js";
 import { amdgpuTrack, traceAmdgpuUserqEvict, traceAmdgpuUserqRestore } from "./amdgpu-trace.js";
 
-const evictionFenceOps: DmaFenceOps<AmdgpuEvictionFence> = {
-  getDriverName: () => "amdgpu",
-  getTimelineName: (f) => f.mgr.timeline,
-  // Runs under the fence lock: only queue the work, never preempt here.
-  enableSignaling: (f) => {
-    f.mgr.scheduleSuspend();
-    return true;
-  },
-};
-
-/** `struct amdgpu_eviction_fence`. */
+/**
+ * `struct amdgpu_eviction_fence`. Its `amdgpu_eviction_fence_ops` are the driver's `hooks.fence`
+ * taps: the timeline is the process's, and `enable_signaling` (under the fence lock) only queues
+ * the suspend work, never preempts there.
+ */
 export class AmdgpuEvictionFence extends DmaFence {
   constructor(
     readonly mgr: AmdgpuEvictionFenceMgr,
     seqno: number,
   ) {
-    super(mgr.adev.sim, evictionFenceOps as DmaFenceOps, mgr.context, seqno);
+    super(mgr.adev.sim, mgr.adev.drm.fenceOps, mgr.context, seqno);
   }
 }
 
@@ -63,7 +57,8 @@ export class AmdgpuUsermodeQueue {
     readonly ip: AmdgpuHwIp,
     readonly bos: readonly AmdgpuBo[],
   ) {
-    this.engine = new HardwareEngine(mgr.adev.sim, `${mgr.timeline}.q${id}`, { device: mgr.adev.name });
+    // The hardware queue slot MES maps the queue to.
+    this.engine = mgr.adev.engines.create(`${mgr.timeline}.q${id}`, { device: mgr.adev.name });
   }
 
   /** Work items not finished yet. */

@@ -4,11 +4,7 @@ import { drmProcessSetRoot, drmSyncobjCreate, drmSyncobjWait } from "@drmsim/drm
 import { msecs, Process, usecs } from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
 import {
-  AMDGPU_CHUNK_ID_DEPENDENCIES,
   AMDGPU_CHUNK_ID_FENCE,
-  AMDGPU_CHUNK_ID_SYNCOBJ_IN,
-  AMDGPU_CHUNK_ID_SYNCOBJ_OUT,
-  AMDGPU_CTX_OP_FREE_CTX,
   AMDGPU_CTX_OP_QUERY_STATE,
   AMDGPU_CTX_PRIORITY_HIGH,
   AMDGPU_CTX_PRIORITY_LOW,
@@ -19,10 +15,26 @@ import {
   AMDGPU_HW_IP_GFX,
   AMDGPU_RING_MAX_IBS,
   type AmdgpuBo,
+  DRM_IOCTL_AMDGPU_CS,
   DRM_IOCTL_AMDGPU_CTX,
   DRM_IOCTL_AMDGPU_GEM_CREATE,
+  type DrmAmdgpuCsChunk,
+  type DrmAmdgpuCtx,
+  type DrmAmdgpuGemCreate,
 } from "../src/index.js";
-import { boAlloc, boList, cs, ctxCreate, errno, ib, nap, rig, waitCs } from "./helpers.js";
+import {
+  amdgpuBoAlloc,
+  amdgpuCsChunkBoList,
+  amdgpuCsChunkDeps,
+  amdgpuCsChunkIb,
+  amdgpuCsChunkSyncobjIn,
+  amdgpuCsChunkSyncobjOut,
+  amdgpuCsCtxCreate2,
+  amdgpuCsCtxFree,
+  amdgpuCsQueryFenceStatus,
+  amdgpuCsSubmitRaw2,
+} from "../src/user/index.js";
+import { errno, nap, rig } from "./helpers.js";
 
 describe("GEM_CREATE", () => {
   it("places a BO in VRAM or GTT and refuses bad arguments without creating anything", async () => {
@@ -31,12 +43,13 @@ describe("GEM_CREATE", () => {
     await sim.exec("app", async () => {
       const fd = await app.open("/dev/dri/renderD128");
       const f = host.containerOf(dev) && dev.files.values().next().value!;
-      const v = await boAlloc(app, fd, 1 << 20, AMDGPU_GEM_DOMAIN_VRAM);
-      const g = await boAlloc(app, fd, 8192, AMDGPU_GEM_DOMAIN_GTT);
+      const v = await amdgpuBoAlloc(app, fd, { allocSize: 1 << 20, preferredHeap: AMDGPU_GEM_DOMAIN_VRAM });
+      const g = await amdgpuBoAlloc(app, fd, { allocSize: 8192, preferredHeap: AMDGPU_GEM_DOMAIN_GTT });
       expect((f.gem.peek(v) as AmdgpuBo).domain).toBe("vram");
       expect((f.gem.peek(g) as AmdgpuBo).domain).toBe("gtt");
       expect(adev.mman.vram.avail).toBe(adev.config.vramSize - (1 << 20));
-      const bad = (a: object) => errno(app.ioctl(fd, DRM_IOCTL_AMDGPU_GEM_CREATE, a));
+      const bad = (a: DrmAmdgpuGemCreate["in"]) =>
+        errno(app.ioctl(fd, DRM_IOCTL_AMDGPU_GEM_CREATE, { in: a }));
       expect(await bad({ bo_size: 0, domains: AMDGPU_GEM_DOMAIN_VRAM })).toBe("EINVAL");
       expect(await bad({ bo_size: 4096, domains: 0 })).toBe("EINVAL");
       expect(await bad({ bo_size: 4096, domains: 0x40 })).toBe("EINVAL");
@@ -65,24 +78,21 @@ describe("AMDGPU_CTX", () => {
     drmProcessSetRoot(root);
     await sim.exec("app", async () => {
       const fd = await app.open("/dev/dri/renderD128");
-      const a = await ctxCreate(app, fd, AMDGPU_CTX_PRIORITY_LOW);
-      const b = await ctxCreate(app, fd);
+      const a = await amdgpuCsCtxCreate2(app, fd, AMDGPU_CTX_PRIORITY_LOW);
+      const b = await amdgpuCsCtxCreate2(app, fd);
       expect([a, b]).toEqual([1, 2]);
-      expect(await errno(ctxCreate(app, fd, 7))).toBe("EINVAL");
-      expect(await errno(ctxCreate(app, fd, AMDGPU_CTX_PRIORITY_HIGH))).toBe("EACCES");
-      expect(await errno(app.ioctl(fd, DRM_IOCTL_AMDGPU_CTX, { op: 99 }))).toBe("EINVAL");
-      expect(await errno(app.ioctl(fd, DRM_IOCTL_AMDGPU_CTX, { op: 1, flags: 1 }))).toBe("EINVAL");
-      const r = await app.ioctl<{ reset_status: number }>(fd, DRM_IOCTL_AMDGPU_CTX, {
-        op: AMDGPU_CTX_OP_QUERY_STATE,
-        ctx_id: a,
+      expect(await errno(amdgpuCsCtxCreate2(app, fd, 7))).toBe("EINVAL");
+      expect(await errno(amdgpuCsCtxCreate2(app, fd, AMDGPU_CTX_PRIORITY_HIGH))).toBe("EACCES");
+      expect(await errno(app.ioctl(fd, DRM_IOCTL_AMDGPU_CTX, { in: { op: 99 } }))).toBe("EINVAL");
+      expect(await errno(app.ioctl(fd, DRM_IOCTL_AMDGPU_CTX, { in: { op: 1, flags: 1 } }))).toBe("EINVAL");
+      const r = await app.ioctl<DrmAmdgpuCtx>(fd, DRM_IOCTL_AMDGPU_CTX, {
+        in: { op: AMDGPU_CTX_OP_QUERY_STATE, ctx_id: a },
       });
-      expect(r.reset_status).toBe(0);
-      await app.ioctl(fd, DRM_IOCTL_AMDGPU_CTX, { op: AMDGPU_CTX_OP_FREE_CTX, ctx_id: a });
-      expect(
-        await errno(app.ioctl(fd, DRM_IOCTL_AMDGPU_CTX, { op: AMDGPU_CTX_OP_FREE_CTX, ctx_id: a })),
-      ).toBe("EINVAL");
+      expect(r.out?.state?.reset_status).toBe(0);
+      await amdgpuCsCtxFree(app, fd, a);
+      expect(await errno(amdgpuCsCtxFree(app, fd, a))).toBe("EINVAL");
       const rfd = await root.open("/dev/dri/renderD128");
-      expect(await ctxCreate(root, rfd, AMDGPU_CTX_PRIORITY_HIGH)).toBe(1);
+      expect(await amdgpuCsCtxCreate2(root, rfd, AMDGPU_CTX_PRIORITY_HIGH)).toBe(1);
     });
     app.exit();
     root.exit();
@@ -96,10 +106,15 @@ describe("AMDGPU_CTX", () => {
     drmProcessSetRoot(root);
     await sim.exec("root", async () => {
       const fd = await root.open("/dev/dri/renderD128");
-      const lo = await ctxCreate(root, fd);
-      const hi = await ctxCreate(root, fd, AMDGPU_CTX_PRIORITY_HIGH);
-      for (let i = 0; i < 3; i++) await cs(root, fd, lo, [ib(AMDGPU_HW_IP_GFX, 0, usecs(100))]);
-      await cs(root, fd, hi, [ib(AMDGPU_HW_IP_GFX, 0, usecs(100))]);
+      const lo = await amdgpuCsCtxCreate2(root, fd);
+      const hi = await amdgpuCsCtxCreate2(root, fd, AMDGPU_CTX_PRIORITY_HIGH);
+      for (let i = 0; i < 3; i++)
+        await amdgpuCsSubmitRaw2(root, fd, lo, [
+          amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_GFX, ring: 0, duration_ns: usecs(100) }),
+        ]);
+      await amdgpuCsSubmitRaw2(root, fd, hi, [
+        amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_GFX, ring: 0, duration_ns: usecs(100) }),
+      ]);
       await nap(sim, msecs(1));
     });
     await sim.run();
@@ -118,18 +133,42 @@ describe("AMDGPU_CS", () => {
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
       const fd = await app.open("/dev/dri/renderD128");
-      const ctx = await ctxCreate(app, fd);
-      const s1 = await cs(app, fd, ctx, [ib(AMDGPU_HW_IP_COMPUTE, 1, msecs(2))]);
-      const s2 = await cs(app, fd, ctx, [
-        ib(AMDGPU_HW_IP_COMPUTE, 1, msecs(1)),
-        ib(AMDGPU_HW_IP_COMPUTE, 1, msecs(1)),
+      const ctx = await amdgpuCsCtxCreate2(app, fd);
+      const s1 = await amdgpuCsSubmitRaw2(app, fd, ctx, [
+        amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_COMPUTE, ring: 1, duration_ns: msecs(2) }),
+      ]);
+      const s2 = await amdgpuCsSubmitRaw2(app, fd, ctx, [
+        amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_COMPUTE, ring: 1, duration_ns: msecs(1) }),
+        amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_COMPUTE, ring: 1, duration_ns: msecs(1) }),
       ]);
       expect([s1, s2]).toEqual([1, 2]);
-      expect(await waitCs(app, fd, ctx, AMDGPU_HW_IP_COMPUTE, 1, s2, msecs(1))).toBe(1);
-      expect(await waitCs(app, fd, ctx, AMDGPU_HW_IP_COMPUTE, 1, s2)).toBe(0);
+      expect(
+        await amdgpuCsQueryFenceStatus(
+          app,
+          fd,
+          { ctxId: ctx, ipType: AMDGPU_HW_IP_COMPUTE, ring: 1, fence: s2 },
+          msecs(1),
+        ),
+      ).toBe(false);
+      expect(
+        await amdgpuCsQueryFenceStatus(app, fd, {
+          ctxId: ctx,
+          ipType: AMDGPU_HW_IP_COMPUTE,
+          ring: 1,
+          fence: s2,
+        }),
+      ).toBe(true);
       expect(sim.now).toBe(msecs(4));
-      expect(await errno(waitCs(app, fd, ctx, AMDGPU_HW_IP_COMPUTE, 1, 3))).toBe("EINVAL");
-      expect(await errno(waitCs(app, fd, 9, AMDGPU_HW_IP_COMPUTE, 1, 1))).toBe("EINVAL");
+      expect(
+        await errno(
+          amdgpuCsQueryFenceStatus(app, fd, { ctxId: ctx, ipType: AMDGPU_HW_IP_COMPUTE, ring: 1, fence: 3 }),
+        ),
+      ).toBe("EINVAL");
+      expect(
+        await errno(
+          amdgpuCsQueryFenceStatus(app, fd, { ctxId: 9, ipType: AMDGPU_HW_IP_COMPUTE, ring: 1, fence: 1 }),
+        ),
+      ).toBe("EINVAL");
     });
     expect(adev.rings[AMDGPU_HW_IP_COMPUTE][1]!.ran.length).toBe(2);
     expect(adev.rings[AMDGPU_HW_IP_COMPUTE][0]!.ran.length).toBe(0);
@@ -143,51 +182,49 @@ describe("AMDGPU_CS", () => {
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
       const fd = await app.open("/dev/dri/renderD128");
-      const ctx = await ctxCreate(app, fd);
-      const bo = await boAlloc(app, fd, 4096, AMDGPU_GEM_DOMAIN_VRAM);
+      const ctx = await amdgpuCsCtxCreate2(app, fd);
+      const bo = await amdgpuBoAlloc(app, fd, { allocSize: 4096, preferredHeap: AMDGPU_GEM_DOMAIN_VRAM });
       const file = [...dev.files][0]!;
       const resv = file.gem.peek(bo)!.resv;
-      const good = ib(AMDGPU_HW_IP_GFX, 0, 1000);
+      const good = amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_GFX, ring: 0, duration_ns: 1000 });
       const tooMany = Array.from({ length: AMDGPU_RING_MAX_IBS + 1 }, () => good);
-      const cases: [string, Parameters<typeof cs>[3], number?][] = [
-        ["ENOENT", [good, boList(bo, 77)]],
+      const cases: [string, DrmAmdgpuCsChunk[], number?][] = [
+        ["ENOENT", [good, amdgpuCsChunkBoList([bo, 77])]],
         ["EINVAL", tooMany],
-        ["EINVAL", [ib(AMDGPU_HW_IP_GFX, 1, 1000), boList(bo)]],
-        ["EINVAL", [ib(AMDGPU_HW_IP_COMPUTE, 2, 1000)]],
-        ["EINVAL", [ib(9, 0, 1000)]],
-        ["EINVAL", [ib(AMDGPU_HW_IP_GFX, 0, 1000, { ip_instance: 1 })]],
-        ["EINVAL", [ib(AMDGPU_HW_IP_GFX, 0, -1)]],
-        ["EINVAL", [good, { chunk_id: AMDGPU_CHUNK_ID_FENCE, data: {} }]],
-        ["EINVAL", [good, { chunk_id: 0x77, data: [] }]],
-        ["EINVAL", [boList(bo)]],
+        [
+          "EINVAL",
+          [
+            amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_GFX, ring: 1, duration_ns: 1000 }),
+            amdgpuCsChunkBoList([bo]),
+          ],
+        ],
+        ["EINVAL", [amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_COMPUTE, ring: 2, duration_ns: 1000 })]],
+        ["EINVAL", [amdgpuCsChunkIb({ ip_type: 9, ring: 0, duration_ns: 1000 })]],
+        [
+          "EINVAL",
+          [amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_GFX, ring: 0, duration_ns: 1000, ip_instance: 1 })],
+        ],
+        ["EINVAL", [amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_GFX, ring: 0, duration_ns: -1 })]],
+        ["EINVAL", [good, { chunk_id: AMDGPU_CHUNK_ID_FENCE, length_dw: 2, chunk_data: { handle: bo } }]],
+        ["EINVAL", [good, { chunk_id: 0x77, length_dw: 0, chunk_data: null }]],
+        // An IB chunk too short for a drm_amdgpu_cs_chunk_ib.
+        ["EINVAL", [{ ...good, length_dw: 4 }]],
+        ["EINVAL", [amdgpuCsChunkBoList([bo])]],
         ["EINVAL", []],
-        ["ENOENT", [good, { chunk_id: AMDGPU_CHUNK_ID_SYNCOBJ_IN, data: [{ handle: 5 }] }]],
-        ["ENOENT", [good, { chunk_id: AMDGPU_CHUNK_ID_SYNCOBJ_OUT, data: [{ handle: 5 }] }]],
-        [
-          "EINVAL",
-          [
-            good,
-            {
-              chunk_id: AMDGPU_CHUNK_ID_DEPENDENCIES,
-              data: [{ ctx_id: ctx, ip_type: 0, ring: 0, handle: 4 }],
-            },
-          ],
-        ],
-        [
-          "EINVAL",
-          [
-            good,
-            {
-              chunk_id: AMDGPU_CHUNK_ID_DEPENDENCIES,
-              data: [{ ctx_id: 42, ip_type: 0, ring: 0, handle: 1 }],
-            },
-          ],
-        ],
+        ["ENOENT", [good, amdgpuCsChunkSyncobjIn([5])]],
+        ["ENOENT", [good, amdgpuCsChunkSyncobjOut([5])]],
+        ["EINVAL", [good, amdgpuCsChunkDeps([{ ctx_id: ctx, ip_type: 0, ring: 0, handle: 4 }])]],
+        ["EINVAL", [good, amdgpuCsChunkDeps([{ ctx_id: 42, ip_type: 0, ring: 0, handle: 1 }])]],
       ];
-      for (const [code, chunks] of cases) expect(await errno(cs(app, fd, ctx, chunks!))).toBe(code);
-      expect(await errno(cs(app, fd, 99, [good]))).toBe("EINVAL");
+      for (const [code, chunks] of cases)
+        expect(await errno(amdgpuCsSubmitRaw2(app, fd, ctx, chunks!))).toBe(code);
+      expect(await errno(amdgpuCsSubmitRaw2(app, fd, 99, [good]))).toBe("EINVAL");
       expect(
-        await errno(app.ioctl(fd, "DRM_IOCTL_AMDGPU_CS", { ctx_id: ctx, bo_list_handle: 3, chunks: [good] })),
+        await errno(
+          app.ioctl(fd, DRM_IOCTL_AMDGPU_CS, {
+            in: { ctx_id: ctx, bo_list_handle: 3, num_chunks: 1, chunks: [good] },
+          }),
+        ),
       ).toBe("ENOENT");
       expect(resv.numFences).toBe(0);
       await nap(sim, msecs(1));
@@ -203,10 +240,16 @@ describe("AMDGPU_CS", () => {
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
       const fd = await app.open("/dev/dri/renderD128");
-      const ctx = await ctxCreate(app, fd);
-      const five = [ib(0, 0, 1), ib(1, 0, 1), ib(1, 1, 1), ib(1, 2, 1), ib(1, 3, 1)];
-      expect(await errno(cs(app, fd, ctx, five))).toBe("EINVAL");
-      expect(await cs(app, fd, ctx, five.slice(0, 4))).toBe(1);
+      const ctx = await amdgpuCsCtxCreate2(app, fd);
+      const five = [
+        amdgpuCsChunkIb({ ip_type: 0, ring: 0, duration_ns: 1 }),
+        amdgpuCsChunkIb({ ip_type: 1, ring: 0, duration_ns: 1 }),
+        amdgpuCsChunkIb({ ip_type: 1, ring: 1, duration_ns: 1 }),
+        amdgpuCsChunkIb({ ip_type: 1, ring: 2, duration_ns: 1 }),
+        amdgpuCsChunkIb({ ip_type: 1, ring: 3, duration_ns: 1 }),
+      ];
+      expect(await errno(amdgpuCsSubmitRaw2(app, fd, ctx, five))).toBe("EINVAL");
+      expect(await amdgpuCsSubmitRaw2(app, fd, ctx, five.slice(0, 4))).toBe(1);
     });
     await sim.run();
     app.exit();
@@ -219,11 +262,17 @@ describe("AMDGPU_CS", () => {
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
       const fd = await app.open("/dev/dri/renderD128");
-      const c1 = await ctxCreate(app, fd);
-      const c2 = await ctxCreate(app, fd);
-      const bo = await boAlloc(app, fd, 4096, AMDGPU_GEM_DOMAIN_GTT);
-      await cs(app, fd, c1, [ib(AMDGPU_HW_IP_GFX, 0, msecs(3)), boList(bo)]);
-      await cs(app, fd, c2, [ib(AMDGPU_HW_IP_DMA, 0, msecs(1)), boList(bo)]);
+      const c1 = await amdgpuCsCtxCreate2(app, fd);
+      const c2 = await amdgpuCsCtxCreate2(app, fd);
+      const bo = await amdgpuBoAlloc(app, fd, { allocSize: 4096, preferredHeap: AMDGPU_GEM_DOMAIN_GTT });
+      await amdgpuCsSubmitRaw2(app, fd, c1, [
+        amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_GFX, ring: 0, duration_ns: msecs(3) }),
+        amdgpuCsChunkBoList([bo]),
+      ]);
+      await amdgpuCsSubmitRaw2(app, fd, c2, [
+        amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_DMA, ring: 0, duration_ns: msecs(1) }),
+        amdgpuCsChunkBoList([bo]),
+      ]);
       const resv = [...dev.files][0]!.gem.peek(bo)!.resv;
       const writers = resv.getFences(DmaResvUsage.WRITE);
       expect(writers.length).toBe(2);
@@ -241,25 +290,22 @@ describe("AMDGPU_CS", () => {
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
       const fd = await app.open("/dev/dri/renderD128");
-      const c1 = await ctxCreate(app, fd);
-      const c2 = await ctxCreate(app, fd);
+      const c1 = await amdgpuCsCtxCreate2(app, fd);
+      const c2 = await amdgpuCsCtxCreate2(app, fd);
       const so = await drmSyncobjCreate(app, fd);
-      const s1 = await cs(app, fd, c1, [
-        ib(AMDGPU_HW_IP_GFX, 0, msecs(2)),
-        { chunk_id: AMDGPU_CHUNK_ID_SYNCOBJ_OUT, data: [{ handle: so }] },
+      const s1 = await amdgpuCsSubmitRaw2(app, fd, c1, [
+        amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_GFX, ring: 0, duration_ns: msecs(2) }),
+        amdgpuCsChunkSyncobjOut([so]),
       ]);
       // Waits on c1's submission by sequence number.
-      await cs(app, fd, c2, [
-        ib(AMDGPU_HW_IP_COMPUTE, 0, msecs(1)),
-        {
-          chunk_id: AMDGPU_CHUNK_ID_DEPENDENCIES,
-          data: [{ ctx_id: c1, ip_type: AMDGPU_HW_IP_GFX, ring: 0, handle: s1 }],
-        },
+      await amdgpuCsSubmitRaw2(app, fd, c2, [
+        amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_COMPUTE, ring: 0, duration_ns: msecs(1) }),
+        amdgpuCsChunkDeps([{ ctx_id: c1, ip_type: AMDGPU_HW_IP_GFX, ring: 0, handle: s1 }]),
       ]);
       // Waits on the syncobj c1's submission signals.
-      await cs(app, fd, c2, [
-        ib(AMDGPU_HW_IP_COMPUTE, 1, msecs(1)),
-        { chunk_id: AMDGPU_CHUNK_ID_SYNCOBJ_IN, data: [{ handle: so }] },
+      await amdgpuCsSubmitRaw2(app, fd, c2, [
+        amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_COMPUTE, ring: 1, duration_ns: msecs(1) }),
+        amdgpuCsChunkSyncobjIn([so]),
       ]);
       await drmSyncobjWait(app, fd, [so], Number.MAX_SAFE_INTEGER, 0);
       expect(sim.now).toBe(msecs(2));

@@ -22,10 +22,16 @@ import {
   AMDGPU_GEM_DOMAIN_VRAM,
   AMDGPU_HW_IP_GFX,
   type AmdgpuBo,
-  amdgpuDriverOf,
+  amdgpuDeviceOf,
   amdgpuProbe,
 } from "../src/index.js";
-import { boAlloc, boList, cs, ctxCreate, ib } from "./helpers.js";
+import {
+  amdgpuBoAlloc,
+  amdgpuCsChunkBoList,
+  amdgpuCsChunkIb,
+  amdgpuCsCtxCreate2,
+  amdgpuCsSubmitRaw2,
+} from "../src/user/index.js";
 
 const KiB = 1024;
 const VRAM_BASE = 0x80_0000_0000;
@@ -48,7 +54,10 @@ const inVram = (sgt: SgTable) => sgt.toArray().every((s) => s.dmaAddress >= VRAM
 async function shareBo(app: Process, devA: DrmDevice, devB: DrmDevice) {
   const fdA = await app.open(devA.render!.path);
   const fdB = await app.open(devB.render!.path);
-  const hA = await boAlloc(app, fdA, 64 * KiB, AMDGPU_GEM_DOMAIN_VRAM | AMDGPU_GEM_DOMAIN_GTT);
+  const hA = await amdgpuBoAlloc(app, fdA, {
+    allocSize: 64 * KiB,
+    preferredHeap: AMDGPU_GEM_DOMAIN_VRAM | AMDGPU_GEM_DOMAIN_GTT,
+  });
   const primeFd = await drmPrimeHandleToFD(app, fdA, hA);
   const hB = await drmPrimeFDToHandle(app, fdB, primeFd);
   app.close(primeFd);
@@ -63,12 +72,15 @@ describe("amdgpu as exporter", () => {
     const m = machine(sim);
     const host = new DrmPluginHost(sim);
     const dev = amdgpuProbe(host, { pci: m.gpuA, sdmaBytesPerNs: 1 });
-    const adev = amdgpuDriverOf(host, dev);
+    const adev = amdgpuDeviceOf(dev);
     const p2pImporter = new Device(sim, { name: "nic", pci: m.gpuB });
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
       const fd = await app.open("/dev/dri/renderD128");
-      const h = await boAlloc(app, fd, 64 * KiB, AMDGPU_GEM_DOMAIN_VRAM | AMDGPU_GEM_DOMAIN_GTT);
+      const h = await amdgpuBoAlloc(app, fd, {
+        allocSize: 64 * KiB,
+        preferredHeap: AMDGPU_GEM_DOMAIN_VRAM | AMDGPU_GEM_DOMAIN_GTT,
+      });
       const bo = [...dev.files][0]!.gem.peek(h) as AmdgpuBo;
       bo.store.write(0, new Uint8Array([7, 7]));
       const buf = dmaBufGet(app, await drmPrimeHandleToFD(app, fd, h));
@@ -128,13 +140,16 @@ describe("amdgpu as dynamic importer", () => {
     const host = new DrmPluginHost(sim);
     const devA = amdgpuProbe(host, { pci: m.gpuA, vramSize: 512 * KiB });
     const devB = amdgpuProbe(host, { pci: m.gpuB });
-    const adevB = amdgpuDriverOf(host, devB);
+    const adevB = amdgpuDeviceOf(devB);
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
       const fdA = await app.open("/dev/dri/renderD128");
       const fdB = await app.open("/dev/dri/renderD129");
       const fileB = [...devB.files][0]! as DrmFile;
-      const hA = await boAlloc(app, fdA, 256 * KiB, AMDGPU_GEM_DOMAIN_VRAM | AMDGPU_GEM_DOMAIN_GTT);
+      const hA = await amdgpuBoAlloc(app, fdA, {
+        allocSize: 256 * KiB,
+        preferredHeap: AMDGPU_GEM_DOMAIN_VRAM | AMDGPU_GEM_DOMAIN_GTT,
+      });
       const primeFd = await drmPrimeHandleToFD(app, fdA, hA);
       // Self-import gives back the same object.
       expect(await drmPrimeFDToHandle(app, fdA, primeFd)).toBe(hA);
@@ -142,15 +157,21 @@ describe("amdgpu as dynamic importer", () => {
       const imported = fileB.gem.peek(hB) as AmdgpuBo;
       expect(imported.isImported).toBe(true);
       expect(imported.remaps).toBe(0);
-      const ctx = await ctxCreate(app, fdB);
-      await cs(app, fdB, ctx, [ib(AMDGPU_HW_IP_GFX, 0, 1000), boList(hB)]);
+      const ctx = await amdgpuCsCtxCreate2(app, fdB);
+      await amdgpuCsSubmitRaw2(app, fdB, ctx, [
+        amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_GFX, ring: 0, duration_ns: 1000 }),
+        amdgpuCsChunkBoList([hB]),
+      ]);
       expect(imported.remaps).toBe(1);
       expect(inVram(imported.importSgt!)).toBe(true);
       // VRAM pressure on A evicts the exported BO: B's mapping is invalidated.
-      await boAlloc(app, fdA, 512 * KiB, AMDGPU_GEM_DOMAIN_VRAM);
+      await amdgpuBoAlloc(app, fdA, { allocSize: 512 * KiB, preferredHeap: AMDGPU_GEM_DOMAIN_VRAM });
       expect(imported.invalidations).toBe(1);
       expect(imported.importSgt).toBe(null);
-      await cs(app, fdB, ctx, [ib(AMDGPU_HW_IP_GFX, 0, 1000), boList(hB)]);
+      await amdgpuCsSubmitRaw2(app, fdB, ctx, [
+        amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_GFX, ring: 0, duration_ns: 1000 }),
+        amdgpuCsChunkBoList([hB]),
+      ]);
       expect(imported.remaps).toBe(2);
       expect(inVram(imported.importSgt!)).toBe(false);
       app.close(primeFd);
@@ -171,13 +192,16 @@ describe("amdgpu to amdgpu without peer-to-peer", () => {
     // No PCI topology: the devices cannot reach each other's VRAM.
     const devA = amdgpuProbe(host, { sdmaBytesPerNs: 1 });
     const devB = amdgpuProbe(host);
-    const adevA = amdgpuDriverOf(host, devA);
-    const adevB = amdgpuDriverOf(host, devB);
+    const adevA = amdgpuDeviceOf(devA);
+    const adevB = amdgpuDeviceOf(devB);
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
       const { fdB, hB, exported, imported } = await shareBo(app, devA, devB);
-      const ctx = await ctxCreate(app, fdB);
-      await cs(app, fdB, ctx, [ib(AMDGPU_HW_IP_GFX, 0, 1000), boList(hB)]);
+      const ctx = await amdgpuCsCtxCreate2(app, fdB);
+      await amdgpuCsSubmitRaw2(app, fdB, ctx, [
+        amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_GFX, ring: 0, duration_ns: 1000 }),
+        amdgpuCsChunkBoList([hB]),
+      ]);
       expect(exported.domain).toBe("gtt");
       expect(inVram(imported.importSgt!)).toBe(false);
     });
@@ -195,16 +219,22 @@ describe("amdgpu to amdgpu without peer-to-peer", () => {
     const host = new DrmPluginHost(sim);
     const devA = amdgpuProbe(host);
     const devB = amdgpuProbe(host);
-    const adevA = amdgpuDriverOf(host, devA);
+    const adevA = amdgpuDeviceOf(devA);
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
       const { fdA, fdB, hA, hB, exported, imported } = await shareBo(app, devA, devB);
-      const ctxA = await ctxCreate(app, fdA);
-      const ctxB = await ctxCreate(app, fdB);
+      const ctxA = await amdgpuCsCtxCreate2(app, fdA);
+      const ctxB = await amdgpuCsCtxCreate2(app, fdB);
       // A frame: the importer reads the buffer (moved to GTT for it), the exporter renders to it.
       for (let frame = 0; frame < 3; frame++) {
-        await cs(app, fdB, ctxB, [ib(AMDGPU_HW_IP_GFX, 0, 1000), boList(hB)]);
-        await cs(app, fdA, ctxA, [ib(AMDGPU_HW_IP_GFX, 0, 1000), boList(hA)]);
+        await amdgpuCsSubmitRaw2(app, fdB, ctxB, [
+          amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_GFX, ring: 0, duration_ns: 1000 }),
+          amdgpuCsChunkBoList([hB]),
+        ]);
+        await amdgpuCsSubmitRaw2(app, fdA, ctxA, [
+          amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_GFX, ring: 0, duration_ns: 1000 }),
+          amdgpuCsChunkBoList([hA]),
+        ]);
       }
       expect(exported.domain).toBe("gtt");
       expect(adevA.mman.stats.moves).toBe(1);
@@ -213,7 +243,10 @@ describe("amdgpu to amdgpu without peer-to-peer", () => {
       // The importer lets go: the exporter's next CS brings the BO back to the VRAM it prefers.
       await drmCloseBufferHandle(app, fdB, hB);
       expect(exported.dmaBuf === null || exported.dmaBuf.attachments.length === 0).toBe(true);
-      await cs(app, fdA, ctxA, [ib(AMDGPU_HW_IP_GFX, 0, 1000), boList(hA)]);
+      await amdgpuCsSubmitRaw2(app, fdA, ctxA, [
+        amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_GFX, ring: 0, duration_ns: 1000 }),
+        amdgpuCsChunkBoList([hA]),
+      ]);
       expect(exported.domain).toBe("vram");
       expect(adevA.mman.stats.moves).toBe(2);
     });

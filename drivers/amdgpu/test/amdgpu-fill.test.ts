@@ -2,7 +2,15 @@
 import { Process } from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
 import { AMDGPU_GEM_DOMAIN_GTT, AMDGPU_HW_IP_GFX, type AmdgpuBo } from "../src/index.js";
-import { boAlloc, boList, cs, ctxCreate, errno, ib, rig, waitCs } from "./helpers.js";
+import {
+  amdgpuBoAlloc,
+  amdgpuCsChunkBoList,
+  amdgpuCsChunkIb,
+  amdgpuCsCtxCreate2,
+  amdgpuCsQueryFenceStatus,
+  amdgpuCsSubmitRaw2,
+} from "../src/user/index.js";
+import { errno, rig } from "./helpers.js";
 
 describe("IB fill (drmsim extension)", () => {
   it("writes the bytes at completion, not before; a failing CS changes nothing and takes no reference", async () => {
@@ -10,9 +18,9 @@ describe("IB fill (drmsim extension)", () => {
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
       const fd = await app.open("/dev/dri/renderD128");
-      const ctx = await ctxCreate(app, fd);
-      const h = await boAlloc(app, fd, 8192, AMDGPU_GEM_DOMAIN_GTT);
-      const other = await boAlloc(app, fd, 4096, AMDGPU_GEM_DOMAIN_GTT);
+      const ctx = await amdgpuCsCtxCreate2(app, fd);
+      const h = await amdgpuBoAlloc(app, fd, { allocSize: 8192, preferredHeap: AMDGPU_GEM_DOMAIN_GTT });
+      const other = await amdgpuBoAlloc(app, fd, { allocSize: 4096, preferredHeap: AMDGPU_GEM_DOMAIN_GTT });
       const bo = [...dev.files][0]!.gem.peek(h) as AmdgpuBo;
       const refs = bo.refcount;
       const data = [1, 2, 3, 4];
@@ -23,15 +31,32 @@ describe("IB fill (drmsim extension)", () => {
         [{ bo_handle: h, data: [256] }, [h]],
       ] as const)
         expect(
-          await errno(cs(app, fd, ctx, [ib(AMDGPU_HW_IP_GFX, 0, 1000, { fill }), boList(...list)])),
+          await errno(
+            amdgpuCsSubmitRaw2(app, fd, ctx, [
+              amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_GFX, ring: 0, duration_ns: 1000, fill }),
+              amdgpuCsChunkBoList(list),
+            ]),
+          ),
         ).toBe("EINVAL");
       expect(bo.refcount).toBe(refs);
-      const seq = await cs(app, fd, ctx, [
-        ib(AMDGPU_HW_IP_GFX, 0, 50_000, { fill: { bo_handle: h, offset: 4096, data } }),
-        boList(h),
+      const seq = await amdgpuCsSubmitRaw2(app, fd, ctx, [
+        amdgpuCsChunkIb({
+          ip_type: AMDGPU_HW_IP_GFX,
+          ring: 0,
+          duration_ns: 50_000,
+          fill: { bo_handle: h, offset: 4096, data },
+        }),
+        amdgpuCsChunkBoList([h]),
       ]);
       expect(Array.from(bo.store.read(4096, 4))).toEqual([0, 0, 0, 0]); // still running
-      expect(await waitCs(app, fd, ctx, AMDGPU_HW_IP_GFX, 0, seq)).toBe(0);
+      expect(
+        await amdgpuCsQueryFenceStatus(app, fd, {
+          ctxId: ctx,
+          ipType: AMDGPU_HW_IP_GFX,
+          ring: 0,
+          fence: seq,
+        }),
+      ).toBe(true);
       expect(Array.from(bo.store.read(4096, 4))).toEqual(data);
     });
     await sim.run();
@@ -45,14 +70,20 @@ describe("IB fill (drmsim extension)", () => {
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
       const fd = await app.open("/dev/dri/renderD128");
-      const ctx = await ctxCreate(app, fd);
-      const h = await boAlloc(app, fd, 4096, AMDGPU_GEM_DOMAIN_GTT);
+      const ctx = await amdgpuCsCtxCreate2(app, fd);
+      const h = await amdgpuBoAlloc(app, fd, { allocSize: 4096, preferredHeap: AMDGPU_GEM_DOMAIN_GTT });
       const bo = [...dev.files][0]!.gem.peek(h) as AmdgpuBo;
-      const seq = await cs(app, fd, ctx, [
-        ib(AMDGPU_HW_IP_GFX, 0, 1000, { hang: true, fill: { bo_handle: h, data: [9] } }),
-        boList(h),
+      const seq = await amdgpuCsSubmitRaw2(app, fd, ctx, [
+        amdgpuCsChunkIb({
+          ip_type: AMDGPU_HW_IP_GFX,
+          ring: 0,
+          duration_ns: 1000,
+          hang: true,
+          fill: { bo_handle: h, data: [9] },
+        }),
+        amdgpuCsChunkBoList([h]),
       ]);
-      await waitCs(app, fd, ctx, AMDGPU_HW_IP_GFX, 0, seq);
+      await amdgpuCsQueryFenceStatus(app, fd, { ctxId: ctx, ipType: AMDGPU_HW_IP_GFX, ring: 0, fence: seq });
       expect(Array.from(bo.store.read(0, 1))).toEqual([0]);
     });
     await sim.run();

@@ -8,7 +8,13 @@ import {
   amdgpuHmmInvalidateRange,
   DRM_IOCTL_AMDGPU_GEM_USERPTR,
 } from "../src/index.js";
-import { boList, cs, ctxCreate, errno, ib, nap, rig } from "./helpers.js";
+import {
+  amdgpuCsChunkBoList,
+  amdgpuCsChunkIb,
+  amdgpuCsCtxCreate2,
+  amdgpuCsSubmitRaw2,
+} from "../src/user/index.js";
+import { errno, nap, rig } from "./helpers.js";
 
 const ADDR = 0x7f00_0000_0000;
 
@@ -26,8 +32,11 @@ describe("userptr", () => {
         size: 65536,
         flags: AMDGPU_GEM_USERPTR_REGISTER,
       });
-      const ctx = await ctxCreate(app, fd);
-      await cs(app, fd, ctx, [ib(AMDGPU_HW_IP_GFX, 0, msecs(3)), boList(handle)]);
+      const ctx = await amdgpuCsCtxCreate2(app, fd);
+      await amdgpuCsSubmitRaw2(app, fd, ctx, [
+        amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_GFX, ring: 0, duration_ns: msecs(3) }),
+        amdgpuCsChunkBoList([handle]),
+      ]);
     });
     const mm = sim.spawn("munmap", async () => {
       await nap(sim, msecs(1));
@@ -57,15 +66,29 @@ describe("userptr", () => {
         size: 8192,
         flags: AMDGPU_GEM_USERPTR_READONLY,
       });
-      const ctx = await ctxCreate(app, fd);
+      const ctx = await amdgpuCsCtxCreate2(app, fd);
       const mm = sim.spawn("migrate", async () => {
         await nap(sim, usecs(5));
         await amdgpuHmmInvalidateRange(dev, app, ADDR, 8192);
       });
-      results.push(await errno(cs(app, fd, ctx, [ib(AMDGPU_HW_IP_GFX, 0, 1000), boList(handle)])));
+      results.push(
+        await errno(
+          amdgpuCsSubmitRaw2(app, fd, ctx, [
+            amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_GFX, ring: 0, duration_ns: 1000 }),
+            amdgpuCsChunkBoList([handle]),
+          ]),
+        ),
+      );
       await mm.result;
       expect(adev.rings[AMDGPU_HW_IP_GFX][0]!.sched.stats.run).toBe(0);
-      results.push(String(await cs(app, fd, ctx, [ib(AMDGPU_HW_IP_GFX, 0, 1000), boList(handle)])));
+      results.push(
+        String(
+          await amdgpuCsSubmitRaw2(app, fd, ctx, [
+            amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_GFX, ring: 0, duration_ns: 1000 }),
+            amdgpuCsChunkBoList([handle]),
+          ]),
+        ),
+      );
     });
     await sim.run();
     await t.result;

@@ -2,7 +2,8 @@
 import { msecs, Process } from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
 import { AMDGPU_HW_IP_COMPUTE, AMDGPU_HW_IP_DMA, AMDGPU_HW_IP_GFX } from "../src/index.js";
-import { cs, ctxCreate, ib, rig } from "./helpers.js";
+import { amdgpuCsChunkIb, amdgpuCsCtxCreate2, amdgpuCsSubmitRaw2 } from "../src/user/index.js";
+import { rig } from "./helpers.js";
 
 describe("VMIDs", () => {
   it("with every ID busy, a new VM waits for the oldest holder, then takes its ID", async () => {
@@ -17,9 +18,9 @@ describe("VMIDs", () => {
     const tasks = procs.map((p, i) =>
       sim.spawn(p.name, async () => {
         const fd = await p.open("/dev/dri/renderD128");
-        const ctx = await ctxCreate(p, fd);
+        const ctx = await amdgpuCsCtxCreate2(p, fd);
         const [ip, ring, t] = rings[i]!;
-        await cs(p, fd, ctx, [ib(ip, ring, t)]);
+        await amdgpuCsSubmitRaw2(p, fd, ctx, [amdgpuCsChunkIb({ ip_type: ip, ring: ring, duration_ns: t })]);
       }),
     );
     await sim.run();
@@ -41,8 +42,11 @@ describe("VMIDs", () => {
     const tasks = procs.map((p, i) =>
       sim.spawn(p.name, async () => {
         const fd = await p.open("/dev/dri/renderD128");
-        const ctx = await ctxCreate(p, fd);
-        for (let k = 0; k < 3; k++) await cs(p, fd, ctx, [ib(AMDGPU_HW_IP_COMPUTE, i % 2, msecs(1))]);
+        const ctx = await amdgpuCsCtxCreate2(p, fd);
+        for (let k = 0; k < 3; k++)
+          await amdgpuCsSubmitRaw2(p, fd, ctx, [
+            amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_COMPUTE, ring: i % 2, duration_ns: msecs(1) }),
+          ]);
       }),
     );
     const r = await sim.run();
@@ -63,15 +67,23 @@ describe("gang submit", () => {
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
       const fd = await app.open("/dev/dri/renderD128");
-      const busy = await ctxCreate(app, fd);
-      const a = await ctxCreate(app, fd);
-      const b = await ctxCreate(app, fd);
+      const busy = await amdgpuCsCtxCreate2(app, fd);
+      const a = await amdgpuCsCtxCreate2(app, fd);
+      const b = await amdgpuCsCtxCreate2(app, fd);
       // Keep gfx busy for 2 ms, so gang A's gfx leader cannot be scheduled before then.
-      await cs(app, fd, busy, [ib(AMDGPU_HW_IP_GFX, 0, msecs(2))]);
+      await amdgpuCsSubmitRaw2(app, fd, busy, [
+        amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_GFX, ring: 0, duration_ns: msecs(2) }),
+      ]);
       // Gang A: gfx (the leader) + compute0.
-      await cs(app, fd, a, [ib(AMDGPU_HW_IP_COMPUTE, 0, msecs(1)), ib(AMDGPU_HW_IP_GFX, 0, msecs(1))]);
+      await amdgpuCsSubmitRaw2(app, fd, a, [
+        amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_COMPUTE, ring: 0, duration_ns: msecs(1) }),
+        amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_GFX, ring: 0, duration_ns: msecs(1) }),
+      ]);
       // Gang B: compute1 + sdma0, no gfx: the first IB's job leads.
-      await cs(app, fd, b, [ib(AMDGPU_HW_IP_COMPUTE, 1, msecs(1)), ib(AMDGPU_HW_IP_DMA, 0, msecs(1))]);
+      await amdgpuCsSubmitRaw2(app, fd, b, [
+        amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_COMPUTE, ring: 1, duration_ns: msecs(1) }),
+        amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_DMA, ring: 0, duration_ns: msecs(1) }),
+      ]);
     });
     await sim.run();
     const at = (ip: 0 | 1 | 2, ring: number, entity: string) =>

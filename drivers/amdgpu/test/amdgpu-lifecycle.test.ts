@@ -2,17 +2,22 @@
 import { msecs, Process } from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
 import {
-  AMDGPU_CTX_OP_FREE_CTX,
   AMDGPU_GEM_DOMAIN_VRAM,
   AMDGPU_HW_IP_COMPUTE,
   AMDGPU_HW_IP_GFX,
-  AMDGPU_USERQ_OP_CREATE,
   amdgpuFprivOf,
-  DRM_IOCTL_AMDGPU_CTX,
-  DRM_IOCTL_AMDGPU_USERQ,
-  DRM_IOCTL_AMDGPU_USERQ_DOORBELL,
 } from "../src/index.js";
-import { boAlloc, boList, cs, ctxCreate, ib, rig } from "./helpers.js";
+import {
+  amdgpuBoAlloc,
+  amdgpuCreateUserqueue,
+  amdgpuCsChunkBoList,
+  amdgpuCsChunkIb,
+  amdgpuCsCtxCreate2,
+  amdgpuCsCtxFree,
+  amdgpuCsSubmitRaw2,
+  amdgpuUserqDoorbell,
+} from "../src/user/index.js";
+import { rig } from "./helpers.js";
 
 describe("lifetimes", () => {
   it("CTX FREE flushes the context's queued work first", async () => {
@@ -20,9 +25,12 @@ describe("lifetimes", () => {
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
       const fd = await app.open("/dev/dri/renderD128");
-      const ctx = await ctxCreate(app, fd);
-      for (let i = 0; i < 3; i++) await cs(app, fd, ctx, [ib(AMDGPU_HW_IP_GFX, 0, 1000)]);
-      await app.ioctl(fd, DRM_IOCTL_AMDGPU_CTX, { op: AMDGPU_CTX_OP_FREE_CTX, ctx_id: ctx });
+      const ctx = await amdgpuCsCtxCreate2(app, fd);
+      for (let i = 0; i < 3; i++)
+        await amdgpuCsSubmitRaw2(app, fd, ctx, [
+          amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_GFX, ring: 0, duration_ns: 1000 }),
+        ]);
+      await amdgpuCsCtxFree(app, fd, ctx);
       expect(amdgpuFprivOf([...dev.files][0]!).ctxMgr.ctxs.size).toBe(0);
     });
     await sim.run();
@@ -37,15 +45,15 @@ describe("lifetimes", () => {
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
       const fd = await app.open("/dev/dri/renderD128");
-      const ctx = await ctxCreate(app, fd);
-      const bo = await boAlloc(app, fd, 1 << 20, AMDGPU_GEM_DOMAIN_VRAM);
-      for (let i = 0; i < 5; i++) await cs(app, fd, ctx, [ib(AMDGPU_HW_IP_COMPUTE, 0, msecs(1)), boList(bo)]);
-      const q = await app.ioctl<{ queue_id: number }>(fd, DRM_IOCTL_AMDGPU_USERQ, {
-        op: AMDGPU_USERQ_OP_CREATE,
-        ip_type: AMDGPU_HW_IP_COMPUTE,
-        bo_handles: [bo],
-      });
-      await app.ioctl(fd, DRM_IOCTL_AMDGPU_USERQ_DOORBELL, { queue_id: q.queue_id, work_ns: msecs(100) });
+      const ctx = await amdgpuCsCtxCreate2(app, fd);
+      const bo = await amdgpuBoAlloc(app, fd, { allocSize: 1 << 20, preferredHeap: AMDGPU_GEM_DOMAIN_VRAM });
+      for (let i = 0; i < 5; i++)
+        await amdgpuCsSubmitRaw2(app, fd, ctx, [
+          amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_COMPUTE, ring: 0, duration_ns: msecs(1) }),
+          amdgpuCsChunkBoList([bo]),
+        ]);
+      const q = await amdgpuCreateUserqueue(app, fd, AMDGPU_HW_IP_COMPUTE, [bo]);
+      await amdgpuUserqDoorbell(app, fd, q, msecs(100));
     });
     app.exit();
     const r = await sim.run();
@@ -60,8 +68,10 @@ describe("lifetimes", () => {
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
       const fd = await app.open("/dev/dri/renderD128");
-      const ctx = await ctxCreate(app, fd);
-      await cs(app, fd, ctx, [ib(AMDGPU_HW_IP_GFX, 0, msecs(50))]);
+      const ctx = await amdgpuCsCtxCreate2(app, fd);
+      await amdgpuCsSubmitRaw2(app, fd, ctx, [
+        amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_GFX, ring: 0, duration_ns: msecs(50) }),
+      ]);
     });
     await sim.runFor(msecs(1));
     host.remove(dev);

@@ -1,6 +1,7 @@
 /** Memory management: VRAM pressure evicts through SDMA copy jobs, system-memory pressure swaps through the shrinker. */
 import { DmaResvUsage } from "@drmsim/dma-resv";
 import type { DrmFile } from "@drmsim/drm";
+import { DRM_IOCTL_GEM_CLOSE } from "@drmsim/drm";
 import { msecs, Process } from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
 import {
@@ -9,7 +10,15 @@ import {
   AMDGPU_HW_IP_GFX,
   type AmdgpuBo,
 } from "../src/index.js";
-import { boAlloc, boList, cs, ctxCreate, errno, ib, rig, waitCs } from "./helpers.js";
+import {
+  amdgpuBoAlloc,
+  amdgpuCsChunkBoList,
+  amdgpuCsChunkIb,
+  amdgpuCsCtxCreate2,
+  amdgpuCsQueryFenceStatus,
+  amdgpuCsSubmitRaw2,
+} from "../src/user/index.js";
+import { errno, rig } from "./helpers.js";
 
 const KiB = 1024;
 const bo = (f: DrmFile, h: number) => f.gem.peek(h) as AmdgpuBo;
@@ -23,11 +32,16 @@ describe("VRAM eviction", () => {
       const f = [...dev.files][0]!;
       const hs: number[] = [];
       for (let i = 0; i < 4; i++)
-        hs.push(await boAlloc(app, fd, 256 * KiB, AMDGPU_GEM_DOMAIN_VRAM | AMDGPU_GEM_DOMAIN_GTT));
+        hs.push(
+          await amdgpuBoAlloc(app, fd, {
+            allocSize: 256 * KiB,
+            preferredHeap: AMDGPU_GEM_DOMAIN_VRAM | AMDGPU_GEM_DOMAIN_GTT,
+          }),
+        );
       const a = bo(f, hs[0]!);
       a.store.write(0, new Uint8Array([1, 2, 3]));
       expect(adev.mman.vram.avail).toBe(0);
-      const e = await boAlloc(app, fd, 256 * KiB, AMDGPU_GEM_DOMAIN_VRAM);
+      const e = await amdgpuBoAlloc(app, fd, { allocSize: 256 * KiB, preferredHeap: AMDGPU_GEM_DOMAIN_VRAM });
       expect(a.domain).toBe("gtt");
       expect(bo(f, e).domain).toBe("vram");
       expect(adev.mman.stats.evictions).toBe(1);
@@ -36,9 +50,14 @@ describe("VRAM eviction", () => {
       expect(bo(f, e).resv.testSignaled(DmaResvUsage.KERNEL)).toBe(false);
       expect(Array.from(a.store.read(0, 3))).toEqual([1, 2, 3]);
       // A CS using the new BO waits for the copy (256 KiB at 1 byte/ns).
-      const ctx = await ctxCreate(app, fd);
-      const s = await cs(app, fd, ctx, [ib(AMDGPU_HW_IP_GFX, 0, 1000), boList(e)]);
-      expect(await waitCs(app, fd, ctx, AMDGPU_HW_IP_GFX, 0, s)).toBe(0);
+      const ctx = await amdgpuCsCtxCreate2(app, fd);
+      const s = await amdgpuCsSubmitRaw2(app, fd, ctx, [
+        amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_GFX, ring: 0, duration_ns: 1000 }),
+        amdgpuCsChunkBoList([e]),
+      ]);
+      expect(
+        await amdgpuCsQueryFenceStatus(app, fd, { ctxId: ctx, ipType: AMDGPU_HW_IP_GFX, ring: 0, fence: s }),
+      ).toBe(true);
       expect(adev.rings[AMDGPU_HW_IP_GFX][0]!.ran[0]!.at).toBe(256 * KiB);
     });
     app.exit();
@@ -52,21 +71,37 @@ describe("VRAM eviction", () => {
     await sim.exec("app", async () => {
       const fd = await app.open("/dev/dri/renderD128");
       const f = [...dev.files][0]!;
-      const a = await boAlloc(app, fd, 512 * KiB, AMDGPU_GEM_DOMAIN_VRAM | AMDGPU_GEM_DOMAIN_GTT);
-      const b = await boAlloc(app, fd, 512 * KiB, AMDGPU_GEM_DOMAIN_VRAM | AMDGPU_GEM_DOMAIN_GTT);
+      const a = await amdgpuBoAlloc(app, fd, {
+        allocSize: 512 * KiB,
+        preferredHeap: AMDGPU_GEM_DOMAIN_VRAM | AMDGPU_GEM_DOMAIN_GTT,
+      });
+      const b = await amdgpuBoAlloc(app, fd, {
+        allocSize: 512 * KiB,
+        preferredHeap: AMDGPU_GEM_DOMAIN_VRAM | AMDGPU_GEM_DOMAIN_GTT,
+      });
       expect(bo(f, a).domain).toBe("gtt");
-      const ctx = await ctxCreate(app, fd);
+      const ctx = await amdgpuCsCtxCreate2(app, fd);
       // No room: the CS uses A where it is (after the eviction copy).
-      const s1 = await cs(app, fd, ctx, [ib(AMDGPU_HW_IP_GFX, 0, 1000), boList(a)]);
+      const s1 = await amdgpuCsSubmitRaw2(app, fd, ctx, [
+        amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_GFX, ring: 0, duration_ns: 1000 }),
+        amdgpuCsChunkBoList([a]),
+      ]);
       expect(bo(f, a).domain).toBe("gtt");
-      expect(await waitCs(app, fd, ctx, AMDGPU_HW_IP_GFX, 0, s1)).toBe(0);
-      await app.ioctl(fd, "DRM_IOCTL_GEM_CLOSE", { handle: b });
+      expect(
+        await amdgpuCsQueryFenceStatus(app, fd, { ctxId: ctx, ipType: AMDGPU_HW_IP_GFX, ring: 0, fence: s1 }),
+      ).toBe(true);
+      await app.ioctl(fd, DRM_IOCTL_GEM_CLOSE, { handle: b });
       const pages = bo(f, a).gttPages!;
       const t0 = sim.now;
-      const s2 = await cs(app, fd, ctx, [ib(AMDGPU_HW_IP_GFX, 0, 1000), boList(a)]);
+      const s2 = await amdgpuCsSubmitRaw2(app, fd, ctx, [
+        amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_GFX, ring: 0, duration_ns: 1000 }),
+        amdgpuCsChunkBoList([a]),
+      ]);
       expect(bo(f, a).domain).toBe("vram");
       expect(pages.freed).toBe(false); // the GTT pages stay until the copy has read them
-      expect(await waitCs(app, fd, ctx, AMDGPU_HW_IP_GFX, 0, s2)).toBe(0);
+      expect(
+        await amdgpuCsQueryFenceStatus(app, fd, { ctxId: ctx, ipType: AMDGPU_HW_IP_GFX, ring: 0, fence: s2 }),
+      ).toBe(true);
       const ran = adev.rings[AMDGPU_HW_IP_GFX][0]!.ran;
       expect(ran[ran.length - 1]!.at - t0).toBe(512 * KiB);
       expect(pages.freed).toBe(true);
@@ -83,11 +118,17 @@ describe("VRAM eviction", () => {
     await sim.exec("app", async () => {
       const fd = await app.open("/dev/dri/renderD128");
       const f = [...dev.files][0]!;
-      const busy = await boAlloc(app, fd, 512 * KiB, AMDGPU_GEM_DOMAIN_VRAM | AMDGPU_GEM_DOMAIN_GTT);
-      const ctx = await ctxCreate(app, fd);
-      await cs(app, fd, ctx, [ib(AMDGPU_HW_IP_GFX, 0, msecs(5)), boList(busy)]);
+      const busy = await amdgpuBoAlloc(app, fd, {
+        allocSize: 512 * KiB,
+        preferredHeap: AMDGPU_GEM_DOMAIN_VRAM | AMDGPU_GEM_DOMAIN_GTT,
+      });
+      const ctx = await amdgpuCsCtxCreate2(app, fd);
+      await amdgpuCsSubmitRaw2(app, fd, ctx, [
+        amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_GFX, ring: 0, duration_ns: msecs(5) }),
+        amdgpuCsChunkBoList([busy]),
+      ]);
       const t0 = sim.now;
-      await boAlloc(app, fd, 512 * KiB, AMDGPU_GEM_DOMAIN_VRAM);
+      await amdgpuBoAlloc(app, fd, { allocSize: 512 * KiB, preferredHeap: AMDGPU_GEM_DOMAIN_VRAM });
       expect(sim.now).toBe(t0); // no CPU wait for the busy BO
       expect(bo(f, busy).domain).toBe("gtt");
       await bo(f, busy).resv.waitTimeout(DmaResvUsage.KERNEL);
@@ -104,8 +145,10 @@ describe("VRAM eviction", () => {
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
       const fd = await app.open("/dev/dri/renderD128");
-      await boAlloc(app, fd, 256 * KiB, AMDGPU_GEM_DOMAIN_VRAM);
-      expect(await errno(boAlloc(app, fd, 1024 * KiB, AMDGPU_GEM_DOMAIN_VRAM))).toBe("ENOMEM");
+      await amdgpuBoAlloc(app, fd, { allocSize: 256 * KiB, preferredHeap: AMDGPU_GEM_DOMAIN_VRAM });
+      expect(
+        await errno(amdgpuBoAlloc(app, fd, { allocSize: 1024 * KiB, preferredHeap: AMDGPU_GEM_DOMAIN_VRAM })),
+      ).toBe("ENOMEM");
       expect([...dev.files][0]!.gem.count).toBe(1);
     });
     expect(adev.mman.vram.avail).toBe(256 * KiB);
@@ -122,17 +165,32 @@ describe("shrinker", () => {
     await sim.exec("app", async () => {
       const fd = await app.open("/dev/dri/renderD128");
       const f = [...dev.files][0]!;
-      const ctx = await ctxCreate(app, fd);
-      const idle = await boAlloc(app, fd, 256 * KiB, AMDGPU_GEM_DOMAIN_GTT);
-      const busy = await boAlloc(app, fd, 256 * KiB, AMDGPU_GEM_DOMAIN_GTT);
-      await cs(app, fd, ctx, [ib(AMDGPU_HW_IP_GFX, 0, msecs(5)), boList(busy)]);
+      const ctx = await amdgpuCsCtxCreate2(app, fd);
+      const idle = await amdgpuBoAlloc(app, fd, {
+        allocSize: 256 * KiB,
+        preferredHeap: AMDGPU_GEM_DOMAIN_GTT,
+      });
+      const busy = await amdgpuBoAlloc(app, fd, {
+        allocSize: 256 * KiB,
+        preferredHeap: AMDGPU_GEM_DOMAIN_GTT,
+      });
+      await amdgpuCsSubmitRaw2(app, fd, ctx, [
+        amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_GFX, ring: 0, duration_ns: msecs(5) }),
+        amdgpuCsChunkBoList([busy]),
+      ]);
       // The budget is nearly used; the next BO needs reclaim.
-      const more = await boAlloc(app, fd, 512 * KiB, AMDGPU_GEM_DOMAIN_GTT);
+      const more = await amdgpuBoAlloc(app, fd, {
+        allocSize: 512 * KiB,
+        preferredHeap: AMDGPU_GEM_DOMAIN_GTT,
+      });
       expect(bo(f, idle).domain).toBe("cpu");
       expect(bo(f, busy).domain).toBe("gtt");
       expect(adev.mman.stats.swapouts).toBe(1);
       // Using the swapped-out BO brings it back.
-      await cs(app, fd, ctx, [ib(AMDGPU_HW_IP_GFX, 0, 1000), boList(idle)]);
+      await amdgpuCsSubmitRaw2(app, fd, ctx, [
+        amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_GFX, ring: 0, duration_ns: 1000 }),
+        amdgpuCsChunkBoList([idle]),
+      ]);
       expect(bo(f, idle).domain).toBe("gtt");
       expect(adev.mman.stats.swapins).toBe(1);
       expect(bo(f, more).domain).not.toBe("vram");

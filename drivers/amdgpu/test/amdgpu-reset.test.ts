@@ -9,7 +9,14 @@ import {
   AMDGPU_HW_IP_GFX,
   amdgpuFprivOf,
 } from "../src/index.js";
-import { cs, ctxCreate, ctxQuery2, errno, ib, nap, rig, waitCs } from "./helpers.js";
+import {
+  amdgpuCsChunkIb,
+  amdgpuCsCtxCreate2,
+  amdgpuCsQueryFenceStatus,
+  amdgpuCsQueryResetState2,
+  amdgpuCsSubmitRaw2,
+} from "../src/user/index.js";
+import { errno, nap, rig } from "./helpers.js";
 
 describe("GPU recovery", () => {
   it("a hang times out; the guilty context is cancelled and reports GUILTY, an innocent one only RESET and its job re-runs", async () => {
@@ -17,22 +24,40 @@ describe("GPU recovery", () => {
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
       const fd = await app.open("/dev/dri/renderD128");
-      const bad = await ctxCreate(app, fd);
-      const good = await ctxCreate(app, fd);
-      expect(await ctxQuery2(app, fd, bad)).toBe(0);
-      const sBad = await cs(app, fd, bad, [ib(AMDGPU_HW_IP_GFX, 0, msecs(1), { hang: true })]);
+      const bad = await amdgpuCsCtxCreate2(app, fd);
+      const good = await amdgpuCsCtxCreate2(app, fd);
+      expect(await amdgpuCsQueryResetState2(app, fd, bad)).toBe(0);
+      const sBad = await amdgpuCsSubmitRaw2(app, fd, bad, [
+        amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_GFX, ring: 0, duration_ns: msecs(1), hang: true }),
+      ]);
       await nap(sim, msecs(4));
-      const sGood = await cs(app, fd, good, [ib(AMDGPU_HW_IP_COMPUTE, 0, msecs(8))]);
-      expect(await waitCs(app, fd, good, AMDGPU_HW_IP_COMPUTE, 0, sGood)).toBe(0);
-      expect(await waitCs(app, fd, bad, AMDGPU_HW_IP_GFX, 0, sBad)).toBe(0);
+      const sGood = await amdgpuCsSubmitRaw2(app, fd, good, [
+        amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_COMPUTE, ring: 0, duration_ns: msecs(8) }),
+      ]);
+      expect(
+        await amdgpuCsQueryFenceStatus(app, fd, {
+          ctxId: good,
+          ipType: AMDGPU_HW_IP_COMPUTE,
+          ring: 0,
+          fence: sGood,
+        }),
+      ).toBe(true);
+      expect(
+        await amdgpuCsQueryFenceStatus(app, fd, {
+          ctxId: bad,
+          ipType: AMDGPU_HW_IP_GFX,
+          ring: 0,
+          fence: sBad,
+        }),
+      ).toBe(true);
       expect(adev.gpuResetCounter).toBe(1);
-      expect(await ctxQuery2(app, fd, bad)).toBe(
+      expect(await amdgpuCsQueryResetState2(app, fd, bad)).toBe(
         AMDGPU_CTX_QUERY2_FLAGS_RESET | AMDGPU_CTX_QUERY2_FLAGS_GUILTY,
       );
-      expect(await ctxQuery2(app, fd, good)).toBe(AMDGPU_CTX_QUERY2_FLAGS_RESET);
+      expect(await amdgpuCsQueryResetState2(app, fd, good)).toBe(AMDGPU_CTX_QUERY2_FLAGS_RESET);
       const ctxs = amdgpuFprivOf([...dev.files][0]!).ctxMgr;
-      const badFence = ctxs.get(bad).getEntity(AMDGPU_HW_IP_GFX, 0, 0).getFence(sBad)!;
-      const goodFence = ctxs.get(good).getEntity(AMDGPU_HW_IP_COMPUTE, 0, 0).getFence(sGood)!;
+      const badFence = ctxs.get(bad).getEntity(AMDGPU_HW_IP_GFX, 0, 0).getFence(BigInt(sBad))!;
+      const goodFence = ctxs.get(good).getEntity(AMDGPU_HW_IP_COMPUTE, 0, 0).getFence(BigInt(sGood))!;
       expect(badFence.error).toBe(-ERRNO.ECANCELED);
       expect(goodFence.error).toBe(0);
       // The innocent job was on the hardware during the reset: it ran again, from the start.
@@ -41,11 +66,26 @@ describe("GPU recovery", () => {
       badFence.put();
       goodFence.put();
       // A guilty context takes no more work; a new context does.
-      expect(await errno(cs(app, fd, bad, [ib(AMDGPU_HW_IP_GFX, 0, 1000)]))).toBe("ECANCELED");
-      const fresh = await ctxCreate(app, fd);
-      expect(await ctxQuery2(app, fd, fresh)).toBe(0);
-      const s = await cs(app, fd, fresh, [ib(AMDGPU_HW_IP_GFX, 0, 1000)]);
-      expect(await waitCs(app, fd, fresh, AMDGPU_HW_IP_GFX, 0, s)).toBe(0);
+      expect(
+        await errno(
+          amdgpuCsSubmitRaw2(app, fd, bad, [
+            amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_GFX, ring: 0, duration_ns: 1000 }),
+          ]),
+        ),
+      ).toBe("ECANCELED");
+      const fresh = await amdgpuCsCtxCreate2(app, fd);
+      expect(await amdgpuCsQueryResetState2(app, fd, fresh)).toBe(0);
+      const s = await amdgpuCsSubmitRaw2(app, fd, fresh, [
+        amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_GFX, ring: 0, duration_ns: 1000 }),
+      ]);
+      expect(
+        await amdgpuCsQueryFenceStatus(app, fd, {
+          ctxId: fresh,
+          ipType: AMDGPU_HW_IP_GFX,
+          ring: 0,
+          fence: s,
+        }),
+      ).toBe(true);
     });
     app.exit();
     host.remove(dev);
@@ -57,22 +97,40 @@ describe("GPU recovery", () => {
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
       const fd = await app.open("/dev/dri/renderD128");
-      const hang = await ctxCreate(app, fd);
-      const gang = await ctxCreate(app, fd);
-      const plain = await ctxCreate(app, fd);
-      await cs(app, fd, hang, [ib(AMDGPU_HW_IP_GFX, 0, msecs(1), { hang: true })]);
+      const hang = await amdgpuCsCtxCreate2(app, fd);
+      const gang = await amdgpuCsCtxCreate2(app, fd);
+      const plain = await amdgpuCsCtxCreate2(app, fd);
+      await amdgpuCsSubmitRaw2(app, fd, hang, [
+        amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_GFX, ring: 0, duration_ns: msecs(1), hang: true }),
+      ]);
       await nap(sim, msecs(4));
       // On the hardware (gang) or queued on it (plain, behind the gang member) when the reset comes at 10 ms.
-      const sg = await cs(app, fd, gang, [
-        ib(AMDGPU_HW_IP_COMPUTE, 0, msecs(8)),
-        ib(AMDGPU_HW_IP_COMPUTE, 1, msecs(8)),
+      const sg = await amdgpuCsSubmitRaw2(app, fd, gang, [
+        amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_COMPUTE, ring: 0, duration_ns: msecs(8) }),
+        amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_COMPUTE, ring: 1, duration_ns: msecs(8) }),
       ]);
-      const sp = await cs(app, fd, plain, [ib(AMDGPU_HW_IP_COMPUTE, 1, msecs(6))]);
-      expect(await waitCs(app, fd, plain, AMDGPU_HW_IP_COMPUTE, 1, sp)).toBe(0);
-      expect(await waitCs(app, fd, gang, AMDGPU_HW_IP_COMPUTE, 0, sg)).toBe(0);
+      const sp = await amdgpuCsSubmitRaw2(app, fd, plain, [
+        amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_COMPUTE, ring: 1, duration_ns: msecs(6) }),
+      ]);
+      expect(
+        await amdgpuCsQueryFenceStatus(app, fd, {
+          ctxId: plain,
+          ipType: AMDGPU_HW_IP_COMPUTE,
+          ring: 1,
+          fence: sp,
+        }),
+      ).toBe(true);
+      expect(
+        await amdgpuCsQueryFenceStatus(app, fd, {
+          ctxId: gang,
+          ipType: AMDGPU_HW_IP_COMPUTE,
+          ring: 0,
+          fence: sg,
+        }),
+      ).toBe(true);
       const ctxs = amdgpuFprivOf([...dev.files][0]!).ctxMgr;
-      const gf = ctxs.get(gang).getEntity(AMDGPU_HW_IP_COMPUTE, 0, 0).getFence(sg)!;
-      const pf = ctxs.get(plain).getEntity(AMDGPU_HW_IP_COMPUTE, 0, 1).getFence(sp)!;
+      const gf = ctxs.get(gang).getEntity(AMDGPU_HW_IP_COMPUTE, 0, 0).getFence(BigInt(sg))!;
+      const pf = ctxs.get(plain).getEntity(AMDGPU_HW_IP_COMPUTE, 0, 1).getFence(BigInt(sp))!;
       expect(gf.error).toBe(-ERRNO.ECANCELED);
       expect(pf.error).toBe(0);
       expect(pf.timestamp).toBe(msecs(16));
@@ -80,7 +138,7 @@ describe("GPU recovery", () => {
       gf.put();
       pf.put();
       // The gang context is not guilty: it was a victim, and may submit again.
-      expect(await ctxQuery2(app, fd, gang)).toBe(AMDGPU_CTX_QUERY2_FLAGS_RESET);
+      expect(await amdgpuCsQueryResetState2(app, fd, gang)).toBe(AMDGPU_CTX_QUERY2_FLAGS_RESET);
     });
     const count = (ring: number, entity: string) =>
       adev.rings[AMDGPU_HW_IP_COMPUTE][ring]!.ran.filter((r) => r.entity === entity).length;
@@ -97,18 +155,30 @@ describe("GPU recovery", () => {
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
       const fd = await app.open("/dev/dri/renderD128");
-      const bad = await ctxCreate(app, fd);
-      const bystander = await ctxCreate(app, fd);
-      const s = await cs(app, fd, bad, [ib(AMDGPU_HW_IP_GFX, 0, 1, { hang: true })]);
-      await waitCs(app, fd, bad, AMDGPU_HW_IP_GFX, 0, s);
+      const bad = await amdgpuCsCtxCreate2(app, fd);
+      const bystander = await amdgpuCsCtxCreate2(app, fd);
+      const s = await amdgpuCsSubmitRaw2(app, fd, bad, [
+        amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_GFX, ring: 0, duration_ns: 1, hang: true }),
+      ]);
+      await amdgpuCsQueryFenceStatus(app, fd, { ctxId: bad, ipType: AMDGPU_HW_IP_GFX, ring: 0, fence: s });
       expect(adev.vramLostCounter).toBe(1);
-      expect(await ctxQuery2(app, fd, bystander)).toBe(
+      expect(await amdgpuCsQueryResetState2(app, fd, bystander)).toBe(
         AMDGPU_CTX_QUERY2_FLAGS_RESET | AMDGPU_CTX_QUERY2_FLAGS_VRAMLOST,
       );
-      expect(await errno(cs(app, fd, bystander, [ib(AMDGPU_HW_IP_GFX, 0, 1000)]))).toBe("ECANCELED");
-      const fresh = await ctxCreate(app, fd);
-      expect(await ctxQuery2(app, fd, fresh)).toBe(0);
-      expect(await cs(app, fd, fresh, [ib(AMDGPU_HW_IP_GFX, 0, 1000)])).toBe(1);
+      expect(
+        await errno(
+          amdgpuCsSubmitRaw2(app, fd, bystander, [
+            amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_GFX, ring: 0, duration_ns: 1000 }),
+          ]),
+        ),
+      ).toBe("ECANCELED");
+      const fresh = await amdgpuCsCtxCreate2(app, fd);
+      expect(await amdgpuCsQueryResetState2(app, fd, fresh)).toBe(0);
+      expect(
+        await amdgpuCsSubmitRaw2(app, fd, fresh, [
+          amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_GFX, ring: 0, duration_ns: 1000 }),
+        ]),
+      ).toBe(1);
     });
     await sim.run();
     app.exit();

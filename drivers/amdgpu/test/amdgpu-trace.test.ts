@@ -6,29 +6,35 @@ import {
   AMDGPU_GEM_DOMAIN_VRAM,
   AMDGPU_HW_IP_COMPUTE,
   AMDGPU_HW_IP_GFX,
-  AMDGPU_USERQ_OP_CREATE,
-  DRM_IOCTL_AMDGPU_USERQ,
   traceAmdgpuBoMove,
   traceAmdgpuUserqEvict,
   traceAmdgpuUserqRestore,
   traceAmdgpuVmGrabId,
 } from "../src/index.js";
-import { boAlloc, cs, ctxCreate, ib, rig } from "./helpers.js";
+import {
+  amdgpuBoAlloc,
+  amdgpuCreateUserqueue,
+  amdgpuCsChunkIb,
+  amdgpuCsCtxCreate2,
+  amdgpuCsSubmitRaw2,
+} from "../src/user/index.js";
+import { rig } from "./helpers.js";
 
 async function scenario(trace: boolean) {
   const { sim, host, dev } = rig({ vramSize: 256 * 1024 }, { trace });
   const app = new Process(sim, "app");
   await sim.exec("app", async () => {
     const fd = await app.open("/dev/dri/renderD128");
-    const ctx = await ctxCreate(app, fd);
-    await cs(app, fd, ctx, [ib(AMDGPU_HW_IP_GFX, 0, 1000)]);
-    const h = await boAlloc(app, fd, 256 * 1024, AMDGPU_GEM_DOMAIN_VRAM | AMDGPU_GEM_DOMAIN_GTT);
-    await app.ioctl(fd, DRM_IOCTL_AMDGPU_USERQ, {
-      op: AMDGPU_USERQ_OP_CREATE,
-      ip_type: AMDGPU_HW_IP_COMPUTE,
-      bo_handles: [h],
+    const ctx = await amdgpuCsCtxCreate2(app, fd);
+    await amdgpuCsSubmitRaw2(app, fd, ctx, [
+      amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_GFX, ring: 0, duration_ns: 1000 }),
+    ]);
+    const h = await amdgpuBoAlloc(app, fd, {
+      allocSize: 256 * 1024,
+      preferredHeap: AMDGPU_GEM_DOMAIN_VRAM | AMDGPU_GEM_DOMAIN_GTT,
     });
-    await boAlloc(app, fd, 256 * 1024, AMDGPU_GEM_DOMAIN_VRAM);
+    await amdgpuCreateUserqueue(app, fd, AMDGPU_HW_IP_COMPUTE, [h]);
+    await amdgpuBoAlloc(app, fd, { allocSize: 256 * 1024, preferredHeap: AMDGPU_GEM_DOMAIN_VRAM });
   });
   await sim.runFor(msecs(5));
   app.exit();

@@ -7,14 +7,21 @@ import {
   AMDGPU_GEM_DOMAIN_VRAM,
   AMDGPU_HW_IP_COMPUTE,
   AMDGPU_HW_IP_GFX,
-  AMDGPU_USERQ_OP_CREATE,
-  AMDGPU_USERQ_OP_FREE,
   type AmdgpuBo,
   amdgpuFprivOf,
   DRM_IOCTL_AMDGPU_USERQ,
-  DRM_IOCTL_AMDGPU_USERQ_DOORBELL,
 } from "../src/index.js";
-import { boAlloc, boList, cs, ctxCreate, errno, ib, nap, rig } from "./helpers.js";
+import {
+  amdgpuBoAlloc,
+  amdgpuCreateUserqueue,
+  amdgpuCsChunkBoList,
+  amdgpuCsChunkIb,
+  amdgpuCsCtxCreate2,
+  amdgpuCsSubmitRaw2,
+  amdgpuFreeUserqueue,
+  amdgpuUserqDoorbell,
+} from "../src/user/index.js";
+import { errno, nap, rig } from "./helpers.js";
 
 const KiB = 1024;
 
@@ -27,22 +34,21 @@ describe("user queues", () => {
     let bo: AmdgpuBo | null = null;
     const t1 = sim.spawn("compute-app", async () => {
       const fd = await kfd.open("/dev/dri/renderD128");
-      const h = await boAlloc(kfd, fd, 512 * KiB, AMDGPU_GEM_DOMAIN_VRAM | AMDGPU_GEM_DOMAIN_GTT);
-      bo = [...dev.files][0]!.gem.peek(h) as AmdgpuBo;
-      const q = await kfd.ioctl<{ queue_id: number }>(fd, DRM_IOCTL_AMDGPU_USERQ, {
-        op: AMDGPU_USERQ_OP_CREATE,
-        ip_type: AMDGPU_HW_IP_COMPUTE,
-        bo_handles: [h],
+      const h = await amdgpuBoAlloc(kfd, fd, {
+        allocSize: 512 * KiB,
+        preferredHeap: AMDGPU_GEM_DOMAIN_VRAM | AMDGPU_GEM_DOMAIN_GTT,
       });
+      bo = [...dev.files][0]!.gem.peek(h) as AmdgpuBo;
+      const q = await amdgpuCreateUserqueue(kfd, fd, AMDGPU_HW_IP_COMPUTE, [h]);
       // 50 ms of work with no dma_fence behind it.
-      await kfd.ioctl(fd, DRM_IOCTL_AMDGPU_USERQ_DOORBELL, { queue_id: q.queue_id, work_ns: msecs(50) });
-      return { fd, q: q.queue_id };
+      await amdgpuUserqDoorbell(kfd, fd, q, msecs(50));
+      return { fd, q };
     });
     const t2 = sim.spawn("other-app", async () => {
       const fd = await other.open("/dev/dri/renderD128");
       await nap(sim, msecs(1));
       // VRAM pressure: the queue's BO is the only victim.
-      await boAlloc(other, fd, 512 * KiB, AMDGPU_GEM_DOMAIN_VRAM);
+      await amdgpuBoAlloc(other, fd, { allocSize: 512 * KiB, preferredHeap: AMDGPU_GEM_DOMAIN_VRAM });
       expect(bo!.domain).toBe("gtt");
       await bo!.resv.waitTimeout(DmaResvUsage.KERNEL);
       evictedAt = sim.now;
@@ -74,38 +80,25 @@ describe("user queues", () => {
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
       const fd = await app.open("/dev/dri/renderD128");
-      const h = await boAlloc(app, fd, 64 * KiB, AMDGPU_GEM_DOMAIN_GTT);
-      const q = await app.ioctl<{ queue_id: number }>(fd, DRM_IOCTL_AMDGPU_USERQ, {
-        op: AMDGPU_USERQ_OP_CREATE,
-        ip_type: AMDGPU_HW_IP_COMPUTE,
-        bo_handles: [h],
-      });
-      await app.ioctl(fd, DRM_IOCTL_AMDGPU_USERQ_DOORBELL, { queue_id: q.queue_id, work_ns: msecs(100) });
-      const ctx = await ctxCreate(app, fd);
-      await cs(app, fd, ctx, [ib(AMDGPU_HW_IP_GFX, 0, 1000), boList(h)]);
+      const h = await amdgpuBoAlloc(app, fd, { allocSize: 64 * KiB, preferredHeap: AMDGPU_GEM_DOMAIN_GTT });
+      const q = await amdgpuCreateUserqueue(app, fd, AMDGPU_HW_IP_COMPUTE, [h]);
+      await amdgpuUserqDoorbell(app, fd, q, msecs(100));
+      const ctx = await amdgpuCsCtxCreate2(app, fd);
+      await amdgpuCsSubmitRaw2(app, fd, ctx, [
+        amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_GFX, ring: 0, duration_ns: 1000 }),
+        amdgpuCsChunkBoList([h]),
+      ]);
       await nap(sim, msecs(1));
       expect(adev.rings[AMDGPU_HW_IP_GFX][0]!.ran[0]!.at).toBe(0);
       const mgr = amdgpuFprivOf([...dev.files][0]!).userq;
       expect(mgr.suspends).toBe(0);
-      expect(await errno(app.ioctl(fd, DRM_IOCTL_AMDGPU_USERQ_DOORBELL, { queue_id: 9, work_ns: 1 }))).toBe(
-        "EINVAL",
-      );
-      expect(await errno(app.ioctl(fd, DRM_IOCTL_AMDGPU_USERQ, { op: 3 }))).toBe("EINVAL");
-      expect(
-        await errno(app.ioctl(fd, DRM_IOCTL_AMDGPU_USERQ, { op: AMDGPU_USERQ_OP_CREATE, ip_type: 7 })),
-      ).toBe("EINVAL");
-      expect(
-        await errno(
-          app.ioctl(fd, DRM_IOCTL_AMDGPU_USERQ, { op: AMDGPU_USERQ_OP_CREATE, ip_type: 1, bo_handles: [55] }),
-        ),
-      ).toBe("ENOENT");
-      await app.ioctl(fd, DRM_IOCTL_AMDGPU_USERQ, { op: AMDGPU_USERQ_OP_FREE, queue_id: q.queue_id });
+      expect(await errno(amdgpuUserqDoorbell(app, fd, 9, 1))).toBe("EINVAL");
+      expect(await errno(app.ioctl(fd, DRM_IOCTL_AMDGPU_USERQ, { in: { op: 3 } }))).toBe("EINVAL");
+      expect(await errno(amdgpuCreateUserqueue(app, fd, 7))).toBe("EINVAL");
+      expect(await errno(amdgpuCreateUserqueue(app, fd, 1, [55]))).toBe("ENOENT");
+      await amdgpuFreeUserqueue(app, fd, q);
       expect(mgr.queues.size).toBe(0);
-      expect(
-        await errno(
-          app.ioctl(fd, DRM_IOCTL_AMDGPU_USERQ, { op: AMDGPU_USERQ_OP_FREE, queue_id: q.queue_id }),
-        ),
-      ).toBe("EINVAL");
+      expect(await errno(amdgpuFreeUserqueue(app, fd, q))).toBe("EINVAL");
     });
     app.exit();
     host.remove(dev);
@@ -117,13 +110,11 @@ describe("user queues", () => {
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
       const fd = await app.open("/dev/dri/renderD128");
-      const h = await boAlloc(app, fd, 128 * KiB, AMDGPU_GEM_DOMAIN_GTT);
-      await app.ioctl(fd, DRM_IOCTL_AMDGPU_USERQ, {
-        op: AMDGPU_USERQ_OP_CREATE,
-        ip_type: 1,
-        bo_handles: [h],
-      });
-      expect(await errno(boAlloc(app, fd, 192 * KiB, AMDGPU_GEM_DOMAIN_GTT))).toBe("ENOMEM");
+      const h = await amdgpuBoAlloc(app, fd, { allocSize: 128 * KiB, preferredHeap: AMDGPU_GEM_DOMAIN_GTT });
+      await amdgpuCreateUserqueue(app, fd, 1, [h]);
+      expect(
+        await errno(amdgpuBoAlloc(app, fd, { allocSize: 192 * KiB, preferredHeap: AMDGPU_GEM_DOMAIN_GTT })),
+      ).toBe("ENOMEM");
       expect(([...dev.files][0]!.gem.peek(h) as AmdgpuBo).domain).toBe("gtt");
     });
     expect(adev.mman.stats.swapouts).toBe(0);
@@ -140,17 +131,16 @@ describe("user queues and process exit", () => {
     const other = new Process(sim, "other-app");
     await sim.exec("compute-app", async () => {
       const fd = await kfd.open("/dev/dri/renderD128");
-      const h = await boAlloc(kfd, fd, 256 * KiB, AMDGPU_GEM_DOMAIN_VRAM | AMDGPU_GEM_DOMAIN_GTT);
-      const q = await kfd.ioctl<{ queue_id: number }>(fd, DRM_IOCTL_AMDGPU_USERQ, {
-        op: AMDGPU_USERQ_OP_CREATE,
-        ip_type: AMDGPU_HW_IP_COMPUTE,
-        bo_handles: [h],
+      const h = await amdgpuBoAlloc(kfd, fd, {
+        allocSize: 256 * KiB,
+        preferredHeap: AMDGPU_GEM_DOMAIN_VRAM | AMDGPU_GEM_DOMAIN_GTT,
       });
-      await kfd.ioctl(fd, DRM_IOCTL_AMDGPU_USERQ_DOORBELL, { queue_id: q.queue_id, work_ns: msecs(50) });
+      const q = await amdgpuCreateUserqueue(kfd, fd, AMDGPU_HW_IP_COMPUTE, [h]);
+      await amdgpuUserqDoorbell(kfd, fd, q, msecs(50));
     });
     await sim.exec("other-app", async () => {
       const fd = await other.open("/dev/dri/renderD128");
-      await boAlloc(other, fd, 256 * KiB, AMDGPU_GEM_DOMAIN_VRAM);
+      await amdgpuBoAlloc(other, fd, { allocSize: 256 * KiB, preferredHeap: AMDGPU_GEM_DOMAIN_VRAM });
     });
     await sim.runFor(usecs(500)); // MES is half-way through the preemption
     kfd.exit();
