@@ -1,16 +1,42 @@
 /**
- * The Asahi uAPI (`include/uapi/drm/asahi_drm.h`, upstream since the driver's UAPI landed), as
- * drmsim argument objects. Where the C structs carry user pointers (`syncs`, `cmdbuf`, the bind
- * array) drmsim passes arrays; the counts that go with them are still checked against the arrays,
- * as the kernel checks sizes against what it copies.
+ * The Asahi uAPI (`include/uapi/drm/asahi_drm.h`): the ioctl numbers, argument layouts and
+ * constants of the header, declared with their C layouts (sizes checked against the header's).
  *
- * drmsim extensions (the kernel has none of these; each is marked where it is declared):
- * per-command simulated durations and fault injection, and a `bos` list on SUBMIT naming the
- * buffers the job reads or writes, for implicit sync. Upstream Asahi is explicit-sync only
- * (VM_BIND + syncobjs); the extension exists so implicit-sync interop can be tested.
+ * drmsim models VM_CREATE/DESTROY/BIND, GEM_CREATE, QUEUE_CREATE/DESTROY and SUBMIT. The other
+ * ioctls (GET_PARAMS, GET_TIME, GEM_MMAP_OFFSET, GEM_BIND_OBJECT) and the byte-level command
+ * payloads are declared so their sizes and numbers are checked, but not registered.
+ *
+ * drmsim extensions (JavaScript callers only, no bytes in the C struct; each is marked where it is
+ * declared): on SUBMIT, `commands` — the simulated command descriptions standing in for the
+ * byte-level `cmdbuf` (durations, fault injection) — and `bos`, the buffers the job reads or
+ * writes, for implicit sync. Upstream Asahi is explicit-sync only (VM_BIND + syncobjs); `bos`
+ * exists so implicit-sync interop can be tested.
  */
+import { DRM_COMMAND_BASE, DRM_IOW, DRM_IOWR } from "@drmsim/drm";
+import {
+  __u8,
+  __u16,
+  __u32,
+  __u64,
+  ext,
+  fixedArray,
+  flagsMask,
+  KernelError,
+  MAX_ERRNO,
+  mbz,
+  type UapiArgsOf,
+  uapiScalarFromJs,
+  uapiStruct,
+  userPtr,
+} from "@drmsim/runtime";
 
-/** `DRM_ASAHI_VM_CREATE`: driver ioctl 0x2 (`DRM_COMMAND_BASE + 0x2`). */
+// --- enum drm_asahi_ioctl_id -------------------------------------------------------------------
+
+/** `DRM_ASAHI_GET_PARAMS` (not modelled). */
+export const DRM_ASAHI_GET_PARAMS = 0x0;
+/** `DRM_ASAHI_GET_TIME` (not modelled). */
+export const DRM_ASAHI_GET_TIME = 0x1;
+/** `DRM_ASAHI_VM_CREATE`. */
 export const DRM_ASAHI_VM_CREATE = 0x2;
 /** `DRM_ASAHI_VM_DESTROY`. */
 export const DRM_ASAHI_VM_DESTROY = 0x3;
@@ -18,6 +44,10 @@ export const DRM_ASAHI_VM_DESTROY = 0x3;
 export const DRM_ASAHI_VM_BIND = 0x4;
 /** `DRM_ASAHI_GEM_CREATE`. */
 export const DRM_ASAHI_GEM_CREATE = 0x5;
+/** `DRM_ASAHI_GEM_MMAP_OFFSET` (not modelled). */
+export const DRM_ASAHI_GEM_MMAP_OFFSET = 0x6;
+/** `DRM_ASAHI_GEM_BIND_OBJECT` (not modelled). */
+export const DRM_ASAHI_GEM_BIND_OBJECT = 0x7;
 /** `DRM_ASAHI_QUEUE_CREATE`. */
 export const DRM_ASAHI_QUEUE_CREATE = 0x8;
 /** `DRM_ASAHI_QUEUE_DESTROY`. */
@@ -25,20 +55,7 @@ export const DRM_ASAHI_QUEUE_DESTROY = 0x9;
 /** `DRM_ASAHI_SUBMIT`. */
 export const DRM_ASAHI_SUBMIT = 0xa;
 
-/** `DRM_IOCTL_ASAHI_VM_CREATE`. */
-export const DRM_IOCTL_ASAHI_VM_CREATE = "DRM_IOCTL_ASAHI_VM_CREATE";
-/** `DRM_IOCTL_ASAHI_VM_DESTROY`. */
-export const DRM_IOCTL_ASAHI_VM_DESTROY = "DRM_IOCTL_ASAHI_VM_DESTROY";
-/** `DRM_IOCTL_ASAHI_VM_BIND`. */
-export const DRM_IOCTL_ASAHI_VM_BIND = "DRM_IOCTL_ASAHI_VM_BIND";
-/** `DRM_IOCTL_ASAHI_GEM_CREATE`. */
-export const DRM_IOCTL_ASAHI_GEM_CREATE = "DRM_IOCTL_ASAHI_GEM_CREATE";
-/** `DRM_IOCTL_ASAHI_QUEUE_CREATE`. */
-export const DRM_IOCTL_ASAHI_QUEUE_CREATE = "DRM_IOCTL_ASAHI_QUEUE_CREATE";
-/** `DRM_IOCTL_ASAHI_QUEUE_DESTROY`. */
-export const DRM_IOCTL_ASAHI_QUEUE_DESTROY = "DRM_IOCTL_ASAHI_QUEUE_DESTROY";
-/** `DRM_IOCTL_ASAHI_SUBMIT`. */
-export const DRM_IOCTL_ASAHI_SUBMIT = "DRM_IOCTL_ASAHI_SUBMIT";
+// --- limits (drm_asahi_params_global values of the simulated GPU) ------------------------------
 
 /** Page size of the GPU MMU (16 KiB on AGX). Bind offsets, ranges and addresses are aligned to it. */
 export const ASAHI_PAGE_SIZE = 16384;
@@ -53,6 +70,13 @@ export const ASAHI_VM_KERNEL_MIN_SIZE = 0x2000_0000;
  * a firmware queue's slots on purpose, so that "the job alone exceeds a queue" is a separate check.
  */
 export const ASAHI_MAX_COMMANDS_PER_SUBMISSION = 1024;
+/** `DRM_ASAHI_MAX_CLUSTERS`: entries of `drm_asahi_params_global.core_masks`. */
+export const DRM_ASAHI_MAX_CLUSTERS = 64;
+
+// --- enums -------------------------------------------------------------------------------------
+
+/** `DRM_ASAHI_FEATURE_SOFT_FAULTS` (a bit of `drm_asahi_params_global.features`). */
+export const DRM_ASAHI_FEATURE_SOFT_FAULTS = 1 << 0;
 
 /** `enum drm_asahi_gem_flags`: `DRM_ASAHI_GEM_WRITEBACK`. */
 export const DRM_ASAHI_GEM_WRITEBACK = 1 << 0;
@@ -68,10 +92,23 @@ export const DRM_ASAHI_BIND_WRITE = 1 << 2;
 /** `DRM_ASAHI_BIND_SINGLE_PAGE` (sparse scratch pages): not modelled by drmsim, rejected with EINVAL. */
 export const DRM_ASAHI_BIND_SINGLE_PAGE = 1 << 3;
 
+/** `enum drm_asahi_bind_object_op`: `DRM_ASAHI_BIND_OBJECT_OP_BIND`. */
+export const DRM_ASAHI_BIND_OBJECT_OP_BIND = 0;
+/** `DRM_ASAHI_BIND_OBJECT_OP_UNBIND`. */
+export const DRM_ASAHI_BIND_OBJECT_OP_UNBIND = 1;
+/** `enum drm_asahi_bind_object_flags`: `DRM_ASAHI_BIND_OBJECT_USAGE_TIMESTAMPS`. */
+export const DRM_ASAHI_BIND_OBJECT_USAGE_TIMESTAMPS = 1 << 0;
+
 /** `enum drm_asahi_cmd_type`: `DRM_ASAHI_CMD_RENDER` — vertex then fragment work. */
 export const DRM_ASAHI_CMD_RENDER = 0;
 /** `DRM_ASAHI_CMD_COMPUTE`. */
 export const DRM_ASAHI_CMD_COMPUTE = 1;
+/** `DRM_ASAHI_SET_VERTEX_ATTACHMENTS`: a software command (attachment hints for later vertex work). */
+export const DRM_ASAHI_SET_VERTEX_ATTACHMENTS = 2;
+/** `DRM_ASAHI_SET_FRAGMENT_ATTACHMENTS`: a software command. */
+export const DRM_ASAHI_SET_FRAGMENT_ATTACHMENTS = 3;
+/** `DRM_ASAHI_SET_COMPUTE_ATTACHMENTS`: a software command. */
+export const DRM_ASAHI_SET_COMPUTE_ATTACHMENTS = 4;
 
 /** `enum drm_asahi_priority`. */
 export const DrmAsahiPriority = {
@@ -91,78 +128,292 @@ export const DRM_ASAHI_SYNC_TIMELINE_SYNCOBJ = 1;
 /** `DRM_ASAHI_BARRIER_NONE`: the command waits on nothing on that subqueue. */
 export const DRM_ASAHI_BARRIER_NONE = 0xffff;
 
+/** `enum drm_asahi_render_flags`: `DRM_ASAHI_RENDER_VERTEX_SCRATCH`. */
+export const DRM_ASAHI_RENDER_VERTEX_SCRATCH = 1 << 0;
+/** `DRM_ASAHI_RENDER_PROCESS_EMPTY_TILES`. */
+export const DRM_ASAHI_RENDER_PROCESS_EMPTY_TILES = 1 << 1;
+/** `DRM_ASAHI_RENDER_NO_VERTEX_CLUSTERING`. */
+export const DRM_ASAHI_RENDER_NO_VERTEX_CLUSTERING = 1 << 2;
+/** `DRM_ASAHI_RENDER_DBIAS_IS_INT`. */
+export const DRM_ASAHI_RENDER_DBIAS_IS_INT = 1 << 18;
+
 /** drmsim extension: `DrmAsahiBo.flags` bit — the job writes the buffer (else it reads it). */
 export const ASAHI_BO_WRITE = 1 << 0;
 
-/** `struct drm_asahi_vm_create`. */
-export interface DrmAsahiVmCreate {
-  kernel_start: number;
-  kernel_end: number;
-  vm_id?: number;
-  pad?: number;
-}
+// --- structs -----------------------------------------------------------------------------------
+
+/** `struct drm_asahi_params_global`: what GET_PARAMS writes (not modelled). */
+export const drm_asahi_params_global = uapiStruct(
+  "drm_asahi_params_global",
+  {
+    features: __u64,
+    gpu_generation: __u32,
+    gpu_variant: __u32,
+    gpu_revision: __u32,
+    chip_id: __u32,
+    num_dies: __u32,
+    num_clusters_total: __u32,
+    num_cores_per_cluster: __u32,
+    max_frequency_khz: __u32,
+    core_masks: fixedArray(__u64, DRM_ASAHI_MAX_CLUSTERS),
+    vm_start: __u64,
+    vm_end: __u64,
+    vm_kernel_min_size: __u64,
+    max_commands_per_submission: __u32,
+    max_attachments: __u32,
+    command_timestamp_frequency_hz: __u64,
+  },
+  { size: 592 },
+);
+
+/** `struct drm_asahi_get_params` (not modelled): `size` bytes of the params struct at `pointer`. */
+export const drm_asahi_get_params = uapiStruct(
+  "drm_asahi_get_params",
+  { param_group: mbz(__u32), pad: mbz(__u32), pointer: userPtr(drm_asahi_params_global), size: __u64 },
+  { size: 24 },
+);
+
+/** `struct drm_asahi_get_time` (not modelled). */
+export const drm_asahi_get_time = uapiStruct(
+  "drm_asahi_get_time",
+  { flags: mbz(__u64), gpu_timestamp: __u64 },
+  { size: 16 },
+);
+
+/** `struct drm_asahi_vm_create`: in the kernel-reserved VA range; out `vm_id`. */
+export const drm_asahi_vm_create = uapiStruct(
+  "drm_asahi_vm_create",
+  { kernel_start: __u64, kernel_end: __u64, vm_id: __u32, pad: mbz(__u32) },
+  { size: 24 },
+);
+/** `struct drm_asahi_vm_create` as a caller passes it. */
+export type DrmAsahiVmCreate = UapiArgsOf<typeof drm_asahi_vm_create>;
 
 /** `struct drm_asahi_vm_destroy`. */
-export interface DrmAsahiVmDestroy {
-  vm_id: number;
-  pad?: number;
-}
+export const drm_asahi_vm_destroy = uapiStruct(
+  "drm_asahi_vm_destroy",
+  { vm_id: __u32, pad: mbz(__u32) },
+  { size: 8 },
+);
+/** `struct drm_asahi_vm_destroy` as a caller passes it. */
+export type DrmAsahiVmDestroy = UapiArgsOf<typeof drm_asahi_vm_destroy>;
 
-/** `struct drm_asahi_gem_bind_op`. */
-export interface DrmAsahiGemBindOp {
-  flags: number;
-  handle?: number;
-  offset?: number;
-  range: number;
-  addr: number;
-}
+/** `struct drm_asahi_gem_create`: out `handle`. Unknown flags are `EINVAL` on entry. */
+export const drm_asahi_gem_create = uapiStruct(
+  "drm_asahi_gem_create",
+  {
+    size: __u64,
+    flags: flagsMask(__u32, DRM_ASAHI_GEM_WRITEBACK | DRM_ASAHI_GEM_VM_PRIVATE),
+    vm_id: __u32,
+    handle: __u32,
+    pad: mbz(__u32),
+  },
+  { size: 24 },
+);
+/** `struct drm_asahi_gem_create` as a caller passes it. */
+export type DrmAsahiGemCreate = UapiArgsOf<typeof drm_asahi_gem_create>;
 
-/** `struct drm_asahi_vm_bind`; `binds` stands for `userptr`, and must hold `num_binds` entries. */
-export interface DrmAsahiVmBind {
-  vm_id: number;
-  num_binds: number;
-  stride?: number;
-  pad?: number;
-  binds: DrmAsahiGemBindOp[];
-}
-
-/** `struct drm_asahi_gem_create`. */
-export interface DrmAsahiGemCreate {
-  size: number;
-  flags?: number;
-  vm_id?: number;
-  handle?: number;
-  pad?: number;
-}
-
-/** `struct drm_asahi_queue_create`. */
-export interface DrmAsahiQueueCreate {
-  flags?: number;
-  vm_id: number;
-  priority?: number;
-  queue_id?: number;
-  usc_exec_base?: number;
-}
-
-/** `struct drm_asahi_queue_destroy`. */
-export interface DrmAsahiQueueDestroy {
-  queue_id: number;
-  pad?: number;
-}
-
-/** `struct drm_asahi_sync`. */
-export interface DrmAsahiSync {
-  sync_type: number;
-  handle: number;
-  timeline_value?: number;
-}
+/** `struct drm_asahi_gem_mmap_offset` (not modelled: drmsim has no CPU mappings of asahi BOs). */
+export const drm_asahi_gem_mmap_offset = uapiStruct(
+  "drm_asahi_gem_mmap_offset",
+  { handle: __u32, flags: mbz(__u32), offset: __u64 },
+  { size: 16 },
+);
 
 /**
- * `struct drm_asahi_cmd_header` with its payload. `vdm_barrier`/`cdm_barrier`: 0 waits on all
- * work of that subqueue from earlier submits, N on the N-th render (VDM) / compute (CDM)
- * command of this submit (which must come before this one), `DRM_ASAHI_BARRIER_NONE` on nothing.
+ * `struct drm_asahi_gem_bind_op`: one bind or unbind of a VM_BIND. Unknown flag bits are `EINVAL`
+ * as each op is copied in.
+ */
+export const drm_asahi_gem_bind_op = uapiStruct(
+  "drm_asahi_gem_bind_op",
+  {
+    flags: flagsMask(
+      __u32,
+      DRM_ASAHI_BIND_UNBIND | DRM_ASAHI_BIND_READ | DRM_ASAHI_BIND_WRITE | DRM_ASAHI_BIND_SINGLE_PAGE,
+    ),
+    handle: __u32,
+    offset: __u64,
+    range: __u64,
+    addr: __u64,
+  },
+  { size: 32 },
+);
+/** `struct drm_asahi_gem_bind_op` as a caller passes it. */
+export type DrmAsahiGemBindOp = UapiArgsOf<typeof drm_asahi_gem_bind_op>;
+
+/**
+ * `struct drm_asahi_vm_bind`: `num_binds` ops of `stride` bytes each at `userptr` (the stride lets
+ * the op struct grow; it must be at least `sizeof(struct drm_asahi_gem_bind_op)`). A simulated
+ * process passes the ops as an array of objects.
+ */
+export const drm_asahi_vm_bind = uapiStruct(
+  "drm_asahi_vm_bind",
+  {
+    vm_id: __u32,
+    num_binds: __u32,
+    stride: __u32,
+    pad: mbz(__u32),
+    userptr: userPtr(drm_asahi_gem_bind_op, "num_binds"),
+  },
+  { size: 24 },
+);
+/** `struct drm_asahi_vm_bind` as a caller passes it. */
+export type DrmAsahiVmBind = UapiArgsOf<typeof drm_asahi_vm_bind>;
+
+/** `struct drm_asahi_gem_bind_object` (not modelled). */
+export const drm_asahi_gem_bind_object = uapiStruct(
+  "drm_asahi_gem_bind_object",
+  {
+    op: __u32,
+    flags: __u32,
+    handle: __u32,
+    vm_id: mbz(__u32),
+    offset: __u64,
+    range: __u64,
+    object_handle: __u32,
+    pad: mbz(__u32),
+  },
+  { size: 40 },
+);
+
+/** `struct drm_asahi_queue_create`: out `queue_id`. */
+export const drm_asahi_queue_create = uapiStruct(
+  "drm_asahi_queue_create",
+  { flags: mbz(__u32), vm_id: __u32, priority: __u32, queue_id: __u32, usc_exec_base: __u64 },
+  { size: 24 },
+);
+/** `struct drm_asahi_queue_create` as a caller passes it. */
+export type DrmAsahiQueueCreate = UapiArgsOf<typeof drm_asahi_queue_create>;
+
+/** `struct drm_asahi_queue_destroy`. */
+export const drm_asahi_queue_destroy = uapiStruct(
+  "drm_asahi_queue_destroy",
+  { queue_id: __u32, pad: mbz(__u32) },
+  { size: 8 },
+);
+/** `struct drm_asahi_queue_destroy` as a caller passes it. */
+export type DrmAsahiQueueDestroy = UapiArgsOf<typeof drm_asahi_queue_destroy>;
+
+/** `struct drm_asahi_sync`: a binary syncobj (`timeline_value` 0) or a timeline point. */
+export const drm_asahi_sync = uapiStruct(
+  "drm_asahi_sync",
+  { sync_type: __u32, handle: __u32, timeline_value: __u64 },
+  { size: 16 },
+);
+/** `struct drm_asahi_sync` as a caller passes it. */
+export type DrmAsahiSync = UapiArgsOf<typeof drm_asahi_sync>;
+
+/** `struct drm_asahi_cmd_header`: the header of each command in a byte-level `cmdbuf`. */
+export const drm_asahi_cmd_header = uapiStruct(
+  "drm_asahi_cmd_header",
+  { cmd_type: __u16, size: __u16, vdm_barrier: __u16, cdm_barrier: __u16 },
+  { size: 8 },
+);
+
+/** `struct drm_asahi_attachment`. */
+export const drm_asahi_attachment = uapiStruct(
+  "drm_asahi_attachment",
+  { pointer: __u64, size: __u64, pad: mbz(__u32), flags: mbz(__u32) },
+  { size: 24 },
+);
+
+/** `struct drm_asahi_zls_buffer`. */
+export const drm_asahi_zls_buffer = uapiStruct(
+  "drm_asahi_zls_buffer",
+  { base: __u64, comp_base: __u64, stride: __u32, comp_stride: __u32 },
+  { size: 24 },
+);
+
+/** `struct drm_asahi_timestamp`. */
+export const drm_asahi_timestamp = uapiStruct(
+  "drm_asahi_timestamp",
+  { handle: __u32, offset: __u32 },
+  { size: 8 },
+);
+
+/** `struct drm_asahi_timestamps`. */
+export const drm_asahi_timestamps = uapiStruct(
+  "drm_asahi_timestamps",
+  { start: drm_asahi_timestamp, end: drm_asahi_timestamp },
+  { size: 16 },
+);
+
+/** `struct drm_asahi_helper_program`. */
+export const drm_asahi_helper_program = uapiStruct(
+  "drm_asahi_helper_program",
+  { binary: __u32, cfg: __u32, data: __u64 },
+  { size: 16 },
+);
+
+/** `struct drm_asahi_bg_eot`. */
+export const drm_asahi_bg_eot = uapiStruct("drm_asahi_bg_eot", { usc: __u32, rsrc_spec: __u32 }, { size: 8 });
+
+/** `struct drm_asahi_cmd_render`: the payload of a `DRM_ASAHI_CMD_RENDER` command. */
+export const drm_asahi_cmd_render = uapiStruct(
+  "drm_asahi_cmd_render",
+  {
+    flags: __u32,
+    isp_zls_pixels: __u32,
+    vdm_ctrl_stream_base: __u64,
+    vertex_helper: drm_asahi_helper_program,
+    fragment_helper: drm_asahi_helper_program,
+    isp_scissor_base: __u64,
+    isp_dbias_base: __u64,
+    isp_oclqry_base: __u64,
+    depth: drm_asahi_zls_buffer,
+    stencil: drm_asahi_zls_buffer,
+    zls_ctrl: __u64,
+    ppp_multisamplectl: __u64,
+    sampler_heap: __u64,
+    ppp_ctrl: __u32,
+    width_px: __u16,
+    height_px: __u16,
+    layers: __u16,
+    sampler_count: __u16,
+    utile_width_px: __u8,
+    utile_height_px: __u8,
+    samples: __u8,
+    sample_size_B: __u8,
+    isp_merge_upper_x: __u32,
+    isp_merge_upper_y: __u32,
+    bg: drm_asahi_bg_eot,
+    eot: drm_asahi_bg_eot,
+    partial_bg: drm_asahi_bg_eot,
+    partial_eot: drm_asahi_bg_eot,
+    isp_bgobjdepth: __u32,
+    isp_bgobjvals: __u32,
+    ts_vtx: drm_asahi_timestamps,
+    ts_frag: drm_asahi_timestamps,
+  },
+  { size: 240 },
+);
+
+/** `struct drm_asahi_cmd_compute`: the payload of a `DRM_ASAHI_CMD_COMPUTE` command. */
+export const drm_asahi_cmd_compute = uapiStruct(
+  "drm_asahi_cmd_compute",
+  {
+    flags: mbz(__u32),
+    sampler_count: __u32,
+    cdm_ctrl_stream_base: __u64,
+    cdm_ctrl_stream_end: __u64,
+    sampler_heap: __u64,
+    helper: drm_asahi_helper_program,
+    ts: drm_asahi_timestamps,
+  },
+  { size: 64 },
+);
+
+// --- SUBMIT and its drmsim extensions ----------------------------------------------------------
+
+/**
+ * drmsim extension: one command of a SUBMIT as a JavaScript object — `drm_asahi_cmd_header`'s
+ * fields (the byte-level payload is not modelled) plus the simulation's. `vdm_barrier`/`cdm_barrier`:
+ * 0 waits on all work of that subqueue from earlier submits, N on the N-th render (VDM) /
+ * compute (CDM) command of this submit (which must come before this one),
+ * `DRM_ASAHI_BARRIER_NONE` on nothing; software (attachment) commands must pass NONE in both.
  */
 export interface DrmAsahiCommand {
+  /** `enum drm_asahi_cmd_type`. */
   cmd_type: number;
   vdm_barrier: number;
   cdm_barrier: number;
@@ -181,21 +432,152 @@ export interface DrmAsahiCommand {
 /** drmsim extension: a buffer a submit reads or writes (implicit sync through its dma_resv). */
 export interface DrmAsahiBo {
   handle: number;
+  /** `ASAHI_BO_WRITE` or 0. */
   flags?: number;
 }
 
-/**
- * `struct drm_asahi_submit`. `syncs` holds `in_sync_count` in-syncs then `out_sync_count`
- * out-syncs; `commands` stands for `cmdbuf`/`cmdbuf_size`.
- */
-export interface DrmAsahiSubmit {
-  queue_id: number;
-  flags?: number;
-  pad?: number;
-  syncs?: DrmAsahiSync[];
-  in_sync_count?: number;
-  out_sync_count?: number;
-  commands: DrmAsahiCommand[];
-  /** drmsim extension: buffers for implicit sync. */
-  bos?: DrmAsahiBo[];
+const COMMAND_KEYS = new Set([
+  "cmd_type",
+  "vdm_barrier",
+  "cdm_barrier",
+  "vertex_ns",
+  "fragment_ns",
+  "compute_ns",
+  "hang",
+  "error",
+]);
+
+function obj(v: unknown, field: string, what: string): Record<string, unknown> {
+  if (typeof v !== "object" || v === null || Array.isArray(v))
+    throw new KernelError("EINVAL", `${field} must be ${what}`);
+  return v as Record<string, unknown>;
 }
+
+function nsField(v: unknown, field: string): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0)
+    throw new KernelError("EINVAL", `${field} must be a non-negative integer number of ns, got ${String(v)}`);
+  return v;
+}
+
+/** Checks one JavaScript command object (the per-field rules; count and barrier targets are the handler's). */
+function parseCommand(v: unknown, field: string): DrmAsahiCommand {
+  const o = obj(v, field, "a command object");
+  for (const k of Object.keys(o))
+    if (!COMMAND_KEYS.has(k) && o[k] !== undefined)
+      throw new KernelError("EINVAL", `${field}: a command has no member ${k}`);
+  const error = o.error;
+  if (
+    error !== undefined &&
+    !(typeof error === "number" && Number.isInteger(error) && error < 0 && error >= -MAX_ERRNO)
+  )
+    throw new KernelError("EINVAL", `${field}.error must be a negative errno, got ${String(error)}`);
+  if (o.hang !== undefined && typeof o.hang !== "boolean")
+    throw new KernelError("EINVAL", `${field}.hang must be a boolean`);
+  return {
+    cmd_type: uapiScalarFromJs("u16", o.cmd_type, `${field}.cmd_type`),
+    vdm_barrier: uapiScalarFromJs("u16", o.vdm_barrier, `${field}.vdm_barrier`),
+    cdm_barrier: uapiScalarFromJs("u16", o.cdm_barrier, `${field}.cdm_barrier`),
+    vertex_ns: nsField(o.vertex_ns, `${field}.vertex_ns`),
+    fragment_ns: nsField(o.fragment_ns, `${field}.fragment_ns`),
+    compute_ns: nsField(o.compute_ns, `${field}.compute_ns`),
+    hang: o.hang === true,
+    error: error as number | undefined,
+  };
+}
+
+function parseCommands(v: unknown, field: string): DrmAsahiCommand[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) throw new KernelError("EINVAL", `${field} must be an array of commands`);
+  return v.map((c, i) => parseCommand(c, `${field}[${i}]`));
+}
+
+function parseBos(v: unknown, field: string): DrmAsahiBo[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) throw new KernelError("EINVAL", `${field} must be an array of buffers`);
+  return v.map((b, i) => {
+    const f = `${field}[${i}]`;
+    const o = obj(b, f, "a { handle, flags } object");
+    const flags = uapiScalarFromJs("u32", o.flags, `${f}.flags`);
+    if ((flags & ~ASAHI_BO_WRITE) !== 0)
+      throw new KernelError("EINVAL", `${f}: unknown flags 0x${flags.toString(16)}`);
+    return { handle: uapiScalarFromJs("u32", o.handle, `${f}.handle`), flags };
+  });
+}
+
+/**
+ * `struct drm_asahi_submit`. `syncs` points to `in_sync_count` in-syncs followed by
+ * `out_sync_count` out-syncs. `cmdbuf`/`cmdbuf_size` is the byte-level command buffer, which
+ * drmsim does not decode yet: a submit describes its commands in the drmsim extension `commands`
+ * instead (JavaScript callers only), and a non-empty `cmdbuf` is `EINVAL`. `bos` (drmsim
+ * extension) lists the buffers the job uses, for implicit sync.
+ */
+export const drm_asahi_submit = uapiStruct(
+  "drm_asahi_submit",
+  {
+    syncs: userPtr(drm_asahi_sync),
+    cmdbuf: userPtr(__u8, "cmdbuf_size"),
+    flags: mbz(__u32),
+    queue_id: __u32,
+    in_sync_count: __u32,
+    out_sync_count: __u32,
+    cmdbuf_size: __u32,
+    pad: mbz(__u32),
+    /** drmsim extension: the commands, standing in for `cmdbuf`. */
+    commands: ext(parseCommands),
+    /** drmsim extension: buffers for implicit sync. */
+    bos: ext(parseBos),
+  },
+  { size: 40 },
+);
+/** `struct drm_asahi_submit` as a caller passes it. */
+export type DrmAsahiSubmit = UapiArgsOf<typeof drm_asahi_submit>;
+
+// --- ioctl numbers -----------------------------------------------------------------------------
+
+/** `DRM_IOCTL_ASAHI_GET_PARAMS` (declared, not registered). */
+export const DRM_IOCTL_ASAHI_GET_PARAMS = DRM_IOW(
+  DRM_COMMAND_BASE + DRM_ASAHI_GET_PARAMS,
+  drm_asahi_get_params,
+);
+/** `DRM_IOCTL_ASAHI_GET_TIME` (declared, not registered). */
+export const DRM_IOCTL_ASAHI_GET_TIME = DRM_IOWR(DRM_COMMAND_BASE + DRM_ASAHI_GET_TIME, drm_asahi_get_time);
+/** `DRM_IOCTL_ASAHI_VM_CREATE`. */
+export const DRM_IOCTL_ASAHI_VM_CREATE = DRM_IOWR(
+  DRM_COMMAND_BASE + DRM_ASAHI_VM_CREATE,
+  drm_asahi_vm_create,
+);
+/** `DRM_IOCTL_ASAHI_VM_DESTROY`. */
+export const DRM_IOCTL_ASAHI_VM_DESTROY = DRM_IOW(
+  DRM_COMMAND_BASE + DRM_ASAHI_VM_DESTROY,
+  drm_asahi_vm_destroy,
+);
+/** `DRM_IOCTL_ASAHI_VM_BIND`. */
+export const DRM_IOCTL_ASAHI_VM_BIND = DRM_IOW(DRM_COMMAND_BASE + DRM_ASAHI_VM_BIND, drm_asahi_vm_bind);
+/** `DRM_IOCTL_ASAHI_GEM_CREATE`. */
+export const DRM_IOCTL_ASAHI_GEM_CREATE = DRM_IOWR(
+  DRM_COMMAND_BASE + DRM_ASAHI_GEM_CREATE,
+  drm_asahi_gem_create,
+);
+/** `DRM_IOCTL_ASAHI_GEM_MMAP_OFFSET` (declared, not registered). */
+export const DRM_IOCTL_ASAHI_GEM_MMAP_OFFSET = DRM_IOWR(
+  DRM_COMMAND_BASE + DRM_ASAHI_GEM_MMAP_OFFSET,
+  drm_asahi_gem_mmap_offset,
+);
+/** `DRM_IOCTL_ASAHI_GEM_BIND_OBJECT` (declared, not registered). */
+export const DRM_IOCTL_ASAHI_GEM_BIND_OBJECT = DRM_IOWR(
+  DRM_COMMAND_BASE + DRM_ASAHI_GEM_BIND_OBJECT,
+  drm_asahi_gem_bind_object,
+);
+/** `DRM_IOCTL_ASAHI_QUEUE_CREATE`. */
+export const DRM_IOCTL_ASAHI_QUEUE_CREATE = DRM_IOWR(
+  DRM_COMMAND_BASE + DRM_ASAHI_QUEUE_CREATE,
+  drm_asahi_queue_create,
+);
+/** `DRM_IOCTL_ASAHI_QUEUE_DESTROY`. */
+export const DRM_IOCTL_ASAHI_QUEUE_DESTROY = DRM_IOW(
+  DRM_COMMAND_BASE + DRM_ASAHI_QUEUE_DESTROY,
+  drm_asahi_queue_destroy,
+);
+/** `DRM_IOCTL_ASAHI_SUBMIT`. */
+export const DRM_IOCTL_ASAHI_SUBMIT = DRM_IOW(DRM_COMMAND_BASE + DRM_ASAHI_SUBMIT, drm_asahi_submit);

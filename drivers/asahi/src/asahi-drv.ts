@@ -1,12 +1,11 @@
 /**
  * The Asahi driver plugin (`drivers/gpu/drm/asahi/driver.rs` + `file.rs`): a render-only GPU with
  * shmem GEM objects, PRIME, syncobjs (binary and timeline), per-file VMs and user queues on a
- * firmware-scheduled GPU. Everything the driver does to the DRM core is in `apply()`.
- *
- * `asahiHooks(device)` are the driver's own extension points (STACK.md's `getXHooks` pattern): the
- * `schedOps` waterfall lets a plugin wrap the scheduler backend ops of each new queue — the way
- * tracers and fault injectors get in, and the way the rejected `can_run_job` design is forced in
- * by the test fixture to show what goes wrong.
+ * firmware-scheduled GPU. Everything the driver does to the DRM core is in `apply()` — per-file
+ * state in `open`/`postclose`, the PRIME rules through `hooks.gem` and `hooks.dmaBufAttach`, its
+ * `drm_sched_backend_ops` through `hooks.sched`, its fence ops through `hooks.fence`, and its
+ * ioctls. The hardware model lives in `AsahiDevice`, which the device container builds
+ * (`asahiProviders`).
  */
 import {
   DRM_DEVICE,
@@ -17,28 +16,16 @@ import {
   DrmHookStage,
   type DrmHooks,
   type DrmPluginHost,
-  drmArgU,
-  drmCheckZero,
+  type DrmProbeOptions,
   drmIoctlDefDrv,
-  drmToken,
-  SIMULATOR,
 } from "@drmsim/drm";
-import type { DrmSchedBackendOps } from "@drmsim/drm-sched";
-import { KernelError, msecs, type Simulator } from "@drmsim/runtime";
-import { SyncWaterfallHook } from "tapable";
+import type { DrmSchedJob } from "@drmsim/drm-sched";
+import { KernelError, type UapiValue, uapiU64ToNumber } from "@drmsim/runtime";
 import { inject } from "tsyringe";
+import { ASAHI_DEVICE, type AsahiDevice, type AsahiGpuConfig, asahiProviders } from "./asahi-device.js";
 import {
-  ASAHI_MAX_COMMANDS_PER_SUBMISSION,
   ASAHI_PAGE_SIZE,
-  DRM_ASAHI_GEM_CREATE,
   DRM_ASAHI_GEM_VM_PRIVATE,
-  DRM_ASAHI_GEM_WRITEBACK,
-  DRM_ASAHI_QUEUE_CREATE,
-  DRM_ASAHI_QUEUE_DESTROY,
-  DRM_ASAHI_SUBMIT,
-  DRM_ASAHI_VM_BIND,
-  DRM_ASAHI_VM_CREATE,
-  DRM_ASAHI_VM_DESTROY,
   DRM_IOCTL_ASAHI_GEM_CREATE,
   DRM_IOCTL_ASAHI_QUEUE_CREATE,
   DRM_IOCTL_ASAHI_QUEUE_DESTROY,
@@ -46,13 +33,20 @@ import {
   DRM_IOCTL_ASAHI_VM_BIND,
   DRM_IOCTL_ASAHI_VM_CREATE,
   DRM_IOCTL_ASAHI_VM_DESTROY,
-  type DrmAsahiGemCreate,
+  drm_asahi_gem_create,
+  drm_asahi_queue_create,
+  drm_asahi_queue_destroy,
+  drm_asahi_submit,
+  drm_asahi_vm_bind,
+  drm_asahi_vm_create,
+  drm_asahi_vm_destroy,
 } from "./asahi-drm.js";
 import { AsahiFile, asahiFileOf } from "./asahi-file.js";
 import { asahiPrimeApply } from "./asahi-prime.js";
-import type { AsahiGpuConfig, AsahiQueue } from "./asahi-queue.js";
+import { AsahiJobFence } from "./asahi-queue.js";
 import { asahiSubmitIoctl } from "./asahi-submit.js";
 import { isVmPrivate, markVmPrivate } from "./asahi-vm.js";
+import { AsahiFwFence } from "./asahi-workqueue.js";
 
 /** The driver's `struct drm_driver` data. */
 export const ASAHI_DRIVER_INFO = {
@@ -68,110 +62,133 @@ export const ASAHI_DRIVER_INFO = {
     DrmDriverFeature.SYNCOBJ_TIMELINE,
 } as const;
 
-/** `WQ_SIZE`: entries of a firmware ring. */
-export const ASAHI_WQ_SIZE = 0x500;
-/** Work commands a firmware ring holds in flight ("up to 128 … per queue (barriers don't count)"). */
-export const ASAHI_FW_QUEUE_SLOTS = 128;
-
-/** The simulated GPU's defaults. */
-export const ASAHI_DEFAULT_CONFIG: Readonly<AsahiGpuConfig> = {
-  slots: ASAHI_FW_QUEUE_SLOTS,
-  ringSize: ASAHI_WQ_SIZE,
-  timeoutNs: msecs(100_000),
-  maxCommands: ASAHI_MAX_COMMANDS_PER_SUBMISSION,
-};
-
-/** DI token of the device's GPU configuration. */
-export const ASAHI_CONFIG = drmToken<AsahiGpuConfig>("ASAHI_CONFIG");
-
-/** The driver's own hooks. */
-export interface AsahiHooks {
-  /** Each new user queue's scheduler backend ops pass through this waterfall before `drm_sched_init`. */
-  readonly schedOps: SyncWaterfallHook<[ops: DrmSchedBackendOps, queue: AsahiQueue]>;
-}
-
-const HOOKS = new WeakMap<DrmDevice, AsahiHooks>();
-
-/** The driver hooks of an Asahi device (`ENODEV` for another device). */
-export function asahiHooks(device: DrmDevice): AsahiHooks {
-  const h = HOOKS.get(device);
-  if (h === undefined) throw new KernelError("ENODEV", `${device} is not an asahi device`);
-  return h;
-}
-
 /** The Asahi driver plugin. */
 export class AsahiDriver {
   constructor(
-    @inject(SIMULATOR) readonly sim: Simulator,
     @inject(DRM_DEVICE) readonly device: DrmDevice,
-    @inject(ASAHI_CONFIG) readonly config: AsahiGpuConfig,
+    @inject(ASAHI_DEVICE) readonly adev: AsahiDevice,
   ) {}
 
-  apply(hooks: DrmHooks, device: DrmDevice): void {
+  apply(hooks: DrmHooks): void {
     const name = "asahi";
-    const own: AsahiHooks = {
-      schedOps: new SyncWaterfallHook<[ops: DrmSchedBackendOps, queue: AsahiQueue]>(["ops", "queue"]),
-    };
-    HOOKS.set(device, own);
-    const wrap = (ops: DrmSchedBackendOps, q: AsahiQueue) => own.schedOps.call(ops, q);
-    const devName = `asahi-${device.primary?.index ?? device.render?.index ?? 0}`;
+    const adev = this.adev;
     hooks.driver.open.tap(name, (file) => {
-      file.driverPriv = new AsahiFile(this.sim, this.config, devName, wrap);
+      file.driverPriv = new AsahiFile(adev);
     });
     hooks.driver.postclose.tap(name, (file) => {
       asahiFileOf(file).close();
       file.driverPriv = undefined;
     });
+    hooks.driver.release.tap(name, () => adev.fini());
     // Foreign dma-bufs are imported dynamically and mapped at submit (asahi-prime.ts).
-    asahiPrimeApply(hooks, device, name);
+    asahiPrimeApply(hooks, this.device, name);
     // DRM_ASAHI_GEM_VM_PRIVATE objects are never exported; everything else takes the PRIME helper.
     hooks.gem.export.tap({ name, stage: DrmHookStage.DRIVER }, (obj) => {
       if (isVmPrivate(obj))
         throw new KernelError("EINVAL", "PRIME export of a DRM_ASAHI_GEM_VM_PRIVATE object");
       return undefined;
     });
+    // The queues' drm_sched_backend_ops: every user queue's scheduler comes from the device's
+    // DRM_SCHED_FACTORY, so the scheduler calls these, and they dispatch to the job's queue.
+    const queueOf = (job: DrmSchedJob) => adev.queueOf(job);
+    hooks.sched.prepareJob.tap(name, (job) => queueOf(job)?.prepareJob(job));
+    hooks.sched.runJob.tap(name, (job) => queueOf(job)?.runJob(job));
+    hooks.sched.timedoutJob.tap(name, (job) => queueOf(job)?.timedoutJob(job));
+    hooks.sched.freeJob.tap(name, (job) => queueOf(job)?.freeJob(job));
+    hooks.sched.cancelJob.tap(name, (job) => queueOf(job)?.cancelJob(job));
+    // dma_fence_ops of the job fences (one timeline per queue) and the firmware command fences
+    // (one per ring).
+    hooks.fence.getDriverName.tap(name, (f) =>
+      f instanceof AsahiJobFence || f instanceof AsahiFwFence ? "asahi" : undefined,
+    );
+    hooks.fence.getTimelineName.tap(name, (f) =>
+      f instanceof AsahiJobFence ? f.queue.name : f instanceof AsahiFwFence ? f.ring.name : undefined,
+    );
     hooks.driver.ioctls.tap(name, (ioctls) => {
       // asahi_ioctls[]: every one DRM_RENDER_ALLOW.
-      const add = <A extends object>(
-        name: string,
-        nr: number,
-        handler: (file: DrmFile, args: A) => unknown,
-      ) => ioctls.add(drmIoctlDefDrv<A>(name, nr, handler, DRM_RENDER_ALLOW));
-      add(DRM_IOCTL_ASAHI_VM_CREATE, DRM_ASAHI_VM_CREATE, (f, a: never) => asahiFileOf(f).vms.create(a));
-      add(DRM_IOCTL_ASAHI_VM_DESTROY, DRM_ASAHI_VM_DESTROY, (f, a: never) => asahiFileOf(f).vms.destroy(a));
-      add(DRM_IOCTL_ASAHI_VM_BIND, DRM_ASAHI_VM_BIND, (f, a: never) => asahiFileOf(f).vms.bind(f, a));
-      add(DRM_IOCTL_ASAHI_GEM_CREATE, DRM_ASAHI_GEM_CREATE, (f, a: DrmAsahiGemCreate) =>
-        this.gemCreate(f, a),
+      const flags = DRM_RENDER_ALLOW;
+      ioctls.add(
+        drmIoctlDefDrv(
+          "ASAHI_VM_CREATE",
+          DRM_IOCTL_ASAHI_VM_CREATE,
+          drm_asahi_vm_create,
+          (f, a) => asahiFileOf(f).vms.create(a),
+          flags,
+        ),
       );
-      add(DRM_IOCTL_ASAHI_QUEUE_CREATE, DRM_ASAHI_QUEUE_CREATE, (f, a: never) =>
-        asahiFileOf(f).createQueue(f, a),
+      ioctls.add(
+        drmIoctlDefDrv(
+          "ASAHI_VM_DESTROY",
+          DRM_IOCTL_ASAHI_VM_DESTROY,
+          drm_asahi_vm_destroy,
+          (f, a) => asahiFileOf(f).vms.destroy(a),
+          flags,
+        ),
       );
-      add(DRM_IOCTL_ASAHI_QUEUE_DESTROY, DRM_ASAHI_QUEUE_DESTROY, (f, a: never) =>
-        asahiFileOf(f).destroyQueue(a),
+      ioctls.add(
+        drmIoctlDefDrv(
+          "ASAHI_VM_BIND",
+          DRM_IOCTL_ASAHI_VM_BIND,
+          drm_asahi_vm_bind,
+          (f, a) => asahiFileOf(f).vms.bind(f, a),
+          flags,
+        ),
       );
-      add(DRM_IOCTL_ASAHI_SUBMIT, DRM_ASAHI_SUBMIT, (f, a: never) => asahiSubmitIoctl(f, asahiFileOf(f), a));
+      ioctls.add(
+        drmIoctlDefDrv(
+          "ASAHI_GEM_CREATE",
+          DRM_IOCTL_ASAHI_GEM_CREATE,
+          drm_asahi_gem_create,
+          (f, a) => this.gemCreate(f, a),
+          flags,
+        ),
+      );
+      ioctls.add(
+        drmIoctlDefDrv(
+          "ASAHI_QUEUE_CREATE",
+          DRM_IOCTL_ASAHI_QUEUE_CREATE,
+          drm_asahi_queue_create,
+          (f, a) => asahiFileOf(f).createQueue(f, a),
+          flags,
+        ),
+      );
+      ioctls.add(
+        drmIoctlDefDrv(
+          "ASAHI_QUEUE_DESTROY",
+          DRM_IOCTL_ASAHI_QUEUE_DESTROY,
+          drm_asahi_queue_destroy,
+          (f, a) => asahiFileOf(f).destroyQueue(a),
+          flags,
+        ),
+      );
+      ioctls.add(
+        drmIoctlDefDrv(
+          "ASAHI_SUBMIT",
+          DRM_IOCTL_ASAHI_SUBMIT,
+          drm_asahi_submit,
+          (f, a) => asahiSubmitIoctl(f, asahiFileOf(f), a),
+          flags,
+        ),
+      );
     });
   }
 
   /**
    * `ASAHI_GEM_CREATE`: a shmem object of `size` rounded up to the 16 KiB page. `EINVAL` for size
-   * 0, unknown flags, a non-zero pad, or a `vm_id` without `DRM_ASAHI_GEM_VM_PRIVATE`; `ENOENT`
-   * for an unknown VM with it.
+   * 0 or a `vm_id` without `DRM_ASAHI_GEM_VM_PRIVATE` (unknown flags and a non-zero pad are
+   * refused by the core); `ENOENT` for an unknown VM with it; `ENOMEM` for a size no memory holds.
    */
-  gemCreate(file: DrmFile, args: DrmAsahiGemCreate): void {
-    const a = args as unknown as Record<string, unknown>;
+  private gemCreate(file: DrmFile, args: UapiValue<typeof drm_asahi_gem_create>): void {
     const name = "ASAHI_GEM_CREATE";
-    drmCheckZero(a, "pad", name);
-    const flags = drmArgU(a, "flags", name, 0);
-    if ((flags & ~(DRM_ASAHI_GEM_WRITEBACK | DRM_ASAHI_GEM_VM_PRIVATE)) !== 0)
-      throw new KernelError("EINVAL", `${name}: unknown flags 0x${flags.toString(16)}`);
-    const size = drmArgU(a, "size", name);
-    if (size === 0) throw new KernelError("EINVAL", `${name}: size must be > 0`);
-    const vmId = drmArgU(a, "vm_id", name, 0);
-    const priv = (flags & DRM_ASAHI_GEM_VM_PRIVATE) !== 0;
-    if (!priv && vmId !== 0)
+    if (args.size === 0n) throw new KernelError("EINVAL", `${name}: size must be > 0`);
+    const priv = (args.flags & DRM_ASAHI_GEM_VM_PRIVATE) !== 0;
+    if (!priv && args.vm_id !== 0)
       throw new KernelError("EINVAL", `${name}: vm_id is only meaningful with DRM_ASAHI_GEM_VM_PRIVATE`);
-    const vm = priv ? asahiFileOf(file).vms.lookup(vmId, name) : null;
+    const vm = priv ? asahiFileOf(file).vms.lookup(args.vm_id, name) : null;
+    // No simulated machine has 2^53 bytes to give: such a size fails as an allocation would.
+    if (args.size > BigInt(Number.MAX_SAFE_INTEGER - ASAHI_PAGE_SIZE))
+      throw new KernelError("ENOMEM", `${name}: ${args.size} bytes fit nowhere`);
+    const size = uapiU64ToNumber(args.size, `${name}: size`);
     const obj = this.device.gemCreateObject(Math.ceil(size / ASAHI_PAGE_SIZE) * ASAHI_PAGE_SIZE);
     try {
       if (vm !== null) markVmPrivate(obj, vm);
@@ -182,19 +199,22 @@ export class AsahiDriver {
   }
 }
 
-/** Options of `asahiProbe`: the simulated GPU's limits (defaults `ASAHI_DEFAULT_CONFIG`). */
-export type AsahiProbeOptions = Partial<AsahiGpuConfig>;
-
 /**
- * Probes an Asahi device on `host` (card N, renderD 128+N). `EINVAL` for limits below 1.
+ * Probes an Asahi device on `host` with the GPU limits `config` (defaults `ASAHI_DEFAULT_CONFIG`;
+ * `EINVAL` for limits below 1), card N and renderD 128+N. `opts.providers` replace parts of the
+ * device container (`asahiProviders`: `ASAHI_CONFIG`, `ASAHI_DEVICE`, or the generic
+ * `HW_ENGINE_FACTORY` / `DRM_SCHED_FACTORY`) — a firmware ring that hangs or loses an interrupt —
+ * without touching the driver; `opts.plugins` tap its hooks after it (or before, at
+ * `DrmHookStage.EARLY`).
  */
-export function asahiProbe(host: DrmPluginHost, opts: AsahiProbeOptions = {}): DrmDevice {
-  const config: AsahiGpuConfig = { ...ASAHI_DEFAULT_CONFIG, ...opts };
-  for (const [k, v] of Object.entries(config))
-    if (!(typeof v === "number" && v >= 1 && (k === "timeoutNs" || Number.isInteger(v))))
-      throw new KernelError("EINVAL", `asahiProbe: ${k} must be a positive integer, got ${String(v)}`);
+export function asahiProbe(
+  host: DrmPluginHost,
+  config: Partial<AsahiGpuConfig> = {},
+  opts: Pick<DrmProbeOptions, "providers" | "plugins"> = {},
+): DrmDevice {
   return host.probe(AsahiDriver, {
     ...ASAHI_DRIVER_INFO,
-    providers: [{ provide: ASAHI_CONFIG, useValue: config }],
+    providers: [...asahiProviders(config), ...(opts.providers ?? [])],
+    plugins: opts.plugins,
   });
 }

@@ -3,12 +3,11 @@
  * and VM ids are per file and start at 1. Closing the file tears down every queue (jobs not yet
  * on the firmware are killed with `-ESRCH`, work on it is cancelled) and drops every VM.
  */
-import { type DrmFile, drmArgU, drmCheckZero, drmProcessIsRoot } from "@drmsim/drm";
-import type { DrmSchedBackendOps } from "@drmsim/drm-sched";
-import { KernelError, type Simulator, secs } from "@drmsim/runtime";
-import { DrmAsahiPriority, type DrmAsahiQueueCreate, type DrmAsahiQueueDestroy } from "./asahi-drm.js";
-import type { AsahiGpuConfig } from "./asahi-queue.js";
-import { AsahiQueue } from "./asahi-queue.js";
+import { type DrmFile, drmProcessIsRoot } from "@drmsim/drm";
+import { KernelError, secs, type UapiValue } from "@drmsim/runtime";
+import type { AsahiDevice } from "./asahi-device.js";
+import { DrmAsahiPriority, type drm_asahi_queue_create, type drm_asahi_queue_destroy } from "./asahi-drm.js";
+import type { AsahiQueue } from "./asahi-queue.js";
 import type { AsahiSubmitTarget } from "./asahi-submit.js";
 import { AsahiVmTable } from "./asahi-vm.js";
 
@@ -18,13 +17,8 @@ export class AsahiFile implements AsahiSubmitTarget {
   readonly queues = new Map<number, AsahiQueue>();
   private nextQueueId = 1;
 
-  constructor(
-    readonly sim: Simulator,
-    readonly config: AsahiGpuConfig,
-    readonly device: string,
-    private readonly wrapOps: (ops: DrmSchedBackendOps, queue: AsahiQueue) => DrmSchedBackendOps,
-  ) {
-    this.vms = new AsahiVmTable(sim);
+  constructor(readonly adev: AsahiDevice) {
+    this.vms = new AsahiVmTable(adev.sim);
   }
 
   /** The queue with this id, `ENOENT` if none. */
@@ -35,23 +29,20 @@ export class AsahiFile implements AsahiSubmitTarget {
   }
 
   /**
-   * `ASAHI_QUEUE_CREATE`: flags must be 0, the VM must exist (`ENOENT`), priority one of
-   * `drm_asahi_priority` (`EINVAL`); HIGH and REALTIME are reserved upstream, and drmsim lets
-   * only a CAP_SYS_ADMIN process use them (`EPERM`).
+   * `ASAHI_QUEUE_CREATE`: the VM must exist (`ENOENT`), priority one of `drm_asahi_priority`
+   * (`EINVAL`); HIGH and REALTIME are reserved upstream, and drmsim lets only a CAP_SYS_ADMIN
+   * process use them (`EPERM`). `flags` must be 0 (checked by the core).
    */
-  createQueue(file: DrmFile, args: DrmAsahiQueueCreate): void {
-    const a = args as unknown as Record<string, unknown>;
+  createQueue(file: DrmFile, args: UapiValue<typeof drm_asahi_queue_create>): void {
     const name = "ASAHI_QUEUE_CREATE";
-    drmCheckZero(a, "flags", name);
-    const vm = this.vms.lookup(drmArgU(a, "vm_id", name), name);
-    const prio = drmArgU(a, "priority", name, DrmAsahiPriority.MEDIUM);
+    const vm = this.vms.lookup(args.vm_id, name);
+    const prio = args.priority;
     if (prio > DrmAsahiPriority.REALTIME)
       throw new KernelError("EINVAL", `${name}: unknown priority ${prio}`);
-    drmArgU(a, "usc_exec_base", name, 0);
     if (prio >= DrmAsahiPriority.HIGH && !drmProcessIsRoot(file.proc))
       throw new KernelError("EPERM", `${name}: priority ${prio} needs CAP_SYS_ADMIN`);
     const id = this.nextQueueId++;
-    this.queues.set(id, new AsahiQueue(this.sim, id, vm, prio, this.config, this.device, this.wrapOps));
+    this.queues.set(id, this.adev.createQueue(id, vm, prio));
     args.queue_id = id;
   }
 
@@ -59,13 +50,9 @@ export class AsahiFile implements AsahiSubmitTarget {
    * `ASAHI_QUEUE_DESTROY`: `drm_sched_entity_destroy` (wait up to 1 s for queued jobs to reach the
    * firmware, then kill the rest), then the scheduler and rings go (pending work is cancelled).
    */
-  async destroyQueue(args: DrmAsahiQueueDestroy): Promise<void> {
-    const a = args as unknown as Record<string, unknown>;
-    const name = "ASAHI_QUEUE_DESTROY";
-    drmCheckZero(a, "pad", name);
-    const id = drmArgU(a, "queue_id", name);
-    const q = this.queue(id, name);
-    this.queues.delete(id);
+  async destroyQueue(args: UapiValue<typeof drm_asahi_queue_destroy>): Promise<void> {
+    const q = this.queue(args.queue_id, "ASAHI_QUEUE_DESTROY");
+    this.queues.delete(args.queue_id);
     await q.entity.flush(secs(1));
     q.fini();
   }

@@ -13,13 +13,16 @@
  * subqueue's completion is its fragment item.
  */
 import type { DmaFence } from "@drmsim/dma-fence";
-import { ERRNO, KernelError, MAX_ERRNO, usecs } from "@drmsim/runtime";
+import { ERRNO, KernelError, usecs } from "@drmsim/runtime";
 import {
   DRM_ASAHI_BARRIER_NONE,
   DRM_ASAHI_CMD_COMPUTE,
   DRM_ASAHI_CMD_RENDER,
+  DRM_ASAHI_SET_COMPUTE_ATTACHMENTS,
+  DRM_ASAHI_SET_VERTEX_ATTACHMENTS,
   type DrmAsahiCommand,
 } from "./asahi-drm.js";
+import type { AsahiQueue } from "./asahi-queue.js";
 import { type AsahiWorkItem, AsahiWorkQueue, type AsahiWorkQueueKind } from "./asahi-workqueue.js";
 
 /** Default simulated durations. */
@@ -49,27 +52,17 @@ export interface AsahiRingNeed {
   entries: number;
 }
 
-function num(v: unknown, what: string, dflt: number): number {
-  const x = v ?? dflt;
-  if (typeof x !== "number" || !Number.isSafeInteger(x) || x < 0)
-    throw new KernelError("EINVAL", `ASAHI_SUBMIT: ${what} must be a non-negative integer, got ${String(x)}`);
-  return x;
-}
-
 /**
- * Parses and checks the command list (`EINVAL` for an empty or oversized list, an unknown
- * command type, a barrier to a command that is not earlier in this submit, bad simulation
- * fields). Returns the specs and each ring's need.
+ * Checks the command list (each command's fields were checked as it was copied in): `EINVAL` for
+ * no hardware command or more than `maxCommands`, an unknown command type, a software
+ * (attachment) command with a barrier, or a barrier to a command that is not earlier in this
+ * submit. Attachment commands are hints for the firmware that drmsim accepts and drops. Returns
+ * the hardware commands' specs and each ring's need.
  */
 export function asahiParseCommands(
-  cmds: unknown,
+  cmds: readonly DrmAsahiCommand[],
   maxCommands: number,
 ): { specs: AsahiCommandSpec[]; need: Record<AsahiWorkQueueKind, AsahiRingNeed> } {
-  if (!Array.isArray(cmds) || cmds.length === 0 || cmds.length > maxCommands)
-    throw new KernelError(
-      "EINVAL",
-      `ASAHI_SUBMIT: a submit carries 1..${maxCommands} commands, got ${Array.isArray(cmds) ? cmds.length : "none"}`,
-    );
   const specs: AsahiCommandSpec[] = [];
   const need: Record<AsahiWorkQueueKind, AsahiRingNeed> = {
     vertex: { slots: 0, entries: 0 },
@@ -78,22 +71,24 @@ export function asahiParseCommands(
   };
   let renders = 0;
   let computes = 0;
-  for (const [i, c] of (cmds as DrmAsahiCommand[]).entries()) {
-    const o = (c ?? {}) as unknown as Record<string, unknown>;
-    const type = o.cmd_type;
+  for (const [i, c] of cmds.entries()) {
+    const type = c.cmd_type;
+    if (type >= DRM_ASAHI_SET_VERTEX_ATTACHMENTS && type <= DRM_ASAHI_SET_COMPUTE_ATTACHMENTS) {
+      if (c.vdm_barrier !== DRM_ASAHI_BARRIER_NONE || c.cdm_barrier !== DRM_ASAHI_BARRIER_NONE)
+        throw new KernelError(
+          "EINVAL",
+          `ASAHI_SUBMIT: command ${i} sets attachments (a software command), so both barriers must be DRM_ASAHI_BARRIER_NONE`,
+        );
+      continue;
+    }
     if (type !== DRM_ASAHI_CMD_RENDER && type !== DRM_ASAHI_CMD_COMPUTE)
-      throw new KernelError("EINVAL", `ASAHI_SUBMIT: command ${i} has unknown cmd_type ${String(type)}`);
+      throw new KernelError("EINVAL", `ASAHI_SUBMIT: command ${i} has unknown cmd_type ${type}`);
     const barriers: BarrierRef[] = [];
     for (const [field, sub, count] of [
       ["vdm_barrier", "render", renders],
       ["cdm_barrier", "compute", computes],
     ] as const) {
-      const b = o[field];
-      if (typeof b !== "number" || !Number.isInteger(b) || b < 0 || b > 0xffff)
-        throw new KernelError(
-          "EINVAL",
-          `ASAHI_SUBMIT: command ${i}: ${field} must be a u16, got ${String(b)}`,
-        );
+      const b = c[field];
       if (b === DRM_ASAHI_BARRIER_NONE) continue;
       if (b > count)
         throw new KernelError(
@@ -102,22 +97,14 @@ export function asahiParseCommands(
         );
       barriers.push({ sub, index: b });
     }
-    const error = o.error;
-    if (
-      error !== undefined &&
-      !(typeof error === "number" && Number.isInteger(error) && error < 0 && error >= -MAX_ERRNO)
-    )
-      throw new KernelError("EINVAL", `ASAHI_SUBMIT: command ${i}: error must be a negative errno`);
-    if (o.hang !== undefined && typeof o.hang !== "boolean")
-      throw new KernelError("EINVAL", `ASAHI_SUBMIT: command ${i}: hang must be a boolean`);
     const spec: AsahiCommandSpec = {
       type: type === DRM_ASAHI_CMD_RENDER ? "render" : "compute",
-      vertexNs: num(o.vertex_ns, `command ${i}: vertex_ns`, ASAHI_DEFAULT_VERTEX_NS),
-      fragmentNs: num(o.fragment_ns, `command ${i}: fragment_ns`, ASAHI_DEFAULT_FRAGMENT_NS),
-      computeNs: num(o.compute_ns, `command ${i}: compute_ns`, ASAHI_DEFAULT_COMPUTE_NS),
+      vertexNs: c.vertex_ns ?? ASAHI_DEFAULT_VERTEX_NS,
+      fragmentNs: c.fragment_ns ?? ASAHI_DEFAULT_FRAGMENT_NS,
+      computeNs: c.compute_ns ?? ASAHI_DEFAULT_COMPUTE_NS,
       barriers,
-      hang: o.hang === true,
-      error: error as number | undefined,
+      hang: c.hang === true,
+      error: c.error,
     };
     if (spec.type === "render") {
       renders++;
@@ -133,6 +120,11 @@ export function asahiParseCommands(
     }
     specs.push(spec);
   }
+  if (specs.length === 0 || specs.length > maxCommands)
+    throw new KernelError(
+      "EINVAL",
+      `ASAHI_SUBMIT: a submit carries 1..${maxCommands} hardware commands, got ${specs.length}`,
+    );
   return { specs, need };
 }
 
@@ -149,12 +141,20 @@ export class AsahiJob {
   /** Every item completed (the fence may still wait for earlier jobs). */
   hwDone = false;
 
+  /** Label prefix for traces (`q<N>`, N the queue's device-wide number). */
+  readonly label: string;
+
   constructor(
+    /**
+     * The user queue it was submitted to. The job keeps it: a job killed at queue teardown is
+     * freed (`free_job`) after the queue's scheduler is gone.
+     */
+    readonly queue: AsahiQueue,
     readonly specs: readonly AsahiCommandSpec[],
     readonly need: Record<AsahiWorkQueueKind, AsahiRingNeed>,
-    /** Label prefix for traces. */
-    readonly label: string,
-  ) {}
+  ) {
+    this.label = `q${queue.seq}`;
+  }
 
   /** The rings this job writes to. */
   rings(): AsahiWorkQueueKind[] {

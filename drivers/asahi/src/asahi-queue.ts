@@ -4,6 +4,10 @@
  * the AGX scheduler", i.e. the firmware), and three firmware rings — vertex, fragment, compute —
  * of `slots` (128) work commands each.
  *
+ * The rings are `HardwareEngine`s from the device's `HW_ENGINE_FACTORY` and the scheduler comes
+ * from its `DRM_SCHED_FACTORY`, so `drm_sched_backend_ops` are the driver's `hooks.sched` taps
+ * (`asahi-drv.ts`), which call `prepareJob`, `runJob`, `timedoutJob`, `freeJob` and `cancelJob` here.
+ *
  * Every job costs one credit. The firmware's real limit — work slots and ring space per ring — is
  * not a credit count and must never be a boolean the scheduler polls (seed 002: `can_run_job` was
  * NAKed because a boolean has no wake-up). `prepareJob` checks each ring the job uses and, if it
@@ -11,37 +15,27 @@
  * scheduler waits for it and calls `prepareJob` again, until it returns null. Nothing else can
  * make a job wait: a job depends on fences and nothing else.
  *
- * Timeouts: `timedoutJob` stops the scheduler, resets the ring(s) that crashed or that execute the
+ * Timeouts: `timedoutJob` first reads the rings' completion stamps — a command the firmware
+ * finished whose interrupt was lost is completed there, and the timeout was a false alarm
+ * (`NO_HANG`). Otherwise it stops the scheduler, resets the ring(s) that crashed or that execute the
  * guilty job (its running command completes with `-ETIMEDOUT`, or `-EIO` after a firmware crash),
  * lets the firmware skip the job's remaining commands, re-attaches the innocent jobs to their
  * hardware fences — the firmware still has their work; nothing is re-run — and restarts. Other
  * user queues have their own rings and never notice.
  */
-import { DmaFence, type DmaFenceOps, dmaFenceContextAlloc } from "@drmsim/dma-fence";
+import { DmaFence, dmaFenceContextAlloc } from "@drmsim/dma-fence";
 import {
   DrmGpuSchedStat,
-  DrmGpuScheduler,
-  type DrmSchedBackendOps,
+  type DrmGpuScheduler,
   DrmSchedEntity,
   type DrmSchedJob,
   DrmSchedPriority,
 } from "@drmsim/drm-sched";
 import { ERRNO, KernelError, type Simulator } from "@drmsim/runtime";
+import type { AsahiDevice, AsahiGpuConfig } from "./asahi-device.js";
 import { ASAHI_SKIPPED, type AsahiJob } from "./asahi-job.js";
 import type { AsahiVm } from "./asahi-vm.js";
 import { AsahiWorkItem, AsahiWorkQueue, type AsahiWorkQueueKind } from "./asahi-workqueue.js";
-
-/** Tunables of the simulated GPU (probe options). */
-export interface AsahiGpuConfig {
-  /** Work slots per firmware ring (default 128). */
-  slots: number;
-  /** Entries per firmware ring, work + barrier commands (default `WQ_SIZE` = 0x500). */
-  ringSize: number;
-  /** Scheduler job timeout, ns (default 100 s, the driver's 100 000 ms). */
-  timeoutNs: number;
-  /** `max_commands_per_submission`. */
-  maxCommands: number;
-}
 
 /** Counters of a user queue. */
 export interface AsahiQueueStats {
@@ -53,23 +47,38 @@ export interface AsahiQueueStats {
   timeouts: number;
   /** Ring resets done by recovery. */
   resets: number;
+  /** Lost completion interrupts the timeout handler found on the rings' completion stamps. */
+  lostIrqs: number;
 }
 
-const jobFenceOps: DmaFenceOps = {
-  getDriverName: () => "asahi",
-  getTimelineName: () => "queue",
-};
+/**
+ * The hardware fence of one job (`run_job`'s return), signalled when all its firmware commands
+ * completed, in job order. Its ops are the device's `fenceOps` (the driver's `hooks.fence` taps:
+ * driver "asahi", timeline the queue's name).
+ */
+export class AsahiJobFence extends DmaFence {
+  constructor(
+    readonly queue: AsahiQueue,
+    seqno: number,
+  ) {
+    super(queue.sim, queue.adev.drm.fenceOps, queue.jobContext, seqno);
+  }
+}
 
 /** `asahi::queue::Queue`. */
 export class AsahiQueue {
+  /** `asahi-q<N>`, N numbering the device's queues: the scheduler's name and its rings' prefix. */
+  readonly name: string;
+  readonly sim: Simulator;
+  readonly config: AsahiGpuConfig;
+  /** The scheduler (from the device's `DRM_SCHED_FACTORY`: its ops are the driver's `hooks.sched` taps). */
   readonly sched: DrmGpuScheduler;
   readonly entity: DrmSchedEntity;
   /** The three firmware rings. */
   readonly rings: Readonly<Record<AsahiWorkQueueKind, AsahiWorkQueue>>;
-  readonly stats: AsahiQueueStats = { jobs: 0, prepareFences: 0, timeouts: 0, resets: 0 };
-  /** The backend ops the scheduler calls (after the driver hooks had their say). */
-  readonly ops: DrmSchedBackendOps;
-  private readonly jobContext: number;
+  readonly stats: AsahiQueueStats = { jobs: 0, prepareFences: 0, timeouts: 0, resets: 0, lostIrqs: 0 };
+  /** @internal Fence context of the job fences. */
+  readonly jobContext: number;
   private jobSeqno = 0;
   /** Jobs on the firmware whose hardware fence has not signalled, oldest first. */
   private readonly inflight: AsahiJob[] = [];
@@ -77,58 +86,49 @@ export class AsahiQueue {
   private pumpAgain = false;
 
   constructor(
-    readonly sim: Simulator,
+    readonly adev: AsahiDevice,
+    /** The device-wide queue number (names, trace labels). */
+    readonly seq: number,
+    /** The `queue_id` of the file that created it. */
     readonly id: number,
     readonly vm: AsahiVm,
     /** `drm_asahi_priority`: forwarded to the firmware (recorded; each queue has its own rings). */
     readonly priority: number,
-    readonly config: AsahiGpuConfig,
-    device: string,
-    wrapOps: (ops: DrmSchedBackendOps, queue: AsahiQueue) => DrmSchedBackendOps,
   ) {
+    const sim = adev.sim;
+    const config = adev.config;
+    this.sim = sim;
+    this.config = config;
+    this.name = `asahi-q${seq}`;
     vm.get();
-    const name = `asahi-q${id}`;
     const retire = () => this.pumpAll();
+    const ring = (kind: AsahiWorkQueueKind, suffix: string) =>
+      new AsahiWorkQueue(
+        sim,
+        kind,
+        config.slots,
+        config.ringSize,
+        adev.engines.create(`${this.name}-${suffix}`, { device: adev.name }),
+        adev.drm.fenceOps,
+        retire,
+      );
     this.rings = {
-      vertex: new AsahiWorkQueue(sim, "vertex", config.slots, config.ringSize, `${name}-vtx`, device, retire),
-      fragment: new AsahiWorkQueue(
-        sim,
-        "fragment",
-        config.slots,
-        config.ringSize,
-        `${name}-frag`,
-        device,
-        retire,
-      ),
-      compute: new AsahiWorkQueue(
-        sim,
-        "compute",
-        config.slots,
-        config.ringSize,
-        `${name}-comp`,
-        device,
-        retire,
-      ),
+      vertex: ring("vertex", "vtx"),
+      fragment: ring("fragment", "frag"),
+      compute: ring("compute", "comp"),
     };
     this.jobContext = dmaFenceContextAlloc(sim);
-    const base: DrmSchedBackendOps = {
-      prepareJob: (job) => this.prepareJob(job),
-      runJob: (job) => this.runJob(job),
-      timedoutJob: (job) => this.timedoutJob(job),
-      freeJob: (job) => this.freeJob(job),
-      cancelJob: (job) => this.cancelJob(job),
-    };
-    this.ops = wrapOps(base, this);
-    this.sched = new DrmGpuScheduler(sim, {
-      name,
-      ops: this.ops,
+    this.sched = adev.scheds.create({
+      name: this.name,
       numRqs: 1,
       // WQ_SIZE credits, one per job: credits are not where the firmware limit lives.
       creditLimit: config.ringSize,
       timeoutNs: config.timeoutNs,
-      device,
+      device: adev.name,
     });
-    this.entity = new DrmSchedEntity(sim, DrmSchedPriority.KERNEL, [this.sched], { name: `${name}-entity` });
+    this.entity = new DrmSchedEntity(sim, DrmSchedPriority.KERNEL, [this.sched], {
+      name: `${this.name}-entity`,
+    });
   }
 
   /** The driver data of a scheduler job. */
@@ -177,7 +177,7 @@ export class AsahiQueue {
         );
     }
     this.stats.jobs++;
-    const fence = new DmaFence(this.sim, jobFenceOps, this.jobContext, ++this.jobSeqno);
+    const fence = new AsahiJobFence(this, ++this.jobSeqno);
     aj.hwFence = fence;
     this.inflight.push(aj);
     // Barrier 0 = the subqueue's work from earlier submits: its last command right now.
@@ -255,6 +255,16 @@ export class AsahiQueue {
     const aj = AsahiQueue.jobOf(job);
     this.stats.timeouts++;
     const rings = Object.values(this.rings);
+    // First the completion stamps: work the firmware finished whose interrupt never came. If
+    // there is any, the queue was making progress and only looked stuck: complete it and let
+    // the job run on for another timeout period.
+    let lost = 0;
+    for (const r of rings) lost += r.reapLostCompletions();
+    if (lost > 0) {
+      this.stats.lostIrqs += lost;
+      this.pumpAll();
+      return DrmGpuSchedStat.NO_HANG;
+    }
     const crashed = rings.some((r) => r.engine.crashed);
     const guiltyRunning = rings.some((r) => {
       const it = r.running();
@@ -304,6 +314,7 @@ export class AsahiQueue {
   fini(): void {
     this.entity.fini();
     this.sched.fini();
+    this.adev.forgetQueue(this);
     this.vm.put();
   }
 

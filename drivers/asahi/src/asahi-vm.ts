@@ -10,9 +10,8 @@
  * is applied, so a failed ioctl changes nothing.
  */
 import type { DrmFile } from "@drmsim/drm";
-import { drmArgU, drmCheckZero } from "@drmsim/drm";
 import type { DrmGemObject } from "@drmsim/gem";
-import { KernelError, RefCounted, type Simulator } from "@drmsim/runtime";
+import { KernelError, RefCounted, type Simulator, type UapiValue, uapiU64ToNumber } from "@drmsim/runtime";
 import {
   ASAHI_PAGE_SIZE,
   ASAHI_VM_END,
@@ -22,9 +21,10 @@ import {
   DRM_ASAHI_BIND_SINGLE_PAGE,
   DRM_ASAHI_BIND_UNBIND,
   DRM_ASAHI_BIND_WRITE,
-  type DrmAsahiVmBind,
-  type DrmAsahiVmCreate,
-  type DrmAsahiVmDestroy,
+  drm_asahi_gem_bind_op,
+  type drm_asahi_vm_bind,
+  type drm_asahi_vm_create,
+  type drm_asahi_vm_destroy,
 } from "./asahi-drm.js";
 
 /** One GPU mapping (a `drm_gpuva`). */
@@ -84,13 +84,12 @@ export class AsahiVmTable {
     return this.vms.size;
   }
 
-  /** `ASAHI_VM_CREATE`. */
-  create(args: DrmAsahiVmCreate): void {
-    const a = args as unknown as Record<string, unknown>;
+  /** `ASAHI_VM_CREATE` (`pad` is checked by the core). */
+  create(args: UapiValue<typeof drm_asahi_vm_create>): void {
     const name = "ASAHI_VM_CREATE";
-    drmCheckZero(a, "pad", name);
-    const ks = drmArgU(a, "kernel_start", name);
-    const ke = drmArgU(a, "kernel_end", name);
+    // Beyond 2^53 an address is outside the VA window anyway: EINVAL either way.
+    const ks = uapiU64ToNumber(args.kernel_start, `${name}: kernel_start`);
+    const ke = uapiU64ToNumber(args.kernel_end, `${name}: kernel_end`);
     if (ks < ASAHI_VM_START || ke > ASAHI_VM_END || ke <= ks)
       throw new KernelError(
         "EINVAL",
@@ -109,45 +108,47 @@ export class AsahiVmTable {
   }
 
   /** `ASAHI_VM_DESTROY`: drops the id; queues created on the VM keep it alive until destroyed. */
-  destroy(args: DrmAsahiVmDestroy): void {
-    const a = args as unknown as Record<string, unknown>;
-    drmCheckZero(a, "pad", "ASAHI_VM_DESTROY");
-    const id = drmArgU(a, "vm_id", "ASAHI_VM_DESTROY");
-    const vm = this.lookup(id, "ASAHI_VM_DESTROY");
-    this.vms.delete(id);
+  destroy(args: UapiValue<typeof drm_asahi_vm_destroy>): void {
+    const vm = this.lookup(args.vm_id, "ASAHI_VM_DESTROY");
+    this.vms.delete(args.vm_id);
     vm.put();
   }
 
-  /** `ASAHI_VM_BIND`: all ops validated first, then applied. */
-  bind(file: DrmFile, args: DrmAsahiVmBind): void {
-    const a = args as unknown as Record<string, unknown>;
+  /**
+   * `ASAHI_VM_BIND`: the ops are copied in (`EFAULT` if user memory holds fewer than
+   * `num_binds`), all validated first, then applied. `stride` must be at least the size of
+   * `struct drm_asahi_gem_bind_op`; a simulated process passes one object per op, so any such
+   * stride reads the same ops. From real userspace drmsim reads only packed ops (`stride` 32).
+   */
+  bind(file: DrmFile, args: UapiValue<typeof drm_asahi_vm_bind>): void {
     const name = "ASAHI_VM_BIND";
-    drmCheckZero(a, "pad", name);
-    const vm = this.lookup(drmArgU(a, "vm_id", name), name);
-    const n = drmArgU(a, "num_binds", name);
-    const binds = args.binds;
-    if (!Array.isArray(binds) || binds.length !== n)
+    const vm = this.lookup(args.vm_id, name);
+    const opSize = drm_asahi_gem_bind_op.size;
+    if (args.stride < opSize)
       throw new KernelError(
         "EINVAL",
-        `${name}: num_binds is ${n} but ${Array.isArray(binds) ? binds.length : 0} ops were passed`,
+        `${name}: stride ${args.stride} is smaller than struct drm_asahi_gem_bind_op (${opSize} bytes)`,
       );
+    if (args.stride !== opSize && args.userptr.addr !== 0n)
+      throw new KernelError(
+        "EINVAL",
+        `${name}: drmsim reads bind ops from real userspace only at stride ${opSize}, got ${args.stride}`,
+      );
+    const binds = args.userptr.read(args.num_binds);
     // Validate against the state as it will be after the earlier ops of this same call.
     const view = vm.mappings.map((m) => ({ ...m }));
     const plan: { op: "bind" | "unbind"; m: AsahiMapping }[] = [];
     const taken: DrmGemObject[] = [];
     try {
       for (const [i, op] of binds.entries()) {
-        const o = op as unknown as Record<string, unknown>;
         const what = `${name} op ${i}`;
-        const flags = drmArgU(o, "flags", what);
-        const known =
-          DRM_ASAHI_BIND_UNBIND | DRM_ASAHI_BIND_READ | DRM_ASAHI_BIND_WRITE | DRM_ASAHI_BIND_SINGLE_PAGE;
-        if ((flags & ~known) !== 0)
-          throw new KernelError("EINVAL", `${what}: unknown flags 0x${flags.toString(16)}`);
+        // Unknown flag bits were refused (EINVAL) as the op was copied in.
+        const flags = op.flags;
         if ((flags & DRM_ASAHI_BIND_SINGLE_PAGE) !== 0)
           throw new KernelError("EINVAL", `${what}: DRM_ASAHI_BIND_SINGLE_PAGE is not supported by drmsim`);
-        const range = drmArgU(o, "range", what);
-        const addr = drmArgU(o, "addr", what);
+        // Beyond 2^53 a range or address is outside the VA window anyway: EINVAL either way.
+        const range = uapiU64ToNumber(op.range, `${what}: range`);
+        const addr = uapiU64ToNumber(op.addr, `${what}: addr`);
         if (range === 0 || range % ASAHI_PAGE_SIZE !== 0 || addr % ASAHI_PAGE_SIZE !== 0)
           throw new KernelError(
             "EINVAL",
@@ -166,7 +167,7 @@ export class AsahiVmTable {
           );
         const overlapping = view.filter((m) => addr < m.addr + m.range && end > m.addr);
         if ((flags & DRM_ASAHI_BIND_UNBIND) !== 0) {
-          drmCheckZero(o, "handle", what);
+          if (op.handle !== 0) throw new KernelError("EINVAL", `${what}: handle must be 0 for an unbind`);
           if (overlapping.some((m) => m.addr < addr || m.addr + m.range > end))
             throw new KernelError(
               "EINVAL",
@@ -183,7 +184,7 @@ export class AsahiVmTable {
             "EINVAL",
             `${what}: a bind needs DRM_ASAHI_BIND_READ and/or DRM_ASAHI_BIND_WRITE`,
           );
-        const offset = drmArgU(o, "offset", what, 0);
+        const offset = uapiU64ToNumber(op.offset, `${what}: offset`);
         if (offset % ASAHI_PAGE_SIZE !== 0)
           throw new KernelError("EINVAL", `${what}: offset must be page aligned`);
         if (overlapping.length > 0)
@@ -191,7 +192,7 @@ export class AsahiVmTable {
             "EINVAL",
             `${what}: [0x${addr.toString(16)}, 0x${end.toString(16)}) overlaps an existing mapping`,
           );
-        const obj = file.gem.lookup(drmArgU(o, "handle", what));
+        const obj = file.gem.lookup(op.handle);
         taken.push(obj);
         if (offset + range > obj.size)
           throw new KernelError(

@@ -1,8 +1,11 @@
 /**
  * A firmware work queue (the Asahi driver's `workqueue.rs`): one of the three rings — vertex,
  * fragment, compute — that the firmware executes for a user queue. The driver writes work
- * commands into the ring; the firmware runs them in order on a `HardwareEngine` and raises a
- * completion interrupt for each, which signals the command's fence.
+ * commands into the ring; the firmware runs them in order on a `HardwareEngine` (built by the
+ * device's `HW_ENGINE_FACTORY`, so a test can plan faults into it) and raises a completion
+ * interrupt for each, which signals the command's fence. A lost interrupt leaves the command
+ * finished on the hardware but pending here, until the timeout handler reads the completion
+ * stamps (`reapLostCompletions`).
  *
  * The limits are the firmware's, and they are what seed 002 was about: at most `slots` (128)
  * work commands may be in flight per queue — "barriers don't count" — or a fixed-size firmware
@@ -20,7 +23,7 @@ import { DmaFence, type DmaFenceOps, dmaFenceContextAlloc } from "@drmsim/dma-fe
 import {
   defineTracepoint,
   ERRNO,
-  HardwareEngine,
+  type HardwareEngine,
   type HwCommandHandle,
   KernelError,
   type Simulator,
@@ -91,12 +94,27 @@ export interface AsahiWorkQueueStats {
   maxSlotsInUse: number;
   /** Times `prepareJob` had to hand out this queue's oldest fence because a job did not fit. */
   fullWaits: number;
+  /**
+   * Commands the firmware finished whose completion interrupt never arrived, found by the
+   * timeout handler from the ring's completion stamps and completed then.
+   */
+  lostIrqs: number;
 }
 
-const fwOps: DmaFenceOps = {
-  getDriverName: () => "asahi",
-  getTimelineName: (f) => `fw-${String(f.context)}`,
-};
+/**
+ * The completion fence of one firmware command (the driver's per-command event stamp). Its ops are
+ * the device's `fenceOps`, i.e. the driver's `hooks.fence` taps: driver "asahi", timeline the
+ * ring's engine name.
+ */
+export class AsahiFwFence extends DmaFence {
+  constructor(
+    readonly ring: AsahiWorkQueue,
+    ops: DmaFenceOps,
+    seqno: number,
+  ) {
+    super(ring.sim, ops, ring.context, seqno);
+  }
+}
 
 /** The `asahi_fw_command` trace slice on the ring's track: a command from ring write to completion. */
 export const traceAsahiFwCommand = defineTracepoint<{ label: string; status: number }>(
@@ -114,6 +132,7 @@ export class AsahiWorkQueue {
     failed: 0,
     maxSlotsInUse: 0,
     fullWaits: 0,
+    lostIrqs: 0,
   };
   /** Fence context of this ring's command fences: completions are in order, so seqnos are too. */
   readonly context: number;
@@ -129,19 +148,26 @@ export class AsahiWorkQueue {
   last: AsahiWorkItem | null = null;
 
   constructor(
-    private readonly sim: Simulator,
+    readonly sim: Simulator,
     readonly kind: AsahiWorkQueueKind,
     /** Work slots ("the firmware can only support up to 128 work commands in flight per queue"). */
     readonly slots: number,
     /** Ring entries (work commands + barriers). */
     readonly ringSize: number,
-    name: string,
-    device: string,
+    /** The firmware's execution of this ring (from the device's `HW_ENGINE_FACTORY`). */
+    engine: HardwareEngine,
+    /** The device's `dma_fence_ops` (the driver's `hooks.fence` taps), for the command fences. */
+    private readonly fenceOps: DmaFenceOps,
     /** Called after any completion, so the other rings of the queue can pass their barriers. */
     private readonly onRetire: () => void,
   ) {
-    this.engine = new HardwareEngine(sim, name, { device });
+    this.engine = engine;
     this.context = dmaFenceContextAlloc(sim);
+  }
+
+  /** The ring's name: its engine's (`asahi-q1-frag`). */
+  get name(): string {
+    return this.engine.name;
   }
 
   /** Work slots in use. */
@@ -180,7 +206,7 @@ export class AsahiWorkQueue {
         "ENOSPC",
         `asahi ${this.engine.name}: firmware ring overflow (${this.pending.length}/${this.slots} slots, ${this.ringUsed}/${this.ringSize} entries)`,
       );
-    item.fence = new DmaFence(this.sim, fwOps, this.context, ++this.seqno);
+    item.fence = new AsahiFwFence(this, this.fenceOps, ++this.seqno);
     item.state = "ring";
     item.stats.queuedNs = this.sim.now;
     this.pending.push(item);
@@ -232,6 +258,22 @@ export class AsahiWorkQueue {
   running(): AsahiWorkItem | undefined {
     for (const item of this.pending) if (item.state === "hw") return item;
     return undefined;
+  }
+
+  /**
+   * Reads the ring's completion stamps: every command the firmware finished whose interrupt was
+   * lost is completed now (with the status it was to complete with: its injected error, else 0),
+   * as the interrupt handler would have. Returns how many there were.
+   */
+  reapLostCompletions(): number {
+    let n = 0;
+    for (const item of [...this.pending])
+      if (item.state === "hw" && item.handle?.state === "done") {
+        n++;
+        this.stats.lostIrqs++;
+        this.complete(item, item.error ?? 0);
+      }
+    return n;
   }
 
   /**

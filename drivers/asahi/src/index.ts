@@ -8,10 +8,25 @@
  * @example
  * ```ts
  * const dev = asahiProbe(new DrmPluginHost(sim));         // renderD128
+ * // a firmware ring that hangs on its 2nd command, through the device container:
+ * asahiProbe(host, {}, { providers: [{ provide: HW_ENGINE_FACTORY,
+ *   useValue: new HardwareEngineFactory(sim, { "asahi-q1-frag": { hang: [2] } }) }] });
  * // userspace: VM_CREATE → QUEUE_CREATE → SUBMIT { commands, syncs } → drmSyncobjWait
  * ```
  * The README has the complete example; `test/readme.test.ts` runs it.
  */
+export {
+  ASAHI_CONFIG,
+  ASAHI_DEFAULT_CONFIG,
+  ASAHI_DEVICE,
+  ASAHI_FW_QUEUE_SLOTS,
+  ASAHI_WQ_SIZE,
+  AsahiDevice,
+  type AsahiGpuConfig,
+  asahiDeviceOf,
+  asahiProviders,
+  asahiResolveConfig,
+} from "./asahi-device.js";
 export * from "./asahi-drm.js";
 export * from "./asahi-drv.js";
 export { AsahiFile, asahiFileOf } from "./asahi-file.js";
@@ -24,10 +39,11 @@ export {
   type AsahiRingNeed,
 } from "./asahi-job.js";
 export { type AsahiPrimeStats, asahiGemPrimeMapLocked, asahiPrimeStats } from "./asahi-prime.js";
-export { type AsahiGpuConfig, AsahiQueue, type AsahiQueueStats } from "./asahi-queue.js";
+export { AsahiJobFence, AsahiQueue, type AsahiQueueStats } from "./asahi-queue.js";
 export { type AsahiMapping, AsahiVm } from "./asahi-vm.js";
 export {
   type AsahiCommandStats,
+  AsahiFwFence,
   AsahiWorkItem,
   AsahiWorkQueue,
   type AsahiWorkQueueKind,

@@ -4,23 +4,14 @@
  * of the same queue complete (their work stays on the firmware; nothing is re-run), and other
  * queues never notice. Also queue destroy and file close with work in flight.
  */
-import { drmSyncobjCreate, drmSyncobjWait } from "@drmsim/drm";
+import { DrmHookStage, type DrmPlugin, drmSyncobjCreate, drmSyncobjWait } from "@drmsim/drm";
 import { ERRNO, msecs, Process, usecs } from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
-import { asahiHooks, DRM_IOCTL_ASAHI_QUEUE_CREATE, DRM_IOCTL_ASAHI_QUEUE_DESTROY } from "../src/index.js";
-import {
-  compute,
-  openQueue,
-  outSyncs,
-  queueOf,
-  render,
-  setup,
-  submit,
-  syncobjError,
-  syncobjFence,
-} from "./helpers.js";
+import { DRM_IOCTL_ASAHI_QUEUE_CREATE, DRM_IOCTL_ASAHI_QUEUE_DESTROY } from "../src/index.js";
+import { agxComputeCommand, agxRenderCommand } from "../src/user/index.js";
+import { openQueue, outSyncs, queueOf, setup, submit, syncobjError, syncobjFence } from "./helpers.js";
 
-const FOREVER = 2 ** 62;
+const FOREVER = 2n ** 62n;
 const T = msecs(10);
 
 async function twoQueues(app: Process) {
@@ -40,14 +31,19 @@ describe("recovery", () => {
       const [a, b, c, d] = [await so(), await so(), await so(), await so()];
       await submit(app, fd, {
         queue_id: q1,
-        commands: [render({ hang: true })],
+        commands: [agxRenderCommand({ hang: true })],
         syncs: outSyncs(a),
         out_sync_count: 1,
       });
-      await submit(app, fd, { queue_id: q1, commands: [compute()], syncs: outSyncs(b), out_sync_count: 1 });
+      await submit(app, fd, {
+        queue_id: q1,
+        commands: [agxComputeCommand()],
+        syncs: outSyncs(b),
+        out_sync_count: 1,
+      });
       await submit(app, fd, {
         queue_id: q2,
-        commands: [render(), compute({ vdm_barrier: 1 })],
+        commands: [agxRenderCommand(), agxComputeCommand({ vdm_barrier: 1 })],
         syncs: outSyncs(c),
         out_sync_count: 1,
       });
@@ -64,7 +60,12 @@ describe("recovery", () => {
       expect(q.rings.fragment.engine.stats.resets).toBe(1);
       expect(queueOf(dev, app, q2).stats.timeouts).toBe(0);
       // After recovery the queue takes new work.
-      await submit(app, fd, { queue_id: q1, commands: [render()], syncs: outSyncs(d), out_sync_count: 1 });
+      await submit(app, fd, {
+        queue_id: q1,
+        commands: [agxRenderCommand()],
+        syncs: outSyncs(d),
+        out_sync_count: 1,
+      });
       await drmSyncobjWait(app, fd, [d], FOREVER);
       expect(syncobjError(dev, app, d)).toBe(0);
     });
@@ -81,16 +82,21 @@ describe("recovery", () => {
       const [a, b, c] = [await so(), await so(), await so()];
       await submit(app, fd, {
         queue_id: q1,
-        commands: [render({ fragment_ns: msecs(1) })],
+        commands: [agxRenderCommand({ fragment_ns: msecs(1) })],
         syncs: outSyncs(a),
         out_sync_count: 1,
       });
-      await submit(app, fd, { queue_id: q1, commands: [render()], syncs: outSyncs(b), out_sync_count: 1 });
+      await submit(app, fd, {
+        queue_id: q1,
+        commands: [agxRenderCommand()],
+        syncs: outSyncs(b),
+        out_sync_count: 1,
+      });
       const q = queueOf(dev, app, q1);
       sim.schedule(usecs(500), () => q.rings.fragment.engine.crash());
       await submit(app, fd, {
         queue_id: q2,
-        commands: [render({ fragment_ns: msecs(2) })],
+        commands: [agxRenderCommand({ fragment_ns: msecs(2) })],
         syncs: outSyncs(c),
         out_sync_count: 1,
       });
@@ -117,16 +123,16 @@ describe("recovery", () => {
       await submit(app, fd, {
         queue_id: q1,
         commands: [
-          render({ error: -ERRNO.EFAULT }),
-          compute({ vdm_barrier: 1 }),
-          compute({ compute_ns: usecs(1) }),
+          agxRenderCommand({ error: -ERRNO.EFAULT }),
+          agxComputeCommand({ vdm_barrier: 1 }),
+          agxComputeCommand({ compute_ns: usecs(1) }),
         ],
         syncs: outSyncs(a),
         out_sync_count: 1,
       });
       await submit(app, fd, {
         queue_id: q1,
-        commands: [compute({ vdm_barrier: 0 })],
+        commands: [agxComputeCommand({ vdm_barrier: 0 })],
         syncs: outSyncs(b),
         out_sync_count: 1,
       });
@@ -155,12 +161,17 @@ describe("teardown with work in flight", () => {
       const [a, b] = [await so(), await so()];
       await submit(app, fd, {
         queue_id: q1,
-        commands: [render({ fragment_ns: msecs(50) })],
+        commands: [agxRenderCommand({ fragment_ns: msecs(50) })],
         syncs: outSyncs(a),
         out_sync_count: 1,
       });
       // Needs the only slot: waits on a prepareJob fence until the first job retires.
-      await submit(app, fd, { queue_id: q1, commands: [render()], syncs: outSyncs(b), out_sync_count: 1 });
+      await submit(app, fd, {
+        queue_id: q1,
+        commands: [agxRenderCommand()],
+        syncs: outSyncs(b),
+        out_sync_count: 1,
+      });
       await app.ioctl(fd, DRM_IOCTL_ASAHI_QUEUE_DESTROY, { queue_id: q1 });
       // The flush waited up to 1 s for job 2 to reach the firmware (it did at 50 ms), then the
       // scheduler teardown cancelled what was still there.
@@ -180,12 +191,17 @@ describe("teardown with work in flight", () => {
       const [a, b] = [await so(), await so()];
       await submit(app, fd, {
         queue_id: q1,
-        commands: [render({ fragment_ns: msecs(50) })],
+        commands: [agxRenderCommand({ fragment_ns: msecs(50) })],
         syncs: outSyncs(a),
         out_sync_count: 1,
       });
-      await submit(app, fd, { queue_id: q1, commands: [render()], syncs: outSyncs(b), out_sync_count: 1 });
-      await submit(app, fd, { queue_id: q2, commands: [compute()] });
+      await submit(app, fd, {
+        queue_id: q1,
+        commands: [agxRenderCommand()],
+        syncs: outSyncs(b),
+        out_sync_count: 1,
+      });
+      await submit(app, fd, { queue_id: q2, commands: [agxComputeCommand()] });
       // Let 100 µs pass: job 1 is on the firmware, job 2 waits for the only slot.
       await expect(drmSyncobjWait(app, fd, [a], sim.now + usecs(100))).rejects.toMatchObject({
         code: "ETIME",
@@ -207,25 +223,39 @@ describe("teardown with work in flight", () => {
 
 describe("a plugin that bypasses prepareJob", () => {
   it("cannot overflow a ring: runJob refuses the job with -ENOSPC before writing anything, later jobs are unaffected", async () => {
-    const { sim, host, dev } = setup({ slots: 2 });
-    asahiHooks(dev).schedOps.tap("no-prepare", (ops) => ({ ...ops, prepareJob: () => null }));
+    // prepare_job answered "ready" ahead of the driver, whose own prepare_job never runs.
+    const noPrepare: DrmPlugin = {
+      apply: (hooks) =>
+        hooks.sched.prepareJob.tap({ name: "no-prepare", stage: DrmHookStage.EARLY }, () => null),
+    };
+    const { sim, host, dev } = setup({ slots: 2, plugins: [noPrepare] });
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
       const { fd, q1, so } = await twoQueues(app);
       const [a, b, c] = [await so(), await so(), await so()];
       await submit(app, fd, {
         queue_id: q1,
-        commands: [render(), render()],
+        commands: [agxRenderCommand(), agxRenderCommand()],
         syncs: outSyncs(a),
         out_sync_count: 1,
       });
-      await submit(app, fd, { queue_id: q1, commands: [render()], syncs: outSyncs(b), out_sync_count: 1 });
+      await submit(app, fd, {
+        queue_id: q1,
+        commands: [agxRenderCommand()],
+        syncs: outSyncs(b),
+        out_sync_count: 1,
+      });
       await drmSyncobjWait(app, fd, [a, b], FOREVER, 1);
       expect(syncobjError(dev, app, a)).toBe(0);
       expect(syncobjError(dev, app, b)).toBe(-ERRNO.ENOSPC);
       const q = queueOf(dev, app, q1);
       expect(q.rings.vertex.stats.commands).toBe(2);
-      await submit(app, fd, { queue_id: q1, commands: [render()], syncs: outSyncs(c), out_sync_count: 1 });
+      await submit(app, fd, {
+        queue_id: q1,
+        commands: [agxRenderCommand()],
+        syncs: outSyncs(c),
+        out_sync_count: 1,
+      });
       await drmSyncobjWait(app, fd, [c], FOREVER);
       expect(syncobjError(dev, app, c)).toBe(0);
     });

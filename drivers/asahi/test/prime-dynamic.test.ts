@@ -27,9 +27,10 @@ import {
 import { Process, type Simulator } from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
 import { asahiPrimeStats } from "../src/index.js";
-import { fileOf, gemCreate, openQueue, outSyncs, render, setup, submit } from "./helpers.js";
+import { agxBoCreate, agxRenderCommand } from "../src/user/index.js";
+import { fileOf, openQueue, outSyncs, setup, submit } from "./helpers.js";
 
-const FOREVER = 2 ** 62;
+const FOREVER = 2n ** 62n;
 const SIZE = 16 * PAGE_SIZE;
 
 /** A foreign exporter with one buffer, in system memory unless `inDevice`. */
@@ -55,7 +56,7 @@ async function sample(p: Process, fd: number, queue: number, handle: number) {
   const done = await drmSyncobjCreate(p, fd);
   await submit(p, fd, {
     queue_id: queue,
-    commands: [render()],
+    commands: [agxRenderCommand()],
     bos: [{ handle, flags: 0 }],
     syncs: outSyncs(done),
     in_sync_count: 0,
@@ -153,7 +154,7 @@ describe("asahi dynamic dma-buf import", () => {
       expect(buf.resv.numFences).toBe(1);
       expect(buf.resv.getSingleton(DmaResvUsage.READ)).toBe(null); // signalled: the job is done
       expect(buf.resv.testSignaled(DmaResvUsage.READ)).toBe(true);
-      const own = await gemCreate(app, fd, SIZE);
+      const own = await agxBoCreate(app, fd, SIZE);
       const ownFd = await drmPrimeHandleToFD(app, fd, own);
       const back = await drmPrimeFDToHandle(app, fd, ownFd);
       app.close(ownFd);

@@ -1,17 +1,16 @@
-/** The README example, verbatim (minus the imports vitest already provides), so it cannot rot. */
-import { DrmPluginHost, drmSyncobjCreate, drmSyncobjWait } from "@drmsim/drm";
-import { Process, Simulator } from "@drmsim/runtime";
+/** The README examples, verbatim (imports adjusted to the package under test), so they cannot rot. */
+import { DrmPluginHost, drmSyncobjCreate, drmSyncobjWait, HW_ENGINE_FACTORY } from "@drmsim/drm";
+import { HardwareEngineFactory, msecs, Process, Simulator } from "@drmsim/runtime";
 import { expect, it } from "vitest";
+import { asahiDeviceOf, asahiProbe } from "../src/index.js";
 import {
-  asahiProbe,
-  DRM_ASAHI_BARRIER_NONE,
-  DRM_ASAHI_CMD_COMPUTE,
-  DRM_ASAHI_CMD_RENDER,
-  DRM_ASAHI_SYNC_SYNCOBJ,
-  DRM_IOCTL_ASAHI_QUEUE_CREATE,
-  DRM_IOCTL_ASAHI_SUBMIT,
-  DRM_IOCTL_ASAHI_VM_CREATE,
-} from "../src/index.js";
+  agxComputeCommand,
+  agxCreateCommandQueue,
+  agxOpenDevice,
+  agxRenderCommand,
+  agxSubmit,
+  agxSyncobj,
+} from "../src/user/index.js";
 
 it("README example: create a queue, submit a render and a compute that waits for it, wait", async () => {
   const sim = new Simulator();
@@ -19,32 +18,46 @@ it("README example: create a queue, submit a render and a compute that waits for
   const dev = asahiProbe(host);
   const app = new Process(sim, "app");
   const done = await sim.exec("app", async () => {
-    const fd = await app.open("/dev/dri/renderD128");
-    const { vm_id } = await app.ioctl<{ vm_id: number }>(fd, DRM_IOCTL_ASAHI_VM_CREATE, {
-      kernel_start: 0x1_0000_0000,
-      kernel_end: 0x1_2000_0000,
-    });
-    const { queue_id } = await app.ioctl<{ queue_id: number }>(fd, DRM_IOCTL_ASAHI_QUEUE_CREATE, {
-      vm_id,
-      priority: 1,
-    });
+    const { fd, vm } = await agxOpenDevice(app);
+    const queue = await agxCreateCommandQueue(app, fd, vm);
     const syncobj = await drmSyncobjCreate(app, fd);
-    const NONE = DRM_ASAHI_BARRIER_NONE;
-    await app.ioctl(fd, DRM_IOCTL_ASAHI_SUBMIT, {
-      queue_id,
-      commands: [
-        { cmd_type: DRM_ASAHI_CMD_RENDER, vdm_barrier: NONE, cdm_barrier: NONE },
-        // vdm_barrier 1: wait for the first render command of this submit.
-        { cmd_type: DRM_ASAHI_CMD_COMPUTE, vdm_barrier: 1, cdm_barrier: NONE },
-      ],
-      syncs: [{ sync_type: DRM_ASAHI_SYNC_SYNCOBJ, handle: syncobj }],
-      out_sync_count: 1,
+    await agxSubmit(app, fd, {
+      queue,
+      // vdm_barrier 1: the compute waits for the first render command of this submit.
+      commands: [agxRenderCommand(), agxComputeCommand({ vdm_barrier: 1 })],
+      outSyncs: [agxSyncobj(syncobj)],
     });
     await drmSyncobjWait(app, fd, [syncobj], sim.now + 1_000_000_000);
     return sim.now;
   });
-  // vertex 50 µs + fragment 200 µs, then the compute's 100 µs.
   expect(done).toBe(350_000);
+  app.exit();
+  host.remove(dev);
+  expect(sim.teardown().findings).toEqual([]);
+});
+
+it("README example: a fault plan in HW_ENGINE_FACTORY hangs a firmware ring; the driver's TDR resets it", async () => {
+  const sim = new Simulator();
+  const host = new DrmPluginHost(sim);
+  const faults = new HardwareEngineFactory(sim, { "asahi-q1-frag": { hang: [2] } });
+  const dev = asahiProbe(
+    host,
+    { timeoutNs: msecs(10) },
+    { providers: [{ provide: HW_ENGINE_FACTORY, useValue: faults }] },
+  );
+  const app = new Process(sim, "app");
+  const stats = await sim.exec("app", async () => {
+    const { fd, vm } = await agxOpenDevice(app);
+    const queue = await agxCreateCommandQueue(app, fd, vm);
+    const syncobjs = [await drmSyncobjCreate(app, fd), await drmSyncobjCreate(app, fd)];
+    for (const handle of syncobjs)
+      await agxSubmit(app, fd, { queue, commands: [agxRenderCommand()], outSyncs: [agxSyncobj(handle)] });
+    await drmSyncobjWait(app, fd, syncobjs, sim.now + 1_000_000_000, 1);
+    return asahiDeviceOf(dev).queues[0]!.stats;
+  });
+  expect([stats.timeouts, stats.resets, faults.engines.get("asahi-q1-frag")!.stats.resets]).toEqual([
+    1, 1, 1,
+  ]);
   app.exit();
   host.remove(dev);
   expect(sim.teardown().findings).toEqual([]);

@@ -7,9 +7,10 @@ import { drmSyncobjCreate, drmSyncobjWait } from "@drmsim/drm";
 import { Process, type Simulator, usecs } from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
 import type { DrmAsahiCommand } from "../src/index.js";
-import { compute, openQueue, outSyncs, queueOf, render, setup, submit } from "./helpers.js";
+import { agxComputeCommand, agxRenderCommand } from "../src/user/index.js";
+import { openQueue, outSyncs, queueOf, setup, submit } from "./helpers.js";
 
-const FOREVER = 2 ** 62;
+const FOREVER = 2n ** 62n;
 
 function randomCommands(sim: Simulator): DrmAsahiCommand[] {
   const n = sim.random.int(1, 64);
@@ -19,7 +20,7 @@ function randomCommands(sim: Simulator): DrmAsahiCommand[] {
   for (let i = 0; i < n; i++) {
     if (sim.random.int(0, 2) > 0) {
       cmds.push(
-        render({
+        agxRenderCommand({
           vertex_ns: usecs(sim.random.int(1, 5)),
           fragment_ns: usecs(sim.random.int(1, 20)),
           cdm_barrier: computes > 0 ? sim.random.int(0, computes) : 0xffff,
@@ -28,7 +29,7 @@ function randomCommands(sim: Simulator): DrmAsahiCommand[] {
       renders++;
     } else {
       cmds.push(
-        compute({
+        agxComputeCommand({
           compute_ns: usecs(sim.random.int(1, 10)),
           vdm_barrier: renders > 0 ? sim.random.int(0, renders) : 0xffff,
         }),

@@ -1,5 +1,7 @@
 /** ASAHI_SUBMIT from userspace: argument checks, barriers, syncobjs, prepareJob slot fences. */
 import {
+  DrmHookStage,
+  type DrmPlugin,
   DrmPluginHost,
   drmSyncobjCreate,
   drmSyncobjQuery,
@@ -10,27 +12,20 @@ import { Process, Simulator, usecs } from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
 import {
   AsahiQueue,
-  asahiHooks,
+  asahiDeviceOf,
   asahiProbe,
   DRM_ASAHI_BARRIER_NONE,
+  DRM_ASAHI_SET_COMPUTE_ATTACHMENTS,
+  DRM_ASAHI_SET_FRAGMENT_ATTACHMENTS,
+  DRM_ASAHI_SET_VERTEX_ATTACHMENTS,
   DRM_IOCTL_ASAHI_QUEUE_CREATE,
   DRM_IOCTL_ASAHI_QUEUE_DESTROY,
   traceAsahiFwCommand,
 } from "../src/index.js";
-import {
-  compute,
-  fileOf,
-  openQueue,
-  outSyncs,
-  queueOf,
-  render,
-  setup,
-  submit,
-  syncobjError,
-  vmCreate,
-} from "./helpers.js";
+import { agxComputeCommand, agxRenderCommand, agxVmCreate } from "../src/user/index.js";
+import { fileOf, openQueue, outSyncs, queueOf, setup, submit, syncobjError } from "./helpers.js";
 
-const FOREVER = 2 ** 62;
+const FOREVER = 2n ** 62n;
 
 describe("ASAHI_QUEUE_CREATE / DESTROY", () => {
   it("validates flags, VM, priority; HIGH needs CAP_SYS_ADMIN; destroy of an unknown id is ENOENT", async () => {
@@ -38,7 +33,7 @@ describe("ASAHI_QUEUE_CREATE / DESTROY", () => {
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
       const fd = await app.open("/dev/dri/renderD128");
-      const vm_id = await vmCreate(app, fd);
+      const vm_id = await agxVmCreate(app, fd);
       const create = (a: object) => app.ioctl(fd, DRM_IOCTL_ASAHI_QUEUE_CREATE, a);
       await expect(create({ vm_id, flags: 1 })).rejects.toMatchObject({ code: "EINVAL" });
       await expect(create({ vm_id: 9 })).rejects.toMatchObject({ code: "ENOENT" });
@@ -73,7 +68,7 @@ describe("ASAHI_SUBMIT argument checks (a failed submit changes nothing)", () =>
     await sim.exec("app", async () => {
       const { fd, queue } = await openQueue(app);
       const so = await drmSyncobjCreate(app, fd);
-      const ok = { queue_id: queue, commands: [render()] };
+      const ok = { queue_id: queue, commands: [agxRenderCommand()] };
       const bad = async (args: object, code: string, msg?: RegExp) => {
         const p = submit(app, fd, { ...ok, ...args } as never);
         await expect(p).rejects.toMatchObject({ code });
@@ -82,22 +77,52 @@ describe("ASAHI_SUBMIT argument checks (a failed submit changes nothing)", () =>
       await bad({ flags: 1 }, "EINVAL");
       await bad({ pad: 1 }, "EINVAL");
       await bad({ queue_id: 7 }, "ENOENT");
-      await bad({ syncs: outSyncs(so), out_sync_count: 2 }, "EINVAL", /in_sync_count \+ out_sync_count/);
+      // in_sync_count + out_sync_count syncs are copied from user memory: one short is EFAULT.
+      await bad({ syncs: outSyncs(so), out_sync_count: 2 }, "EFAULT", /copy_from_user/);
+      await bad({ out_sync_count: 1 }, "EFAULT", /NULL/);
       await bad({ syncs: [{ sync_type: 5, handle: so }], out_sync_count: 1 }, "EINVAL", /sync_type/);
       await bad({ syncs: [{ sync_type: 0, handle: so, timeline_value: 3 }], out_sync_count: 1 }, "EINVAL");
       await bad({ syncs: outSyncs(99), out_sync_count: 1 }, "ENOENT");
       await bad({ syncs: outSyncs(99), in_sync_count: 1 }, "ENOENT");
       // An in-sync whose syncobj has no fence yet (no WAIT_FOR_SUBMIT in a submit): EINVAL.
       await bad({ syncs: outSyncs(so), in_sync_count: 1 }, "EINVAL");
-      await bad({ commands: [] }, "EINVAL");
-      await bad({ commands: [{ ...render(), cmd_type: 2 }] }, "EINVAL", /cmd_type/);
-      await bad({ commands: [render({ vdm_barrier: 1 })] }, "EINVAL", /earlier commands/);
-      await bad({ commands: [render(), compute({ cdm_barrier: 1 })] }, "EINVAL", /only 0 come before/);
-      await bad({ commands: [render({ vdm_barrier: 0x10000 })] }, "EINVAL", /u16/);
-      await bad({ commands: [render({ error: 5 })] }, "EINVAL", /negative errno/);
-      await bad({ commands: [render({ vertex_ns: -1 })] }, "EINVAL");
+      await bad({ commands: [] }, "EINVAL", /1\.\.1024 hardware commands, got 0/);
+      await bad({ commands: [{ ...agxRenderCommand(), cmd_type: 5 }] }, "EINVAL", /cmd_type/);
+      // Attachment commands are software commands: no barriers, and they do not count.
+      await bad(
+        { commands: [{ ...agxRenderCommand(), cmd_type: DRM_ASAHI_SET_FRAGMENT_ATTACHMENTS }] },
+        "EINVAL",
+        /got 0/,
+      );
+      await bad(
+        {
+          commands: [
+            { ...agxRenderCommand(), cmd_type: DRM_ASAHI_SET_FRAGMENT_ATTACHMENTS, vdm_barrier: 0 },
+            agxRenderCommand(),
+          ],
+        },
+        "EINVAL",
+        /software command/,
+      );
+      await bad({ commands: [{ ...agxRenderCommand(), dumb: 1 }] }, "EINVAL", /no member dumb/);
+      // The byte-level command buffer is not decoded yet: refused, not ignored.
+      await bad({ cmdbuf: new Uint8Array(8), cmdbuf_size: 8 }, "EINVAL", /byte-level/);
+      await bad({ cmdbuf_size: 8 }, "EINVAL", /byte-level/);
+      await bad({ commands: [agxRenderCommand({ vdm_barrier: 1 })] }, "EINVAL", /earlier commands/);
+      await bad(
+        { commands: [agxRenderCommand(), agxComputeCommand({ cdm_barrier: 1 })] },
+        "EINVAL",
+        /only 0 come before/,
+      );
+      await bad({ commands: [agxRenderCommand({ vdm_barrier: 0x10000 })] }, "EINVAL", /u16/);
+      await bad({ commands: [agxRenderCommand({ error: 5 })] }, "EINVAL", /negative errno/);
+      await bad({ commands: [agxRenderCommand({ vertex_ns: -1 })] }, "EINVAL");
       // The job alone needs 9 vertex slots on an 8-slot ring: it could never run.
-      await bad({ commands: Array.from({ length: 9 }, () => render()) }, "EINVAL", /could never run/);
+      await bad(
+        { commands: Array.from({ length: 9 }, () => agxRenderCommand()) },
+        "EINVAL",
+        /could never run/,
+      );
       await bad({ bos: [{ handle: 42 }] }, "ENOENT");
       await bad({ bos: [{ handle: 1, flags: 2 }] }, "EINVAL");
       const q = queueOf(dev, app, queue);
@@ -107,7 +132,7 @@ describe("ASAHI_SUBMIT argument checks (a failed submit changes nothing)", () =>
       // Eight render commands fit exactly.
       await submit(app, fd, {
         ...ok,
-        commands: Array.from({ length: 8 }, () => render()),
+        commands: Array.from({ length: 8 }, () => agxRenderCommand()),
         syncs: outSyncs(so),
         out_sync_count: 1,
       });
@@ -131,10 +156,10 @@ describe("barriers", () => {
       await submit(app, fd, {
         queue_id: queue,
         commands: [
-          render({ vertex_ns: usecs(10), fragment_ns: usecs(100) }),
-          compute({ compute_ns: usecs(5) }), // no barrier: starts at once
-          compute({ vdm_barrier: 1, compute_ns: usecs(5) }), // after render 1 (110 µs)
-          render({ cdm_barrier: 2, vertex_ns: usecs(10), fragment_ns: usecs(10) }), // after compute 2 (115 µs)
+          agxRenderCommand({ vertex_ns: usecs(10), fragment_ns: usecs(100) }),
+          agxComputeCommand({ compute_ns: usecs(5) }), // no barrier: starts at once
+          agxComputeCommand({ vdm_barrier: 1, compute_ns: usecs(5) }), // after render 1 (110 µs)
+          agxRenderCommand({ cdm_barrier: 2, vertex_ns: usecs(10), fragment_ns: usecs(10) }), // after compute 2 (115 µs)
         ],
         syncs: outSyncs(so),
         out_sync_count: 1,
@@ -154,38 +179,71 @@ describe("barriers", () => {
     expect(sim.teardown().findings).toEqual([]);
   });
 
-  it("0 waits on all earlier work of that subqueue (earlier submits); per-command stats show the barrier wait", async () => {
+  it("attachment commands are software commands: accepted, on no ring, and not counted by barrier indices", async () => {
     const { sim, host, dev } = setup();
     const app = new Process(sim, "app");
-    const seen: ReturnType<import("../src/index.js").AsahiJob["commandStats"]>[] = [];
     await sim.exec("app", async () => {
       const { fd, queue } = await openQueue(app);
+      const so = await drmSyncobjCreate(app, fd);
+      const attach = (cmd_type: number) => ({ ...agxRenderCommand(), cmd_type });
+      await submit(app, fd, {
+        queue_id: queue,
+        commands: [
+          attach(DRM_ASAHI_SET_VERTEX_ATTACHMENTS),
+          agxRenderCommand(),
+          attach(DRM_ASAHI_SET_COMPUTE_ATTACHMENTS),
+          // Barrier 1 is the first render, not the first command.
+          agxComputeCommand({ vdm_barrier: 1 }),
+        ],
+        syncs: outSyncs(so),
+        out_sync_count: 1,
+      });
+      await drmSyncobjWait(app, fd, [so], FOREVER);
+      // vertex 50 µs + fragment 200 µs, then the compute's 100 µs.
+      expect(sim.now).toBe(usecs(350));
       const q = queueOf(dev, app, queue);
-      // Keep the per-command stats of each job before it is freed.
-      const free = q.sched.ops.freeJob;
-      q.sched.ops.freeJob = (job) => {
-        seen.push(AsahiQueue.jobOf(job).commandStats());
-        free.call(q.sched.ops, job);
-      };
+      expect([q.rings.vertex, q.rings.fragment, q.rings.compute].map((r) => r.stats.commands)).toEqual([
+        1, 1, 1,
+      ]);
+    });
+    app.exit();
+    host.remove(dev);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+
+  it("0 waits on all earlier work of that subqueue (earlier submits); per-command stats show the barrier wait", async () => {
+    const seen: ReturnType<import("../src/index.js").AsahiJob["commandStats"]>[] = [];
+    // Keep the per-command stats of each job before the driver frees it: a plugin tapping
+    // free_job ahead of the driver.
+    const keepStats: DrmPlugin = {
+      apply: (hooks) =>
+        hooks.sched.freeJob.tap({ name: "keep-stats", stage: DrmHookStage.EARLY }, (job) => {
+          seen.push(AsahiQueue.jobOf(job).commandStats());
+        }),
+    };
+    const { sim, host, dev } = setup({ plugins: [keepStats] });
+    const app = new Process(sim, "app");
+    await sim.exec("app", async () => {
+      const { fd, queue } = await openQueue(app);
       const a = await drmSyncobjCreate(app, fd);
       const b = await drmSyncobjCreate(app, fd);
       const c = await drmSyncobjCreate(app, fd);
-      await submit(app, fd, { queue_id: queue, commands: [render({ fragment_ns: usecs(300) })] });
+      await submit(app, fd, { queue_id: queue, commands: [agxRenderCommand({ fragment_ns: usecs(300) })] });
       await submit(app, fd, {
         queue_id: queue,
-        commands: [compute({ vdm_barrier: 0, compute_ns: usecs(10) })],
+        commands: [agxComputeCommand({ vdm_barrier: 0, compute_ns: usecs(10) })],
         syncs: outSyncs(a),
         out_sync_count: 1,
       });
       await submit(app, fd, {
         queue_id: queue,
-        commands: [compute({ vdm_barrier: DRM_ASAHI_BARRIER_NONE, compute_ns: usecs(10) })],
+        commands: [agxComputeCommand({ vdm_barrier: DRM_ASAHI_BARRIER_NONE, compute_ns: usecs(10) })],
         syncs: outSyncs(b),
         out_sync_count: 1,
       });
       await submit(app, fd, {
         queue_id: queue,
-        commands: [compute({ cdm_barrier: 0 })],
+        commands: [agxComputeCommand({ cdm_barrier: 0 })],
         syncs: outSyncs(c),
         out_sync_count: 1,
       });
@@ -223,21 +281,21 @@ describe("syncobjs", () => {
       const bin = await drmSyncobjCreate(app, fd);
       await submit(app, fd, {
         queue_id: q1,
-        commands: [compute({ compute_ns: usecs(500) })],
+        commands: [agxComputeCommand({ compute_ns: usecs(500) })],
         syncs: outSyncs([tl, 5]),
         out_sync_count: 1,
       });
       // Queue 2 waits on point 5 of the timeline and signals a binary syncobj.
       await submit(app, fd, {
         queue_id: q2,
-        commands: [compute({ compute_ns: usecs(20) })],
+        commands: [agxComputeCommand({ compute_ns: usecs(20) })],
         syncs: [...outSyncs([tl, 5]), ...outSyncs(bin)],
         in_sync_count: 1,
         out_sync_count: 1,
       });
       await submit(app, fd, {
         queue_id: q2,
-        commands: [compute({ compute_ns: usecs(1) })],
+        commands: [agxComputeCommand({ compute_ns: usecs(1) })],
         syncs: [...outSyncs(bin), ...outSyncs([tl, 9])],
         in_sync_count: 1,
         out_sync_count: 1,
@@ -268,8 +326,8 @@ describe("firmware ring limits through prepareJob fences (seed 002)", () => {
           queue_id: queue,
           commands: Array.from({ length: n }, (_, k) =>
             k % 2 === 0
-              ? render({ fragment_ns: usecs(20 + sim.random.int(0, 30)) })
-              : compute({ vdm_barrier: k }),
+              ? agxRenderCommand({ fragment_ns: usecs(20 + sim.random.int(0, 30)) })
+              : agxComputeCommand({ vdm_barrier: k }),
           ),
           syncs: outSyncs(so),
           out_sync_count: 1,
@@ -305,7 +363,7 @@ describe("firmware ring limits through prepareJob fences (seed 002)", () => {
         handles.push(so);
         await submit(app, fd, {
           queue_id: queue,
-          commands: [render({ vdm_barrier: 0 })],
+          commands: [agxRenderCommand({ vdm_barrier: 0 })],
           syncs: outSyncs(so),
           out_sync_count: 1,
         });
@@ -322,14 +380,28 @@ describe("firmware ring limits through prepareJob fences (seed 002)", () => {
 });
 
 describe("probe and tracing", () => {
-  it("asahiProbe checks its limits; asahiHooks refuses other devices", () => {
+  it("asahiProbe checks its limits; queues run on the device's hook-routed ops; asahiDeviceOf refuses other devices", async () => {
     const sim = new Simulator();
     const host = new DrmPluginHost(sim);
     expect(() => asahiProbe(host, { slots: 0 })).toThrow(/slots must be a positive integer/);
     expect(() => asahiProbe(host, { ringSize: 1.5 })).toThrow(/ringSize/);
     const dev = asahiProbe(host);
-    expect(asahiHooks(dev).schedOps.taps).toEqual([]);
+    const app = new Process(sim, "app");
+    await sim.exec("app", async () => {
+      const { queue } = await openQueue(app);
+      const q = queueOf(dev, app, queue);
+      // No private ops object: the scheduler calls the device's drm_sched_backend_ops.
+      expect(q.sched.ops).toBe(dev.schedOps);
+      expect(asahiDeviceOf(dev).queues).toEqual([q]);
+      expect(dev.hooks.sched.runJob.taps.map((t) => t.name)).toEqual(["asahi"]);
+    });
+    expect(() => asahiDeviceOf({ toString: () => "vgem" } as never)).toThrow(
+      expect.objectContaining({ code: "ENODEV" }),
+    );
+    app.exit();
+    expect(asahiDeviceOf(dev).queues).toEqual([]);
     host.remove(dev);
+    expect(() => asahiDeviceOf(dev)).toThrow(expect.objectContaining({ code: "ENODEV" }));
     expect(sim.teardown().findings).toEqual([]);
   });
 
@@ -341,7 +413,7 @@ describe("probe and tracing", () => {
       const so = await drmSyncobjCreate(app, fd);
       await submit(app, fd, {
         queue_id: queue,
-        commands: [render(), compute()],
+        commands: [agxRenderCommand(), agxComputeCommand()],
         syncs: outSyncs(so),
         out_sync_count: 1,
       });

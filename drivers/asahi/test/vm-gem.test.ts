@@ -22,21 +22,18 @@ import {
   DRM_IOCTL_ASAHI_VM_CREATE,
   DRM_IOCTL_ASAHI_VM_DESTROY,
   type DrmAsahiGemBindOp,
+  drm_asahi_gem_bind_op,
 } from "../src/index.js";
 import {
-  compute,
-  fileOf,
-  gemCreate,
-  KERNEL_START,
-  openQueue,
-  outSyncs,
-  render,
-  setup,
-  submit,
-  vmCreate,
-} from "./helpers.js";
+  agxBoCreate,
+  agxComputeCommand,
+  agxRenderCommand,
+  agxVmBind,
+  agxVmCreate,
+} from "../src/user/index.js";
+import { fileOf, KERNEL_START, openQueue, outSyncs, setup, submit } from "./helpers.js";
 
-const FOREVER = 2 ** 62;
+const FOREVER = 2n ** 62n;
 const RW = DRM_ASAHI_BIND_READ | DRM_ASAHI_BIND_WRITE;
 const VA = 0x10_0000;
 
@@ -61,8 +58,8 @@ describe("VMs and VM_BIND", () => {
       ).rejects.toMatchObject({
         code: "EINVAL",
       });
-      expect(await vmCreate(app, fd)).toBe(1);
-      expect(await vmCreate(app, fd)).toBe(2);
+      expect(await agxVmCreate(app, fd)).toBe(1);
+      expect(await agxVmCreate(app, fd)).toBe(2);
       await expect(app.ioctl(fd, DRM_IOCTL_ASAHI_VM_DESTROY, { vm_id: 3 })).rejects.toMatchObject({
         code: "ENOENT",
       });
@@ -82,12 +79,18 @@ describe("VMs and VM_BIND", () => {
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
       const fd = await app.open("/dev/dri/renderD128");
-      const vm_id = await vmCreate(app, fd);
-      const bo = await gemCreate(app, fd, 3 * ASAHI_PAGE_SIZE);
+      const vm_id = await agxVmCreate(app, fd);
+      const bo = await agxBoCreate(app, fd, 3 * ASAHI_PAGE_SIZE);
       const vm = asahiFileOf(fileOf(dev, app)).vms.lookup(vm_id, "test");
-      const bind = (binds: Partial<DrmAsahiGemBindOp>[], extra: object = {}) =>
-        app.ioctl(fd, DRM_IOCTL_ASAHI_VM_BIND, { vm_id, num_binds: binds.length, binds, ...extra });
-      const op = (o: Partial<DrmAsahiGemBindOp>) => ({
+      const bind = (binds: DrmAsahiGemBindOp[], extra: object = {}) =>
+        app.ioctl(fd, DRM_IOCTL_ASAHI_VM_BIND, {
+          vm_id,
+          num_binds: binds.length,
+          stride: drm_asahi_gem_bind_op.size,
+          userptr: binds,
+          ...extra,
+        });
+      const op = (o: DrmAsahiGemBindOp) => ({
         flags: RW,
         handle: bo,
         offset: 0,
@@ -95,14 +98,19 @@ describe("VMs and VM_BIND", () => {
         addr: VA,
         ...o,
       });
-      const bad = async (binds: Partial<DrmAsahiGemBindOp>[], code: string, msg?: RegExp) => {
+      const bad = async (binds: DrmAsahiGemBindOp[], code: string, msg?: RegExp) => {
         const p = bind(binds);
         await expect(p).rejects.toMatchObject({ code });
         if (msg) await expect(p).rejects.toThrow(msg);
       };
-      await expect(bind([op({})], { num_binds: 2 })).rejects.toMatchObject({ code: "EINVAL" });
+      // num_binds ops are copied from user memory: one more than it holds is EFAULT.
+      await expect(bind([op({})], { num_binds: 2 })).rejects.toMatchObject({ code: "EFAULT" });
       await expect(bind([op({})], { vm_id: 5 })).rejects.toMatchObject({ code: "ENOENT" });
-      await bad([op({ flags: 1 << 7 })], "EINVAL", /unknown flags/);
+      await expect(bind([op({})], { pad: 1 })).rejects.toMatchObject({ code: "EINVAL" });
+      // The stride must hold a whole op; a larger one (a newer op struct) is fine.
+      await expect(bind([op({})], { stride: 0 })).rejects.toThrow(/stride 0 is smaller/);
+      await expect(bind([op({})], { stride: 24 })).rejects.toMatchObject({ code: "EINVAL" });
+      await bad([op({ flags: 1 << 7 })], "EINVAL", /unknown flag bits 0x80/);
       await bad([op({ flags: DRM_ASAHI_BIND_SINGLE_PAGE | RW })], "EINVAL", /SINGLE_PAGE/);
       await bad([op({ flags: 0 })], "EINVAL", /READ/);
       await bad([op({ range: 0 })], "EINVAL");
@@ -117,10 +125,10 @@ describe("VMs and VM_BIND", () => {
         /overlaps an existing mapping/,
       );
       expect(vm.mappings).toEqual([]);
-      await bind([
-        op({}),
-        op({ addr: VA + ASAHI_PAGE_SIZE, offset: ASAHI_PAGE_SIZE, range: 2 * ASAHI_PAGE_SIZE }),
-      ]);
+      await bind(
+        [op({}), op({ addr: VA + ASAHI_PAGE_SIZE, offset: ASAHI_PAGE_SIZE, range: 2 * ASAHI_PAGE_SIZE })],
+        { stride: 64 },
+      );
       expect(vm.mappings.map((m) => [m.addr, m.range, m.offset])).toEqual([
         [VA, ASAHI_PAGE_SIZE, 0],
         [VA + ASAHI_PAGE_SIZE, 2 * ASAHI_PAGE_SIZE, ASAHI_PAGE_SIZE],
@@ -159,8 +167,8 @@ describe("GEM_CREATE and PRIME", () => {
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
       const fd = await app.open("/dev/dri/renderD128");
-      const vm1 = await vmCreate(app, fd);
-      const vm2 = await vmCreate(app, fd);
+      const vm1 = await agxVmCreate(app, fd);
+      const vm2 = await agxVmCreate(app, fd);
       const create = (a: object) => app.ioctl(fd, DRM_IOCTL_ASAHI_GEM_CREATE, a);
       await expect(create({ size: 0 })).rejects.toMatchObject({ code: "EINVAL" });
       await expect(create({ size: 4096, flags: 1 << 4 })).rejects.toMatchObject({ code: "EINVAL" });
@@ -169,17 +177,17 @@ describe("GEM_CREATE and PRIME", () => {
         code: "ENOENT",
       });
       await expect(create({ size: 4096, pad: 1 })).rejects.toMatchObject({ code: "EINVAL" });
+      // A __u64 size no memory holds: ENOMEM, as the allocation would fail.
+      await expect(create({ size: 2n ** 60n })).rejects.toMatchObject({ code: "ENOMEM" });
       expect(fileOf(dev, app).gem.count).toBe(0);
-      const shared = await gemCreate(app, fd, 5000);
+      const shared = await agxBoCreate(app, fd, 5000);
       expect(fileOf(dev, app).gem.peek(shared)!.size).toBe(ASAHI_PAGE_SIZE);
-      const priv = await gemCreate(app, fd, 4096, DRM_ASAHI_GEM_VM_PRIVATE, vm1);
+      const priv = await agxBoCreate(app, fd, 4096, DRM_ASAHI_GEM_VM_PRIVATE, vm1);
       await expect(drmPrimeHandleToFD(app, fd, priv)).rejects.toMatchObject({ code: "EINVAL" });
       expect(await drmPrimeHandleToFD(app, fd, shared)).toBeGreaterThanOrEqual(0);
       const binds = [{ flags: RW, handle: priv, offset: 0, range: ASAHI_PAGE_SIZE, addr: VA }];
-      await expect(
-        app.ioctl(fd, DRM_IOCTL_ASAHI_VM_BIND, { vm_id: vm2, num_binds: 1, binds }),
-      ).rejects.toThrow(/private to another VM/);
-      await app.ioctl(fd, DRM_IOCTL_ASAHI_VM_BIND, { vm_id: vm1, num_binds: 1, binds });
+      await expect(agxVmBind(app, fd, vm2, binds)).rejects.toThrow(/private to another VM/);
+      await agxVmBind(app, fd, vm1, binds);
     });
     app.exit();
     host.remove(dev);
@@ -193,20 +201,20 @@ describe("GEM_CREATE and PRIME", () => {
     const result = await sim.exec("main", async () => {
       const w = await openQueue(writer);
       const r = await openQueue(reader);
-      const bo = await gemCreate(writer, w.fd, 1 << 20);
+      const bo = await agxBoCreate(writer, w.fd, 1 << 20);
       const dmabuf = await drmPrimeHandleToFD(writer, w.fd, bo);
       const passed = writer.sendFd(reader, dmabuf);
       const imported = await drmPrimeFDToHandle(reader, r.fd, passed);
       const done = await drmSyncobjCreate(reader, r.fd);
       await submit(writer, w.fd, {
         queue_id: w.queue,
-        commands: [render({ fragment_ns: usecs(400) })],
+        commands: [agxRenderCommand({ fragment_ns: usecs(400) })],
         bos: [{ handle: bo, flags: ASAHI_BO_WRITE }],
       });
       const busy = await reader.poll([{ fd: passed, events: EPOLLIN }], 0);
       await submit(reader, r.fd, {
         queue_id: r.queue,
-        commands: [compute({ compute_ns: usecs(10) })],
+        commands: [agxComputeCommand({ compute_ns: usecs(10) })],
         bos: [{ handle: imported }, { handle: imported }],
         syncs: outSyncs(done),
         out_sync_count: 1,

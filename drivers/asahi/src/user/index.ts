@@ -1,0 +1,7 @@
+/**
+ * @drmsim/asahi/user — Mesa's asahi winsys in miniature: the userspace side of the asahi uAPI,
+ * each function the ioctl Mesa makes. Used by the driver's tests, the interop suite, the fuzzer
+ * and the CLI scenarios.
+ */
+export * from "./agx-device.js";
+export * from "./agx-submit.js";
