@@ -29,7 +29,15 @@
  * Not modelled (refused with `EOPNOTSUPP`): collective waits, staged submission, encapsulated
  * signals, engine(-core) commands, the restore phase and multi-CS waits.
  */
-import { DelayedWork, ERRNO, KernelError, MAX_SCHEDULE_TIMEOUT, secs, usecs } from "@drmsim/runtime";
+import {
+  DelayedWork,
+  ERRNO,
+  KernelError,
+  MAX_SCHEDULE_TIMEOUT,
+  secs,
+  type UapiValue,
+  usecs,
+} from "@drmsim/runtime";
 import type { HlCb, HlCtx } from "./context.js";
 import {
   HL_CS_FLAGS_ALL,
@@ -41,21 +49,23 @@ import {
   HL_CS_FLAGS_WAIT,
   HL_CS_SEQ_NONE,
   HL_CS_STATUS_SUCCESS,
-  HL_DEFAULT_JOB_NS,
   HL_MAX_CB_SIZE,
   HL_MAX_JOBS_PER_CS,
   HL_WAIT_CS_STATUS_BUSY,
   HL_WAIT_CS_STATUS_COMPLETED,
   HL_WAIT_CS_STATUS_FLAG_GONE,
   HL_WAIT_CS_STATUS_FLAG_TIMESTAMP_VLD,
-  type HlCsArgs,
-  type HlCsChunk,
-  type HlWaitCsArgs,
+  type hl_cs_args,
+  type hl_cs_chunk,
+  type hl_wait_cs_args,
 } from "./habanalabs-accel.js";
 import type { HlDevice } from "./hl-device.js";
 import { type HlCsType, HlFence } from "./hl-fence.js";
 import { type HlHwQueue, HlQueueType, type HlSobWait } from "./hw-queue.js";
 import type { HlHwSob } from "./sync-stream.js";
+
+/** One `struct hl_cs_chunk` as the handler reads it. */
+type Chunk = UapiValue<typeof hl_cs_chunk>;
 
 /** How long a signal or wait job keeps its queue busy once it runs (a few packets): 1 µs. */
 export const HL_SYNC_STREAM_JOB_NS = 1_000;
@@ -70,6 +80,8 @@ export class HlCsJob {
     /** The host CB of an external job (null for the kernel's own signal and wait CBs). */
     readonly cb: HlCb | null,
     readonly execNs: number,
+    /** drmsim extension (`hl_cs_chunk.hang`): the job never completes until a reset aborts it. */
+    readonly hang: boolean,
     /** A signal job: the SOB it increments when it executes. */
     readonly signals: HlHwSob | null = null,
     /** A wait job: what holds its queue until it may run. */
@@ -193,38 +205,22 @@ function csTimedout(cs: HlCs): void {
   );
 }
 
-function argU(a: Record<string, unknown>, field: string, what: string, dflt?: number): number {
-  const v = a[field] ?? dflt;
-  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0)
-    throw new KernelError("EINVAL", `${what}: ${field} must be a non-negative integer, got ${String(v)}`);
-  return v;
-}
-
-function checkZero(a: Record<string, unknown>, field: string, what: string): void {
-  const v = a[field];
-  if (v !== undefined && v !== 0)
-    throw new KernelError("EINVAL", `${what}: ${field} must be 0, got ${String(v)}`);
-}
-
 interface ParsedJob {
   queue: HlHwQueue;
   cb: HlCb | null;
   execNs: number;
+  hang: boolean;
 }
 
 /** `cs_validate` + `get_cb_from_cs_chunk`: checks one chunk against the queue table, the CBs and the MMU. */
-function parseChunk(ctx: HlCtx, chunk: HlCsChunk, i: number): ParsedJob {
-  if (typeof chunk !== "object" || chunk === null)
-    throw new KernelError("EINVAL", `CS chunk ${i} is not a struct hl_cs_chunk`);
-  const c = chunk as unknown as Record<string, unknown>;
+function parseChunk(ctx: HlCtx, c: Chunk, i: number): ParsedJob {
   const what = `CS chunk ${i}`;
-  checkZero(c, "cs_chunk_flags", what);
-  checkZero(c, "collective_engine_id", what);
-  checkZero(c, "pad", what);
+  if (c.cs_chunk_flags !== 0 || c.collective_engine_id !== 0 || c.pad.some((p) => p !== 0))
+    throw new KernelError("EINVAL", `${what}: cs_chunk_flags, collective_engine_id and pad must be 0`);
   const queue = ctx.hdev.validateQueueIndex(c.queue_index);
-  const cbSize = argU(c, "cb_size", what);
-  const execNs = argU(c, "exec_ns", what, HL_DEFAULT_JOB_NS);
-  const handle = argU(c, "cb_handle", what);
+  const cbSize = c.cb_size;
+  const handle = c.cb_handle;
+  const job = { queue, execNs: c.exec_ns, hang: c.hang };
   if (queue.props.type === HlQueueType.EXT) {
     const cb = ctx.cb(handle);
     if (cb.destroyed) throw new KernelError("EINVAL", `CB handle 0x${handle.toString(16)} invalid`);
@@ -233,39 +229,40 @@ function parseChunk(ctx: HlCtx, chunk: HlCsChunk, i: number): ParsedJob {
         "EINVAL",
         `${what}: cb_size ${cbSize} does not fit CB 0x${handle.toString(16)} of ${cb.size} bytes`,
       );
-    return { queue, cb, execNs };
+    return { ...job, cb };
   }
   // An internal queue's engine fetches its command buffer from device memory through the MMU.
   if (cbSize === 0 || cbSize > HL_MAX_CB_SIZE)
     throw new KernelError("EINVAL", `${what}: cb_size ${cbSize} is not in 1..${HL_MAX_CB_SIZE}`);
-  if (ctx.mmu.translate(handle) === undefined || ctx.mmu.translate(handle + cbSize - 1) === undefined)
+  const va = handle <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(handle) : -1;
+  if (va < 0 || ctx.mmu.translate(va) === undefined || ctx.mmu.translate(va + cbSize - 1) === undefined)
     throw new KernelError(
       "EINVAL",
       `${what}: internal CB at device VA 0x${handle.toString(16)} (+${cbSize}) is not mapped in the device MMU`,
     );
-  return { queue, cb: null, execNs };
+  return { ...job, cb: null };
 }
 
 /**
  * `hl_cs_ioctl`: `hl_cs_sanity_checks`, then `cs_ioctl_default` or `cs_ioctl_signal_wait`. See the
  * module comment. Errors: `EBUSY` while the device is in reset (nothing changes); `EINVAL` for
- * unknown flags, more than one CS-type flag, a non-zero `ctx_id`/`pad`, a count that does not
- * match the array, 0 or more than `HL_MAX_JOBS_PER_CS` chunks (exactly one for a signal or wait
- * CS), a bad queue index, CB handle or size, only internal jobs, a sync-stream CS on a queue
- * without sync streams, a wait naming anything but one signal CS (nothing changes);
- * `EFAULT` for an unreadable `signal_seq_arr`; `EOPNOTSUPP` for the kernel's CS types drmsim does
- * not model; `EAGAIN` when the CS's ring slot is still busy (nothing changes) or when a queue has
- * no room for its jobs — then, as in the kernel, the sequence number is consumed and its fence
+ * unknown flags, more than one CS-type flag, a non-zero `ctx_id`/`pad`, 0 or more than
+ * `HL_MAX_JOBS_PER_CS` chunks (exactly one for a signal or wait CS), a bad queue index, CB handle
+ * or size, only internal jobs, a sync-stream CS on a queue without sync streams, a wait naming
+ * anything but one signal CS (nothing changes); `EFAULT` for a `chunks_execute` or
+ * `signal_seq_arr` that cannot be read; `EOPNOTSUPP` for the kernel's CS types drmsim does not
+ * model; `EAGAIN` when the CS's ring slot is still busy (nothing changes) or when a queue has no
+ * room for its jobs — then, as in the kernel, the sequence number is consumed and its fence
  * completes with `-EBUSY` (not submitted).
  */
-export function hlCsIoctl(ctx: HlCtx, args: HlCsArgs): HlCsArgs {
+export function hlCsIoctl(ctx: HlCtx, args: UapiValue<typeof hl_cs_args>): void {
   const hdev = ctx.hdev;
-  const a = args as unknown as Record<string, unknown>;
+  const a = args.in;
   if (hdev.inReset) {
-    hdev.csCounters.deviceInResetDropCnt++;
+    ctx.countDrop("deviceInResetDropCnt");
     throw new KernelError("EBUSY", `Device is in reset; CS rejected`);
   }
-  const flags = argU(a, "cs_flags", "HL_CS", 0);
+  const flags = a.cs_flags;
   if ((flags & ~HL_CS_FLAGS_ALL) !== 0)
     throw new KernelError("EINVAL", `HL_CS: unknown flags 0x${(flags & ~HL_CS_FLAGS_ALL).toString(16)}`);
   const typeFlags = flags & HL_CS_FLAGS_TYPE_MASK;
@@ -278,14 +275,11 @@ export function hlCsIoctl(ctx: HlCtx, args: HlCsArgs): HlCsArgs {
     );
   const type: HlCsType =
     typeFlags === HL_CS_FLAGS_SIGNAL ? "signal" : typeFlags === HL_CS_FLAGS_WAIT ? "wait" : "default";
-  checkZero(a, "ctx_id", "HL_CS");
-  checkZero(a, "pad", "HL_CS");
-  if (argU(a, "num_chunks_restore", "HL_CS", 0) !== 0)
+  if (a.ctx_id !== 0) throw new KernelError("EINVAL", `HL_CS: ctx_id must be 0, got ${a.ctx_id}`);
+  if (a.pad.some((p) => p !== 0)) throw new KernelError("EINVAL", "HL_CS: pad must be 0");
+  if (a.num_chunks_restore !== 0)
     throw new KernelError("EOPNOTSUPP", "HL_CS: the restore phase (num_chunks_restore) is not modelled");
-  const chunks = a.chunks_execute;
-  const n = argU(a, "num_chunks_execute", "HL_CS");
-  if (!Array.isArray(chunks) || chunks.length !== n)
-    throw new KernelError("EINVAL", `HL_CS: num_chunks_execute ${n} does not match the chunks_execute array`);
+  const n = a.num_chunks_execute;
   if (type !== "default" && n !== 1)
     throw new KernelError("EINVAL", `Sync stream CS mandates one chunk only, context ${ctx.asid}`);
   if (n === 0) throw new KernelError("EINVAL", "Got execute CS with 0 chunks");
@@ -296,36 +290,35 @@ export function hlCsIoctl(ctx: HlCtx, args: HlCsArgs): HlCsArgs {
     );
   let timeoutNs = hdev.csTimeoutNs;
   if ((flags & HL_CS_FLAGS_CUSTOM_TIMEOUT) !== 0) {
-    const t = argU(a, "timeout", "HL_CS");
-    if (t === 0)
+    if (a.timeout === 0)
       throw new KernelError("EINVAL", "HL_CS: HL_CS_FLAGS_CUSTOM_TIMEOUT with a timeout of 0 seconds");
-    timeoutNs = secs(t);
+    timeoutNs = secs(a.timeout);
   }
+  // hl_cs_copy_chunk_array: copy_from_user of the whole array (EFAULT).
+  const chunks = a.chunks_execute.read(n);
   const skip = (flags & HL_CS_FLAGS_SKIP_RESET_ON_TIMEOUT) !== 0;
   const out =
     type === "default"
-      ? csIoctlDefault(ctx, chunks as HlCsChunk[], timeoutNs, skip)
-      : csIoctlSignalWait(ctx, type, (chunks as HlCsChunk[])[0]!, timeoutNs, skip);
-  args.seq = out.seq;
-  args.status = HL_CS_STATUS_SUCCESS;
-  args.sob_base_addr_offset = out.sobAddrOffset;
-  args.sob_count_before_submission = out.sobCountBefore;
-  return args;
+      ? csIoctlDefault(ctx, chunks, timeoutNs, skip)
+      : csIoctlSignalWait(ctx, type, chunks[0]!, timeoutNs, skip);
+  args.out.seq = out.seq;
+  args.out.status = HL_CS_STATUS_SUCCESS;
+  args.out.sob_base_addr_offset = out.sobAddrOffset;
+  args.out.sob_count_before_submission = out.sobCountBefore;
 }
 
 /** What a CS ioctl hands back. */
 interface CsOut {
-  seq: number;
+  seq: bigint;
   sobAddrOffset: number;
   sobCountBefore: number;
 }
 
 /** `cs_ioctl_default`: a CS of user jobs. */
-function csIoctlDefault(ctx: HlCtx, chunks: HlCsChunk[], timeoutNs: number, skip: boolean): CsOut {
-  const hdev = ctx.hdev;
+function csIoctlDefault(ctx: HlCtx, chunks: Chunk[], timeoutNs: number, skip: boolean): CsOut {
   const parsed = chunks.map((c, i) => parseChunk(ctx, c, i));
   if (parsed.every((p) => p.queue.props.type !== HlQueueType.EXT)) {
-    hdev.csCounters.validationDropCnt++;
+    ctx.countDrop("validationDropCnt");
     throw new KernelError(
       "EINVAL",
       `Reject CS ${ctx.asid}.${ctx.csSequence} since it contains only internal queues jobs and needs completion`,
@@ -333,27 +326,24 @@ function csIoctlDefault(ctx: HlCtx, chunks: HlCsChunk[], timeoutNs: number, skip
   }
   checkRingSlot(ctx);
   const cs = createCs(ctx, "default", timeoutNs, skip);
-  for (const p of parsed) cs.jobs.push(new HlCsJob(cs, p.queue, p.cb, p.execNs));
+  for (const p of parsed) cs.jobs.push(new HlCsJob(cs, p.queue, p.cb, p.execNs, p.hang));
   scheduleCs(cs);
-  return { seq: cs.sequence, sobAddrOffset: 0, sobCountBefore: 0 };
+  return { seq: BigInt(cs.sequence), sobAddrOffset: 0, sobCountBefore: 0 };
 }
 
 /** `cs_ioctl_signal_wait` for signal and wait CSs (one chunk, on a sync-stream queue). */
 function csIoctlSignalWait(
   ctx: HlCtx,
   type: "signal" | "wait",
-  chunk: HlCsChunk,
+  c: Chunk,
   timeoutNs: number,
   skip: boolean,
 ): CsOut {
   const hdev = ctx.hdev;
-  if (typeof chunk !== "object" || chunk === null)
-    throw new KernelError("EINVAL", "CS chunk 0 is not a struct hl_cs_chunk");
-  const c = chunk as unknown as Record<string, unknown>;
   const q = hdev.validateQueueIndex(c.queue_index);
   const stream = q.syncStream;
   if (stream === null) {
-    hdev.csCounters.validationDropCnt++;
+    ctx.countDrop("validationDropCnt");
     throw new KernelError("EINVAL", `Queue index ${q.index} does not support sync stream operations`);
   }
   const none: CsOut = { seq: HL_CS_SEQ_NONE, sobAddrOffset: 0, sobCountBefore: 0 };
@@ -365,7 +355,7 @@ function csIoctlSignalWait(
     if (sig === null) return none;
     try {
       if (sig.csType !== "signal") {
-        hdev.csCounters.validationDropCnt++;
+        ctx.countDrop("validationDropCnt");
         throw new KernelError(
           "EINVAL",
           `CS seq 0x${signalSeq.toString(16)} is not of a signal/encaps-signal CS`,
@@ -385,39 +375,37 @@ function csIoctlSignalWait(
     // completes the CS as not submitted, its sequence number spent.
     let signal: ReturnType<typeof stream.nextSignal>;
     try {
-      checkRoom(hdev, new Map([[q, 1]]));
+      checkRoom(ctx, new Map([[q, 1]]));
       signal = stream.nextSignal();
     } catch (e) {
       csComplete(cs);
       throw e;
     }
-    cs.jobs.push(new HlCsJob(cs, q, null, HL_SYNC_STREAM_JOB_NS, signal.sob, null));
+    cs.jobs.push(new HlCsJob(cs, q, null, HL_SYNC_STREAM_JOB_NS, c.hang, signal.sob, null));
     cs.fence.sobSignal = { sob: signal.sob, val: signal.val };
     scheduleCs(cs);
-    return { seq: cs.sequence, sobAddrOffset: signal.sob.addrOffset, sobCountBefore: signal.countBefore };
+    return {
+      seq: BigInt(cs.sequence),
+      sobAddrOffset: signal.sob.addrOffset,
+      sobCountBefore: signal.countBefore,
+    };
   }
   wait!.sob.users++;
-  cs.jobs.push(new HlCsJob(cs, q, null, HL_SYNC_STREAM_JOB_NS, null, wait));
+  cs.jobs.push(new HlCsJob(cs, q, null, HL_SYNC_STREAM_JOB_NS, c.hang, null, wait));
   try {
     scheduleCs(cs);
   } catch (e) {
     wait!.sob.users--;
     throw e;
   }
-  return { seq: cs.sequence, sobAddrOffset: 0, sobCountBefore: 0 };
+  return { seq: BigInt(cs.sequence), sobAddrOffset: 0, sobCountBefore: 0 };
 }
 
-/** `cs_ioctl_extract_signal_seq`: exactly one signal sequence number, readable (`EFAULT`). */
-function extractSignalSeq(c: Record<string, unknown>): number {
-  const n = argU(c, "num_signal_seq_arr", "CS chunk 0", 0);
-  if (n !== 1) throw new KernelError("EINVAL", "Wait for signal CS supports only one signal CS seq");
-  const arr = c.signal_seq_arr;
-  if (!Array.isArray(arr) || arr.length < 1)
-    throw new KernelError("EFAULT", "Failed to copy signal seq array from user");
-  const seq = arr[0];
-  if (typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 0)
-    throw new KernelError("EFAULT", `Failed to copy signal seq array from user (got ${String(seq)})`);
-  return seq;
+/** `cs_ioctl_extract_signal_seq`: exactly one signal sequence number, read from `signal_seq_arr` (`EFAULT`). */
+function extractSignalSeq(c: Chunk): bigint {
+  if (c.num_signal_seq_arr !== 1)
+    throw new KernelError("EINVAL", "Wait for signal CS supports only one signal CS seq");
+  return c.signal_seq_arr.read(1)[0]!;
 }
 
 /** `allocate_cs`'s check: the ring slot of the next sequence must be free (`EAGAIN`, nothing changed). */
@@ -425,7 +413,7 @@ function checkRingSlot(ctx: HlCtx): void {
   const seq = ctx.csSequence;
   const old = ctx.csPending[seq & (ctx.csPending.length - 1)];
   if (old !== null && old !== undefined && !old.done) {
-    ctx.hdev.csCounters.maxCsInFlightDropCnt++;
+    ctx.countDrop("maxCsInFlightDropCnt");
     throw new KernelError(
       "EAGAIN",
       `Rejecting CS because of too many in-flights CS (${ctx.csPending.length} pending, slot of ${old.csSequence} busy)`,
@@ -445,10 +433,10 @@ function createCs(ctx: HlCtx, type: HlCsType, timeoutNs: number, skip: boolean):
 }
 
 /** `hl_hw_queue_schedule_cs`'s check: every queue must have room for its jobs (`EAGAIN`). */
-function checkRoom(hdev: HlDevice, want: Map<HlHwQueue, number>): void {
+function checkRoom(ctx: HlCtx, want: Map<HlHwQueue, number>): void {
   for (const [q, k] of want)
     if (q.inflight + k > q.length) {
-      hdev.csCounters.queueFullDropCnt++;
+      ctx.countDrop("queueFullDropCnt");
       throw new KernelError("EAGAIN", `Queue ${q.index} (${q.props.name}) doesn't have room for ${k} CBs`);
     }
 }
@@ -461,7 +449,7 @@ function scheduleCs(cs: HlCs): void {
   const want = new Map<HlHwQueue, number>();
   for (const j of cs.jobs) want.set(j.queue, (want.get(j.queue) ?? 0) + 1);
   try {
-    checkRoom(hdev, want);
+    checkRoom(cs.ctx, want);
   } catch (e) {
     csComplete(cs);
     throw e;
@@ -472,13 +460,11 @@ function scheduleCs(cs: HlCs): void {
   for (const j of cs.jobs) {
     j.queue.inflight++;
     if (j.cb !== null) j.cb.csCnt++;
-    const fault = j.queue.faults.shift() ?? {};
     j.queue.enqueue(
       {
         durationNs: j.execNs,
         label: `${cs} ${j.queue.props.name}${j.signals !== null ? " signal" : j.waitsFor !== null ? " wait" : ""}`,
-        ...(fault.hang === true ? { hang: true } : {}),
-        ...(fault.error !== undefined ? { error: fault.error } : {}),
+        ...(j.hang ? { hang: true } : {}),
         onComplete: (status) => {
           const aborted = status === -ERRNO.EIO && hdev.inReset;
           // The signal packet's write to the sync object, then the sync-stream uses end.
@@ -504,34 +490,37 @@ function scheduleCs(cs: HlCs): void {
 /**
  * `hl_wait_ioctl` → `hl_cs_wait_ioctl` → `hl_wait_for_fence`. `timeout_us` 0 only looks;
  * otherwise the caller sleeps (interruptibly) on the fence's completion until it completes or the
- * timeout expires. Answers: COMPLETED (with the completion timestamp), COMPLETED + GONE for a
- * CS whose slot was reused, BUSY when the wait's own timeout expired. Fails with `ETIMEDOUT` if
+ * timeout expires. Answers (`out`): COMPLETED (with the completion timestamp), COMPLETED + GONE for
+ * a CS whose slot was reused, BUSY when the wait's own timeout expired. Fails with `ETIMEDOUT` if
  * the CS timed out on the device, `EIO` if a reset aborted it, `EINVAL` for a sequence not handed
- * out yet, unknown flags or a non-zero `ctx_id`, `ERESTARTSYS` when a signal interrupts the wait.
+ * out yet or a non-zero `ctx_id`, `EOPNOTSUPP` for interrupt and multi-CS waits, `ERESTARTSYS`
+ * when a signal interrupts the wait.
  */
-export async function hlWaitCsIoctl(ctx: HlCtx, args: HlWaitCsArgs): Promise<HlWaitCsArgs> {
-  const a = args as unknown as Record<string, unknown>;
-  const flags = argU(a, "flags", "HL_WAIT_CS", 0);
-  if (flags !== 0)
+export async function hlWaitCsIoctl(ctx: HlCtx, args: UapiValue<typeof hl_wait_cs_args>): Promise<void> {
+  const a = args.in;
+  const out = args.out;
+  if (a.flags !== 0)
     throw new KernelError(
       "EOPNOTSUPP",
-      `HL_WAIT_CS: flags 0x${flags.toString(16)} (interrupt and multi-CS waits) are not modelled`,
+      `HL_WAIT_CS: flags 0x${a.flags.toString(16)} (interrupt and multi-CS waits) are not modelled`,
     );
-  checkZero(a, "ctx_id", "HL_WAIT_CS");
-  const seq = argU(a, "seq", "HL_WAIT_CS");
-  const timeoutUs = argU(a, "timeout_us", "HL_WAIT_CS");
-  if (seq === 0) throw new KernelError("EINVAL", "HL_WAIT_CS: sequence 0 is never handed out");
+  if (a.ctx_id !== 0) throw new KernelError("EINVAL", `HL_WAIT_CS: ctx_id must be 0, got ${a.ctx_id}`);
+  const seq = a.seq;
+  if (seq === 0n) throw new KernelError("EINVAL", "HL_WAIT_CS: sequence 0 is never handed out");
   const fence = ctx.getFence(seq);
-  const out: HlWaitCsArgs = { seq, timeout_us: timeoutUs, status: HL_WAIT_CS_STATUS_COMPLETED, flags: 0 };
+  out.status = HL_WAIT_CS_STATUS_COMPLETED;
+  out.flags = 0;
+  out.timestamp_nsec = 0n;
   if (fence === null) {
     out.flags = HL_WAIT_CS_STATUS_FLAG_GONE;
-    return Object.assign(args, out);
+    return;
   }
   try {
     let done: boolean;
-    if (timeoutUs === 0) done = fence.done;
+    if (a.timeout_us === 0n) done = fence.done;
     else {
-      const ns = timeoutUs >= MAX_SCHEDULE_TIMEOUT / 1000 ? MAX_SCHEDULE_TIMEOUT : usecs(timeoutUs);
+      const forever = a.timeout_us >= BigInt(Math.floor(MAX_SCHEDULE_TIMEOUT / 1000));
+      const ns = forever ? MAX_SCHEDULE_TIMEOUT : usecs(Number(a.timeout_us));
       // wait_for_completion_interruptible_timeout, without consuming: complete_all keeps it done.
       done = (await fence.completion.wait({ timeoutNs: ns, interruptible: true })) > 0;
     }
@@ -544,11 +533,9 @@ export async function hlWaitCsIoctl(ctx: HlCtx, args: HlWaitCsArgs): Promise<HlW
           : `CS ${ctx.asid}.${seq} was aborted by a device reset`,
       );
     if (done) {
-      out.status = HL_WAIT_CS_STATUS_COMPLETED;
       out.flags = HL_WAIT_CS_STATUS_FLAG_TIMESTAMP_VLD;
-      out.timestamp_nsec = fence.timestamp;
+      out.timestamp_nsec = BigInt(fence.timestamp);
     } else out.status = HL_WAIT_CS_STATUS_BUSY;
-    return Object.assign(args, out);
   } finally {
     fence.put();
   }

@@ -10,7 +10,7 @@
  * `hl_ctx_put` does in the kernel.
  */
 import { KernelError, RefCounted, type Simulator } from "@drmsim/runtime";
-import type { HlDevice } from "./hl-device.js";
+import { type HlCsCounters, type HlDevice, hlCsCounters } from "./hl-device.js";
 import type { HlVmPhysPgPack } from "./hl-dram.js";
 import type { HlFence } from "./hl-fence.js";
 import { HlMmu } from "./hl-mmu.js";
@@ -40,6 +40,8 @@ export class HlCtx extends RefCounted {
   readonly memHandles = new Map<number, HlVmPhysPgPack>();
   /** Command buffers by handle (`hpriv->mem_mgr`). */
   readonly cbs = new Map<number, HlCb>();
+  /** `ctx->cs_counters`: why this context's CSs were dropped. */
+  readonly csCounters: HlCsCounters = hlCsCounters();
   /** Bytes of device memory this context allocated (`ctx->dram_phys_mem`). */
   dramPhysMem = 0;
   private nextMemHandle = 1;
@@ -67,10 +69,9 @@ export class HlCtx extends RefCounted {
   }
 
   /** `hl_cb_get`: the command buffer of `handle`, `EINVAL` if there is none. */
-  cb(handle: unknown): HlCb {
-    const cb = typeof handle === "number" ? this.cbs.get(handle) : undefined;
-    if (cb === undefined)
-      throw new KernelError("EINVAL", `CB handle 0x${Number(handle).toString(16)} invalid`);
+  cb(handle: bigint): HlCb {
+    const cb = handle <= BigInt(Number.MAX_SAFE_INTEGER) ? this.cbs.get(Number(handle)) : undefined;
+    if (cb === undefined) throw new KernelError("EINVAL", `CB handle 0x${handle.toString(16)} invalid`);
     return cb;
   }
 
@@ -78,16 +79,23 @@ export class HlCtx extends RefCounted {
    * `hl_ctx_get_fence(ctx, seq)`: the fence of `seq` with a new reference, null if it completed so
    * long ago that its slot was reused ("gone"), `EINVAL` for a sequence not handed out yet.
    */
-  getFence(seq: number): HlFence | null {
-    if (seq >= this.csSequence)
+  getFence(seq: bigint): HlFence | null {
+    if (seq >= BigInt(this.csSequence))
       throw new KernelError(
         "EINVAL",
         `Can't wait on CS ${seq} because current CS is at seq ${this.csSequence - 1}`,
       );
-    if (seq + this.csPending.length < this.csSequence) return null;
-    const f = this.csPending[seq & (this.csPending.length - 1)] ?? null;
-    if (f === null || f.csSequence !== seq) return null;
+    const s = Number(seq);
+    if (s + this.csPending.length < this.csSequence) return null;
+    const f = this.csPending[s & (this.csPending.length - 1)] ?? null;
+    if (f === null || f.csSequence !== s) return null;
     return f.get();
+  }
+
+  /** Counts a dropped CS in this context's and the device's counters (`hl_cs_counters_atomic`). */
+  countDrop(kind: keyof HlCsCounters): void {
+    this.csCounters[kind]++;
+    this.hdev.csCounters[kind]++;
   }
 
   describe(): string {

@@ -16,11 +16,18 @@ import {
   type DrmFile,
   type DrmHooks,
   type DrmPluginHost,
+  type DrmProbeOptions,
   drmIoctlDefDrv,
-  drmToken,
-  SIMULATOR,
 } from "@drmsim/drm";
-import { KernelError, type Simulator } from "@drmsim/runtime";
+import {
+  __u8,
+  KernelError,
+  type UapiArgsOf,
+  type UapiStruct,
+  type UapiValue,
+  uapiCopyFromJs,
+  uapiEncode,
+} from "@drmsim/runtime";
 import { inject } from "tsyringe";
 import { hlCsIoctl, hlWaitCsIoctl } from "./command-submission.js";
 import { HlCb, HlCtx } from "./context.js";
@@ -36,23 +43,26 @@ import {
   HL_DEVICE_STATUS_IN_RESET,
   HL_DEVICE_STATUS_OPERATIONAL,
   HL_INFO_CS_COUNTERS,
+  HL_INFO_CS_TIMEOUT_EVENT,
   HL_INFO_DEVICE_STATUS,
   HL_INFO_DRAM_USAGE,
   HL_INFO_HW_IP_INFO,
   HL_INFO_RESET_COUNT,
-  HL_IOCTL_CB,
-  HL_IOCTL_CS,
-  HL_IOCTL_INFO,
-  HL_IOCTL_MEMORY,
-  HL_IOCTL_WAIT_CS,
   HL_MAX_CB_SIZE,
-  type HlCbArgs,
-  type HlCsArgs,
-  type HlInfoArgs,
-  type HlMemArgs,
-  type HlWaitCsArgs,
+  hl_cb_args,
+  hl_cs_args,
+  hl_info_args,
+  hl_info_cs_counters,
+  hl_info_cs_timeout_event,
+  hl_info_device_status,
+  hl_info_dram_usage,
+  hl_info_hw_ip_info,
+  hl_info_reset_count,
+  hl_mem_args,
+  hl_wait_cs_args,
 } from "./habanalabs-accel.js";
-import { HlDevice, type HlDeviceOptions } from "./hl-device.js";
+import { HL_DEVICE, type HlDevice, type HlDeviceOptions, habanalabsProviders } from "./hl-device.js";
+import { hlDmaBufApply } from "./hl-dma-buf.js";
 import { hlMemIoctl } from "./memory.js";
 
 /** habanalabs' `struct drm_driver` data: an accel driver, nothing else. */
@@ -64,9 +74,6 @@ export const HL_DRIVER_INFO = {
   patchlevel: 0,
   features: DrmDriverFeature.COMPUTE_ACCEL,
 } as const;
-
-/** DI token of the probe options. */
-export const HL_DEVICE_OPTIONS = drmToken<HlDeviceOptions>("HL_DEVICE_OPTIONS");
 
 /** `struct hl_fpriv`: the per-open state, with its compute context. */
 export class HlFpriv {
@@ -80,20 +87,24 @@ export function hlFprivOf(file: DrmFile): HlFpriv {
   return p;
 }
 
-/** `hl_cb_ioctl`: CREATE (size 1..HL_MAX_CB_SIZE, rounded up to a page), DESTROY, INFO. */
-function hlCbIoctl(ctx: HlCtx, args: HlCbArgs): HlCbArgs {
-  const a = args as unknown as Record<string, unknown>;
-  if ((a.flags ?? 0) !== 0 || (a.ctx_id ?? 0) !== 0)
+/**
+ * `hl_cb_ioctl`: CREATE (size 1..HL_MAX_CB_SIZE, rounded up to a page; out `cb_handle`), DESTROY,
+ * INFO (out `usage_cnt`). `EINVAL` for non-zero `flags` or `ctx_id` (CB device mapping is not
+ * modelled), a bad size, an unknown or destroyed handle, an unknown op.
+ */
+function hlCbIoctl(ctx: HlCtx, args: UapiValue<typeof hl_cb_args>): void {
+  const a = args.in;
+  if (a.flags !== 0 || a.ctx_id !== 0)
     throw new KernelError("EINVAL", "HL_CB: flags and ctx_id must be 0 (CB device mapping is not modelled)");
   switch (a.op) {
     case HL_CB_OP_CREATE: {
       const size = a.cb_size;
-      if (typeof size !== "number" || !Number.isInteger(size) || size <= 0 || size > HL_MAX_CB_SIZE)
-        throw new KernelError("EINVAL", `HL_CB: CB size ${String(size)} must be in 1..${HL_MAX_CB_SIZE}`);
+      if (size === 0 || size > HL_MAX_CB_SIZE)
+        throw new KernelError("EINVAL", `HL_CB: CB size ${size} must be in 1..${HL_MAX_CB_SIZE}`);
       const cb = new HlCb(ctx.allocCbHandle(), Math.ceil(size / 4096) * 4096);
       ctx.cbs.set(cb.handle, cb);
-      args.cb_handle = cb.handle;
-      return args;
+      args.out.cb_handle = BigInt(cb.handle);
+      return;
     }
     case HL_CB_OP_DESTROY: {
       const cb = ctx.cb(a.cb_handle);
@@ -101,77 +112,122 @@ function hlCbIoctl(ctx: HlCtx, args: HlCbArgs): HlCbArgs {
       // hl_cb_destroy drops the handle; jobs still using the CB keep it until they retire.
       cb.destroyed = true;
       if (cb.csCnt === 0) ctx.cbs.delete(cb.handle);
-      return args;
+      return;
     }
     case HL_CB_OP_INFO: {
       const cb = ctx.cb(a.cb_handle);
       if (cb.destroyed) throw new KernelError("EINVAL", `CB handle 0x${cb.handle.toString(16)} invalid`);
-      args.usage_cnt = cb.csCnt;
-      return args;
+      args.out.usage_cnt = cb.csCnt;
+      return;
     }
     default:
-      throw new KernelError("EINVAL", `HL_CB: unknown opcode ${String(a.op)}`);
+      throw new KernelError("EINVAL", `HL_CB: unknown opcode ${a.op}`);
   }
 }
 
-/** `hl_info_ioctl`: the queries listed in `HL_INFO_*`; `EINVAL` for other ops or a non-zero pad. */
-function hlInfoIoctl(ctx: HlCtx, args: HlInfoArgs): HlInfoArgs {
+/**
+ * The copy-out of every INFO op: `EINVAL` without a buffer (`return_pointer` NULL or
+ * `return_size` 0), else the op's struct — zero-initialised, then `fields` — truncated to
+ * `return_size` bytes (a JavaScript caller passing an object gets the whole struct when
+ * `return_size` covers it; a shorter copy is bytes, for a typed array).
+ */
+function infoCopyOut<L extends UapiStruct>(
+  ctx: HlCtx,
+  args: UapiValue<typeof hl_info_args>,
+  layout: L,
+  fields: UapiArgsOf<L>,
+): void {
+  if (args.return_size === 0 || args.return_pointer.isNull)
+    throw new KernelError("EINVAL", `HL_INFO: op ${args.op} needs return_pointer and return_size`);
+  const value = uapiCopyFromJs(layout, fields, { sim: ctx.hdev.sim, what: layout.name });
+  const n = Math.min(args.return_size, layout.size);
+  if (n === layout.size) args.return_pointer.as(layout).write([value]);
+  else args.return_pointer.as<number>(__u8).write([...uapiEncode(layout, value).subarray(0, n)]);
+}
+
+/**
+ * `hl_info_ioctl`: the queries listed in `HL_INFO_*` that drmsim models, each answered even while
+ * the device is in reset, as the kernel does. Other ops: `EBUSY` during a reset, else `EINVAL`.
+ */
+function hlInfoIoctl(ctx: HlCtx, args: UapiValue<typeof hl_info_args>): void {
   const hdev = ctx.hdev;
-  if ((args.pad ?? 0) !== 0) throw new KernelError("EINVAL", "HL_INFO: pad must be 0");
   switch (args.op) {
     case HL_INFO_HW_IP_INFO:
-      args.info = {
+      infoCopyOut(ctx, args, hl_info_hw_ip_info, {
         dram_base_address: hdev.dram.base,
         dram_size: hdev.dram.size,
         dram_page_size: hdev.dram.pageSize,
-        dram_enabled: 1,
-      };
-      return args;
+        device_mem_alloc_default_page_size: hdev.dram.pageSize,
+        dram_enabled: hdev.dram.size > 4096 ? 1 : 0,
+      });
+      return;
     case HL_INFO_DRAM_USAGE:
-      args.info = { dram_free_mem: hdev.dram.freeBytes, ctx_dram_mem: ctx.dramPhysMem };
-      return args;
+      infoCopyOut(ctx, args, hl_info_dram_usage, {
+        dram_free_mem: hdev.dram.freeBytes,
+        ctx_dram_mem: ctx.dramPhysMem,
+      });
+      return;
     case HL_INFO_DEVICE_STATUS:
-      args.info = { status: hdev.inReset ? HL_DEVICE_STATUS_IN_RESET : HL_DEVICE_STATUS_OPERATIONAL };
-      return args;
+      infoCopyOut(ctx, args, hl_info_device_status, {
+        status: hdev.inReset ? HL_DEVICE_STATUS_IN_RESET : HL_DEVICE_STATUS_OPERATIONAL,
+      });
+      return;
     case HL_INFO_RESET_COUNT:
-      args.info = { hard_reset_cnt: hdev.hardResetCnt, soft_reset_cnt: 0 };
-      return args;
+      infoCopyOut(ctx, args, hl_info_reset_count, {
+        hard_reset_cnt: hdev.hardResetCnt,
+        soft_reset_cnt: 0,
+      });
+      return;
     case HL_INFO_CS_COUNTERS: {
-      const c = hdev.csCounters;
-      args.info = {
-        total_out_of_mem_drop_cnt: c.outOfMemDropCnt,
-        total_parsing_drop_cnt: c.parsingDropCnt,
-        total_queue_full_drop_cnt: c.queueFullDropCnt,
-        total_device_in_reset_drop_cnt: c.deviceInResetDropCnt,
-        total_max_cs_in_flight_drop_cnt: c.maxCsInFlightDropCnt,
-        total_validation_drop_cnt: c.validationDropCnt,
-      };
-      return args;
+      const t = hdev.csCounters;
+      const c = ctx.csCounters;
+      infoCopyOut(ctx, args, hl_info_cs_counters, {
+        total_out_of_mem_drop_cnt: t.outOfMemDropCnt,
+        ctx_out_of_mem_drop_cnt: c.outOfMemDropCnt,
+        total_parsing_drop_cnt: t.parsingDropCnt,
+        ctx_parsing_drop_cnt: c.parsingDropCnt,
+        total_queue_full_drop_cnt: t.queueFullDropCnt,
+        ctx_queue_full_drop_cnt: c.queueFullDropCnt,
+        total_device_in_reset_drop_cnt: t.deviceInResetDropCnt,
+        ctx_device_in_reset_drop_cnt: c.deviceInResetDropCnt,
+        total_max_cs_in_flight_drop_cnt: t.maxCsInFlightDropCnt,
+        ctx_max_cs_in_flight_drop_cnt: c.maxCsInFlightDropCnt,
+        total_validation_drop_cnt: t.validationDropCnt,
+        ctx_validation_drop_cnt: c.validationDropCnt,
+      });
+      return;
     }
+    case HL_INFO_CS_TIMEOUT_EVENT:
+      infoCopyOut(ctx, args, hl_info_cs_timeout_event, {
+        timestamp: hdev.lastCsTimeout?.timestamp ?? 0,
+        seq: hdev.lastCsTimeout?.seq ?? 0,
+      });
+      return;
     default:
-      throw new KernelError("EINVAL", `HL_INFO: unknown op ${String(args.op)}`);
+      if (hdev.inReset) throw new KernelError("EBUSY", "Device is in reset. Can't execute INFO IOCTL");
+      throw new KernelError("EINVAL", `HL_INFO: invalid request ${args.op}`);
   }
 }
 
-/** The habanalabs driver plugin. */
+/**
+ * The habanalabs driver plugin. Everything it does to the DRM core is in `apply()`: a compute
+ * context per open, the device-memory dma-buf exporter's `dma_buf_ops` (`hl-dma-buf.ts`) and the
+ * five ioctls. The hardware and the kernel-side state are `HlDevice`, which the device container
+ * builds (`habanalabsProviders`).
+ */
 export class HabanalabsDriver {
-  /** The device (`struct hl_device`). */
-  readonly hdev: HlDevice;
-
   constructor(
-    @inject(SIMULATOR) readonly sim: Simulator,
     @inject(DRM_DEVICE) readonly drm: DrmDevice,
-    @inject(HL_DEVICE_OPTIONS) opts: HlDeviceOptions,
-  ) {
-    this.hdev = new HlDevice(sim, drm, opts);
-  }
+    /** The device (`struct hl_device`). */
+    @inject(HL_DEVICE) readonly hdev: HlDevice,
+  ) {}
 
   apply(hooks: DrmHooks): void {
     const name = "habanalabs";
     const hdev = this.hdev;
     // hl_device_open: a compute context per open; it holds the file's reference on the context.
     hooks.driver.open.tap(name, (file) => {
-      const ctx = new HlCtx(this.sim, hdev, hdev.allocAsid());
+      const ctx = new HlCtx(hdev.sim, hdev, hdev.allocAsid());
       hdev.contexts.add(ctx);
       file.driverPriv = new HlFpriv(ctx);
     });
@@ -181,62 +237,58 @@ export class HabanalabsDriver {
       file.driverPriv = undefined;
     });
     hooks.driver.release.tap(name, () => hdev.fini());
+    hlDmaBufApply(hooks, hdev, name);
     hooks.driver.ioctls.tap(name, (ioctls) => {
+      // hl_ioctls[]: every one DRM_RENDER_ALLOW (the accel node has no master and no auth).
+      const flags = DRM_RENDER_ALLOW;
       const ctxOf = (file: DrmFile) => hlFprivOf(file).ctx;
       ioctls.add(
-        drmIoctlDefDrv(
-          DRM_IOCTL_HL_INFO,
-          HL_IOCTL_INFO,
-          (file, args: HlInfoArgs) => hlInfoIoctl(ctxOf(file), args),
-          DRM_RENDER_ALLOW,
-        ),
+        drmIoctlDefDrv("HL_INFO", DRM_IOCTL_HL_INFO, hl_info_args, (f, a) => hlInfoIoctl(ctxOf(f), a), flags),
+      );
+      ioctls.add(
+        drmIoctlDefDrv("HL_CB", DRM_IOCTL_HL_CB, hl_cb_args, (f, a) => hlCbIoctl(ctxOf(f), a), flags),
+      );
+      ioctls.add(
+        drmIoctlDefDrv("HL_CS", DRM_IOCTL_HL_CS, hl_cs_args, (f, a) => hlCsIoctl(ctxOf(f), a), flags),
       );
       ioctls.add(
         drmIoctlDefDrv(
-          DRM_IOCTL_HL_CB,
-          HL_IOCTL_CB,
-          (file, args: HlCbArgs) => hlCbIoctl(ctxOf(file), args),
-          DRM_RENDER_ALLOW,
-        ),
-      );
-      ioctls.add(
-        drmIoctlDefDrv(
-          DRM_IOCTL_HL_CS,
-          HL_IOCTL_CS,
-          (file, args: HlCsArgs) => hlCsIoctl(ctxOf(file), args),
-          DRM_RENDER_ALLOW,
-        ),
-      );
-      ioctls.add(
-        drmIoctlDefDrv(
+          "HL_WAIT_CS",
           DRM_IOCTL_HL_WAIT_CS,
-          HL_IOCTL_WAIT_CS,
-          (file, args: HlWaitCsArgs) => hlWaitCsIoctl(ctxOf(file), args),
-          DRM_RENDER_ALLOW,
+          hl_wait_cs_args,
+          (f, a) => hlWaitCsIoctl(ctxOf(f), a),
+          flags,
         ),
       );
       ioctls.add(
         drmIoctlDefDrv(
+          "HL_MEMORY",
           DRM_IOCTL_HL_MEMORY,
-          HL_IOCTL_MEMORY,
-          (file, args: HlMemArgs, call) => hlMemIoctl(ctxOf(file), call.proc, args),
-          DRM_RENDER_ALLOW,
+          hl_mem_args,
+          (f, a, call) => hlMemIoctl(ctxOf(f), call.proc, a),
+          flags,
         ),
       );
     });
   }
 }
 
-/** `hl_pci_probe` + `hl_device_init`: probes a habanalabs device on `host` (`/dev/accel/accelN`). */
-export function habanalabsProbe(host: DrmPluginHost, opts: HlDeviceOptions = {}): DrmDevice {
+/**
+ * `hl_pci_probe` + `hl_device_init`: probes a habanalabs device on `host` (`/dev/accel/accelN`).
+ * `opts.providers` replace parts of the device container (`habanalabsProviders`: `HL_DEVICE_OPTIONS`,
+ * `HL_DRAM`, `PCI_DEV`, or the generic `HW_ENGINE_FACTORY` whose engines run the queues) — a smaller
+ * HBM, a queue that hangs — without touching the driver; `opts.plugins` tap its hooks after it.
+ * The default GEM/PRIME helpers are not applied: habanalabs has no GEM.
+ */
+export function habanalabsProbe(
+  host: DrmPluginHost,
+  options: HlDeviceOptions = {},
+  opts: Pick<DrmProbeOptions, "providers" | "plugins"> = {},
+): DrmDevice {
   return host.probe(HabanalabsDriver, {
     ...HL_DRIVER_INFO,
     helpers: [],
-    providers: [{ provide: HL_DEVICE_OPTIONS, useValue: opts }],
+    providers: [...habanalabsProviders(options), ...(opts.providers ?? [])],
+    plugins: opts.plugins,
   });
-}
-
-/** The `HlDevice` of a probed habanalabs device (tests and tools: fault injection, counters). */
-export function hlDeviceOf(host: DrmPluginHost, device: DrmDevice): HlDevice {
-  return host.driverOf<HabanalabsDriver>(device).hdev;
 }

@@ -15,24 +15,47 @@
  * Difference from the kernel: after a hard reset the kernel makes every user close its fds
  * (`ENODEV` from then on) before the device comes back; drmsim keeps the contexts, so a test can
  * look at the aftermath through the same fd.
+ *
+ * The device is built by the probe's container (`habanalabsProviders`): its options
+ * (`HL_DEVICE_OPTIONS`), its HBM (`HL_DRAM`), its PCI function (`PCI_DEV`, carried by the DRM
+ * device's `dmaDev`) and its queues' engines (`HW_ENGINE_FACTORY`) are tokens a test replaces
+ * without touching the driver.
  */
-import { Device, type PciDev } from "@drmsim/dma-buf";
-import type { DrmDevice } from "@drmsim/drm";
-import { KernelError, msecs, type Simulator, secs, WaitQueue, WorkQueue } from "@drmsim/runtime";
+import type { Device, PciDev } from "@drmsim/dma-buf";
+import {
+  DRM_DEVICE,
+  type DrmDevice,
+  type DrmProvider,
+  drmToken,
+  HW_ENGINE_FACTORY,
+  PCI_DEV,
+  SIMULATOR,
+} from "@drmsim/drm";
+import {
+  type HardwareEngineFactory,
+  KernelError,
+  msecs,
+  type Simulator,
+  secs,
+  WaitQueue,
+  WorkQueue,
+} from "@drmsim/runtime";
+import { inject } from "tsyringe";
 import type { HlCs } from "./command-submission.js";
 import type { HlCtx } from "./context.js";
+import type { HlDmabufPriv } from "./hl-dma-buf.js";
 import { HlDramPool } from "./hl-dram.js";
 import {
   HL_DEFAULT_QUEUES,
   HL_QUEUE_LENGTH,
   HlHwQueue,
-  type HlJobFault,
   type HlQueueProps,
+  hlQueueEngineName,
+  hlQueueRuns,
 } from "./hw-queue.js";
-import type { HlDmabufPriv } from "./memory.js";
 import { HL_MAX_SOB_VAL } from "./sync-stream.js";
 
-/** Options of a probed habanalabs device (`habanalabsProbe(host, opts)`). */
+/** Options of a probed habanalabs device (`habanalabsProbe(host, options)`); every one has a default. */
 export interface HlDeviceOptions {
   /** The device's PCI function (peer-to-peer needs one). Default: none — every p2p attach is refused. */
   pci?: PciDev | null;
@@ -60,7 +83,61 @@ export interface HlDeviceOptions {
   maxSobVal?: number;
 }
 
-/** `struct hl_cs_counters_atomic`: why CSs were dropped. */
+/** The options with every default filled in (`HL_DEVICE_OPTIONS`). */
+export type HlResolvedOptions = Required<Omit<HlDeviceOptions, "pci">> & { readonly pci: PciDev | null };
+
+/** Container token: the device's options, defaults applied. */
+export const HL_DEVICE_OPTIONS = drmToken<HlResolvedOptions>("HL_DEVICE_OPTIONS");
+/**
+ * Container token: the device memory (HBM) and its page allocator (`dram_pg_pool`), sized by the
+ * options by default. A test provides its own `HlDramPool` to give the device less (or fragmented)
+ * HBM without touching the driver.
+ */
+export const HL_DRAM = drmToken<HlDramPool>("HL_DRAM");
+/** Container token: the device (`struct hl_device`), built from the tokens above and the generic ones. */
+export const HL_DEVICE = drmToken<HlDevice>("HL_DEVICE");
+
+/** The options with every default filled in; `EINVAL` for a value out of range. */
+export function hlResolveOptions(o: HlDeviceOptions): HlResolvedOptions {
+  const r: HlResolvedOptions = {
+    pci: o.pci ?? null,
+    dramSize: o.dramSize ?? 1024 * 1024 * 1024,
+    dramPageSize: o.dramPageSize ?? 2 * 1024 * 1024,
+    dramBase: o.dramBase ?? 0x10_0000_0000,
+    dramBarBase: o.dramBarBase ?? 0x80_0000_0000,
+    maxPendingCs: o.maxPendingCs ?? 64,
+    csTimeoutNs: o.csTimeoutNs ?? secs(30),
+    resetOnLockup: o.resetOnLockup ?? true,
+    resetDurationNs: o.resetDurationNs ?? msecs(100),
+    queues: o.queues ?? HL_DEFAULT_QUEUES,
+    queueLength: o.queueLength ?? HL_QUEUE_LENGTH,
+    maxSobVal: o.maxSobVal ?? HL_MAX_SOB_VAL,
+  };
+  const pending = r.maxPendingCs;
+  if (!Number.isInteger(pending) || pending < 1 || (pending & (pending - 1)) !== 0)
+    throw new KernelError("EINVAL", `max_pending_cs must be a power of two, got ${pending}`);
+  const ps = r.dramPageSize;
+  if (!Number.isSafeInteger(ps) || ps < 4096 || ps % 4096 !== 0)
+    throw new KernelError("EINVAL", `DRAM page size must be a multiple of 4096, got ${ps}`);
+  return r;
+}
+
+/**
+ * The device container of a habanalabs probe: the resolved options, the PCI position, the HBM and
+ * the device. A test appends its own providers to replace any of them (or the generic
+ * `HW_ENGINE_FACTORY`, whose engines run the queues) — see `habanalabsProbe`.
+ */
+export function habanalabsProviders(options: HlDeviceOptions = {}): DrmProvider[] {
+  const o = hlResolveOptions(options);
+  return [
+    { provide: HL_DEVICE_OPTIONS, useValue: o },
+    { provide: PCI_DEV, useValue: o.pci },
+    { provide: HL_DRAM, useFactory: () => new HlDramPool(o.dramBase, o.dramSize, o.dramPageSize) },
+    { provide: HL_DEVICE, useClass: HlDevice },
+  ];
+}
+
+/** `struct hl_cs_counters_atomic`: why CSs were dropped (per device and per context). */
 export interface HlCsCounters {
   outOfMemDropCnt: number;
   parsingDropCnt: number;
@@ -70,13 +147,32 @@ export interface HlCsCounters {
   validationDropCnt: number;
 }
 
-/** `struct hl_device`. Created by the driver at probe. */
+/** A zeroed `struct hl_cs_counters_atomic`. */
+export function hlCsCounters(): HlCsCounters {
+  return {
+    outOfMemDropCnt: 0,
+    parsingDropCnt: 0,
+    queueFullDropCnt: 0,
+    deviceInResetDropCnt: 0,
+    maxCsInFlightDropCnt: 0,
+    validationDropCnt: 0,
+  };
+}
+
+const DEVICES = new WeakMap<DrmDevice, HlDevice>();
+
+/** The `HlDevice` behind a probed habanalabs DRM device (`hpriv->hdev`). `ENODEV` for another driver's device. */
+export function hlDeviceOf(dev: DrmDevice): HlDevice {
+  const h = DEVICES.get(dev);
+  if (h === undefined) throw new KernelError("ENODEV", `${dev} is not a habanalabs device`);
+  return h;
+}
+
+/** `struct hl_device`. Built by the device container (`HL_DEVICE`). */
 export class HlDevice {
   /** `hdev->kernel_queues`. */
   readonly queues: HlHwQueue[];
-  /** Device memory. */
-  readonly dram: HlDramPool;
-  /** The `struct device` exports are mapped from (with the PCI function). */
+  /** The `struct device` exports are mapped from: the DRM device's, with its PCI function. */
   readonly dmaDev: Device;
   readonly dramBarBase: number;
   readonly dramVaBase = 0x1000_0000_0000;
@@ -97,46 +193,39 @@ export class HlDevice {
   inReset = false;
   /** `hdev->reset_info.hard_reset_cnt`. */
   hardResetCnt = 0;
-  /** `hdev->last_error.cs_timeout`. */
+  /** `hdev->captured_err_info.cs_timeout`: when the last CS timed out, and which. */
   lastCsTimeout: { timestamp: number; seq: number } | null = null;
-  readonly csCounters: HlCsCounters = {
-    outOfMemDropCnt: 0,
-    parsingDropCnt: 0,
-    queueFullDropCnt: 0,
-    deviceInResetDropCnt: 0,
-    maxCsInFlightDropCnt: 0,
-    validationDropCnt: 0,
-  };
+  /** `hdev->aggregated_cs_counters`. */
+  readonly csCounters: HlCsCounters = hlCsCounters();
   /** Woken when a reset finishes. */
   readonly resetDone: WaitQueue;
   private nextAsid = 1;
 
   constructor(
-    readonly sim: Simulator,
-    readonly drm: DrmDevice,
-    opts: HlDeviceOptions = {},
+    @inject(SIMULATOR) readonly sim: Simulator,
+    @inject(DRM_DEVICE) readonly drm: DrmDevice,
+    @inject(HL_DEVICE_OPTIONS) readonly options: HlResolvedOptions,
+    /** Device memory (HBM). */
+    @inject(HL_DRAM) readonly dram: HlDramPool,
+    @inject(HW_ENGINE_FACTORY) engines: HardwareEngineFactory,
   ) {
-    const pending = opts.maxPendingCs ?? 64;
-    if (!Number.isInteger(pending) || pending < 1 || (pending & (pending - 1)) !== 0)
-      throw new KernelError("EINVAL", `max_pending_cs must be a power of two, got ${pending}`);
-    this.maxPendingCs = pending;
-    this.csTimeoutNs = opts.csTimeoutNs ?? secs(30);
-    this.resetOnLockup = opts.resetOnLockup ?? true;
-    this.resetDurationNs = opts.resetDurationNs ?? msecs(100);
-    const pageSize = opts.dramPageSize ?? 2 * 1024 * 1024;
-    if (!Number.isSafeInteger(pageSize) || pageSize < 4096 || pageSize % 4096 !== 0)
-      throw new KernelError("EINVAL", `DRAM page size must be a multiple of 4096, got ${pageSize}`);
-    this.dram = new HlDramPool(
-      opts.dramBase ?? 0x10_0000_0000,
-      opts.dramSize ?? 1024 * 1024 * 1024,
-      pageSize,
-    );
-    this.dramBarBase = opts.dramBarBase ?? 0x80_0000_0000;
+    DEVICES.set(drm, this);
+    this.maxPendingCs = options.maxPendingCs;
+    this.csTimeoutNs = options.csTimeoutNs;
+    this.resetOnLockup = options.resetOnLockup;
+    this.resetDurationNs = options.resetDurationNs;
+    this.dramBarBase = options.dramBarBase;
+    this.dmaDev = drm.dmaDev;
     const name = this.name;
-    this.dmaDev = new Device(sim, { name, pci: opts.pci ?? null });
-    this.queues = (opts.queues ?? HL_DEFAULT_QUEUES).map(
+    this.queues = options.queues.map(
       (p, i) =>
-        new HlHwQueue(sim, i, p, name, opts.queueLength ?? HL_QUEUE_LENGTH, opts.maxSobVal ?? HL_MAX_SOB_VAL),
+        new HlHwQueue(
+          i,
+          p,
+          hlQueueRuns(p) ? engines.create(hlQueueEngineName(name, p.name), { device: name }) : null,
+          options.queueLength,
+          options.maxSobVal,
+        ),
     );
     this.tdrWq = new WorkQueue(sim, `${name}-cs-tdr`);
     this.resetDone = new WaitQueue(sim, `${name} reset done`);
@@ -144,7 +233,7 @@ export class HlDevice {
 
   /** `dev_name()`: `habanalabs.N` after the accel minor. */
   get name(): string {
-    return `habanalabs.${this.drm.accel?.index ?? 0}`;
+    return this.drm.dmaDev.name;
   }
 
   /** A new context ASID. */
@@ -155,17 +244,6 @@ export class HlDevice {
   /** `EINVAL` unless userspace may put a job on queue `index`. */
   validateQueueIndex(index: unknown): HlHwQueue {
     return HlHwQueue.validateIndex(this.queues, index);
-  }
-
-  /**
-   * Fault injection for tests: the next job submitted to queue `index` hangs or fails. Faults
-   * queue up in order. `EINVAL` for a queue without an engine.
-   */
-  injectJobFault(index: number, fault: HlJobFault): void {
-    const q = this.queues[index];
-    if (q?.engine == null)
-      throw new KernelError("EINVAL", `queue ${index} has no engine to inject a fault into`);
-    q.faults.push(fault);
   }
 
   /** `hl_device_reset(HARD)`. See the module comment. Resolves when the device is operational again. */

@@ -13,12 +13,13 @@
  * - The **CPU** queue is the driver's own channel to the device CPU; userspace may not use it.
  *
  * Each queue executes on a runtime `HardwareEngine` (one slot: the queue's QMAN runs its jobs in
- * order), so completions arrive in irq context, and a reset aborts what is executing. External
+ * order) from the device's `HW_ENGINE_FACTORY`, so completions arrive in irq context, a reset
+ * aborts what is executing, and a test can plan faults into a queue (`hlQueueEngineName`). External
  * queues are sync-stream queues: a wait job (`HL_CS_FLAGS_WAIT`) holds its queue, and every job
  * queued behind it, until the sync object it watches reaches its value (the QMAN's fence on a
  * monitor) — so the jobs wait in the queue, in order, not on the engine.
  */
-import { HardwareEngine, type HwCommand, KernelError, type Simulator } from "@drmsim/runtime";
+import { type HardwareEngine, type HwCommand, KernelError } from "@drmsim/runtime";
 import { HL_MAX_SOB_VAL, type HlHwSob, HlSyncStream } from "./sync-stream.js";
 
 /** `enum hl_queue_type`. */
@@ -83,39 +84,39 @@ export interface HlSobWait {
   readonly target: number;
 }
 
-/** A fault to inject into the next job of a queue (tests of timeouts and resets). */
-export interface HlJobFault {
-  /** The job never completes (a hung engine) until a reset aborts it. */
-  hang?: boolean;
-  /** The job completes with this negative errno. */
-  error?: number;
+/**
+ * The name of a queue's engine in `HW_ENGINE_FACTORY` — `habanalabs.0:DMA_0_0` — which is where a
+ * test plans faults for that queue (`new HardwareEngineFactory(sim, { [name]: { hang: [2] } })`
+ * hangs the queue's second job).
+ */
+export function hlQueueEngineName(device: string, queue: string): string {
+  return `${device}:${queue}`;
+}
+
+/** Whether a queue of these properties executes jobs on an engine (external and internal queues). */
+export function hlQueueRuns(props: HlQueueProps): boolean {
+  return props.type === HlQueueType.EXT || props.type === HlQueueType.INT;
 }
 
 /** `struct hl_hw_queue`: one queue, its engine and (for external queues) its completion queue. */
 export class HlHwQueue {
-  /** The engine that executes the queue's jobs; null for `NA` and the CPU queue. */
-  readonly engine: HardwareEngine | null;
   /** The completion queue of an external queue. */
   readonly cq: HlCq | null;
   /** Jobs submitted and not yet retired (`queue free slots` in the kernel's terms). */
   inflight = 0;
-  /** Faults for the next jobs, in order. */
-  readonly faults: HlJobFault[] = [];
   /** The queue's sync objects, if it is a sync-stream queue. */
   readonly syncStream: HlSyncStream | null;
   /** A wait job holding the queue, and the jobs queued behind it, in order. */
   private held: { cmd: HwCommand; wait: HlSobWait | undefined }[] = [];
 
   constructor(
-    sim: Simulator,
     readonly index: number,
     readonly props: HlQueueProps,
-    device: string,
+    /** The queue's engine (`HlQueueType.EXT`/`INT`), from the device's `HW_ENGINE_FACTORY`; null otherwise. */
+    readonly engine: HardwareEngine | null,
     readonly length = HL_QUEUE_LENGTH,
     maxSobVal = HL_MAX_SOB_VAL,
   ) {
-    const runs = props.type === HlQueueType.EXT || props.type === HlQueueType.INT;
-    this.engine = runs ? new HardwareEngine(sim, `${device}:${props.name}`, { device }) : null;
     this.cq = props.type === HlQueueType.EXT ? new HlCq() : null;
     const sync = props.supportsSyncStream ?? (props.type === HlQueueType.EXT && props.driverOnly !== true);
     this.syncStream = sync ? new HlSyncStream(index, maxSobVal) : null;

@@ -1,41 +1,21 @@
 /**
  * Device memory (`common/memory.c`): `HL_MEM_OP_ALLOC` / `FREE` / `MAP` / `UNMAP` and
- * `HL_MEM_OP_EXPORT_DMABUF_FD`, the peer-to-peer dma-buf exporter of device memory that seed 003
- * reviewed.
+ * `HL_MEM_OP_EXPORT_DMABUF_FD`, whose dma-buf exporter is `hl-dma-buf.ts`.
  *
- * The exporter's rules, from that review and the driver that came out of it:
- * - **Peer-to-peer only.** The memory is HBM behind the device's PCI BAR; an importer reaches it
- *   only by PCI peer-to-peer DMA. At attach, `pci_p2pdma_distance() < 0` clears
- *   `attach->peer2peer`; mapping for an attachment without it fails with `EPERM` ("p2p is
- *   disabled") — an importer that did not allow p2p, or sits where the topology forbids it.
- * - **Scatter lists follow the importer.** Each entry is capped at the *importer's*
- *   `dma_get_max_seg_size()` rounded down to a page (`EINVAL` below a page) and at
- *   `DMA_BUF_CHUNK_MAX_SIZE` (512 MiB, as sg lengths are unsigned int); only physically
- *   contiguous pages merge. Both come from `@drmsim/dma-buf`'s exporter helpers, which exist
- *   because the review asked for core helpers instead of every driver open-coding them.
+ * - Allocations are pages of the device's HBM (`HL_DRAM`), named by a handle; MAP puts them in the
+ *   context's device-MMU address space, and the export names a page range of such a mapping by
+ *   its device VA (`export_dmabuf_fd.addr`, with `offset` and `mem_size`), as 7.1's uAPI does for
+ *   devices with DRAM virtual memory.
  * - **Exported memory is pinned.** While a dma-buf exports an allocation, `HL_MEM_OP_FREE` of it
  *   is refused with `EBUSY` (the first upstream version returned `EINVAL`; the task's contract
- *   for drmsim is `EBUSY`), and the dma-buf keeps the context alive until its release.
- * - **No kernel log from userspace-triggered failures** (the review again): errors are only the
+ *   for drmsim is `EBUSY`).
+ * - **No kernel log from userspace-triggered failures** (seed 003's review): errors are only the
  *   errno and its message.
  */
-import {
-  type DmaBuf,
-  type DmaBufAttachment,
-  type DmaBufOps,
-  type DmaDataDirection,
-  dmaBufAttachP2pCheck,
-  dmaBufExport,
-  dmaBufFd,
-  dmaBufMapPlacement,
-  PAGE_SIZE,
-  type PhysRun,
-  type SgTable,
-} from "@drmsim/dma-buf";
-import { KernelError, O_CLOEXEC, O_RDWR, type Process } from "@drmsim/runtime";
+import { PAGE_SIZE } from "@drmsim/dma-buf";
+import { KernelError, O_CLOEXEC, O_RDWR, type Process, type UapiValue } from "@drmsim/runtime";
 import type { HlCtx } from "./context.js";
 import {
-  DMA_BUF_CHUNK_MAX_SIZE,
   HL_MEM_CONTIGUOUS,
   HL_MEM_FORCE_HINT,
   HL_MEM_OP_ALLOC,
@@ -46,126 +26,55 @@ import {
   HL_MEM_PREFETCH,
   HL_MEM_SHARED,
   HL_MEM_USERPTR,
-  type HlMemArgs,
+  type hl_mem_args,
+  type hl_mem_in,
 } from "./habanalabs-accel.js";
+import { hlDmaBufExport } from "./hl-dma-buf.js";
 import { HlVmPhysPgPack } from "./hl-dram.js";
 
-function argU(a: Record<string, unknown>, field: string, what: string, dflt?: number): number {
-  const v = a[field] ?? dflt;
-  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0)
-    throw new KernelError("EINVAL", `${what}: ${field} must be a non-negative integer, got ${String(v)}`);
-  return v;
-}
+type MemIn = UapiValue<typeof hl_mem_in>;
 
-function only(a: Record<string, unknown>, what: string, allowed: readonly string[]): void {
-  for (const k of Object.keys(a)) {
-    if (allowed.includes(k) || a[k] === undefined || a[k] === 0) continue;
-    throw new KernelError("EINVAL", `${what}: field ${k} is not used by this op and must be 0`);
-  }
+/** A 64-bit handle or address as a number, or undefined above 2^53 (nothing the simulation hands out). */
+function small(v: bigint): number | undefined {
+  return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : undefined;
 }
 
 /**
- * `struct hl_dmabuf_priv`: the exporter's object behind one dma-buf — the pages it covers (a
- * whole allocation, or a page range of one for an export by address) and the context it pins.
+ * `alloc_device_memory`: `mem_size` bytes in DRAM pages (`page_size` 0 or the device's). `EINVAL`
+ * for unknown flags, another page size or 0 bytes; `ENOMEM` when the HBM cannot hold it.
  */
-export class HlDmabufPriv implements DmaBufOps {
-  /** The dma-buf (set right after export). */
-  buf!: DmaBuf;
-  /** Released by the last dma-buf reference. */
-  released = false;
-
-  constructor(
-    readonly ctx: HlCtx,
-    readonly pack: HlVmPhysPgPack,
-    /** Byte offset into the allocation. */
-    readonly offset: number,
-    /** Exported bytes. */
-    readonly size: number,
-  ) {}
-
-  /** The exported range as BAR addresses (`dma_map_resource` of `bar_address`), in page order. */
-  runs(): PhysRun[] {
-    const hdev = this.ctx.hdev;
-    const ps = this.pack.pageSize;
-    const out: PhysRun[] = [];
-    let off = this.offset;
-    const end = this.offset + this.size;
-    while (off < end) {
-      const page = Math.floor(off / ps);
-      const inPage = off - page * ps;
-      const len = Math.min(ps - inPage, end - off);
-      out.push({
-        address: hdev.dramBarBase + (this.pack.pages[page]! - hdev.dram.base) + inPage,
-        length: len,
-      });
-      off += len;
-    }
-    return out;
-  }
-
-  /** `hl_dmabuf_attach`: no peer-to-peer path to the importer clears `peer2peer`. */
-  attach(_buf: DmaBuf, att: DmaBufAttachment): void {
-    dmaBufAttachP2pCheck(att, this.ctx.hdev.dmaDev);
-  }
-
-  /**
-   * `hl_map_dmabuf`: the BAR ranges for the importer. `EPERM` without peer2peer; segments capped by
-   * the importer's max segment size (page-rounded, `EINVAL` below a page) and 512 MiB.
-   */
-  mapDmaBuf(att: DmaBufAttachment, _dir: DmaDataDirection): SgTable {
-    return dmaBufMapPlacement(
-      att,
-      this.ctx.hdev.dmaDev,
-      { domain: "device", runs: this.runs() },
-      { maxSegmentSize: DMA_BUF_CHUNK_MAX_SIZE },
-    );
-  }
-
-  /** `hl_unmap_dmabuf`: nothing to undo (BAR addresses need no IOMMU teardown here). */
-  unmapDmaBuf(_att: DmaBufAttachment, _sgt: SgTable, _dir: DmaDataDirection): void {}
-
-  /** `hl_release_dmabuf`: the allocation is no longer pinned by this export; the context reference goes. */
-  release(_buf: DmaBuf): void {
-    this.released = true;
-    this.pack.exportingCnt--;
-    this.ctx.hdev.exported.delete(this);
-    this.ctx.put();
-  }
-}
-
-/** `alloc_device_memory`. */
-function allocDeviceMemory(ctx: HlCtx, a: Record<string, unknown>): number {
-  const hdev = ctx.hdev;
-  const flags = argU(a, "flags", "HL_MEM_OP_ALLOC", 0);
+function allocDeviceMemory(ctx: HlCtx, flags: number, a: MemIn["alloc"]): number {
+  const N = "HL_MEM_OP_ALLOC";
+  const dram = ctx.hdev.dram;
   if ((flags & ~(HL_MEM_CONTIGUOUS | HL_MEM_SHARED)) !== 0)
+    throw new KernelError("EINVAL", `${N}: flags 0x${flags.toString(16)} are not valid for device memory`);
+  const pageSize = a.page_size === 0n ? dram.pageSize : small(a.page_size);
+  if (pageSize !== dram.pageSize)
     throw new KernelError(
       "EINVAL",
-      `HL_MEM_OP_ALLOC: flags 0x${flags.toString(16)} are not valid for device memory`,
+      `${N}: page size ${a.page_size} is not supported (DRAM pages are ${dram.pageSize})`,
     );
-  const size = argU(a, "mem_size", "HL_MEM_OP_ALLOC");
-  const pageSize = argU(a, "page_size", "HL_MEM_OP_ALLOC", 0) || hdev.dram.pageSize;
-  if (pageSize !== hdev.dram.pageSize)
-    throw new KernelError(
-      "EINVAL",
-      `HL_MEM_OP_ALLOC: page size ${pageSize} is not supported (DRAM pages are ${hdev.dram.pageSize})`,
-    );
-  if (size === 0) throw new KernelError("EINVAL", "HL_MEM_OP_ALLOC: cannot allocate 0 bytes");
-  const npages = Math.ceil(size / pageSize);
-  const pages = hdev.dram.alloc(npages, (flags & HL_MEM_CONTIGUOUS) !== 0);
-  const pack = new HlVmPhysPgPack(ctx.allocMemHandle(), pages, pageSize, (flags & HL_MEM_CONTIGUOUS) !== 0);
+  if (a.mem_size === 0n) throw new KernelError("EINVAL", `${N}: cannot allocate 0 bytes`);
+  const size = small(a.mem_size);
+  if (size === undefined)
+    throw new KernelError("ENOMEM", `${N}: ${a.mem_size} bytes are more than the device memory holds`);
+  const contiguous = (flags & HL_MEM_CONTIGUOUS) !== 0;
+  const pages = dram.alloc(Math.ceil(size / pageSize), contiguous);
+  const pack = new HlVmPhysPgPack(ctx.allocMemHandle(), pages, pageSize, contiguous);
   ctx.memHandles.set(pack.handle, pack);
   ctx.dramPhysMem += pack.totalSize;
   return pack.handle;
 }
 
-function packOf(ctx: HlCtx, handle: number, what: string): HlVmPhysPgPack {
-  const pack = ctx.memHandles.get(handle);
+function packOf(ctx: HlCtx, handle: bigint, what: string): HlVmPhysPgPack {
+  const h = small(handle);
+  const pack = h === undefined ? undefined : ctx.memHandles.get(h);
   if (pack === undefined) throw new KernelError("EINVAL", `${what}: no match for handle ${handle}`);
   return pack;
 }
 
 /** `free_device_memory`: `EINVAL` for an unknown or mapped handle, `EBUSY` while it is exported. */
-function freeDeviceMemory(ctx: HlCtx, handle: number): void {
+function freeDeviceMemory(ctx: HlCtx, handle: bigint): void {
   const pack = packOf(ctx, handle, "free device memory failed");
   if (pack.mappingCnt > 0) throw new KernelError("EINVAL", `handle ${handle} is mapped, cannot free`);
   if (pack.exportingCnt > 0)
@@ -173,131 +82,100 @@ function freeDeviceMemory(ctx: HlCtx, handle: number): void {
       "EBUSY",
       `handle ${handle} is exported (${pack.exportingCnt} dma-buf(s)), cannot free`,
     );
-  ctx.memHandles.delete(handle);
+  ctx.memHandles.delete(pack.handle);
   ctx.hdev.dram.free(pack.pages);
   pack.freed = true;
   ctx.dramPhysMem -= pack.totalSize;
 }
 
 /**
- * `export_dmabuf_from_addr` / by handle: a dma-buf over device memory, with its fd in `proc`.
- * By `handle`: the whole allocation (`mem_size` 0 or its size, `offset` 0). By `addr`: the
- * mapping that starts at that device VA, `offset` and `mem_size` page-aligned and inside it.
- * `EINVAL` for anything else; flags beyond `O_RDWR | O_CLOEXEC` too.
+ * `map_device_va`: maps an allocation into the context's device MMU. `EOPNOTSUPP` for host memory
+ * (`HL_MEM_USERPTR`); `EINVAL` for other unknown flags, an unknown handle or a refused forced
+ * hint; `ENOMEM` when the VA range is full.
  */
-function exportDmabuf(ctx: HlCtx, proc: Process, a: Record<string, unknown>): number {
-  const what = "HL_MEM_OP_EXPORT_DMABUF_FD";
-  const flags = argU(a, "flags", what, 0);
-  if ((flags & ~(O_RDWR | O_CLOEXEC)) !== 0)
-    throw new KernelError(
-      "EINVAL",
-      `${what}: flags 0x${flags.toString(16)} are not O_RDWR/O_CLOEXEC file flags`,
-    );
-  const handle = argU(a, "handle", what, 0);
-  const addr = argU(a, "addr", what, 0);
-  let size = argU(a, "mem_size", what, 0);
-  const offset = argU(a, "offset", what, 0);
-  if ((handle === 0) === (addr === 0))
-    throw new KernelError("EINVAL", `${what}: give exactly one of handle and addr`);
-  let pack: HlVmPhysPgPack;
-  if (handle !== 0) {
-    pack = packOf(ctx, handle, what);
-    if (offset !== 0) throw new KernelError("EINVAL", `${what}: offset must be 0 when exporting by handle`);
-    if (size !== 0 && size !== pack.totalSize)
-      throw new KernelError(
-        "EINVAL",
-        `${what}: mem_size ${size} is not the allocation's size ${pack.totalSize}`,
-      );
-    size = pack.totalSize;
-  } else {
-    const m = ctx.mmu.mappingAt(addr);
-    if (m === undefined)
-      throw new KernelError(
-        "EINVAL",
-        `${what}: device VA 0x${addr.toString(16)} is not the start of a mapping`,
-      );
-    pack = m.pack;
-    if (size === 0 || size % PAGE_SIZE !== 0 || offset % PAGE_SIZE !== 0 || offset + size > m.size)
-      throw new KernelError(
-        "EINVAL",
-        `${what}: offset ${offset} + mem_size ${size} must be page aligned, non-empty and inside the ${m.size}-byte mapping`,
-      );
-  }
-  const hdev = ctx.hdev;
-  const priv = new HlDmabufPriv(ctx, pack, handle !== 0 ? 0 : offset, size);
-  const buf = dmaBufExport(hdev.sim, { ops: priv, size, priv, name: "habanalabs", flags: flags | O_RDWR });
-  priv.buf = buf;
-  pack.exportingCnt++;
-  ctx.get();
-  hdev.exported.add(priv);
-  try {
-    return dmaBufFd(buf, proc, flags);
-  } catch (e) {
-    // export_dmabuf's error path: dma_buf_put, whose release undoes the export (exporting_cnt,
-    // the context reference), so a full fd table leaves nothing exported behind.
-    buf.put();
-    throw e;
-  }
+function mapDeviceVa(ctx: HlCtx, flags: number, a: MemIn["map_device"]): number {
+  const N = "HL_MEM_OP_MAP";
+  if ((flags & HL_MEM_USERPTR) !== 0)
+    throw new KernelError("EOPNOTSUPP", `${N}: mapping host memory (HL_MEM_USERPTR) is not modelled`);
+  if ((flags & ~(HL_MEM_FORCE_HINT | HL_MEM_PREFETCH)) !== 0)
+    throw new KernelError("EINVAL", `${N}: flags 0x${flags.toString(16)} are not valid for device memory`);
+  const pack = packOf(ctx, a.handle, N);
+  const force = (flags & HL_MEM_FORCE_HINT) !== 0;
+  const hint = small(a.hint_addr);
+  // A hint beyond any VA range cannot be honoured: ignored, or refused when forced.
+  if (hint === undefined && force)
+    throw new KernelError("EINVAL", `${N}: hint address 0x${a.hint_addr.toString(16)} cannot be used`);
+  const va = ctx.mmu.map(pack, hint ?? 0, force);
+  pack.mappingCnt++;
+  return va;
 }
 
 /**
- * `hl_mem_ioctl`: one memory op. `EBUSY` while the device is in reset, `EINVAL` for an unknown op
- * or bad arguments, `EOPNOTSUPP` for host-memory (userptr) mappings, `ENOMEM` when device memory
- * or device VA space runs out. A failed op changes nothing.
+ * `export_dmabuf_from_addr` (7.1, devices with DRAM virtual memory): a dma-buf over `mem_size`
+ * bytes from `offset` into the mapping that starts at device VA `addr`, with its fd in `proc`.
+ * `EINVAL` unless `addr` starts a mapping and `offset` and `mem_size` are page aligned, non-empty
+ * and inside it, or for file flags beyond `O_RDWR | O_CLOEXEC`.
  */
-export function hlMemIoctl(ctx: HlCtx, proc: Process, args: HlMemArgs): HlMemArgs {
-  const a = args as unknown as Record<string, unknown>;
-  const hdev = ctx.hdev;
-  if (hdev.inReset) throw new KernelError("EBUSY", "Device is in reset. Can't execute MEMORY IOCTL");
-  if ((a.ctx_id ?? 0) !== 0 || (a.num_of_elements ?? 0) !== 0)
+function exportDmabuf(ctx: HlCtx, proc: Process, flags: number, a: MemIn["export_dmabuf_fd"]): number {
+  const N = "HL_MEM_OP_EXPORT_DMABUF_FD";
+  if ((flags & ~(O_RDWR | O_CLOEXEC)) !== 0)
+    throw new KernelError(
+      "EINVAL",
+      `${N}: flags 0x${flags.toString(16)} are not O_RDWR/O_CLOEXEC file flags`,
+    );
+  const addr = small(a.addr);
+  const m = addr === undefined ? undefined : ctx.mmu.mappingAt(addr);
+  if (m === undefined)
+    throw new KernelError("EINVAL", `${N}: device VA 0x${a.addr.toString(16)} is not the start of a mapping`);
+  const size = small(a.mem_size) ?? Number.POSITIVE_INFINITY;
+  const offset = small(a.offset) ?? Number.POSITIVE_INFINITY;
+  if (size === 0 || size % PAGE_SIZE !== 0 || offset % PAGE_SIZE !== 0 || offset + size > m.size)
+    throw new KernelError(
+      "EINVAL",
+      `${N}: offset ${a.offset} + mem_size ${a.mem_size} must be page aligned, non-empty and inside the ${m.size}-byte mapping`,
+    );
+  return hlDmaBufExport(ctx, proc, m.pack, offset, size, flags);
+}
+
+/**
+ * `hl_mem_ioctl`: one memory op — `in.alloc`, `in.free`, `in.map_device`, `in.unmap` or
+ * `in.export_dmabuf_fd` by `in.op`; out `handle`, `device_virt_addr` or `fd`. `EBUSY` while the
+ * device is in reset, `EINVAL` for an unknown op, a non-zero `ctx_id`/`num_of_elements` or bad
+ * arguments, `EOPNOTSUPP` for host-memory (userptr) mappings, `ENOMEM` when device memory or
+ * device VA space runs out. A failed op changes nothing.
+ */
+export function hlMemIoctl(ctx: HlCtx, proc: Process, args: UapiValue<typeof hl_mem_args>): void {
+  const a = args.in;
+  const out = args.out;
+  if (ctx.hdev.inReset) throw new KernelError("EBUSY", "Device is in reset. Can't execute MEMORY IOCTL");
+  if (a.ctx_id !== 0 || a.num_of_elements !== 0)
     throw new KernelError("EINVAL", "HL_MEMORY: ctx_id and num_of_elements must be 0");
-  const op = a.op;
-  const common = ["op", "flags", "ctx_id", "num_of_elements"];
-  switch (op) {
+  switch (a.op) {
     case HL_MEM_OP_ALLOC:
-      only(a, "HL_MEM_OP_ALLOC", [...common, "mem_size", "page_size"]);
-      args.handle = allocDeviceMemory(ctx, a);
-      return args;
+      out.handle = BigInt(allocDeviceMemory(ctx, a.flags, a.alloc));
+      return;
     case HL_MEM_OP_FREE:
-      only(a, "HL_MEM_OP_FREE", [...common, "handle"]);
-      if ((a.flags ?? 0) !== 0) throw new KernelError("EINVAL", "HL_MEM_OP_FREE: flags must be 0");
-      freeDeviceMemory(ctx, argU(a, "handle", "HL_MEM_OP_FREE"));
-      return args;
-    case HL_MEM_OP_MAP: {
-      const flags = argU(a, "flags", "HL_MEM_OP_MAP", 0);
-      if ((flags & HL_MEM_USERPTR) !== 0)
-        throw new KernelError(
-          "EOPNOTSUPP",
-          "HL_MEM_OP_MAP: mapping host memory (HL_MEM_USERPTR) is not modelled",
-        );
-      if ((flags & ~(HL_MEM_FORCE_HINT | HL_MEM_PREFETCH)) !== 0)
+      if (a.flags !== 0) throw new KernelError("EINVAL", "HL_MEM_OP_FREE: flags must be 0");
+      freeDeviceMemory(ctx, a.free.handle);
+      return;
+    case HL_MEM_OP_MAP:
+      out.device_virt_addr = BigInt(mapDeviceVa(ctx, a.flags, a.map_device));
+      return;
+    case HL_MEM_OP_UNMAP: {
+      if (a.flags !== 0) throw new KernelError("EINVAL", "HL_MEM_OP_UNMAP: flags must be 0");
+      const va = small(a.unmap.device_virt_addr);
+      if (va === undefined)
         throw new KernelError(
           "EINVAL",
-          `HL_MEM_OP_MAP: flags 0x${flags.toString(16)} are not valid for device memory`,
+          `no mapping starts at device VA 0x${a.unmap.device_virt_addr.toString(16)}`,
         );
-      only(a, "HL_MEM_OP_MAP", [...common, "handle", "hint_addr"]);
-      const pack = packOf(ctx, argU(a, "handle", "HL_MEM_OP_MAP"), "HL_MEM_OP_MAP");
-      const va = ctx.mmu.map(
-        pack,
-        argU(a, "hint_addr", "HL_MEM_OP_MAP", 0),
-        (flags & HL_MEM_FORCE_HINT) !== 0,
-      );
-      pack.mappingCnt++;
-      args.device_virt_addr = va;
-      return args;
-    }
-    case HL_MEM_OP_UNMAP: {
-      only(a, "HL_MEM_OP_UNMAP", [...common, "device_virt_addr"]);
-      if ((a.flags ?? 0) !== 0) throw new KernelError("EINVAL", "HL_MEM_OP_UNMAP: flags must be 0");
-      const m = ctx.mmu.unmap(argU(a, "device_virt_addr", "HL_MEM_OP_UNMAP"));
-      m.pack.mappingCnt--;
-      return args;
+      ctx.mmu.unmap(va).pack.mappingCnt--;
+      return;
     }
     case HL_MEM_OP_EXPORT_DMABUF_FD:
-      only(a, "HL_MEM_OP_EXPORT_DMABUF_FD", [...common, "handle", "addr", "mem_size", "offset"]);
-      args.fd = exportDmabuf(ctx, proc, a);
-      return args;
+      out.fd = exportDmabuf(ctx, proc, a.flags, a.export_dmabuf_fd);
+      return;
     default:
-      throw new KernelError("EINVAL", `HL_MEMORY: unknown opcode ${String(op)}`);
+      throw new KernelError("EINVAL", `HL_MEMORY: unknown opcode ${a.op}`);
   }
 }

@@ -1,22 +1,9 @@
 import { Device, type DmaBuf, DmaDataDirection, dmaBufGet, PciHostBridge } from "@drmsim/dma-buf";
 import { DrmPluginHost } from "@drmsim/drm";
-import {
-  File,
-  type KernelError,
-  listCharDevices,
-  msecs,
-  Process,
-  Simulator,
-  secs,
-  usecs,
-  WaitQueue,
-} from "@drmsim/runtime";
+import { File, listCharDevices, msecs, Process, Simulator, secs, usecs } from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
 import {
-  DRM_IOCTL_HL_CB,
-  DRM_IOCTL_HL_CS,
   DRM_IOCTL_HL_INFO,
-  DRM_IOCTL_HL_MEMORY,
   DRM_IOCTL_HL_WAIT_CS,
   HL_CB_OP_CREATE,
   HL_CB_OP_DESTROY,
@@ -26,7 +13,10 @@ import {
   HL_CS_FLAGS_SIGNAL,
   HL_CS_FLAGS_SKIP_RESET_ON_TIMEOUT,
   HL_CS_FLAGS_WAIT,
+  HL_DEVICE_STATUS_IN_RESET,
+  HL_DEVICE_STATUS_OPERATIONAL,
   HL_INFO_CS_COUNTERS,
+  HL_INFO_DEVICE_STATUS,
   HL_INFO_DRAM_USAGE,
   HL_INFO_RESET_COUNT,
   HL_MEM_CONTIGUOUS,
@@ -40,11 +30,31 @@ import {
   HL_WAIT_CS_STATUS_COMPLETED,
   HL_WAIT_CS_STATUS_FLAG_GONE,
   HL_WAIT_CS_STATUS_FLAG_TIMESTAMP_VLD,
+  type HlCsArgs,
   type HlCsChunk,
   type HlDeviceOptions,
+  type HlMemArgs,
   habanalabsProbe,
+  hl_info_cs_counters,
+  hl_info_device_status,
+  hl_info_dram_usage,
+  hl_info_reset_count,
   hlDeviceOf,
 } from "../src/index.js";
+import {
+  hlthunkCbIoctl,
+  hlthunkCommandSubmission,
+  hlthunkDeviceMappedMemoryExportDmabufFd,
+  hlthunkDeviceMemoryAlloc,
+  hlthunkDeviceMemoryFree,
+  hlthunkDeviceMemoryMap,
+  hlthunkGetInfo,
+  hlthunkMemoryIoctl,
+  hlthunkMemoryUnmap,
+  hlthunkRequestCommandBuffer,
+  hlthunkWaitForCs,
+} from "../src/user/index.js";
+import { cs, errno, sleep } from "./hl-user.js";
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -65,43 +75,8 @@ function setup(opts: HlDeviceOptions = {}, sim = new Simulator()) {
   const pci = topology();
   const host = new DrmPluginHost(sim);
   const dev = habanalabsProbe(host, { pci: pci.gaudi, ...opts });
-  return { sim, host, dev, hdev: hlDeviceOf(host, dev), pci };
+  return { sim, host, dev, hdev: hlDeviceOf(dev), pci };
 }
-
-async function createCb(p: Process, fd: number, size = 4096): Promise<number> {
-  return (await p.ioctl<{ cb_handle: number }>(fd, DRM_IOCTL_HL_CB, { op: HL_CB_OP_CREATE, cb_size: size }))
-    .cb_handle;
-}
-async function cs(
-  p: Process,
-  fd: number,
-  chunks: HlCsChunk[],
-  extra: Record<string, unknown> = {},
-): Promise<number> {
-  const out = await p.ioctl<{ seq: number }>(fd, DRM_IOCTL_HL_CS, {
-    chunks_execute: chunks,
-    num_chunks_execute: chunks.length,
-    ...extra,
-  });
-  return out.seq;
-}
-async function waitCs(p: Process, fd: number, seq: number, timeout_us: number) {
-  return p.ioctl<{ status: number; flags: number; timestamp_nsec?: number }>(fd, DRM_IOCTL_HL_WAIT_CS, {
-    seq,
-    timeout_us,
-  });
-}
-async function mem<T = Record<string, number>>(
-  p: Process,
-  fd: number,
-  args: Record<string, unknown>,
-): Promise<T> {
-  return p.ioctl<T & object>(fd, DRM_IOCTL_HL_MEMORY, args) as Promise<T>;
-}
-/** msleep() in a simulated task. */
-const sleep = (sim: Simulator, ns: number) =>
-  new WaitQueue(sim, "msleep").waitEvent(() => false, { timeoutNs: ns });
-const code = (e: unknown) => (e as KernelError).code;
 
 describe("habanalabs: device and command submission (from userspace)", () => {
   it("README example: a CS on an external DMA queue and a TPC, waited for by sequence number", async () => {
@@ -111,31 +86,16 @@ describe("habanalabs: device and command submission (from userspace)", () => {
     const app = new Process(sim, "app");
     const result = await sim.exec("app", async () => {
       const fd = await app.open("/dev/accel/accel0");
-      const { cb_handle } = await app.ioctl<{ cb_handle: number }>(fd, DRM_IOCTL_HL_CB, {
-        op: HL_CB_OP_CREATE,
-        cb_size: 4096,
-      });
+      const cb = await hlthunkRequestCommandBuffer(app, fd, 4096);
       // The TPC fetches its command buffer from device memory: allocate and map some.
-      const { handle } = await app.ioctl<{ handle: number }>(fd, DRM_IOCTL_HL_MEMORY, {
-        op: HL_MEM_OP_ALLOC,
-        mem_size: 2 * 1024 * 1024,
-      });
-      const { device_virt_addr } = await app.ioctl<{ device_virt_addr: number }>(fd, DRM_IOCTL_HL_MEMORY, {
-        op: HL_MEM_OP_MAP,
-        handle,
-      });
-      const { seq } = await app.ioctl<{ seq: number }>(fd, DRM_IOCTL_HL_CS, {
-        chunks_execute: [
-          { queue_index: 0, cb_handle, cb_size: 256, exec_ns: 50_000 }, // DMA_0_0, external
-          { queue_index: 7, cb_handle: device_virt_addr, cb_size: 256, exec_ns: 20_000 }, // TPC_0
-        ],
-        num_chunks_execute: 2,
-      });
-      const busy = await app.ioctl<{ status: number }>(fd, DRM_IOCTL_HL_WAIT_CS, { seq, timeout_us: 0 });
-      const done = await app.ioctl<{ status: number; timestamp_nsec: number }>(fd, DRM_IOCTL_HL_WAIT_CS, {
-        seq,
-        timeout_us: 1_000_000,
-      });
+      const mem = await hlthunkDeviceMemoryAlloc(app, fd, 2 * 1024 * 1024);
+      const va = await hlthunkDeviceMemoryMap(app, fd, mem);
+      const { seq } = await hlthunkCommandSubmission(app, fd, [
+        { queue_index: 0, cb_handle: cb, cb_size: 256, exec_ns: 50_000 }, // DMA_0_0, external
+        { queue_index: 7, cb_handle: va, cb_size: 256, exec_ns: 20_000 }, // TPC_0
+      ]);
+      const busy = await hlthunkWaitForCs(app, fd, seq!, 0);
+      const done = await hlthunkWaitForCs(app, fd, seq!, 1_000_000);
       return { seq, busy: busy.status, done: done.status, at: done.timestamp_nsec };
     });
     console.log(result); // { seq: 1, busy: 1, done: 0, at: 50000 }
@@ -163,27 +123,26 @@ describe("habanalabs: device and command submission (from userspace)", () => {
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
       const fd = await app.open("/dev/accel/accel0");
-      const cb = await createCb(app, fd);
+      const cb = await hlthunkRequestCommandBuffer(app, fd);
       const seq = await cs(app, fd, [{ queue_index: 1, cb_handle: cb, cb_size: 64, exec_ns: 1_000_000 }]);
-      expect((await waitCs(app, fd, seq, 0)).status).toBe(HL_WAIT_CS_STATUS_BUSY);
+      expect((await hlthunkWaitForCs(app, fd, seq, 0)).status).toBe(HL_WAIT_CS_STATUS_BUSY);
       const t0 = sim.now;
-      const w = await waitCs(app, fd, seq, 100);
+      const w = await hlthunkWaitForCs(app, fd, seq, 100);
       expect(w.status).toBe(HL_WAIT_CS_STATUS_BUSY);
       expect(sim.now - t0).toBe(usecs(100));
-      const done = await waitCs(app, fd, seq, 10_000_000);
+      const done = await hlthunkWaitForCs(app, fd, seq, 10_000_000);
       expect(done).toMatchObject({
         status: HL_WAIT_CS_STATUS_COMPLETED,
         flags: HL_WAIT_CS_STATUS_FLAG_TIMESTAMP_VLD,
       });
       expect(done.timestamp_nsec).toBe(1_000_000);
       expect(sim.now).toBe(1_000_000);
-      await expect(waitCs(app, fd, seq + 1, 0)).rejects.toMatchObject({ code: "EINVAL" });
-      await expect(waitCs(app, fd, 0, 0)).rejects.toMatchObject({ code: "EINVAL" });
-      await expect(
-        app.ioctl(fd, DRM_IOCTL_HL_WAIT_CS, { seq, timeout_us: 0, flags: 4 }),
-      ).rejects.toMatchObject({
-        code: "EOPNOTSUPP",
-      });
+      expect(await errno(hlthunkWaitForCs(app, fd, seq + 1, 0))).toBe("EINVAL");
+      expect(await errno(hlthunkWaitForCs(app, fd, 0, 0))).toBe("EINVAL");
+      expect(await errno(hlthunkWaitForCs(app, fd, seq, 0, 4))).toBe("EOPNOTSUPP"); // HL_WAIT_CS_FLAGS_MULTI_CS
+      expect(
+        await errno(app.ioctl(fd, DRM_IOCTL_HL_WAIT_CS, { in: { seq, timeout_us: 0, ctx_id: 1 } })),
+      ).toBe("EINVAL");
     });
     app.exit();
     host.remove(dev);
@@ -195,26 +154,21 @@ describe("habanalabs: device and command submission (from userspace)", () => {
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
       const fd = await app.open("/dev/accel/accel0");
-      const cb = await createCb(app, fd);
-      const { handle } = await mem(app, fd, { op: HL_MEM_OP_ALLOC, mem_size: 4096 });
-      const { device_virt_addr: va } = await mem(app, fd, { op: HL_MEM_OP_MAP, handle });
+      const cb = await hlthunkRequestCommandBuffer(app, fd);
+      const va = await hlthunkDeviceMemoryMap(app, fd, await hlthunkDeviceMemoryAlloc(app, fd, 4096));
       const seq = await cs(app, fd, [
         { queue_index: 0, cb_handle: cb, cb_size: 64, exec_ns: 10_000 },
-        { queue_index: 9, cb_handle: va!, cb_size: 64, exec_ns: 500_000 },
+        { queue_index: 9, cb_handle: va, cb_size: 64, exec_ns: 500_000 },
       ]);
-      const w = await waitCs(app, fd, seq, 1_000_000);
+      const w = await hlthunkWaitForCs(app, fd, seq, 1_000_000);
       expect(w.timestamp_nsec).toBe(10_000);
       expect(hdev.queues[9]!.engine!.busy).toBe(1); // TPC_2 still running
       expect(hdev.queues[0]!.cq!.pi).toBe(1);
-      await expect(cs(app, fd, [{ queue_index: 9, cb_handle: va!, cb_size: 64 }])).rejects.toMatchObject({
-        code: "EINVAL",
-      });
+      expect(await errno(cs(app, fd, [{ queue_index: 9, cb_handle: va, cb_size: 64 }]))).toBe("EINVAL");
       expect(hdev.csCounters.validationDropCnt).toBe(1);
-      await expect(
-        cs(app, fd, [{ queue_index: 9, cb_handle: va! + 2 * MiB, cb_size: 64 }]),
-      ).rejects.toMatchObject({
-        code: "EINVAL",
-      });
+      expect(await errno(cs(app, fd, [{ queue_index: 9, cb_handle: va + 2 * MiB, cb_size: 64 }]))).toBe(
+        "EINVAL",
+      );
       await sleep(sim, msecs(1));
       expect(hdev.queues[9]!.engine!.busy).toBe(0);
     });
@@ -228,16 +182,18 @@ describe("habanalabs: device and command submission (from userspace)", () => {
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
       const fd = await app.open("/dev/accel/accel0");
-      const cb = await createCb(app, fd);
+      const cb = await hlthunkRequestCommandBuffer(app, fd);
       const ok: HlCsChunk = { queue_index: 0, cb_handle: cb, cb_size: 64 };
-      const bad: [HlCsChunk[], Record<string, unknown>, string][] = [
+      const bad: [HlCsChunk[], NonNullable<HlCsArgs["in"]>, string][] = [
         [[], {}, "EINVAL"],
-        [[ok], { num_chunks_execute: 2 }, "EINVAL"],
+        // copy_from_user of 2 chunks from a 1-chunk array faults.
+        [[ok], { num_chunks_execute: 2 }, "EFAULT"],
+        [[ok], { chunks_execute: null }, "EFAULT"],
         [[ok], { cs_flags: 0x10 }, "EINVAL"],
         [[ok], { cs_flags: 0x100000 }, "EINVAL"],
         [[ok], { cs_flags: HL_CS_FLAGS_COLLECTIVE_WAIT }, "EOPNOTSUPP"],
         [[ok], { cs_flags: HL_CS_FLAGS_SIGNAL | HL_CS_FLAGS_WAIT }, "EINVAL"], // one CS type at most
-        [[ok], { pad: 1 }, "EINVAL"],
+        [[ok], { pad: [0, 1] }, "EINVAL"],
         [[ok], { ctx_id: 3 }, "EINVAL"],
         [[ok], { num_chunks_restore: 1 }, "EOPNOTSUPP"],
         [[ok], { cs_flags: HL_CS_FLAGS_CUSTOM_TIMEOUT, timeout: 0 }, "EINVAL"],
@@ -246,16 +202,16 @@ describe("habanalabs: device and command submission (from userspace)", () => {
         [[{ ...ok, cb_handle: 77 }], {}, "EINVAL"],
         [[{ ...ok, cb_size: 8192 }], {}, "EINVAL"],
         [[{ ...ok, cs_chunk_flags: 1 }], {}, "EINVAL"],
-        [[{ ...ok, pad: 1 }], {}, "EINVAL"],
+        [[{ ...ok, collective_engine_id: 2 }], {}, "EINVAL"],
+        [[{ ...ok, pad: [0, 0, 0, 0, 0, 0, 0, 0, 0, 1] }], {}, "EINVAL"],
+        [[{ ...ok, exec_ns: -1 }], {}, "EINVAL"],
         [Array.from({ length: 513 }, () => ok), {}, "EINVAL"],
       ];
-      for (const [chunks, extra, want] of bad) {
-        const e = await cs(app, fd, chunks, extra).catch((x) => x);
-        expect(code(e), JSON.stringify(extra)).toBe(want);
-      }
+      for (const [chunks, extra, want] of bad)
+        expect(await errno(cs(app, fd, chunks, extra)), JSON.stringify(extra)).toBe(want);
       expect(hdev.queues.every((q) => q.inflight === 0 && (q.engine?.stats.submitted ?? 0) === 0)).toBe(true);
       expect(await cs(app, fd, [ok])).toBe(1);
-      await waitCs(app, fd, 1, 1_000_000);
+      await hlthunkWaitForCs(app, fd, 1, 1_000_000);
     });
     app.exit();
     host.remove(dev);
@@ -267,22 +223,25 @@ describe("habanalabs: device and command submission (from userspace)", () => {
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
       const fd = await app.open("/dev/accel/accel0");
-      const cb = await createCb(app, fd);
+      const cb = await hlthunkRequestCommandBuffer(app, fd);
       const job = { queue_index: 0, cb_handle: cb, cb_size: 64, exec_ns: 10_000 };
       // Sequences 1..3 take slots 1..3; sequence 4 takes slot 0. All pending.
       for (let i = 1; i <= 4; i++) expect(await cs(app, fd, [job])).toBe(i);
       // Sequence 5 would land on slot 1, still held by the unfinished CS 1.
-      await expect(cs(app, fd, [job])).rejects.toMatchObject({ code: "EAGAIN" });
+      expect(await errno(cs(app, fd, [job]))).toBe("EAGAIN");
       expect(hdev.csCounters.maxCsInFlightDropCnt).toBe(1);
-      await waitCs(app, fd, 1, 1_000_000);
+      await hlthunkWaitForCs(app, fd, 1, 1_000_000);
       expect(await cs(app, fd, [job])).toBe(5); // slot 1 is free again
-      await waitCs(app, fd, 5, 1_000_000);
-      const gone = await waitCs(app, fd, 1, 0);
+      await hlthunkWaitForCs(app, fd, 5, 1_000_000);
+      const gone = await hlthunkWaitForCs(app, fd, 1, 0);
       expect(gone).toMatchObject({ status: HL_WAIT_CS_STATUS_COMPLETED, flags: HL_WAIT_CS_STATUS_FLAG_GONE });
-      const info = await app.ioctl<{ info: Record<string, number> }>(fd, DRM_IOCTL_HL_INFO, {
-        op: HL_INFO_CS_COUNTERS,
-      });
-      expect(info.info.total_max_cs_in_flight_drop_cnt).toBe(1);
+      const c = await hlthunkGetInfo(app, fd, HL_INFO_CS_COUNTERS, hl_info_cs_counters);
+      expect(c.total_max_cs_in_flight_drop_cnt).toBe(1);
+      expect(c.ctx_max_cs_in_flight_drop_cnt).toBe(1);
+      // Another context's counters are its own; the device's are everyone's.
+      const fd2 = await app.open("/dev/accel/accel0");
+      const c2 = await hlthunkGetInfo(app, fd2, HL_INFO_CS_COUNTERS, hl_info_cs_counters);
+      expect([c2.total_max_cs_in_flight_drop_cnt, c2.ctx_max_cs_in_flight_drop_cnt]).toEqual([1, 0]);
     });
     app.exit();
     host.remove(dev);
@@ -294,18 +253,18 @@ describe("habanalabs: device and command submission (from userspace)", () => {
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
       const fd = await app.open("/dev/accel/accel0");
-      const cb = await createCb(app, fd);
+      const cb = await hlthunkRequestCommandBuffer(app, fd);
       const job = { queue_index: 2, cb_handle: cb, cb_size: 64, exec_ns: 10_000 };
       await cs(app, fd, [job, job]);
-      await expect(cs(app, fd, [job])).rejects.toMatchObject({ code: "EAGAIN" });
+      expect(await errno(cs(app, fd, [job]))).toBe("EAGAIN");
       expect(hdev.csCounters.queueFullDropCnt).toBe(1);
       const ctx = [...hdev.contexts][0]!;
       expect(ctx.csPending[2]!.error).toBe(-16);
-      expect((await waitCs(app, fd, 2, 0)).status).toBe(HL_WAIT_CS_STATUS_COMPLETED);
+      expect((await hlthunkWaitForCs(app, fd, 2, 0)).status).toBe(HL_WAIT_CS_STATUS_COMPLETED);
       expect(hdev.queues[2]!.engine!.stats.submitted).toBe(2);
-      await waitCs(app, fd, 1, 1_000_000);
+      await hlthunkWaitForCs(app, fd, 1, 1_000_000);
       expect(await cs(app, fd, [job])).toBe(3);
-      await waitCs(app, fd, 3, 1_000_000);
+      await hlthunkWaitForCs(app, fd, 3, 1_000_000);
     });
     app.exit();
     host.remove(dev);
@@ -317,26 +276,50 @@ describe("habanalabs: device and command submission (from userspace)", () => {
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
       const fd = await app.open("/dev/accel/accel0");
-      const cb = await createCb(app, fd, 100);
-      await expect(createCb(app, fd, 0)).rejects.toMatchObject({ code: "EINVAL" });
-      await expect(createCb(app, fd, 0x200000)).rejects.toMatchObject({ code: "EINVAL" });
+      const cb = await hlthunkRequestCommandBuffer(app, fd, 100);
+      expect(await errno(hlthunkRequestCommandBuffer(app, fd, 0))).toBe("EINVAL");
+      expect(await errno(hlthunkRequestCommandBuffer(app, fd, 0x200000))).toBe("EINVAL");
+      expect(await errno(hlthunkCbIoctl(app, fd, { op: HL_CB_OP_CREATE, cb_size: 64, flags: 1 }))).toBe(
+        "EINVAL",
+      );
       const seq = await cs(app, fd, [{ queue_index: 0, cb_handle: cb, cb_size: 4096 }]);
-      expect(
-        (await app.ioctl<{ usage_cnt: number }>(fd, DRM_IOCTL_HL_CB, { op: HL_CB_OP_INFO, cb_handle: cb }))
-          .usage_cnt,
-      ).toBe(1);
-      await app.ioctl(fd, DRM_IOCTL_HL_CB, { op: HL_CB_OP_DESTROY, cb_handle: cb });
-      await expect(
-        app.ioctl(fd, DRM_IOCTL_HL_CB, { op: HL_CB_OP_DESTROY, cb_handle: cb }),
-      ).rejects.toMatchObject({ code: "EINVAL" });
-      await expect(cs(app, fd, [{ queue_index: 0, cb_handle: cb, cb_size: 64 }])).rejects.toMatchObject({
-        code: "EINVAL",
+      expect((await hlthunkCbIoctl(app, fd, { op: HL_CB_OP_INFO, cb_handle: cb })).out?.usage_cnt).toBe(1);
+      await hlthunkCbIoctl(app, fd, { op: HL_CB_OP_DESTROY, cb_handle: cb });
+      expect(await errno(hlthunkCbIoctl(app, fd, { op: HL_CB_OP_DESTROY, cb_handle: cb }))).toBe("EINVAL");
+      expect(await errno(cs(app, fd, [{ queue_index: 0, cb_handle: cb, cb_size: 64 }]))).toBe("EINVAL");
+      expect((await hlthunkWaitForCs(app, fd, seq, 1_000_000)).status).toBe(HL_WAIT_CS_STATUS_COMPLETED);
+      expect(await errno(hlthunkCbIoctl(app, fd, { op: HL_CB_OP_INFO, cb_handle: cb }))).toBe("EINVAL");
+      expect(await errno(hlthunkCbIoctl(app, fd, { op: 9 }))).toBe("EINVAL");
+    });
+    app.exit();
+    host.remove(dev);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+
+  it("INFO: EINVAL without a buffer or for an unknown op, EINVAL for a non-zero pad; a short buffer gets the first bytes", async () => {
+    const { sim, host, dev } = setup({ dramSize: 64 * MiB });
+    const app = new Process(sim, "app");
+    await sim.exec("app", async () => {
+      const fd = await app.open("/dev/accel/accel0");
+      await hlthunkDeviceMemoryAlloc(app, fd, 2 * MiB);
+      const call = (a: object) => errno(app.ioctl(fd, DRM_IOCTL_HL_INFO, a));
+      expect(await call({ op: HL_INFO_DRAM_USAGE, return_size: 16 })).toBe("EINVAL"); // no return_pointer
+      expect(await call({ op: HL_INFO_DRAM_USAGE, return_pointer: {} })).toBe("EINVAL"); // return_size 0
+      expect(await call({ op: 99, return_pointer: {}, return_size: 16 })).toBe("EINVAL");
+      expect(await call({ op: HL_INFO_DRAM_USAGE, return_pointer: {}, return_size: 16, pad: 1 })).toBe(
+        "EINVAL",
+      );
+      // return_size 8: only dram_free_mem (a __u64) is copied.
+      const bytes = new Uint8Array(16).fill(0xee);
+      await app.ioctl(fd, DRM_IOCTL_HL_INFO, {
+        op: HL_INFO_DRAM_USAGE,
+        return_pointer: bytes,
+        return_size: 8,
       });
-      expect((await waitCs(app, fd, seq, 1_000_000)).status).toBe(HL_WAIT_CS_STATUS_COMPLETED);
-      await expect(
-        app.ioctl(fd, DRM_IOCTL_HL_CB, { op: HL_CB_OP_INFO, cb_handle: cb }),
-      ).rejects.toMatchObject({ code: "EINVAL" });
-      await expect(app.ioctl(fd, DRM_IOCTL_HL_CB, { op: 9 })).rejects.toMatchObject({ code: "EINVAL" });
+      expect(new DataView(bytes.buffer).getBigUint64(0, true)).toBe(BigInt(62 * MiB));
+      expect([...bytes.subarray(8)]).toEqual(Array(8).fill(0xee));
+      const u = await hlthunkGetInfo(app, fd, HL_INFO_DRAM_USAGE, hl_info_dram_usage);
+      expect(u).toEqual({ dram_free_mem: 62 * MiB, ctx_dram_mem: 2 * MiB });
     });
     app.exit();
     host.remove(dev);
@@ -350,30 +333,32 @@ describe("habanalabs: CS timeout and hard reset", () => {
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
       const fd = await app.open("/dev/accel/accel0");
-      const cb = await createCb(app, fd);
-      hdev.injectJobFault(0, { hang: true });
-      const hung = await cs(app, fd, [{ queue_index: 0, cb_handle: cb, cb_size: 64 }]);
+      const cb = await hlthunkRequestCommandBuffer(app, fd);
+      const hung = await cs(app, fd, [{ queue_index: 0, cb_handle: cb, cb_size: 64, hang: true }]);
       const other = await cs(app, fd, [{ queue_index: 1, cb_handle: cb, cb_size: 64, exec_ns: secs(1) }]);
       const queued = await cs(app, fd, [{ queue_index: 0, cb_handle: cb, cb_size: 64 }]);
-      await expect(waitCs(app, fd, hung, 1_000_000)).rejects.toMatchObject({ code: "ETIMEDOUT" });
+      expect(await errno(hlthunkWaitForCs(app, fd, hung, 1_000_000))).toBe("ETIMEDOUT");
       expect(sim.now).toBe(msecs(5));
-      await expect(waitCs(app, fd, other, 0)).rejects.toMatchObject({ code: "EIO" });
-      await expect(waitCs(app, fd, queued, 0)).rejects.toMatchObject({ code: "EIO" });
+      expect(await errno(hlthunkWaitForCs(app, fd, other, 0))).toBe("EIO");
+      expect(await errno(hlthunkWaitForCs(app, fd, queued, 0))).toBe("EIO");
       expect(hdev.inReset).toBe(true);
-      await expect(cs(app, fd, [{ queue_index: 0, cb_handle: cb, cb_size: 64 }])).rejects.toMatchObject({
-        code: "EBUSY",
+      // INFO answers its queries during the reset (the device status says so); other ops are EBUSY.
+      expect(await hlthunkGetInfo(app, fd, HL_INFO_DEVICE_STATUS, hl_info_device_status)).toEqual({
+        status: HL_DEVICE_STATUS_IN_RESET,
+        pad: 0,
       });
-      await expect(mem(app, fd, { op: HL_MEM_OP_ALLOC, mem_size: 4096 })).rejects.toMatchObject({
-        code: "EBUSY",
-      });
+      expect(await errno(hlthunkGetInfo(app, fd, 99, hl_info_device_status))).toBe("EBUSY");
+      expect(await errno(cs(app, fd, [{ queue_index: 0, cb_handle: cb, cb_size: 64 }]))).toBe("EBUSY");
+      expect(await errno(hlthunkDeviceMemoryAlloc(app, fd, 4096))).toBe("EBUSY");
       await hdev.resetDone.waitEvent(() => !hdev.inReset);
-      const rc = await app.ioctl<{ info: Record<string, number> }>(fd, DRM_IOCTL_HL_INFO, {
-        op: HL_INFO_RESET_COUNT,
-      });
-      expect(rc.info.hard_reset_cnt).toBe(1);
+      const rc = await hlthunkGetInfo(app, fd, HL_INFO_RESET_COUNT, hl_info_reset_count);
+      expect(rc.hard_reset_cnt).toBe(1);
       expect(hdev.lastCsTimeout).toEqual({ timestamp: msecs(5), seq: hung });
+      expect((await hlthunkGetInfo(app, fd, HL_INFO_DEVICE_STATUS, hl_info_device_status)).status).toBe(
+        HL_DEVICE_STATUS_OPERATIONAL,
+      );
       const again = await cs(app, fd, [{ queue_index: 0, cb_handle: cb, cb_size: 64 }]);
-      expect((await waitCs(app, fd, again, 1_000_000)).status).toBe(HL_WAIT_CS_STATUS_COMPLETED);
+      expect((await hlthunkWaitForCs(app, fd, again, 1_000_000)).status).toBe(HL_WAIT_CS_STATUS_COMPLETED);
     });
     app.exit();
     host.remove(dev);
@@ -385,13 +370,13 @@ describe("habanalabs: CS timeout and hard reset", () => {
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
       const fd = await app.open("/dev/accel/accel0");
-      const cb = await createCb(app, fd);
+      const cb = await hlthunkRequestCommandBuffer(app, fd);
       // 8 ms each on one queue: 4 CSs take 32 ms, but none runs 10 ms past the previous one's end.
       const seqs: number[] = [];
       for (let i = 0; i < 4; i++)
         seqs.push(await cs(app, fd, [{ queue_index: 0, cb_handle: cb, cb_size: 64, exec_ns: msecs(8) }]));
       for (const s of seqs)
-        expect((await waitCs(app, fd, s, 1_000_000)).status).toBe(HL_WAIT_CS_STATUS_COMPLETED);
+        expect((await hlthunkWaitForCs(app, fd, s, 1_000_000)).status).toBe(HL_WAIT_CS_STATUS_COMPLETED);
       expect(sim.now).toBe(msecs(32));
       expect(hdev.hardResetCnt).toBe(0);
     });
@@ -405,15 +390,15 @@ describe("habanalabs: CS timeout and hard reset", () => {
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
       const fd = await app.open("/dev/accel/accel0");
-      const cb = await createCb(app, fd);
+      const cb = await hlthunkRequestCommandBuffer(app, fd);
       const seq = await cs(app, fd, [{ queue_index: 0, cb_handle: cb, cb_size: 64, exec_ns: secs(3) }], {
         cs_flags: HL_CS_FLAGS_CUSTOM_TIMEOUT | HL_CS_FLAGS_SKIP_RESET_ON_TIMEOUT,
         timeout: 2,
       });
       await sleep(sim, secs(2) + 1);
       expect(hdev.lastCsTimeout?.seq).toBe(seq);
-      expect((await waitCs(app, fd, seq, 0)).status).toBe(HL_WAIT_CS_STATUS_BUSY);
-      await expect(waitCs(app, fd, seq, 10_000_000)).rejects.toMatchObject({ code: "ETIMEDOUT" });
+      expect((await hlthunkWaitForCs(app, fd, seq, 0)).status).toBe(HL_WAIT_CS_STATUS_BUSY);
+      expect(await errno(hlthunkWaitForCs(app, fd, seq, 10_000_000))).toBe("ETIMEDOUT");
       expect(sim.now).toBe(secs(3));
       expect(hdev.hardResetCnt).toBe(0);
     });
@@ -429,46 +414,50 @@ describe("habanalabs: device memory and the device MMU", () => {
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
       const fd = await app.open("/dev/accel/accel0");
-      const { handle } = await mem(app, fd, { op: HL_MEM_OP_ALLOC, mem_size: 3 * MiB });
+      const handle = await hlthunkDeviceMemoryAlloc(app, fd, 3 * MiB);
       expect(hdev.dram.freeBytes).toBe(60 * MiB); // two 2 MiB pages
-      for (const [args, want] of [
-        [{ op: HL_MEM_OP_ALLOC, mem_size: 0 }, "EINVAL"],
-        [{ op: HL_MEM_OP_ALLOC, mem_size: 4096, flags: 0x4 }, "EINVAL"],
-        [{ op: HL_MEM_OP_ALLOC, mem_size: 4096, page_size: 4096 }, "EINVAL"],
-        [{ op: HL_MEM_OP_ALLOC, mem_size: 128 * MiB }, "ENOMEM"],
-        [{ op: HL_MEM_OP_ALLOC, mem_size: 4096, ctx_id: 1 }, "EINVAL"],
-        [{ op: HL_MEM_OP_FREE, handle: 99 }, "EINVAL"],
-        [{ op: HL_MEM_OP_MAP, handle: 99 }, "EINVAL"],
-        [{ op: HL_MEM_OP_MAP, handle, flags: 0x4 }, "EOPNOTSUPP"],
-        [{ op: HL_MEM_OP_MAP, handle, hint_addr: 0x1234, flags: HL_MEM_FORCE_HINT }, "EINVAL"],
-        [{ op: HL_MEM_OP_UNMAP, device_virt_addr: 0x1000 }, "EINVAL"],
+      const cases: [NonNullable<HlMemArgs["in"]>, string][] = [
+        [{ op: HL_MEM_OP_ALLOC, alloc: { mem_size: 0 } }, "EINVAL"],
+        [{ op: HL_MEM_OP_ALLOC, alloc: { mem_size: 4096 }, flags: 0x4 }, "EINVAL"],
+        [{ op: HL_MEM_OP_ALLOC, alloc: { mem_size: 4096, page_size: 4096 } }, "EINVAL"],
+        [{ op: HL_MEM_OP_ALLOC, alloc: { mem_size: 128 * MiB } }, "ENOMEM"],
+        [{ op: HL_MEM_OP_ALLOC, alloc: { mem_size: 2n ** 60n } }, "ENOMEM"],
+        [{ op: HL_MEM_OP_ALLOC, alloc: { mem_size: 4096 }, ctx_id: 1 }, "EINVAL"],
+        [{ op: HL_MEM_OP_ALLOC, alloc: { mem_size: 4096 }, num_of_elements: 1 }, "EINVAL"],
+        [{ op: HL_MEM_OP_FREE, free: { handle: 99 } }, "EINVAL"],
+        [{ op: HL_MEM_OP_FREE, free: { handle }, flags: 1 }, "EINVAL"],
+        [{ op: HL_MEM_OP_MAP, map_device: { handle: 99 } }, "EINVAL"],
+        [{ op: HL_MEM_OP_MAP, map_device: { handle }, flags: 0x4 }, "EOPNOTSUPP"],
+        [{ op: HL_MEM_OP_MAP, map_device: { handle }, flags: 0x100 }, "EINVAL"],
+        [
+          { op: HL_MEM_OP_MAP, map_device: { handle, hint_addr: 0x1234 }, flags: HL_MEM_FORCE_HINT },
+          "EINVAL",
+        ],
+        [{ op: HL_MEM_OP_UNMAP, unmap: { device_virt_addr: 0x1000 } }, "EINVAL"],
         [{ op: 42 }, "EINVAL"],
-      ] as const) {
-        const e = await mem(app, fd, args).catch((x) => x);
-        expect(code(e), JSON.stringify(args)).toBe(want);
-      }
+      ];
+      for (const [input, want] of cases)
+        expect(
+          await errno(hlthunkMemoryIoctl(app, fd, input)),
+          JSON.stringify(input, (_, v) => (typeof v === "bigint" ? `${v}` : v)),
+        ).toBe(want);
       expect(hdev.dram.freeBytes).toBe(60 * MiB);
-      const { device_virt_addr: va } = await mem(app, fd, { op: HL_MEM_OP_MAP, handle });
+      const va = await hlthunkDeviceMemoryMap(app, fd, handle);
       const ctx = [...hdev.contexts][0]!;
-      expect(ctx.mmu.translate(va! + 2 * MiB + 5)).toBe(hdev.dram.base + 2 * MiB + 5);
-      const hint = va! + 16 * MiB;
-      const { device_virt_addr: va2 } = await mem(app, fd, {
-        op: HL_MEM_OP_MAP,
-        handle,
-        hint_addr: hint,
-        flags: HL_MEM_FORCE_HINT,
-      });
+      expect(ctx.mmu.translate(va + 2 * MiB + 5)).toBe(hdev.dram.base + 2 * MiB + 5);
+      const hint = va + 16 * MiB;
+      const va2 = await hlthunkDeviceMemoryMap(app, fd, handle, hint, HL_MEM_FORCE_HINT);
       expect(va2).toBe(hint);
-      await expect(mem(app, fd, { op: HL_MEM_OP_FREE, handle })).rejects.toMatchObject({ code: "EINVAL" }); // mapped
-      await mem(app, fd, { op: HL_MEM_OP_UNMAP, device_virt_addr: va });
-      await mem(app, fd, { op: HL_MEM_OP_UNMAP, device_virt_addr: va2 });
-      expect(ctx.mmu.translate(va!)).toBeUndefined();
-      await mem(app, fd, { op: HL_MEM_OP_FREE, handle });
+      expect(await errno(hlthunkDeviceMemoryFree(app, fd, handle))).toBe("EINVAL"); // mapped
+      await hlthunkMemoryUnmap(app, fd, va);
+      await hlthunkMemoryUnmap(app, fd, va2);
+      expect(ctx.mmu.translate(va)).toBeUndefined();
+      await hlthunkDeviceMemoryFree(app, fd, handle);
       expect(hdev.dram.freeBytes).toBe(64 * MiB);
-      const usage = await app.ioctl<{ info: Record<string, number> }>(fd, DRM_IOCTL_HL_INFO, {
-        op: HL_INFO_DRAM_USAGE,
+      expect(await hlthunkGetInfo(app, fd, HL_INFO_DRAM_USAGE, hl_info_dram_usage)).toEqual({
+        dram_free_mem: 64 * MiB,
+        ctx_dram_mem: 0,
       });
-      expect(usage.info).toEqual({ dram_free_mem: 64 * MiB, ctx_dram_mem: 0 });
     });
     app.exit();
     host.remove(dev);
@@ -480,8 +469,7 @@ describe("habanalabs: device memory and the device MMU", () => {
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
       const fd = await app.open("/dev/accel/accel0");
-      const { handle } = await mem(app, fd, { op: HL_MEM_OP_ALLOC, mem_size: 8 * MiB });
-      await mem(app, fd, { op: HL_MEM_OP_MAP, handle });
+      await hlthunkDeviceMemoryMap(app, fd, await hlthunkDeviceMemoryAlloc(app, fd, 8 * MiB));
       expect(hdev.dram.freeBytes).toBe(56 * MiB);
       app.close(fd);
     });
@@ -499,19 +487,25 @@ describe("habanalabs: peer-to-peer dma-buf export of device memory", () => {
     return s;
   }
 
+  /** Allocates and maps `size` bytes and exports all of it: the dma-buf fd, the handle and its VA. */
+  async function allocExport(app: Process, fd: number, size: number) {
+    const handle = await hlthunkDeviceMemoryAlloc(app, fd, size);
+    const va = await hlthunkDeviceMemoryMap(app, fd, handle);
+    return { dfd: await hlthunkDeviceMappedMemoryExportDmabufFd(app, fd, va, size), handle, va };
+  }
+
   it("scatter list: contiguous pages merge, chunks capped by the importer's max segment size (page-rounded) and 512 MiB", async () => {
     const { sim, host, dev, hdev, pci } = await exportSetup();
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
       const fd = await app.open("/dev/accel/accel0");
       // Fragment: A (2 MiB), B (4 MiB), C (2 MiB); free B; a 1 GiB allocation takes B's hole then pages after C.
-      const a = await mem(app, fd, { op: HL_MEM_OP_ALLOC, mem_size: 2 * MiB });
-      const b = await mem(app, fd, { op: HL_MEM_OP_ALLOC, mem_size: 4 * MiB });
-      await mem(app, fd, { op: HL_MEM_OP_ALLOC, mem_size: 2 * MiB });
-      await mem(app, fd, { op: HL_MEM_OP_FREE, handle: b.handle });
-      const big = await mem(app, fd, { op: HL_MEM_OP_ALLOC, mem_size: GiB });
-      const { fd: dfd } = await mem(app, fd, { op: HL_MEM_OP_EXPORT_DMABUF_FD, handle: big.handle });
-      const buf = dmaBufGet(app, dfd!);
+      await hlthunkDeviceMemoryAlloc(app, fd, 2 * MiB);
+      const b = await hlthunkDeviceMemoryAlloc(app, fd, 4 * MiB);
+      await hlthunkDeviceMemoryAlloc(app, fd, 2 * MiB);
+      await hlthunkDeviceMemoryFree(app, fd, b);
+      const { dfd } = await allocExport(app, fd, GiB);
+      const buf = dmaBufGet(app, dfd);
       expect(buf.size).toBe(GiB);
       const nicDev = new Device(sim, { name: "mlx5_0", pci: pci.nic, maxSegmentSize: 3 * MiB + 100 });
       const att = buf.dynamicAttach(nicDev, { allowPeer2peer: true, invalidateMappings: () => {} }, null);
@@ -539,8 +533,9 @@ describe("habanalabs: peer-to-peer dma-buf export of device memory", () => {
         code: "EINVAL",
       });
       buf.detach(att3);
+      // The device's exports carry its hook-routed dma_buf_ops; mmap and vmap are not among them.
+      expect(dev.ownsDmaBuf(buf)).toBe(true);
       buf.put();
-      void a;
     });
     app.exit();
     host.remove(dev);
@@ -552,7 +547,8 @@ describe("habanalabs: peer-to-peer dma-buf export of device memory", () => {
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
       const fd = await app.open("/dev/accel/accel0");
-      const { handle } = await mem(app, fd, { op: HL_MEM_OP_ALLOC, mem_size: 2 * MiB });
+      const handle = await hlthunkDeviceMemoryAlloc(app, fd, 2 * MiB);
+      const va = await hlthunkDeviceMemoryMap(app, fd, handle);
       // Fill every free fd with one dummy file.
       const filler = new File(sim, { kind: "filler" }, null);
       for (;;) {
@@ -564,12 +560,11 @@ describe("habanalabs: peer-to-peer dma-buf export of device memory", () => {
           break;
         }
       }
-      await expect(mem(app, fd, { op: HL_MEM_OP_EXPORT_DMABUF_FD, handle })).rejects.toMatchObject({
-        code: "EMFILE",
-      });
+      expect(await errno(hlthunkDeviceMappedMemoryExportDmabufFd(app, fd, va, 2 * MiB))).toBe("EMFILE");
       // dma_buf_fd failed, so the export's dma_buf_put released it: nothing stays exported.
       expect(hdev.exported.size).toBe(0);
-      await mem(app, fd, { op: HL_MEM_OP_FREE, handle });
+      await hlthunkMemoryUnmap(app, fd, va);
+      await hlthunkDeviceMemoryFree(app, fd, handle);
       filler.put();
     });
     app.exit();
@@ -582,9 +577,8 @@ describe("habanalabs: peer-to-peer dma-buf export of device memory", () => {
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
       const fd = await app.open("/dev/accel/accel0");
-      const { handle } = await mem(app, fd, { op: HL_MEM_OP_ALLOC, mem_size: 2 * MiB });
-      const { fd: dfd } = await mem(app, fd, { op: HL_MEM_OP_EXPORT_DMABUF_FD, handle });
-      const buf = dmaBufGet(app, dfd!);
+      const { dfd } = await allocExport(app, fd, 2 * MiB);
+      const buf = dmaBufGet(app, dfd);
       const cases: [Device, boolean][] = [
         [new Device(sim, { name: "nic-static", pci: pci.nic }), false],
         [new Device(sim, { name: "far-gpu", pci: pci.far }), true],
@@ -610,38 +604,35 @@ describe("habanalabs: peer-to-peer dma-buf export of device memory", () => {
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
       const fd = await app.open("/dev/accel/accel0");
-      const { handle } = await mem(app, fd, {
-        op: HL_MEM_OP_ALLOC,
-        mem_size: 4 * MiB,
-        flags: HL_MEM_CONTIGUOUS,
-      });
-      const { device_virt_addr: va } = await mem(app, fd, { op: HL_MEM_OP_MAP, handle });
-      for (const args of [
-        { handle, addr: va },
-        {},
-        { addr: va! + 4096, mem_size: 4096 },
-        { addr: va, mem_size: 4096, offset: 100 },
-        { addr: va, mem_size: 8 * MiB },
-        { addr: va, mem_size: 0 },
-        { handle, offset: 4096 },
-        { handle, mem_size: 4096 },
-        { handle: 99 },
-        { handle, flags: 0x40 },
+      const va = await hlthunkDeviceMemoryMap(
+        app,
+        fd,
+        await hlthunkDeviceMemoryAlloc(app, fd, 4 * MiB, HL_MEM_CONTIGUOUS),
+      );
+      for (const [addr, mem_size, offset, flags] of [
+        [0, 4096, 0, 0], // no mapping starts there
+        [va + 4096, 4096, 0, 0], // not the start of a mapping
+        [va, 4096, 100, 0], // offset not page aligned
+        [va, 100, 0, 0], // size not page aligned
+        [va, 8 * MiB, 0, 0], // past the mapping
+        [va, 2 * MiB, 3 * MiB, 0], // past the mapping
+        [va, 0, 0, 0], // empty
+        [va, 4096, 0, 0x40], // not a file flag
       ])
-        await expect(
-          mem(app, fd, { op: HL_MEM_OP_EXPORT_DMABUF_FD, ...args }),
-          JSON.stringify(args),
-        ).rejects.toMatchObject({
-          code: "EINVAL",
-        });
+        expect(
+          await errno(hlthunkDeviceMappedMemoryExportDmabufFd(app, fd, addr!, mem_size!, offset, flags)),
+          `${[addr, mem_size, offset, flags]}`,
+        ).toBe("EINVAL");
+      expect(
+        await errno(
+          hlthunkMemoryIoctl(app, fd, {
+            op: HL_MEM_OP_EXPORT_DMABUF_FD,
+            export_dmabuf_fd: { addr: va, mem_size: 2n ** 64n - 1n },
+          }),
+        ),
+      ).toBe("EINVAL");
       expect(hdev.exported.size).toBe(0);
-      const { fd: dfd } = await mem(app, fd, {
-        op: HL_MEM_OP_EXPORT_DMABUF_FD,
-        addr: va,
-        offset: MiB,
-        mem_size: MiB,
-      });
-      const buf = dmaBufGet(app, dfd!);
+      const buf = dmaBufGet(app, await hlthunkDeviceMappedMemoryExportDmabufFd(app, fd, va, MiB, MiB));
       const att = buf.dynamicAttach(
         new Device(sim, { name: "nic", pci: pci.nic, maxSegmentSize: GiB }),
         { allowPeer2peer: true },
@@ -665,12 +656,12 @@ describe("habanalabs: peer-to-peer dma-buf export of device memory", () => {
     let buf!: DmaBuf;
     await sim.exec("app", async () => {
       const fd = await app.open("/dev/accel/accel0");
-      const { handle } = await mem(app, fd, { op: HL_MEM_OP_ALLOC, mem_size: 2 * MiB });
-      const { fd: dfd } = await mem(app, fd, { op: HL_MEM_OP_EXPORT_DMABUF_FD, handle });
-      await expect(mem(app, fd, { op: HL_MEM_OP_FREE, handle })).rejects.toMatchObject({ code: "EBUSY" });
-      const passed = app.sendFd(importer, dfd!);
-      app.close(dfd!);
-      await expect(mem(app, fd, { op: HL_MEM_OP_FREE, handle })).rejects.toMatchObject({ code: "EBUSY" });
+      const { dfd, handle, va } = await allocExport(app, fd, 2 * MiB);
+      await hlthunkMemoryUnmap(app, fd, va);
+      expect(await errno(hlthunkDeviceMemoryFree(app, fd, handle))).toBe("EBUSY");
+      const passed = app.sendFd(importer, dfd);
+      app.close(dfd);
+      expect(await errno(hlthunkDeviceMemoryFree(app, fd, handle))).toBe("EBUSY");
       app.close(fd);
       buf = importer.file(passed).priv as DmaBuf;
       // The file is gone, but the context (and its memory) lives on for the importer.
@@ -695,9 +686,8 @@ describe("habanalabs: peer-to-peer dma-buf export of device memory", () => {
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
       const fd = await app.open("/dev/accel/accel0");
-      const { handle } = await mem(app, fd, { op: HL_MEM_OP_ALLOC, mem_size: 2 * MiB });
-      const { fd: dfd } = await mem(app, fd, { op: HL_MEM_OP_EXPORT_DMABUF_FD, handle });
-      const buf = dmaBufGet(app, dfd!);
+      const { dfd } = await allocExport(app, fd, 2 * MiB);
+      const buf = dmaBufGet(app, dfd);
       const invalidated: string[] = [];
       const nic = new Device(sim, { name: "nic", pci: pci.nic });
       const att = buf.dynamicAttach(
@@ -712,10 +702,9 @@ describe("habanalabs: peer-to-peer dma-buf export of device memory", () => {
         null,
       );
       const sgt = await att.mapUnlocked(DmaDataDirection.BIDIRECTIONAL);
-      const cb = await createCb(app, fd);
-      hdev.injectJobFault(0, { hang: true });
-      const seq = await cs(app, fd, [{ queue_index: 0, cb_handle: cb, cb_size: 64 }]);
-      await expect(waitCs(app, fd, seq, 10_000)).rejects.toMatchObject({ code: "ETIMEDOUT" });
+      const cb = await hlthunkRequestCommandBuffer(app, fd);
+      const seq = await cs(app, fd, [{ queue_index: 0, cb_handle: cb, cb_size: 64, hang: true }]);
+      expect(await errno(hlthunkWaitForCs(app, fd, seq, 10_000))).toBe("ETIMEDOUT");
       await hdev.resetDone.waitEvent(() => !hdev.inReset);
       expect(invalidated).toEqual(["nic"]);
       expect(buf.isReleased).toBe(false);

@@ -2,56 +2,51 @@
  * Sync streams from userspace: signal and wait CSs order work across the accelerator's own queues
  * without dma_fence — a wait holds its queue, and what queues behind it, until the signal ran.
  */
-import { DrmPluginHost } from "@drmsim/drm";
-import { type KernelError, msecs, Process, Simulator, usecs } from "@drmsim/runtime";
+import { msecs, Process, usecs } from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
 import {
-  DRM_IOCTL_HL_CB,
   DRM_IOCTL_HL_CS,
   DRM_IOCTL_HL_WAIT_CS,
-  HL_CB_OP_CREATE,
   HL_CS_FLAGS_SIGNAL,
   HL_CS_FLAGS_WAIT,
   HL_CS_SEQ_NONE,
   HL_SYNC_STREAM_JOB_NS,
   type HlCsArgs,
-  type HlDeviceOptions,
-  habanalabsProbe,
-  hlDeviceOf,
+  type HlCsChunk,
+  type HlWaitCsArgs,
 } from "../src/index.js";
+import { hlthunkRequestCommandBuffer } from "../src/user/index.js";
+import { errno as code, rig as setup } from "./hl-user.js";
 
 const DMA_0_0 = 0;
 const DMA_1_0 = 2;
 const DMA_0_1 = 1;
 const TPC_0 = 7;
 
-function setup(opts: HlDeviceOptions = {}) {
-  const sim = new Simulator();
-  const host = new DrmPluginHost(sim);
-  const dev = habanalabsProbe(host, opts);
-  return { sim, host, dev, hdev: hlDeviceOf(host, dev) };
-}
-
 async function open(app: Process) {
   const fd = await app.open("/dev/accel/accel0");
-  const { cb_handle } = await app.ioctl<{ cb_handle: number }>(fd, DRM_IOCTL_HL_CB, {
-    op: HL_CB_OP_CREATE,
-    cb_size: 4096,
-  });
-  const cs = (args: Partial<HlCsArgs>) => app.ioctl<HlCsArgs>(fd, DRM_IOCTL_HL_CS, args as HlCsArgs);
+  const cb_handle = await hlthunkRequestCommandBuffer(app, fd);
+  const cs = async (input: NonNullable<HlCsArgs["in"]>) =>
+    (await app.ioctl<HlCsArgs>(fd, DRM_IOCTL_HL_CS, { in: input })).out!;
   return {
     fd,
     /** A default CS: one job of `ns` on `queue`. */
     work: async (queue: number, ns: number) =>
-      (
-        await cs({
-          chunks_execute: [{ queue_index: queue, cb_handle, cb_size: 64, exec_ns: ns }],
-          num_chunks_execute: 1,
-        })
-      ).seq!,
-    signal: (queue: number) =>
-      cs({ cs_flags: HL_CS_FLAGS_SIGNAL, chunks_execute: [{ queue_index: queue }], num_chunks_execute: 1 }),
-    wait: (queue: number, signalSeq: number, extra: Record<string, unknown> = {}) =>
+      Number(
+        (
+          await cs({
+            chunks_execute: [{ queue_index: queue, cb_handle, cb_size: 64, exec_ns: ns }],
+            num_chunks_execute: 1,
+          })
+        ).seq,
+      ),
+    signal: (queue: number, extra: HlCsChunk = {}) =>
+      cs({
+        cs_flags: HL_CS_FLAGS_SIGNAL,
+        chunks_execute: [{ queue_index: queue, ...extra }],
+        num_chunks_execute: 1,
+      }),
+    wait: (queue: number, signalSeq: number | bigint, extra: HlCsChunk = {}) =>
       cs({
         cs_flags: HL_CS_FLAGS_WAIT,
         chunks_execute: [
@@ -60,17 +55,11 @@ async function open(app: Process) {
         num_chunks_execute: 1,
       }),
     raw: cs,
-    done: async (seq: number) =>
-      (await app.ioctl<{ timestamp_nsec: number }>(fd, DRM_IOCTL_HL_WAIT_CS, { seq, timeout_us: 10_000_000 }))
+    done: async (seq: number | bigint) =>
+      (await app.ioctl<HlWaitCsArgs>(fd, DRM_IOCTL_HL_WAIT_CS, { in: { seq, timeout_us: 10_000_000 } })).out!
         .timestamp_nsec,
   };
 }
-
-const code = (p: Promise<unknown>) =>
-  p.then(
-    () => "ok",
-    (e: KernelError) => e.code,
-  );
 
 describe("habanalabs sync streams (signal and wait CSs)", () => {
   it("a wait CS holds its queue, and the work queued behind it, until the signal CS's job ran", async () => {
@@ -129,7 +118,9 @@ describe("habanalabs sync streams (signal and wait CSs)", () => {
       expect(await code(h.wait(DMA_0_1, plain))).toBe("EINVAL"); // not a signal CS
       expect(await code(h.wait(DMA_0_1, 99))).toBe("EINVAL"); // not handed out yet
       expect(await code(h.wait(DMA_0_1, s.seq!, { num_signal_seq_arr: 2 }))).toBe("EINVAL");
-      expect(await code(h.wait(DMA_0_1, s.seq!, { signal_seq_arr: "x" }))).toBe("EFAULT");
+      expect(await code(h.wait(DMA_0_1, s.seq!, { signal_seq_arr: null }))).toBe("EFAULT");
+      expect(await code(h.wait(DMA_0_1, s.seq!, { signal_seq_arr: [] }))).toBe("EFAULT"); // nothing to read
+      expect(await code(h.wait(DMA_0_1, s.seq!, { cb_handle: 1 }))).toBe("EINVAL"); // one union, two members
       expect(await code(h.wait(TPC_0, s.seq!))).toBe("EINVAL"); // no sync stream on an internal queue
       expect(await code(h.signal(4))).toBe("EINVAL"); // the CPU queue is the driver's
       expect(
@@ -144,9 +135,9 @@ describe("habanalabs sync streams (signal and wait CSs)", () => {
       expect(submitted()).toEqual(snapshot);
       // Nothing refused took a sequence number: the next CS gets the next one.
       expect(await h.work(DMA_0_0, 1000)).toBe(plain + 1);
-      expect(await code(app.ioctl(h.fd, DRM_IOCTL_HL_WAIT_CS, { seq: HL_CS_SEQ_NONE, timeout_us: 0 }))).toBe(
-        "EINVAL",
-      );
+      expect(
+        await code(app.ioctl(h.fd, DRM_IOCTL_HL_WAIT_CS, { in: { seq: HL_CS_SEQ_NONE, timeout_us: 0 } })),
+      ).toBe("EINVAL");
     });
     app.exit();
     host.remove(dev);
@@ -190,8 +181,7 @@ describe("habanalabs sync streams (signal and wait CSs)", () => {
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
       const h = await open(app);
-      hdev.injectJobFault(DMA_0_0, { hang: true });
-      const s = await h.signal(DMA_0_0);
+      const s = await h.signal(DMA_0_0, { hang: true });
       const w = await h.wait(DMA_0_1, s.seq!);
       const after = await h.work(DMA_0_1, 1000);
       expect(await code(h.done(s.seq!))).toBe("ETIMEDOUT");
