@@ -1,79 +1,128 @@
 /**
- * A driver-like module small enough to read in one sitting: one hardware ring (a serial
- * `HardwareEngine`) behind one `DrmGpuScheduler` and one entity, the way a simple GPU driver
- * (v3d, etnaviv) is built. The seed fixtures derive their broken drivers from it by replacing one
- * op, so each fixture shows only its mistake.
- *
- * Every backend op runs inside a frame named `<driver>.<op>` (`alloc_in_runjob.run_job`), as the
- * DRM core's hook interceptors name a plugin's ops, so a finding's backtrace names the driver op
- * that broke the rule.
+ * A driver small enough to read in one sitting: one hardware ring (a serial `HardwareEngine`
+ * from the device's engine factory) behind one `DrmGpuScheduler` (from its scheduler factory)
+ * and one entity, the way a simple GPU driver (v3d, etnaviv) is built, written as a plugin like
+ * every drmsim driver. The seed fixtures break it with a plugin of their own that taps one of
+ * its ops — at `DrmHookStage.EARLY`, so the mistake runs inside the op, before the driver's own
+ * tap — and each fixture shows only its mistake. The framework names every op in backtraces
+ * (`alloc_in_runjob: drm_sched_backend_ops.run_job`); nothing here pushes a frame by hand.
  */
-import { DmaFence, type DmaFenceOps, dmaFenceContextAlloc } from "@drmsim/dma-fence";
+import { DmaFence, dmaFenceContextAlloc } from "@drmsim/dma-fence";
+import {
+  DRM_DEVICE,
+  DRM_SCHED_FACTORY,
+  type DrmDevice,
+  DrmDriverFeature,
+  type DrmHooks,
+  type DrmPlugin,
+  DrmPluginHost,
+  type DrmSchedFactory,
+  drmToken,
+  HW_ENGINE_FACTORY,
+} from "@drmsim/drm";
 import {
   DrmGpuSchedStat,
-  DrmGpuScheduler,
+  type DrmGpuScheduler,
   DrmSchedEntity,
   DrmSchedJob,
   DrmSchedPriority,
 } from "@drmsim/drm-sched";
-import { HardwareEngine, type Simulator, usecs } from "@drmsim/runtime";
+import { type HardwareEngine, type HardwareEngineFactory, type Simulator, usecs } from "@drmsim/runtime";
+import { inject } from "tsyringe";
 
-/** The ops a fixture may replace; each runs inside its `<driver>.<op>` frame. */
-export interface TinyRingOverrides {
-  /** Called inside `run_job` before the command reaches the ring (the broken part goes here). */
-  beforeRun?(job: DrmSchedJob): void;
-  /** Replaces `prepare_job`. */
-  prepareJob?(job: DrmSchedJob): DmaFence | null;
-}
-
-/** Options of `new TinyRing()`. */
-export interface TinyRingOptions extends TinyRingOverrides {
+/** Options of `tinyRingProbe`. */
+export interface TinyRingOptions {
   /** Ring time per job (default 100 µs). */
   jobNs?: number;
   /** TDR timeout (default none). */
   timeoutNs?: number;
+  /** Plugins applied after the driver: a fixture's mistake, tapped at `DrmHookStage.EARLY`. */
+  plugins?: readonly DrmPlugin[];
 }
 
-/** One ring, one scheduler, one entity; `submit()` returns the job's finished fence. */
-export class TinyRing {
+const TINY_OPTIONS = drmToken<TinyRingOptions>("TINY_OPTIONS");
+
+/** The driver's hardware fence. */
+class TinyFence extends DmaFence {}
+
+/** The tiny driver plugin: its scheduler ops and fence ops are taps, like any driver's. */
+class TinyDriver {
   readonly engine: HardwareEngine;
   readonly sched: DrmGpuScheduler;
   readonly entity: DrmSchedEntity;
   /** Hardware fences not yet signalled, oldest first (what a shrinker would wait on). */
   readonly inflight: DmaFence[] = [];
-  private readonly fenceOps: DmaFenceOps;
   private readonly context: number;
   private seqno = 0;
 
   constructor(
-    readonly sim: Simulator,
-    readonly name: string,
-    opts: TinyRingOptions = {},
+    @inject(DRM_DEVICE) readonly device: DrmDevice,
+    @inject(HW_ENGINE_FACTORY) engines: HardwareEngineFactory,
+    @inject(DRM_SCHED_FACTORY) scheds: DrmSchedFactory,
+    @inject(TINY_OPTIONS) private readonly opts: TinyRingOptions,
   ) {
-    this.engine = new HardwareEngine(sim, `${name}-ring`, { device: name });
-    this.context = dmaFenceContextAlloc(sim);
-    this.fenceOps = { getDriverName: () => name, getTimelineName: () => "ring" };
-    const jobNs = opts.jobNs ?? usecs(100);
-    const frame = <T>(op: string, fn: () => T): T => sim.withFrame(`${name}.${op}`, fn);
-    this.sched = new DrmGpuScheduler(sim, {
+    const name = device.driver.name;
+    this.engine = engines.create(`${name}-ring`, { device: name });
+    this.context = dmaFenceContextAlloc(device.sim);
+    this.sched = scheds.create({
       name: `${name}-ring`,
-      device: name,
       creditLimit: 16,
       ...(opts.timeoutNs !== undefined ? { timeoutNs: opts.timeoutNs } : {}),
-      ops: {
-        ...(opts.prepareJob !== undefined
-          ? { prepareJob: (job: DrmSchedJob) => frame("prepare_job", () => opts.prepareJob!(job)) }
-          : {}),
-        runJob: (job) =>
-          frame("run_job", () => {
-            opts.beforeRun?.(job);
-            return this.emit(jobNs);
-          }),
-        timedoutJob: () => frame("timedout_job", () => DrmGpuSchedStat.RESET),
-        freeJob: (job) => frame("free_job", () => job.cleanup()),
+    });
+    this.entity = new DrmSchedEntity(device.sim, DrmSchedPriority.NORMAL, [this.sched]);
+  }
+
+  apply(hooks: DrmHooks): void {
+    const name = this.device.driver.name;
+    hooks.sched.runJob.tap(name, () => this.emit());
+    hooks.sched.timedoutJob.tap(name, () => DrmGpuSchedStat.RESET);
+    hooks.sched.freeJob.tap(name, (job) => job.cleanup());
+    hooks.fence.getDriverName.tap(name, (f) => (f instanceof TinyFence ? name : undefined));
+    hooks.fence.getTimelineName.tap(name, (f) => (f instanceof TinyFence ? "ring" : undefined));
+  }
+
+  private emit(): DmaFence {
+    const sim = this.device.sim;
+    const hw = new TinyFence(sim, this.device.fenceOps, this.context, ++this.seqno);
+    const mine = hw.get();
+    this.inflight.push(mine);
+    this.engine.submit({
+      durationNs: this.opts.jobNs ?? usecs(100),
+      label: `${this.device.driver.name} job ${this.seqno}`,
+      onComplete: (status) => {
+        if (status !== 0) mine.setError(status);
+        mine.signal();
+        this.inflight.splice(this.inflight.indexOf(mine), 1);
+        mine.put();
       },
     });
-    this.entity = new DrmSchedEntity(sim, DrmSchedPriority.NORMAL, [this.sched]);
+    return hw;
+  }
+}
+
+/** One ring, one scheduler, one entity on a probed device; `submit()` returns the job's finished fence. */
+export class TinyRing {
+  constructor(
+    readonly host: DrmPluginHost,
+    readonly device: DrmDevice,
+    private readonly driver: TinyDriver,
+  ) {}
+
+  get sim(): Simulator {
+    return this.device.sim;
+  }
+  get engine(): HardwareEngine {
+    return this.driver.engine;
+  }
+  get sched(): DrmGpuScheduler {
+    return this.driver.sched;
+  }
+  get entity(): DrmSchedEntity {
+    return this.driver.entity;
+  }
+  /** Hardware fences not yet signalled, oldest first. */
+  get inflight(): readonly DmaFence[] {
+    return this.driver.inflight;
   }
 
   /** Queues one job after `deps` (references are taken); returns its finished fence (a reference for the caller). */
@@ -86,26 +135,23 @@ export class TinyRing {
     return done;
   }
 
-  /** Flushes the entity and tears the scheduler down. */
+  /** Flushes the entity, tears the scheduler down and removes the device. */
   fini(): void {
     this.entity.fini();
     this.sched.fini();
+    this.host.remove(this.device);
   }
+}
 
-  private emit(jobNs: number): DmaFence {
-    const hw = new DmaFence(this.sim, this.fenceOps, this.context, ++this.seqno);
-    const mine = hw.get();
-    this.inflight.push(mine);
-    this.engine.submit({
-      durationNs: jobNs,
-      label: `${this.name} job ${this.seqno}`,
-      onComplete: (status) => {
-        if (status !== 0) mine.setError(status);
-        mine.signal();
-        this.inflight.splice(this.inflight.indexOf(mine), 1);
-        mine.put();
-      },
-    });
-    return hw;
-  }
+/** Probes the tiny driver as `name` on a host of its own over `sim`. */
+export function tinyRingProbe(sim: Simulator, name: string, opts: TinyRingOptions = {}): TinyRing {
+  const host = new DrmPluginHost(sim);
+  const device = host.probe(TinyDriver, {
+    name,
+    desc: `${name} (tiny ring)`,
+    features: DrmDriverFeature.GEM,
+    providers: [{ provide: TINY_OPTIONS, useValue: opts }],
+    plugins: opts.plugins ?? [],
+  });
+  return new TinyRing(host, device, host.driverOf<TinyDriver>(device));
 }

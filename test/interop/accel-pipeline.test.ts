@@ -7,25 +7,26 @@
  */
 import "reflect-metadata";
 import { amdgpuProbe } from "@drmsim/amdgpu";
+import { amdgpuCsCtxCreate2 } from "@drmsim/amdgpu/user";
 import { type PciDev, PciHostBridge } from "@drmsim/dma-buf";
 import { DrmPluginHost, drmPrimeFDToHandle } from "@drmsim/drm";
 import {
-  DRM_IOCTL_HL_CB,
-  DRM_IOCTL_HL_CS,
-  DRM_IOCTL_HL_MEMORY,
-  DRM_IOCTL_HL_WAIT_CS,
-  HL_CB_OP_CREATE,
   HL_CS_FLAGS_SIGNAL,
   HL_CS_FLAGS_WAIT,
-  HL_MEM_OP_ALLOC,
-  HL_MEM_OP_EXPORT_DMABUF_FD,
-  HL_MEM_OP_MAP,
   HL_SYNC_STREAM_JOB_NS,
   habanalabsProbe,
 } from "@drmsim/habanalabs";
+import {
+  hlthunkCommandSubmission,
+  hlthunkDeviceMappedMemoryExportDmabufFd,
+  hlthunkDeviceMemoryAlloc,
+  hlthunkDeviceMemoryMap,
+  hlthunkRequestCommandBuffer,
+  hlthunkWaitForCs,
+} from "@drmsim/habanalabs/user";
 import { Process, Simulator, usecs } from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
-import { amdgpuCtxCreate, amdgpuRender, amdgpuWaitCs, MiB } from "../helpers/userspace.js";
+import { amdgpuRender, amdgpuRenderDone, MiB } from "../helpers/userspace.js";
 
 const LOAD = 0; // DMA_0_0: host → HBM
 const STAGE2 = 1; // DMA_0_1: the second stage, which must not start before the load is done
@@ -44,50 +45,35 @@ describe("habanalabs pipeline → amdgpu", () => {
     const renderer = new Process(sim, "renderer");
     const times = await sim.exec("trainer", async () => {
       const accel = await trainer.open("/dev/accel/accel0");
-      const hl = <T>(cmd: string, args: object) => trainer.ioctl<T & object>(accel, cmd, args);
-      const { cb_handle } = await hl<{ cb_handle: number }>(DRM_IOCTL_HL_CB, {
-        op: HL_CB_OP_CREATE,
-        cb_size: 4096,
-      });
-      const { handle } = await hl<{ handle: number }>(DRM_IOCTL_HL_MEMORY, {
-        op: HL_MEM_OP_ALLOC,
-        mem_size: 16 * MiB,
-      });
-      await hl(DRM_IOCTL_HL_MEMORY, { op: HL_MEM_OP_MAP, handle });
+      const cb_handle = await hlthunkRequestCommandBuffer(trainer, accel, 4096);
+      const size = 16 * MiB;
+      const va = await hlthunkDeviceMemoryMap(
+        trainer,
+        accel,
+        await hlthunkDeviceMemoryAlloc(trainer, accel, size),
+      );
       // 1. Load the input (200 µs of DMA), then signal on the same queue.
-      const load = await hl<{ seq: number }>(DRM_IOCTL_HL_CS, {
-        chunks_execute: [{ queue_index: LOAD, cb_handle, cb_size: 256, exec_ns: usecs(200) }],
-        num_chunks_execute: 1,
-      });
-      const loaded = await hl<{ seq: number }>(DRM_IOCTL_HL_CS, {
+      const load = await hlthunkCommandSubmission(trainer, accel, [
+        { queue_index: LOAD, cb_handle, cb_size: 256, exec_ns: usecs(200) },
+      ]);
+      const loaded = await hlthunkCommandSubmission(trainer, accel, [{ queue_index: LOAD }], {
         cs_flags: HL_CS_FLAGS_SIGNAL,
-        chunks_execute: [{ queue_index: LOAD }],
-        num_chunks_execute: 1,
       });
       // 2. The second stage's queue waits for that signal; the stage runs behind the wait,
       //    submitted at once — the queue, not userspace, holds it back.
-      await hl(DRM_IOCTL_HL_CS, {
-        cs_flags: HL_CS_FLAGS_WAIT,
-        chunks_execute: [{ queue_index: STAGE2, signal_seq_arr: [loaded.seq], num_signal_seq_arr: 1 }],
-        num_chunks_execute: 1,
-      });
-      const stage2 = await hl<{ seq: number }>(DRM_IOCTL_HL_CS, {
-        chunks_execute: [{ queue_index: STAGE2, cb_handle, cb_size: 64, exec_ns: usecs(50) }],
-        num_chunks_execute: 1,
-      });
+      await hlthunkCommandSubmission(
+        trainer,
+        accel,
+        [{ queue_index: STAGE2, signal_seq_arr: [loaded.seq!], num_signal_seq_arr: 1 }],
+        { cs_flags: HL_CS_FLAGS_WAIT },
+      );
+      const stage2 = await hlthunkCommandSubmission(trainer, accel, [
+        { queue_index: STAGE2, cb_handle, cb_size: 64, exec_ns: usecs(50) },
+      ]);
       // 3. No fence crosses to the GPU: userspace waits, then hands the buffer over.
-      const done = await hl<{ timestamp_nsec: number }>(DRM_IOCTL_HL_WAIT_CS, {
-        seq: stage2.seq,
-        timeout_us: 1_000_000,
-      });
-      const loadDone = await hl<{ timestamp_nsec: number }>(DRM_IOCTL_HL_WAIT_CS, {
-        seq: load.seq,
-        timeout_us: 0,
-      });
-      const { fd: dmabuf } = await hl<{ fd: number }>(DRM_IOCTL_HL_MEMORY, {
-        op: HL_MEM_OP_EXPORT_DMABUF_FD,
-        handle,
-      });
+      const done = await hlthunkWaitForCs(trainer, accel, stage2.seq!, 1_000_000);
+      const loadDone = await hlthunkWaitForCs(trainer, accel, load.seq!, 0);
+      const dmabuf = await hlthunkDeviceMappedMemoryExportDmabufFd(trainer, accel, va, size);
       const theirs = trainer.sendFd(renderer, dmabuf);
       trainer.close(dmabuf);
       const handedOver = sim.now;
@@ -95,9 +81,9 @@ describe("habanalabs pipeline → amdgpu", () => {
         const gpu = await renderer.open("/dev/dri/renderD128");
         const bo = await drmPrimeFDToHandle(renderer, gpu, theirs);
         renderer.close(theirs);
-        const ctx = await amdgpuCtxCreate(renderer, gpu);
+        const ctx = await amdgpuCsCtxCreate2(renderer, gpu);
         const seq = await amdgpuRender(renderer, gpu, ctx, { bos: [bo], durationNs: usecs(100) });
-        expect(await amdgpuWaitCs(renderer, gpu, ctx, seq)).toBe(0);
+        expect(await amdgpuRenderDone(renderer, gpu, ctx, seq)).toBe(true);
         return sim.now;
       }).result;
       return { load: loadDone.timestamp_nsec, stage2: done.timestamp_nsec, handedOver, rendered };
@@ -106,7 +92,7 @@ describe("habanalabs pipeline → amdgpu", () => {
     // load, its signal, the wait, then its own 50 µs job — not at 50 µs, as it would unsynced.
     expect(times.load).toBe(usecs(200));
     expect(times.stage2).toBe(usecs(200) + 2 * HL_SYNC_STREAM_JOB_NS + usecs(50));
-    expect(times.handedOver).toBeGreaterThanOrEqual(times.stage2);
+    expect(times.handedOver).toBeGreaterThanOrEqual(times.stage2!);
     expect(times.rendered).toBeGreaterThanOrEqual(times.handedOver + usecs(100));
     trainer.exit();
     renderer.exit();

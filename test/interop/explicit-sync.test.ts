@@ -7,6 +7,7 @@
  */
 import "reflect-metadata";
 import { AMDGPU_GEM_DOMAIN_GTT, amdgpuProbe } from "@drmsim/amdgpu";
+import { amdgpuBoAlloc, amdgpuCsCtxCreate2 } from "@drmsim/amdgpu/user";
 import { asahiProbe, DRM_ASAHI_SYNC_SYNCOBJ, DRM_ASAHI_SYNC_TIMELINE_SYNCOBJ } from "@drmsim/asahi";
 import { DMA_BUF_IOCTL_EXPORT_SYNC_FILE, DMA_BUF_SYNC_READ } from "@drmsim/dma-buf";
 import {
@@ -25,8 +26,6 @@ import { msecs } from "@drmsim/runtime";
 import { createWorld } from "@drmsim/testing";
 import { describe, expect, it } from "vitest";
 import {
-  amdgpuBoAlloc,
-  amdgpuCtxCreate,
   amdgpuRender,
   asahiOpenQueue,
   asahiSubmit,
@@ -51,8 +50,8 @@ describe("explicit sync between amdgpu and asahi", () => {
     const { w, amd, agx, game, compositor } = world();
     const t = await w.exec("game", async () => {
       const gpu = await game.open("/dev/dri/renderD128");
-      const ctx = await amdgpuCtxCreate(game, gpu);
-      const fb = await amdgpuBoAlloc(game, gpu, MiB, AMDGPU_GEM_DOMAIN_GTT);
+      const ctx = await amdgpuCsCtxCreate2(game, gpu);
+      const fb = await amdgpuBoAlloc(game, gpu, { allocSize: MiB, preferredHeap: AMDGPU_GEM_DOMAIN_GTT });
       const rendered = await drmSyncobjCreate(game, gpu);
       await amdgpuRender(game, gpu, ctx, { durationNs: msecs(4), bos: [fb], outSyncobjs: [rendered] });
       const renderFence = syncobjFence(amd, game, rendered)!;
@@ -98,8 +97,8 @@ describe("explicit sync between amdgpu and asahi", () => {
     const FRAMES = 3;
     const t = await w.exec("game", async () => {
       const gpu = await game.open("/dev/dri/renderD128");
-      const ctx = await amdgpuCtxCreate(game, gpu);
-      const fb = await amdgpuBoAlloc(game, gpu, MiB, AMDGPU_GEM_DOMAIN_GTT);
+      const ctx = await amdgpuCsCtxCreate2(game, gpu);
+      const fb = await amdgpuBoAlloc(game, gpu, { allocSize: MiB, preferredHeap: AMDGPU_GEM_DOMAIN_GTT });
       const timeline = await drmSyncobjCreate(game, gpu, DRM_SYNCOBJ_CREATE_SIGNALED);
       // Share the timeline once: a file over the socket, a handle on the asahi fd.
       const objFd = await drmSyncobjHandleToFD(game, gpu, timeline);

@@ -7,6 +7,7 @@
  */
 import "reflect-metadata";
 import { amdgpuProbe } from "@drmsim/amdgpu";
+import { amdgpuCsCtxCreate2 } from "@drmsim/amdgpu/user";
 import { asahiProbe, DRM_ASAHI_SYNC_SYNCOBJ } from "@drmsim/asahi";
 import type { DrmPluginHost } from "@drmsim/drm";
 import { drmSyncobjCreate, drmSyncobjFDToHandle, drmSyncobjHandleToFD, drmSyncobjWait } from "@drmsim/drm";
@@ -14,9 +15,8 @@ import { msecs } from "@drmsim/runtime";
 import { createWorld } from "@drmsim/testing";
 import { describe, expect, it } from "vitest";
 import {
-  amdgpuCtxCreate,
   amdgpuRender,
-  amdgpuWaitCs,
+  amdgpuRenderDone,
   asahiOpenQueue,
   asahiRender,
   asahiSubmit,
@@ -49,13 +49,13 @@ describe("a GPU hang on asahi, seen from amdgpu", () => {
 
       const consumerSide = await consumer.run(async () => {
         const gpu = await consumer.open("/dev/dri/renderD128");
-        const ctx = await amdgpuCtxCreate(consumer, gpu);
+        const ctx = await amdgpuCsCtxCreate2(consumer, gpu);
         const dep = await drmSyncobjFDToHandle(consumer, gpu, theirs);
         consumer.close(theirs);
         const out = await drmSyncobjCreate(consumer, gpu);
         const seq = await amdgpuRender(consumer, gpu, ctx, { inSyncobjs: [dep], outSyncobjs: [out] });
         const job = syncobjFence(amd, consumer, out)!;
-        const status = await amdgpuWaitCs(consumer, gpu, ctx, seq);
+        const status = await amdgpuRenderDone(consumer, gpu, ctx, seq);
         const result = { status, error: job.error, at: job.timestampNs };
         job.put();
         // The context saw an error: as in amdgpu_job_prepare_job, its next job inherits it
@@ -70,7 +70,7 @@ describe("a GPU hang on asahi, seen from amdgpu", () => {
           return e;
         };
         const sameCtxError = await errorOf(ctx);
-        const newCtxError = await errorOf(await amdgpuCtxCreate(consumer, gpu));
+        const newCtxError = await errorOf(await amdgpuCsCtxCreate2(consumer, gpu));
         return { ...result, sameCtxError, newCtxError };
       }).result;
 
@@ -93,6 +93,7 @@ describe("a GPU hang on asahi, seen from amdgpu", () => {
     expect(r.hungAt).toBeGreaterThanOrEqual(ASAHI_TIMEOUT);
     expect(r.hungError).toBeLessThan(0);
     // amdgpu's dependent job ended with that error and never ran on the GPU after a healthy fence.
+    expect(r.consumerSide.status).toBe(true);
     expect(r.consumerSide.error).toBe(r.hungError);
     expect(r.consumerSide.at).toBeGreaterThanOrEqual(r.hungAt);
     // Both drivers recovered.

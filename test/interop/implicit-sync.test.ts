@@ -8,6 +8,7 @@
  */
 import "reflect-metadata";
 import { AMDGPU_GEM_DOMAIN_GTT, AMDGPU_GEM_DOMAIN_VRAM, type AmdgpuBo, amdgpuProbe } from "@drmsim/amdgpu";
+import { amdgpuBoAlloc, amdgpuCsCtxCreate2 } from "@drmsim/amdgpu/user";
 import { asahiProbe } from "@drmsim/asahi";
 import type { DmaFence } from "@drmsim/dma-fence";
 import { DmaResvUsage } from "@drmsim/dma-resv";
@@ -17,8 +18,6 @@ import { msecs } from "@drmsim/runtime";
 import { createWorld } from "@drmsim/testing";
 import { describe, expect, it } from "vitest";
 import {
-  amdgpuBoAlloc,
-  amdgpuCtxCreate,
   amdgpuRender,
   asahiOpenQueue,
   asahiSubmit,
@@ -42,8 +41,11 @@ async function frame(listBo: boolean) {
   };
   await w.exec("game", async () => {
     const gpu = await game!.open("/dev/dri/renderD128");
-    const ctx = await amdgpuCtxCreate(game!, gpu);
-    const fb = await amdgpuBoAlloc(game!, gpu, MiB, AMDGPU_GEM_DOMAIN_VRAM | AMDGPU_GEM_DOMAIN_GTT);
+    const ctx = await amdgpuCsCtxCreate2(game!, gpu);
+    const fb = await amdgpuBoAlloc(game!, gpu, {
+      allocSize: MiB,
+      preferredHeap: AMDGPU_GEM_DOMAIN_VRAM | AMDGPU_GEM_DOMAIN_GTT,
+    });
     const bo = fileOf(amd, game!).gem.peek(fb) as AmdgpuBo;
     // Share the buffer first, as a compositor gets its swapchain images before any frame.
     const prime = await drmPrimeHandleToFD(game!, gpu, fb);

@@ -1,17 +1,18 @@
 /** Runs the README example (habanalabs HBM imported peer to peer by amdgpu) as written. */
 import "reflect-metadata";
 import { type AmdgpuBo, amdgpuProbe } from "@drmsim/amdgpu";
+import { amdgpuCsCtxCreate2 } from "@drmsim/amdgpu/user";
 import { type PciDev, PciHostBridge } from "@drmsim/dma-buf";
 import { DrmPluginHost, drmPrimeFDToHandle } from "@drmsim/drm";
+import { habanalabsProbe } from "@drmsim/habanalabs";
 import {
-  DRM_IOCTL_HL_MEMORY,
-  HL_MEM_OP_ALLOC,
-  HL_MEM_OP_EXPORT_DMABUF_FD,
-  habanalabsProbe,
-} from "@drmsim/habanalabs";
+  hlthunkDeviceMappedMemoryExportDmabufFd,
+  hlthunkDeviceMemoryAlloc,
+  hlthunkDeviceMemoryMap,
+} from "@drmsim/habanalabs/user";
 import { Process, Simulator } from "@drmsim/runtime";
 import { expect, it } from "vitest";
-import { amdgpuCtxCreate, amdgpuRender, fileOf } from "../helpers/userspace.js";
+import { amdgpuRender, fileOf } from "../helpers/userspace.js";
 
 it("README example: 4 MiB of HBM mapped by amdgpu in 64 KiB segments", async () => {
   const sim = new Simulator({ seed: 1 });
@@ -25,17 +26,12 @@ it("README example: 4 MiB of HBM mapped by amdgpu in 64 KiB segments", async () 
   const app = new Process(sim, "app");
   const nents = await sim.exec("app", async () => {
     const accel = await app.open("/dev/accel/accel0");
-    const { handle } = await app.ioctl<{ handle: number }>(accel, DRM_IOCTL_HL_MEMORY, {
-      op: HL_MEM_OP_ALLOC,
-      mem_size: 4 * 1024 * 1024,
-    });
-    const { fd } = await app.ioctl<{ fd: number }>(accel, DRM_IOCTL_HL_MEMORY, {
-      op: HL_MEM_OP_EXPORT_DMABUF_FD,
-      handle,
-    });
+    const size = 4 * 1024 * 1024;
+    const va = await hlthunkDeviceMemoryMap(app, accel, await hlthunkDeviceMemoryAlloc(app, accel, size));
+    const fd = await hlthunkDeviceMappedMemoryExportDmabufFd(app, accel, va, size);
     const render = await app.open("/dev/dri/renderD128");
     const bo = await drmPrimeFDToHandle(app, render, fd);
-    await amdgpuRender(app, render, await amdgpuCtxCreate(app, render), { bos: [bo] });
+    await amdgpuRender(app, render, await amdgpuCsCtxCreate2(app, render), { bos: [bo] });
     return (fileOf(gpu, app).gem.peek(bo) as AmdgpuBo).importSgt!.nents;
   });
   expect(nents).toBe(64);

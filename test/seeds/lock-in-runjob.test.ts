@@ -29,11 +29,11 @@ describe("seed fixture: lock-in-runjob", () => {
     );
     expect(f!.cycle).toEqual(expect.arrayContaining([CTX_LOCK, "dma_fence_map"]));
     const text = f!.toString();
-    expect(text).toContain(`${LOCK_IN_RUNJOB_DRIVER}.run_job`);
-    expect(text).toContain(`${LOCK_IN_RUNJOB_DRIVER}.ctx_destroy`);
+    expect(text).toContain(`${LOCK_IN_RUNJOB_DRIVER}: drm_sched_backend_ops.run_job`);
+    expect(text).toContain(`${LOCK_IN_RUNJOB_DRIVER}: ctx_destroy ioctl`);
     const paths = f!.chain.flatMap((l) => l.backtrace);
-    expect(paths).toContain(`${LOCK_IN_RUNJOB_DRIVER}.run_job`);
-    expect(paths).toContain(`${LOCK_IN_RUNJOB_DRIVER}.ctx_destroy`);
+    expect(paths).toContain(`${LOCK_IN_RUNJOB_DRIVER}: drm_sched_backend_ops.run_job`);
+    expect(paths).toContain(`${LOCK_IN_RUNJOB_DRIVER}: ctx_destroy ioctl`);
     drv.fini();
   });
 
