@@ -13,8 +13,6 @@
  * deep — that is what gets a fuzzer past the argument checks into the submission paths.
  */
 import {
-  AMDGPU_CHUNK_ID_BO_HANDLES,
-  AMDGPU_CHUNK_ID_IB,
   AMDGPU_CTX_OP_ALLOC_CTX,
   AMDGPU_CTX_OP_FREE_CTX,
   AMDGPU_CTX_OP_QUERY_STATE2,
@@ -26,11 +24,15 @@ import {
   AMDGPU_USERQ_OP_CREATE,
   AMDGPU_USERQ_OP_FREE,
   amdgpuProbe,
-  DRM_IOCTL_AMDGPU_CS,
-  DRM_IOCTL_AMDGPU_CTX,
-  DRM_IOCTL_AMDGPU_GEM_CREATE,
-  DRM_IOCTL_AMDGPU_USERQ,
 } from "@drmsim/amdgpu";
+import {
+  amdgpuBoAlloc,
+  amdgpuCreateUserqueue,
+  amdgpuCsChunkBoList,
+  amdgpuCsChunkIb,
+  amdgpuCsCtxCreate2,
+  amdgpuCsSubmitRaw2,
+} from "@drmsim/amdgpu/user";
 import {
   ASAHI_PAGE_SIZE,
   ASAHI_VM_KERNEL_MIN_SIZE,
@@ -47,9 +49,6 @@ import {
 } from "@drmsim/asahi";
 import type { DrmDevice, DrmPluginHost } from "@drmsim/drm";
 import {
-  DRM_IOCTL_HL_CB,
-  DRM_IOCTL_HL_CS,
-  DRM_IOCTL_HL_MEMORY,
   HL_CB_OP_CREATE,
   HL_CB_OP_INFO,
   HL_CS_FLAGS_SIGNAL,
@@ -58,7 +57,14 @@ import {
   HL_MEM_OP_ALLOC,
   HL_MEM_OP_MAP,
   habanalabsProbe,
+  hl_info_hw_ip_info,
 } from "@drmsim/habanalabs";
+import {
+  hlthunkCommandSubmission,
+  hlthunkDeviceMemoryAlloc,
+  hlthunkDeviceMemoryMap,
+  hlthunkRequestCommandBuffer,
+} from "@drmsim/habanalabs/user";
 import type { Process } from "@drmsim/runtime";
 import { DRM_IOCTL_VGEM_FENCE_ATTACH, VGEM_FENCE_NOTIMEOUT, vgemProbe } from "@drmsim/vgem";
 import { fuzzAccelProbe } from "./fuzz-accel.js";
@@ -105,10 +111,6 @@ export const FUZZ_DRIVERS: readonly FuzzDriver[] = [
   {
     name: "vgem",
     probe: vgemProbe,
-    fields: {
-      DRM_IOCTL_VGEM_FENCE_ATTACH: ["handle", "flags", "pad", "out_fence"],
-      DRM_IOCTL_VGEM_FENCE_SIGNAL: ["fence", "flags", "error"],
-    },
     async setup(proc, fd) {
       // A fence that waits for userspace however long the sequence runs (closing the file
       // signals it), for FENCE_SIGNAL to find.
@@ -119,17 +121,17 @@ export const FUZZ_DRIVERS: readonly FuzzDriver[] = [
       return { fence: out_fence };
     },
     templates: {
-      DRM_IOCTL_VGEM_FENCE_ATTACH: ({ handles, pick }) => ({
+      VGEM_FENCE_ATTACH: ({ handles, pick }) => ({
         handle: at(handles, pick, 1),
         flags: (pick & 1) | (pick & 2 ? VGEM_FENCE_NOTIMEOUT : 0),
       }),
-      DRM_IOCTL_VGEM_FENCE_SIGNAL: ({ ids, pick }) => ({
+      VGEM_FENCE_SIGNAL: ({ ids, pick }) => ({
         fence: pick < 6 ? ids.fence : 1 + (pick % 3),
         flags: 0,
       }),
     },
   },
-  { name: "fuzzaccel", probe: fuzzAccelProbe, fields: { DRM_IOCTL_FUZZACCEL_CREATE_BO: ["size", "flags"] } },
+  { name: "fuzzaccel", probe: fuzzAccelProbe },
   {
     name: "asahi",
     probe: (host) => asahiProbe(host),
@@ -227,102 +229,78 @@ export const FUZZ_DRIVERS: readonly FuzzDriver[] = [
   {
     name: "amdgpu",
     probe: (host) => amdgpuProbe(host),
-    fields: {
-      DRM_IOCTL_AMDGPU_GEM_CREATE: ["bo_size", "alignment", "domains", "domain_flags"],
-      DRM_IOCTL_AMDGPU_CTX: ["op", "flags", "ctx_id", "priority"],
-      DRM_IOCTL_AMDGPU_CS: ["ctx_id", "bo_list_handle", "flags", "chunks"],
-      DRM_IOCTL_AMDGPU_WAIT_CS: ["handle", "timeout", "ip_type", "ip_instance", "ring", "ctx_id"],
-      DRM_IOCTL_AMDGPU_GEM_USERPTR: ["addr", "size", "flags"],
-      DRM_IOCTL_AMDGPU_USERQ: ["op", "ip_type", "queue_id", "flags", "bo_handles"],
-      DRM_IOCTL_AMDGPU_USERQ_DOORBELL: ["queue_id", "work_ns"],
-    },
     async setup(proc, fd) {
-      const ctx = async () =>
-        (
-          await proc.ioctl<{ ctx_id: number }>(fd, DRM_IOCTL_AMDGPU_CTX, {
-            op: AMDGPU_CTX_OP_ALLOC_CTX,
-            priority: 0,
-          })
-        ).ctx_id;
-      const ctx_id = await ctx();
-      const spareCtx = await ctx();
-      const { handle } = await proc.ioctl<{ handle: number }>(fd, DRM_IOCTL_AMDGPU_GEM_CREATE, {
-        bo_size: 8192,
-        domains: AMDGPU_GEM_DOMAIN_VRAM | AMDGPU_GEM_DOMAIN_GTT,
+      const ctx = await amdgpuCsCtxCreate2(proc, fd);
+      const spareCtx = await amdgpuCsCtxCreate2(proc, fd);
+      const bo = await amdgpuBoAlloc(proc, fd, {
+        allocSize: 8192,
+        preferredHeap: AMDGPU_GEM_DOMAIN_VRAM | AMDGPU_GEM_DOMAIN_GTT,
       });
-      const { queue_id } = await proc.ioctl<{ queue_id: number }>(fd, DRM_IOCTL_AMDGPU_USERQ, {
-        op: AMDGPU_USERQ_OP_CREATE,
-        ip_type: AMDGPU_HW_IP_COMPUTE,
-        bo_handles: [handle],
-      });
+      const userq = await amdgpuCreateUserqueue(proc, fd, AMDGPU_HW_IP_COMPUTE, [bo]);
       // One submission, so WAIT_CS has a sequence number to wait for.
-      const { handle: seq } = await proc.ioctl<{ handle: number }>(fd, DRM_IOCTL_AMDGPU_CS, {
-        ctx_id,
-        chunks: [
-          { chunk_id: AMDGPU_CHUNK_ID_IB, data: { ip_type: AMDGPU_HW_IP_GFX, ring: 0, duration_ns: 1000 } },
-          { chunk_id: AMDGPU_CHUNK_ID_BO_HANDLES, data: [{ bo_handle: handle }] },
-        ],
-      });
-      return { ctx: ctx_id, spareCtx, bo: handle, userq: queue_id, seq };
+      const seq = await amdgpuCsSubmitRaw2(proc, fd, ctx, [
+        amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_GFX, ring: 0, duration_ns: 1000 }),
+        amdgpuCsChunkBoList([bo]),
+      ]);
+      return { ctx, spareCtx, bo, userq, seq };
     },
     templates: {
-      DRM_IOCTL_AMDGPU_GEM_CREATE: ({ pick }) => ({
-        bo_size: 4096 * (1 + (pick % 4)),
-        alignment: 0,
-        domains: at(
-          [AMDGPU_GEM_DOMAIN_VRAM, AMDGPU_GEM_DOMAIN_GTT, AMDGPU_GEM_DOMAIN_VRAM | AMDGPU_GEM_DOMAIN_GTT],
-          pick,
-          2,
-        ),
-        domain_flags: 0,
+      AMDGPU_GEM_CREATE: ({ pick }) => ({
+        in: {
+          bo_size: 4096 * (1 + (pick % 4)),
+          alignment: 0,
+          domains: at(
+            [AMDGPU_GEM_DOMAIN_VRAM, AMDGPU_GEM_DOMAIN_GTT, AMDGPU_GEM_DOMAIN_VRAM | AMDGPU_GEM_DOMAIN_GTT],
+            pick,
+            2,
+          ),
+          domain_flags: 0,
+        },
       }),
-      DRM_IOCTL_AMDGPU_CTX: ({ ids, pick }) =>
-        pick < 4
-          ? { op: AMDGPU_CTX_OP_ALLOC_CTX, flags: 0, priority: at([0, -512, 512, 0], pick, 0) }
-          : pick < 7
-            ? { op: AMDGPU_CTX_OP_QUERY_STATE2, flags: 0, ctx_id: ids.ctx }
-            : { op: AMDGPU_CTX_OP_FREE_CTX, flags: 0, ctx_id: ids.spareCtx },
-      DRM_IOCTL_AMDGPU_CS: ({ ids, handles, pick }) => ({
-        ctx_id: ids.ctx,
-        flags: 0,
-        chunks: [
-          {
-            chunk_id: AMDGPU_CHUNK_ID_IB,
-            data: {
-              ip_type: at([AMDGPU_HW_IP_GFX, AMDGPU_HW_IP_COMPUTE, AMDGPU_HW_IP_DMA], pick, 0),
-              ring: 0,
-              duration_ns: 1000,
-              // The drmsim extension: bytes the IB writes into a BO of the list when it completes.
-              ...(pick & 2 ? { fill: { bo_handle: ids.bo, offset: 16 * pick, data: [1, 2, 3, pick] } } : {}),
-            },
-          },
-          {
-            chunk_id: AMDGPU_CHUNK_ID_BO_HANDLES,
-            // pick 7 adds the file's generic GEM objects, which are no amdgpu BOs (EINVAL).
-            data: (pick === 7 ? [ids.bo!, ...handles.filter((h) => h !== ids.bo)] : [ids.bo!]).map(
-              (bo_handle) => ({ bo_handle }),
-            ),
-          },
-        ],
+      AMDGPU_CTX: ({ ids, pick }) => ({
+        in:
+          pick < 4
+            ? { op: AMDGPU_CTX_OP_ALLOC_CTX, flags: 0, priority: at([0, -512, 512, 0], pick, 0) }
+            : pick < 7
+              ? { op: AMDGPU_CTX_OP_QUERY_STATE2, flags: 0, ctx_id: ids.ctx }
+              : { op: AMDGPU_CTX_OP_FREE_CTX, flags: 0, ctx_id: ids.spareCtx },
       }),
-      DRM_IOCTL_AMDGPU_WAIT_CS: ({ ids, pick }) => ({
-        handle: pick < 6 ? ids.seq : ids.seq! + 1,
-        timeout: pick & 1 ? 1_000_000 : 0,
-        ip_type: AMDGPU_HW_IP_GFX,
-        ip_instance: 0,
-        ring: 0,
-        ctx_id: ids.ctx,
+      AMDGPU_CS: ({ ids, handles, pick }) => {
+        const chunks = [
+          amdgpuCsChunkIb({
+            ip_type: at([AMDGPU_HW_IP_GFX, AMDGPU_HW_IP_COMPUTE, AMDGPU_HW_IP_DMA], pick, 0),
+            ring: 0,
+            duration_ns: 1000,
+            // The drmsim extension: bytes the IB writes into a BO of the list when it completes.
+            ...(pick & 2 ? { fill: { bo_handle: ids.bo!, offset: 16 * pick, data: [1, 2, 3, pick] } } : {}),
+          }),
+          // pick 7 adds the file's generic GEM objects, which are no amdgpu BOs (EINVAL).
+          amdgpuCsChunkBoList(pick === 7 ? [ids.bo!, ...handles.filter((h) => h !== ids.bo)] : [ids.bo!]),
+        ];
+        return { in: { ctx_id: ids.ctx, flags: 0, num_chunks: chunks.length, chunks } };
+      },
+      AMDGPU_WAIT_CS: ({ ids, pick }) => ({
+        in: {
+          handle: pick < 6 ? ids.seq : ids.seq! + 1,
+          timeout: pick & 1 ? 1_000_000 : 0,
+          ip_type: AMDGPU_HW_IP_GFX,
+          ip_instance: 0,
+          ring: 0,
+          ctx_id: ids.ctx,
+        },
       }),
-      DRM_IOCTL_AMDGPU_GEM_USERPTR: ({ pick }) => ({
+      AMDGPU_GEM_USERPTR: ({ pick }) => ({
         addr: USERPTR_ADDR + pick * 0x10000,
         size: 0x10000,
         flags: at([8, 1, 9, 8], pick, 8), // REGISTER, READONLY, READONLY | REGISTER
       }),
-      DRM_IOCTL_AMDGPU_USERQ: ({ ids, pick }) =>
-        pick < 6
-          ? { op: AMDGPU_USERQ_OP_CREATE, ip_type: AMDGPU_HW_IP_COMPUTE, flags: 0, bo_handles: [ids.bo] }
-          : { op: AMDGPU_USERQ_OP_FREE, queue_id: ids.userq! + (pick - 6) },
-      DRM_IOCTL_AMDGPU_USERQ_DOORBELL: ({ ids, pick }) => ({
+      AMDGPU_USERQ: ({ ids, pick }) => ({
+        in:
+          pick < 6
+            ? { op: AMDGPU_USERQ_OP_CREATE, ip_type: AMDGPU_HW_IP_COMPUTE, flags: 0, bo_handles: [ids.bo!] }
+            : { op: AMDGPU_USERQ_OP_FREE, queue_id: ids.userq! + (pick - 6) },
+      }),
+      AMDGPU_USERQ_DOORBELL: ({ ids, pick }) => ({
         queue_id: ids.userq,
         work_ns: 1000 * (1 + pick),
       }),
@@ -331,95 +309,58 @@ export const FUZZ_DRIVERS: readonly FuzzDriver[] = [
   {
     name: "habanalabs",
     probe: (host) => habanalabsProbe(host),
-    fields: {
-      DRM_IOCTL_HL_INFO: ["op", "pad"],
-      DRM_IOCTL_HL_CB: ["op", "cb_handle", "cb_size", "ctx_id", "flags"],
-      DRM_IOCTL_HL_CS: [
-        "chunks_execute",
-        "num_chunks_execute",
-        "num_chunks_restore",
-        "timeout",
-        "cs_flags",
-        "ctx_id",
-        "pad",
-      ],
-      DRM_IOCTL_HL_WAIT_CS: ["seq", "timeout_us", "flags", "ctx_id"],
-      DRM_IOCTL_HL_MEMORY: [
-        "op",
-        "flags",
-        "ctx_id",
-        "num_of_elements",
-        "mem_size",
-        "page_size",
-        "handle",
-        "hint_addr",
-        "device_virt_addr",
-        "addr",
-        "offset",
-        "fd",
-      ],
-    },
     async setup(proc, fd) {
-      const { cb_handle } = await proc.ioctl<{ cb_handle: number }>(fd, DRM_IOCTL_HL_CB, {
-        op: HL_CB_OP_CREATE,
-        cb_size: 4096,
-      });
-      const { handle } = await proc.ioctl<{ handle: number }>(fd, DRM_IOCTL_HL_MEMORY, {
-        op: HL_MEM_OP_ALLOC,
-        mem_size: 2 * 1024 * 1024,
-      });
-      const { device_virt_addr } = await proc.ioctl<{ device_virt_addr: number }>(fd, DRM_IOCTL_HL_MEMORY, {
-        op: HL_MEM_OP_MAP,
-        handle,
-      });
+      const cb = await hlthunkRequestCommandBuffer(proc, fd, 4096);
+      const mem = await hlthunkDeviceMemoryAlloc(proc, fd, 2 * 1024 * 1024);
+      const va = await hlthunkDeviceMemoryMap(proc, fd, mem);
       // One submission, so WAIT_CS has a sequence number to wait for, and a signal CS behind a
       // long job (still pending when the sequence starts) for wait CSs to wait on.
-      const { seq } = await proc.ioctl<{ seq: number }>(fd, DRM_IOCTL_HL_CS, {
-        chunks_execute: [{ queue_index: 0, cb_handle, cb_size: 256, exec_ns: 5_000_000 }],
-        num_chunks_execute: 1,
-      });
-      const { seq: signal } = await proc.ioctl<{ seq: number }>(fd, DRM_IOCTL_HL_CS, {
+      const { seq } = await hlthunkCommandSubmission(proc, fd, [
+        { queue_index: 0, cb_handle: cb, cb_size: 256, exec_ns: 5_000_000 },
+      ]);
+      const { seq: signal } = await hlthunkCommandSubmission(proc, fd, [{ queue_index: 0 }], {
         cs_flags: HL_CS_FLAGS_SIGNAL,
-        chunks_execute: [{ queue_index: 0 }],
-        num_chunks_execute: 1,
       });
-      return { cb: cb_handle, mem: handle, va: device_virt_addr, seq, signal };
+      return { cb, mem, va, seq: Number(seq), signal: Number(signal) };
     },
     templates: {
-      DRM_IOCTL_HL_INFO: () => ({ op: HL_INFO_HW_IP_INFO }),
-      DRM_IOCTL_HL_CB: ({ ids, pick }) =>
-        pick < 5
-          ? { op: HL_CB_OP_CREATE, cb_size: 4096 * (1 + (pick % 2)) }
-          : { op: HL_CB_OP_INFO, cb_handle: ids.cb },
-      DRM_IOCTL_HL_CS: ({ ids, pick }) => {
+      HL_INFO: () => ({ op: HL_INFO_HW_IP_INFO, return_pointer: {}, return_size: hl_info_hw_ip_info.size }),
+      HL_CB: ({ ids, pick }) => ({
+        in:
+          pick < 5
+            ? { op: HL_CB_OP_CREATE, cb_size: 4096 * (1 + (pick % 2)) }
+            : { op: HL_CB_OP_INFO, cb_handle: ids.cb },
+      }),
+      HL_CS: ({ ids, pick }) => {
         // Sync streams: a signal on an external queue, or a wait on the setup's signal CS.
         if (pick === 5)
           return {
-            cs_flags: HL_CS_FLAGS_SIGNAL,
-            chunks_execute: [{ queue_index: 1 }],
-            num_chunks_execute: 1,
+            in: { cs_flags: HL_CS_FLAGS_SIGNAL, chunks_execute: [{ queue_index: 1 }], num_chunks_execute: 1 },
           };
         if (pick === 6)
           return {
-            cs_flags: HL_CS_FLAGS_WAIT,
-            chunks_execute: [{ queue_index: 2, signal_seq_arr: [ids.signal], num_signal_seq_arr: 1 }],
-            num_chunks_execute: 1,
+            in: {
+              cs_flags: HL_CS_FLAGS_WAIT,
+              chunks_execute: [{ queue_index: 2, signal_seq_arr: [ids.signal!], num_signal_seq_arr: 1 }],
+              num_chunks_execute: 1,
+            },
           };
         const dma = { queue_index: 0, cb_handle: ids.cb, cb_size: 256, exec_ns: 5000 };
         const tpc = { queue_index: 7, cb_handle: ids.va, cb_size: 256, exec_ns: 2000 };
         const chunks = pick & 1 ? [dma, tpc] : [dma];
-        return { chunks_execute: chunks, num_chunks_execute: chunks.length };
+        return { in: { chunks_execute: chunks, num_chunks_execute: chunks.length } };
       },
-      DRM_IOCTL_HL_WAIT_CS: ({ ids, pick }) => ({
-        seq: pick < 6 ? ids.seq : ids.seq! + 1,
-        timeout_us: pick & 1 ? 1000 : 0,
+      HL_WAIT_CS: ({ ids, pick }) => ({
+        in: { seq: pick < 6 ? ids.seq : ids.seq! + 1, timeout_us: pick & 1 ? 1000 : 0 },
       }),
-      DRM_IOCTL_HL_MEMORY: ({ ids, pick }) =>
-        pick < 4
-          ? { op: HL_MEM_OP_ALLOC, mem_size: 2 * 1024 * 1024 }
-          : pick < 7
-            ? { op: HL_MEM_OP_MAP, handle: ids.mem }
-            : { op: HL_MEM_OP_ALLOC, mem_size: 4096 },
+      HL_MEMORY: ({ ids, pick }) => ({
+        in:
+          pick < 4
+            ? { op: HL_MEM_OP_ALLOC, alloc: { mem_size: 2 * 1024 * 1024 } }
+            : pick < 7
+              ? { op: HL_MEM_OP_MAP, map_device: { handle: ids.mem } }
+              : { op: HL_MEM_OP_ALLOC, alloc: { mem_size: 4096 } },
+      }),
     },
   },
 ];

@@ -3,20 +3,36 @@
  * syncobjs (binary and timeline) and two driver ioctls, so the accel-node permission rule and the
  * syncobj uAPI are fuzzed even before a real accel driver (habanalabs) lands.
  *
- * - `FUZZACCEL_CREATE_BO` (render-allowed): `{ size, flags }` → `{ handle }`, a shmem GEM object.
+ * - `FUZZACCEL_CREATE_BO` (render-allowed): `struct drm_fuzzaccel_create_bo` → `handle`, a shmem
+ *   GEM object.
  * - `FUZZACCEL_ADMIN` (no `DRM_RENDER_ALLOW`): must be refused on the accel node with `EACCES`.
  */
 import {
+  DRM_COMMAND_BASE,
+  DRM_IO,
+  DRM_IOWR,
   DRM_RENDER_ALLOW,
   type DrmDevice,
   DrmDriverFeature,
   type DrmHooks,
   type DrmPluginHost,
-  drmArgU,
-  drmCheckZero,
   drmIoctlDefDrv,
+  drmNoArg,
 } from "@drmsim/drm";
-import { KernelError } from "@drmsim/runtime";
+import { __u32, __u64, KernelError, mbz, type UapiArgsOf, uapiStruct } from "@drmsim/runtime";
+
+/** `struct drm_fuzzaccel_create_bo`: in `size` (bytes) and `flags` (must be 0); out `handle`. */
+export const drm_fuzzaccel_create_bo = uapiStruct(
+  "drm_fuzzaccel_create_bo",
+  { size: __u64, flags: mbz(__u32), handle: __u32 },
+  { size: 16 },
+);
+/** `struct drm_fuzzaccel_create_bo` as a caller passes it. */
+export type DrmFuzzaccelCreateBo = UapiArgsOf<typeof drm_fuzzaccel_create_bo>;
+/** `DRM_IOCTL_FUZZACCEL_CREATE_BO`. */
+export const DRM_IOCTL_FUZZACCEL_CREATE_BO = DRM_IOWR(DRM_COMMAND_BASE + 0x00, drm_fuzzaccel_create_bo);
+/** `DRM_IOCTL_FUZZACCEL_ADMIN`: no argument. */
+export const DRM_IOCTL_FUZZACCEL_ADMIN = DRM_IO(DRM_COMMAND_BASE + 0x01);
 
 /** Largest object `FUZZACCEL_CREATE_BO` accepts (1 GiB), as a driver would cap a BO size. */
 export const FUZZACCEL_MAX_BO = 1 << 30;
@@ -27,17 +43,17 @@ export class FuzzAccelDriver {
     hooks.driver.ioctls.tap("fuzzaccel", (ioctls) => {
       ioctls.add(
         drmIoctlDefDrv(
-          "DRM_IOCTL_FUZZACCEL_CREATE_BO",
-          0x00,
-          (file, args: Record<string, unknown>) => {
-            drmCheckZero(args, "flags", "FUZZACCEL_CREATE_BO");
-            const size = drmArgU(args, "size", "FUZZACCEL_CREATE_BO");
-            if (size === 0 || size > FUZZACCEL_MAX_BO)
+          "FUZZACCEL_CREATE_BO",
+          DRM_IOCTL_FUZZACCEL_CREATE_BO,
+          drm_fuzzaccel_create_bo,
+          (file, args) => {
+            const size = args.size;
+            if (size === 0n || size > BigInt(FUZZACCEL_MAX_BO))
               throw new KernelError(
                 "EINVAL",
                 `FUZZACCEL_CREATE_BO: size ${size} is outside 1..${FUZZACCEL_MAX_BO}`,
               );
-            const obj = device.gemCreateObject(size);
+            const obj = device.gemCreateObject(Number(size));
             try {
               args.handle = file.gem.handleCreate(obj);
             } finally {
@@ -48,7 +64,7 @@ export class FuzzAccelDriver {
         ),
       );
       // No DRM_RENDER_ALLOW: accel clients are refused it (EACCES).
-      ioctls.add(drmIoctlDefDrv("DRM_IOCTL_FUZZACCEL_ADMIN", 0x01, () => ({ ok: 1 }), 0));
+      ioctls.add(drmIoctlDefDrv("FUZZACCEL_ADMIN", DRM_IOCTL_FUZZACCEL_ADMIN, drmNoArg, () => undefined, 0));
     });
   }
 }

@@ -6,7 +6,14 @@
  * with `ENOMEM`, and a failed call must leave no partial state (`snapshotState` unchanged); every
  * world must tear down clean.
  */
-import { eventfd } from "@drmsim/drm";
+import {
+  DRM_IOCTL_AUTH_MAGIC,
+  DRM_IOCTL_DROP_MASTER,
+  DRM_IOCTL_GET_MAGIC,
+  DRM_IOCTL_SET_MASTER,
+  DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL,
+  eventfd,
+} from "@drmsim/drm";
 import { isKernelError, type Process } from "@drmsim/runtime";
 import { CALL_BUDGET_NS } from "./fuzz.js";
 import {
@@ -76,7 +83,7 @@ function afterPoint3(ioctl: string, args: Record<string, unknown>): SweepCase {
     ioctl: `DRM_IOCTL_${ioctl}`,
     async prepare(w) {
       const signal = { handles: [2], points: [3], count_handles: 1 };
-      await A(w).ioctl(nodeFd(w, 0, "accel"), "DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL", signal);
+      await A(w).ioctl(nodeFd(w, 0, "accel"), DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL, signal);
       return call(w, "accel", `DRM_IOCTL_${ioctl}`, args);
     },
   };
@@ -101,16 +108,16 @@ export const SWEEP_CASES: readonly SweepCase[] = [
     ioctl: "DRM_IOCTL_AUTH_MAGIC",
     async prepare(w) {
       const b = w.procs[1]!;
-      const { magic } = await b.ioctl<{ magic: number }>(nodeFd(w, 1, "primary"), "DRM_IOCTL_GET_MAGIC", {});
-      return call(w, "primary", "DRM_IOCTL_AUTH_MAGIC", { magic });
+      const { magic } = await b.ioctl<{ magic: number }>(nodeFd(w, 1, "primary"), DRM_IOCTL_GET_MAGIC, {});
+      return call(w, "primary", DRM_IOCTL_AUTH_MAGIC, { magic });
     },
   },
   {
     label: "SET_MASTER",
     ioctl: "DRM_IOCTL_SET_MASTER",
     async prepare(w) {
-      await A(w).ioctl(nodeFd(w, 0, "primary"), "DRM_IOCTL_DROP_MASTER", {});
-      return call(w, "primary", "DRM_IOCTL_SET_MASTER", {});
+      await A(w).ioctl(nodeFd(w, 0, "primary"), DRM_IOCTL_DROP_MASTER, {});
+      return call(w, "primary", DRM_IOCTL_SET_MASTER, {});
     },
   },
   simple("DROP_MASTER", "primary", {}),

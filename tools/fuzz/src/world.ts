@@ -12,6 +12,10 @@ import "reflect-metadata";
 import { DmaFence } from "@drmsim/dma-fence";
 import {
   DRM_FILE_KIND,
+  DRM_IOCTL_GEM_FLINK,
+  DRM_IOCTL_PRIME_HANDLE_TO_FD,
+  DRM_IOCTL_SYNCOBJ_CREATE,
+  DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD,
   DRM_SYNCOBJ_CREATE_SIGNALED,
   type DrmDevice,
   type DrmFile,
@@ -19,8 +23,8 @@ import {
   drmSyncobjTable,
 } from "@drmsim/drm";
 import { type File, isKernelError, Process, Simulator } from "@drmsim/runtime";
+import { DRM_IOCTL_VGEM_FENCE_ATTACH } from "@drmsim/vgem";
 import { FUZZ_DRIVERS, type FuzzDriver } from "./drivers.js";
-
 /** Everything the fuzzer acts on. */
 export interface FuzzWorld {
   readonly sim: Simulator;
@@ -97,8 +101,8 @@ export async function buildWorld(opts: WorldOptions = {}): Promise<FuzzWorld> {
           world.staleHandles.push(3);
         }
         if (file.device.checkFeature(0x20 /* DRIVER_SYNCOBJ */)) {
-          await proc.ioctl(fd, "DRM_IOCTL_SYNCOBJ_CREATE", { flags: DRM_SYNCOBJ_CREATE_SIGNALED });
-          await proc.ioctl(fd, "DRM_IOCTL_SYNCOBJ_CREATE", { flags: 0 });
+          await proc.ioctl(fd, DRM_IOCTL_SYNCOBJ_CREATE, { flags: DRM_SYNCOBJ_CREATE_SIGNALED });
+          await proc.ioctl(fd, DRM_IOCTL_SYNCOBJ_CREATE, { flags: 0 });
         }
         // The driver's own objects for its templates, where this client may make them (an
         // unauthenticated primary-node client gets EACCES: its templates then name nothing).
@@ -114,18 +118,18 @@ export async function buildWorld(opts: WorldOptions = {}): Promise<FuzzWorld> {
       const fds = drmFds(proc);
       const gpu = fds.find((fd) => drmFileOf(proc, fd)!.isRenderClient);
       if (gpu !== undefined) {
-        await proc.ioctl(gpu, "DRM_IOCTL_PRIME_HANDLE_TO_FD", { handle: 1, flags: 0 });
+        await proc.ioctl(gpu, DRM_IOCTL_PRIME_HANDLE_TO_FD, { handle: 1, flags: 0 });
         if (drmFileOf(proc, gpu)!.device.driverIoctl("DRM_IOCTL_VGEM_FENCE_ATTACH") !== undefined)
-          await proc.ioctl(gpu, "DRM_IOCTL_VGEM_FENCE_ATTACH", { handle: 2, flags: 1 });
+          await proc.ioctl(gpu, DRM_IOCTL_VGEM_FENCE_ATTACH, { handle: 2, flags: 1 });
       }
       const sync = fds.find((fd) => drmFileOf(proc, fd)!.device.checkFeature(0x20));
       if (sync !== undefined) {
-        await proc.ioctl(sync, "DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD", { handle: 1, flags: 0 });
-        await proc.ioctl(sync, "DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD", { handle: 1, flags: 1 });
+        await proc.ioctl(sync, DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD, { handle: 1, flags: 0 });
+        await proc.ioctl(sync, DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD, { handle: 1, flags: 1 });
       }
       // A flink name on the master's primary node.
       const primary = fds.find((fd) => drmFileOf(proc, fd)!.isMaster);
-      if (primary !== undefined) await proc.ioctl(primary, "DRM_IOCTL_GEM_FLINK", { handle: 1 });
+      if (primary !== undefined) await proc.ioctl(primary, DRM_IOCTL_GEM_FLINK, { handle: 1 });
       // An fd number that was open and is closed now.
       const extra = proc.dup(fds[0]!);
       proc.close(extra);

@@ -1,5 +1,9 @@
+import { DRM_IOCTL_AMDGPU_CS } from "@drmsim/amdgpu";
 import {
   coreIoctls,
+  DRM_IOCTL_GEM_CLOSE,
+  DRM_IOCTL_SYNCOBJ_CREATE,
+  DRM_IOCTL_SYNCOBJ_WAIT,
   DRM_RENDER_ALLOW,
   type DrmDevice,
   DrmDriverFeature,
@@ -79,13 +83,13 @@ describe("uAPI fuzzer", () => {
       return task;
     };
     const args = amdgpu.templates!.DRM_IOCTL_AMDGPU_CS!({ handles: [], ids, pick: 2 });
-    const { handle } = await a!.ioctl<{ handle: number }>(fd, "DRM_IOCTL_SYNCOBJ_CREATE", { flags: 0 });
+    const { handle } = await a!.ioctl<{ handle: number }>(fd, DRM_IOCTL_SYNCOBJ_CREATE, { flags: 0 });
     // A submission in flight whose IB fills a BO (pick 2) holds a reference on it …
-    expect((await step(() => a!.ioctl(fd, "DRM_IOCTL_AMDGPU_CS", args))).state).toBe("done");
+    expect((await step(() => a!.ioctl(fd, DRM_IOCTL_AMDGPU_CS, args))).state).toBe("done");
     const before = snapshotState(world);
     // … and a wait that times out lets it finish and drop it.
     const wait = await step(() =>
-      a!.ioctl(fd, "DRM_IOCTL_SYNCOBJ_WAIT", {
+      a!.ioctl(fd, DRM_IOCTL_SYNCOBJ_WAIT, {
         handles: [handle],
         count_handles: 1,
         timeout_nsec: sim.now + 1_000_000,
@@ -114,12 +118,12 @@ describe("uAPI fuzzer", () => {
     const render = drmFds(a!).find((fd) => drmFileOf(a!, fd)!.isRenderClient)!;
     const s0 = snapshotState(world);
     await world.sim.exec("t", async () => {
-      await expect(a!.ioctl(render, "DRM_IOCTL_GEM_CLOSE", { handle: 99 })).rejects.toMatchObject({
+      await expect(a!.ioctl(render, DRM_IOCTL_GEM_CLOSE, { handle: 99 })).rejects.toMatchObject({
         code: "EINVAL",
       });
     });
     expect(diffSnapshots(s0, snapshotState(world))).toEqual([]);
-    await world.sim.exec("t", () => a!.ioctl(render, "DRM_IOCTL_GEM_CLOSE", { handle: 2 }));
+    await world.sim.exec("t", () => a!.ioctl(render, DRM_IOCTL_GEM_CLOSE, { handle: 2 }));
     const diff = diffSnapshots(s0, snapshotState(world));
     expect(diff.length).toBeGreaterThan(0);
     expect(diff.join("\n")).toMatch(/gem/);
