@@ -86,6 +86,16 @@ function padAndFlags(args: DrmSyncobjHandle, allowed: number, name: string): num
   return flags;
 }
 
+/**
+ * The point the fd ioctls act on (`drm_syncobj_handle_to_fd_ioctl`, `drm_syncobj_fd_to_handle_ioctl`):
+ * `args->point` is read only with the TIMELINE flag; without it the point is 0 whatever the field
+ * holds. That is the 7.1 rule (upstream commit 2e3649e23723, March 2026): userspace built before
+ * the field existed may leave stack garbage in it, so only TIMELINE callers may be refused for it.
+ */
+function timelinePoint(args: DrmSyncobjHandle, flags: number, timelineFlag: number): number {
+  return (flags & timelineFlag) !== 0 ? u(args.point, "point") : 0;
+}
+
 function requireFeature(table: SyncobjTable, timeline: boolean): void {
   if (!table.features.syncobj || (timeline && !table.features.timeline))
     throw new KernelError(
@@ -113,8 +123,9 @@ export function drmSyncobjDestroyIoctl(table: SyncobjTable, args: DrmSyncobjDest
 /**
  * `drm_syncobj_handle_to_fd_ioctl`: pad ≠ 0 or flags ⊄ {EXPORT_SYNC_FILE, TIMELINE} → `EINVAL`.
  * EXPORT_SYNC_FILE: a sync_file fd of the fence at `point` (TIMELINE) or of the current fence
- * (`drm_syncobj_find_fence` errors: ENOENT, EINVAL). Plain: a syncobj fd; `point` must be 0 and an
- * unknown handle is `EINVAL`. Writes `fd`.
+ * (`drm_syncobj_find_fence` errors: ENOENT, EINVAL). Plain: a syncobj fd; a non-zero point *with
+ * TIMELINE* is `EINVAL` (without the flag `point` is not read at all), an unknown handle is `EINVAL`.
+ * Writes `fd`.
  */
 export async function drmSyncobjHandleToFdIoctl(
   table: SyncobjTable,
@@ -128,7 +139,7 @@ export async function drmSyncobjHandleToFdIoctl(
     "DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD",
   );
   const handle = u(args.handle, "handle");
-  const point = (flags & DRM_SYNCOBJ_HANDLE_TO_FD_FLAGS_TIMELINE) !== 0 ? u(args.point, "point") : 0;
+  const point = timelinePoint(args, flags, DRM_SYNCOBJ_HANDLE_TO_FD_FLAGS_TIMELINE);
   if ((flags & DRM_SYNCOBJ_HANDLE_TO_FD_FLAGS_EXPORT_SYNC_FILE) !== 0) {
     const fence = await table.findFence(handle, point, 0);
     try {
@@ -138,10 +149,10 @@ export async function drmSyncobjHandleToFdIoctl(
     }
     return;
   }
-  if (u(args.point, "point") !== 0)
+  if (point !== 0)
     throw new KernelError(
       "EINVAL",
-      "DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD: point must be 0 without EXPORT_SYNC_FILE",
+      "DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD: a TIMELINE point needs EXPORT_SYNC_FILE (a syncobj fd carries the whole syncobj)",
     );
   const s = table.lookup(handle, "EINVAL");
   try {
@@ -155,8 +166,8 @@ export async function drmSyncobjHandleToFdIoctl(
  * `drm_syncobj_fd_to_handle_ioctl`: pad ≠ 0 or flags ⊄ {IMPORT_SYNC_FILE, TIMELINE} → `EINVAL`.
  * IMPORT_SYNC_FILE: the sync_file's fence goes into `handle` (not a sync_file → `EINVAL`, unknown
  * handle → `ENOENT`) as point `point` (TIMELINE, ≠ 0) or replacing the fence. Plain: a new handle
- * for the syncobj behind the syncobj fd (any other fd → `EINVAL`), written to `handle`; every
- * import makes a new handle.
+ * for the syncobj behind the syncobj fd (any other fd → `EINVAL`; a non-zero TIMELINE point →
+ * `EINVAL`; `point` without the flag is ignored), written to `handle`; every import makes a new handle.
  */
 export function drmSyncobjFdToHandleIoctl(table: SyncobjTable, args: DrmSyncobjHandle, proc: Process): void {
   requireFeature(table, false);
@@ -166,8 +177,8 @@ export function drmSyncobjFdToHandleIoctl(table: SyncobjTable, args: DrmSyncobjH
     "DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE",
   );
   const fd = typeof args.fd === "number" ? args.fd : -1;
+  const point = timelinePoint(args, flags, DRM_SYNCOBJ_FD_TO_HANDLE_FLAGS_TIMELINE);
   if ((flags & DRM_SYNCOBJ_FD_TO_HANDLE_FLAGS_IMPORT_SYNC_FILE) !== 0) {
-    const point = (flags & DRM_SYNCOBJ_FD_TO_HANDLE_FLAGS_TIMELINE) !== 0 ? u(args.point, "point") : 0;
     const fence = syncFileGetFence(proc, fd);
     if (fence === null) throw new KernelError("EINVAL", `fd ${fd} is not a sync_file`);
     try {
@@ -177,10 +188,10 @@ export function drmSyncobjFdToHandleIoctl(table: SyncobjTable, args: DrmSyncobjH
     }
     return;
   }
-  if (u(args.point, "point") !== 0)
+  if (point !== 0)
     throw new KernelError(
       "EINVAL",
-      "DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE: point must be 0 without IMPORT_SYNC_FILE",
+      "DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE: a TIMELINE point needs IMPORT_SYNC_FILE (a syncobj fd imports the whole syncobj)",
     );
   const s = drmSyncobjFromFd(proc, fd);
   args.handle = table.getHandle(s);
