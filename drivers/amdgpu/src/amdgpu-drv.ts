@@ -19,7 +19,7 @@ import {
   drmIoctlDefDrv,
   SIMULATOR,
 } from "@drmsim/drm";
-import { KernelError, type Simulator } from "@drmsim/runtime";
+import { KernelError, type Process, type Simulator } from "@drmsim/runtime";
 import { inject } from "tsyringe";
 import { amdgpuCsIoctl, amdgpuCsWaitIoctl } from "./amdgpu-cs.js";
 import { amdgpuCtxPriorityIsValid, amdgpuCtxPriorityPermit } from "./amdgpu-ctx.js";
@@ -137,7 +137,12 @@ export class AmdgpuDriver {
         ),
       );
       ioctls.add(
-        def<DrmAmdgpuCtx>(DRM_IOCTL_AMDGPU_CTX, DRM_AMDGPU_CTX, (f, a) => this.ctxIoctl(f, a), flags),
+        def<DrmAmdgpuCtx>(
+          DRM_IOCTL_AMDGPU_CTX,
+          DRM_AMDGPU_CTX,
+          (f, a, call) => this.ctxIoctl(f, a, call.proc),
+          flags,
+        ),
       );
       ioctls.add(
         def<DrmAmdgpuCs>(
@@ -217,7 +222,7 @@ export class AmdgpuDriver {
    * privilege), FREE (`EINVAL` unknown id), QUERY_STATE, QUERY_STATE2 (reset / VRAM lost / guilty).
    * `EINVAL` for non-zero flags or an unknown op.
    */
-  private async ctxIoctl(file: DrmFile, args: DrmAmdgpuCtx): Promise<void> {
+  private async ctxIoctl(file: DrmFile, args: DrmAmdgpuCtx, caller: Process): Promise<void> {
     const a = args as unknown as Record<string, unknown>;
     const N = "AMDGPU_CTX";
     const fpriv = amdgpuFprivOf(file);
@@ -229,7 +234,7 @@ export class AmdgpuDriver {
         const p = a.priority ?? AMDGPU_CTX_PRIORITY_UNSET;
         if (typeof p !== "number" || !amdgpuCtxPriorityIsValid(p))
           throw new KernelError("EINVAL", `${N}: invalid priority ${String(p)}`);
-        amdgpuCtxPriorityPermit(file, p);
+        amdgpuCtxPriorityPermit(file, p, caller);
         args.ctx_id = fpriv.ctxMgr.alloc(p).id;
         return;
       }

@@ -9,6 +9,7 @@
  * by the test fixture to show what goes wrong.
  */
 import {
+  DRM_AUTH,
   DRM_DEVICE,
   DRM_RENDER_ALLOW,
   type DrmDevice,
@@ -16,6 +17,7 @@ import {
   type DrmFile,
   DrmHookStage,
   type DrmHooks,
+  type DrmIoctlCall,
   type DrmPluginHost,
   drmArgU,
   drmCheckZero,
@@ -131,20 +133,22 @@ export class AsahiDriver {
       return undefined;
     });
     hooks.driver.ioctls.tap(name, (ioctls) => {
-      // asahi_ioctls[]: every one DRM_RENDER_ALLOW.
+      // The asahi driver's declare_drm_ioctls!: every ioctl drmsim models is AUTH | RENDER_ALLOW
+      // (only GET_PARAMS, not modelled, is RENDER_ALLOW alone). So on the primary node an
+      // unauthenticated client is refused; render clients always pass DRM_AUTH.
       const add = <A extends object>(
         name: string,
         nr: number,
-        handler: (file: DrmFile, args: A) => unknown,
-      ) => ioctls.add(drmIoctlDefDrv<A>(name, nr, handler, DRM_RENDER_ALLOW));
+        handler: (file: DrmFile, args: A, call: DrmIoctlCall) => unknown,
+      ) => ioctls.add(drmIoctlDefDrv<A>(name, nr, handler, DRM_AUTH | DRM_RENDER_ALLOW));
       add(DRM_IOCTL_ASAHI_VM_CREATE, DRM_ASAHI_VM_CREATE, (f, a: never) => asahiFileOf(f).vms.create(a));
       add(DRM_IOCTL_ASAHI_VM_DESTROY, DRM_ASAHI_VM_DESTROY, (f, a: never) => asahiFileOf(f).vms.destroy(a));
       add(DRM_IOCTL_ASAHI_VM_BIND, DRM_ASAHI_VM_BIND, (f, a: never) => asahiFileOf(f).vms.bind(f, a));
       add(DRM_IOCTL_ASAHI_GEM_CREATE, DRM_ASAHI_GEM_CREATE, (f, a: DrmAsahiGemCreate) =>
         this.gemCreate(f, a),
       );
-      add(DRM_IOCTL_ASAHI_QUEUE_CREATE, DRM_ASAHI_QUEUE_CREATE, (f, a: never) =>
-        asahiFileOf(f).createQueue(f, a),
+      add(DRM_IOCTL_ASAHI_QUEUE_CREATE, DRM_ASAHI_QUEUE_CREATE, (f, a: never, call) =>
+        asahiFileOf(f).createQueue(a, call.proc),
       );
       add(DRM_IOCTL_ASAHI_QUEUE_DESTROY, DRM_ASAHI_QUEUE_DESTROY, (f, a: never) =>
         asahiFileOf(f).destroyQueue(a),

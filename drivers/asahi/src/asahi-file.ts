@@ -5,7 +5,7 @@
  */
 import { type DrmFile, drmArgU, drmCheckZero, drmProcessIsRoot } from "@drmsim/drm";
 import type { DrmSchedBackendOps } from "@drmsim/drm-sched";
-import { KernelError, type Simulator, secs } from "@drmsim/runtime";
+import { KernelError, type Process, type Simulator, secs } from "@drmsim/runtime";
 import { DrmAsahiPriority, type DrmAsahiQueueCreate, type DrmAsahiQueueDestroy } from "./asahi-drm.js";
 import type { AsahiGpuConfig } from "./asahi-queue.js";
 import { AsahiQueue } from "./asahi-queue.js";
@@ -36,10 +36,11 @@ export class AsahiFile implements AsahiSubmitTarget {
 
   /**
    * `ASAHI_QUEUE_CREATE`: flags must be 0, the VM must exist (`ENOENT`), priority one of
-   * `drm_asahi_priority` (`EINVAL`); HIGH and REALTIME are reserved upstream, and drmsim lets
-   * only a CAP_SYS_ADMIN process use them (`EPERM`).
+   * `drm_asahi_priority` (`EINVAL`); HIGH and REALTIME are reserved upstream (the driver refuses
+   * them with `EINVAL`, "TODO: Allow with CAP_SYS_NICE"), and drmsim lets only a CAP_SYS_ADMIN
+   * *caller* use them (`EPERM`) — the calling process's capability, not the opener's.
    */
-  createQueue(file: DrmFile, args: DrmAsahiQueueCreate): void {
+  createQueue(args: DrmAsahiQueueCreate, caller: Process): void {
     const a = args as unknown as Record<string, unknown>;
     const name = "ASAHI_QUEUE_CREATE";
     drmCheckZero(a, "flags", name);
@@ -48,7 +49,7 @@ export class AsahiFile implements AsahiSubmitTarget {
     if (prio > DrmAsahiPriority.REALTIME)
       throw new KernelError("EINVAL", `${name}: unknown priority ${prio}`);
     drmArgU(a, "usc_exec_base", name, 0);
-    if (prio >= DrmAsahiPriority.HIGH && !drmProcessIsRoot(file.proc))
+    if (prio >= DrmAsahiPriority.HIGH && !drmProcessIsRoot(caller))
       throw new KernelError("EPERM", `${name}: priority ${prio} needs CAP_SYS_ADMIN`);
     const id = this.nextQueueId++;
     this.queues.set(id, new AsahiQueue(this.sim, id, vm, prio, this.config, this.device, this.wrapOps));

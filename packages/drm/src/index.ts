@@ -29,6 +29,7 @@
  * ```
  */
 
+export { DrmMaster, drmIsCurrentMaster } from "./drm-auth.js";
 export * from "./drm-core-ioctls.js";
 export { DRM_FILE_KIND, DrmDevice } from "./drm-device.js";
 export { DrmDriverFeature, type DrmDriverInfo } from "./drm-drv.js";
