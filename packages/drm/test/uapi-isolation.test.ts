@@ -4,7 +4,7 @@
  * work still completes. vgem (render/primary) and a tiny accel driver with syncobjs are fixtures
  * (imported by path: drivers depend on the core, never the reverse).
  */
-import { EPOLLIN, Process, Simulator } from "@drmsim/runtime";
+import { EPOLLIN, Process, SIGKILL, Simulator } from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
 import {
   DRM_IOCTL_VGEM_FENCE_ATTACH,
@@ -235,12 +235,14 @@ describe("uAPI isolation", () => {
     const waiter = p.run(() => drmSyncobjWait(p, fd, [s], Number.MAX_SAFE_INTEGER, 2));
     await sim.runFor(1_000_000_000);
     expect(waiter.state).toBe("running");
-    // exit_group: the thread gets SIGKILL, then the files go.
-    waiter.signal({ fatal: true });
+    // kill(SIGKILL): the waiting thread is woken, never returns to userspace (ESRCH here), and the
+    // process exits (do_group_exit), closing its files.
+    p.kill(SIGKILL);
     await sim.runFor(1);
     expect(waiter.state).toBe("failed");
-    expect((waiter.error as { code?: string }).code).toBe("ERESTARTSYS");
-    p.exit();
+    expect((waiter.error as { code?: string }).code).toBe("ESRCH");
+    expect(p.exited).toBe(true);
+    expect(p.killedBy).toBe(SIGKILL);
     expect(dev.files.size).toBe(0);
     host.remove(dev);
     expect(sim.teardown().findings).toEqual([]);

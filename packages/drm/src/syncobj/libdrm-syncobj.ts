@@ -4,6 +4,7 @@
  * throw the ioctl's `KernelError`; outputs are returned instead of written through pointers.
  */
 import type { Process } from "@drmsim/runtime";
+import { drmIoctl } from "../libdrm.js";
 import {
   DRM_SYNCOBJ_FD_TO_HANDLE_FLAGS_IMPORT_SYNC_FILE,
   DRM_SYNCOBJ_FD_TO_HANDLE_FLAGS_TIMELINE,
@@ -12,7 +13,8 @@ import {
 } from "./uapi.js";
 
 type Out = Record<string, number | number[] | undefined>;
-const call = (proc: Process, fd: number, cmd: string, arg: object) => proc.ioctl<Out>(fd, cmd, arg);
+// Every wrapper goes through drmIoctl, as libdrm's do: EINTR and EAGAIN are retried.
+const call = (proc: Process, fd: number, cmd: string, arg: object) => drmIoctl(proc, fd, cmd, arg as Out);
 
 /** `drmSyncobjCreate(fd, flags, &handle)`: the new handle. */
 export async function drmSyncobjCreate(proc: Process, fd: number, flags = 0): Promise<number> {

@@ -17,6 +17,16 @@ import { lookupCharDevice } from "./devices.js";
 import { FdTable } from "./fd-table.js";
 import { type File, type IoctlCmd, O_CLOEXEC, O_RDWR } from "./file.js";
 import { EPOLLNVAL, type PollFd } from "./poll.js";
+import {
+  killedBy,
+  type SigAction,
+  type SignalTarget,
+  sigaction,
+  kill as signalKill,
+  signalThreadRegister,
+  syscallEnter,
+  syscallExit,
+} from "./signal.js";
 
 const PIDS = {};
 
@@ -46,7 +56,27 @@ export class Process {
     this.checkAlive("run");
     const task = this.sim.spawn(threadName, () => fn(this));
     task.context.process = this;
+    signalThreadRegister(this, task.context);
     return task;
+  }
+
+  /** `sigaction(sig, act)`: installs the process's action for `sig`; returns the old one. See `signal.ts`. */
+  sigaction(sig: number, act: SigAction): SigAction {
+    return sigaction(this, sig, act);
+  }
+
+  /**
+   * `kill(pid, sig)` — or `tgkill(pid, tid, sig)` with `thread` — from whoever calls it, at the
+   * current virtual time. `ESRCH` once the process has exited. See `signal.ts` for what the
+   * signalled thread's system call then does.
+   */
+  kill(sig: number, opts?: { thread?: SignalTarget }): void {
+    signalKill(this, sig, opts?.thread);
+  }
+
+  /** The fatal signal that ended this process (`WTERMSIG`), or 0. */
+  get killedBy(): number {
+    return killedBy(this);
   }
 
   /** `open(path, flags)`: opens a device node and returns the new fd. `ENOENT` for an unknown path. */
@@ -101,14 +131,35 @@ export class Process {
 
   /**
    * `ioctl(fd, cmd, arg)`. The handler gets a copy of `arg`; on success the result is copied
-   * back into `arg` and returned. `ENOTTY` when the file has no ioctls.
+   * back into `arg` and returned. `ENOTTY` when the file has no ioctls. On the way back to
+   * userspace pending signals are delivered: a call interrupted with `ERESTARTSYS` is restarted
+   * (handler with `SA_RESTART`, or none) or fails with `EINTR`; a killed process's call fails with
+   * `ESRCH` and never returns to it (`signal.ts`).
    */
   async ioctl<R extends object = Record<string, unknown>>(
     fd: number,
     cmd: IoctlCmd,
     arg: object = {},
   ): Promise<R> {
-    this.checkAlive("ioctl");
+    for (;;) {
+      this.checkAlive("ioctl");
+      const ctx = this.sim.current;
+      syscallEnter(this, ctx, `ioctl(${cmd})`);
+      let failed: unknown;
+      let out: R | undefined;
+      try {
+        out = await this.ioctlOnce<R>(fd, cmd, arg);
+      } catch (e) {
+        failed = e ?? new Error("ioctl threw a nullish value");
+      }
+      if (syscallExit(this, ctx, failed, `ioctl(${cmd})`)) continue;
+      if (failed !== undefined) throw failed;
+      return out!;
+    }
+  }
+
+  /** One attempt of `ioctl`: the fd lookup, the copy in, the handler, the copy back. */
+  private async ioctlOnce<R extends object>(fd: number, cmd: IoctlCmd, arg: object): Promise<R> {
     const file = this.files.get(fd);
     const ioctl = file.fops.ioctl;
     if (ioctl === undefined)
@@ -141,6 +192,23 @@ export class Process {
    */
   async poll(fds: PollFd[], timeoutNs?: number): Promise<number> {
     this.checkAlive("poll");
+    const ctx = this.sim.current;
+    syscallEnter(this, ctx, "poll");
+    let failed: unknown;
+    let n = 0;
+    try {
+      n = await this.pollOnce(fds, timeoutNs);
+    } catch (e) {
+      failed = e;
+    }
+    // Handlers run on the way out; poll itself fails with EINTR (never restarts), so the answer
+    // is only ever replaced by a kill.
+    syscallExit(this, ctx, failed, "poll");
+    if (failed !== undefined) throw failed;
+    return n;
+  }
+
+  private async pollOnce(fds: PollFd[], timeoutNs?: number): Promise<number> {
     const sim = this.sim;
     const deadline = timeoutNs === undefined ? Number.POSITIVE_INFINITY : sim.now + timeoutNs;
     if (timeoutNs !== undefined && !(timeoutNs >= 0))
