@@ -61,8 +61,11 @@ export class ExecutionContext {
     return this.tifSigpending || this.queuedSignals > 0;
   }
   set signalPending(v: boolean) {
+    if (v) this.sigpendingRaised++;
     this.tifSigpending = v;
   }
+  /** @internal How often `signalPending` was raised: tells a system call whether a signal came at all. */
+  sigpendingRaised = 0;
   private tifSigpending = false;
   /** @internal Signals queued for this thread by `Process.kill` (`vfs/signal.ts`), not yet delivered. */
   queuedSignals = 0;

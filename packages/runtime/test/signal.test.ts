@@ -172,7 +172,9 @@ describe("signals: the return from a system call (arch_do_signal_or_restart)", (
     p.exit();
   });
 
-  it("SIG_IGN installed while the signal is queued discards it: no handler runs and the call is never interrupted", async () => {
+  // do_sigaction flushes the ignored signal from the queues, but the thread's TIF_SIGPENDING stays
+  // set: its next interruptible wait returns -ERESTARTSYS, get_signal finds nothing, the call restarts.
+  it("SIG_IGN installed while the signal is queued discards it: no handler runs; the stale wake-up restarts the call transparently", async () => {
     const { sim, dev, ready } = setup();
     const p = new Process(sim, "app");
     const fd = await openIn(sim, p);
@@ -185,7 +187,27 @@ describe("signals: the return from a system call (arch_do_signal_or_restart)", (
     await sim.run();
     await expect(t.result).resolves.toEqual({ done: 1 });
     expect(handled).toBe(0);
-    expect(dev.attempts).toBe(1); // never interrupted: the discarded signal cleared signal_pending()
+    expect(dev.attempts).toBe(2); // interrupted at 5 ms by the stale TIF_SIGPENDING, then restarted …
+    expect(sim.now).toBe(msecs(10)); // … from the top: another 5 ms uninterruptible stretch, then ready
+    p.exit();
+  });
+
+  it("an ERESTARTSYS no signal caused goes to userspace as it is (errno 512, a driver bug in the kernel too), never restarted", async () => {
+    const sim = new Simulator();
+    let attempts = 0;
+    const fops: FileOperations<null> = {
+      kind: "buggy",
+      ioctl() {
+        attempts++;
+        throw new KernelError("ERESTARTSYS", "returned without a signal");
+      },
+    };
+    registerCharDevice(sim, "/dev/buggy", () => new File(sim, fops, null, 2, "/dev/buggy"));
+    const p = new Process(sim, "app");
+    const t = p.run(async () => p.ioctl(await p.open("/dev/buggy"), "X"));
+    await sim.run();
+    await expect(t.result).rejects.toMatchObject({ code: "ERESTARTSYS", errno: -512 });
+    expect(attempts).toBe(1);
     p.exit();
   });
 

@@ -100,8 +100,10 @@ interface ThreadSignals {
   readonly ctx: ExecutionContext;
   /** Queued signal numbers, in arrival order (`t->pending`). */
   readonly pending: number[];
-  /** System calls in progress (nested only through the libdrm layer's retries). */
+  /** System calls in progress (nested when a file's ioctl makes another system call). */
   inSyscall: number;
+  /** `ctx.sigpendingRaised` when the outermost system call began. */
+  raisedAtEnter: number;
 }
 
 /** A process's signal state (`sighand_struct` + its threads' pending sets). */
@@ -116,7 +118,7 @@ class SignalState {
   thread(ctx: ExecutionContext): ThreadSignals {
     let t = this.threads.find((x) => x.ctx === ctx);
     if (t === undefined) {
-      t = { ctx, pending: [], inSyscall: 0 };
+      t = { ctx, pending: [], inSyscall: 0, raisedAtEnter: 0 };
       this.threads.push(t);
     }
     return t;
@@ -225,6 +227,8 @@ export function kill(proc: Process, sig: number, thread?: SignalTarget): void {
   }
   target.pending.push(sig);
   target.ctx.queuedSignals++;
+  // signal_wake_up: TIF_SIGPENDING, and an interruptible sleep ends.
+  target.ctx.signalPending = true;
   target.ctx.onSignal?.();
   // Not in a system call: the kernel delivers on the next return to user mode, i.e. now.
   if (target.inSyscall === 0) deliverQueued(proc, st, target);
@@ -258,6 +262,8 @@ function deliverQueued(proc: Process, st: SignalState, t: ThreadSignals): { ran:
     if (((act.flags ?? 0) & SA_RESTART) === 0) restart = false;
     proc.sim.runAs(t.ctx, () => h(sig));
   }
+  // recalc_sigpending: nothing is left to deliver.
+  t.ctx.signalPending = false;
   return { ran, restart };
 }
 
@@ -278,7 +284,7 @@ export function syscallEnter(proc: Process, ctx: ExecutionContext, what: string)
     }
     deliverQueued(proc, st, t);
   }
-  t.inSyscall++;
+  if (t.inSyscall++ === 0) t.raisedAtEnter = ctx.sigpendingRaised;
 }
 
 /**
@@ -286,7 +292,8 @@ export function syscallEnter(proc: Process, ctx: ExecutionContext, what: string)
  * `arch_do_signal_or_restart`). `error` is what the call threw (undefined on success). Returns
  * true when the call must be restarted; throws `EINTR` for an `ERESTARTSYS` interrupted by a
  * handler without `SA_RESTART`, and `ESRCH` when a fatal signal ended the process meanwhile.
- * Otherwise returns false and the call's own result stands.
+ * Otherwise returns false and the call's own result stands — including an `ERESTARTSYS` that no
+ * signal caused, which the kernel, too, lets through to userspace (errno 512): a driver bug.
  */
 export function syscallExit(proc: Process, ctx: ExecutionContext, error: unknown, what: string): boolean {
   const st = stateOf(proc);
@@ -304,8 +311,12 @@ export function syscallExit(proc: Process, ctx: ExecutionContext, error: unknown
     );
   }
   const interrupted = error instanceof KernelError && error.code === "ERESTARTSYS";
+  const signalled = ctx.sigpendingRaised !== t.raisedAtEnter || t.pending.length > 0;
   const { ran, restart } = deliverQueued(proc, st, t);
   if (!interrupted) return false;
+  // No signal came during the call: the kernel never enters the signal path, and -ERESTARTSYS
+  // (512) leaks to userspace — a driver bug, left visible as such.
+  if (!signalled) return false;
   if (ran && !restart)
     throw new KernelError("EINTR", `${what} was interrupted by a signal handler (no SA_RESTART)`, {
       syscall: what,
