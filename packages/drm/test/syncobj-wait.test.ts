@@ -33,6 +33,7 @@ import {
   drmSyncobjCreateIoctl,
   drmSyncobjResetIoctl,
   drmSyncobjSignalIoctl,
+  drmSyncobjTransferIoctl,
   drmSyncobjWaitIoctl,
   SyncobjTable,
 } from "../src/syncobj/index.js";
@@ -46,6 +47,7 @@ const HANDLERS: Record<string, AnyHandler> = {
   WAIT: drmSyncobjWaitIoctl,
   RESET: drmSyncobjResetIoctl,
   SIGNAL: drmSyncobjSignalIoctl,
+  TRANSFER: drmSyncobjTransferIoctl,
 };
 
 function setup(opts: { validator?: "throw" | "collect" } = {}) {
@@ -537,6 +539,44 @@ describe("syncobj_wait: signals (ERESTARTSYS → EINTR or restart, per SA_RESTAR
     await expect(task.result).resolves.toMatchObject({ first_signaled: 0 });
     expect(t.sim.now).toBe(msecs(4));
     f.put();
+    t.proc.exit();
+    expect(t.sim.teardown().findings).toEqual([]);
+  });
+
+  it("drm_syncobj_find_fence with WAIT_FOR_SUBMIT (TRANSFER): interrupted → EINTR without SA_RESTART; with it the lookup restarts and finds the fence once submitted", async () => {
+    const t = setup();
+    const src = await t.create();
+    const dst = await t.create();
+    t.proc.sigaction(SIGUSR1, { handler: () => {} });
+    const transfer = () =>
+      t.ioctl("TRANSFER", {
+        src_handle: src,
+        dst_handle: dst,
+        flags: DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT,
+      });
+    const intr = t.proc.run(transfer);
+    t.sim.schedule(msecs(1), () => t.proc.kill(SIGUSR1));
+    await t.sim.run();
+    await expect(intr.result).rejects.toMatchObject({ code: "EINTR" });
+    const d = t.table.find(dst)!;
+    expect(d.fenceGet()).toBeNull(); // nothing transferred
+    d.put();
+    t.proc.sigaction(SIGUSR1, { handler: () => {}, flags: SA_RESTART });
+    const restarted = t.proc.run(transfer);
+    t.sim.schedule(msecs(1), () => t.proc.kill(SIGUSR1));
+    let f: DmaFence | undefined;
+    t.sim.schedule(msecs(2), () => {
+      f = t.submit(src);
+    });
+    await t.sim.run();
+    await expect(restarted.result).resolves.toBeDefined();
+    const d2 = t.table.find(dst)!;
+    const got = d2.fenceGet();
+    d2.put();
+    expect(got).toBe(f);
+    got?.put();
+    f!.signal();
+    f!.put();
     t.proc.exit();
     expect(t.sim.teardown().findings).toEqual([]);
   });
