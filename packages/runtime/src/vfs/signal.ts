@@ -109,19 +109,30 @@ interface ThreadSignals {
 /** A process's signal state (`sighand_struct` + its threads' pending sets). */
 class SignalState {
   readonly actions = new Map<number, SigAction>();
-  readonly threads: ThreadSignals[] = [];
+  /** The contexts that ever ran or made a system call for the process; exited ones are pruned. */
+  readonly threads = new Map<ExecutionContext, ThreadSignals>();
   /** Signals sent while the process had no thread yet: the first thread to enter a system call takes them. */
   readonly unclaimed: number[] = [];
   /** The fatal signal that ended the process (0: none). */
   killedBy = 0;
 
   thread(ctx: ExecutionContext): ThreadSignals {
-    let t = this.threads.find((x) => x.ctx === ctx);
+    let t = this.threads.get(ctx);
     if (t === undefined) {
       t = { ctx, pending: [], inSyscall: 0, raisedAtEnter: 0 };
-      this.threads.push(t);
+      this.threads.set(ctx, t);
+      if (this.threads.size > 64) this.liveThreads();
     }
     return t;
+  }
+
+  /** The live threads, in the order they joined; forgets the exited ones (a process may run many short tasks). */
+  liveThreads(): ThreadSignals[] {
+    const live: ThreadSignals[] = [];
+    for (const [ctx, t] of this.threads)
+      if (ctx.exited && t.inSyscall === 0) this.threads.delete(ctx);
+      else live.push(t);
+    return live;
   }
 
   action(sig: number): SigAction {
@@ -177,7 +188,7 @@ export function sigaction(proc: Process, sig: number, act: SigAction): SigAction
   const st = stateOf(proc);
   const old = st.action(sig);
   st.actions.set(sig, { handler: act.handler, flags: act.flags ?? 0 });
-  if (st.ignored(sig)) for (const t of st.threads) removeQueued(t, sig);
+  if (st.ignored(sig)) for (const t of st.threads.values()) removeQueued(t, sig);
   return old;
 }
 
@@ -200,7 +211,7 @@ export function kill(proc: Process, sig: number, thread?: SignalTarget): void {
   if (st.ignored(sig)) return;
   // The process's threads: the tasks it runs (`Process.run`), and any other context while it is
   // inside one of its system calls (a test's own task calling `proc.ioctl`).
-  const live = st.threads.filter((t) => !t.ctx.exited && (t.ctx.process === proc || t.inSyscall > 0));
+  const live = st.liveThreads().filter((t) => !t.ctx.exited && (t.ctx.process === proc || t.inSyscall > 0));
   let target: ThreadSignals | undefined;
   if (thread !== undefined) {
     if (thread.context.process !== proc || thread.context.exited)
@@ -236,7 +247,7 @@ export function kill(proc: Process, sig: number, thread?: SignalTarget): void {
 
 /** `do_group_exit`: the process ends; its files are closed. */
 function groupExit(proc: Process, st: SignalState): void {
-  for (const t of st.threads) {
+  for (const t of st.threads.values()) {
     t.ctx.queuedSignals -= t.pending.length;
     t.pending.length = 0;
   }
