@@ -192,6 +192,22 @@ describe("signals: the return from a system call (arch_do_signal_or_restart)", (
     p.exit();
   });
 
+  it("a raw wake-up (Task.signal) pending when the call starts: -ERESTARTSYS, nothing to deliver, so the call restarts", async () => {
+    const { sim, dev, ready } = setup();
+    const p = new Process(sim, "app");
+    const fd = await openIn(sim, p);
+    const t = p.run(async () => {
+      await new WaitQueue(sim, "user").waitEvent(() => false, { timeoutNs: msecs(2) }); // not interruptible
+      return p.ioctl(fd, "WAIT");
+    });
+    sim.schedule(msecs(1), () => t.signal());
+    ready(msecs(3));
+    await sim.run();
+    await expect(t.result).resolves.toEqual({ done: 1 });
+    expect(dev.attempts).toBe(2);
+    p.exit();
+  });
+
   it("an ERESTARTSYS no signal caused goes to userspace as it is (errno 512, a driver bug in the kernel too), never restarted", async () => {
     const sim = new Simulator();
     let attempts = 0;

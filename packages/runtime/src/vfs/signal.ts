@@ -295,7 +295,8 @@ export function syscallEnter(proc: Process, ctx: ExecutionContext, what: string)
     }
     deliverQueued(proc, st, t);
   }
-  if (t.inSyscall++ === 0) t.raisedAtEnter = ctx.sigpendingRaised;
+  // A wake-up already pending at entry counts as one that came during the call.
+  if (t.inSyscall++ === 0) t.raisedAtEnter = ctx.sigpendingRaised - (ctx.signalPending ? 1 : 0);
 }
 
 /**
