@@ -144,7 +144,7 @@ export class Process {
     for (;;) {
       this.checkAlive("ioctl");
       const ctx = this.sim.current;
-      syscallEnter(this, ctx, `ioctl(${cmd})`);
+      syscallEnter(this, ctx, cmd);
       let failed: unknown;
       let out: R | undefined;
       try {
@@ -152,7 +152,7 @@ export class Process {
       } catch (e) {
         failed = e ?? new Error("ioctl threw a nullish value");
       }
-      if (syscallExit(this, ctx, failed, `ioctl(${cmd})`)) continue;
+      if (syscallExit(this, ctx, failed, cmd)) continue;
       if (failed !== undefined) throw failed;
       return out!;
     }

@@ -330,7 +330,7 @@ export function syscallExit(proc: Process, ctx: ExecutionContext, error: unknown
   // (512) leaks to userspace — a driver bug, left visible as such.
   if (!signalled) return false;
   if (ran && !restart)
-    throw new KernelError("EINTR", `${what} was interrupted by a signal handler (no SA_RESTART)`, {
+    throw new KernelError("EINTR", `${what} was interrupted by a signal whose handler has no SA_RESTART`, {
       syscall: what,
     });
   return true;
