@@ -121,7 +121,7 @@ export default defineScenario({ name: "broken", setup() { throw new Error("setup
     expect((await runCli(["explore", racy])).code).toBe(2);
     const shard = await runCli(["explore", racy, "--runs", "3", "--shard", "4/3"]);
     expect(shard.code).toBe(2);
-    expect(shard.err).toMatch(/a shard is i\/n/);
+    expect(shard.err).toMatch(/A shard is i\/n/);
     const unknown = await runCli(["explore", "no-such-scenario", "--runs", "1"]);
     expect(unknown.code).toBe(2);
     expect(unknown.err).toMatch(/unknown scenario 'no-such-scenario'/);

@@ -1,0 +1,18 @@
+// Runs every public package's README example (copied into readme/<package>.ts by release:check)
+// the way its README says: a module that `export default`s a scenario with the installed `drmsim
+// run`, anything else with Node through tsx. What a reader pastes must work.
+import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+
+const files = readdirSync("readme").filter((f) => f.endsWith(".ts"));
+if (files.length === 0) throw new Error("no README examples in readme/");
+for (const f of files) {
+  const file = join("readme", f);
+  const scenario = /^export\s+default\b/m.test(readFileSync(file, "utf8"));
+  console.log(`== README example ${f}${scenario ? " (drmsim run)" : ""}`);
+  if (scenario)
+    execFileSync(join("node_modules", ".bin", "drmsim"), ["run", file, "-q"], { stdio: "inherit" });
+  else execFileSync(process.execPath, ["--import", "tsx", file], { stdio: "inherit" });
+}
+console.log(`readme: ${files.length} examples ran`);
