@@ -136,10 +136,14 @@ try {
     else console.log(`changelog: ${links.length} lines link the commits that added their changesets`);
   }
 
-  step("published tarballs: publint, arethetypeswrong, manifest and map checks");
+  // The tarball checks are CPU work and the fixtures' installs wait on the network: run them together.
+  const fixtures = consumerNames().filter((n) => only === undefined || only.has(n));
+  step(
+    `published tarballs (publint, arethetypeswrong, manifest and map checks) and consumer installs (${fixtures.join(", ")})`,
+  );
   const attw = join(root, "node_modules", ".bin", "attw");
   const order = new Map(publishedNames.map((n, i) => [n, i]));
-  await pool(packages, 2, async (p) => {
+  const verifying = pool(packages, 2, async (p) => {
     const before = new Set(publishedNames.slice(0, order.get(p.name) ?? 0));
     try {
       const r = await verifyPublished({
@@ -155,9 +159,6 @@ try {
       fail(p.name, e.message);
     }
   });
-
-  const fixtures = consumerNames().filter((n) => only === undefined || only.has(n));
-  step(`consumer fixtures: npm install (${fixtures.join(", ")})`);
   const examples = {};
   for (const p of packages) {
     const code = firstExample(readFileSync(join(p.dir, "README.md"), "utf8"));
@@ -166,7 +167,7 @@ try {
   const dirs = fixtures.map((n) => join(scratch, "consumers", n));
   for (const [i, n] of fixtures.entries())
     layOut(n, dirs[i], { url: registry.url, version: release.version, examples });
-  const installed = await pool(fixtures, 3, async (n, i) => {
+  const installing = pool(fixtures, 3, async (n, i) => {
     const t = performance.now();
     try {
       await installConsumer(dirs[i]);
@@ -177,9 +178,15 @@ try {
       return false;
     }
   });
+  const [installed] = await Promise.all([installing, verifying]);
 
   step("consumer fixtures: npm run check");
-  await pool(fixtures, 2, async (n, i) => {
+  // Longest first, so that the two at a time finish together.
+  const longest = ["esm-tsc", "types-oldest", "cjs"];
+  const rank = (n) => (longest.includes(n) ? longest.indexOf(n) : longest.length);
+  const byLength = fixtures.map((_, i) => i).sort((a, b) => rank(fixtures[a]) - rank(fixtures[b]));
+  await pool(byLength, 2, async (i) => {
+    const n = fixtures[i];
     if (!installed[i]) return;
     const t = performance.now();
     try {

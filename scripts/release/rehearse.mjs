@@ -72,7 +72,10 @@ function pendingChangesets(dir) {
  * into the registry at `url` (publishing with `token`). Returns the copy's directory, the version
  * released, the publish order and the changelog of the first package.
  */
-export async function rehearseRelease({ root, dir, url, token, packages, log }) {
+export async function rehearseRelease({ root, dir, url, token, packages, log: print }) {
+  const t0 = performance.now();
+  const log = (line) => print(`[${((performance.now() - t0) / 1000).toFixed(1)} s] ${line}`);
+  log("scratch copy (git clone, uncommitted changes, dist/, pnpm install from the store)");
   await scratchCopy(root, dir, packages);
   // Nothing pending (just after a release): rehearse with a patch changeset of our own, so that
   // versioning and changelogs are exercised all the same. The fixed group moves every package.
@@ -105,6 +108,7 @@ export async function rehearseRelease({ root, dir, url, token, packages, log }) 
   writeFileSync(join(dir, ".git", "info", "exclude"), ".npmrc\nnode_modules\npnpm-publish-summary.json\n");
   log(`pnpm run release:publish (${packages.length} packages at ${version})`);
   await run("pnpm", ["run", "release:publish"], dir);
+  log("published");
   const summary = JSON.parse(readFileSync(join(dir, "pnpm-publish-summary.json"), "utf8"));
   const tags = (await git(["tag", "--list"], dir)).split("\n").filter(Boolean);
   const changelogPath = join(dir, packages[0].rel, "CHANGELOG.md");

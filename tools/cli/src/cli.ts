@@ -31,7 +31,7 @@ import { createProgress } from "./progress.js";
 import { runScenario, type Scenario } from "./scenario.js";
 import { demoScenario } from "./scenarios/demo.js";
 import { loadConformanceDriver } from "./validate.js";
-import { CLI_VERSION } from "./version.js";
+import { cliVersion } from "./version.js";
 
 interface RunFlags {
   seed: number | string;
@@ -67,7 +67,7 @@ export function buildProgram(io: CliIo): Command {
     .description(
       "Deterministic simulation of the Linux GPU driver stack: run scenarios, validate drivers, look at traces.",
     )
-    .version(CLI_VERSION, "-V, --version", "print the version of drmsim")
+    .version(cliVersion(), "-V, --version", "print the version of drmsim")
     .exitOverride()
     .configureOutput({
       writeOut: (s) => io.out(s),

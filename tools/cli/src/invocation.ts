@@ -8,7 +8,7 @@
 import { existsSync, realpathSync } from "node:fs";
 import { dirname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CLI_VERSION } from "./version.js";
+import { cliVersion } from "./version.js";
 
 /** What the decision depends on (all of it injectable for tests). */
 export interface InvocationContext {
@@ -80,6 +80,6 @@ export function detectedCommand(): string {
     file: fileURLToPath(import.meta.url),
     cwd: process.cwd(),
     env: process.env,
-    version: CLI_VERSION,
+    version: cliVersion(),
   });
 }
