@@ -2,7 +2,8 @@
 // `pnpm release:check`: proof that what we would publish works for someone else, by publishing it.
 //
 //  1. build, and the source checks: every export documented (scripts/check-docs.mjs), every README
-//     example run by a test (scripts/check-readmes.mjs);
+//     example run by a test (scripts/check-readmes.mjs), the manifests and dependencies (sherif,
+//     knip: `pnpm lint:deps`);
 //  2. a local registry (Verdaccio on 127.0.0.1, no uplinks) and a rehearsal of the real release on
 //     a scratch copy of the repository: `changeset version`, then `pnpm run release:publish`
 //     (`pnpm publish -r` in dependency order, then `changeset tag`) into that registry;
@@ -92,12 +93,16 @@ try {
   step("build");
   execFileSync("pnpm", ["run", "--silent", "build"], { cwd: root, stdio: "inherit" });
 
-  for (const check of ["check-docs.mjs", "check-readmes.mjs"]) {
-    step(check);
+  for (const [name, cmd, cmdArgs] of [
+    ["check-docs", process.execPath, [join(root, "scripts", "check-docs.mjs")]],
+    ["check-readmes", process.execPath, [join(root, "scripts", "check-readmes.mjs")]],
+    ["lint:deps (sherif, knip)", "pnpm", ["run", "--silent", "lint:deps"]],
+  ]) {
+    step(name);
     try {
-      execFileSync(process.execPath, [join(root, "scripts", check)], { cwd: root, stdio: "inherit" });
+      execFileSync(cmd, cmdArgs, { cwd: root, stdio: "inherit" });
     } catch {
-      fail(check, "see above");
+      fail(name, "see above");
     }
   }
 

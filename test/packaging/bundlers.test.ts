@@ -58,7 +58,9 @@ describe("bundled consumers of the workspace packages", () => {
       conditions: ["@drmsim/source"],
       outfile,
       // tapable is CommonJS and requires node:util (see scripts/consumers/esbuild/build.mjs).
-      banner: { js: 'import { createRequire as __r } from "node:module"; const require = __r(import.meta.url);' },
+      banner: {
+        js: 'import { createRequire as __r } from "node:module"; const require = __r(import.meta.url);',
+      },
       logLevel: "silent",
     });
     expect(runAlone(outfile).trim()).toBe(EXPECTED);

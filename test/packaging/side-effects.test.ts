@@ -96,7 +96,8 @@ function callsAtLoad(node: ts.Node, out: string[]): void {
   if (ts.isFunctionLike(node) || ts.isClassLike(node)) return;
   if (ts.isCallExpression(node) || ts.isNewExpression(node) || ts.isTaggedTemplateExpression(node)) {
     let callee: ts.Expression = ts.isTaggedTemplateExpression(node) ? node.tag : node.expression;
-    while (ts.isPropertyAccessExpression(callee) || ts.isElementAccessExpression(callee)) callee = callee.expression;
+    while (ts.isPropertyAccessExpression(callee) || ts.isElementAccessExpression(callee))
+      callee = callee.expression;
     out.push(ts.isIdentifier(callee) ? callee.text : callee.getText());
   }
   ts.forEachChild(node, (c) => callsAtLoad(c, out));

@@ -15,7 +15,8 @@ for (const f of files) {
   const file = join("readme", f);
   const scenario = /^export\s+default\b/m.test(readFileSync(file, "utf8"));
   console.log(`== README example ${f}${scenario ? " (drmsim run)" : ""}`);
-  if (scenario) execFileSync(join("node_modules", ".bin", "drmsim"), ["run", file, "-q"], { stdio: "inherit" });
+  if (scenario)
+    execFileSync(join("node_modules", ".bin", "drmsim"), ["run", file, "-q"], { stdio: "inherit" });
   else await import(pathToFileURL(resolve(file)).href);
 }
 console.log(`readme: ${files.length} examples ran`);
