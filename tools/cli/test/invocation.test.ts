@@ -153,7 +153,7 @@ describe("bin/drmsim.js, the committed launcher pnpm links before anything is bu
     const pkg = join(tmp, "built-cli");
     tree(pkg, {
       "package.json": '{ "type": "module" }',
-      "dist/bin.js": 'process.stdout.write(`built ${process.argv.slice(2).join(" ")}\\n`);\n',
+      "dist/bin.js": 'process.stdout.write("built " + process.argv.slice(2).join(" ") + "\\n");\n',
     });
     mkdirSync(join(pkg, "bin"));
     writeFileSync(
