@@ -25,29 +25,47 @@ const GIT_ENV = {
 };
 
 /**
- * Clones the repository at `root` into `dir` (history included, so changelog lines can name the
- * commits that added their changesets), on a branch `main`, then lays the working tree's
- * uncommitted changes and the built `dist/` directories of `packages` over it and commits them:
- * the copy is what `root` looks like now, as a clean checkout of main.
+ * Copies the repository at `root` into `dir` as a clean checkout of a branch `main` holding what
+ * `root` looks like now: a clone (history included, so changelog lines can name the commits that
+ * added their changesets) with the working tree's uncommitted changes laid over it and committed,
+ * then the built `dist/` directories of `packages`. From a shallow clone (changesets would try to
+ * deepen it without end) or no repository at all, the copy is one commit of the working tree.
  */
 async function scratchCopy(root, dir, packages) {
-  await git(["clone", "--quiet", "--no-local", root, dir], root);
-  await git(["checkout", "--quiet", "-B", "main"], dir);
-  const status = (await git(["status", "--porcelain=v1", "-z", "--untracked-files=all"], root)).split("\0");
-  for (let i = 0; i < status.length; i++) {
-    const entry = status[i];
-    if (entry.length < 4) continue;
-    const [xy, path] = [entry.slice(0, 2), entry.slice(3)];
-    if (xy[0] === "R" || xy[0] === "C") i++; // the next field is the rename's origin
-    if (xy.includes("D")) rmSync(join(dir, path), { force: true });
-    else {
+  const shallow = await git(["rev-parse", "--is-shallow-repository"], root).then(
+    (out) => out.trim() !== "false",
+    () => true,
+  );
+  if (shallow) {
+    mkdirSync(dir, { recursive: true });
+    const files = await git(["ls-files", "-z", "--cached", "--others", "--exclude-standard"], root).catch(
+      () => "",
+    );
+    for (const path of files.split("\0").filter(Boolean)) {
+      if (!existsSync(join(root, path))) continue; // deleted, not yet committed
       mkdirSync(dirname(join(dir, path)), { recursive: true });
       copyFileSync(join(root, path), join(dir, path));
+    }
+    await git(["init", "--quiet", "--initial-branch=main"], dir);
+  } else {
+    await git(["clone", "--quiet", "--no-local", root, dir], root);
+    await git(["checkout", "--quiet", "-B", "main"], dir);
+    const status = (await git(["status", "--porcelain=v1", "-z", "--untracked-files=all"], root)).split("\0");
+    for (let i = 0; i < status.length; i++) {
+      const entry = status[i];
+      if (entry.length < 4) continue;
+      const [xy, path] = [entry.slice(0, 2), entry.slice(3)];
+      if (xy[0] === "R" || xy[0] === "C") i++; // the next field is the rename's origin
+      if (xy.includes("D")) rmSync(join(dir, path), { force: true });
+      else {
+        mkdirSync(dirname(join(dir, path)), { recursive: true });
+        copyFileSync(join(root, path), join(dir, path));
+      }
     }
   }
   await git(["add", "-A"], dir);
   if ((await git(["status", "--porcelain"], dir)).trim() !== "")
-    await git(["commit", "--quiet", "-m", "release:check: the working tree's uncommitted changes"], dir);
+    await git(["commit", "--quiet", "-m", "release:check: the working tree as it is"], dir);
   for (const p of packages) copyTree(join(p.dir, "dist"), join(dir, p.rel, "dist"));
   // `pnpm publish` reads the versions of `workspace:` dependencies from the installed links, and
   // the release scripts run changesets: install, from the store the workspace's install filled.
