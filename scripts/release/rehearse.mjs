@@ -93,7 +93,7 @@ function pendingChangesets(dir) {
 export async function rehearseRelease({ root, dir, url, token, packages, log: print }) {
   const t0 = performance.now();
   const log = (line) => print(`[${((performance.now() - t0) / 1000).toFixed(1)} s] ${line}`);
-  log("scratch copy (git clone, uncommitted changes, dist/, pnpm install from the store)");
+  log("scratch copy of the repository as it is now (with dist/), pnpm install from the store");
   await scratchCopy(root, dir, packages);
   // Nothing pending (just after a release): rehearse with a patch changeset of our own, so that
   // versioning and changelogs are exercised all the same. The fixed group moves every package.
