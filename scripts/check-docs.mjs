@@ -36,7 +36,7 @@ export function publicPackages() {
         .filter(([sub]) => sub !== "./package.json")
         .map(([sub, target]) => {
           const src = typeof target === "object" ? target["@drmsim/source"] : undefined;
-          const dist = typeof target === "object" ? target.import : target;
+          const dist = typeof target === "object" ? (target.default ?? target.import) : target;
           const file =
             src ??
             String(dist)

@@ -8,7 +8,7 @@
 import type { DmaFence } from "@drmsim/dma-fence";
 import { type DrmFile, drmProcessIsRoot } from "@drmsim/drm";
 import { DrmSchedEntity, type DrmSchedGuilty, DrmSchedPriority } from "@drmsim/drm-sched";
-import { KernelError } from "@drmsim/runtime";
+import { KernelError, type Process } from "@drmsim/runtime";
 import type { AmdgpuDevice } from "./amdgpu-device.js";
 import {
   AMDGPU_CTX_PRIORITY_HIGH,
@@ -44,12 +44,12 @@ export function amdgpuCtxToDrmSchedPrio(p: number): DrmSchedPriority {
 }
 
 /**
- * `amdgpu_ctx_priority_permit`: above NORMAL needs `CAP_SYS_NICE` (a root process here) or being
- * DRM master. `EACCES` otherwise.
+ * `amdgpu_ctx_priority_permit`: above NORMAL needs `capable(CAP_SYS_NICE)` of the *calling*
+ * process (a root process here) or the file being DRM master. `EACCES` otherwise.
  */
-export function amdgpuCtxPriorityPermit(file: DrmFile, p: number): void {
+export function amdgpuCtxPriorityPermit(file: DrmFile, p: number, caller: Process): void {
   if (p <= AMDGPU_CTX_PRIORITY_NORMAL) return;
-  if (drmProcessIsRoot(file.proc) || file.isMaster) return;
+  if (drmProcessIsRoot(caller) || file.isMaster) return;
   throw new KernelError("EACCES", `AMDGPU_CTX: priority ${p} needs CAP_SYS_NICE or DRM master`);
 }
 

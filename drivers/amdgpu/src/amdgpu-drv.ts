@@ -19,7 +19,7 @@ import {
   drmIoctlDefDrv,
 } from "@drmsim/drm";
 import type { DrmSchedJob } from "@drmsim/drm-sched";
-import { KernelError, type UapiValue, uapiU64ToNumber } from "@drmsim/runtime";
+import { KernelError, type Process, type UapiValue, uapiU64ToNumber } from "@drmsim/runtime";
 import { inject } from "tsyringe";
 import { amdgpuCsIoctl, amdgpuCsWaitIoctl } from "./amdgpu-cs.js";
 import { amdgpuCtxPriorityIsValid, amdgpuCtxPriorityPermit } from "./amdgpu-ctx.js";
@@ -154,7 +154,7 @@ export class AmdgpuDriver {
           "AMDGPU_CTX",
           DRM_IOCTL_AMDGPU_CTX,
           drm_amdgpu_ctx,
-          (f, a) => this.ctxIoctl(f, a),
+          (f, a, call) => this.ctxIoctl(f, a, call.proc),
           flags,
         ),
       );
@@ -246,7 +246,7 @@ export class AmdgpuDriver {
    * privilege), FREE (`EINVAL` unknown id), QUERY_STATE, QUERY_STATE2 (reset / VRAM lost / guilty).
    * `EINVAL` for non-zero flags or an unknown op.
    */
-  private async ctxIoctl(file: DrmFile, args: UapiValue<typeof drm_amdgpu_ctx>): Promise<void> {
+  private async ctxIoctl(file: DrmFile, args: UapiValue<typeof drm_amdgpu_ctx>, caller: Process): Promise<void> {
     const N = "AMDGPU_CTX";
     const fpriv = amdgpuFprivOf(file);
     const { op, flags, ctx_id, priority } = args.in;
@@ -256,7 +256,7 @@ export class AmdgpuDriver {
       case AMDGPU_CTX_OP_ALLOC_CTX: {
         if (!amdgpuCtxPriorityIsValid(priority))
           throw new KernelError("EINVAL", `${N}: invalid priority ${priority}`);
-        amdgpuCtxPriorityPermit(file, priority);
+        amdgpuCtxPriorityPermit(file, priority, caller);
         args.out.alloc.ctx_id = fpriv.ctxMgr.alloc(priority).id;
         return;
       }

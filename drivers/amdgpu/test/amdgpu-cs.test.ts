@@ -100,6 +100,25 @@ describe("AMDGPU_CTX", () => {
     expect(sim.teardown().findings).toEqual([]);
   });
 
+  it("amdgpu_ctx_priority_permit asks capable() of the caller: a root fd passed to a user gets EACCES, a user fd used by root passes", async () => {
+    const { sim, host, dev } = rig();
+    const app = new Process(sim, "app");
+    const root = new Process(sim, "root");
+    drmProcessSetRoot(root);
+    await sim.exec("t", async () => {
+      const rfd = await root.open("/dev/dri/renderD128");
+      const inApp = root.sendFd(app, rfd);
+      expect(await errno(ctxCreate(app, inApp, AMDGPU_CTX_PRIORITY_HIGH))).toBe("EACCES");
+      const afd = await app.open("/dev/dri/renderD128");
+      const inRoot = app.sendFd(root, afd);
+      expect(await ctxCreate(root, inRoot, AMDGPU_CTX_PRIORITY_HIGH)).toBe(1);
+    });
+    app.exit();
+    root.exit();
+    host.remove(dev);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+
   it("a high-priority context's job runs before normal ones submitted earlier on the same ring", async () => {
     const { sim, host, dev, adev } = rig({ hwSubmission: 1 });
     const root = new Process(sim, "root");

@@ -8,6 +8,7 @@
  * (`asahiProviders`).
  */
 import {
+  DRM_AUTH,
   DRM_DEVICE,
   DRM_RENDER_ALLOW,
   type DrmDevice,
@@ -15,6 +16,7 @@ import {
   type DrmFile,
   DrmHookStage,
   type DrmHooks,
+  type DrmIoctlCall,
   type DrmPluginHost,
   type DrmProbeOptions,
   drmIoctlDefDrv,
@@ -105,8 +107,10 @@ export class AsahiDriver {
       f instanceof AsahiJobFence ? f.queue.name : f instanceof AsahiFwFence ? f.ring.name : undefined,
     );
     hooks.driver.ioctls.tap(name, (ioctls) => {
-      // asahi_ioctls[]: every one DRM_RENDER_ALLOW.
-      const flags = DRM_RENDER_ALLOW;
+      // The asahi driver's declare_drm_ioctls!: every ioctl drmsim models is AUTH | RENDER_ALLOW
+      // (only GET_PARAMS, not modelled, is RENDER_ALLOW alone). So on the primary node an
+      // unauthenticated client is refused; render clients always pass DRM_AUTH.
+      const flags = DRM_AUTH | DRM_RENDER_ALLOW;
       ioctls.add(
         drmIoctlDefDrv(
           "ASAHI_VM_CREATE",
@@ -148,7 +152,7 @@ export class AsahiDriver {
           "ASAHI_QUEUE_CREATE",
           DRM_IOCTL_ASAHI_QUEUE_CREATE,
           drm_asahi_queue_create,
-          (f, a) => asahiFileOf(f).createQueue(f, a),
+          (f, a, call) => asahiFileOf(f).createQueue(a, call.proc),
           flags,
         ),
       );

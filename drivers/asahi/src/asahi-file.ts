@@ -4,7 +4,7 @@
  * on the firmware are killed with `-ESRCH`, work on it is cancelled) and drops every VM.
  */
 import { type DrmFile, drmProcessIsRoot } from "@drmsim/drm";
-import { KernelError, secs, type UapiValue } from "@drmsim/runtime";
+import { KernelError, type Process, secs, type UapiValue } from "@drmsim/runtime";
 import type { AsahiDevice } from "./asahi-device.js";
 import { DrmAsahiPriority, type drm_asahi_queue_create, type drm_asahi_queue_destroy } from "./asahi-drm.js";
 import type { AsahiQueue } from "./asahi-queue.js";
@@ -30,16 +30,18 @@ export class AsahiFile implements AsahiSubmitTarget {
 
   /**
    * `ASAHI_QUEUE_CREATE`: the VM must exist (`ENOENT`), priority one of `drm_asahi_priority`
-   * (`EINVAL`); HIGH and REALTIME are reserved upstream, and drmsim lets only a CAP_SYS_ADMIN
-   * process use them (`EPERM`). `flags` must be 0 (checked by the core).
+   * (`EINVAL`); HIGH and REALTIME are reserved upstream (the driver refuses them with `EINVAL`,
+   * "TODO: Allow with CAP_SYS_NICE"), and drmsim lets only a CAP_SYS_ADMIN *caller* use them
+   * (`EPERM`) — the calling process's capability, not the opener's. `flags` must be 0 (checked
+   * by the core).
    */
-  createQueue(file: DrmFile, args: UapiValue<typeof drm_asahi_queue_create>): void {
+  createQueue(args: UapiValue<typeof drm_asahi_queue_create>, caller: Process): void {
     const name = "ASAHI_QUEUE_CREATE";
     const vm = this.vms.lookup(args.vm_id, name);
     const prio = args.priority;
     if (prio > DrmAsahiPriority.REALTIME)
       throw new KernelError("EINVAL", `${name}: unknown priority ${prio}`);
-    if (prio >= DrmAsahiPriority.HIGH && !drmProcessIsRoot(file.proc))
+    if (prio >= DrmAsahiPriority.HIGH && !drmProcessIsRoot(caller))
       throw new KernelError("EPERM", `${name}: priority ${prio} needs CAP_SYS_ADMIN`);
     const id = this.nextQueueId++;
     this.queues.set(id, this.adev.createQueue(id, vm, prio));

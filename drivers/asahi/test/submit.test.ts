@@ -3,6 +3,7 @@ import {
   DrmHookStage,
   type DrmPlugin,
   DrmPluginHost,
+  drmProcessSetRoot,
   drmSyncobjCreate,
   drmSyncobjQuery,
   drmSyncobjTimelineWait,
@@ -13,6 +14,7 @@ import { describe, expect, it } from "vitest";
 import {
   AsahiQueue,
   asahiDeviceOf,
+  asahiFileOf,
   asahiProbe,
   DRM_ASAHI_BARRIER_NONE,
   DRM_ASAHI_SET_COMPUTE_ATTACHMENTS,
@@ -56,6 +58,58 @@ describe("ASAHI_QUEUE_CREATE / DESTROY", () => {
       });
     });
     app.exit();
+    host.remove(dev);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+});
+
+describe("asahi ioctl permissions (the driver's declare_drm_ioctls!: AUTH | RENDER_ALLOW)", () => {
+  it("on the primary node an unauthenticated client is refused (EACCES) until the master authenticates it; render clients always pass", async () => {
+    const { sim, host, dev } = setup();
+    const compositor = new Process(sim, "compositor");
+    const client = new Process(sim, "client");
+    await sim.exec("t", async () => {
+      const m = await compositor.open("/dev/dri/card0");
+      const c = await client.open("/dev/dri/card0");
+      expect(await vmCreate(compositor, m)).toBe(1); // the master is authenticated
+      await expect(vmCreate(client, c)).rejects.toMatchObject({ code: "EACCES" });
+      expect(asahiFileOf(fileOf(dev, client)).vms.size).toBe(0);
+      const { magic } = await client.ioctl<{ magic: number }>(c, "DRM_IOCTL_GET_MAGIC", {});
+      await compositor.ioctl(m, "DRM_IOCTL_AUTH_MAGIC", { magic });
+      expect(await vmCreate(client, c)).toBe(1);
+      const r = await client.open("/dev/dri/renderD128");
+      expect(await vmCreate(client, r)).toBe(1);
+    });
+    compositor.exit();
+    client.exit();
+    host.remove(dev);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+
+  it("QUEUE_CREATE's HIGH priority asks the *calling* process for CAP_SYS_ADMIN, not the one that opened the fd", async () => {
+    const { sim, host, dev } = setup();
+    const root = new Process(sim, "root");
+    const user = new Process(sim, "user");
+    drmProcessSetRoot(root);
+    await sim.exec("t", async () => {
+      const r = await root.open("/dev/dri/renderD128");
+      const vm_id = await vmCreate(root, r);
+      const inUser = root.sendFd(user, r);
+      await expect(
+        user.ioctl(inUser, DRM_IOCTL_ASAHI_QUEUE_CREATE, { vm_id, priority: 2 }),
+      ).rejects.toMatchObject({ code: "EPERM" });
+      const u = await user.open("/dev/dri/renderD128");
+      const uvm = await vmCreate(user, u);
+      const inRoot = user.sendFd(root, u);
+      expect(
+        await root.ioctl(inRoot, DRM_IOCTL_ASAHI_QUEUE_CREATE, { vm_id: uvm, priority: 2 }),
+      ).toMatchObject({
+        queue_id: 1,
+      });
+      expect(asahiFileOf(fileOf(dev, user)).queues.size).toBe(1);
+    });
+    root.exit();
+    user.exit();
     host.remove(dev);
     expect(sim.teardown().findings).toEqual([]);
   });

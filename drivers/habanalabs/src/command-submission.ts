@@ -17,8 +17,15 @@
  *   has a delayed work armed for its timeout; when the head completes, the next one's is armed.
  *   If it fires, the CS is marked timed out and the device is hard-reset (unless the CS asked
  *   for `HL_CS_FLAGS_SKIP_RESET_ON_TIMEOUT`).
- * - The CS completes when all its jobs on external queues retired through their completion
- *   queues; internal jobs do not gate it, and a CS made only of internal jobs is `EINVAL`.
+ * - The CS completes when all its jobs that get a completion — on external queues, through their
+ *   completion queues, and on H/W queues (Gaudi2+) — retired; internal jobs do not gate it, and a
+ *   CS made only of internal jobs is `EINVAL` (nothing would complete it). When it completes, the
+ *   slots its internal jobs took are given back whatever those jobs are doing
+ *   (`hl_hw_queue_update_ci`): the driver never learns of an internal job's end.
+ * - **Hangs.** A job that hangs on an external or H/W queue holds its CS, so the CS's timeout
+ *   detection fires (`-ETIMEDOUT`, hard reset). One that hangs on an internal queue is invisible
+ *   to timeout detection, exactly as in the kernel; the engine stays busy, and when the user
+ *   context goes away the device is found not idle and reset (`hpriv_release`, `hl-device.ts`).
  *
  * - **Sync streams** (`HL_CS_FLAGS_SIGNAL` / `HL_CS_FLAGS_WAIT`, one chunk naming a sync-stream
  *   queue): a signal CS's job increments its queue's sync object when it executes; a wait CS's job
@@ -61,7 +68,7 @@ import {
 } from "./habanalabs-accel.js";
 import type { HlDevice } from "./hl-device.js";
 import { type HlCsType, HlFence } from "./hl-fence.js";
-import { type HlHwQueue, HlQueueType, type HlSobWait } from "./hw-queue.js";
+import { type HlHwQueue, HlQueueType, type HlSobWait, hlQueueGetsCompletion } from "./hw-queue.js";
 import type { HlHwSob } from "./sync-stream.js";
 
 /** One `struct hl_cs_chunk` as the handler reads it. */
@@ -88,9 +95,9 @@ export class HlCsJob {
     readonly waitsFor: HlSobWait | null = null,
   ) {}
 
-  /** External jobs complete the CS through the completion queue. */
-  get isExt(): boolean {
-    return this.queue.props.type === HlQueueType.EXT;
+  /** External and H/W-queue jobs complete the CS (`cs_needs_completion`); internal ones never report. */
+  get getsCompletion(): boolean {
+    return hlQueueGetsCompletion(this.queue.props.type);
   }
 }
 
@@ -138,12 +145,12 @@ export class HlCs {
       if (status === -ERRNO.EIO && this.ctx.hdev.inReset) this.aborted = true;
       else if (this.jobError === 0) this.jobError = status;
     }
-    if (job.isExt && --this.extPending === 0) csComplete(this);
+    if (job.getsCompletion && --this.extPending === 0) csComplete(this);
   }
 
   /** @internal */
   countExt(): void {
-    this.extPending = this.jobs.filter((j) => j.isExt).length;
+    this.extPending = this.jobs.filter((j) => j.getsCompletion).length;
   }
 
   toString(): string {
@@ -165,6 +172,7 @@ function csComplete(cs: HlCs): void {
   if (i >= 0) hdev.csMirrorList.splice(i, 1);
   hdev.tdrWq.cancelWork(cs.tdr);
   if (wasHead && !hdev.inReset) armTdr(hdev);
+  hlHwQueueUpdateCi(cs);
   const error = cs.timedout
     ? -ERRNO.ETIMEDOUT
     : cs.aborted
@@ -175,6 +183,19 @@ function csComplete(cs: HlCs): void {
   cs.fence.signal(hdev.sim, error);
   cs.fence.put();
   cs.ctx.put();
+}
+
+/**
+ * `hl_hw_queue_update_ci`: internal queues never get a completion, so when their CS is released
+ * the driver takes their jobs as consumed — the slots come back even if the engine is still (or
+ * forever) busy with them. The job's own end, if it ever comes, then changes nothing.
+ */
+function hlHwQueueUpdateCi(cs: HlCs): void {
+  for (const j of cs.jobs)
+    if (!j.done && j.queue.props.type === HlQueueType.INT) {
+      j.done = true;
+      j.queue.inflight--;
+    }
 }
 
 /** `cs_handle_tdr`: arms the timeout of the mirror list's head, if it has one not yet armed. */
@@ -317,7 +338,8 @@ interface CsOut {
 /** `cs_ioctl_default`: a CS of user jobs. */
 function csIoctlDefault(ctx: HlCtx, chunks: Chunk[], timeoutNs: number, skip: boolean): CsOut {
   const parsed = chunks.map((c, i) => parseChunk(ctx, c, i));
-  if (parsed.every((p) => p.queue.props.type !== HlQueueType.EXT)) {
+  // int_queues_only && cs_needs_completion: a CS with no job that reports its end.
+  if (parsed.every((p) => p.queue.props.type === HlQueueType.INT)) {
     ctx.countDrop("validationDropCnt");
     throw new KernelError(
       "EINVAL",
@@ -488,13 +510,29 @@ function scheduleCs(cs: HlCs): void {
 }
 
 /**
+ * `hl_cs_wait_ioctl`'s signal rule: an interrupted wait (`-ERESTARTSYS`) becomes `-EINTR` in the
+ * driver ("user process got signal while waiting for CS handle"), so the syscall layer never
+ * restarts `HL_WAIT_CS`.
+ */
+async function hlWaitInterrupted<T>(wait: Promise<T>, seq: number): Promise<T> {
+  try {
+    return await wait;
+  } catch (e) {
+    if (e instanceof KernelError && e.code === "ERESTARTSYS")
+      throw new KernelError("EINTR", `user process got signal while waiting for CS handle ${seq}`);
+    throw e;
+  }
+}
+
+/**
  * `hl_wait_ioctl` → `hl_cs_wait_ioctl` → `hl_wait_for_fence`. `timeout_us` 0 only looks;
  * otherwise the caller sleeps (interruptibly) on the fence's completion until it completes or the
  * timeout expires. Answers (`out`): COMPLETED (with the completion timestamp), COMPLETED + GONE for
  * a CS whose slot was reused, BUSY when the wait's own timeout expired. Fails with `ETIMEDOUT` if
  * the CS timed out on the device, `EIO` if a reset aborted it, `EINVAL` for a sequence not handed
- * out yet or a non-zero `ctx_id`, `EOPNOTSUPP` for interrupt and multi-CS waits, `ERESTARTSYS`
- * when a signal interrupts the wait.
+ * out yet or a non-zero `ctx_id`, `EOPNOTSUPP` for interrupt and multi-CS waits, and `EINTR` when
+ * a signal interrupts the wait — `hl_cs_wait_ioctl` turns `-ERESTARTSYS` into `-EINTR` itself, so
+ * the call is never restarted, `SA_RESTART` or not (see `hlWaitInterrupted`).
  */
 export async function hlWaitCsIoctl(ctx: HlCtx, args: UapiValue<typeof hl_wait_cs_args>): Promise<void> {
   const a = args.in;
@@ -522,7 +560,8 @@ export async function hlWaitCsIoctl(ctx: HlCtx, args: UapiValue<typeof hl_wait_c
       const forever = a.timeout_us >= BigInt(Math.floor(MAX_SCHEDULE_TIMEOUT / 1000));
       const ns = forever ? MAX_SCHEDULE_TIMEOUT : usecs(Number(a.timeout_us));
       // wait_for_completion_interruptible_timeout, without consuming: complete_all keeps it done.
-      done = (await fence.completion.wait({ timeoutNs: ns, interruptible: true })) > 0;
+      done =
+        (await hlWaitInterrupted(fence.completion.wait({ timeoutNs: ns, interruptible: true }), seq)) > 0;
     }
     const error = fence.error;
     if (error === -ERRNO.ETIMEDOUT || error === -ERRNO.EIO)

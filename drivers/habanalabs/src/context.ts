@@ -119,5 +119,6 @@ export class HlCtx extends RefCounted {
     this.memHandles.clear();
     this.cbs.clear();
     this.hdev.contexts.delete(this);
+    this.hdev.computeCtxReleased(this);
   }
 }

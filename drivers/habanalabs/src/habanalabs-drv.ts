@@ -225,16 +225,22 @@ export class HabanalabsDriver {
   apply(hooks: DrmHooks): void {
     const name = "habanalabs";
     const hdev = this.hdev;
-    // hl_device_open: a compute context per open; it holds the file's reference on the context.
+    // hl_device_open: one user at a time (EBUSY / EAGAIN, hlDevice.openCheck), then a compute
+    // context; the file holds the first reference on it.
     hooks.driver.open.tap(name, (file) => {
+      hdev.openCheck();
       const ctx = new HlCtx(hdev.sim, hdev, hdev.allocAsid());
       hdev.contexts.add(ctx);
+      hdev.computeCtx = ctx;
       file.driverPriv = new HlFpriv(ctx);
     });
-    // hl_device_release: the context goes when in-flight CSs and exported dma-bufs let go of it.
+    // hl_device_release: the context goes when in-flight CSs and exported dma-bufs let go of it;
+    // until then the next open gets EAGAIN (compute_ctx_in_release).
     hooks.driver.postclose.tap(name, (file) => {
-      hlFprivOf(file).ctx.put();
+      const ctx = hlFprivOf(file).ctx;
+      if (hdev.computeCtx === ctx) hdev.computeCtxInRelease = true;
       file.driverPriv = undefined;
+      ctx.put();
     });
     hooks.driver.release.tap(name, () => hdev.fini());
     hlDmaBufApply(hooks, hdev, name);

@@ -197,6 +197,13 @@ export class HlDevice {
   lastCsTimeout: { timestamp: number; seq: number } | null = null;
   /** `hdev->aggregated_cs_counters`. */
   readonly csCounters: HlCsCounters = hlCsCounters();
+  /**
+   * `hdev->is_compute_ctx_active` (with `compute_ctx_in_release`): the one user context of the
+   * device — the accelerator serves one user at a time — or null. `hlDeviceOpenCheck` consults it.
+   */
+  computeCtx: HlCtx | null = null;
+  /** `hdev->compute_ctx_in_release`: the user closed its fd, and its context is not released yet. */
+  computeCtxInRelease = false;
   /** Woken when a reset finishes. */
   readonly resetDone: WaitQueue;
   private nextAsid = 1;
@@ -280,6 +287,47 @@ export class HlDevice {
     this.hardResetCnt++;
     this.inReset = false;
     this.resetDone.wakeUpAll();
+  }
+
+  /**
+   * `hl_device_open`'s admission rules (`common/device.c`), checked before a context is created:
+   * `EAGAIN` while the device is in reset (including a reset after a device release) or while the
+   * previous user's context is still being released (`compute_ctx_in_release`), `EBUSY` while
+   * another user works on it (`is_compute_ctx_active`): the accelerator is exclusive.
+   */
+  openCheck(): void {
+    if (this.inReset) throw new KernelError("EAGAIN", `Can't open ${this.name} because it is in reset`);
+    if (this.computeCtxInRelease)
+      throw new KernelError("EAGAIN", `Can't open ${this.name} because another user is still releasing it`);
+    if (this.computeCtx !== null)
+      throw new KernelError("EBUSY", `Can't open ${this.name} because another user is working on it`);
+  }
+
+  /**
+   * `is_device_idle()`: no engine is executing and no job waits in a queue. A device that is not
+   * idle when its user's context goes away is reset (`hpriv_release` with `reset_if_device_not_idle`,
+   * on by default): whatever still runs — a hung engine the driver never saw — is aborted.
+   */
+  get idle(): boolean {
+    return this.queues.every(
+      (q) => (q.engine === null || (q.engine.busy === 0 && q.engine.queued === 0)) && q.heldJobs === 0,
+    );
+  }
+
+  /** @internal `hpriv_release`: the user context is gone; reset a device left busy, then admit the next user. */
+  computeCtxReleased(ctx: HlCtx): void {
+    if (this.computeCtx !== ctx) return;
+    if (!this.idle)
+      this.sim.spawn(
+        `hl_device_reset ${this.name}`,
+        () =>
+          this.hardReset(
+            `device not idle after user context ${ctx.asid} is closed (HL_DRV_RESET_DEV_RELEASE)`,
+          ),
+        { kind: "worker" },
+      );
+    this.computeCtx = null;
+    this.computeCtxInRelease = false;
   }
 
   /** Device removal: stops the timeout works; engines are idle or aborted. */

@@ -10,6 +10,12 @@
  *   NIC). Their command buffers live in device memory, and they raise no completion for the
  *   driver: the uAPI warns that a CS may be reported done before its internal jobs are, and a CS
  *   made only of internal jobs is rejected (`EINVAL`), since nothing would ever complete it.
+ * - **H/W** queues (Gaudi2 and later, `QUEUE_TYPE_HW`): engine queues whose every job gets a
+ *   completion (`HL_COMPLETION_MODE_CS`: the CS completes when all its jobs have), with command
+ *   buffers in device memory like internal ones. A job that hangs on one keeps its CS from
+ *   completing, so the CS's timeout detection fires: `ETIMEDOUT` and a hard reset. On an internal
+ *   queue the same hang is invisible to the driver until the user context goes away and the device
+ *   is found busy (`hpriv_release` → reset), as in the kernel.
  * - The **CPU** queue is the driver's own channel to the device CPU; userspace may not use it.
  *
  * Each queue executes on a runtime `HardwareEngine` (one slot: the queue's QMAN runs its jobs in
@@ -32,6 +38,8 @@ export const HlQueueType = {
   INT: 2,
   /** `QUEUE_TYPE_CPU`: the driver's queue to the device CPU. */
   CPU: 3,
+  /** `QUEUE_TYPE_HW`: an engine queue whose jobs each get a completion (Gaudi2 and later). */
+  HW: 4,
 } as const;
 /** An `HlQueueType` value. */
 export type HlQueueType = (typeof HlQueueType)[keyof typeof HlQueueType];
@@ -70,6 +78,20 @@ export const HL_DEFAULT_QUEUES: readonly HlQueueProps[] = [
   { name: "NIC_1", type: HlQueueType.INT },
 ];
 
+/**
+ * A Gaudi2-like queue table: the same engines as `HL_DEFAULT_QUEUES`, but the internal DMA, TPC
+ * and NIC queues are H/W queues (`QUEUE_TYPE_HW`), whose jobs gate their CS's completion. The
+ * external DMA queues stay external (host command buffers from `HL_CB`).
+ */
+export const HL_GAUDI2_QUEUES: readonly HlQueueProps[] = HL_DEFAULT_QUEUES.map((q) =>
+  q.type === HlQueueType.INT ? { ...q, type: HlQueueType.HW } : q,
+);
+
+/** `cs_needs_completion` for one job: jobs on external and H/W queues complete their CS; internal ones never report. */
+export function hlQueueGetsCompletion(type: HlQueueType): boolean {
+  return type === HlQueueType.EXT || type === HlQueueType.HW;
+}
+
 /** `struct hl_cq`: the completion queue of an external queue — producer and consumer indices. */
 export class HlCq {
   /** `cq->pi`: entries the hardware wrote. */
@@ -93,9 +115,9 @@ export function hlQueueEngineName(device: string, queue: string): string {
   return `${device}:${queue}`;
 }
 
-/** Whether a queue of these properties executes jobs on an engine (external and internal queues). */
+/** Whether a queue of these properties executes jobs on an engine (external, internal and H/W queues). */
 export function hlQueueRuns(props: HlQueueProps): boolean {
-  return props.type === HlQueueType.EXT || props.type === HlQueueType.INT;
+  return props.type === HlQueueType.EXT || props.type === HlQueueType.INT || props.type === HlQueueType.HW;
 }
 
 /** `struct hl_hw_queue`: one queue, its engine and (for external queues) its completion queue. */
@@ -112,7 +134,7 @@ export class HlHwQueue {
   constructor(
     readonly index: number,
     readonly props: HlQueueProps,
-    /** The queue's engine (`HlQueueType.EXT`/`INT`), from the device's `HW_ENGINE_FACTORY`; null otherwise. */
+    /** The queue's engine (`HlQueueType.EXT`/`INT`/`HW`), from the device's `HW_ENGINE_FACTORY`; null otherwise. */
     readonly engine: HardwareEngine | null,
     readonly length = HL_QUEUE_LENGTH,
     maxSobVal = HL_MAX_SOB_VAL,

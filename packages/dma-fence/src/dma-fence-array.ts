@@ -43,7 +43,8 @@ const arrayOps: DmaFenceOps<DmaFenceArray> = {
   getTimelineName: () => "unbound",
   enableSignaling: (a) => a.enableSignalingMembers(),
   signaled: (a) => a.pollSignaled(),
-  // Present so the ops (and the names) stay attached after signal, as the kernel's do.
+  // Present so the ops stay attached after signal, as the kernel's do (the names detach anyway:
+  // `dma_fence_driver_name()` answers "detached-driver" for every signalled fence).
   release: () => {},
   setDeadline: (a, deadlineNs) => {
     for (const f of a.fences) f.setDeadline(deadlineNs);

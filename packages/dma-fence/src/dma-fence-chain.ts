@@ -60,7 +60,8 @@ const chainOps: DmaFenceOps<DmaFenceChain> = {
   getTimelineName: () => "unbound",
   enableSignaling: (c) => c.enableSignalingLinks(),
   signaled: (c) => c.pollSignaled(),
-  // Present so the ops (and the names) stay attached after signal, as the kernel's do.
+  // Present so the ops stay attached after signal, as the kernel's do (the names detach anyway:
+  // `dma_fence_driver_name()` answers "detached-driver" for every signalled fence).
   release: () => {},
   setDeadline: (c, deadlineNs) => {
     // `dma_fence_chain_set_deadline`: every unsignalled point up to this one is needed by then.

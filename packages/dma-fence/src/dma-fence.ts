@@ -173,18 +173,31 @@ export class DmaFence extends RefCounted {
     if (sim.validator.enabled || sim.tracer.on) this.initChecked();
   }
 
-  /** `dma_fence_driver_name()`: "detached-driver" once the ops are detached. */
+  /**
+   * `dma_fence_driver_name()`: "detached-driver" once the fence has signalled, whatever its ops
+   * (6.17+, and 7.1 tests the SIGNALED bit, not the ops pointer): a signalled fence owes its driver
+   * nothing, so the name must not depend on the driver still being there. What `SYNC_IOC_FILE_INFO`
+   * and `sync_file_get_name` report.
+   */
   get driverName(): string {
-    return this.ops === null ? "detached-driver" : this.ops.getDriverName(this);
+    const ops = this.ops;
+    return (this.flags & SIGNALED) !== 0 || ops === null ? "detached-driver" : ops.getDriverName(this);
   }
 
-  /** `dma_fence_timeline_name()`: "signaled-timeline" once the ops are detached. */
+  /** `dma_fence_timeline_name()`: "signaled-timeline" once the fence has signalled (see `driverName`). */
   get timelineName(): string {
-    return this.ops === null ? "signaled-timeline" : this.ops.getTimelineName(this);
+    const ops = this.ops;
+    return (this.flags & SIGNALED) !== 0 || ops === null ? "signaled-timeline" : ops.getTimelineName(this);
   }
 
+  /** For reports: the driver's own names while its ops are attached (even after signal), so a finding still says whose fence it was. */
   describe(): string {
-    return `dma_fence ${this.driverName}:${this.timelineName} ctx ${this.context}#${this.seqno}${this.signaled ? " (signaled)" : ""}`;
+    const ops = this.ops;
+    const names =
+      ops === null
+        ? "detached-driver:signaled-timeline"
+        : `${ops.getDriverName(this)}:${ops.getTimelineName(this)}`;
+    return `dma_fence ${names} ctx ${this.context}#${this.seqno}${this.signaled ? " (signaled)" : ""}`;
   }
 
   /**
@@ -261,9 +274,11 @@ export class DmaFence extends RefCounted {
 
   /**
    * `dma_fence_set_error()`: records an error to be reported when the fence signals. Takes a
-   * negative errno (`-5`) or its name (`'EIO'`). After the fence signalled this is a bug: reported
-   * (`fence-error-after-signal`) and refused with `EINVAL`, the fence unchanged. An error outside
-   * `-MAX_ERRNO..-1` is refused with `EINVAL`.
+   * negative errno (`-5`) or its name (`'EIO'`). After the fence signalled this is a bug the kernel
+   * only WARNs about and then stores the error anyway, so drmsim reports it
+   * (`fence-error-after-signal`; in `throw` mode that report is the exception) and stores it. An
+   * error outside `-MAX_ERRNO..-1` is refused with `EINVAL` (the kernel WARNs and stores even
+   * that, but a positive "error" would make `getStatus()` lie about success).
    */
   setError(err: number | ErrnoName): void {
     const e = typeof err === "string" ? -ERRNO[err] : err;
@@ -282,7 +297,6 @@ export class DmaFence extends RefCounted {
         explanation:
           "Waiters may already have seen the fence complete without an error. Set the error before signalling.",
       });
-      throw new KernelError("EINVAL", `dma_fence_set_error: ${this.describe()} already signalled`);
     }
     this.error = e;
   }
@@ -388,9 +402,19 @@ export class DmaFence extends RefCounted {
     return (this.flags & DmaFenceFlag.SEQNO64) !== 0;
   }
 
-  /** Trace arguments of this fence. */
+  /**
+   * Trace arguments of this fence. Like the kernel's `dma_fence_unsignaled` event class, the names
+   * come from the ops while they are attached (the `signaled` event is emitted on the signalling
+   * path, where the driver is still there), not from the detaching accessors.
+   */
   traceArgs(): { driver: string; timeline: string; context: number; seqno: number } {
-    return { driver: this.driverName, timeline: this.timelineName, context: this.context, seqno: this.seqno };
+    const ops = this.ops;
+    return {
+      driver: ops === null ? "detached-driver" : ops.getDriverName(this),
+      timeline: ops === null ? "signaled-timeline" : ops.getTimelineName(this),
+      context: this.context,
+      seqno: this.seqno,
+    };
   }
 
   /**

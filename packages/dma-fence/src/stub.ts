@@ -5,7 +5,8 @@ import { DmaFence, type DmaFenceOps } from "./dma-fence.js";
 const stubOps: DmaFenceOps = {
   getDriverName: () => "stub",
   getTimelineName: () => "signaled",
-  // Having a release op keeps the names after signal, as the kernel's stub keeps its ops.
+  // Having a release op keeps the ops attached after signal, as the kernel's stub keeps its ops;
+  // its names still read "detached-driver"/"signaled-timeline", as every signalled fence's do.
   release: () => {},
 };
 

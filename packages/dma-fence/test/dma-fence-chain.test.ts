@@ -68,10 +68,13 @@ describe("dma_fence_chain (st-dma-fence-chain)", () => {
     const f = mockFence(sim);
     const chain = new DmaFenceChain(sim, null, f, 1n);
     chain.enableSwSignaling();
-    f.signal();
-    expect(chain.signaled).toBe(true);
     expect(chain.driverName).toBe("dma_fence_chain");
     expect(chain.timelineName).toBe("unbound");
+    f.signal();
+    expect(chain.signaled).toBe(true);
+    // dma_fence_driver_name()/dma_fence_timeline_name() (7.1): signalled means detached.
+    expect(chain.driverName).toBe("detached-driver");
+    expect(chain.timelineName).toBe("signaled-timeline");
     chain.put();
     expect(sim.teardown().findings).toEqual([]);
   });

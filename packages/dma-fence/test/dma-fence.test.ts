@@ -143,14 +143,28 @@ describe("dma_fence basics (st-dma-fence)", () => {
     g.put();
   });
 
-  it("refuses an error after signal: reported, EINVAL, fence unchanged", () => {
+  // dma_fence_set_error() (include/linux/dma-fence.h): WARN_ON(signalled), then `fence->error = error`
+  // regardless — the kernel stores the late error, so a later get_status sees it.
+  it("dma_fence_set_error after signal: reported (fence-error-after-signal) and stored, as the kernel's WARN_ON does", () => {
     const sim = new Simulator({ validator: "collect" });
     const f = mockFence(sim);
     f.signal();
-    expect(() => f.setError(-5)).toThrow(KernelError);
-    expect(f.error).toBe(0);
     expect(f.getStatus()).toBe(1);
-    expect(sim.validator.findingsOf("fence-error-after-signal")).toHaveLength(1);
+    f.setError(-5);
+    expect(f.error).toBe(-5);
+    expect(f.errorCode).toBe("EIO");
+    expect(f.getStatus()).toBe(-5);
+    const [finding] = sim.validator.findingsOf("fence-error-after-signal");
+    expect(finding?.title).toContain("dma_fence_set_error(-5)");
+    f.put();
+  });
+
+  it("dma_fence_set_error after signal in throw mode: the finding is the exception (the error is not stored)", () => {
+    const sim = new Simulator();
+    const f = mockFence(sim);
+    f.signal();
+    expect(() => f.setError("EIO")).toThrow(/fence-error-after-signal/);
+    expect(f.error).toBe(0);
     f.put();
   });
 

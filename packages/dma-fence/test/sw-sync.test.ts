@@ -344,6 +344,35 @@ describe("sw_sync (IGT tests/sw_sync.c)", () => {
     }));
 });
 
+describe("names of signalled fences (7.1 dma_fence_driver_name / dma_fence_timeline_name)", () => {
+  // sync_fill_fence_info and sync_file_get_name (sync_file.c) read the names through the accessors,
+  // which answer "detached-driver"/"signaled-timeline" once the SIGNALED bit is set — even for a
+  // sw_sync point, whose ops stay attached because it has a release op.
+  it("SYNC_IOC_FILE_INFO and sync_file_get_name report the driver's names while pending and the detached names once signalled", () =>
+    igt(async (lib) => {
+      const tl = await lib.timelineCreate();
+      const fd = await lib.createFence(tl, 1);
+      const pt = syncFileGetFence(lib.proc, fd)!;
+      const live = await lib.info(fd);
+      expect(live.sync_fence_info[0]).toMatchObject({ driver_name: "sw_sync", obj_name: "igt", status: 0 });
+      expect(live.name).toBe(`sw_sync-igt${pt.context}-1`);
+      await lib.inc(tl, 1);
+      expect(pt.signaled).toBe(true);
+      expect(pt.ops).not.toBeNull(); // the release op keeps the ops attached …
+      const done = await lib.info(fd);
+      // … but the accessors, and so the uAPI, report the fence as detached from its driver.
+      expect(done.sync_fence_info[0]).toMatchObject({
+        driver_name: "detached-driver",
+        obj_name: "signaled-timeline",
+        status: 1,
+      });
+      expect(done.name).toBe(`detached-driver-signaled-timeline${pt.context}-1`.slice(0, 31));
+      pt.put();
+      lib.proc.close(fd);
+      lib.proc.close(tl);
+    }));
+});
+
 describe("sw_sync timeline rules", () => {
   it("the same value twice gives the same live point; 32-bit ordering wraps", () =>
     igt(async (lib) => {
@@ -354,7 +383,7 @@ describe("sw_sync timeline rules", () => {
       const fb = syncFileGetFence(lib.proc, b)!;
       expect(fa).toBe(fb);
       expect(fa).toBeInstanceOf(SyncPt);
-      expect(fa.driverName).toBe("sw_sync");
+      expect(fa.driverName).toBe("sw_sync"); // pending: the driver's own names
       expect(fa.timelineName).toBe("igt");
       // Near the top of u32: point 2^32-1 is reached, and point 1 after the wrap is later.
       await lib.inc(tl, 0xfffffffe);

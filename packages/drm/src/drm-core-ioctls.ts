@@ -3,8 +3,10 @@
  * (`drm_ioctl.c`), and the authentication and master ioctls (`drm_auth.c`).
  */
 import { KernelError, type UapiValue, type UserPtr } from "@drmsim/runtime";
+import { drmMagicAuth, drmMagicGet, drmMasterDrop, drmMasterSet } from "./drm-auth.js";
 import { DrmDriverFeature } from "./drm-drv.js";
-import { type DrmFile, drmProcessIsRoot } from "./drm-file.js";
+import type { DrmFile } from "./drm-file.js";
+import type { DrmIoctlCall } from "./drm-ioctl-def.js";
 import type { drm_auth, drm_get_cap, drm_version } from "./drm-uapi.js";
 
 /** `DRM_CAP_*` numbers (`include/uapi/drm/drm.h`). */
@@ -94,34 +96,22 @@ export function drmGetcapIoctl(file: DrmFile, args: UapiValue<typeof drm_get_cap
   throw new KernelError("EINVAL", `unknown capability 0x${cap.toString(16)}`);
 }
 
-/** `DRM_IOCTL_GET_MAGIC` (`drm_getmagic`). */
+/** `DRM_IOCTL_GET_MAGIC` (`drm_getmagic`): a magic in the file's master's map (`drm-auth.ts`). */
 export function drmGetmagicIoctl(file: DrmFile, args: UapiValue<typeof drm_auth>): void {
-  args.magic = file.device.getMagic(file);
+  args.magic = drmMagicGet(file);
 }
 
-/** `DRM_IOCTL_AUTH_MAGIC` (`drm_authmagic`). */
+/** `DRM_IOCTL_AUTH_MAGIC` (`drm_authmagic`): looked up under the caller's (current) master only. */
 export function drmAuthmagicIoctl(file: DrmFile, args: UapiValue<typeof drm_auth>): void {
-  file.device.authMagic(args.magic);
+  drmMagicAuth(file, args.magic);
 }
 
-/** `DRM_IOCTL_SET_MASTER` (`drm_setmaster_ioctl`). */
-export function drmSetmasterIoctl(file: DrmFile): void {
-  const dev = file.device;
-  if (dev.master === file) return;
-  // drm_master_check_perm: only root or a file that was master before may (re)take it.
-  if (!drmProcessIsRoot(file.proc) && !file.wasMaster)
-    throw new KernelError(
-      "EACCES",
-      `${file.proc} is neither root nor a previous master of ${file.minor.path}`,
-    );
-  if (dev.master !== null) throw new KernelError("EBUSY", `${file.minor.path} already has a DRM master`);
-  dev.master = file;
-  file.wasMaster = true;
+/** `DRM_IOCTL_SET_MASTER` (`drm_setmaster_ioctl`): the caller's privilege decides (`drm_master_check_perm`). */
+export function drmSetmasterIoctl(file: DrmFile, _args: unknown, call: DrmIoctlCall): void {
+  drmMasterSet(file, call.proc);
 }
 
-/** `DRM_IOCTL_DROP_MASTER` (`drm_dropmaster_ioctl`). */
-export function drmDropmasterIoctl(file: DrmFile): void {
-  if (file.device.master !== file)
-    throw new KernelError("EINVAL", `${file} is not the DRM master, so it cannot drop it`);
-  file.device.master = null;
+/** `DRM_IOCTL_DROP_MASTER` (`drm_dropmaster_ioctl`): the caller's privilege decides (`drm_master_check_perm`). */
+export function drmDropmasterIoctl(file: DrmFile, _args: unknown, call: DrmIoctlCall): void {
+  drmMasterDrop(file, call.proc);
 }

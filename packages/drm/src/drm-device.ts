@@ -31,6 +31,7 @@ import {
   type Simulator,
   unregisterCharDevice,
 } from "@drmsim/runtime";
+import { drmMasterOpen, drmMasterRelease } from "./drm-auth.js";
 import { DrmDriverFeature, type DrmDriverInfo } from "./drm-drv.js";
 import { DrmFile } from "./drm-file.js";
 import { DRM_COMMAND_BASE, DRM_COMMAND_END, type DrmIoctlDef } from "./drm-ioctl-def.js";
@@ -59,7 +60,7 @@ interface MinorState {
 export class DrmDevice {
   /** `dev->unplugged` (`drm_dev_unplug`): every later ioctl gets `ENODEV`. */
   unplugged = false;
-  /** `dev->master`: the primary-node file that is DRM master, if any. */
+  /** `dev->master`: the primary-node file whose master is the current one, if any (`drm-auth.ts`). */
   master: DrmFile | null = null;
   /** Open files (`dev->filelist`), in open order. */
   readonly files = new Set<DrmFile>();
@@ -82,8 +83,6 @@ export class DrmDevice {
   readonly schedOps: DrmSchedBackendOps;
   /** `dma_fence_ops` of the driver's own fences, calling `hooks.fence`. */
   readonly fenceOps: DmaFenceOps;
-  private readonly magics = new Map<number, DrmFile>();
-  private nextMagic = 1;
   private readonly slot: number;
   private registered = false;
 
@@ -262,25 +261,6 @@ export class DrmDevice {
     this.unplugged = true;
   }
 
-  /** `drm_getmagic`: the file's authentication token, allocated on first call. */
-  getMagic(file: DrmFile): number {
-    if (file.magic === 0) {
-      file.magic = this.nextMagic++;
-      this.magics.set(file.magic, file);
-    }
-    return file.magic;
-  }
-
-  /** `drm_authmagic`: authenticates the file holding `magic`; `EINVAL` if no file holds it. */
-  authMagic(magic: number): void {
-    const f = this.magics.get(magic);
-    if (f === undefined || f.closed)
-      throw new KernelError("EINVAL", `no open file of this device holds magic ${magic}`);
-    f.authenticated = true;
-    this.magics.delete(magic);
-    f.magic = 0;
-  }
-
   /** `drm_open_helper` + `drm_file_alloc` + `drm_master_open`: creates the file of one `open()`. */
   private open(minor: DrmMinor, proc: Process, flags: number): File<DrmFile> {
     if (this.unplugged) throw new KernelError("ENODEV", `${minor.path}: the device was unplugged`);
@@ -296,12 +276,9 @@ export class DrmDevice {
       dfile.free();
       throw e;
     }
-    // The first opener of a primary node with no master becomes master (drm_master_open).
-    if (minor.type === "primary" && this.master === null) {
-      this.master = dfile;
-      dfile.wasMaster = true;
-      dfile.authenticated = true;
-    }
+    // drm_master_open: the first opener of a primary node with no master becomes master; the
+    // others join the current master's group (drm-auth.ts).
+    if (minor.type === "primary") drmMasterOpen(dfile);
     this.files.add(dfile);
     return new File(this.sim, this.fops, dfile, flags, minor.path);
   }
@@ -312,11 +289,11 @@ export class DrmDevice {
     dfile.closed = true;
     this.sim.withFrame(`drm_release(${dfile.minor.path})`, () => {
       dfile.runReleaseFns();
+      // drm_file_free: drm_master_release before the driver's postclose.
+      if (dfile.isPrimaryClient) drmMasterRelease(dfile);
       this.hooks.driver.postclose.call(dfile);
     });
     dfile.free();
-    if (this.master === dfile) this.master = null;
-    if (dfile.magic !== 0) this.magics.delete(dfile.magic);
     this.files.delete(dfile);
   }
 

@@ -10,6 +10,7 @@
  */
 import { DrmGemHandleTable } from "@drmsim/gem";
 import { type Allocation, GFP_KERNEL, type Process } from "@drmsim/runtime";
+import type { DrmMaster } from "./drm-auth.js";
 import type { DrmDevice } from "./drm-device.js";
 import type { DrmMinor } from "./drm-minor.js";
 
@@ -27,8 +28,22 @@ export class DrmFile {
   magic = 0;
   /** The driver's per-file data (`driver_priv`), set by the driver's `open` op. */
   driverPriv: unknown = undefined;
-  /** The file was DRM master at some point (`drm_master_check_perm` lets it take mastership back). */
+  /**
+   * `file_priv->was_master` (and `is_master`): the file was DRM master at some point, so it owns a
+   * master of its own; `drm_master_check_perm` lets its owner take mastership back.
+   */
   wasMaster = false;
+  /**
+   * `file_priv->master`: the master this primary-node file belongs to (where its magic lives);
+   * null for render and accel clients, and after release. See `drm-auth.ts`.
+   */
+  master: DrmMaster | null = null;
+  /**
+   * `file_priv->pid`: the process the file belongs to — its opener, then, for a file that was never
+   * master, the last process that made an ioctl on it (`drm_file_update_pid`, 7.1). Not the same as
+   * `proc`, the opener, once the fd has been passed to another process.
+   */
+  owner: Process;
   /** True once the file was released; every later use is a bug. */
   closed = false;
   /** `file_priv->object_idr` + `file_priv->prime`: this client's GEM handles and PRIME cache. */
@@ -43,9 +58,10 @@ export class DrmFile {
     readonly device: DrmDevice,
     /** `file_priv->minor`: which node was opened. */
     readonly minor: DrmMinor,
-    /** The process that opened it (`file_priv->pid`). */
+    /** The process that opened it (`file_priv->pid` at `drm_file_alloc`; see `owner`). */
     readonly proc: Process,
   ) {
+    this.owner = proc;
     this.mem = device.sim.mm.kmalloc(DRM_FILE_BYTES, GFP_KERNEL, "drm_file_alloc");
     // drm_file_alloc: a CAP_SYS_ADMIN opener starts authenticated; others must be authenticated by
     // the master (GET_MAGIC + AUTH_MAGIC). Render and accel clients never need it.
@@ -70,7 +86,7 @@ export class DrmFile {
     return this.minor.type === "accel";
   }
 
-  /** `drm_is_current_master()`: this file is its device's current DRM master. */
+  /** `drm_is_current_master()`: this file is its device's current DRM master (see `drm-auth.ts`). */
   get isMaster(): boolean {
     return this.device.master === this;
   }

@@ -14,6 +14,7 @@ import {
   uapiCheckEntry,
   uapiIoctlCall,
 } from "@drmsim/runtime";
+import { drmFileUpdatePid, drmIsCurrentMaster } from "./drm-auth.js";
 import type { DrmDevice } from "./drm-device.js";
 import { type DrmFile, drmProcessIsRoot } from "./drm-file.js";
 import {
@@ -35,21 +36,23 @@ export const traceDrmIoctl = defineTracepoint<{ ioctl: string; file: string; ret
 );
 
 /**
- * `drm_ioctl_permit(flags, file)`: `EACCES` unless the caller may run an ioctl with these flags.
- * Render and accel clients need `DRM_RENDER_ALLOW` and pass `DRM_AUTH`; primary clients need to
- * be authenticated for `DRM_AUTH` and the current master for `DRM_MASTER`.
+ * `drm_ioctl_permit(flags, file)`: `EACCES` unless `caller` may run an ioctl with these flags on
+ * `file`. `DRM_ROOT_ONLY` is the calling process's `CAP_SYS_ADMIN` (`capable()` tests `current`,
+ * not whoever opened the file). Render and accel clients need `DRM_RENDER_ALLOW` and pass
+ * `DRM_AUTH`; primary clients need to be authenticated for `DRM_AUTH` and the current master for
+ * `DRM_MASTER`.
  */
-export function drmIoctlPermit(flags: number, file: DrmFile, name = "this ioctl"): void {
+export function drmIoctlPermit(flags: number, file: DrmFile, name: string, caller: Process): void {
   const where = file.minor.path;
-  if ((flags & DRM_ROOT_ONLY) !== 0 && !drmProcessIsRoot(file.proc))
-    throw new KernelError("EACCES", `${name} needs CAP_SYS_ADMIN (DRM_ROOT_ONLY); ${file.proc} is not root`);
+  if ((flags & DRM_ROOT_ONLY) !== 0 && !drmProcessIsRoot(caller))
+    throw new KernelError("EACCES", `${name} needs CAP_SYS_ADMIN (DRM_ROOT_ONLY); ${caller} is not root`);
   const renderLike = file.isRenderClient || file.isAccelClient;
   if ((flags & DRM_AUTH) !== 0 && !renderLike && !file.authenticated)
     throw new KernelError(
       "EACCES",
       `${name} needs an authenticated client (DRM_AUTH), and this client of ${where} is not authenticated by the DRM master`,
     );
-  if ((flags & DRM_MASTER) !== 0 && !file.isMaster)
+  if ((flags & DRM_MASTER) !== 0 && !drmIsCurrentMaster(file))
     throw new KernelError("EACCES", `${name} may only be called by the DRM master of ${where} (DRM_MASTER)`);
   if ((flags & DRM_RENDER_ALLOW) === 0 && renderLike)
     throw new KernelError(
@@ -72,8 +75,8 @@ export function drmIoctlLookup(dev: DrmDevice, cmd: number): DrmIoctlDef | undef
  * `drm_ioctl(filp, cmd, arg)` + `drm_ioctl_kernel()`: `ENODEV` once the device is unplugged;
  * `ENOTTY` for a request that is not a DRM one (type byte other than 'd'); `EINVAL` for a number
  * neither the core nor the driver defines; then the argument is copied in (in the directions both
- * the caller's request and the declaration have), the caller's permission checked
- * (`drm_ioctl_permit`: `EACCES`), the features the ioctl requires (`EOPNOTSUPP`) and its declared
+ * the caller's request and the declaration have: `EFAULT`), the file's owner updated
+ * (`drm_file_update_pid`), the caller's permission checked (`drm_ioctl_permit`: `EACCES`), the features the ioctl requires (`EOPNOTSUPP`) and its declared
  * pads and flags (`EINVAL`), the handler run, and the argument copied back.
  */
 export async function drmIoctl(file: DrmFile, cmd: number, arg: unknown, proc: Process): Promise<void> {
@@ -93,7 +96,9 @@ export async function drmIoctl(file: DrmFile, cmd: number, arg: unknown, proc: P
   const dir = (iocDir(cmd) & iocDir(def.cmd)) as IocDir;
   const run = () =>
     uapiIoctlCall(sim, name, dir, def.layout, arg, (args) => {
-      drmIoctlPermit(def.flags, file, name);
+      // drm_ioctl_kernel: the file follows the fd to its new process before the permission check.
+      drmFileUpdatePid(file, proc);
+      drmIoctlPermit(def.flags, file, name, proc);
       if (def.requires !== 0 && !dev.checkFeature(def.requires))
         throw new KernelError("EOPNOTSUPP", `${name}: ${dev.driver.name} lacks the driver feature it needs`);
       uapiCheckEntry(def.layout, args, name);

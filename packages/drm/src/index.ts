@@ -5,7 +5,6 @@
  *
  * @example
  * ```ts
- * import "reflect-metadata";
  * import { Process, Simulator } from "@drmsim/runtime";
  * import { DrmDriverFeature, DrmPluginHost, drmGetVersion, type DrmHooks } from "@drmsim/drm";
  *
@@ -28,7 +27,10 @@
  * host.remove(dev);
  * ```
  */
+// First: the polyfill tsyringe needs, before any module below reaches tsyringe.
+import "./reflect-metadata.js";
 
+export { DrmMaster, drmIsCurrentMaster } from "./drm-auth.js";
 export * from "./drm-core-ioctls.js";
 export { DRM_FILE_KIND, DrmDevice } from "./drm-device.js";
 export { DrmDriverFeature, type DrmDriverInfo } from "./drm-drv.js";

@@ -1,9 +1,10 @@
 /**
  * A libdrm-style userspace layer (`xf86drm.c`): thin wrappers over `Process.ioctl` so tests read
- * like the userspace code people already write. Every wrapper is one ioctl; errors are the
- * ioctl's `KernelError` (libdrm returns -errno; here it throws, with `code` the errno name).
+ * like the userspace code people already write. Every wrapper is one `drmIoctl` — the ioctl,
+ * retried on `EINTR` and `EAGAIN` as libdrm does; other errors are the ioctl's `KernelError`
+ * (libdrm returns -errno; here it throws, with `code` the errno name).
  */
-import { listCharDevices, type Process } from "@drmsim/runtime";
+import { KernelError, listCharDevices, type Process, type Simulator } from "@drmsim/runtime";
 import { DrmCap } from "./drm-core-ioctls.js";
 import {
   DRM_IOCTL_AUTH_MAGIC,
@@ -31,9 +32,44 @@ export const DRM_CLOEXEC = 0o2000000;
 /** `DRM_RDWR` (= `O_RDWR`) for `drmPrimeHandleToFD`. */
 export const DRM_RDWR = 0x2;
 
-/** `drmIoctl(fd, request, arg)`: one ioctl; resolves to the argument object with outputs filled in. */
-export function drmIoctl<A extends object>(proc: Process, fd: number, request: number, arg: A): Promise<A> {
-  return proc.ioctl<A>(fd, request, arg).then(() => arg);
+/**
+ * `drmIoctl(fd, request, arg)` (`xf86drm.c`): the ioctl, repeated for as long as it fails with
+ * `EINTR` or `EAGAIN` — so a signal handler without `SA_RESTART` never shows through libdrm, and
+ * nor does a driver's "try again". Resolves to the argument object with the outputs filled in.
+ *
+ * libdrm retries at once, spinning on the CPU. In virtual time a spin sees nothing change, so an
+ * `EAGAIN` retry waits for the next event of the simulation (whatever could make the retry succeed
+ * happens in one): a caller that could only ever spin is left sleeping, and the simulator reports
+ * it at quiescence as the livelock it would be.
+ */
+export async function drmIoctl<A extends object>(
+  proc: Process,
+  fd: number,
+  request: number,
+  arg: A,
+): Promise<A> {
+  for (;;) {
+    try {
+      await proc.ioctl<A>(fd, request, arg);
+      return arg;
+    } catch (e) {
+      if (!(e instanceof KernelError) || (e.code !== "EINTR" && e.code !== "EAGAIN")) throw e;
+      if (e.code === "EAGAIN") await drmIoctlSpin(proc.sim, request);
+    }
+  }
+}
+
+/** One turn of `drmIoctl`'s busy loop after `EAGAIN`: until the next event has run. */
+async function drmIoctlSpin(sim: Simulator, request: number): Promise<void> {
+  const next = sim.nextEventNs;
+  const spin = sim.sleep(
+    {
+      kind: "drmIoctl retry",
+      what: `ioctl 0x${(request >>> 0).toString(16)} after EAGAIN (nothing pending could make it succeed)`,
+    },
+    { op: "drmIoctl", deadlineNs: next ?? Number.POSITIVE_INFINITY },
+  );
+  await spin.promise;
 }
 
 /**
@@ -58,7 +94,6 @@ export async function drmOpenDriver(
     }
     proc.close(fd);
   }
-  const { KernelError } = await import("@drmsim/runtime");
   throw new KernelError("ENOENT", `no ${kind} node of a DRM driver named ${name}`);
 }
 

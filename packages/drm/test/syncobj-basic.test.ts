@@ -9,7 +9,9 @@ import { describe, expect, it } from "vitest";
 import {
   DRM_SYNCOBJ_CREATE_SIGNALED,
   DRM_SYNCOBJ_FD_TO_HANDLE_FLAGS_IMPORT_SYNC_FILE,
+  DRM_SYNCOBJ_FD_TO_HANDLE_FLAGS_TIMELINE,
   DRM_SYNCOBJ_HANDLE_TO_FD_FLAGS_EXPORT_SYNC_FILE,
+  DRM_SYNCOBJ_HANDLE_TO_FD_FLAGS_TIMELINE,
   DrmSyncobj,
   SYNCOBJ_FILE_KIND,
 } from "../src/syncobj/index.js";
@@ -102,16 +104,54 @@ describe("syncobj_basic", () => {
     expect(sim.teardown().findings).toEqual([]);
   });
 
-  it("bad-pad/flags on HANDLE_TO_FD and FD_TO_HANDLE are EINVAL; a plain export needs point 0", async () => {
+  it("bad-pad/flags on HANDLE_TO_FD and FD_TO_HANDLE are EINVAL", async () => {
     const sim = new Simulator();
     const a = await open(sim);
     const { handle } = await a.ioctl("CREATE", {});
     expect(await errno(a.ioctl("HANDLE_TO_FD", { handle, pad: 1 }))).toBe("EINVAL");
     expect(await errno(a.ioctl("HANDLE_TO_FD", { handle, flags: 1 << 5 }))).toBe("EINVAL");
-    expect(await errno(a.ioctl("HANDLE_TO_FD", { handle, point: 3 }))).toBe("EINVAL");
     expect(await errno(a.ioctl("HANDLE_TO_FD", { handle: 99 }))).toBe("EINVAL");
     expect(await errno(a.ioctl("FD_TO_HANDLE", { fd: 0, pad: 1 }))).toBe("EINVAL");
     expect(await errno(a.ioctl("FD_TO_HANDLE", { fd: 0, flags: 1 << 5 }))).toBe("EINVAL");
+    a.proc.exit();
+    expect(sim.teardown().findings).toEqual([]);
+  });
+
+  // drm_syncobj_handle_to_fd_ioctl / drm_syncobj_fd_to_handle_ioctl (7.1, upstream 2e3649e23723):
+  // `point` is read only under the TIMELINE flag, so stack garbage in it is harmless without the flag.
+  it("the fd ioctls read point only with TIMELINE: garbage without the flag is ignored, a TIMELINE point on a plain fd is EINVAL", async () => {
+    const sim = new Simulator();
+    const a = open(sim);
+    const { handle } = await a.ioctl("CREATE", {});
+    // Dirty point, no flag: a plain syncobj fd, then a plain import — both ignore the field.
+    const fd = (await a.ioctl("HANDLE_TO_FD", { handle, point: 0x0101010101 })).fd!;
+    expect(a.proc.file(fd).fops.kind).toBe(SYNCOBJ_FILE_KIND);
+    const imported = (await a.ioctl("FD_TO_HANDLE", { fd, point: 77 })).handle;
+    expect(imported).toBe(2);
+    // Without the flag the field is not even read: a value that is no u64 at all is not EINVAL.
+    const again = (await a.ioctl("FD_TO_HANDLE", { fd, point: "garbage" })).handle;
+    expect(again).toBe(3);
+    // TIMELINE without the sync_file flag: the point is read, and a syncobj fd has no point.
+    const before = a.proc.files.list().length;
+    expect(
+      await errno(
+        a.ioctl("HANDLE_TO_FD", { handle, flags: DRM_SYNCOBJ_HANDLE_TO_FD_FLAGS_TIMELINE, point: 3 }),
+      ),
+    ).toBe("EINVAL");
+    expect(
+      await errno(a.ioctl("FD_TO_HANDLE", { fd, flags: DRM_SYNCOBJ_FD_TO_HANDLE_FLAGS_TIMELINE, point: 3 })),
+    ).toBe("EINVAL");
+    // Nothing was created by the refused calls.
+    expect(a.proc.files.list().length).toBe(before);
+    expect(a.table.size).toBe(3);
+    // TIMELINE with point 0 is a plain export/import.
+    const fd2 = (await a.ioctl("HANDLE_TO_FD", { handle, flags: DRM_SYNCOBJ_HANDLE_TO_FD_FLAGS_TIMELINE }))
+      .fd!;
+    expect(
+      (await a.ioctl("FD_TO_HANDLE", { fd: fd2, flags: DRM_SYNCOBJ_FD_TO_HANDLE_FLAGS_TIMELINE })).handle,
+    ).toBe(4);
+    a.proc.close(fd);
+    a.proc.close(fd2);
     a.proc.exit();
     expect(sim.teardown().findings).toEqual([]);
   });

@@ -5,7 +5,20 @@
  * lock-held rule of drm_syncobj_find_fence.
  */
 import { DmaFence, dmaFenceContextAlloc } from "@drmsim/dma-fence";
-import { KernelError, Mutex, msecs, Process, S64_MAX, Simulator, secs } from "@drmsim/runtime";
+import {
+  KernelError,
+  Mutex,
+  msecs,
+  Process,
+  S64_MAX,
+  SA_RESTART,
+  SIGALRM,
+  SIGTERM,
+  SIGUSR1,
+  SIGWINCH,
+  Simulator,
+  secs,
+} from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
 import {
   DRM_SYNCOBJ_CREATE_SIGNALED,
@@ -275,22 +288,6 @@ describe("syncobj_wait: waiting", () => {
     expect(t.sim.teardown().findings).toEqual([]);
   });
 
-  it("a signal interrupts the wait with ERESTARTSYS and the fence callbacks are removed", async () => {
-    const t = await setup();
-    const h = await t.create();
-    const f = t.submit(h);
-    const task = t.proc.run(() => t.ioctl("WAIT", { handles: [h], count_handles: 1, timeout_nsec: secs(1) }));
-    t.sim.schedule(msecs(2), () => task.signal());
-    await t.sim.run();
-    await expect(task.result).rejects.toMatchObject({ code: "ERESTARTSYS" });
-    expect(t.sim.now).toBe(msecs(2));
-    expect(f.pendingCallbacks).toBe(0);
-    f.signal();
-    f.put();
-    t.proc.exit();
-    expect(t.sim.teardown().findings).toEqual([]);
-  });
-
   it("WAIT_DEADLINE passes deadline_nsec to the fences as a hint", async () => {
     const t = await setup();
     const h = await t.create();
@@ -418,5 +415,159 @@ describe("drm_syncobj_find_fence (what a submit ioctl calls)", () => {
     });
     await t.sim.run().catch(() => {});
     await expect(task.result).rejects.toMatchObject({ name: "ValidatorError" });
+  });
+});
+
+/**
+ * Signals during a wait. The kernel side (`drm_syncobj_array_wait_timeout`) returns `-ERESTARTSYS`
+ * when `signal_pending(current)`; what userspace sees is decided on the way out of the system call
+ * (`arch_do_signal_or_restart`, `kernel/signal.c` `get_signal`): `EINTR` after a handler without
+ * `SA_RESTART`, a restart — transparent, since the timeout is absolute — after one with it.
+ */
+describe("syncobj_wait: signals (ERESTARTSYS → EINTR or restart, per SA_RESTART)", () => {
+  it("a handler without SA_RESTART: the handler runs and WAIT fails with EINTR at the signal's time; the fence callbacks are removed", async () => {
+    const t = await setup();
+    const h = await t.create();
+    const f = t.submit(h);
+    const ran: number[] = [];
+    t.proc.sigaction(SIGUSR1, { handler: (sig) => ran.push(sig) });
+    const task = t.proc.run(() => t.ioctl("WAIT", { handles: [h], count_handles: 1, timeout_nsec: secs(1) }));
+    t.sim.schedule(msecs(2), () => t.proc.kill(SIGUSR1));
+    await t.sim.run();
+    await expect(task.result).rejects.toMatchObject({ code: "EINTR", syscall: "DRM_IOCTL_SYNCOBJ_WAIT" });
+    expect(ran).toEqual([SIGUSR1]);
+    expect(t.sim.now).toBe(msecs(2));
+    expect(f.pendingCallbacks).toBe(0);
+    expect(task.context.signalPending).toBe(false); // delivered: nothing left pending
+    f.signal();
+    f.put();
+    t.proc.exit();
+    expect(t.sim.teardown().findings).toEqual([]);
+  });
+
+  it("a handler with SA_RESTART: WAIT restarts with the same absolute deadline and succeeds when the fence signals", async () => {
+    const t = await setup();
+    const h = await t.create();
+    const f = t.submit(h);
+    let ran = 0;
+    t.proc.sigaction(SIGALRM, { handler: () => ran++, flags: SA_RESTART });
+    const args = { handles: [h], count_handles: 1, timeout_nsec: secs(1) };
+    const task = t.proc.run(() => t.ioctl("WAIT", args));
+    t.sim.schedule(msecs(2), () => t.proc.kill(SIGALRM));
+    t.sim.schedule(msecs(3), () => t.proc.kill(SIGALRM));
+    t.sim.schedule(msecs(5), () => f.signal(), t.sim.irqContext("ring"));
+    await t.sim.run();
+    await expect(task.result).resolves.toMatchObject({ first_signaled: 0 });
+    expect(ran).toBe(2);
+    expect(t.sim.now).toBe(msecs(5));
+    f.put();
+    t.proc.exit();
+    expect(t.sim.teardown().findings).toEqual([]);
+  });
+
+  it("SA_RESTART keeps the absolute timeout: a restarted WAIT still times out (ETIME) at the original deadline", async () => {
+    const t = await setup();
+    const h = await t.create();
+    const f = t.submit(h);
+    t.proc.sigaction(SIGALRM, { handler: () => {}, flags: SA_RESTART });
+    const task = t.proc.run(() =>
+      t.ioctl("WAIT", { handles: [h], count_handles: 1, timeout_nsec: msecs(10) }),
+    );
+    t.sim.schedule(msecs(7), () => t.proc.kill(SIGALRM));
+    await t.sim.run();
+    await expect(task.result).rejects.toMatchObject({ code: "ETIME" });
+    expect(t.sim.now).toBe(msecs(10)); // not 7 + 10
+    f.signal();
+    f.put();
+    t.proc.exit();
+    expect(t.sim.teardown().findings).toEqual([]);
+  });
+
+  it("a signal whose action is to be ignored (SIGWINCH by default, or SIG_IGN) never interrupts the wait", async () => {
+    const t = await setup();
+    const h = await t.create();
+    const f = t.submit(h);
+    t.proc.sigaction(SIGUSR1, { handler: "SIG_IGN" });
+    const task = t.proc.run(() => t.ioctl("WAIT", { handles: [h], count_handles: 1, timeout_nsec: secs(1) }));
+    t.sim.schedule(msecs(1), () => t.proc.kill(SIGWINCH));
+    t.sim.schedule(msecs(2), () => t.proc.kill(SIGUSR1));
+    t.sim.schedule(msecs(3), () => f.signal(), t.sim.irqContext("ring"));
+    await t.sim.run();
+    await expect(task.result).resolves.toMatchObject({ first_signaled: 0 });
+    expect(t.sim.now).toBe(msecs(3));
+    f.put();
+    t.proc.exit();
+    expect(t.sim.teardown().findings).toEqual([]);
+  });
+
+  it("a wake-up with no signal left to deliver (no handler to run) restarts the call, as the kernel does without a handler", async () => {
+    const t = await setup();
+    const h = await t.create();
+    const f = t.submit(h);
+    const task = t.proc.run(() => t.ioctl("WAIT", { handles: [h], count_handles: 1, timeout_nsec: secs(1) }));
+    t.sim.schedule(msecs(2), () => task.signal()); // TIF_SIGPENDING alone, nothing queued
+    t.sim.schedule(msecs(4), () => f.signal(), t.sim.irqContext("ring"));
+    await t.sim.run();
+    await expect(task.result).resolves.toMatchObject({ first_signaled: 0 });
+    expect(t.sim.now).toBe(msecs(4));
+    f.put();
+    t.proc.exit();
+    expect(t.sim.teardown().findings).toEqual([]);
+  });
+
+  it("drm_syncobj_find_fence with WAIT_FOR_SUBMIT (TRANSFER): interrupted → EINTR without SA_RESTART; with it the lookup restarts and finds the fence once submitted", async () => {
+    const t = await setup();
+    const src = await t.create();
+    const dst = await t.create();
+    t.proc.sigaction(SIGUSR1, { handler: () => {} });
+    const transfer = () =>
+      t.ioctl("TRANSFER", {
+        src_handle: src,
+        dst_handle: dst,
+        flags: DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT,
+      });
+    const intr = t.proc.run(transfer);
+    t.sim.schedule(msecs(1), () => t.proc.kill(SIGUSR1));
+    await t.sim.run();
+    await expect(intr.result).rejects.toMatchObject({ code: "EINTR" });
+    const d = t.table.find(dst)!;
+    expect(d.fenceGet()).toBeNull(); // nothing transferred
+    d.put();
+    t.proc.sigaction(SIGUSR1, { handler: () => {}, flags: SA_RESTART });
+    const restarted = t.proc.run(transfer);
+    t.sim.schedule(msecs(1), () => t.proc.kill(SIGUSR1));
+    let f: DmaFence | undefined;
+    t.sim.schedule(msecs(2), () => {
+      f = t.submit(src);
+    });
+    await t.sim.run();
+    await expect(restarted.result).resolves.toBeDefined();
+    const d2 = t.table.find(dst)!;
+    const got = d2.fenceGet();
+    d2.put();
+    expect(got).toBe(f);
+    got?.put();
+    f!.signal();
+    f!.put();
+    t.proc.exit();
+    expect(t.sim.teardown().findings).toEqual([]);
+  });
+
+  it("a fatal signal (SIGTERM's default action) ends the process: the wait never returns to it (ESRCH), its files are closed", async () => {
+    const t = await setup();
+    const h = await t.create();
+    const f = t.submit(h);
+    const task = t.proc.run(() => t.ioctl("WAIT", { handles: [h], count_handles: 1, timeout_nsec: secs(1) }));
+    t.sim.schedule(msecs(2), () => t.proc.kill(SIGTERM));
+    await t.sim.run();
+    await expect(task.result).rejects.toMatchObject({ code: "ESRCH" });
+    expect(t.sim.now).toBe(msecs(2));
+    expect(t.proc.exited).toBe(true);
+    expect(t.proc.killedBy).toBe(SIGTERM);
+    expect(t.table.size).toBe(0); // the fd went with the process
+    expect(() => t.proc.kill(SIGUSR1)).toThrow(/ESRCH/);
+    f.signal();
+    f.put();
+    expect(t.sim.teardown().findings).toEqual([]);
   });
 });

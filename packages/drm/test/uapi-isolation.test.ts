@@ -5,8 +5,8 @@
  * (imported by path: drivers depend on the core, never the reverse).
  */
 
-import { SYNC_IOC_FILE_INFO } from "@drmsim/dma-fence";
-import { EPOLLIN, Process, Simulator } from "@drmsim/runtime";
+import { DmaFence, dmaFenceContextAlloc, SYNC_IOC_FILE_INFO } from "@drmsim/dma-fence";
+import { EPOLLIN, msecs, Process, SA_RESTART, SIGKILL, SIGUSR1, Simulator } from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
 import {
   DRM_IOCTL_VGEM_FENCE_ATTACH,
@@ -27,6 +27,7 @@ import {
   drmPrimeHandleToFD,
   drmSyncobjCreate,
   drmSyncobjExportSyncFile,
+  drmSyncobjFDToHandle,
   drmSyncobjHandleToFD,
   drmSyncobjImportSyncFile,
   drmSyncobjTable,
@@ -240,13 +241,73 @@ describe("uAPI isolation", () => {
     const waiter = p.run(() => drmSyncobjWait(p, fd, [s], Number.MAX_SAFE_INTEGER, 2));
     await sim.runFor(1_000_000_000);
     expect(waiter.state).toBe("running");
-    // exit_group: the thread gets SIGKILL, then the files go.
-    waiter.signal({ fatal: true });
+    // kill(SIGKILL): the waiting thread is woken, never returns to userspace (ESRCH here), and the
+    // process exits (do_group_exit), closing its files.
+    p.kill(SIGKILL);
     await sim.runFor(1);
     expect(waiter.state).toBe("failed");
-    expect((waiter.error as { code?: string }).code).toBe("ERESTARTSYS");
-    p.exit();
+    expect((waiter.error as { code?: string }).code).toBe("ESRCH");
+    expect(p.exited).toBe(true);
+    expect(p.killedBy).toBe(SIGKILL);
     expect(dev.files.size).toBe(0);
+    host.remove(dev);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+
+  // Signals are per process (sigaction is process-wide, kill aims at one process): two processes
+  // wait on one shared syncobj; the syscall return path (arch_do_signal_or_restart) decides per
+  // process whether drm_syncobj_array_wait_timeout's -ERESTARTSYS becomes EINTR or a restart.
+  it("a signal during a syncobj wait: EINTR in the process whose handler lacks SA_RESTART, a restart in the one whose has it; each only sees its own", async () => {
+    const sim = new Simulator();
+    const host = new DrmPluginHost(sim);
+    const dev = host.probe(SyncAccel, SYNC_ACCEL);
+    const eintr = new Process(sim, "no-restart");
+    const restart = new Process(sim, "sa-restart");
+    const handled: string[] = [];
+    eintr.sigaction(SIGUSR1, { handler: () => handled.push(eintr.name) });
+    restart.sigaction(SIGUSR1, { handler: () => handled.push(restart.name), flags: SA_RESTART });
+    let fe = -1;
+    let fr = -1;
+    let he = 0;
+    let hr = 0;
+    await sim.exec("setup", async () => {
+      fe = await eintr.open("/dev/accel/accel0");
+      fr = await restart.open("/dev/accel/accel0");
+      he = await drmSyncobjCreate(eintr, fe);
+      hr = await drmSyncobjFDToHandle(
+        restart,
+        fr,
+        eintr.sendFd(restart, await drmSyncobjHandleToFD(eintr, fe, he)),
+      );
+    });
+    const fence = new DmaFence(
+      sim,
+      { getDriverName: () => "t", getTimelineName: () => "r" },
+      dmaFenceContextAlloc(sim),
+      1,
+    );
+    drmSyncobjTable([...dev.files].find((f) => f.proc === eintr)!).signalPoint(he, fence);
+    // The raw ioctl (not libdrm's drmSyncobjWait, which would hide the EINTR).
+    const wait = (p: Process, fd: number, h: number) =>
+      p.run(() =>
+        p.ioctl(fd, "DRM_IOCTL_SYNCOBJ_WAIT", {
+          handles: [h],
+          count_handles: 1,
+          timeout_nsec: sim.now + msecs(50),
+        }),
+      );
+    const we = wait(eintr, fe, he);
+    const wr = wait(restart, fr, hr);
+    sim.schedule(msecs(1), () => eintr.kill(SIGUSR1));
+    sim.schedule(msecs(2), () => restart.kill(SIGUSR1));
+    sim.schedule(msecs(4), () => fence.signal(), sim.irqContext("ring"));
+    await sim.run();
+    await expect(we.result).rejects.toMatchObject({ code: "EINTR" });
+    await expect(wr.result).resolves.toMatchObject({ first_signaled: 0 });
+    expect(handled).toEqual(["no-restart", "sa-restart"]);
+    fence.put();
+    eintr.exit();
+    restart.exit();
     host.remove(dev);
     expect(sim.teardown().findings).toEqual([]);
   });

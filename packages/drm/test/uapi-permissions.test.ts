@@ -28,6 +28,7 @@ import {
   drmPrimeFDToHandle,
   drmPrimeHandleToFD,
   drmProcessSetRoot,
+  drmSetMaster,
 } from "../src/index.js";
 import { code } from "./errno-of.js";
 import { T, tIoctl } from "./test-ioctl.js";
@@ -222,5 +223,150 @@ describe("uAPI permissions (drm_ioctl_permit)", () => {
     root.exit();
     host.remove(dev);
     expect(sim.teardown().findings).toEqual([]);
+  });
+});
+
+/**
+ * Privileges belong to the caller (`drm_master_check_perm`, `drm_ioctl_permit`'s `capable()`,
+ * `drm_file_update_pid` in `drm_ioctl_kernel`; `drivers/gpu/drm/drm_auth.c`, `drm_ioctl.c`, 7.1):
+ * fds passed over SCM_RIGHTS carry no privilege of the process that opened them.
+ */
+describe("uAPI privileges of the caller, not of the file (drm_master_check_perm)", () => {
+  function world() {
+    const sim = new Simulator();
+    const host = new DrmPluginHost(sim);
+    const dev = vgemProbe(host);
+    dev.addIoctl({ name: "DRM_IOCTL_T_ROOT", nr: 0x50, flags: DRM_ROOT_ONLY, handler: () => ({ ok: 1 }) });
+    dev.addIoctl({ name: "DRM_IOCTL_T_MASTER", nr: 0x51, flags: DRM_MASTER, handler: () => ({ ok: 1 }) });
+    const done = (...procs: Process[]) => {
+      for (const p of procs) p.exit();
+      host.remove(dev);
+      expect(sim.teardown().findings).toEqual([]);
+    };
+    return { sim, dev, done };
+  }
+
+  it("a master fd passed to an unprivileged process: SET_MASTER and DROP_MASTER are EACCES there; the opener keeps both", async () => {
+    const { sim, dev, done } = world();
+    const compositor = new Process(sim, "compositor");
+    const thief = new Process(sim, "thief");
+    await sim.exec("t", async () => {
+      const m = await compositor.open("/dev/dri/card0");
+      const file = dev.master!;
+      const stolen = compositor.sendFd(thief, m);
+      // The fd still is the master's: DRM_MASTER ioctls work through it (that is what logind relies on) …
+      expect(await code(thief.ioctl(stolen, "DRM_IOCTL_T_MASTER", {}))).toBe("ok");
+      // … but drm_master_check_perm asks about the *caller*: not root, and not the file's owner.
+      expect(await code(thief.ioctl(stolen, "DRM_IOCTL_DROP_MASTER", {}))).toBe("EACCES");
+      expect(await code(thief.ioctl(stolen, "DRM_IOCTL_SET_MASTER", {}))).toBe("EACCES");
+      expect(dev.master).toBe(file);
+      // A master file keeps its opener as owner however often another process uses it.
+      expect(file.owner).toBe(compositor);
+      await compositor.ioctl(m, "DRM_IOCTL_DROP_MASTER", {});
+      expect(dev.master).toBeNull();
+      expect(await code(thief.ioctl(stolen, "DRM_IOCTL_SET_MASTER", {}))).toBe("EACCES");
+      expect(dev.master).toBeNull();
+      await drmSetMaster(compositor, m);
+      expect(dev.master).toBe(file);
+    });
+    done(compositor, thief);
+  });
+
+  it("a root receiver may SET_MASTER/DROP_MASTER through a passed fd; an unprivileged opener of a root fd may not", async () => {
+    const { sim, dev, done } = world();
+    const user = new Process(sim, "user");
+    const logind = new Process(sim, "logind");
+    drmProcessSetRoot(logind);
+    await sim.exec("t", async () => {
+      const u = await user.open("/dev/dri/card0");
+      const viaRoot = user.sendFd(logind, u);
+      expect(await code(logind.ioctl(viaRoot, "DRM_IOCTL_DROP_MASTER", {}))).toBe("ok");
+      expect(await code(logind.ioctl(viaRoot, "DRM_IOCTL_SET_MASTER", {}))).toBe("ok");
+      // logind opens an fd (root) and hands it to the user: the user is still not root.
+      const l = await logind.open("/dev/dri/card0");
+      const handed = logind.sendFd(user, l);
+      expect(await code(user.ioctl(handed, "DRM_IOCTL_SET_MASTER", {}))).toBe("EACCES");
+      expect(dev.master?.proc).toBe(user); // the first file is still the master
+    });
+    done(user, logind);
+  });
+
+  it("DRM_ROOT_ONLY is the caller's CAP_SYS_ADMIN: a root-opened fd passed to a user is refused, a user fd used by root passes", async () => {
+    const { sim, done } = world();
+    const user = new Process(sim, "user");
+    const root = new Process(sim, "root");
+    drmProcessSetRoot(root);
+    await sim.exec("t", async () => {
+      const r = await root.open("/dev/dri/card0");
+      const u = await user.open("/dev/dri/card0");
+      const rootFdInUser = root.sendFd(user, r);
+      const userFdInRoot = user.sendFd(root, u);
+      expect(await code(root.ioctl(r, "DRM_IOCTL_T_ROOT", {}))).toBe("ok");
+      expect(await code(user.ioctl(rootFdInUser, "DRM_IOCTL_T_ROOT", {}))).toBe("EACCES");
+      expect(await code(user.ioctl(u, "DRM_IOCTL_T_ROOT", {}))).toBe("EACCES");
+      expect(await code(root.ioctl(userFdInRoot, "DRM_IOCTL_T_ROOT", {}))).toBe("ok");
+    });
+    done(user, root);
+  });
+
+  it("drm_file_update_pid: a never-master fd belongs to its last user, so the opener loses the was-master right once root made it master", async () => {
+    const { sim, dev, done } = world();
+    const first = new Process(sim, "first");
+    const opener = new Process(sim, "opener");
+    const root = new Process(sim, "root");
+    drmProcessSetRoot(root);
+    await sim.exec("t", async () => {
+      const f1 = await first.open("/dev/dri/card0"); // master
+      const o = await opener.open("/dev/dri/card0");
+      const file = [...dev.files].find((f) => f.proc === opener)!;
+      expect(file.owner).toBe(opener);
+      const inRoot = opener.sendFd(root, o);
+      expect(await code(root.ioctl(inRoot, "DRM_IOCTL_T_ROOT", {}))).toBe("ok");
+      expect(file.owner).toBe(root); // moved by the ioctl: the file was never master
+      await first.ioctl(f1, "DRM_IOCTL_DROP_MASTER", {});
+      expect(await code(root.ioctl(inRoot, "DRM_IOCTL_SET_MASTER", {}))).toBe("ok");
+      expect(dev.master).toBe(file);
+      // Now the file was master, with root as its owner: the opener is not its owner.
+      expect(await code(opener.ioctl(o, "DRM_IOCTL_DROP_MASTER", {}))).toBe("EACCES");
+      expect(file.owner).toBe(root); // a master file's owner no longer follows the fd
+      expect(await code(root.ioctl(inRoot, "DRM_IOCTL_DROP_MASTER", {}))).toBe("ok");
+    });
+    done(first, opener, root);
+  });
+
+  it("a magic belongs to the master it was handed out under: after a master change AUTH_MAGIC cannot find it (drm_authmagic)", async () => {
+    const { sim, dev, done } = world();
+    const a = new Process(sim, "a");
+    const b = new Process(sim, "b");
+    const c = new Process(sim, "c");
+    const d = new Process(sim, "d");
+    drmProcessSetRoot(b);
+    await sim.exec("t", async () => {
+      const fa = await a.open("/dev/dri/card0"); // master A
+      const fb = await b.open("/dev/dri/card0"); // root, in A's group
+      const fc = await c.open("/dev/dri/card0"); // in A's group
+      const cFile = [...dev.files].find((f) => f.proc === c)!;
+      const magicC = await drmGetMagic(c, fc);
+      expect(magicC).toBe(1);
+      await a.ioctl(fa, "DRM_IOCTL_DROP_MASTER", {});
+      await drmSetMaster(b, fb); // root: B gets a master of its own
+      // C's magic lives in A's map; B's AUTH_MAGIC looks in B's and finds nothing.
+      expect(await code(drmAuthMagic(b, fb, magicC))).toBe("EINVAL");
+      expect(cFile.authenticated).toBe(false);
+      expect(await drmGetMagic(c, fc)).toBe(magicC); // C keeps the magic it has
+      // A client opened under B gets its magic from B's map: numbers start at 1 there too.
+      const fd = await d.open("/dev/dri/card0");
+      const dFile = [...dev.files].find((f) => f.proc === d)!;
+      expect(await drmGetMagic(d, fd)).toBe(1);
+      await drmAuthMagic(b, fb, 1);
+      expect(dFile.authenticated).toBe(true);
+      expect(cFile.authenticated).toBe(false);
+      // Back to A: its map still holds C's magic.
+      await b.ioctl(fb, "DRM_IOCTL_DROP_MASTER", {});
+      await drmSetMaster(a, fa);
+      await drmAuthMagic(a, fa, magicC);
+      expect(cFile.authenticated).toBe(true);
+    });
+    done(a, b, c, d);
   });
 });

@@ -52,8 +52,23 @@ export class ExecutionContext {
   hardirqsOff = 0;
   /** What the context sleeps on, while it sleeps. */
   waiting: WaitTarget | null = null;
-  /** A simulated signal is pending (`signal_pending(current)`). */
-  signalPending = false;
+  /**
+   * `signal_pending(current)`: the context was woken by a signal it has not handled yet
+   * (`TIF_SIGPENDING`, which an interrupted wait clears), or a signal is queued for it (a
+   * `Process.kill`; it stays pending until the system call returns and delivers it).
+   */
+  get signalPending(): boolean {
+    return this.tifSigpending || this.queuedSignals > 0;
+  }
+  set signalPending(v: boolean) {
+    if (v) this.sigpendingRaised++;
+    this.tifSigpending = v;
+  }
+  /** @internal How often `signalPending` was raised: tells a system call whether a signal came at all. */
+  sigpendingRaised = 0;
+  private tifSigpending = false;
+  /** @internal Signals queued for this thread by `Process.kill` (`vfs/signal.ts`), not yet delivered. */
+  queuedSignals = 0;
   /** A fatal signal (SIGKILL) is pending (`fatal_signal_pending(current)`). */
   fatalSignalPending = false;
   /** `memalloc_nofs_save()` / `memalloc_noio_save()` scope flags (GFP bits masked off allocations). */

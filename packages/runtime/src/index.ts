@@ -51,5 +51,28 @@ export * from "./vfs/fd-table.js";
 export * from "./vfs/file.js";
 export * from "./vfs/poll.js";
 export * from "./vfs/process.js";
+export {
+  fatalSignalPending,
+  SA_RESTART,
+  SIG_DFL,
+  SIG_IGN,
+  SIGALRM,
+  SIGCHLD,
+  SIGCONT,
+  SIGHUP,
+  SIGINT,
+  SIGKILL,
+  SIGPIPE,
+  SIGQUIT,
+  SIGTERM,
+  SIGURG,
+  SIGUSR1,
+  SIGUSR2,
+  SIGWINCH,
+  type SigAction,
+  type SigHandler,
+  type SignalTarget,
+  signalPending,
+} from "./vfs/signal.js";
 export * from "./waitqueue.js";
 export * from "./workqueue.js";

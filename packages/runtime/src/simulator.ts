@@ -344,6 +344,11 @@ export class Simulator {
     return this.heap.size;
   }
 
+  /** When the next pending event runs (virtual ns), or undefined when nothing is pending. */
+  get nextEventNs(): number | undefined {
+    return this.heap.peek()?.time;
+  }
+
   /** @internal */
   noteCancelled(): void {
     this.heap.noteCancelled();

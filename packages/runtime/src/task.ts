@@ -37,8 +37,11 @@ export class Task<T = unknown> {
   }
 
   /**
-   * Sends a simulated signal (`kill(pid, SIGINT)`; `fatal` for SIGKILL). An interruptible sleep
-   * returns `ERESTARTSYS`; a killable one only for a fatal signal.
+   * The raw in-kernel wake-up of a signal (`signal_wake_up`: `TIF_SIGPENDING`, plus `SIGKILL`
+   * pending with `fatal`), with no signal queued: an interruptible sleep returns `ERESTARTSYS`, a
+   * killable one only for a fatal signal. For kernel-level tests of a primitive. In a simulated
+   * process's system call, nothing queued means no handler to run — the call restarts — and a
+   * fatal one ends the process; to send a real signal use `Process.kill` (`vfs/signal.ts`).
    */
   signal(opts?: { fatal?: boolean }): void {
     const ctx = this.context;

@@ -1,6 +1,17 @@
 /** The README's example, run as written (so it cannot rot). */
 import { expect, it } from "vitest";
-import { Mutex, msecs, Simulator, WaitQueue } from "../src/index.js";
+import {
+  File,
+  type KernelError,
+  Mutex,
+  msecs,
+  Process,
+  registerCharDevice,
+  SA_RESTART,
+  SIGUSR1,
+  Simulator,
+  WaitQueue,
+} from "../src/index.js";
 
 it("README example: lockdep sees an AB/BA order that never deadlocked; an irq wakes a timed wait", async () => {
   const log: unknown[][] = [];
@@ -39,4 +50,42 @@ it("README example: lockdep sees an AB/BA order that never deadlocked; an irq wa
   console.log(sim.teardown().findings.length); // 0: teardown finds no leaks and no held locks
 
   expect(log).toEqual([[["circular-dependency"]], [msecs(5), msecs(5)], [0]]);
+});
+
+it("README example: a signal during a system call — EINTR without SA_RESTART, a transparent restart with it", async () => {
+  const log: unknown[][] = [];
+  const console = { log: (...args: unknown[]) => log.push(args) };
+
+  const sim = new Simulator();
+  const wq = new WaitQueue(sim, "dev");
+  let ready = false;
+  const fops = {
+    kind: "sleepy",
+    async ioctl() {
+      await wq.waitEvent(() => ready, { interruptible: true }); // -ERESTARTSYS on a signal
+      return { done: 1 };
+    },
+  };
+  registerCharDevice(sim, "/dev/sleepy", () => new File(sim, fops, null, 2, "/dev/sleepy"));
+  const app = new Process(sim, "app");
+  const fd = await sim.exec("open", () => app.open("/dev/sleepy"));
+
+  app.sigaction(SIGUSR1, { handler: (sig) => console.log("handler", sig, sim.now) });
+  const interrupted = app.run(() => app.ioctl(fd, "WAIT"));
+  sim.schedule(msecs(1), () => app.kill(SIGUSR1));
+  await sim.run();
+  console.log(await interrupted.result.catch((e: KernelError) => e.code)); // handler 10 1000000, then EINTR
+
+  app.sigaction(SIGUSR1, { handler: () => {}, flags: SA_RESTART });
+  const restarted = app.run(() => app.ioctl(fd, "WAIT"));
+  sim.schedule(msecs(1), () => app.kill(SIGUSR1));
+  sim.schedule(msecs(3), () => {
+    ready = true;
+    wq.wakeUpAll();
+  });
+  await sim.run();
+  console.log(await restarted.result, sim.now); // { done: 1 } 4000000: restarted, then woken
+  app.exit();
+
+  expect(log).toEqual([["handler", SIGUSR1, msecs(1)], ["EINTR"], [{ done: 1 }, msecs(4)]]);
 });

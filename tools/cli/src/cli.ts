@@ -1,31 +1,44 @@
 /**
  * The `drmsim` command. Exit codes: 0 clean, 1 validator findings (or a failed run), 2 usage
- * errors. `--help` works on every command.
+ * errors. `--help` works on every command and `--version` on the program. Every option is parsed
+ * and checked by commander before a command runs; every error is one line `drmsim: error: …`,
+ * and a usage error is followed by the command's `--help` line, spelled the way it runs here.
  */
 import { resolve } from "node:path";
+import { DEFAULT_EXPLORE_KNOBS } from "@drmsim/runtime";
 import {
   CONFORMANCE_CHECKS,
   type ConformanceCheckId,
   formatConformanceReport,
   runDriverConformance,
 } from "@drmsim/testing";
-import { Command, CommanderError } from "commander";
-import { exploreCommand, exploreOptionsFromFlags, replayCommand } from "./commands/explore.js";
-import { parseDuration } from "./duration.js";
+import { Command, CommanderError, Option } from "commander";
+import { type ExploreCommandOptions, exploreCommand, replayCommand } from "./commands/explore.js";
+import { detectedCommand } from "./invocation.js";
 import { loadScenario, UsageError } from "./load-scenario.js";
 import { scaffoldDriver } from "./new-driver.js";
+import {
+  choiceListOption,
+  parseCountOption,
+  parseDurationOption,
+  parseFractionOption,
+  parseNanosecondsOption,
+  parseSeedOption,
+  parseShardOption,
+} from "./options.js";
 import { describeResult, writeOutputs } from "./outputs.js";
 import { createProgress } from "./progress.js";
 import { runScenario, type Scenario } from "./scenario.js";
 import { demoScenario } from "./scenarios/demo.js";
 import { loadConformanceDriver } from "./validate.js";
+import { cliVersion } from "./version.js";
 
 interface RunFlags {
-  seed?: string;
-  duration?: string;
+  seed: number | string;
+  duration?: number;
   trace?: string;
   report?: string;
-  validator?: "throw" | "collect" | "off";
+  validator: "throw" | "collect" | "off";
   quiet?: boolean;
 }
 
@@ -33,31 +46,62 @@ interface RunFlags {
 export interface CliIo {
   out: (s: string) => void;
   err: NodeJS.WriteStream;
+  /** How a command is spelled where the user is (`pnpm drmsim`, `npx drmsim`, …; default: detected). */
+  command?: string;
+  /** A millisecond clock for the progress bar's rate and time left (default `performance.now`). */
+  now?: () => number;
 }
+
+/** The prefix of every error line. */
+export const ERROR_PREFIX = "drmsim: error: ";
+
+/** Each command's usage hint (printed after a usage error), set by `buildProgram`. */
+const HELP_HINTS = new WeakMap<Command, string>();
 
 /** Builds the program; `io` lets tests capture output. */
 export function buildProgram(io: CliIo): Command {
+  const prefix = io.command ?? detectedCommand();
+  const progressOpts = io.now === undefined ? {} : { now: io.now };
+  const exploreIo = { ...io, command: prefix };
   const program = new Command("drmsim")
     .description(
       "Deterministic simulation of the Linux GPU driver stack: run scenarios, validate drivers, look at traces.",
     )
+    .version(cliVersion(), "-V, --version", "print the version of drmsim")
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err.write(s) });
+    .configureOutput({
+      writeOut: (s) => io.out(s),
+      writeErr: (s) => io.err.write(s),
+      // commander's own messages start "error: "; ours start with the same prefix.
+      outputError: (s, write) => write(`${ERROR_PREFIX}${s.replace(/^error: /, "")}`),
+    });
+  // After a usage error: the command's help, as a command that works here.
+  const helpHint = (cmd: Command): Command => {
+    const path: string[] = [];
+    for (let c: Command | null = cmd; c !== null && c !== program; c = c.parent) path.unshift(c.name());
+    const hint = `(run '${[prefix, ...path, "--help"].join(" ")}' for usage)`;
+    HELP_HINTS.set(cmd, hint);
+    return cmd.showHelpAfterError(hint);
+  };
+  helpHint(program);
 
   const runOne = async (
     scenario: Scenario,
     flags: RunFlags,
     defaults: { trace?: string; report?: string },
   ): Promise<number> => {
-    const seed =
-      flags.seed === undefined ? 1 : Number.isNaN(Number(flags.seed)) ? flags.seed : Number(flags.seed);
-    const durationNs = flags.duration === undefined ? undefined : parseDuration(flags.duration);
-    const progress = createProgress(io.err, scenario.name);
+    const durationNs = flags.duration;
+    const progress = createProgress(io.err, scenario.name, {
+      ...progressOpts,
+      // Simulated seconds per wall-clock second.
+      rate: (fraction, elapsed) =>
+        `${((fraction * (durationNs ?? scenario.durationNs ?? 1e9)) / 1e9 / elapsed).toPrecision(3)}× real time`,
+    });
     const result = await runScenario(scenario, {
-      seed,
+      seed: flags.seed,
       ...(durationNs === undefined ? {} : { durationNs }),
       trace: true,
-      validator: flags.validator ?? "collect",
+      validator: flags.validator,
       onProgress: (f, now) => progress.update(f, `${(now / 1e9).toFixed(3)} s simulated`),
       log: (line) => {
         if (flags.quiet !== true) io.out(`${line}\n`);
@@ -73,13 +117,24 @@ export function buildProgram(io: CliIo): Command {
     return result.findings.length === 0 && result.drain.reason !== "deadlock" ? 0 : 1;
   };
 
+  const seedOption = (what: string) =>
+    new Option("--seed <seed>", `${what}: an integer 0..4294967295 or a name`)
+      .argParser(parseSeedOption)
+      .default(1);
+  const durationOption = (what: string) =>
+    new Option("--duration <time>", `${what}, e.g. 10s, 500ms, 250us`).argParser(parseDurationOption);
+
   const withRunFlags = (cmd: Command): Command =>
-    cmd
-      .option("--seed <seed>", "seed for the run (number or string)", "1")
-      .option("--duration <time>", "simulated duration, e.g. 10s, 500ms")
+    helpHint(cmd)
+      .addOption(seedOption("seed of the run"))
+      .addOption(durationOption("simulated duration"))
       .option("--trace <file>", "write a Chrome/Perfetto trace (JSON)")
       .option("--report <file>", "write a self-contained HTML timeline report")
-      .option("--validator <mode>", "throw | collect | off", "collect")
+      .addOption(
+        new Option("--validator <mode>", "what a finding does")
+          .choices(["throw", "collect", "off"])
+          .default("collect"),
+      )
       .option("-q, --quiet", "do not print scenario log lines");
 
   withRunFlags(
@@ -102,53 +157,71 @@ export function buildProgram(io: CliIo): Command {
     process.exitCode = await runOne(await loadScenario(file), flags, {});
   });
 
-  program
-    .command("validate")
+  const checkIds = CONFORMANCE_CHECKS.map((c) => c.id);
+  helpHint(program.command("validate"))
     .argument(
       "<driver>",
       "a driver package directory, or a module exporting `driver` (defineConformanceDriver)",
     )
     .description("run the driver conformance suite; exit 0 if every check passes, 1 if any fails")
-    .option("--seed <seed>", "seed of every check's simulator", "1")
-    .option("--only <checks...>", `run only these checks (${CONFORMANCE_CHECKS.map((c) => c.id).join(", ")})`)
-    .action(async (target: string, flags: { seed: string; only?: string[] }) => {
-      const ids = CONFORMANCE_CHECKS.map((c) => c.id) as string[];
-      for (const o of flags.only ?? [])
-        if (!ids.includes(o)) throw new UsageError(`unknown check '${o}': choose from ${ids.join(", ")}`);
+    .addOption(seedOption("seed of every check's simulator"))
+    .addOption(
+      new Option(
+        "--only <check>",
+        `run only this check; repeat it or separate with commas (${checkIds.join(", ")})`,
+      ).argParser(choiceListOption(checkIds)),
+    )
+    .action(async (target: string, flags: { seed: number | string; only?: string[] }) => {
       const driver = await loadConformanceDriver(target);
-      const seed = Number.isNaN(Number(flags.seed)) ? flags.seed : Number(flags.seed);
       const report = await runDriverConformance(driver, {
-        seed,
+        seed: flags.seed,
         ...(flags.only ? { only: flags.only as ConformanceCheckId[] } : {}),
       });
       io.out(`${formatConformanceReport(report)}\n`);
       process.exitCode = report.ok ? 0 : 1;
     });
 
-  program
-    .command("explore")
+  helpHint(program.command("explore"))
     .argument("<scenario>", "a built-in scenario (demo, gpu-frames) or a scenario file")
     .description(
       "run a scenario under many perturbed schedules; shrink each failure and print the command that replays it (exit 1 on any finding)",
     )
-    .requiredOption("--runs <n>", "perturbed runs on this machine")
-    .option("--workers <n>", "worker threads (default: the CPUs)")
-    .option("--shard <i/n>", "this machine's slice of the seed space (n machines, no overlap)")
-    .option("--seed <seed>", "the scenario's seed (every run uses it)", "1")
-    .option("--first-seed <n>", "first perturbation seed", "1")
-    .option("--duration <time>", "simulated duration of each run, e.g. 10ms")
-    .option("--hw-jitter <fraction>", "hardware execution time jitter (0.1 = up to +10%)")
-    .option("--irq-jitter <ns>", "extra interrupt latency, up to this many ns")
+    .addOption(
+      new Option("--runs <n>", "perturbed runs on this machine")
+        .argParser(parseCountOption)
+        .makeOptionMandatory(),
+    )
+    .addOption(new Option("--workers <n>", "worker threads (default: the CPUs)").argParser(parseCountOption))
+    .addOption(
+      new Option(
+        "--shard <i/n>",
+        "this machine's slice of the seed space (n machines, no overlap)",
+      ).argParser(parseShardOption),
+    )
+    .addOption(seedOption("the scenario's seed (every run uses it)"))
+    .addOption(
+      new Option("--first-seed <n>", "first perturbation seed").argParser(parseCountOption).default(1),
+    )
+    .addOption(durationOption("simulated duration of each run"))
+    .addOption(
+      new Option("--hw-jitter <fraction>", "hardware execution time jitter (0.1 = up to +10%)").argParser(
+        parseFractionOption,
+      ),
+    )
+    .addOption(
+      new Option("--irq-jitter <ns>", "extra interrupt latency, up to this many ns").argParser(
+        parseNanosecondsOption,
+      ),
+    )
     .option("--no-tie-break", "keep FIFO order for events at the same virtual time")
     .option("--no-wake-order", "wake sleepers in queue order")
     .option("--out <dir>", "where traces and reports of failures go", ".drmsim/explore")
-    .action(async (scenario: string, flags: Parameters<typeof exploreOptionsFromFlags>[1]) => {
-      const r = await exploreCommand(exploreOptionsFromFlags(scenario, flags), io);
+    .action(async (scenario: string, flags: ExploreFlags) => {
+      const r = await exploreCommand(exploreOptions(scenario, flags), exploreIo);
       process.exitCode = r.failingRuns > 0 ? 1 : 0;
     });
 
-  program
-    .command("replay")
+  helpHint(program.command("replay"))
     .argument("<token>", "a replay token printed by drmsim explore")
     .description("replay one explored schedule exactly; writes its trace and report (exit 1 on any finding)")
     .option("--trace <file>", "trace path", ".drmsim/replay-trace.json")
@@ -162,9 +235,8 @@ export function buildProgram(io: CliIo): Command {
       process.exitCode = r.findings.length === 0 && r.drain.reason !== "deadlock" ? 0 : 1;
     });
 
-  const create = program.command("new").description("scaffold new things");
-  create
-    .command("driver")
+  const create = helpHint(program.command("new")).description("scaffold new things");
+  helpHint(create.command("driver"))
     .argument("<name>", "driver name: lowercase letters, digits, '-' or '_'")
     .description("scaffold a driver package (vgem's shape, with a conformance test) in drivers/<name>")
     .option("--dir <dir>", "where to create the package (default: drivers/<name> in the workspace)")
@@ -174,13 +246,48 @@ export function buildProgram(io: CliIo): Command {
       for (const f of r.files) io.out(`  ${f}\n`);
       io.out(
         r.inWorkspace
-          ? "next: pnpm install (links the workspace packages), then pnpm exec vitest run <dir> and drmsim validate <dir>\n"
-          : "next: npm install, then npx vitest run\n",
+          ? `next: pnpm install (links the workspace packages), then pnpm exec vitest run ${r.dir} and ${prefix} validate ${r.dir}\n`
+          : `next: cd ${r.dir}, npm install, then npx vitest run\n`,
       );
       process.exitCode = 0;
     });
 
   return program;
+}
+
+/** The explore flags, as the option parsers above hand them over. */
+interface ExploreFlags {
+  runs: number;
+  workers?: number;
+  shard?: ExploreCommandOptions["shard"];
+  seed: number | string;
+  firstSeed: number;
+  duration?: number;
+  hwJitter?: number;
+  irqJitter?: number;
+  tieBreak: boolean;
+  wakeOrder: boolean;
+  out: string;
+}
+
+/** `drmsim explore`'s options from its parsed flags. */
+function exploreOptions(scenario: string, f: ExploreFlags): ExploreCommandOptions {
+  return {
+    scenario,
+    runs: f.runs,
+    seed: f.seed,
+    firstSeed: f.firstSeed,
+    outDir: f.out,
+    knobs: {
+      tieBreak: f.tieBreak,
+      wakeOrder: f.wakeOrder,
+      hwJitter: f.hwJitter ?? DEFAULT_EXPLORE_KNOBS.hwJitter ?? 0,
+      irqJitterNs: f.irqJitter ?? DEFAULT_EXPLORE_KNOBS.irqJitterNs ?? 0,
+    },
+    ...(f.workers === undefined ? {} : { workers: f.workers }),
+    ...(f.shard === undefined ? {} : { shard: f.shard }),
+    ...(f.duration === undefined ? {} : { durationNs: f.duration }),
+  };
 }
 
 /** Runs the CLI with `argv` (without node and script); returns the exit code. */
@@ -189,17 +296,28 @@ export async function main(
   io: CliIo = { out: (s: string) => void process.stdout.write(s), err: process.stderr },
 ): Promise<number> {
   const program = buildProgram(io);
+  // The command being run, for the usage hint after an error its action reports.
+  let active: Command = program;
+  program.hook("preAction", (_top, cmd) => {
+    active = cmd;
+  });
   process.exitCode = 0;
   try {
     await program.parseAsync(argv, { from: "user" });
     return Number(process.exitCode ?? 0);
   } catch (e) {
+    // commander printed its message (and the help hint) already.
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    if (e instanceof UsageError || (e instanceof Error && e.message.startsWith("invalid duration"))) {
-      io.err.write(`drmsim: ${e.message}\n`);
+    if (e instanceof UsageError) {
+      io.err.write(`${ERROR_PREFIX}${e.message}\n`);
+      const hint = HELP_HINTS.get(active);
+      if (hint !== undefined) io.err.write(`${hint}\n`);
       return 2;
     }
-    io.err.write(`drmsim: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    // A failure of the run itself: the message on the error line, the stack below it.
+    const err = e instanceof Error ? e : new Error(String(e));
+    const frames = (err.stack ?? "").split("\n").filter((l) => /^\s+at /.test(l));
+    io.err.write(`${ERROR_PREFIX}${err.message}\n${frames.length > 0 ? `${frames.join("\n")}\n` : ""}`);
     return 1;
   }
 }

@@ -106,7 +106,7 @@ export function scaffoldDriver(name: string, opts: { dir?: string; cwd?: string 
   const deps: Record<string, string> = {};
   for (const d of FRAMEWORK_DEPS) deps[`@drmsim/${d}`] = version;
   deps["@drmsim/testing"] = version;
-  deps.tsyringe = "4.10.0";
+  deps.tsyringe = "^4.10.0";
   const pkg = {
     name: `@drmsim/${n.name}`,
     version: "0.1.0",
@@ -117,20 +117,20 @@ export function scaffoldDriver(name: string, opts: { dir?: string; cwd?: string 
     engines: { node: ">=20.19" },
     keywords: ["drm", "simulation", "driver", n.name],
     exports: {
-      ".": { "@drmsim/source": "./src/index.ts", types: "./dist/index.d.ts", import: "./dist/index.js" },
+      ".": { "@drmsim/source": "./src/index.ts", types: "./dist/index.d.ts", default: "./dist/index.js" },
       "./package.json": "./package.json",
     },
-    files: ["dist"],
+    files: ["dist", "src"],
     publishConfig: {
       access: "public",
       exports: {
-        ".": { types: "./dist/index.d.ts", import: "./dist/index.js" },
+        ".": { types: "./dist/index.d.ts", default: "./dist/index.js" },
         "./package.json": "./package.json",
       },
     },
     scripts: { build: "tsc -b", test: "vitest run" },
     dependencies: deps,
-    devDependencies: { "reflect-metadata": "0.2.2", vitest: "4.1.12" },
+    devDependencies: { vitest: "4.1.12" },
   };
   files.push(["package.json", `${JSON.stringify(pkg, null, 2)}\n`]);
   const tsconfig = inWorkspace

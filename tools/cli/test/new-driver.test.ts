@@ -1,6 +1,14 @@
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
@@ -57,6 +65,12 @@ describe("drmsim new driver", () => {
     for (const d of ["runtime", "dma-fence", "dma-resv", "dma-buf", "gem", "drm"])
       symlinkSync(join(root, "packages", d), join(nm, d), "dir");
     symlinkSync(join(root, "tools", "testing"), join(nm, "testing"), "dir");
+    // …and its one dependency from outside, from the store (vgem's copy).
+    symlinkSync(
+      realpathSync(join(root, "drivers", "vgem", "node_modules", "tsyringe")),
+      join(dir, "node_modules", "tsyringe"),
+      "dir",
+    );
 
     const bin = (b: string) => join(root, "node_modules", ".bin", b);
     await run(bin("biome"), ["check", dir], { cwd: root });

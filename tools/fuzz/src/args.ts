@@ -222,6 +222,8 @@ export type FuzzAction =
       readonly fd: number;
       readonly ioctl: number;
       readonly args: ArgsSpec;
+      /** If the call is still blocked this long after it started (virtual ns), it gets `SIGALRM`. */
+      readonly alarmNs?: number;
     }
   | { readonly op: "close" | "dup" | "send"; readonly proc: number; readonly fd: ValueSpec };
 
@@ -236,6 +238,7 @@ export function actionArbOver(pool: readonly string[]): fc.Arbitrary<FuzzAction>
         fd: fc.nat(15),
         ioctl: fc.nat(255),
         args: argsArbOver(pool),
+        alarmNs: fc.option(fc.integer({ min: 0, max: 2_000_000 }), { freq: 3, nil: undefined }),
       }),
     },
     {

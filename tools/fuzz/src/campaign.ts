@@ -36,6 +36,7 @@ if (process.argv.includes("--sweep")) {
   console.log(`seed ${seed}: ${stats.runs} sequences, ${stats.calls} ioctls + ${stats.syscalls} fd syscalls`);
   console.log(`  ${stats.ok} ioctls succeeded; rejected by errno: ${JSON.stringify(stats.errnos)}`);
   console.log(`  ${stats.invariants} invariant checks, ${failure ? 1 : 0} failures, ${secs.toFixed(1)} s`);
+  console.log(`  blocked calls signalled: ${JSON.stringify(stats.signals)}`);
   const rows = Object.entries(stats.byIoctl).sort(([a], [b]) => a.localeCompare(b));
   for (const [name, s] of rows)
     console.log(`  ${name.padEnd(40)} ${String(s.calls).padStart(6)} calls ${String(s.ok).padStart(6)} ok`);

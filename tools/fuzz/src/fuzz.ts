@@ -3,20 +3,25 @@
  * and of every probed driver, on every node) and fd syscalls, issued by two processes with
  * hostile arguments. After each call it checks:
  *
- * 1. the call returns (a blocking wait is interrupted by a fatal signal after a time budget, as
- *    `exit_group` would, and must then return too);
- * 2. only `KernelError`s escape — never a `TypeError`, `RangeError` or assertion;
+ * 1. the call returns (a blocking call gets `SIGALRM` — at the step's `alarmNs`, or halfway through
+ *    its time budget — and `SIGKILL` at the end, as `exit_group` would, and must then return too);
+ * 2. only `KernelError`s escape — never a `TypeError`, `RangeError` or assertion — and never
+ *    `ERESTARTSYS`, which must not reach userspace;
  * 3. a rejected call leaves the caller's argument object untouched (nothing copied back);
  * 4. a rejected call changes no state (`snapshotState` before and after are equal);
  * 5. the validator stays quiet (collect mode: no new finding);
+ * 6. a syncobj wait interrupted by `SIGALRM` ends with `EINTR` in the process whose handler has no
+ *    `SA_RESTART`, and is restarted — never `EINTR` — in the one whose handler has it;
+ * 7. `SET_MASTER`/`DROP_MASTER` succeed only for a root caller or the owner of a file that was
+ *    master (`drm_master_check_perm`), whichever process opened the fd the other one passed it;
  *
  * and after each sequence, once every process exited and every device was removed:
  *
- * 6. `sim.teardown()` is clean (no leaked reference, no unsignalled fence, no held lock).
+ * 8. `sim.teardown()` is clean (no leaked reference, no unsignalled fence, no held lock).
  */
 
-import { coreIoctl, coreIoctls, type DrmDevice, DrmDriverFeature } from "@drmsim/drm";
-import { isKernelError, type Process, type Task } from "@drmsim/runtime";
+import { coreIoctl, coreIoctls, type DrmDevice, DrmDriverFeature, drmProcessIsRoot } from "@drmsim/drm";
+import { isKernelError, type Process, SA_RESTART, SIGALRM, SIGKILL, type Task } from "@drmsim/runtime";
 import fc from "fast-check";
 import {
   actionArbOver,
@@ -69,8 +74,10 @@ export interface FuzzStats {
   ok: number;
   /** Rejections by errno. */
   errnos: Record<string, number>;
-  /** Invariant checks performed (each one of the six above, each time it applied). */
+  /** Invariant checks performed (each one of the eight above, each time it applied). */
   invariants: number;
+  /** Blocked calls that got `SIGALRM`: ended with `EINTR`, restarted (`SA_RESTART`), or needed `SIGKILL`. */
+  signals: { sent: number; eintr: number; restarted: number; killed: number };
   /** Per ioctl: calls and successes. */
   byIoctl: Record<string, { calls: number; ok: number }>;
 }
@@ -114,17 +121,101 @@ function fits(dev: DrmDevice, name: string): boolean {
 class InvariantError extends Error {}
 
 /** What the fuzzer needs of a task, whatever it returns. */
-type Call = Pick<Task<unknown>, "state" | "error" | "signal">;
+type Call = Pick<Task<unknown>, "state" | "error" | "context" | "name">;
 
-async function settle(world: FuzzWorld, task: Call): Promise<boolean> {
+/** The syncobj waits: always interruptible, never converting `-ERESTARTSYS` themselves. */
+const SYNCOBJ_WAITS = new Set(["DRM_IOCTL_SYNCOBJ_WAIT", "DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT"]);
+
+/**
+ * Runs the simulation until the call returns. A call still blocked `alarmNs` after it started
+ * (default: halfway through its budget) gets `SIGALRM` (invariant 6 checks what a syncobj wait
+ * made of it); a process whose handler restarted the call gets a second one with the handler
+ * switched to no `SA_RESTART`; a call still blocked at the end of the budget gets `SIGKILL`, which
+ * ends its process. False if even that does not return.
+ */
+async function settle(
+  world: FuzzWorld,
+  proc: Process,
+  task: Call,
+  name: string,
+  stats: FuzzStats,
+  alarmNs = CALL_BUDGET_NS / 2,
+): Promise<boolean> {
   const sim = world.sim;
+  const start = sim.now;
   await sim.run({ untilNs: sim.now });
   if (task.state !== "running") return true;
-  await sim.run({ untilNs: sim.now + CALL_BUDGET_NS });
+  await sim.run({ untilNs: start + alarmNs });
   if (task.state !== "running") return true;
-  task.signal({ fatal: true });
+  const i = world.procs.indexOf(proc);
+  const restarts = i === 1;
+  const alarmsBefore = world.alarms[i]!;
+  stats.signals.sent++;
+  proc.kill(SIGALRM, { thread: task });
+  await sim.run({ untilNs: sim.now + 1 });
+  if (SYNCOBJ_WAITS.has(name)) checkInterrupted(world, i, task, name, restarts, alarmsBefore, stats);
+  if (task.state === "running" && restarts) {
+    stats.signals.restarted++;
+    const handler = () => world.alarms[i]!++;
+    proc.sigaction(SIGALRM, { handler });
+    proc.kill(SIGALRM, { thread: task });
+    await sim.run({ untilNs: sim.now + 1 });
+    proc.sigaction(SIGALRM, { handler, flags: SA_RESTART });
+  }
+  if (task.state !== "running") {
+    if (task.state === "failed" && isKernelError(task.error, "EINTR")) stats.signals.eintr++;
+    return true;
+  }
+  await sim.run({ untilNs: Math.max(sim.now, start + CALL_BUDGET_NS) });
+  if (task.state !== "running") return true;
+  stats.signals.killed++;
+  if (!proc.exited) proc.kill(SIGKILL);
   await sim.run({ untilNs: sim.now + 1 });
   return task.state !== "running";
+}
+
+/**
+ * Invariant 6, right after `SIGALRM` reached a blocked syncobj wait (`drm_syncobj_array_wait_timeout`
+ * returned `-ERESTARTSYS`; `arch_do_signal_or_restart` decided): without `SA_RESTART` the call is
+ * over with `EINTR`; with it, the call is running again (or finished on its own), never `EINTR`.
+ * Either way the handler ran once.
+ */
+function checkInterrupted(
+  world: FuzzWorld,
+  i: number,
+  task: Call,
+  name: string,
+  restarts: boolean,
+  alarmsBefore: number,
+  stats: FuzzStats,
+): void {
+  stats.invariants++;
+  const label = `${world.procs[i]!.name}: ${name} interrupted by SIGALRM`;
+  const eintr = task.state === "failed" && isKernelError(task.error, "EINTR");
+  if (!restarts && task.state !== "done" && !eintr)
+    throw new InvariantError(
+      `${label} (handler without SA_RESTART) did not fail with EINTR: ${task.state} ${String(task.error)}`,
+    );
+  if (restarts && eintr)
+    throw new InvariantError(`${label} (handler with SA_RESTART) failed with EINTR instead of restarting`);
+  if (world.alarms[i] !== alarmsBefore + 1)
+    throw new InvariantError(`${label}: the handler ran ${world.alarms[i]! - alarmsBefore} times, not once`);
+}
+
+/**
+ * Invariant 7 (`drm_master_check_perm`): a successful SET_MASTER/DROP_MASTER was made by a root
+ * process or by the owner of a file that was master before the call.
+ */
+function checkMasterPerm(
+  label: string,
+  caller: Process,
+  before: { wasMaster: boolean; owner: Process },
+): void {
+  if (drmProcessIsRoot(caller)) return;
+  if (before.wasMaster && before.owner === caller) return;
+  throw new InvariantError(
+    `${label} succeeded for ${caller}, which is not root and not the owner (${before.owner}) of a file that was master`,
+  );
 }
 
 function describeError(e: unknown): string {
@@ -134,6 +225,8 @@ function describeError(e: unknown): string {
 /** Runs one step and checks invariants 1–5. */
 async function step(world: FuzzWorld, a: FuzzAction, stats: FuzzStats, universe: string[]): Promise<void> {
   const proc: Process = world.procs[a.proc]!;
+  // A process SIGKILLed by an earlier step (settle) makes no more calls.
+  if (proc.exited) return;
   const sim = world.sim;
   const findingsBefore = sim.validator.findings.length;
   const before = snapshotState(world);
@@ -161,12 +254,20 @@ async function step(world: FuzzWorld, a: FuzzAction, stats: FuzzStats, universe:
     }
     s.calls++;
     const args = argsIn;
+    const masterOp = name === "DRM_IOCTL_SET_MASTER" || name === "DRM_IOCTL_DROP_MASTER";
+    const file = masterOp ? drmFileOf(proc, fd) : undefined;
+    const perm = file === undefined ? undefined : { wasMaster: file.wasMaster, owner: file.owner };
     task = proc.run(() => proc.ioctl(fd, name, args));
-    if (!(await settle(world, task))) throw new InvariantError(`${label} never returned, even after SIGKILL`);
+    if (!(await settle(world, proc, task, name, stats, a.alarmNs)))
+      throw new InvariantError(`${label} never returned, even after SIGKILL`);
     stats.invariants++;
     if (task.state === "done") {
       stats.ok++;
       s.ok++;
+      if (perm !== undefined) {
+        stats.invariants++;
+        checkMasterPerm(label, proc, perm);
+      }
     }
   } else {
     stats.syscalls++;
@@ -178,13 +279,17 @@ async function step(world: FuzzWorld, a: FuzzAction, stats: FuzzStats, universe:
       else if (a.op === "dup") proc.dup(fd);
       else proc.sendFd(other, fd);
     });
-    if (!(await settle(world, task))) throw new InvariantError(`${label} never returned`);
+    if (!(await settle(world, proc, task, a.op, stats))) throw new InvariantError(`${label} never returned`);
     stats.invariants++;
   }
   if (task.state === "failed") {
     const e = task.error;
     stats.invariants++;
     if (!isKernelError(e)) throw new InvariantError(`${label} threw a non-KernelError: ${describeError(e)}`);
+    if (e.code === "ERESTARTSYS")
+      throw new InvariantError(
+        `${label}: ERESTARTSYS reached userspace (the syscall layer must restart or say EINTR)`,
+      );
     stats.errnos[e.code] = (stats.errnos[e.code] ?? 0) + 1;
     if (argsIn !== undefined) {
       stats.invariants++;
@@ -236,7 +341,16 @@ export async function runSequence(
 
 /** A fresh, empty `FuzzStats`. */
 export function newFuzzStats(): FuzzStats {
-  return { runs: 0, calls: 0, syscalls: 0, ok: 0, errnos: {}, invariants: 0, byIoctl: {} };
+  return {
+    runs: 0,
+    calls: 0,
+    syscalls: 0,
+    ok: 0,
+    errnos: {},
+    invariants: 0,
+    signals: { sent: 0, eintr: 0, restarted: 0, killed: 0 },
+    byIoctl: {},
+  };
 }
 
 /**

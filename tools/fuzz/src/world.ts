@@ -1,7 +1,8 @@
 /**
  * The fuzzer's world: one simulator with every driver of `FUZZ_DRIVERS` probed, two processes
  * that opened every node of every device (the first one is DRM master of each primary node, the
- * second is an unauthenticated client), and some state to aim at — GEM objects on every file,
+ * second is an unauthenticated client; an exclusive device — habanalabs — admits only the first:
+ * the second gets `EBUSY`), and some state to aim at — GEM objects on every file,
  * syncobjs where the device has them, a dma-buf fd, a sync_file fd, a syncobj fd, a vgem fence in
  * flight, a flink name and handles that went stale.
  *
@@ -22,7 +23,7 @@ import {
   DrmPluginHost,
   drmSyncobjTable,
 } from "@drmsim/drm";
-import { type File, isKernelError, Process, Simulator } from "@drmsim/runtime";
+import { type File, isKernelError, Process, SA_RESTART, SIGALRM, Simulator } from "@drmsim/runtime";
 import { DRM_IOCTL_VGEM_FENCE_ATTACH } from "@drmsim/vgem";
 import { FUZZ_DRIVERS, type FuzzDriver } from "./drivers.js";
 /** Everything the fuzzer acts on. */
@@ -37,6 +38,13 @@ export interface FuzzWorld {
   readonly staleHandles: number[];
   /** Fd numbers that were open once and were closed. */
   readonly closedFds: number[];
+  /** Nodes the second process could not open because the device was busy (an exclusive accel device). */
+  readonly exclusive: string[];
+  /**
+   * `SIGALRM` deliveries per process. Both processes catch it: `procs[0]` without `SA_RESTART`
+   * (an interrupted wait fails with `EINTR`), `procs[1]` with it (the wait restarts).
+   */
+  readonly alarms: number[];
   /** Stable ids for objects in snapshots. */
   readonly ids: WeakMap<object, number>;
   /** What each driver's `setup` made in each DRM file (the ids its templates use). */
@@ -76,12 +84,26 @@ export async function buildWorld(opts: WorldOptions = {}): Promise<FuzzWorld> {
     procs,
     staleHandles: [],
     closedFds: [],
+    exclusive: [],
+    alarms: [0, 0],
     ids: new WeakMap(),
     setupIds: new WeakMap(),
     nextId: 1,
   };
+  procs.forEach((proc, i) => {
+    proc.sigaction(SIGALRM, { handler: () => world.alarms[i]!++, flags: i === 0 ? 0 : SA_RESTART });
+  });
   await sim.exec("fuzz-setup", async () => {
-    for (const proc of procs) for (const dev of devices) for (const m of dev.minors) await proc.open(m.path);
+    for (const proc of procs)
+      for (const dev of devices)
+        for (const m of dev.minors)
+          try {
+            await proc.open(m.path);
+          } catch (e) {
+            // hl_device_open: one user at a time.
+            if (!isKernelError(e, "EBUSY")) throw e;
+            world.exclusive.push(m.path);
+          }
     for (const proc of procs) {
       for (const fd of drmFds(proc)) {
         const file = drmFileOf(proc, fd)!;

@@ -10,7 +10,7 @@ import {
   type DrmHooks,
   type DrmPluginHost,
 } from "@drmsim/drm";
-import { KernelError } from "@drmsim/runtime";
+import { KernelError, SIGALRM, SIGKILL } from "@drmsim/runtime";
 import { vgemProbe } from "@drmsim/vgem";
 import { describe, expect, it } from "vitest";
 import {
@@ -28,7 +28,7 @@ import {
 } from "../src/index.js";
 
 /** A GPU driver with the bugs the fuzzer exists to find, one ioctl each. */
-function brokenDriver(bug: "partial" | "typeerror" | "leak" | "finding"): FuzzDriver {
+function brokenDriver(bug: "partial" | "typeerror" | "leak" | "finding" | "restartsys"): FuzzDriver {
   class Broken {
     apply(hooks: DrmHooks, device: DrmDevice) {
       hooks.driver.ioctls.tap("broken", (r) => {
@@ -38,6 +38,8 @@ function brokenDriver(bug: "partial" | "typeerror" | "leak" | "finding"): FuzzDr
           flags: DRM_RENDER_ALLOW,
           handler(file, args: Record<string, unknown>) {
             if (bug === "typeerror") return (args.handles as number[]).length; // no argument check
+            // -ERESTARTSYS without a signal: the syscall layer never restarts it, userspace sees 512.
+            if (bug === "restartsys") throw new KernelError("ERESTARTSYS", "interrupted by nothing");
             const obj = device.gemCreateObject(4096);
             if (bug === "leak") return; // the creation reference is never dropped
             if (bug === "finding") {
@@ -136,8 +138,16 @@ describe("uAPI fuzzer", () => {
       `uapi fuzz (seed 0x5eed): ${stats.calls} ioctls + ${stats.syscalls} fd syscalls in ${stats.runs} sequences, ` +
         `${stats.ok} succeeded, ${stats.invariants} invariant checks; errnos ${JSON.stringify(stats.errnos)}`,
     );
+    console.log(`signals: ${JSON.stringify(stats.signals)}`);
     expect(failure).toBeUndefined();
     expect(stats.calls).toBeGreaterThanOrEqual(2000);
+    // Blocked calls were interrupted in both processes: EINTR without SA_RESTART, restarts with it.
+    expect(stats.signals.eintr).toBeGreaterThan(0);
+    expect(stats.signals.restarted).toBeGreaterThan(0);
+    // Invariant 7 ran: mastership changed hands through the ioctls, each success checked against
+    // drm_master_check_perm (and fds — master fds among them — were passed between the processes).
+    expect(stats.byIoctl.DRM_IOCTL_SET_MASTER?.ok ?? 0).toBeGreaterThan(0);
+    expect(stats.byIoctl.DRM_IOCTL_DROP_MASTER?.ok ?? 0).toBeGreaterThan(0);
     // Every ioctl was called, and the deep paths were reached (some calls succeed).
     const world = await buildWorld();
     for (const name of ioctlUniverse(world)) expect(stats.byIoctl[name]?.calls ?? 0, name).toBeGreaterThan(0);
@@ -152,6 +162,49 @@ describe("uAPI fuzzer", () => {
       expect.arrayContaining(["EINVAL", "EACCES", "EBADF", "ENOENT"]),
     );
   }, 120_000);
+
+  it("catches an ERESTARTSYS that reaches userspace (a driver returning it with no signal pending)", async () => {
+    const { failure } = await runFuzz({
+      runs: 20,
+      callsPerRun: 4,
+      seed: 3,
+      drivers: [VGEM_ONLY, brokenDriver("restartsys")],
+    });
+    expect(failure?.message).toMatch(/DRM_IOCTL_BROKEN_OP.*ERESTARTSYS reached userspace/s);
+  }, 60_000);
+
+  it("signals: a blocked syncobj wait gets SIGALRM — EINTR in the process without SA_RESTART, a restart in the one with it", async () => {
+    const world = await buildWorld({
+      drivers: [VGEM_ONLY, FUZZ_DRIVERS.find((d) => d.name === "fuzzaccel")!],
+    });
+    const [a, b] = world.procs;
+    const sim = world.sim;
+    const accel = (p: typeof a) => drmFds(p!).find((fd) => drmFileOf(p!, fd)!.isAccelClient)!;
+    // Syncobj 2 has no fence: WAIT_FOR_SUBMIT blocks until something is submitted or it times out.
+    const block = (p: typeof a) =>
+      p!.run(() =>
+        p!.ioctl(accel(p), "DRM_IOCTL_SYNCOBJ_WAIT", {
+          handles: [2],
+          count_handles: 1,
+          timeout_nsec: Number.MAX_SAFE_INTEGER,
+          flags: 2,
+        }),
+      );
+    const ta = block(a);
+    const tb = block(b);
+    await sim.run({ untilNs: sim.now + 1_000_000 });
+    a!.kill(SIGALRM, { thread: ta });
+    b!.kill(SIGALRM, { thread: tb });
+    await sim.run({ untilNs: sim.now + 1 });
+    expect(ta.state).toBe("failed");
+    expect((ta.error as KernelError).code).toBe("EINTR");
+    expect(tb.state).toBe("running"); // restarted: still waiting
+    expect(world.alarms).toEqual([1, 1]);
+    b!.kill(SIGKILL);
+    await sim.run({ untilNs: sim.now + 1 });
+    expect(tb.state).toBe("failed");
+    expect(await closeWorld(world)).toEqual([]);
+  });
 
   it("catches a rejected call that leaves state behind, and shrinks the sequence to at most two steps", async () => {
     const { failure } = await runFuzz({

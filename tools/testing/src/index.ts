@@ -3,7 +3,6 @@
  *
  * @example
  * ```ts
- * import "reflect-metadata";
  * import { defineConformanceDriver, formatConformanceReport, runDriverConformance } from "@drmsim/testing";
  * import { DRM_IOCTL_VGEM_FENCE_ATTACH, VGEM_FENCE_WRITE, vgemProbe } from "@drmsim/vgem";
  *

@@ -19,7 +19,7 @@
  * `host.remove(device)` is `drm_dev_unplug` + `drm_dev_put`: nodes vanish, every open file is
  * released (postclose, handles), the driver's `release` op runs and the container is disposed.
  */
-import "reflect-metadata";
+import "../reflect-metadata.js";
 import type { PciDev } from "@drmsim/dma-buf";
 import { HardwareEngineFactory, KernelError, type Simulator } from "@drmsim/runtime";
 import { type DependencyContainer, type InjectionToken, container as rootContainer } from "tsyringe";

@@ -4,6 +4,7 @@
  * throw the ioctl's `KernelError`; outputs are returned instead of written through pointers.
  */
 import type { Process } from "@drmsim/runtime";
+import { drmIoctl } from "../libdrm.js";
 import {
   DRM_IOCTL_SYNCOBJ_CREATE,
   DRM_IOCTL_SYNCOBJ_DESTROY,
@@ -27,7 +28,8 @@ import {
 export type U64 = number | bigint;
 
 type Out = Record<string, number | U64[] | undefined>;
-const call = (proc: Process, fd: number, cmd: number, arg: object) => proc.ioctl<Out>(fd, cmd, arg);
+// Every wrapper goes through drmIoctl, as libdrm's do: EINTR and EAGAIN are retried.
+const call = (proc: Process, fd: number, cmd: number, arg: object) => drmIoctl(proc, fd, cmd, arg as Out);
 
 /** `drmSyncobjCreate(fd, flags, &handle)`: the new handle. */
 export async function drmSyncobjCreate(proc: Process, fd: number, flags = 0): Promise<number> {

@@ -66,10 +66,21 @@ function checkFlags(flags: number, allowed: number, name: string): void {
 }
 
 /**
+ * The point the fd ioctls act on (`drm_syncobj_handle_to_fd_ioctl`, `drm_syncobj_fd_to_handle_ioctl`):
+ * `args->point` is read only with the TIMELINE flag; without it the point is 0 whatever the field
+ * holds. That is the 7.1 rule (upstream commit 2e3649e23723, March 2026): userspace built before
+ * the field existed may leave stack garbage in it, so only TIMELINE callers may be refused for it.
+ */
+function timelinePoint(args: Args<typeof drm_syncobj_handle>, timelineFlag: number): bigint {
+  return (args.flags & timelineFlag) !== 0 ? args.point : 0n;
+}
+
+/**
  * `DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD` (`drm_syncobj_handle_to_fd_ioctl`): pad (on entry) or flags ⊄
  * {EXPORT_SYNC_FILE, TIMELINE} → `EINVAL`. EXPORT_SYNC_FILE: a sync_file fd of the fence at
  * `point` (TIMELINE) or of the current fence (`drm_syncobj_find_fence` errors: ENOENT, EINVAL).
- * Plain: a syncobj fd; `point` must be 0 and an unknown handle is `EINVAL`. Writes `fd`.
+ * Plain: a syncobj fd; a non-zero point *with TIMELINE* is `EINVAL` (without the flag `point` is
+ * not read at all), an unknown handle is `EINVAL`. Writes `fd`.
  */
 export async function drmSyncobjHandleToFdIoctl(
   table: SyncobjTable,
@@ -83,7 +94,7 @@ export async function drmSyncobjHandleToFdIoctl(
     DRM_SYNCOBJ_HANDLE_TO_FD_FLAGS_EXPORT_SYNC_FILE | DRM_SYNCOBJ_HANDLE_TO_FD_FLAGS_TIMELINE,
     name,
   );
-  const point = (flags & DRM_SYNCOBJ_HANDLE_TO_FD_FLAGS_TIMELINE) !== 0 ? args.point : 0n;
+  const point = timelinePoint(args, DRM_SYNCOBJ_HANDLE_TO_FD_FLAGS_TIMELINE);
   if ((flags & DRM_SYNCOBJ_HANDLE_TO_FD_FLAGS_EXPORT_SYNC_FILE) !== 0) {
     const fence = await table.findFence(args.handle, point, 0);
     try {
@@ -93,7 +104,11 @@ export async function drmSyncobjHandleToFdIoctl(
     }
     return;
   }
-  if (args.point !== 0n) throw new KernelError("EINVAL", `${name}: point must be 0 without EXPORT_SYNC_FILE`);
+  if (point !== 0n)
+    throw new KernelError(
+      "EINVAL",
+      `${name}: a TIMELINE point needs EXPORT_SYNC_FILE (a syncobj fd carries the whole syncobj)`,
+    );
   const s = table.lookup(args.handle, "EINVAL");
   try {
     args.fd = drmSyncobjGetFd(proc, s);
@@ -107,7 +122,8 @@ export async function drmSyncobjHandleToFdIoctl(
  * {IMPORT_SYNC_FILE, TIMELINE} → `EINVAL`. IMPORT_SYNC_FILE: the sync_file's fence goes into
  * `handle` (not a sync_file → `EINVAL`, unknown handle → `ENOENT`) as point `point` (TIMELINE,
  * ≠ 0) or replacing the fence. Plain: a new handle for the syncobj behind the syncobj fd (any
- * other fd → `EINVAL`), written to `handle`; every import makes a new handle.
+ * other fd → `EINVAL`; a non-zero TIMELINE point → `EINVAL`; `point` without the flag is
+ * ignored), written to `handle`; every import makes a new handle.
  */
 export function drmSyncobjFdToHandleIoctl(
   table: SyncobjTable,
@@ -121,8 +137,8 @@ export function drmSyncobjFdToHandleIoctl(
     DRM_SYNCOBJ_FD_TO_HANDLE_FLAGS_IMPORT_SYNC_FILE | DRM_SYNCOBJ_FD_TO_HANDLE_FLAGS_TIMELINE,
     name,
   );
+  const point = timelinePoint(args, DRM_SYNCOBJ_FD_TO_HANDLE_FLAGS_TIMELINE);
   if ((flags & DRM_SYNCOBJ_FD_TO_HANDLE_FLAGS_IMPORT_SYNC_FILE) !== 0) {
-    const point = (flags & DRM_SYNCOBJ_FD_TO_HANDLE_FLAGS_TIMELINE) !== 0 ? args.point : 0n;
     const fence = syncFileGetFence(proc, args.fd);
     if (fence === null) throw new KernelError("EINVAL", `${name}: fd ${args.fd} is not a sync_file`);
     try {
@@ -132,7 +148,11 @@ export function drmSyncobjFdToHandleIoctl(
     }
     return;
   }
-  if (args.point !== 0n) throw new KernelError("EINVAL", `${name}: point must be 0 without IMPORT_SYNC_FILE`);
+  if (point !== 0n)
+    throw new KernelError(
+      "EINVAL",
+      `${name}: a TIMELINE point needs IMPORT_SYNC_FILE (a syncobj fd imports the whole syncobj)`,
+    );
   const s = drmSyncobjFromFd(proc, args.fd);
   args.handle = table.getHandle(s);
 }

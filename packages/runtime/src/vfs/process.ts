@@ -16,6 +16,16 @@ import { lookupCharDevice } from "./devices.js";
 import { FdTable } from "./fd-table.js";
 import { type File, type IoctlCmd, O_CLOEXEC, O_RDWR } from "./file.js";
 import { EPOLLNVAL, type PollFd } from "./poll.js";
+import {
+  killedBy,
+  type SigAction,
+  type SignalTarget,
+  sigaction,
+  kill as signalKill,
+  signalThreadRegister,
+  syscallEnter,
+  syscallExit,
+} from "./signal.js";
 
 const PIDS = {};
 
@@ -45,7 +55,27 @@ export class Process {
     this.checkAlive("run");
     const task = this.sim.spawn(threadName, () => fn(this));
     task.context.process = this;
+    signalThreadRegister(this, task.context);
     return task;
+  }
+
+  /** `sigaction(sig, act)`: installs the process's action for `sig`; returns the old one. See `signal.ts`. */
+  sigaction(sig: number, act: SigAction): SigAction {
+    return sigaction(this, sig, act);
+  }
+
+  /**
+   * `kill(pid, sig)` — or `tgkill(pid, tid, sig)` with `thread` — from whoever calls it, at the
+   * current virtual time. `ESRCH` once the process has exited. See `signal.ts` for what the
+   * signalled thread's system call then does.
+   */
+  kill(sig: number, opts?: { thread?: SignalTarget }): void {
+    signalKill(this, sig, opts?.thread);
+  }
+
+  /** The fatal signal that ended this process (`WTERMSIG`), or 0. */
+  get killedBy(): number {
+    return killedBy(this);
   }
 
   /** `open(path, flags)`: opens a device node and returns the new fd. `ENOENT` for an unknown path. */
@@ -102,17 +132,42 @@ export class Process {
    * `ioctl(fd, cmd, arg)`: `arg` is the caller's user memory — the file type copies it in and out
    * by the command's declared layout, so output members land in `arg` itself (only if the call
    * succeeds) and output arrays in the arrays `arg` points to. Returns `arg`. `ENOTTY` when the
-   * file has no ioctls.
+   * file has no ioctls. On the way back to userspace pending signals are delivered: a call
+   * interrupted with `ERESTARTSYS` is restarted (handler with `SA_RESTART`, or none) or fails with
+   * `EINTR`; a killed process's call fails with `ESRCH` and never returns to it (`signal.ts`).
    */
   async ioctl<R = Record<string, unknown>>(
     fd: number,
     cmd: IoctlCmd,
     arg: object | number | bigint | string | null = {},
   ): Promise<R> {
-    this.checkAlive("ioctl");
+    for (;;) {
+      this.checkAlive("ioctl");
+      const ctx = this.sim.current;
+      const name = this.ioctlName(fd, cmd);
+      syscallEnter(this, ctx, name);
+      let failed: unknown;
+      let out: R | undefined;
+      try {
+        out = await this.ioctlOnce<R>(fd, cmd, arg, name);
+      } catch (e) {
+        failed = e ?? new Error("ioctl threw a nullish value");
+      }
+      if (syscallExit(this, ctx, failed, name)) continue;
+      if (failed !== undefined) throw failed;
+      return out!;
+    }
+  }
+
+  /** One attempt of `ioctl`: the fd lookup, the copy in, the handler, the copy back. */
+  private async ioctlOnce<R>(
+    fd: number,
+    cmd: IoctlCmd,
+    arg: object | number | bigint | string | null,
+    name: string,
+  ): Promise<R> {
     const file = this.files.get(fd);
     const ioctl = file.fops.ioctl;
-    const name = file.fops.ioctlName?.(file, cmd) ?? `0x${(cmd >>> 0).toString(16)}`;
     if (ioctl === undefined)
       throw new KernelError("ENOTTY", `${file.name} has no ioctls (${name})`, { syscall: name });
     const sim = this.sim;
@@ -133,12 +188,35 @@ export class Process {
     }
   }
 
+  /** How backtraces and errors name `cmd` on `fd`: the file type's name for it, else its number. */
+  private ioctlName(fd: number, cmd: IoctlCmd): string {
+    const file = this.files.lookup(fd);
+    return file?.fops.ioctlName?.(file, cmd) ?? `0x${(cmd >>> 0).toString(16)}`;
+  }
+
   /**
    * `poll(fds, nfds, timeout)`: fills `revents` and returns how many fds are ready. Sleeps until
    * one is, or until `timeoutNs` (undefined: forever; 0: just look). `EINTR` on a signal.
    */
   async poll(fds: PollFd[], timeoutNs?: number): Promise<number> {
     this.checkAlive("poll");
+    const ctx = this.sim.current;
+    syscallEnter(this, ctx, "poll");
+    let failed: unknown;
+    let n = 0;
+    try {
+      n = await this.pollOnce(fds, timeoutNs);
+    } catch (e) {
+      failed = e;
+    }
+    // Handlers run on the way out; poll itself fails with EINTR (never restarts), so the answer
+    // is only ever replaced by a kill.
+    syscallExit(this, ctx, failed, "poll");
+    if (failed !== undefined) throw failed;
+    return n;
+  }
+
+  private async pollOnce(fds: PollFd[], timeoutNs?: number): Promise<number> {
     const sim = this.sim;
     const deadline = timeoutNs === undefined ? Number.POSITIVE_INFINITY : sim.now + timeoutNs;
     if (timeoutNs !== undefined && !(timeoutNs >= 0))

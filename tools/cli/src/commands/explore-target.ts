@@ -49,9 +49,3 @@ export function runPerturbed(
 export async function runOutcome(spec: ExploreRunSpec, perturb: PerturbOptions): Promise<ExploreOutcome> {
   return exploreOutcome((await runPerturbed(spec, perturb)).sim);
 }
-
-/** Parses `--seed` like `drmsim run` does: a number if it is one, else the string. */
-export function parseSeed(s: string | undefined): number | string {
-  if (s === undefined) return 1;
-  return Number.isNaN(Number(s)) ? s : Number(s);
-}

@@ -14,24 +14,17 @@ import {
   encodeReplayToken,
   outcomeSignatures,
   type PerturbKnobs,
-  parseShard,
   primarySignature,
   type Shard,
   shardSeed,
   shrinkFailure,
 } from "@drmsim/runtime";
-import { parseDuration } from "../duration.js";
+import { detectedCommand } from "../invocation.js";
 import { UsageError } from "../load-scenario.js";
 import { describeResult, writeOutputs } from "../outputs.js";
 import { createProgress } from "../progress.js";
 import type { Scenario, ScenarioResult } from "../scenario.js";
-import {
-  type ExploreRunSpec,
-  parseSeed,
-  resolveScenario,
-  runOutcome,
-  runPerturbed,
-} from "./explore-target.js";
+import { type ExploreRunSpec, resolveScenario, runOutcome, runPerturbed } from "./explore-target.js";
 import type { ExploreWorkerData } from "./explore-worker.js";
 
 /** Options of {@link exploreCommand} (the command's flags, parsed). */
@@ -61,6 +54,10 @@ export interface ExploreCommandOptions {
 export interface ExploreIo {
   out: (s: string) => void;
   err: NodeJS.WriteStream;
+  /** How the replay hint spells the command (`pnpm drmsim`, `npx drmsim`, …; default: detected). */
+  command?: string;
+  /** A millisecond clock for the progress bar (default `performance.now`). */
+  now?: () => number;
 }
 
 /** One shrunk failure, as `drmsim explore` reports it. */
@@ -124,7 +121,10 @@ export async function exploreCommand(
   const firstBySet = new Map<string, RunMessage>();
   let done = 0;
   let failingRuns = 0;
-  const progress = createProgress(io.err, `explore ${spec.scenario.name}`);
+  const progress = createProgress(io.err, `explore ${spec.scenario.name}`, {
+    rate: (fraction, elapsed) => `${((fraction * opts.runs) / elapsed).toFixed(1)} runs/s`,
+    ...(io.now === undefined ? {} : { now: io.now }),
+  });
   const record = (m: RunMessage): void => {
     done++;
     if (m.signatures.length > 0) {
@@ -217,7 +217,7 @@ export async function exploreCommand(
       `\nfailure ${n}: ${shrunk.signature}${shrunk.signatures.length > 1 ? ` (with ${shrunk.signatures.filter((x) => x !== shrunk.signature).join("; ")})` : ""}\n` +
         `  first hit by perturbation seed ${first.seed}; shrunk from ${outcome.decisions.length} to ${shrunk.decisions.length} deviation${shrunk.decisions.length === 1 ? "" : "s"} from the plain schedule (${shrunk.shrinkRuns} re-runs): ${JSON.stringify(shrunk.decisions)}\n` +
         `  ${shrunk.finding.toString().split("\n").join("\n  ")}\n` +
-        `  replay: drmsim replay ${token}\n`,
+        `  replay: ${io.command ?? detectedCommand()} replay ${token}\n`,
     );
     for (const f of files) io.out(`  wrote ${f}\n`);
   }
@@ -295,62 +295,4 @@ export async function replayCommand(
   io.out(`${describeResult(result)}\n`);
   for (const w of written) io.out(`wrote ${w}\n`);
   return result;
-}
-
-/** Parses the explore flags as commander hands them over. */
-export function exploreOptionsFromFlags(
-  scenario: string,
-  flags: {
-    runs: string;
-    workers?: string;
-    shard?: string;
-    seed?: string;
-    firstSeed?: string;
-    duration?: string;
-    hwJitter?: string;
-    irqJitter?: string;
-    tieBreak?: boolean;
-    wakeOrder?: boolean;
-    out?: string;
-  },
-): ExploreCommandOptions {
-  const int = (name: string, v: string | undefined): number | undefined => {
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new UsageError(`${name} must be an integer >= 1, got '${v}'`);
-    return n;
-  };
-  const num = (name: string, v: string | undefined, dflt: number): number => {
-    if (v === undefined) return dflt;
-    const n = Number(v);
-    if (!(n >= 0) || !Number.isFinite(n)) throw new UsageError(`${name} must be a number >= 0, got '${v}'`);
-    return n;
-  };
-  let shard: Shard | undefined;
-  if (flags.shard !== undefined) {
-    try {
-      shard = parseShard(flags.shard);
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
-  }
-  const o: ExploreCommandOptions = {
-    scenario,
-    runs: int("--runs", flags.runs)!,
-    seed: parseSeed(flags.seed),
-    knobs: {
-      tieBreak: flags.tieBreak !== false,
-      wakeOrder: flags.wakeOrder !== false,
-      hwJitter: num("--hw-jitter", flags.hwJitter, DEFAULT_EXPLORE_KNOBS.hwJitter ?? 0),
-      irqJitterNs: num("--irq-jitter", flags.irqJitter, DEFAULT_EXPLORE_KNOBS.irqJitterNs ?? 0),
-    },
-  };
-  const workers = int("--workers", flags.workers);
-  if (workers !== undefined) o.workers = workers;
-  const firstSeed = int("--first-seed", flags.firstSeed);
-  if (firstSeed !== undefined) o.firstSeed = firstSeed;
-  if (shard !== undefined) o.shard = shard;
-  if (flags.duration !== undefined) o.durationNs = parseDuration(flags.duration);
-  if (flags.out !== undefined) o.outDir = flags.out;
-  return o;
 }

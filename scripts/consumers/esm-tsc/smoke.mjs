@@ -1,14 +1,24 @@
-// Runs in a scratch project where the packed @drmsim/* tarballs were installed with npm: imports
-// every installed package, then runs two scenarios against the published builds (a fence wait, and
-// a two-device PRIME round trip across two processes) using only the packages' public entry points.
+// Runs in the consumer project where the published @drmsim/* packages were installed with npm:
+// imports each installed package on its own in a fresh Node process (no reflect-metadata loaded
+// first: a package that needs it loads it), then runs two scenarios against the published builds
+// (a fence wait, and a two-device PRIME round trip across two processes) using only the packages'
+// public entry points.
+import { execFileSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 
 const installed = readdirSync("node_modules/@drmsim").map((n) => `@drmsim/${n}`);
 for (const name of installed) {
-  const mod = await import(name);
-  const n = Object.keys(mod).length;
-  if (n === 0) throw new Error(`${name} exports nothing`);
-  console.log(`import ${name}: ${n} exports`);
+  const n = execFileSync(
+    process.execPath,
+    [
+      "--input-type=module",
+      "-e",
+      `const m = await import(${JSON.stringify(name)}); console.log(Object.keys(m).length);`,
+    ],
+    { encoding: "utf8" },
+  ).trim();
+  if (Number(n) === 0) throw new Error(`${name} exports nothing`);
+  console.log(`import ${name} (fresh process): ${n} exports`);
 }
 
 const { Simulator, msecs } = await import("@drmsim/runtime");

@@ -1,0 +1,43 @@
+// The bundlers' entry: the PRIME scenario with named imports of the published packages, so the
+// bundler tree-shakes everything else (and, with a wrong `sideEffects`, would drop what runs).
+import {
+  AMDGPU_CHUNK_ID_BO_HANDLES,
+  AMDGPU_CHUNK_ID_IB,
+  AMDGPU_CTX_OP_ALLOC_CTX,
+  AMDGPU_HW_IP_GFX,
+  amdgpuProbe,
+  DRM_IOCTL_AMDGPU_CS,
+  DRM_IOCTL_AMDGPU_CTX,
+  DRM_IOCTL_AMDGPU_WAIT_CS,
+} from "@drmsim/amdgpu";
+import { DrmPluginHost, drmModeCreateDumbBuffer, drmPrimeFDToHandle, drmPrimeHandleToFD } from "@drmsim/drm";
+import { Process, Simulator } from "@drmsim/runtime";
+import {
+  DRM_IOCTL_VGEM_FENCE_ATTACH,
+  DRM_IOCTL_VGEM_FENCE_SIGNAL,
+  VGEM_FENCE_WRITE,
+  vgemProbe,
+} from "@drmsim/vgem";
+import { primeScenario } from "./prime.mjs";
+
+const result = await primeScenario({
+  Simulator,
+  Process,
+  DrmPluginHost,
+  drmModeCreateDumbBuffer,
+  drmPrimeHandleToFD,
+  drmPrimeFDToHandle,
+  vgemProbe,
+  DRM_IOCTL_VGEM_FENCE_ATTACH,
+  DRM_IOCTL_VGEM_FENCE_SIGNAL,
+  VGEM_FENCE_WRITE,
+  amdgpuProbe,
+  DRM_IOCTL_AMDGPU_CTX,
+  AMDGPU_CTX_OP_ALLOC_CTX,
+  DRM_IOCTL_AMDGPU_CS,
+  AMDGPU_CHUNK_ID_IB,
+  AMDGPU_CHUNK_ID_BO_HANDLES,
+  AMDGPU_HW_IP_GFX,
+  DRM_IOCTL_AMDGPU_WAIT_CS,
+});
+console.log(`prime: ${result}`);
