@@ -25,7 +25,7 @@ import { MemoryManager } from "./memory.js";
 import { normalizeSeed, Prng } from "./prng.js";
 import { Task } from "./task.js";
 import { formatTimeNs } from "./time.js";
-import { Tracer } from "./trace.js";
+import { Tracer, type TraceSink } from "./trace.js";
 
 /** Options for `new Simulator()`. */
 export interface SimulatorOptions {
@@ -33,8 +33,11 @@ export interface SimulatorOptions {
   seed?: number | string;
   /** Validator mode. Default `'throw'`. */
   validator?: ValidatorMode;
-  /** Start with tracing on. Default false. */
-  trace?: boolean;
+  /**
+   * Start with tracing on: `true` keeps the events in memory (`sim.tracer.events`); `{ sinks }`
+   * sends them elsewhere (a ring buffer, a file streamed as the run goes). Default off.
+   */
+  trace?: boolean | { sinks: readonly TraceSink[] };
   /** System memory budget for `kmalloc` accounting, in bytes. Default: unlimited. */
   memoryBudget?: number;
   /**
@@ -195,8 +198,16 @@ export class Simulator {
     this.random = new Prng(this.seed);
     this.validator = new Validator(this, options.validator ?? "throw");
     this.tracer = new Tracer(this);
-    this.tracer.on = options.trace ?? false;
+    const trace = options.trace ?? false;
+    if (typeof trace === "object") this.tracer.useSinks(trace.sinks);
+    this.tracer.on = trace !== false;
     this.mm = new MemoryManager(this, options.memoryBudget ?? Number.POSITIVE_INFINITY);
+    this.tracer.probeCounter(
+      { process: "kernel", thread: "memory" },
+      "kmalloc",
+      "used bytes",
+      () => this.mm.used,
+    );
     const perturber = options.perturb === undefined ? null : new Perturber(options.perturb, this.seed);
     this.perturber = perturber;
     // Injected allocation failures go through the allocator's own fault-injection rules (first
@@ -491,6 +502,7 @@ export class Simulator {
         let ev = heap.peek() as SimTimer | undefined;
         if (ev === undefined) break;
         if (ev.time > until) {
+          if (this.tracer.on && until !== this.nowNs) this.tracer.advance();
           this.nowNs = until;
           reason = "until";
           break;
@@ -501,6 +513,8 @@ export class Simulator {
         }
         heap.removePeeked();
         if (perturber?.collectTies === true) ev = this.pickTied(ev, perturber);
+        // The instant is over: counters changed during it are sampled now, once.
+        if (this.tracer.on && ev.time !== this.nowNs) this.tracer.advance();
         this.nowNs = ev.time;
         events++;
         const fn = ev.fn!;
@@ -520,6 +534,7 @@ export class Simulator {
         if (this.fatal !== null) this.throwIfFatal();
       }
       if (reason === "idle" && until !== Number.POSITIVE_INFINITY) {
+        if (this.tracer.on && until > this.nowNs) this.tracer.advance();
         this.nowNs = Math.max(this.nowNs, until);
         reason = "until";
       }
