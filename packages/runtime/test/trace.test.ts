@@ -145,19 +145,45 @@ describe("lanes", () => {
     ]);
   });
 
-  it("a slice that strictly contains earlier ones nests on their lane; one starting with them does not", async () => {
+  it("a slice that contains earlier ones nests on their lane; one that overlaps them does not", async () => {
     const sim = new Simulator({ trace: true });
     const t = sim.tracer;
     sim.schedule(20, () => t.slice(runJob, cpu, 10, { job: 1 })); // [10, 20]
     sim.schedule(30, () => t.slice(runJob, cpu, 5, { job: 2 })); // [5, 30] contains it: lane 0
-    sim.schedule(40, () => t.slice(runJob, cpu, 5, { job: 3 })); // [5, 40] starts with [5, 30]: lane 1
-    sim.schedule(50, () => t.slice(runJob, cpu, 25, { job: 4 })); // [25, 50] overlaps [5, 30] on lane 0, and [5, 40] on lane 1
+    sim.schedule(40, () => t.slice(runJob, cpu, 5, { job: 3 })); // [5, 40] contains that: lane 0
+    sim.schedule(50, () => t.slice(runJob, cpu, 25, { job: 4 })); // [25, 50] overlaps [5, 40]: lane 1
+    sim.schedule(50, () => t.instant(fenceSignaled, cpu, { context: 1, seqno: 1 })); // inside [25, 50]
     await sim.run();
     expect(lanesOf(t)).toEqual([
       [10, 10, 0],
       [5, 25, 0],
-      [5, 35, 1],
-      [25, 25, 2],
+      [5, 35, 0],
+      [25, 25, 1],
+    ]);
+    expect(t.events.at(-1)).toMatchObject({ ph: "i", ts: 50 });
+    expect(t.events.at(-1)!.lane).toBeUndefined();
+  });
+
+  it("a span with flow arrows never shares a lane with a slice or instant starting at its start", async () => {
+    const sim = new Simulator({ trace: true });
+    const t = sim.tracer;
+    const [fence, job] = [{}, {}];
+    t.begin(fenceSignaled, ring, fence, { context: 1, seqno: 1 });
+    t.instant(fenceSignaled, ring, { context: 1, seqno: 0 }); // lane 0, at 0
+    t.begin(runJob, cpu, job, { job: 1 });
+    t.flow("dependency", fence, job);
+    sim.schedule(10, () => t.end(fence));
+    sim.schedule(20, () => t.end(job));
+    sim.schedule(20, () => t.slice(runJob, cpu, 0, { job: 2 })); // [0, 20], starts with the job
+    await sim.run();
+    const where = t.events.map((e) => [e.ph, e.track.process, e.ts, e.lane ?? 0]);
+    expect(where).toEqual([
+      ["i", "gpu0", 0, 0],
+      ["X", "gpu0", 0, 1], // the fence: not on the instant's lane
+      ["X", "compositor", 0, 0],
+      ["s", "gpu0", 0, 1],
+      ["f", "compositor", 0, 0],
+      ["X", "compositor", 0, 1], // not on the job's lane
     ]);
   });
 });
@@ -302,10 +328,8 @@ describe("Chrome trace export", () => {
     const [a, b] = [{}, {}];
     sim.schedule(1500, () => t.instant(fenceSignaled, ring, { context: 1, seqno: 1 }));
     sim.schedule(2500, () => t.slice(runJob, cpu, 1000, { job: 2 }));
-    sim.schedule(3000, () => {
-      t.begin(runJob, ring, a, { job: 3 });
-      t.begin(runJob, ring, b, { job: 4 });
-    });
+    sim.schedule(3000, () => t.begin(runJob, ring, a, { job: 3 }));
+    sim.schedule(4000, () => t.begin(runJob, ring, b, { job: 4 }));
     sim.schedule(1_234_567, () => {
       t.end(a);
       t.end(b);
@@ -353,8 +377,8 @@ describe("Chrome trace export", () => {
         name: "drm_run_job",
         cat: "gpu_scheduler",
         ph: "X",
-        ts: 3.00001,
-        dur: 1231.56701,
+        ts: 4.00001,
+        dur: 1230.56701,
         pid: 1,
         tid: 3,
         args: { job: 4 },

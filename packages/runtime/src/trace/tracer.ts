@@ -101,7 +101,12 @@ export class Tracer {
 
   /** An instant event at the current virtual time. */
   instant<A extends object>(tp: Tracepoint<A>, track: TrackRef, args: A): void {
-    this.push({ name: tp.name, cat: tp.category, ph: "i", ts: this.clock.now, track, args });
+    if (!this.on) return;
+    const now = this.clock.now;
+    // Placed like a slice of no length, so it never sits on top of a span an arrow binds to.
+    const lane = this.lanesOf(track).place(now, now);
+    const e: TraceEvent = { name: tp.name, cat: tp.category, ph: "i", ts: now, track, args };
+    this.push(lane === 0 ? e : { ...e, lane });
   }
 
   /** A slice from `startNs` to now: a command on an engine, an ioctl. */
@@ -151,7 +156,7 @@ export class Tracer {
     if (s === undefined) return;
     this.open.delete(key);
     const now = this.clock.now;
-    s.lane = this.lanesOf(s.track).place(s.start, now);
+    s.lane = this.lanesOf(s.track).place(s.start, now, s.flows !== null);
     s.closed = true;
     const e: TraceEvent = {
       name: s.tp.name,
