@@ -9,6 +9,7 @@ export {
   ChromeTraceStream,
   chromeMicros,
   chromeTraceOf,
+  exportableEvents,
 } from "./trace/chrome-json.js";
 export { contextTrack } from "./trace/context-track.js";
 export { TraceCounter } from "./trace/counter.js";

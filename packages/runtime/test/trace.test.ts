@@ -372,7 +372,13 @@ describe("Chrome trace export", () => {
         tid: 1,
         args: { job: 3 },
       },
-      { name: "thread_name", ph: "M", pid: 1, tid: 3, args: { name: "gfx ring #2" } },
+      {
+        name: "thread_name",
+        ph: "M",
+        pid: 1,
+        tid: 3,
+        args: { name: "gfx ring #2", track: "gfx ring", lane: 1 },
+      },
       {
         name: "drm_run_job",
         cat: "gpu_scheduler",

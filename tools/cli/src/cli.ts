@@ -14,16 +14,18 @@ import { exploreCommand, exploreOptionsFromFlags, replayCommand } from "./comman
 import { parseDuration } from "./duration.js";
 import { loadScenario, UsageError } from "./load-scenario.js";
 import { scaffoldDriver } from "./new-driver.js";
-import { describeResult, writeOutputs } from "./outputs.js";
+import { describeResult } from "./outputs.js";
 import { createProgress } from "./progress.js";
 import { runScenario, type Scenario } from "./scenario.js";
 import { demoScenario } from "./scenarios/demo.js";
+import { TraceRecording } from "./trace/recording.js";
 import { loadConformanceDriver } from "./validate.js";
 
 interface RunFlags {
   seed?: string;
   duration?: string;
   trace?: string;
+  traceLast?: string;
   report?: string;
   validator?: "throw" | "collect" | "off";
   quiet?: boolean;
@@ -53,10 +55,16 @@ export function buildProgram(io: CliIo): Command {
       flags.seed === undefined ? 1 : Number.isNaN(Number(flags.seed)) ? flags.seed : Number(flags.seed);
     const durationNs = flags.duration === undefined ? undefined : parseDuration(flags.duration);
     const progress = createProgress(io.err, scenario.name);
+    // Records only what was asked for (streamed to the file, or the last stretch in a ring).
+    const recording = new TraceRecording({
+      trace: flags.trace ?? defaults.trace,
+      report: flags.report ?? defaults.report,
+      lastNs: flags.traceLast === undefined ? undefined : parseDuration(flags.traceLast),
+    });
     const result = await runScenario(scenario, {
       seed,
       ...(durationNs === undefined ? {} : { durationNs }),
-      trace: true,
+      trace: (sim) => recording.sinks(sim),
       validator: flags.validator ?? "collect",
       onProgress: (f, now) => progress.update(f, `${(now / 1e9).toFixed(3)} s simulated`),
       log: (line) => {
@@ -64,10 +72,7 @@ export function buildProgram(io: CliIo): Command {
       },
     });
     progress.done();
-    const written = writeOutputs(result, {
-      trace: flags.trace ?? defaults.trace,
-      report: flags.report ?? defaults.report,
-    });
+    const written = recording.finish(result);
     io.out(`${describeResult(result)}\n`);
     for (const w of written) io.out(`wrote ${w}\n`);
     return result.findings.length === 0 && result.drain.reason !== "deadlock" ? 0 : 1;
@@ -77,7 +82,11 @@ export function buildProgram(io: CliIo): Command {
     cmd
       .option("--seed <seed>", "seed for the run (number or string)", "1")
       .option("--duration <time>", "simulated duration, e.g. 10s, 500ms")
-      .option("--trace <file>", "write a Chrome/Perfetto trace (JSON)")
+      .option("--trace <file>", "write a Chrome/Perfetto trace (JSON), streamed as the run goes")
+      .option(
+        "--trace-last <time>",
+        "keep only the last <time> of the run in the trace (a ring buffer), e.g. 5s",
+      )
       .option("--report <file>", "write a self-contained HTML timeline report")
       .option("--validator <mode>", "throw | collect | off", "collect")
       .option("-q, --quiet", "do not print scenario log lines");

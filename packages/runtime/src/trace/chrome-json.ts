@@ -55,9 +55,13 @@ export class ChromeTraceEncoder {
     if (tid === undefined) {
       tid = this.tids.size + 1;
       this.tids.set(key, tid);
-      const name = lane === 0 ? e.track.thread : `${e.track.thread} #${lane + 1}`;
       p.threads.push({ name: e.track.thread, lane, tid });
-      out.push({ name: "thread_name", ph: "M", pid: p.pid, tid, args: { name } });
+      // A lane's thread says which track it belongs to, so readers (the HTML report) rejoin them.
+      const args =
+        lane === 0
+          ? { name: e.track.thread }
+          : { name: `${e.track.thread} #${lane + 1}`, track: e.track.thread, lane };
+      out.push({ name: "thread_name", ph: "M", pid: p.pid, tid, args });
     }
     const ev: ChromeTraceEvent = {
       name: e.name,
@@ -106,22 +110,24 @@ export class ChromeTraceEncoder {
 }
 
 /**
- * Recorded events as a Chrome trace. Flow arrows are kept only when both ends and the slices
- * they are bound to are among `events` (a ring buffer or a capped memory sink may have lost them).
+ * The events of `events` an exporter writes: flow ends are kept only when both ends and the
+ * slices they are bound to are there (a ring buffer or a capped memory sink may have lost them).
  */
-export function chromeTraceOf(events: readonly TraceEvent[], otherData: object = {}): ChromeTrace {
+export function* exportableEvents(events: readonly TraceEvent[]): Generator<TraceEvent> {
   const spans = new Set<number>();
   for (const e of events) if (e.ph === "X" && e.span !== undefined) spans.add(e.span);
   const ends = new Map<number, number>();
   for (const e of events)
     if ((e.ph === "s" || e.ph === "f") && e.id !== undefined && (e.span === undefined || spans.has(e.span)))
       ends.set(e.id, (ends.get(e.id) ?? 0) + 1);
+  for (const e of events) if (!((e.ph === "s" || e.ph === "f") && ends.get(e.id!) !== 2)) yield e;
+}
+
+/** Recorded events as a Chrome trace object (see `exportableEvents` for what is left out). */
+export function chromeTraceOf(events: readonly TraceEvent[], otherData: object = {}): ChromeTrace {
   const enc = new ChromeTraceEncoder();
   const out: ChromeTraceEvent[] = [];
-  for (const e of events) {
-    if ((e.ph === "s" || e.ph === "f") && ends.get(e.id!) !== 2) continue;
-    enc.encode(e, out);
-  }
+  for (const e of exportableEvents(events)) enc.encode(e, out);
   out.push(...enc.sortIndices());
   return { traceEvents: out, displayTimeUnit: "ns", otherData };
 }
