@@ -495,9 +495,16 @@ export class DmaFence extends RefCounted {
   private traceSignaled(): void {
     const tracer = this.sim.tracer;
     if (!tracer.isOpen(this)) return;
-    // Names the track if the init could not (a subclass still in its constructor then).
+    // Names the track and the arguments if the init could not (a subclass still in its
+    // constructor then); the ops are still attached here.
     void this.track;
-    tracer.end(this, { error: this.error });
+    let names: { driver: string; timeline: string } | null = null;
+    try {
+      names = { driver: this.driverName, timeline: this.timelineName };
+    } catch {
+      // Keep what init recorded.
+    }
+    tracer.end(this, names === null ? { error: this.error } : { ...names, error: this.error });
     notePendingFences(this.sim, -1);
   }
 

@@ -25,7 +25,10 @@ import { MemoryManager } from "./memory.js";
 import { normalizeSeed, Prng } from "./prng.js";
 import { Task } from "./task.js";
 import { formatTimeNs } from "./time.js";
-import { Tracer, type TraceSink } from "./trace.js";
+import { contextTrack, defineTracepoint, Tracer, type TraceSink } from "./trace.js";
+
+/** A context asleep (`schedule()` until woken): `kind` and `on` say what it waits for. */
+export const traceSleep = defineTracepoint<{ kind: string; on: string }>("sleep", "sched");
 
 /** Options for `new Simulator()`. */
 export interface SimulatorOptions {
@@ -457,10 +460,19 @@ export class Simulator {
 
   /** @internal */
   noteSleep(ctx: ExecutionContext, sleeping: boolean): void {
-    if (sleeping) this.sleepers.add(ctx);
-    else {
+    if (sleeping) {
+      this.sleepers.add(ctx);
+      // A context's sleep is a span on its track: what it waits on, and for how long (a stuck
+      // one's span runs to the end of the trace).
+      if (this.tracer.on && ctx.waiting !== null)
+        this.tracer.begin(traceSleep, contextTrack(ctx), ctx, {
+          kind: ctx.waiting.kind,
+          on: ctx.waiting.what,
+        });
+    } else {
       this.sleepers.delete(ctx);
       this.asyncPending = true;
+      if (this.tracer.on) this.tracer.end(ctx);
     }
   }
 

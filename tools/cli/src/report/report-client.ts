@@ -251,7 +251,9 @@ var selected = -1, lastMode = '';
 function draw() {
   cx.setTransform(dpr, 0, 0, dpr, 0, 0);
   cx.fillStyle = '#111'; cx.fillRect(0, 0, W, H);
-  var detail = bucketNs / span * W >= 1 || D.detailEvents === D.events;
+  // Every event when a bucket of the overview is a pixel or wider, or when the detail is
+  // complete and few enough events are in view to draw them all.
+  var detail = bucketNs / span * W >= 1 || (D.complete && D.detailEvents * span / Math.max(D.endNs, 1) <= 60000);
   lastMode = detail ? 'detail' : 'overview';
   var ta = t0, tb = t0 + span, wins = detail ? windowsIn(ta, tb) : [];
   groups.forEach(function (g) { var gy = g.y - scrollY; if (gy > -GROUP_H && gy < H) { cx.fillStyle = '#1d2230'; cx.fillRect(0, gy, W, GROUP_H); } });
@@ -371,10 +373,14 @@ var fd = document.getElementById('findings');
 function focusFinding(i) {
   var f = D.findings[i]; if (!f) return;
   selected = i; markT = f.timeNs;
-  span = Math.max(200000, Math.min(Math.max(D.endNs, 1), D.endNs / 50));
+  span = Math.min(Math.max(D.endNs, 1000), Math.max(D.endNs / 50, 200000));
   t0 = f.timeNs - span / 2; highlight = {};
+  // A context's own row (its label), and the rows of what it stands for: an interrupt line's
+  // engine (irq:gfx/3 → gfx), a process context's userspace process (process:game/33 → game).
+  var names = {};
+  f.contexts.forEach(function (c) { names[c] = true; var m = /^[a-z]+:(.*)\/\d+$/.exec(c); if (m) names[m[1]] = true; });
   var firstRow = -1;
-  rows.forEach(function (r, ri) { if (f.contexts.indexOf(r.label) >= 0) { highlight[ri] = true; if (firstRow < 0) firstRow = ri; } });
+  rows.forEach(function (r, ri) { if (names[r.label] || names[r.group]) { highlight[ri] = true; if (firstRow < 0) firstRow = ri; } });
   labelEls.forEach(function (el, ri) { el.classList.toggle('hl', !!highlight[ri]); });
   if (firstRow >= 0) scrollY = layout[firstRow].y - 40;
   Array.prototype.forEach.call(fd.querySelectorAll('.finding'), function (el, j) { el.classList.toggle('sel', j === i); });
@@ -422,7 +428,18 @@ window.__drmsimReport = {
     return out;
   },
   laneHeight: LANE_H, rowPad: ROW_PAD,
-  focusFinding: focusFinding, draw: draw
+  focusFinding: focusFinding, draw: draw,
+  /** Scrolls the rows so content y is at the top. */
+  scrollTo: function (yy) { scrollY = yy; clampView(); draw(); },
+  /** The rows as laid out: group, label, kind, lanes, and top/height in content px. */
+  layout: function () { return rows.map(function (r, i) { return { group: r.group, label: r.label, kind: r.kind, lanes: r.lanes, top: layout[i].y, height: layout[i].h }; }); },
+  /** The colour a slice of this name is drawn in, as #rrggbb. */
+  colorHex: function (name) { var c = document.createElement('canvas').getContext('2d'); c.fillStyle = colorOf(name); return c.fillStyle; },
+  /** The canvas pixel under a client position, [r, g, b]. */
+  pixel: function (clientX, clientY) {
+    var rect = cv.getBoundingClientRect(), d = cx.getImageData(Math.floor((clientX - rect.left) * dpr), Math.floor((clientY - rect.top) * dpr), 1, 1).data;
+    return [d[0], d[1], d[2]];
+  }
 };
 })();
 `;

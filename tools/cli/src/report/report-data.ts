@@ -320,6 +320,7 @@ export function buildReportData(source: TraceSource, opts: ReportDataOptions): R
     (r as { index: number }).index = outRows.length;
     const row = r.row;
     r.slices.sort((a, b) => a.ts - b.ts || b.dur - a.dur);
+    stackNested(r);
     const pos = new Int32Array(r.slices.length);
     r.slices.forEach((s, k) => {
       pos[s.id] = k;
@@ -416,6 +417,36 @@ export function buildReportData(source: TraceSource, opts: ReportDataOptions): R
     summary: opts.summary,
     focus,
   };
+}
+
+/**
+ * Slices nested on one lane (an ioctl and the driver ops it called) are drawn one under the
+ * other, as Perfetto draws depth: each lane becomes as many rows as it nests deep, and `lane`
+ * becomes the row. Instants go on their lane's first row. Slices must be sorted by start.
+ */
+function stackNested(r: RowAcc): void {
+  const depthOf = new Int32Array(r.slices.length);
+  const open: number[][] = [];
+  const deepest: number[] = [];
+  r.slices.forEach((s, k) => {
+    if (open[s.lane] === undefined) open[s.lane] = [];
+    const stack = open[s.lane]!;
+    while (stack.length > 0 && stack[stack.length - 1]! <= s.ts) stack.pop();
+    depthOf[k] = stack.length;
+    deepest[s.lane] = Math.max(deepest[s.lane] ?? 0, stack.length);
+    stack.push(s.ts + s.dur);
+  });
+  const base: number[] = [];
+  let rowsUsed = 0;
+  for (let lane = 0; lane < Math.max(deepest.length, r.row.lanes); lane++) {
+    base[lane] = rowsUsed;
+    rowsUsed += (deepest[lane] ?? 0) + 1;
+  }
+  r.slices.forEach((s, k) => {
+    s.lane = base[s.lane]! + depthOf[k]!;
+  });
+  for (const i of r.instants) i.lane = base[i.lane] ?? 0;
+  r.row.lanes = Math.max(1, rowsUsed);
 }
 
 /**
