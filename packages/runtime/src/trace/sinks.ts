@@ -61,8 +61,14 @@ export class RingSink implements TraceSink {
     return this.buf.length - this.head;
   }
 
-  /** The kept events, oldest first (exporters leave out flow arrows whose other end or slice was evicted). */
+  /**
+   * The events recorded in the window ending now, oldest first (exporters leave out flow arrows
+   * whose other end or slice was evicted).
+   */
   events(): TraceEvent[] {
-    return this.buf.slice(this.head) as TraceEvent[];
+    const oldest = this.clock.now - this.windowNs;
+    let i = this.head;
+    while (i < this.buf.length && this.at[i]! < oldest) i++;
+    return this.buf.slice(i) as TraceEvent[];
   }
 }

@@ -17,7 +17,8 @@ var NAMED = {
   asahi_fw_command: ['#edc948', 'firmware command'],
   drm_ioctl: ['#b07aa1', 'ioctl'],
   drm_driver_op: ['#ff9da7', 'driver op (inside an ioctl or worker)'],
-  dma_fence_wait: ['#9c755f', 'a context waiting for a fence']
+  dma_fence_wait: ['#9c755f', 'a context waiting for a fence'],
+  sleep: ['#7d8590', 'a context asleep (on a lock, a wait queue, a fence…)']
 };
 var ERRNO = {1:'EPERM',2:'ENOENT',3:'ESRCH',4:'EINTR',5:'EIO',11:'EAGAIN',12:'ENOMEM',16:'EBUSY',19:'ENODEV',22:'EINVAL',28:'ENOSPC',35:'EDEADLK',62:'ETIME',110:'ETIMEDOUT',125:'ECANCELED',512:'ERESTARTSYS'};
 function errName(e) { e = Math.abs(e); return ERRNO[e] ? '-' + ERRNO[e] : String(-e); }
