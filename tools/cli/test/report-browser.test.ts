@@ -23,8 +23,9 @@ import { pathToFileURL } from "node:url";
 import { GFP_KERNEL, HardwareEngine, msecs, secs, usecs, withDmaFenceSignalling } from "@drmsim/runtime";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, describe, expect, it } from "vitest";
-import { defineScenario, exploreCommand, runScenario, writeOutputs } from "../src/index.js";
+import { defineScenario, exploreCommand, runScenario, TraceRecording, writeOutputs } from "../src/index.js";
 import { demoScenario } from "../src/scenarios/demo.js";
+import { busyScenario } from "./fixtures/busy-scenario.js";
 
 /** Debian's chromium; `DRMSIM_CHROMIUM` points elsewhere (and lets the missing-browser path be tried). */
 const CHROMIUM = process.env.DRMSIM_CHROMIUM ?? "/usr/bin/chromium";
@@ -89,6 +90,7 @@ interface Api {
   colorHex(name: string): string;
   pixel(x: number, y: number): [number, number, number];
   focusFinding(i: number): void;
+  windows: [number, number][];
 }
 const api = <T>(page: Page, fn: (r: Api, arg: never) => T, arg?: unknown): Promise<T> =>
   page.evaluate(
@@ -137,7 +139,16 @@ async function checkRowsAlign(page: Page): Promise<number> {
       g: row.group,
       l: row.label,
     });
-    const s = slices.filter((x) => !failed(x.args) && x.dur > 0).sort((a, b) => b.dur - a.dur)[0];
+    // A slice whose detail is in the page (all of them, unless the run was past the budget).
+    const windows = await api(page, (r) => r.windows);
+    const s = slices
+      .filter(
+        (x) =>
+          !failed(x.args) &&
+          x.dur > 0 &&
+          windows.some(([a, b]) => a <= x.ts && x.ts + x.dur <= b),
+      )
+      .sort((a, b) => b.dur - a.dur)[0];
     if (s === undefined) continue;
     // The slice fills the middle third of the view; the row is scrolled to the middle.
     await api(
@@ -407,6 +418,40 @@ export default defineScenario({
       expect(await page.locator("#findings .finding.sel").count()).toBe(1);
       expect(await page.locator("#labelsinner .label.hl").count()).toBeGreaterThan(0);
       expect(await checkRowsAlign(page)).toBeGreaterThanOrEqual(2);
+      expect(errors).toEqual([]);
+    } finally {
+      await ctx.close();
+    }
+  }, 120_000);
+
+  it("level of detail: a run past the budget opens on its finding with every event there, the overview elsewhere", async () => {
+    const report = join(tmp, "busy.html");
+    const rec = new TraceRecording({ report, detailBudget: 4000, focusFirstFinding: true });
+    const result = await runScenario(busyScenario, { trace: (sim) => rec.sinks(sim), validator: "collect" });
+    rec.finish(result);
+    const ctx = await chromium.launchPersistentContext(join(tmp, "profile-lod"), {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: FLAGS,
+      viewport: { width: 1400, height: 900 },
+    });
+    try {
+      const errors: string[] = [];
+      const page = await open(ctx, report, errors);
+      expect(await page.locator("#meta").textContent()).toMatch(
+        /detail kept for \d+ events around the findings/,
+      );
+      expect(await api(page, (r) => r.mode)).toBe("detail");
+      expect(await page.locator("#mode").textContent()).toBe("detail");
+      expect(await checkRowsAlign(page)).toBeGreaterThanOrEqual(1);
+      await page.keyboard.press("0");
+      await page.waitForFunction(
+        () => (globalThis as never as { __drmsimReport: Api }).__drmsimReport.mode === "overview",
+      );
+      expect(await page.locator("#mode").textContent()).toMatch(/^overview: zoom in/);
+      // Zoomed in far from the finding and the end: no detail kept there, the overview is drawn.
+      await api(page, (r) => r.setView(20e6, 0.2e6));
+      expect(await page.locator("#mode").textContent()).toBe("overview (no detail kept for this range)");
       expect(errors).toEqual([]);
     } finally {
       await ctx.close();

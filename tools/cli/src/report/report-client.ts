@@ -428,7 +428,7 @@ window.__drmsimReport = {
     var out = []; for (var k = 0; k < r.sts.length; k++) out.push({ ts: r.sts[k], dur: r.sdur[k], lane: r.slane[k], name: S[r.sname[k]], args: argsOf(r, r.sname[k], r.sargs[k]) });
     return out;
   },
-  laneHeight: LANE_H, rowPad: ROW_PAD,
+  laneHeight: LANE_H, rowPad: ROW_PAD, windows: D.windows,
   focusFinding: focusFinding, draw: draw,
   /** Scrolls the rows so content y is at the top. */
   scrollTo: function (yy) { scrollY = yy; clampView(); draw(); },
