@@ -142,12 +142,7 @@ async function checkRowsAlign(page: Page): Promise<number> {
     // A slice whose detail is in the page (all of them, unless the run was past the budget).
     const windows = await api(page, (r) => r.windows);
     const s = slices
-      .filter(
-        (x) =>
-          !failed(x.args) &&
-          x.dur > 0 &&
-          windows.some(([a, b]) => a <= x.ts && x.ts + x.dur <= b),
-      )
+      .filter((x) => !failed(x.args) && x.dur > 0 && windows.some(([a, b]) => a <= x.ts && x.ts + x.dur <= b))
       .sort((a, b) => b.dur - a.dur)[0];
     if (s === undefined) continue;
     // The slice fills the middle third of the view; the row is scrolled to the middle.
