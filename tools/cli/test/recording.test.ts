@@ -8,13 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { msecs, secs } from "@drmsim/runtime";
 import { afterAll, describe, expect, it } from "vitest";
-import {
-  checkChromeTrace,
-  defineScenario,
-  forEachTraceEvent,
-  runScenario,
-  TraceRecording,
-} from "../src/index.js";
+import { checkChromeTrace, forEachTraceEvent, runScenario, TraceRecording } from "../src/index.js";
 import { demoScenario } from "../src/scenarios/demo.js";
 import { runCli } from "./helpers.js";
 

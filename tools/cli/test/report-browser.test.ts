@@ -20,7 +20,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { GFP_KERNEL, HardwareEngine, msecs, secs, usecs, withDmaFenceSignalling } from "@drmsim/runtime";
+import { GFP_KERNEL, HardwareEngine, msecs, secs, withDmaFenceSignalling } from "@drmsim/runtime";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, describe, expect, it } from "vitest";
 import { defineScenario, exploreCommand, runScenario, TraceRecording, writeOutputs } from "../src/index.js";
