@@ -439,6 +439,7 @@ describe("dma_fence lifetime", () => {
       ["dma_fence_enable_signal", "i", 0, null, "w", waiter],
       ["fences", "C", 0, null, "dma_fence", "fences"], // the pending count, written as time moved on
       ["dma_fence", "X", 0, 5, "dma_fence", "mock fences (mock)"],
+      ["sleep", "X", 0, 5, "w", waiter], // the context asleep inside the wait
       ["dma_fence_wait", "X", 0, 5, "w", waiter],
       ["wait", "s", 0, null, "dma_fence", "mock fences (mock)"],
       ["wait", "f", 0, null, "w", waiter],
