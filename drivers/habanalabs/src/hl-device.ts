@@ -140,6 +140,12 @@ export class HlDevice {
     );
     this.dramBarBase = opts.dramBarBase ?? 0x80_0000_0000;
     const name = this.name;
+    this.unprobe = sim.tracer.probeCounter(
+      { process: name, thread: "memory" },
+      "HBM",
+      "used bytes",
+      () => this.dram.size - this.dram.freeBytes,
+    );
     this.dmaDev = new Device(sim, { name, pci: opts.pci ?? null });
     this.queues = (opts.queues ?? HL_DEFAULT_QUEUES).map(
       (p, i) =>
@@ -255,5 +261,9 @@ export class HlDevice {
   /** Device removal: stops the timeout works; engines are idle or aborted. */
   fini(): void {
     for (const cs of this.csMirrorList) this.tdrWq.cancelWork(cs.tdr);
+    this.unprobe();
   }
+
+  /** Stops the HBM counter of a trace (`fini`). */
+  private readonly unprobe: () => void;
 }

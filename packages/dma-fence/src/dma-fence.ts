@@ -16,6 +16,7 @@
  * driver may go away; `wait(0)` returns 0 or 1 (it never returns -ETIME).
  */
 import {
+  contextTrack,
   ERRNO,
   type ErrnoName,
   frameList,
@@ -27,14 +28,8 @@ import {
   type SpinLock,
   type TrackRef,
 } from "@drmsim/runtime";
-import {
-  traceDmaFenceDestroy,
-  traceDmaFenceEnableSignal,
-  traceDmaFenceInit,
-  traceDmaFenceSignaled,
-  traceDmaFenceWaitEnd,
-  traceDmaFenceWaitStart,
-} from "./trace.js";
+import { FENCE_TRACK_PROCESS, fenceTraceState, notePendingFences } from "./fence-trace-state.js";
+import { fenceTimelineThread, traceDmaFence, traceDmaFenceEnableSignal, traceDmaFenceWait } from "./trace.js";
 
 declare module "@drmsim/runtime" {
   interface FindingKinds {
@@ -116,15 +111,6 @@ const ENABLE_SIGNAL = DmaFenceFlag.ENABLE_SIGNAL;
 const SIGNALED_TIMESTAMP = DmaFenceFlag.SIGNALED | DmaFenceFlag.TIMESTAMP;
 const ENOENT = -ERRNO.ENOENT;
 const EINVAL = -ERRNO.EINVAL;
-const FENCE_TRACK_PROCESS = "dma_fence";
-const FENCE_TRACKS = {};
-
-/** A fence context's trace track; `thread` is filled in once the timeline's names are known. */
-interface FenceTrack {
-  readonly process: string;
-  thread: string;
-  named: boolean;
-}
 
 /**
  * `struct dma_fence`. Create with `new DmaFence(sim, ops, context, seqno)` (`dma_fence_init`);
@@ -201,21 +187,26 @@ export class DmaFence extends RefCounted {
   }
 
   /**
-   * The trace track of this fence's timeline: one per fence context, named `driver:timeline` the
-   * first time the names can be read. All events of the context share the track object, so events
-   * recorded before the name was known (a subclass's init) or after the ops were detached (7.1
-   * signal) still land on the same, properly named track.
+   * The trace track of this fence's timeline: one per fence context, named `timeline fences
+   * (driver)` the first time the names can be read, in the process of the context's device
+   * (`setDmaFenceContextDevice`) or `dma_fence`. All events of the context share the track
+   * object, so a span opened before the name was known (a subclass's init) is still drawn on the
+   * named track: spans are placed when they close.
    */
   get track(): TrackRef {
-    const tracks = this.sim.subsystem(FENCE_TRACKS, () => new Map<number, FenceTrack>());
-    let t = tracks.get(this.context);
+    const st = fenceTraceState(this.sim);
+    let t = st.tracks.get(this.context);
     if (t === undefined) {
-      t = { process: FENCE_TRACK_PROCESS, thread: `ctx ${this.context}`, named: false };
-      tracks.set(this.context, t);
+      t = {
+        process: st.devices.get(this.context) ?? FENCE_TRACK_PROCESS,
+        thread: `ctx ${this.context}`,
+        named: false,
+      };
+      st.tracks.set(this.context, t);
     }
     if (!t.named && this.ops !== null) {
       try {
-        t.thread = `${this.ops.getDriverName(this)}:${this.ops.getTimelineName(this)}`;
+        t.thread = fenceTimelineThread(this.ops.getDriverName(this), this.ops.getTimelineName(this));
         t.named = true;
       } catch {
         // A subclass still in its constructor: named on the next event.
@@ -384,11 +375,18 @@ export class DmaFence extends RefCounted {
     v.mightSleep(op);
     v.mightWaitFence(op);
     this.enableSwSignaling();
-    const tracing = sim.tracer.on;
-    if (tracing) sim.tracer.instant(traceDmaFenceWaitStart, this.track, this.traceArgs());
-    const ret = await this.defaultWait(opts.interruptible === true, timeout);
-    if (tracing) sim.tracer.instant(traceDmaFenceWaitEnd, this.track, { ...this.traceArgs(), ret });
-    return ret;
+    if (!sim.tracer.on) return this.defaultWait(opts.interruptible === true, timeout);
+    const span = {};
+    sim.tracer.begin(traceDmaFenceWait, contextTrack(sim.current), span, this.traceArgs());
+    if (sim.tracer.isOpen(this)) sim.tracer.flow("wait", this, span);
+    try {
+      const ret = await this.defaultWait(opts.interruptible === true, timeout);
+      sim.tracer.end(span, { ret });
+      return ret;
+    } catch (e) {
+      sim.tracer.end(span, { ret: (e as { errno?: number }).errno ?? 0 });
+      throw e;
+    }
   }
 
   /** `dma_fence_set_deadline()`: forwards the hint to the driver while the fence is pending. */
@@ -423,12 +421,12 @@ export class DmaFence extends RefCounted {
    * `-EDEADLK` and signalled. Then `ops.release` runs.
    */
   protected release(): void {
-    if (((this.flags & SIGNALED) === 0 && this.cbs !== null) || this.sim.tracer.on) this.releaseChecked();
+    if ((this.flags & SIGNALED) === 0 && this.cbs !== null) this.releaseChecked();
     const ops = this.ops;
     if (ops !== null && ops.release !== undefined) ops.release(this);
   }
 
-  /** The uncommon part of `release()`: a fence dropped with waiters, and the destroy tracepoint. */
+  /** The uncommon part of `release()`: a fence dropped with waiters. */
   private releaseChecked(): void {
     const pending = this.pendingCallbacks;
     if (!this.signaled && pending > 0) {
@@ -445,7 +443,6 @@ export class DmaFence extends RefCounted {
       this.error = -ERRNO.EDEADLK;
       this.signal();
     }
-    if (this.sim.tracer.on) this.sim.tracer.instant(traceDmaFenceDestroy, this.track, this.traceArgs());
   }
 
   private applyInitOptions(opts: DmaFenceInitOptions): void {
@@ -469,7 +466,8 @@ export class DmaFence extends RefCounted {
     } catch {
       args = { driver: "?", timeline: `ctx ${this.context}`, context: this.context, seqno: this.seqno };
     }
-    this.sim.tracer.instant(traceDmaFenceInit, this.track, args);
+    this.sim.tracer.begin(traceDmaFence, this.track, this, args);
+    notePendingFences(this.sim, 1);
   }
 
   /**
@@ -519,7 +517,19 @@ export class DmaFence extends RefCounted {
   }
 
   private traceSignaled(): void {
-    this.sim.tracer.instant(traceDmaFenceSignaled, this.track, { ...this.traceArgs(), error: this.error });
+    const tracer = this.sim.tracer;
+    if (!tracer.isOpen(this)) return;
+    // Names the track and the arguments if the init could not (a subclass still in its
+    // constructor then); the ops are still attached here.
+    void this.track;
+    let names: { driver: string; timeline: string } | null = null;
+    try {
+      names = { driver: this.driverName, timeline: this.timelineName };
+    } catch {
+      // Keep what init recorded.
+    }
+    tracer.end(this, names === null ? { error: this.error } : { ...names, error: this.error });
+    notePendingFences(this.sim, -1);
   }
 
   /** Sets ENABLE_SIGNAL once and asks the driver; false if the fence is (now) signalled. */
@@ -534,7 +544,8 @@ export class DmaFence extends RefCounted {
 
   /** `ops.enable_signaling`, atomically; a false return means "already done" and signals. */
   private callEnableSignaling(enable: (fence: DmaFence) => boolean): boolean {
-    if (this.sim.tracer.on) this.sim.tracer.instant(traceDmaFenceEnableSignal, this.track, this.traceArgs());
+    if (this.sim.tracer.on)
+      this.sim.tracer.instant(traceDmaFenceEnableSignal, contextTrack(this.sim.current), this.traceArgs());
     const ctx = this.sim.current;
     ctx.atomicDepth++;
     let ok: boolean;

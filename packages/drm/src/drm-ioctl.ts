@@ -2,7 +2,13 @@
  * `drm_ioctl()` (`drivers/gpu/drm/drm_ioctl.c`): looks the command up in the core table, then in
  * the driver's table, checks the caller's permission (`drm_ioctl_permit`), and calls the handler.
  */
-import { defineTracepoint, type FileOperations, KernelError, type Process } from "@drmsim/runtime";
+import {
+  contextTrack,
+  defineTracepoint,
+  type FileOperations,
+  KernelError,
+  type Process,
+} from "@drmsim/runtime";
 import { drmFileUpdatePid, drmIsCurrentMaster } from "./drm-auth.js";
 import { type DrmFile, drmProcessIsRoot } from "./drm-file.js";
 import { DRM_AUTH, DRM_MASTER, DRM_RENDER_ALLOW, DRM_ROOT_ONLY, type DrmIoctlDef } from "./drm-ioctl-def.js";
@@ -66,7 +72,7 @@ export async function drmIoctl(file: DrmFile, cmd: string, args: Record<string, 
     ret = e instanceof KernelError ? e.errno : -1;
     throw e;
   } finally {
-    sim.tracer.slice(traceDrmIoctl, { process: dev.driver.name, thread: ctx.label }, t0, {
+    sim.tracer.slice(traceDrmIoctl, contextTrack(ctx), t0, {
       ioctl: cmd,
       file: file.minor.path,
       ret,

@@ -25,7 +25,10 @@ import { MemoryManager } from "./memory.js";
 import { normalizeSeed, Prng } from "./prng.js";
 import { Task } from "./task.js";
 import { formatTimeNs } from "./time.js";
-import { Tracer } from "./trace.js";
+import { contextTrack, defineTracepoint, Tracer, type TraceSink } from "./trace.js";
+
+/** A context asleep (`schedule()` until woken): `kind` and `on` say what it waits for. */
+export const traceSleep = defineTracepoint<{ kind: string; on: string }>("sleep", "sched");
 
 /** Options for `new Simulator()`. */
 export interface SimulatorOptions {
@@ -33,8 +36,11 @@ export interface SimulatorOptions {
   seed?: number | string;
   /** Validator mode. Default `'throw'`. */
   validator?: ValidatorMode;
-  /** Start with tracing on. Default false. */
-  trace?: boolean;
+  /**
+   * Start with tracing on: `true` keeps the events in memory (`sim.tracer.events`); `{ sinks }`
+   * sends them elsewhere (a ring buffer, a file streamed as the run goes). Default off.
+   */
+  trace?: boolean | { sinks: readonly TraceSink[] };
   /** System memory budget for `kmalloc` accounting, in bytes. Default: unlimited. */
   memoryBudget?: number;
   /**
@@ -195,8 +201,16 @@ export class Simulator {
     this.random = new Prng(this.seed);
     this.validator = new Validator(this, options.validator ?? "throw");
     this.tracer = new Tracer(this);
-    this.tracer.on = options.trace ?? false;
+    const trace = options.trace ?? false;
+    if (typeof trace === "object") this.tracer.useSinks(trace.sinks);
+    this.tracer.on = trace !== false;
     this.mm = new MemoryManager(this, options.memoryBudget ?? Number.POSITIVE_INFINITY);
+    this.tracer.probeCounter(
+      { process: "kernel", thread: "memory" },
+      "kmalloc",
+      "used bytes",
+      () => this.mm.used,
+    );
     const perturber = options.perturb === undefined ? null : new Perturber(options.perturb, this.seed);
     this.perturber = perturber;
     // Injected allocation failures go through the allocator's own fault-injection rules (first
@@ -451,10 +465,19 @@ export class Simulator {
 
   /** @internal */
   noteSleep(ctx: ExecutionContext, sleeping: boolean): void {
-    if (sleeping) this.sleepers.add(ctx);
-    else {
+    if (sleeping) {
+      this.sleepers.add(ctx);
+      // A context's sleep is a span on its track: what it waits on, and for how long (a stuck
+      // one's span runs to the end of the trace).
+      if (this.tracer.on && ctx.waiting !== null)
+        this.tracer.begin(traceSleep, contextTrack(ctx), ctx, {
+          kind: ctx.waiting.kind,
+          on: ctx.waiting.what,
+        });
+    } else {
       this.sleepers.delete(ctx);
       this.asyncPending = true;
+      if (this.tracer.on) this.tracer.end(ctx);
     }
   }
 
@@ -496,6 +519,7 @@ export class Simulator {
         let ev = heap.peek() as SimTimer | undefined;
         if (ev === undefined) break;
         if (ev.time > until) {
+          if (this.tracer.on && until !== this.nowNs) this.tracer.advance();
           this.nowNs = until;
           reason = "until";
           break;
@@ -506,6 +530,8 @@ export class Simulator {
         }
         heap.removePeeked();
         if (perturber?.collectTies === true) ev = this.pickTied(ev, perturber);
+        // The instant is over: counters changed during it are sampled now, once.
+        if (this.tracer.on && ev.time !== this.nowNs) this.tracer.advance();
         this.nowNs = ev.time;
         events++;
         const fn = ev.fn!;
@@ -525,6 +551,7 @@ export class Simulator {
         if (this.fatal !== null) this.throwIfFatal();
       }
       if (reason === "idle" && until !== Number.POSITIVE_INFINITY) {
+        if (this.tracer.on && until > this.nowNs) this.tracer.advance();
         this.nowNs = Math.max(this.nowNs, until);
         reason = "until";
       }

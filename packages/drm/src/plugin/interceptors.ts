@@ -11,7 +11,7 @@
  * Interceptors are installed before any plugin taps (at probe), and tapable compiles a hook's
  * call function once on first call, so the hot path pays nothing more than the wrapper.
  */
-import { defineTracepoint, frameList, type Simulator } from "@drmsim/runtime";
+import { contextTrack, defineTracepoint, frameList, type Simulator } from "@drmsim/runtime";
 import type { Hook } from "tapable";
 
 declare module "@drmsim/runtime" {
@@ -65,8 +65,7 @@ export function interceptDrmOp(sim: Simulator, hook: Hook<never, unknown>, prefi
           } finally {
             check(held, plugin);
             ctx.popFrame();
-            if (sim.tracer.on)
-              sim.tracer.slice(traceDrmDriverOp, { process: prefix, thread: ctx.label }, t0, { op, plugin });
+            if (sim.tracer.on) sim.tracer.slice(traceDrmDriverOp, contextTrack(ctx), t0, { op, plugin });
           }
         };
       } else if (t.type === "async") {
@@ -83,7 +82,7 @@ export function interceptDrmOp(sim: Simulator, hook: Hook<never, unknown>, prefi
               check(held, plugin);
               ctx.popFrame();
               if (sim.tracer.on)
-                sim.tracer.slice(traceDrmDriverOp, { process: prefix, thread: ctx.label }, t0, {
+                sim.tracer.slice(traceDrmDriverOp, contextTrack(ctx), t0, {
                   op,
                   plugin,
                 });
@@ -107,8 +106,7 @@ export function interceptDrmOp(sim: Simulator, hook: Hook<never, unknown>, prefi
           } finally {
             check(held, plugin);
             ctx.popFrame();
-            if (sim.tracer.on)
-              sim.tracer.slice(traceDrmDriverOp, { process: prefix, thread: ctx.label }, t0, { op, plugin });
+            if (sim.tracer.on) sim.tracer.slice(traceDrmDriverOp, contextTrack(ctx), t0, { op, plugin });
           }
         };
       }
