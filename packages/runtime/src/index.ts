@@ -25,6 +25,7 @@ export * from "./explore/replay-token.js";
 export * from "./explore/shrink.js";
 export * from "./hw/engine.js";
 export type { Sleeper, WakeReason } from "./internal/sleeper.js";
+export * from "./irq-work.js";
 export * from "./kref.js";
 export * from "./lockdep/annotations.js";
 export * from "./lockdep/finding.js";

@@ -542,9 +542,10 @@ export class Validator {
           held: this.describeHeld(ctx),
           details: [`first taken by ${h.op} at ${frameList(h.frame).join(" <- ") || "(top level)"}`],
           explanation:
+            cls.rule ??
             "Taking a second lock of the same class deadlocks if both are the same object, and " +
-            "lockdep cannot order two locks of one class. Nest them under an acquire context " +
-            "(ww_mutex) or give the inner one its own subclass.",
+              "lockdep cannot order two locks of one class. Nest them under an acquire context " +
+              "(ww_mutex) or give the inner one its own subclass.",
         });
         continue;
       }
@@ -645,6 +646,13 @@ export class Validator {
         title = `possible circular locking dependency: ${inner} is taken inside a dma-fence signalling section and held across a fence wait`;
       }
     }
+    // What the classes of the cycle add (a fence lock: its callbacks run under it), once each.
+    const rules: string[] = [];
+    for (const l of chain) {
+      const rule = this.classes.get(l.to)?.rule;
+      if (rule !== undefined && rule !== null && !rules.includes(rule)) rules.push(rule);
+    }
+    if (rules.length > 0) explanation = [explanation, ...rules].join("\n");
     this.report({
       kind,
       title,
