@@ -652,7 +652,7 @@ export class Validator {
       const rule = this.classes.get(l.to)?.rule;
       if (rule !== undefined && rule !== null && !rules.includes(rule)) rules.push(rule);
     }
-    if (rules.length > 0) explanation = [explanation, ...rules].join("\n");
+    if (rules.length > 0) explanation = [explanation, ...rules].join("\n\n");
     this.report({
       kind,
       title,
