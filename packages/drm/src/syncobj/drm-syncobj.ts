@@ -53,6 +53,12 @@ declare module "@drmsim/runtime" {
      * asserts that no lock is held (`lockdep_assert_none_held_once`).
      */
     "syncobj-wait-with-locks-held": true;
+    /**
+     * A driver's own ioctl (a submission) looked up an in-syncobj with WAIT_FOR_SUBMIT: the
+     * kernel would block until another process submits. Seed 004: that stall belongs in
+     * userspace, even with no lock held.
+     */
+    "wait-for-submit-in-kernel": true;
   }
 }
 
@@ -430,6 +436,41 @@ export class PointWaiter {
       throw new KernelError("ERESTARTSYS", `wait for ${this.what} was interrupted by a signal`);
     }
   }
+}
+
+/**
+ * Reports a WAIT_FOR_SUBMIT lookup made by a driver's own ioctl (`wait-for-submit-in-kernel`):
+ * the kernel, halfway through a submission, would wait until another process submits
+ * `point` of `syncobj`. Reported whether or not the point is there yet — the design is the bug,
+ * not the timing — and the lookup then goes on as the kernel's would. @internal
+ */
+export function reportWaitForSubmitInKernel(sim: Simulator, syncobj: DrmSyncobj, point: number): void {
+  const ctx = sim.current;
+  const bt = frameList(ctx.frame);
+  // The outermost frame is the ioctl the wait happens in.
+  const where = bt[bt.length - 1] ?? "a driver ioctl";
+  const missing = syncobj.lookup(point);
+  missing?.put();
+  sim.validator.report({
+    kind: "wait-for-submit-in-kernel",
+    title: `${where} waits in the kernel for userspace to submit (drm_syncobj_find_fence with WAIT_FOR_SUBMIT)`,
+    context: ctx.label,
+    backtrace: bt,
+    held: sim.validator.describeHeld(ctx),
+    details: [
+      `${point === 0 ? "the fence" : `timeline point ${point}`} of ${syncobj.describe()}: ${
+        missing === null
+          ? "not submitted yet — this call blocks until another process submits it"
+          : "already submitted this time"
+      }`,
+    ],
+    explanation:
+      "WAIT_FOR_SUBMIT inside a submission makes the kernel wait for another process's future " +
+      "submission: a user fence, in effect, with the submission half-built and the submitting " +
+      "task stuck in the kernel. The stall belongs in userspace (seed 004): wait first with " +
+      "DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT and WAIT_FOR_SUBMIT (or WAIT_AVAILABLE) — bounded, " +
+      "interruptible, the caller's own choice — then submit with a point that exists.",
+  });
 }
 
 /**
