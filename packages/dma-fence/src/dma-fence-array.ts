@@ -26,6 +26,7 @@ import { frameList, GFP_KERNEL, type Gfp, irqWorkQueue, KernelError, type Simula
 import { DmaFence, type DmaFenceCb, DmaFenceFlag, type DmaFenceOps } from "./dma-fence.js";
 import { dmaFenceIsChain } from "./dma-fence-chain.js";
 import { dmaFenceSetLockClass } from "./dma-fence-lock.js";
+import { dmaFenceAddContainerExplainer } from "./dma-fence-progress.js";
 
 declare module "@drmsim/runtime" {
   interface FindingKinds {
@@ -54,6 +55,15 @@ const arrayOps: DmaFenceOps<DmaFenceArray> = {
 };
 // dma_fence_array_init's lockdep_set_class: container -> member nesting is legal.
 dmaFenceSetLockClass(arrayOps, "&dma_fence_array_lock_key");
+// Forward-progress verdicts: an array waits for its unsignalled members.
+dmaFenceAddContainerExplainer((f) => {
+  if (!(f instanceof DmaFenceArray) || f.signaled) return undefined;
+  const waiting = f.fences.filter((m) => !m.signaled);
+  return {
+    what: `${f.describe()} waits for ${f.signalOnAny ? "any" : "all"} of ${waiting.length} unsignalled member(s)`,
+    next: waiting,
+  };
+});
 
 /** One member's callback (`struct dma_fence_array_cb`). */
 class ArrayCb implements DmaFenceCb {

@@ -23,11 +23,13 @@ import {
   MAX_ERRNO,
   MAX_SCHEDULE_TIMEOUT,
   RefCounted,
+  reportProgressRoots,
   type Simulator,
   type SpinLock,
   type TrackRef,
 } from "@drmsim/runtime";
 import { dmaFenceLockIrqsave, dmaFenceUnlockIrqrestore } from "./dma-fence-lock.js";
+import { installDmaFenceProgress } from "./dma-fence-progress.js";
 import {
   traceDmaFenceDestroy,
   traceDmaFenceEnableSignal,
@@ -591,7 +593,7 @@ export class DmaFence extends RefCounted {
     if (timeout === 0) return 0;
     const deadline = timeout >= MAX_SCHEDULE_TIMEOUT ? Number.POSITIVE_INFINITY : sim.now + timeout;
     const sleeper = sim.sleep(
-      { kind: "dma_fence", what: this.describe() },
+      { kind: "dma_fence", what: this.describe(), object: this },
       { op: "dma_fence_default_wait", deadlineNs: deadline, wakeOn: intr ? "interruptible" : "none" },
     );
     const cb: DmaFenceCb = { func: () => sleeper.wake("woken") };
@@ -625,11 +627,12 @@ const TEARDOWN_CHECK = {};
  */
 function installFenceTeardownCheck(sim: Simulator): void {
   sim.subsystem(TEARDOWN_CHECK, () => {
+    installDmaFenceProgress(sim, DmaFence);
     sim.onTeardown(() => {
-      const stuck: string[] = [];
-      for (const obj of sim.liveRefs)
-        if (obj instanceof DmaFence && !obj.signaled) stuck.push(obj.describe());
-      if (stuck.length === 0) return;
+      const fences: DmaFence[] = [];
+      for (const obj of sim.liveRefs) if (obj instanceof DmaFence && !obj.signaled) fences.push(obj);
+      if (fences.length === 0) return;
+      const stuck = fences.map((f) => f.describe());
       sim.validator.report({
         kind: "fence-never-signalled",
         title: `${stuck.length} dma_fence${stuck.length === 1 ? "" : "s"} never signalled before teardown`,
@@ -638,6 +641,9 @@ function installFenceTeardownCheck(sim: Simulator): void {
         explanation:
           "A dma_fence must signal in bounded time. One still pending when the world ends means its signalling path depends on something that never happened: userspace, a lost wake-up, or a hang without a timeout.",
       });
+      // Why each one cannot signal: its chain back to the root, each root reported once — only
+      // when nothing was left to run (a run cut short by a time bound still had its answer coming).
+      if (sim.pendingEvents === 0) reportProgressRoots(sim, fences);
     });
     return true;
   });

@@ -22,6 +22,7 @@ export * from "./dma-fence.js";
 export * from "./dma-fence-array.js";
 export * from "./dma-fence-chain.js";
 export * from "./dma-fence-lock.js";
+export * from "./dma-fence-progress.js";
 export * from "./dma-fence-unwrap.js";
 export * from "./fence-context.js";
 export * from "./stub.js";

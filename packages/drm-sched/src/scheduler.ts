@@ -40,6 +40,7 @@ import {
   DrmGpuSchedStat as Stat,
 } from "./ops.js";
 import { DrmSchedRq } from "./run-queue.js";
+import { installSchedProgress } from "./sched-progress.js";
 import { type DrmSchedJobTraceArgs, traceDrmRunJob, traceDrmSchedProcessJob } from "./trace.js";
 
 declare module "@drmsim/runtime" {
@@ -202,6 +203,11 @@ export class DrmGpuScheduler {
     this.freeWork = new Work(() => this.freeJobWork(), "drm_sched_free_job_work");
     this.tdrWork = new DelayedWork(() => this.jobTimedout(), "drm_sched_job_timedout");
     if (sim.validator.enabled) registerScheduler(sim, this);
+  }
+
+  /** @internal The run-job work item (`sched->work_run_job`): what a ready job waits for. */
+  get runWorkItem(): Work {
+    return this.runWork;
   }
 
   /** `sched->score` (shared when `args.score` was given). */
@@ -713,6 +719,7 @@ export class DrmGpuScheduler {
 
 function registerScheduler(sim: Simulator, sched: DrmGpuScheduler): void {
   const list = sim.subsystem(SCHEDULERS, () => {
+    installSchedProgress(sim);
     const l: DrmGpuScheduler[] = [];
     sim.onTeardown(() => {
       for (const s of l) {

@@ -35,6 +35,7 @@ export { type AcquireOptions, Validator, type ValidatorMode } from "./lockdep/va
 export * from "./memory.js";
 export * from "./mutex.js";
 export * from "./prng.js";
+export * from "./progress.js";
 export * from "./simulator.js";
 export * from "./spinlock.js";
 export * from "./task.js";

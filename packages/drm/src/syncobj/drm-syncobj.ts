@@ -38,6 +38,7 @@ import {
   type Sleeper,
 } from "@drmsim/runtime";
 import type { EventfdCtx } from "./eventfd.js";
+import { installSyncobjProgress } from "./syncobj-progress.js";
 import {
   DRM_SYNCOBJ_CREATE_SIGNALED,
   DRM_SYNCOBJ_WAIT_FLAGS_WAIT_AVAILABLE,
@@ -255,7 +256,9 @@ export class DrmSyncobj extends RefCounted {
    */
   private async waitForSubmit(point: number, deadlineNs: number): Promise<DmaFence> {
     const sim = this.sim;
-    const waiter = new PointWaiter(sim, `${this.describe()} point ${point} to be submitted`);
+    const waiter = new PointWaiter(sim, `${this.describe()} point ${point} to be submitted`, [
+      { syncobj: this, point },
+    ]);
     const entry: SyncobjWaitEntry = { point, fence: null, wake: () => waiter.wake() };
     this.addWait(entry);
     try {
@@ -396,7 +399,13 @@ export class PointWaiter {
   constructor(
     private readonly sim: Simulator,
     private readonly what: string,
-  ) {}
+    /** The syncobj points waited for, in order (for forward-progress verdicts). */
+    readonly targets: readonly { readonly syncobj: DrmSyncobj; readonly point: number }[] = [],
+    /** True when every target must complete (WAIT_ALL), false for any one. */
+    readonly waitAll = true,
+  ) {
+    if (sim.validator.enabled) installSyncobjProgress(sim);
+  }
 
   /** What the waiter waits for, for messages. */
   describe(): string {
@@ -424,7 +433,7 @@ export class PointWaiter {
       return;
     }
     const s = this.sim.sleep(
-      { kind: "drm_syncobj", what: this.what },
+      { kind: "drm_syncobj", what: this.what, object: this },
       { op: "drm_syncobj_wait", deadlineNs, wakeOn: "interruptible" },
     );
     this.sleeper = s;
