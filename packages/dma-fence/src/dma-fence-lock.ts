@@ -46,8 +46,22 @@ interface InlineLockClasses {
   /**
    * Classes by fence context, for fences whose ops are detached at signal (7.1: ops without a
    * `release` lose them): the class a lock was initialised with does not change when the ops go.
+   * Recorded when such a fence's lock is taken with its ops still there.
    */
   readonly byContext: Map<number, LockClass>;
+  // A few recent ops tables in front of the WeakMap: a scheduler alternates between its hardware,
+  // scheduled and finished fences on every job.
+  o0: object | null;
+  c0: LockClass | null;
+  o1: object | null;
+  c1: LockClass | null;
+  o2: object | null;
+  c2: LockClass | null;
+  o3: object | null;
+  c3: LockClass | null;
+  /** The last context recorded in `byContext`, and its class. */
+  lastContext: number;
+  lastContextCls: LockClass | null;
 }
 
 /**
@@ -125,6 +139,19 @@ export function dmaFenceUnlockIrqrestore(
   ctx.hardirqsOff = flags;
 }
 
+/**
+ * @internal For an operation that runs no driver code under the fence lock (adding or removing a
+ * callback, enabling an already-enabled fence, signalling one without callbacks): with an inline
+ * lock and the validator on, records the lock as taken and dropped (`might_lock`) — the same
+ * dependencies, no held-lock entry — and returns true. False: take the lock for real.
+ */
+export function dmaFenceLockBrief(fence: DmaFence, op: string): boolean {
+  if (fence.lock !== null) return false;
+  const sim = fence.sim;
+  sim.validator.mightLockIrqsave(sim.current, inlineLockClass(fence), fence, op);
+  return true;
+}
+
 /** Runs `fn` with the fence's lock held and interrupts off (`scoped_guard(dma_fence_lock, …)`). */
 export function dmaFenceWithLock<T>(fence: DmaFence, fn: () => T, op?: string): T {
   const flags = dmaFenceLockIrqsave(fence, op);
@@ -135,51 +162,74 @@ export function dmaFenceWithLock<T>(fence: DmaFence, fn: () => T, op?: string): 
   }
 }
 
-// One-entry memos in front of the side tables: consecutive lock operations are nearly always on
-// fences of the same simulator and ops table, and consecutive fences of one context.
 let lastSim: object | null = null;
 let lastTables: InlineLockClasses | null = null;
-let lastOps: object | null = null;
-let lastCls: LockClass | null = null;
-let lastContext = -1;
+
+function tablesOf(fence: DmaFence): InlineLockClasses {
+  const sim = fence.sim;
+  if (lastSim === sim) return lastTables!;
+  const t = sim.subsystem(
+    INLINE_LOCK_CLASSES,
+    (): InlineLockClasses => ({
+      byOps: new WeakMap(),
+      byContext: new Map(),
+      o0: null,
+      c0: null,
+      o1: null,
+      c1: null,
+      o2: null,
+      c2: null,
+      o3: null,
+      c3: null,
+      lastContext: -1,
+      lastContextCls: null,
+    }),
+  );
+  lastSim = sim;
+  lastTables = t;
+  return t;
+}
 
 /** The inline lock's class: by ops table, or by context once the ops are gone. */
 function inlineLockClass(fence: DmaFence): LockClass {
-  const sim = fence.sim;
-  let t: InlineLockClasses;
-  if (lastSim === sim) t = lastTables!;
-  else {
-    t = sim.subsystem(
-      INLINE_LOCK_CLASSES,
-      (): InlineLockClasses => ({ byOps: new WeakMap(), byContext: new Map() }),
-    );
-    lastSim = sim;
-    lastTables = t;
-    lastOps = null;
-    lastContext = -1;
-  }
+  const t = tablesOf(fence);
   const ops = fence.ops;
   if (ops === null)
-    return t.byContext.get(fence.context) ?? sim.validator.lockClass("&fence->inline_lock", "spinlock");
-  let cls: LockClass;
-  if (lastOps === ops) cls = lastCls!;
-  else {
-    let c = t.byOps.get(ops);
-    if (c === undefined) {
-      c = sim.validator.lockClass(inlineLockName(ops, fence), "spinlock");
-      c.rule = DMA_FENCE_LOCK_RULE;
-      t.byOps.set(ops, c);
-    }
-    cls = c;
-    lastOps = ops;
-    lastCls = c;
-    lastContext = -1;
-  }
-  if (ops.release === undefined && fence.context !== lastContext) {
-    t.byContext.set(fence.context, cls);
-    lastContext = fence.context;
-  }
+    return t.byContext.get(fence.context) ?? fence.sim.validator.lockClass("&fence->inline_lock", "spinlock");
+  const cls = classOfOps(t, ops, fence);
+  // Ops without a release are detached at signal — before the callbacks run under the lock.
+  if (ops.release === undefined) rememberDetached(t, fence, cls);
   return cls;
+}
+
+function classOfOps(t: InlineLockClasses, ops: DmaFenceOps, fence: DmaFence): LockClass {
+  if (t.o0 === ops) return t.c0!;
+  if (t.o1 === ops) return t.c1!;
+  if (t.o2 === ops) return t.c2!;
+  if (t.o3 === ops) return t.c3!;
+  let cls = t.byOps.get(ops);
+  if (cls === undefined) {
+    cls = fence.sim.validator.lockClass(inlineLockName(ops, fence), "spinlock");
+    cls.rule = DMA_FENCE_LOCK_RULE;
+    t.byOps.set(ops, cls);
+  }
+  t.o3 = t.o2;
+  t.c3 = t.c2;
+  t.o2 = t.o1;
+  t.c2 = t.c1;
+  t.o1 = t.o0;
+  t.c1 = t.c0;
+  t.o0 = ops;
+  t.c0 = cls;
+  return cls;
+}
+
+/** Remembers the class of a fence whose ops will be detached (signal), by its context. */
+function rememberDetached(t: InlineLockClasses, fence: DmaFence, cls: LockClass): void {
+  if (t.lastContext === fence.context && t.lastContextCls === cls) return;
+  t.byContext.set(fence.context, cls);
+  t.lastContext = fence.context;
+  t.lastContextCls = cls;
 }
 
 function inlineLockName(ops: DmaFenceOps, fence: DmaFence): string {

@@ -28,7 +28,7 @@ import {
   type SpinLock,
   type TrackRef,
 } from "@drmsim/runtime";
-import { dmaFenceLockIrqsave, dmaFenceUnlockIrqrestore } from "./dma-fence-lock.js";
+import { dmaFenceLockBrief, dmaFenceLockIrqsave, dmaFenceUnlockIrqrestore } from "./dma-fence-lock.js";
 import { installDmaFenceProgress } from "./dma-fence-progress.js";
 import {
   traceDmaFenceDestroy,
@@ -346,6 +346,13 @@ export class DmaFence extends RefCounted {
   private addCallbackChecked(cb: DmaFenceCb): number {
     // As the kernel: a signalled fence is answered without taking the lock.
     if ((this.flags & SIGNALED) !== 0) return ENOENT;
+    // No driver code runs under the lock unless enable_signaling is called now.
+    if (!this.enableWouldCallDriver() && dmaFenceLockBrief(this, "dma_fence_add_callback")) {
+      this.enableSignalingLocked();
+      if (this.cbs === null) this.cbs = cb;
+      else this.appendCallback(cb);
+      return 0;
+    }
     const flags = dmaFenceLockIrqsave(this, "dma_fence_add_callback");
     try {
       if (!this.enableSignalingLocked()) return ENOENT;
@@ -357,8 +364,18 @@ export class DmaFence extends RefCounted {
     }
   }
 
+  /** True if enabling signalling now would call the driver's `enable_signaling`. */
+  private enableWouldCallDriver(): boolean {
+    const ops = this.ops;
+    return (this.flags & ENABLE_SIGNAL) === 0 && ops !== null && ops.enableSignaling !== undefined;
+  }
+
   /** `enableSwSignaling` under the fence lock, irqs off. */
   private enableSwSignalingChecked(): void {
+    if (!this.enableWouldCallDriver() && dmaFenceLockBrief(this, "dma_fence_enable_sw_signaling")) {
+      this.enableSignalingLocked();
+      return;
+    }
     const flags = dmaFenceLockIrqsave(this, "dma_fence_enable_sw_signaling");
     try {
       this.enableSignalingLocked();
@@ -375,7 +392,8 @@ export class DmaFence extends RefCounted {
 
   /** `dma_fence_remove_callback()`: true if `cb` was still pending (and now never runs). */
   removeCallback(cb: DmaFenceCb): boolean {
-    if ((this.flags & LOCK_TAKEN) === 0) return this.removeCallbackLocked(cb);
+    if ((this.flags & LOCK_TAKEN) === 0 || dmaFenceLockBrief(this, "dma_fence_remove_callback"))
+      return this.removeCallbackLocked(cb);
     const flags = dmaFenceLockIrqsave(this, "dma_fence_remove_callback");
     try {
       return this.removeCallbackLocked(cb);
@@ -510,6 +528,15 @@ export class DmaFence extends RefCounted {
     const sim = this.sim;
     const v = sim.validator;
     const cookie = v.enabled ? v.beginSignalling() : null;
+    // Without callbacks nothing runs under the lock: record it as taken and dropped.
+    if (this.cbs === null && dmaFenceLockBrief(this, "dma_fence_signal")) {
+      try {
+        this.markSignaled(timestampNs);
+      } finally {
+        if (cookie !== null) v.endSignalling(cookie);
+      }
+      return;
+    }
     // dma_fence_signal takes the fence lock with irqs off (fences are signalled from interrupt
     // handlers and from process context alike); the callbacks run under it, atomically.
     let flags: number;

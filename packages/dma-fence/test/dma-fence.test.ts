@@ -412,7 +412,7 @@ describe("dma_fence lifetime", () => {
     sim.schedule(1000, () => f.signal());
     await sim.run({ untilNs: 10 });
     const kinds = sim.teardown().findings.map((x) => x.kind);
-    expect(kinds).toEqual(["fence-never-signalled"]);
+    expect(kinds).toEqual(["fence-never-signalled", "leak"]);
   });
 
   it("reports a put after the last one as use-after-free", () => {

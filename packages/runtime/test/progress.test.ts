@@ -155,12 +155,9 @@ describe("the deadlock verdict", () => {
     const sim = new Simulator({ validator: "collect" });
     const q = new WorkQueue(sim, "ordered", { ordered: true });
     const second = new Work(() => {}, "second");
-    const first = new Work(
-      async () => {
-        await sim.sleep({ kind: "work", what: "second", object: second }, { op: "wait_for_second" }).promise;
-      },
-      "first",
-    );
+    const first = new Work(async () => {
+      await sim.sleep({ kind: "work", what: "second", object: second }, { op: "wait_for_second" }).promise;
+    }, "first");
     q.queueWork(first);
     q.queueWork(second);
     const r = await sim.run();

@@ -265,6 +265,31 @@ export class Validator {
     ctx.held.pop();
   }
 
+  /**
+   * `might_lock()` for a spinlock taken with irqs off and dropped before anything else is taken
+   * under it (`spin_lock_irqsave` + `spin_unlock_irqrestore` around plain data): the dependencies
+   * and usage the acquisition implies, without a held-lock entry. Costs a chain-cache lookup when
+   * the same stack took the class before.
+   */
+  mightLockIrqsave(ctx: ExecutionContext, cls: LockClass, instance: object, op: string): void {
+    if (!this.enabled) return;
+    const held = ctx.held;
+    const depth = held.length;
+    // Irqs are off while it is held: in process context no usage bit is set, in irq context the
+    // in-hardirq one.
+    if (cls.irqTracked && ctx.kind === "irq" && (cls.usage & LOCK_USED_IN_HARDIRQ) === 0)
+      this.markUsage(ctx, cls, op, LOCK_USED_IN_HARDIRQ);
+    if (depth === 0 || held[depth - 1]!.chain!.child(cls).validated) return;
+    const saved = ctx.hardirqsOff;
+    ctx.hardirqsOff = saved + 1;
+    try {
+      this.acquireIn(ctx, cls, instance, op, "write", false, null);
+      held.pop();
+    } finally {
+      ctx.hardirqsOff = saved;
+    }
+  }
+
   /** True if the current context holds `instance` (or any lock of `cls` when no instance is given). */
   isHeld(cls: LockClass, instance?: object): boolean {
     const held = this.host.current.held;
