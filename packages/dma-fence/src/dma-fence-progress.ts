@@ -5,7 +5,12 @@
  * explain. A fence nobody else can explain has nothing in the kernel behind it: only an action from
  * outside can signal it. That is the root of seed 001: an indefinite fence.
  */
-import { type ProgressStep, registerProgressExplainer, type Simulator } from "@drmsim/runtime";
+import {
+  type ProgressStep,
+  registerProgressExplainer,
+  type Simulator,
+  stuckHardwareEngines,
+} from "@drmsim/runtime";
 import type { DmaFence } from "./dma-fence.js";
 
 declare module "@drmsim/runtime" {
@@ -53,6 +58,13 @@ export function installDmaFenceProgress(
       (obj) => {
         if (!(obj instanceof fenceClass)) return undefined;
         if (obj.signaled) return { what: `${obj.describe()} has signalled` };
+        // Hardware that will never complete what it holds may well be what this fence waits for.
+        const hung = stuckHardwareEngines(sim);
+        if (hung.length > 0)
+          return {
+            what: `${obj.describe()} has no known signaller, and hardware is stuck: ${hung.map((e) => e.name).join(", ")}`,
+            next: hung,
+          };
         return {
           what: `${obj.describe()} has nothing in the kernel behind it that will signal it`,
           root: {

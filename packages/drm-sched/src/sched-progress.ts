@@ -13,6 +13,7 @@ import {
   type ProgressWalk,
   registerProgressExplainer,
   type Simulator,
+  stuckHardwareEngines,
 } from "@drmsim/runtime";
 import { DrmSchedJob } from "./job.js";
 import { type DrmSchedFence, DrmSchedFenceFinished, DrmSchedFenceScheduled } from "./sched-fence.js";
@@ -92,6 +93,13 @@ function jobStep(job: DrmSchedJob, walk: ProgressWalk): ProgressStep | undefined
     return {
       what: `${job.describe()} runs on ${sched.name}: it waits for its hardware fence ${parent.describe()}`,
       next: [parent],
+    };
+  // A hung or crashed engine, not a driver backlog, may be what holds the hardware fence.
+  const hung = stuckHardwareEngines(walk.sim);
+  if (hung.length > 0)
+    return {
+      what: `${job.describe()} runs on ${sched.name}: its hardware fence ${parent.describe()} waits for stuck hardware`,
+      next: hung,
     };
   return {
     what: `${job.describe()} was handed to run_job on ${sched.name}, which returned ${parent.describe()}; nothing will signal that fence`,

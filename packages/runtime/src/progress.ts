@@ -16,6 +16,7 @@
  * `syncobj-point-never-submitted`, …), carrying the chain that led to it.
  */
 import { type ExecutionContext, frameList } from "./context.js";
+import { HardwareEngine } from "./hw/engine.js";
 import type { Finding, FindingKind } from "./lockdep/finding.js";
 import type { Simulator } from "./simulator.js";
 import { Work } from "./workqueue.js";
@@ -27,6 +28,11 @@ declare module "./lockdep/finding.js" {
      * on the same ordered (or saturated) workqueue: the item it waits for cannot start.
      */
     "ordered-wq-self-wait": true;
+    /**
+     * Hardware that hung (or crashed) holds commands that will never complete, and nothing resets
+     * it: no job timeout, or a timeout handler that does not recover.
+     */
+    "hw-hang-unrecovered": true;
   }
 }
 
@@ -180,10 +186,11 @@ function attempt(e: ProgressExplainer, obj: object, walk: ProgressWalk): Progres
   }
 }
 
-/** The runtime's own objects: contexts (what they sleep on), arrays (any of), work items. */
+/** The runtime's own objects: contexts (what they sleep on), arrays (any of), work items, engines. */
 function builtin(obj: object): ProgressStep | undefined {
   if (Array.isArray(obj)) return { what: `any of ${obj.length} objects`, next: obj as object[] };
   if (obj instanceof Work) return workStep(obj);
+  if (obj instanceof HardwareEngine) return engineStep(obj);
   if (isContext(obj)) return contextStep(obj);
   return undefined;
 }
@@ -208,6 +215,25 @@ function contextStep(ctx: ExecutionContext): ProgressStep {
   if (owner !== null) next.push(owner);
   const on = w.what.startsWith(w.kind) ? w.what : `${w.kind} ${w.what}`;
   return { what: `${ctx.label} sleeps${inFn} on ${on}`, next };
+}
+
+function engineStep(e: HardwareEngine): ProgressStep {
+  const what = e.crashed
+    ? `hardware engine ${e.name} crashed with ${e.busy + e.queued} command(s) on it`
+    : `hardware engine ${e.name} has ${e.busy} command(s) that never complete (hung)`;
+  return {
+    what,
+    root: {
+      kind: "hw-hang-unrecovered",
+      title: `${what}, and nothing resets it`,
+      explanation:
+        "The hardware stopped — a hang or a firmware crash — and nothing recovers it: the job " +
+        "timeout is disabled (MAX_SCHEDULE_TIMEOUT), or the timeout handler does not reset the " +
+        "engine and complete what it held. A dma_fence must signal in bounded time even when the " +
+        "hardware does not: every driver needs a timeout and a recovery path that signals the " +
+        "lost work with an error.",
+    },
+  };
 }
 
 function workStep(work: Work): ProgressStep | undefined {
