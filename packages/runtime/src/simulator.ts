@@ -581,7 +581,9 @@ export class Simulator {
       waitsFor:
         ctx.waiting === null
           ? "a promise the simulator does not know about (not a drmsim primitive)"
-          : `${ctx.waiting.kind} ${ctx.waiting.what}`,
+          : ctx.waiting.what.startsWith(ctx.waiting.kind)
+            ? ctx.waiting.what
+            : `${ctx.waiting.kind} ${ctx.waiting.what}`,
       backtrace: frameList(ctx.frame),
       holds: ctx.held.map((h) => h.cls.name),
     });
