@@ -418,6 +418,16 @@ describe("dma_fence lifetime", () => {
       .teardown()
       .findings.map((f) => f.kind)
       .sort();
+    // Nothing in the simulation could ever signal the first one: an indefinite fence.
+    expect(kinds).toEqual(["fence-never-signalled", "indefinite-fence", "leak"]);
+  });
+
+  it("explains never-signalled fences only when nothing was left to run", async () => {
+    const sim = new Simulator({ validator: "collect" });
+    const f = mockFence(sim);
+    sim.schedule(1000, () => f.signal());
+    await sim.run({ untilNs: 10 });
+    const kinds = sim.teardown().findings.map((x) => x.kind);
     expect(kinds).toEqual(["fence-never-signalled", "leak"]);
   });
 

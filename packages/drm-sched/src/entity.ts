@@ -134,6 +134,11 @@ export class DrmSchedEntity {
     return this.queue[this.qHead]?.submitSeq ?? Number.POSITIVE_INFINITY;
   }
 
+  /** @internal The queued jobs, oldest first (for forward-progress verdicts). */
+  queuedJobs(): DrmSchedJob[] {
+    return this.queue.slice(this.qHead) as DrmSchedJob[];
+  }
+
   /** `drm_sched_entity_is_ready`: a queued job and no pending dependency (and not killed). */
   isReady(): boolean {
     return this.qHead < this.queue.length && this.dependency === null && !this.stopped;

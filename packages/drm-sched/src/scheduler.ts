@@ -41,6 +41,7 @@ import {
 } from "./ops.js";
 import { DrmSchedRq } from "./run-queue.js";
 import { probeCredits, traceHwFence, traceJobFinished } from "./sched-trace.js";
+import { installSchedProgress } from "./sched-progress.js";
 import { type DrmSchedJobTraceArgs, traceDrmRunJob, traceDrmSchedProcessJob } from "./trace.js";
 
 declare module "@drmsim/runtime" {
@@ -207,6 +208,10 @@ export class DrmGpuScheduler {
 
   /** Stops the credits counter (`fini`). */
   private readonly unprobe: () => void;
+  /** @internal The run-job work item (`sched->work_run_job`): what a ready job waits for. */
+  get runWorkItem(): Work {
+    return this.runWork;
+  }
 
   /** `sched->score` (shared when `args.score` was given). */
   get score(): number {
@@ -716,6 +721,7 @@ export class DrmGpuScheduler {
 
 function registerScheduler(sim: Simulator, sched: DrmGpuScheduler): void {
   const list = sim.subsystem(SCHEDULERS, () => {
+    installSchedProgress(sim);
     const l: DrmGpuScheduler[] = [];
     sim.onTeardown(() => {
       for (const s of l) {

@@ -25,6 +25,7 @@ export * from "./explore/replay-token.js";
 export * from "./explore/shrink.js";
 export * from "./hw/engine.js";
 export type { Sleeper, WakeReason } from "./internal/sleeper.js";
+export * from "./irq-work.js";
 export * from "./kref.js";
 export * from "./lockdep/annotations.js";
 export * from "./lockdep/finding.js";
@@ -34,6 +35,7 @@ export { type AcquireOptions, Validator, type ValidatorMode } from "./lockdep/va
 export * from "./memory.js";
 export * from "./mutex.js";
 export * from "./prng.js";
+export * from "./progress.js";
 export * from "./simulator.js";
 export * from "./spinlock.js";
 export * from "./task.js";

@@ -23,6 +23,7 @@ import { Finding, ValidatorError, type WaitForEntry } from "./lockdep/finding.js
 import { Validator, type ValidatorMode } from "./lockdep/validator.js";
 import { MemoryManager } from "./memory.js";
 import { normalizeSeed, Prng } from "./prng.js";
+import { explainProgress, reportProgressRoot } from "./progress.js";
 import { Task } from "./task.js";
 import { formatTimeNs } from "./time.js";
 import { contextTrack, defineTracepoint, Tracer, type TraceSink } from "./trace.js";
@@ -612,7 +613,9 @@ export class Simulator {
       waitsFor:
         ctx.waiting === null
           ? "a promise the simulator does not know about (not a drmsim primitive)"
-          : `${ctx.waiting.kind} ${ctx.waiting.what}`,
+          : ctx.waiting.what.startsWith(ctx.waiting.kind)
+            ? ctx.waiting.what
+            : `${ctx.waiting.kind} ${ctx.waiting.what}`,
       backtrace: frameList(ctx.frame),
       holds: ctx.held.map((h) => h.cls.name),
     });
@@ -637,8 +640,32 @@ export class Simulator {
         "signals (an indefinite fence), and a lock whose owner waits in turn never comes free.",
       timeNs: this.nowNs,
     };
-    if (!this.validator.enabled) return new Finding(init);
-    return this.validator.report(init)!;
+    const v = this.validator;
+    if (!v.enabled) return new Finding(init);
+    // Why: each stuck context's chain back to its root; the verdict names the roots, and each
+    // root is reported after it as a finding of its own kind (collected, then thrown as one).
+    const chains = roots.map((ctx) => explainProgress(this, ctx));
+    const rooted = chains.filter((c) => c.root !== null);
+    const causes: string[] = [];
+    for (const c of rooted) {
+      const line = `root cause [${c.root!.kind}]: ${c.root!.title}`;
+      if (!causes.includes(line)) causes.push(line);
+    }
+    const saved = v.mode;
+    v.mode = "collect";
+    let finding: Finding;
+    try {
+      finding = v.report({ ...init, progress: (rooted[0] ?? chains[0])?.steps ?? [], details: causes })!;
+      for (const c of rooted) reportProgressRoot(this, c);
+    } finally {
+      v.mode = saved;
+    }
+    if (saved === "throw") {
+      const err = new ValidatorError(finding);
+      this.noteFatal(err);
+      throw err;
+    }
+    return finding;
   }
 
   // --- teardown -------------------------------------------------------------------------------

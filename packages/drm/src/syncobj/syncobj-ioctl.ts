@@ -376,7 +376,7 @@ export async function drmSyncobjTransferIoctl(table: SyncobjTable, args: DrmSync
   const dstPoint = u(args.dst_point, "dst_point");
   const dst = table.lookup(u(args.dst_handle, "dst_handle"), "ENOENT");
   try {
-    const fence = await table.findFence(
+    const fence = await table.findFenceForUser(
       u(args.src_handle, "src_handle"),
       u(args.src_point, "src_point"),
       u(args.flags, "flags"),
