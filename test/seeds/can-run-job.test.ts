@@ -34,6 +34,14 @@ describe("seed fixture: can-run-job", () => {
     const stuck = dl.waitFor.find((e) => e.context.includes("compositor"));
     expect(stuck).toBeDefined();
     expect(stuck!.backtrace.join("\n")).toMatch(/SYNCOBJ_WAIT/);
+    // Why: the syncobj's fence is the last job's, queued on a scheduler whose submission the
+    // side channel stopped and its missed kick never restarts.
+    expect(dl.details).toEqual([
+      expect.stringMatching(
+        /^root cause \[sched-stopped\]: submission on asahi-q\d+ was stopped .* and nothing restarts it$/,
+      ),
+    ]);
+    expect(dl.progress[dl.progress.length - 1]).toMatch(/is ready, but submission on asahi-q\d+ is stopped$/);
 
     const report = w.sim.teardown();
     const stalls = report.findings.filter((f) => f.kind === "sched-stall");

@@ -32,6 +32,26 @@ describe("seed fixture: indefinite-fence", () => {
     expect(entry.waitsFor).toMatch(/fence/);
     expect(entry.waitsFor).toMatch(/drm_sched|userfence_gpu/);
     expect(dl.explanation).toMatch(/indefinite fence/);
+    // Why: the app waits for the job's fence, the job for the user fence, and nothing in the
+    // kernel stands behind that one.
+    expect(dl.progress).toEqual([
+      expect.stringMatching(/^process:app\/\d+ sleeps on dma_fence drm_sched:userfence_gpu-ring /),
+      expect.stringMatching(/is the finished fence of job 1 /),
+      expect.stringMatching(
+        /^job 1 .* waits for dma_fence userfence_gpu:user-memory ctx \d+#1 \(a dependency or prepare_job fence\)$/,
+      ),
+      expect.stringMatching(
+        /^dma_fence userfence_gpu:user-memory ctx \d+#1 has nothing in the kernel behind it that will signal it$/,
+      ),
+    ]);
+    const [root] = sim.validator.findingsOf("indefinite-fence");
+    expect(root!.title).toMatch(
+      new RegExp(
+        `^indefinite fence: dma_fence ${INDEFINITE_FENCE_DRIVER}:user-memory ctx \\d+#1 can only be signalled from outside the kernel$`,
+      ),
+    );
+    expect(root!.explanation).toMatch(/seed 001: indefinite fences are a bad idea/);
+    expect(dl.details).toEqual([`root cause [indefinite-fence]: ${root!.title}`]);
 
     const report = sim.teardown();
     const never = report.findings.filter((f) => f.kind === "fence-never-signalled");

@@ -172,7 +172,19 @@ export class AmdgpuMman {
       scan: (sc) => this.shrinkScan(sc.nrToScan),
     };
     this.unregisterShrinker = sim.mm.registerShrinker(shrinker);
+    const mem = { process: adev.name, thread: "memory" };
+    this.unprobe = [
+      sim.tracer.probeCounter(mem, "VRAM", "used bytes", () => this.vram.buddy.size - this.vram.buddy.avail),
+      sim.tracer.probeCounter(mem, "GTT", "used bytes", () => {
+        let n = 0;
+        for (const bo of this.gttLru) n += bo.gttPages?.size ?? 0;
+        return n;
+      }),
+    ];
   }
+
+  /** Stops the VRAM and GTT counters of a trace (`fini`). */
+  private readonly unprobe: (() => void)[];
 
   /** Copy time of `size` bytes on SDMA. */
   copyNs(size: number): number {
@@ -469,6 +481,7 @@ export class AmdgpuMman {
   /** Teardown: the shrinker goes, the move entity and fence are released. */
   fini(): void {
     this.unregisterShrinker();
+    for (const u of this.unprobe) u();
     this.moveEntity.fini();
     this.vramMoveFence?.put();
     this.vramMoveFence = null;

@@ -224,6 +224,12 @@ export class HlDevice {
     this.dramBarBase = options.dramBarBase;
     this.dmaDev = drm.dmaDev;
     const name = this.name;
+    this.unprobe = sim.tracer.probeCounter(
+      { process: name, thread: "memory" },
+      "HBM",
+      "used bytes",
+      () => this.dram.size - this.dram.freeBytes,
+    );
     this.queues = options.queues.map(
       (p, i) =>
         new HlHwQueue(
@@ -333,5 +339,9 @@ export class HlDevice {
   /** Device removal: stops the timeout works; engines are idle or aborted. */
   fini(): void {
     for (const cs of this.csMirrorList) this.tdrWq.cancelWork(cs.tdr);
+    this.unprobe();
   }
+
+  /** Stops the HBM counter of a trace (`fini`). */
+  private readonly unprobe: () => void;
 }

@@ -9,9 +9,11 @@
  *
  * Signalling is lazy, as in the kernel: the array only installs callbacks on its members once
  * somebody enables signalling on it (a wait, a callback, `enableSwSignaling`). Until then,
- * `isSignaled()` polls the members. The kernel defers the final signal to an irq_work so the
- * array's lock is never taken under a member's; drmsim's fence locks are not real locks, so the
- * array signals straight from the member's callback (still atomic, still in the member's context).
+ * `isSignaled()` polls the members. The array's lock has a class of its own
+ * (`&dma_fence_array_lock_key`, as 7.1 sets it), so taking members' locks under it while
+ * enabling signalling is legal; the reverse is not, so — as in the kernel — the last member's
+ * callback does not signal the array under the member's lock but hands that to an irq_work
+ * (`irqWorkQueue`: run at once, in the irq_work context, holding nothing).
  *
  * A kernel quirk kept on purpose: member errors are collected by the member callbacks, so an
  * array that completes by being polled (`isSignaled()` before anyone enabled signalling) reports
@@ -20,9 +22,11 @@
  * Arrays must not contain containers (arrays or chains): the kernel WARNs, because waiting code
  * and `dma_fence_unwrap` only look one level deep. Flatten with `dmaFenceUnwrapMerge` instead.
  */
-import { frameList, GFP_KERNEL, type Gfp, KernelError, type Simulator } from "@drmsim/runtime";
+import { frameList, GFP_KERNEL, type Gfp, irqWorkQueue, KernelError, type Simulator } from "@drmsim/runtime";
 import { DmaFence, type DmaFenceCb, DmaFenceFlag, type DmaFenceOps } from "./dma-fence.js";
 import { dmaFenceIsChain } from "./dma-fence-chain.js";
+import { dmaFenceSetLockClass } from "./dma-fence-lock.js";
+import { dmaFenceAddContainerExplainer } from "./dma-fence-progress.js";
 
 declare module "@drmsim/runtime" {
   interface FindingKinds {
@@ -50,6 +54,17 @@ const arrayOps: DmaFenceOps<DmaFenceArray> = {
     for (const f of a.fences) f.setDeadline(deadlineNs);
   },
 };
+// dma_fence_array_init's lockdep_set_class: container -> member nesting is legal.
+dmaFenceSetLockClass(arrayOps, "&dma_fence_array_lock_key");
+// Forward-progress verdicts: an array waits for its unsignalled members.
+dmaFenceAddContainerExplainer((f) => {
+  if (!(f instanceof DmaFenceArray) || f.signaled) return undefined;
+  const waiting = f.fences.filter((m) => !m.signaled);
+  return {
+    what: `${f.describe()} waits for ${f.signalOnAny ? "any" : "all"} of ${waiting.length} unsignalled member(s)`,
+    next: waiting,
+  };
+});
 
 /** One member's callback (`struct dma_fence_array_cb`). */
 class ArrayCb implements DmaFenceCb {
@@ -136,11 +151,16 @@ export class DmaFenceArray extends DmaFence {
   /** @internal `dma_fence_array_cb_func`. */
   memberSignalled(f: DmaFence): void {
     this.setPendingError(f.error);
-    if (--this.numPending === 0) {
-      // The kernel's irq_work (`irq_signal_fence`), run at once.
-      this.clearPendingError();
-      this.signal();
-    }
+    // The last one hands the callback's reference to the irq_work (`dma_fence_array_irq_work`),
+    // which signals the array once no member lock is held.
+    if (--this.numPending === 0) irqWorkQueue(this.sim, () => this.signalWork());
+    else this.put();
+  }
+
+  /** `dma_fence_array_irq_work`. */
+  private signalWork(): void {
+    this.clearPendingError();
+    this.signal();
     this.put();
   }
 

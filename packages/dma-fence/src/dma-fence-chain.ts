@@ -22,10 +22,13 @@ import {
   frameList,
   GFP_KERNEL,
   type Gfp,
+  irqWorkQueue,
   KernelError,
   type Simulator,
 } from "@drmsim/runtime";
 import { DmaFence, type DmaFenceCb, type DmaFenceOps } from "./dma-fence.js";
+import { dmaFenceSetLockClass } from "./dma-fence-lock.js";
+import { dmaFenceAddContainerExplainer } from "./dma-fence-progress.js";
 import { dmaFenceContextAlloc } from "./fence-context.js";
 
 declare module "@drmsim/runtime" {
@@ -69,6 +72,20 @@ const chainOps: DmaFenceOps<DmaFenceChain> = {
       dmaFenceChainContained(it).setDeadline(deadlineNs);
   },
 };
+// As 7.1 does for chains: their own class, so link -> contained-fence nesting is legal.
+dmaFenceSetLockClass(chainOps, "&dma_fence_chain_lock_key");
+// Forward-progress verdicts: a link waits for the oldest contained fence up to it that has not signalled.
+dmaFenceAddContainerExplainer((f) => {
+  if (!(f instanceof DmaFenceChain) || f.signaled) return undefined;
+  let oldest: DmaFence | null = null;
+  for (let it: DmaFence | null = f; it !== null; it = it instanceof DmaFenceChain ? it.prev : null) {
+    const c = dmaFenceChainContained(it);
+    if (!c.signaled) oldest = c;
+  }
+  return oldest === null
+    ? { what: `${f.describe()}: every fence up to it has signalled` }
+    : { what: `${f.describe()} (point ${f.seqno}) waits for ${oldest.describe()}`, next: [oldest] };
+});
 
 /** Where a new link goes: `dma_fence_chain_init`'s context and seqno rules. */
 function chainIdentity(
@@ -188,14 +205,19 @@ export class DmaFenceChain extends DmaFence {
   }
 
   /**
-   * `dma_fence_chain_cb` + `dma_fence_chain_irq_work`: the fence we waited on signalled; wait on
-   * the next unsignalled one, or signal if there is none. (The kernel defers this to irq_work;
-   * here it runs at once.)
+   * `dma_fence_chain_cb`: the fence we waited on signalled. Moving on to the next unsignalled
+   * fence (or signalling the link) takes other fence locks, the link's own among them, so it is
+   * handed to an irq_work (with the callback's reference to the link) that runs holding nothing.
    */
   private containedSignalled(f: DmaFence): void {
+    irqWorkQueue(this.sim, () => this.advanceWork());
+    f.put();
+  }
+
+  /** `dma_fence_chain_irq_work`: wait on the next unsignalled fence, or signal if there is none. */
+  private advanceWork(): void {
     if (!this.enableSignalingLinks()) this.signal();
     this.put();
-    f.put();
   }
 
   /**

@@ -16,6 +16,7 @@
  * driver may go away; `wait(0)` returns 0 or 1 (it never returns -ETIME).
  */
 import {
+  contextTrack,
   ERRNO,
   type ErrnoName,
   frameList,
@@ -23,18 +24,15 @@ import {
   MAX_ERRNO,
   MAX_SCHEDULE_TIMEOUT,
   RefCounted,
+  reportProgressRoots,
   type Simulator,
   type SpinLock,
   type TrackRef,
 } from "@drmsim/runtime";
-import {
-  traceDmaFenceDestroy,
-  traceDmaFenceEnableSignal,
-  traceDmaFenceInit,
-  traceDmaFenceSignaled,
-  traceDmaFenceWaitEnd,
-  traceDmaFenceWaitStart,
-} from "./trace.js";
+import { dmaFenceLockBrief, dmaFenceLockIrqsave, dmaFenceUnlockIrqrestore } from "./dma-fence-lock.js";
+import { installDmaFenceProgress } from "./dma-fence-progress.js";
+import { FENCE_TRACK_PROCESS, fenceTraceState, notePendingFences } from "./fence-trace-state.js";
+import { fenceTimelineThread, traceDmaFence, traceDmaFenceEnableSignal, traceDmaFenceWait } from "./trace.js";
 
 declare module "@drmsim/runtime" {
   interface FindingKinds {
@@ -114,17 +112,15 @@ export interface DmaFenceInitOptions {
 const SIGNALED = DmaFenceFlag.SIGNALED;
 const ENABLE_SIGNAL = DmaFenceFlag.ENABLE_SIGNAL;
 const SIGNALED_TIMESTAMP = DmaFenceFlag.SIGNALED | DmaFenceFlag.TIMESTAMP;
+/**
+ * drmsim's own flag (below `USER_BITS`, so no driver's bit): the fence lock is taken for real —
+ * the fence has an external lock, or the validator is on (see `dma-fence-lock.ts`). Set once at
+ * init; the hot paths test it together with SIGNALED, at no cost when it is clear.
+ */
+const LOCK_TAKEN = 1 << 7;
+const SIGNALED_OR_LOCK_TAKEN = SIGNALED | LOCK_TAKEN;
 const ENOENT = -ERRNO.ENOENT;
 const EINVAL = -ERRNO.EINVAL;
-const FENCE_TRACK_PROCESS = "dma_fence";
-const FENCE_TRACKS = {};
-
-/** A fence context's trace track; `thread` is filled in once the timeline's names are known. */
-interface FenceTrack {
-  readonly process: string;
-  thread: string;
-  named: boolean;
-}
 
 /**
  * `struct dma_fence`. Create with `new DmaFence(sim, ops, context, seqno)` (`dma_fence_init`);
@@ -201,21 +197,26 @@ export class DmaFence extends RefCounted {
   }
 
   /**
-   * The trace track of this fence's timeline: one per fence context, named `driver:timeline` the
-   * first time the names can be read. All events of the context share the track object, so events
-   * recorded before the name was known (a subclass's init) or after the ops were detached (7.1
-   * signal) still land on the same, properly named track.
+   * The trace track of this fence's timeline: one per fence context, named `timeline fences
+   * (driver)` the first time the names can be read, in the process of the context's device
+   * (`setDmaFenceContextDevice`) or `dma_fence`. All events of the context share the track
+   * object, so a span opened before the name was known (a subclass's init) is still drawn on the
+   * named track: spans are placed when they close.
    */
   get track(): TrackRef {
-    const tracks = this.sim.subsystem(FENCE_TRACKS, () => new Map<number, FenceTrack>());
-    let t = tracks.get(this.context);
+    const st = fenceTraceState(this.sim);
+    let t = st.tracks.get(this.context);
     if (t === undefined) {
-      t = { process: FENCE_TRACK_PROCESS, thread: `ctx ${this.context}`, named: false };
-      tracks.set(this.context, t);
+      t = {
+        process: st.devices.get(this.context) ?? FENCE_TRACK_PROCESS,
+        thread: `ctx ${this.context}`,
+        named: false,
+      };
+      st.tracks.set(this.context, t);
     }
     if (!t.named && this.ops !== null) {
       try {
-        t.thread = `${this.ops.getDriverName(this)}:${this.ops.getTimelineName(this)}`;
+        t.thread = fenceTimelineThread(this.ops.getDriverName(this), this.ops.getTimelineName(this));
         t.named = true;
       } catch {
         // A subclass still in its constructor: named on the next event.
@@ -255,10 +256,11 @@ export class DmaFence extends RefCounted {
 
   /** `dma_fence_signal_timestamp()`: as `signal()`, with an explicit timestamp. */
   signalTimestamp(timestampNs: number): void {
-    if ((this.flags & SIGNALED) !== 0) return;
+    const flags = this.flags;
+    if ((flags & SIGNALED) !== 0) return;
     // The common case — inline lock, validator off — needs no lock, no signalling annotation and
     // nothing to undo if a callback throws, so it skips all of that.
-    if (this.lock === null && !this.sim.validator.enabled) this.markSignaled(timestampNs);
+    if ((flags & LOCK_TAKEN) === 0) this.markSignaled(timestampNs);
     else this.signalAnnotated(timestampNs);
   }
 
@@ -325,7 +327,8 @@ export class DmaFence extends RefCounted {
    * completes. Called implicitly by `addCallback` and `wait`.
    */
   enableSwSignaling(): void {
-    this.enableSignalingLocked();
+    if ((this.flags & LOCK_TAKEN) === 0) this.enableSignalingLocked();
+    else this.enableSwSignalingChecked();
   }
 
   /**
@@ -335,10 +338,55 @@ export class DmaFence extends RefCounted {
    */
   addCallback(cb: DmaFenceCb): number {
     if (typeof cb?.func !== "function") return EINVAL;
-    if ((this.flags & SIGNALED) !== 0 || !this.enableSignalingLocked()) return ENOENT;
+    // Signalled, or the fence lock is taken for real: the cold path, in a method of its own so
+    // this one stays small enough for V8 to inline.
+    if ((this.flags & SIGNALED_OR_LOCK_TAKEN) !== 0) return this.addCallbackChecked(cb);
+    if (!this.enableSignalingLocked()) return ENOENT;
     if (this.cbs === null) this.cbs = cb;
     else this.appendCallback(cb);
     return 0;
+  }
+
+  /** `addCallback` under the fence lock, irqs off (`dma_fence_add_callback`'s locked part). */
+  private addCallbackChecked(cb: DmaFenceCb): number {
+    // As the kernel: a signalled fence is answered without taking the lock.
+    if ((this.flags & SIGNALED) !== 0) return ENOENT;
+    // No driver code runs under the lock unless enable_signaling is called now.
+    if (!this.enableWouldCallDriver() && dmaFenceLockBrief(this, "dma_fence_add_callback")) {
+      this.enableSignalingLocked();
+      if (this.cbs === null) this.cbs = cb;
+      else this.appendCallback(cb);
+      return 0;
+    }
+    const flags = dmaFenceLockIrqsave(this, "dma_fence_add_callback");
+    try {
+      if (!this.enableSignalingLocked()) return ENOENT;
+      if (this.cbs === null) this.cbs = cb;
+      else this.appendCallback(cb);
+      return 0;
+    } finally {
+      dmaFenceUnlockIrqrestore(this, flags, "dma_fence_add_callback");
+    }
+  }
+
+  /** True if enabling signalling now would call the driver's `enable_signaling`. */
+  private enableWouldCallDriver(): boolean {
+    const ops = this.ops;
+    return (this.flags & ENABLE_SIGNAL) === 0 && ops !== null && ops.enableSignaling !== undefined;
+  }
+
+  /** `enableSwSignaling` under the fence lock, irqs off. */
+  private enableSwSignalingChecked(): void {
+    if (!this.enableWouldCallDriver() && dmaFenceLockBrief(this, "dma_fence_enable_sw_signaling")) {
+      this.enableSignalingLocked();
+      return;
+    }
+    const flags = dmaFenceLockIrqsave(this, "dma_fence_enable_sw_signaling");
+    try {
+      this.enableSignalingLocked();
+    } finally {
+      dmaFenceUnlockIrqrestore(this, flags, "dma_fence_enable_sw_signaling");
+    }
   }
 
   private appendCallback(cb: DmaFenceCb): void {
@@ -349,6 +397,17 @@ export class DmaFence extends RefCounted {
 
   /** `dma_fence_remove_callback()`: true if `cb` was still pending (and now never runs). */
   removeCallback(cb: DmaFenceCb): boolean {
+    if ((this.flags & LOCK_TAKEN) === 0 || dmaFenceLockBrief(this, "dma_fence_remove_callback"))
+      return this.removeCallbackLocked(cb);
+    const flags = dmaFenceLockIrqsave(this, "dma_fence_remove_callback");
+    try {
+      return this.removeCallbackLocked(cb);
+    } finally {
+      dmaFenceUnlockIrqrestore(this, flags, "dma_fence_remove_callback");
+    }
+  }
+
+  private removeCallbackLocked(cb: DmaFenceCb): boolean {
     const cbs = this.cbs;
     if (cbs === null) return false;
     if (!Array.isArray(cbs)) {
@@ -384,11 +443,18 @@ export class DmaFence extends RefCounted {
     v.mightSleep(op);
     v.mightWaitFence(op);
     this.enableSwSignaling();
-    const tracing = sim.tracer.on;
-    if (tracing) sim.tracer.instant(traceDmaFenceWaitStart, this.track, this.traceArgs());
-    const ret = await this.defaultWait(opts.interruptible === true, timeout);
-    if (tracing) sim.tracer.instant(traceDmaFenceWaitEnd, this.track, { ...this.traceArgs(), ret });
-    return ret;
+    if (!sim.tracer.on) return this.defaultWait(opts.interruptible === true, timeout);
+    const span = {};
+    sim.tracer.begin(traceDmaFenceWait, contextTrack(sim.current), span, this.traceArgs());
+    if (sim.tracer.isOpen(this)) sim.tracer.flow("wait", this, span);
+    try {
+      const ret = await this.defaultWait(opts.interruptible === true, timeout);
+      sim.tracer.end(span, { ret });
+      return ret;
+    } catch (e) {
+      sim.tracer.end(span, { ret: (e as { errno?: number }).errno ?? 0 });
+      throw e;
+    }
   }
 
   /** `dma_fence_set_deadline()`: forwards the hint to the driver while the fence is pending. */
@@ -423,12 +489,12 @@ export class DmaFence extends RefCounted {
    * `-EDEADLK` and signalled. Then `ops.release` runs.
    */
   protected release(): void {
-    if (((this.flags & SIGNALED) === 0 && this.cbs !== null) || this.sim.tracer.on) this.releaseChecked();
+    if ((this.flags & SIGNALED) === 0 && this.cbs !== null) this.releaseChecked();
     const ops = this.ops;
     if (ops !== null && ops.release !== undefined) ops.release(this);
   }
 
-  /** The uncommon part of `release()`: a fence dropped with waiters, and the destroy tracepoint. */
+  /** The uncommon part of `release()`: a fence dropped with waiters. */
   private releaseChecked(): void {
     const pending = this.pendingCallbacks;
     if (!this.signaled && pending > 0) {
@@ -445,18 +511,21 @@ export class DmaFence extends RefCounted {
       this.error = -ERRNO.EDEADLK;
       this.signal();
     }
-    if (this.sim.tracer.on) this.sim.tracer.instant(traceDmaFenceDestroy, this.track, this.traceArgs());
   }
 
   private applyInitOptions(opts: DmaFenceInitOptions): void {
     if (opts.seqno64 === true) this.flags |= DmaFenceFlag.SEQNO64;
     (this as { lock: SpinLock | null }).lock = opts.lock ?? null;
+    if (opts.lock !== undefined) this.flags |= LOCK_TAKEN;
   }
 
   /** The checked part of init: the teardown check and the init tracepoint. */
   private initChecked(): void {
     const sim = this.sim;
-    if (sim.validator.enabled) installFenceTeardownCheck(sim);
+    if (sim.validator.enabled) {
+      this.flags |= LOCK_TAKEN;
+      installFenceTeardownCheck(sim);
+    }
     if (sim.tracer.on) this.traceInit();
   }
 
@@ -469,7 +538,8 @@ export class DmaFence extends RefCounted {
     } catch {
       args = { driver: "?", timeline: `ctx ${this.context}`, context: this.context, seqno: this.seqno };
     }
-    this.sim.tracer.instant(traceDmaFenceInit, this.track, args);
+    this.sim.tracer.begin(traceDmaFence, this.track, this, args);
+    notePendingFences(this.sim, 1);
   }
 
   /**
@@ -480,19 +550,29 @@ export class DmaFence extends RefCounted {
     const sim = this.sim;
     const v = sim.validator;
     const cookie = v.enabled ? v.beginSignalling() : null;
-    const lock = this.lock;
-    // Callbacks run atomically. With the inline lock that only matters to the validator (it is
-    // what makes sleeping in a callback a finding), so skip finding the context when it is off.
-    const ctx = lock === null && v.enabled ? sim.current : null;
-    // dma_fence_signal takes the fence lock with spin_lock_irqsave: fences are signalled from
-    // interrupt handlers and from process context alike.
-    const flags = lock !== null ? lock.lockIrqsave() : 0;
-    if (ctx !== null) ctx.atomicDepth++;
+    // Without callbacks nothing runs under the lock: record it as taken and dropped.
+    if (this.cbs === null && dmaFenceLockBrief(this, "dma_fence_signal")) {
+      try {
+        this.markSignaled(timestampNs);
+      } finally {
+        if (cookie !== null) v.endSignalling(cookie);
+      }
+      return;
+    }
+    // dma_fence_signal takes the fence lock with irqs off (fences are signalled from interrupt
+    // handlers and from process context alike); the callbacks run under it, atomically.
+    let flags: number;
     try {
-      this.markSignaled(timestampNs);
+      flags = dmaFenceLockIrqsave(this, "dma_fence_signal");
+    } catch (e) {
+      if (cookie !== null) v.endSignalling(cookie);
+      throw e;
+    }
+    try {
+      // A callback of another fence may have signalled this one meanwhile.
+      if ((this.flags & SIGNALED) === 0) this.markSignaled(timestampNs);
     } finally {
-      if (lock !== null) lock.unlockIrqrestore(flags);
-      else if (ctx !== null) ctx.atomicDepth--;
+      dmaFenceUnlockIrqrestore(this, flags, "dma_fence_signal");
       if (cookie !== null) v.endSignalling(cookie);
     }
   }
@@ -519,7 +599,19 @@ export class DmaFence extends RefCounted {
   }
 
   private traceSignaled(): void {
-    this.sim.tracer.instant(traceDmaFenceSignaled, this.track, { ...this.traceArgs(), error: this.error });
+    const tracer = this.sim.tracer;
+    if (!tracer.isOpen(this)) return;
+    // Names the track and the arguments if the init could not (a subclass still in its
+    // constructor then); the ops are still attached here.
+    void this.track;
+    let names: { driver: string; timeline: string } | null = null;
+    try {
+      names = { driver: this.driverName, timeline: this.timelineName };
+    } catch {
+      // Keep what init recorded.
+    }
+    tracer.end(this, names === null ? { error: this.error } : { ...names, error: this.error });
+    notePendingFences(this.sim, -1);
   }
 
   /** Sets ENABLE_SIGNAL once and asks the driver; false if the fence is (now) signalled. */
@@ -534,7 +626,8 @@ export class DmaFence extends RefCounted {
 
   /** `ops.enable_signaling`, atomically; a false return means "already done" and signals. */
   private callEnableSignaling(enable: (fence: DmaFence) => boolean): boolean {
-    if (this.sim.tracer.on) this.sim.tracer.instant(traceDmaFenceEnableSignal, this.track, this.traceArgs());
+    if (this.sim.tracer.on)
+      this.sim.tracer.instant(traceDmaFenceEnableSignal, contextTrack(this.sim.current), this.traceArgs());
     const ctx = this.sim.current;
     ctx.atomicDepth++;
     let ok: boolean;
@@ -544,7 +637,8 @@ export class DmaFence extends RefCounted {
       ctx.atomicDepth--;
     }
     if (!ok) {
-      this.signal();
+      // dma_fence_signal_locked: the caller holds the fence lock (taking it again would deadlock).
+      if ((this.flags & SIGNALED) === 0) this.markSignaled(this.sim.now);
       return false;
     }
     return true;
@@ -561,7 +655,7 @@ export class DmaFence extends RefCounted {
     if (timeout === 0) return 0;
     const deadline = timeout >= MAX_SCHEDULE_TIMEOUT ? Number.POSITIVE_INFINITY : sim.now + timeout;
     const sleeper = sim.sleep(
-      { kind: "dma_fence", what: this.describe() },
+      { kind: "dma_fence", what: this.describe(), object: this },
       { op: "dma_fence_default_wait", deadlineNs: deadline, wakeOn: intr ? "interruptible" : "none" },
     );
     const cb: DmaFenceCb = { func: () => sleeper.wake("woken") };
@@ -595,11 +689,12 @@ const TEARDOWN_CHECK = {};
  */
 function installFenceTeardownCheck(sim: Simulator): void {
   sim.subsystem(TEARDOWN_CHECK, () => {
+    installDmaFenceProgress(sim, DmaFence);
     sim.onTeardown(() => {
-      const stuck: string[] = [];
-      for (const obj of sim.liveRefs)
-        if (obj instanceof DmaFence && !obj.signaled) stuck.push(obj.describe());
-      if (stuck.length === 0) return;
+      const fences: DmaFence[] = [];
+      for (const obj of sim.liveRefs) if (obj instanceof DmaFence && !obj.signaled) fences.push(obj);
+      if (fences.length === 0) return;
+      const stuck = fences.map((f) => f.describe());
       sim.validator.report({
         kind: "fence-never-signalled",
         title: `${stuck.length} dma_fence${stuck.length === 1 ? "" : "s"} never signalled before teardown`,
@@ -608,6 +703,9 @@ function installFenceTeardownCheck(sim: Simulator): void {
         explanation:
           "A dma_fence must signal in bounded time. One still pending when the world ends means its signalling path depends on something that never happened: userspace, a lost wake-up, or a hang without a timeout.",
       });
+      // Why each one cannot signal: its chain back to the root, each root reported once — only
+      // when nothing was left to run (a run cut short by a time bound still had its answer coming).
+      if (sim.pendingEvents === 0) reportProgressRoots(sim, fences);
     });
     return true;
   });

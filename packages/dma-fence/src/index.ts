@@ -21,6 +21,8 @@ export { dmaFenceBeginSignalling, dmaFenceEndSignalling, withDmaFenceSignalling 
 export * from "./dma-fence.js";
 export * from "./dma-fence-array.js";
 export * from "./dma-fence-chain.js";
+export * from "./dma-fence-lock.js";
+export * from "./dma-fence-progress.js";
 export * from "./dma-fence-unwrap.js";
 export * from "./fence-context.js";
 export * from "./stub.js";

@@ -38,7 +38,7 @@ export async function dmaFenceWaitAny(
   }
   const deadline = timeout >= MAX_SCHEDULE_TIMEOUT ? Number.POSITIVE_INFINITY : sim.now + timeout;
   const sleeper = sim.sleep(
-    { kind: "dma_fence", what: `any of ${fences.length} fences` },
+    { kind: "dma_fence", what: `any of ${fences.length} fences`, object: [...fences] },
     { op, deadlineNs: deadline, wakeOn: intr ? "interruptible" : "none" },
   );
   const cbs: [DmaFence, DmaFenceCb][] = [];

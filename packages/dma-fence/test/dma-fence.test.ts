@@ -14,12 +14,14 @@ import {
   type DmaFenceCb,
   dmaFenceAllocatePrivateStub,
   dmaFenceContextAlloc,
+  dmaFenceContextHasDevice,
   dmaFenceGetStub,
   dmaFenceIsLater,
   dmaFenceIsLaterOrSame,
   dmaFenceLater,
   dmaFenceSeqnoIsLater,
   dmaFenceWaitAny,
+  setDmaFenceContextDevice,
 } from "../src/index.js";
 import { mockFence, mockOps } from "./mock-fence.js";
 
@@ -416,6 +418,16 @@ describe("dma_fence lifetime", () => {
       .teardown()
       .findings.map((f) => f.kind)
       .sort();
+    // Nothing in the simulation could ever signal the first one: an indefinite fence.
+    expect(kinds).toEqual(["fence-never-signalled", "indefinite-fence", "leak"]);
+  });
+
+  it("explains never-signalled fences only when nothing was left to run", async () => {
+    const sim = new Simulator({ validator: "collect" });
+    const f = mockFence(sim);
+    sim.schedule(1000, () => f.signal());
+    await sim.run({ untilNs: 10 });
+    const kinds = sim.teardown().findings.map((x) => x.kind);
     expect(kinds).toEqual(["fence-never-signalled", "leak"]);
   });
 
@@ -428,24 +440,68 @@ describe("dma_fence lifetime", () => {
     expect(sim.validator.findingsOf("use-after-free")).toHaveLength(1);
   });
 
-  it("traces init, enable_signal, signaled, wait_start and wait_end on the fence's timeline", async () => {
+  it("traces the fence as a span init→signal on its timeline, and the wait as a span on the waiter's track with an arrow from the fence", async () => {
     const sim = new Simulator({ trace: true });
     const ctx = dmaFenceContextAlloc(sim);
     const f = new DmaFence(sim, { ...mockOps, enableSignaling: () => true }, ctx, 1);
+    f.setError("EIO");
     sim.schedule(5, () => f.signal());
-    await sim.exec("w", () => f.wait());
-    expect(sim.tracer.events.map((e) => e.name)).toEqual([
-      "dma_fence_init",
-      "dma_fence_enable_signal",
-      "dma_fence_wait_start",
-      "dma_fence_signaled",
-      "dma_fence_wait_end",
-    ]);
-    expect(sim.tracer.eventsOf("dma_fence_signaled")[0]).toMatchObject({
-      ts: 5,
-      track: { process: "dma_fence", thread: "mock:mock" },
+    let waiter = "";
+    await sim.exec("w", () => {
+      waiter = sim.current.label;
+      return f.wait();
     });
+    const ev = sim.tracer.events.map((e) => [
+      e.name,
+      e.ph,
+      e.ts,
+      e.dur ?? null,
+      e.track.process,
+      e.track.thread,
+    ]);
+    expect(ev).toEqual([
+      ["dma_fence_enable_signal", "i", 0, null, "w", waiter],
+      ["fences", "C", 0, null, "dma_fence", "fences"], // the pending count, written as time moved on
+      ["dma_fence", "X", 0, 5, "dma_fence", "mock fences (mock)"],
+      ["sleep", "X", 0, 5, "w", waiter], // the context asleep inside the wait
+      ["dma_fence_wait", "X", 0, 5, "w", waiter],
+      ["wait", "s", 0, null, "dma_fence", "mock fences (mock)"],
+      ["wait", "f", 0, null, "w", waiter],
+    ]);
+    expect(sim.tracer.eventsOf("dma_fence")[0]!.args).toEqual({
+      driver: "mock",
+      timeline: "mock",
+      context: ctx,
+      seqno: 1,
+      error: -5,
+    });
+    expect(sim.tracer.eventsOf("dma_fence_wait")[0]!.args).toMatchObject({
+      seqno: 1,
+      ret: expect.any(Number),
+    });
+    // The pending-fences counter: one at 0, none after the signal (sampled by finish()).
+    sim.tracer.finish();
+    expect(sim.tracer.eventsOf("fences").map((e) => [e.ts, e.args])).toEqual([
+      [0, { pending: 1 }],
+      [5, { pending: 0 }],
+    ]);
     f.put();
+  });
+
+  it("draws a context's fences in the device process it was given", () => {
+    const sim = new Simulator({ trace: true });
+    const ctx = dmaFenceContextAlloc(sim);
+    setDmaFenceContextDevice(sim, ctx, "gpu0");
+    expect(dmaFenceContextHasDevice(sim, ctx)).toBe(true);
+    expect(dmaFenceContextHasDevice(sim, ctx + 1)).toBe(false);
+    const f = mockFence(sim, 1, ctx);
+    f.signal();
+    const g = mockFence(sim, 1, ctx + 1);
+    setDmaFenceContextDevice(sim, ctx + 1, "gpu1"); // after the track exists: moved before its span closes
+    g.signal();
+    expect(sim.tracer.eventsOf("dma_fence").map((e) => e.track.process)).toEqual(["gpu0", "gpu1"]);
+    f.put();
+    g.put();
   });
 });
 
@@ -469,14 +525,9 @@ describe("dma_fence trace tracks", () => {
     a.signal();
     const b = new LateNamed(ctx, 2);
     b.signal();
-    const threads = new Set(sim.tracer.events.map((e) => e.track.thread));
-    expect([...threads]).toEqual(["late:GFX"]);
-    expect(sim.tracer.events.map((e) => e.name)).toEqual([
-      "dma_fence_init",
-      "dma_fence_signaled",
-      "dma_fence_init",
-      "dma_fence_signaled",
-    ]);
+    const spans = sim.tracer.events.filter((e) => e.ph === "X");
+    expect(new Set(spans.map((e) => e.track.thread))).toEqual(new Set(["GFX fences (late)"]));
+    expect(spans.map((e) => e.name)).toEqual(["dma_fence", "dma_fence"]);
     a.put();
     b.put();
   });

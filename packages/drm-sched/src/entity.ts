@@ -22,6 +22,13 @@ import {
 import type { DrmSchedJob } from "./job.js";
 import type { DrmSchedRq } from "./run-queue.js";
 import { DRM_SCHED_FENCE_DONT_PIPELINE, toDrmSchedFence } from "./sched-fence.js";
+import {
+  traceEntityFences,
+  traceEntityQueue,
+  traceJobFinished,
+  traceJobQueued,
+  traceJobWaits,
+} from "./sched-trace.js";
 import type { DrmGpuScheduler } from "./scheduler.js";
 import { traceDrmSchedJob, traceDrmSchedJobWaitDep } from "./trace.js";
 
@@ -105,6 +112,7 @@ export class DrmSchedEntity {
     if (first !== undefined) {
       if (priority >= first.numRqs) this.priority = Math.max(first.numRqs - 1, 0);
       this.rq = first.rqFor(this.priority);
+      if (sim.tracer.on) traceEntityFences(this, first);
     }
   }
 
@@ -124,6 +132,11 @@ export class DrmSchedEntity {
   /** @internal FIFO key: push order of the head job. */
   headSeq(): number {
     return this.queue[this.qHead]?.submitSeq ?? Number.POSITIVE_INFINITY;
+  }
+
+  /** @internal The queued jobs, oldest first (for forward-progress verdicts). */
+  queuedJobs(): DrmSchedJob[] {
+    return this.queue.slice(this.qHead) as DrmSchedJob[];
   }
 
   /** `drm_sched_entity_is_ready`: a queued job and no pending dependency (and not killed). */
@@ -156,7 +169,11 @@ export class DrmSchedEntity {
     job.state = "queued";
     const first = this.qHead === this.queue.length;
     this.queue.push(job);
-    if (sim.tracer.on) sim.tracer.instant(traceDrmSchedJob, sched.track, sched.jobTraceArgs(job));
+    if (sim.tracer.on) {
+      sim.tracer.instant(traceDrmSchedJob, sched.track, sched.jobTraceArgs(job));
+      traceJobQueued(job);
+      traceEntityQueue(this);
+    }
     if (!first) return;
     if (this.stopped) {
       const ctx = sim.current;
@@ -198,6 +215,7 @@ export class DrmSchedEntity {
     }
     // Dependencies all resolved: take the job off the queue.
     this.queue[this.qHead++] = undefined;
+    if (this.sim.tracer.on) traceEntityQueue(this);
     if (this.qHead > 1024 && this.qHead * 2 > this.queue.length) {
       this.queue.splice(0, this.qHead);
       this.qHead = 0;
@@ -277,7 +295,7 @@ export class DrmSchedEntity {
         depDriver: wait.driverName,
         depTimeline: wait.timelineName,
       });
-      sim.tracer.flowStart("dependency", sched.flowId(job), wait.track);
+      traceJobWaits(job, wait);
     }
     this.dependency = wait;
     if (wait.addCallback(this.depCb) === 0) return true;
@@ -298,11 +316,7 @@ export class DrmSchedEntity {
     const dep = this.dependency;
     if (dep === null) return;
     const job = this.peek();
-    if (job !== undefined && job.sFence !== null) {
-      this.noteDependencyError(job, dep);
-      const sim = this.sim;
-      if (sim.tracer.on) sim.tracer.flowEnd("dependency", job.sched.flowId(job), job.sched.track);
-    }
+    if (job !== undefined && job.sFence !== null) this.noteDependencyError(job, dep);
     this.dependency = null;
     dep.put();
     if (this.stopped) return;
@@ -407,6 +421,7 @@ export class DrmSchedEntity {
       prev = finished.get();
     }
     prev?.put();
+    if (this.sim.tracer.on) traceEntityQueue(this);
     rq?.sched.jobScheduled.wakeUpAll();
   }
 
@@ -466,6 +481,7 @@ function killJob(sim: Simulator, job: DrmSchedJob, prev: DmaFence | null): void 
       new Work(() => {
         const s = job.sFence!;
         s.signalScheduled(null);
+        if (sim.tracer.on) traceJobFinished(job, -ERRNO.ESRCH);
         s.signalFinished(-ERRNO.ESRCH);
         job.state = "done";
         job.sched.score--;

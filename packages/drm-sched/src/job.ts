@@ -66,8 +66,6 @@ export class DrmSchedJob {
   submitSeq = 0;
   /** Virtual time `runJob` was called, -1 before. */
   runTs = -1;
-  /** @internal Trace flow id (0 until traced). */
-  flow = 0;
   state: DrmSchedJobState = "init";
   /** Driver payload (the kernel's container_of). */
   driverData: unknown = undefined;

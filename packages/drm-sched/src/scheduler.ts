@@ -40,6 +40,8 @@ import {
   DrmGpuSchedStat as Stat,
 } from "./ops.js";
 import { DrmSchedRq } from "./run-queue.js";
+import { probeCredits, traceHwFence, traceJobFinished } from "./sched-trace.js";
+import { installSchedProgress } from "./sched-progress.js";
 import { type DrmSchedJobTraceArgs, traceDrmRunJob, traceDrmSchedProcessJob } from "./trace.js";
 
 declare module "@drmsim/runtime" {
@@ -98,7 +100,6 @@ export interface DrmSchedStats {
 }
 
 const SCHEDULERS = {};
-const FLOWS = {};
 const VRUNTIME_SHIFT = [1, 2, 4, 7];
 /** Jobs run (or freed) per work-item invocation. */
 const RUN_BATCH = 64;
@@ -202,6 +203,14 @@ export class DrmGpuScheduler {
     this.freeWork = new Work(() => this.freeJobWork(), "drm_sched_free_job_work");
     this.tdrWork = new DelayedWork(() => this.jobTimedout(), "drm_sched_job_timedout");
     if (sim.validator.enabled) registerScheduler(sim, this);
+    this.unprobe = probeCredits(this);
+  }
+
+  /** Stops the credits counter (`fini`). */
+  private readonly unprobe: () => void;
+  /** @internal The run-job work item (`sched->work_run_job`): what a ready job waits for. */
+  get runWorkItem(): Work {
+    return this.runWork;
   }
 
   /** `sched->score` (shared when `args.score` was given). */
@@ -326,7 +335,10 @@ export class DrmGpuScheduler {
       this.stats.run++;
       const r = this.callRunJob(job);
       if (typeof r === "number") err = r;
-      else fence = r;
+      else {
+        fence = r;
+        if (sim.tracer.on && r !== null) traceHwFence(this, r);
+      }
     } else this.stats.skipped++;
     s.signalScheduled(fence);
     if (fence !== null) {
@@ -365,6 +377,7 @@ export class DrmGpuScheduler {
       e.rq?.refresh(e);
     }
     this.stats.finished++;
+    if (sim.tracer.on) traceJobFinished(job, result);
     s.signalFinished(result);
     if (!this.paused) this.submitWq.queueWork(this.freeWork);
   }
@@ -626,6 +639,7 @@ export class DrmGpuScheduler {
    * reported (`sched-fini-pending`), as the kernel warns.
    */
   fini(): void {
+    this.unprobe();
     this.wqueueStop();
     this.compactPending();
     if (this.ops.cancelJob !== undefined) {
@@ -674,12 +688,6 @@ export class DrmGpuScheduler {
     };
   }
 
-  /** @internal A trace flow id for a job's dependency arrows. */
-  flowId(job: DrmSchedJob): number {
-    if (job.flow === 0) job.flow = ++this.sim.subsystem(FLOWS, () => ({ n: 0 })).n;
-    return job.flow;
-  }
-
   /**
    * Why queued jobs are not moving, per entity — empty when every queued job either waits on a
    * fence or will be picked. The `sched-stall` check at teardown reports these; call it yourself
@@ -713,6 +721,7 @@ export class DrmGpuScheduler {
 
 function registerScheduler(sim: Simulator, sched: DrmGpuScheduler): void {
   const list = sim.subsystem(SCHEDULERS, () => {
+    installSchedProgress(sim);
     const l: DrmGpuScheduler[] = [];
     sim.onTeardown(() => {
       for (const s of l) {

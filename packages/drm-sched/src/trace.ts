@@ -33,3 +33,17 @@ export const traceDrmSchedJobWaitDep = defineTracepoint<{
   depDriver: string;
   depTimeline: string;
 }>("drm_sched_job_wait_dep", "gpu_scheduler");
+/**
+ * A job's life on its scheduler's `jobs` track: from `drm_sched_entity_push_job` (queued) to its
+ * finished fence signalling (with `error`), `ranAt` the time `run_job` was called. Dependency
+ * arrows end on it; the hardware work is on the ring's own track.
+ */
+export const traceDrmSchedJobSpan = defineTracepoint<{
+  id: number;
+  entity: string;
+  fenceContext: number;
+  seqno: number;
+  credits: number;
+  error?: number;
+  ranAt?: number;
+}>("job", "gpu_scheduler");

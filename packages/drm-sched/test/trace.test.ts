@@ -43,6 +43,30 @@ describe("tracing", () => {
     expect(flows.map((e) => e.ph)).toEqual(["s", "f"]);
     expect(flows[0]!.id).toBe(flows[1]!.id);
     expect(flows[0]!.track).toEqual(depTrack);
+    // The arrow's ends are bound to the dependency's span and the job's span, at their starts.
+    const depSpan = t.eventsOf("dma_fence").find((e) => (e.args as { seqno: number }).seqno === 4)!;
+    const jobSpan = t.eventsOf("job")[0]!;
+    expect([flows[0]!.span, flows[0]!.ts]).toEqual([depSpan.span, depSpan.ts]);
+    expect([flows[1]!.span, flows[1]!.ts]).toEqual([jobSpan.span, jobSpan.ts]);
+    // The job: queued at 0, finished when its hardware fence signalled, on the scheduler's jobs track.
+    expect(jobSpan).toMatchObject({
+      ts: 0,
+      dur: 1000 + 10_000,
+      track: { process: "drm_mock_sched", thread: "traced jobs" },
+      args: { id: job.id, entity: entity.name, credits: 1, error: 0, ranAt: 1000 },
+    });
+    // The entity's timelines are drawn with the scheduler's device; the foreign dependency is not.
+    const fenceProcesses = new Set(
+      t.eventsOf("dma_fence").map((e) => `${e.track.process}/${(e.args as { context: number }).context}`),
+    );
+    expect(fenceProcesses).toEqual(
+      new Set([
+        `drm_mock_sched/${entity.fenceContext}`,
+        `drm_mock_sched/${entity.fenceContext + 1}`,
+        `drm_mock_sched/${sched.hwTimeline.context}`,
+        `dma_fence/${dep.context}`,
+      ]),
+    );
     // Off records nothing.
     const quiet = new Simulator();
     const s2 = new DrmMockScheduler(quiet);
@@ -52,6 +76,42 @@ describe("tracing", () => {
     expect(quiet.tracer.events).toEqual([]);
     for (const x of [e2]) x.fini();
     s2.fini();
+    dep.put();
+    entity.fini();
+    sched.fini();
+    expect(sim.teardown().findings).toEqual([]);
+  });
+
+  it("counts credits in flight per scheduler and jobs queued per entity", async () => {
+    const sim = new Simulator({ trace: true });
+    const sched = new DrmMockScheduler(sim, { name: "counted" });
+    const entity = drmMockSchedEntityNew(sim, DrmSchedPriority.NORMAL, sched);
+    const dep = new DmaFence(
+      sim,
+      { getDriverName: () => "ext", getTimelineName: () => "t" },
+      dmaFenceContextAlloc(sim),
+      1,
+    );
+    const a = drmMockSchedJobNew(entity).setDurationUs(10);
+    a.addDependency(dep.get());
+    a.submit();
+    drmMockSchedJobNew(entity).setDurationUs(10).submit();
+    sim.schedule(1000, () => dep.signal());
+    await sim.run();
+    sim.tracer.finish();
+    const series = (name: string) => sim.tracer.eventsOf(name).map((e) => [e.ts, Object.values(e.args!)[0]]);
+    // Both queued at 0; the first leaves the queue when its dependency signals, the second right after.
+    expect(series(entity.name)).toEqual([
+      [0, 2],
+      [1000, 0],
+    ]);
+    expect(sim.tracer.eventsOf(entity.name)[0]!.args).toEqual({ "queued jobs": 2 });
+    // One credit each: both on the hardware from 1000 µs… the mock runs them one after the other.
+    expect(series("counted")).toEqual([
+      [1000, 2],
+      [11_000, 1],
+      [21_000, 0],
+    ]);
     dep.put();
     entity.fini();
     sched.fini();

@@ -3,6 +3,7 @@
  * the driver's table, checks the caller's permission (`drm_ioctl_permit`), and calls the handler.
  */
 import {
+  contextTrack,
   defineTracepoint,
   type FileOperations,
   type IocDir,
@@ -113,7 +114,7 @@ export async function drmIoctl(file: DrmFile, cmd: number, arg: unknown, proc: P
     ret = e instanceof KernelError ? e.errno : -1;
     throw e;
   } finally {
-    sim.tracer.slice(traceDrmIoctl, { process: dev.driver.name, thread: ctx.label }, t0, {
+    sim.tracer.slice(traceDrmIoctl, contextTrack(ctx), t0, {
       ioctl: name,
       file: file.minor.path,
       ret,

@@ -315,10 +315,11 @@ describe("syncobj_wait: waiting", () => {
 });
 
 describe("drm_syncobj_find_fence (what a submit ioctl calls)", () => {
+  // The wait itself, as the syncobj ioctls use it (TRANSFER): from a driver's ioctl it is a finding.
   it("WAIT_FOR_SUBMIT waits at most 5 s, then ETIME", async () => {
     const t = await setup();
     const h = await t.create();
-    expect(await t.inTask(() => t.table.findFence(h, 0n, DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT))).toBe(
+    expect(await t.inTask(() => t.table.findFenceForUser(h, 0n, DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT))).toBe(
       "ETIME",
     );
     expect(t.sim.now).toBe(DRM_SYNCOBJ_WAIT_FOR_SUBMIT_TIMEOUT_NS);
@@ -335,7 +336,7 @@ describe("drm_syncobj_find_fence (what a submit ioctl calls)", () => {
     t.sim.schedule(secs(2), () => {
       f = t.submit(h);
     });
-    const got = await t.inTask(() => t.table.findFence(h, 0n, DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT));
+    const got = await t.inTask(() => t.table.findFenceForUser(h, 0n, DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT));
     expect(got).toBe(f);
     expect(t.sim.now).toBe(secs(2));
     (got as DmaFence).put();
@@ -343,6 +344,37 @@ describe("drm_syncobj_find_fence (what a submit ioctl calls)", () => {
     f!.put();
     t.proc.exit();
     expect(t.sim.teardown().findings).toEqual([]);
+  });
+
+  it("WAIT_FOR_SUBMIT from a driver's ioctl is wait-for-submit-in-kernel, with no lock held and even when the point exists", async () => {
+    const t = setup({ validator: "collect" });
+    const h = await t.create();
+    const f = t.submit(h);
+    const got = await t.inTask(() =>
+      t.sim.withFrame("DRM_IOCTL_MYGPU_SUBMIT", () =>
+        t.table.findFence(h, 0, DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT),
+      ),
+    );
+    expect(got).toBe(f);
+    const [finding] = t.sim.validator.findingsOf("wait-for-submit-in-kernel");
+    expect(finding!.title).toBe(
+      "DRM_IOCTL_MYGPU_SUBMIT waits in the kernel for userspace to submit (drm_syncobj_find_fence with WAIT_FOR_SUBMIT)",
+    );
+    expect(finding!.held).toEqual([]);
+    expect(finding!.details[0]).toMatch(/already submitted this time$/);
+    expect(finding!.explanation).toMatch(/belongs in userspace \(seed 004\)/);
+    // Flags 0, and the userspace-side wait (TRANSFER's lookup), are quiet.
+    (got as DmaFence).put();
+    ((await t.inTask(() => t.table.findFence(h, 0, 0))) as DmaFence).put();
+    (
+      (await t.inTask(() =>
+        t.table.findFenceForUser(h, 0, DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT),
+      )) as DmaFence
+    ).put();
+    expect(t.sim.validator.findings).toHaveLength(1);
+    f.signal();
+    f.put();
+    t.proc.exit();
   });
 
   it("WAIT_FOR_SUBMIT with a lock held is a validator finding and is refused (collect mode)", async () => {

@@ -29,6 +29,11 @@ export interface WaitTarget {
   readonly what: string;
   /** The context that would have to act for the wait to end, when known (a mutex owner). */
   readonly blockedBy?: () => ExecutionContext | null;
+  /**
+   * The object waited on (a fence, a syncobj wait, a work item), for forward-progress verdicts
+   * that follow it to the root of a hang (`explainProgress`).
+   */
+  readonly object?: object;
 }
 
 /**

@@ -26,6 +26,7 @@ export * from "./explore/shrink.js";
 export * from "./hw/engine.js";
 export * from "./hw/engine-factory.js";
 export type { Sleeper, WakeReason } from "./internal/sleeper.js";
+export * from "./irq-work.js";
 export * from "./kref.js";
 export * from "./lockdep/annotations.js";
 export * from "./lockdep/finding.js";
@@ -35,6 +36,7 @@ export { type AcquireOptions, Validator, type ValidatorMode } from "./lockdep/va
 export * from "./memory.js";
 export * from "./mutex.js";
 export * from "./prng.js";
+export * from "./progress.js";
 export * from "./simulator.js";
 export * from "./spinlock.js";
 export * from "./task.js";

@@ -23,9 +23,13 @@ import { Finding, ValidatorError, type WaitForEntry } from "./lockdep/finding.js
 import { Validator, type ValidatorMode } from "./lockdep/validator.js";
 import { MemoryManager } from "./memory.js";
 import { normalizeSeed, Prng } from "./prng.js";
+import { explainProgress, reportProgressRoot } from "./progress.js";
 import { Task } from "./task.js";
 import { formatTimeNs } from "./time.js";
-import { Tracer } from "./trace.js";
+import { contextTrack, defineTracepoint, Tracer, type TraceSink } from "./trace.js";
+
+/** A context asleep (`schedule()` until woken): `kind` and `on` say what it waits for. */
+export const traceSleep = defineTracepoint<{ kind: string; on: string }>("sleep", "sched");
 
 /** Options for `new Simulator()`. */
 export interface SimulatorOptions {
@@ -33,8 +37,11 @@ export interface SimulatorOptions {
   seed?: number | string;
   /** Validator mode. Default `'throw'`. */
   validator?: ValidatorMode;
-  /** Start with tracing on. Default false. */
-  trace?: boolean;
+  /**
+   * Start with tracing on: `true` keeps the events in memory (`sim.tracer.events`); `{ sinks }`
+   * sends them elsewhere (a ring buffer, a file streamed as the run goes). Default off.
+   */
+  trace?: boolean | { sinks: readonly TraceSink[] };
   /** System memory budget for `kmalloc` accounting, in bytes. Default: unlimited. */
   memoryBudget?: number;
   /**
@@ -195,8 +202,16 @@ export class Simulator {
     this.random = new Prng(this.seed);
     this.validator = new Validator(this, options.validator ?? "throw");
     this.tracer = new Tracer(this);
-    this.tracer.on = options.trace ?? false;
+    const trace = options.trace ?? false;
+    if (typeof trace === "object") this.tracer.useSinks(trace.sinks);
+    this.tracer.on = trace !== false;
     this.mm = new MemoryManager(this, options.memoryBudget ?? Number.POSITIVE_INFINITY);
+    this.tracer.probeCounter(
+      { process: "kernel", thread: "memory" },
+      "kmalloc",
+      "used bytes",
+      () => this.mm.used,
+    );
     const perturber = options.perturb === undefined ? null : new Perturber(options.perturb, this.seed);
     this.perturber = perturber;
     // Injected allocation failures go through the allocator's own fault-injection rules (first
@@ -451,10 +466,19 @@ export class Simulator {
 
   /** @internal */
   noteSleep(ctx: ExecutionContext, sleeping: boolean): void {
-    if (sleeping) this.sleepers.add(ctx);
-    else {
+    if (sleeping) {
+      this.sleepers.add(ctx);
+      // A context's sleep is a span on its track: what it waits on, and for how long (a stuck
+      // one's span runs to the end of the trace).
+      if (this.tracer.on && ctx.waiting !== null)
+        this.tracer.begin(traceSleep, contextTrack(ctx), ctx, {
+          kind: ctx.waiting.kind,
+          on: ctx.waiting.what,
+        });
+    } else {
       this.sleepers.delete(ctx);
       this.asyncPending = true;
+      if (this.tracer.on) this.tracer.end(ctx);
     }
   }
 
@@ -496,6 +520,7 @@ export class Simulator {
         let ev = heap.peek() as SimTimer | undefined;
         if (ev === undefined) break;
         if (ev.time > until) {
+          if (this.tracer.on && until !== this.nowNs) this.tracer.advance();
           this.nowNs = until;
           reason = "until";
           break;
@@ -506,6 +531,8 @@ export class Simulator {
         }
         heap.removePeeked();
         if (perturber?.collectTies === true) ev = this.pickTied(ev, perturber);
+        // The instant is over: counters changed during it are sampled now, once.
+        if (this.tracer.on && ev.time !== this.nowNs) this.tracer.advance();
         this.nowNs = ev.time;
         events++;
         const fn = ev.fn!;
@@ -525,6 +552,7 @@ export class Simulator {
         if (this.fatal !== null) this.throwIfFatal();
       }
       if (reason === "idle" && until !== Number.POSITIVE_INFINITY) {
+        if (this.tracer.on && until > this.nowNs) this.tracer.advance();
         this.nowNs = Math.max(this.nowNs, until);
         reason = "until";
       }
@@ -585,7 +613,9 @@ export class Simulator {
       waitsFor:
         ctx.waiting === null
           ? "a promise the simulator does not know about (not a drmsim primitive)"
-          : `${ctx.waiting.kind} ${ctx.waiting.what}`,
+          : ctx.waiting.what.startsWith(ctx.waiting.kind)
+            ? ctx.waiting.what
+            : `${ctx.waiting.kind} ${ctx.waiting.what}`,
       backtrace: frameList(ctx.frame),
       holds: ctx.held.map((h) => h.cls.name),
     });
@@ -610,8 +640,32 @@ export class Simulator {
         "signals (an indefinite fence), and a lock whose owner waits in turn never comes free.",
       timeNs: this.nowNs,
     };
-    if (!this.validator.enabled) return new Finding(init);
-    return this.validator.report(init)!;
+    const v = this.validator;
+    if (!v.enabled) return new Finding(init);
+    // Why: each stuck context's chain back to its root; the verdict names the roots, and each
+    // root is reported after it as a finding of its own kind (collected, then thrown as one).
+    const chains = roots.map((ctx) => explainProgress(this, ctx));
+    const rooted = chains.filter((c) => c.root !== null);
+    const causes: string[] = [];
+    for (const c of rooted) {
+      const line = `root cause [${c.root!.kind}]: ${c.root!.title}`;
+      if (!causes.includes(line)) causes.push(line);
+    }
+    const saved = v.mode;
+    v.mode = "collect";
+    let finding: Finding;
+    try {
+      finding = v.report({ ...init, progress: (rooted[0] ?? chains[0])?.steps ?? [], details: causes })!;
+      for (const c of rooted) reportProgressRoot(this, c);
+    } finally {
+      v.mode = saved;
+    }
+    if (saved === "throw") {
+      const err = new ValidatorError(finding);
+      this.noteFatal(err);
+      throw err;
+    }
+    return finding;
   }
 
   // --- teardown -------------------------------------------------------------------------------

@@ -106,6 +106,13 @@ export class WorkQueue {
     return this.items.length - this.head;
   }
 
+  /** @internal The workers running an item now, with the item: what a queued item waits behind. */
+  busyWorkers(): { ctx: ExecutionContext; work: Work }[] {
+    const out: { ctx: ExecutionContext; work: Work }[] = [];
+    for (const w of this.workers) if (w.work !== null) out.push({ ctx: w.ctx, work: w.work });
+    return out;
+  }
+
   /** True if nothing is queued or running. */
   get isIdle(): boolean {
     return this.queued === 0 && this.active === 0;

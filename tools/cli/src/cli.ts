@@ -26,10 +26,11 @@ import {
   parseSeedOption,
   parseShardOption,
 } from "./options.js";
-import { describeResult, writeOutputs } from "./outputs.js";
+import { describeResult } from "./outputs.js";
 import { createProgress } from "./progress.js";
 import { runScenario, type Scenario } from "./scenario.js";
 import { demoScenario } from "./scenarios/demo.js";
+import { TraceRecording } from "./trace/recording.js";
 import { loadConformanceDriver } from "./validate.js";
 import { cliVersion } from "./version.js";
 
@@ -37,6 +38,7 @@ interface RunFlags {
   seed: number | string;
   duration?: number;
   trace?: string;
+  traceLast?: number;
   report?: string;
   validator: "throw" | "collect" | "off";
   quiet?: boolean;
@@ -97,10 +99,16 @@ export function buildProgram(io: CliIo): Command {
       rate: (fraction, elapsed) =>
         `${((fraction * (durationNs ?? scenario.durationNs ?? 1e9)) / 1e9 / elapsed).toPrecision(3)}× real time`,
     });
+    // Records only what was asked for (streamed to the file, or the last stretch in a ring).
+    const recording = new TraceRecording({
+      trace: flags.trace ?? defaults.trace,
+      report: flags.report ?? defaults.report,
+      lastNs: flags.traceLast,
+    });
     const result = await runScenario(scenario, {
       seed: flags.seed,
       ...(durationNs === undefined ? {} : { durationNs }),
-      trace: true,
+      trace: (sim) => recording.sinks(sim),
       validator: flags.validator,
       onProgress: (f, now) => progress.update(f, `${(now / 1e9).toFixed(3)} s simulated`),
       log: (line) => {
@@ -108,10 +116,7 @@ export function buildProgram(io: CliIo): Command {
       },
     });
     progress.done();
-    const written = writeOutputs(result, {
-      trace: flags.trace ?? defaults.trace,
-      report: flags.report ?? defaults.report,
-    });
+    const written = recording.finish(result);
     io.out(`${describeResult(result)}\n`);
     for (const w of written) io.out(`wrote ${w}\n`);
     return result.findings.length === 0 && result.drain.reason !== "deadlock" ? 0 : 1;
@@ -128,7 +133,13 @@ export function buildProgram(io: CliIo): Command {
     helpHint(cmd)
       .addOption(seedOption("seed of the run"))
       .addOption(durationOption("simulated duration"))
-      .option("--trace <file>", "write a Chrome/Perfetto trace (JSON)")
+      .option("--trace <file>", "write a Chrome/Perfetto trace (JSON), streamed as the run goes")
+      .addOption(
+        new Option(
+          "--trace-last <time>",
+          "keep only the last <time> of the run in the trace (a ring buffer), e.g. 5s",
+        ).argParser(parseDurationOption),
+      )
       .option("--report <file>", "write a self-contained HTML timeline report")
       .addOption(
         new Option("--validator <mode>", "what a finding does")

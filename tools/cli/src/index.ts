@@ -31,7 +31,16 @@ export { parseDuration } from "./duration.js";
 export { loadScenario, UsageError } from "./load-scenario.js";
 export { type DriverNames, driverNames, type ScaffoldResult, scaffoldDriver } from "./new-driver.js";
 export { describeResult, writeOutputs } from "./outputs.js";
-export { buildReportData, type ReportData, renderReportHtml } from "./report-html.js";
+export {
+  buildReportData,
+  chooseWindows,
+  type ReportData,
+  type ReportDataOptions,
+  type ReportFinding,
+  type ReportRow,
+  type TraceSource,
+} from "./report/report-data.js";
+export { renderReportHtml } from "./report/report-html.js";
 export {
   defineScenario,
   runScenario,
@@ -41,4 +50,8 @@ export {
   type ScenarioRunOptions,
 } from "./scenario.js";
 export { formatSummary, type Summary, summarize } from "./summary.js";
+export { checkChromeTrace, importerNs, type TraceCheckResult } from "./trace/check.js";
+export { forEachTraceEvent, type TraceEventJson } from "./trace/read-trace.js";
+export { TraceRecording, type TraceRequest, writeReport, writeTraceFile } from "./trace/recording.js";
+export { type EngineWork, SummarySink, traceSummary } from "./trace/summary-sink.js";
 export { loadConformanceDriver } from "./validate.js";

@@ -1,36 +1,39 @@
-/** Writes a run's Perfetto trace and HTML report, and prints its summary. */
-import { mkdirSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
-import { buildReportData, renderReportHtml } from "./report-html.js";
+/** Writes a run's Perfetto trace and HTML report from memory, and prints its summary. */
+import { rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { ScenarioResult } from "./scenario.js";
 import { formatSummary } from "./summary.js";
+import { writeReport, writeTraceFile } from "./trace/recording.js";
 
 export interface OutputPaths {
-  trace?: string;
-  report?: string;
+  trace?: string | undefined;
+  report?: string | undefined;
+  /** The report opens zoomed on the first finding. */
+  focusFirstFinding?: boolean | undefined;
 }
 
-/** Writes the requested files; returns the paths written. */
+/**
+ * Writes the requested files of a run traced in memory (`runScenario({ trace: true })`); runs
+ * recorded by `TraceRecording` wrote theirs already. Returns the paths written.
+ */
 export function writeOutputs(result: ScenarioResult, paths: OutputPaths): string[] {
   const written: string[] = [];
-  if (paths.trace !== undefined) {
-    mkdirSync(dirname(paths.trace), { recursive: true });
-    writeFileSync(paths.trace, result.sim.tracer.toJSON());
-    written.push(paths.trace);
-  }
+  const t = result.sim.tracer;
+  if (paths.trace === undefined && paths.report === undefined) return written;
+  const tracePath =
+    paths.trace ?? join(tmpdir(), `drmsim-trace-${process.pid}-${Date.now().toString(36)}.json`);
+  writeTraceFile(tracePath, t.events, {
+    producer: "drmsim",
+    dropped: t.dropped,
+    flowsDropped: t.flowsDropped,
+  });
+  if (paths.trace !== undefined) written.push(paths.trace);
   if (paths.report !== undefined) {
-    mkdirSync(dirname(paths.report), { recursive: true });
-    const data = buildReportData(
-      `${result.scenario.name} (seed ${result.seed})`,
-      result.seed,
-      result.sim.now,
-      result.sim.tracer.events,
-      result.findings,
-      result.summary,
-    );
-    writeFileSync(paths.report, renderReportHtml(data));
+    writeReport(tracePath, paths.report, result, { focusFirstFinding: paths.focusFirstFinding });
     written.push(paths.report);
   }
+  if (paths.trace === undefined) rmSync(tracePath, { force: true });
   return written;
 }
 

@@ -3,9 +3,17 @@
  * processes, workloads) on a fresh `Simulator`; the runner drives virtual time to the requested
  * duration, drains what is left, tears down, and collects the validator's verdict and a summary.
  */
-import type { Finding, PerturbOptions, RunResult, Simulator, ValidatorMode } from "@drmsim/runtime";
-import { Simulator as Sim, secs } from "@drmsim/runtime";
+import type {
+  Finding,
+  PerturbOptions,
+  RunResult,
+  Simulator,
+  TraceSink,
+  ValidatorMode,
+} from "@drmsim/runtime";
+import { MemorySink, Simulator as Sim, secs } from "@drmsim/runtime";
 import { type Summary, summarize } from "./summary.js";
+import { attachSummary, SummarySink } from "./trace/summary-sink.js";
 
 /** What a scenario gets. */
 export interface ScenarioContext {
@@ -42,8 +50,12 @@ export function defineScenario(s: Scenario): Scenario {
 export interface ScenarioRunOptions {
   seed?: number | string;
   durationNs?: number;
-  /** Record a trace (needed for `--trace` / `--report`). */
-  trace?: boolean;
+  /**
+   * Trace the run: `true` keeps the events in memory (`result.sim.tracer.events`); a function
+   * gives the sinks to record into (a streamed file, a ring buffer; `drmsim run` builds them
+   * with `TraceRecording`). A traced run also counts what the summary shows. Default: untraced.
+   */
+  trace?: boolean | ((sim: Simulator) => TraceSink[]);
   validator?: ValidatorMode;
   /** Schedule perturbation or an exact replay (`drmsim explore` / `drmsim replay`). Default: none. */
   perturb?: PerturbOptions;
@@ -72,9 +84,15 @@ export async function runScenario(
   const sim = new Sim({
     seed: opts.seed ?? 1,
     validator: opts.validator ?? "collect",
-    trace: opts.trace ?? false,
     ...(opts.perturb === undefined ? {} : { perturb: opts.perturb }),
   });
+  const trace = opts.trace ?? false;
+  if (trace !== false) {
+    const summary = new SummarySink();
+    attachSummary(sim, summary);
+    sim.tracer.useSinks([...(trace === true ? [new MemorySink()] : trace(sim)), summary]);
+    sim.tracer.on = true;
+  }
   const durationNs = opts.durationNs ?? scenario.durationNs ?? secs(1);
   const log = opts.log ?? (() => {});
   const ctx: ScenarioContext = {
@@ -94,6 +112,8 @@ export async function runScenario(
   await scenario.finish?.(ctx);
   await sim.run();
   sim.teardown();
+  // Closes what is still open (fences that never signalled) and the sinks: the file is complete.
+  sim.tracer.finish();
   const findings = [...sim.validator.findings];
   const summary = summarize(sim, findings, scenario.extraSummary?.(ctx) ?? {});
   return { scenario, sim, seed: sim.seed, durationNs, drain, findings, summary };

@@ -1,6 +1,7 @@
 /** The summary table printed after a run: work per engine, fences per timeline, waits, verdicts. */
 import type { Finding, Simulator } from "@drmsim/runtime";
 import { formatTimeNs } from "@drmsim/runtime";
+import { traceSummary } from "./trace/summary-sink.js";
 
 /** One row per hardware engine (trace track with slices). */
 export interface EngineRow {
@@ -22,39 +23,29 @@ export interface Summary {
   extra: Record<string, string | number>;
 }
 
-/** Builds the summary from the trace and the findings. */
+/**
+ * Builds the summary from what the run's summary sink counted (`runScenario` attaches one when
+ * the run is traced; an untraced run has no engine or fence rows) and the findings.
+ */
 export function summarize(
   sim: Simulator,
   findings: readonly Finding[],
   extra: Record<string, string | number>,
 ): Summary {
-  const engines = new Map<string, EngineRow>();
-  let fencesSignalled = 0;
-  let fenceErrors = 0;
-  let waits = 0;
-  for (const e of sim.tracer.events) {
-    if (e.ph === "X" && e.cat === "hw") {
-      const key = `${e.track.process}/${e.track.thread}`;
-      const row = engines.get(key) ?? { engine: key, commands: 0, busyNs: 0, utilisation: 0 };
-      row.commands++;
-      row.busyNs += e.dur ?? 0;
-      engines.set(key, row);
-    } else if (e.name === "dma_fence_signaled") {
-      fencesSignalled++;
-      if ((e.args as { error?: number } | undefined)?.error) fenceErrors++;
-    } else if (e.name === "dma_fence_wait_start") waits++;
-  }
+  const counted = traceSummary(sim);
   const total = Math.max(1, sim.now);
-  for (const row of engines.values()) row.utilisation = row.busyNs / total;
+  const engines: EngineRow[] = [];
+  for (const [engine, w] of counted?.engines ?? [])
+    engines.push({ engine, commands: w.commands, busyNs: w.busyNs, utilisation: w.busyNs / total });
   const findingsByKind: Record<string, number> = {};
   for (const f of findings) findingsByKind[f.kind] = (findingsByKind[f.kind] ?? 0) + 1 + f.repeats;
   return {
     simulatedNs: sim.now,
-    events: sim.tracer.events.length,
-    engines: [...engines.values()].sort((a, b) => a.engine.localeCompare(b.engine)),
-    fencesSignalled,
-    fenceErrors,
-    waits,
+    events: counted?.events ?? 0,
+    engines: engines.sort((a, b) => a.engine.localeCompare(b.engine)),
+    fencesSignalled: counted?.fencesSignalled ?? 0,
+    fenceErrors: counted?.fenceErrors ?? 0,
+    waits: counted?.waits ?? 0,
     findingsByKind,
     extra,
   };

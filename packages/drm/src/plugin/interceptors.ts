@@ -12,7 +12,7 @@
  * Interceptors are installed before any plugin taps (at probe), and tapable compiles a hook's
  * call function once on first call, so the hot path pays nothing more than the wrapper.
  */
-import { defineTracepoint, frameList, type Simulator } from "@drmsim/runtime";
+import { contextTrack, defineTracepoint, frameList, type Simulator } from "@drmsim/runtime";
 import type { Hook } from "tapable";
 
 declare module "@drmsim/runtime" {
@@ -47,7 +47,6 @@ export function interceptDrmOp(
   struct: string,
   op: string,
 ): void {
-  const prefix = driver;
   const kernelOp = `${struct}.${drmKernelOpName(op)}`;
   const frame = `${driver}: ${kernelOp}`;
   const check = (held: number, plugin: string): void => {
@@ -83,7 +82,7 @@ export function interceptDrmOp(
             check(held, plugin);
             ctx.popFrame();
             if (sim.tracer.on)
-              sim.tracer.slice(traceDrmDriverOp, { process: prefix, thread: ctx.label }, t0, {
+              sim.tracer.slice(traceDrmDriverOp, contextTrack(ctx), t0, {
                 op: kernelOp,
                 plugin,
               });
@@ -103,7 +102,7 @@ export function interceptDrmOp(
               check(held, plugin);
               ctx.popFrame();
               if (sim.tracer.on)
-                sim.tracer.slice(traceDrmDriverOp, { process: prefix, thread: ctx.label }, t0, {
+                sim.tracer.slice(traceDrmDriverOp, contextTrack(ctx), t0, {
                   op: kernelOp,
                   plugin,
                 });
@@ -128,7 +127,7 @@ export function interceptDrmOp(
             check(held, plugin);
             ctx.popFrame();
             if (sim.tracer.on)
-              sim.tracer.slice(traceDrmDriverOp, { process: prefix, thread: ctx.label }, t0, {
+              sim.tracer.slice(traceDrmDriverOp, contextTrack(ctx), t0, {
                 op: kernelOp,
                 plugin,
               });

@@ -38,6 +38,7 @@ import {
   type Sleeper,
 } from "@drmsim/runtime";
 import type { EventfdCtx } from "./eventfd.js";
+import { installSyncobjProgress } from "./syncobj-progress.js";
 import {
   DRM_SYNCOBJ_CREATE_SIGNALED,
   DRM_SYNCOBJ_WAIT_FLAGS_WAIT_AVAILABLE,
@@ -53,6 +54,12 @@ declare module "@drmsim/runtime" {
      * asserts that no lock is held (`lockdep_assert_none_held_once`).
      */
     "syncobj-wait-with-locks-held": true;
+    /**
+     * A driver's own ioctl (a submission) looked up an in-syncobj with WAIT_FOR_SUBMIT: the
+     * kernel would block until another process submits. Seed 004: that stall belongs in
+     * userspace, even with no lock held.
+     */
+    "wait-for-submit-in-kernel": true;
   }
 }
 
@@ -249,7 +256,9 @@ export class DrmSyncobj extends RefCounted {
    */
   private async waitForSubmit(point: bigint, deadlineNs: number): Promise<DmaFence> {
     const sim = this.sim;
-    const waiter = new PointWaiter(sim, `${this.describe()} point ${point} to be submitted`);
+    const waiter = new PointWaiter(sim, `${this.describe()} point ${point} to be submitted`, [
+      { syncobj: this, point },
+    ]);
     const entry: SyncobjWaitEntry = { point, fence: null, wake: () => waiter.wake() };
     this.addWait(entry);
     try {
@@ -390,7 +399,13 @@ export class PointWaiter {
   constructor(
     private readonly sim: Simulator,
     private readonly what: string,
-  ) {}
+    /** The syncobj points waited for, in order (for forward-progress verdicts). */
+    readonly targets: readonly { readonly syncobj: DrmSyncobj; readonly point: number }[] = [],
+    /** True when every target must complete (WAIT_ALL), false for any one. */
+    readonly waitAll = true,
+  ) {
+    if (sim.validator.enabled) installSyncobjProgress(sim);
+  }
 
   /** What the waiter waits for, for messages. */
   describe(): string {
@@ -418,7 +433,7 @@ export class PointWaiter {
       return;
     }
     const s = this.sim.sleep(
-      { kind: "drm_syncobj", what: this.what },
+      { kind: "drm_syncobj", what: this.what, object: this },
       { op: "drm_syncobj_wait", deadlineNs, wakeOn: "interruptible" },
     );
     this.sleeper = s;
@@ -430,6 +445,41 @@ export class PointWaiter {
       throw new KernelError("ERESTARTSYS", `wait for ${this.what} was interrupted by a signal`);
     }
   }
+}
+
+/**
+ * Reports a WAIT_FOR_SUBMIT lookup made by a driver's own ioctl (`wait-for-submit-in-kernel`):
+ * the kernel, halfway through a submission, would wait until another process submits
+ * `point` of `syncobj`. Reported whether or not the point is there yet — the design is the bug,
+ * not the timing — and the lookup then goes on as the kernel's would. @internal
+ */
+export function reportWaitForSubmitInKernel(sim: Simulator, syncobj: DrmSyncobj, point: number): void {
+  const ctx = sim.current;
+  const bt = frameList(ctx.frame);
+  // The outermost frame is the ioctl the wait happens in.
+  const where = bt[bt.length - 1] ?? "a driver ioctl";
+  const missing = syncobj.lookup(point);
+  missing?.put();
+  sim.validator.report({
+    kind: "wait-for-submit-in-kernel",
+    title: `${where} waits in the kernel for userspace to submit (drm_syncobj_find_fence with WAIT_FOR_SUBMIT)`,
+    context: ctx.label,
+    backtrace: bt,
+    held: sim.validator.describeHeld(ctx),
+    details: [
+      `${point === 0 ? "the fence" : `timeline point ${point}`} of ${syncobj.describe()}: ${
+        missing === null
+          ? "not submitted yet — this call blocks until another process submits it"
+          : "already submitted this time"
+      }`,
+    ],
+    explanation:
+      "WAIT_FOR_SUBMIT inside a submission makes the kernel wait for another process's future " +
+      "submission: a user fence, in effect, with the submission half-built and the submitting " +
+      "task stuck in the kernel. The stall belongs in userspace (seed 004): wait first with " +
+      "DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT and WAIT_FOR_SUBMIT (or WAIT_AVAILABLE) — bounded, " +
+      "interruptible, the caller's own choice — then submit with a point that exists.",
+  });
 }
 
 /**

@@ -331,7 +331,7 @@ export async function drmSyncobjTransferIoctl(
   const dstPoint = args.dst_point;
   const dst = table.lookup(args.dst_handle, "ENOENT");
   try {
-    const fence = await table.findFence(args.src_handle, args.src_point, args.flags);
+    const fence = await table.findFenceForUser(args.src_handle, args.src_point, args.flags);
     try {
       if (dstPoint === 0n) {
         dst.replaceFence(fence);

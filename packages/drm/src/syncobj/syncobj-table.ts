@@ -16,7 +16,7 @@ import {
   type Process,
   type Simulator,
 } from "@drmsim/runtime";
-import { DrmSyncobj } from "./drm-syncobj.js";
+import { DrmSyncobj, reportWaitForSubmitInKernel } from "./drm-syncobj.js";
 import { DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT } from "./uapi.js";
 
 /** Bytes charged per handle in the file's syncobj idr (a share of a radix-tree node), an estimate. */
@@ -137,12 +137,36 @@ export class SyncobjTable {
    * handle with bad flags is `EINVAL`), `ENOENT` for an unknown handle; otherwise as
    * `DrmSyncobj.findFence` (EINVAL for a missing fence/point, WAIT_FOR_SUBMIT waits up to 5 s:
    * ETIME/ERESTARTSYS). What a driver's submit ioctl calls for each in-syncobj.
+   *
+   * WAIT_FOR_SUBMIT here — the kernel waiting, inside a driver's ioctl, for another process to
+   * submit — is reported (`wait-for-submit-in-kernel`, seed 004), whether or not the point is
+   * already there; the wait belongs in userspace (`DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT`).
    */
   async findFence(handle: number, point = 0n, flags = 0): Promise<DmaFence> {
+    return this.findFenceFor(handle, point, flags, true);
+  }
+
+  /**
+   * `drm_syncobj_find_fence()` for the syncobj ioctls themselves (TRANSFER): a WAIT_FOR_SUBMIT
+   * there is a wait userspace asked for in its own call, not one hidden in a submission.
+   * @internal
+   */
+  findFenceForUser(handle: number, point: bigint, flags: number): Promise<DmaFence> {
+    return this.findFenceFor(handle, point, flags, false);
+  }
+
+  private async findFenceFor(
+    handle: number,
+    point: bigint,
+    flags: number,
+    inDriver: boolean,
+  ): Promise<DmaFence> {
     if ((flags & ~DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT) !== 0)
       throw new KernelError("EINVAL", `drm_syncobj_find_fence: unknown flags 0x${flags.toString(16)}`);
     const s = this.lookup(handle, "ENOENT");
     try {
+      if (inDriver && (flags & DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT) !== 0)
+        reportWaitForSubmitInKernel(this.sim, s, point);
       return await s.findFence(point, flags);
     } finally {
       s.put();

@@ -104,6 +104,18 @@ export interface HardwareEngineStats {
   droppedIrqs: number;
 }
 
+const ENGINES = {};
+
+/**
+ * The engines of `sim` that hold commands which will never complete on their own: hung (an
+ * injected hang) or stopped by a crash. Meaningful once nothing is left to run — a busy engine
+ * with a completion pending is not stuck.
+ */
+export function stuckHardwareEngines(sim: Simulator): HardwareEngine[] {
+  const all = sim.subsystem(ENGINES, (): HardwareEngine[] => []);
+  return all.filter((e) => e.busy > 0 || (e.crashed && e.queued > 0));
+}
+
 /** The `hw_command` trace slice: one command's execution on its engine's track. */
 export const traceHwCommand = defineTracepoint<{ label: string; status: number }>("hw_command", "hw");
 
@@ -195,6 +207,7 @@ export class HardwareEngine {
     if (this.faults !== null) checkFaultPlan(name, this.faults);
     this.irq = sim.irqContext(name);
     this.track = { process: opts.device ?? name, thread: name };
+    sim.subsystem(ENGINES, (): HardwareEngine[] => []).push(this);
   }
 
   /** Commands executing now (including hung ones). */

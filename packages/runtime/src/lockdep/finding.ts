@@ -94,6 +94,11 @@ export interface FindingInit {
   explanation?: string;
   /** Free-form detail lines (objects leaked, values involved). */
   details?: readonly string[];
+  /**
+   * For forward-progress verdicts: what the stuck object waits for, step by step, to the root
+   * cause (the first line is the stuck object).
+   */
+  progress?: readonly string[];
   timeNs: number;
 }
 
@@ -108,6 +113,7 @@ export class Finding implements FindingInit {
   readonly waitFor: readonly WaitForEntry[];
   readonly explanation: string;
   readonly details: readonly string[];
+  readonly progress: readonly string[];
   readonly timeNs: number;
   /** How many more times the same finding was seen and suppressed. */
   repeats = 0;
@@ -122,6 +128,7 @@ export class Finding implements FindingInit {
     this.waitFor = init.waitFor ?? [];
     this.explanation = init.explanation ?? "";
     this.details = init.details ?? [];
+    this.progress = init.progress ?? [];
     this.timeNs = init.timeNs;
   }
 
@@ -165,6 +172,11 @@ export class Finding implements FindingInit {
         for (const f of w.backtrace) out.push(`          ${f}`);
       }
     }
+    if (this.progress.length > 0) {
+      out.push("", "what it waits for, back to the root cause:");
+      for (let i = 0; i < this.progress.length; i++)
+        out.push(i === 0 ? `    ${this.progress[i]}` : `    --> ${this.progress[i]}`);
+    }
     if (this.details.length > 0) {
       out.push("");
       for (const d of this.details) out.push(`  ${d}`);
@@ -187,6 +199,7 @@ export class Finding implements FindingInit {
       waitFor: this.waitFor,
       explanation: this.explanation,
       details: this.details,
+      progress: this.progress,
       timeNs: this.timeNs,
       repeats: this.repeats,
     };

@@ -58,17 +58,26 @@ export class LockChain {
   /** Taking this node's last class on its parent's stack was checked: no new edge, report or same-class nesting. */
   validated = false;
 
-  // One-entry memo in front of the map: most stacks are always followed by the same lock.
+  // A two-entry memo in front of the map: most stacks are followed by one or two locks (a
+  // scheduler's run-job work takes a hardware fence's lock and a scheduler fence's, job after job).
   private lastCls: LockClass | null = null;
   private lastChild: LockChain | null = null;
+  private prevCls: LockClass | null = null;
+  private prevChild: LockChain | null = null;
 
   child(cls: LockClass): LockChain {
     if (this.lastCls === cls) return this.lastChild!;
-    let c = this.next.get(cls);
-    if (c === undefined) {
-      c = new LockChain();
-      this.next.set(cls, c);
+    let c: LockChain | undefined;
+    if (this.prevCls === cls) c = this.prevChild!;
+    else {
+      c = this.next.get(cls);
+      if (c === undefined) {
+        c = new LockChain();
+        this.next.set(cls, c);
+      }
     }
+    this.prevCls = this.lastCls;
+    this.prevChild = this.lastChild;
     this.lastCls = cls;
     this.lastChild = c;
     return c;

@@ -39,6 +39,12 @@ export class LockClass {
   /** @internal */
   enabledIrq: UsageWitness | null = null;
 
+  /**
+   * What is special about locks of this class, for reports that involve it (set by the code that
+   * owns the class: a fence lock's callbacks run under it). Appended to the finding's explanation.
+   */
+  rule: string | null = null;
+
   /** Unique per process; stable in creation order, and used as a graph key. */
   readonly id: number;
 

@@ -265,6 +265,31 @@ export class Validator {
     ctx.held.pop();
   }
 
+  /**
+   * `might_lock()` for a spinlock taken with irqs off and dropped before anything else is taken
+   * under it (`spin_lock_irqsave` + `spin_unlock_irqrestore` around plain data): the dependencies
+   * and usage the acquisition implies, without a held-lock entry. Costs a chain-cache lookup when
+   * the same stack took the class before.
+   */
+  mightLockIrqsave(ctx: ExecutionContext, cls: LockClass, instance: object, op: string): void {
+    if (!this.enabled) return;
+    const held = ctx.held;
+    const depth = held.length;
+    // Irqs are off while it is held: in process context no usage bit is set, in irq context the
+    // in-hardirq one.
+    if (cls.irqTracked && ctx.kind === "irq" && (cls.usage & LOCK_USED_IN_HARDIRQ) === 0)
+      this.markUsage(ctx, cls, op, LOCK_USED_IN_HARDIRQ);
+    if (depth === 0 || held[depth - 1]!.chain!.child(cls).validated) return;
+    const saved = ctx.hardirqsOff;
+    ctx.hardirqsOff = saved + 1;
+    try {
+      this.acquireIn(ctx, cls, instance, op, "write", false, null);
+      held.pop();
+    } finally {
+      ctx.hardirqsOff = saved;
+    }
+  }
+
   /** True if the current context holds `instance` (or any lock of `cls` when no instance is given). */
   isHeld(cls: LockClass, instance?: object): boolean {
     const held = this.host.current.held;
@@ -542,9 +567,10 @@ export class Validator {
           held: this.describeHeld(ctx),
           details: [`first taken by ${h.op} at ${frameList(h.frame).join(" <- ") || "(top level)"}`],
           explanation:
+            cls.rule ??
             "Taking a second lock of the same class deadlocks if both are the same object, and " +
-            "lockdep cannot order two locks of one class. Nest them under an acquire context " +
-            "(ww_mutex) or give the inner one its own subclass.",
+              "lockdep cannot order two locks of one class. Nest them under an acquire context " +
+              "(ww_mutex) or give the inner one its own subclass.",
         });
         continue;
       }
@@ -645,6 +671,13 @@ export class Validator {
         title = `possible circular locking dependency: ${inner} is taken inside a dma-fence signalling section and held across a fence wait`;
       }
     }
+    // What the classes of the cycle add (a fence lock: its callbacks run under it), once each.
+    const rules: string[] = [];
+    for (const l of chain) {
+      const rule = this.classes.get(l.to)?.rule;
+      if (rule !== undefined && rule !== null && !rules.includes(rule)) rules.push(rule);
+    }
+    if (rules.length > 0) explanation = [explanation, ...rules].join("\n\n");
     this.report({
       kind,
       title,

@@ -3,7 +3,13 @@
  * perturbation, reduced to the outcome the explorer compares. Shared by the main thread and the
  * worker threads, so both run a seed the same way.
  */
-import { type ExploreOutcome, exploreOutcome, type PerturbOptions } from "@drmsim/runtime";
+import {
+  type ExploreOutcome,
+  exploreOutcome,
+  type PerturbOptions,
+  type Simulator,
+  type TraceSink,
+} from "@drmsim/runtime";
 import { loadScenario, UsageError } from "../load-scenario.js";
 import { runScenario, type Scenario, type ScenarioResult } from "../scenario.js";
 import { demoScenario } from "../scenarios/demo.js";
@@ -34,7 +40,7 @@ export interface ExploreRunSpec {
 export function runPerturbed(
   spec: ExploreRunSpec,
   perturb: PerturbOptions,
-  trace = false,
+  trace: boolean | ((sim: Simulator) => TraceSink[]) = false,
 ): Promise<ScenarioResult> {
   return runScenario(spec.scenario, {
     seed: spec.seed,

@@ -21,9 +21,10 @@ import {
 } from "@drmsim/runtime";
 import { detectedCommand } from "../invocation.js";
 import { UsageError } from "../load-scenario.js";
-import { describeResult, writeOutputs } from "../outputs.js";
+import { describeResult } from "../outputs.js";
 import { createProgress } from "../progress.js";
 import type { Scenario, ScenarioResult } from "../scenario.js";
+import { TraceRecording } from "../trace/recording.js";
 import { type ExploreRunSpec, resolveScenario, runOutcome, runPerturbed } from "./explore-target.js";
 import type { ExploreWorkerData } from "./explore-worker.js";
 
@@ -198,11 +199,14 @@ export async function exploreCommand(
       decisions: shrunk.decisions,
       ...(opts.durationNs === undefined ? {} : { durationNs: opts.durationNs }),
     });
-    const replay = await runPerturbed(spec, { decisions: shrunk.decisions }, true);
-    const files = writeOutputs(replay, {
+    // The failure's report opens on its first finding.
+    const recording = new TraceRecording({
       trace: join(outDir, `failure-${n}-trace.json`),
       report: join(outDir, `failure-${n}-report.html`),
+      focusFirstFinding: true,
     });
+    const replay = await runPerturbed(spec, { decisions: shrunk.decisions }, (sim) => recording.sinks(sim));
+    const files = recording.finish(replay);
     result.failures.push({
       signature: shrunk.signature,
       signatures: shrunk.signatures,
@@ -284,11 +288,13 @@ export async function replayCommand(
     seed: spec.seed,
     ...(spec.durationNs === undefined ? {} : { durationNs: spec.durationNs }),
   };
-  const result = await runPerturbed(run, { decisions: spec.decisions }, true);
-  const written = writeOutputs(result, {
+  const recording = new TraceRecording({
     trace: opts.trace ?? resolve(".drmsim/replay-trace.json"),
     report: opts.report ?? resolve(".drmsim/replay-report.html"),
+    focusFirstFinding: true,
   });
+  const result = await runPerturbed(run, { decisions: spec.decisions }, (sim) => recording.sinks(sim));
+  const written = recording.finish(result);
   io.out(
     `replaying ${spec.scenario} (seed ${String(spec.seed)}) with ${spec.decisions.length} decision${spec.decisions.length === 1 ? "" : "s"}: ${JSON.stringify(spec.decisions)}\n`,
   );

@@ -56,6 +56,7 @@ import {
 } from "@drmsim/habanalabs";
 import { isKernelError, msecs, Process, type Simulator, secs, usecs } from "@drmsim/runtime";
 import { defineScenario } from "../scenario.js";
+import { traceSummary } from "../trace/summary-sink.js";
 
 /** One 60 Hz vblank, in ns. */
 export const VBLANK_NS = 16_666_667;
@@ -266,20 +267,10 @@ export default defineScenario({
   },
 });
 
-/**
- * "fences signalled (…)" rows from the trace's `dma_fence_signaled` events, whose track is
- * `<driver>:<timeline>` (empty when the run was not traced).
- */
+/** "fences signalled (…)" rows from the run's trace summary (none when the run was not traced). */
 function fencesPerDriver(sim: Simulator): Record<string, number> {
   const rows: Record<string, number> = {};
-  if (!sim.tracer.on) return rows;
-  for (const e of sim.tracer.events) {
-    if (e.name !== "dma_fence_signaled") continue;
-    // Hardware fences by driver; scheduler fences (scheduled + finished) by scheduler timeline.
-    const [driver = "", timeline = ""] = e.track.thread.split(":");
-    const key = `fences signalled (${driver === "drm_sched" ? `drm_sched ${timeline}` : driver})`;
-    rows[key] = (rows[key] ?? 0) + 1;
-  }
+  for (const [driver, n] of traceSummary(sim)?.fencesByDriver ?? []) rows[`fences signalled (${driver})`] = n;
   return Object.fromEntries(Object.entries(rows).sort(([a], [b]) => a.localeCompare(b)));
 }
 
