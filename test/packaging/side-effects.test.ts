@@ -33,6 +33,30 @@ const PRIVATE_TABLES = new Set([
  * state outside it (a tracepoint descriptor, a DI token, an ioctl descriptor, a unit conversion).
  */
 const PURE = new Set([
+  // uAPI declarations: a struct layout, an ioctl request code, an ioctl table (runtime/src/uapi).
+  "uapiStruct",
+  "uapiUnion",
+  "union",
+  "anonUnion",
+  "mbz",
+  "flagsMask",
+  "userPtr",
+  "opaquePtr",
+  "fixedArray",
+  "chars",
+  "ext",
+  "io",
+  "ior",
+  "iow",
+  "iowr",
+  "DRM_IO",
+  "DRM_IOR",
+  "DRM_IOW",
+  "DRM_IOWR",
+  "ioctlDef",
+  "ioctlTable",
+  "BigInt",
+  "String", // String.raw`…`: the report's embedded script, a constant
   "defineTracepoint",
   "drmToken",
   "drmIoctlDef",

@@ -9,16 +9,18 @@ import {
   drmSyncobjTimelineWait,
   drmSyncobjWait,
 } from "@drmsim/drm";
-import { Completion, msecs, type Process } from "@drmsim/runtime";
+import { Completion, msecs, type Process, S64_MAX } from "@drmsim/runtime";
 import { createWorld } from "@drmsim/testing";
 import { describe, expect, it } from "vitest";
 import {
+  DRM_IOCTL_WFS_SUBMIT,
   WFS_DRIVER,
   WFS_SUBMIT_WAIT_FOR_SUBMIT,
   wfsProbe,
 } from "../fixtures/wait-for-submit-in-kernel/wait-for-submit-in-kernel.js";
 
-const FOREVER = 2 ** 62;
+/** INT64_MAX nanoseconds: wait forever. */
+const FOREVER = S64_MAX;
 
 /**
  * One process, two threads sharing a timeline syncobj: the consumer submits work that depends on
@@ -38,7 +40,7 @@ async function pipeline(app: Process, userspaceWait: boolean) {
         FOREVER,
         DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT | DRM_SYNCOBJ_WAIT_FLAGS_WAIT_AVAILABLE,
       );
-    await app.ioctl(fd, "DRM_IOCTL_WFS_SUBMIT", {
+    await app.ioctl(fd, DRM_IOCTL_WFS_SUBMIT, {
       in_handle: tl,
       in_point: 1,
       out_handle: done,
@@ -49,7 +51,7 @@ async function pipeline(app: Process, userspaceWait: boolean) {
   });
   const producer = app.run(async () => {
     await new Completion(app.sim, "producer think time").wait({ timeoutNs: msecs(1) });
-    await app.ioctl(fd, "DRM_IOCTL_WFS_SUBMIT", {
+    await app.ioctl(fd, DRM_IOCTL_WFS_SUBMIT, {
       in_handle: 0,
       in_point: 0,
       out_handle: tl,
@@ -72,9 +74,9 @@ describe("seed fixture: wait-for-submit-in-kernel", () => {
     expect(found).toHaveLength(1);
     const f = found[0]!;
     expect(f.title).toBe(
-      "ioctl(DRM_IOCTL_WFS_SUBMIT) waits in the kernel for userspace to submit (drm_syncobj_find_fence with WAIT_FOR_SUBMIT)",
+      "ioctl(WFS_SUBMIT) waits in the kernel for userspace to submit (drm_syncobj_find_fence with WAIT_FOR_SUBMIT)",
     );
-    expect(f.backtrace).toEqual(["ioctl(DRM_IOCTL_WFS_SUBMIT)"]);
+    expect(f.backtrace).toEqual(["ioctl(WFS_SUBMIT)"]);
     expect(f.held).toEqual([]);
     expect(f.details[0]).toMatch(
       /timeline point 1 of .*: not submitted yet — this call blocks until another process submits it/,
@@ -92,14 +94,14 @@ describe("seed fixture: wait-for-submit-in-kernel", () => {
       const fd = await app.open("/dev/dri/renderD128");
       const tl = await drmSyncobjCreate(app, fd);
       const done = await drmSyncobjCreate(app, fd);
-      await app.ioctl(fd, "DRM_IOCTL_WFS_SUBMIT", {
+      await app.ioctl(fd, DRM_IOCTL_WFS_SUBMIT, {
         in_handle: 0,
         in_point: 0,
         out_handle: tl,
         out_point: 1,
         flags: 0,
       });
-      await app.ioctl(fd, "DRM_IOCTL_WFS_SUBMIT", {
+      await app.ioctl(fd, DRM_IOCTL_WFS_SUBMIT, {
         in_handle: tl,
         in_point: 1,
         out_handle: done,

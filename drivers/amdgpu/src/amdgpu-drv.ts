@@ -246,7 +246,11 @@ export class AmdgpuDriver {
    * privilege), FREE (`EINVAL` unknown id), QUERY_STATE, QUERY_STATE2 (reset / VRAM lost / guilty).
    * `EINVAL` for non-zero flags or an unknown op.
    */
-  private async ctxIoctl(file: DrmFile, args: UapiValue<typeof drm_amdgpu_ctx>, caller: Process): Promise<void> {
+  private async ctxIoctl(
+    file: DrmFile,
+    args: UapiValue<typeof drm_amdgpu_ctx>,
+    caller: Process,
+  ): Promise<void> {
     const N = "AMDGPU_CTX";
     const fpriv = amdgpuFprivOf(file);
     const { op, flags, ctx_id, priority } = args.in;

@@ -108,10 +108,10 @@ describe("AMDGPU_CTX", () => {
     await sim.exec("t", async () => {
       const rfd = await root.open("/dev/dri/renderD128");
       const inApp = root.sendFd(app, rfd);
-      expect(await errno(ctxCreate(app, inApp, AMDGPU_CTX_PRIORITY_HIGH))).toBe("EACCES");
+      expect(await errno(amdgpuCsCtxCreate2(app, inApp, AMDGPU_CTX_PRIORITY_HIGH))).toBe("EACCES");
       const afd = await app.open("/dev/dri/renderD128");
       const inRoot = app.sendFd(root, afd);
-      expect(await ctxCreate(root, inRoot, AMDGPU_CTX_PRIORITY_HIGH)).toBe(1);
+      expect(await amdgpuCsCtxCreate2(root, inRoot, AMDGPU_CTX_PRIORITY_HIGH)).toBe(1);
     });
     app.exit();
     root.exit();

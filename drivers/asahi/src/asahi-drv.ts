@@ -16,7 +16,6 @@ import {
   type DrmFile,
   DrmHookStage,
   type DrmHooks,
-  type DrmIoctlCall,
   type DrmPluginHost,
   type DrmProbeOptions,
   drmIoctlDefDrv,

@@ -1,5 +1,7 @@
 /** ASAHI_SUBMIT from userspace: argument checks, barriers, syncobjs, prepareJob slot fences. */
 import {
+  DRM_IOCTL_AUTH_MAGIC,
+  DRM_IOCTL_GET_MAGIC,
   DrmHookStage,
   type DrmPlugin,
   DrmPluginHost,
@@ -71,14 +73,14 @@ describe("asahi ioctl permissions (the driver's declare_drm_ioctls!: AUTH | REND
     await sim.exec("t", async () => {
       const m = await compositor.open("/dev/dri/card0");
       const c = await client.open("/dev/dri/card0");
-      expect(await vmCreate(compositor, m)).toBe(1); // the master is authenticated
-      await expect(vmCreate(client, c)).rejects.toMatchObject({ code: "EACCES" });
+      expect(await agxVmCreate(compositor, m)).toBe(1); // the master is authenticated
+      await expect(agxVmCreate(client, c)).rejects.toMatchObject({ code: "EACCES" });
       expect(asahiFileOf(fileOf(dev, client)).vms.size).toBe(0);
-      const { magic } = await client.ioctl<{ magic: number }>(c, "DRM_IOCTL_GET_MAGIC", {});
-      await compositor.ioctl(m, "DRM_IOCTL_AUTH_MAGIC", { magic });
-      expect(await vmCreate(client, c)).toBe(1);
+      const { magic } = await client.ioctl<{ magic: number }>(c, DRM_IOCTL_GET_MAGIC, {});
+      await compositor.ioctl(m, DRM_IOCTL_AUTH_MAGIC, { magic });
+      expect(await agxVmCreate(client, c)).toBe(1);
       const r = await client.open("/dev/dri/renderD128");
-      expect(await vmCreate(client, r)).toBe(1);
+      expect(await agxVmCreate(client, r)).toBe(1);
     });
     compositor.exit();
     client.exit();
@@ -93,13 +95,13 @@ describe("asahi ioctl permissions (the driver's declare_drm_ioctls!: AUTH | REND
     drmProcessSetRoot(root);
     await sim.exec("t", async () => {
       const r = await root.open("/dev/dri/renderD128");
-      const vm_id = await vmCreate(root, r);
+      const vm_id = await agxVmCreate(root, r);
       const inUser = root.sendFd(user, r);
       await expect(
         user.ioctl(inUser, DRM_IOCTL_ASAHI_QUEUE_CREATE, { vm_id, priority: 2 }),
       ).rejects.toMatchObject({ code: "EPERM" });
       const u = await user.open("/dev/dri/renderD128");
-      const uvm = await vmCreate(user, u);
+      const uvm = await agxVmCreate(user, u);
       const inRoot = user.sendFd(root, u);
       expect(
         await root.ioctl(inRoot, DRM_IOCTL_ASAHI_QUEUE_CREATE, { vm_id: uvm, priority: 2 }),

@@ -3,7 +3,7 @@
  * kernel header's (`include/uapi/drm/asahi_drm.h`; values as the C compiler computes them), and
  * the registered ioctls are exactly the modelled ones, with the core's entry checks.
  */
-import { DRM_RENDER_ALLOW, drmIoctlLookup } from "@drmsim/drm";
+import { DRM_AUTH, DRM_RENDER_ALLOW, drmIoctlLookup } from "@drmsim/drm";
 import { IocDir, iocDir, Process } from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
 import {
@@ -158,7 +158,7 @@ describe("asahi uAPI layouts", () => {
       "ASAHI_SUBMIT",
     ]);
     expect(modelled.map((cmd) => drmIoctlLookup(dev, cmd)?.flags)).toEqual(
-      modelled.map(() => DRM_RENDER_ALLOW),
+      modelled.map(() => DRM_AUTH | DRM_RENDER_ALLOW),
     );
     expect(drmIoctlLookup(dev, DRM_IOCTL_ASAHI_GET_PARAMS)).toBeUndefined();
     const app = new Process(sim, "app");

@@ -514,7 +514,7 @@ function scheduleCs(cs: HlCs): void {
  * driver ("user process got signal while waiting for CS handle"), so the syscall layer never
  * restarts `HL_WAIT_CS`.
  */
-async function hlWaitInterrupted<T>(wait: Promise<T>, seq: number): Promise<T> {
+async function hlWaitInterrupted<T>(wait: Promise<T>, seq: number | bigint): Promise<T> {
   try {
     return await wait;
   } catch (e) {

@@ -238,7 +238,10 @@ describe("habanalabs: device and command submission (from userspace)", () => {
       const c = await hlthunkGetInfo(app, fd, HL_INFO_CS_COUNTERS, hl_info_cs_counters);
       expect(c.total_max_cs_in_flight_drop_cnt).toBe(1);
       expect(c.ctx_max_cs_in_flight_drop_cnt).toBe(1);
-      // Another context's counters are its own; the device's are everyone's.
+      // The next user's context has counters of its own; the device's are everyone's. One user
+      // at a time (hl_device_open): the first context goes when its fd closes and its CSs are done.
+      app.close(fd);
+      await sleep(sim, msecs(1));
       const fd2 = await app.open("/dev/accel/accel0");
       const c2 = await hlthunkGetInfo(app, fd2, HL_INFO_CS_COUNTERS, hl_info_cs_counters);
       expect([c2.total_max_cs_in_flight_drop_cnt, c2.ctx_max_cs_in_flight_drop_cnt]).toEqual([1, 0]);

@@ -14,20 +14,20 @@ import { DrmPluginHost } from "@drmsim/drm";
 import { type KernelError, msecs, Process, SA_RESTART, SIGUSR1, Simulator, WaitQueue } from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
 import {
-  DRM_IOCTL_HL_CB,
-  DRM_IOCTL_HL_CS,
-  DRM_IOCTL_HL_MEMORY,
-  DRM_IOCTL_HL_WAIT_CS,
-  HL_CB_OP_CREATE,
   HL_GAUDI2_QUEUES,
-  HL_MEM_OP_ALLOC,
-  HL_MEM_OP_MAP,
   HL_WAIT_CS_STATUS_COMPLETED,
   type HlCsChunk,
   type HlDeviceOptions,
   habanalabsProbe,
   hlDeviceOf,
 } from "../src/index.js";
+import {
+  hlthunkDeviceMemoryAlloc,
+  hlthunkDeviceMemoryMap,
+  hlthunkRequestCommandBuffer,
+  hlthunkWaitForCs,
+} from "../src/user/index.js";
+import { cs } from "./hl-user.js";
 
 const TPC_2 = 9;
 
@@ -35,40 +35,20 @@ function setup(opts: HlDeviceOptions = {}) {
   const sim = new Simulator();
   const host = new DrmPluginHost(sim);
   const dev = habanalabsProbe(host, { csTimeoutNs: msecs(5), ...opts });
-  return { sim, host, dev, hdev: hlDeviceOf(host, dev) };
+  return { sim, host, dev, hdev: hlDeviceOf(dev) };
 }
 
 /** An fd with a host CB (for DMA_0_0) and a mapped device buffer (for TPC command buffers). */
 async function openWithBuffers(p: Process) {
   const fd = await p.open("/dev/accel/accel0");
-  const { cb_handle: cb } = await p.ioctl<{ cb_handle: number }>(fd, DRM_IOCTL_HL_CB, {
-    op: HL_CB_OP_CREATE,
-    cb_size: 4096,
-  });
-  const { handle } = await p.ioctl<{ handle: number }>(fd, DRM_IOCTL_HL_MEMORY, {
-    op: HL_MEM_OP_ALLOC,
-    mem_size: 4096,
-  });
-  const { device_virt_addr: va } = await p.ioctl<{ device_virt_addr: number }>(fd, DRM_IOCTL_HL_MEMORY, {
-    op: HL_MEM_OP_MAP,
-    handle,
-  });
+  const cb = await hlthunkRequestCommandBuffer(p, fd, 4096);
+  const va = await hlthunkDeviceMemoryMap(p, fd, await hlthunkDeviceMemoryAlloc(p, fd, 4096));
   const dma: HlCsChunk = { queue_index: 0, cb_handle: cb, cb_size: 64, exec_ns: 10_000 };
   const tpc: HlCsChunk = { queue_index: TPC_2, cb_handle: va, cb_size: 64, exec_ns: 20_000 };
   return { fd, dma, tpc };
 }
 
-async function cs(p: Process, fd: number, chunks: HlCsChunk[]): Promise<number> {
-  return (
-    await p.ioctl<{ seq: number }>(fd, DRM_IOCTL_HL_CS, {
-      chunks_execute: chunks,
-      num_chunks_execute: chunks.length,
-    })
-  ).seq;
-}
-
-const waitCs = (p: Process, fd: number, seq: number, timeout_us: number) =>
-  p.ioctl<{ status: number; timestamp_nsec?: number }>(fd, DRM_IOCTL_HL_WAIT_CS, { seq, timeout_us });
+const waitCs = hlthunkWaitForCs;
 
 const nap = (sim: Simulator, ns: number) =>
   new WaitQueue(sim, "nap").waitEvent(() => false, { timeoutNs: ns });
@@ -79,8 +59,7 @@ describe("habanalabs: a hung engine job and the driver's watchdogs", () => {
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
       const { fd, dma, tpc } = await openWithBuffers(app);
-      hdev.injectJobFault(TPC_2, { hang: true });
-      const hung = await cs(app, fd, [dma, tpc]);
+      const hung = await cs(app, fd, [dma, { ...tpc, hang: true }]);
       await expect(waitCs(app, fd, hung, 1_000_000)).rejects.toMatchObject({ code: "ETIMEDOUT" });
       expect(sim.now).toBe(msecs(5)); // cs_timedout at the CS timeout, not at the wait's
       expect(hdev.lastCsTimeout).toEqual({ timestamp: msecs(5), seq: hung });
@@ -123,8 +102,7 @@ describe("habanalabs: a hung engine job and the driver's watchdogs", () => {
       const opened = await openWithBuffers(app);
       fd = opened.fd;
       const { dma, tpc } = opened;
-      hdev.injectJobFault(TPC_2, { hang: true });
-      const first = await cs(app, fd, [dma, tpc]);
+      const first = await cs(app, fd, [dma, { ...tpc, hang: true }]);
       expect((await waitCs(app, fd, first, 1_000_000)).status).toBe(HL_WAIT_CS_STATUS_COMPLETED);
       // hl_hw_queue_update_ci: the CS's release gave TPC_2's slot back, although the TPC hangs.
       expect(hdev.queues[TPC_2]!.inflight).toBe(0);
@@ -207,8 +185,7 @@ describe("habanalabs: one user at a time (hl_device_open)", () => {
     const a = new Process(sim, "a");
     await sim.exec("t", async () => {
       const { fd, dma } = await openWithBuffers(a);
-      hdev.injectJobFault(0, { hang: true });
-      const seq = await cs(a, fd, [dma]);
+      const seq = await cs(a, fd, [{ ...dma, hang: true }]);
       await expect(waitCs(a, fd, seq, 1_000_000)).rejects.toMatchObject({ code: "ETIMEDOUT" });
       a.close(fd);
       expect(hdev.inReset).toBe(true);

@@ -22,11 +22,18 @@
  * Arrays must not contain containers (arrays or chains): the kernel WARNs, because waiting code
  * and `dma_fence_unwrap` only look one level deep. Flatten with `dmaFenceUnwrapMerge` instead.
  */
-import { frameList, GFP_KERNEL, type Gfp, irqWorkQueue, KernelError, type Simulator } from "@drmsim/runtime";
+import {
+  frameList,
+  GFP_KERNEL,
+  type Gfp,
+  irqWorkQueue,
+  KernelError,
+  type ProgressStep,
+  type Simulator,
+} from "@drmsim/runtime";
 import { DmaFence, type DmaFenceCb, DmaFenceFlag, type DmaFenceOps } from "./dma-fence.js";
 import { dmaFenceIsChain } from "./dma-fence-chain.js";
 import { dmaFenceSetLockClass } from "./dma-fence-lock.js";
-import { dmaFenceAddContainerExplainer } from "./dma-fence-progress.js";
 
 declare module "@drmsim/runtime" {
   interface FindingKinds {
@@ -54,17 +61,6 @@ const arrayOps: DmaFenceOps<DmaFenceArray> = {
     for (const f of a.fences) f.setDeadline(deadlineNs);
   },
 };
-// dma_fence_array_init's lockdep_set_class: container -> member nesting is legal.
-dmaFenceSetLockClass(arrayOps, "&dma_fence_array_lock_key");
-// Forward-progress verdicts: an array waits for its unsignalled members.
-dmaFenceAddContainerExplainer((f) => {
-  if (!(f instanceof DmaFenceArray) || f.signaled) return undefined;
-  const waiting = f.fences.filter((m) => !m.signaled);
-  return {
-    what: `${f.describe()} waits for ${f.signalOnAny ? "any" : "all"} of ${waiting.length} unsignalled member(s)`,
-    next: waiting,
-  };
-});
 
 /** One member's callback (`struct dma_fence_array_cb`). */
 class ArrayCb implements DmaFenceCb {
@@ -111,12 +107,24 @@ export class DmaFenceArray extends DmaFence {
     /** `signal_on_any`. */
     readonly signalOnAny: boolean,
   ) {
+    // dma_fence_array_init's lockdep_set_class: container -> member nesting is legal.
+    dmaFenceSetLockClass(arrayOps, "&dma_fence_array_lock_key");
     super(prealloc.sim, arrayOps as DmaFenceOps, context, seqno);
     this.fences = fences;
     this.numPending = signalOnAny ? 1 : fences.length;
     this.allocation = prealloc.allocation;
     // Cleared to 0 when the array signals without any member having failed.
     this.error = PENDING_ERROR;
+  }
+
+  /** Forward-progress verdicts: an array waits for its unsignalled members. */
+  override progressWaitsFor(): ProgressStep | undefined {
+    if (this.signaled) return undefined;
+    const waiting = this.fences.filter((m) => !m.signaled);
+    return {
+      what: `${this.describe()} waits for ${this.signalOnAny ? "any" : "all"} of ${waiting.length} unsignalled member(s)`,
+      next: waiting,
+    };
   }
 
   /** `dma_fence_array.num_fences`. */

@@ -24,11 +24,11 @@ import {
   type Gfp,
   irqWorkQueue,
   KernelError,
+  type ProgressStep,
   type Simulator,
 } from "@drmsim/runtime";
 import { DmaFence, type DmaFenceCb, type DmaFenceOps } from "./dma-fence.js";
 import { dmaFenceSetLockClass } from "./dma-fence-lock.js";
-import { dmaFenceAddContainerExplainer } from "./dma-fence-progress.js";
 import { dmaFenceContextAlloc } from "./fence-context.js";
 
 declare module "@drmsim/runtime" {
@@ -72,20 +72,6 @@ const chainOps: DmaFenceOps<DmaFenceChain> = {
       dmaFenceChainContained(it).setDeadline(deadlineNs);
   },
 };
-// As 7.1 does for chains: their own class, so link -> contained-fence nesting is legal.
-dmaFenceSetLockClass(chainOps, "&dma_fence_chain_lock_key");
-// Forward-progress verdicts: a link waits for the oldest contained fence up to it that has not signalled.
-dmaFenceAddContainerExplainer((f) => {
-  if (!(f instanceof DmaFenceChain) || f.signaled) return undefined;
-  let oldest: DmaFence | null = null;
-  for (let it: DmaFence | null = f; it !== null; it = it instanceof DmaFenceChain ? it.prev : null) {
-    const c = dmaFenceChainContained(it);
-    if (!c.signaled) oldest = c;
-  }
-  return oldest === null
-    ? { what: `${f.describe()}: every fence up to it has signalled` }
-    : { what: `${f.describe()} (point ${f.seqno}) waits for ${oldest.describe()}`, next: [oldest] };
-});
 
 /** Where a new link goes: `dma_fence_chain_init`'s context and seqno rules. */
 function chainIdentity(
@@ -141,6 +127,8 @@ export class DmaFenceChain extends DmaFence {
     mem?: Allocation,
   ) {
     const seqno = chainPoint(point, "dma_fence_chain_init");
+    // As 7.1 does for chains: their own class, so link -> contained-fence nesting is legal.
+    dmaFenceSetLockClass(chainOps, "&dma_fence_chain_lock_key");
     if (fence instanceof DmaFenceChain) {
       const ctx = sim.current;
       sim.validator.report({
@@ -167,6 +155,18 @@ export class DmaFenceChain extends DmaFence {
     this.fence = fence;
     this.linkCb = { func: (f) => this.containedSignalled(f) };
     this.mem = own;
+  }
+  /** Forward-progress verdicts: a link waits for the oldest contained fence up to it that has not signalled. */
+  override progressWaitsFor(): ProgressStep | undefined {
+    if (this.signaled) return undefined;
+    let oldest: DmaFence | null = null;
+    for (let it: DmaFence | null = this; it !== null; it = it instanceof DmaFenceChain ? it.prev : null) {
+      const c = dmaFenceChainContained(it);
+      if (!c.signaled) oldest = c;
+    }
+    return oldest === null
+      ? { what: `${this.describe()}: every fence up to it has signalled` }
+      : { what: `${this.describe()} (point ${this.seqno}) waits for ${oldest.describe()}`, next: [oldest] };
   }
 
   override describe(): string {

@@ -5,12 +5,7 @@
  * explain. A fence nobody else can explain has nothing in the kernel behind it: only an action from
  * outside can signal it. That is the root of seed 001: an indefinite fence.
  */
-import {
-  type ProgressStep,
-  registerProgressExplainer,
-  type Simulator,
-  stuckHardwareEngines,
-} from "@drmsim/runtime";
+import { registerProgressExplainer, type Simulator, stuckHardwareEngines } from "@drmsim/runtime";
 import type { DmaFence } from "./dma-fence.js";
 
 declare module "@drmsim/runtime" {
@@ -24,19 +19,6 @@ declare module "@drmsim/runtime" {
   }
 }
 
-/** Explains a container fence (array, chain) by its unsignalled members, or returns undefined. */
-export type DmaFenceContainerExplainer = (fence: DmaFence) => ProgressStep | undefined;
-
-const containers: DmaFenceContainerExplainer[] = [];
-
-/**
- * @internal Adds the explanation of a container type (called once by `dma-fence-array.ts` and
- * `dma-fence-chain.ts` when they load: no container exists without its module).
- */
-export function dmaFenceAddContainerExplainer(e: DmaFenceContainerExplainer): void {
-  if (!containers.includes(e)) containers.push(e);
-}
-
 const INSTALLED = {};
 
 /** @internal Registers the fence explainers with `sim` (once; from the first fence's checked init). */
@@ -45,14 +27,7 @@ export function installDmaFenceProgress(
   fenceClass: abstract new (...args: never[]) => DmaFence,
 ): void {
   sim.subsystem(INSTALLED, () => {
-    registerProgressExplainer(sim, (obj) => {
-      if (!(obj instanceof fenceClass)) return undefined;
-      for (const e of containers) {
-        const step = e(obj);
-        if (step !== undefined) return step;
-      }
-      return undefined;
-    });
+    registerProgressExplainer(sim, (obj) => (obj instanceof fenceClass ? obj.progressWaitsFor() : undefined));
     registerProgressExplainer(
       sim,
       (obj) => {

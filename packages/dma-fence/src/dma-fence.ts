@@ -23,6 +23,7 @@ import {
   KernelError,
   MAX_ERRNO,
   MAX_SCHEDULE_TIMEOUT,
+  type ProgressStep,
   RefCounted,
   reportProgressRoots,
   type Simulator,
@@ -184,6 +185,15 @@ export class DmaFence extends RefCounted {
   get timelineName(): string {
     const ops = this.ops;
     return (this.flags & SIGNALED) !== 0 || ops === null ? "signaled-timeline" : ops.getTimelineName(this);
+  }
+
+  /**
+   * For the forward-progress verdicts: what this fence itself waits for, if it is a container
+   * (an array waits for its members, a chain link for the fences it contains); undefined for a
+   * fence some driver, job or command signals.
+   */
+  progressWaitsFor(): ProgressStep | undefined {
+    return undefined;
   }
 
   /** For reports: the driver's own names while its ops are attached (even after signal), so a finding still says whose fence it was. */
@@ -439,7 +449,8 @@ export class DmaFence extends RefCounted {
       throw new KernelError("EINVAL", `dma_fence_wait_timeout: negative timeout ${timeout}`);
     const sim = this.sim;
     const v = sim.validator;
-    const op = `dma_fence_wait(${this.driverName}:${this.timelineName}#${this.seqno})`;
+    const names = this.traceArgs();
+    const op = `dma_fence_wait(${names.driver}:${names.timeline}#${this.seqno})`;
     v.mightSleep(op);
     v.mightWaitFence(op);
     this.enableSwSignaling();
@@ -606,7 +617,8 @@ export class DmaFence extends RefCounted {
     void this.track;
     let names: { driver: string; timeline: string } | null = null;
     try {
-      names = { driver: this.driverName, timeline: this.timelineName };
+      const { driver, timeline } = this.traceArgs();
+      names = { driver, timeline };
     } catch {
       // Keep what init recorded.
     }

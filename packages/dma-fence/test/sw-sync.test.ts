@@ -56,11 +56,18 @@ class Libsync {
     return n > 0 ? 0 : -62;
   }
   /** `sync_file_get_info`: FILE_INFO once for the count, then with room for every leaf. */
-  async info(fd: number): Promise<{ status: number; num_fences: number; sync_fence_info: SyncFenceInfo[] }> {
+  async info(
+    fd: number,
+  ): Promise<{ name: string; status: number; num_fences: number; sync_fence_info: SyncFenceInfo[] }> {
     const { num_fences } = await this.proc.ioctl<SyncFileInfo>(fd, SYNC_IOC_FILE_INFO, { num_fences: 0 });
     const sync_fence_info: SyncFenceInfo[] = Array.from({ length: num_fences ?? 0 }, () => ({}));
     const info = await this.proc.ioctl<SyncFileInfo>(fd, SYNC_IOC_FILE_INFO, { num_fences, sync_fence_info });
-    return { status: info.status ?? 0, num_fences: info.num_fences ?? 0, sync_fence_info };
+    return {
+      name: info.name ?? "",
+      status: info.status ?? 0,
+      num_fences: info.num_fences ?? 0,
+      sync_fence_info,
+    };
   }
   /** `sync_fence_count_status(fd, status)`: leaves with that status (1 signalled, 0 active, <0 error). */
   async countStatus(fd: number, status: "signaled" | "active" | "error"): Promise<number> {

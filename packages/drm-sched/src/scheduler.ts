@@ -40,8 +40,8 @@ import {
   DrmGpuSchedStat as Stat,
 } from "./ops.js";
 import { DrmSchedRq } from "./run-queue.js";
-import { probeCredits, traceHwFence, traceJobFinished } from "./sched-trace.js";
 import { installSchedProgress } from "./sched-progress.js";
+import { probeCredits, traceHwFence, traceJobFinished } from "./sched-trace.js";
 import { type DrmSchedJobTraceArgs, traceDrmRunJob, traceDrmSchedProcessJob } from "./trace.js";
 
 declare module "@drmsim/runtime" {

@@ -54,19 +54,16 @@ export async function drmIoctl<A extends object>(
       return arg;
     } catch (e) {
       if (!(e instanceof KernelError) || (e.code !== "EINTR" && e.code !== "EAGAIN")) throw e;
-      if (e.code === "EAGAIN") await drmIoctlSpin(proc.sim, request);
+      if (e.code === "EAGAIN") await drmIoctlSpin(proc.sim, proc.ioctlName(fd, request));
     }
   }
 }
 
 /** One turn of `drmIoctl`'s busy loop after `EAGAIN`: until the next event has run. */
-async function drmIoctlSpin(sim: Simulator, request: number): Promise<void> {
+async function drmIoctlSpin(sim: Simulator, request: string): Promise<void> {
   const next = sim.nextEventNs;
   const spin = sim.sleep(
-    {
-      kind: "drmIoctl retry",
-      what: `ioctl 0x${(request >>> 0).toString(16)} after EAGAIN (nothing pending could make it succeed)`,
-    },
+    { kind: "drmIoctl retry", what: `${request} after EAGAIN (nothing pending could make it succeed)` },
     { op: "drmIoctl", deadlineNs: next ?? Number.POSITIVE_INFINITY },
   );
   await spin.promise;

@@ -7,6 +7,8 @@ import { DmaFence, dmaFenceContextAlloc } from "@drmsim/dma-fence";
 import { type Finding, KernelError, msecs, Process, SIGUSR1, Simulator } from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
 import {
+  DRM_IOCTL_SYNCOBJ_WAIT,
+  DRM_RENDER_ALLOW,
   DrmDriverFeature,
   type DrmHooks,
   DrmPluginHost,
@@ -15,31 +17,28 @@ import {
   drmSyncobjTable,
   drmSyncobjWait,
 } from "../src/index.js";
+import { T, tIoctl } from "./test-ioctl.js";
+
+const TRYAGAIN_SUBMIT = T(0x00);
 
 /** An accel driver with syncobjs and one ioctl that answers EAGAIN until `busy` is cleared. */
 const state = { busy: true, attempts: 0 };
 class TryAgain {
   apply(hooks: DrmHooks) {
     hooks.driver.ioctls.tap("tryagain", (r) => {
-      r.add({
-        name: "DRM_IOCTL_TRYAGAIN_SUBMIT",
-        nr: 0x40,
-        flags: 0x20, // DRM_RENDER_ALLOW
-        handler: (_f, args: Record<string, unknown>) => {
+      r.add(
+        tIoctl("TRYAGAIN_SUBMIT", 0x00, DRM_RENDER_ALLOW, (_f, args) => {
           state.attempts++;
           if (state.busy) throw new KernelError("EAGAIN", "the ring is full");
-          args.done = 1;
-        },
-      });
-      r.add({
-        name: "DRM_IOCTL_TRYAGAIN_BAD",
-        nr: 0x41,
-        flags: 0x20,
-        handler: () => {
+          args.v = 1;
+        }),
+      );
+      r.add(
+        tIoctl("TRYAGAIN_BAD", 0x01, DRM_RENDER_ALLOW, () => {
           state.attempts++;
           throw new KernelError("EINVAL", "always wrong");
-        },
-      });
+        }),
+      );
     });
   }
 }
@@ -92,7 +91,7 @@ describe("libdrm drmIoctl (xf86drm.c)", () => {
     );
     drmSyncobjTable([...dev.files][0]!).signalPoint(h, g);
     const raw = app.run(() =>
-      app.ioctl(fd, "DRM_IOCTL_SYNCOBJ_WAIT", {
+      app.ioctl(fd, DRM_IOCTL_SYNCOBJ_WAIT, {
         handles: [h],
         count_handles: 1,
         timeout_nsec: Number.MAX_SAFE_INTEGER,
@@ -116,9 +115,9 @@ describe("libdrm drmIoctl (xf86drm.c)", () => {
     });
     const out = await sim.exec("app", async () => {
       const fd = await app.open("/dev/accel/accel0");
-      return drmIoctl(app, fd, "DRM_IOCTL_TRYAGAIN_SUBMIT", { done: 0 });
+      return drmIoctl(app, fd, TRYAGAIN_SUBMIT, { v: 0 });
     });
-    expect(out).toEqual({ done: 1 });
+    expect(out).toEqual({ v: 1 });
     expect(sim.now).toBe(msecs(3));
     expect(state.attempts).toBe(2); // once at 0, once after the event at 3 ms — no spinning in between
     app.exit();
@@ -130,7 +129,7 @@ describe("libdrm drmIoctl (xf86drm.c)", () => {
     const { sim, host, dev, app } = setup();
     await sim.exec("app", async () => {
       const fd = await app.open("/dev/accel/accel0");
-      await expect(drmIoctl(app, fd, "DRM_IOCTL_TRYAGAIN_BAD", {})).rejects.toMatchObject({ code: "EINVAL" });
+      await expect(drmIoctl(app, fd, T(0x01), {})).rejects.toMatchObject({ code: "EINVAL" });
     });
     expect(state.attempts).toBe(1);
     app.exit();
@@ -142,12 +141,12 @@ describe("libdrm drmIoctl (xf86drm.c)", () => {
     const { sim, host, dev, app } = setup("collect");
     const t = app.run(async () => {
       const fd = await app.open("/dev/accel/accel0");
-      return drmIoctl(app, fd, "DRM_IOCTL_TRYAGAIN_SUBMIT", {});
+      return drmIoctl(app, fd, TRYAGAIN_SUBMIT, {});
     });
     const r = await sim.run();
     expect(r.reason).toBe("deadlock");
     const finding = r.finding as Finding;
-    expect(finding.waitFor?.[0]?.waitsFor).toContain("drmIoctl retry DRM_IOCTL_TRYAGAIN_SUBMIT after EAGAIN");
+    expect(finding.waitFor?.[0]?.waitsFor).toContain("drmIoctl retry TRYAGAIN_SUBMIT after EAGAIN");
     expect(t.state).toBe("running");
     expect(state.attempts).toBe(1);
     app.kill(9); // end it: SIGKILL wakes nothing here (the spin is not in the kernel) but ends the process

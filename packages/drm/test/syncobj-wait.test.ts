@@ -319,9 +319,9 @@ describe("drm_syncobj_find_fence (what a submit ioctl calls)", () => {
   it("WAIT_FOR_SUBMIT waits at most 5 s, then ETIME", async () => {
     const t = await setup();
     const h = await t.create();
-    expect(await t.inTask(() => t.table.findFenceForUser(h, 0n, DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT))).toBe(
-      "ETIME",
-    );
+    expect(
+      await t.inTask(() => t.table.findFenceForUser(h, 0n, DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT)),
+    ).toBe("ETIME");
     expect(t.sim.now).toBe(DRM_SYNCOBJ_WAIT_FOR_SUBMIT_TIMEOUT_NS);
     expect(await t.inTask(() => t.table.findFence(99, 0n, 0))).toBe("ENOENT");
     expect(await t.inTask(() => t.table.findFence(h, 0n, 0))).toBe("EINVAL");
@@ -347,12 +347,12 @@ describe("drm_syncobj_find_fence (what a submit ioctl calls)", () => {
   });
 
   it("WAIT_FOR_SUBMIT from a driver's ioctl is wait-for-submit-in-kernel, with no lock held and even when the point exists", async () => {
-    const t = setup({ validator: "collect" });
+    const t = await setup({ validator: "collect" });
     const h = await t.create();
     const f = t.submit(h);
     const got = await t.inTask(() =>
       t.sim.withFrame("DRM_IOCTL_MYGPU_SUBMIT", () =>
-        t.table.findFence(h, 0, DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT),
+        t.table.findFence(h, 0n, DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT),
       ),
     );
     expect(got).toBe(f);
@@ -365,10 +365,10 @@ describe("drm_syncobj_find_fence (what a submit ioctl calls)", () => {
     expect(finding!.explanation).toMatch(/belongs in userspace \(seed 004\)/);
     // Flags 0, and the userspace-side wait (TRANSFER's lookup), are quiet.
     (got as DmaFence).put();
-    ((await t.inTask(() => t.table.findFence(h, 0, 0))) as DmaFence).put();
+    ((await t.inTask(() => t.table.findFence(h, 0n, 0))) as DmaFence).put();
     (
       (await t.inTask(() =>
-        t.table.findFenceForUser(h, 0, DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT),
+        t.table.findFenceForUser(h, 0n, DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT),
       )) as DmaFence
     ).put();
     expect(t.sim.validator.findings).toHaveLength(1);

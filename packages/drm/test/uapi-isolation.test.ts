@@ -19,6 +19,7 @@ import {
   DRM_IOCTL_SYNCOBJ_DESTROY,
   DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE,
   DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD,
+  DRM_IOCTL_SYNCOBJ_WAIT,
   DRM_SYNCOBJ_CREATE_SIGNALED,
   DrmDriverFeature,
   DrmPluginHost,
@@ -290,7 +291,7 @@ describe("uAPI isolation", () => {
     // The raw ioctl (not libdrm's drmSyncobjWait, which would hide the EINTR).
     const wait = (p: Process, fd: number, h: number) =>
       p.run(() =>
-        p.ioctl(fd, "DRM_IOCTL_SYNCOBJ_WAIT", {
+        p.ioctl(fd, DRM_IOCTL_SYNCOBJ_WAIT, {
           handles: [h],
           count_handles: 1,
           timeout_nsec: sim.now + msecs(50),

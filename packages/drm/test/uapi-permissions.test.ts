@@ -236,8 +236,8 @@ describe("uAPI privileges of the caller, not of the file (drm_master_check_perm)
     const sim = new Simulator();
     const host = new DrmPluginHost(sim);
     const dev = vgemProbe(host);
-    dev.addIoctl({ name: "DRM_IOCTL_T_ROOT", nr: 0x50, flags: DRM_ROOT_ONLY, handler: () => ({ ok: 1 }) });
-    dev.addIoctl({ name: "DRM_IOCTL_T_MASTER", nr: 0x51, flags: DRM_MASTER, handler: () => ({ ok: 1 }) });
+    dev.addIoctl(tIoctl("T_ROOT", 0x50, DRM_ROOT_ONLY));
+    dev.addIoctl(tIoctl("T_MASTER", 0x51, DRM_MASTER));
     const done = (...procs: Process[]) => {
       for (const p of procs) p.exit();
       host.remove(dev);
@@ -255,16 +255,16 @@ describe("uAPI privileges of the caller, not of the file (drm_master_check_perm)
       const file = dev.master!;
       const stolen = compositor.sendFd(thief, m);
       // The fd still is the master's: DRM_MASTER ioctls work through it (that is what logind relies on) …
-      expect(await code(thief.ioctl(stolen, "DRM_IOCTL_T_MASTER", {}))).toBe("ok");
+      expect(await code(thief.ioctl(stolen, T(0x51), {}))).toBe("ok");
       // … but drm_master_check_perm asks about the *caller*: not root, and not the file's owner.
-      expect(await code(thief.ioctl(stolen, "DRM_IOCTL_DROP_MASTER", {}))).toBe("EACCES");
-      expect(await code(thief.ioctl(stolen, "DRM_IOCTL_SET_MASTER", {}))).toBe("EACCES");
+      expect(await code(thief.ioctl(stolen, DRM_IOCTL_DROP_MASTER, {}))).toBe("EACCES");
+      expect(await code(thief.ioctl(stolen, DRM_IOCTL_SET_MASTER, {}))).toBe("EACCES");
       expect(dev.master).toBe(file);
       // A master file keeps its opener as owner however often another process uses it.
       expect(file.owner).toBe(compositor);
-      await compositor.ioctl(m, "DRM_IOCTL_DROP_MASTER", {});
+      await compositor.ioctl(m, DRM_IOCTL_DROP_MASTER, {});
       expect(dev.master).toBeNull();
-      expect(await code(thief.ioctl(stolen, "DRM_IOCTL_SET_MASTER", {}))).toBe("EACCES");
+      expect(await code(thief.ioctl(stolen, DRM_IOCTL_SET_MASTER, {}))).toBe("EACCES");
       expect(dev.master).toBeNull();
       await drmSetMaster(compositor, m);
       expect(dev.master).toBe(file);
@@ -280,12 +280,12 @@ describe("uAPI privileges of the caller, not of the file (drm_master_check_perm)
     await sim.exec("t", async () => {
       const u = await user.open("/dev/dri/card0");
       const viaRoot = user.sendFd(logind, u);
-      expect(await code(logind.ioctl(viaRoot, "DRM_IOCTL_DROP_MASTER", {}))).toBe("ok");
-      expect(await code(logind.ioctl(viaRoot, "DRM_IOCTL_SET_MASTER", {}))).toBe("ok");
+      expect(await code(logind.ioctl(viaRoot, DRM_IOCTL_DROP_MASTER, {}))).toBe("ok");
+      expect(await code(logind.ioctl(viaRoot, DRM_IOCTL_SET_MASTER, {}))).toBe("ok");
       // logind opens an fd (root) and hands it to the user: the user is still not root.
       const l = await logind.open("/dev/dri/card0");
       const handed = logind.sendFd(user, l);
-      expect(await code(user.ioctl(handed, "DRM_IOCTL_SET_MASTER", {}))).toBe("EACCES");
+      expect(await code(user.ioctl(handed, DRM_IOCTL_SET_MASTER, {}))).toBe("EACCES");
       expect(dev.master?.proc).toBe(user); // the first file is still the master
     });
     done(user, logind);
@@ -301,10 +301,10 @@ describe("uAPI privileges of the caller, not of the file (drm_master_check_perm)
       const u = await user.open("/dev/dri/card0");
       const rootFdInUser = root.sendFd(user, r);
       const userFdInRoot = user.sendFd(root, u);
-      expect(await code(root.ioctl(r, "DRM_IOCTL_T_ROOT", {}))).toBe("ok");
-      expect(await code(user.ioctl(rootFdInUser, "DRM_IOCTL_T_ROOT", {}))).toBe("EACCES");
-      expect(await code(user.ioctl(u, "DRM_IOCTL_T_ROOT", {}))).toBe("EACCES");
-      expect(await code(root.ioctl(userFdInRoot, "DRM_IOCTL_T_ROOT", {}))).toBe("ok");
+      expect(await code(root.ioctl(r, T(0x50), {}))).toBe("ok");
+      expect(await code(user.ioctl(rootFdInUser, T(0x50), {}))).toBe("EACCES");
+      expect(await code(user.ioctl(u, T(0x50), {}))).toBe("EACCES");
+      expect(await code(root.ioctl(userFdInRoot, T(0x50), {}))).toBe("ok");
     });
     done(user, root);
   });
@@ -321,15 +321,15 @@ describe("uAPI privileges of the caller, not of the file (drm_master_check_perm)
       const file = [...dev.files].find((f) => f.proc === opener)!;
       expect(file.owner).toBe(opener);
       const inRoot = opener.sendFd(root, o);
-      expect(await code(root.ioctl(inRoot, "DRM_IOCTL_T_ROOT", {}))).toBe("ok");
+      expect(await code(root.ioctl(inRoot, T(0x50), {}))).toBe("ok");
       expect(file.owner).toBe(root); // moved by the ioctl: the file was never master
-      await first.ioctl(f1, "DRM_IOCTL_DROP_MASTER", {});
-      expect(await code(root.ioctl(inRoot, "DRM_IOCTL_SET_MASTER", {}))).toBe("ok");
+      await first.ioctl(f1, DRM_IOCTL_DROP_MASTER, {});
+      expect(await code(root.ioctl(inRoot, DRM_IOCTL_SET_MASTER, {}))).toBe("ok");
       expect(dev.master).toBe(file);
       // Now the file was master, with root as its owner: the opener is not its owner.
-      expect(await code(opener.ioctl(o, "DRM_IOCTL_DROP_MASTER", {}))).toBe("EACCES");
+      expect(await code(opener.ioctl(o, DRM_IOCTL_DROP_MASTER, {}))).toBe("EACCES");
       expect(file.owner).toBe(root); // a master file's owner no longer follows the fd
-      expect(await code(root.ioctl(inRoot, "DRM_IOCTL_DROP_MASTER", {}))).toBe("ok");
+      expect(await code(root.ioctl(inRoot, DRM_IOCTL_DROP_MASTER, {}))).toBe("ok");
     });
     done(first, opener, root);
   });
@@ -348,7 +348,7 @@ describe("uAPI privileges of the caller, not of the file (drm_master_check_perm)
       const cFile = [...dev.files].find((f) => f.proc === c)!;
       const magicC = await drmGetMagic(c, fc);
       expect(magicC).toBe(1);
-      await a.ioctl(fa, "DRM_IOCTL_DROP_MASTER", {});
+      await a.ioctl(fa, DRM_IOCTL_DROP_MASTER, {});
       await drmSetMaster(b, fb); // root: B gets a master of its own
       // C's magic lives in A's map; B's AUTH_MAGIC looks in B's and finds nothing.
       expect(await code(drmAuthMagic(b, fb, magicC))).toBe("EINVAL");
@@ -362,7 +362,7 @@ describe("uAPI privileges of the caller, not of the file (drm_master_check_perm)
       expect(dFile.authenticated).toBe(true);
       expect(cFile.authenticated).toBe(false);
       // Back to A: its map still holds C's magic.
-      await b.ioctl(fb, "DRM_IOCTL_DROP_MASTER", {});
+      await b.ioctl(fb, DRM_IOCTL_DROP_MASTER, {});
       await drmSetMaster(a, fa);
       await drmAuthMagic(a, fa, magicC);
       expect(cFile.authenticated).toBe(true);

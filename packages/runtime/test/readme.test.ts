@@ -2,6 +2,7 @@
 import { expect, it } from "vitest";
 import {
   File,
+  io,
   type KernelError,
   Mutex,
   msecs,
@@ -61,23 +62,24 @@ it("README example: a signal during a system call — EINTR without SA_RESTART, 
   let ready = false;
   const fops = {
     kind: "sleepy",
-    async ioctl() {
+    async ioctl(_file: File, _cmd: number, arg: unknown) {
       await wq.waitEvent(() => ready, { interruptible: true }); // -ERESTARTSYS on a signal
-      return { done: 1 };
+      (arg as { done: number }).done = 1;
     },
   };
+  const SLEEPY_WAIT = io("S", 1); // _IO('S', 1): no argument to copy
   registerCharDevice(sim, "/dev/sleepy", () => new File(sim, fops, null, 2, "/dev/sleepy"));
   const app = new Process(sim, "app");
   const fd = await sim.exec("open", () => app.open("/dev/sleepy"));
 
   app.sigaction(SIGUSR1, { handler: (sig) => console.log("handler", sig, sim.now) });
-  const interrupted = app.run(() => app.ioctl(fd, "WAIT"));
+  const interrupted = app.run(() => app.ioctl(fd, SLEEPY_WAIT));
   sim.schedule(msecs(1), () => app.kill(SIGUSR1));
   await sim.run();
   console.log(await interrupted.result.catch((e: KernelError) => e.code)); // handler 10 1000000, then EINTR
 
   app.sigaction(SIGUSR1, { handler: () => {}, flags: SA_RESTART });
-  const restarted = app.run(() => app.ioctl(fd, "WAIT"));
+  const restarted = app.run(() => app.ioctl(fd, SLEEPY_WAIT));
   sim.schedule(msecs(1), () => app.kill(SIGUSR1));
   sim.schedule(msecs(3), () => {
     ready = true;

@@ -8,6 +8,8 @@ import { describe, expect, it } from "vitest";
 import {
   File,
   type FileOperations,
+  io,
+  iow,
   KernelError,
   msecs,
   Process,
@@ -24,6 +26,11 @@ import {
   WaitQueue,
 } from "../src/index.js";
 
+/** `_IO('S', 1)`: wait until the device is ready. */
+const WAIT = io("S", 1);
+/** `_IOW('S', 2, __u64)`: sleep `ns` uninterruptibly, then wait until ready. */
+const BUSY = iow("S", 2, 8);
+
 /** A device whose ioctls sleep: WAIT interruptibly until `ready`, BUSY uninterruptibly for `ns`, then WAIT. */
 interface Dev {
   ready: boolean;
@@ -39,17 +46,20 @@ function setup() {
     async ioctl(file, cmd, arg) {
       const d = file.priv;
       d.attempts++;
-      if (cmd === "BUSY") {
+      const out = arg as { ns?: number; done?: number };
+      if (cmd === BUSY) {
         // An uninterruptible stretch (signals queue up), then an interruptible wait.
-        await d.wq.waitEvent(() => false, { timeoutNs: arg.ns as number });
+        await d.wq.waitEvent(() => false, { timeoutNs: out.ns ?? 0 });
         await d.wq.waitEvent(() => d.ready, { interruptible: true });
-        return { done: 1 };
+        out.done = 1;
+        return;
       }
-      if (cmd === "WAIT") {
+      if (cmd === WAIT) {
         await d.wq.waitEvent(() => d.ready, { interruptible: true });
-        return { done: 1 };
+        out.done = 1;
+        return;
       }
-      throw new KernelError("ENOTTY", cmd);
+      throw new KernelError("ENOTTY", `ioctl 0x${cmd.toString(16)}`);
     },
     poll: (file) => (file.priv.ready ? 1 : 0),
   };
@@ -100,7 +110,7 @@ describe("signals: sigaction and kill", () => {
     const p = new Process(sim, "app");
     const fd = await openIn(sim, p);
     p.sigaction(SIGUSR1, { handler: SIG_IGN });
-    const t = p.run(() => p.ioctl(fd, "WAIT"));
+    const t = p.run(() => p.ioctl(fd, WAIT));
     sim.schedule(msecs(1), () => p.kill(SIGCHLD));
     sim.schedule(msecs(2), () => p.kill(SIGUSR1));
     ready(msecs(3));
@@ -116,8 +126,8 @@ describe("signals: sigaction and kill", () => {
     const fd = await openIn(sim, p);
     const who: string[] = [];
     p.sigaction(SIGUSR1, { handler: () => who.push(sim.current.name) });
-    const a = p.run(() => p.ioctl(fd, "WAIT"), "thread-a");
-    const b = p.run(() => p.ioctl(fd, "WAIT"), "thread-b");
+    const a = p.run(() => p.ioctl(fd, WAIT), "thread-a");
+    const b = p.run(() => p.ioctl(fd, WAIT), "thread-b");
     sim.schedule(msecs(1), () => p.kill(SIGUSR1, { thread: b }));
     sim.schedule(msecs(2), () => p.kill(SIGUSR1));
     await sim.run();
@@ -138,12 +148,12 @@ describe("signals: the return from a system call (arch_do_signal_or_restart)", (
     let handled = 0;
     p.sigaction(SIGUSR1, { handler: () => handled++ });
     p.sigaction(SIGUSR2, { handler: () => handled++, flags: SA_RESTART });
-    const intr = p.run(() => p.ioctl(fd, "WAIT"));
+    const intr = p.run(() => p.ioctl(fd, WAIT));
     sim.schedule(msecs(1), () => p.kill(SIGUSR1));
     await sim.run({ untilNs: msecs(2) });
     await expect(intr.result).rejects.toMatchObject({ code: "EINTR", errno: -4 });
     expect(dev.attempts).toBe(1);
-    const restarted = p.run(() => p.ioctl(fd, "WAIT"));
+    const restarted = p.run(() => p.ioctl(fd, WAIT));
     sim.schedule(msecs(1), () => p.kill(SIGUSR2));
     ready(msecs(3));
     await sim.run();
@@ -159,7 +169,7 @@ describe("signals: the return from a system call (arch_do_signal_or_restart)", (
     const fd = await openIn(sim, p);
     const at: number[] = [];
     p.sigaction(SIGUSR1, { handler: () => at.push(sim.now) });
-    const t = p.run(() => p.ioctl(fd, "BUSY", { ns: msecs(5) }));
+    const t = p.run(() => p.ioctl(fd, BUSY, { ns: msecs(5) }));
     sim.schedule(msecs(1), () => p.kill(SIGUSR1));
     sim.schedule(msecs(2), () => {
       expect(signalPending(t.context)).toBe(true); // queued, not delivered: the thread is in the kernel
@@ -180,12 +190,12 @@ describe("signals: the return from a system call (arch_do_signal_or_restart)", (
     const fd = await openIn(sim, p);
     let handled = 0;
     p.sigaction(SIGUSR1, { handler: () => handled++ });
-    const t = p.run(() => p.ioctl(fd, "BUSY", { ns: msecs(5) }));
+    const t = p.run(() => p.ioctl(fd, BUSY, { ns: msecs(5) }));
     sim.schedule(msecs(1), () => p.kill(SIGUSR1));
     sim.schedule(msecs(2), () => p.sigaction(SIGUSR1, { handler: SIG_IGN }));
     ready(msecs(8));
     await sim.run();
-    await expect(t.result).resolves.toEqual({ done: 1 });
+    await expect(t.result).resolves.toEqual({ ns: msecs(5), done: 1 });
     expect(handled).toBe(0);
     expect(dev.attempts).toBe(2); // interrupted at 5 ms by the stale TIF_SIGPENDING, then restarted …
     expect(sim.now).toBe(msecs(10)); // … from the top: another 5 ms uninterruptible stretch, then ready
@@ -198,7 +208,7 @@ describe("signals: the return from a system call (arch_do_signal_or_restart)", (
     const fd = await openIn(sim, p);
     const t = p.run(async () => {
       await new WaitQueue(sim, "user").waitEvent(() => false, { timeoutNs: msecs(2) }); // not interruptible
-      return p.ioctl(fd, "WAIT");
+      return p.ioctl(fd, WAIT);
     });
     sim.schedule(msecs(1), () => t.signal());
     ready(msecs(3));
@@ -220,7 +230,7 @@ describe("signals: the return from a system call (arch_do_signal_or_restart)", (
     };
     registerCharDevice(sim, "/dev/buggy", () => new File(sim, fops, null, 2, "/dev/buggy"));
     const p = new Process(sim, "app");
-    const t = p.run(async () => p.ioctl(await p.open("/dev/buggy"), "X"));
+    const t = p.run(async () => p.ioctl(await p.open("/dev/buggy"), io("X", 1)));
     await sim.run();
     await expect(t.result).rejects.toMatchObject({ code: "ERESTARTSYS", errno: -512 });
     expect(attempts).toBe(1);
@@ -231,7 +241,7 @@ describe("signals: the return from a system call (arch_do_signal_or_restart)", (
     const { sim } = setup();
     const p = new Process(sim, "app");
     const fd = await openIn(sim, p);
-    const t = p.run(() => p.ioctl(fd, "WAIT"));
+    const t = p.run(() => p.ioctl(fd, WAIT));
     sim.schedule(msecs(1), () => p.kill(SIGINT));
     await sim.run();
     await expect(t.result).rejects.toMatchObject({ code: "ESRCH" });

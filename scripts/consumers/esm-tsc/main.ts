@@ -1,15 +1,13 @@
 // The PRIME scenario from TypeScript: the shared module's declaration names the exports it needs
 // with their types, so each resolution mode must find them in the published .d.ts files.
+import { AMDGPU_HW_IP_GFX, amdgpuProbe } from "@drmsim/amdgpu";
 import {
-  AMDGPU_CHUNK_ID_BO_HANDLES,
-  AMDGPU_CHUNK_ID_IB,
-  AMDGPU_CTX_OP_ALLOC_CTX,
-  AMDGPU_HW_IP_GFX,
-  amdgpuProbe,
-  DRM_IOCTL_AMDGPU_CS,
-  DRM_IOCTL_AMDGPU_CTX,
-  DRM_IOCTL_AMDGPU_WAIT_CS,
-} from "@drmsim/amdgpu";
+  amdgpuCsChunkBoList,
+  amdgpuCsChunkIb,
+  amdgpuCsCtxCreate2,
+  amdgpuCsQueryFenceStatus,
+  amdgpuCsSubmitRaw2,
+} from "@drmsim/amdgpu/user";
 import {
   type DrmDevice,
   DrmPluginHost,
@@ -39,12 +37,11 @@ const result: string = await primeScenario({
   DRM_IOCTL_VGEM_FENCE_SIGNAL,
   VGEM_FENCE_WRITE,
   amdgpuProbe,
-  DRM_IOCTL_AMDGPU_CTX,
-  AMDGPU_CTX_OP_ALLOC_CTX,
-  DRM_IOCTL_AMDGPU_CS,
-  AMDGPU_CHUNK_ID_IB,
-  AMDGPU_CHUNK_ID_BO_HANDLES,
   AMDGPU_HW_IP_GFX,
-  DRM_IOCTL_AMDGPU_WAIT_CS,
+  amdgpuCsCtxCreate2,
+  amdgpuCsChunkIb,
+  amdgpuCsChunkBoList,
+  amdgpuCsSubmitRaw2,
+  amdgpuCsQueryFenceStatus,
 });
 console.log(`typed prime: ${result}`);

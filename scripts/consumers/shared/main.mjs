@@ -1,15 +1,13 @@
 // The bundlers' entry: the PRIME scenario with named imports of the published packages, so the
 // bundler tree-shakes everything else (and, with a wrong `sideEffects`, would drop what runs).
+import { AMDGPU_HW_IP_GFX, amdgpuProbe } from "@drmsim/amdgpu";
 import {
-  AMDGPU_CHUNK_ID_BO_HANDLES,
-  AMDGPU_CHUNK_ID_IB,
-  AMDGPU_CTX_OP_ALLOC_CTX,
-  AMDGPU_HW_IP_GFX,
-  amdgpuProbe,
-  DRM_IOCTL_AMDGPU_CS,
-  DRM_IOCTL_AMDGPU_CTX,
-  DRM_IOCTL_AMDGPU_WAIT_CS,
-} from "@drmsim/amdgpu";
+  amdgpuCsChunkBoList,
+  amdgpuCsChunkIb,
+  amdgpuCsCtxCreate2,
+  amdgpuCsQueryFenceStatus,
+  amdgpuCsSubmitRaw2,
+} from "@drmsim/amdgpu/user";
 import { DrmPluginHost, drmModeCreateDumbBuffer, drmPrimeFDToHandle, drmPrimeHandleToFD } from "@drmsim/drm";
 import { Process, Simulator } from "@drmsim/runtime";
 import {
@@ -32,12 +30,11 @@ const result = await primeScenario({
   DRM_IOCTL_VGEM_FENCE_SIGNAL,
   VGEM_FENCE_WRITE,
   amdgpuProbe,
-  DRM_IOCTL_AMDGPU_CTX,
-  AMDGPU_CTX_OP_ALLOC_CTX,
-  DRM_IOCTL_AMDGPU_CS,
-  AMDGPU_CHUNK_ID_IB,
-  AMDGPU_CHUNK_ID_BO_HANDLES,
   AMDGPU_HW_IP_GFX,
-  DRM_IOCTL_AMDGPU_WAIT_CS,
+  amdgpuCsCtxCreate2,
+  amdgpuCsChunkIb,
+  amdgpuCsChunkBoList,
+  amdgpuCsSubmitRaw2,
+  amdgpuCsQueryFenceStatus,
 });
 console.log(`prime: ${result}`);

@@ -1,5 +1,6 @@
 // The types of ./prime.mjs: what the scenario needs from the packages, by their published types.
 import type * as amdgpu from "@drmsim/amdgpu";
+import type * as libdrmAmdgpu from "@drmsim/amdgpu/user";
 import type * as drm from "@drmsim/drm";
 import type * as runtime from "@drmsim/runtime";
 import type * as vgem from "@drmsim/vgem";
@@ -16,13 +17,12 @@ export interface PrimeModules {
   DRM_IOCTL_VGEM_FENCE_SIGNAL: typeof vgem.DRM_IOCTL_VGEM_FENCE_SIGNAL;
   VGEM_FENCE_WRITE: typeof vgem.VGEM_FENCE_WRITE;
   amdgpuProbe: typeof amdgpu.amdgpuProbe;
-  DRM_IOCTL_AMDGPU_CTX: typeof amdgpu.DRM_IOCTL_AMDGPU_CTX;
-  AMDGPU_CTX_OP_ALLOC_CTX: typeof amdgpu.AMDGPU_CTX_OP_ALLOC_CTX;
-  DRM_IOCTL_AMDGPU_CS: typeof amdgpu.DRM_IOCTL_AMDGPU_CS;
-  AMDGPU_CHUNK_ID_IB: typeof amdgpu.AMDGPU_CHUNK_ID_IB;
-  AMDGPU_CHUNK_ID_BO_HANDLES: typeof amdgpu.AMDGPU_CHUNK_ID_BO_HANDLES;
   AMDGPU_HW_IP_GFX: typeof amdgpu.AMDGPU_HW_IP_GFX;
-  DRM_IOCTL_AMDGPU_WAIT_CS: typeof amdgpu.DRM_IOCTL_AMDGPU_WAIT_CS;
+  amdgpuCsCtxCreate2: typeof libdrmAmdgpu.amdgpuCsCtxCreate2;
+  amdgpuCsChunkIb: typeof libdrmAmdgpu.amdgpuCsChunkIb;
+  amdgpuCsChunkBoList: typeof libdrmAmdgpu.amdgpuCsChunkBoList;
+  amdgpuCsSubmitRaw2: typeof libdrmAmdgpu.amdgpuCsSubmitRaw2;
+  amdgpuCsQueryFenceStatus: typeof libdrmAmdgpu.amdgpuCsQueryFenceStatus;
 }
 
 /** Runs the scenario; resolves with a one-line description, rejects on any difference. */

@@ -1,5 +1,5 @@
 // The scenario every bundled and CommonJS consumer runs against the published packages: two
-// drivers share one buffer by PRIME. vgem creates a dumb buffer (DRM_IOCTL_MODE_CREATE_DUMB, a core
+// drivers share one buffer by PRIME (amdgpu through its userspace library, the /user subpath). vgem creates a dumb buffer (DRM_IOCTL_MODE_CREATE_DUMB, a core
 // ioctl: the table a bundler must keep) and exports it; a second process imports the dma-buf fd on
 // amdgpu and submits a gfx job that reads it. vgem's write fence on the shared reservation object
 // holds the amdgpu job back (implicit sync across drivers) until vgem signals it at 2 ms; the
@@ -36,26 +36,19 @@ export async function primeScenario(m) {
     const a = await consumer.open(amdgpu.render.path);
     const passed = producer.sendFd(consumer, dmabuf);
     const handle = await m.drmPrimeFDToHandle(consumer, a, passed);
-    const { ctx_id } = await consumer.ioctl(a, m.DRM_IOCTL_AMDGPU_CTX, { op: m.AMDGPU_CTX_OP_ALLOC_CTX });
-    const { handle: seq } = await consumer.ioctl(a, m.DRM_IOCTL_AMDGPU_CS, {
-      ctx_id,
-      chunks: [
-        {
-          chunk_id: m.AMDGPU_CHUNK_ID_IB,
-          data: { ip_type: m.AMDGPU_HW_IP_GFX, ring: 0, duration_ns: 1_000_000 },
-        },
-        { chunk_id: m.AMDGPU_CHUNK_ID_BO_HANDLES, data: [{ bo_handle: handle }] },
-      ],
-    });
+    const ctx = await m.amdgpuCsCtxCreate2(consumer, a);
+    const seq = await m.amdgpuCsSubmitRaw2(consumer, a, ctx, [
+      m.amdgpuCsChunkIb({ ip_type: m.AMDGPU_HW_IP_GFX, ring: 0, duration_ns: 1_000_000 }),
+      m.amdgpuCsChunkBoList([handle]),
+    ]);
     sim.schedule(2_000_000, () => {
       producer.run(() => producer.ioctl(v, m.DRM_IOCTL_VGEM_FENCE_SIGNAL, { fence: out_fence }));
     });
-    const { status } = await consumer.ioctl(a, m.DRM_IOCTL_AMDGPU_WAIT_CS, {
-      ctx_id,
-      ip_type: m.AMDGPU_HW_IP_GFX,
+    const done = await m.amdgpuCsQueryFenceStatus(consumer, a, {
+      ctxId: ctx,
+      ipType: m.AMDGPU_HW_IP_GFX,
       ring: 0,
-      handle: seq,
-      timeout: Number.MAX_SAFE_INTEGER,
+      fence: seq,
     });
     const doneAt = sim.now;
     const theirs = consumer.file(passed).priv;
@@ -64,12 +57,12 @@ export async function primeScenario(m) {
     await theirs.resv.lock(null);
     theirs.vunmap(rmap);
     theirs.resv.unlock();
-    return { size: bo.size, handle, status, doneAt, same: theirs === buf, got };
+    return { size: bo.size, handle, done, doneAt, same: theirs === buf, got };
   });
 
   if (r.size !== 64 * 64 * 4) throw new Error(`dumb buffer of ${r.size} bytes, expected ${64 * 64 * 4}`);
   if (!(r.handle > 0)) throw new Error(`amdgpu imported the dma-buf as handle ${r.handle}`);
-  if (r.status !== 0) throw new Error(`AMDGPU_WAIT_CS status ${r.status}, expected 0 (done)`);
+  if (r.done !== true) throw new Error("AMDGPU_WAIT_CS says the job is still busy");
   if (r.doneAt !== 3_000_000)
     throw new Error(`the amdgpu job ended at ${r.doneAt} ns, expected 3000000 (after vgem's fence at 2 ms)`);
   if (!r.same) throw new Error("the fd the importer holds is not the exported dma-buf");

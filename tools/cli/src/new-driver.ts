@@ -24,6 +24,8 @@ export interface DriverNames {
   camel: string;
   /** `MY_GPU` — constants. */
   upper: string;
+  /** `my_gpu` — C identifiers (`struct drm_my_gpu_submit`). */
+  snake: string;
 }
 
 /** Derives the spellings of `name`; `UsageError` if it is not a valid driver name. */
@@ -39,6 +41,7 @@ export function driverNames(name: string): DriverNames {
     pascal,
     camel: pascal[0]!.toLowerCase() + pascal.slice(1),
     upper: parts.join("_").toUpperCase(),
+    snake: parts.join("_"),
   };
 }
 
@@ -60,6 +63,7 @@ const substitute = (text: string, n: DriverNames) =>
     .replaceAll("__NAME__", n.upper)
     .replaceAll("__Name__", n.pascal)
     .replaceAll("__ident__", n.camel)
+    .replaceAll("__snake__", n.snake)
     .replaceAll("__name__", n.name);
 
 function listTemplates(dir: string, prefix = ""): string[] {

@@ -28,6 +28,7 @@ describe("driverNames", () => {
       pascal: "MyGpu",
       camel: "myGpu",
       upper: "MY_GPU",
+      snake: "my_gpu",
     });
     expect(driverNames("npu2").pascal).toBe("Npu2");
   });

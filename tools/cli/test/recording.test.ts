@@ -105,6 +105,6 @@ export default defineScenario({ name: "tiny", durationNs: msecs(10), setup(ctx) 
     expect(jobs.length).toBe(4);
     const bad = await runCli(["run", scenario, "--trace", trace, "--trace-last", "soon"]);
     expect(bad.code).toBe(2);
-    expect(bad.err).toMatch(/invalid duration/);
+    expect(bad.err).toMatch(/--trace-last <time>. argument .soon. is invalid/);
   });
 });

@@ -93,7 +93,7 @@ describe("report data", () => {
       expect(from.ts).toBeLessThanOrEqual(to.ts);
     }
     // Devices first.
-    expect(["amdgpu.0", "asahi-1", "habanalabs.0"]).toContain(data.rows[0]!.group);
+    expect(["amdgpu.0", "asahi.1", "habanalabs.0"]).toContain(data.rows[0]!.group);
   });
 
   it("windows grow from the anchors until the budget is spent", () => {

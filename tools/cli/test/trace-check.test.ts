@@ -155,13 +155,13 @@ describe("checkChromeTrace", () => {
       "amdgpu.0 / gfx_0.0.0 jobs",
       "amdgpu.0 / gfx_0.0.0 fences (amdgpu)",
       "amdgpu.0 / gfx_0.0.0 fences (drm_sched)",
-      "asahi-1 / asahi-q1 jobs",
+      "asahi.1 / asahi-q1 jobs",
     ])
       expect(threads).toContain(t);
     // Sort indices put the devices first.
     const first = trace.traceEvents.find(
       (e) => e.name === "process_sort_index" && (e.args as { sort_index: number }).sort_index === 0,
     )!;
-    expect(["amdgpu.0", "asahi-1", "habanalabs.0"]).toContain(proc.get(first.pid));
+    expect(["amdgpu.0", "asahi.1", "habanalabs.0"]).toContain(proc.get(first.pid));
   });
 });

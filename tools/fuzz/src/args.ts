@@ -8,6 +8,7 @@ import { drmSyncobjTable } from "@drmsim/drm";
 import type { Process } from "@drmsim/runtime";
 import fc from "fast-check";
 import type { FuzzDriver, FuzzTemplate } from "./drivers.js";
+import { layoutFieldPool } from "./ioctls.js";
 import { drmFds, drmFileOf, type FuzzWorld } from "./world.js";
 
 /** What a generated value refers to in the world. */
@@ -112,44 +113,6 @@ export const FIELD_POOL: readonly string[] = [
   "error",
 ];
 
-/** The argument fields of each core ioctl (`include/uapi/drm/drm.h`). */
-export const CORE_FIELDS: Readonly<Record<string, readonly string[]>> = {
-  DRM_IOCTL_VERSION: [],
-  DRM_IOCTL_GET_MAGIC: ["magic"],
-  DRM_IOCTL_GEM_CLOSE: ["handle", "pad"],
-  DRM_IOCTL_GEM_FLINK: ["handle"],
-  DRM_IOCTL_GEM_OPEN: ["name"],
-  DRM_IOCTL_GEM_CHANGE_HANDLE: ["handle", "new_handle"],
-  DRM_IOCTL_GET_CAP: ["capability"],
-  DRM_IOCTL_AUTH_MAGIC: ["magic"],
-  DRM_IOCTL_SET_MASTER: [],
-  DRM_IOCTL_DROP_MASTER: [],
-  DRM_IOCTL_PRIME_HANDLE_TO_FD: ["handle", "flags"],
-  DRM_IOCTL_PRIME_FD_TO_HANDLE: ["fd", "flags"],
-  DRM_IOCTL_MODE_CREATE_DUMB: ["width", "height", "bpp", "flags"],
-  DRM_IOCTL_MODE_MAP_DUMB: ["handle", "pad"],
-  DRM_IOCTL_MODE_DESTROY_DUMB: ["handle"],
-  DRM_IOCTL_SYNCOBJ_CREATE: ["flags"],
-  DRM_IOCTL_SYNCOBJ_DESTROY: ["handle", "pad"],
-  DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD: ["handle", "flags", "pad", "point"],
-  DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE: ["handle", "flags", "fd", "pad", "point"],
-  DRM_IOCTL_SYNCOBJ_WAIT: ["handles", "count_handles", "timeout_nsec", "flags", "pad", "deadline_nsec"],
-  DRM_IOCTL_SYNCOBJ_RESET: ["handles", "count_handles", "pad"],
-  DRM_IOCTL_SYNCOBJ_SIGNAL: ["handles", "count_handles", "pad"],
-  DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT: [
-    "handles",
-    "points",
-    "count_handles",
-    "timeout_nsec",
-    "flags",
-    "deadline_nsec",
-  ],
-  DRM_IOCTL_SYNCOBJ_QUERY: ["handles", "points", "count_handles", "flags"],
-  DRM_IOCTL_SYNCOBJ_TRANSFER: ["src_handle", "dst_handle", "src_point", "dst_point", "flags", "pad"],
-  DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL: ["handles", "points", "count_handles", "flags"],
-  DRM_IOCTL_SYNCOBJ_EVENTFD: ["handle", "flags", "point", "fd", "pad"],
-};
-
 const scalarArb: fc.Arbitrary<ValueSpec> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ ref: fc.constantFrom(...REF_KINDS), i: fc.nat(7) }) },
   { weight: 3, arbitrary: fc.integer({ min: 0, max: 3 }).map((v) => ({ lit: v })) },
@@ -206,12 +169,9 @@ export type ArgsSpec = {
   badValue: ValueSpec;
 };
 
-/** The field pool for a set of drivers: the core fields plus every field their hints name. */
+/** The field pool for a set of drivers: every member of the core's and their argument structs. */
 export function fieldPoolOf(drivers: readonly FuzzDriver[]): string[] {
-  const pool = new Set(FIELD_POOL);
-  for (const d of drivers)
-    for (const fields of Object.values(d.fields ?? {})) for (const f of fields) pool.add(f);
-  return [...pool];
+  return layoutFieldPool(drivers, FIELD_POOL);
 }
 
 /** What one generated step does. */

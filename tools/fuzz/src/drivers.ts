@@ -2,9 +2,8 @@
  * The drivers the fuzzer probes. Adding a driver is one line: its name and its probe function
  * (`(host) => DrmDevice`). The fuzzer then enumerates that device's ioctl table
  * (`DrmDevice.driverIoctls()`) together with the core table, opens all of its nodes from two
- * processes and fuzzes every ioctl on every node. `fields` optionally names the argument fields
- * of a driver's ioctls, so generated arguments hit them more often (unnamed ioctls get the
- * generic field pool).
+ * processes and fuzzes every ioctl on every node; generated arguments draw their member names
+ * from the ioctls' declared argument structs.
  *
  * A driver whose ioctls take structured arguments (command chunks, bind ops) or ids of objects
  * made by other ioctls (contexts, VMs, queues) also gives a `setup` that makes those objects in
@@ -43,10 +42,9 @@ import {
   DRM_ASAHI_BIND_WRITE,
   DRM_ASAHI_CMD_COMPUTE,
   DRM_ASAHI_CMD_RENDER,
-  DRM_IOCTL_ASAHI_GEM_CREATE,
-  DRM_IOCTL_ASAHI_QUEUE_CREATE,
-  DRM_IOCTL_ASAHI_VM_CREATE,
+  drm_asahi_gem_bind_op,
 } from "@drmsim/asahi";
+import { agxBoCreate, agxCreateCommandQueue, agxVmCreate } from "@drmsim/asahi/user";
 import type { DrmDevice, DrmPluginHost } from "@drmsim/drm";
 import {
   HL_CB_OP_CREATE,
@@ -86,8 +84,6 @@ export type FuzzTemplate = (env: FuzzTemplateEnv) => Record<string, unknown>;
 export interface FuzzDriver {
   readonly name: string;
   probe(host: DrmPluginHost): DrmDevice;
-  /** Argument field names per ioctl name (hints for the generator). */
-  readonly fields?: Readonly<Record<string, readonly string[]>>;
   /**
    * Runs in every file of this driver's device while the world is built (as `proc`, on `fd`):
    * makes the objects templates refer to and returns their ids.
@@ -135,62 +131,31 @@ export const FUZZ_DRIVERS: readonly FuzzDriver[] = [
   {
     name: "asahi",
     probe: (host) => asahiProbe(host),
-    fields: {
-      DRM_IOCTL_ASAHI_VM_CREATE: ["kernel_start", "kernel_end", "pad"],
-      DRM_IOCTL_ASAHI_VM_DESTROY: ["vm_id", "pad"],
-      DRM_IOCTL_ASAHI_VM_BIND: ["vm_id", "num_binds", "stride", "pad", "binds"],
-      DRM_IOCTL_ASAHI_GEM_CREATE: ["size", "flags", "vm_id", "pad"],
-      DRM_IOCTL_ASAHI_QUEUE_CREATE: ["flags", "vm_id", "priority", "usc_exec_base"],
-      DRM_IOCTL_ASAHI_QUEUE_DESTROY: ["queue_id", "pad"],
-      DRM_IOCTL_ASAHI_SUBMIT: [
-        "queue_id",
-        "flags",
-        "pad",
-        "syncs",
-        "in_sync_count",
-        "out_sync_count",
-        "commands",
-        "bos",
-      ],
-    },
     async setup(proc, fd) {
-      const { vm_id } = await proc.ioctl<{ vm_id: number }>(fd, DRM_IOCTL_ASAHI_VM_CREATE, {
-        kernel_start: ASAHI_KERNEL_START,
-        kernel_end: ASAHI_KERNEL_START + ASAHI_VM_KERNEL_MIN_SIZE,
-      });
-      const queue = async () =>
-        (await proc.ioctl<{ queue_id: number }>(fd, DRM_IOCTL_ASAHI_QUEUE_CREATE, { vm_id, priority: 1 }))
-          .queue_id;
-      const queue_id = await queue();
-      const spareQueue = await queue();
-      const spare = await proc.ioctl<{ vm_id: number }>(fd, DRM_IOCTL_ASAHI_VM_CREATE, {
-        kernel_start: ASAHI_KERNEL_START,
-        kernel_end: ASAHI_KERNEL_START + ASAHI_VM_KERNEL_MIN_SIZE,
-      });
-      const { handle } = await proc.ioctl<{ handle: number }>(fd, DRM_IOCTL_ASAHI_GEM_CREATE, {
-        size: 4 * ASAHI_PAGE_SIZE,
-        flags: 0,
-        vm_id: 0,
-      });
-      return { vm: vm_id, queue: queue_id, bo: handle, spareVm: spare.vm_id, spareQueue };
+      const vm = await agxVmCreate(proc, fd, ASAHI_KERNEL_START);
+      const queue = await agxCreateCommandQueue(proc, fd, vm);
+      const spareQueue = await agxCreateCommandQueue(proc, fd, vm);
+      const spareVm = await agxVmCreate(proc, fd, ASAHI_KERNEL_START);
+      const bo = await agxBoCreate(proc, fd, 4 * ASAHI_PAGE_SIZE);
+      return { vm, queue, bo, spareVm, spareQueue };
     },
     templates: {
-      DRM_IOCTL_ASAHI_VM_CREATE: ({ pick }) => ({
+      ASAHI_VM_CREATE: ({ pick }) => ({
         kernel_start: ASAHI_KERNEL_START * (1 + (pick % 2)),
         kernel_end: ASAHI_KERNEL_START * (1 + (pick % 2)) + ASAHI_VM_KERNEL_MIN_SIZE,
       }),
       // Mostly the spare objects: destroying the ones the other templates use ends their coverage.
-      DRM_IOCTL_ASAHI_VM_DESTROY: ({ ids, pick }) => ({ vm_id: pick === 7 ? ids.vm : ids.spareVm }),
-      DRM_IOCTL_ASAHI_GEM_CREATE: ({ pick }) => ({
+      ASAHI_VM_DESTROY: ({ ids, pick }) => ({ vm_id: pick === 7 ? ids.vm : ids.spareVm }),
+      ASAHI_GEM_CREATE: ({ pick }) => ({
         size: ASAHI_PAGE_SIZE * (1 + (pick % 3)),
         flags: 0,
         vm_id: 0,
       }),
-      DRM_IOCTL_ASAHI_QUEUE_CREATE: ({ ids, pick }) => ({ vm_id: ids.vm, priority: pick % 4, flags: 0 }),
-      DRM_IOCTL_ASAHI_QUEUE_DESTROY: ({ ids, pick }) => ({
+      ASAHI_QUEUE_CREATE: ({ ids, pick }) => ({ vm_id: ids.vm, priority: pick % 4, flags: 0 }),
+      ASAHI_QUEUE_DESTROY: ({ ids, pick }) => ({
         queue_id: pick === 7 ? ids.queue : ids.spareQueue,
       }),
-      DRM_IOCTL_ASAHI_VM_BIND: ({ ids, pick }) => {
+      ASAHI_VM_BIND: ({ ids, pick }) => {
         const addr = ASAHI_VA + (pick % 4) * ASAHI_PAGE_SIZE;
         const op =
           pick === 6
@@ -202,9 +167,9 @@ export const FUZZ_DRIVERS: readonly FuzzDriver[] = [
                 range: ASAHI_PAGE_SIZE,
                 addr,
               };
-        return { vm_id: ids.vm, num_binds: 1, binds: [op] };
+        return { vm_id: ids.vm, num_binds: 1, stride: drm_asahi_gem_bind_op.size, userptr: [op] };
       },
-      DRM_IOCTL_ASAHI_SUBMIT: ({ ids, pick }) => {
+      ASAHI_SUBMIT: ({ ids, pick }) => {
         const render = {
           cmd_type: DRM_ASAHI_CMD_RENDER,
           vdm_barrier: DRM_ASAHI_BARRIER_NONE,

@@ -20,18 +20,12 @@
  * 8. `sim.teardown()` is clean (no leaked reference, no unsignalled fence, no held lock).
  */
 
-import { coreIoctl, coreIoctls, type DrmDevice, DrmDriverFeature, drmProcessIsRoot } from "@drmsim/drm";
+import { coreIoctls, type DrmDevice, drmProcessIsRoot } from "@drmsim/drm";
 import { isKernelError, type Process, SA_RESTART, SIGALRM, SIGKILL, type Task } from "@drmsim/runtime";
 import fc from "fast-check";
-import {
-  actionArbOver,
-  CORE_FIELDS,
-  type FuzzAction,
-  fieldPoolOf,
-  resolveArgs,
-  resolveValue,
-} from "./args.js";
+import { actionArbOver, type FuzzAction, fieldPoolOf, resolveArgs, resolveValue } from "./args.js";
 import { FUZZ_DRIVERS, type FuzzDriver, type FuzzTemplate } from "./drivers.js";
+import { BOGUS_IOCTL, ioctlCmdOf, ioctlDefOf, ioctlDefOn, ioctlFields } from "./ioctls.js";
 import {
   buildWorld,
   closeWorld,
@@ -45,9 +39,6 @@ import {
 
 /** Virtual time a call may block before it gets a fatal signal (1 s). */
 export const CALL_BUDGET_NS = 1_000_000_000;
-
-/** A name no table defines: the dispatcher must answer `EINVAL`. */
-const BOGUS_IOCTL = "DRM_IOCTL_FUZZ_NOT_AN_IOCTL";
 
 /** Options of `runFuzz`. */
 export interface FuzzOptions {
@@ -102,9 +93,8 @@ export function ioctlUniverse(world: FuzzWorld): string[] {
 }
 
 function fieldsOf(world: FuzzWorld, name: string): readonly string[] | undefined {
-  if (name in CORE_FIELDS) return CORE_FIELDS[name];
-  for (const d of world.drivers) if (d.fields?.[name] !== undefined) return d.fields[name];
-  return undefined;
+  const def = ioctlDefOf(world.devices, name);
+  return def === undefined ? undefined : ioctlFields(def);
 }
 
 function templateOf(world: FuzzWorld, name: string): FuzzTemplate | undefined {
@@ -113,9 +103,8 @@ function templateOf(world: FuzzWorld, name: string): FuzzTemplate | undefined {
 }
 
 function fits(dev: DrmDevice, name: string): boolean {
-  if (dev.driverIoctl(name) !== undefined) return true;
-  if (name.startsWith("DRM_IOCTL_SYNCOBJ_")) return dev.checkFeature(DrmDriverFeature.SYNCOBJ);
-  return coreIoctl(name) !== undefined;
+  const def = ioctlDefOn(dev, name);
+  return def !== undefined && dev.checkFeature(def.requires);
 }
 
 class InvariantError extends Error {}
@@ -257,7 +246,7 @@ async function step(world: FuzzWorld, a: FuzzAction, stats: FuzzStats, universe:
     const masterOp = name === "DRM_IOCTL_SET_MASTER" || name === "DRM_IOCTL_DROP_MASTER";
     const file = masterOp ? drmFileOf(proc, fd) : undefined;
     const perm = file === undefined ? undefined : { wasMaster: file.wasMaster, owner: file.owner };
-    task = proc.run(() => proc.ioctl(fd, name, args));
+    task = proc.run(() => proc.ioctl(fd, ioctlCmdOf(world.devices, name), args));
     if (!(await settle(world, proc, task, name, stats, a.alarmNs)))
       throw new InvariantError(`${label} never returned, even after SIGKILL`);
     stats.invariants++;

@@ -7,15 +7,14 @@
  * world must tear down clean.
  */
 import {
-  DRM_IOCTL_AUTH_MAGIC,
   DRM_IOCTL_DROP_MASTER,
   DRM_IOCTL_GET_MAGIC,
-  DRM_IOCTL_SET_MASTER,
   DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL,
   eventfd,
 } from "@drmsim/drm";
 import { isKernelError, type Process } from "@drmsim/runtime";
 import { CALL_BUDGET_NS } from "./fuzz.js";
+import { ioctlCmdOf } from "./ioctls.js";
 import {
   buildWorld,
   closeWorld,
@@ -109,7 +108,7 @@ export const SWEEP_CASES: readonly SweepCase[] = [
     async prepare(w) {
       const b = w.procs[1]!;
       const { magic } = await b.ioctl<{ magic: number }>(nodeFd(w, 1, "primary"), DRM_IOCTL_GET_MAGIC, {});
-      return call(w, "primary", DRM_IOCTL_AUTH_MAGIC, { magic });
+      return call(w, "primary", "DRM_IOCTL_AUTH_MAGIC", { magic });
     },
   },
   {
@@ -117,7 +116,7 @@ export const SWEEP_CASES: readonly SweepCase[] = [
     ioctl: "DRM_IOCTL_SET_MASTER",
     async prepare(w) {
       await A(w).ioctl(nodeFd(w, 0, "primary"), DRM_IOCTL_DROP_MASTER, {});
-      return call(w, "primary", DRM_IOCTL_SET_MASTER, {});
+      return call(w, "primary", "DRM_IOCTL_SET_MASTER", {});
     },
   },
   simple("DROP_MASTER", "primary", {}),
@@ -211,7 +210,7 @@ export async function sweepCase(c: SweepCase, seed = 1): Promise<SweepResult> {
     const mm = w.sim.mm;
     const sitesBefore = new Map(mm.sites);
     const attemptsBefore = mm.attempts;
-    const r = await settle(w, () => call.proc.ioctl(call.fd, call.ioctl, call.args));
+    const r = await settle(w, () => call.proc.ioctl(call.fd, ioctlCmdOf(w.devices, call.ioctl), call.args));
     if (!r.ok) res.problems.push(`the valid call failed: ${String(r.error)}`);
     for (const [site, n] of mm.sites) {
       const d = n - (sitesBefore.get(site) ?? 0);
@@ -228,7 +227,7 @@ export async function sweepCase(c: SweepCase, seed = 1): Promise<SweepResult> {
     const before = snapshotState(w);
     const findingsBefore = w.sim.validator.findings.length;
     w.sim.mm.failNth(nth);
-    const r = await settle(w, () => call.proc.ioctl(call.fd, call.ioctl, call.args));
+    const r = await settle(w, () => call.proc.ioctl(call.fd, ioctlCmdOf(w.devices, call.ioctl), call.args));
     w.sim.mm.clearFaults();
     if (r.ok) res.succeeded++;
     else if (isKernelError(r.error) && r.error.code === "ENOMEM") {

@@ -141,7 +141,7 @@ export async function buildWorld(opts: WorldOptions = {}): Promise<FuzzWorld> {
       const gpu = fds.find((fd) => drmFileOf(proc, fd)!.isRenderClient);
       if (gpu !== undefined) {
         await proc.ioctl(gpu, DRM_IOCTL_PRIME_HANDLE_TO_FD, { handle: 1, flags: 0 });
-        if (drmFileOf(proc, gpu)!.device.driverIoctl("DRM_IOCTL_VGEM_FENCE_ATTACH") !== undefined)
+        if (drmFileOf(proc, gpu)!.device.driverIoctl("VGEM_FENCE_ATTACH") !== undefined)
           await proc.ioctl(gpu, DRM_IOCTL_VGEM_FENCE_ATTACH, { handle: 2, flags: 1 });
       }
       const sync = fds.find((fd) => drmFileOf(proc, fd)!.device.checkFeature(0x20));

@@ -1,16 +1,19 @@
 import { DRM_IOCTL_AMDGPU_CS } from "@drmsim/amdgpu";
 import {
   coreIoctls,
+  DRM_COMMAND_BASE,
   DRM_IOCTL_GEM_CLOSE,
   DRM_IOCTL_SYNCOBJ_CREATE,
   DRM_IOCTL_SYNCOBJ_WAIT,
+  DRM_IOWR,
   DRM_RENDER_ALLOW,
   type DrmDevice,
   DrmDriverFeature,
   type DrmHooks,
   type DrmPluginHost,
+  drmIoctlDefDrv,
 } from "@drmsim/drm";
-import { KernelError, SIGALRM, SIGKILL } from "@drmsim/runtime";
+import { __u32, KernelError, S64_MAX, SIGALRM, SIGKILL, uapiStruct } from "@drmsim/runtime";
 import { vgemProbe } from "@drmsim/vgem";
 import { describe, expect, it } from "vitest";
 import {
@@ -27,31 +30,40 @@ import {
   withoutTimeDependent,
 } from "../src/index.js";
 
+/** `struct drm_broken_op`: an index into a table the driver keeps. */
+const drm_broken_op = uapiStruct("drm_broken_op", { index: __u32 }, { size: 4 });
+const DRM_IOCTL_BROKEN_OP = DRM_IOWR(DRM_COMMAND_BASE, drm_broken_op);
+const BROKEN_TABLE: Record<number, number[]> = { 7: [1, 2, 3] };
+
 /** A GPU driver with the bugs the fuzzer exists to find, one ioctl each. */
 function brokenDriver(bug: "partial" | "typeerror" | "leak" | "finding" | "restartsys"): FuzzDriver {
   class Broken {
     apply(hooks: DrmHooks, device: DrmDevice) {
       hooks.driver.ioctls.tap("broken", (r) => {
-        r.add({
-          name: "DRM_IOCTL_BROKEN_OP",
-          nr: 0x40,
-          flags: DRM_RENDER_ALLOW,
-          handler(file, args: Record<string, unknown>) {
-            if (bug === "typeerror") return (args.handles as number[]).length; // no argument check
-            // -ERESTARTSYS without a signal: the syscall layer never restarts it, userspace sees 512.
-            if (bug === "restartsys") throw new KernelError("ERESTARTSYS", "interrupted by nothing");
-            const obj = device.gemCreateObject(4096);
-            if (bug === "leak") return; // the creation reference is never dropped
-            if (bug === "finding") {
+        r.add(
+          drmIoctlDefDrv(
+            "BROKEN_OP",
+            DRM_IOCTL_BROKEN_OP,
+            drm_broken_op,
+            (file, args) => {
+              // A table lookup without a bounds check: a TypeError for any index it lacks.
+              if (bug === "typeerror") return BROKEN_TABLE[args.index]!.length;
+              // -ERESTARTSYS without a signal: the syscall layer never restarts it, userspace sees 512.
+              if (bug === "restartsys") throw new KernelError("ERESTARTSYS", "interrupted by nothing");
+              const obj = device.gemCreateObject(4096);
+              if (bug === "leak") return; // the creation reference is never dropped
+              if (bug === "finding") {
+                obj.put();
+                obj.put(); // one put too many: use-after-free, reported by the validator
+                return;
+              }
+              file.gem.handleCreate(obj); // state changed …
               obj.put();
-              obj.put(); // one put too many: use-after-free, reported by the validator
-              return;
-            }
-            file.gem.handleCreate(obj); // state changed …
-            obj.put();
-            throw new KernelError("EINVAL", "… and then the ioctl fails"); // … and is not undone
-          },
-        });
+              throw new KernelError("EINVAL", "… and then the ioctl fails"); // … and is not undone
+            },
+            DRM_RENDER_ALLOW,
+          ),
+        );
       });
     }
   }
@@ -59,7 +71,6 @@ function brokenDriver(bug: "partial" | "typeerror" | "leak" | "finding" | "resta
     name: `broken-${bug}`,
     probe: (host: DrmPluginHost) =>
       host.probe(Broken, { name: "broken", features: DrmDriverFeature.GEM | DrmDriverFeature.RENDER }),
-    fields: { DRM_IOCTL_BROKEN_OP: [] },
   };
 }
 
@@ -84,7 +95,7 @@ describe("uAPI fuzzer", () => {
       if (task.state === "running") await sim.run({ untilNs: sim.now + 10_000_000 });
       return task;
     };
-    const args = amdgpu.templates!.DRM_IOCTL_AMDGPU_CS!({ handles: [], ids, pick: 2 });
+    const args = amdgpu.templates!.AMDGPU_CS!({ handles: [], ids, pick: 2 });
     const { handle } = await a!.ioctl<{ handle: number }>(fd, DRM_IOCTL_SYNCOBJ_CREATE, { flags: 0 });
     // A submission in flight whose IB fills a BO (pick 2) holds a reference on it …
     expect((await step(() => a!.ioctl(fd, DRM_IOCTL_AMDGPU_CS, args))).state).toBe("done");
@@ -170,7 +181,7 @@ describe("uAPI fuzzer", () => {
       seed: 3,
       drivers: [VGEM_ONLY, brokenDriver("restartsys")],
     });
-    expect(failure?.message).toMatch(/DRM_IOCTL_BROKEN_OP.*ERESTARTSYS reached userspace/s);
+    expect(failure?.message).toMatch(/BROKEN_OP.*ERESTARTSYS reached userspace/s);
   }, 60_000);
 
   it("signals: a blocked syncobj wait gets SIGALRM — EINTR in the process without SA_RESTART, a restart in the one with it", async () => {
@@ -183,10 +194,10 @@ describe("uAPI fuzzer", () => {
     // Syncobj 2 has no fence: WAIT_FOR_SUBMIT blocks until something is submitted or it times out.
     const block = (p: typeof a) =>
       p!.run(() =>
-        p!.ioctl(accel(p), "DRM_IOCTL_SYNCOBJ_WAIT", {
+        p!.ioctl(accel(p), DRM_IOCTL_SYNCOBJ_WAIT, {
           handles: [2],
           count_handles: 1,
-          timeout_nsec: Number.MAX_SAFE_INTEGER,
+          timeout_nsec: S64_MAX,
           flags: 2,
         }),
       );
@@ -213,7 +224,7 @@ describe("uAPI fuzzer", () => {
       seed: 7,
       drivers: [VGEM_ONLY, brokenDriver("partial")],
     });
-    expect(failure?.message).toMatch(/DRM_IOCTL_BROKEN_OP.*failed with EINVAL .*but changed state/s);
+    expect(failure?.message).toMatch(/BROKEN_OP.*failed with EINVAL .*but changed state/s);
     expect(failure?.counterexample.match(/"op":/g)?.length).toBeLessThanOrEqual(2);
   }, 60_000);
 

@@ -400,7 +400,7 @@ export class PointWaiter {
     private readonly sim: Simulator,
     private readonly what: string,
     /** The syncobj points waited for, in order (for forward-progress verdicts). */
-    readonly targets: readonly { readonly syncobj: DrmSyncobj; readonly point: number }[] = [],
+    readonly targets: readonly { readonly syncobj: DrmSyncobj; readonly point: bigint }[] = [],
     /** True when every target must complete (WAIT_ALL), false for any one. */
     readonly waitAll = true,
   ) {
@@ -453,7 +453,7 @@ export class PointWaiter {
  * `point` of `syncobj`. Reported whether or not the point is there yet — the design is the bug,
  * not the timing — and the lookup then goes on as the kernel's would. @internal
  */
-export function reportWaitForSubmitInKernel(sim: Simulator, syncobj: DrmSyncobj, point: number): void {
+export function reportWaitForSubmitInKernel(sim: Simulator, syncobj: DrmSyncobj, point: bigint): void {
   const ctx = sim.current;
   const bt = frameList(ctx.frame);
   // The outermost frame is the ioctl the wait happens in.
@@ -467,7 +467,7 @@ export function reportWaitForSubmitInKernel(sim: Simulator, syncobj: DrmSyncobj,
     backtrace: bt,
     held: sim.validator.describeHeld(ctx),
     details: [
-      `${point === 0 ? "the fence" : `timeline point ${point}`} of ${syncobj.describe()}: ${
+      `${point === 0n ? "the fence" : `timeline point ${point}`} of ${syncobj.describe()}: ${
         missing === null
           ? "not submitted yet — this call blocks until another process submits it"
           : "already submitted this time"

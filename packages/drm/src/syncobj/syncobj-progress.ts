@@ -26,7 +26,7 @@ export function installSyncobjProgress(sim: Simulator): void {
       for (const { syncobj, point } of waiter.targets) {
         const f = syncobj.lookup(point);
         if (f === null) {
-          const which = point === 0 ? "a fence on" : `point ${point} of`;
+          const which = point === 0n ? "a fence on" : `point ${point} of`;
           return {
             what: `the wait for ${waiter.describe()} needs ${which} ${syncobj.describe()}, which has not been submitted`,
             root: {

@@ -59,7 +59,7 @@ export async function drmSyncobjArrayWait(
     sim,
     `${waitAll ? "all" : "any"} of ${syncobjs.map((s, i) => `${s.describe()}@${points?.[i] ?? 0}`).join(", ")} ` +
       (available ? "to be available" : forSubmit ? "to be submitted and signal" : "to signal"),
-    syncobjs.map((syncobj, i) => ({ syncobj, point: points?.[i] ?? 0 })),
+    syncobjs.map((syncobj, i) => ({ syncobj, point: points?.[i] ?? 0n })),
     waitAll,
   );
   const entries: WaitEntry[] = [];

@@ -189,7 +189,7 @@ export class Process {
   }
 
   /** How backtraces and errors name `cmd` on `fd`: the file type's name for it, else its number. */
-  private ioctlName(fd: number, cmd: IoctlCmd): string {
+  ioctlName(fd: number, cmd: IoctlCmd): string {
     const file = this.files.lookup(fd);
     return file?.fops.ioctlName?.(file, cmd) ?? `0x${(cmd >>> 0).toString(16)}`;
   }

@@ -13,29 +13,23 @@
  *
  * Everything random comes from the run's seed, so one seed gives one trace, byte for byte.
  */
+import { AMDGPU_GEM_DOMAIN_GTT, AMDGPU_GEM_DOMAIN_VRAM, AMDGPU_HW_IP_GFX, amdgpuProbe } from "@drmsim/amdgpu";
 import {
-  AMDGPU_CHUNK_ID_BO_HANDLES,
-  AMDGPU_CHUNK_ID_IB,
-  AMDGPU_CTX_OP_ALLOC_CTX,
-  AMDGPU_GEM_DOMAIN_GTT,
-  AMDGPU_GEM_DOMAIN_VRAM,
-  AMDGPU_HW_IP_GFX,
-  amdgpuProbe,
-  DRM_IOCTL_AMDGPU_CS,
-  DRM_IOCTL_AMDGPU_CTX,
-  DRM_IOCTL_AMDGPU_GEM_CREATE,
-  DRM_IOCTL_AMDGPU_WAIT_CS,
-} from "@drmsim/amdgpu";
+  amdgpuBoAlloc,
+  amdgpuCsChunkBoList,
+  amdgpuCsChunkIb,
+  amdgpuCsCtxCreate2,
+  amdgpuCsQueryFenceStatus,
+  amdgpuCsSubmitRaw2,
+} from "@drmsim/amdgpu/user";
+import { asahiProbe } from "@drmsim/asahi";
 import {
-  ASAHI_VM_KERNEL_MIN_SIZE,
-  asahiProbe,
-  DRM_ASAHI_BARRIER_NONE,
-  DRM_ASAHI_CMD_RENDER,
-  DRM_ASAHI_SYNC_SYNCOBJ,
-  DRM_IOCTL_ASAHI_QUEUE_CREATE,
-  DRM_IOCTL_ASAHI_SUBMIT,
-  DRM_IOCTL_ASAHI_VM_CREATE,
-} from "@drmsim/asahi";
+  agxCreateCommandQueue,
+  agxOpenDevice,
+  agxRenderCommand,
+  agxSubmit,
+  agxSyncobj,
+} from "@drmsim/asahi/user";
 import {
   DrmPluginHost,
   drmPrimeFDToHandle,
@@ -44,16 +38,14 @@ import {
   drmSyncobjReset,
   drmSyncobjWait,
 } from "@drmsim/drm";
+import { HL_WAIT_CS_STATUS_COMPLETED, habanalabsProbe } from "@drmsim/habanalabs";
 import {
-  DRM_IOCTL_HL_CB,
-  DRM_IOCTL_HL_CS,
-  DRM_IOCTL_HL_MEMORY,
-  DRM_IOCTL_HL_WAIT_CS,
-  HL_CB_OP_CREATE,
-  HL_MEM_OP_ALLOC,
-  HL_MEM_OP_MAP,
-  habanalabsProbe,
-} from "@drmsim/habanalabs";
+  hlthunkCommandSubmission,
+  hlthunkDeviceMemoryAlloc,
+  hlthunkDeviceMemoryMap,
+  hlthunkRequestCommandBuffer,
+  hlthunkWaitForCs,
+} from "@drmsim/habanalabs/user";
 import { isKernelError, msecs, Process, type Simulator, secs, usecs } from "@drmsim/runtime";
 import { defineScenario } from "../scenario.js";
 import { traceSummary } from "../trace/summary-sink.js";
@@ -62,8 +54,6 @@ import { traceSummary } from "../trace/summary-sink.js";
 export const VBLANK_NS = 16_666_667;
 /** Scan-out buffer size: 1280×720 RGBA rounded to pages. */
 const FB_BYTES = 3_686_400;
-/** `HL_WAIT_CS` status: the CS completed. */
-const HL_WAIT_CS_STATUS_COMPLETED = 0;
 
 /** Counters the demo prints (and its tests read). */
 export interface InteropCounters {
@@ -113,14 +103,12 @@ export default defineScenario({
 
     game.run(async () => {
       const fd = await game.open("/dev/dri/renderD128");
-      const { ctx_id } = await game.ioctl<{ ctx_id: number }>(fd, DRM_IOCTL_AMDGPU_CTX, {
-        op: AMDGPU_CTX_OP_ALLOC_CTX,
-      });
+      const ctxId = await amdgpuCsCtxCreate2(game, fd);
       const bos: number[] = [];
       for (let i = 0; i < 2; i++) {
-        const { handle } = await game.ioctl<{ handle: number }>(fd, DRM_IOCTL_AMDGPU_GEM_CREATE, {
-          bo_size: Math.ceil(FB_BYTES / 4096) * 4096,
-          domains: AMDGPU_GEM_DOMAIN_VRAM | AMDGPU_GEM_DOMAIN_GTT,
+        const handle = await amdgpuBoAlloc(game, fd, {
+          allocSize: Math.ceil(FB_BYTES / 4096) * 4096,
+          preferredHeap: AMDGPU_GEM_DOMAIN_VRAM | AMDGPU_GEM_DOMAIN_GTT,
         });
         bos.push(handle);
         const prime = await drmPrimeHandleToFD(game, fd, handle);
@@ -130,27 +118,15 @@ export default defineScenario({
       let last = 0;
       for (let frame = 0; sim.now < lastVblank; frame++) {
         const target = frame % 2;
-        const { handle } = await game.ioctl<{ handle: number }>(fd, DRM_IOCTL_AMDGPU_CS, {
-          ctx_id,
-          chunks: [
-            {
-              chunk_id: AMDGPU_CHUNK_ID_IB,
-              data: { ip_type: AMDGPU_HW_IP_GFX, ring: 0, duration_ns: msecs(sim.random.int(4, 18)) },
-            },
-            { chunk_id: AMDGPU_CHUNK_ID_BO_HANDLES, data: [{ bo_handle: bos[target]! }] },
-          ],
-        });
+        const seq = await amdgpuCsSubmitRaw2(game, fd, ctxId, [
+          amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_GFX, ring: 0, duration_ns: msecs(sim.random.int(4, 18)) }),
+          amdgpuCsChunkBoList([bos[target]!]),
+        ]);
         counters.amdgpuFrames++;
         newest = target;
-        last = handle;
+        last = seq;
         // Throttle like a swapchain of two: wait for this frame before rendering the one after.
-        await game.ioctl(fd, DRM_IOCTL_AMDGPU_WAIT_CS, {
-          ctx_id,
-          ip_type: AMDGPU_HW_IP_GFX,
-          ring: 0,
-          handle,
-          timeout: Number.MAX_SAFE_INTEGER,
-        });
+        await amdgpuCsQueryFenceStatus(game, fd, { ctxId, ipType: AMDGPU_HW_IP_GFX, ring: 0, fence: seq });
         const left = VBLANK_NS - (sim.now % VBLANK_NS);
         await nap(sim, left);
       }
@@ -158,15 +134,8 @@ export default defineScenario({
     });
 
     compositor.run(async () => {
-      const fd = await compositor.open("/dev/dri/renderD129");
-      const { vm_id } = await compositor.ioctl<{ vm_id: number }>(fd, DRM_IOCTL_ASAHI_VM_CREATE, {
-        kernel_start: 0x1_0000_0000,
-        kernel_end: 0x1_0000_0000 + ASAHI_VM_KERNEL_MIN_SIZE,
-      });
-      const { queue_id } = await compositor.ioctl<{ queue_id: number }>(fd, DRM_IOCTL_ASAHI_QUEUE_CREATE, {
-        vm_id,
-        priority: 1,
-      });
+      const { fd, vm } = await agxOpenDevice(compositor, "/dev/dri/renderD129");
+      const queue = await agxCreateCommandQueue(compositor, fd, vm);
       const done = await drmSyncobjCreate(compositor, fd);
       await nap(sim, VBLANK_NS);
       while (sim.now < lastVblank) {
@@ -177,20 +146,11 @@ export default defineScenario({
         }
         if (newest >= 0 && shared.length === 2) {
           await drmSyncobjReset(compositor, fd, [done]);
-          await compositor.ioctl(fd, DRM_IOCTL_ASAHI_SUBMIT, {
-            queue_id,
-            commands: [
-              {
-                cmd_type: DRM_ASAHI_CMD_RENDER,
-                vdm_barrier: DRM_ASAHI_BARRIER_NONE,
-                cdm_barrier: DRM_ASAHI_BARRIER_NONE,
-                vertex_ns: usecs(300),
-                fragment_ns: usecs(1200),
-              },
-            ],
+          await agxSubmit(compositor, fd, {
+            queue,
+            commands: [agxRenderCommand({ vertex_ns: usecs(300), fragment_ns: usecs(1200) })],
             bos: [{ handle: shared[newest]!, flags: 0 }],
-            syncs: [{ sync_type: DRM_ASAHI_SYNC_SYNCOBJ, handle: done }],
-            out_sync_count: 1,
+            outSyncs: [agxSyncobj(done)],
           });
           counters.asahiComposites++;
           try {
@@ -208,41 +168,21 @@ export default defineScenario({
     upscaler.run(async () => {
       const fd = await upscaler.open("/dev/accel/accel0");
       // A host command buffer for the DMA queue that uploads each frame's input.
-      const { cb_handle } = await upscaler.ioctl<{ cb_handle: number }>(fd, DRM_IOCTL_HL_CB, {
-        op: HL_CB_OP_CREATE,
-        cb_size: 4096,
-      });
-      const { handle } = await upscaler.ioctl<{ handle: number }>(fd, DRM_IOCTL_HL_MEMORY, {
-        op: HL_MEM_OP_ALLOC,
-        mem_size: 2 * 1024 * 1024,
-      });
-      const { device_virt_addr } = await upscaler.ioctl<{ device_virt_addr: number }>(
+      const cb = await hlthunkRequestCommandBuffer(upscaler, fd, 4096);
+      const va = await hlthunkDeviceMemoryMap(
+        upscaler,
         fd,
-        DRM_IOCTL_HL_MEMORY,
-        {
-          op: HL_MEM_OP_MAP,
-          handle,
-        },
+        await hlthunkDeviceMemoryAlloc(upscaler, fd, 2 * 1024 * 1024),
       );
       while (sim.now < lastVblank) {
-        const { seq } = await upscaler.ioctl<{ seq: number }>(fd, DRM_IOCTL_HL_CS, {
-          chunks_execute: [
-            // DMA_0_0 (external): upload, and the completion the CS needs.
-            { queue_index: 0, cb_handle, cb_size: 256, exec_ns: usecs(500) },
-            {
-              queue_index: 7, // TPC_0: command buffer in device memory
-              cb_handle: device_virt_addr,
-              cb_size: 256,
-              exec_ns: usecs(sim.random.int(2000, 6000)),
-            },
-          ],
-          num_chunks_execute: 2,
-        });
+        const { seq } = await hlthunkCommandSubmission(upscaler, fd, [
+          // DMA_0_0 (external): upload, and the completion the CS needs.
+          { queue_index: 0, cb_handle: cb, cb_size: 256, exec_ns: usecs(500) },
+          // TPC_0: command buffer in device memory.
+          { queue_index: 7, cb_handle: va, cb_size: 256, exec_ns: usecs(sim.random.int(2000, 6000)) },
+        ]);
         counters.hlSubmissions++;
-        const { status } = await upscaler.ioctl<{ status: number }>(fd, DRM_IOCTL_HL_WAIT_CS, {
-          seq,
-          timeout_us: 1_000_000,
-        });
+        const { status } = await hlthunkWaitForCs(upscaler, fd, seq!, 1_000_000);
         if (status === HL_WAIT_CS_STATUS_COMPLETED) counters.hlCompleted++;
         const left = VBLANK_NS - (sim.now % VBLANK_NS);
         await nap(sim, left);
