@@ -41,6 +41,12 @@ export interface UserPtr<T> {
   /** `copy_to_user`: `values` from element `at`. */
   write(values: readonly T[], at?: number): void;
   /**
+   * `copy_from_user` of `length` raw bytes from the start (a byte buffer the kernel parses
+   * itself: a command stream, an array of ops at a stride). User memory given as an array of
+   * elements is laid out as its C bytes first.
+   */
+  readBytes(length: number): Uint8Array;
+  /**
    * The same memory seen as elements of another type — what a kernel does when it casts a
    * `u64_to_user_ptr()` by some other member (amdgpu's `chunk_data`, read as the chunk kind's
    * struct). Its `count` is undefined.
