@@ -12,10 +12,27 @@ import {
   amdgpuCsQueryFenceStatus,
   amdgpuCsSubmitRaw2,
 } from "@drmsim/amdgpu/user";
-import type { DrmAsahiCommand, DrmAsahiSync } from "@drmsim/asahi";
-import { agxCreateCommandQueue, agxOpenDevice, agxRenderCommand, agxSubmit } from "@drmsim/asahi/user";
+import { DRM_ASAHI_BIND_READ, DRM_ASAHI_BIND_WRITE, type DrmAsahiSync } from "@drmsim/asahi";
+import {
+  type AgxCommand,
+  agxCreateCommandQueue,
+  agxImplicitInSync,
+  agxImplicitOutSync,
+  agxOpenDevice,
+  agxRenderCommand,
+  agxSubmit,
+  agxSyncobj,
+  agxVmBind,
+} from "@drmsim/asahi/user";
 import type { DmaFence } from "@drmsim/dma-fence";
-import { type DrmDevice, type DrmFile, drmSyncobjTable } from "@drmsim/drm";
+import {
+  type DrmDevice,
+  type DrmFile,
+  drmPrimeFDToHandle,
+  drmSyncobjCreate,
+  drmSyncobjDestroy,
+  drmSyncobjTable,
+} from "@drmsim/drm";
 import { type Process, S64_MAX } from "@drmsim/runtime";
 
 export const KiB = 1024;
@@ -66,25 +83,64 @@ export async function asahiOpenQueue(p: Process, path: string) {
   return { fd, vm, queue: await agxCreateCommandQueue(p, fd, vm) };
 }
 
+/** Where `asahiImport` binds an imported buffer by default. */
+export const ASAHI_IMPORT_VA = 0x10_0000;
+
+/**
+ * Imports the dma-buf `dmabufFd` into the asahi file `fd` and binds it into VM `vm` at `addr`
+ * (readable and writable), as Mesa binds every BO it uses: the GEM handle.
+ */
+export async function asahiImport(
+  p: Process,
+  fd: number,
+  vm: number,
+  dmabufFd: number,
+  size: number,
+  addr = ASAHI_IMPORT_VA,
+): Promise<number> {
+  const handle = await drmPrimeFDToHandle(p, fd, dmabufFd);
+  await agxVmBind(p, fd, vm, [
+    { flags: DRM_ASAHI_BIND_READ | DRM_ASAHI_BIND_WRITE, handle, offset: 0, range: size, addr },
+  ]);
+  return handle;
+}
+
 /** A compositor's render command: 100 µs of vertex and 400 µs of fragment work. */
-export function asahiRender(extra: Partial<DrmAsahiCommand> = {}): DrmAsahiCommand {
+export function asahiRender(extra: Partial<AgxCommand> = {}): AgxCommand {
   return agxRenderCommand({ vertex_ns: 100_000, fragment_ns: 400_000, ...extra });
 }
 
-/** One submit of one command; `reads` are buffers it samples (implicit sync). */
+/**
+ * One submit of one command. `reads` are dma-buf fds of shared buffers it samples: asahi is
+ * explicit-sync only, so, as Mesa does, the submit waits on what a read of each must wait for
+ * (`DMA_BUF_IOCTL_EXPORT_SYNC_FILE`) and hands its own fence back to each as a reader
+ * (`DMA_BUF_IOCTL_IMPORT_SYNC_FILE`).
+ */
 export async function asahiSubmit(
   p: Process,
   fd: number,
   queue: number,
-  o: { cmd?: DrmAsahiCommand; reads?: number[]; inSyncs?: DrmAsahiSync[]; outSyncs?: DrmAsahiSync[] } = {},
+  o: { cmd?: AgxCommand; reads?: number[]; inSyncs?: DrmAsahiSync[]; outSyncs?: DrmAsahiSync[] } = {},
 ): Promise<void> {
+  const reads = o.reads ?? [];
+  const implicitIn: DrmAsahiSync[] = [];
+  for (const dmabuf of reads) implicitIn.push(await agxImplicitInSync(p, fd, dmabuf));
+  let outs = o.outSyncs ?? [];
+  let done = outs.find((s) => s.sync_type === 0)?.handle;
+  const own = reads.length > 0 && done === undefined;
+  if (own) {
+    done = await drmSyncobjCreate(p, fd);
+    outs = [...outs, agxSyncobj(done)];
+  }
   await agxSubmit(p, fd, {
     queue,
     commands: [o.cmd ?? asahiRender()],
-    bos: (o.reads ?? []).map((handle) => ({ handle, flags: 0 })),
-    ...(o.inSyncs !== undefined ? { inSyncs: o.inSyncs } : {}),
-    ...(o.outSyncs !== undefined ? { outSyncs: o.outSyncs } : {}),
+    inSyncs: [...implicitIn, ...(o.inSyncs ?? [])],
+    outSyncs: outs,
   });
+  for (const dmabuf of reads) await agxImplicitOutSync(p, fd, dmabuf, done!);
+  for (const s of implicitIn) await drmSyncobjDestroy(p, fd, s.handle!);
+  if (own) await drmSyncobjDestroy(p, fd, done!);
 }
 
 // --- kernel-side peeks (not uAPI) -------------------------------------------------------------

@@ -11,8 +11,12 @@ import {
 } from "../src/index.js";
 import {
   AGX_KERNEL_VA_START,
+  type AgxCommand,
   agxCreateCommandQueue,
+  agxEncodeCmdbuf,
   agxOpenDevice,
+  agxSimHwNext,
+  agxSimOverrides,
   agxSyncobj,
   agxTimelineSyncobj,
 } from "../src/user/index.js";
@@ -48,9 +52,25 @@ export async function openQueue(p: Process, path = "/dev/dri/renderD128") {
   return { fd, vm, queue };
 }
 
-/** `DRM_IOCTL_ASAHI_SUBMIT` with `args` as given (the error-path tests build every member). */
-export function submit(p: Process, fd: number, args: DrmAsahiSubmit): Promise<DrmAsahiSubmit> {
-  return p.ioctl(fd, DRM_IOCTL_ASAHI_SUBMIT, args);
+/** A raw SUBMIT argument, with `commands` the library encodes into `cmdbuf`/`cmdbuf_size`. */
+export type TestSubmit = DrmAsahiSubmit & { commands?: readonly AgxCommand[] };
+
+/**
+ * `DRM_IOCTL_ASAHI_SUBMIT` with `args` as given (the error-path tests build every member);
+ * `commands` become the byte command buffer (a `cmdbuf`/`cmdbuf_size` given too wins), and their
+ * simulation knobs go through the side channel first, cleared again if the submit fails.
+ */
+export async function submit(p: Process, fd: number, args: TestSubmit): Promise<DrmAsahiSubmit> {
+  const { commands, ...raw } = args;
+  const cmdbuf = commands === undefined ? undefined : agxEncodeCmdbuf(commands);
+  const overrides = commands === undefined ? null : agxSimOverrides(commands);
+  if (overrides !== null) await agxSimHwNext(p, fd, raw.queue_id ?? 0, overrides);
+  try {
+    return await p.ioctl(fd, DRM_IOCTL_ASAHI_SUBMIT, { cmdbuf, cmdbuf_size: cmdbuf?.length, ...raw });
+  } catch (e) {
+    if (overrides !== null) await agxSimHwNext(p, fd, raw.queue_id ?? 0, []);
+    throw e;
+  }
 }
 
 /** Out-sync entries: binary handles, or [handle, point] for timelines. */

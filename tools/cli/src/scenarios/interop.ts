@@ -4,10 +4,13 @@
  * - **game** (amdgpu, `renderD128`) renders each frame into one of two VRAM scan-out buffers with
  *   `AMDGPU_CS` (a gfx IB of 4–18 ms, chosen by `sim.random`); the buffers were exported once with
  *   `PRIME_HANDLE_TO_FD` and handed to the compositor over a socket (`sendFd`).
- * - **compositor** (asahi, `renderD129`) imported them (`PRIME_FD_TO_HANDLE`) and, at every
- *   60 Hz vblank, samples the newest frame with a 1.5 ms render command that lists the buffer for
- *   implicit sync — the asahi job waits on amdgpu's write fence through the shared `dma_resv`.
- *   It waits for its own out-syncobj until the next vblank: presented, or skipped.
+ * - **compositor** (asahi, `renderD129`) imported them (`PRIME_FD_TO_HANDLE`), bound them into
+ *   its VM (`ASAHI_VM_BIND`) and, at every 60 Hz vblank, samples the newest frame with a 1.5 ms
+ *   render command. asahi is explicit-sync only: as Mesa does, the compositor asks the dma-buf
+ *   for amdgpu's write fence (`DMA_BUF_IOCTL_EXPORT_SYNC_FILE`), waits on it as an in-sync, and
+ *   hands its own fence back to the buffer (`DMA_BUF_IOCTL_IMPORT_SYNC_FILE`) so amdgpu's next
+ *   frame into it waits for the read. It waits for its own out-syncobj until the next vblank:
+ *   presented, or skipped.
  * - **upscaler** (habanalabs, `/dev/accel/accel0`) runs an inference `HL_CS` on a TPC queue per
  *   frame and waits for it with `HL_WAIT_CS` — completions, not dma_fences.
  *
@@ -22,19 +25,23 @@ import {
   amdgpuCsQueryFenceStatus,
   amdgpuCsSubmitRaw2,
 } from "@drmsim/amdgpu/user";
-import { asahiProbe } from "@drmsim/asahi";
+import { ASAHI_PAGE_SIZE, asahiProbe, DRM_ASAHI_BIND_READ } from "@drmsim/asahi";
 import {
   agxCreateCommandQueue,
+  agxImplicitInSync,
+  agxImplicitOutSync,
   agxOpenDevice,
   agxRenderCommand,
   agxSubmit,
   agxSyncobj,
+  agxVmBind,
 } from "@drmsim/asahi/user";
 import {
   DrmPluginHost,
   drmPrimeFDToHandle,
   drmPrimeHandleToFD,
   drmSyncobjCreate,
+  drmSyncobjDestroy,
   drmSyncobjReset,
   drmSyncobjWait,
 } from "@drmsim/drm";
@@ -54,6 +61,8 @@ import { traceSummary } from "../trace/summary-sink.js";
 export const VBLANK_NS = 16_666_667;
 /** Scan-out buffer size: 1280×720 RGBA rounded to pages. */
 const FB_BYTES = 3_686_400;
+/** Where the compositor binds the scan-out buffers in its GPU VM. */
+const FB_VA = 0x1000_0000;
 
 /** Counters the demo prints (and its tests read). */
 export interface InteropCounters {
@@ -96,8 +105,8 @@ export default defineScenario({
     let newest = -1;
     const lastVblank = ctx.endNs - VBLANK_NS;
 
-    // dma-buf fds the game sent over the socket (compositor-side numbers), then the
-    // compositor's GEM handles of the two scan-out buffers once it imported them.
+    // dma-buf fds the game sent over the socket (compositor-side numbers), then the ones the
+    // compositor imported and bound into its VM.
     const incoming: number[] = [];
     const shared: number[] = [];
 
@@ -141,17 +150,25 @@ export default defineScenario({
       while (sim.now < lastVblank) {
         const vblank = sim.now + VBLANK_NS;
         for (const theirs of incoming.splice(0)) {
-          shared.push(await drmPrimeFDToHandle(compositor, fd, theirs));
-          compositor.close(theirs);
+          const handle = await drmPrimeFDToHandle(compositor, fd, theirs);
+          const range = Math.ceil(FB_BYTES / ASAHI_PAGE_SIZE) * ASAHI_PAGE_SIZE;
+          await agxVmBind(compositor, fd, vm, [
+            { flags: DRM_ASAHI_BIND_READ, handle, offset: 0, range, addr: FB_VA + shared.length * range },
+          ]);
+          shared.push(theirs);
         }
         if (newest >= 0 && shared.length === 2) {
+          const dmabuf = shared[newest]!;
           await drmSyncobjReset(compositor, fd, [done]);
+          const written = await agxImplicitInSync(compositor, fd, dmabuf);
           await agxSubmit(compositor, fd, {
             queue,
             commands: [agxRenderCommand({ vertex_ns: usecs(300), fragment_ns: usecs(1200) })],
-            bos: [{ handle: shared[newest]!, flags: 0 }],
+            inSyncs: [written],
             outSyncs: [agxSyncobj(done)],
           });
+          await drmSyncobjDestroy(compositor, fd, written.handle!);
+          await agxImplicitOutSync(compositor, fd, dmabuf, done);
           counters.asahiComposites++;
           try {
             await drmSyncobjWait(compositor, fd, [done], vblank);
