@@ -37,14 +37,28 @@ import {
   ASAHI_VM_KERNEL_MIN_SIZE,
   asahiProbe,
   DRM_ASAHI_BARRIER_NONE,
+  DRM_ASAHI_BIND_OBJECT_OP_BIND,
+  DRM_ASAHI_BIND_OBJECT_OP_UNBIND,
+  DRM_ASAHI_BIND_OBJECT_USAGE_TIMESTAMPS,
   DRM_ASAHI_BIND_READ,
   DRM_ASAHI_BIND_UNBIND,
   DRM_ASAHI_BIND_WRITE,
-  DRM_ASAHI_CMD_COMPUTE,
-  DRM_ASAHI_CMD_RENDER,
+  DRMSIM_ASAHI_HW_COMPUTE_NS,
+  DRMSIM_ASAHI_HW_FRAGMENT_NS,
+  DRMSIM_ASAHI_HW_VERTEX_NS,
   drm_asahi_gem_bind_op,
+  drm_asahi_params_global,
 } from "@drmsim/asahi";
-import { agxBoCreate, agxCreateCommandQueue, agxVmCreate } from "@drmsim/asahi/user";
+import {
+  agxBindTimestampBuffer,
+  agxBoCreate,
+  agxComputeCommand,
+  agxCreateCommandQueue,
+  agxEncodeBindOps,
+  agxEncodeCmdbuf,
+  agxRenderCommand,
+  agxVmCreate,
+} from "@drmsim/asahi/user";
 import type { DrmDevice, DrmPluginHost } from "@drmsim/drm";
 import {
   HL_CB_OP_CREATE,
@@ -91,6 +105,12 @@ export interface FuzzDriver {
   setup?(proc: Process, fd: number): Promise<Record<string, number>>;
   /** A correct argument object per ioctl name. */
   readonly templates?: Readonly<Record<string, FuzzTemplate>>;
+  /**
+   * Ioctls the kernel applies op by op and stops at the first op that fails, keeping the ones
+   * before it (asahi's VM_BIND): a rejected call may have changed state, so invariant 4 does not
+   * apply to them.
+   */
+  readonly appliesInPart?: readonly string[];
 }
 
 const at = <T>(list: readonly T[], i: number, none: T): T =>
@@ -137,9 +157,18 @@ export const FUZZ_DRIVERS: readonly FuzzDriver[] = [
       const spareQueue = await agxCreateCommandQueue(proc, fd, vm);
       const spareVm = await agxVmCreate(proc, fd, ASAHI_KERNEL_START);
       const bo = await agxBoCreate(proc, fd, 4 * ASAHI_PAGE_SIZE);
-      return { vm, queue, bo, spareVm, spareQueue };
+      const tsBuffer = await agxBindTimestampBuffer(proc, fd, bo, 0, ASAHI_PAGE_SIZE);
+      return { vm, queue, bo, spareVm, spareQueue, tsBuffer };
     },
+    // VM_BIND applies its ops one by one and keeps those before the one that fails, as upstream.
+    appliesInPart: ["ASAHI_VM_BIND"],
     templates: {
+      ASAHI_GET_PARAMS: ({ pick }) => ({
+        param_group: 0,
+        pointer: new Uint8Array(drm_asahi_params_global.size),
+        size: pick & 1 ? drm_asahi_params_global.size : 8 * pick,
+      }),
+      ASAHI_GET_TIME: () => ({ flags: 0 }),
       ASAHI_VM_CREATE: ({ pick }) => ({
         kernel_start: ASAHI_KERNEL_START * (1 + (pick % 2)),
         kernel_end: ASAHI_KERNEL_START * (1 + (pick % 2)) + ASAHI_VM_KERNEL_MIN_SIZE,
@@ -151,44 +180,64 @@ export const FUZZ_DRIVERS: readonly FuzzDriver[] = [
         flags: 0,
         vm_id: 0,
       }),
+      ASAHI_GEM_MMAP_OFFSET: ({ ids, handles, pick }) => ({
+        handle: pick & 1 ? ids.bo : at(handles, pick, 1),
+      }),
+      ASAHI_GEM_BIND_OBJECT: ({ ids, pick }) =>
+        pick & 1
+          ? { op: DRM_ASAHI_BIND_OBJECT_OP_UNBIND, object_handle: 1 + (pick % 3) }
+          : {
+              op: DRM_ASAHI_BIND_OBJECT_OP_BIND,
+              flags: DRM_ASAHI_BIND_OBJECT_USAGE_TIMESTAMPS,
+              handle: ids.bo,
+              offset: (pick % 4) * ASAHI_PAGE_SIZE,
+              range: ASAHI_PAGE_SIZE,
+            },
       ASAHI_QUEUE_CREATE: ({ ids, pick }) => ({ vm_id: ids.vm, priority: pick % 4, flags: 0 }),
       ASAHI_QUEUE_DESTROY: ({ ids, pick }) => ({
         queue_id: pick === 7 ? ids.queue : ids.spareQueue,
       }),
       ASAHI_VM_BIND: ({ ids, pick }) => {
         const addr = ASAHI_VA + (pick % 4) * ASAHI_PAGE_SIZE;
-        const op =
+        const ops =
           pick === 6
-            ? { flags: DRM_ASAHI_BIND_UNBIND, addr, range: ASAHI_PAGE_SIZE }
-            : {
-                flags: DRM_ASAHI_BIND_READ | (pick & 1 ? DRM_ASAHI_BIND_WRITE : 0),
-                handle: ids.bo,
-                offset: 0,
-                range: ASAHI_PAGE_SIZE,
-                addr,
-              };
-        return { vm_id: ids.vm, num_binds: 1, stride: drm_asahi_gem_bind_op.size, userptr: [op] };
+            ? [{ flags: DRM_ASAHI_BIND_UNBIND, addr, range: ASAHI_PAGE_SIZE }]
+            : [
+                {
+                  flags: DRM_ASAHI_BIND_READ | (pick & 1 ? DRM_ASAHI_BIND_WRITE : 0),
+                  handle: ids.bo,
+                  offset: 0,
+                  range: ASAHI_PAGE_SIZE * (1 + (pick % 2)),
+                  addr,
+                },
+                // A second op over part of the first: a remap.
+                ...(pick & 2
+                  ? [{ flags: DRM_ASAHI_BIND_UNBIND, addr: addr + ASAHI_PAGE_SIZE, range: ASAHI_PAGE_SIZE }]
+                  : []),
+              ];
+        const stride = pick === 5 ? 48 : drm_asahi_gem_bind_op.size;
+        return { vm_id: ids.vm, num_binds: ops.length, stride, userptr: agxEncodeBindOps(ops, stride) };
       },
       ASAHI_SUBMIT: ({ ids, pick }) => {
-        const render = {
-          cmd_type: DRM_ASAHI_CMD_RENDER,
-          vdm_barrier: DRM_ASAHI_BARRIER_NONE,
-          cdm_barrier: DRM_ASAHI_BARRIER_NONE,
-          fragment_ns: 1000,
-          vertex_ns: 500,
-        };
-        const compute = {
-          cmd_type: DRM_ASAHI_CMD_COMPUTE,
-          vdm_barrier: DRM_ASAHI_BARRIER_NONE,
-          cdm_barrier: pick & 2 ? 0 : DRM_ASAHI_BARRIER_NONE,
-          compute_ns: 800,
-        };
-        return {
-          queue_id: ids.queue,
-          commands: pick & 1 ? [render, compute] : [render],
-          bos: pick & 4 ? [{ handle: ids.bo, flags: 0 }] : [],
-        };
+        const commands = [
+          agxRenderCommand({
+            render: pick & 4 ? { ts_frag: { end: { handle: ids.tsBuffer, offset: 8 } } } : {},
+          }),
+          ...(pick & 1 ? [agxComputeCommand({ cdm_barrier: pick & 2 ? 0 : DRM_ASAHI_BARRIER_NONE })] : []),
+        ];
+        const cmdbuf = agxEncodeCmdbuf(commands);
+        return { queue_id: ids.queue, cmdbuf, cmdbuf_size: cmdbuf.length };
       },
+      DRMSIM_ASAHI_HW_NEXT: ({ ids, pick }) => ({
+        queue_id: ids.queue,
+        count: pick % 3,
+        cmds: Array.from({ length: pick % 3 }, () => ({
+          compute_ns: 800,
+          vertex_ns: 500,
+          fragment_ns: 1000,
+          flags: DRMSIM_ASAHI_HW_COMPUTE_NS | DRMSIM_ASAHI_HW_VERTEX_NS | DRMSIM_ASAHI_HW_FRAGMENT_NS,
+        })),
+      }),
     },
   },
   {

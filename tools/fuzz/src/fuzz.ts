@@ -8,7 +8,9 @@
  * 2. only `KernelError`s escape — never a `TypeError`, `RangeError` or assertion — and never
  *    `ERESTARTSYS`, which must not reach userspace;
  * 3. a rejected call leaves the caller's argument object untouched (nothing copied back);
- * 4. a rejected call changes no state (`snapshotState` before and after are equal);
+ * 4. a rejected call changes no state (`snapshotState` before and after are equal) — except an
+ *    ioctl the kernel applies op by op (`FuzzDriver.appliesInPart`), which keeps the ops before
+ *    the one that failed;
  * 5. the validator stays quiet (collect mode: no new finding);
  * 6. a syncobj wait interrupted by `SIGALRM` ends with `EINTR` in the process whose handler has no
  *    `SA_RESTART`, and is restarted — never `EINTR` — in the one whose handler has it;
@@ -95,6 +97,11 @@ export function ioctlUniverse(world: FuzzWorld): string[] {
 function fieldsOf(world: FuzzWorld, name: string): readonly string[] | undefined {
   const def = ioctlDefOf(world.devices, name);
   return def === undefined ? undefined : ioctlFields(def);
+}
+
+/** True if ioctl `name` keeps the ops before the one that failed (`FuzzDriver.appliesInPart`). */
+function appliesInPart(world: FuzzWorld, name: string | undefined): boolean {
+  return name !== undefined && world.drivers.some((d) => (d.appliesInPart ?? []).includes(name));
 }
 
 function templateOf(world: FuzzWorld, name: string): FuzzTemplate | undefined {
@@ -224,6 +231,7 @@ async function step(world: FuzzWorld, a: FuzzAction, stats: FuzzStats, universe:
   let argsIn: Record<string, unknown> | undefined;
   let argsCopy = "";
   let task: Call;
+  let ioctlName: string | undefined;
   if (a.op === "ioctl") {
     const name = universe[a.ioctl % universe.length]!;
     // Mostly a node where the ioctl can work (its driver's device; a syncobj device for syncobj
@@ -235,6 +243,7 @@ async function step(world: FuzzWorld, a: FuzzAction, stats: FuzzStats, universe:
     argsIn = resolveArgs(world, proc, fd, name, a.args, fieldsOf(world, name), templateOf(world, name));
     argsCopy = fc.stringify(argsIn);
     label = `${proc.name}: ioctl(${fd}, ${name}, ${argsCopy})`;
+    ioctlName = name;
     stats.calls++;
     let s = stats.byIoctl[name];
     if (s === undefined) {
@@ -285,10 +294,11 @@ async function step(world: FuzzWorld, a: FuzzAction, stats: FuzzStats, universe:
       if (fc.stringify(argsIn) !== argsCopy)
         throw new InvariantError(`${label} failed with ${e.code} but changed the caller's argument object`);
     }
-    stats.invariants++;
     // A call that blocked let virtual time pass, and work in flight (jobs holding references,
     // memory freed on completion) moved on meanwhile: compare what the call itself could change.
-    const after = snapshotState(world);
+    const partial = appliesInPart(world, ioctlName);
+    if (!partial) stats.invariants++;
+    const after = partial ? before : snapshotState(world);
     const diff =
       sim.now === startNs
         ? diffSnapshots(before, after)
