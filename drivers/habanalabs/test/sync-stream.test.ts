@@ -12,10 +12,13 @@ import {
   HL_CS_SEQ_NONE,
   HL_SYNC_STREAM_JOB_NS,
   type HlCsArgs,
-  type HlCsChunk,
   type HlWaitCsArgs,
 } from "../src/index.js";
-import { hlthunkRequestCommandBuffer } from "../src/user/index.js";
+import {
+  type HlthunkChunk,
+  hlthunkCommandSubmission,
+  hlthunkRequestCommandBuffer,
+} from "../src/user/index.js";
 import { errno as code, rig as setup } from "./hl-user.js";
 
 const DMA_0_0 = 0;
@@ -28,32 +31,21 @@ async function open(app: Process) {
   const cb_handle = await hlthunkRequestCommandBuffer(app, fd);
   const cs = async (input: NonNullable<HlCsArgs["in"]>) =>
     (await app.ioctl<HlCsArgs>(fd, DRM_IOCTL_HL_CS, { in: input })).out!;
+  // Through hl-thunk: its knobs (exec_ns, hang) go through the side channel.
+  const thunk = (chunk: HlthunkChunk, cs_flags = 0) =>
+    hlthunkCommandSubmission(app, fd, [chunk], { cs_flags });
   return {
     fd,
     /** A default CS: one job of `ns` on `queue`. */
     work: async (queue: number, ns: number) =>
-      Number(
-        (
-          await cs({
-            chunks_execute: [{ queue_index: queue, cb_handle, cb_size: 64, exec_ns: ns }],
-            num_chunks_execute: 1,
-          })
-        ).seq,
+      Number((await thunk({ queue_index: queue, cb_handle, cb_size: 64, exec_ns: ns })).seq),
+    signal: (queue: number, extra: HlthunkChunk = {}) =>
+      thunk({ queue_index: queue, ...extra }, HL_CS_FLAGS_SIGNAL),
+    wait: (queue: number, signalSeq: number | bigint, extra: HlthunkChunk = {}) =>
+      thunk(
+        { queue_index: queue, signal_seq_arr: [signalSeq], num_signal_seq_arr: 1, ...extra },
+        HL_CS_FLAGS_WAIT,
       ),
-    signal: (queue: number, extra: HlCsChunk = {}) =>
-      cs({
-        cs_flags: HL_CS_FLAGS_SIGNAL,
-        chunks_execute: [{ queue_index: queue, ...extra }],
-        num_chunks_execute: 1,
-      }),
-    wait: (queue: number, signalSeq: number | bigint, extra: HlCsChunk = {}) =>
-      cs({
-        cs_flags: HL_CS_FLAGS_WAIT,
-        chunks_execute: [
-          { queue_index: queue, signal_seq_arr: [signalSeq], num_signal_seq_arr: 1, ...extra },
-        ],
-        num_chunks_execute: 1,
-      }),
     raw: cs,
     done: async (seq: number | bigint) =>
       (await app.ioctl<HlWaitCsArgs>(fd, DRM_IOCTL_HL_WAIT_CS, { in: { seq, timeout_us: 10_000_000 } })).out!

@@ -61,10 +61,13 @@ import {
 } from "@drmsim/asahi/user";
 import type { DrmDevice, DrmPluginHost } from "@drmsim/drm";
 import {
+  DRMSIM_HL_HW_EXEC_NS,
   HL_CB_OP_CREATE,
   HL_CB_OP_INFO,
   HL_CS_FLAGS_SIGNAL,
   HL_CS_FLAGS_WAIT,
+  HL_DEBUG_OP_BMON,
+  HL_DEBUG_OP_SET_MODE,
   HL_INFO_HW_IP_INFO,
   HL_MEM_OP_ALLOC,
   HL_MEM_OP_MAP,
@@ -359,8 +362,9 @@ export const FUZZ_DRIVERS: readonly FuzzDriver[] = [
               num_chunks_execute: 1,
             },
           };
-        const dma = { queue_index: 0, cb_handle: ids.cb, cb_size: 256, exec_ns: 5000 };
-        const tpc = { queue_index: 7, cb_handle: ids.va, cb_size: 256, exec_ns: 2000 };
+        // The header's chunks only: how long jobs run is the hardware model's (DRMSIM_HL_HW_NEXT).
+        const dma = { queue_index: 0, cb_handle: ids.cb, cb_size: 256 };
+        const tpc = { queue_index: 7, cb_handle: ids.va, cb_size: 256 };
         const chunks = pick & 1 ? [dma, tpc] : [dma];
         return { in: { chunks_execute: chunks, num_chunks_execute: chunks.length } };
       },
@@ -374,6 +378,15 @@ export const FUZZ_DRIVERS: readonly FuzzDriver[] = [
             : pick < 7
               ? { op: HL_MEM_OP_MAP, map_device: { handle: ids.mem } }
               : { op: HL_MEM_OP_ALLOC, alloc: { mem_size: 4096 } },
+      }),
+      // Debug mode on and off, and configuration ops in and out of it.
+      HL_DEBUG: ({ pick }) =>
+        pick < 4
+          ? { op: HL_DEBUG_OP_SET_MODE, enable: pick & 1 }
+          : { op: HL_DEBUG_OP_BMON, input_ptr: new Uint8Array(48), input_size: 48 * (pick & 1) },
+      DRMSIM_HL_HW_NEXT: ({ pick }) => ({
+        count: pick % 3,
+        jobs: Array.from({ length: pick % 3 }, () => ({ exec_ns: 5000, flags: DRMSIM_HL_HW_EXEC_NS })),
       }),
     },
   },
