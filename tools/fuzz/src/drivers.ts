@@ -148,6 +148,10 @@ export const FUZZ_DRIVERS: readonly FuzzDriver[] = [
         fence: pick < 6 ? ids.fence : 1 + (pick % 3),
         flags: 0,
       }),
+      DRMSIM_VGEM_FENCE_ERROR: ({ ids, pick }) => ({
+        fence: pick < 6 ? ids.fence : 1 + (pick % 3),
+        error: pick & 1 ? -5 : 0,
+      }),
     },
   },
   { name: "fuzzaccel", probe: fuzzAccelProbe },
