@@ -25,11 +25,13 @@
 import { DRM_COMMAND_BASE, DRM_IOW, drmToken } from "@drmsim/drm";
 import {
   __s32,
+  __u8,
   __u32,
   __u64,
   flagsMask,
   KernelError,
   MAX_ERRNO,
+  mbz,
   type Simulator,
   type UapiArgsOf,
   type UapiValue,
@@ -51,6 +53,19 @@ export const ASAHI_DEFAULT_FRAGMENT_NS = usecs(200);
 /** Default simulated time of a compute command. */
 export const ASAHI_DEFAULT_COMPUTE_NS = usecs(100);
 
+/** What a command writes: `data` at GPU address `addr` of its queue's VM. */
+export interface AsahiHwFill {
+  addr: number;
+  data: Uint8Array;
+}
+
+/** What a command copies: `size` bytes from GPU address `srcAddr` to `dstAddr` of its queue's VM. */
+export interface AsahiHwCopy {
+  srcAddr: number;
+  dstAddr: number;
+  size: number;
+}
+
 /** What one hardware command does on the simulated GPU. */
 export interface AsahiHwBehaviour {
   /** Vertex stage of a render command, ns. */
@@ -63,6 +78,10 @@ export interface AsahiHwBehaviour {
   hang: boolean;
   /** The command's last stage completes with this negative errno (a GPU fault). */
   error: number | undefined;
+  /** Bytes it writes when its last stage completes (`asahi-hw-mem.ts`). */
+  fill?: AsahiHwFill;
+  /** Bytes it copies when its last stage completes, after the fill. */
+  copy?: AsahiHwCopy;
 }
 
 /** The defaults: nothing faults. */
@@ -140,8 +159,20 @@ export const DRMSIM_ASAHI_HW_VERTEX_NS = 1 << 1;
 export const DRMSIM_ASAHI_HW_FRAGMENT_NS = 1 << 2;
 /** `drmsim_asahi_hw_cmd.flags`: `compute_ns` is given. */
 export const DRMSIM_ASAHI_HW_COMPUTE_NS = 1 << 3;
+/** `drmsim_asahi_hw_cmd.flags`: the command writes `fill_size` bytes from `fill_data` at GPU address `fill_addr`. */
+export const DRMSIM_ASAHI_HW_FILL = 1 << 4;
+/** `drmsim_asahi_hw_cmd.flags`: the command copies `copy_size` bytes from GPU address `copy_src` to `copy_dst`. */
+export const DRMSIM_ASAHI_HW_COPY = 1 << 5;
 const HW_FLAGS =
-  DRMSIM_ASAHI_HW_HANG | DRMSIM_ASAHI_HW_VERTEX_NS | DRMSIM_ASAHI_HW_FRAGMENT_NS | DRMSIM_ASAHI_HW_COMPUTE_NS;
+  DRMSIM_ASAHI_HW_HANG |
+  DRMSIM_ASAHI_HW_VERTEX_NS |
+  DRMSIM_ASAHI_HW_FRAGMENT_NS |
+  DRMSIM_ASAHI_HW_COMPUTE_NS |
+  DRMSIM_ASAHI_HW_FILL |
+  DRMSIM_ASAHI_HW_COPY;
+
+/** The most bytes one command's fill carries through the side channel. */
+export const ASAHI_HW_FILL_MAX = 1 << 20;
 
 /** drmsim only: one command's override. `error` is 0 or a negative errno. */
 export const drmsim_asahi_hw_cmd = uapiStruct(
@@ -152,8 +183,15 @@ export const drmsim_asahi_hw_cmd = uapiStruct(
     compute_ns: __u64,
     error: __s32,
     flags: flagsMask(__u32, HW_FLAGS),
+    fill_addr: __u64,
+    fill_data: userPtr(__u8, "fill_size"),
+    fill_size: __u32,
+    pad: mbz(__u32),
+    copy_src: __u64,
+    copy_dst: __u64,
+    copy_size: __u64,
   },
-  { size: 32 },
+  { size: 80 },
 );
 /** `struct drmsim_asahi_hw_cmd` as a caller passes it. */
 export type DrmsimAsahiHwCmd = UapiArgsOf<typeof drmsim_asahi_hw_cmd>;
@@ -205,7 +243,7 @@ export class AsahiHwOverrides {
       );
     const ns = (v: bigint, field: string, i: number) => {
       if (v > BigInt(Number.MAX_SAFE_INTEGER))
-        throw new KernelError("EINVAL", `${name}: cmds[${i}].${field} ${v} ns is beyond 2^53`);
+        throw new KernelError("EINVAL", `${name}: cmds[${i}].${field} ${v} is beyond 2^53`);
       return Number(v);
     };
     const parsed = cmds.map((c, i): Partial<AsahiHwBehaviour> => {
@@ -220,6 +258,20 @@ export class AsahiHwOverrides {
       if (c.flags & DRMSIM_ASAHI_HW_COMPUTE_NS) b.computeNs = ns(c.compute_ns, "compute_ns", i);
       if (c.flags & DRMSIM_ASAHI_HW_HANG) b.hang = true;
       if (c.error !== 0) b.error = c.error;
+      if (c.flags & DRMSIM_ASAHI_HW_FILL) {
+        if (c.fill_size > ASAHI_HW_FILL_MAX)
+          throw new KernelError(
+            "EINVAL",
+            `${name}: cmds[${i}].fill_size ${c.fill_size} is more than ${ASAHI_HW_FILL_MAX} bytes`,
+          );
+        b.fill = { addr: ns(c.fill_addr, "fill_addr", i), data: c.fill_data.readBytes(c.fill_size) };
+      }
+      if (c.flags & DRMSIM_ASAHI_HW_COPY)
+        b.copy = {
+          srcAddr: ns(c.copy_src, "copy_src", i),
+          dstAddr: ns(c.copy_dst, "copy_dst", i),
+          size: ns(c.copy_size, "copy_size", i),
+        };
       return b;
     });
     this.pending.push(...parsed);

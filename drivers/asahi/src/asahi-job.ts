@@ -15,7 +15,7 @@
 import type { DmaFence } from "@drmsim/dma-fence";
 import { ERRNO } from "@drmsim/runtime";
 import type { AsahiBarrier, AsahiParsedCommand } from "./asahi-cmdbuf.js";
-import type { AsahiHwBehaviour } from "./asahi-hw-model.js";
+import type { AsahiHwBehaviour, AsahiHwCopy, AsahiHwFill } from "./asahi-hw-model.js";
 import type { AsahiQueue } from "./asahi-queue.js";
 import { type AsahiWorkItem, AsahiWorkQueue, type AsahiWorkQueueKind } from "./asahi-workqueue.js";
 
@@ -28,6 +28,10 @@ export interface AsahiCommandSpec {
   barriers: AsahiBarrier[];
   hang: boolean;
   error: number | undefined;
+  /** What it writes when its last stage completes (the side channel's, `asahi-hw-mem.ts`). */
+  fill?: AsahiHwFill;
+  /** What it copies then. */
+  copy?: AsahiHwCopy;
 }
 
 /** What a job needs of one firmware ring: work slots and ring entries (work + barriers). */
@@ -71,6 +75,8 @@ export function asahiJobPlan(
       barriers: c.barriers,
       hang: b.hang,
       error: b.error,
+      ...(b.fill !== undefined ? { fill: b.fill } : {}),
+      ...(b.copy !== undefined ? { copy: b.copy } : {}),
     };
   });
   return { specs, need };

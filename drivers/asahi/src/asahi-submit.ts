@@ -32,6 +32,7 @@ import {
   type drm_asahi_submit,
   drm_asahi_sync,
 } from "./asahi-drm.js";
+import { asahiHwMemTargets } from "./asahi-hw-mem.js";
 import { asahiHwBehaviour, asahiHwCommandOf } from "./asahi-hw-model.js";
 import { AsahiJob, asahiJobPlan } from "./asahi-job.js";
 import type { AsahiObjectTable } from "./asahi-object.js";
@@ -94,6 +95,8 @@ export async function asahiSubmitIoctl(
     const { specs, need } = asahiJobPlan(cmds, (c, i) =>
       asahiHwBehaviour(queue.adev.hwModel, asahiHwCommandOf(queue.name, i, c, sim), overrides[i]),
     );
+    // What the commands' simulated writes address, through the queue's VM (EINVAL up front).
+    const targets = specs.map((sp, i) => asahiHwMemTargets(queue.vm, sp, `${NAME}: command ${i}`));
     for (const kind of Object.keys(need) as AsahiWorkQueueKind[]) {
       const n = need[kind];
       if (n.slots > cfg.slots || n.entries > cfg.ringSize)
@@ -106,6 +109,8 @@ export async function asahiSubmitIoctl(
     const j = new DrmSchedJob(queue.entity, 1, file);
     job = j;
     j.driverData = new AsahiJob(queue, specs, need);
+    // TODO(merge contents): resolve `targets` to pages under the locks and write at completion.
+    void targets;
     // addDependency consumes the reference (even when it fails): hand them over one at a time.
     while (fences.length > 0) j.addDependency(fences.shift()!);
 

@@ -36,6 +36,7 @@ export * from "./asahi-drm.js";
 export * from "./asahi-drv.js";
 export { AsahiFile, asahiFileOf } from "./asahi-file.js";
 export { AsahiGpuvm, type AsahiGpuvmOps } from "./asahi-gpuvm.js";
+export * from "./asahi-hw-mem.js";
 export * from "./asahi-hw-model.js";
 export { type AsahiCommandSpec, AsahiJob, type AsahiRingNeed, asahiJobPlan } from "./asahi-job.js";
 export { type AsahiBoundObject, AsahiObjectTable } from "./asahi-object.js";

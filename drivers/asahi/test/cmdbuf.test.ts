@@ -259,7 +259,7 @@ describe("the simulation's knobs live in a side channel", () => {
       const next = (a: object) => app.ioctl(fd, DRM_IOCTL_DRMSIM_ASAHI_HW_NEXT, a);
       await expect(next({ queue_id: 9, count: 1, cmds: [{}] })).rejects.toMatchObject({ code: "ENOENT" });
       await expect(next({ queue_id: queue, count: 2, cmds: [{}] })).rejects.toMatchObject({ code: "EFAULT" });
-      await expect(next({ queue_id: queue, count: 1, cmds: [{ flags: 1 << 4 }] })).rejects.toThrow(
+      await expect(next({ queue_id: queue, count: 1, cmds: [{ flags: 1 << 6 }] })).rejects.toThrow(
         /unknown flag/,
       );
       await expect(next({ queue_id: queue, count: 1, cmds: [{ error: 1 }] })).rejects.toThrow(

@@ -171,7 +171,7 @@ describe("asahi uAPI layouts", () => {
     // The side channel sits at the top of the driver range, far from the header's numbers.
     expect(DRM_IOCTL_DRMSIM_ASAHI_HW_NEXT).toBe(0x4010649f);
     expect(drmIoctlLookup(dev, DRM_IOCTL_DRMSIM_ASAHI_HW_NEXT)?.name).toBe("DRMSIM_ASAHI_HW_NEXT");
-    expect(drmsim_asahi_hw_cmd.size).toBe(32);
+    expect(drmsim_asahi_hw_cmd.size).toBe(80);
     expect(drmsim_asahi_hw_next.size).toBe(16);
     // Nothing else: the next number after SUBMIT is unknown.
     expect(drmIoctlLookup(dev, DRM_IOCTL_ASAHI_SUBMIT + 1)).toBeUndefined();

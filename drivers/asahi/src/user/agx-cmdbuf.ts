@@ -24,6 +24,8 @@ import {
 } from "../asahi-drm.js";
 import {
   DRMSIM_ASAHI_HW_COMPUTE_NS,
+  DRMSIM_ASAHI_HW_COPY,
+  DRMSIM_ASAHI_HW_FILL,
   DRMSIM_ASAHI_HW_FRAGMENT_NS,
   DRMSIM_ASAHI_HW_HANG,
   DRMSIM_ASAHI_HW_VERTEX_NS,
@@ -43,6 +45,10 @@ export interface AgxSimKnobs {
   hang?: boolean;
   /** The command completes with this negative errno. */
   error?: number;
+  /** Bytes the command writes at GPU address `addr` when it completes (a render target, a buffer). */
+  fill?: { addr: number; data: Uint8Array | readonly number[] };
+  /** Bytes the command copies between GPU addresses when it completes (a blit, a composite). */
+  copy?: { src_addr: number; dst_addr: number; size: number };
 }
 
 /** One command of a submit, as the library writes it. */
@@ -157,17 +163,28 @@ export function agxSimOverrides(cmds: readonly AgxCommand[]): DrmsimAsahiHwCmd[]
     c.fragment_ns !== undefined ||
     c.compute_ns !== undefined ||
     c.hang !== undefined ||
-    c.error !== undefined;
+    c.error !== undefined ||
+    c.fill !== undefined ||
+    c.copy !== undefined;
   if (!hw.some(knobs)) return null;
-  return hw.map((c) => ({
-    vertex_ns: c.vertex_ns ?? 0,
-    fragment_ns: c.fragment_ns ?? 0,
-    compute_ns: c.compute_ns ?? 0,
-    error: c.error ?? 0,
-    flags:
-      (c.hang === true ? DRMSIM_ASAHI_HW_HANG : 0) |
-      (c.vertex_ns !== undefined ? DRMSIM_ASAHI_HW_VERTEX_NS : 0) |
-      (c.fragment_ns !== undefined ? DRMSIM_ASAHI_HW_FRAGMENT_NS : 0) |
-      (c.compute_ns !== undefined ? DRMSIM_ASAHI_HW_COMPUTE_NS : 0),
-  }));
+  return hw.map((c) => {
+    const data = c.fill === undefined ? undefined : Uint8Array.from(c.fill.data);
+    return {
+      vertex_ns: c.vertex_ns ?? 0,
+      fragment_ns: c.fragment_ns ?? 0,
+      compute_ns: c.compute_ns ?? 0,
+      error: c.error ?? 0,
+      flags:
+        (c.hang === true ? DRMSIM_ASAHI_HW_HANG : 0) |
+        (c.vertex_ns !== undefined ? DRMSIM_ASAHI_HW_VERTEX_NS : 0) |
+        (c.fragment_ns !== undefined ? DRMSIM_ASAHI_HW_FRAGMENT_NS : 0) |
+        (c.compute_ns !== undefined ? DRMSIM_ASAHI_HW_COMPUTE_NS : 0) |
+        (c.fill !== undefined ? DRMSIM_ASAHI_HW_FILL : 0) |
+        (c.copy !== undefined ? DRMSIM_ASAHI_HW_COPY : 0),
+      ...(c.fill !== undefined ? { fill_addr: c.fill.addr, fill_data: data, fill_size: data!.length } : {}),
+      ...(c.copy !== undefined
+        ? { copy_src: c.copy.src_addr, copy_dst: c.copy.dst_addr, copy_size: c.copy.size }
+        : {}),
+    };
+  });
 }
