@@ -20,6 +20,7 @@
  */
 import { DRM_COMMAND_BASE, DRM_IOW, drmToken } from "@drmsim/drm";
 import {
+  __u8,
   __u32,
   __u64,
   flagsMask,
@@ -43,6 +44,10 @@ export interface HlHwBehaviour {
   execNs: number;
   /** The job never completes until a reset aborts it. */
   hang: boolean;
+  /** Bytes its engine writes at device VA `addr` when it completes. */
+  fill?: { addr: number; data: Uint8Array };
+  /** Bytes its engine copies from device VA `src_addr` to `dst_addr` when it completes (after the fill). */
+  copy?: { src_addr: number; dst_addr: number; size: number };
 }
 
 /** A job as the model sees it: where it runs and what its chunk named. */
@@ -80,12 +85,29 @@ export const HL_HW_MODEL = drmToken<HlHwModel>("HL_HW_MODEL");
 export const DRMSIM_HL_HW_HANG = 1 << 0;
 /** `drmsim_hl_hw_job.flags`: `exec_ns` is given (else the model's or the default). */
 export const DRMSIM_HL_HW_EXEC_NS = 1 << 1;
+/** `drmsim_hl_hw_job.flags`: the job writes `fill_size` bytes from `fill_data` at device VA `fill_addr`. */
+export const DRMSIM_HL_HW_FILL = 1 << 2;
+/** `drmsim_hl_hw_job.flags`: the job copies `copy_size` bytes from device VA `copy_src` to `copy_dst`. */
+export const DRMSIM_HL_HW_COPY = 1 << 3;
+/** The most bytes one job's fill carries through the side channel. */
+export const HL_HW_FILL_MAX = 1 << 20;
 
 /** drmsim only: one job's override. */
 export const drmsim_hl_hw_job = uapiStruct(
   "drmsim_hl_hw_job",
-  { exec_ns: __u64, flags: flagsMask(__u32, DRMSIM_HL_HW_HANG | DRMSIM_HL_HW_EXEC_NS), pad: mbz(__u32) },
-  { size: 16 },
+  {
+    exec_ns: __u64,
+    flags: flagsMask(__u32, DRMSIM_HL_HW_HANG | DRMSIM_HL_HW_EXEC_NS | DRMSIM_HL_HW_FILL | DRMSIM_HL_HW_COPY),
+    pad: mbz(__u32),
+    fill_addr: __u64,
+    fill_data: userPtr(__u8, "fill_size"),
+    fill_size: __u32,
+    pad2: mbz(__u32),
+    copy_src: __u64,
+    copy_dst: __u64,
+    copy_size: __u64,
+  },
+  { size: 64 },
 );
 /** `struct drmsim_hl_hw_job` as a caller passes it. */
 export type DrmsimHlHwJob = UapiArgsOf<typeof drmsim_hl_hw_job>;
@@ -139,6 +161,25 @@ export class HlHwOverrides {
         b.execNs = Number(j.exec_ns);
       }
       if (j.flags & DRMSIM_HL_HW_HANG) b.hang = true;
+      const num = (v: bigint, field: string) => {
+        if (v > BigInt(Number.MAX_SAFE_INTEGER))
+          throw new KernelError("EINVAL", `${name}: jobs[${i}].${field} ${v} is beyond 2^53`);
+        return Number(v);
+      };
+      if (j.flags & DRMSIM_HL_HW_FILL) {
+        if (j.fill_size > HL_HW_FILL_MAX)
+          throw new KernelError(
+            "EINVAL",
+            `${name}: jobs[${i}].fill_size ${j.fill_size} is more than ${HL_HW_FILL_MAX}`,
+          );
+        b.fill = { addr: num(j.fill_addr, "fill_addr"), data: j.fill_data.readBytes(j.fill_size) };
+      }
+      if (j.flags & DRMSIM_HL_HW_COPY)
+        b.copy = {
+          src_addr: num(j.copy_src, "copy_src"),
+          dst_addr: num(j.copy_dst, "copy_dst"),
+          size: num(j.copy_size, "copy_size"),
+        };
       return b;
     });
     this.pending.push(...parsed);

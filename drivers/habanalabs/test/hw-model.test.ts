@@ -71,7 +71,7 @@ describe("habanalabs ioctl table", () => {
     expect(drmIoctlLookup(dev, DRM_IOCTL_HL_DEBUG + 1)).toBeUndefined();
     expect(DRM_IOCTL_DRMSIM_HL_HW_NEXT).toBe(0x4010649f);
     expect(drmIoctlLookup(dev, DRM_IOCTL_DRMSIM_HL_HW_NEXT)?.name).toBe("DRMSIM_HL_HW_NEXT");
-    expect([drmsim_hl_hw_next.size, drmsim_hl_hw_job.size]).toEqual([16, 16]);
+    expect([drmsim_hl_hw_next.size, drmsim_hl_hw_job.size]).toEqual([16, 64]);
     host.remove(dev);
     expect(sim.teardown().findings).toEqual([]);
   });
@@ -126,7 +126,7 @@ describe("the simulation's knobs live in a side channel", () => {
       const job = { queue_index: DMA_0_0, cb_handle: cb, cb_size: 64 };
       // Unknown flags, a non-zero pad: refused, nothing queued.
       const next = (a: object) => app.ioctl(fd, DRM_IOCTL_DRMSIM_HL_HW_NEXT, a);
-      expect(await errno(next({ count: 1, jobs: [{ flags: 4 }] }))).toBe("EINVAL");
+      expect(await errno(next({ count: 1, jobs: [{ flags: 16 }] }))).toBe("EINVAL");
       expect(await errno(next({ count: 1, pad: 1, jobs: [{}] }))).toBe("EINVAL");
       expect(
         await errno(next({ count: 1, jobs: [{ exec_ns: 2n ** 60n, flags: DRMSIM_HL_HW_EXEC_NS }] })),

@@ -19,7 +19,9 @@ import {
 } from "../habanalabs-accel.js";
 import {
   DRM_IOCTL_DRMSIM_HL_HW_NEXT,
+  DRMSIM_HL_HW_COPY,
   DRMSIM_HL_HW_EXEC_NS,
+  DRMSIM_HL_HW_FILL,
   DRMSIM_HL_HW_HANG,
   type DrmsimHlHwJob,
   type DrmsimHlHwNext,
@@ -31,6 +33,10 @@ export interface HlthunkSimKnobs {
   exec_ns?: number;
   /** The job never completes until a reset aborts it. */
   hang?: boolean;
+  /** Bytes the job's engine writes at device VA `addr` when it completes. */
+  fill?: { addr: number | bigint; data: Uint8Array | readonly number[] };
+  /** Bytes the job's engine copies between device VAs when it completes (a LIN_DMA). */
+  copy?: { src_addr: number | bigint; dst_addr: number | bigint; size: number };
 }
 
 /** A chunk as the library takes it: the header's `struct hl_cs_chunk` and the knobs. */
@@ -53,16 +59,29 @@ export async function hlthunkSimHwNext(
 
 /** The overrides `chunks` ask for, or null if none carries a knob. */
 export function hlthunkSimOverrides(chunks: readonly HlthunkSimKnobs[]): DrmsimHlHwJob[] | null {
-  if (chunks.every((c) => c.exec_ns === undefined && c.hang === undefined)) return null;
-  return chunks.map((c) => ({
-    exec_ns: c.exec_ns ?? 0,
-    flags: (c.exec_ns !== undefined ? DRMSIM_HL_HW_EXEC_NS : 0) | (c.hang === true ? DRMSIM_HL_HW_HANG : 0),
-  }));
+  const none = (c: HlthunkSimKnobs) =>
+    c.exec_ns === undefined && c.hang === undefined && c.fill === undefined && c.copy === undefined;
+  if (chunks.every(none)) return null;
+  return chunks.map((c) => {
+    const data = c.fill === undefined ? undefined : Uint8Array.from(c.fill.data);
+    return {
+      exec_ns: c.exec_ns ?? 0,
+      flags:
+        (c.exec_ns !== undefined ? DRMSIM_HL_HW_EXEC_NS : 0) |
+        (c.hang === true ? DRMSIM_HL_HW_HANG : 0) |
+        (c.fill !== undefined ? DRMSIM_HL_HW_FILL : 0) |
+        (c.copy !== undefined ? DRMSIM_HL_HW_COPY : 0),
+      ...(c.fill !== undefined ? { fill_addr: c.fill.addr, fill_data: data, fill_size: data!.length } : {}),
+      ...(c.copy !== undefined
+        ? { copy_src: c.copy.src_addr, copy_dst: c.copy.dst_addr, copy_size: c.copy.size }
+        : {}),
+    };
+  });
 }
 
 /** `chunk` without the knobs: the header's struct. */
 export function hlthunkChunk(chunk: HlthunkChunk): HlCsChunk {
-  const { exec_ns: _e, hang: _h, ...raw } = chunk;
+  const { exec_ns: _e, hang: _h, fill: _f, copy: _c, ...raw } = chunk;
   return raw;
 }
 
