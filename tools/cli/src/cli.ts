@@ -261,7 +261,9 @@ export function buildProgram(io: CliIo): Command {
       io.out(`created ${here(r.dir)}\n`);
       for (const f of r.files) io.out(`  ${f}\n`);
       if (r.registered.length > 0 && r.root !== undefined)
-        io.out(`added to ${r.registered.map((f) => here(join(r.root!, f))).join(", ")}\n`);
+        io.out(
+          `added to ${r.registered.map((f) => here(join(r.root!, f))).join(", ")} (to throw the driver away, delete its directory and these entries)\n`,
+        );
       io.out("next:\n");
       for (const step of nextSteps(r, cwd, prefix)) io.out(`  ${step}\n`);
       if (r.root !== undefined) {

@@ -93,7 +93,9 @@ describe("drmsim new driver", () => {
     expect(JSON.parse(readFileSync(join(root, ".changeset/config.json"), "utf8")).fixed[0]).toContain(
       `@drmsim/${name}`,
     );
-    expect(r.out).toContain("added to tsconfig.build.json, typedoc.json, .changeset/config.json\n");
+    expect(r.out).toContain(
+      "added to tsconfig.build.json, typedoc.json, .changeset/config.json (to throw the driver away, delete its directory and these entries)\n",
+    );
     // Next steps that work pasted at the root: no placeholder, the real path.
     expect(r.out).toContain(
       `next:\n  pnpm install\n  pnpm test ${rel}/\n  pnpm drmsim validate ${rel}\n  pnpm build\n  pnpm typecheck\n`,
