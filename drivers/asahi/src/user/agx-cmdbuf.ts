@@ -168,7 +168,9 @@ export function agxSimOverrides(cmds: readonly AgxCommand[]): DrmsimAsahiHwCmd[]
     c.copy !== undefined;
   if (!hw.some(knobs)) return null;
   return hw.map((c) => {
-    const data = c.fill === undefined ? undefined : Uint8Array.from(c.fill.data);
+    // Bytes as given: the kernel side refuses an element no byte can hold (EINVAL).
+    const data =
+      c.fill === undefined ? undefined : c.fill.data instanceof Uint8Array ? c.fill.data : [...c.fill.data];
     return {
       vertex_ns: c.vertex_ns ?? 0,
       fragment_ns: c.fragment_ns ?? 0,

@@ -63,7 +63,9 @@ export function hlthunkSimOverrides(chunks: readonly HlthunkSimKnobs[]): DrmsimH
     c.exec_ns === undefined && c.hang === undefined && c.fill === undefined && c.copy === undefined;
   if (chunks.every(none)) return null;
   return chunks.map((c) => {
-    const data = c.fill === undefined ? undefined : Uint8Array.from(c.fill.data);
+    // Bytes as given: the kernel side refuses an element no byte can hold (EINVAL).
+    const data =
+      c.fill === undefined ? undefined : c.fill.data instanceof Uint8Array ? c.fill.data : [...c.fill.data];
     return {
       exec_ns: c.exec_ns ?? 0,
       flags:
