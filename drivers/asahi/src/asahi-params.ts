@@ -25,7 +25,7 @@ export const ASAHI_GPU_IDENTITY = Object.freeze({
   /** G13. */
   gpuGeneration: 13,
   /** 'G' (G13G). */
-  gpuVariant: "G".charCodeAt(0),
+  gpuVariant: 0x47,
   /** B1, in BCD. */
   gpuRevision: 0x11,
   /** T8103, in BCD. */

@@ -176,7 +176,7 @@ describe("uAPI fuzzer", () => {
 
   it("catches an ERESTARTSYS that reaches userspace (a driver returning it with no signal pending)", async () => {
     const { failure } = await runFuzz({
-      runs: 20,
+      runs: 60,
       callsPerRun: 4,
       seed: 3,
       drivers: [VGEM_ONLY, brokenDriver("restartsys")],
