@@ -17,11 +17,13 @@ import {
 } from "@drmsim/dma-resv";
 import { frameList, KernelError } from "@drmsim/runtime";
 import type { DrmSchedEntity } from "./entity.js";
-import { DrmSchedFence } from "./sched-fence.js";
+import { type DrmSchedFence, DrmSchedFenceFinished } from "./sched-fence.js";
 import type { DrmGpuScheduler } from "./scheduler.js";
 
 /** Shared by every job without dependencies; never written to. */
 const NO_DEPS: Map<number, DmaFence> = new Map();
+/** Karma of the jobs that were involved in a hang (few are): `job->karma`. */
+const karmas = new WeakMap<DrmSchedJob, number>();
 
 declare module "@drmsim/runtime" {
   interface FindingKinds {
@@ -58,8 +60,6 @@ export class DrmSchedJob {
   id = 0;
   /** `job->s_priority`. */
   priority = 0;
-  /** `job->karma`: how often this job was involved in a hang. */
-  karma = 0;
   /** `job->submit_ts`: virtual time of `pushJob`. */
   submitTs = 0;
   /** @internal Global push order (FIFO key). */
@@ -69,10 +69,20 @@ export class DrmSchedJob {
   state: DrmSchedJobState = "init";
   /** Driver payload (the kernel's container_of). */
   driverData: unknown = undefined;
-  /** @internal `job->dependencies`: insertion-ordered, one fence per context (shared empty map until the first). */
+  /**
+   * @internal `job->dependencies`: insertion-ordered, one fence per context (shared empty map until
+   * the first). Resolution takes them from the front (`last_dependency` is the map's first entry).
+   */
   deps: Map<number, DmaFence> = NO_DEPS;
-  /** @internal Resolution cursor over `deps` (`last_dependency`). */
-  depIter: Iterator<DmaFence> | null = null;
+
+  /** `job->karma`: how often this job was involved in a hang (kept aside: most jobs never are). */
+  get karma(): number {
+    return karmas.get(this) ?? 0;
+  }
+
+  set karma(n: number) {
+    karmas.set(this, n);
+  }
   /** @internal The hardware fence callback (`job->cb`): the job itself, so it costs no allocation. */
   get cb(): DmaFenceCb {
     return this;
@@ -116,7 +126,7 @@ export class DrmSchedJob {
 
   /** The finished fence (after `arm()`): what userspace, syncobjs and dma_resv get. */
   get finished(): DmaFence {
-    return this.requireArmed("finished").finished;
+    return this.requireArmed("finished");
   }
 
   /** The scheduled fence (after `arm()`). */
@@ -141,7 +151,13 @@ export class DrmSchedJob {
     this.sched = sched;
     this.priority = entity.priority;
     this.id = ++sched.jobIdCount;
-    this.sFence = new DrmSchedFence(sched.sim, sched, this.owner, entity.fenceContext, ++entity.fenceSeq);
+    this.sFence = new DrmSchedFenceFinished(
+      sched.sim,
+      sched,
+      this.owner,
+      entity.fenceContext,
+      ++entity.fenceSeq,
+    );
     this.state = "armed";
   }
 
@@ -213,15 +229,14 @@ export class DrmSchedJob {
     if (this.state === "cleaned") return;
     for (const f of this.deps.values()) f.put();
     this.deps = NO_DEPS;
-    this.depIter = null;
     const s = this.sFence;
-    if (s !== null && this.state !== "init") s.finished.put();
+    if (s !== null && this.state !== "init") s.put();
     this.state = "cleaned";
   }
 
   /** `drm_sched_job_is_signaled`-style check: the finished fence has signalled. */
   get isFinished(): boolean {
-    return this.sFence?.finished.signaled === true;
+    return this.sFence?.signaled === true;
   }
 
   /** `job 12 (entity gfx-client/0 ctx 5#3)` for reports. */
@@ -229,7 +244,7 @@ export class DrmSchedJob {
     const s = this.sFence;
     return s === null
       ? `job (unarmed) on ${this.entity.name}`
-      : `job ${this.id} (${this.entity.name} ${s.finished.context}#${s.finished.seqno})`;
+      : `job ${this.id} (${this.entity.name} ${s.context}#${s.seqno})`;
   }
 
   private requireArmed(what: string): DrmSchedFence {
