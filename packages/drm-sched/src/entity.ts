@@ -221,10 +221,11 @@ export class DrmSchedEntity {
       this.qHead = 0;
     }
     const s = job.sFence!;
-    if (this.guilty?.value === true && !s.signaled) s.setError("ECANCELED");
+    if (this.guilty?.value === true && !s.finished.signaled) s.finished.setError("ECANCELED");
     const last = this.lastScheduled;
-    this.lastScheduled = s.get();
+    this.lastScheduled = s.finished.get();
     last?.put();
+    job.depIter = null;
     this.rq?.refresh(this);
     return job;
   }
@@ -235,14 +236,13 @@ export class DrmSchedEntity {
    * the job's finished fence with its error (the job will be skipped, not run).
    */
   private nextDependency(job: DrmSchedJob): DmaFence | null {
-    // Most jobs have no explicit dependency. Each one taken is deleted, so the first entry left is
-    // the next (a Map iterates in insertion order and skips what was deleted).
-    const deps = job.deps;
-    if (deps.size > 0) {
-      const r = deps.values().next();
+    // Most jobs have no explicit dependency: no iterator for them.
+    if (job.deps.size > 0) {
+      if (job.depIter === null) job.depIter = job.deps.values();
+      const r = job.depIter.next();
       if (r.done !== true) {
         const f = r.value;
-        deps.delete(f.context);
+        job.deps.delete(f.context);
         return f;
       }
     }
@@ -277,13 +277,13 @@ export class DrmSchedEntity {
       (fence.flags & DRM_SCHED_FENCE_DONT_PIPELINE) === 0
     ) {
       // Same scheduler: the hardware runs its jobs in order, so being scheduled after it is enough.
-      this.depPipelined = true;
-      if (s.scheduledSignaled) {
-        fence.put();
-        return false;
-      }
       wait = s.scheduled.get();
       fence.put();
+      this.depPipelined = true;
+      if (wait.signaled) {
+        wait.put();
+        return false;
+      }
     }
     const sim = this.sim;
     if (sim.tracer.on) {

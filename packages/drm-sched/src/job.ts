@@ -17,13 +17,11 @@ import {
 } from "@drmsim/dma-resv";
 import { frameList, KernelError } from "@drmsim/runtime";
 import type { DrmSchedEntity } from "./entity.js";
-import { type DrmSchedFence, DrmSchedFenceFinished } from "./sched-fence.js";
+import { DrmSchedFence } from "./sched-fence.js";
 import type { DrmGpuScheduler } from "./scheduler.js";
 
 /** Shared by every job without dependencies; never written to. */
 const NO_DEPS: Map<number, DmaFence> = new Map();
-/** Karma of the jobs that were involved in a hang (few are): `job->karma`. */
-const karmas = new WeakMap<DrmSchedJob, number>();
 
 declare module "@drmsim/runtime" {
   interface FindingKinds {
@@ -60,6 +58,8 @@ export class DrmSchedJob {
   id = 0;
   /** `job->s_priority`. */
   priority = 0;
+  /** `job->karma`: how often this job was involved in a hang. */
+  karma = 0;
   /** `job->submit_ts`: virtual time of `pushJob`. */
   submitTs = 0;
   /** @internal Global push order (FIFO key). */
@@ -69,20 +69,10 @@ export class DrmSchedJob {
   state: DrmSchedJobState = "init";
   /** Driver payload (the kernel's container_of). */
   driverData: unknown = undefined;
-  /**
-   * @internal `job->dependencies`: insertion-ordered, one fence per context (shared empty map until
-   * the first). Resolution takes them from the front (`last_dependency` is the map's first entry).
-   */
+  /** @internal `job->dependencies`: insertion-ordered, one fence per context (shared empty map until the first). */
   deps: Map<number, DmaFence> = NO_DEPS;
-
-  /** `job->karma`: how often this job was involved in a hang (kept aside: most jobs never are). */
-  get karma(): number {
-    return karmas.get(this) ?? 0;
-  }
-
-  set karma(n: number) {
-    karmas.set(this, n);
-  }
+  /** @internal Resolution cursor over `deps` (`last_dependency`). */
+  depIter: Iterator<DmaFence> | null = null;
   /** @internal The hardware fence callback (`job->cb`): the job itself, so it costs no allocation. */
   get cb(): DmaFenceCb {
     return this;
@@ -126,7 +116,7 @@ export class DrmSchedJob {
 
   /** The finished fence (after `arm()`): what userspace, syncobjs and dma_resv get. */
   get finished(): DmaFence {
-    return this.requireArmed("finished");
+    return this.requireArmed("finished").finished;
   }
 
   /** The scheduled fence (after `arm()`). */
@@ -151,13 +141,7 @@ export class DrmSchedJob {
     this.sched = sched;
     this.priority = entity.priority;
     this.id = ++sched.jobIdCount;
-    this.sFence = new DrmSchedFenceFinished(
-      sched.sim,
-      sched,
-      this.owner,
-      entity.fenceContext,
-      ++entity.fenceSeq,
-    );
+    this.sFence = new DrmSchedFence(sched.sim, sched, this.owner, entity.fenceContext, ++entity.fenceSeq);
     this.state = "armed";
   }
 
@@ -229,14 +213,15 @@ export class DrmSchedJob {
     if (this.state === "cleaned") return;
     for (const f of this.deps.values()) f.put();
     this.deps = NO_DEPS;
+    this.depIter = null;
     const s = this.sFence;
-    if (s !== null && this.state !== "init") s.put();
+    if (s !== null && this.state !== "init") s.finished.put();
     this.state = "cleaned";
   }
 
   /** `drm_sched_job_is_signaled`-style check: the finished fence has signalled. */
   get isFinished(): boolean {
-    return this.sFence?.signaled === true;
+    return this.sFence?.finished.signaled === true;
   }
 
   /** `job 12 (entity gfx-client/0 ctx 5#3)` for reports. */
@@ -244,7 +229,7 @@ export class DrmSchedJob {
     const s = this.sFence;
     return s === null
       ? `job (unarmed) on ${this.entity.name}`
-      : `job ${this.id} (${this.entity.name} ${s.context}#${s.seqno})`;
+      : `job ${this.id} (${this.entity.name} ${s.finished.context}#${s.finished.seqno})`;
   }
 
   private requireArmed(what: string): DrmSchedFence {

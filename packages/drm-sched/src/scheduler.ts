@@ -330,7 +330,7 @@ export class DrmGpuScheduler {
     job.runTs = sim.now;
     job.state = "running";
     let fence: DmaFence | null = null;
-    let err = s.error;
+    let err = s.finished.error;
     if (err === 0) {
       this.stats.run++;
       const r = this.callRunJob(job);
@@ -367,8 +367,8 @@ export class DrmGpuScheduler {
     const s = job.sFence!;
     if (sim.tracer.on)
       sim.tracer.instant(traceDrmSchedProcessJob, this.track, {
-        fenceContext: s.context,
-        seqno: s.seqno,
+        fenceContext: s.finished.context,
+        seqno: s.finished.seqno,
         error: result,
       });
     if (this.policy === "fair" && job.runTs >= 0) {
@@ -385,7 +385,7 @@ export class DrmGpuScheduler {
   /** `drm_sched_get_finished_job`: the head of the pending list, if its finished fence signalled. */
   private getFinishedJob(): DrmSchedJob | null {
     const job = this.pending[this.pHead];
-    if (job === undefined || !job.sFence!.signaled) return null;
+    if (job === undefined || !job.sFence!.finished.signaled) return null;
     this.pending[this.pHead++] = undefined;
     if (this.pHead > 1024 && this.pHead * 2 > this.pending.length) {
       this.pending.splice(0, this.pHead);
@@ -411,7 +411,7 @@ export class DrmGpuScheduler {
       this.callFreeJob(job);
     }
     const next = this.pending[this.pHead];
-    if (next !== undefined && next.sFence!.signaled) this.submitWq.queueWork(this.freeWork);
+    if (next !== undefined && next.sFence!.finished.signaled) this.submitWq.queueWork(this.freeWork);
     const ctx = this.sim.current;
     // Frames are immutable: when the backtrace below is the usual one, reuse the frame made for
     // it rather than allocate one per invocation.
@@ -592,10 +592,14 @@ export class DrmGpuScheduler {
     let guiltyCtx = -1;
     for (const job of this.pending as DrmSchedJob[]) {
       const s = job.sFence!;
-      // The scheduled fences' context is the one below the finished fences'.
-      if (guiltyCtx < 0 && job.karma > this.hangLimit) guiltyCtx = s.context - 1;
-      if (guiltyCtx >= 0 && s.context - 1 === guiltyCtx && !s.signaled && s.error === 0)
-        s.setError("ECANCELED");
+      if (guiltyCtx < 0 && job.karma > this.hangLimit) guiltyCtx = s.scheduled.context;
+      if (
+        guiltyCtx >= 0 &&
+        s.scheduled.context === guiltyCtx &&
+        !s.finished.signaled &&
+        s.finished.error === 0
+      )
+        s.finished.setError("ECANCELED");
       const old = s.parent;
       s.parent = null;
       old?.put();
@@ -608,7 +612,7 @@ export class DrmGpuScheduler {
         v.endSignalling(cookie);
       }
       if (typeof r === "number") {
-        if (!s.signaled) s.setError(r);
+        if (!s.finished.signaled) s.finished.setError(r);
       } else if (r !== null) s.parent = r;
     }
   }
