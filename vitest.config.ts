@@ -12,5 +12,10 @@ export default defineConfig({
     ],
     setupFiles: ["./vitest.setup.ts"],
     pool: "threads",
+    // No test decides pass or fail on wall-clock time: on a machine shared by many jobs a test may
+    // take minutes. The timeouts only stop a test that hangs (the simulator reports deadlocks
+    // itself, so this is a guard against a bug in the harness, not a speed limit).
+    testTimeout: 15 * 60_000,
+    hookTimeout: 15 * 60_000,
   },
 });

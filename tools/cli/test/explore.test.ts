@@ -83,7 +83,7 @@ describe("drmsim explore / replay", () => {
     expect(b.trace).toBe(a.trace);
     // The explorer's own replay of the shrunk run wrote the same trace too.
     expect(readFileSync(join(out, "failure-1-trace.json"), "utf8")).toBe(a.trace);
-  }, 30_000); // two worker threads load the sources through tsx: seconds on a busy machine
+  });
 
   it("exits 0 when no explored schedule has a finding; the progress bar counts distinct findings", async () => {
     const r = await runCli(
@@ -114,7 +114,7 @@ export default defineScenario({ name: "broken", setup() { throw new Error("setup
     const r = await runCli(["explore", file, "--runs", "10", "--workers", "2"]);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/setup exploded/);
-  }, 30_000);
+  });
 
   it("usage mistakes exit with 2", async () => {
     expect((await runCli(["explore", racy, "--runs", "0"])).code).toBe(2);
