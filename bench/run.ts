@@ -4,6 +4,10 @@
  *
  * A bench module exports `comparisons: Comparison[]` and/or `figures: () => Promise<Figure[]>`.
  *
+ * `pnpm bench --curves [id…]` measures the scaling curves instead (bench/curves.ts) — cost per
+ * operation against the size of the work, the expected complexity checked by a fitted slope — and
+ * writes them as SVG plots in `bench/curves/`, in a process of their own.
+ *
  * Each comparison line shows the subject's and the baseline's best-of rate in CPU time, the median
  * ratio over paired samples (CPU time; targets are judged on these), the same in wall-clock time
  * in brackets, the target and ✓/✗.
@@ -56,7 +60,26 @@ async function runFile(f: string): Promise<Output> {
 }
 
 const args = process.argv.slice(2);
-if (args[0] === "--child") {
+if (args[0] === "--curves-child") {
+  const { runCurves } = await import("./curves.js");
+  const results = await runCurves(args.slice(1));
+  if (results.some((r) => !r.met)) process.exitCode = 1;
+} else if (args[0] === "--curves") {
+  console.log(
+    `load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")} (${availableParallelism()} cores)`,
+  );
+  const child = spawnSync(process.execPath, [...process.execArgv, self, "--curves-child", ...args.slice(1)], {
+    stdio: "inherit",
+  });
+  console.log(
+    `load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")}; wrote bench/curves/*.svg and bench/curves/curves.json`,
+  );
+  if (child.status !== 0) process.exitCode = child.status ?? 1;
+} else if (args[0] === "--child") {
   // bench/run.ts --child <file> <json path>
   const out = await runFile(args[1]!);
   writeFileSync(args[2]!, JSON.stringify(out));
