@@ -59,24 +59,23 @@ async function runFile(f: string): Promise<Output> {
   return out;
 }
 
+/** `1.23 0.98 0.75` (1, 5 and 15 minutes). */
+function fmtLoad(l: readonly number[]): string {
+  return l.map((x) => x.toFixed(2)).join(" ");
+}
+
 const args = process.argv.slice(2);
 if (args[0] === "--curves-child") {
   const { runCurves } = await import("./curves.js");
   const results = await runCurves(args.slice(1));
   if (results.some((r) => !r.met)) process.exitCode = 1;
 } else if (args[0] === "--curves") {
-  console.log(
-    `load average ${loadavg()
-      .map((l) => l.toFixed(2))
-      .join(" ")} (${availableParallelism()} cores)`,
-  );
+  console.log(`load average ${fmtLoad(loadavg())} (${availableParallelism()} cores) at the start`);
   const child = spawnSync(process.execPath, [...process.execArgv, self, "--curves-child", ...args.slice(1)], {
     stdio: "inherit",
   });
   console.log(
-    `load average ${loadavg()
-      .map((l) => l.toFixed(2))
-      .join(" ")}; wrote bench/curves/*.svg and bench/curves/curves.json`,
+    `load average ${fmtLoad(loadavg())} at the end; wrote bench/curves/*.svg and bench/curves/curves.json`,
   );
   if (child.status !== 0) process.exitCode = child.status ?? 1;
 } else if (args[0] === "--child") {
@@ -90,6 +89,10 @@ if (args[0] === "--curves-child") {
     .sort();
   const results: Result[] = [];
   const figures: Figure[] = [];
+  // The machine's load beside the table: on a shared machine the absolute rates move with it (the
+  // ratios much less), and an "idle machine" figure is only one if this says so.
+  const loadBefore = loadavg();
+  console.log(`load average ${fmtLoad(loadBefore)} (${availableParallelism()} cores) at the start`);
   const tmp = mkdtempSync(join(tmpdir(), "drmsim-bench-"));
   try {
     for (const f of files) {
@@ -105,9 +108,11 @@ if (args[0] === "--curves-child") {
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
+  const loadAfter = loadavg();
+  console.log(`load average ${fmtLoad(loadAfter)} at the end`);
   writeFileSync(
     join(here, "results.json"),
-    `${JSON.stringify({ node: process.version, platform: `${process.platform}-${process.arch}`, cpus: availableParallelism(), loadavg: loadavg(), results, figures }, null, 2)}\n`,
+    `${JSON.stringify({ node: process.version, platform: `${process.platform}-${process.arch}`, cpus: availableParallelism(), loadavg: loadAfter, loadavgAtStart: loadBefore, results, figures }, null, 2)}\n`,
   );
   console.log(`\nwrote bench/results.json (${results.length} comparisons, ${figures.length} figures)`);
 }
