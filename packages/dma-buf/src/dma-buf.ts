@@ -221,7 +221,7 @@ export class DmaBuf {
     return this.owner?.unplugged === true;
   }
 
-  /** Throws `ENODEV` for a revoked buffer (`drm_dev_enter` failing in the exporter). @internal */
+  /** Throws `ENODEV` for a revoked buffer (`drm_dev_enter` failing in the exporter): importers check it before using a mapping they hold. */
   checkNotRevoked(op: string): void {
     if (this.revoked)
       throw new KernelError(
