@@ -5,6 +5,7 @@
  * one is implemented. The structs carry only what the C structs carry: the simulation's knobs
  * (durations, injected faults) are a drmsim side channel (`asahi-hw-model.ts`).
  */
+
 import { DRM_COMMAND_BASE, DRM_IOW, DRM_IOWR } from "@drmsim/drm";
 import {
   __u8,

@@ -18,7 +18,6 @@ import {
   type DrmHooks,
   type DrmPluginHost,
   type DrmProbeOptions,
-  drmGemMmapOffset,
   drmIoctlDefDrv,
 } from "@drmsim/drm";
 import type { DrmSchedJob } from "@drmsim/drm-sched";
@@ -53,6 +52,7 @@ import {
 } from "./asahi-drm.js";
 import { AsahiFile, asahiFileOf } from "./asahi-file.js";
 import { DRM_IOCTL_DRMSIM_ASAHI_HW_NEXT, drmsim_asahi_hw_next } from "./asahi-hw-model.js";
+import { asahiGemMmapOffset } from "./asahi-mmap.js";
 import { asahiGetParams, asahiGetTime } from "./asahi-params.js";
 import { asahiPrimeApply } from "./asahi-prime.js";
 import { AsahiJobFence } from "./asahi-queue.js";
@@ -181,7 +181,9 @@ export class AsahiDriver {
           "ASAHI_GEM_MMAP_OFFSET",
           DRM_IOCTL_ASAHI_GEM_MMAP_OFFSET,
           drm_asahi_gem_mmap_offset,
-          (f, a) => asahiGemMmapOffset(f, a),
+          (f, a) => {
+            a.offset = asahiGemMmapOffset(f, a.handle, a.flags);
+          },
           flags,
         ),
       );
@@ -257,19 +259,6 @@ export class AsahiDriver {
     } finally {
       obj.put();
     }
-  }
-}
-
-/**
- * `ASAHI_GEM_MMAP_OFFSET` (`drm_gem_create_mmap_offset`): the fake offset to `mmap()` the object
- * at, stable per object (`flags` must be 0: checked by the core); `ENOENT` for a bad handle.
- */
-function asahiGemMmapOffset(file: DrmFile, args: UapiValue<typeof drm_asahi_gem_mmap_offset>): void {
-  const obj = file.gem.lookup(args.handle);
-  try {
-    args.offset = BigInt(drmGemMmapOffset(obj.id));
-  } finally {
-    obj.put();
   }
 }
 

@@ -14,6 +14,7 @@
  */
 import type { DmaFence } from "@drmsim/dma-fence";
 import { ERRNO } from "@drmsim/runtime";
+import { type AsahiCmdMem, asahiCmdMemRelease } from "./asahi-cmd-mem.js";
 import type { AsahiBarrier, AsahiParsedCommand } from "./asahi-cmdbuf.js";
 import type { AsahiHwBehaviour, AsahiHwCopy, AsahiHwFill } from "./asahi-hw-model.js";
 import type { AsahiQueue } from "./asahi-queue.js";
@@ -97,6 +98,10 @@ export class AsahiJob {
 
   /** Label prefix for traces (`q<N>`, N the queue's device-wide number). */
   readonly label: string;
+  /** drmsim extension: each command's resolved writes (by spec index), set at submit. */
+  mem: (AsahiCmdMem | undefined)[] = [];
+  /** The item that ends each command with writes, and that command's index (set by `runJob`). */
+  readonly memOfItem = new Map<AsahiWorkItem, number>();
 
   constructor(
     /**
@@ -133,9 +138,12 @@ export class AsahiJob {
     return out;
   }
 
-  /** Drops the item fences (at `freeJob`). */
+  /** Drops the item fences and the references the commands' writes hold (at `freeJob`). */
   releaseItems(): void {
     for (const it of this.items) AsahiWorkQueue.release(it);
+    for (const m of this.mem) if (m !== undefined) asahiCmdMemRelease(m);
+    this.mem = [];
+    this.memOfItem.clear();
   }
 }
 

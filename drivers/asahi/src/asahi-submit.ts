@@ -25,6 +25,7 @@ import { DmaResvUsage, DrmExec } from "@drmsim/dma-resv";
 import { type DrmFile, DrmGemPrimeDynamicObject, drmSyncobjTable } from "@drmsim/drm";
 import { DrmSchedJob } from "@drmsim/drm-sched";
 import { KernelError, type UapiValue } from "@drmsim/runtime";
+import { asahiCmdMemHold, asahiCmdMemOf } from "./asahi-cmd-mem.js";
 import { asahiParseCmdbuf } from "./asahi-cmdbuf.js";
 import {
   DRM_ASAHI_SYNC_SYNCOBJ,
@@ -108,9 +109,8 @@ export async function asahiSubmitIoctl(
 
     const j = new DrmSchedJob(queue.entity, 1, file);
     job = j;
-    j.driverData = new AsahiJob(queue, specs, need);
-    // TODO(merge contents): resolve `targets` to pages under the locks and write at completion.
-    void targets;
+    const aj = new AsahiJob(queue, specs, need);
+    j.driverData = aj;
     // addDependency consumes the reference (even when it fails): hand them over one at a time.
     while (fences.length > 0) j.addDependency(fences.shift()!);
 
@@ -124,8 +124,16 @@ export async function asahiSubmitIoctl(
       for (const obj of extobjs) obj.resv.addFence(j.finished, DmaResvUsage.BOOKKEEP);
       queue.entity.pushJob(j);
     };
-    if (extobjs.length === 0) armAndPush();
-    else
+    // What the commands write, resolved to the memory their addresses reach (an import through its
+    // current mapping: after the map, under the locks); the job holds the objects until it is freed.
+    const resolveMem = () => {
+      const mem = targets.map((t) => (t === undefined ? undefined : asahiCmdMemOf(t)));
+      aj.mem = mem.map((m) => (m === undefined ? undefined : asahiCmdMemHold(m)));
+    };
+    if (extobjs.length === 0) {
+      resolveMem();
+      armAndPush();
+    } else
       await DrmExec.run(sim, { flags: { interruptible: true }, nrHint: extobjs.length }, async (exec) => {
         for (const obj of extobjs) await exec.prepareObj(obj, 1);
         // Map at the current placement (or reuse a valid mapping) under the resv now held. A
@@ -134,6 +142,7 @@ export async function asahiSubmitIoctl(
         for (const obj of extobjs)
           if (await asahiGemPrimeMapLocked(file.device, obj)) obj.resv.reserveFences(1);
         for (const obj of extobjs) j.addResvDependencies(obj.resv, DmaResvUsage.KERNEL);
+        resolveMem();
         armAndPush();
       });
     job = null; // pushed: the scheduler owns it now

@@ -16,9 +16,15 @@
  * // userspace: GET_PARAMS → VM_CREATE → GEM_CREATE → VM_BIND → QUEUE_CREATE
  * //            → SUBMIT { cmdbuf, syncs } → drmSyncobjWait
  * ```
- * The README has the complete example; `test/readme.test.ts` runs it.
+ * The README has the complete example; `test/docs/readmes.test.ts` runs it.
  */
 
+export {
+  type AsahiCmdMem,
+  type AsahiCmdMemOp,
+  asahiCmdMemOf,
+  asahiObjGpuRegion,
+} from "./asahi-cmd-mem.js";
 export { type AsahiBarrier, type AsahiParsedCommand, asahiParseCmdbuf } from "./asahi-cmdbuf.js";
 export {
   ASAHI_CONFIG,
@@ -39,6 +45,7 @@ export { AsahiGpuvm, type AsahiGpuvmOps } from "./asahi-gpuvm.js";
 export * from "./asahi-hw-mem.js";
 export * from "./asahi-hw-model.js";
 export { type AsahiCommandSpec, AsahiJob, type AsahiRingNeed, asahiJobPlan } from "./asahi-job.js";
+export { asahiGemMmapOffset } from "./asahi-mmap.js";
 export { type AsahiBoundObject, AsahiObjectTable } from "./asahi-object.js";
 export { ASAHI_GPU_IDENTITY, asahiParamsGlobal } from "./asahi-params.js";
 export { type AsahiPrimeStats, asahiGemPrimeMapLocked, asahiPrimeStats } from "./asahi-prime.js";

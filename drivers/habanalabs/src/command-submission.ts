@@ -68,6 +68,7 @@ import {
   type hl_cs_chunk,
   type hl_wait_cs_args,
 } from "./habanalabs-accel.js";
+import { type HlCsMemOp, hlCsMemApply, hlCsMemResolve } from "./hl-cs-mem.js";
 import type { HlDevice } from "./hl-device.js";
 import { type HlCsType, HlFence } from "./hl-fence.js";
 import { type HlHwBehaviour, type HlHwJob, hlHwBehaviour } from "./hl-hw-model.js";
@@ -93,6 +94,9 @@ export class HlCsJob {
     /** A wait job: what holds its queue until it may run. */
     readonly waitsFor: HlSobWait | null = null,
   ) {}
+
+  /** drmsim extension: what the job writes to device memory when it completes (`hl-cs-mem.ts`). */
+  mem: readonly HlCsMemOp[] = [];
 
   /** External and H/W-queue jobs complete the CS (`cs_needs_completion`); internal ones never report. */
   get getsCompletion(): boolean {
@@ -349,9 +353,13 @@ function csIoctlDefault(ctx: HlCtx, chunks: Chunk[], timeoutNs: number, skip: bo
     ctx,
     parsed.map((p, i) => hwJob(p.queue, i, "user", p.chunk)),
   );
+  // What each job's engine writes, resolved through the device MMU before the CS takes a sequence.
+  const mem = hw.map((b, i) => hlCsMemResolve(ctx, b, `CS chunk ${i}`));
   const cs = createCs(ctx, "default", timeoutNs, skip);
   parsed.forEach((p, i) => {
-    cs.jobs.push(new HlCsJob(cs, p.queue, p.cb, hw[i]!));
+    const job = new HlCsJob(cs, p.queue, p.cb, hw[i]!);
+    job.mem = mem[i]!;
+    cs.jobs.push(job);
   });
   scheduleCs(cs);
   ctx.hwOverrides.take(parsed.length);
@@ -373,6 +381,9 @@ function csIoctlSignalWait(
     ctx.countDrop("validationDropCnt");
     throw new KernelError("EINVAL", `Queue index ${q.index} does not support sync stream operations`);
   }
+  const [hw] = behaviours(ctx, [hwJob(q, 0, type, null)]);
+  if (hw!.fill !== undefined || hw!.copy !== undefined)
+    throw new KernelError("EINVAL", "HL_CS: a signal or wait job writes no memory (fill/copy)");
   const none: CsOut = { seq: HL_CS_SEQ_NONE, sobAddrOffset: 0, sobCountBefore: 0 };
   let wait: HlSobWait | null = null;
   if (type === "wait") {
@@ -396,7 +407,6 @@ function csIoctlSignalWait(
     }
   }
   checkRingSlot(ctx);
-  const [hw] = behaviours(ctx, [hwJob(q, 0, type, null)]);
   const cs = createCs(ctx, type, timeoutNs, skip);
   if (type === "signal") {
     // init_signal_cs runs while the CS is scheduled, after the queue's room check: either failing
@@ -516,7 +526,9 @@ function scheduleCs(cs: HlCs): void {
         durationNs: j.hw.execNs,
         label: `${cs} ${j.queue.props.name}${j.signals !== null ? " signal" : j.waitsFor !== null ? " wait" : ""}`,
         ...(j.hw.hang ? { hang: true } : {}),
-        onComplete: (status) => {
+        onComplete: (done) => {
+          // A job the engine completed writes what it describes (hl-cs-mem.ts).
+          const status = done === 0 && j.mem.length > 0 ? hlCsMemApply(j.mem) : done;
           const aborted = status === -ERRNO.EIO && hdev.inReset;
           // The signal packet's write to the sync object, then the sync-stream uses end.
           if (j.signals !== null) {

@@ -11,6 +11,7 @@
  * The structs carry only what the C structs carry: how long a job runs and whether it hangs are
  * the simulation's, set through a side channel real userspace never sees (`hl-hw-model.ts`).
  */
+
 import { DRM_COMMAND_BASE, DRM_IOWR } from "@drmsim/drm";
 import {
   __s32,

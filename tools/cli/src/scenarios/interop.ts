@@ -11,6 +11,13 @@
  *   hands its own fence back to the buffer (`DMA_BUF_IOCTL_IMPORT_SYNC_FILE`) so amdgpu's next
  *   frame into it waits for the read. It waits for its own out-syncobj until the next vblank:
  *   presented, or skipped.
+ * - **contents**: each frame's IB stamps the buffer's first bytes with the frame number (amdgpu's
+ *   `fill`), and the compositor's command copies them into its own screen buffer (asahi's `copy`,
+ *   between the GPU addresses it bound both at), which the compositor's CPU maps through its
+ *   dma-buf fd and reads after every presented frame (`DMA_BUF_IOCTL_SYNC` around the read): it
+ *   must hold exactly the frame that was newest when the composite was submitted — the in-sync
+ *   ordered the copy after amdgpu's write, and the bytes asahi's DMA read through its scatter list
+ *   are the pages amdgpu wrote.
  * - **upscaler** (habanalabs, `/dev/accel/accel0`) runs an inference `HL_CS` on a TPC queue per
  *   frame and waits for it with `HL_WAIT_CS` — completions, not dma_fences.
  *
@@ -25,8 +32,9 @@ import {
   amdgpuCsQueryFenceStatus,
   amdgpuCsSubmitRaw2,
 } from "@drmsim/amdgpu/user";
-import { ASAHI_PAGE_SIZE, asahiProbe, DRM_ASAHI_BIND_READ } from "@drmsim/asahi";
+import { ASAHI_PAGE_SIZE, asahiProbe, DRM_ASAHI_BIND_READ, DRM_ASAHI_BIND_WRITE } from "@drmsim/asahi";
 import {
+  agxBoCreate,
   agxCreateCommandQueue,
   agxImplicitInSync,
   agxImplicitOutSync,
@@ -36,6 +44,7 @@ import {
   agxSyncobj,
   agxVmBind,
 } from "@drmsim/asahi/user";
+import { DMA_BUF_IOCTL_SYNC, DMA_BUF_SYNC_END, DMA_BUF_SYNC_READ, DMA_BUF_SYNC_START } from "@drmsim/dma-buf";
 import {
   DrmPluginHost,
   drmPrimeFDToHandle,
@@ -53,7 +62,17 @@ import {
   hlthunkRequestCommandBuffer,
   hlthunkWaitForCs,
 } from "@drmsim/habanalabs/user";
-import { isKernelError, msecs, Process, type Simulator, secs, usecs } from "@drmsim/runtime";
+import {
+  isKernelError,
+  msecs,
+  O_CLOEXEC,
+  O_RDWR,
+  PROT_READ,
+  Process,
+  type Simulator,
+  secs,
+  usecs,
+} from "@drmsim/runtime";
 import { defineScenario } from "../scenario.js";
 import { traceSummary } from "../trace/summary-sink.js";
 
@@ -63,6 +82,8 @@ export const VBLANK_NS = 16_666_667;
 const FB_BYTES = 3_686_400;
 /** Where the compositor binds the scan-out buffers in its GPU VM. */
 const FB_VA = 0x1000_0000;
+/** Where the compositor binds its screen buffer. */
+const SCREEN_VA = 0x0800_0000;
 
 /** Counters the demo prints (and its tests read). */
 export interface InteropCounters {
@@ -72,6 +93,19 @@ export interface InteropCounters {
   skipped: number;
   hlSubmissions: number;
   hlCompleted: number;
+  /** Presented frames whose screen bytes the compositor checked. */
+  framesChecked: number;
+  /** Presented frames whose screen held another frame's stamp (or none): must stay 0. */
+  contentMismatches: number;
+}
+
+/** The bytes amdgpu's IB writes at the start of frame `n`'s buffer: `n` and a marker, little-endian. */
+export function frameStamp(n: number): Uint8Array {
+  const b = new Uint8Array(8);
+  const v = new DataView(b.buffer);
+  v.setUint32(0, n, true);
+  v.setUint32(4, 0xd5a1f00d, true);
+  return b;
 }
 
 /** Sleeps `ns` of virtual time in a task (a process's `nanosleep`). */
@@ -100,9 +134,13 @@ export default defineScenario({
       skipped: 0,
       hlSubmissions: 0,
       hlCompleted: 0,
+      framesChecked: 0,
+      contentMismatches: 0,
     };
     /** The newest frame amdgpu finished submitting: which buffer (compositor's handle index). */
     let newest = -1;
+    /** The frame number in that buffer. */
+    let newestFrame = -1;
     const lastVblank = ctx.endNs - VBLANK_NS;
 
     // dma-buf fds the game sent over the socket (compositor-side numbers), then the ones the
@@ -128,11 +166,17 @@ export default defineScenario({
       for (let frame = 0; sim.now < lastVblank; frame++) {
         const target = frame % 2;
         const seq = await amdgpuCsSubmitRaw2(game, fd, ctxId, [
-          amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_GFX, ring: 0, duration_ns: msecs(sim.random.int(4, 18)) }),
+          amdgpuCsChunkIb({
+            ip_type: AMDGPU_HW_IP_GFX,
+            ring: 0,
+            duration_ns: msecs(sim.random.int(4, 18)),
+            fill: { bo_handle: bos[target]!, data: frameStamp(frame) },
+          }),
           amdgpuCsChunkBoList([bos[target]!]),
         ]);
         counters.amdgpuFrames++;
         newest = target;
+        newestFrame = frame;
         last = seq;
         // Throttle like a swapchain of two: wait for this frame before rendering the one after.
         await amdgpuCsQueryFenceStatus(game, fd, { ctxId, ipType: AMDGPU_HW_IP_GFX, ring: 0, fence: seq });
@@ -146,12 +190,26 @@ export default defineScenario({
       const { fd, vm } = await agxOpenDevice(compositor, "/dev/dri/renderD129");
       const queue = await agxCreateCommandQueue(compositor, fd, vm);
       const done = await drmSyncobjCreate(compositor, fd);
+      // The screen: where each composite copies the frame's stamp, read back by the CPU.
+      const screen = await agxBoCreate(compositor, fd, 4096);
+      await agxVmBind(compositor, fd, vm, [
+        {
+          flags: DRM_ASAHI_BIND_READ | DRM_ASAHI_BIND_WRITE,
+          handle: screen,
+          offset: 0,
+          range: ASAHI_PAGE_SIZE,
+          addr: SCREEN_VA,
+        },
+      ]);
+      const range = Math.ceil(FB_BYTES / ASAHI_PAGE_SIZE) * ASAHI_PAGE_SIZE;
+      const screenFd = await drmPrimeHandleToFD(compositor, fd, screen, O_RDWR | O_CLOEXEC);
+      const screenMap = await compositor.mmap(screenFd, 0, 4096, PROT_READ);
+      const stampLen = frameStamp(0).length;
       await nap(sim, VBLANK_NS);
       while (sim.now < lastVblank) {
         const vblank = sim.now + VBLANK_NS;
         for (const theirs of incoming.splice(0)) {
           const handle = await drmPrimeFDToHandle(compositor, fd, theirs);
-          const range = Math.ceil(FB_BYTES / ASAHI_PAGE_SIZE) * ASAHI_PAGE_SIZE;
           await agxVmBind(compositor, fd, vm, [
             { flags: DRM_ASAHI_BIND_READ, handle, offset: 0, range, addr: FB_VA + shared.length * range },
           ]);
@@ -160,10 +218,17 @@ export default defineScenario({
         if (newest >= 0 && shared.length === 2) {
           const dmabuf = shared[newest]!;
           await drmSyncobjReset(compositor, fd, [done]);
+          const expected = frameStamp(newestFrame);
           const written = await agxImplicitInSync(compositor, fd, dmabuf);
           await agxSubmit(compositor, fd, {
             queue,
-            commands: [agxRenderCommand({ vertex_ns: usecs(300), fragment_ns: usecs(1200) })],
+            commands: [
+              agxRenderCommand({
+                vertex_ns: usecs(300),
+                fragment_ns: usecs(1200),
+                copy: { src_addr: FB_VA + newest * range, dst_addr: SCREEN_VA, size: stampLen },
+              }),
+            ],
             inSyncs: [written],
             outSyncs: [agxSyncobj(done)],
           });
@@ -173,6 +238,15 @@ export default defineScenario({
           try {
             await drmSyncobjWait(compositor, fd, [done], vblank);
             counters.presented++;
+            await compositor.ioctl(screenFd, DMA_BUF_IOCTL_SYNC, {
+              flags: DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ,
+            });
+            const seen = screenMap.read(0, stampLen);
+            await compositor.ioctl(screenFd, DMA_BUF_IOCTL_SYNC, {
+              flags: DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ,
+            });
+            counters.framesChecked++;
+            if (seen.some((b, i) => b !== expected[i])) counters.contentMismatches++;
           } catch (e) {
             if (!isKernelError(e) || e.code !== "ETIME") throw e;
             counters.skipped++;
@@ -180,6 +254,7 @@ export default defineScenario({
         }
         if (vblank > sim.now) await nap(sim, vblank - sim.now);
       }
+      compositor.munmap(screenMap);
     });
 
     upscaler.run(async () => {
@@ -214,6 +289,7 @@ export default defineScenario({
       "amdgpu frames rendered (gfx jobs)": counters.amdgpuFrames,
       "asahi composites (render jobs)": counters.asahiComposites,
       "frames presented / skipped": `${counters.presented} / ${counters.skipped}`,
+      "presented frames with the right bytes": `${counters.framesChecked - counters.contentMismatches} / ${counters.framesChecked}`,
       "habanalabs CS submitted / completed": `${counters.hlSubmissions} / ${counters.hlCompleted}`,
     });
     this.finish = () => {
