@@ -402,7 +402,8 @@ function fromTemplate(
       // array, which stores only its own kind of number: give it the value as that kind.
       if (ArrayBuffer.isView(parent)) {
         const big = parent instanceof BigInt64Array || parent instanceof BigUint64Array;
-        const n = typeof v === "bigint" ? v : BigInt(Math.trunc(Number(v)) || 0);
+        const num = Math.trunc(Number(v));
+        const n = typeof v === "bigint" ? v : BigInt(Number.isFinite(num) ? num : 0);
         parent[path.at(-1)!] = big ? n : Number(BigInt.asIntN(53, n));
       } else parent[path.at(-1)!] = v;
     }
