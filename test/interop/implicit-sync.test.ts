@@ -97,6 +97,9 @@ async function frame(listBo: boolean) {
     }).result;
     renderFence.put();
   });
+  // Let the frame finish (amdgpu's render ends at 5 ms, after asahi's sample in the control)
+  // before the processes exit and cut it short.
+  await w.sim.run();
   return { seen, findings: await w.teardown() };
 }
 

@@ -139,6 +139,7 @@ describe("habanalabs sync streams (signal and wait CSs)", () => {
         await code(app.ioctl(h.fd, DRM_IOCTL_HL_WAIT_CS, { in: { seq: HL_CS_SEQ_NONE, timeout_us: 0 } })),
       ).toBe("EINVAL");
     });
+    await sim.run(); // the last CS completes
     app.exit();
     host.remove(dev);
     expect(sim.teardown().findings).toEqual([]);

@@ -91,3 +91,26 @@ it("README example: a signal during a system call — EINTR without SA_RESTART, 
 
   expect(log).toEqual([["handler", SIGUSR1, msecs(1)], ["EINTR"], [{ done: 1 }, msecs(4)]]);
 });
+
+it("README example: exec runs until its task settles and leaves later events pending; execUntilIdle drains", async () => {
+  const log: unknown[][] = [];
+  const console = { log: (...args: unknown[]) => log.push(args) };
+
+  const sim = new Simulator();
+  const fired: number[] = [];
+  const result = await sim.exec("app", async () => {
+    sim.schedule(msecs(10_000), () => fired.push(sim.now)); // armed for 10 s from now
+    await new WaitQueue(sim, "nap").waitEvent(() => false, { timeoutNs: msecs(2) });
+    return "done";
+  });
+  console.log(result, sim.now, fired.length, sim.pendingEvents); // done 2000000 0 1: the timer is still pending
+  await sim.run();
+  console.log(fired[0]); // 10000000000: run() ran it, at 10 s
+  const again = await sim.execUntilIdle("app", () => {
+    sim.schedule(msecs(1), () => fired.push(sim.now));
+    return "done";
+  });
+  console.log(again, fired.length); // done 2: execUntilIdle waited for the new timer as well
+
+  expect(log).toEqual([["done", msecs(2), 0, 1], [msecs(10_000)], ["done", 2]]);
+});

@@ -1,7 +1,7 @@
 import { DmaFence, dmaFenceContextAlloc } from "@drmsim/dma-fence";
 import { drmModeCreateDumbBuffer, drmPrimeFDToHandle, drmPrimeHandleToFD } from "@drmsim/drm";
-import { msecs } from "@drmsim/runtime";
-import { vgemProbe } from "@drmsim/vgem";
+import { msecs, secs } from "@drmsim/runtime";
+import { DRM_IOCTL_VGEM_FENCE_ATTACH, VGEM_FENCE_WRITE, vgemProbe } from "@drmsim/vgem";
 import { describe, expect, it } from "vitest";
 import { createWorld, runUntil, runUntilSignaled } from "../src/index.js";
 
@@ -22,6 +22,34 @@ describe("createWorld", () => {
     expect(handle).toBeGreaterThan(0);
     expect(await w.teardown()).toEqual([]);
     expect(w.host.devices).toEqual([]);
+  });
+
+  it("exec returns when its task does: vgem's 10 s safety timer has not signalled the fence yet; execUntilIdle runs it", async () => {
+    const w = createWorld({ devices: [vgemProbe], processes: ["app"] });
+    const app = w.procs.app!;
+    const attach = async () => {
+      const fd = await app.open("/dev/dri/card0");
+      const bo = await drmModeCreateDumbBuffer(app, fd, 16, 16, 32);
+      await app.ioctl(fd, DRM_IOCTL_VGEM_FENCE_ATTACH, { handle: bo.handle, flags: VGEM_FENCE_WRITE });
+      const obj = w.devices[0]!.files.values().next().value!.gem.lookup(bo.handle);
+      const fence = obj.resv.fences[0]!.get();
+      obj.put();
+      return fence;
+    };
+    const fence = await w.exec("setup", attach);
+    expect(fence.isSignaled()).toBe(false);
+    expect(w.sim.now).toBe(0);
+    await w.sim.run();
+    expect(fence.isSignaled()).toBe(true);
+    expect(fence.timestampNs).toBe(secs(10)); // the safety timer
+
+    fence.put();
+
+    const drained = await w.execUntilIdle("setup-and-drain", attach);
+    expect(drained.isSignaled()).toBe(true);
+    expect(w.sim.now).toBe(secs(20));
+    drained.put();
+    expect(await w.teardown()).toEqual([]);
   });
 
   it("teardown reports what the test leaked", async () => {
