@@ -10,6 +10,7 @@ import "reflect-metadata";
 import { AMDGPU_GEM_DOMAIN_GTT, AMDGPU_GEM_DOMAIN_VRAM, type AmdgpuBo, amdgpuProbe } from "@drmsim/amdgpu";
 import { amdgpuBoAlloc, amdgpuCsCtxCreate2 } from "@drmsim/amdgpu/user";
 import { asahiProbe } from "@drmsim/asahi";
+import { agxSyncobj } from "@drmsim/asahi/user";
 import type { DmaFence } from "@drmsim/dma-fence";
 import { DmaResvUsage } from "@drmsim/dma-resv";
 import { drmPrimeFDToHandle, drmPrimeHandleToFD, drmSyncobjCreate, drmSyncobjWait } from "@drmsim/drm";
@@ -76,7 +77,7 @@ async function frame(listBo: boolean) {
       const sampled = await drmSyncobjCreate(compositor!, agxFd);
       await asahiSubmit(compositor!, agxFd, queue, {
         reads: listBo ? [imported] : [],
-        outSyncs: [{ sync_type: 0, handle: sampled }],
+        outSyncs: [agxSyncobj(sampled)],
       });
       const sampleFence = syncobjFence(agx, compositor!, sampled)!;
       await drmSyncobjWait(compositor!, agxFd, [sampled], FOREVER);

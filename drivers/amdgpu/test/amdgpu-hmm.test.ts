@@ -9,6 +9,7 @@ import {
   DRM_IOCTL_AMDGPU_GEM_USERPTR,
 } from "../src/index.js";
 import {
+  amdgpuCreateBoFromUserMem,
   amdgpuCsChunkBoList,
   amdgpuCsChunkIb,
   amdgpuCsCtxCreate2,
@@ -27,11 +28,7 @@ describe("userptr", () => {
     let missed = -1;
     const t = sim.spawn("app", async () => {
       const fd = await app.open("/dev/dri/renderD128");
-      const { handle } = await app.ioctl<{ handle: number }>(fd, DRM_IOCTL_AMDGPU_GEM_USERPTR, {
-        addr: ADDR,
-        size: 65536,
-        flags: AMDGPU_GEM_USERPTR_REGISTER,
-      });
+      const handle = await amdgpuCreateBoFromUserMem(app, fd, ADDR, 65536, AMDGPU_GEM_USERPTR_REGISTER);
       const ctx = await amdgpuCsCtxCreate2(app, fd);
       await amdgpuCsSubmitRaw2(app, fd, ctx, [
         amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_GFX, ring: 0, duration_ns: msecs(3) }),
@@ -61,11 +58,7 @@ describe("userptr", () => {
     const results: string[] = [];
     const t = sim.spawn("app", async () => {
       const fd = await app.open("/dev/dri/renderD128");
-      const { handle } = await app.ioctl<{ handle: number }>(fd, DRM_IOCTL_AMDGPU_GEM_USERPTR, {
-        addr: ADDR,
-        size: 8192,
-        flags: AMDGPU_GEM_USERPTR_READONLY,
-      });
+      const handle = await amdgpuCreateBoFromUserMem(app, fd, ADDR, 8192, AMDGPU_GEM_USERPTR_READONLY);
       const ctx = await amdgpuCsCtxCreate2(app, fd);
       const mm = sim.spawn("migrate", async () => {
         await nap(sim, usecs(5));

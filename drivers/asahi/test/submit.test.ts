@@ -26,7 +26,13 @@ import {
   DRM_IOCTL_ASAHI_QUEUE_DESTROY,
   traceAsahiFwCommand,
 } from "../src/index.js";
-import { agxComputeCommand, agxRenderCommand, agxVmCreate } from "../src/user/index.js";
+import {
+  agxComputeCommand,
+  agxCreateCommandQueue,
+  agxDestroyCommandQueue,
+  agxRenderCommand,
+  agxVmCreate,
+} from "../src/user/index.js";
 import { fileOf, openQueue, outSyncs, queueOf, setup, submit, syncobjError } from "./helpers.js";
 
 const FOREVER = 2n ** 62n;
@@ -54,7 +60,7 @@ describe("ASAHI_QUEUE_CREATE / DESTROY", () => {
       ).rejects.toMatchObject({
         code: "EINVAL",
       });
-      await app.ioctl(fd, DRM_IOCTL_ASAHI_QUEUE_DESTROY, { queue_id: 1 });
+      await agxDestroyCommandQueue(app, fd, 1);
       await expect(app.ioctl(fd, DRM_IOCTL_ASAHI_QUEUE_DESTROY, { queue_id: 1 })).rejects.toMatchObject({
         code: "ENOENT",
       });
@@ -97,17 +103,11 @@ describe("asahi ioctl permissions (the driver's declare_drm_ioctls!: AUTH | REND
       const r = await root.open("/dev/dri/renderD128");
       const vm_id = await agxVmCreate(root, r);
       const inUser = root.sendFd(user, r);
-      await expect(
-        user.ioctl(inUser, DRM_IOCTL_ASAHI_QUEUE_CREATE, { vm_id, priority: 2 }),
-      ).rejects.toMatchObject({ code: "EPERM" });
+      await expect(agxCreateCommandQueue(user, inUser, vm_id, 2)).rejects.toMatchObject({ code: "EPERM" });
       const u = await user.open("/dev/dri/renderD128");
       const uvm = await agxVmCreate(user, u);
       const inRoot = user.sendFd(root, u);
-      expect(
-        await root.ioctl(inRoot, DRM_IOCTL_ASAHI_QUEUE_CREATE, { vm_id: uvm, priority: 2 }),
-      ).toMatchObject({
-        queue_id: 1,
-      });
+      expect(await agxCreateCommandQueue(root, inRoot, uvm, 2)).toBe(1);
       expect(asahiFileOf(fileOf(dev, user)).queues.size).toBe(1);
     });
     root.exit();
@@ -331,8 +331,7 @@ describe("syncobjs", () => {
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
       const { fd, queue: q1 } = await openQueue(app);
-      const q2 = (await app.ioctl<{ queue_id: number }>(fd, DRM_IOCTL_ASAHI_QUEUE_CREATE, { vm_id: 1 }))
-        .queue_id;
+      const q2 = await agxCreateCommandQueue(app, fd, 1, 0);
       const tl = await drmSyncobjCreate(app, fd);
       const bin = await drmSyncobjCreate(app, fd);
       await submit(app, fd, {

@@ -30,6 +30,7 @@ import {
   agxRenderCommand,
   agxVmBind,
   agxVmCreate,
+  agxVmDestroy,
 } from "../src/user/index.js";
 import { fileOf, KERNEL_START, openQueue, outSyncs, setup, submit } from "./helpers.js";
 
@@ -63,7 +64,7 @@ describe("VMs and VM_BIND", () => {
       await expect(app.ioctl(fd, DRM_IOCTL_ASAHI_VM_DESTROY, { vm_id: 3 })).rejects.toMatchObject({
         code: "ENOENT",
       });
-      await app.ioctl(fd, DRM_IOCTL_ASAHI_VM_DESTROY, { vm_id: 1 });
+      await agxVmDestroy(app, fd, 1);
       await expect(app.ioctl(fd, DRM_IOCTL_ASAHI_VM_DESTROY, { vm_id: 1 })).rejects.toMatchObject({
         code: "ENOENT",
       });
@@ -152,7 +153,7 @@ describe("VMs and VM_BIND", () => {
       await drmCloseBufferHandle(app, fd, bo);
       expect(obj.refcount).toBe(1);
       // Destroying the VM drops the mapping and, with it, the object.
-      await app.ioctl(fd, DRM_IOCTL_ASAHI_VM_DESTROY, { vm_id });
+      await agxVmDestroy(app, fd, vm_id);
       expect(vm.mappings).toEqual([]);
     });
     app.exit();

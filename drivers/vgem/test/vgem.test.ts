@@ -28,6 +28,7 @@ import {
   vgemFileOf,
   vgemProbe,
 } from "../src/index.js";
+import { vgemFenceAttach, vgemFenceSignal } from "../src/user/index.js";
 
 function setup(opts: { trace?: boolean; validator?: "throw" | "collect" } = {}) {
   const sim = new Simulator(opts);
@@ -42,12 +43,8 @@ const fileOf = (dev: DrmDevice, proc: Process) => [...dev.files].find((f) => f.p
 const fencesOf = (resv: DmaResv, usage: DmaResvUsage) =>
   resv.fences.filter((_, i) => resv.usages[i]! <= usage);
 
-async function attach(p: Process, fd: number, handle: number, flags = 0): Promise<number> {
-  return (await p.ioctl<{ out_fence: number }>(fd, DRM_IOCTL_VGEM_FENCE_ATTACH, { handle, flags })).out_fence;
-}
-async function signal(p: Process, fd: number, fence: number, error?: number): Promise<void> {
-  await p.ioctl(fd, DRM_IOCTL_VGEM_FENCE_SIGNAL, error === undefined ? { fence } : { fence, error });
-}
+const attach = vgemFenceAttach;
+const signal = vgemFenceSignal;
 
 describe("vgem (IGT prime_vgem behaviours, from userspace)", () => {
   it("README example: a write fence keeps the dma-buf busy until signalled", async () => {
@@ -59,13 +56,10 @@ describe("vgem (IGT prime_vgem behaviours, from userspace)", () => {
       const fd = await app.open("/dev/dri/card0");
       const bo = await drmModeCreateDumbBuffer(app, fd, 64, 64, 32);
       const dmabuf = await drmPrimeHandleToFD(app, fd, bo.handle);
-      const { out_fence } = await app.ioctl<{ out_fence: number }>(fd, DRM_IOCTL_VGEM_FENCE_ATTACH, {
-        handle: bo.handle,
-        flags: VGEM_FENCE_WRITE,
-      });
+      const fence = await vgemFenceAttach(app, fd, bo.handle, VGEM_FENCE_WRITE);
       const busy = [{ fd: dmabuf, events: EPOLLIN }];
       const before = await app.poll(busy, 0);
-      await app.ioctl(fd, DRM_IOCTL_VGEM_FENCE_SIGNAL, { fence: out_fence });
+      await vgemFenceSignal(app, fd, fence);
       const after = await app.poll(busy, 0);
       return [before, after];
     });

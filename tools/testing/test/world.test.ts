@@ -1,7 +1,8 @@
 import { DmaFence, dmaFenceContextAlloc } from "@drmsim/dma-fence";
 import { drmModeCreateDumbBuffer, drmPrimeFDToHandle, drmPrimeHandleToFD } from "@drmsim/drm";
 import { msecs, secs } from "@drmsim/runtime";
-import { DRM_IOCTL_VGEM_FENCE_ATTACH, VGEM_FENCE_WRITE, vgemProbe } from "@drmsim/vgem";
+import { VGEM_FENCE_WRITE, vgemProbe } from "@drmsim/vgem";
+import { vgemFenceAttach } from "@drmsim/vgem/user";
 import { describe, expect, it } from "vitest";
 import { createWorld, runUntil, runUntilSignaled } from "../src/index.js";
 
@@ -30,7 +31,7 @@ describe("createWorld", () => {
     const attach = async () => {
       const fd = await app.open("/dev/dri/card0");
       const bo = await drmModeCreateDumbBuffer(app, fd, 16, 16, 32);
-      await app.ioctl(fd, DRM_IOCTL_VGEM_FENCE_ATTACH, { handle: bo.handle, flags: VGEM_FENCE_WRITE });
+      await vgemFenceAttach(app, fd, bo.handle, VGEM_FENCE_WRITE);
       const obj = w.devices[0]!.files.values().next().value!.gem.lookup(bo.handle);
       const fence = obj.resv.fences[0]!.get();
       obj.put();
