@@ -15,6 +15,7 @@
  * ```
  * The README has the complete example; `test/readme.test.ts` runs it.
  */
+
 export {
   ASAHI_CONFIG,
   ASAHI_DEFAULT_CONFIG,
@@ -50,3 +51,4 @@ export {
   type AsahiWorkQueueStats,
   traceAsahiFwCommand,
 } from "./asahi-workqueue.js";
+export { driver } from "./conformance.js";
