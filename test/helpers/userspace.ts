@@ -13,7 +13,7 @@ import {
   amdgpuCsSubmitRaw2,
 } from "@drmsim/amdgpu/user";
 import type { DrmAsahiCommand, DrmAsahiSync } from "@drmsim/asahi";
-import { agxCreateCommandQueue, agxOpenDevice, agxRenderCommand, agxSubmit } from "@drmsim/asahi/user";
+import { agxRenderCommand, agxSubmit } from "@drmsim/asahi/user";
 import type { DmaFence } from "@drmsim/dma-fence";
 import { type DrmDevice, type DrmFile, drmSyncobjTable } from "@drmsim/drm";
 import { type Process, S64_MAX } from "@drmsim/runtime";
@@ -59,12 +59,6 @@ export function amdgpuRenderDone(p: Process, fd: number, ctx: number, seq: numbe
 }
 
 // --- asahi (a compositor frame on @drmsim/asahi/user) ------------------------------------------
-
-/** Opens an asahi render node with its VM and one queue. */
-export async function asahiOpenQueue(p: Process, path: string) {
-  const { fd, vm } = await agxOpenDevice(p, path);
-  return { fd, vm, queue: await agxCreateCommandQueue(p, fd, vm) };
-}
 
 /** A compositor's render command: 100 µs of vertex and 400 µs of fragment work. */
 export function asahiRender(extra: Partial<DrmAsahiCommand> = {}): DrmAsahiCommand {

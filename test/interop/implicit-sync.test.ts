@@ -10,7 +10,7 @@ import "reflect-metadata";
 import { AMDGPU_GEM_DOMAIN_GTT, AMDGPU_GEM_DOMAIN_VRAM, type AmdgpuBo, amdgpuProbe } from "@drmsim/amdgpu";
 import { amdgpuBoAlloc, amdgpuCsCtxCreate2 } from "@drmsim/amdgpu/user";
 import { asahiProbe } from "@drmsim/asahi";
-import { agxSyncobj } from "@drmsim/asahi/user";
+import { agxOpenContext, agxSyncobj } from "@drmsim/asahi/user";
 import type { DmaFence } from "@drmsim/dma-fence";
 import { DmaResvUsage } from "@drmsim/dma-resv";
 import { drmPrimeFDToHandle, drmPrimeHandleToFD, drmSyncobjCreate, drmSyncobjWait } from "@drmsim/drm";
@@ -18,15 +18,7 @@ import type { DrmGemShmemObject } from "@drmsim/gem";
 import { msecs } from "@drmsim/runtime";
 import { createWorld } from "@drmsim/testing";
 import { describe, expect, it } from "vitest";
-import {
-  amdgpuRender,
-  asahiOpenQueue,
-  asahiSubmit,
-  FOREVER,
-  fileOf,
-  MiB,
-  syncobjFence,
-} from "../helpers/userspace.js";
+import { amdgpuRender, asahiSubmit, FOREVER, fileOf, MiB, syncobjFence } from "../helpers/userspace.js";
 
 const PATTERN = Uint8Array.from({ length: 4096 }, (_, i) => (i * 31 + 7) & 0xff);
 
@@ -53,7 +45,7 @@ async function frame(listBo: boolean) {
     const theirs = game!.sendFd(compositor!, prime);
     game!.close(prime);
     const { fd: agxFd, queue } = await compositor!.run(() =>
-      asahiOpenQueue(compositor!, "/dev/dri/renderD129"),
+      agxOpenContext(compositor!, "/dev/dri/renderD129"),
     ).result;
     const imported = await compositor!.run(() => drmPrimeFDToHandle(compositor!, agxFd, theirs)).result;
     compositor!.close(theirs);

@@ -11,15 +11,16 @@ import {
   agxComputeCommand,
   agxCreateCommandQueue,
   agxDestroyCommandQueue,
+  agxOpenContext,
   agxRenderCommand,
 } from "../src/user/index.js";
-import { openQueue, outSyncs, queueOf, setup, submit, syncobjError, syncobjFence } from "./helpers.js";
+import { outSyncs, queueOf, setup, submit, syncobjError, syncobjFence } from "./helpers.js";
 
 const FOREVER = 2n ** 62n;
 const T = msecs(10);
 
 async function twoQueues(app: Process) {
-  const { fd, vm, queue: q1 } = await openQueue(app);
+  const { fd, vm, queue: q1 } = await agxOpenContext(app);
   const q2 = await agxCreateCommandQueue(app, fd, vm, 0);
   const so = async () => drmSyncobjCreate(app, fd);
   return { fd, q1, q2, so };

@@ -9,13 +9,7 @@ import {
   DRM_IOCTL_ASAHI_SUBMIT,
   type DrmAsahiSubmit,
 } from "../src/index.js";
-import {
-  AGX_KERNEL_VA_START,
-  agxCreateCommandQueue,
-  agxOpenDevice,
-  agxSyncobj,
-  agxTimelineSyncobj,
-} from "../src/user/index.js";
+import { AGX_KERNEL_VA_START, agxSyncobj, agxTimelineSyncobj } from "../src/user/index.js";
 
 export const KERNEL_START = AGX_KERNEL_VA_START;
 
@@ -40,13 +34,6 @@ export function setup(
 }
 
 export const fileOf = (dev: DrmDevice, proc: Process) => [...dev.files].find((f) => f.proc === proc)!;
-
-/** Opens the render node with its VM (`agx_open_device`) and creates one queue on it. */
-export async function openQueue(p: Process, path = "/dev/dri/renderD128") {
-  const { fd, vm } = await agxOpenDevice(p, path);
-  const queue = await agxCreateCommandQueue(p, fd, vm);
-  return { fd, vm, queue };
-}
 
 /** `DRM_IOCTL_ASAHI_SUBMIT` with `args` as given (the error-path tests build every member). */
 export function submit(p: Process, fd: number, args: DrmAsahiSubmit): Promise<DrmAsahiSubmit> {

@@ -30,10 +30,11 @@ import {
   agxComputeCommand,
   agxCreateCommandQueue,
   agxDestroyCommandQueue,
+  agxOpenContext,
   agxRenderCommand,
   agxVmCreate,
 } from "../src/user/index.js";
-import { fileOf, openQueue, outSyncs, queueOf, setup, submit, syncobjError } from "./helpers.js";
+import { fileOf, outSyncs, queueOf, setup, submit, syncobjError } from "./helpers.js";
 
 const FOREVER = 2n ** 62n;
 
@@ -122,7 +123,7 @@ describe("ASAHI_SUBMIT argument checks (a failed submit changes nothing)", () =>
     const { sim, host, dev } = setup({ slots: 8 });
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
-      const { fd, queue } = await openQueue(app);
+      const { fd, queue } = await agxOpenContext(app);
       const so = await drmSyncobjCreate(app, fd);
       const ok = { queue_id: queue, commands: [agxRenderCommand()] };
       const bad = async (args: object, code: string, msg?: RegExp) => {
@@ -207,7 +208,7 @@ describe("barriers", () => {
     const { sim, host, dev } = setup();
     const app = new Process(sim, "app");
     const stats = await sim.exec("app", async () => {
-      const { fd, queue } = await openQueue(app);
+      const { fd, queue } = await agxOpenContext(app);
       const so = await drmSyncobjCreate(app, fd);
       await submit(app, fd, {
         queue_id: queue,
@@ -239,7 +240,7 @@ describe("barriers", () => {
     const { sim, host, dev } = setup();
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
-      const { fd, queue } = await openQueue(app);
+      const { fd, queue } = await agxOpenContext(app);
       const so = await drmSyncobjCreate(app, fd);
       const attach = (cmd_type: number) => ({ ...agxRenderCommand(), cmd_type });
       await submit(app, fd, {
@@ -280,7 +281,7 @@ describe("barriers", () => {
     const { sim, host, dev } = setup({ plugins: [keepStats] });
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
-      const { fd, queue } = await openQueue(app);
+      const { fd, queue } = await agxOpenContext(app);
       const a = await drmSyncobjCreate(app, fd);
       const b = await drmSyncobjCreate(app, fd);
       const c = await drmSyncobjCreate(app, fd);
@@ -330,7 +331,7 @@ describe("syncobjs", () => {
     const { sim, host, dev } = setup();
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
-      const { fd, queue: q1 } = await openQueue(app);
+      const { fd, queue: q1 } = await agxOpenContext(app);
       const q2 = await agxCreateCommandQueue(app, fd, 1, 0);
       const tl = await drmSyncobjCreate(app, fd);
       const bin = await drmSyncobjCreate(app, fd);
@@ -371,7 +372,7 @@ describe("firmware ring limits through prepareJob fences (seed 002)", () => {
     const { sim, host, dev } = setup({ slots: 4 });
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
-      const { fd, queue } = await openQueue(app);
+      const { fd, queue } = await agxOpenContext(app);
       const handles: number[] = [];
       for (let i = 0; i < 40; i++) {
         const so = await drmSyncobjCreate(app, fd);
@@ -411,7 +412,7 @@ describe("firmware ring limits through prepareJob fences (seed 002)", () => {
     const { sim, host, dev } = setup({ slots: 8, ringSize: 6 });
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
-      const { fd, queue } = await openQueue(app);
+      const { fd, queue } = await agxOpenContext(app);
       const handles: number[] = [];
       for (let i = 0; i < 6; i++) {
         const so = await drmSyncobjCreate(app, fd);
@@ -443,7 +444,7 @@ describe("probe and tracing", () => {
     const dev = asahiProbe(host);
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
-      const { queue } = await openQueue(app);
+      const { queue } = await agxOpenContext(app);
       const q = queueOf(dev, app, queue);
       // No private ops object: the scheduler calls the device's drm_sched_backend_ops.
       expect(q.sched.ops).toBe(dev.schedOps);
@@ -464,7 +465,7 @@ describe("probe and tracing", () => {
     const { sim, host, dev } = setup({ trace: true });
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
-      const { fd, queue } = await openQueue(app);
+      const { fd, queue } = await agxOpenContext(app);
       const so = await drmSyncobjCreate(app, fd);
       await submit(app, fd, {
         queue_id: queue,

@@ -23,13 +23,7 @@ import {
   amdgpuCsSubmitRaw2,
 } from "@drmsim/amdgpu/user";
 import { asahiProbe } from "@drmsim/asahi";
-import {
-  agxCreateCommandQueue,
-  agxOpenDevice,
-  agxRenderCommand,
-  agxSubmit,
-  agxSyncobj,
-} from "@drmsim/asahi/user";
+import { agxOpenContext, agxRenderCommand, agxSubmit, agxSyncobj } from "@drmsim/asahi/user";
 import {
   DrmPluginHost,
   drmPrimeFDToHandle,
@@ -134,8 +128,7 @@ export default defineScenario({
     });
 
     compositor.run(async () => {
-      const { fd, vm } = await agxOpenDevice(compositor, "/dev/dri/renderD129");
-      const queue = await agxCreateCommandQueue(compositor, fd, vm);
+      const { fd, queue } = await agxOpenContext(compositor, "/dev/dri/renderD129");
       const done = await drmSyncobjCreate(compositor, fd);
       await nap(sim, VBLANK_NS);
       while (sim.now < lastVblank) {
