@@ -14,8 +14,6 @@ import {
 } from "@drmsim/amdgpu/user";
 import type { DrmAsahiCommand, DrmAsahiSync } from "@drmsim/asahi";
 import { agxRenderCommand, agxSubmit } from "@drmsim/asahi/user";
-import type { DmaFence } from "@drmsim/dma-fence";
-import { type DrmDevice, type DrmFile, drmSyncobjTable } from "@drmsim/drm";
 import { type Process, S64_MAX } from "@drmsim/runtime";
 
 export const KiB = 1024;
@@ -81,20 +79,6 @@ export async function asahiSubmit(
   });
 }
 
-// --- kernel-side peeks (not uAPI) -------------------------------------------------------------
+// --- kernel-side peeks (not uAPI): one copy, in @drmsim/testing ------------------------------
 
-/** The DRM file `p` opened on `dev` (kernel side). */
-export function fileOf(dev: DrmDevice, p: Process): DrmFile {
-  const f = [...dev.files].find((x) => x.proc === p);
-  if (f === undefined) throw new Error(`${p} has no file open on ${dev}`);
-  return f;
-}
-
-/** The fence a syncobj holds now (a new reference), or null. */
-export function syncobjFence(dev: DrmDevice, p: Process, handle: number): DmaFence | null {
-  const s = drmSyncobjTable(fileOf(dev, p)).find(handle);
-  if (s === null) return null;
-  const f = s.fenceGet();
-  s.put();
-  return f;
-}
+export { processFile as fileOf, syncobjFence } from "@drmsim/testing";

@@ -53,6 +53,7 @@ export {
   defineConformanceDriver,
   isConformanceDriver,
 } from "./conformance-driver.js";
+export { processFile, syncobjFence } from "./peek.js";
 export { type RecordedIoctl, RecordingProcess } from "./recording-process.js";
 export { layoutCorruptions } from "./uapi-corruptions.js";
 export { runUntil, runUntilSignaled } from "./wait.js";

@@ -4,7 +4,7 @@ import { msecs, secs } from "@drmsim/runtime";
 import { VGEM_FENCE_WRITE, vgemProbe } from "@drmsim/vgem";
 import { vgemFenceAttach } from "@drmsim/vgem/user";
 import { describe, expect, it } from "vitest";
-import { createWorld, runUntil, runUntilSignaled } from "../src/index.js";
+import { createWorld, processFile, runUntil, runUntilSignaled, syncobjFence } from "../src/index.js";
 
 const ops = { getDriverName: () => "test", getTimelineName: () => "t", release: () => {} };
 
@@ -91,6 +91,20 @@ describe("wait helpers", () => {
       /the flip did not hold within 1000000 ns/,
     );
     expect(w.sim.now).toBe(msecs(1));
+    expect(await w.teardown()).toEqual([]);
+  });
+});
+
+describe("kernel-side peeks", () => {
+  // syncobjFence with a fence is exercised by the asahi tests and the interop suite (vgem has no syncobj).
+  it("processFile finds the process's drm_file and names what is missing; syncobjFence of no syncobj is null", async () => {
+    const w = createWorld({ devices: [vgemProbe], processes: ["app", "idle"] });
+    const { app, idle } = w.procs;
+    const dev = w.devices[0]!;
+    const fd = await w.exec("app", () => app!.open("/dev/dri/card0"));
+    expect(processFile(dev, app!)).toBe(app!.file(fd).priv);
+    expect(() => processFile(dev, idle!)).toThrow(/has no file open on/);
+    expect(syncobjFence(dev, app!, 99)).toBeNull();
     expect(await w.teardown()).toEqual([]);
   });
 });
