@@ -20,38 +20,12 @@ import { pathToFileURL } from "node:url";
 import { format, promisify } from "node:util";
 import { nextSteps } from "@drmsim/cli";
 import { afterAll, describe, expect, it, vi } from "vitest";
+import { type FencedBlock as Block, fencedBlocks } from "../helpers/markdown.js";
 
 const root = resolve(import.meta.dirname, "../..");
 const guidePath = join(root, "docs", "writing-a-driver.md");
 const guide = readFileSync(guidePath, "utf8");
 const run = promisify(execFile);
-
-interface Block {
-  lang: string;
-  code: string;
-  /** 1-based line of the opening fence. */
-  line: number;
-  /** Offsets of the code in the guide (for UPDATE_GUIDE). */
-  start: number;
-  end: number;
-}
-
-/** Every fenced block of a markdown text, in order. */
-function fencedBlocks(md: string): Block[] {
-  const out: Block[] = [];
-  const re = /^```([\w-]*)[^\n]*\n([\s\S]*?)^```[ \t]*$/gm;
-  for (let m = re.exec(md); m !== null; m = re.exec(md)) {
-    const start = m.index + m[0].indexOf("\n") + 1;
-    out.push({
-      lang: m[1]!,
-      code: m[2]!,
-      line: md.slice(0, m.index).split("\n").length,
-      start,
-      end: start + m[2]!.length,
-    });
-  }
-  return out;
-}
 
 const FILE_RE = /^\/\/ ([\w-]+\.ts) — /;
 const blocks = fencedBlocks(guide);
@@ -131,7 +105,7 @@ describe("docs/writing-a-driver.md", () => {
     const bin = (b: string) => join(root, "node_modules", ".bin", b);
     await run(bin("tsc"), ["-p", join(dir, "tsconfig.json")], { cwd: root });
     await run(bin("biome"), ["check", dir], { cwd: root });
-  }, 120_000);
+  });
 
   for (const p of programs) {
     const title =
@@ -153,6 +127,6 @@ describe("docs/writing-a-driver.md", () => {
       if (process.env.UPDATE_GUIDE === "1" && p.output !== undefined && p.output.code !== actual)
         updates.push({ block: p.output, text: actual });
       else expect(actual).toBe(p.output?.code ?? "");
-    }, 60_000);
+    });
   }
 });

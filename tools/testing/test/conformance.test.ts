@@ -26,7 +26,7 @@ const failing = (r: Awaited<ReturnType<typeof runDriverConformance>>) =>
   r.results.filter((x) => !x.ok).map((x) => x.id);
 
 describe("runDriverConformance", () => {
-  it("README example: vgem passes every check and the report says so", async () => {
+  it("vgem passes every check and the report says so", async () => {
     const report = await runDriverConformance(vgem);
     expect(report.ok).toBe(true);
     // This descriptor lists no ioctls and has GEM buffers: dma-buf-export and ioctls do not apply.
