@@ -29,3 +29,4 @@ export * from "./amdgpu-object.js";
 export * from "./amdgpu-ring.js";
 export * from "./amdgpu-trace.js";
 export * from "./amdgpu-userq.js";
+export { driver } from "./conformance.js";

@@ -11,6 +11,7 @@ import {
   AMDGPU_CHUNK_ID_SYNCOBJ_OUT,
   AMDGPU_CTX_OP_ALLOC_CTX,
   AMDGPU_CTX_OP_FREE_CTX,
+  AMDGPU_CTX_OP_QUERY_STATE,
   AMDGPU_CTX_OP_QUERY_STATE2,
   DRM_IOCTL_AMDGPU_CS,
   DRM_IOCTL_AMDGPU_CTX,
@@ -44,6 +45,21 @@ export async function amdgpuCsCtxFree(p: Process, fd: number, ctxId: number): Pr
   await p.ioctl(fd, DRM_IOCTL_AMDGPU_CTX, {
     in: { op: AMDGPU_CTX_OP_FREE_CTX, ctx_id: ctxId },
   } satisfies DrmAmdgpuCtx);
+}
+
+/**
+ * `amdgpu_cs_query_reset_state`: `AMDGPU_CTX_OP_QUERY_STATE`, the context's
+ * `AMDGPU_CTX_*_RESET` status and the device's hang count.
+ */
+export async function amdgpuCsQueryResetState(
+  p: Process,
+  fd: number,
+  ctxId: number,
+): Promise<{ state: number; hangs: number }> {
+  const r = await p.ioctl<DrmAmdgpuCtx>(fd, DRM_IOCTL_AMDGPU_CTX, {
+    in: { op: AMDGPU_CTX_OP_QUERY_STATE, ctx_id: ctxId },
+  });
+  return { state: r.out?.state?.reset_status ?? 0, hangs: r.out?.state?.hangs ?? 0 };
 }
 
 /** `amdgpu_cs_query_reset_state2`: the context's `AMDGPU_CTX_QUERY2_FLAGS_*`. */
