@@ -10,6 +10,7 @@ import fc from "fast-check";
 import type { FuzzDriver, FuzzTemplate } from "./drivers.js";
 import { ioctlDefOf, layoutFieldPool } from "./ioctls.js";
 import { namedRefs, type RefTable } from "./reach.js";
+import { reachOf } from "./reach-drivers.js";
 import { drmFds, drmFileOf, type FuzzWorld } from "./world.js";
 
 /** What a generated value refers to in the world. */
@@ -242,10 +243,10 @@ function syncobjsOf(file: ReturnType<typeof drmFileOf>): number[] {
   return drmSyncobjTable(file).list();
 }
 
-/** The ids in `file`'s driver tables (`FuzzDriver.objects`), by table; empty for a driver without any. */
+/** The ids in `file`'s driver tables (`FuzzReach.objects`), by table; empty for a driver without any. */
 function objectsOf(world: FuzzWorld, file: DrmFile | undefined): Readonly<Record<string, readonly number[]>> {
   if (file === undefined) return {};
-  const objects = world.drivers[world.devices.indexOf(file.device)]?.objects;
+  const objects = reachOf(world.drivers[world.devices.indexOf(file.device)])?.objects;
   return objects === undefined ? {} : objects(file);
 }
 

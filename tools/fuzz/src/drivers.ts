@@ -12,9 +12,6 @@
  * deep — that is what gets a fuzzer past the argument checks into the submission paths.
  */
 import {
-  AMDGPU_CHUNK_ID_DEPENDENCIES,
-  AMDGPU_CHUNK_ID_SYNCOBJ_IN,
-  AMDGPU_CHUNK_ID_SYNCOBJ_OUT,
   AMDGPU_CTX_OP_ALLOC_CTX,
   AMDGPU_CTX_OP_FREE_CTX,
   AMDGPU_CTX_OP_QUERY_STATE2,
@@ -25,7 +22,6 @@ import {
   AMDGPU_HW_IP_GFX,
   AMDGPU_USERQ_OP_CREATE,
   AMDGPU_USERQ_OP_FREE,
-  amdgpuFprivOf,
   amdgpuProbe,
 } from "@drmsim/amdgpu";
 import {
@@ -39,7 +35,6 @@ import {
 import {
   ASAHI_PAGE_SIZE,
   ASAHI_VM_KERNEL_MIN_SIZE,
-  asahiFileOf,
   asahiProbe,
   DRM_ASAHI_BARRIER_NONE,
   DRM_ASAHI_BIND_READ,
@@ -50,22 +45,17 @@ import {
   drm_asahi_gem_bind_op,
 } from "@drmsim/asahi";
 import { agxBoCreate, agxCreateCommandQueue, agxVmCreate } from "@drmsim/asahi/user";
-import type { DrmDevice, DrmFile, DrmPluginHost } from "@drmsim/drm";
+import type { DrmDevice, DrmPluginHost } from "@drmsim/drm";
 import {
   HL_CB_OP_CREATE,
-  HL_CB_OP_DESTROY,
   HL_CB_OP_INFO,
   HL_CS_FLAGS_SIGNAL,
   HL_CS_FLAGS_WAIT,
   HL_INFO_HW_IP_INFO,
   HL_MEM_OP_ALLOC,
-  HL_MEM_OP_FREE,
   HL_MEM_OP_MAP,
-  HL_MEM_USERPTR,
-  HlQueueType,
   habanalabsProbe,
   hl_info_hw_ip_info,
-  hlFprivOf,
 } from "@drmsim/habanalabs";
 import {
   hlthunkCommandSubmission,
@@ -74,9 +64,9 @@ import {
   hlthunkRequestCommandBuffer,
 } from "@drmsim/habanalabs/user";
 import type { Process } from "@drmsim/runtime";
-import { DRM_IOCTL_VGEM_FENCE_ATTACH, VGEM_FENCE_NOTIMEOUT, vgemFileOf, vgemProbe } from "@drmsim/vgem";
+import { DRM_IOCTL_VGEM_FENCE_ATTACH, VGEM_FENCE_NOTIMEOUT, vgemProbe } from "@drmsim/vgem";
 import { fuzzAccelProbe } from "./fuzz-accel.js";
-import type { FuzzRef, RefTable } from "./reach.js";
+import type { FuzzReach } from "./reach-drivers.js";
 
 /** What a template builds its arguments from: the calling file's objects. */
 export interface FuzzTemplateEnv {
@@ -91,17 +81,6 @@ export interface FuzzTemplateEnv {
 /** A correct argument object for one ioctl. */
 export type FuzzTemplate = (env: FuzzTemplateEnv) => Record<string, unknown>;
 
-/**
- * Corrects the references `namedRefs` found by member name in one ioctl's argument (see
- * `reach.ts`): drops members an op does not read or whose name misleads (a `handle` that is a
- * sequence number), re-tables others (a `handle` that is a syncobj), adds what names alone miss.
- */
-export type FuzzRefsFix = (
-  args: Record<string, unknown>,
-  found: FuzzRef[],
-  file: DrmFile | undefined,
-) => FuzzRef[];
-
 /** One driver under fuzz. */
 export interface FuzzDriver {
   readonly name: string;
@@ -113,28 +92,9 @@ export interface FuzzDriver {
   setup?(proc: Process, fd: number): Promise<Record<string, number>>;
   /** A correct argument object per ioctl name. */
   readonly templates?: Readonly<Record<string, FuzzTemplate>>;
-  /**
-   * The ids in each of the driver's per-file tables (`ctx`, `vm`, `queue`, …: the tables its
-   * members name), for the reachability oracle and for generating other files' ids.
-   */
-  objects?(file: DrmFile): Readonly<Record<string, readonly number[]>>;
-  /** Member names that name one of the driver's tables (`fence: "fence"`), or never name anything (`null`). */
-  readonly members?: Readonly<Record<string, RefTable | null>>;
-  /** Per ioctl, the correction to the references found by member name. */
-  readonly refs?: Readonly<Record<string, FuzzRefsFix>>;
+  /** Its tables, for the reachability oracle (built-in drivers: `BUILTIN_REACH`, reach-drivers.ts). */
+  readonly reach?: FuzzReach;
 }
-
-/** The references of `found` except the one at `path` (dotted). */
-const dropPath = (found: FuzzRef[], path: string): FuzzRef[] =>
-  found.filter((r) => r.path.join(".") !== path);
-
-/** The `in` member of a union argument (amdgpu, habanalabs), as plain data. */
-const inOf = (args: Record<string, unknown>): Record<string, unknown> =>
-  (args.in ?? {}) as Record<string, unknown>;
-
-/** The references of `found` except those whose member (last path element) is `member`. */
-const without = (found: FuzzRef[], member: string): FuzzRef[] =>
-  found.filter((r) => r.path.at(-1) !== member);
 
 const at = <T>(list: readonly T[], i: number, none: T): T =>
   list.length === 0 ? none : list[i % list.length]!;
@@ -159,10 +119,6 @@ export const FUZZ_DRIVERS: readonly FuzzDriver[] = [
       });
       return { fence: out_fence };
     },
-    objects: (file) => ({
-      fence: [...vgemFileOf(file).fences].filter(([, f]) => f !== null).map(([id]) => id),
-    }),
-    members: { fence: "fence", out_fence: "fence" },
     templates: {
       VGEM_FENCE_ATTACH: ({ handles, pick }) => ({
         handle: at(handles, pick, 1),
@@ -185,15 +141,6 @@ export const FUZZ_DRIVERS: readonly FuzzDriver[] = [
       const spareVm = await agxVmCreate(proc, fd, ASAHI_KERNEL_START);
       const bo = await agxBoCreate(proc, fd, 4 * ASAHI_PAGE_SIZE);
       return { vm, queue, bo, spareVm, spareQueue };
-    },
-    objects: (file) => {
-      const af = asahiFileOf(file);
-      return { vm: af.vms.ids(), queue: [...af.queues.keys()] };
-    },
-    refs: {
-      // drm_asahi_sync.handle is a syncobj.
-      ASAHI_SUBMIT: (_args, found) =>
-        found.map((r) => (r.path[0] === "syncs" ? { ...r, table: "syncobj" } : r)),
     },
     templates: {
       ASAHI_VM_CREATE: ({ pick }) => ({
@@ -264,39 +211,6 @@ export const FUZZ_DRIVERS: readonly FuzzDriver[] = [
         amdgpuCsChunkBoList([bo]),
       ]);
       return { ctx, spareCtx, bo, userq, seq };
-    },
-    objects: (file) => {
-      const fpriv = amdgpuFprivOf(file);
-      return { ctx: [...fpriv.ctxMgr.ctxs.keys()], queue: [...fpriv.userq.queues.keys()] };
-    },
-    refs: {
-      // ALLOC_CTX reads no context id; the others read in.ctx_id.
-      AMDGPU_CTX: (args, found) =>
-        inOf(args).op === AMDGPU_CTX_OP_ALLOC_CTX ? dropPath(found, "in.ctx_id") : found,
-      // in.handle is the sequence number to wait for.
-      AMDGPU_WAIT_CS: (_args, found) => dropPath(found, "in.handle"),
-      // CREATE reads the BO handles, FREE the queue id.
-      AMDGPU_USERQ: (args, found) =>
-        inOf(args).op === AMDGPU_USERQ_OP_FREE
-          ? without(found, "bo_handles")
-          : dropPath(found, "in.queue_id"),
-      // Chunk data is read by chunk id: a dependency's `handle` is a sequence number (its ctx_id a
-      // context of this file), a syncobj chunk's `handle` a syncobj.
-      AMDGPU_CS: (args, found) => {
-        const chunks = inOf(args).chunks;
-        const idOf = (r: FuzzRef) =>
-          r.path[1] === "chunks" && Array.isArray(chunks)
-            ? (chunks[r.path[2] as number] as { chunk_id?: unknown } | undefined)?.chunk_id
-            : undefined;
-        return found.flatMap((r): FuzzRef[] => {
-          if (r.path.at(-1) !== "handle") return [r];
-          const id = idOf(r);
-          if (id === AMDGPU_CHUNK_ID_DEPENDENCIES) return [];
-          if (id === AMDGPU_CHUNK_ID_SYNCOBJ_IN || id === AMDGPU_CHUNK_ID_SYNCOBJ_OUT)
-            return [{ ...r, table: "syncobj" }];
-          return [r];
-        });
-      },
     },
     templates: {
       AMDGPU_GEM_CREATE: ({ pick }) => ({
@@ -376,53 +290,6 @@ export const FUZZ_DRIVERS: readonly FuzzDriver[] = [
         cs_flags: HL_CS_FLAGS_SIGNAL,
       });
       return { cb, mem, va, seq: Number(seq), signal: Number(signal) };
-    },
-    objects: (file) => {
-      const ctx = hlFprivOf(file).ctx;
-      return {
-        cb: [...ctx.cbs].filter(([, cb]) => !cb.destroyed).map(([h]) => h),
-        mem: [...ctx.memHandles.keys()],
-      };
-    },
-    // ctx_id must be 0 where it is read: the file has one context.
-    members: { ctx_id: null },
-    refs: {
-      HL_CB: (args) => {
-        const op = inOf(args).op;
-        if (op === HL_CB_OP_CREATE) return [{ path: ["out", "cb_handle"], table: "cb" }];
-        return op === HL_CB_OP_DESTROY || op === HL_CB_OP_INFO
-          ? [{ path: ["in", "cb_handle"], table: "cb" }]
-          : [];
-      },
-      // Memory handles, not GEM handles; `out.fd` (EXPORT_DMABUF_FD) stays an fd.
-      HL_MEMORY: (args, found) => {
-        const { op, flags } = inOf(args);
-        const fd = found.filter((r) => r.table === "fd");
-        if (op === HL_MEM_OP_ALLOC) return [...fd, { path: ["out", "handle"], table: "mem" }];
-        if (op === HL_MEM_OP_FREE) return [...fd, { path: ["in", "free", "handle"], table: "mem" }];
-        if (op === HL_MEM_OP_MAP && (Number(flags) & HL_MEM_USERPTR) === 0)
-          return [...fd, { path: ["in", "map_device", "handle"], table: "mem" }];
-        return fd;
-      },
-      // A default CS names a CB per chunk on an external queue (an internal queue's cb_handle is a
-      // device address); signal and wait CSs name none.
-      HL_CS: (args, _found, file) => {
-        const a = inOf(args);
-        if ((Number(a.cs_flags) & (HL_CS_FLAGS_SIGNAL | HL_CS_FLAGS_WAIT)) !== 0 || file === undefined)
-          return [];
-        const hdev = hlFprivOf(file).ctx.hdev;
-        const out: FuzzRef[] = [];
-        for (const list of ["chunks_restore", "chunks_execute"] as const) {
-          const chunks = a[list];
-          if (!Array.isArray(chunks)) continue;
-          chunks.forEach((c: { queue_index?: unknown }, i) => {
-            const q = hdev.queues[Number(c?.queue_index)];
-            if (q?.props.type === HlQueueType.EXT)
-              out.push({ path: ["in", list, i, "cb_handle"], table: "cb" });
-          });
-        }
-        return out;
-      },
     },
     templates: {
       HL_INFO: () => ({ op: HL_INFO_HW_IP_INFO, return_pointer: {}, return_size: hl_info_hw_ip_info.size }),

@@ -11,10 +11,11 @@
 import "reflect-metadata";
 
 export * from "./args.js";
-export { FUZZ_DRIVERS, type FuzzDriver, type FuzzRefsFix } from "./drivers.js";
+export { FUZZ_DRIVERS, type FuzzDriver } from "./drivers.js";
 export * from "./fuzz.js";
 export { FuzzAccelDriver, fuzzAccelProbe } from "./fuzz-accel.js";
 export * from "./reach.js";
+export * from "./reach-drivers.js";
 export * from "./rejected-args.js";
 export * from "./report.js";
 export * from "./sweep.js";

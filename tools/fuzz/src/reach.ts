@@ -12,8 +12,8 @@
  * `handle`s of a `DRM_IOCTL_SYNCOBJ_*` ioctl are syncobjs), wherever it sits — in nested structs,
  * union members, arrays behind user pointers, and the JavaScript-only `ext` members and opaque
  * pointers (walked as plain data). A driver whose names mislead (a `handle` that is a sequence
- * number, an id read only by some ops) corrects the list for that ioctl (`FuzzDriver.refs`) and
- * says what its own tables hold (`FuzzDriver.objects`).
+ * number, an id read only by some ops) corrects the list for that ioctl (`FuzzReach.refs`) and
+ * says what its own tables hold (`FuzzReach.objects`; built-in drivers' in `reach-drivers.ts`).
  *
  * The rule, per named value: a value the call wrote back (it changed) is an output and must be in
  * the caller's table after the call (a handle returned into another file's table is the same bug
@@ -24,11 +24,12 @@
 import { type DrmFile, type DrmIoctlDef, drmSyncobjTable } from "@drmsim/drm";
 import type { Process, UapiElem, UapiField, UapiLayout } from "@drmsim/runtime";
 import type { FuzzDriver } from "./drivers.js";
+import { reachOf } from "./reach-drivers.js";
 
 /**
  * A table a named value indexes: the DRM core's (`gem`, `syncobj`, `flink` names of the device,
  * `magic`s waiting in the caller's master's map, and its own), the caller's process fds (`fd`), or one a driver keeps per
- * file (`ctx`, `vm`, `queue`, …, listed by `FuzzDriver.objects`).
+ * file (`ctx`, `vm`, `queue`, …, listed by `FuzzReach.objects`).
  */
 export type RefTable = "gem" | "syncobj" | "fd" | "flink" | "magic" | (string & {});
 
@@ -60,7 +61,7 @@ export const MEMBER_TABLES: Readonly<Record<string, RefTable>> = {
 
 const SYNCOBJ_MEMBERS = new Set(["handle", "handles", "src_handle", "dst_handle"]);
 
-/** Corrections for core ioctls, as `FuzzDriver.refs` are for a driver's. */
+/** Corrections for core ioctls, as `FuzzReach.refs` are for a driver's. */
 const CORE_REFS: Readonly<Record<string, (args: Plain, found: FuzzRef[]) => FuzzRef[]>> = {
   // drm_gem_change_handle_ioctl returns 0 for handle == new_handle before looking anything up.
   DRM_IOCTL_GEM_CHANGE_HANDLE: (args, found) =>
@@ -81,7 +82,8 @@ export function namedRefs(
   driver: FuzzDriver | undefined,
   file: DrmFile | undefined,
 ): FuzzRef[] {
-  const names: Record<string, RefTable | null> = { ...MEMBER_TABLES, ...driver?.members };
+  const reach = reachOf(driver);
+  const names: Record<string, RefTable | null> = { ...MEMBER_TABLES, ...reach?.members };
   const syncobjIoctl = def.name.startsWith("DRM_IOCTL_SYNCOBJ_");
   const tableOf = (member: string): RefTable | null => {
     const t = names[member];
@@ -151,7 +153,7 @@ export function namedRefs(
   field(def.layout, args, "", []);
   const core = CORE_REFS[def.name];
   if (core !== undefined) return isPlain(args) ? core(args, out) : out;
-  const fix = driver?.refs?.[def.name];
+  const fix = reach?.refs?.[def.name];
   return fix === undefined || !isPlain(args) ? out : fix(args, out, file);
 }
 
@@ -181,7 +183,7 @@ export interface FuzzCaller {
 
 /**
  * Whether `v` is in `table` as the caller sees it now; undefined if the caller has no such table
- * (a driver table its `FuzzDriver.objects` does not list — a gap in the fuzzer, reported as one).
+ * (a driver table its `FuzzReach.objects` does not list — a gap in the fuzzer, reported as one).
  */
 export function callerReaches(c: FuzzCaller, table: RefTable, v: bigint): boolean | undefined {
   if (v < 0n || v > BigInt(Number.MAX_SAFE_INTEGER)) return false;
@@ -204,7 +206,7 @@ export function callerReaches(c: FuzzCaller, table: RefTable, v: bigint): boolea
       // in its master's map (AUTH_MAGIC).
       return c.file.magic === n || c.file.master?.find(n) != null;
     default: {
-      const ids = c.driver?.objects?.(c.file)[table];
+      const ids = reachOf(c.driver)?.objects?.(c.file)[table];
       return ids === undefined ? undefined : ids.some((id) => BigInt(id) === v);
     }
   }

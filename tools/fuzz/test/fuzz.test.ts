@@ -132,7 +132,7 @@ function crossFileDriver(): FuzzDriver {
       const { ctx_id } = await proc.ioctl<{ ctx_id: number }>(fd, DRM_IOCTL_CROSSFILE_CTX_CREATE, {});
       return { ctx: ctx_id };
     },
-    objects: (file) => ({ ctx: ctxsOf(file) }),
+    reach: { objects: (file) => ({ ctx: ctxsOf(file) }) },
     templates: { CROSSFILE_CTX_QUERY: ({ ids }) => ({ ctx_id: ids.ctx }) },
   };
 }

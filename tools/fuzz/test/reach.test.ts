@@ -164,7 +164,7 @@ describe("reachViolations: a successful call named only what its caller reaches"
   it("a driver table the fuzzer does not know is a gap it reports, not a pass", async () => {
     const world = await buildWorld({ drivers: FUZZ_DRIVERS.filter((d) => d.name === "asahi") });
     const a = callerOn(world, "asahi", 0);
-    const blind: FuzzCaller = { ...a, driver: { ...a.driver!, objects: undefined } };
+    const blind: FuzzCaller = { ...a, driver: { ...a.driver!, reach: {} } };
     const def = a.file.device.driverIoctl("ASAHI_VM_DESTROY")!;
     const args = { vm_id: 1 };
     expect(reachViolations(a, reachBefore(a, def, args), args)).toEqual([]);
