@@ -210,7 +210,9 @@ describe("asahi dynamic dma-buf import", () => {
         in_sync_count: 0,
         out_sync_count: 1,
       });
-      // The write's, the copy's (KERNEL) and the job's (READ) fences are in the resv, none signalled.
+      // The submit mapped the buffer (the map that moved it), and the write's, the copy's (KERNEL)
+      // and the job's (READ) fences are in the resv, none signalled.
+      expect(asahiPrimeStats(dev).maps).toBe(1);
       expect(buf.resv.numFences).toBe(3);
       expect(buf.resv.testSignaled(DmaResvUsage.KERNEL)).toBe(false);
       expect(buf.resv.testSignaled(DmaResvUsage.READ)).toBe(false);
