@@ -86,13 +86,12 @@ function check(dir, detector) {
   return run(dir, [vitest, "run", "--reporter=dot", ...detector.files]);
 }
 
-/** The first line of `out` that `re` matches (or the match itself, for a multi-line pattern), shortened. */
+/** What `re` matched in `out` (its last line, for a multi-line match), shortened to fit a line. */
 function evidence(out, re) {
   const m = out.match(re);
   if (m === null) return "";
-  const line = out.split("\n").find((l) => re.test(l)) ?? m[0].split("\n").join(" ");
-  const s = line.trim().replace(/\s+/g, " ");
-  return s.length > 110 ? `${s.slice(0, 107)}...` : s;
+  const s = (m[0].split("\n").filter((l) => l.trim() !== "").at(-1) ?? "").trim().replace(/\s+/g, " ");
+  return s.length > 120 ? `${s.slice(0, 55)} … ${s.slice(-60)}` : s;
 }
 
 function table(rows) {
