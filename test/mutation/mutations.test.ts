@@ -6,9 +6,9 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { CI_CAMPAIGN } from "@drmsim/fuzz";
 import { describe, expect, it } from "vitest";
 import { applyMutation, FUZZ_CAMPAIGN, MUTATIONS, type Mutation } from "../../scripts/mutations.mjs";
-import { CI_CAMPAIGN } from "../../tools/fuzz/src/report.js";
 
 const root = resolve(import.meta.dirname, "../..");
 
