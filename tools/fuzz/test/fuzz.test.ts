@@ -241,7 +241,7 @@ describe("uAPI fuzzer", () => {
     expect(Object.keys(stats.errnos)).toEqual(
       expect.arrayContaining(["EINVAL", "EACCES", "EBADF", "ENOENT"]),
     );
-  }, 240_000);
+  });
 
   it("the CI campaign catches a GEM handle lookup that falls back to the other files of the device", async () => {
     // The planted bug: drm_gem_object_lookup, given a handle its file lacks, searches every file
@@ -266,7 +266,7 @@ describe("uAPI fuzzer", () => {
     } finally {
       table.lookup = lookup;
     }
-  }, 240_000);
+  });
 
   it("catches a driver that resolves a context id in another file, and shrinks the sequence to one step", async () => {
     const { failure } = await runFuzz({
@@ -279,7 +279,7 @@ describe("uAPI fuzzer", () => {
       /CROSSFILE_CTX_QUERY.*succeeded but named what its caller cannot reach:\s+ctx_id \(ctx\) = \d+ named an object that is not in the ctx table/s,
     );
     expect(failure?.counterexample.match(/"op":/g)?.length).toBe(1);
-  }, 60_000);
+  });
 
   it("catches an ERESTARTSYS that reaches userspace (a driver returning it with no signal pending)", async () => {
     const { failure } = await runFuzz({
@@ -289,7 +289,7 @@ describe("uAPI fuzzer", () => {
       drivers: [VGEM_ONLY, brokenDriver("restartsys")],
     });
     expect(failure?.message).toMatch(/BROKEN_OP.*ERESTARTSYS reached userspace/s);
-  }, 60_000);
+  });
 
   it("signals: a blocked syncobj wait gets SIGALRM — EINTR in the process without SA_RESTART, a restart in the one with it", async () => {
     const world = await buildWorld({
@@ -333,7 +333,7 @@ describe("uAPI fuzzer", () => {
     });
     expect(failure?.message).toMatch(/BROKEN_OP.*failed with EINVAL .*but changed state/s);
     expect(failure?.counterexample.match(/"op":/g)?.length).toBeLessThanOrEqual(2);
-  }, 60_000);
+  });
 
   it("catches an error that is not a KernelError", async () => {
     const { failure } = await runFuzz({
@@ -343,7 +343,7 @@ describe("uAPI fuzzer", () => {
       drivers: [VGEM_ONLY, brokenDriver("typeerror")],
     });
     expect(failure?.message).toMatch(/non-KernelError: TypeError/);
-  }, 60_000);
+  });
 
   it("catches a leaked reference at teardown", async () => {
     const { failure } = await runFuzz({
@@ -353,7 +353,7 @@ describe("uAPI fuzzer", () => {
       drivers: [VGEM_ONLY, brokenDriver("leak")],
     });
     expect(failure?.message).toMatch(/teardown is not clean:\s+leak/);
-  }, 60_000);
+  });
 
   it("catches a validator finding", async () => {
     const { failure } = await runFuzz({
@@ -363,5 +363,5 @@ describe("uAPI fuzzer", () => {
       drivers: [VGEM_ONLY, brokenDriver("finding")],
     });
     expect(failure?.message).toMatch(/made the validator report/);
-  }, 60_000);
+  });
 });
