@@ -199,7 +199,7 @@ describe("asahi dynamic dma-buf import", () => {
       buf.resv.reserveFences(1);
       buf.resv.addFence(write, DmaResvUsage.WRITE);
       buf.resv.unlock();
-      const { fd, queue } = await openQueue(app);
+      const { fd, queue } = await agxOpenContext(app);
       const handle = await importInto(app, fd, buf);
       const done = await drmSyncobjCreate(app, fd);
       await submit(app, fd, {

@@ -11,8 +11,12 @@ import { BOGUS_IOCTL } from "./ioctls.js";
 /** The campaign `pnpm test` runs (tools/fuzz/test/fuzz.test.ts): seed 0x5eed, at least 2,000 ioctls. */
 export const CI_CAMPAIGN: FuzzOptions = { runs: 60, callsPerRun: 40, seed: 0x5eed, minCalls: 2000 };
 
-/** Successes every registered ioctl must have in `CI_CAMPAIGN`. */
-export const SUCCESS_FLOOR = 5;
+/**
+ * Successes every registered ioctl must have in `CI_CAMPAIGN`. Low enough that a change to the
+ * campaign's random stream (any new ioctl or template reshuffles it) does not flip it, high enough
+ * that a success path reached once by luck does not pass for covered.
+ */
+export const SUCCESS_FLOOR = 3;
 
 /** Ioctls that cannot succeed in the fuzzer's world, and why. */
 export const NEVER_SUCCEEDS: Readonly<Record<string, string>> = {
