@@ -30,6 +30,12 @@
 
 #define CHECK(what, cond) CHECK_EQ(what, !!(cond), 1)
 
+/* Line-buffered output: a transcript that stops where the program stopped. */
+__attribute__((constructor)) static void line_buffered(void)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+}
+
 /* A libdrm or libc result as the kernel's: -errno on failure (libdrm returns -1 or -errno by function). */
 static inline long E(long r)
 {

@@ -273,6 +273,12 @@ void shim_thread_attach(void)
 		attach(0, (pid_t)shim_raw(SYS_getppid, 0, 0, 0, 0, 0, 0));
 }
 
+void shim_thread_attach_token(uint32_t token)
+{
+	if (shim_enabled() && ch.sock < 0)
+		attach(token, (pid_t)shim_raw(SYS_getppid, 0, 0, 0, 0, 0, 0));
+}
+
 void shim_fork_child(uint32_t token, pid_t ppid)
 {
 	/* Every channel of the parent's threads was inherited: none of them is ours. */

@@ -609,13 +609,14 @@ pid_t fork(void)
 struct start {
 	void *(*fn)(void *);
 	void *arg;
+	uint32_t token;
 };
 
 static void *start_thread(void *p)
 {
 	struct start s = *(struct start *)p;
 	free(p);
-	shim_thread_attach();
+	shim_thread_attach_token(s.token);
 	return s.fn(s.arg);
 }
 
@@ -633,6 +634,7 @@ int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *)
 	struct shim_reply r;
 	shim_call(MSG_FORK_BEGIN, NULL, 0, NULL, 0, &r, 0);
 	free(r.data);
+	s->token = (uint32_t)r.ret;
 	int ret = real_pthread_create(t, attr, start_thread, s);
 	int32_t end[2] = {(int32_t)r.ret, ret == 0 ? 0 : -1};
 	shim_notify(MSG_FORK_END, end, sizeof(end));

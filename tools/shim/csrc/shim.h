@@ -64,6 +64,7 @@ int shim_call(uint16_t type, const void *a, size_t alen, const void *b, size_t b
 	      int interruptible);
 void shim_notify(uint16_t type, const void *a, size_t alen);
 void shim_thread_attach(void);
+void shim_thread_attach_token(uint32_t token);
 void shim_fork_child(uint32_t token, pid_t ppid);
 void shim_known_add(uint64_t ino);
 int shim_known_has(uint64_t ino);

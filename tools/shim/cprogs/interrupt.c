@@ -1,0 +1,102 @@
+/* A signal during a forwarded wait: EINTR with a handler without SA_RESTART, the wait goes on with one. */
+#include <pthread.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+
+#include "check.h"
+
+static int fd;
+static uint32_t h;
+static volatile int handled;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	handled++;
+}
+
+struct result {
+	int ret;
+};
+
+/* The raw ioctl: libdrm's drmIoctl would retry EINTR itself. */
+static void *waiter(void *p)
+{
+	struct drm_syncobj_wait w = {.handles = (uint64_t)(uintptr_t)&h, .count_handles = 1, .timeout_nsec = INT64_MAX};
+	((struct result *)p)->ret = ioctl(fd, DRM_IOCTL_SYNCOBJ_WAIT, &w) < 0 ? -errno : 0;
+	return NULL;
+}
+
+struct sleeper {
+	int ret;
+	struct timespec rem;
+};
+
+static void *sleeper(void *p)
+{
+	struct sleeper *s = p;
+	struct timespec req = {1, 0};
+	s->ret = nanosleep(&req, &s->rem) < 0 ? -errno : 0;
+	return NULL;
+}
+
+static void install(int flags)
+{
+	struct sigaction sa = {0};
+	sa.sa_handler = on_usr1;
+	sa.sa_flags = flags;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+}
+
+int main(void)
+{
+	fd = open_render("drmsim");
+	CHECK_EQ("create", drmSyncobjCreate(fd, 0, &h), 0);
+	uint64_t one = 1;
+	CHECK_EQ("timeline signal 1 (so the syncobj has a fence)", drmSyncobjTimelineSignal(fd, &h, &one, 1), 0);
+	CHECK_EQ("reset", drmSyncobjReset(fd, &h, 1), 0);
+	/* An unsignalled fence in h: a sw_sync fence imported through a sync_file. */
+	int tl = open("/dev/sw_sync", O_RDWR);
+	struct {
+		uint32_t value;
+		char name[32];
+		int32_t fence;
+	} cf = {1, "t", -1};
+	CHECK_EQ("sw_sync fence", E(ioctl(tl, _IOWR('W', 0, cf), &cf)), 0);
+	CHECK_EQ("import", drmSyncobjImportSyncFile(fd, h, cf.fence), 0);
+
+	install(0);
+	struct result r = {1};
+	pthread_t t;
+	CHECK_EQ("pthread_create", pthread_create(&t, NULL, waiter, &r), 0);
+	CHECK_EQ("usleep 1 ms", usleep(1000), 0);
+	CHECK_EQ("pthread_kill(SIGUSR1)", pthread_kill(t, SIGUSR1), 0);
+	CHECK_EQ("pthread_join", pthread_join(t, NULL), 0);
+	CHECK_EQ("the wait without SA_RESTART", r.ret, -EINTR);
+	CHECK_EQ("handler ran", handled, 1);
+
+	install(SA_RESTART);
+	r.ret = 1;
+	CHECK_EQ("pthread_create", pthread_create(&t, NULL, waiter, &r), 0);
+	CHECK_EQ("usleep 1 ms", usleep(1000), 0);
+	CHECK_EQ("pthread_kill(SIGUSR1)", pthread_kill(t, SIGUSR1), 0);
+	CHECK_EQ("usleep 1 ms", usleep(1000), 0);
+	uint32_t inc = 1;
+	CHECK_EQ("signal the fence", E(ioctl(tl, _IOW('W', 1, uint32_t), &inc)), 0);
+	CHECK_EQ("pthread_join", pthread_join(t, NULL), 0);
+	CHECK_EQ("the wait with SA_RESTART", r.ret, 0);
+	CHECK_EQ("handler ran", handled, 2);
+
+	/* A virtual sleep is interrupted too, and reports what was left. */
+	install(0);
+	struct sleeper sl = {0};
+	CHECK_EQ("pthread_create", pthread_create(&t, NULL, sleeper, &sl), 0);
+	CHECK_EQ("usleep 1 ms", usleep(1000), 0);
+	CHECK_EQ("pthread_kill(SIGUSR1)", pthread_kill(t, SIGUSR1), 0);
+	CHECK_EQ("pthread_join", pthread_join(t, NULL), 0);
+	CHECK_EQ("nanosleep(1 s)", sl.ret, -EINTR);
+	CHECK_EQ("rem (ms)", sl.rem.tv_sec * 1000 + sl.rem.tv_nsec / 1000000, 999);
+	printf("done\n");
+	return 0;
+}
