@@ -55,9 +55,14 @@ if (!have("pkg-config", ["--exists", "libdrm"])) {
   missing("no libdrm headers (pkg-config libdrm)");
   process.exit(0);
 }
-const flags = execFileSync("pkg-config", ["--cflags", "--libs", "libdrm"], { encoding: "utf8" }).trim().split(/\s+/);
+const flags = execFileSync("pkg-config", ["--cflags", "--libs", "libdrm"], { encoding: "utf8" })
+  .trim()
+  .split(/\s+/);
 const progDir = path.join(here, "cprogs");
-const common = fs.readdirSync(progDir).filter((f) => f.endsWith(".h")).map((f) => path.join(progDir, f));
+const common = fs
+  .readdirSync(progDir)
+  .filter((f) => f.endsWith(".h"))
+  .map((f) => path.join(progDir, f));
 for (const f of fs.readdirSync(progDir).filter((f) => f.endsWith(".c"))) {
   const src = path.join(progDir, f);
   const bin = path.join(out, "progs", f.replace(/\.c$/, ""));

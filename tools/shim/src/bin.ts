@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { preloadLibrary } from "./build.js";
 import type { ShimScenario } from "./devices.js";
-import { shimExec } from "./exec.js";
+import { shimExec, shimExecWith } from "./exec.js";
 import { startShimServer } from "./server.js";
 
 /** Runs `drmsim serve` / `drmsim exec` with `args` (after the command name); resolves to the exit code. */
@@ -36,8 +36,25 @@ export async function shimMain(command: string, args: readonly string[]): Promis
     } else return usage(`unknown option ${a}`);
   }
   if (!fs.existsSync(preloadLibrary())) {
-    process.stderr.write(`drmsim ${command}: ${preloadLibrary()} is not built; run \`pnpm build\` (needs gcc)\n`);
+    process.stderr.write(
+      `drmsim ${command}: ${preloadLibrary()} is not built; run \`pnpm build\` (needs gcc)\n`,
+    );
     return 1;
+  }
+  // `exec` inside `drmsim serve`'s environment: use that server.
+  const running = process.env.DRMSIM_SOCKET;
+  if (
+    command === "exec" &&
+    running !== undefined &&
+    fs.existsSync(running) &&
+    process.env.DRMSIM_ROOT !== undefined
+  ) {
+    const argv = args.slice(i);
+    if (argv.length === 0) return usage("exec needs a program");
+    const r = await shimExecWith({ DRMSIM_SOCKET: running, DRMSIM_ROOT: process.env.DRMSIM_ROOT }, argv, {
+      inherit: true,
+    });
+    return r.code ?? 128 + 9;
   }
   const server = await startShimServer(opts);
   if (command === "serve") {
@@ -70,5 +87,6 @@ function usage(why: string): number {
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const [command, ...rest] = process.argv.slice(2);
-  process.exitCode = command === "serve" || command === "exec" ? await shimMain(command, rest) : usage("serve or exec?");
+  process.exitCode =
+    command === "serve" || command === "exec" ? await shimMain(command, rest) : usage("serve or exec?");
 }

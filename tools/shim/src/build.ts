@@ -20,7 +20,11 @@ export function shimProgram(name: string): string {
 }
 
 /** What was built: the C test programs that exist and, for those that do not, what to do. */
-export function shimBuildStatus(names: readonly string[]): { built: string[]; missing: string[]; hint: string } {
+export function shimBuildStatus(names: readonly string[]): {
+  built: string[];
+  missing: string[];
+  hint: string;
+} {
   const lib = fs.existsSync(preloadLibrary());
   const built = lib ? names.filter((n) => fs.existsSync(shimProgram(n))) : [];
   const missing = names.filter((n) => !built.includes(n));

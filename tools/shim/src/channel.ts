@@ -80,7 +80,10 @@ export class ClientThread {
     p.set(data, 12);
     this.send(Down.MEM_WRITE, p);
     if (this.answer().readInt32LE(0) !== 0)
-      throw new KernelError("EFAULT", `copy_to_user of ${data.length} bytes at 0x${addr.toString(16)} faulted`);
+      throw new KernelError(
+        "EFAULT",
+        `copy_to_user of ${data.length} bytes at 0x${addr.toString(16)} faulted`,
+      );
   }
 
   /** A new backing pipe in the program (for `fd_install`): its read and write ends' numbers. */

@@ -25,12 +25,19 @@ export interface ShimScenarioContext {
 export type ShimScenario = (ctx: ShimScenarioContext) => void | Promise<void>;
 
 /** Probes the default devices (and the scenario's) and returns the node table. */
-export async function setupDevices(sim: Simulator, scenario?: ShimScenario): Promise<{ host: DrmPluginHost; nodes: ShimNode[] }> {
+export async function setupDevices(
+  sim: Simulator,
+  scenario?: ShimScenario,
+): Promise<{ host: DrmPluginHost; nodes: ShimNode[] }> {
   const host = new DrmPluginHost(sim);
   vgemProbe(host);
   host.probe(DrmsimGenericDriver, {
     name: "drmsim",
-    features: DrmDriverFeature.GEM | DrmDriverFeature.RENDER | DrmDriverFeature.SYNCOBJ | DrmDriverFeature.SYNCOBJ_TIMELINE,
+    features:
+      DrmDriverFeature.GEM |
+      DrmDriverFeature.RENDER |
+      DrmDriverFeature.SYNCOBJ |
+      DrmDriverFeature.SYNCOBJ_TIMELINE,
   });
   swSyncRegister(sim);
   registerCharDevice(sim, "/dev/sw_sync", lookupCharDevice(sim, "/sys/kernel/debug/sync/sw_sync"));

@@ -22,9 +22,18 @@ export function shimExec(
   argv: readonly string[],
   opts: { env?: Record<string, string>; inherit?: boolean; cwd?: string } = {},
 ): Promise<ShimExecResult> {
+  return shimExecWith(server.env, argv, opts);
+}
+
+/** `shimExec` against a server known by its environment (`DRMSIM_SOCKET`, `DRMSIM_ROOT`). */
+export function shimExecWith(
+  serverEnv: Record<string, string>,
+  argv: readonly string[],
+  opts: { env?: Record<string, string>; inherit?: boolean; cwd?: string } = {},
+): Promise<ShimExecResult> {
   const env: Record<string, string> = {
     ...(process.env as Record<string, string>),
-    ...server.env,
+    ...serverEnv,
     ...opts.env,
     LD_PRELOAD: [preloadLibrary(), process.env.LD_PRELOAD].filter(Boolean).join(" "),
   };

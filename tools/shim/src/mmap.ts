@@ -74,7 +74,10 @@ export const defaultMmapResolver: ShimMmapResolver = {
       if (!(obj instanceof DrmGemObject))
         throw new KernelError("EINVAL", "mmap: this dma-buf's exporter has no pages the shim can share");
       if (offset + BigInt(length) > BigInt(buf.size))
-        throw new KernelError("EINVAL", `mmap of ${length} bytes at ${offset} is beyond the ${buf.size}-byte buffer`);
+        throw new KernelError(
+          "EINVAL",
+          `mmap of ${length} bytes at ${offset} is beyond the ${buf.size}-byte buffer`,
+        );
       return { pages: pagesOfObject(obj), start: Number(offset) };
     }
     throw new KernelError("ENODEV", `mmap: a ${file.fops.kind} cannot be mapped`);

@@ -55,7 +55,7 @@ export function frame(type: number, payload: Uint8Array = new Uint8Array(0)): Bu
 
 /** Splits a byte stream (a socket's chunks) into messages. */
 export class MessageReader {
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
 
   /** Adds a chunk; returns the messages it completed. */
   push(chunk: Buffer): Message[] {

@@ -29,7 +29,7 @@ import {
 } from "@drmsim/runtime";
 import { BackingRegistry } from "./backing.js";
 import { ClientThread } from "./channel.js";
-import { setupDevices, type ShimScenario } from "./devices.js";
+import { type ShimScenario, setupDevices } from "./devices.js";
 import { ShimMappings, type ShimMmapResolver } from "./mmap.js";
 import { type Message, MessageReader, Msg } from "./protocol.js";
 import { ShimProcess } from "./shim-process.js";
@@ -67,11 +67,34 @@ export interface ShimServer {
   readonly env: Record<string, string>;
   /** Attached threads now. */
   readonly threads: number;
+  /** Simulated files still held by a program. */
+  readonly backings: number;
+  /** Resolves once no thread is attached and no simulated file is held (every program exited). */
+  whenIdle(): Promise<void>;
   close(): Promise<void>;
+}
+
+let warningFiltered = false;
+
+/**
+ * A backing's read end is closed by libuv at once but forgotten by Node's fd bookkeeping only in a
+ * later callback, so a new read end that reuses the number makes Node warn that the fd was
+ * "opened in unmanaged mode twice". Harmless here; the warning is dropped, nothing else.
+ */
+function filterFdReuseWarning(): void {
+  if (warningFiltered) return;
+  warningFiltered = true;
+  const emit = process.emitWarning.bind(process);
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    const text = typeof warning === "string" ? warning : warning.message;
+    if (/^File descriptor \d+ opened in unmanaged mode twice$/.test(text)) return;
+    (emit as (w: string | Error, ...r: unknown[]) => void)(warning, ...rest);
+  }) as typeof process.emitWarning;
 }
 
 /** Starts a server; resolves once it listens. */
 export async function startShimServer(opts: ShimServerOptions = {}): Promise<ShimServer> {
+  filterFdReuseWarning();
   const root = opts.root ?? fs.mkdtempSync(path.join(os.tmpdir(), "drmsim-"));
   fs.mkdirSync(root, { recursive: true });
   const socket = opts.socket ?? path.join(root, "sock");
@@ -95,6 +118,10 @@ export async function startShimServer(opts: ShimServerOptions = {}): Promise<Shi
     get threads() {
       return s.threadCount;
     },
+    get backings() {
+      return s.backingCount;
+    },
+    whenIdle: () => s.whenIdle(),
     async close() {
       await new Promise<void>((resolve) => srv.close(() => resolve()));
       s.close();
@@ -134,6 +161,26 @@ class Server {
     return this.threads.size;
   }
 
+  get backingCount(): number {
+    return this.registry.size;
+  }
+
+  private idleWaiters: (() => void)[] = [];
+
+  whenIdle(): Promise<void> {
+    return new Promise((resolve) => {
+      this.idleWaiters.push(resolve);
+      this.checkIdle();
+    });
+  }
+
+  private checkIdle(): void {
+    if (this.threads.size > 0 || this.registry.size > 0 || this.pumping) return;
+    const ws = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of ws) w();
+  }
+
   connect(sock: net.Socket): void {
     const reader = new MessageReader();
     let thread: ClientThread | undefined;
@@ -145,7 +192,9 @@ class Server {
             thread = this.hello(sock, m.payload);
           } else this.dispatch(thread, m);
         } catch (e) {
-          this.log(`protocol error from ${thread ?? "a new client"}: ${e instanceof Error ? e.stack : String(e)}`);
+          this.log(
+            `protocol error from ${thread ?? "a new client"}: ${e instanceof Error ? e.stack : String(e)}`,
+          );
           sock.destroy();
         }
       }
@@ -178,7 +227,9 @@ class Server {
       } catch {
         // gone already; the name is only for reports
       }
-      proc = new ShimProcess(this.sim, name, pid, ppid, this.registry, () => this.ctxThread.get(this.sim.current));
+      proc = new ShimProcess(this.sim, name, pid, ppid, this.registry, () =>
+        this.ctxThread.get(this.sim.current),
+      );
       // A program's signal handler interrupts a forwarded wait: EINTR, as a handler without
       // SA_RESTART makes it (with SA_RESTART the real kernel restarts the library's own read).
       proc.sigaction(SIGURG, { handler: () => {}, flags: 0 });
@@ -210,13 +261,17 @@ class Server {
     const p = m.payload;
     switch (m.type) {
       case Msg.IOCTL:
-        return this.ioctl(t, p);
+        this.ioctl(t, p);
+        return;
       case Msg.OPEN:
-        return this.open(t, p);
+        this.open(t, p);
+        return;
       case Msg.POLL:
-        return this.poll(t, p);
+        this.poll(t, p);
+        return;
       case Msg.SLEEP:
-        return this.sleep(t, p.readBigInt64LE(0));
+        this.sleep(t, p.readBigInt64LE(0));
+        return;
       case Msg.INTERRUPT:
         t.interrupt?.();
         return;
@@ -230,7 +285,8 @@ class Server {
         t.reply(EINVAL);
         return;
       case Msg.MMAP:
-        return this.mmap(t, p);
+        this.mmap(t, p);
+        return;
       case Msg.FORK_BEGIN: {
         const token = this.nextToken++;
         this.pendingStarts.add(token);
@@ -350,7 +406,7 @@ class Server {
       const ready = await proc.poll(fds, timeout < 0n ? undefined : Number(timeout));
       const out = Buffer.alloc(2 * n);
       fds.forEach((f, i) => {
-        out.writeInt16LE(f.revents << 16 >> 16, 2 * i);
+        out.writeInt16LE(((f.revents ?? 0) << 16) >> 16, 2 * i);
       });
       return { ret: ready, data: out };
     });
@@ -429,8 +485,12 @@ class Server {
             this.pumpAgain = true;
           } else if (this.stuckReported !== this.sim.now) {
             this.stuckReported = this.sim.now;
-            const who = [...this.threads].map((t) => `${t} in ${t.state.kind === "call" ? t.state.what : "a wait"}`);
-            this.log(`every thread is blocked and nothing is pending: the program waits forever (${who.join(", ")})`);
+            const who = [...this.threads].map(
+              (t) => `${t} in ${t.state.kind === "call" ? t.state.what : "a wait"}`,
+            );
+            this.log(
+              `every thread is blocked and nothing is pending: the program waits forever (${who.join(", ")})`,
+            );
           }
         }
       } while (this.pumpAgain);
@@ -439,6 +499,7 @@ class Server {
     } finally {
       this.pumping = false;
     }
+    this.checkIdle();
   }
 
   close(): void {

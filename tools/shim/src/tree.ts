@@ -30,7 +30,10 @@ export interface ShimNode {
 /** Writes `nodes`, `clock`, `buf/` and `fs/` under `root`. */
 export function writeTree(root: string, nodes: readonly ShimNode[]): void {
   fs.mkdirSync(path.join(root, "buf"), { recursive: true });
-  fs.writeFileSync(path.join(root, "nodes"), nodes.map((n) => `${n.path} ${n.kind} ${n.major} ${n.minor}\n`).join(""));
+  fs.writeFileSync(
+    path.join(root, "nodes"),
+    nodes.map((n) => `${n.path} ${n.kind} ${n.major} ${n.minor}\n`).join(""),
+  );
   const fsRoot = path.join(root, "fs");
   const mk = (p: string) => fs.mkdirSync(path.join(fsRoot, p), { recursive: true });
   const put = (p: string, text: string) => {

@@ -17,7 +17,8 @@ export class ShimUserMemory implements UserMemory {
     private readonly argSize: number,
     prefetched: Uint8Array | undefined,
   ) {
-    this.block = prefetched !== undefined && prefetched.length === argSize ? new Uint8Array(prefetched) : undefined;
+    this.block =
+      prefetched !== undefined && prefetched.length === argSize ? new Uint8Array(prefetched) : undefined;
   }
 
   private inBlock(addr: bigint, length: number): number | undefined {
