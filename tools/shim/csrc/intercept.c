@@ -26,6 +26,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -53,10 +54,33 @@ struct open_msg {
 	int32_t flags, rfd, wfd, pad;
 };
 
+/*
+ * The backing pipe needs two fds for the moment of the open, the kernel's open one. With exactly
+ * one number free, borrow one above the soft RLIMIT_NOFILE (within the hard one) for that moment:
+ * the write end ends on the free number and the limit is put back, so EMFILE comes exactly when
+ * the kernel's would. Returns 1 if the limit was raised (restore it with `lim`).
+ */
+static int backing_pipe(int p[2], int flags, struct rlimit *lim, long *err)
+{
+	*err = shim_raw(SYS_pipe2, (long)p, O_DIRECT | (flags & O_CLOEXEC), 0, 0, 0, 0);
+	if (*err != -EMFILE || shim_raw(SYS_prlimit64, 0, RLIMIT_NOFILE, 0, (long)lim, 0, 0) < 0 ||
+	    lim->rlim_cur >= lim->rlim_max)
+		return 0;
+	struct rlimit more = {lim->rlim_cur + 1, lim->rlim_max};
+	if (shim_raw(SYS_prlimit64, 0, RLIMIT_NOFILE, (long)&more, 0, 0, 0) < 0)
+		return 0;
+	*err = shim_raw(SYS_pipe2, (long)p, O_DIRECT | (flags & O_CLOEXEC), 0, 0, 0, 0);
+	if (*err < 0)
+		shim_raw(SYS_prlimit64, 0, RLIMIT_NOFILE, (long)lim, 0, 0, 0);
+	return *err == 0;
+}
+
 static int open_node(const struct shim_node *n, int flags)
 {
 	int p[2];
-	long r = shim_raw(SYS_pipe2, (long)p, O_DIRECT | (flags & O_CLOEXEC), 0, 0, 0, 0);
+	struct rlimit lim;
+	long r;
+	int raised = backing_pipe(p, flags, &lim, &r);
 	if (r < 0)
 		return fail(r);
 	struct stat st;
@@ -66,9 +90,15 @@ static int open_node(const struct shim_node *n, int flags)
 	struct shim_reply rep;
 	shim_call(MSG_OPEN, &m, sizeof(m), n->path, strlen(n->path), &rep, 1);
 	free(rep.data);
+	if (raised)
+		shim_raw(SYS_prlimit64, 0, RLIMIT_NOFILE, (long)&lim, 0, 0, 0);
 	/* The server moved the write end onto p[0] (DOWN_CLOSEFD) once it held the read end. */
 	if (rep.ret < 0) {
+		/* A failed open never moved the write end: both ends are still ours. */
+		struct stat w;
 		shim_raw(SYS_close, p[0], 0, 0, 0, 0, 0);
+		if (shim_raw(SYS_fstat, p[1], (long)&w, 0, 0, 0, 0) == 0 && w.st_ino == st.st_ino)
+			shim_raw(SYS_close, p[1], 0, 0, 0, 0, 0);
 		return fail(rep.ret);
 	}
 	shim_fd_node_set(st.st_ino, n);

@@ -36,6 +36,16 @@ function missing(what) {
   console.log(line);
 }
 
+/** Runs the compiler (its diagnostics go to the terminal); a failure is one line and exit 1. */
+function compile(args, what) {
+  try {
+    execFileSync(cc, args, { stdio: "inherit" });
+  } catch {
+    console.error(`drmsim shim: ${cc} could not build ${what} (its errors are above)`);
+    process.exit(1);
+  }
+}
+
 fs.mkdirSync(path.join(out, "progs"), { recursive: true });
 const cc = process.env.CC ?? "cc";
 if (!have(cc, ["--version"])) {
@@ -46,9 +56,10 @@ const csrc = fs.readdirSync(path.join(here, "csrc")).map((f) => path.join(here, 
 const lib = path.join(out, "libdrmsim-preload.so");
 if (!newer(lib, csrc)) {
   const c = csrc.filter((f) => f.endsWith(".c"));
-  execFileSync(cc, ["-shared", "-fPIC", "-O2", "-Wall", "-Wextra", "-o", lib, ...c, "-ldl", "-lpthread"], {
-    stdio: "inherit",
-  });
+  compile(
+    ["-shared", "-fPIC", "-O2", "-Wall", "-Wextra", "-o", lib, ...c, "-ldl", "-lpthread"],
+    "the preload library",
+  );
   console.log(`drmsim shim: built ${path.relative(process.cwd(), lib)}`);
 }
 if (!have("pkg-config", ["--exists", "libdrm"])) {
@@ -67,6 +78,6 @@ for (const f of fs.readdirSync(progDir).filter((f) => f.endsWith(".c"))) {
   const src = path.join(progDir, f);
   const bin = path.join(out, "progs", f.replace(/\.c$/, ""));
   if (newer(bin, [src, ...common])) continue;
-  execFileSync(cc, ["-O2", "-Wall", "-o", bin, src, ...flags, "-lpthread"], { stdio: "inherit" });
+  compile(["-O2", "-Wall", "-o", bin, src, ...flags, "-lpthread"], path.relative(process.cwd(), src));
 }
 console.log(`drmsim shim: C test programs in ${path.relative(process.cwd(), path.join(out, "progs"))}`);

@@ -6,6 +6,10 @@
  *   buf/         one shared file per mmapped buffer
  *   fs/…         the sysfs and debugfs a libdrm program looks at: /dev/dri and /dev/accel
  *                listings, /sys/dev/char/<major>:<minor>, /sys/class/drm, debugfs dri/<minor>/name
+ *
+ * Every device is a platform device (as vgem's is): its `subsystem` link ends in `/platform` and
+ * its uevent carries `MODALIAS=platform:<name>`, which is what libdrm's `drmGetDevices2` reads to
+ * list it and to fold its primary and render nodes into one device.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -46,6 +50,7 @@ export function writeTree(root: string, nodes: readonly ShimNode[]): void {
     fs.symlinkSync(path.join(fsRoot, target), path.join(fsRoot, p));
   };
   mk("sys/kernel/debug/sync");
+  mk("sys/bus/platform");
   mk("dev/dri");
   for (const n of nodes) {
     if (n.kind === "sw_sync") continue;
@@ -57,7 +62,8 @@ export function writeTree(root: string, nodes: readonly ShimNode[]): void {
     const nodeDir = `${devdir}/${cls}/${name}`;
     put(`${nodeDir}/dev`, `${n.major}:${n.minor}\n`);
     put(`${nodeDir}/uevent`, `MAJOR=${n.major}\nMINOR=${n.minor}\nDEVNAME=${n.path.slice(5)}\n`);
-    put(`${devdir}/uevent`, `DRIVER=${n.driver ?? ""}\n`);
+    put(`${devdir}/uevent`, `DRIVER=${n.driver ?? ""}\nMODALIAS=platform:${n.device ?? "drmsim"}\n`);
+    link("sys/bus/platform", `${devdir}/subsystem`);
     link(devdir, `${nodeDir}/device`);
     link(nodeDir, `sys/dev/char/${n.major}:${n.minor}`);
     link(nodeDir, `sys/class/${cls}/${name}`);
