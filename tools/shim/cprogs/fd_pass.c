@@ -1,4 +1,10 @@
-/* Simulated fds passed over a unix socket (SCM_RIGHTS) to a forked child, and dup'd: one open file each. */
+/*
+ * Simulated fds passed over a unix socket (SCM_RIGHTS) to a forked child, and dup'd: one open file
+ * each. The child waits on the received file from two threads at once, one in SYNCOBJ_WAIT and one
+ * polling a sync_file it exports from it: a program that forks, threads and passes fds.
+ */
+#include <poll.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -18,6 +24,38 @@ static void send_fd(int sock, int fd)
 	memcpy(CMSG_DATA(c), &fd, sizeof(int));
 	if (sendmsg(sock, &msg, 0) != 1)
 		exit(3);
+}
+
+struct waiter {
+	int fd;
+	uint32_t h;
+	int ret;
+	int64_t waited;
+};
+
+static void *wait_syncobj(void *p)
+{
+	struct waiter *w = p;
+	int64_t t0 = now_ns();
+	w->ret = drmSyncobjWait(w->fd, &w->h, 1, INT64_MAX, 0, NULL);
+	w->waited = now_ns() - t0;
+	return NULL;
+}
+
+static void *poll_sync_file(void *p)
+{
+	struct waiter *w = p;
+	int sf = -1;
+	int64_t t0 = now_ns();
+	if (drmSyncobjExportSyncFile(w->fd, w->h, &sf) != 0) {
+		w->ret = -errno;
+		return NULL;
+	}
+	struct pollfd pfd = {sf, POLLIN, 0};
+	w->ret = poll(&pfd, 1, -1) == 1 && pfd.revents == POLLIN ? 0 : -1;
+	w->waited = now_ns() - t0;
+	close(sf);
+	return NULL;
 }
 
 static int recv_fd(int sock)
@@ -50,9 +88,16 @@ int main(void)
 		/* The child has no DRM fd of its own: it gets the parent's file, and its handles with it. */
 		close(fd);
 		int got = recv_fd(sv[1]);
-		int64_t t0 = now_ns();
-		int r = drmSyncobjWait(got, &h, 1, INT64_MAX, 0, NULL);
-		_exit(got >= 0 && r == 0 && now_ns() - t0 == 2000000 ? 0 : 1);
+		if (got < 0)
+			_exit(1);
+		struct waiter a = {got, h, 1, 0}, b = {got, h, 1, 0};
+		pthread_t ta, tb;
+		pthread_create(&ta, NULL, wait_syncobj, &a);
+		pthread_create(&tb, NULL, poll_sync_file, &b);
+		pthread_join(ta, NULL);
+		pthread_join(tb, NULL);
+		/* Both threads wake when the parent signals, 2 ms of virtual time after the fork. */
+		_exit(a.ret == 0 && b.ret == 0 && a.waited == 2000000 && b.waited == 2000000 ? 0 : 1);
 	}
 	close(sv[1]);
 	send_fd(sv[0], fd);
