@@ -27,6 +27,14 @@ static void *waiter(void *p)
 	return NULL;
 }
 
+/* A blocking read of a DRM fd with no event to come: only a signal ends it. */
+static void *reader(void *p)
+{
+	char ev[64];
+	((struct result *)p)->ret = read(fd, ev, sizeof(ev)) < 0 ? -errno : 0;
+	return NULL;
+}
+
 struct sleeper {
 	int ret;
 	struct timespec rem;
@@ -87,6 +95,16 @@ int main(void)
 	CHECK_EQ("pthread_join", pthread_join(t, NULL), 0);
 	CHECK_EQ("the wait with SA_RESTART", r.ret, 0);
 	CHECK_EQ("handler ran", handled, 2);
+
+	/* drm_read waiting for an event, interrupted by a handler without SA_RESTART. */
+	install(0);
+	r.ret = 1;
+	CHECK_EQ("pthread_create", pthread_create(&t, NULL, reader, &r), 0);
+	CHECK_EQ("usleep 1 ms", usleep(1000), 0);
+	CHECK_EQ("pthread_kill(SIGUSR1)", pthread_kill(t, SIGUSR1), 0);
+	CHECK_EQ("pthread_join", pthread_join(t, NULL), 0);
+	CHECK_EQ("the read without SA_RESTART", r.ret, -EINTR);
+	CHECK_EQ("handler ran", handled, 3);
 
 	/* A virtual sleep is interrupted too, and reports what was left. */
 	install(0);

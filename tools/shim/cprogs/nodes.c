@@ -12,6 +12,12 @@
 
 #include "check.h"
 
+#if defined(__aarch64__) || defined(__arm__)
+#define K_O_LARGEFILE 0400000
+#else
+#define K_O_LARGEFILE 0100000
+#endif
+
 static int same_file(const struct stat *a, const struct stat *b)
 {
 	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_rdev == b->st_rdev && a->st_mode == b->st_mode;
@@ -86,6 +92,24 @@ int main(void)
 	CHECK_EQ("  starts with the driver's name", strncmp(line, v->name, strlen(v->name)), 0);
 	drmFreeVersion(v);
 	CHECK_EQ("access(/dev/sw_sync)", E(access("/dev/sw_sync", R_OK | W_OK)), 0);
+
+	/* read: a DRM fd has no events queued (drm_read), the other simulated files have no read at all. */
+	char ev[256];
+	int nb = open("/dev/dri/renderD128", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	/* The kernel's O_LARGEFILE, which every open by path gets on a 64-bit kernel (libc's is 0). */
+	CHECK_EQ("F_GETFL of an O_NONBLOCK open", fcntl(nb, F_GETFL), K_O_LARGEFILE | O_RDWR | O_NONBLOCK);
+	CHECK_EQ("read(O_NONBLOCK DRM fd, no event)", E(read(nb, ev, sizeof(ev))), -EAGAIN);
+	CHECK_EQ("F_SETFL(O_RDWR): blocking now", E(fcntl(nb, F_SETFL, 0)), 0);
+	CHECK_EQ("  F_GETFL", fcntl(nb, F_GETFL), K_O_LARGEFILE | O_RDWR);
+	drmVersionPtr still = drmGetVersion(nb);
+	CHECK_EQ("  still the vgem node", still != NULL && strcmp(still->name, "vgem") == 0, 1);
+	drmFreeVersion(still);
+	CHECK_EQ("F_SETFL(O_NONBLOCK)", E(fcntl(nb, F_SETFL, O_NONBLOCK)), 0);
+	CHECK_EQ("read(DRM fd, no event)", E(read(nb, ev, sizeof(ev))), -EAGAIN);
+	close(nb);
+	int sw = open("/dev/sw_sync", O_RDWR);
+	CHECK_EQ("read(sw_sync): no read in its fops", E(read(sw, ev, sizeof(ev))), -EINVAL);
+	close(sw);
 
 	/* Simulated files are real fds: the process's limit applies to them as to any file. */
 	struct rlimit rl = {0};

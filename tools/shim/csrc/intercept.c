@@ -62,14 +62,16 @@ struct open_msg {
  */
 static int backing_pipe(int p[2], int flags, struct rlimit *lim, long *err)
 {
-	*err = shim_raw(SYS_pipe2, (long)p, O_DIRECT | (flags & O_CLOEXEC), 0, 0, 0, 0);
+	/* The pipe carries the open file's status flags: fcntl(F_GETFL/F_SETFL) on the fd work on them. */
+	int pflags = O_DIRECT | (flags & (O_CLOEXEC | O_NONBLOCK));
+	*err = shim_raw(SYS_pipe2, (long)p, pflags, 0, 0, 0, 0);
 	if (*err != -EMFILE || shim_raw(SYS_prlimit64, 0, RLIMIT_NOFILE, 0, (long)lim, 0, 0) < 0 ||
 	    lim->rlim_cur >= lim->rlim_max)
 		return 0;
 	struct rlimit more = {lim->rlim_cur + 1, lim->rlim_max};
 	if (shim_raw(SYS_prlimit64, 0, RLIMIT_NOFILE, (long)&more, 0, 0, 0) < 0)
 		return 0;
-	*err = shim_raw(SYS_pipe2, (long)p, O_DIRECT | (flags & O_CLOEXEC), 0, 0, 0, 0);
+	*err = shim_raw(SYS_pipe2, (long)p, pflags, 0, 0, 0, 0);
 	if (*err < 0)
 		shim_raw(SYS_prlimit64, 0, RLIMIT_NOFILE, (long)lim, 0, 0, 0);
 	return *err == 0;
@@ -347,6 +349,67 @@ int mount(const char *src, const char *target, const char *type, unsigned long f
 	return real_mount(src, target, type, flags, data);
 }
 
+/* --- fcntl ----------------------------------------------------------------------------------- */
+
+/* The kernel's O_LARGEFILE (libc's is 0 on 64-bit targets). */
+#if defined(__aarch64__) || defined(__arm__)
+#define KERNEL_O_LARGEFILE 0400000
+#else
+#define KERNEL_O_LARGEFILE 0100000
+#endif
+
+/*
+ * O_DIRECT on the backing pipe marks a simulated fd (see shim_backing): F_GETFL does not show it and
+ * F_SETFL keeps it, so a program that sets its flags outright does not lose the file.
+ */
+static long do_fcntl(int fd, int cmd, unsigned long arg, const char *name)
+{
+	typedef int (*fn)(int, int, ...);
+	static fn reals[2];
+	int k = strcmp(name, "fcntl64") == 0;
+	if (reals[k] == NULL)
+		reals[k] = (fn)dlsym(RTLD_NEXT, name);
+	if ((cmd == F_GETFL || cmd == F_SETFL) && shim_backing(fd) != 0) {
+		if (cmd == F_SETFL)
+			return reals[k](fd, cmd, (int)arg | O_DIRECT);
+		int fl = reals[k](fd, cmd);
+		if (fl < 0)
+			return fl;
+		/* The pipe end is O_WRONLY; the access mode is the simulated open's. */
+		uint64_t ino = shim_backing(fd);
+		struct shim_reply r;
+		shim_call(MSG_QUERY, &ino, 8, NULL, 0, &r, 0);
+		int32_t mode = O_RDWR;
+		if (r.ret > 0 && r.len >= 4)
+			memcpy(&mode, r.data, 4);
+		free(r.data);
+		/* A file opened by path on a 64-bit kernel carries O_LARGEFILE (force_o_largefile); pipes,
+		 * sync_files and dma-bufs do not. */
+		if (r.ret >= 1 && r.ret < 1000)
+			mode |= KERNEL_O_LARGEFILE;
+		return (fl & ~(O_DIRECT | O_ACCMODE)) | mode;
+	}
+	return reals[k](fd, cmd, arg);
+}
+
+int fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	va_start(ap, cmd);
+	unsigned long arg = va_arg(ap, unsigned long);
+	va_end(ap);
+	return (int)do_fcntl(fd, cmd, arg, "fcntl");
+}
+
+int fcntl64(int fd, int cmd, ...)
+{
+	va_list ap;
+	va_start(ap, cmd);
+	unsigned long arg = va_arg(ap, unsigned long);
+	va_end(ap);
+	return (int)do_fcntl(fd, cmd, arg, "fcntl64");
+}
+
 /* --- ioctl ----------------------------------------------------------------------------------- */
 
 struct ioctl_msg {
@@ -550,6 +613,8 @@ struct read_msg {
 	int32_t fd;
 	uint32_t count;
 	uint64_t ino;
+	int32_t flags; /* the open file's status flags (O_NONBLOCK), as fcntl(F_SETFL) left them */
+	int32_t pad;
 };
 
 ssize_t read(int fd, void *buf, size_t count)
@@ -559,7 +624,8 @@ ssize_t read(int fd, void *buf, size_t count)
 		REAL(read);
 		return real_read(fd, buf, count);
 	}
-	struct read_msg m = {fd, count > 0xffffffffu ? 0xffffffffu : (uint32_t)count, ino};
+	int32_t fl = (int32_t)shim_raw(SYS_fcntl, fd, F_GETFL, 0, 0, 0, 0);
+	struct read_msg m = {fd, count > 0xffffffffu ? 0xffffffffu : (uint32_t)count, ino, fl < 0 ? 0 : fl, 0};
 	struct shim_reply r;
 	shim_call(MSG_READ, &m, sizeof(m), NULL, 0, &r, 1);
 	if (r.ret > 0)

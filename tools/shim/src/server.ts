@@ -39,6 +39,8 @@ import { ShimUserMemory } from "./user-memory.js";
 const EINTR = -4;
 const EINVAL = -22;
 const EBADF = -9;
+const EAGAIN = -11;
+const O_NONBLOCK = 0o4000;
 
 /** Options of `startShimServer`. */
 export interface ShimServerOptions {
@@ -276,13 +278,15 @@ class Server {
         t.interrupt?.();
         return;
       case Msg.QUERY: {
+        // Which node (1 + index), another simulated file (1000) or none (0); then the file's access mode.
         const b = this.registry.get(p.readBigUInt64LE(0));
-        t.reply(b === undefined ? 0 : b.node !== undefined ? 1 + b.node : 1000);
+        const mode = Buffer.alloc(4);
+        mode.writeInt32LE((b?.file.flags ?? 0) & 3, 0);
+        t.reply(b === undefined ? 0 : b.node !== undefined ? 1 + b.node : 1000, mode);
         return;
       }
       case Msg.READ:
-        // drmsim's drivers send no DRM events (no vblank, no page flip) and its other files have no read().
-        t.reply(EINVAL);
+        this.read(t, p);
         return;
       case Msg.MMAP:
         this.mmap(t, p);
@@ -423,6 +427,24 @@ class Server {
       left.writeBigInt64LE(BigInt(Math.max(0, start + dur - this.sim.now)), 0);
       this.reply(t, EINTR, left);
     };
+  }
+
+  /**
+   * `read`. drmsim's drivers queue no DRM events (no vblank, no page flip), so a DRM fd reads as
+   * `drm_read` with an empty event list: `EAGAIN` when non-blocking, otherwise a wait only a signal
+   * ends. sync_file, dma-buf and sw_sync files have no `read` in the kernel: `EINVAL`.
+   */
+  private read(t: ClientThread, p: Buffer): void {
+    const b = this.registry.get(p.readBigUInt64LE(8));
+    const flags = p.length >= 20 ? p.readInt32LE(16) : 0;
+    const now =
+      b === undefined ? EBADF : b.file.fops.kind !== "drm" ? EINVAL : flags & O_NONBLOCK ? EAGAIN : 0;
+    if (now !== 0) {
+      t.reply(now);
+      return;
+    }
+    t.state = { kind: "call", what: "read of a DRM fd (no DRM event will come)" };
+    t.interrupt = () => this.reply(t, EINTR);
   }
 
   private mmap(t: ClientThread, p: Buffer): void {
