@@ -52,8 +52,32 @@ static void check_node(const char *path, unsigned minor)
 	CHECK_EQ("  close", close(fd), 0);
 }
 
-int main(void)
+/* `nodes accel`: the scenario added a habanalabs accelerator, /dev/accel/accel0 with accel's own major. */
+static void check_accel(void)
 {
+	struct stat ps, fs;
+	CHECK_EQ("stat(/dev/accel/accel0)", E(stat("/dev/accel/accel0", &ps)), 0);
+	CHECK_EQ("  S_ISCHR", S_ISCHR(ps.st_mode), 1);
+	CHECK_EQ("  major (ACCEL_MAJOR)", major(ps.st_rdev), 261);
+	CHECK_EQ("  minor", minor(ps.st_rdev), 0);
+	int fd = open("/dev/accel/accel0", O_RDWR | O_CLOEXEC);
+	CHECK("  open", fd >= 0);
+	CHECK_EQ("  fstat of the fd is the path's file", E(fstat(fd, &fs)) == 0 && same_file(&ps, &fs), 1);
+	drmVersionPtr v = drmGetVersion(fd);
+	CHECK_EQ("  DRM_IOCTL_VERSION names habanalabs", v != NULL && strcmp(v->name, "habanalabs") == 0, 1);
+	drmFreeVersion(v);
+	close(fd);
+	FILE *f = fopen("/sys/class/accel/accel0/dev", "r");
+	char line[32] = "";
+	CHECK("  /sys/class/accel/accel0/dev", f != NULL && fgets(line, sizeof(line), f) != NULL);
+	fclose(f);
+	CHECK_EQ("  says 261:0", strcmp(line, "261:0\n"), 0);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "accel") == 0)
+		check_accel();
 	check_node("/dev/dri/card0", 0);
 	check_node("/dev/dri/renderD128", 128);
 	check_node("/dev/dri/renderD129", 129);

@@ -58,7 +58,9 @@ export async function shimMain(command: string, args: readonly string[]): Promis
   }
   const server = await startShimServer(opts);
   if (command === "serve") {
-    const env = { ...server.env, LD_PRELOAD: preloadLibrary() };
+    // Not LD_PRELOAD itself: a shell that sources these lines would preload the library into every
+    // command it runs (pnpm and node too). `drmsim exec` or `LD_PRELOAD=$DRMSIM_PRELOAD prog` uses it.
+    const env = { ...server.env, DRMSIM_PRELOAD: preloadLibrary() };
     for (const [k, v] of Object.entries(env)) process.stdout.write(`export ${k}=${v}\n`);
     process.stdout.write(`# nodes: ${server.nodes.map((n) => n.path).join(" ")}\n`);
     await new Promise<void>((resolve) => {

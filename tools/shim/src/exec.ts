@@ -35,7 +35,11 @@ export function shimExecWith(
     ...(process.env as Record<string, string>),
     ...serverEnv,
     ...opts.env,
-    LD_PRELOAD: [preloadLibrary(), process.env.LD_PRELOAD].filter(Boolean).join(" "),
+    // The program's own preloads stay, after ours (once, even if the caller's environment has it).
+    LD_PRELOAD: [
+      preloadLibrary(),
+      ...(process.env.LD_PRELOAD ?? "").split(/[\s:]+/).filter((l) => l !== "" && l !== preloadLibrary()),
+    ].join(" "),
   };
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0]!, argv.slice(1), {
