@@ -69,15 +69,18 @@ if (!have("pkg-config", ["--exists", "libdrm"])) {
 const flags = execFileSync("pkg-config", ["--cflags", "--libs", "libdrm"], { encoding: "utf8" })
   .trim()
   .split(/\s+/);
-const progDir = path.join(here, "cprogs");
-const common = fs
-  .readdirSync(progDir)
-  .filter((f) => f.endsWith(".h"))
-  .map((f) => path.join(progDir, f));
-for (const f of fs.readdirSync(progDir).filter((f) => f.endsWith(".c"))) {
-  const src = path.join(progDir, f);
-  const bin = path.join(out, "progs", f.replace(/\.c$/, ""));
-  if (newer(bin, [src, ...common])) continue;
-  compile(["-O2", "-Wall", "-o", bin, src, ...flags, "-lpthread"], path.relative(process.cwd(), src));
+// cprogs/: the C tests; cbench/: the client `pnpm bench shim` measures with.
+for (const dir of ["cprogs", "cbench"]) {
+  const progDir = path.join(here, dir);
+  const common = fs
+    .readdirSync(progDir)
+    .filter((f) => f.endsWith(".h"))
+    .map((f) => path.join(progDir, f));
+  for (const f of fs.readdirSync(progDir).filter((f) => f.endsWith(".c"))) {
+    const src = path.join(progDir, f);
+    const bin = path.join(out, "progs", f.replace(/\.c$/, ""));
+    if (newer(bin, [src, ...common])) continue;
+    compile(["-O2", "-Wall", "-o", bin, src, ...flags, "-lpthread"], path.relative(process.cwd(), src));
+  }
 }
 console.log(`drmsim shim: C test programs in ${path.relative(process.cwd(), path.join(out, "progs"))}`);
