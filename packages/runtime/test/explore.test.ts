@@ -328,33 +328,3 @@ describe("many simulators in one process (what exploration does)", () => {
     expect(outerCurrent).toMatch(/^process:outer-task\/\d+$/);
   });
 });
-
-describe("README: schedule exploration", () => {
-  it("runs the README example as written", async () => {
-    const log: unknown[][] = [];
-    const console = { log: (...args: unknown[]) => log.push(args) };
-
-    const target = async (perturb: PerturbOptions) => {
-      const sim = new Simulator({ validator: "collect", perturb });
-      const wq = new WaitQueue(sim, "slot_wq");
-      let first: string | null = null;
-      for (const name of ["gfx", "copy"])
-        new HardwareEngine(sim, name).submit({
-          durationNs: 1000,
-          onComplete: () => {
-            first ??= name;
-            if (name === "gfx") wq.wakeUpAll();
-          },
-        });
-      sim.spawn("waiter", () => wq.waitEvent(() => first === "gfx"));
-      await sim.run();
-      sim.teardown();
-      return exploreOutcome(sim);
-    };
-    console.log((await target({})).findings.length);
-    const report = await explore(target, { runs: 20, knobs: { tieBreak: true } });
-    console.log(report.failures[0]!.signature, report.failures[0]!.decisions);
-
-    expect(log).toEqual([[0], ["deadlock @ process:waiter", [["t", 0, 1]]]]);
-  });
-});
