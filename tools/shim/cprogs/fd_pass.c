@@ -88,8 +88,14 @@ int main(void)
 		/* The child has no DRM fd of its own: it gets the parent's file, and its handles with it. */
 		close(fd);
 		int got = recv_fd(sv[1]);
-		if (got < 0)
+		int got_fence = recv_fd(sv[1]);
+		if (got < 0 || got_fence < 0)
 			_exit(1);
+		/* An fd received over the socket, passed inside an ioctl's argument, is the sender's file. */
+		uint32_t h2 = 0;
+		if (drmSyncobjCreate(got, 0, &h2) != 0 || drmSyncobjImportSyncFile(got, h2, got_fence) != 0)
+			_exit(2);
+		close(got_fence);
 		struct waiter a = {got, h, 1, 0}, b = {got, h, 1, 0};
 		pthread_t ta, tb;
 		pthread_create(&ta, NULL, wait_syncobj, &a);
@@ -101,6 +107,7 @@ int main(void)
 	}
 	close(sv[1]);
 	send_fd(sv[0], fd);
+	send_fd(sv[0], fence);
 	/* A dup is the same file: the handle is valid through it, and closing the original changes nothing. */
 	int d = dup(fd);
 	CHECK("dup", d >= 0);
@@ -113,6 +120,15 @@ int main(void)
 	CHECK("waitpid", waitpid(child, &st, 0) == child);
 	CHECK_EQ("child exit", WIFEXITED(st) ? WEXITSTATUS(st) : 100, 0);
 	CHECK_EQ("fcntl(F_DUPFD_CLOEXEC)", fcntl(d, F_DUPFD_CLOEXEC, 50) >= 50, 1);
+	/* The fence's number, closed and reused by a file that is no sync_file: the kernel's fdget sees that file. */
+	CHECK_EQ("close the sync_file", close(fence), 0);
+	int nul = open("/dev/null", O_RDONLY);
+	CHECK_EQ("dup2 /dev/null onto its number", dup2(nul, fence), fence);
+	close(nul);
+	CHECK_EQ("import of that number: not a sync_file", E(drmSyncobjImportSyncFile(d, h, fence)), -EINVAL);
+	close(fence);
+	/* sync_file_get_fence finds no file either way: EINVAL, not EBADF. */
+	CHECK_EQ("import of a closed number", E(drmSyncobjImportSyncFile(d, h, fence)), -EINVAL);
 	CHECK_EQ("destroy", drmSyncobjDestroy(d, h), 0);
 	printf("done\n");
 	return 0;

@@ -360,6 +360,29 @@ static void answer_newfd(const uint8_t *p)
 	write_all(ch.up, out, 8);
 }
 
+/*
+ * The kernel's fdget of an fd named inside an argument: the backing inode of a simulated file,
+ * 0 for an open fd that is none, -EBADF for a number that is not open. The server resolves the
+ * number here, in the calling process, so fds received over a socket or reused since are right.
+ */
+static void answer_fdino(const uint8_t *p)
+{
+	int32_t fd;
+	memcpy(&fd, p, 4);
+	struct stat st;
+	int64_t out;
+	long r = shim_raw(SYS_fstat, fd, (long)&st, 0, 0, 0, 0);
+	if (r < 0)
+		out = r;
+	else {
+		long fl = shim_raw(SYS_fcntl, fd, F_GETFL, 0, 0, 0, 0);
+		out = S_ISFIFO(st.st_mode) && fl >= 0 && (fl & O_DIRECT) ? (int64_t)st.st_ino : 0;
+	}
+	struct shim_hdr h = {8, DOWN_FDINO, 0};
+	write_all(ch.up, &h, sizeof(h));
+	write_all(ch.up, &out, 8);
+}
+
 /* The server holds its read end now: the write end takes the read end's (lowest) number. */
 static void answer_movefd(const uint8_t *p)
 {
@@ -404,6 +427,9 @@ int shim_call(uint16_t type, const void *a, size_t alen, const void *b, size_t b
 			break;
 		case DOWN_CLOSEFD:
 			answer_movefd(p);
+			break;
+		case DOWN_FDINO:
+			answer_fdino(p);
 			break;
 		default:
 			die("an unknown message from the server", -EPROTO);

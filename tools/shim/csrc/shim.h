@@ -43,6 +43,7 @@ enum {
 	DOWN_MEM_WRITE = 102,
 	DOWN_NEWFD = 103,
 	DOWN_CLOSEFD = 104,
+	DOWN_FDINO = 105,
 };
 
 struct shim_hdr {

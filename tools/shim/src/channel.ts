@@ -23,6 +23,8 @@ export class ClientThread {
   interrupt: (() => void) | undefined;
   /** Set once the thread or its process is gone: replies go nowhere. */
   gone = false;
+  /** A new object per request: what the fd table learned during one request is good for that request only. */
+  request: object = {};
 
   constructor(
     readonly pid: number,
@@ -98,6 +100,18 @@ export class ClientThread {
     return { rfd, wfd: a.readInt32LE(4) };
   }
 
+  /**
+   * What `fd` is in the program now: the backing pipe's inode of a simulated file, `0n` for an open
+   * fd that is not one, `-9n` (`EBADF`) for a number that is not open.
+   */
+  fdIno(fd: number): bigint {
+    if (this.gone) return -9n;
+    const p = Buffer.alloc(4);
+    p.writeInt32LE(fd, 0);
+    this.send(Down.FDINO, p);
+    return this.answer().readBigInt64LE(0);
+  }
+
   /** Moves the write end `wfd` onto `rfd` (the server holds its read end now). No answer. */
   moveFd(rfd: number, wfd: number, cloexec: boolean): void {
     const p = Buffer.alloc(12);
@@ -111,6 +125,7 @@ export class ClientThread {
   reply(ret: number | bigint, data?: Uint8Array): void {
     this.state = { kind: "running" };
     this.interrupt = undefined;
+    this.request = {};
     if (this.gone) return;
     const p = Buffer.alloc(8 + (data?.length ?? 0));
     p.writeBigInt64LE(BigInt(ret), 0);

@@ -33,6 +33,8 @@ export const Down = {
   NEWFD: 103,
   /** Move the new write end onto the read end's number (the server holds the read end now). */
   CLOSEFD: 104,
+  /** Which backing an fd of the thread's process has now (`fdget` of an fd inside an argument). */
+  FDINO: 105,
 } as const;
 
 /** Header size. */

@@ -4,17 +4,52 @@
  * and a kernel `fd_install` (PRIME export, sync_file export, sw_sync fences) asks the calling
  * thread for a new backing pipe, so the fd the ioctl reports is a real fd of the program.
  */
-import { FdTable, type File, KernelError, Process, type Simulator } from "@drmsim/runtime";
+import { FdTable, File, KernelError, O_RDWR, Process, type Simulator } from "@drmsim/runtime";
 import type { BackingRegistry } from "./backing.js";
 import type { ClientThread } from "./channel.js";
 
-/** The fd table of a shim process: bindings refreshed from each request, no references held. */
+/**
+ * How a shim fd table finds what a number is in the real program: `stamp` identifies the request
+ * being served (what was learned during it stays good until it ends), `resolve` asks the calling
+ * thread — a `File` for a simulated file, `null` for an open fd that is none, `undefined` for a
+ * number that is not open.
+ */
+export interface ShimFdResolver {
+  stamp(): object | undefined;
+  resolve(fd: number): File | null | undefined;
+  /** The stand-in for an open fd that is not simulated: a file of no simulated kind. */
+  hostFile(): File;
+}
+
+/**
+ * The fd table of a shim process. Its numbers are the real program's: an fd is what the program's
+ * own table says at the moment of the lookup (`fdget`), asked of the calling thread once per
+ * request — so an fd received over a socket, inherited, or closed and reused since is the file it
+ * is now. Without a calling thread (release paths) the last binding answers. No references held.
+ */
 export class ShimFdTable extends FdTable {
-  private readonly bound = new Map<number, File>();
+  private readonly bound = new Map<number, { file: File; stamp: object | undefined }>();
+  private resolver: ShimFdResolver | undefined;
+
+  /** Connects the table to its process's threads. */
+  attach(resolver: ShimFdResolver): void {
+    this.resolver = resolver;
+  }
 
   /** `fd` refers to `file` in the program now (the library said so with this request). */
   bind(fd: number, file: File): void {
-    this.bound.set(fd, file);
+    this.bound.set(fd, { file, stamp: this.resolver?.stamp() });
+  }
+
+  private resolve(fd: number): File | null | undefined {
+    const entry = this.bound.get(fd);
+    const stamp = this.resolver?.stamp();
+    if (this.resolver === undefined || stamp === undefined) return entry?.file;
+    if (entry !== undefined && entry.stamp === stamp) return entry.file;
+    const found = this.resolver.resolve(fd);
+    if (found) this.bound.set(fd, { file: found, stamp });
+    else this.bound.delete(fd);
+    return found;
   }
 
   override get size(): number {
@@ -26,13 +61,14 @@ export class ShimFdTable extends FdTable {
   }
 
   override get(fd: number): File {
-    const f = this.bound.get(fd);
-    if (f === undefined) throw new KernelError("EBADF", `fd ${fd} is not a simulated file of this process`);
-    return f;
+    const f = this.resolve(fd);
+    if (f === undefined) throw new KernelError("EBADF", `fd ${fd} is not open in the program`);
+    // An open fd of a kind drmsim does not simulate: the handler's kind check refuses it (EINVAL).
+    return f ?? this.resolver!.hostFile();
   }
 
   override lookup(fd: number): File | undefined {
-    return this.bound.get(fd);
+    return this.resolve(fd) ?? undefined;
   }
 
   override close(fd: number): void {
@@ -68,6 +104,19 @@ export class ShimProcess extends Process {
     private readonly threadOf: ThreadOf,
   ) {
     super(sim, name);
+    let host: File | undefined;
+    this.files.attach({
+      stamp: () => this.threadOf()?.request,
+      resolve: (fd) => {
+        const ino = this.threadOf()!.fdIno(fd);
+        if (ino < 0n) return undefined;
+        return (ino === 0n ? undefined : this.registry.get(ino)?.file) ?? null;
+      },
+      hostFile: () => {
+        host ??= new File(sim, { kind: "host" }, undefined, O_RDWR, "a file outside the simulation");
+        return host;
+      },
+    });
   }
 
   /**
