@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -678,6 +679,37 @@ void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
 	return do_mmap(addr, len, prot, flags, fd, off);
+}
+
+/* --- eventfd --------------------------------------------------------------------------------- */
+
+/*
+ * A simulated eventfd, so DRM_IOCTL_SYNCOBJ_EVENTFD can signal it: the server makes it (the kernel's
+ * fd_install gives it a real fd here); poll and read of it are forwarded. write(2) to it is not.
+ */
+int eventfd(unsigned int initval, int flags)
+{
+	if (!shim_enabled()) {
+		REAL(eventfd);
+		return real_eventfd(initval, flags);
+	}
+	if (flags & ~(EFD_SEMAPHORE | EFD_CLOEXEC | EFD_NONBLOCK))
+		return fail(-EINVAL);
+	struct {
+		uint32_t initval;
+		int32_t flags;
+	} m = {initval, flags};
+	struct shim_reply r;
+	shim_call(MSG_EVENTFD, &m, sizeof(m), NULL, 0, &r, 0);
+	free(r.data);
+	if (r.ret < 0)
+		return fail(r.ret);
+	int fd = (int)r.ret;
+	if (flags & EFD_CLOEXEC)
+		shim_raw(SYS_fcntl, fd, F_SETFD, FD_CLOEXEC, 0, 0, 0);
+	if (flags & EFD_NONBLOCK)
+		shim_raw(SYS_fcntl, fd, F_SETFL, O_NONBLOCK | O_DIRECT, 0, 0, 0);
+	return fd;
 }
 
 /* --- processes and threads ------------------------------------------------------------------- */

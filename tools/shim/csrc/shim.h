@@ -34,6 +34,7 @@ enum {
 	MSG_BLOCK_BEGIN = 13,
 	MSG_BLOCK_END = 14,
 	MSG_BYE = 15,
+	MSG_EVENTFD = 16,
 };
 
 /* Server -> client (down pipe). */

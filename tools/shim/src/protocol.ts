@@ -23,6 +23,8 @@ export const Msg = {
   BLOCK_BEGIN: 13,
   BLOCK_END: 14,
   BYE: 15,
+  /** `eventfd(2)`: a simulated eventfd, installed as a real fd (`DRM_IOCTL_SYNCOBJ_EVENTFD` takes it). */
+  EVENTFD: 16,
 } as const;
 
 /** Server → client messages on the down pipe (`DOWN_*` in shim.h). */

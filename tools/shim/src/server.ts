@@ -14,8 +14,9 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { DrmPluginHost } from "@drmsim/drm";
-import { drmProcessSetRoot } from "@drmsim/drm";
+import { drmProcessSetRoot, EFD_SEMAPHORE, eventfd, eventfdRead } from "@drmsim/drm";
 import {
+  EPOLLIN,
   type ExecutionContext,
   type File,
   isKernelError,
@@ -288,6 +289,12 @@ class Server {
       case Msg.READ:
         this.read(t, p);
         return;
+      case Msg.EVENTFD: {
+        const initval = p.readUInt32LE(0);
+        const sem = p.readInt32LE(4) & EFD_SEMAPHORE;
+        this.call(t, "eventfd", async (proc) => ({ ret: eventfd(proc, initval, sem) }));
+        return;
+      }
       case Msg.MMAP:
         this.mmap(t, p);
         return;
@@ -435,8 +442,15 @@ class Server {
    * ends. sync_file, dma-buf and sw_sync files have no `read` in the kernel: `EINVAL`.
    */
   private read(t: ClientThread, p: Buffer): void {
-    const b = this.registry.get(p.readBigUInt64LE(8));
+    const fd = p.readInt32LE(0);
+    const count = p.readUInt32LE(4);
+    const ino = p.readBigUInt64LE(8);
+    const b = this.registry.get(ino);
     const flags = p.length >= 20 ? p.readInt32LE(16) : 0;
+    if (b?.file.fops.kind === "eventfd") {
+      this.readEventfd(t, fd, ino, count, (flags & O_NONBLOCK) !== 0);
+      return;
+    }
     const now =
       b === undefined ? EBADF : b.file.fops.kind !== "drm" ? EINVAL : flags & O_NONBLOCK ? EAGAIN : 0;
     if (now !== 0) {
@@ -445,6 +459,28 @@ class Server {
     }
     t.state = { kind: "call", what: "read of a DRM fd (no DRM event will come)" };
     t.interrupt = () => this.reply(t, EINTR);
+  }
+
+  /**
+   * `eventfd_read`: the counter (8 bytes) and zero it (one with `EFD_SEMAPHORE`); `EINVAL` for a
+   * buffer under 8 bytes; with a zero counter `EAGAIN` when non-blocking, else a wait until it is
+   * not (interruptible).
+   */
+  private readEventfd(t: ClientThread, fd: number, ino: bigint, count: number, nonblock: boolean): void {
+    this.call(t, "read(eventfd)", async (proc) => {
+      if (!this.bind(proc, fd, ino)) return { ret: EBADF };
+      if (count < 8) return { ret: EINVAL };
+      for (;;) {
+        try {
+          const out = Buffer.alloc(8);
+          out.writeBigUInt64LE(BigInt(eventfdRead(proc, fd)), 0);
+          return { ret: 8, data: out };
+        } catch (e) {
+          if (!isKernelError(e) || e.code !== "EAGAIN" || nonblock) throw e;
+        }
+        await proc.poll([{ fd, events: EPOLLIN, revents: 0 }]);
+      }
+    });
   }
 
   private mmap(t: ClientThread, p: Buffer): void {

@@ -7,6 +7,7 @@ import type { ShimExecResult } from "../src/index.js";
 export const C_PROGRAMS = [
   "syncobj_basic",
   "syncobj_timeline",
+  "syncobj_eventfd",
   "sync_file",
   "sw_sync_fork",
   "dumb_prime",
