@@ -134,7 +134,7 @@ describe("README examples", () => {
     await tsc.catch((e: { stdout?: string }) => {
       throw new Error(e.stdout ?? String(e));
     });
-  }, 180_000);
+  });
 
   for (const p of programs) {
     it(`${p.readme}:${p.line}`, async () => {
@@ -150,6 +150,6 @@ describe("README examples", () => {
             `${log.where}: printed "${squash(out)}", the README says "${log.expected}"`,
           ).toBe(true);
       }
-    }, 120_000);
+    });
   }
 });

@@ -105,7 +105,7 @@ describe("docs/writing-a-driver.md", () => {
     const bin = (b: string) => join(root, "node_modules", ".bin", b);
     await run(bin("tsc"), ["-p", join(dir, "tsconfig.json")], { cwd: root });
     await run(bin("biome"), ["check", dir], { cwd: root });
-  }, 120_000);
+  });
 
   for (const p of programs) {
     const title =
@@ -127,6 +127,6 @@ describe("docs/writing-a-driver.md", () => {
       if (process.env.UPDATE_GUIDE === "1" && p.output !== undefined && p.output.code !== actual)
         updates.push({ block: p.output, text: actual });
       else expect(actual).toBe(p.output?.code ?? "");
-    }, 60_000);
+    });
   }
 });

@@ -51,5 +51,5 @@ describe("demo scenario: interop across three drivers", () => {
     expect(a.length).toBeGreaterThan(10_000);
     expect(b).toBe(a);
     expect(c).not.toBe(a);
-  }, 30_000);
+  });
 });

@@ -63,7 +63,6 @@ describe("planted race (test/fixtures/planted-race)", () => {
     console.log(
       `planted race: found after ${report.runs} run(s), shrunk ${failure.originalDecisions.length} → ${failure.decisions.length} decision(s) in ${failure.shrinkRuns} re-runs, ${wallMs.toFixed(0)} ms`,
     );
-    expect(wallMs).toBeLessThan(60_000);
 
     const replay = async (decisions: readonly Decision[]) => {
       const r = await runScenario(plantedRace, { perturb: { decisions }, trace: true });

@@ -114,7 +114,7 @@ export default defineScenario({ name: "broken", setup() { throw new Error("setup
     const r = await runCli(["explore", file, "--runs", "10", "--workers", "2"]);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/setup exploded/);
-  }, 30_000);
+  });
 
   it("usage mistakes exit with 2", async () => {
     expect((await runCli(["explore", racy, "--runs", "0"])).code).toBe(2);

@@ -163,5 +163,5 @@ describe("drmsim new driver", () => {
     const again = await runCli(["new", "driver", name, "--dir", dir]);
     expect(again.code).toBe(2);
     expect(again.err).toMatch(/already exists/);
-  }, 180_000);
+  });
 });
