@@ -61,7 +61,7 @@ describe.skipIf(status.missing.length > 0 && !inCi)("drmsim serve and exec from 
     });
     expect(r.stdout).toContain("  major (ACCEL_MAJOR): 261\n");
     expect(r.stdout).toMatch(/\ndone\n$/);
-  }, 60_000);
+  });
 
   it("serve prints the environment; exec in it uses that server, whose virtual clock the program moves", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "drmsim-cli-"));
@@ -92,5 +92,5 @@ describe.skipIf(status.missing.length > 0 && !inCi)("drmsim serve and exec from 
       await finish(serve);
       fs.rmSync(dir, { recursive: true, force: true });
     }
-  }, 60_000);
+  });
 });

@@ -65,6 +65,6 @@ describe.skipIf(status.missing.length > 0 && !inCi)(
         const b = await run(name);
         expect(b.code, describeRun(`${name} (second run)`, b, b.log)).toBe(0);
         expect(b.stdout, `${name}: the second run's transcript differs from the first`).toBe(a.stdout);
-      }, 60_000);
+      });
   },
 );

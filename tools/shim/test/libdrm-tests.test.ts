@@ -65,5 +65,5 @@ describe.skipIf(missing.length > 0 && !inCi)("libdrm's own drmdevice on the simu
       expect(a.backings).toBe(0);
       const b = await run();
       expect(b.stdout).toBe(a.stdout);
-    }, 60_000);
+    });
 });
