@@ -41,6 +41,13 @@ import {
 } from "./amdgpu-drm.js";
 import type { AmdgpuFpriv } from "./amdgpu-fpriv.js";
 import { amdgpuHmmRangeFault } from "./amdgpu-hmm.js";
+import {
+  type AmdgpuIbMemArgs,
+  amdgpuIbMemArgs,
+  amdgpuIbMemCheck,
+  amdgpuIbMemHold,
+  amdgpuIbMemResolve,
+} from "./amdgpu-ib-mem.js";
 import { type AmdgpuIb, AmdgpuJob } from "./amdgpu-job.js";
 import { AmdgpuBo } from "./amdgpu-object.js";
 
@@ -48,7 +55,7 @@ interface ParsedJob {
   ip: number;
   ring: number;
   centity: AmdgpuCtxEntity;
-  ibs: (Omit<AmdgpuIb, "fill"> & { fill?: AmdgpuIbFillArg })[];
+  ibs: (Omit<AmdgpuIb, "mem"> & { mem: AmdgpuIbMemArgs })[];
 }
 
 type Chunk = UapiValue<typeof drm_amdgpu_cs_chunk>;
@@ -108,14 +115,7 @@ export async function amdgpuCsIoctl(
         }
         if (job.ibs.length >= AMDGPU_RING_MAX_IBS)
           throw new KernelError("EINVAL", `AMDGPU_CS: more than ${AMDGPU_RING_MAX_IBS} IBs for one ring`);
-        const fill = ib.fill;
-        job.ibs.push({
-          durationNs: ib.duration_ns,
-          hang: ib.hang,
-          ...(fill !== undefined
-            ? { fill: { handle: fill.bo_handle, offset: fill.offset ?? 0, data: Uint8Array.from(fill.data) } }
-            : {}),
-        });
+        job.ibs.push({ durationNs: ib.duration_ns, hang: ib.hang, mem: amdgpuIbMemArgs(ib) });
         break;
       }
       case AMDGPU_CHUNK_ID_DEPENDENCIES:
@@ -178,26 +178,8 @@ export async function amdgpuCsIoctl(
     const userptrSeq = new Map<AmdgpuBo, number>();
     for (const bo of bos) if (bo.userptr !== null) userptrSeq.set(bo, await amdgpuHmmRangeFault(bo));
 
-    // drmsim fill extension: the target must be in the BO list and the bytes inside the BO.
-    const fillTargets = new Map<AmdgpuIbFillArg, AmdgpuBo>();
-    for (const p of jobs.values())
-      for (const ib of p.ibs) {
-        const f = ib.fill;
-        if (f === undefined) continue;
-        const handle = f.handle;
-        const bo = bos.find((b) => file.gem.peek(handle) === b);
-        if (bo === undefined)
-          throw new KernelError(
-            "EINVAL",
-            `AMDGPU_CS: fill target ${handle} is not in the submission's BO list`,
-          );
-        if (f.offset + f.data.length > bo.size)
-          throw new KernelError(
-            "EINVAL",
-            `AMDGPU_CS: fill of ${f.data.length} bytes at ${f.offset} does not fit ${bo.label} (${bo.size} bytes)`,
-          );
-        fillTargets.set(f, bo);
-      }
+    // drmsim memory extension (fill, copy): targets in the BO list, ranges inside them.
+    for (const p of jobs.values()) for (const ib of p.ibs) amdgpuIbMemCheck(file, bos, ib.mem);
 
     const parsed = [...jobs.values()];
     // The gang leader: the gfx job if there is one (the kernel's choice), else the first.
@@ -216,6 +198,8 @@ export async function amdgpuCsIoctl(
           if (bo.isImported) await amdgpuDmaBufValidate(bo);
           else adev.mman.validateLocked(bo);
         }
+        // Where the IBs' writes will land: the memory the BOs are now placed in / mapped to.
+        const mems = parsed.map((p) => p.ibs.map((ib) => amdgpuIbMemResolve(file, ib.mem)));
         for (const bo of bos) bo.resv.reserveFences(parsed.length);
         const made = parsed.map((p) => {
           const job = new AmdgpuJob(adev, p.centity.entity, "cs", file);
@@ -243,12 +227,9 @@ export async function amdgpuCsIoctl(
         // Pass 6: point of no return.
         for (const job of made) job.arm();
         made.forEach((job, i) => {
-          const ibs = parsed[i]!.ibs;
-          for (let k = 0; k < ibs.length; k++) {
-            const f = ibs[k]!.fill;
-            if (f !== undefined)
-              job.ibs[k]!.fill = { bo: fillTargets.get(f)!.get(), offset: f.offset, data: f.data };
-          }
+          mems[i]!.forEach((m, k) => {
+            if (m !== undefined) job.ibs[k]!.mem = amdgpuIbMemHold(m);
+          });
         });
         const leader = made[leaderIdx]!;
         for (const job of made) {
@@ -297,11 +278,4 @@ export async function amdgpuCsWaitIoctl(
   } finally {
     f.put();
   }
-}
-
-/** A parsed `fill` extension of an IB chunk, before its handle is resolved. */
-interface AmdgpuIbFillArg {
-  handle: number;
-  offset: number;
-  data: Uint8Array;
 }

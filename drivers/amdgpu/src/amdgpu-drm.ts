@@ -4,7 +4,7 @@
  * chunk pointers, chunk data counted in dwords).
  *
  * drmsim extensions the header has no room for, marked as such and visible to JavaScript callers
- * only: an IB's simulated execution time, hang injection and the bytes it writes; the BOs a user
+ * only: an IB's simulated execution time, hang injection and the bytes it writes or copies; the BOs a user
  * queue uses; and the user-queue doorbell ioctl standing in for the MMIO doorbell write of a real
  * user queue.
  */
@@ -209,11 +209,46 @@ function parseFill(v: unknown, field: string): DrmAmdgpuIbFill | undefined {
 }
 
 /**
+ * drmsim extension of `drm_amdgpu_cs_chunk_ib`: a copy the IB makes between BOs of the BO list
+ * (an SDMA or shader copy): `size` bytes from `src_handle` at `src_offset` to `dst_handle` at
+ * `dst_offset`, read and written when the job completes.
+ */
+export interface DrmAmdgpuIbCopy {
+  src_handle: number;
+  src_offset?: number;
+  dst_handle: number;
+  dst_offset?: number;
+  size: number;
+}
+
+function parseCopy(v: unknown, field: string): DrmAmdgpuIbCopy | undefined {
+  if (v === undefined) return undefined;
+  const bad = (why: string): never => {
+    throw new KernelError("EINVAL", `${field}: ${why}`);
+  };
+  if (typeof v !== "object" || v === null) bad("must be an object");
+  const r = v as Record<string, unknown>;
+  const uint = (x: unknown, name: string) =>
+    typeof x === "number" && Number.isSafeInteger(x) && x >= 0
+      ? x
+      : bad(`${name} must be a non-negative integer`);
+  return {
+    src_handle: uint(r.src_handle, "src_handle"),
+    src_offset: r.src_offset === undefined ? 0 : uint(r.src_offset, "src_offset"),
+    dst_handle: uint(r.dst_handle, "dst_handle"),
+    dst_offset: r.dst_offset === undefined ? 0 : uint(r.dst_offset, "dst_offset"),
+    size: uint(r.size, "size"),
+  };
+}
+
+/**
  * `struct drm_amdgpu_cs_chunk_ib`: one IB for ring `ring` of IP `ip_type`. drmsim extensions for
  * JavaScript callers: `duration_ns` (how long the GPU executes it, default 10 µs), `hang` (it
- * never completes until the TDR resets the GPU) and `fill` (what it writes: when the job completes
+ * never completes until the TDR resets the GPU), `fill` (what it writes: when the job completes
  * without error, `data` lands in the BO at `offset`, so interop tests can check that an importer
- * reads what this GPU wrote; the BO must be in the submission's BO list).
+ * reads what this GPU wrote; the BO must be in the submission's BO list) and `copy` (bytes it
+ * reads from one BO of the list and writes to another, at completion). Both reach an imported BO
+ * through its mapping and a userptr BO through the process's pages (`amdgpu-ib-mem.ts`).
  */
 export const drm_amdgpu_cs_chunk_ib = uapiStruct(
   "drm_amdgpu_cs_chunk_ib",
@@ -233,6 +268,7 @@ export const drm_amdgpu_cs_chunk_ib = uapiStruct(
     }),
     hang: ext((v) => v === true),
     fill: ext(parseFill),
+    copy: ext(parseCopy),
   },
   { size: 32 },
 );

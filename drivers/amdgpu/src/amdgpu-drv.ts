@@ -21,6 +21,7 @@ import {
 import type { DrmSchedJob } from "@drmsim/drm-sched";
 import { KernelError, type Process, type UapiValue, uapiU64ToNumber } from "@drmsim/runtime";
 import { inject } from "tsyringe";
+import { amdgpuCpuAccessApply } from "./amdgpu-cpu-access.js";
 import { amdgpuCsIoctl, amdgpuCsWaitIoctl } from "./amdgpu-cs.js";
 import { amdgpuCtxPriorityIsValid, amdgpuCtxPriorityPermit } from "./amdgpu-ctx.js";
 import { AMDGPU_DEVICE, type AmdgpuConfig, type AmdgpuDevice, amdgpuProviders } from "./amdgpu-device.js";
@@ -113,6 +114,7 @@ export class AmdgpuDriver {
     });
     hooks.driver.gemPrimeImport.tapPromise(name, async (buf: DmaBuf) => amdgpuGemPrimeImport(adev, buf));
     amdgpuDmaBufApply(hooks, adev, name);
+    amdgpuCpuAccessApply(hooks, adev, name);
     // amdgpu_sched_ops (amdgpu_job.c): every ring's scheduler.
     const ringOf = (job: DrmSchedJob) => (job instanceof AmdgpuJob ? adev.ringOf(job) : undefined);
     hooks.sched.prepareJob.tap(name, (job, entity) =>

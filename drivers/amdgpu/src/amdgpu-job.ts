@@ -13,15 +13,15 @@
 import type { DmaFence } from "@drmsim/dma-fence";
 import { type DrmSchedEntity, DrmSchedJob } from "@drmsim/drm-sched";
 import type { AmdgpuDevice } from "./amdgpu-device.js";
+import { type AmdgpuIbMem, amdgpuIbMemApply, amdgpuIbMemRelease } from "./amdgpu-ib-mem.js";
 import type { AmdgpuVm } from "./amdgpu-ids.js";
-import type { AmdgpuBo } from "./amdgpu-object.js";
 
 /** One IB of a job (`struct amdgpu_ib`), reduced to how long it runs, whether it hangs and what it writes. */
 export interface AmdgpuIb {
   durationNs: number;
   hang: boolean;
-  /** drmsim extension: bytes written into a BO when the job completes (the job holds a BO reference). */
-  fill?: { bo: AmdgpuBo; offset: number; data: Uint8Array };
+  /** drmsim extension: what the IB writes and copies when the job completes (`amdgpu-ib-mem.ts`). */
+  mem?: AmdgpuIbMem;
 }
 
 /** What the job does: a userspace submission or a kernel buffer move (`amdgpu_copy_buffer`). */
@@ -71,16 +71,24 @@ export class AmdgpuJob extends DrmSchedJob {
     this.gangSubmit?.put();
     this.gangSubmit = null;
     for (const ib of this.ibs) {
-      ib.fill?.bo.put();
-      delete ib.fill;
+      if (ib.mem !== undefined) amdgpuIbMemRelease(ib.mem);
+      delete ib.mem;
     }
     this.cleanup();
   }
 
-  /** drmsim extension: the IBs' writes land (the hardware completed the job without error). Irq context. */
-  writeBack(): void {
-    for (const ib of this.ibs)
-      if (ib.fill !== undefined) ib.fill.bo.store.write(ib.fill.offset, ib.fill.data);
+  /**
+   * drmsim extension: the IBs' writes land (the hardware completed the job without error). Irq
+   * context. Returns 0, or the negative errno the fence must carry when memory the job used is
+   * gone (an imported buffer's exporter was removed).
+   */
+  writeBack(): number {
+    for (const ib of this.ibs) {
+      if (ib.mem === undefined) continue;
+      const err = amdgpuIbMemApply(ib.mem);
+      if (err !== 0) return err;
+    }
+    return 0;
   }
 }
 

@@ -100,8 +100,8 @@ export class AmdgpuRing {
       hang: job.hangs,
       label: job.describe(),
       onComplete: (status) => {
-        if (status !== 0) irqRef.setError(status);
-        else job.writeBack();
+        const err = status !== 0 ? status : job.writeBack();
+        if (err !== 0) irqRef.setError(err);
         irqRef.signal();
         irqRef.put();
       },

@@ -8,6 +8,7 @@
  * See README.md for a runnable example.
  */
 
+export { amdgpuCpuAccessApply, amdgpuGemMmapOffset } from "./amdgpu-cpu-access.js";
 export * from "./amdgpu-cs.js";
 export * from "./amdgpu-ctx.js";
 export * from "./amdgpu-device.js";
@@ -16,6 +17,12 @@ export * from "./amdgpu-drm.js";
 export * from "./amdgpu-drv.js";
 export * from "./amdgpu-fpriv.js";
 export { amdgpuHmmInvalidateRange, amdgpuHmmRangeFault } from "./amdgpu-hmm.js";
+export {
+  type AmdgpuIbMem,
+  type AmdgpuIbMemArgs,
+  type AmdgpuIbMemOp,
+  amdgpuBoGpuRegion,
+} from "./amdgpu-ib-mem.js";
 export * from "./amdgpu-ids.js";
 export * from "./amdgpu-job.js";
 export * from "./amdgpu-object.js";
