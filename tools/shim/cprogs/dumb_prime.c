@@ -49,7 +49,8 @@ int main(void)
 	CHECK("mmap GEM offset", px != MAP_FAILED);
 	for (uint32_t i = 0; i < c.size / 4; i++)
 		px[i] = 0xc0de0000u + i;
-	CHECK_EQ("mmap a wrong offset", mmap(NULL, 4096, PROT_READ, MAP_SHARED, card, (off_t)md.offset + (1 << 24)) == MAP_FAILED ? -errno : 0, -EACCES);
+	/* drm_gem_mmap: no object at that offset in the device's vma offset manager is EINVAL. */
+	CHECK_EQ("mmap a wrong offset", mmap(NULL, 4096, PROT_READ, MAP_SHARED, card, (off_t)md.offset + (1 << 24)) == MAP_FAILED ? -errno : 0, -EINVAL);
 
 	int buf = -1;
 	CHECK_EQ("PRIME export", drmPrimeHandleToFD(card, c.handle, DRM_CLOEXEC | DRM_RDWR, &buf), 0);

@@ -7,7 +7,7 @@ export { preloadLibrary, shimBuildStatus, shimProgram } from "./build.js";
 export { ClientThread } from "./channel.js";
 export { DrmsimGenericDriver, type ShimScenario, type ShimScenarioContext, setupDevices } from "./devices.js";
 export { type ShimExecResult, shimExec } from "./exec.js";
-export { defaultMmapResolver, type ShimBufferPages, ShimMappings, type ShimMmapResolver } from "./mmap.js";
+export { ShimMappings } from "./mmap.js";
 export { Down, frame, MessageReader, Msg } from "./protocol.js";
 export { type ShimServer, type ShimServerOptions, startShimServer } from "./server.js";
 export { ShimFdTable, ShimProcess } from "./shim-process.js";

@@ -31,7 +31,7 @@ import {
 import { BackingRegistry } from "./backing.js";
 import { ClientThread } from "./channel.js";
 import { type ShimScenario, setupDevices } from "./devices.js";
-import { ShimMappings, type ShimMmapResolver } from "./mmap.js";
+import { ShimMappings } from "./mmap.js";
 import { type Message, MessageReader, Msg } from "./protocol.js";
 import { ShimProcess } from "./shim-process.js";
 import { ClockPage, type ShimNode, writeTree } from "./tree.js";
@@ -53,8 +53,6 @@ export interface ShimServerOptions {
   scenario?: ShimScenario;
   /** Seeds the simulator. */
   seed?: number;
-  /** How `mmap` finds a buffer (default: GEM offsets among the file's handles, dma-bufs by exporter). */
-  mmapResolver?: ShimMmapResolver;
   /** Where to say what goes wrong (default: stderr). */
   log?: (line: string) => void;
 }
@@ -156,7 +154,7 @@ class Server {
   ) {
     this.log = opts.log ?? ((l) => process.stderr.write(`drmsim serve: ${l}\n`));
     this.clock = new ClockPage(root);
-    this.maps = new ShimMappings(path.join(root, "buf"), opts.mmapResolver);
+    this.maps = new ShimMappings(path.join(root, "buf"));
     this.registry = new BackingRegistry((file) => this.fput(file));
   }
 
@@ -255,8 +253,8 @@ class Server {
     const proc = this.procs.get(t.pid);
     if (proc !== undefined && ![...this.threads].some((o) => o.pid === t.pid)) {
       this.procs.delete(t.pid);
+      this.maps.dropProcess(proc);
       if (!proc.exited) proc.exit();
-      if (this.procs.size === 0) this.maps.closeAll();
     }
   }
 
@@ -485,15 +483,16 @@ class Server {
 
   private mmap(t: ClientThread, p: Buffer): void {
     const fd = p.readInt32LE(0);
+    const prot = p.readInt32LE(4);
     const ino = p.readBigUInt64LE(8);
     const offset = p.readBigUInt64LE(16);
     const length = Number(p.readBigUInt64LE(24));
     this.call(t, "mmap", async (proc) => {
       if (!this.bind(proc, fd, ino)) return { ret: EBADF };
-      const { path: file, fileOffset } = this.maps.map(proc.files.get(fd), offset, length);
-      const name = Buffer.from(file, "utf8");
+      // The kernel's own mmap of the file; the program maps the shared file that mirrors it, from 0.
+      const name = Buffer.from(await this.maps.map(proc, fd, offset, length, prot), "utf8");
       const out = Buffer.alloc(8 + name.length);
-      out.writeBigUInt64LE(BigInt(fileOffset), 0);
+      out.writeBigUInt64LE(0n, 0);
       out.set(name, 8);
       return { ret: 0, data: out };
     });
