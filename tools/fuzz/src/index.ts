@@ -16,7 +16,6 @@ export * from "./fuzz.js";
 export { FuzzAccelDriver, fuzzAccelProbe } from "./fuzz-accel.js";
 export * from "./reach.js";
 export * from "./reach-drivers.js";
-export * from "./rejected-args.js";
 export * from "./report.js";
 export * from "./sweep.js";
 export * from "./world.js";
