@@ -278,6 +278,7 @@ async function step(world: FuzzWorld, a: FuzzAction, stats: FuzzStats, universe:
   let argsOrig: unknown;
   let ioctlName = "";
   let reached = false;
+  let reachedDevice: DrmDevice | undefined;
   let reach: { caller: FuzzCaller; before: ReachBefore } | undefined;
   let task: Call;
   if (a.op === "ioctl") {
@@ -296,6 +297,7 @@ async function step(world: FuzzWorld, a: FuzzAction, stats: FuzzStats, universe:
     ioctlName = name;
     const target = drmFileOf(proc, fd);
     reached = target !== undefined && !target.device.unplugged && !target.closed;
+    reachedDevice = target?.device;
     label = `${proc.name}: ioctl(${fd}, ${name}, ${argsCopy})`;
     stats.calls++;
     let s = stats.byIoctl[name];
@@ -354,7 +356,7 @@ async function step(world: FuzzWorld, a: FuzzAction, stats: FuzzStats, universe:
     stats.errnos[e.code] = (stats.errnos[e.code] ?? 0) + 1;
     if (argsIn !== undefined && fc.stringify(argsIn) !== argsCopy) {
       stats.invariants++;
-      const why = copyBackOk(world, ioctlName, e.code, reached, argsOrig, argsIn);
+      const why = copyBackOk(world, ioctlName, e.code, reached, argsOrig, argsIn, reachedDevice);
       if (why !== undefined)
         throw new InvariantError(`${label} failed with ${e.code} but changed the caller's argument: ${why}`);
     }
@@ -472,14 +474,21 @@ export function copyBackOk(
   reached: boolean,
   before: unknown,
   after: Record<string, unknown>,
+  device?: DrmDevice,
 ): string | undefined {
-  const def = name === BOGUS_IOCTL ? undefined : ioctlDefOf(world.devices, name);
+  // The request is the ioctl's number: on another driver's fd the same number is that driver's
+  // ioctl (drm_ioctl indexes its table by number and copies its struct back), so the members
+  // that may change are those of whatever the fd's device answers to.
+  const sent = name === BOGUS_IOCTL ? undefined : ioctlDefOf(world.devices, name);
+  const def = sent !== undefined && device !== undefined ? drmIoctlLookup(device, sent.cmd) : sent;
   if (def === undefined) return "no ioctl of that number exists, so nothing was copied in";
   if (!reached) return `the fd was no open DRM file of a live device, so ${errno} came before the copy in`;
-  if ((iocDir(def.cmd) & IocDir.READ) === 0) return "the request has no _IOC_READ: nothing is copied back";
+  // Both the request and the table entry must say a direction for drm_ioctl to copy that way.
+  const dir = iocDir(def.cmd) & iocDir(sent?.cmd ?? def.cmd);
+  if ((dir & IocDir.READ) === 0) return "the request has no _IOC_READ: nothing is copied back";
   const ctx = { sim: world.sim, what: name };
   // Without _IOC_WRITE nothing is read: the handler starts from zeros, whatever the caller passed.
-  if ((iocDir(def.cmd) & IocDir.WRITE) !== 0)
+  if ((dir & IocDir.WRITE) !== 0)
     try {
       uapiCopyFromJs(def.layout, before, ctx);
     } catch {

@@ -22,7 +22,7 @@ export const SUCCESS_FLOOR = 3;
 export const NEVER_SUCCEEDS: Readonly<Record<string, string>> = {
   [BOGUS_IOCTL]: "no table defines it: EINVAL is the only right answer",
   FUZZACCEL_ADMIN:
-    "it lacks DRM_RENDER_ALLOW and its device has only an accel node, where drmsim refuses such ioctls (EACCES): it is there to be refused",
+    "it is DRM_MASTER and its device has only an accel node, which has no master (EACCES): it is there to be refused",
 };
 
 /** The ioctls of `names` with fewer than `floor` successes in `stats` (those of `NEVER_SUCCEEDS` aside). */

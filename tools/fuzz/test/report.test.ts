@@ -12,12 +12,13 @@ function statsWith(byIoctl: Record<string, { calls: number; ok: number }>) {
 describe("success floor", () => {
   it("lists the ioctls with fewer successes than the floor, those never called included", () => {
     const stats = statsWith({ A: { calls: 40, ok: 5 }, B: { calls: 40, ok: 4 }, C: { calls: 40, ok: 0 } });
-    expect(belowSuccessFloor(stats, ["A", "B", "C", "D"])).toEqual([
+    expect(belowSuccessFloor(stats, ["A", "B", "C", "D"], 5)).toEqual([
       { name: "B", ok: 4 },
       { name: "C", ok: 0 },
       { name: "D", ok: 0 },
     ]);
     expect(belowSuccessFloor(stats, ["A", "B"], 3)).toEqual([]);
+    expect(belowSuccessFloor(stats, ["A", "B", "C"])).toEqual([{ name: "C", ok: 0 }]); // the default floor
   });
 
   it("exempts only the ioctls that cannot succeed, each with its reason", () => {
