@@ -5,15 +5,18 @@
  * `HW_ENGINE_FACTORY`; the scheduler comes from its `DRM_SCHED_FACTORY`, so `amdgpu_sched_ops`
  * are the driver's `hooks.sched` taps (`amdgpu-drv.ts`), which call `runJob` and `timedoutJob`
  * here. `runJob` writes the job's IBs and a fence to the ring (`amdgpu_ib_schedule` +
- * `amdgpu_fence_emit`), the engine executes them on the virtual clock and the completion
- * interrupt signals the fence (`amdgpu_fence_process`). A hang is an IB that never completes;
- * the scheduler's TDR notices.
+ * `amdgpu_fence_emit`); the device's hardware model (`AMDGPU_HW_MODEL`) reads the IBs' bytes and
+ * says what they cost, the engine executes them on the virtual clock and the completion interrupt
+ * signals the fence (`amdgpu_fence_process`). A hang is an IB that never completes; the
+ * scheduler's TDR notices.
  */
 import { DmaFence, dmaFenceContextAlloc } from "@drmsim/dma-fence";
 import type { DrmGpuSchedStat, DrmGpuScheduler, DrmSchedJob } from "@drmsim/drm-sched";
 import { ERRNO, type HardwareEngine } from "@drmsim/runtime";
 import type { AmdgpuDevice } from "./amdgpu-device.js";
 import { AMDGPU_HW_IP_COMPUTE, AMDGPU_HW_IP_DMA, AMDGPU_HW_IP_GFX, type AmdgpuHwIp } from "./amdgpu-drm.js";
+import { amdgpuGpuWriteDirect, amdgpuGpuWritesLand, amdgpuGpuWritesResolve } from "./amdgpu-gpu-writes.js";
+import type { AmdgpuHwWrite } from "./amdgpu-hw-model.js";
 import type { AmdgpuJob } from "./amdgpu-job.js";
 
 /** The name prefix of each IP's rings, as in debugfs (`gfx_0.0.0`, `comp_1.0.0`, `sdma0`). */
@@ -83,8 +86,11 @@ export class AmdgpuRing {
 
   /**
    * `amdgpu_job_run`: skip a job whose finished fence already carries an error (cancelled guilty
-   * context, VRAM lost since it was submitted, a gang job after a reset); otherwise put its IBs
-   * and a fence on the ring. Runs in the signalling section: no allocation with reclaim.
+   * context, VRAM lost since it was submitted, a gang job after a reset); otherwise put it on the
+   * ring with a fence (`amdgpu_ib_schedule` + `amdgpu_fence_emit`). The hardware fetches the IBs
+   * now: the device's hardware model says how long they take, whether they hang and what they
+   * store; the stores land when the ring completes the job without error. Runs in the signalling
+   * section: no allocation with reclaim.
    */
   runJob(job: AmdgpuJob): DmaFence | null {
     const finished = job.finished;
@@ -95,18 +101,52 @@ export class AmdgpuRing {
     const fence = new AmdgpuFence(this, ++this.seq);
     const irqRef = fence.get();
     job.hwSubmitted = true;
+    const { durationNs, hang } =
+      job.kind === "cs" ? this.execute(job) : { durationNs: job.kernelNs, hang: false };
     this.engine.submit({
-      durationNs: job.durationNs,
-      hang: job.hangs,
-      label: job.describe(),
+      durationNs,
+      hang,
+      label: job.label === "" ? job.describe() : `${job.label}: ${job.describe()}`,
       onComplete: (status) => {
         if (status !== 0) irqRef.setError(status);
-        else job.writeBack();
+        else amdgpuGpuWritesLand(job.writes);
         irqRef.signal();
         irqRef.put();
       },
     });
     return fence;
+  }
+
+  /** The CP fetches and runs the job's IBs through the hardware model; their stores are resolved in the job's VM. */
+  private execute(job: AmdgpuJob): { durationNs: number; hang: boolean } {
+    job.dropWrites();
+    let durationNs = 0;
+    let hang = false;
+    const stores: AmdgpuHwWrite[] = [];
+    for (const ib of job.ibs) {
+      const bytes = ib.bo.store.read(ib.offset, ib.lengthDw * 4);
+      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const dwords = new Uint32Array(ib.lengthDw);
+      for (let i = 0; i < ib.lengthDw; i++) dwords[i] = view.getUint32(i * 4, true);
+      const r = this.adev.hwModel.executeIb({
+        ip: this.ip,
+        ring: this.name,
+        va: ib.va,
+        dwords,
+        flags: ib.flags,
+      });
+      durationNs += r.durationNs;
+      hang ||= r.hang;
+      stores.push(...r.writes);
+    }
+    if (job.vm !== null) job.writes = amdgpuGpuWritesResolve(job.vm, stores);
+    const uf = job.userFence;
+    if (uf !== null) {
+      const v = new Uint8Array(8);
+      new DataView(v.buffer).setBigUint64(0, job.ufSequence, true);
+      job.writes.push(amdgpuGpuWriteDirect(uf.bo, uf.offset, v));
+    }
+    return { durationNs, hang };
   }
 
   /** `amdgpu_job_timedout`: a job exceeded `lockup_timeout`; recover the whole GPU. */

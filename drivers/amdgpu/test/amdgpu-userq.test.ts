@@ -14,6 +14,7 @@ import {
 import {
   amdgpuBoAlloc,
   amdgpuCreateUserqueue,
+  amdgpuCreateUserqueueRaw,
   amdgpuCsChunkBoList,
   amdgpuCsChunkIb,
   amdgpuCsCtxCreate2,
@@ -39,7 +40,7 @@ describe("user queues", () => {
         preferredHeap: AMDGPU_GEM_DOMAIN_VRAM | AMDGPU_GEM_DOMAIN_GTT,
       });
       bo = [...dev.files][0]!.gem.peek(h) as AmdgpuBo;
-      const q = await amdgpuCreateUserqueue(kfd, fd, AMDGPU_HW_IP_COMPUTE, [h]);
+      const q = await amdgpuCreateUserqueue(kfd, fd, AMDGPU_HW_IP_COMPUTE);
       // 50 ms of work with no dma_fence behind it.
       await amdgpuUserqDoorbell(kfd, fd, q, msecs(50));
       return { fd, q };
@@ -81,7 +82,7 @@ describe("user queues", () => {
     await sim.exec("app", async () => {
       const fd = await app.open("/dev/dri/renderD128");
       const h = await amdgpuBoAlloc(app, fd, { allocSize: 64 * KiB, preferredHeap: AMDGPU_GEM_DOMAIN_GTT });
-      const q = await amdgpuCreateUserqueue(app, fd, AMDGPU_HW_IP_COMPUTE, [h]);
+      const q = await amdgpuCreateUserqueue(app, fd, AMDGPU_HW_IP_COMPUTE);
       await amdgpuUserqDoorbell(app, fd, q, msecs(100));
       const ctx = await amdgpuCsCtxCreate2(app, fd);
       await amdgpuCsSubmitRaw2(app, fd, ctx, [
@@ -95,7 +96,20 @@ describe("user queues", () => {
       expect(await errno(amdgpuUserqDoorbell(app, fd, 9, 1))).toBe("EINVAL");
       expect(await errno(app.ioctl(fd, DRM_IOCTL_AMDGPU_USERQ, { in: { op: 3 } }))).toBe("EINVAL");
       expect(await errno(amdgpuCreateUserqueue(app, fd, 7))).toBe("EINVAL");
-      expect(await errno(amdgpuCreateUserqueue(app, fd, 1, [55]))).toBe("ENOENT");
+      // The real struct's checks: a doorbell that is no doorbell BO, a ring that is not mapped.
+      const ring = {
+        queue_va: 0x10_0000,
+        queue_size: 4096,
+        rptr_va: 0x10_0000,
+        wptr_va: 0x10_0008,
+        mqd: {},
+        mqd_size: 8,
+      };
+      expect(
+        await errno(
+          amdgpuCreateUserqueueRaw(app, fd, { ip_type: AMDGPU_HW_IP_COMPUTE, doorbell_handle: h, ...ring }),
+        ),
+      ).toBe("EINVAL");
       await amdgpuFreeUserqueue(app, fd, q);
       expect(mgr.queues.size).toBe(0);
       expect(await errno(amdgpuFreeUserqueue(app, fd, q))).toBe("EINVAL");
@@ -111,7 +125,7 @@ describe("user queues", () => {
     await sim.exec("app", async () => {
       const fd = await app.open("/dev/dri/renderD128");
       const h = await amdgpuBoAlloc(app, fd, { allocSize: 128 * KiB, preferredHeap: AMDGPU_GEM_DOMAIN_GTT });
-      await amdgpuCreateUserqueue(app, fd, 1, [h]);
+      await amdgpuCreateUserqueue(app, fd, AMDGPU_HW_IP_COMPUTE);
       expect(
         await errno(amdgpuBoAlloc(app, fd, { allocSize: 192 * KiB, preferredHeap: AMDGPU_GEM_DOMAIN_GTT })),
       ).toBe("ENOMEM");
@@ -131,11 +145,11 @@ describe("user queues and process exit", () => {
     const other = new Process(sim, "other-app");
     await sim.exec("compute-app", async () => {
       const fd = await kfd.open("/dev/dri/renderD128");
-      const h = await amdgpuBoAlloc(kfd, fd, {
+      await amdgpuBoAlloc(kfd, fd, {
         allocSize: 256 * KiB,
         preferredHeap: AMDGPU_GEM_DOMAIN_VRAM | AMDGPU_GEM_DOMAIN_GTT,
       });
-      const q = await amdgpuCreateUserqueue(kfd, fd, AMDGPU_HW_IP_COMPUTE, [h]);
+      const q = await amdgpuCreateUserqueue(kfd, fd, AMDGPU_HW_IP_COMPUTE);
       await amdgpuUserqDoorbell(kfd, fd, q, msecs(50));
     });
     await sim.exec("other-app", async () => {

@@ -1,0 +1,113 @@
+/**
+ * Command-stream packets the simulated hardware understands, as userspace writes them into IBs
+ * and user-queue rings: the CP's PM4 type-3 packets (gfx and compute rings, `soc15d.h`/`nvd.h`)
+ * and the SDMA engine's packets (`sdma_v6_0` style headers).
+ *
+ * Of the real packets the hardware model acts on two: NOP (skipped, whatever its payload) and
+ * the memory forms of WRITE_DATA (PM4) and WRITE linear (SDMA), which store dwords at a GPU
+ * virtual address. Every other packet is parsed over and costs nothing.
+ *
+ * The simulation's knobs travel in NOPs — the one packet whose payload real hardware ignores — as
+ * a drmsim *marker*: the payload starts with `AMDGPU_SIM_MAGIC`, then a command: run for some
+ * nanoseconds, hang, or write some bytes at a GPU address. Real userspace never writes the magic,
+ * so its IBs get the model's defaults; `@drmsim/amdgpu/user` writes markers for JavaScript tests.
+ * This is the side channel `DIFFERENCES.md` documents: nothing in any ioctl struct.
+ */
+
+/** `PACKET_TYPE3`: the CP packet type of every PM4 command. */
+export const PM4_TYPE3 = 3;
+/** `PACKET3_NOP`. */
+export const PACKET3_NOP = 0x10;
+/** `PACKET3_WRITE_DATA`. */
+export const PACKET3_WRITE_DATA = 0x37;
+/** `WRITE_DATA_DST_SEL(5)`: the destination is memory (as opposed to a register). */
+export const WRITE_DATA_DST_SEL_MEM = 5;
+/** The one-dword NOP the gfx ring pads IBs with (`PACKET3(PACKET3_NOP, 0x3FFF)`). */
+export const PM4_NOP_PAD = 0xffff1000;
+
+/** `SDMA_OP_NOP`. */
+export const SDMA_OP_NOP = 0;
+/** `SDMA_OP_WRITE` (sub-op 0: linear). */
+export const SDMA_OP_WRITE = 2;
+
+/** The first payload dword of a drmsim marker NOP: "DSIM" in little-endian bytes. */
+export const AMDGPU_SIM_MAGIC = 0x4d495344;
+/** Marker command: the IB runs for the u64 nanoseconds that follow (lo, hi); several add up. */
+export const AMDGPU_SIM_CMD_RUN = 1;
+/** Marker command: the IB never completes (the scheduler's timeout resets the GPU). */
+export const AMDGPU_SIM_CMD_HANG = 2;
+/** Marker command: when the job completes without error, the bytes that follow land at a GPU address (va lo, va hi, byte count, data). */
+export const AMDGPU_SIM_CMD_WRITE = 3;
+
+/** `PACKET3(op, n)`: a type-3 header for `count` payload dwords. */
+export function pm4Header(op: number, count: number): number {
+  return ((PM4_TYPE3 << 30) | (((count - 1) & 0x3fff) << 16) | ((op & 0xff) << 8)) >>> 0;
+}
+
+/** An SDMA packet header with `extra` payload dwords carried in the count field (NOP). */
+export function sdmaHeader(op: number, subOp: number, extra = 0): number {
+  return ((op & 0xff) | ((subOp & 0xff) << 8) | ((extra & 0x3fff) << 16)) >>> 0;
+}
+
+/** Which packet format a ring reads: the CP's PM4 (gfx, compute) or the SDMA engine's. */
+export type AmdgpuPacketFormat = "pm4" | "sdma";
+
+/** The bytes of `data` as little-endian dwords, zero-padded to a dword boundary. */
+export function bytesToDwords(data: Uint8Array): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < data.length; i += 4) {
+    let d = 0;
+    for (let k = 0; k < 4; k++) d |= (data[i + k] ?? 0) << (8 * k);
+    out.push(d >>> 0);
+  }
+  return out;
+}
+
+/** A NOP carrying `payload` in the ring's format. */
+export function nopPacket(format: AmdgpuPacketFormat, payload: readonly number[]): number[] {
+  if (format === "sdma") return [sdmaHeader(SDMA_OP_NOP, 0, payload.length), ...payload];
+  if (payload.length === 0) return [PM4_NOP_PAD];
+  return [pm4Header(PACKET3_NOP, payload.length), ...payload];
+}
+
+/** A drmsim marker: the IB runs for `ns` nanoseconds. */
+export function simRunPacket(format: AmdgpuPacketFormat, ns: number | bigint): number[] {
+  const v = BigInt(ns);
+  return nopPacket(format, [
+    AMDGPU_SIM_MAGIC,
+    AMDGPU_SIM_CMD_RUN,
+    Number(v & 0xffff_ffffn),
+    Number((v >> 32n) & 0xffff_ffffn),
+  ]);
+}
+
+/** A drmsim marker: the IB hangs. */
+export function simHangPacket(format: AmdgpuPacketFormat): number[] {
+  return nopPacket(format, [AMDGPU_SIM_MAGIC, AMDGPU_SIM_CMD_HANG]);
+}
+
+/** A drmsim marker: `data` lands at GPU address `va` when the job completes without error. */
+export function simWritePacket(format: AmdgpuPacketFormat, va: number | bigint, data: Uint8Array): number[] {
+  const a = BigInt(va);
+  return nopPacket(format, [
+    AMDGPU_SIM_MAGIC,
+    AMDGPU_SIM_CMD_WRITE,
+    Number(a & 0xffff_ffffn),
+    Number((a >> 32n) & 0xffff_ffffn),
+    data.length,
+    ...bytesToDwords(data),
+  ]);
+}
+
+/** The real store packet: WRITE_DATA (PM4) or WRITE linear (SDMA) of `dwords` at `va`. */
+export function writeDataPacket(
+  format: AmdgpuPacketFormat,
+  va: number | bigint,
+  dwords: readonly number[],
+): number[] {
+  const a = BigInt(va);
+  const lo = Number(a & 0xffff_ffffn);
+  const hi = Number((a >> 32n) & 0xffff_ffffn);
+  if (format === "sdma") return [sdmaHeader(SDMA_OP_WRITE, 0), lo, hi, dwords.length - 1, ...dwords];
+  return [pm4Header(PACKET3_WRITE_DATA, 3 + dwords.length), WRITE_DATA_DST_SEL_MEM << 8, lo, hi, ...dwords];
+}
