@@ -339,7 +339,7 @@ export async function amdgpuCsIoctl(
         sync.add(vm.clearFreed());
         for (const bo of locked) {
           const boVa = vm.boFind(bo);
-          if (boVa !== undefined) sync.add(boVa.lastPtUpdate ?? vm.boUpdate(boVa));
+          if (boVa !== undefined) sync.add(boVa.invalid ? vm.boUpdate(boVa) : boVa.lastPtUpdate);
         }
         // amdgpu_vm_handle_moved: BOs that moved since their entries were written (per-VM BOs are
         // locked with the root).

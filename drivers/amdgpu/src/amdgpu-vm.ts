@@ -407,6 +407,8 @@ export class AmdgpuVm {
     }
     this.boVas.clear();
     this.prtVa.mappings.clear();
+    this.prtVa.lastPtUpdate?.put();
+    this.prtVa.lastPtUpdate = null;
     this.va.length = 0;
     this.freed.length = 0;
     this.entity.fini();
