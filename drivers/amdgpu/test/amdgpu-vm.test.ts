@@ -32,7 +32,7 @@ import {
   amdgpuCsQueryFenceStatus,
   amdgpuCsSubmitRaw2,
 } from "../src/user/index.js";
-import { errno, nap, rig } from "./helpers.js";
+import { errno, rig } from "./helpers.js";
 
 const KiB = 1024;
 const VA = 0x1_0000_0000;
