@@ -18,9 +18,18 @@ import {
   AMDGPU_SIM_CMD_WRITE,
   AMDGPU_SIM_MAGIC,
   type AmdgpuPacketFormat,
+  DMA_DATA_BYTE_COUNT_MASK,
+  DMA_DATA_DST_SEL_SHIFT,
+  DMA_DATA_SRC_SEL_DATA,
+  DMA_DATA_SRC_SEL_SHIFT,
+  PACKET3_DMA_DATA,
   PACKET3_NOP,
   PACKET3_WRITE_DATA,
+  SDMA_OP_CONST_FILL,
+  SDMA_OP_COPY,
+  SDMA_OP_FENCE,
   SDMA_OP_NOP,
+  SDMA_OP_TRAP,
   SDMA_OP_WRITE,
   WRITE_DATA_DST_SEL_MEM,
 } from "./amdgpu-pm4.js";
@@ -42,20 +51,40 @@ export interface AmdgpuHwIbInput {
   readonly flags: number;
 }
 
-/** A store the hardware makes to a GPU virtual address (resolved through the VM later). */
-export interface AmdgpuHwWrite {
-  readonly va: number;
-  readonly data: Uint8Array;
+/**
+ * What the hardware does to memory at GPU virtual addresses (resolved through the VM later): a
+ * store of `data`, a copy of `size` bytes from `src`, or a fill of `size` bytes with the
+ * little-endian dword `fill`.
+ */
+export type AmdgpuHwWrite =
+  | { readonly va: number; readonly data: Uint8Array }
+  | { readonly va: number; readonly src: number; readonly size: number }
+  | { readonly va: number; readonly fill: number; readonly size: number };
+
+/**
+ * The interrupt an engine raises when it meets a packet it cannot execute, and stops on it:
+ * the CP's illegal-opcode (`gfx_v11_0_bad_op_irq`) and privileged-register
+ * (`gfx_v11_0_priv_reg_irq`) interrupts, the SDMA engine's illegal-instruction interrupt. The
+ * driver answers each with `drm_sched_fault`: the job's timeout handler runs at once.
+ */
+export interface AmdgpuHwFault {
+  readonly kind: "illegal-opcode" | "illegal-register" | "illegal-instruction";
+  /** Dword index of the offending packet in the IB. */
+  readonly dword: number;
+  /** What is wrong with it, for the kernel log. */
+  readonly reason: string;
 }
 
 /** What executing an IB amounts to. */
 export interface AmdgpuHwIbResult {
-  /** Nanoseconds of GPU time. */
+  /** Nanoseconds of GPU time (with a fault: until the engine reaches the bad packet). */
   durationNs: number;
   /** It never completes (the TDR resets the GPU). */
   hang: boolean;
-  /** Stores, in order; they land only when the whole job completes without error. */
+  /** Memory operations, in order; they land only when the whole job completes without error. */
   writes: AmdgpuHwWrite[];
+  /** The engine stopped on a packet it cannot execute (nothing after it runs). */
+  fault?: AmdgpuHwFault;
 }
 
 /** The hardware model the device container provides (`AMDGPU_HW_MODEL`). */
@@ -92,8 +121,12 @@ function dwordsToBytes(dw: Uint32Array, from: number, count: number): Uint8Array
 
 /**
  * The default hardware model: walks the packets, takes the drmsim markers (`amdgpu-pm4.ts`) and
- * the real store packets, and skips everything else. A packet that runs past the end of the IB
- * ends the walk (the CP would fetch past it; what it finds there is not modelled).
+ * the real memory packets, and skips other type-3 packets by their count. It stops with a fault
+ * where the engines do: a type-0 (register write: the CP's privileged-register check) or type-1
+ * (reserved) PM4 packet, a packet too short for its own fields or running past the end of the
+ * IB, and on SDMA rings any opcode outside the ones it decodes (NOP, COPY linear, WRITE linear,
+ * FENCE, TRAP, CONST_FILL) — SDMA packets carry no length, so an engine cannot skip one it does
+ * not know.
  */
 export class AmdgpuPm4HwModel implements AmdgpuHwModel {
   readonly defaultIbNs: number;
@@ -104,44 +137,109 @@ export class AmdgpuPm4HwModel implements AmdgpuHwModel {
 
   executeIb(ib: AmdgpuHwIbInput): AmdgpuHwIbResult {
     const r: AmdgpuHwIbResult = { durationNs: 0, hang: false, writes: [] };
-    let timed = false;
-    const dw = ib.dwords;
-    const sdma = amdgpuPacketFormat(ib.ip) === "sdma";
+    const timed = { v: false };
+    const fault =
+      amdgpuPacketFormat(ib.ip) === "sdma"
+        ? this.walkSdma(ib.dwords, r, timed)
+        : this.walkPm4(ib.dwords, r, timed);
+    if (fault !== undefined) r.fault = fault;
+    if (!timed.v) r.durationNs = this.defaultIbNs;
+    return r;
+  }
+
+  private walkPm4(dw: Uint32Array, r: AmdgpuHwIbResult, timed: { v: boolean }): AmdgpuHwFault | undefined {
     let i = 0;
     while (i < dw.length) {
       const h = dw[i]!;
-      let op: number;
-      let body: number; // payload dwords after the header
-      if (sdma) {
-        op = h & 0xff;
-        if (op === SDMA_OP_NOP) body = (h >>> 16) & 0x3fff;
-        else if (op === SDMA_OP_WRITE && i + 3 < dw.length) body = 3 + (dw[i + 3]! + 1);
-        else body = 0;
-      } else {
-        const type = h >>> 30;
-        if (type === 2) {
-          i++;
-          continue;
-        }
-        op = (h >>> 8) & 0xff;
-        const count = (h >>> 16) & 0x3fff;
-        // The one-dword pad NOP has the count field full.
-        body = type === 3 && op === PACKET3_NOP && count === 0x3fff ? 0 : count + 1;
+      const type = h >>> 30;
+      if (type === 2) {
+        i++;
+        continue;
       }
-      if (i + 1 + body > dw.length) break;
+      if (type === 0)
+        return { kind: "illegal-register", dword: i, reason: "a type-0 packet writes registers directly" };
+      if (type === 1) return { kind: "illegal-opcode", dword: i, reason: "type-1 packets are reserved" };
+      const op = (h >>> 8) & 0xff;
+      const count = (h >>> 16) & 0x3fff;
+      // The one-dword pad NOP has the count field full.
+      const body = op === PACKET3_NOP && count === 0x3fff ? 0 : count + 1;
+      if (i + 1 + body > dw.length)
+        return {
+          kind: "illegal-opcode",
+          dword: i,
+          reason: `packet 0x${op.toString(16)} of ${body} payload dwords runs past the end of the IB (${dw.length} dwords)`,
+        };
       const p = i + 1;
-      if ((sdma && op === SDMA_OP_NOP) || (!sdma && op === PACKET3_NOP)) {
-        if (body >= 2 && dw[p] === AMDGPU_SIM_MAGIC) timed = this.marker(dw, p + 1, body - 1, r) || timed;
-      } else if (!sdma && op === PACKET3_WRITE_DATA && body >= 3) {
+      if (op === PACKET3_NOP) {
+        if (body >= 2 && dw[p] === AMDGPU_SIM_MAGIC) timed.v = this.marker(dw, p + 1, body - 1, r) || timed.v;
+      } else if (op === PACKET3_WRITE_DATA) {
+        if (body < 3) return { kind: "illegal-opcode", dword: i, reason: "WRITE_DATA without its address" };
         if (((dw[p]! >>> 8) & 0xf) === WRITE_DATA_DST_SEL_MEM)
           r.writes.push({ va: addr(dw[p + 1]!, dw[p + 2]!), data: dwordsToBytes(dw, p + 3, body - 3) });
-      } else if (sdma && op === SDMA_OP_WRITE && ((h >>> 8) & 0xff) === 0 && body >= 3) {
-        r.writes.push({ va: addr(dw[p]!, dw[p + 1]!), data: dwordsToBytes(dw, p + 3, body - 3) });
+      } else if (op === PACKET3_DMA_DATA) {
+        if (body < 6)
+          return { kind: "illegal-opcode", dword: i, reason: "DMA_DATA shorter than its 6 dwords" };
+        const ctl = dw[p]!;
+        const srcSel = (ctl >>> DMA_DATA_SRC_SEL_SHIFT) & 3;
+        const dstSel = (ctl >>> DMA_DATA_DST_SEL_SHIFT) & 3;
+        const size = dw[p + 5]! & DMA_DATA_BYTE_COUNT_MASK;
+        const va = addr(dw[p + 3]!, dw[p + 4]!);
+        // GDS on either side has no memory effect here.
+        if (size > 0 && (dstSel === 0 || dstSel === 3)) {
+          if (srcSel === DMA_DATA_SRC_SEL_DATA) r.writes.push({ va, fill: dw[p + 1]!, size });
+          else if (srcSel === 0 || srcSel === 3)
+            r.writes.push({ va, src: addr(dw[p + 1]!, dw[p + 2]!), size });
+        }
       }
       i = p + body;
     }
-    if (!timed) r.durationNs = this.defaultIbNs;
-    return r;
+    return undefined;
+  }
+
+  private walkSdma(dw: Uint32Array, r: AmdgpuHwIbResult, timed: { v: boolean }): AmdgpuHwFault | undefined {
+    let i = 0;
+    while (i < dw.length) {
+      const h = dw[i]!;
+      const op = h & 0xff;
+      const sub = (h >>> 8) & 0xff;
+      let body: number;
+      if (op === SDMA_OP_NOP) body = (h >>> 16) & 0x3fff;
+      else if (op === SDMA_OP_COPY && sub === 0) body = 6;
+      else if (op === SDMA_OP_WRITE && sub === 0) body = i + 3 < dw.length ? 3 + dw[i + 3]! + 1 : 3;
+      else if (op === SDMA_OP_FENCE) body = 3;
+      else if (op === SDMA_OP_TRAP) body = 1;
+      else if (op === SDMA_OP_CONST_FILL) body = 4;
+      else
+        return {
+          kind: "illegal-instruction",
+          dword: i,
+          reason: `SDMA opcode ${op} sub-op ${sub} is not one the engine executes`,
+        };
+      if (i + 1 + body > dw.length)
+        return {
+          kind: "illegal-instruction",
+          dword: i,
+          reason: `SDMA packet ${op} of ${body} payload dwords runs past the end of the IB (${dw.length} dwords)`,
+        };
+      const p = i + 1;
+      if (op === SDMA_OP_NOP) {
+        if (body >= 2 && dw[p] === AMDGPU_SIM_MAGIC) timed.v = this.marker(dw, p + 1, body - 1, r) || timed.v;
+      } else if (op === SDMA_OP_COPY) {
+        r.writes.push({
+          va: addr(dw[p + 4]!, dw[p + 5]!),
+          src: addr(dw[p + 2]!, dw[p + 3]!),
+          size: dw[p]! + 1,
+        });
+      } else if (op === SDMA_OP_WRITE) {
+        r.writes.push({ va: addr(dw[p]!, dw[p + 1]!), data: dwordsToBytes(dw, p + 3, body - 3) });
+      } else if (op === SDMA_OP_FENCE) {
+        r.writes.push({ va: addr(dw[p]!, dw[p + 1]!), data: dwordsToBytes(dw, p + 2, 1) });
+      } else if (op === SDMA_OP_CONST_FILL) {
+        r.writes.push({ va: addr(dw[p]!, dw[p + 1]!), fill: dw[p + 2]!, size: dw[p + 3]! + 1 });
+      }
+      i = p + body;
+    }
+    return undefined;
   }
 
   /** A marker's command at `dw[at..at+n)`; true when it set the IB's time. */

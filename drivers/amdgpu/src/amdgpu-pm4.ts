@@ -3,9 +3,10 @@
  * and user-queue rings: the CP's PM4 type-3 packets (gfx and compute rings, `soc15d.h`/`nvd.h`)
  * and the SDMA engine's packets (`sdma_v6_0` style headers).
  *
- * Of the real packets the hardware model acts on two: NOP (skipped, whatever its payload) and
- * the memory forms of WRITE_DATA (PM4) and WRITE linear (SDMA), which store dwords at a GPU
- * virtual address. Every other packet is parsed over and costs nothing.
+ * Of the real packets the hardware model acts on NOP (skipped, whatever its payload), the memory
+ * forms of WRITE_DATA and DMA_DATA (PM4) and WRITE, COPY linear, CONST_FILL and FENCE (SDMA),
+ * which store, fill or copy at GPU virtual addresses. Other type-3 packets are parsed over by
+ * their count and cost nothing; what the engines refuse is in `amdgpu-hw-model.ts`.
  *
  * The simulation's knobs travel in NOPs — the one packet whose payload real hardware ignores — as
  * a drmsim *marker*: the payload starts with `AMDGPU_SIM_MAGIC`, then a command: run for some
@@ -20,6 +21,16 @@ export const PM4_TYPE3 = 3;
 export const PACKET3_NOP = 0x10;
 /** `PACKET3_WRITE_DATA`. */
 export const PACKET3_WRITE_DATA = 0x37;
+/** `PACKET3_DMA_DATA`: the CP's DMA engine copies or fills memory. */
+export const PACKET3_DMA_DATA = 0x50;
+/** `DMA_DATA` control: `DST_SEL` field (0 or 3: memory by address; 1: GDS). */
+export const DMA_DATA_DST_SEL_SHIFT = 20;
+/** `DMA_DATA` control: `SRC_SEL` field (0 or 3: memory by address; 1: GDS; 2: the data dword). */
+export const DMA_DATA_SRC_SEL_SHIFT = 29;
+/** `DMA_DATA` `SRC_SEL` value: the source is the packet's data dword (a fill). */
+export const DMA_DATA_SRC_SEL_DATA = 2;
+/** `DMA_DATA` command dword: `BYTE_COUNT` bits. */
+export const DMA_DATA_BYTE_COUNT_MASK = 0x03ff_ffff;
 /** `WRITE_DATA_DST_SEL(5)`: the destination is memory (as opposed to a register). */
 export const WRITE_DATA_DST_SEL_MEM = 5;
 /** The one-dword NOP the gfx ring pads IBs with (`PACKET3(PACKET3_NOP, 0x3FFF)`). */
@@ -27,8 +38,16 @@ export const PM4_NOP_PAD = 0xffff1000;
 
 /** `SDMA_OP_NOP`. */
 export const SDMA_OP_NOP = 0;
+/** `SDMA_OP_COPY` (sub-op 0: linear). */
+export const SDMA_OP_COPY = 1;
 /** `SDMA_OP_WRITE` (sub-op 0: linear). */
 export const SDMA_OP_WRITE = 2;
+/** `SDMA_OP_FENCE`: a dword stored at an address. */
+export const SDMA_OP_FENCE = 5;
+/** `SDMA_OP_TRAP`: an interrupt to the driver. */
+export const SDMA_OP_TRAP = 6;
+/** `SDMA_OP_CONST_FILL`: a dword repeated over a byte range. */
+export const SDMA_OP_CONST_FILL = 11;
 
 /** The first payload dword of a drmsim marker NOP: "DSIM" in little-endian bytes. */
 export const AMDGPU_SIM_MAGIC = 0x4d495344;
@@ -110,4 +129,44 @@ export function writeDataPacket(
   const hi = Number((a >> 32n) & 0xffff_ffffn);
   if (format === "sdma") return [sdmaHeader(SDMA_OP_WRITE, 0), lo, hi, dwords.length - 1, ...dwords];
   return [pm4Header(PACKET3_WRITE_DATA, 3 + dwords.length), WRITE_DATA_DST_SEL_MEM << 8, lo, hi, ...dwords];
+}
+
+/** PM4 `DMA_DATA` copying `bytes` from `src` to `dst` (both memory by address). */
+export function pm4DmaDataCopyPacket(src: number | bigint, dst: number | bigint, bytes: number): number[] {
+  const s = BigInt(src);
+  const d = BigInt(dst);
+  return [
+    pm4Header(PACKET3_DMA_DATA, 6),
+    0,
+    Number(s & 0xffff_ffffn),
+    Number((s >> 32n) & 0xffff_ffffn),
+    Number(d & 0xffff_ffffn),
+    Number((d >> 32n) & 0xffff_ffffn),
+    bytes & DMA_DATA_BYTE_COUNT_MASK,
+  ];
+}
+
+/** SDMA `COPY` linear of `bytes` from `src` to `dst`. */
+export function sdmaCopyLinearPacket(src: number | bigint, dst: number | bigint, bytes: number): number[] {
+  const s = BigInt(src);
+  const d = BigInt(dst);
+  return [
+    sdmaHeader(SDMA_OP_COPY, 0),
+    (bytes - 1) >>> 0,
+    0,
+    Number(s & 0xffff_ffffn),
+    Number((s >> 32n) & 0xffff_ffffn),
+    Number(d & 0xffff_ffffn),
+    Number((d >> 32n) & 0xffff_ffffn),
+  ];
+}
+
+/** A copy in the ring's format: `DMA_DATA` (PM4) or `COPY` linear (SDMA). */
+export function copyPacket(
+  format: AmdgpuPacketFormat,
+  src: number | bigint,
+  dst: number | bigint,
+  bytes: number,
+): number[] {
+  return format === "sdma" ? sdmaCopyLinearPacket(src, dst, bytes) : pm4DmaDataCopyPacket(src, dst, bytes);
 }

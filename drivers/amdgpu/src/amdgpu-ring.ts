@@ -8,7 +8,8 @@
  * `amdgpu_fence_emit`); the device's hardware model (`AMDGPU_HW_MODEL`) reads the IBs' bytes and
  * says what they cost, the engine executes them on the virtual clock and the completion interrupt
  * signals the fence (`amdgpu_fence_process`). A hang is an IB that never completes; the
- * scheduler's TDR notices.
+ * scheduler's TDR notices. A packet the engine cannot execute stops it and raises a fault
+ * interrupt, which runs the TDR at once (`drm_sched_fault`).
  */
 import { DmaFence, dmaFenceContextAlloc } from "@drmsim/dma-fence";
 import type { DrmGpuSchedStat, DrmGpuScheduler, DrmSchedJob } from "@drmsim/drm-sched";
@@ -16,7 +17,7 @@ import { ERRNO, type HardwareEngine } from "@drmsim/runtime";
 import type { AmdgpuDevice } from "./amdgpu-device.js";
 import { AMDGPU_HW_IP_COMPUTE, AMDGPU_HW_IP_DMA, AMDGPU_HW_IP_GFX, type AmdgpuHwIp } from "./amdgpu-drm.js";
 import { amdgpuGpuWriteDirect, amdgpuGpuWritesLand, amdgpuGpuWritesResolve } from "./amdgpu-gpu-writes.js";
-import type { AmdgpuHwWrite } from "./amdgpu-hw-model.js";
+import type { AmdgpuHwFault, AmdgpuHwWrite } from "./amdgpu-hw-model.js";
 import type { AmdgpuJob } from "./amdgpu-job.js";
 
 /** The name prefix of each IP's rings, as in debugfs (`gfx_0.0.0`, `comp_1.0.0`, `sdma0`). */
@@ -41,6 +42,9 @@ export class AmdgpuFence extends DmaFence {
   }
 }
 
+/** A packet an engine stopped on: the hardware model's fault and the GPU address of its IB. */
+export type AmdgpuRingFault = AmdgpuHwFault & { readonly va: number };
+
 /** Options for one ring. */
 export interface AmdgpuRingOptions {
   /** `amdgpu_sched_hw_submission` (default 2): jobs on the ring at once (the scheduler's credits). */
@@ -61,6 +65,11 @@ export class AmdgpuRing {
   private seq = 0;
   /** Jobs `runJob` sent to the hardware, in order: entity name, job id and virtual time (a debugfs-like log). */
   readonly ran: { entity: string; id: number; at: number }[] = [];
+  /**
+   * The engine's fault interrupts, in order (the kernel log's "Illegal opcode in command
+   * stream" lines): what the hardware model found, the IB's address, the job and the time.
+   */
+  readonly faults: (AmdgpuRingFault & { job: number; at: number })[] = [];
 
   constructor(
     readonly adev: AmdgpuDevice,
@@ -101,11 +110,14 @@ export class AmdgpuRing {
     const fence = new AmdgpuFence(this, ++this.seq);
     const irqRef = fence.get();
     job.hwSubmitted = true;
-    const { durationNs, hang } =
-      job.kind === "cs" ? this.execute(job) : { durationNs: job.kernelNs, hang: false };
+    const { durationNs, hang, fault } =
+      job.kind === "cs" ? this.execute(job) : { durationNs: job.kernelNs, hang: false, fault: undefined };
     this.engine.submit({
       durationNs,
       hang,
+      ...(fault !== undefined
+        ? { stall: { afterNs: durationNs, irq: () => this.faultIrq(job, fault) } }
+        : {}),
       label: job.label === "" ? job.describe() : `${job.label}: ${job.describe()}`,
       onComplete: (status) => {
         if (status !== 0) irqRef.setError(status);
@@ -118,7 +130,7 @@ export class AmdgpuRing {
   }
 
   /** The CP fetches and runs the job's IBs through the hardware model; their stores are resolved in the job's VM. */
-  private execute(job: AmdgpuJob): { durationNs: number; hang: boolean } {
+  private execute(job: AmdgpuJob): { durationNs: number; hang: boolean; fault: AmdgpuRingFault | undefined } {
     job.dropWrites();
     let durationNs = 0;
     let hang = false;
@@ -138,6 +150,8 @@ export class AmdgpuRing {
       durationNs += r.durationNs;
       hang ||= r.hang;
       stores.push(...r.writes);
+      // The engine stops on the bad packet: nothing after it runs, nothing of the job lands.
+      if (r.fault !== undefined) return { durationNs, hang: true, fault: { ...r.fault, va: ib.va } };
     }
     if (job.vm !== null) job.writes = amdgpuGpuWritesResolve(job.vm, stores);
     const uf = job.userFence;
@@ -146,7 +160,16 @@ export class AmdgpuRing {
       new DataView(v.buffer).setBigUint64(0, job.ufSequence, true);
       job.writes.push(amdgpuGpuWriteDirect(uf.bo, uf.offset, v));
     }
-    return { durationNs, hang };
+    return { durationNs, hang, fault: undefined };
+  }
+
+  /**
+   * The engine's fault interrupt (irq context): logged, and `drm_sched_fault` — the timeout
+   * handler runs now instead of at `lockup_timeout`, and recovers the GPU with the job guilty.
+   */
+  private faultIrq(job: AmdgpuJob, fault: AmdgpuRingFault): void {
+    this.faults.push({ ...fault, job: job.id, at: this.adev.sim.now });
+    this.sched.fault();
   }
 
   /** `amdgpu_job_timedout`: a job exceeded `lockup_timeout`; recover the whole GPU. */

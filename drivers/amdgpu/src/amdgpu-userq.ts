@@ -178,7 +178,8 @@ export class AmdgpuUsermodeQueue {
     return {
       end: this.wptr,
       durationNs: r.durationNs,
-      hang: r.hang || fault,
+      // A packet the engine cannot execute stops the queue until the reset, like a hang.
+      hang: r.hang || fault || r.fault !== undefined,
       writes: amdgpuGpuWritesResolve(vm, stores),
     };
   }

@@ -1,10 +1,11 @@
 /**
- * drmsim's `fill` knob: the test IB carries a WRITE marker the hardware model reads; the bytes land
- * in the BO (through the submitter's VM) when the job completes without error.
+ * drmsim's `fill` and `copy` knobs: the test IB carries a WRITE marker the hardware model reads,
+ * and a real copy packet; the bytes land in the BO (through the submitter's VM) when the job
+ * completes without error.
  */
 import { Process } from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
-import { AMDGPU_GEM_DOMAIN_GTT, AMDGPU_HW_IP_GFX, type AmdgpuBo } from "../src/index.js";
+import { AMDGPU_GEM_DOMAIN_GTT, AMDGPU_HW_IP_DMA, AMDGPU_HW_IP_GFX, type AmdgpuBo } from "../src/index.js";
 import {
   amdgpuBoAlloc,
   amdgpuCsChunkBoList,
@@ -14,6 +15,51 @@ import {
   amdgpuCsSubmitRaw2,
 } from "../src/user/index.js";
 import { errno, rig } from "./helpers.js";
+
+describe("IB copy (drmsim knob as a real copy packet)", () => {
+  it("copies after the IB's fill, on gfx (DMA_DATA) and SDMA (COPY linear); the library refuses copies that do not fit", async () => {
+    const { sim, host, dev } = rig();
+    const app = new Process(sim, "app");
+    await sim.exec("app", async () => {
+      const fd = await app.open("/dev/dri/renderD128");
+      const ctx = await amdgpuCsCtxCreate2(app, fd);
+      const a = await amdgpuBoAlloc(app, fd, { allocSize: 8192, preferredHeap: AMDGPU_GEM_DOMAIN_GTT });
+      const b = await amdgpuBoAlloc(app, fd, { allocSize: 4096, preferredHeap: AMDGPU_GEM_DOMAIN_GTT });
+      const bo = (h: number) => [...dev.files][0]!.gem.peek(h) as AmdgpuBo;
+      for (const [ip, at] of [
+        [AMDGPU_HW_IP_GFX, 0],
+        [AMDGPU_HW_IP_DMA, 100],
+      ] as const) {
+        const seq = await amdgpuCsSubmitRaw2(app, fd, ctx, [
+          amdgpuCsChunkIb({
+            ip_type: ip,
+            ring: 0,
+            fill: { bo_handle: a, offset: 5000 + at, data: [9, 8, 7] },
+            copy: { src_handle: a, src_offset: 5000 + at, dst_handle: b, dst_offset: at, size: 3 },
+          }),
+          amdgpuCsChunkBoList([a, b]),
+        ]);
+        expect(await amdgpuCsQueryFenceStatus(app, fd, { ctxId: ctx, ipType: ip, ring: 0, fence: seq })).toBe(
+          true,
+        );
+        expect(Array.from(bo(b).store.read(at, 3))).toEqual([9, 8, 7]);
+      }
+      for (const copy of [
+        { src_handle: a, dst_handle: b, dst_offset: 4000, size: 200 },
+        { src_handle: a, src_offset: -1, dst_handle: b, size: 4 },
+        { src_handle: a, dst_handle: b, size: 0 },
+      ])
+        expect(
+          await errno(
+            amdgpuCsSubmitRaw2(app, fd, ctx, [amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_GFX, ring: 0, copy })]),
+          ),
+        ).toBe("EINVAL");
+    });
+    app.exit();
+    host.remove(dev);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+});
 
 describe("IB fill (drmsim extension)", () => {
   it("writes the bytes at completion, not before; a failing CS changes nothing and takes no reference", async () => {

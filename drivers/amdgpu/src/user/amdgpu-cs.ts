@@ -108,9 +108,13 @@ export type AmdgpuCsChunkIbArgs = DrmAmdgpuCsChunkIb & AmdgpuSimKnobs;
  * test IB that `amdgpuCsSubmitRaw2` writes and maps before the ioctl (`amdgpuSimIbChunk`).
  */
 export function amdgpuCsChunkIb(ib: AmdgpuCsChunkIbArgs): DrmAmdgpuCsChunk {
-  const { duration_ns, hang, fill, ...real } = ib;
+  const { duration_ns, hang, fill, copy, ...real } = ib;
   const sim =
-    duration_ns !== undefined || hang !== undefined || fill !== undefined || real.va_start === undefined;
+    duration_ns !== undefined ||
+    hang !== undefined ||
+    fill !== undefined ||
+    copy !== undefined ||
+    real.va_start === undefined;
   if (!sim) return chunk(AMDGPU_CHUNK_ID_IB, real, drm_amdgpu_cs_chunk_ib.size);
   const data: DrmAmdgpuCsChunkIb = { ...real };
   Object.defineProperty(data, AMDGPU_SIM_IB, {
@@ -122,6 +126,7 @@ export function amdgpuCsChunkIb(ib: AmdgpuCsChunkIbArgs): DrmAmdgpuCsChunk {
       ...(duration_ns !== undefined ? { duration_ns } : {}),
       ...(hang !== undefined ? { hang } : {}),
       ...(fill !== undefined ? { fill } : {}),
+      ...(copy !== undefined ? { copy } : {}),
     },
   });
   return chunk(AMDGPU_CHUNK_ID_IB, data, drm_amdgpu_cs_chunk_ib.size);

@@ -5,8 +5,8 @@
  *
  * `amdgpuSimIbChunk` does what a userspace driver does to submit an IB — put the packets in a
  * GPU-visible buffer, map it in the VM, point an IB chunk at it — with drmsim marker packets
- * (`amdgpu-pm4.ts`) for the knobs: RUN for `duration_ns`, HANG for `hang`, and a WRITE marker for
- * `fill`, whose target BO it maps in the VM if it is not yet. IBs live in small GTT pools, one set
+ * (`amdgpu-pm4.ts`) for the knobs: RUN for `duration_ns`, HANG for `hang`, a WRITE marker for
+ * `fill`, and a real copy packet for `copy`, mapping the BOs they name in the VM if they are not yet. IBs live in small GTT pools, one set
  * per process and fd, and identical IBs are shared (they are read-only once written, as a
  * userspace driver may reuse a command buffer).
  */
@@ -23,6 +23,8 @@ import {
 } from "../amdgpu-drm.js";
 import {
   type AmdgpuPacketFormat,
+  copyPacket,
+  DMA_DATA_BYTE_COUNT_MASK,
   nopPacket,
   simHangPacket,
   simRunPacket,
@@ -47,6 +49,15 @@ export interface AmdgpuSimFill {
   data: Uint8Array | readonly number[];
 }
 
+/** drmsim `copy`: bytes the IB copies between BOs of the caller (written as a real copy packet). */
+export interface AmdgpuSimCopy {
+  src_handle: number;
+  src_offset?: number;
+  dst_handle: number;
+  dst_offset?: number;
+  size: number;
+}
+
 /** The simulation knobs of an IB (none of them in `drm_amdgpu_cs_chunk_ib`). */
 export interface AmdgpuSimKnobs {
   /** How long the GPU executes the IB (default: the hardware model's, 10 µs). */
@@ -55,6 +66,8 @@ export interface AmdgpuSimKnobs {
   hang?: boolean;
   /** What the IB writes. */
   fill?: AmdgpuSimFill;
+  /** What the IB copies, after its fill: `DMA_DATA` on gfx and compute, `COPY` linear on SDMA. */
+  copy?: AmdgpuSimCopy;
 }
 
 /** An IB for `amdgpuSimIbChunk`: the ring it goes to (real members of the chunk) and the knobs. */
@@ -174,6 +187,26 @@ async function simPackets(
         `fill of ${data.length} bytes at ${offset} does not fit BO ${f.bo_handle} (${size} bytes)`,
       );
     dw.push(...simWritePacket(format, va + BigInt(offset), data));
+  }
+  if (k.copy !== undefined) {
+    const c = k.copy;
+    const src = await amdgpuSimBoVa(p, fd, c.src_handle);
+    const dst = await amdgpuSimBoVa(p, fd, c.dst_handle);
+    const so = c.src_offset ?? 0;
+    const dof = c.dst_offset ?? 0;
+    const fits = (o: number, size: bigint) =>
+      Number.isSafeInteger(o) && o >= 0 && BigInt(o) + BigInt(c.size) <= size;
+    if (!Number.isSafeInteger(c.size) || c.size <= 0 || c.size > DMA_DATA_BYTE_COUNT_MASK)
+      throw new KernelError(
+        "EINVAL",
+        `copy size must be 1..${DMA_DATA_BYTE_COUNT_MASK} bytes, got ${c.size}`,
+      );
+    if (!fits(so, src.size) || !fits(dof, dst.size))
+      throw new KernelError(
+        "EINVAL",
+        `copy of ${c.size} bytes from ${c.src_handle}@${so} to ${c.dst_handle}@${dof} does not fit the BOs`,
+      );
+    dw.push(...copyPacket(format, src.va + BigInt(so), dst.va + BigInt(dof), c.size));
   }
   if (dw.length === 0) dw.push(...nopPacket(format, []));
   return dw;
