@@ -105,17 +105,30 @@ export function simHangPacket(format: AmdgpuPacketFormat): number[] {
   return nopPacket(format, [AMDGPU_SIM_MAGIC, AMDGPU_SIM_CMD_HANG]);
 }
 
-/** A drmsim marker: `data` lands at GPU address `va` when the job completes without error. */
+/** Bytes of data one WRITE marker carries: its NOP's count field holds at most 0x4000 payload dwords. */
+export const AMDGPU_SIM_WRITE_CHUNK = 0x3f00 * 4;
+
+/**
+ * drmsim markers: `data` lands at GPU address `va` when the job completes without error. Data
+ * longer than `AMDGPU_SIM_WRITE_CHUNK` takes several markers (a packet's count field is 14 bits).
+ */
 export function simWritePacket(format: AmdgpuPacketFormat, va: number | bigint, data: Uint8Array): number[] {
-  const a = BigInt(va);
-  return nopPacket(format, [
-    AMDGPU_SIM_MAGIC,
-    AMDGPU_SIM_CMD_WRITE,
-    Number(a & 0xffff_ffffn),
-    Number((a >> 32n) & 0xffff_ffffn),
-    data.length,
-    ...bytesToDwords(data),
-  ]);
+  const out: number[] = [];
+  for (let at = 0; at === 0 || at < data.length; at += AMDGPU_SIM_WRITE_CHUNK) {
+    const part = data.subarray(at, at + AMDGPU_SIM_WRITE_CHUNK);
+    const a = BigInt(va) + BigInt(at);
+    out.push(
+      ...nopPacket(format, [
+        AMDGPU_SIM_MAGIC,
+        AMDGPU_SIM_CMD_WRITE,
+        Number(a & 0xffff_ffffn),
+        Number((a >> 32n) & 0xffff_ffffn),
+        part.length,
+        ...bytesToDwords(part),
+      ]),
+    );
+  }
+  return out;
 }
 
 /** The real store packet: WRITE_DATA (PM4) or WRITE linear (SDMA) of `dwords` at `va`. */

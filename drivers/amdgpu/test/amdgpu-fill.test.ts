@@ -44,6 +44,19 @@ describe("IB copy (drmsim knob as a real copy packet)", () => {
         );
         expect(Array.from(bo(b).store.read(at, 3))).toEqual([9, 8, 7]);
       }
+      // A fill larger than one packet can carry (256 KiB) takes several markers; it all lands.
+      const big = await amdgpuBoAlloc(app, fd, {
+        allocSize: 256 * 1024,
+        preferredHeap: AMDGPU_GEM_DOMAIN_GTT,
+      });
+      const data = Uint8Array.from({ length: 256 * 1024 }, (_, i) => (i * 7 + 3) & 0xff);
+      const s3 = await amdgpuCsSubmitRaw2(app, fd, ctx, [
+        amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_GFX, ring: 0, fill: { bo_handle: big, data } }),
+      ]);
+      expect(
+        await amdgpuCsQueryFenceStatus(app, fd, { ctxId: ctx, ipType: AMDGPU_HW_IP_GFX, ring: 0, fence: s3 }),
+      ).toBe(true);
+      expect(Buffer.from(bo(big).store.read(0, 256 * 1024)).equals(data)).toBe(true);
       for (const copy of [
         { src_handle: a, dst_handle: b, dst_offset: 4000, size: 200 },
         { src_handle: a, src_offset: -1, dst_handle: b, size: 4 },
