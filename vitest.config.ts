@@ -12,5 +12,10 @@ export default defineConfig({
     ],
     setupFiles: ["./vitest.setup.ts"],
     pool: "threads",
+    // A timeout here only catches a hang: no test passes or fails on how fast it ran, and a
+    // machine shared with other work must not turn a slow run into a failure (nor a timed-out
+    // test's still-running simulation into the next test's wrong result).
+    testTimeout: 600_000,
+    hookTimeout: 600_000,
   },
 });

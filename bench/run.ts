@@ -4,6 +4,10 @@
  *
  * A bench module exports `comparisons: Comparison[]` and/or `figures: () => Promise<Figure[]>`.
  *
+ * `pnpm bench --curves [id…]` measures the scaling curves instead (bench/curves.ts) — cost per
+ * operation against the size of the work, the expected complexity checked by a fitted slope — and
+ * writes them as SVG plots in `bench/curves/`, in a process of their own.
+ *
  * Each comparison line shows the subject's and the baseline's best-of rate in CPU time, the median
  * ratio over paired samples (CPU time; targets are judged on these), the same in wall-clock time
  * in brackets, the target and ✓/✗.
@@ -55,8 +59,26 @@ async function runFile(f: string): Promise<Output> {
   return out;
 }
 
+/** `1.23 0.98 0.75` (1, 5 and 15 minutes). */
+function fmtLoad(l: readonly number[]): string {
+  return l.map((x) => x.toFixed(2)).join(" ");
+}
+
 const args = process.argv.slice(2);
-if (args[0] === "--child") {
+if (args[0] === "--curves-child") {
+  const { runCurves } = await import("./curves.js");
+  const results = await runCurves(args.slice(1));
+  if (results.some((r) => !r.met)) process.exitCode = 1;
+} else if (args[0] === "--curves") {
+  console.log(`load average ${fmtLoad(loadavg())} (${availableParallelism()} cores) at the start`);
+  const child = spawnSync(process.execPath, [...process.execArgv, self, "--curves-child", ...args.slice(1)], {
+    stdio: "inherit",
+  });
+  console.log(
+    `load average ${fmtLoad(loadavg())} at the end; wrote bench/curves/*.svg and bench/curves/curves.json`,
+  );
+  if (child.status !== 0) process.exitCode = child.status ?? 1;
+} else if (args[0] === "--child") {
   // bench/run.ts --child <file> <json path>
   const out = await runFile(args[1]!);
   writeFileSync(args[2]!, JSON.stringify(out));
@@ -67,6 +89,10 @@ if (args[0] === "--child") {
     .sort();
   const results: Result[] = [];
   const figures: Figure[] = [];
+  // The machine's load beside the table: on a shared machine the absolute rates move with it (the
+  // ratios much less), and an "idle machine" figure is only one if this says so.
+  const loadBefore = loadavg();
+  console.log(`load average ${fmtLoad(loadBefore)} (${availableParallelism()} cores) at the start`);
   const tmp = mkdtempSync(join(tmpdir(), "drmsim-bench-"));
   try {
     for (const f of files) {
@@ -82,9 +108,11 @@ if (args[0] === "--child") {
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
+  const loadAfter = loadavg();
+  console.log(`load average ${fmtLoad(loadAfter)} at the end`);
   writeFileSync(
     join(here, "results.json"),
-    `${JSON.stringify({ node: process.version, platform: `${process.platform}-${process.arch}`, cpus: availableParallelism(), loadavg: loadavg(), results, figures }, null, 2)}\n`,
+    `${JSON.stringify({ node: process.version, platform: `${process.platform}-${process.arch}`, cpus: availableParallelism(), loadavg: loadAfter, loadavgAtStart: loadBefore, results, figures }, null, 2)}\n`,
   );
   console.log(`\nwrote bench/results.json (${results.length} comparisons, ${figures.length} figures)`);
 }

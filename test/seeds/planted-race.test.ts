@@ -47,9 +47,7 @@ describe("planted race (test/fixtures/planted-race)", () => {
   });
 
   it("the default explore knobs hit it rarely (a few runs in a hundred), find it within 2000 runs, shrink it to a few decisions, and the replay is byte-identical", async () => {
-    const t0 = performance.now();
     const report = await explore(target(), { runs: 2000, stopOnFirst: true });
-    const wallMs = performance.now() - t0;
     expect(report.failingRuns).toBe(1);
     expect(report.runs).toBeLessThanOrEqual(2000);
     const failure = report.failures[0]!;
@@ -61,9 +59,8 @@ describe("planted race (test/fixtures/planted-race)", () => {
     expect(failure.decisions.some((d) => d[0] === "h")).toBe(true);
     expect(failure.originalDecisions.length).toBeGreaterThan(failure.decisions.length);
     console.log(
-      `planted race: found after ${report.runs} run(s), shrunk ${failure.originalDecisions.length} → ${failure.decisions.length} decision(s) in ${failure.shrinkRuns} re-runs, ${wallMs.toFixed(0)} ms`,
+      `planted race: found after ${report.runs} run(s), shrunk ${failure.originalDecisions.length} → ${failure.decisions.length} decision(s) in ${failure.shrinkRuns} re-runs`,
     );
-    expect(wallMs).toBeLessThan(60_000);
 
     const replay = async (decisions: readonly Decision[]) => {
       const r = await runScenario(plantedRace, { perturb: { decisions }, trace: true });

@@ -1,5 +1,6 @@
 /** Lifetimes: freeing a context, closing the file and removing the device while work is in flight leak nothing. */
-import { msecs, Process } from "@drmsim/runtime";
+import type { DmaFence } from "@drmsim/dma-fence";
+import { ERRNO, msecs, Process } from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
 import {
   AMDGPU_GEM_DOMAIN_VRAM,
@@ -64,9 +65,11 @@ describe("lifetimes", () => {
   });
 
   it("removing the device with a file open and a job on the hardware cancels the job", async () => {
-    const { sim, host, dev } = rig();
+    const { sim, host, dev, adev } = rig();
     const app = new Process(sim, "app");
-    await sim.exec("app", async () => {
+    // Submitted from a thread of the process, the simulation driven only 1 ms (not to idle, which
+    // would run the 50 ms job to completion before the removal).
+    const submit = app.run(async () => {
       const fd = await app.open("/dev/dri/renderD128");
       const ctx = await amdgpuCsCtxCreate2(app, fd);
       await amdgpuCsSubmitRaw2(app, fd, ctx, [
@@ -74,9 +77,24 @@ describe("lifetimes", () => {
       ]);
     });
     await sim.runFor(msecs(1));
+    await submit.result;
+    // The job is on the hardware (50 ms to go): hold its finished fence to see how it ends.
+    const ring = adev.rings[AMDGPU_HW_IP_GFX][0]!;
+    expect(ring.ran).toHaveLength(1);
+    const jobs: DmaFence[] = [];
+    ring.sched.forEachPendingJob((job) => jobs.push(job.finished.get()));
+    expect(jobs).toHaveLength(1);
+    const finished = jobs[0]!;
+    expect(finished.signaled).toBe(false);
+    const removedAt = sim.now;
     host.remove(dev);
     app.exit();
     await sim.run();
+    // Cancelled at removal, not run to completion: ECANCELED, signalled then, not 50 ms later.
+    expect(finished.signaled).toBe(true);
+    expect(finished.error).toBe(-ERRNO.ECANCELED);
+    expect(finished.timestampNs).toBe(removedAt);
+    finished.put();
     expect(sim.teardown().findings).toEqual([]);
   });
 });

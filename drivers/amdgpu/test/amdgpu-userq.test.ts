@@ -140,26 +140,43 @@ describe("user queues", () => {
 
 describe("user queues and process exit", () => {
   it("a process that exits while MES is preempting its queues for an eviction leaves no double signal and no leak", async () => {
-    const { sim, host, dev } = rig({ vramSize: 256 * KiB, preemptNs: msecs(1) });
+    const { sim, host, dev, adev } = rig({ vramSize: 256 * KiB, preemptNs: msecs(1) });
     const kfd = new Process(sim, "compute-app");
     const other = new Process(sim, "other-app");
+    let mgr: ReturnType<typeof amdgpuFprivOf>["userq"] | null = null;
+    let queue = -1;
     await sim.exec("compute-app", async () => {
       const fd = await kfd.open("/dev/dri/renderD128");
+      mgr = amdgpuFprivOf([...dev.files][0]!).userq;
       await amdgpuBoAlloc(kfd, fd, {
         allocSize: 256 * KiB,
         preferredHeap: AMDGPU_GEM_DOMAIN_VRAM | AMDGPU_GEM_DOMAIN_GTT,
       });
       const q = await amdgpuCreateUserqueue(kfd, fd, AMDGPU_HW_IP_COMPUTE);
+      queue = q;
       await amdgpuUserqDoorbell(kfd, fd, q, msecs(50));
     });
-    await sim.exec("other-app", async () => {
+    // The other process's allocation needs the VRAM the queue's BO holds: the eviction starts.
+    // Run from a thread of that process and the simulation driven only 500 µs, half-way through
+    // MES's 1 ms preemption (not to idle, which would let it finish before the exit).
+    const alloc = other.run(async () => {
       const fd = await other.open("/dev/dri/renderD128");
       await amdgpuBoAlloc(other, fd, { allocSize: 256 * KiB, preferredHeap: AMDGPU_GEM_DOMAIN_VRAM });
     });
-    await sim.runFor(usecs(500)); // MES is half-way through the preemption
+    await sim.runFor(usecs(500));
+    const m = mgr!;
+    expect(adev.mes.busy).toBe(1); // MES is preempting the queue…
+    expect(m.queues.get(queue)!.state).toBe("active"); // …which has not stopped yet
+    expect(m.suspends).toBe(0);
     kfd.exit();
     const r = await sim.run();
     expect(r.reason).toBe("idle");
+    await alloc.result;
+    // The preemption finished after the exit, on a queue the exit had already stopped: the
+    // suspend completed once (no second signal of the eviction fence) and nothing is left.
+    expect(adev.mes.busy).toBe(0);
+    expect(m.suspends).toBe(1);
+    expect(m.queues.size).toBe(0);
     other.exit();
     host.remove(dev);
     expect(sim.teardown().findings).toEqual([]);

@@ -5,6 +5,7 @@
  */
 import { Device, DmaDataDirection, dmaBufGet } from "@drmsim/dma-buf";
 import {
+  type DrmDevice,
   DrmHookStage,
   type DrmHooks,
   DrmPluginHost,
@@ -22,6 +23,7 @@ import {
 } from "@drmsim/runtime";
 import type { DependencyContainer } from "tsyringe";
 import { describe, expect, it } from "vitest";
+import { runReadmeFragment } from "../../../test/helpers/markdown.js";
 import {
   HL_DRAM,
   HL_INFO_CS_TIMEOUT_EVENT,
@@ -206,26 +208,24 @@ describe("habanalabs: device hardware from the container", () => {
     expect(sim.teardown().findings).toEqual([]);
   });
 
-  it("README: replacing the hardware (the snippet as written)", async () => {
+  it("README: replacing the hardware (the snippet, read from the README)", async () => {
     const sim = new Simulator();
     const host = new DrmPluginHost(sim);
-    // A device with 8 MiB of HBM, whose DMA_0_0 queue hangs on its second job:
-    const dev = habanalabsProbe(
-      host,
-      {},
+    const { dev } = (await runReadmeFragment(
+      new URL("../README.md", import.meta.url).pathname,
+      "// A device with 8 MiB of HBM, whose DMA_0_0 queue hangs on its second job:",
       {
-        providers: [
-          { provide: HL_DRAM, useValue: new HlDramPool(0x10_0000_0000, 8 * 1024 * 1024, 2 * 1024 * 1024) },
-          {
-            provide: HW_ENGINE_FACTORY,
-            useFactory: (c) =>
-              new HardwareEngineFactory(c.resolve(SIMULATOR), {
-                [hlQueueEngineName("habanalabs.0", "DMA_0_0")]: { hang: [2] },
-              }),
-          },
-        ],
+        host,
+        habanalabsProbe,
+        HL_DRAM,
+        HlDramPool,
+        HW_ENGINE_FACTORY,
+        HardwareEngineFactory,
+        SIMULATOR,
+        hlQueueEngineName,
       },
-    );
+      ["dev"],
+    )) as { dev: DrmDevice };
     const hdev = hlDeviceOf(dev);
     expect(hdev.dram.size).toBe(8 * MiB);
     const app = new Process(sim, "app");

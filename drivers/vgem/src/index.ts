@@ -1,6 +1,6 @@
 /**
  * @drmsim/vgem — the virtual GEM driver: shmem buffers, dumb buffers, PRIME, and vgem fences for
- * implicit-sync tests. The minimal reference driver and the template for new ones.
+ * implicit-sync tests. The minimal reference driver, and the other side of interop tests.
  *
  * @example
  * ```ts

@@ -1,7 +1,7 @@
 /**
  * vgem (`drivers/gpu/drm/vgem/vgem_drv.c`): "a (non-hardware-backed) GEM service", used by Mesa's
  * software renderer and IGT for buffer sharing and implicit-sync tests. It is the smallest useful
- * driver, and the template `drmsim new driver` copies: everything a driver does is in `apply()`.
+ * driver: everything a driver does is in `apply()`.
  *
  * - GEM objects come from the shmem helper (the default helper plugins), so vgem taps nothing
  *   for `gemCreateObject`, the object funcs or PRIME: the helpers' defaults are the kernel's.

@@ -50,31 +50,6 @@ async function signal(p: Process, fd: number, fence: number, error?: number): Pr
 }
 
 describe("vgem (IGT prime_vgem behaviours, from userspace)", () => {
-  it("README example: a write fence keeps the dma-buf busy until signalled", async () => {
-    const sim = new Simulator();
-    const host = new DrmPluginHost(sim);
-    const dev = vgemProbe(host);
-    const app = new Process(sim, "app");
-    const ready = await sim.exec("app", async () => {
-      const fd = await app.open("/dev/dri/card0");
-      const bo = await drmModeCreateDumbBuffer(app, fd, 64, 64, 32);
-      const dmabuf = await drmPrimeHandleToFD(app, fd, bo.handle);
-      const { out_fence } = await app.ioctl<{ out_fence: number }>(fd, DRM_IOCTL_VGEM_FENCE_ATTACH, {
-        handle: bo.handle,
-        flags: VGEM_FENCE_WRITE,
-      });
-      const busy = [{ fd: dmabuf, events: EPOLLIN }];
-      const before = await app.poll(busy, 0);
-      await app.ioctl(fd, DRM_IOCTL_VGEM_FENCE_SIGNAL, { fence: out_fence });
-      const after = await app.poll(busy, 0);
-      return [before, after];
-    });
-    expect(ready).toEqual([0, 1]);
-    app.exit();
-    host.remove(dev);
-    expect(sim.teardown().findings).toEqual([]);
-  });
-
   it("dumb buffers: pitch/size, map offset, ops run through the shmem helper with vgem frames and traces", async () => {
     const { sim, host, dev } = setup({ trace: true });
     const app = new Process(sim, "app");

@@ -120,6 +120,14 @@ const SIGNALED_TIMESTAMP = DmaFenceFlag.SIGNALED | DmaFenceFlag.TIMESTAMP;
  */
 const LOCK_TAKEN = 1 << 7;
 const SIGNALED_OR_LOCK_TAKEN = SIGNALED | LOCK_TAKEN;
+/** drmsim's own flag: the fence has an external lock (in `externalLocks`). */
+const EXTERNAL_LOCK = 1 << 6;
+/** drmsim's own flag: the fence has an error (in `fenceErrors`). */
+const HAS_ERROR = 1 << 5;
+/** The errors of the fences that have one: few do, so it is no field of every fence. */
+const fenceErrors = new WeakMap<DmaFence, number>();
+/** The external locks of the fences created with one (`DmaFenceInitOptions.lock`). */
+const externalLocks = new WeakMap<DmaFence, SpinLock>();
 const ENOENT = -ERRNO.ENOENT;
 const EINVAL = -ERRNO.EINVAL;
 
@@ -131,43 +139,67 @@ export class DmaFence extends RefCounted {
   // Fields are `declare`d and assigned in the constructor, every one with its final type, rather
   // than written as class fields: V8 does not inline a base constructor with field initializers,
   // and DmaFence is the base of every driver's fence. (This halves the cost of creating a fence.)
-  /** The simulator this fence lives in. */
-  declare readonly sim: Simulator;
+  //
+  // A pending fence is seven words (with the two of RefCounted): what a fence always needs. The
+  // simulator is RefCounted's host; what few fences have — an error, an external lock — lives in
+  // side tables behind a flag bit; the timestamp takes the callback list's slot once the fence has
+  // signalled and the list is gone. (80 bytes per pending fence instead of 112.)
   /** `dma_fence.context`: the timeline; fences of one context signal in seqno order. */
   declare readonly context: number;
   /** `dma_fence.seqno`. */
   declare readonly seqno: number;
   /** `dma_fence.flags` (see `DmaFenceFlag`). */
   declare flags: number;
-  /** `dma_fence.error`: 0, or a negative errno once set. */
-  declare error: number;
-  /** `dma_fence.timestamp` (virtual ns), valid once `TIMESTAMP` is set. */
-  declare timestampNs: number;
   /** The ops, or null once detached at signal (7.1: fences without a `release` op). */
   declare ops: DmaFenceOps | null;
-  /** The external fence lock, if the driver gave one. */
-  declare readonly lock: SpinLock | null;
   /**
-   * `dma_fence.cb_list`: pending callbacks in the order added. One callback — by far the common
-   * case — is stored as itself, so waiting on a fence allocates no list.
+   * `dma_fence.cb_list` while pending: the callbacks in the order added. One callback — by far the
+   * common case — is stored as itself, so waiting on a fence allocates no list. Once signalled
+   * (the list is spent): `dma_fence.timestamp`, in virtual ns.
    */
-  declare private cbs: DmaFenceCb | DmaFenceCb[] | null;
+  declare private cbs: DmaFenceCb | DmaFenceCb[] | number | null;
 
   constructor(sim: Simulator, ops: DmaFenceOps, context: number, seqno: number, opts?: DmaFenceInitOptions) {
     // Checked before anything exists, so a rejected init leaves nothing behind.
     assertFenceOps(ops);
     super(sim);
-    this.sim = sim;
     this.context = context;
     this.seqno = seqno;
     this.flags = DmaFenceFlag.INITIALIZED;
-    this.error = 0;
-    this.timestampNs = 0;
     this.ops = ops;
-    this.lock = null;
     this.cbs = null;
     if (opts !== undefined) this.applyInitOptions(opts);
     if (sim.validator.enabled || sim.tracer.on) this.initChecked();
+  }
+
+  /** The simulator this fence lives in. */
+  get sim(): Simulator {
+    return this.refHost as Simulator;
+  }
+
+  /** `dma_fence.error`: 0, or a negative errno once set (`setError`). */
+  get error(): number {
+    return (this.flags & HAS_ERROR) === 0 ? 0 : (fenceErrors.get(this) ?? 0);
+  }
+
+  set error(e: number) {
+    if (e !== 0) {
+      fenceErrors.set(this, e);
+      this.flags |= HAS_ERROR;
+    } else if ((this.flags & HAS_ERROR) !== 0) {
+      fenceErrors.delete(this);
+      this.flags &= ~HAS_ERROR;
+    }
+  }
+
+  /** `dma_fence.timestamp` (virtual ns), valid once `TIMESTAMP` is set (0 before). */
+  get timestampNs(): number {
+    return (this.flags & DmaFenceFlag.TIMESTAMP) !== 0 ? (this.cbs as number) : 0;
+  }
+
+  /** The external fence lock, if the driver gave one (`dma_fence.extern_lock`); null for the inline lock. */
+  get lock(): SpinLock | null {
+    return (this.flags & EXTERNAL_LOCK) === 0 ? null : (externalLocks.get(this) ?? null);
   }
 
   /**
@@ -399,10 +431,11 @@ export class DmaFence extends RefCounted {
     }
   }
 
+  /** Adds a second or later callback to a pending fence (its slot holds callbacks, not a timestamp). */
   private appendCallback(cb: DmaFenceCb): void {
-    const cbs = this.cbs;
+    const cbs = this.cbs as DmaFenceCb | DmaFenceCb[];
     if (Array.isArray(cbs)) cbs.push(cb);
-    else this.cbs = [cbs!, cb];
+    else this.cbs = [cbs, cb];
   }
 
   /** `dma_fence_remove_callback()`: true if `cb` was still pending (and now never runs). */
@@ -418,6 +451,7 @@ export class DmaFence extends RefCounted {
   }
 
   private removeCallbackLocked(cb: DmaFenceCb): boolean {
+    if ((this.flags & SIGNALED) !== 0) return false;
     const cbs = this.cbs;
     if (cbs === null) return false;
     if (!Array.isArray(cbs)) {
@@ -433,6 +467,7 @@ export class DmaFence extends RefCounted {
 
   /** Number of callbacks still pending (for tests and debugfs-style dumps). */
   get pendingCallbacks(): number {
+    if ((this.flags & SIGNALED) !== 0) return 0;
     const cbs = this.cbs;
     return cbs === null ? 0 : Array.isArray(cbs) ? cbs.length : 1;
   }
@@ -526,8 +561,11 @@ export class DmaFence extends RefCounted {
 
   private applyInitOptions(opts: DmaFenceInitOptions): void {
     if (opts.seqno64 === true) this.flags |= DmaFenceFlag.SEQNO64;
-    (this as { lock: SpinLock | null }).lock = opts.lock ?? null;
-    if (opts.lock !== undefined) this.flags |= LOCK_TAKEN;
+    const lock = opts.lock;
+    if (lock !== undefined) {
+      externalLocks.set(this, lock);
+      this.flags |= LOCK_TAKEN | EXTERNAL_LOCK;
+    }
   }
 
   /** The checked part of init: the teardown check and the init tracepoint. */
@@ -590,14 +628,14 @@ export class DmaFence extends RefCounted {
 
   /** Sets SIGNALED and the timestamp, detaches the ops (7.1) and runs the callbacks in order. */
   private markSignaled(timestampNs: number): void {
+    // The callback list is spent: its slot holds the timestamp from now on.
+    const cbs = this.cbs as DmaFenceCb | DmaFenceCb[] | null;
+    this.cbs = timestampNs;
     this.flags |= SIGNALED_TIMESTAMP;
-    this.timestampNs = timestampNs;
     if (this.sim.tracer.on) this.traceSignaled();
     const ops = this.ops;
     if (ops !== null && ops.release === undefined) this.ops = null;
-    const cbs = this.cbs;
     if (cbs === null) return;
-    this.cbs = null;
     if (!Array.isArray(cbs)) cbs.func(this, cbs);
     else this.runCallbacks(cbs);
   }

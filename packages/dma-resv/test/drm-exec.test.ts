@@ -404,5 +404,5 @@ describe("stress: 8 processes, random overlapping sets of 16 of 64 objects, 10,0
     }
     expect(sim.validator.findings).toEqual([]);
     expect(sim.teardown().findings).toEqual([]);
-  }, 60_000);
+  });
 });

@@ -225,7 +225,6 @@ export class DrmSchedEntity {
     const last = this.lastScheduled;
     this.lastScheduled = s.finished.get();
     last?.put();
-    job.depIter = null;
     this.rq?.refresh(this);
     return job;
   }
@@ -236,13 +235,15 @@ export class DrmSchedEntity {
    * the job's finished fence with its error (the job will be skipped, not run).
    */
   private nextDependency(job: DrmSchedJob): DmaFence | null {
-    // Most jobs have no explicit dependency: no iterator for them.
-    if (job.deps.size > 0) {
-      if (job.depIter === null) job.depIter = job.deps.values();
-      const r = job.depIter.next();
+    // Most jobs have no explicit dependency: nothing to look at for them.
+    // Each dependency taken is deleted, so the first entry left is the next: a Map iterates in
+    // insertion order (`last_dependency` needs no cursor of its own).
+    const deps = job.deps;
+    if (deps.size > 0) {
+      const r = deps.values().next();
       if (r.done !== true) {
         const f = r.value;
-        job.deps.delete(f.context);
+        deps.delete(f.context);
         return f;
       }
     }
@@ -277,13 +278,14 @@ export class DrmSchedEntity {
       (fence.flags & DRM_SCHED_FENCE_DONT_PIPELINE) === 0
     ) {
       // Same scheduler: the hardware runs its jobs in order, so being scheduled after it is enough.
-      wait = s.scheduled.get();
-      fence.put();
       this.depPipelined = true;
-      if (wait.signaled) {
-        wait.put();
+      // Asked without creating the scheduled fence (see DrmSchedFence): it exists only if needed.
+      if (s.scheduledSignaled) {
+        fence.put();
         return false;
       }
+      wait = s.scheduled.get();
+      fence.put();
     }
     const sim = this.sim;
     if (sim.tracer.on) {

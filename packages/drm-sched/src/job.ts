@@ -22,6 +22,8 @@ import type { DrmGpuScheduler } from "./scheduler.js";
 
 /** Shared by every job without dependencies; never written to. */
 const NO_DEPS: Map<number, DmaFence> = new Map();
+/** `job->karma` of the jobs that were involved in a hang (few are), so it is no field of every job. */
+const karmas = new WeakMap<DrmSchedJob, number>();
 
 declare module "@drmsim/runtime" {
   interface FindingKinds {
@@ -58,8 +60,6 @@ export class DrmSchedJob {
   id = 0;
   /** `job->s_priority`. */
   priority = 0;
-  /** `job->karma`: how often this job was involved in a hang. */
-  karma = 0;
   /** `job->submit_ts`: virtual time of `pushJob`. */
   submitTs = 0;
   /** @internal Global push order (FIFO key). */
@@ -71,8 +71,15 @@ export class DrmSchedJob {
   driverData: unknown = undefined;
   /** @internal `job->dependencies`: insertion-ordered, one fence per context (shared empty map until the first). */
   deps: Map<number, DmaFence> = NO_DEPS;
-  /** @internal Resolution cursor over `deps` (`last_dependency`). */
-  depIter: Iterator<DmaFence> | null = null;
+  /** `job->karma`: how often this job was involved in a hang (kept aside: most jobs never are). */
+  get karma(): number {
+    return karmas.get(this) ?? 0;
+  }
+
+  set karma(n: number) {
+    karmas.set(this, n);
+  }
+
   /** @internal The hardware fence callback (`job->cb`): the job itself, so it costs no allocation. */
   get cb(): DmaFenceCb {
     return this;
@@ -213,7 +220,6 @@ export class DrmSchedJob {
     if (this.state === "cleaned") return;
     for (const f of this.deps.values()) f.put();
     this.deps = NO_DEPS;
-    this.depIter = null;
     const s = this.sFence;
     if (s !== null && this.state !== "init") s.finished.put();
     this.state = "cleaned";

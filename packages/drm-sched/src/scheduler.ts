@@ -592,10 +592,12 @@ export class DrmGpuScheduler {
     let guiltyCtx = -1;
     for (const job of this.pending as DrmSchedJob[]) {
       const s = job.sFence!;
-      if (guiltyCtx < 0 && job.karma > this.hangLimit) guiltyCtx = s.scheduled.context;
+      // The scheduled fences' context is the one below the finished fences' (asked without
+      // creating a scheduled fence nobody asked for).
+      if (guiltyCtx < 0 && job.karma > this.hangLimit) guiltyCtx = s.finished.context - 1;
       if (
         guiltyCtx >= 0 &&
-        s.scheduled.context === guiltyCtx &&
+        s.finished.context - 1 === guiltyCtx &&
         !s.finished.signaled &&
         s.finished.error === 0
       )

@@ -39,8 +39,7 @@ const ALL =
   DrmDriverFeature.SYNCOBJ_TIMELINE;
 
 describe("drm_syncobj through /dev/dri/renderD128", () => {
-  it("README example: wait-before-signal across two processes with a timeline syncobj", async () => {
-    // Same code as the README's example.
+  it("wait-before-signal across two processes with a timeline syncobj", async () => {
     const sim = new Simulator();
     const host = new DrmPluginHost(sim);
     const dev = host.probe(NoopDriver, { name: "noop", features: ALL });

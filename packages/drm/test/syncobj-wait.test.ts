@@ -74,8 +74,16 @@ describe("syncobj_wait: argument checks", () => {
 
   it("invalid-wait-zero-handles: count 0 succeeds at once (7.1)", async () => {
     const t = await setup();
-    const args = { handles: [], count_handles: 0, first_signaled: 5 };
-    expect(await t.wait(args)).toMatchObject({ count_handles: 0 });
+    // A timeout 10 s away and WAIT_ALL: a wait that went ahead would sleep until it expired.
+    const args = {
+      handles: [],
+      count_handles: 0,
+      timeout_nsec: secs(10),
+      flags: DRM_SYNCOBJ_WAIT_FLAGS_WAIT_ALL,
+      first_signaled: 5,
+    };
+    // Returns 0 without touching the arguments: first_signaled keeps what userspace passed.
+    expect(await t.wait(args)).toMatchObject({ count_handles: 0, first_signaled: 5 });
     expect(t.sim.now).toBe(0);
     t.proc.exit();
     expect(t.sim.teardown().findings).toEqual([]);

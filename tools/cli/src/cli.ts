@@ -4,7 +4,8 @@
  * and checked by commander before a command runs; every error is one line `drmsim: error: …`,
  * and a usage error is followed by the command's `--help` line, spelled the way it runs here.
  */
-import { resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { join, relative, resolve } from "node:path";
 import { DEFAULT_EXPLORE_KNOBS } from "@drmsim/runtime";
 import {
   CONFORMANCE_CHECKS,
@@ -16,7 +17,7 @@ import { Command, CommanderError, Option } from "commander";
 import { type ExploreCommandOptions, exploreCommand, replayCommand } from "./commands/explore.js";
 import { detectedCommand } from "./invocation.js";
 import { loadScenario, UsageError } from "./load-scenario.js";
-import { scaffoldDriver } from "./new-driver.js";
+import { nextSteps, scaffoldDriver } from "./new-driver.js";
 import {
   choiceListOption,
   parseCountOption,
@@ -249,17 +250,26 @@ export function buildProgram(io: CliIo): Command {
   const create = helpHint(program.command("new")).description("scaffold new things");
   helpHint(create.command("driver"))
     .argument("<name>", "driver name: lowercase letters, digits, '-' or '_'")
-    .description("scaffold a driver package (vgem's shape, with a conformance test) in drivers/<name>")
+    .description(
+      "scaffold a driver package (rings on drm_sched, SUBMIT with a BO list and syncobjs, PRIME, tests against vgem) in drivers/<name>",
+    )
     .option("--dir <dir>", "where to create the package (default: drivers/<name> in the workspace)")
     .action((name: string, flags: { dir?: string }) => {
-      const r = scaffoldDriver(name, flags.dir === undefined ? {} : { dir: flags.dir });
-      io.out(`created ${r.dir}\n`);
+      const cwd = process.cwd();
+      const r = scaffoldDriver(name, flags.dir === undefined ? { cwd } : { dir: flags.dir, cwd });
+      const here = (p: string) => relative(cwd, p).replaceAll("\\", "/") || ".";
+      io.out(`created ${here(r.dir)}\n`);
       for (const f of r.files) io.out(`  ${f}\n`);
-      io.out(
-        r.inWorkspace
-          ? `next: pnpm install (links the workspace packages), then pnpm exec vitest run ${r.dir} and ${prefix} validate ${r.dir}\n`
-          : `next: cd ${r.dir}, npm install, then npx vitest run\n`,
-      );
+      if (r.registered.length > 0 && r.root !== undefined)
+        io.out(
+          `added to ${r.registered.map((f) => here(join(r.root!, f))).join(", ")} (to throw the driver away, delete its directory and these entries)\n`,
+        );
+      io.out("next:\n");
+      for (const step of nextSteps(r, cwd, prefix)) io.out(`  ${step}\n`);
+      if (r.root !== undefined) {
+        const guide = join(r.root, "docs", "writing-a-driver.md");
+        if (existsSync(guide)) io.out(`what each file does and how to change it: ${here(guide)}\n`);
+      }
       process.exitCode = 0;
     });
 

@@ -29,7 +29,13 @@ export {
 export { resolveScenario } from "./commands/explore-target.js";
 export { parseDuration } from "./duration.js";
 export { loadScenario, UsageError } from "./load-scenario.js";
-export { type DriverNames, driverNames, type ScaffoldResult, scaffoldDriver } from "./new-driver.js";
+export {
+  type DriverNames,
+  driverNames,
+  nextSteps,
+  type ScaffoldResult,
+  scaffoldDriver,
+} from "./new-driver.js";
 export { describeResult, writeOutputs } from "./outputs.js";
 export {
   buildReportData,

@@ -1,15 +1,19 @@
 /**
- * `drmsim new driver <name>`: scaffolds a driver package with vgem's shape — package.json with an
- * exports map, tsconfig, a plugin class tapping the hooks with a HardwareEngine ring, one fence
- * ioctl, a conformance descriptor, a README and a vitest test running the conformance suite. The
- * sources come from `templates/driver/` with the name substituted; package.json and tsconfig are
- * generated, because their relative paths depend on where the package lands.
+ * `drmsim new driver <name>`: scaffolds a driver package built the way a DRM driver is reviewed —
+ * rings on drm_sched with a container-provided `HardwareEngine` each, an entity per file, a GEM
+ * create and a SUBMIT ioctl with a BO list and syncobjs, implicit sync under `DrmExec`, a TDR,
+ * PRIME with a dynamic importer — with its userspace library (`/user`), a conformance descriptor,
+ * a README and tests (uAPI errors, implicit sync with vgem both ways, planted faults,
+ * conformance). The sources come from `templates/driver/` with the name substituted; package.json
+ * and tsconfig are generated, because their relative paths depend on where the package lands. In
+ * a drmsim checkout the package is added to the build lists (`new-driver-register.ts`).
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { UsageError } from "./load-scenario.js";
+import { driverLocationProblem, registerDriverPackage } from "./new-driver-register.js";
 
 /** A driver name: lowercase letters, digits, `-` or `_`, starting with a letter (npm- and kernel-safe). */
 export const DRIVER_NAME_RE = /^[a-z][a-z0-9_-]{0,39}$/;
@@ -76,21 +80,32 @@ function listTemplates(dir: string, prefix = ""): string[] {
   return out;
 }
 
-const FRAMEWORK_DEPS = ["runtime", "dma-fence", "dma-resv", "dma-buf", "gem", "drm"] as const;
+const FRAMEWORK_DEPS = ["runtime", "dma-fence", "dma-resv", "dma-buf", "gem", "drm", "drm-sched"] as const;
+
+/** A checkout of drmsim itself (its packages are workspace packages), not any pnpm workspace. */
+function isDrmsimCheckout(root: string): boolean {
+  const pj = join(root, "packages", "drm", "package.json");
+  return existsSync(pj) && (JSON.parse(readFileSync(pj, "utf8")) as { name?: string }).name === "@drmsim/drm";
+}
 
 /** What `scaffoldDriver` wrote. */
 export interface ScaffoldResult {
   dir: string;
   files: string[];
-  /** True when the package landed inside a pnpm workspace (workspace:* deps, tsconfig references). */
+  /** True when the package landed inside a drmsim checkout (workspace:* deps, tsconfig references, build lists). */
   inWorkspace: boolean;
+  /** The checkout's root, when `inWorkspace`. */
+  root?: string;
+  /** The checkout's files that now list the package (`tsconfig.build.json`, …), relative to `root`. */
+  registered: string[];
   /** True when the workspace's biome formatted the files (import order and line breaks depend on the name). */
   formatted: boolean;
 }
 
 /**
  * Writes a new driver package `name` into `dir` (default `<workspace root or cwd>/drivers/<name>`).
- * `UsageError` for an invalid name or an existing directory; nothing is written then.
+ * `UsageError` for an invalid name, an existing directory, or a place inside a drmsim checkout
+ * that its package globs do not cover; nothing is written then.
  */
 export function scaffoldDriver(name: string, opts: { dir?: string; cwd?: string } = {}): ScaffoldResult {
   const n = driverNames(name);
@@ -98,8 +113,14 @@ export function scaffoldDriver(name: string, opts: { dir?: string; cwd?: string 
   const root = findWorkspaceRoot(cwd);
   const dir = resolve(cwd, opts.dir ?? join(relative(cwd, root ?? cwd), "drivers", name));
   if (existsSync(dir)) throw new UsageError(`${dir} already exists: choose another name or --dir`);
-  const wsRoot = findWorkspaceRoot(dirname(dir));
+  const found = findWorkspaceRoot(dirname(dir));
+  const wsRoot = found !== undefined && isDrmsimCheckout(found) ? found : undefined;
   const inWorkspace = wsRoot !== undefined;
+  const rel = wsRoot === undefined ? "" : relative(wsRoot, dir).replaceAll("\\", "/");
+  if (wsRoot !== undefined) {
+    const problem = driverLocationProblem(wsRoot, rel);
+    if (problem !== undefined) throw new UsageError(problem);
+  }
   const version = inWorkspace ? "workspace:*" : frameworkVersion();
 
   const files: [string, string][] = [];
@@ -107,14 +128,17 @@ export function scaffoldDriver(name: string, opts: { dir?: string; cwd?: string 
     const text = readFileSync(join(TEMPLATE_DIR, rel), "utf8");
     files.push([substitute(rel.slice(0, -".tmpl".length), n), substitute(text, n)]);
   }
-  const deps: Record<string, string> = {};
-  for (const d of FRAMEWORK_DEPS) deps[`@drmsim/${d}`] = version;
-  deps["@drmsim/testing"] = version;
-  deps.tsyringe = "^4.10.0";
+  // Sorted, as sherif (`pnpm lint:deps`) wants every manifest's dependencies.
+  const deps = Object.fromEntries(
+    [...FRAMEWORK_DEPS.map((d) => `@drmsim/${d}`), "@drmsim/testing"]
+      .map((d) => [d, version])
+      .concat([["tsyringe", "^4.10.0"]])
+      .sort(([a], [b]) => (a! < b! ? -1 : 1)),
+  );
   const pkg = {
     name: `@drmsim/${n.name}`,
     version: "0.1.0",
-    description: `${n.name}: a simulated GPU driver for drmsim (one ring, one fence ioctl).`,
+    description: `${n.name}: a simulated GPU driver for drmsim (rings on drm_sched, shmem GEM, PRIME, syncobjs).`,
     license: "MIT",
     type: "module",
     sideEffects: false,
@@ -122,6 +146,11 @@ export function scaffoldDriver(name: string, opts: { dir?: string; cwd?: string 
     keywords: ["drm", "simulation", "driver", n.name],
     exports: {
       ".": { "@drmsim/source": "./src/index.ts", types: "./dist/index.d.ts", default: "./dist/index.js" },
+      "./user": {
+        "@drmsim/source": "./src/user/index.ts",
+        types: "./dist/user/index.d.ts",
+        default: "./dist/user/index.js",
+      },
       "./package.json": "./package.json",
     },
     files: ["dist", "src"],
@@ -129,38 +158,42 @@ export function scaffoldDriver(name: string, opts: { dir?: string; cwd?: string 
       access: "public",
       exports: {
         ".": { types: "./dist/index.d.ts", default: "./dist/index.js" },
+        "./user": { types: "./dist/user/index.d.ts", default: "./dist/user/index.js" },
         "./package.json": "./package.json",
       },
     },
-    scripts: { build: "tsc -b", test: "vitest run" },
+    // Tests run from the workspace root (its vitest config resolves sources), as every package's do.
+    scripts: { build: "tsc -b" },
     dependencies: deps,
-    devDependencies: { vitest: "4.1.12" },
+    // vgem: the other driver of the interop tests.
+    devDependencies: { "@drmsim/vgem": version, vitest: "4.1.12" },
   };
   files.push(["package.json", `${JSON.stringify(pkg, null, 2)}\n`]);
-  const tsconfig = inWorkspace
-    ? {
-        extends: relative(dir, join(wsRoot, "tsconfig.base.json")).replaceAll("\\", "/"),
-        include: ["src"],
-        references: [...FRAMEWORK_DEPS.map((d) => `packages/${d}`), "tools/testing"].map((p) => ({
-          path: relative(dir, join(wsRoot, p)).replaceAll("\\", "/"),
-        })),
-      }
-    : {
-        compilerOptions: {
-          target: "ES2023",
-          module: "NodeNext",
-          moduleResolution: "NodeNext",
-          types: ["node"],
-          strict: true,
-          experimentalDecorators: true,
-          emitDecoratorMetadata: true,
-          declaration: true,
-          skipLibCheck: true,
-          rootDir: "src",
-          outDir: "dist",
-        },
-        include: ["src"],
-      };
+  const tsconfig =
+    wsRoot !== undefined
+      ? {
+          extends: relative(dir, join(wsRoot, "tsconfig.base.json")).replaceAll("\\", "/"),
+          include: ["src"],
+          references: [...FRAMEWORK_DEPS.map((d) => `packages/${d}`), "tools/testing"].map((p) => ({
+            path: relative(dir, join(wsRoot, p)).replaceAll("\\", "/"),
+          })),
+        }
+      : {
+          compilerOptions: {
+            target: "ES2023",
+            module: "NodeNext",
+            moduleResolution: "NodeNext",
+            types: ["node"],
+            strict: true,
+            experimentalDecorators: true,
+            emitDecoratorMetadata: true,
+            declaration: true,
+            skipLibCheck: true,
+            rootDir: "src",
+            outDir: "dist",
+          },
+          include: ["src"],
+        };
   files.push(["tsconfig.json", `${JSON.stringify(tsconfig, null, 2)}\n`]);
 
   for (const [rel, text] of files) {
@@ -169,10 +202,41 @@ export function scaffoldDriver(name: string, opts: { dir?: string; cwd?: string 
     writeFileSync(path, text);
   }
   let formatted = false;
-  const biome = wsRoot === undefined ? undefined : join(wsRoot, "node_modules", ".bin", "biome");
+  const biome = found === undefined ? undefined : join(found, "node_modules", ".bin", "biome");
   if (biome !== undefined && existsSync(biome))
-    formatted = spawnSync(biome, ["check", "--write", dir], { cwd: wsRoot, stdio: "ignore" }).status === 0;
-  return { dir, files: files.map(([rel]) => rel).sort(), inWorkspace, formatted };
+    formatted = spawnSync(biome, ["check", "--write", dir], { cwd: found, stdio: "ignore" }).status === 0;
+  const registered = wsRoot === undefined ? [] : registerDriverPackage(wsRoot, rel, pkg.name, true);
+  return {
+    dir,
+    files: files.map(([f]) => f).sort(),
+    inWorkspace,
+    ...(wsRoot === undefined ? {} : { root: wsRoot }),
+    registered,
+    formatted,
+  };
+}
+
+/**
+ * What to do next, as commands that work pasted where the user stands (`cwd`): in a drmsim
+ * checkout `pnpm install` links the package, then its tests (vitest runs at the workspace root,
+ * `-w` below it, with the root-relative path it filters on), `drmsim validate` (`drmsim` spelled
+ * `drmsim` — see `invocation.ts` — with a path relative to `cwd`), the build and the typecheck;
+ * elsewhere, install and test inside the new package.
+ */
+export function nextSteps(r: ScaffoldResult, cwd: string, drmsim: string): string[] {
+  const here = (p: string) => relative(cwd, p).replaceAll("\\", "/") || ".";
+  if (!r.inWorkspace || r.root === undefined) {
+    return [`cd ${here(r.dir)}`, "npm install", "npx vitest run"];
+  }
+  const pnpm = resolve(cwd) === resolve(r.root) ? "pnpm" : "pnpm -w";
+  const rel = relative(r.root, r.dir).replaceAll("\\", "/");
+  return [
+    "pnpm install",
+    `${pnpm} test ${rel}/`,
+    `${drmsim} validate ${here(r.dir)}`,
+    `${pnpm} build`,
+    `${pnpm} typecheck`,
+  ];
 }
 
 /** Outside a workspace, depend on the framework version this CLI ships with. */

@@ -83,7 +83,7 @@ describe("drmsim explore / replay", () => {
     expect(b.trace).toBe(a.trace);
     // The explorer's own replay of the shrunk run wrote the same trace too.
     expect(readFileSync(join(out, "failure-1-trace.json"), "utf8")).toBe(a.trace);
-  }, 30_000); // two worker threads load the sources through tsx: seconds on a busy machine
+  });
 
   it("exits 0 when no explored schedule has a finding; the progress bar counts distinct findings", async () => {
     const r = await runCli(
@@ -103,6 +103,38 @@ describe("drmsim explore / replay", () => {
     expect(r.out).toMatch(/shard 2\/3/);
   });
 
+  it("--shard i/n splits a campaign: n shards of r runs find what one machine finds in n·r runs", async () => {
+    const failing = (out: string) => Number(/(\d+) failing/.exec(out)![1]);
+    const firstSeed = (out: string) => Number(/first hit by perturbation seed (\d+)/.exec(out)![1]);
+    const one = await runCli(["explore", racy, "--runs", "12", "--workers", "1", "--out", join(tmp, "one")]);
+    expect(one.out).toMatch(/explored 12 schedules .*shard 1\/1/);
+    const shards = [];
+    for (const i of [1, 2, 3])
+      shards.push(
+        await runCli([
+          "explore",
+          racy,
+          "--runs",
+          "4",
+          "--workers",
+          "1",
+          "--shard",
+          `${i}/3`,
+          "--out",
+          join(tmp, `s${i}`),
+        ]),
+      );
+    for (const [i, s] of shards.entries())
+      expect(s.out).toMatch(new RegExp(`explored 4 schedules .*shard ${i + 1}/3`));
+    // The same seeds, so the same failing runs: the counts add up, and the first failing seed of
+    // the campaign is the earliest of the shards' first failing seeds.
+    expect(failing(one.out)).toBeGreaterThan(0);
+    expect(failing(one.out)).toBeLessThan(12);
+    expect(shards.reduce((n, s) => n + failing(s.out), 0)).toBe(failing(one.out));
+    const firsts = shards.filter((s) => failing(s.out) > 0).map((s) => firstSeed(s.out));
+    expect(Math.min(...firsts)).toBe(firstSeed(one.out));
+  });
+
   it("a scenario that throws stops the exploration with exit 1 and the error", async () => {
     const file = join(tmp, "broken.ts");
     writeFileSync(
@@ -114,7 +146,7 @@ export default defineScenario({ name: "broken", setup() { throw new Error("setup
     const r = await runCli(["explore", file, "--runs", "10", "--workers", "2"]);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/setup exploded/);
-  }, 30_000);
+  });
 
   it("usage mistakes exit with 2", async () => {
     expect((await runCli(["explore", racy, "--runs", "0"])).code).toBe(2);

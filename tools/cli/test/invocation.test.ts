@@ -130,7 +130,7 @@ export default defineScenario({
     } finally {
       rmSync(work, { recursive: true, force: true });
     }
-  }, 120_000);
+  });
 });
 
 describe("bin/drmsim.js, the committed launcher pnpm links before anything is built", () => {

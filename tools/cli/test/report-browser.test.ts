@@ -319,7 +319,7 @@ describe.skipIf(!haveChromium && !inCi)("HTML report in headless chromium", () =
         await ctx.close();
       }
     }
-  }, 180_000);
+  });
 
   it("a report with findings: listed with their time; clicking one zooms there and highlights the context", async () => {
     const result = await runScenario(findingsScenario, { seed: 3, trace: true, validator: "collect" });
@@ -357,7 +357,7 @@ describe.skipIf(!haveChromium && !inCi)("HTML report in headless chromium", () =
     } finally {
       await ctx.close();
     }
-  }, 120_000);
+  });
 
   it("the failure report of drmsim explore opens at its first finding, rows aligned", async () => {
     // Two engines finish together; the waiter wakes only if gfx's interrupt runs first.
@@ -417,7 +417,7 @@ export default defineScenario({
     } finally {
       await ctx.close();
     }
-  }, 120_000);
+  });
 
   it("level of detail: a run past the budget opens on its finding with every event there, the overview elsewhere", async () => {
     const report = join(tmp, "busy.html");
@@ -451,5 +451,5 @@ export default defineScenario({
     } finally {
       await ctx.close();
     }
-  }, 120_000);
+  });
 });

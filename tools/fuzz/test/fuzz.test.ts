@@ -172,7 +172,7 @@ describe("uAPI fuzzer", () => {
     expect(Object.keys(stats.errnos)).toEqual(
       expect.arrayContaining(["EINVAL", "EACCES", "EBADF", "ENOENT"]),
     );
-  }, 120_000);
+  });
 
   it("catches an ERESTARTSYS that reaches userspace (a driver returning it with no signal pending)", async () => {
     const { failure } = await runFuzz({
@@ -182,7 +182,7 @@ describe("uAPI fuzzer", () => {
       drivers: [VGEM_ONLY, brokenDriver("restartsys")],
     });
     expect(failure?.message).toMatch(/BROKEN_OP.*ERESTARTSYS reached userspace/s);
-  }, 60_000);
+  });
 
   it("signals: a blocked syncobj wait gets SIGALRM — EINTR in the process without SA_RESTART, a restart in the one with it", async () => {
     const world = await buildWorld({
@@ -226,7 +226,7 @@ describe("uAPI fuzzer", () => {
     });
     expect(failure?.message).toMatch(/BROKEN_OP.*failed with EINVAL .*but changed state/s);
     expect(failure?.counterexample.match(/"op":/g)?.length).toBeLessThanOrEqual(2);
-  }, 60_000);
+  });
 
   it("catches an error that is not a KernelError", async () => {
     const { failure } = await runFuzz({
@@ -236,7 +236,7 @@ describe("uAPI fuzzer", () => {
       drivers: [VGEM_ONLY, brokenDriver("typeerror")],
     });
     expect(failure?.message).toMatch(/non-KernelError: TypeError/);
-  }, 60_000);
+  });
 
   it("catches a leaked reference at teardown", async () => {
     const { failure } = await runFuzz({
@@ -246,7 +246,7 @@ describe("uAPI fuzzer", () => {
       drivers: [VGEM_ONLY, brokenDriver("leak")],
     });
     expect(failure?.message).toMatch(/teardown is not clean:\s+leak/);
-  }, 60_000);
+  });
 
   it("catches a validator finding", async () => {
     const { failure } = await runFuzz({
@@ -256,5 +256,5 @@ describe("uAPI fuzzer", () => {
       drivers: [VGEM_ONLY, brokenDriver("finding")],
     });
     expect(failure?.message).toMatch(/made the validator report/);
-  }, 60_000);
+  });
 });

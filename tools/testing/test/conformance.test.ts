@@ -26,7 +26,7 @@ const failing = (r: Awaited<ReturnType<typeof runDriverConformance>>) =>
   r.results.filter((x) => !x.ok).map((x) => x.id);
 
 describe("runDriverConformance", () => {
-  it("README example: vgem passes every check and the report says so", async () => {
+  it("vgem passes every check and the report says so", async () => {
     const report = await runDriverConformance(vgem);
     expect(report.ok).toBe(true);
     expect(report.results.map((r) => r.id)).toEqual(CONFORMANCE_CHECKS.map((c) => c.id));

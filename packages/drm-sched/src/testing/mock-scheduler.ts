@@ -78,7 +78,7 @@ export class DrmMockSchedJob extends DrmSchedJob {
 
   /** The scheduled fence signalled. */
   get isScheduled(): boolean {
-    return this.sFence?.scheduled.signaled === true;
+    return this.sFence?.scheduledSignaled === true;
   }
 }
 
