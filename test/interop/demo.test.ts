@@ -21,6 +21,9 @@ describe("demo scenario: interop across three drivers", () => {
     expect(c.asahiComposites).toBeGreaterThan(vblanks * 0.9);
     expect(c.presented + c.skipped).toBe(c.asahiComposites);
     expect(c.presented).toBeGreaterThan(0);
+    // Every presented frame showed the bytes of the frame amdgpu finished for it.
+    expect(c.framesChecked).toBe(c.presented);
+    expect(c.contentMismatches).toBe(0);
     expect(c.hlCompleted).toBe(c.hlSubmissions);
     expect(c.hlSubmissions).toBeGreaterThan(vblanks * 0.9);
     const engines = r.summary.engines.map((e) => e.engine).join(" ");

@@ -267,7 +267,11 @@ export class AmdgpuDevice {
     ring.sched.increaseKarma(bad);
     for (const r of this.allRings) r.engine.reset(-ERRNO.ETIME, { abortQueued: true });
     this.gpuResetCounter++;
-    if (this.config.vramLostOnReset) this.vramLostCounter++;
+    if (this.config.vramLostOnReset) {
+      this.vramLostCounter++;
+      // What was in VRAM is gone: the BOs there read as cleared memory from now on.
+      for (const bo of this.mman.vramLru) bo.store.clear();
+    }
     this.vmids.resetAll();
     for (const r of this.allRings)
       r.sched.forEachPendingJob((job) => {

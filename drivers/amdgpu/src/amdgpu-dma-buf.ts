@@ -68,7 +68,7 @@ export function amdgpuDmaBufApply(hooks: DrmHooks, adev: AmdgpuDevice, name: str
     const bo = exportedBo(adev, att.dmabuf);
     if (bo === undefined) return undefined;
     if (bo.pinCount === 0) makeReachable(bo, att);
-    return dmaBufMapPlacement(att, adev.dmaDev, bo.store.placement);
+    return dmaBufMapPlacement(att, adev.dmaDev, bo.store);
   });
   d.unmapDmaBuf.tap(name, (att) => (exportedBo(adev, att.dmabuf) === undefined ? undefined : true));
   // The importer side: amdgpu imports dynamically and may DMA peer to peer.
@@ -114,10 +114,15 @@ export function amdgpuDmaBufInvalidateMappings(bo: AmdgpuBo, att: DmaBufAttachme
   bo.invalidations++;
 }
 
-/** CS-time validation of an import (resv held): map again if the mapping was invalidated. */
+/**
+ * CS-time validation of an import (resv held): map again if the mapping was invalidated.
+ * `ENODEV` once the exporter is gone, even with a mapping left: the job must not use it.
+ */
 export async function amdgpuDmaBufValidate(bo: AmdgpuBo): Promise<void> {
   const att = bo.importAttach;
-  if (att === null || bo.importSgt !== null) return;
+  if (att === null) return;
+  att.dmabuf.checkNotRevoked("AMDGPU_CS");
+  if (bo.importSgt !== null) return;
   bo.importSgt = await att.map(DmaDataDirection.BIDIRECTIONAL);
   bo.remaps++;
 }

@@ -23,6 +23,7 @@ import type { DrmSchedJob } from "@drmsim/drm-sched";
 import { KernelError, type Process, type UapiLayout, type UapiValue } from "@drmsim/runtime";
 import { inject } from "tsyringe";
 import { amdgpuBoListIoctl } from "./amdgpu-bo-list.js";
+import { amdgpuCpuAccessApply } from "./amdgpu-cpu-access.js";
 import {
   amdgpuCsFenceToHandleIoctl,
   amdgpuCsIoctl,
@@ -176,6 +177,7 @@ export class AmdgpuDriver {
     });
     hooks.driver.gemPrimeImport.tapPromise(name, async (buf: DmaBuf) => amdgpuGemPrimeImport(adev, buf));
     amdgpuDmaBufApply(hooks, adev, name);
+    amdgpuCpuAccessApply(hooks, adev, name);
     // amdgpu_sched_ops (amdgpu_job.c): every ring's scheduler.
     const ringOf = (job: DrmSchedJob) => (job instanceof AmdgpuJob ? adev.ringOf(job) : undefined);
     hooks.sched.prepareJob.tap(name, (job, entity) =>

@@ -5,15 +5,15 @@
  */
 import { type DmaFence, dmaFenceGetStub } from "@drmsim/dma-fence";
 import { DmaResvUsage, DrmExec } from "@drmsim/dma-resv";
-import { type DrmFile, drmGemMmapOffset, drmSyncobjTable } from "@drmsim/drm";
+import { type DrmFile, drmSyncobjTable } from "@drmsim/drm";
 import { KernelError, type UapiValue, uapiU64ToNumber } from "@drmsim/runtime";
+import { amdgpuGemMmapOffset } from "./amdgpu-cpu-access.js";
 import { amdgpuGemTimeout } from "./amdgpu-cs.js";
 import type { AmdgpuDevice } from "./amdgpu-device.js";
 import {
   AMDGPU_GEM_CREATE_CPU_ACCESS_REQUIRED,
   AMDGPU_GEM_CREATE_ENCRYPTED,
   AMDGPU_GEM_CREATE_FLAGS_MASK,
-  AMDGPU_GEM_CREATE_NO_CPU_ACCESS,
   AMDGPU_GEM_CREATE_VM_ALWAYS_VALID,
   AMDGPU_GEM_CREATE_VRAM_CLEARED,
   AMDGPU_GEM_DOMAIN_CPU,
@@ -187,14 +187,7 @@ export async function amdgpuGemCreateIoctl(
  * `NO_CPU_ACCESS`.
  */
 export function amdgpuGemMmapIoctl(file: DrmFile, args: UapiValue<typeof drm_amdgpu_gem_mmap>): void {
-  const bo = lookupBo(file, args.in.handle, "AMDGPU_GEM_MMAP");
-  try {
-    if (bo.userptr !== null || (bo.flags & AMDGPU_GEM_CREATE_NO_CPU_ACCESS) !== 0)
-      throw new KernelError("EPERM", `AMDGPU_GEM_MMAP: ${bo.label} cannot be mapped by the CPU`);
-    args.out.addr_ptr = BigInt(drmGemMmapOffset(bo.id));
-  } finally {
-    bo.put();
-  }
+  args.out.addr_ptr = amdgpuGemMmapOffset(file, args.in.handle);
 }
 
 /**

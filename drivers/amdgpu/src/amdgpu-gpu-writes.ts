@@ -1,47 +1,68 @@
 /**
  * The write model: how what a job stores reaches memory. The hardware model says which bytes an
- * IB stores at which GPU addresses; when the job reaches the hardware those addresses are
- * resolved through the submitter's VM to BO ranges (an address with no writable mapping is a GPU
- * VM fault: recorded for `AMDGPU_INFO_GPUVM_FAULT`, the store dropped), and the bytes land in the
- * BOs' backing stores when the job completes without error — never for a job that hangs, fails
- * or is cancelled. A user fence (`AMDGPU_CHUNK_ID_FENCE`) is one more such store.
- *
- * Kept in one place on purpose: the buffer-contents work (where an import's bytes really live)
- * changes only this module. Stores, fills and copies (WRITE_DATA, DMA_DATA, SDMA WRITE, COPY,
- * CONST_FILL, FENCE) all come here.
+ * IB stores, copies or fills at which GPU addresses (WRITE_DATA, DMA_DATA, SDMA WRITE, COPY,
+ * CONST_FILL, FENCE, drmsim's WRITE marker); when the job reaches the hardware those addresses
+ * are resolved through the submitter's VM to BO ranges, and the ranges to the pages behind them
+ * by `amdgpu-ib-mem.ts` — one path for own, imported and userptr BOs. An address with no
+ * (writable, for a destination) mapping, or a range whose pages cannot be reached, is a GPU VM
+ * fault: recorded for `AMDGPU_INFO_GPUVM_FAULT`, and the operation dropped (the page tables send
+ * it to the dummy page). The operations land when the job completes without error — never for a
+ * job that hangs, faults or is cancelled. A user fence (`AMDGPU_CHUNK_ID_FENCE`) is one more store.
  */
+import { isKernelError, type MemRegion } from "@drmsim/runtime";
 import type { AmdgpuHwWrite } from "./amdgpu-hw-model.js";
+import {
+  type AmdgpuIbMem,
+  amdgpuBoGpuRegion,
+  amdgpuIbMemAdd,
+  amdgpuIbMemApply,
+  amdgpuIbMemCreate,
+  amdgpuIbMemRelease,
+} from "./amdgpu-ib-mem.js";
 import type { AmdgpuBo } from "./amdgpu-object.js";
-import type { AmdgpuVm } from "./amdgpu-vm.js";
+import type { AmdgpuVm, AmdgpuVmSpan } from "./amdgpu-vm.js";
 
-/** A range of a BO the GPU reaches through the VM. */
-export interface AmdgpuGpuRange {
-  readonly bo: AmdgpuBo;
-  readonly offset: number;
-  readonly length: number;
+/** A job's resolved memory operations (`amdgpu-ib-mem.ts`). */
+export type AmdgpuGpuWrites = AmdgpuIbMem;
+
+/** The pages of `spans`, or the GPU address of the first span whose pages cannot be reached. */
+function regions(
+  spans: readonly AmdgpuVmSpan[],
+  va: number,
+  write: boolean,
+): { regions: MemRegion[]; bos: AmdgpuBo[] } | { faultAt: number } {
+  const out: MemRegion[] = [];
+  let at = va;
+  for (const s of spans) {
+    try {
+      out.push(amdgpuBoGpuRegion(s.bo, s.offset, s.length, write));
+    } catch (e) {
+      if (!isKernelError(e)) throw e;
+      return { faultAt: at };
+    }
+    at += s.length;
+  }
+  return { regions: out, bos: spans.map((s) => s.bo) };
 }
 
-/**
- * A memory operation resolved to BO ranges; holds a reference to each BO until it lands or is
- * dropped. A store carries its bytes; a copy reads its source ranges when it lands (after the
- * job's earlier operations), so it sees what they wrote.
- */
-export type AmdgpuGpuWrite =
-  | { readonly kind: "store"; readonly bo: AmdgpuBo; readonly offset: number; readonly data: Uint8Array }
-  | {
-      readonly kind: "copy";
-      readonly src: readonly AmdgpuGpuRange[];
-      readonly dst: readonly AmdgpuGpuRange[];
-    };
-
-/** The ranges behind `[va, va + length)`, or null after recording the VM fault (nothing taken). */
-function ranges(vm: AmdgpuVm, va: number, length: number, write: boolean): AmdgpuGpuRange[] | null {
+/** `[va, va + length)` through `vm`: its pages, or null after recording the fault. */
+function reach(
+  vm: AmdgpuVm,
+  va: number,
+  length: number,
+  write: boolean,
+): { spans: AmdgpuVmSpan[]; regions: MemRegion[]; bos: AmdgpuBo[] } | null {
   const spans = vm.resolve(va, length, write);
   if ("faultAt" in spans) {
     vm.recordFault(spans.faultAt, write);
     return null;
   }
-  return spans.map((s) => ({ bo: s.bo, offset: s.offset, length: s.length }));
+  const r = regions(spans, va, write);
+  if ("faultAt" in r) {
+    vm.recordFault(r.faultAt, write);
+    return null;
+  }
+  return { spans, ...r };
 }
 
 function patternBytes(dword: number, size: number): Uint8Array {
@@ -51,68 +72,57 @@ function patternBytes(dword: number, size: number): Uint8Array {
 }
 
 /**
- * Resolves `writes` through `vm` (called at `run_job`, in the signalling section: no allocation
- * that could reclaim). An operation touching an address without a (writable, for the
- * destination) mapping is a GPU VM fault: recorded, and the operation dropped, as the page
- * tables route it to the dummy page. Each resolved range takes a BO reference.
+ * Resolves `writes` through `vm` into memory operations (called at `run_job`, in the signalling
+ * section: no allocation that could reclaim). Each operation keeps its BOs referenced.
  */
-export function amdgpuGpuWritesResolve(vm: AmdgpuVm, writes: readonly AmdgpuHwWrite[]): AmdgpuGpuWrite[] {
-  const out: AmdgpuGpuWrite[] = [];
+export function amdgpuGpuWritesResolve(vm: AmdgpuVm, writes: readonly AmdgpuHwWrite[]): AmdgpuGpuWrites {
+  const mem = amdgpuIbMemCreate();
   for (const w of writes) {
     if ("src" in w) {
-      const src = ranges(vm, w.src, w.size, false);
-      const dst = src === null ? null : ranges(vm, w.va, w.size, true);
+      const src = reach(vm, w.src, w.size, false);
+      const dst = src === null ? null : reach(vm, w.va, w.size, true);
       if (src === null || dst === null) continue;
-      for (const r of [...src, ...dst]) r.bo.get();
-      out.push({ kind: "copy", src, dst });
+      amdgpuIbMemAdd(mem, { kind: "copy", src: src.regions, dst: dst.regions }, [...src.bos, ...dst.bos]);
       continue;
     }
     const length = "data" in w ? w.data.length : w.size;
-    const dst = ranges(vm, w.va, length, true);
+    const dst = reach(vm, w.va, length, true);
     if (dst === null) continue;
     const data = "data" in w ? w.data : patternBytes(w.fill, w.size);
     let from = 0;
-    for (const r of dst) {
-      r.bo.get();
-      out.push({ kind: "store", bo: r.bo, offset: r.offset, data: data.subarray(from, from + r.length) });
-      from += r.length;
-    }
+    dst.spans.forEach((s, i) => {
+      amdgpuIbMemAdd(
+        mem,
+        { kind: "fill", dst: dst.regions[i]!, data: data.subarray(from, from + s.length) },
+        [s.bo],
+      );
+      from += s.length;
+    });
   }
-  return out;
+  return mem;
 }
 
-/** A store of `data` at `offset` of `bo` that bypasses the VM (the ring's user-fence write); takes a reference. */
-export function amdgpuGpuWriteDirect(bo: AmdgpuBo, offset: number, data: Uint8Array): AmdgpuGpuWrite {
-  bo.get();
-  return { kind: "store", bo, offset, data };
-}
-
-/** The job completed without error: the operations land, in order (irq context). */
-export function amdgpuGpuWritesLand(writes: readonly AmdgpuGpuWrite[]): void {
-  for (const w of writes) {
-    if (w.kind === "store") {
-      w.bo.store.write(w.offset, w.data);
-      continue;
-    }
-    const parts = w.src.map((r) => r.bo.store.read(r.offset, r.length));
-    const bytes = new Uint8Array(parts.reduce((n, b) => n + b.length, 0));
-    let at = 0;
-    for (const b of parts) {
-      bytes.set(b, at);
-      at += b.length;
-    }
-    at = 0;
-    for (const r of w.dst) {
-      r.bo.store.write(r.offset, bytes.subarray(at, at + r.length));
-      at += r.length;
-    }
+/** A store of `data` at `offset` of `bo` that bypasses the VM (the ring's user-fence write). */
+export function amdgpuGpuWriteDirect(
+  mem: AmdgpuGpuWrites,
+  bo: AmdgpuBo,
+  offset: number,
+  data: Uint8Array,
+): void {
+  try {
+    amdgpuIbMemAdd(mem, { kind: "fill", dst: amdgpuBoGpuRegion(bo, offset, data.length, true), data }, [bo]);
+  } catch (e) {
+    // The fence BO's pages are out of reach: the write goes nowhere, as a faulting store would.
+    if (!isKernelError(e)) throw e;
   }
 }
 
-/** Drops the BO references of `writes` (the job is freed). */
-export function amdgpuGpuWritesRelease(writes: readonly AmdgpuGpuWrite[]): void {
-  for (const w of writes) {
-    if (w.kind === "store") w.bo.put();
-    else for (const r of [...w.src, ...w.dst]) r.bo.put();
-  }
+/** The job completed without error: the operations land (irq context). 0, or the errno for the fence. */
+export function amdgpuGpuWritesLand(writes: AmdgpuGpuWrites): number {
+  return amdgpuIbMemApply(writes);
+}
+
+/** Drops the operations and their BO references (the job is freed, or runs again after a reset). */
+export function amdgpuGpuWritesRelease(writes: AmdgpuGpuWrites): void {
+  amdgpuIbMemRelease(writes);
 }

@@ -35,12 +35,18 @@ export function amdgpuHmmUnregister(bo: AmdgpuBo): void {
 
 /**
  * `hmm_range_fault` for a userptr BO at CS time: returns the notifier sequence the pages were
- * looked up under (`mmu_interval_read_begin`), after the lookup's (simulated) time.
+ * looked up under (`mmu_interval_read_begin`), after the lookup's (simulated) time. The range
+ * must be anonymous memory of the process (writable unless the BO is read-only): `EFAULT`
+ * otherwise — nothing mapped there, or a device mapping. The GPU then reads and writes those very
+ * pages, so it sees what the process wrote after the BO was created, and the process sees what
+ * the GPU wrote.
  */
 export async function amdgpuHmmRangeFault(bo: AmdgpuBo): Promise<number> {
-  const seq = bo.userptr!.seq;
+  const u = bo.userptr!;
+  const seq = u.seq;
   const t = bo.adev.config.userptrFaultNs;
   if (t > 0) await new WaitQueue(bo.adev.sim, "hmm_range_fault").waitEvent(() => false, { timeoutNs: t });
+  u.proc.mm.userRegion(u.addr, u.size, !u.readonly);
   return seq;
 }
 

@@ -14,7 +14,8 @@
 import type { DmaFence } from "@drmsim/dma-fence";
 import { type DrmSchedEntity, DrmSchedJob } from "@drmsim/drm-sched";
 import type { AmdgpuDevice } from "./amdgpu-device.js";
-import { type AmdgpuGpuWrite, amdgpuGpuWritesRelease } from "./amdgpu-gpu-writes.js";
+import { type AmdgpuGpuWrites, amdgpuGpuWritesRelease } from "./amdgpu-gpu-writes.js";
+import { amdgpuIbMemCreate } from "./amdgpu-ib-mem.js";
 import type { AmdgpuBo } from "./amdgpu-object.js";
 import type { AmdgpuVm } from "./amdgpu-vm.js";
 
@@ -59,7 +60,7 @@ export class AmdgpuJob extends DrmSchedJob {
   /** `job->uf_sequence`: the value the user fence gets. */
   ufSequence = 0n;
   /** The stores the hardware resolved at `run_job`; they land when the job completes without error. */
-  writes: AmdgpuGpuWrite[] = [];
+  writes: AmdgpuGpuWrites = amdgpuIbMemCreate();
 
   constructor(
     readonly adev: AmdgpuDevice,
@@ -74,7 +75,6 @@ export class AmdgpuJob extends DrmSchedJob {
   /** Drops the stores resolved by an earlier `run_job` (a resubmission after a reset resolves them again). */
   dropWrites(): void {
     amdgpuGpuWritesRelease(this.writes);
-    this.writes = [];
   }
 
   /** `amdgpu_job_free_cb`'s body: drop the gang fence, the IB and user-fence BOs, the stores, the scheduler's state. */

@@ -503,6 +503,7 @@ export class AmdgpuMman {
         if (bo.dmaBuf !== null && bo.dmaBuf.attachments.length > 0) bo.dmaBuf.invalidateMappings();
         bo.gttPages!.free();
         bo.gttPages = null;
+        bo.store.retire(); // the pages left memory: tables made before are stale
         bo.domain = "cpu";
         this.gttLru.delete(bo);
         this.stats.swapouts++;

@@ -120,8 +120,8 @@ export class AmdgpuRing {
         : {}),
       label: job.label === "" ? job.describe() : `${job.label}: ${job.describe()}`,
       onComplete: (status) => {
-        if (status !== 0) irqRef.setError(status);
-        else amdgpuGpuWritesLand(job.writes);
+        const err = status !== 0 ? status : amdgpuGpuWritesLand(job.writes);
+        if (err !== 0) irqRef.setError(err);
         irqRef.signal();
         irqRef.put();
       },
@@ -158,7 +158,7 @@ export class AmdgpuRing {
     if (uf !== null) {
       const v = new Uint8Array(8);
       new DataView(v.buffer).setBigUint64(0, job.ufSequence, true);
-      job.writes.push(amdgpuGpuWriteDirect(uf.bo, uf.offset, v));
+      amdgpuGpuWriteDirect(job.writes, uf.bo, uf.offset, v);
     }
     return { durationNs, hang, fault: undefined };
   }

@@ -33,7 +33,7 @@ import {
 import type { AmdgpuDevice } from "./amdgpu-device.js";
 import type { AmdgpuHwIp } from "./amdgpu-drm.js";
 import {
-  type AmdgpuGpuWrite,
+  type AmdgpuGpuWrites,
   amdgpuGpuWritesLand,
   amdgpuGpuWritesRelease,
   amdgpuGpuWritesResolve,
@@ -87,7 +87,7 @@ interface UserqSegment {
   end: number;
   durationNs: number;
   hang: boolean;
-  writes: AmdgpuGpuWrite[];
+  writes: AmdgpuGpuWrites;
 }
 
 /** `struct amdgpu_usermode_queue`: a queue running user work with no job and no scheduler. */
@@ -198,6 +198,7 @@ export class AmdgpuUsermodeQueue {
       onComplete: (status) => {
         this.current = null;
         this.segment = null;
+        // Memory that went away under a user queue has no fence to report it on: dropped.
         if (status === 0) amdgpuGpuWritesLand(seg.writes);
         amdgpuGpuWritesRelease(seg.writes);
         if (status !== 0) return;

@@ -306,7 +306,8 @@ export class AmdgpuVm {
 
   /**
    * The BO ranges behind `[va, va + length)`, or the first address with no mapping (a fault).
-   * `write` also requires `AMDGPU_VM_PAGE_WRITEABLE`.
+   * `write` also requires `AMDGPU_VM_PAGE_WRITEABLE`, and a BO the GPU may write: a read-only
+   * userptr BO's entries never are (`amdgpu_ttm_tt_pte_flags` leaves out the writeable bit).
    */
   resolve(va: number, length: number, write: boolean): AmdgpuVmSpan[] | { faultAt: number } {
     const out: AmdgpuVmSpan[] = [];
@@ -315,7 +316,11 @@ export class AmdgpuVm {
     while (at < end) {
       const m = this.lookupPage(Math.floor(at / AMDGPU_GPU_PAGE_SIZE));
       const bo = m?.boVa?.bo ?? null;
-      if (m === undefined || bo === null || (write && (m.flags & AMDGPU_VM_PAGE_WRITEABLE) === 0))
+      if (
+        m === undefined ||
+        bo === null ||
+        (write && ((m.flags & AMDGPU_VM_PAGE_WRITEABLE) === 0 || bo.userptr?.readonly === true))
+      )
         return { faultAt: at };
       const mapEnd = (m.last + 1) * AMDGPU_GPU_PAGE_SIZE;
       const len = Math.min(end, mapEnd) - at;

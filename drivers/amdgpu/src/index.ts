@@ -11,6 +11,7 @@
  */
 
 export * from "./amdgpu-bo-list.js";
+export { amdgpuCpuAccessApply, amdgpuGemMmapOffset } from "./amdgpu-cpu-access.js";
 export * from "./amdgpu-cs.js";
 export * from "./amdgpu-ctx.js";
 export * from "./amdgpu-device.js";
@@ -23,6 +24,7 @@ export * from "./amdgpu-gem.js";
 export * from "./amdgpu-gpu-writes.js";
 export { amdgpuHmmInvalidateRange, amdgpuHmmRangeFault } from "./amdgpu-hmm.js";
 export * from "./amdgpu-hw-model.js";
+export * from "./amdgpu-ib-mem.js";
 export * from "./amdgpu-ids.js";
 export * from "./amdgpu-job.js";
 export * from "./amdgpu-kms.js";

@@ -1,5 +1,5 @@
 /** Userptr BOs: the mmu notifier waits for the GPU; a CS racing an invalidation gets EAGAIN and retries. */
-import { msecs, Process, usecs } from "@drmsim/runtime";
+import { MAP_ANONYMOUS, MAP_PRIVATE, msecs, PROT_READ, PROT_WRITE, Process, usecs } from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
 import {
   AMDGPU_GEM_USERPTR_READONLY,
@@ -16,7 +16,10 @@ import {
 } from "../src/user/index.js";
 import { errno, nap, rig } from "./helpers.js";
 
-const ADDR = 0x7f00_0000_0000;
+/** Anonymous memory for userptr BOs: the pages must exist for the CS to fault them in. */
+async function anon(app: Process, size: number): Promise<number> {
+  return (await app.mmap(-1, 0, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS)).addr;
+}
 
 describe("userptr", () => {
   it("an invalidation of the range waits for the GPU work using it; other ranges are untouched", async () => {
@@ -25,8 +28,10 @@ describe("userptr", () => {
     let invalidatedAt = -1;
     let hits = -1;
     let missed = -1;
+    let ADDR = 0;
     const t = sim.spawn("app", async () => {
       const fd = await app.open("/dev/dri/renderD128");
+      ADDR = await anon(app, 65536 + 4096);
       const { handle } = await app.ioctl<{ handle: number }>(fd, DRM_IOCTL_AMDGPU_GEM_USERPTR, {
         addr: ADDR,
         size: 65536,
@@ -61,6 +66,7 @@ describe("userptr", () => {
     const results: string[] = [];
     const t = sim.spawn("app", async () => {
       const fd = await app.open("/dev/dri/renderD128");
+      const ADDR = await anon(app, 8192);
       const { handle } = await app.ioctl<{ handle: number }>(fd, DRM_IOCTL_AMDGPU_GEM_USERPTR, {
         addr: ADDR,
         size: 8192,
@@ -103,6 +109,7 @@ describe("userptr", () => {
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
       const fd = await app.open("/dev/dri/renderD128");
+      const ADDR = await anon(app, 4096);
       const bad = (a: object) => errno(app.ioctl(fd, DRM_IOCTL_AMDGPU_GEM_USERPTR, a));
       expect(await bad({ addr: ADDR + 1, size: 4096, flags: AMDGPU_GEM_USERPTR_REGISTER })).toBe("EINVAL");
       expect(await bad({ addr: ADDR, size: 100, flags: AMDGPU_GEM_USERPTR_REGISTER })).toBe("EINVAL");

@@ -8,10 +8,11 @@
  *
  * drmsim extensions (JavaScript callers only, no bytes in the C struct; each is marked where it is
  * declared): on SUBMIT, `commands` — the simulated command descriptions standing in for the
- * byte-level `cmdbuf` (durations, fault injection) — and `bos`, the buffers the job reads or
+ * byte-level `cmdbuf` (durations, fault injection, what each writes: `fill`, `copy`) — and `bos`, the buffers the job reads or
  * writes, for implicit sync. Upstream Asahi is explicit-sync only (VM_BIND + syncobjs); `bos`
  * exists so implicit-sync interop can be tested.
  */
+
 import { DRM_COMMAND_BASE, DRM_IOW, DRM_IOWR } from "@drmsim/drm";
 import {
   __u8,
@@ -29,6 +30,7 @@ import {
   uapiStruct,
   userPtr,
 } from "@drmsim/runtime";
+import { asahiParseCopy, asahiParseFill, type DrmAsahiCopy, type DrmAsahiFill } from "./asahi-cmd-mem.js";
 
 // --- enum drm_asahi_ioctl_id -------------------------------------------------------------------
 
@@ -427,6 +429,10 @@ export interface DrmAsahiCommand {
   hang?: boolean;
   /** drmsim extension, fault injection: the command's last stage completes with this negative errno. */
   error?: number;
+  /** drmsim extension: bytes the command writes into a buffer of the submit (`asahi-cmd-mem.ts`). */
+  fill?: DrmAsahiFill;
+  /** drmsim extension: bytes the command copies between buffers of the submit (`asahi-cmd-mem.ts`). */
+  copy?: DrmAsahiCopy;
 }
 
 /** drmsim extension: a buffer a submit reads or writes (implicit sync through its dma_resv). */
@@ -445,6 +451,8 @@ const COMMAND_KEYS = new Set([
   "compute_ns",
   "hang",
   "error",
+  "fill",
+  "copy",
 ]);
 
 function obj(v: unknown, field: string, what: string): Record<string, unknown> {
@@ -483,6 +491,8 @@ function parseCommand(v: unknown, field: string): DrmAsahiCommand {
     compute_ns: nsField(o.compute_ns, `${field}.compute_ns`),
     hang: o.hang === true,
     error: error as number | undefined,
+    fill: asahiParseFill(o.fill, `${field}.fill`),
+    copy: asahiParseCopy(o.copy, `${field}.copy`),
   };
 }
 

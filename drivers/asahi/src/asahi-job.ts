@@ -15,6 +15,12 @@
 import type { DmaFence } from "@drmsim/dma-fence";
 import { ERRNO, KernelError, usecs } from "@drmsim/runtime";
 import {
+  type AsahiCmdMem,
+  asahiCmdMemRelease,
+  type DrmAsahiCopy,
+  type DrmAsahiFill,
+} from "./asahi-cmd-mem.js";
+import {
   DRM_ASAHI_BARRIER_NONE,
   DRM_ASAHI_CMD_COMPUTE,
   DRM_ASAHI_CMD_RENDER,
@@ -44,6 +50,10 @@ export interface AsahiCommandSpec {
   barriers: BarrierRef[];
   hang: boolean;
   error: number | undefined;
+  /** drmsim extension: what the command writes (`asahi-cmd-mem.ts`). */
+  fill?: DrmAsahiFill;
+  /** drmsim extension: what the command copies. */
+  copy?: DrmAsahiCopy;
 }
 
 /** What a job needs of one firmware ring: work slots and ring entries (work + barriers). */
@@ -105,6 +115,8 @@ export function asahiParseCommands(
       barriers,
       hang: c.hang === true,
       error: c.error,
+      ...(c.fill !== undefined ? { fill: c.fill } : {}),
+      ...(c.copy !== undefined ? { copy: c.copy } : {}),
     };
     if (spec.type === "render") {
       renders++;
@@ -143,6 +155,10 @@ export class AsahiJob {
 
   /** Label prefix for traces (`q<N>`, N the queue's device-wide number). */
   readonly label: string;
+  /** drmsim extension: each command's resolved writes (by spec index), set at submit. */
+  mem: (AsahiCmdMem | undefined)[] = [];
+  /** The item that ends each command with writes, and that command's index (set by `runJob`). */
+  readonly memOfItem = new Map<AsahiWorkItem, number>();
 
   constructor(
     /**
@@ -179,9 +195,12 @@ export class AsahiJob {
     return out;
   }
 
-  /** Drops the item fences (at `freeJob`). */
+  /** Drops the item fences and the references the commands' writes hold (at `freeJob`). */
   releaseItems(): void {
     for (const it of this.items) AsahiWorkQueue.release(it);
+    for (const m of this.mem) if (m !== undefined) asahiCmdMemRelease(m);
+    this.mem = [];
+    this.memOfItem.clear();
   }
 }
 

@@ -32,6 +32,7 @@ import {
   DrmSchedPriority,
 } from "@drmsim/drm-sched";
 import { ERRNO, KernelError, type Simulator } from "@drmsim/runtime";
+import { asahiCmdMemApply } from "./asahi-cmd-mem.js";
 import type { AsahiDevice, AsahiGpuConfig } from "./asahi-device.js";
 import { ASAHI_SKIPPED, type AsahiJob } from "./asahi-job.js";
 import type { AsahiVm } from "./asahi-vm.js";
@@ -222,6 +223,7 @@ export class AsahiQueue {
         );
         toPush.push([v, s.barriers.length], [f, 1]);
         renderEnds.push(f);
+        if (aj.mem[i] !== undefined) aj.memOfItem.set(f, i);
       } else {
         const c = new AsahiWorkItem(
           "compute",
@@ -235,6 +237,7 @@ export class AsahiQueue {
         );
         toPush.push([c, s.barriers.length]);
         computeEnds.push(c);
+        if (aj.mem[i] !== undefined) aj.memOfItem.set(c, i);
       }
     }
     aj.left = toPush.length;
@@ -339,7 +342,10 @@ export class AsahiQueue {
   }
 
   private itemDone(aj: AsahiJob, item: AsahiWorkItem): void {
-    const st = item.stats.status;
+    let st = item.stats.status;
+    // drmsim extension: a command that completed writes what it describes (asahi-cmd-mem.ts).
+    const cmd = aj.memOfItem.get(item);
+    if (st === 0 && cmd !== undefined) st = asahiCmdMemApply(aj.mem[cmd]!);
     if (st !== 0 && aj.error === 0) aj.error = st;
     if (--aj.left > 0) return;
     aj.hwDone = true;

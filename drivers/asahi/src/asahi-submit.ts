@@ -19,6 +19,7 @@ import { type DrmFile, drmSyncobjTable } from "@drmsim/drm";
 import { DrmSchedJob } from "@drmsim/drm-sched";
 import type { DrmGemObject } from "@drmsim/gem";
 import { KernelError, type UapiValue } from "@drmsim/runtime";
+import { asahiCmdMemHold, asahiCmdMemResolve } from "./asahi-cmd-mem.js";
 import {
   ASAHI_BO_WRITE,
   DRM_ASAHI_SYNC_SYNCOBJ,
@@ -104,7 +105,8 @@ export async function asahiSubmitIoctl(
 
     const j = new DrmSchedJob(queue.entity, 1, file);
     job = j;
-    j.driverData = new AsahiJob(queue, specs, need);
+    const aj = new AsahiJob(queue, specs, need);
+    j.driverData = aj;
     // addDependency consumes the reference (even when it fails): hand them over one at a time.
     while (fences.length > 0) j.addDependency(fences.shift()!);
 
@@ -116,8 +118,11 @@ export async function asahiSubmitIoctl(
         obj.resv.addFence(j.finished, write ? DmaResvUsage.WRITE : DmaResvUsage.READ);
       queue.entity.pushJob(j);
     };
-    if (objs.length === 0) armAndPush();
-    else
+    if (objs.length === 0) {
+      // Commands that write must name their buffers.
+      for (const [i, s] of specs.entries()) asahiCmdMemResolve(s, () => undefined, `${NAME}: command ${i}`);
+      armAndPush();
+    } else
       await DrmExec.run(
         file.device.sim,
         { flags: { interruptible: true }, nrHint: objs.length },
@@ -129,7 +134,15 @@ export async function asahiSubmitIoctl(
           // fence may have taken the slot reserved above: reserve the job's slot again.
           for (const { obj } of objs)
             if (await asahiGemPrimeMapLocked(file.device, obj)) obj.resv.reserveFences(1);
+          // What the commands write, resolved against the memory the buffers are now mapped to.
+          const byHandle = new Map(
+            bosArg.map((b) => [b.handle, objs.find((x) => x.obj === file.gem.peek(b.handle))]),
+          );
+          const mem = specs.map((s, i) =>
+            asahiCmdMemResolve(s, (h) => byHandle.get(h), `${NAME}: command ${i}`),
+          );
           for (const { obj, write } of objs) j.addImplicitDependencies(obj, write);
+          aj.mem = mem.map((m) => (m !== undefined ? asahiCmdMemHold(m) : undefined));
           armAndPush();
         },
       );

@@ -16,6 +16,13 @@
  * The README has the complete example; `test/readme.test.ts` runs it.
  */
 export {
+  type AsahiCmdMem,
+  type AsahiCmdMemOp,
+  asahiObjGpuRegion,
+  type DrmAsahiCopy,
+  type DrmAsahiFill,
+} from "./asahi-cmd-mem.js";
+export {
   ASAHI_CONFIG,
   ASAHI_DEFAULT_CONFIG,
   ASAHI_DEVICE,
@@ -38,6 +45,7 @@ export {
   AsahiJob,
   type AsahiRingNeed,
 } from "./asahi-job.js";
+export { asahiGemMmapOffset } from "./asahi-mmap.js";
 export { type AsahiPrimeStats, asahiGemPrimeMapLocked, asahiPrimeStats } from "./asahi-prime.js";
 export { AsahiJobFence, AsahiQueue, type AsahiQueueStats } from "./asahi-queue.js";
 export { type AsahiMapping, AsahiVm } from "./asahi-vm.js";

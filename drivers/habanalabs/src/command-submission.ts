@@ -66,6 +66,7 @@ import {
   type hl_cs_chunk,
   type hl_wait_cs_args,
 } from "./habanalabs-accel.js";
+import { type HlCsMemOp, hlCsMemApply, hlCsMemResolve } from "./hl-cs-mem.js";
 import type { HlDevice } from "./hl-device.js";
 import { type HlCsType, HlFence } from "./hl-fence.js";
 import { type HlHwQueue, HlQueueType, type HlSobWait, hlQueueGetsCompletion } from "./hw-queue.js";
@@ -94,6 +95,9 @@ export class HlCsJob {
     /** A wait job: what holds its queue until it may run. */
     readonly waitsFor: HlSobWait | null = null,
   ) {}
+
+  /** drmsim extension: what the job writes to device memory when it completes (`hl-cs-mem.ts`). */
+  mem: readonly HlCsMemOp[] = [];
 
   /** External and H/W-queue jobs complete the CS (`cs_needs_completion`); internal ones never report. */
   get getsCompletion(): boolean {
@@ -231,6 +235,7 @@ interface ParsedJob {
   cb: HlCb | null;
   execNs: number;
   hang: boolean;
+  mem: HlCsMemOp[];
 }
 
 /** `cs_validate` + `get_cb_from_cs_chunk`: checks one chunk against the queue table, the CBs and the MMU. */
@@ -241,7 +246,7 @@ function parseChunk(ctx: HlCtx, c: Chunk, i: number): ParsedJob {
   const queue = ctx.hdev.validateQueueIndex(c.queue_index);
   const cbSize = c.cb_size;
   const handle = c.cb_handle;
-  const job = { queue, execNs: c.exec_ns, hang: c.hang };
+  const job = { queue, execNs: c.exec_ns, hang: c.hang, mem: hlCsMemResolve(ctx, c, what) };
   if (queue.props.type === HlQueueType.EXT) {
     const cb = ctx.cb(handle);
     if (cb.destroyed) throw new KernelError("EINVAL", `CB handle 0x${handle.toString(16)} invalid`);
@@ -348,7 +353,11 @@ function csIoctlDefault(ctx: HlCtx, chunks: Chunk[], timeoutNs: number, skip: bo
   }
   checkRingSlot(ctx);
   const cs = createCs(ctx, "default", timeoutNs, skip);
-  for (const p of parsed) cs.jobs.push(new HlCsJob(cs, p.queue, p.cb, p.execNs, p.hang));
+  for (const p of parsed) {
+    const job = new HlCsJob(cs, p.queue, p.cb, p.execNs, p.hang);
+    job.mem = p.mem;
+    cs.jobs.push(job);
+  }
   scheduleCs(cs);
   return { seq: BigInt(cs.sequence), sobAddrOffset: 0, sobCountBefore: 0 };
 }
@@ -368,6 +377,8 @@ function csIoctlSignalWait(
     ctx.countDrop("validationDropCnt");
     throw new KernelError("EINVAL", `Queue index ${q.index} does not support sync stream operations`);
   }
+  if (c.fill !== undefined || c.copy !== undefined)
+    throw new KernelError("EINVAL", "HL_CS: a signal or wait job writes no memory (fill/copy)");
   const none: CsOut = { seq: HL_CS_SEQ_NONE, sobAddrOffset: 0, sobCountBefore: 0 };
   let wait: HlSobWait | null = null;
   if (type === "wait") {
@@ -487,7 +498,9 @@ function scheduleCs(cs: HlCs): void {
         durationNs: j.execNs,
         label: `${cs} ${j.queue.props.name}${j.signals !== null ? " signal" : j.waitsFor !== null ? " wait" : ""}`,
         ...(j.hang ? { hang: true } : {}),
-        onComplete: (status) => {
+        onComplete: (done) => {
+          // drmsim extension: a job the engine completed writes what it describes.
+          const status = done === 0 && j.mem.length > 0 ? hlCsMemApply(j.mem) : done;
           const aborted = status === -ERRNO.EIO && hdev.inReset;
           // The signal packet's write to the sync object, then the sync-stream uses end.
           if (j.signals !== null) {

@@ -12,6 +12,7 @@
  * argument block always gets their defaults): `hl_cs_chunk.exec_ns`, how long the job keeps its
  * engine busy, and `hl_cs_chunk.hang`, a job that never completes (for timeout tests).
  */
+
 import { DRM_COMMAND_BASE, DRM_IOWR } from "@drmsim/drm";
 import {
   __s32,
@@ -32,6 +33,7 @@ import {
   uapiUnion,
   userPtr,
 } from "@drmsim/runtime";
+import { hlParseCopy, hlParseFill } from "./hl-cs-mem.js";
 
 // --- ioctl numbers ------------------------------------------------------------------------------
 
@@ -311,7 +313,8 @@ export const HL_DEFAULT_JOB_NS = 10_000;
  *
  * drmsim extensions (JavaScript callers only): `exec_ns`, how long the job keeps its engine busy
  * in virtual ns (the kernel's jobs run as long as their packets take; drmsim has no packets;
- * default `HL_DEFAULT_JOB_NS`), and `hang`, a job that never completes until a reset aborts it.
+ * default `HL_DEFAULT_JOB_NS`), `hang`, a job that never completes until a reset aborts it, and
+ * `fill`/`copy`, what it writes to device memory when it completes (`hl-cs-mem.ts`).
  */
 export const hl_cs_chunk = uapiStruct(
   "hl_cs_chunk",
@@ -337,6 +340,10 @@ export const hl_cs_chunk = uapiStruct(
         throw new KernelError("EINVAL", `${field} must be a boolean, got ${String(v)}`);
       return v === true;
     }),
+    /** drmsim extension: bytes the job writes at a device VA (`hl-cs-mem.ts`). */
+    fill: ext(hlParseFill),
+    /** drmsim extension: bytes the job copies between device VAs (`hl-cs-mem.ts`). */
+    copy: ext(hlParseCopy),
   },
   { size: 64 },
 );

@@ -17,6 +17,11 @@
  *   because the review asked for core helpers instead of every driver open-coding them.
  * - **Exported memory is pinned**: the dma-buf keeps the allocation (`exporting_cnt`) and the
  *   context alive until its release.
+ * - **Contents**: the scatter list records the allocation's storage, so an importer's DMA to the
+ *   BAR addresses lands in the HBM the accelerator's own jobs read and write (`hl-cs-mem.ts`).
+ *   drmsim adds CPU access the kernel's exporter lacks — `vmap`, `mmap` and `begin/end_cpu_access`
+ *   (the BAR mapped write-combined, in effect) — so every exporter can be checked the same way
+ *   from userspace.
  *
  * habanalabs imports nothing (it has no GEM and no PRIME import), so it taps no
  * `hooks.dmaBufAttach`.
@@ -26,10 +31,11 @@ import {
   dmaBufAttachP2pCheck,
   dmaBufFd,
   dmaBufMapPlacement,
+  type IosysMap,
   type PhysRun,
 } from "@drmsim/dma-buf";
 import type { DrmHooks } from "@drmsim/drm";
-import { O_RDWR, type Process } from "@drmsim/runtime";
+import { KernelError, MAP_PRIVATE, O_RDWR, type Process } from "@drmsim/runtime";
 import type { HlCtx } from "./context.js";
 import { DMA_BUF_CHUNK_MAX_SIZE } from "./habanalabs-accel.js";
 import type { HlDevice } from "./hl-device.js";
@@ -54,6 +60,13 @@ export class HlDmabufPriv {
     /** Exported bytes. */
     readonly size: number,
   ) {}
+
+  /** The CPU's view of the exported bytes (through the BAR): offset 0 is the export's first byte. */
+  window(): IosysMap {
+    const store = this.pack.store;
+    const base = this.offset;
+    return { read: (o, l) => store.read(base + o, l), write: (o, b) => store.write(base + o, b) };
+  }
 
   /** The exported range as BAR addresses (`dma_map_resource` of `bar_address`), in page order. */
   runs(): PhysRun[] {
@@ -100,9 +113,26 @@ export function hlDmaBufApply(hooks: DrmHooks, hdev: HlDevice, name: string): vo
       att,
       hdev.dmaDev,
       { domain: "device", runs: priv.runs() },
-      { maxSegmentSize: DMA_BUF_CHUNK_MAX_SIZE },
+      { maxSegmentSize: DMA_BUF_CHUNK_MAX_SIZE, backing: priv.pack.store },
     );
   });
+  // drmsim additions (habanalabs_dmabuf_ops has none of these; see the module comment): the CPU
+  // reaches exported HBM through the BAR, `[offset, offset + size)` of the allocation.
+  d.vmap.tap(name, (buf) => {
+    const priv = exportedBy(hdev, buf);
+    return priv === undefined ? undefined : priv.window();
+  });
+  d.vunmap.tap(name, (buf) => (exportedBy(hdev, buf) === undefined ? undefined : true));
+  d.mmap.tap(name, (buf, vma) => {
+    const priv = exportedBy(hdev, buf);
+    if (priv === undefined) return undefined;
+    if (((vma.flags ?? 0) & MAP_PRIVATE) !== 0)
+      throw new KernelError("EINVAL", "mmap of exported device memory: a private (copy-on-write) mapping");
+    vma.vmOps = priv.window();
+    return true;
+  });
+  d.beginCpuAccess.tapPromise(name, async (buf) => (exportedBy(hdev, buf) === undefined ? undefined : true));
+  d.endCpuAccess.tapPromise(name, async (buf) => (exportedBy(hdev, buf) === undefined ? undefined : true));
   // hl_unmap_dmabuf: nothing to undo (BAR addresses need no IOMMU teardown here).
   d.unmapDmaBuf.tap(name, (att) => (exportedBy(hdev, att.dmabuf) === undefined ? undefined : true));
   // hl_release_dmabuf: the allocation is no longer pinned by this export; the context reference goes.

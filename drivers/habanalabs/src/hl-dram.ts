@@ -8,9 +8,14 @@
  * runs, which is what the dma-buf exporter's scatter list has to merge (contiguous pages) and
  * split (segment caps).
  */
+import { BackingStore, type PhysRun } from "@drmsim/dma-buf";
 import { KernelError } from "@drmsim/runtime";
 
-/** `struct hl_vm_phys_pg_pack`: the pages of one device-memory allocation. */
+/**
+ * `struct hl_vm_phys_pg_pack`: the pages of one device-memory allocation, and their contents
+ * (`store`, sparse: HBM nobody wrote costs nothing), placed at the pages' addresses behind the
+ * device's PCI BAR — where a peer's DMA through an exported scatter list lands.
+ */
 export class HlVmPhysPgPack {
   /** `mapping_cnt`: device VA mappings of this allocation (it cannot be freed while mapped). */
   mappingCnt = 0;
@@ -18,6 +23,8 @@ export class HlVmPhysPgPack {
   exportingCnt = 0;
   /** Set once the pages went back to the pool. */
   freed = false;
+  /** The bytes of the allocation, by offset; placed at the pages' BAR addresses. */
+  readonly store: BackingStore;
 
   constructor(
     /** The `HL_MEM_OP_ALLOC` handle. */
@@ -28,7 +35,19 @@ export class HlVmPhysPgPack {
     readonly pageSize: number,
     /** `contiguous`: allocated with `HL_MEM_CONTIGUOUS`. */
     readonly contiguous: boolean,
-  ) {}
+    /** What to add to a DRAM address to get its BAR (bus) address: `dram_bar_base - dram_base`. */
+    barOffset = 0,
+  ) {
+    const runs: PhysRun[] = [];
+    for (const p of pages) {
+      const a = p + barOffset;
+      const last = runs[runs.length - 1];
+      if (last !== undefined && last.address + last.length === a)
+        runs[runs.length - 1] = { address: last.address, length: last.length + pageSize };
+      else runs.push({ address: a, length: pageSize });
+    }
+    this.store = new BackingStore(pages.length * pageSize, { domain: "device", runs });
+  }
 
   /** `total_size`. */
   get totalSize(): number {

@@ -60,7 +60,14 @@ function allocDeviceMemory(ctx: HlCtx, flags: number, a: MemIn["alloc"]): number
     throw new KernelError("ENOMEM", `${N}: ${a.mem_size} bytes are more than the device memory holds`);
   const contiguous = (flags & HL_MEM_CONTIGUOUS) !== 0;
   const pages = dram.alloc(Math.ceil(size / pageSize), contiguous);
-  const pack = new HlVmPhysPgPack(ctx.allocMemHandle(), pages, pageSize, contiguous);
+  const hdev = ctx.hdev;
+  const pack = new HlVmPhysPgPack(
+    ctx.allocMemHandle(),
+    pages,
+    pageSize,
+    contiguous,
+    hdev.dramBarBase - hdev.dram.base,
+  );
   ctx.memHandles.set(pack.handle, pack);
   ctx.dramPhysMem += pack.totalSize;
   return pack.handle;

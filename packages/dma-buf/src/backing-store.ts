@@ -1,14 +1,18 @@
 /**
- * The bytes behind a buffer and where they live.
+ * The bytes behind a buffer and where they live: the one truth of a buffer's contents, which its
+ * exporter, every importer's device (through its scatter list) and every CPU mapping read and
+ * write.
  *
- * Storage is sparse: a page gets memory on its first write and untouched pages read as zeros, so
- * a multi-GiB buffer costs nothing until it is used (like a shmem object or fresh VRAM that was
- * cleared). Bytes are kept by buffer offset, independent of the placement; a placement says
- * where the pages are physically — system memory page runs or a range of device memory (VRAM,
- * HBM) at a physical/BAR base address — and `move()` changes it while keeping every byte, as a
- * TTM/eviction blit would.
+ * Storage is sparse (`SparseBytes`): a page gets memory on its first write and untouched pages
+ * read as zeros, so a multi-GiB buffer costs nothing until it is used (like a shmem object or
+ * fresh VRAM that was cleared). Bytes are kept by buffer offset, independent of the placement; a
+ * placement says where the pages are physically — system memory page runs or a range of device
+ * memory (VRAM, HBM) at a physical/BAR base address — and `move()` changes it while keeping every
+ * byte, as a TTM/eviction blit would. Every move (and `retire()`, pages handed back without a new
+ * place: swap-out) starts a new `generation`: a DMA table made before it names addresses the
+ * buffer no longer has, and an importer that uses one is caught (`dma-buf-stale-mapping`).
  */
-import { KernelError, type Simulator } from "@drmsim/runtime";
+import { type ByteStore, KernelError, type Simulator, SparseBytes } from "@drmsim/runtime";
 import { PAGE_SIZE } from "./device.js";
 import type { PhysRun } from "./sg-table.js";
 
@@ -51,11 +55,13 @@ function checkSize(size: number): void {
 }
 
 /** Sparse, page-granular storage of `size` bytes with a placement. */
-export class BackingStore {
-  private readonly pages = new Map<number, Uint8Array>();
+export class BackingStore implements ByteStore {
+  private readonly bytes: SparseBytes;
   private where: Placement;
-  /** Number of `move()`s so far (placement generation). */
+  /** Number of `move()`s and `retire()`s so far (placement generation). */
   generation = 0;
+  /** False between `retire()` and the next `move()`: the pages are not in memory (swapped out). */
+  resident = true;
 
   constructor(
     /** Size in bytes, a multiple of `PAGE_SIZE`. */
@@ -65,6 +71,7 @@ export class BackingStore {
     checkSize(size);
     this.checkPlacement(placement);
     this.where = placement;
+    this.bytes = new SparseBytes(size);
   }
 
   /** The current placement. */
@@ -74,43 +81,32 @@ export class BackingStore {
 
   /** Bytes of memory actually allocated (touched pages). */
   get residentBytes(): number {
-    return this.pages.size * PAGE_SIZE;
+    return this.bytes.residentBytes;
   }
 
   /** Reads `length` bytes at `offset` (zeros where never written). `EINVAL` outside the buffer. */
   read(offset: number, length: number): Uint8Array {
-    this.checkRange(offset, length, "read");
-    const out = new Uint8Array(length);
-    let done = 0;
-    while (done < length) {
-      const pos = offset + done;
-      const pg = Math.floor(pos / PAGE_SIZE);
-      const inPage = pos - pg * PAGE_SIZE;
-      const n = Math.min(PAGE_SIZE - inPage, length - done);
-      const page = this.pages.get(pg);
-      if (page !== undefined) out.set(page.subarray(inPage, inPage + n), done);
-      done += n;
-    }
-    return out;
+    return this.bytes.read(offset, length);
   }
 
   /** Writes `bytes` at `offset`, allocating pages on first touch. `EINVAL` outside the buffer. */
   write(offset: number, bytes: Uint8Array): void {
-    this.checkRange(offset, bytes.length, "write");
-    let done = 0;
-    while (done < bytes.length) {
-      const pos = offset + done;
-      const pg = Math.floor(pos / PAGE_SIZE);
-      const inPage = pos - pg * PAGE_SIZE;
-      const n = Math.min(PAGE_SIZE - inPage, bytes.length - done);
-      let page = this.pages.get(pg);
-      if (page === undefined) {
-        page = new Uint8Array(PAGE_SIZE);
-        this.pages.set(pg, page);
-      }
-      page.set(bytes.subarray(done, done + n), inPage);
-      done += n;
-    }
+    this.bytes.write(offset, bytes);
+  }
+
+  /** Drops the contents (`shmem_truncate_range` of a purge, VRAM lost in a reset): zeros again. */
+  clear(): void {
+    this.bytes.clear();
+  }
+
+  /**
+   * The pages leave memory without a new place (swapped out): the addresses of the placement are
+   * no longer the buffer's, so tables made before are stale. The contents are kept (the swap
+   * file has them); the next `move()` places them again.
+   */
+  retire(): void {
+    this.resident = false;
+    this.generation++;
   }
 
   /**
@@ -120,21 +116,26 @@ export class BackingStore {
   move(placement: Placement): void {
     this.checkPlacement(placement);
     this.where = placement;
+    this.resident = true;
     this.generation++;
   }
 
-  private checkRange(offset: number, length: number, op: string): void {
-    if (
-      !Number.isSafeInteger(offset) ||
-      !Number.isSafeInteger(length) ||
-      offset < 0 ||
-      length < 0 ||
-      offset + length > this.size
-    )
-      throw new KernelError(
-        "EINVAL",
-        `${op} of ${length} bytes at ${offset} is outside the ${this.size}-byte buffer`,
-      );
+  /**
+   * The buffer offset of physical (or BAR) address `address` in the current placement, with how
+   * many bytes from there are contiguous in it; undefined if the placement does not hold it.
+   */
+  offsetOf(address: number): { offset: number; contiguous: number } | undefined {
+    const index = runIndex(this.where);
+    let lo = 0;
+    let hi = index.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const r = index[mid]!;
+      if (address < r.address) hi = mid - 1;
+      else if (address >= r.address + r.length) lo = mid + 1;
+      else return { offset: r.offset + (address - r.address), contiguous: r.address + r.length - address };
+    }
+    return undefined;
   }
 
   private checkPlacement(p: Placement): void {
@@ -147,4 +148,29 @@ export class BackingStore {
     if (total !== this.size)
       throw new KernelError("EINVAL", `placement covers ${total} bytes, but the buffer has ${this.size}`);
   }
+}
+
+interface IndexedRun {
+  readonly address: number;
+  readonly length: number;
+  /** Buffer offset of the run's first byte. */
+  readonly offset: number;
+}
+
+const RUN_INDEX = new WeakMap<Placement, IndexedRun[]>();
+
+/** A placement's runs sorted by address with their buffer offsets, built once per placement. */
+function runIndex(p: Placement): IndexedRun[] {
+  let index = RUN_INDEX.get(p);
+  if (index === undefined) {
+    let off = 0;
+    index = p.runs.map((r) => {
+      const e = { address: r.address, length: r.length, offset: off };
+      off += r.length;
+      return e;
+    });
+    index.sort((a, b) => a.address - b.address);
+    RUN_INDEX.set(p, index);
+  }
+  return index;
 }

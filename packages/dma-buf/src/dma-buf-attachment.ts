@@ -71,6 +71,11 @@ export class DmaBufAttachment {
     return this.live.size;
   }
 
+  /** True if `sgt` was mapped through this attachment and not unmapped since. */
+  hasMapping(sgt: SgTable): boolean {
+    return this.live.has(sgt);
+  }
+
   /**
    * `dma_buf_pin()`: keeps the storage where it is until `unpin`. Dynamic attachments only (a
    * static one is pinned by mapping: `dma-buf-misuse`, `EINVAL`); resv held (`dma-buf-locking`).
@@ -120,7 +125,8 @@ export class DmaBufAttachment {
    * the KERNEL-usage fences — a move or clear in flight — and the mapping is undone if that wait
    * fails. Dynamic importers wait for fences themselves. A table with a segment longer than the
    * importer's maximum segment size is undone and refused (`dma-buf-sg-exceeds-max-segment`,
-   * `EINVAL`), a drmsim check the kernel lacks.
+   * `EINVAL`), a drmsim check the kernel lacks. A revoked buffer (its exporter is gone) is
+   * `ENODEV`.
    */
   async map(dir: DmaDataDirection): Promise<SgTable> {
     const buf = this.dmabuf;
@@ -128,6 +134,7 @@ export class DmaBufAttachment {
     if (dir !== 0 && dir !== 1 && dir !== 2 && dir !== 3)
       throw new KernelError("EINVAL", `dma_buf_map_attachment: invalid DMA direction ${String(dir)}`);
     checkResvLock(buf.sim, buf.resv, "dma_buf_map_attachment", true);
+    buf.checkNotRevoked("dma_buf_map_attachment");
     const ops = buf.ops;
     const pinOnMap = !this.isDynamic && ops.pin !== undefined;
     if (pinOnMap) ops.pin!(this);

@@ -9,6 +9,8 @@
  * - `DMA_BUF_SET_NAME {name}`: a debug name of at most `DMA_BUF_NAME_LEN - 1` characters.
  * - poll: `EPOLLIN` once the writers are done (WRITE-usage fences), `EPOLLOUT` once readers and
  *   writers are (READ usage) — implicit sync for userspace.
+ * - mmap (`dma_buf_mmap_internal`): the exporter's pages in the process, offset 0 = the buffer's
+ *   first byte; accesses are checked against the fences (`DmaBuf.mmap`).
  * Any other command is `ENOTTY`.
  */
 
@@ -245,6 +247,9 @@ export const dmaBufFops: FileOperations<DmaBuf> = {
     ],
     "dma-buf",
   ),
+  mmap(file, vma) {
+    file.priv.mmap(vma);
+  },
   poll(file) {
     const buf = file.priv;
     let mask = 0;

@@ -12,6 +12,18 @@
  * detach, export, fd, get, put, mmap, begin/end_cpu_access or the `*Unlocked` variants. Exporters
  * see their pin/unpin/map/unmap/vmap/vunmap ops called with the lock held and hold it themselves
  * when they call `invalidateMappings`.
+ *
+ * DOC: contents. A buffer's bytes live in its exporter's storage and nowhere else: an importer's
+ * device reaches them through its attachment's scatter list (`dmaBufAttachmentRegion`), the
+ * kernel through `vmap`, a process through `mmap` of the dma-buf fd (or a GEM offset) bracketed
+ * by `DMA_BUF_IOCTL_SYNC`. A CPU access that races the buffer's fences is reported
+ * (`cpu-access-during-dma`).
+ *
+ * DOC: revocation. A buffer whose exporting device is gone (`owner.unplugged`, after
+ * `drm_dev_unplug`) is revoked, as 7.1's revocable attachments are: mapping, vmap, mmap and CPU
+ * access fail with `ENODEV`, DMA through a table mapped earlier fails too, and an existing CPU
+ * mapping faults (`EFAULT`, SIGBUS) — importers get errors, never the stale bytes of memory that
+ * is gone.
  */
 import { DmaResv, dmaResvUsageRw } from "@drmsim/dma-resv";
 import {
@@ -20,11 +32,14 @@ import {
   frameList,
   GFP_KERNEL,
   KernelError,
+  MAP_PRIVATE,
   O_CLOEXEC,
   O_RDWR,
   type Process,
   type Simulator,
+  type VmArea,
 } from "@drmsim/runtime";
+import { vmOpsCheckingFences } from "./cpu-access.js";
 import type { Device } from "./device.js";
 import { PAGE_SIZE } from "./device.js";
 import { DmaBufAttachment, type DmaBufAttachOps } from "./dma-buf-attachment.js";
@@ -70,12 +85,17 @@ export interface IosysMap {
   write(offset: number, bytes: Uint8Array): void;
 }
 
-/** What `mmap` maps (`struct vm_area_struct`, reduced to what dma-buf checks). */
-export interface VmArea {
-  /** Length of the mapping in bytes (a page multiple). */
-  length: number;
-  /** `vma->vm_pgoff`: first page of the buffer mapped. */
-  pgoff: number;
+/** What `mmap` maps (`struct vm_area_struct`); the exporter's `mmap` op sets `vma.vmOps`. */
+export type { VmArea } from "@drmsim/runtime";
+
+/**
+ * The exporting device as a dma-buf sees it (`exp_info->owner` in spirit): once it is unplugged,
+ * the buffer is revoked (see the module's DOC: revocation).
+ */
+export interface DmaBufOwner {
+  /** True once the device was removed (`drm_dev_unplug`). */
+  readonly unplugged: boolean;
+  toString(): string;
 }
 
 /**
@@ -97,7 +117,10 @@ export interface DmaBufOps {
   unmapDmaBuf(att: DmaBufAttachment, sgt: SgTable, dir: DmaDataDirection): void;
   /** `release`: the last reference is gone. */
   release(buf: DmaBuf): void;
-  /** `mmap`: the range was checked against the buffer size. */
+  /**
+   * `mmap`: the range was checked against the buffer size (`vma.pgoff` pages into it). Set
+   * `vma.vmOps` to the mapping's accessors (offsets are bytes into the buffer).
+   */
   mmap?(buf: DmaBuf, vma: VmArea): void;
   /** `vmap` (resv held). */
   vmap?(buf: DmaBuf): IosysMap;
@@ -122,6 +145,8 @@ export interface DmaBufExportInfo {
   name?: string;
   /** File flags (`O_RDWR`, `O_CLOEXEC`). */
   flags?: number;
+  /** The exporting device: its removal revokes the buffer. */
+  owner?: DmaBufOwner;
 }
 
 /** `sizeof(struct dma_buf)` on 64-bit, an estimate: what `dma_buf_export` allocates. */
@@ -159,6 +184,8 @@ export class DmaBuf {
     flags: number,
     /** The struct's memory (`dma_buf_export`'s kzalloc), freed on release. */
     private readonly mem: Allocation,
+    /** The exporting device, if the exporter named it. */
+    readonly owner: DmaBufOwner | null = null,
   ) {
     this.ownsResv = resv === undefined;
     this.resv = resv ?? new DmaResv(sim);
@@ -187,6 +214,20 @@ export class DmaBuf {
   /** True once the last reference was dropped. */
   get isReleased(): boolean {
     return this.released;
+  }
+
+  /** True once the exporting device is gone: every access fails (see DOC: revocation). */
+  get revoked(): boolean {
+    return this.owner?.unplugged === true;
+  }
+
+  /** Throws `ENODEV` for a revoked buffer (`drm_dev_enter` failing in the exporter): importers check it before using a mapping they hold. */
+  checkNotRevoked(op: string): void {
+    if (this.revoked)
+      throw new KernelError(
+        "ENODEV",
+        `${op}: ${this.describe()} was revoked: its exporter ${this.owner} is gone`,
+      );
   }
 
   /** `dma_buf_attach()`: a static attachment of `dev` (no importer ops; the exporter pins on map). */
@@ -268,6 +309,7 @@ export class DmaBuf {
     checkResvLock(this.sim, this.resv, "dma_buf_vmap", true);
     const vmapOp = this.ops.vmap;
     if (vmapOp === undefined) throw new KernelError("EINVAL", `${this.describe()}: the exporter has no vmap`);
+    this.checkNotRevoked("dma_buf_vmap");
     if (this.vmapPtr !== null) {
       this.vmappingCounter++;
       return this.vmapPtr;
@@ -318,7 +360,11 @@ export class DmaBuf {
 
   /**
    * `dma_buf_mmap()` / the file's mmap: `EINVAL` without `ops.mmap` or for a range beyond the
-   * buffer, `EOVERFLOW` when `pgoff + pages` overflows. Must be called without the lock.
+   * buffer, `EOVERFLOW` when `pgoff + pages` overflows, `ENODEV` once revoked; a private
+   * (copy-on-write) mapping is `EINVAL`, as every exporter drmsim models refuses it
+   * (`is_cow_mapping`). The exporter's op sets `vma.vmOps`; the core then checks every access of
+   * the mapping against the buffer's fences (`cpu-access-during-dma`) and faults (`EFAULT`,
+   * SIGBUS) once the buffer is revoked. Must be called without the lock.
    */
   mmap(vma: VmArea): void {
     checkResvLock(this.sim, this.resv, "dma_buf_mmap", false);
@@ -340,8 +386,28 @@ export class DmaBuf {
         "EINVAL",
         `mmap of pages ${vma.pgoff}..${vma.pgoff + pages - 1} is beyond the ${this.size / PAGE_SIZE}-page buffer`,
       );
+    if (((vma.flags ?? 0) & MAP_PRIVATE) !== 0)
+      throw new KernelError("EINVAL", `mmap of ${this.describe()}: a private (copy-on-write) mapping`);
+    this.checkNotRevoked("dma_buf_mmap");
     if (this.sim.tracer.on) this.sim.tracer.instant(traceDmaBufMmap, DMA_BUF_TRACK, this.traceArgs());
     mmapOp.call(this.ops, this, vma);
+    const inner = vma.vmOps;
+    if (inner === undefined) return;
+    // The mapping's reference is its file's (vma->vm_file: the dma-buf, or for a GEM mapping the
+    // object that holds the import): nothing to take here.
+    vma.vmOps = vmOpsCheckingFences(
+      this.sim,
+      this.resv,
+      () => this.describe(),
+      inner,
+      () => {
+        if (this.revoked)
+          throw new KernelError(
+            "EFAULT",
+            `access to a mapping of ${this.describe()} after its exporter ${this.owner} went away (SIGBUS)`,
+          );
+      },
+    );
   }
 
   /**
@@ -354,6 +420,7 @@ export class DmaBuf {
     checkDirection(dir);
     checkResvLock(this.sim, this.resv, "dma_buf_begin_cpu_access", false);
     this.assertLive("dma_buf_begin_cpu_access");
+    this.checkNotRevoked("dma_buf_begin_cpu_access");
     await this.ops.beginCpuAccess?.(this, dir);
     const write = dir === DmaDataDirection.BIDIRECTIONAL || dir === DmaDataDirection.TO_DEVICE;
     await this.resv.waitTimeout(dmaResvUsageRw(write), { interruptible: true });
@@ -454,6 +521,7 @@ export function dmaBufExport(sim: Simulator, info: DmaBufExportInfo): DmaBuf {
     info.name ?? "dmabuf",
     info.flags ?? O_RDWR,
     mem,
+    info.owner ?? null,
   );
   if (sim.tracer.on) sim.tracer.instant(traceDmaBufExport, DMA_BUF_TRACK, buf.traceArgs());
   return buf;

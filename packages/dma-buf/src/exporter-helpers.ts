@@ -13,7 +13,7 @@
  * as is or copy what they need.
  */
 import { KernelError, type Simulator } from "@drmsim/runtime";
-import type { BackingStore, Placement } from "./backing-store.js";
+import { BackingStore, type Placement } from "./backing-store.js";
 import type { Device } from "./device.js";
 import {
   type DmaBuf,
@@ -46,10 +46,16 @@ export function dmaBufAttachP2pCheck(att: DmaBufAttachment, exporter: Device): n
 export interface DmaBufMapPlacementOptions {
   /** An exporter cap on segments below the importer's (habanalabs: 512 MiB). */
   maxSegmentSize?: number;
+  /**
+   * The memory `placement` is a part of (a store whose placement holds the runs): recorded in the
+   * table so the importer's DMA reaches it (`dmaBufAttachmentRegion`).
+   */
+  backing?: BackingStore;
 }
 
 /**
- * The map helper (`map_dma_buf` body): the DMA table of `placement` for `att`'s device. Device
+ * The map helper (`map_dma_buf` body): the DMA table of `placement` (or of a store's current
+ * placement, recorded as the table's backing) for `att`'s device. Device
  * memory needs a peer2peer attachment (`EPERM`); segments are capped by the importer's
  * `maxSegmentSize` rounded down to a page (`EINVAL` below a page); an address outside the
  * importer's DMA mask fails with `ENOMEM`.
@@ -57,9 +63,11 @@ export interface DmaBufMapPlacementOptions {
 export function dmaBufMapPlacement(
   att: DmaBufAttachment,
   exporter: Device,
-  placement: Placement,
+  placement: Placement | BackingStore,
   opts: DmaBufMapPlacementOptions = {},
 ): SgTable {
+  if (placement instanceof BackingStore)
+    return dmaBufMapPlacement(att, exporter, placement.placement, { ...opts, backing: placement });
   if (placement.domain === "device") {
     if (!att.peer2peer)
       throw new KernelError(
@@ -79,6 +87,7 @@ export function dmaBufMapPlacement(
   return sgTableFromRuns(placement.runs, {
     dev: att.dev,
     ...(opts.maxSegmentSize !== undefined ? { maxSegmentSize: opts.maxSegmentSize } : {}),
+    ...(opts.backing !== undefined ? { backing: opts.backing } : {}),
   });
 }
 
@@ -96,7 +105,8 @@ export interface StoreExporterOptions {
 
 /**
  * A complete exporter over a `BackingStore`: `dma_buf_ops` with the p2p check at attach, the map
- * helper, pin counting, vmap/mmap over the store, and `move()` for evictions/migrations.
+ * helper (tables record the store, so importers' DMA reaches it), pin counting, vmap/mmap over
+ * the store, and `move()` for evictions/migrations.
  */
 export class StoreExporter implements DmaBufOps {
   readonly dev: Device;
@@ -141,7 +151,7 @@ export class StoreExporter implements DmaBufOps {
     return dmaBufMapPlacement(
       att,
       this.dev,
-      this.store.placement,
+      this.store,
       this.cap !== undefined ? { maxSegmentSize: this.cap } : {},
     );
   }
@@ -152,7 +162,10 @@ export class StoreExporter implements DmaBufOps {
     this.released = true;
   }
 
-  mmap(_buf: DmaBuf, _vma: VmArea): void {}
+  mmap(_buf: DmaBuf, vma: VmArea): void {
+    const store = this.store;
+    vma.vmOps = { read: (o, l) => store.read(o, l), write: (o, b) => store.write(o, b) };
+  }
 
   vmap(_buf: DmaBuf): IosysMap {
     const store = this.store;

@@ -4,11 +4,13 @@
  * CPU access, and the dma-buf file's uAPI.
  */
 export * from "./backing-store.js";
+export { dmaResvCheckCpuAccess, vmOpsCheckingFences } from "./cpu-access.js";
 export * from "./device.js";
 export {
   DmaBuf,
   type DmaBufExportInfo,
   type DmaBufOps,
+  type DmaBufOwner,
   DmaDataDirection,
   dmaBufExport,
   dmaBufFd,
@@ -18,6 +20,7 @@ export {
   isDmaBufFile,
   type VmArea,
 } from "./dma-buf.js";
+export { backingStoreRegion, dmaBufAttachmentRegion } from "./dma-buf-access.js";
 export * from "./dma-buf-attachment.js";
 export {
   DMA_BUF_IOCTL_EXPORT_SYNC_FILE,

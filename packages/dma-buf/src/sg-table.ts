@@ -11,8 +11,14 @@
  * The table is stored compactly: one entry per contiguous run, its segments computed on demand.
  * A 6 GiB contiguous VRAM buffer split into 1 MiB segments is one run and 6,144 segments, and
  * costs a few dozen bytes until someone iterates it.
+ *
+ * A table also records the memory its addresses reach (`backing`, a `BackingStore`) and that
+ * memory's placement generation when it was built — what the bus would route the addresses to
+ * on real hardware. An importer's device reads and writes through the table's addresses
+ * (`dmaBufAttachmentRegion`), never through the store directly.
  */
 import { KernelError } from "@drmsim/runtime";
+import type { BackingStore } from "./backing-store.js";
 import { type Device, PAGE_SIZE } from "./device.js";
 
 /** A run of physically contiguous memory: a CPU physical (or BAR) address and a length in bytes. */
@@ -46,6 +52,11 @@ export interface SgTableOptions {
   addressOffset?: number;
   /** A cap below the device's (an exporter's own limit, like habanalabs' 512 MiB). */
   maxSegmentSize?: number;
+  /**
+   * The memory the runs are the placement of: what a device using the table reaches. Without it
+   * the table carries addresses only, and DMA through it is refused (`EINVAL`).
+   */
+  backing?: BackingStore;
 }
 
 /** `struct sg_table` (mapped). Read with `nents`, `segment(i)` or iteration. */
@@ -56,13 +67,24 @@ export class SgTable implements Iterable<SgSegment> {
   readonly totalLength: number;
   /** The segment size every segment but the last of each run has. */
   readonly segmentSize: number;
+  /** The memory the addresses reach, if the exporter said (`SgTableOptions.backing`). */
+  readonly backing: BackingStore | null;
+  /** `backing.generation` when the table was built: a later move makes the table stale. */
+  readonly generation: number;
+  /** The bus offset added to physical addresses (`SgTableOptions.addressOffset`). */
+  readonly addressOffset: number;
 
   /** @internal Use `sgTableFromRuns`. */
   constructor(
     private readonly runs: readonly Run[],
     segmentSize: number,
+    backing: BackingStore | null = null,
+    addressOffset = 0,
   ) {
     this.segmentSize = segmentSize;
+    this.backing = backing;
+    this.generation = backing?.generation ?? 0;
+    this.addressOffset = addressOffset;
     let n = 0;
     let total = 0;
     for (const r of runs) {
@@ -118,6 +140,43 @@ export class SgTable implements Iterable<SgSegment> {
   /** The contiguous DMA ranges (merged runs), as `{dmaAddress, length}`. */
   ranges(): SgSegment[] {
     return this.runs.map((r) => ({ dmaAddress: r.dmaAddress, length: r.length }));
+  }
+
+  /**
+   * The segments covering bytes `[offset, offset + length)` of the mapped buffer, clipped to it:
+   * what a device's engine issues, one descriptor per piece. `EINVAL` beyond the table.
+   */
+  *segmentsCovering(offset: number, length: number): Generator<SgSegment> {
+    if (
+      !Number.isSafeInteger(offset) ||
+      !Number.isSafeInteger(length) ||
+      offset < 0 ||
+      length < 0 ||
+      offset + length > this.totalLength
+    )
+      throw new KernelError(
+        "EINVAL",
+        `sg_table: ${length} bytes at ${offset} are beyond the table's ${this.totalLength} bytes`,
+      );
+    const end = offset + length;
+    let base = 0;
+    const seg = this.segmentSize;
+    for (const r of this.runs) {
+      if (base + r.length <= offset) {
+        base += r.length;
+        continue;
+      }
+      if (base >= end) return;
+      // The segments of this run that overlap [offset, end).
+      const from = Math.max(0, offset - base);
+      for (let s = Math.floor(from / seg) * seg; s < r.length && base + s < end; s += seg) {
+        const segEnd = Math.min(s + seg, r.length);
+        const a = Math.max(s, offset - base);
+        const b = Math.min(segEnd, end - base);
+        if (b > a) yield { dmaAddress: r.dmaAddress + a, length: b - a };
+      }
+      base += r.length;
+    }
   }
 }
 
@@ -176,5 +235,5 @@ export function sgTableFromRuns(runs: readonly PhysRun[], opts: SgTableOptions):
     out.push({ dmaAddress: dma, length: m.length, first, count });
     first += count;
   }
-  return new SgTable(out, seg);
+  return new SgTable(out, seg, opts.backing ?? null, offset);
 }

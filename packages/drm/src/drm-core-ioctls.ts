@@ -36,16 +36,24 @@ export const DRM_PRIME_CAP_EXPORT = 0x2;
  * `drm_copy_field`: copies `value` into the user buffer — at most `*_len` bytes, no NUL — and
  * sets `*_len` to its full length, so a caller with a NULL buffer learns how much room to make.
  */
-function drmCopyField(buf: UserPtr<number>, bufLen: bigint, value: string): bigint {
+function drmCopyField(buf: UserPtr<number>, bufLen: bigint, value: string, check = false): bigint {
   const bytes = new TextEncoder().encode(value);
   const len = Math.min(bytes.length, Number(bufLen > BigInt(bytes.length) ? BigInt(bytes.length) : bufLen));
-  if (len > 0 && !buf.isNull) buf.write([...bytes.subarray(0, len)]);
+  if (len > 0 && !buf.isNull) {
+    if (check) buf.accessOk(len);
+    else buf.write([...bytes.subarray(0, len)]);
+  }
   return BigInt(bytes.length);
 }
 
 /** `DRM_IOCTL_VERSION` (`drm_version`): the driver's version and its name, date and description. */
 export function drmVersionIoctl(file: DrmFile, args: UapiValue<typeof drm_version>): void {
   const d = file.device.driver;
+  // The kernel copies the three strings one by one and leaves the first in place when a later one
+  // faults; drmsim checks all three buffers first so a failed call changes nothing.
+  drmCopyField(args.name, args.name_len, d.name, true);
+  drmCopyField(args.date, args.date_len, "0", true);
+  drmCopyField(args.desc, args.desc_len, d.desc ?? d.name, true);
   args.version_major = d.major ?? 1;
   args.version_minor = d.minor ?? 0;
   args.version_patchlevel = d.patchlevel ?? 0;

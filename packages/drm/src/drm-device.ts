@@ -19,6 +19,7 @@ import {
   DrmGemNameTable,
   type DrmGemObject,
   type DrmGemObjectFuncs,
+  DrmVmaOffsetManager,
   drmGemDmabufExport,
   drmGemPrimeExport,
 } from "@drmsim/gem";
@@ -70,6 +71,8 @@ export class DrmDevice {
   private readonly ioctlsByNr = new Map<number, DrmIoctlDef>();
   /** `dev->object_name_idr`: flink names of this device. */
   readonly names = new DrmGemNameTable();
+  /** `dev->vma_offset_manager`: the fake mmap offsets of this device's GEM objects. */
+  readonly vmaOffsetManager = new DrmVmaOffsetManager();
   /**
    * The `struct device` buffers are DMA-mapped for (attachments of imports, p2p checks), with the
    * device's PCI position when its probe provided one (`PCI_DEV`).
@@ -151,10 +154,11 @@ export class DrmDevice {
   /**
    * `dma_buf_export` with this device's `dma_buf_ops` (the `hooks.dmaBuf` taps): what a driver
    * without GEM (habanalabs' device memory) or with its own export path calls. `priv` is the
-   * exporter's object, handed back to the taps as `buf.priv`.
+   * exporter's object, handed back to the taps as `buf.priv`. The buffer is revoked when this
+   * device is unplugged.
    */
   dmaBufExport(info: Omit<DmaBufExportInfo, "ops">): DmaBuf {
-    return dmaBufExport(this.sim, { ...info, ops: this.dmaBufOps });
+    return dmaBufExport(this.sim, { owner: this, ...info, ops: this.dmaBufOps });
   }
 
   /** `dma_buf_attach_ops` for this device importing `buf` (see `hooks.dmaBufAttach`). */
@@ -250,6 +254,8 @@ export class DrmDevice {
   /**
    * `drm_dev_unplug`: the nodes disappear, every later ioctl on a still-open file gets `ENODEV`,
    * and the minor numbers become free for the next device. Open files stay valid until closed.
+   * Every dma-buf the device exported is revoked from now on (`DmaBuf.revoked`): importers get
+   * `ENODEV`, CPU mappings fault.
    */
   unplug(): void {
     if (this.registered) for (const m of this.minors) unregisterCharDevice(this.sim, m.path);

@@ -4,6 +4,7 @@
  * (the table declares it). Each validates its whole argument before it changes anything, so a
  * refused call leaves the file's handles, the names and the objects as they were.
  */
+import type { DrmGemObject } from "@drmsim/gem";
 import { KernelError, type UapiValue } from "@drmsim/runtime";
 import type { DrmFile } from "./drm-file.js";
 import type {
@@ -84,14 +85,31 @@ export async function drmModeCreateDumbIoctl(
 
 /**
  * `DRM_IOCTL_MODE_MAP_DUMB` (`drm_mode_mmap_dumb_ioctl` → `drm_gem_dumb_map_offset`): the fake
- * offset to `mmap()` the object at. Imported objects are `EINVAL`: they are mapped through their
- * exporter.
+ * offset to `mmap()` the object at, from the device's offset manager; only files holding a handle
+ * to the object may map it (`drm_vma_node_allow`). `ENOSYS` for a driver without dumb buffers;
+ * imported objects are `EINVAL`: they are mapped through their exporter.
  */
 export function drmModeMmapDumbIoctl(file: DrmFile, args: UapiValue<typeof drm_mode_map_dumb>): void {
-  const obj = file.gem.lookup(args.handle);
-  try {
+  const dev = file.device;
+  if (dev.hooks.driver.dumbCreate.taps.length === 0)
+    throw new KernelError("ENOSYS", `${dev.driver.name} has no dumb buffers (no dumb_create)`);
+  args.offset = drmGemMmapOffset(file, args.handle, (obj) => {
     if (obj.isImported) throw new KernelError("EINVAL", `MODE_MAP_DUMB: ${obj.label} is imported`);
-    args.offset = BigInt(drmGemMmapOffset(obj.id));
+  });
+}
+
+/**
+ * The fake mmap offset of the object behind `handle` in `file` (`drm_gem_create_mmap_offset` +
+ * `drm_vma_node_offset_addr`), made once per object in the device's offset manager: what a
+ * driver's MMAP ioctl (`AMDGPU_GEM_MMAP`, `ASAHI_GEM_MMAP_OFFSET`) returns. `check` may refuse the
+ * object first (a userptr BO, an imported one). `ENOENT` for an unknown handle, `ENOSPC` when the
+ * offset space is full.
+ */
+export function drmGemMmapOffset(file: DrmFile, handle: number, check?: (obj: DrmGemObject) => void): bigint {
+  const obj = file.gem.lookup(handle);
+  try {
+    check?.(obj);
+    return obj.createMmapOffset(file.device.vmaOffsetManager);
   } finally {
     obj.put();
   }
@@ -100,13 +118,4 @@ export function drmModeMmapDumbIoctl(file: DrmFile, args: UapiValue<typeof drm_m
 /** `DRM_IOCTL_MODE_DESTROY_DUMB` (`drm_mode_destroy_dumb_ioctl`): `drm_gem_handle_delete`, `EINVAL` for an unknown handle. */
 export function drmModeDestroyDumbIoctl(file: DrmFile, args: UapiValue<typeof drm_mode_destroy_dumb>): void {
   file.gem.handleDelete(args.handle);
-}
-
-/**
- * `drm_vma_node_offset_addr`: the fake offset userspace passes to `mmap()` for a GEM object. The
- * kernel allocates page ranges from `DRM_FILE_PAGE_OFFSET_START`; here it is derived from the
- * object id, stable per object and never 0.
- */
-export function drmGemMmapOffset(objId: number): number {
-  return (0x100000 + objId * 0x1000) * 4096;
 }

@@ -18,6 +18,7 @@ import {
 import { drmFileUpdatePid, drmIsCurrentMaster } from "./drm-auth.js";
 import type { DrmDevice } from "./drm-device.js";
 import { type DrmFile, drmProcessIsRoot } from "./drm-file.js";
+import { drmGemMmap } from "./drm-gem-mmap.js";
 import {
   DRM_AUTH,
   DRM_COMMAND_BASE,
@@ -122,12 +123,13 @@ export async function drmIoctl(file: DrmFile, cmd: number, arg: unknown, proc: P
   }
 }
 
-/** @internal The dispatcher as `file_operations`. */
+/** @internal The dispatcher (and `drm_gem_mmap`) as `file_operations`. */
 export function drmFops(): FileOperations<DrmFile> {
   return {
     kind: "drm",
     ioctl: (f, cmd, arg, proc) => drmIoctl(f.priv, cmd, arg, proc),
     ioctlName: (f, cmd) => drmIoctlLookup(f.priv.device, cmd)?.name,
+    mmap: (f, vma) => drmGemMmap(f.priv, vma),
     release: (f) => f.priv.device.releaseFile(f.priv),
   };
 }

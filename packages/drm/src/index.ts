@@ -37,6 +37,7 @@ export { DrmDriverFeature, type DrmDriverInfo } from "./drm-drv.js";
 export * from "./drm-dumb-buffers.js";
 export { DrmFile, drmProcessIsRoot, drmProcessSetRoot } from "./drm-file.js";
 export * from "./drm-gem-ioctls.js";
+export { drmGemMmap } from "./drm-gem-mmap.js";
 export { drmIoctl as drmCoreIoctl, drmIoctlLookup, drmIoctlPermit, traceDrmIoctl } from "./drm-ioctl.js";
 export * from "./drm-ioctl-def.js";
 export * from "./drm-ioctl-table.js";

@@ -195,3 +195,28 @@ describe("plugin host", () => {
     expect(sim.teardown().findings).toEqual([]);
   });
 });
+
+describe("DRM_IOCTL_VERSION", () => {
+  it("a bad date or desc buffer is EFAULT before anything is copied: the name buffer stays as it was", async () => {
+    const sim = new Simulator();
+    const host = new DrmPluginHost(sim);
+    class D {
+      apply(_hooks: DrmHooks) {}
+    }
+    const dev = host.probe(D, { name: "drv", features: GPU });
+    const app = new Process(sim, "app");
+    await sim.exec("app", async () => {
+      const fd = await app.open("/dev/dri/card0");
+      const name = [7, 7, 7];
+      const bad = { name_len: 3, name, date_len: 1, date: 2, desc_len: 0 };
+      await expect(app.ioctl(fd, DRM_IOCTL_VERSION, bad)).rejects.toMatchObject({ code: "EFAULT" });
+      expect(name).toEqual([7, 7, 7]);
+      const ok = { name_len: 3, name, date_len: 0, desc_len: 0 };
+      await app.ioctl(fd, DRM_IOCTL_VERSION, ok);
+      expect(String.fromCharCode(...name)).toBe("drv");
+    });
+    app.exit();
+    host.remove(dev);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+});

@@ -55,11 +55,14 @@ export class DrmGemHandleTable {
       obj.handlePut();
       throw e;
     }
+    // drm_vma_node_allow: a file holding a handle may mmap the object's fake offset.
+    obj.vmaNode.allow(this.file);
     try {
       this.sim.withFrame("drm_gem_object_funcs.open", () => obj.funcs.open?.(obj, this.file));
     } catch (e) {
       // drm_gem_handle_create_tail's error path: undo the handle exactly as a delete would,
       // except that close is not called for an open that never succeeded.
+      obj.vmaNode.revoke(this.file);
       this.idr.remove(handle);
       obj.handlePut();
       throw e;
@@ -140,6 +143,7 @@ export class DrmGemHandleTable {
   /** `drm_gem_object_release_handle()`. */
   private releaseHandle(handle: number, obj: DrmGemObject): void {
     this.sim.withFrame("drm_gem_object_funcs.close", () => obj.funcs.close?.(obj, this.file));
+    obj.vmaNode.revoke(this.file);
     this.prime.removeBufHandle(handle);
     obj.handlePut();
   }

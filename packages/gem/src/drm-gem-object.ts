@@ -23,6 +23,7 @@ import {
   type Simulator,
 } from "@drmsim/runtime";
 import type { DrmGemNameTable } from "./drm-gem-names.js";
+import { type DrmVmaOffsetManager, DrmVmaOffsetNode } from "./drm-vma-manager.js";
 
 declare module "@drmsim/runtime" {
   interface FindingKinds {
@@ -131,6 +132,8 @@ export class DrmGemObject extends RefCounted {
   dmaBuf: DmaBuf | null = null;
   /** `obj->import_attach`: the attachment of an imported buffer, null for native objects. */
   importAttach: DmaBufAttachment | null = null;
+  /** `obj->vma_node`: its fake mmap offset (once created) and the files allowed to map it. */
+  readonly vmaNode = new DrmVmaOffsetNode();
   /** A unique id in creation order, for labels. */
   readonly id: number;
   readonly label: string;
@@ -182,6 +185,15 @@ export class DrmGemObject extends RefCounted {
     this.ownsResv = false;
   }
 
+  /**
+   * `drm_gem_create_mmap_offset(obj)`: a fake offset in `mgr` (the device's) for the whole object,
+   * made once; returns it (`drm_vma_node_offset_addr`). `ENOSPC` when the space is full.
+   */
+  createMmapOffset(mgr: DrmVmaOffsetManager): bigint {
+    mgr.add(this.vmaNode, this.size / GEM_PAGE_SIZE, this);
+    return this.vmaNode.offsetAddr;
+  }
+
   /** `drm_gem_object_handle_get`: a new handle names the object. @internal (handle tables). */
   handleGet(): void {
     if (this.handleCount === 0) this.get();
@@ -214,6 +226,8 @@ export class DrmGemObject extends RefCounted {
 
   /** `drm_gem_object_release` + `funcs->free`. */
   protected release(): void {
+    // drm_gem_free_mmap_offset: the fake offset is free for the next object.
+    this.vmaNode.manager?.remove(this.vmaNode);
     this.funcs.free?.(this);
     if (this.ownsResv) this.resv.fini();
     this.mem.free();

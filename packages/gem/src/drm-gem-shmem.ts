@@ -34,6 +34,7 @@ import {
   frameList,
   GFP_KERNEL,
   KernelError,
+  MAP_PRIVATE,
   type Simulator,
 } from "@drmsim/runtime";
 import { DrmGemObject, type DrmGemObjectFuncs, type DrmGemObjectOptions } from "./drm-gem-object.js";
@@ -121,7 +122,7 @@ export const drmGemShmemFuncs: DrmGemObjectFuncs<DrmGemShmemObject> = {
   getSgTable: (obj, dev) => obj.getSgTable(dev),
   vmap: (obj) => obj.vmapLocked(),
   vunmap: (obj, map) => obj.vunmapLocked(map),
-  mmap: (obj, vma) => obj.mmapCheck(vma),
+  mmap: (obj, vma) => obj.mmap(vma),
   status: (obj) => ({ resident: obj.pages !== null, purgeable: obj.isPurgeable }),
   rss: (obj) => (obj.pages !== null ? obj.size : 0),
 };
@@ -316,7 +317,7 @@ export class DrmGemShmemObject extends DrmGemObject {
     if (this.isImported) this.misuse("drm_gem_shmem_get_sg_table", "called on an imported object");
     if (this.pages === null)
       throw new KernelError("EINVAL", `${this.label}: get_sg_table without pages (pin the object first)`);
-    return sgTableFromRuns(this.store.placement.runs, { dev: dev ?? this.dmaDev });
+    return sgTableFromRuns(this.store.placement.runs, { dev: dev ?? this.dmaDev, backing: this.store });
   }
 
   /** `drm_gem_shmem_get_pages_sgt_locked`: the cached table; the first call gets pages and maps them. */
@@ -395,6 +396,35 @@ export class DrmGemShmemObject extends DrmGemObject {
         "EINVAL",
         `mmap of ${vma.length} bytes at page ${vma.pgoff} is outside ${this.label}`,
       );
+  }
+
+  /**
+   * `drm_gem_shmem_mmap()`: an imported object is mapped by its exporter (`dma_buf_mmap`); a
+   * private (copy-on-write) mapping is `EINVAL`; otherwise `mmapCheck`, and the mapping reads and
+   * writes the object's pages — whatever the store is at the time of the access, and `EFAULT`
+   * (SIGBUS) once the object was purged. Pages are faulted in lazily (the store is sparse), so
+   * mapping takes no page-array reference.
+   */
+  mmap(vma: VmArea): void {
+    if (this.isImported) {
+      this.importAttach!.dmabuf.mmap(vma);
+      return;
+    }
+    if (((vma.flags ?? 0) & MAP_PRIVATE) !== 0)
+      throw new KernelError("EINVAL", `mmap of ${this.label}: a private (copy-on-write) mapping`);
+    this.mmapCheck(vma);
+    const live = (op: string) => {
+      if (this.madv < 0)
+        throw new KernelError(
+          "EFAULT",
+          `${op} through a mapping of ${this.label}, which was purged (SIGBUS)`,
+        );
+      return this.store;
+    };
+    vma.vmOps = {
+      read: (offset, length) => live("read").read(offset, length),
+      write: (offset, bytes) => live("write").write(offset, bytes),
+    };
   }
 
   /** `drm_gem_shmem_free()`: the `free` op. Imported objects release their attachment. */

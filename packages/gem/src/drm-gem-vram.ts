@@ -22,6 +22,7 @@ import {
   type SgTable,
   sgTableFromRuns,
   systemPlacement,
+  type VmArea,
 } from "@drmsim/dma-buf";
 import { DmaResvUsage } from "@drmsim/dma-resv";
 import {
@@ -30,6 +31,7 @@ import {
   GFP_KERNEL,
   isKernelError,
   KernelError,
+  MAP_PRIVATE,
   type Simulator,
 } from "@drmsim/runtime";
 import { DrmBuddy, type DrmBuddyBlock, DrmBuddyFlag } from "./drm-buddy.js";
@@ -144,6 +146,7 @@ export const drmGemVramFuncs: DrmGemObjectFuncs<DrmGemVramObject> = {
   getSgTable: (obj, dev) => obj.getSgTable(dev),
   vmap: (obj) => obj.vmapLocked(),
   vunmap: (obj, map) => obj.vunmapLocked(map),
+  mmap: (obj, vma) => obj.mmap(vma),
   status: () => ({ resident: true, purgeable: false }),
   rss: (obj) => obj.size,
 };
@@ -325,7 +328,7 @@ export class DrmGemVramObject extends DrmGemObject {
   getSgTable(dev?: Device): SgTable {
     const d = dev ?? this.vram.dmaDev;
     if (d === undefined) throw new KernelError("EINVAL", `${this.label}: no device to map the table for`);
-    return sgTableFromRuns(this.store.placement.runs, { dev: d });
+    return sgTableFromRuns(this.store.placement.runs, { dev: d, backing: this.store });
   }
 
   /** `drm_gem_vram_vmap()` (resv held): pins in place and maps; shared by all users. */
@@ -358,6 +361,23 @@ export class DrmGemVramObject extends DrmGemObject {
       this.vaddr = null;
       this.unpinLocked();
     }
+  }
+
+  /**
+   * `drm_gem_vram_mmap` (TTM's `ttm_bo_mmap_obj`): the CPU reaches the object wherever it is (VRAM
+   * through the BAR, or system pages); `EINVAL` for a private (copy-on-write) mapping or a range
+   * beyond the object.
+   */
+  mmap(vma: VmArea): void {
+    if (((vma.flags ?? 0) & MAP_PRIVATE) !== 0)
+      throw new KernelError("EINVAL", `mmap of ${this.label}: a private (copy-on-write) mapping`);
+    if (vma.pgoff * 4096 + vma.length > this.size)
+      throw new KernelError(
+        "EINVAL",
+        `mmap of ${vma.length} bytes at page ${vma.pgoff} is outside ${this.label}`,
+      );
+    const store = this.store;
+    vma.vmOps = { read: (o, l) => store.read(o, l), write: (o, b) => store.write(o, b) };
   }
 
   /** The `free` op: gives back VRAM blocks or system pages. */

@@ -17,6 +17,7 @@ import {
   type DmaBuf,
   type DmaBufAttachment,
   type DmaBufOps,
+  type DmaBufOwner,
   DmaDataDirection,
   dmaBufExport,
   mapAttachmentUnlocked,
@@ -105,6 +106,7 @@ export const drmGemPrimeDmaBufOps: DmaBufOps = {
  * which the ops' `release` drops; the caller gets one reference to the dma-buf. No caching.
  */
 export function drmGemDmabufExport(obj: DrmGemObject, ops: DmaBufOps, flags = DRM_RDWR): DmaBuf {
+  const dev = obj.dev as Partial<DmaBufOwner> | null;
   const buf = dmaBufExport(obj.sim, {
     ops,
     size: obj.size,
@@ -112,6 +114,8 @@ export function drmGemDmabufExport(obj: DrmGemObject, ops: DmaBufOps, flags = DR
     resv: obj.resv,
     flags,
     name: obj.label,
+    // The device's removal revokes the buffer (the DRM core's DrmDevice has `unplugged`).
+    ...(dev !== null && typeof dev.unplugged === "boolean" ? { owner: dev as DmaBufOwner } : {}),
   });
   obj.get();
   return buf;

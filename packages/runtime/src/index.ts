@@ -15,6 +15,7 @@
  * console.log(sim.now, waited); // 5000000 5000000
  * ```
  */
+export * from "./byte-store.js";
 export * from "./completion.js";
 export { type ContextKind, ExecutionContext, type Frame, frameList, type WaitTarget } from "./context.js";
 export * from "./errno.js";
@@ -51,6 +52,7 @@ export type * from "./uapi/user-ptr.js";
 export * from "./vfs/devices.js";
 export * from "./vfs/fd-table.js";
 export * from "./vfs/file.js";
+export * from "./vfs/mm.js";
 export * from "./vfs/poll.js";
 export * from "./vfs/process.js";
 export {

@@ -120,7 +120,12 @@ export async function amdgpuSimBoVa(
   // A handle number is reused once closed: trust the cache only while the mapping is there.
   if (have !== undefined && (await amdgpuBoQueryMappings(p, fd, handle)).some((m) => m.addr === have.va))
     return have;
-  const info = await amdgpuBoQueryInfo(p, fd, handle);
+  const info = await amdgpuBoQueryInfo(p, fd, handle).catch((e: unknown) => {
+    // A knob naming something that is not a BO is the caller's mistake, not a GEM_OP lookup.
+    if ((e as { code?: string }).code === "ENOENT")
+      throw new KernelError("EINVAL", `${handle} is not a BO of this file`);
+    throw e;
+  });
   const size = (info.allocSize + 4095n) & ~4095n;
   const va = amdgpuVaRangeAlloc(dev, size, 64 * 1024);
   await amdgpuBoVaOpRaw(p, fd, handle, 0, size, va, AMDGPU_VM_PAGE_RWX, AMDGPU_VA_OP_MAP);

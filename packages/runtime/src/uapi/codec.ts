@@ -230,6 +230,7 @@ abstract class BaseUserPtr<T> implements UserPtr<T> {
   abstract read(n?: number, at?: number): T[];
   abstract write(values: readonly T[], at?: number): void;
   abstract as<U>(elem: UapiElem): UserPtr<U>;
+  abstract accessOk(n: number, at?: number): void;
 
   get count(): number | undefined {
     if (this.countField === undefined || this.countOf === null) return undefined;
@@ -308,8 +309,16 @@ class JsUserPtr<T> extends BaseUserPtr<T> {
     return new JsUserPtr<U>(elem, this.jsMem, undefined, this.ctx, this.path);
   }
 
+  accessOk(n: number, at = 0): void {
+    if (n > 0) this.bounds(n, at, "access_ok");
+  }
+
   private reach(n: number, at: number, op: string): unknown[] | ArrayBufferView {
     mightFault(this.ctx.sim, `${op}(${this.path})`);
+    return this.bounds(n, at, op);
+  }
+
+  private bounds(n: number, at: number, op: string): unknown[] | ArrayBufferView {
     const mem = this.jsMem;
     if (mem === null || mem === "bad")
       throw new KernelError(
@@ -573,6 +582,13 @@ class MemUserPtr<T> extends BaseUserPtr<T> {
 
   as<U>(elem: UapiElem): UserPtr<U> {
     return new MemUserPtr<U>(elem, this.addr, undefined, this.ctx, this.path);
+  }
+
+  accessOk(n: number, at = 0): void {
+    if (n === 0) return;
+    this.checkRange(n, at, Number.MAX_SAFE_INTEGER, "access_ok");
+    if (this.addr === 0n || this.ctx.mem === undefined)
+      throw new KernelError("EFAULT", `${this.path}: access_ok of a NULL or unmapped user pointer`);
   }
 
   private access(op: string): UserMemory {

@@ -41,6 +41,11 @@ export interface UserPtr<T> {
   /** `copy_to_user`: `values` from element `at`. */
   write(values: readonly T[], at?: number): void;
   /**
+   * `access_ok`: `EFAULT` unless `n` elements from element `at` could be copied — checked before a
+   * handler's first `copy_to_user`, so a fault on a later pointer leaves the earlier ones untouched.
+   */
+  accessOk(n: number, at?: number): void;
+  /**
    * The same memory seen as elements of another type — what a kernel does when it casts a
    * `u64_to_user_ptr()` by some other member (amdgpu's `chunk_data`, read as the chunk kind's
    * struct). Its `count` is undefined.

@@ -8,6 +8,7 @@ import { KernelError } from "../errno.js";
 import type { Sleeper } from "../internal/sleeper.js";
 import { RefCounted } from "../kref.js";
 import type { Simulator } from "../simulator.js";
+import type { VmArea } from "./mm.js";
 import type { Process } from "./process.js";
 
 /** An ioctl command: the request number, e.g. `DRM_IOCTL_SYNCOBJ_CREATE` = `_IOWR('d', 0xbf, struct drm_syncobj_create)`. */
@@ -25,6 +26,11 @@ export interface FileOperations<P = unknown> {
   ioctl?(file: File<P>, cmd: IoctlCmd, arg: unknown, proc: Process): unknown | Promise<unknown>;
   /** The uAPI macro name of `cmd` for backtraces and messages (`SYNC_IOC_MERGE`), if the file type has it. */
   ioctlName?(file: File<P>, cmd: IoctlCmd): string | undefined;
+  /**
+   * `mmap`: check the request and set `vma.vmOps` (the mapping's `vm_operations_struct`), or
+   * throw. May sleep. Absent: `ENODEV`, as the VFS answers for a file that cannot be mapped.
+   */
+  mmap?(file: File<P>, vma: VmArea, proc: Process): void | Promise<void>;
   /** `poll`: the `EPOLL*` mask ready now. Absent: always readable and writable. */
   poll?(file: File<P>): number;
   /** `release`: the last reference to the file is gone. */
@@ -37,6 +43,8 @@ export const O_RDONLY = 0x0;
 export const O_WRONLY = 0x1;
 /** `O_RDWR`. */
 export const O_RDWR = 0x2;
+/** `O_ACCMODE`: the access-mode bits of the open flags. */
+export const O_ACCMODE = 0x3;
 /** `O_CLOEXEC` (`DRM_CLOEXEC`). */
 export const O_CLOEXEC = 0o2000000;
 

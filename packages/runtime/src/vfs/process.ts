@@ -1,5 +1,6 @@
 /**
- * A simulated userspace process: a name, a pid, an fd table, and the tasks (threads) it runs.
+ * A simulated userspace process: a name, a pid, an fd table, an address space, and the tasks
+ * (threads) it runs.
  * Interop tests act through it the way userspace does — open device nodes, call ioctls with
  * argument objects, poll, pass fds to other processes (`SCM_RIGHTS`), exit.
  *
@@ -14,7 +15,18 @@ import type { Simulator } from "../simulator.js";
 import type { Task } from "../task.js";
 import { lookupCharDevice } from "./devices.js";
 import { FdTable } from "./fd-table.js";
-import { type File, type IoctlCmd, O_CLOEXEC, O_RDWR } from "./file.js";
+import { type File, type IoctlCmd, O_ACCMODE, O_CLOEXEC, O_RDONLY, O_RDWR, O_WRONLY } from "./file.js";
+import {
+  MAP_ANONYMOUS,
+  MAP_PRIVATE,
+  MAP_SHARED,
+  MmStruct,
+  PROT_EXEC,
+  PROT_READ,
+  PROT_WRITE,
+  type VmArea,
+  type VmMapping,
+} from "./mm.js";
 import { EPOLLNVAL, type PollFd } from "./poll.js";
 import {
   killedBy,
@@ -29,15 +41,20 @@ import {
 
 const PIDS = {};
 
+const PAGE = 4096;
+
 /**
  * A simulated userspace process (`struct task_struct` with its `mm` and `files`): makes system
- * calls — `ioctl`, `poll`, `close`, SCM_RIGHTS fd passing — and exits (`do_exit`).
+ * calls — `ioctl`, `poll`, `mmap`/`munmap`, `close`, SCM_RIGHTS fd passing — reads and writes its
+ * memory, and exits (`do_exit`).
  */
 export class Process {
   /** Process id, per simulator from 1000. */
   readonly pid: number;
   /** `current->files`. */
   readonly files = new FdTable();
+  /** `current->mm`: the address space (`mmap`, `readMemory`, `writeMemory`). */
+  readonly mm = new MmStruct();
   /** True after `exit()`. */
   exited = false;
 
@@ -195,6 +212,114 @@ export class Process {
   }
 
   /**
+   * `mmap(NULL, length, prot, flags, fd, offset)`: maps `length` bytes (rounded up to pages) of
+   * the file behind `fd` from `offset` — a GEM object's fake offset on a DRM node, 0 for a dma-buf
+   * — or, with `MAP_ANONYMOUS` (`fd` -1), fresh zeroed memory. Returns the mapping; the CPU reads
+   * and writes through it. `EINVAL` for a zero length, an offset that is not page aligned, or not
+   * exactly one of `MAP_SHARED`/`MAP_PRIVATE`; `EBADF` for a closed fd; `EACCES` when the file
+   * was not opened for reading, or for writing and `PROT_WRITE | MAP_SHARED` is asked; `ENODEV`
+   * for a file that cannot be mapped; otherwise what the file's `mmap` op says. Nothing is
+   * mapped on failure.
+   */
+  async mmap(
+    fd: number,
+    offset: number | bigint,
+    length: number,
+    prot: number,
+    flags: number = MAP_SHARED,
+  ): Promise<VmMapping> {
+    this.checkAlive("mmap");
+    const ctx = this.sim.current;
+    syscallEnter(this, ctx, "mmap");
+    let failed: unknown;
+    let out: VmMapping | undefined;
+    try {
+      out = await this.mmapOnce(fd, offset, length, prot, flags);
+    } catch (e) {
+      failed = e ?? new Error("mmap threw a nullish value");
+    }
+    // mmap sleeps only uninterruptibly here (a reservation lock), so it is never restarted.
+    syscallExit(this, ctx, failed, "mmap");
+    if (failed !== undefined) throw failed;
+    return out!;
+  }
+
+  private async mmapOnce(
+    fd: number,
+    offset: number | bigint,
+    length: number,
+    prot: number,
+    flags: number,
+  ): Promise<VmMapping> {
+    const bad = (why: string): never => {
+      throw new KernelError("EINVAL", `mmap: ${why}`, { syscall: "mmap" });
+    };
+    if (!Number.isSafeInteger(length) || length <= 0) bad(`length ${length} is not a positive integer`);
+    if ((prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) !== 0) bad(`unknown prot bits 0x${prot.toString(16)}`);
+    const type = flags & (MAP_SHARED | MAP_PRIVATE);
+    if (type !== MAP_SHARED && type !== MAP_PRIVATE)
+      bad("flags must hold exactly one of MAP_SHARED and MAP_PRIVATE");
+    if ((flags & ~(MAP_SHARED | MAP_PRIVATE | MAP_ANONYMOUS)) !== 0)
+      bad(`unsupported flags 0x${flags.toString(16)}`);
+    const off = typeof offset === "bigint" ? offset : BigInt(Number.isSafeInteger(offset) ? offset : -1);
+    if (off < 0n || off % BigInt(PAGE) !== 0n) bad(`offset ${offset} is not a page-aligned file offset`);
+    const len = Math.ceil(length / PAGE) * PAGE;
+    const pgoff = Number(off / BigInt(PAGE));
+    if ((flags & MAP_ANONYMOUS) !== 0) {
+      const vma: VmArea = { length: len, pgoff: 0, prot, flags };
+      return this.mm.insert(len, prot, flags, null, vma);
+    }
+    const file = this.files.get(fd);
+    const mode = file.flags & O_ACCMODE;
+    if (mode === O_WRONLY)
+      throw new KernelError("EACCES", `mmap: ${file.name} is not open for reading`, { syscall: "mmap" });
+    if (type === MAP_SHARED && (prot & PROT_WRITE) !== 0 && mode === O_RDONLY)
+      throw new KernelError("EACCES", `mmap: a shared writable mapping of ${file.name}, opened read-only`, {
+        syscall: "mmap",
+      });
+    const op = file.fops.mmap;
+    if (op === undefined)
+      throw new KernelError("ENODEV", `mmap: ${file.name} (${file.fops.kind}) cannot be mapped`, {
+        syscall: "mmap",
+      });
+    const vma: VmArea = { length: len, pgoff, prot, flags };
+    file.get();
+    const ctx = this.sim.current;
+    ctx.pushFrame("mmap");
+    try {
+      await op.call(file.fops, file, vma, this);
+    } catch (e) {
+      file.put();
+      if (e instanceof KernelError && e.syscall === undefined)
+        throw new KernelError(e.code, e.message.slice(e.code.length + 2), {
+          syscall: "mmap",
+          cause: e.cause,
+        });
+      throw e;
+    } finally {
+      ctx.popFrame();
+    }
+    // The mapping keeps the file reference taken above (vma->vm_file).
+    return this.mm.insert(len, prot, flags, file, vma);
+  }
+
+  /** `munmap` of a whole mapping: its `close` runs and its file reference goes. `EINVAL` if not mapped here. */
+  munmap(mapping: VmMapping): void {
+    this.checkAlive("munmap");
+    this.mm.remove(mapping);
+  }
+
+  /** A CPU load of `length` bytes at address `addr` of this process. `EFAULT` where nothing is mapped. */
+  readMemory(addr: number, length: number): Uint8Array {
+    return this.mm.read(addr, length);
+  }
+
+  /** A CPU store of `bytes` at address `addr` of this process. `EFAULT` where nothing is mapped. */
+  writeMemory(addr: number, bytes: Uint8Array): void {
+    this.mm.write(addr, bytes);
+  }
+
+  /**
    * `poll(fds, nfds, timeout)`: fills `revents` and returns how many fds are ready. Sleeps until
    * one is, or until `timeoutNs` (undefined: forever; 0: just look). `EINTR` on a signal.
    */
@@ -253,9 +378,11 @@ export class Process {
     }
   }
 
-  /** `exit()`: closes every fd; the process can make no more calls. */
+  /** `exit()`: unmaps everything, closes every fd; the process can make no more calls. */
   exit(): void {
     if (this.exited) return;
+    // do_exit: exit_mm before exit_files.
+    this.mm.exitMmap();
     this.files.closeAll();
     this.exited = true;
   }

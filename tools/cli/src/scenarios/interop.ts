@@ -8,6 +8,12 @@
  *   60 Hz vblank, samples the newest frame with a 1.5 ms render command that lists the buffer for
  *   implicit sync — the asahi job waits on amdgpu's write fence through the shared `dma_resv`.
  *   It waits for its own out-syncobj until the next vblank: presented, or skipped.
+ * - **contents**: each frame's IB stamps the buffer's first bytes with the frame number (amdgpu's
+ *   `fill`), and the compositor's command copies them into its own screen buffer (asahi's `copy`),
+ *   which the compositor's CPU maps through its dma-buf fd and reads after every presented frame
+ *   (`DMA_BUF_IOCTL_SYNC` around the read): it must hold exactly the frame that was newest when
+ *   the composite was submitted — implicit sync ordered the copy after amdgpu's write, and the
+ *   bytes asahi's DMA read through its scatter list are the pages amdgpu wrote.
  * - **upscaler** (habanalabs, `/dev/accel/accel0`) runs an inference `HL_CS` on a TPC queue per
  *   frame and waits for it with `HL_WAIT_CS` — completions, not dma_fences.
  *
@@ -22,14 +28,16 @@ import {
   amdgpuCsQueryFenceStatus,
   amdgpuCsSubmitRaw2,
 } from "@drmsim/amdgpu/user";
-import { asahiProbe } from "@drmsim/asahi";
+import { ASAHI_BO_WRITE, asahiProbe } from "@drmsim/asahi";
 import {
+  agxBoCreate,
   agxCreateCommandQueue,
   agxOpenDevice,
   agxRenderCommand,
   agxSubmit,
   agxSyncobj,
 } from "@drmsim/asahi/user";
+import { DMA_BUF_IOCTL_SYNC, DMA_BUF_SYNC_END, DMA_BUF_SYNC_READ, DMA_BUF_SYNC_START } from "@drmsim/dma-buf";
 import {
   DrmPluginHost,
   drmPrimeFDToHandle,
@@ -46,7 +54,17 @@ import {
   hlthunkRequestCommandBuffer,
   hlthunkWaitForCs,
 } from "@drmsim/habanalabs/user";
-import { isKernelError, msecs, Process, type Simulator, secs, usecs } from "@drmsim/runtime";
+import {
+  isKernelError,
+  msecs,
+  O_CLOEXEC,
+  O_RDWR,
+  PROT_READ,
+  Process,
+  type Simulator,
+  secs,
+  usecs,
+} from "@drmsim/runtime";
 import { defineScenario } from "../scenario.js";
 import { traceSummary } from "../trace/summary-sink.js";
 
@@ -63,6 +81,19 @@ export interface InteropCounters {
   skipped: number;
   hlSubmissions: number;
   hlCompleted: number;
+  /** Presented frames whose screen bytes the compositor checked. */
+  framesChecked: number;
+  /** Presented frames whose screen held another frame's stamp (or none): must stay 0. */
+  contentMismatches: number;
+}
+
+/** The bytes amdgpu's IB writes at the start of frame `n`'s buffer: `n` and a marker, little-endian. */
+export function frameStamp(n: number): Uint8Array {
+  const b = new Uint8Array(8);
+  const v = new DataView(b.buffer);
+  v.setUint32(0, n, true);
+  v.setUint32(4, 0xd5a1f00d, true);
+  return b;
 }
 
 /** Sleeps `ns` of virtual time in a task (a process's `nanosleep`). */
@@ -91,9 +122,13 @@ export default defineScenario({
       skipped: 0,
       hlSubmissions: 0,
       hlCompleted: 0,
+      framesChecked: 0,
+      contentMismatches: 0,
     };
     /** The newest frame amdgpu finished submitting: which buffer (compositor's handle index). */
     let newest = -1;
+    /** The frame number in that buffer. */
+    let newestFrame = -1;
     const lastVblank = ctx.endNs - VBLANK_NS;
 
     // dma-buf fds the game sent over the socket (compositor-side numbers), then the
@@ -119,11 +154,17 @@ export default defineScenario({
       for (let frame = 0; sim.now < lastVblank; frame++) {
         const target = frame % 2;
         const seq = await amdgpuCsSubmitRaw2(game, fd, ctxId, [
-          amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_GFX, ring: 0, duration_ns: msecs(sim.random.int(4, 18)) }),
+          amdgpuCsChunkIb({
+            ip_type: AMDGPU_HW_IP_GFX,
+            ring: 0,
+            duration_ns: msecs(sim.random.int(4, 18)),
+            fill: { bo_handle: bos[target]!, data: frameStamp(frame) },
+          }),
           amdgpuCsChunkBoList([bos[target]!]),
         ]);
         counters.amdgpuFrames++;
         newest = target;
+        newestFrame = frame;
         last = seq;
         // Throttle like a swapchain of two: wait for this frame before rendering the one after.
         await amdgpuCsQueryFenceStatus(game, fd, { ctxId, ipType: AMDGPU_HW_IP_GFX, ring: 0, fence: seq });
@@ -137,6 +178,11 @@ export default defineScenario({
       const { fd, vm } = await agxOpenDevice(compositor, "/dev/dri/renderD129");
       const queue = await agxCreateCommandQueue(compositor, fd, vm);
       const done = await drmSyncobjCreate(compositor, fd);
+      // The screen: where each composite copies the frame's stamp, read back by the CPU.
+      const screen = await agxBoCreate(compositor, fd, 4096);
+      const screenFd = await drmPrimeHandleToFD(compositor, fd, screen, O_RDWR | O_CLOEXEC);
+      const screenMap = await compositor.mmap(screenFd, 0, 4096, PROT_READ);
+      const stampLen = frameStamp(0).length;
       await nap(sim, VBLANK_NS);
       while (sim.now < lastVblank) {
         const vblank = sim.now + VBLANK_NS;
@@ -146,16 +192,35 @@ export default defineScenario({
         }
         if (newest >= 0 && shared.length === 2) {
           await drmSyncobjReset(compositor, fd, [done]);
+          const expected = frameStamp(newestFrame);
           await agxSubmit(compositor, fd, {
             queue,
-            commands: [agxRenderCommand({ vertex_ns: usecs(300), fragment_ns: usecs(1200) })],
-            bos: [{ handle: shared[newest]!, flags: 0 }],
+            commands: [
+              agxRenderCommand({
+                vertex_ns: usecs(300),
+                fragment_ns: usecs(1200),
+                copy: { src_handle: shared[newest]!, dst_handle: screen, size: stampLen },
+              }),
+            ],
+            bos: [
+              { handle: shared[newest]!, flags: 0 },
+              { handle: screen, flags: ASAHI_BO_WRITE },
+            ],
             outSyncs: [agxSyncobj(done)],
           });
           counters.asahiComposites++;
           try {
             await drmSyncobjWait(compositor, fd, [done], vblank);
             counters.presented++;
+            await compositor.ioctl(screenFd, DMA_BUF_IOCTL_SYNC, {
+              flags: DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ,
+            });
+            const seen = screenMap.read(0, stampLen);
+            await compositor.ioctl(screenFd, DMA_BUF_IOCTL_SYNC, {
+              flags: DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ,
+            });
+            counters.framesChecked++;
+            if (seen.some((b, i) => b !== expected[i])) counters.contentMismatches++;
           } catch (e) {
             if (!isKernelError(e) || e.code !== "ETIME") throw e;
             counters.skipped++;
@@ -163,6 +228,7 @@ export default defineScenario({
         }
         if (vblank > sim.now) await nap(sim, vblank - sim.now);
       }
+      compositor.munmap(screenMap);
     });
 
     upscaler.run(async () => {
@@ -197,6 +263,7 @@ export default defineScenario({
       "amdgpu frames rendered (gfx jobs)": counters.amdgpuFrames,
       "asahi composites (render jobs)": counters.asahiComposites,
       "frames presented / skipped": `${counters.presented} / ${counters.skipped}`,
+      "presented frames with the right bytes": `${counters.framesChecked - counters.contentMismatches} / ${counters.framesChecked}`,
       "habanalabs CS submitted / completed": `${counters.hlSubmissions} / ${counters.hlCompleted}`,
     });
     this.finish = () => {
