@@ -25,7 +25,14 @@ import {
   amdgpuCsSubmitRaw2,
 } from "@drmsim/amdgpu/user";
 import { ASAHI_BO_WRITE } from "@drmsim/asahi";
-import { agxBoCreate, agxComputeCommand, agxRenderCommand, agxSubmit, agxSyncobj } from "@drmsim/asahi/user";
+import {
+  agxBoCreate,
+  agxComputeCommand,
+  agxOpenContext,
+  agxRenderCommand,
+  agxSubmit,
+  agxSyncobj,
+} from "@drmsim/asahi/user";
 import {
   DMA_BUF_IOCTL_SYNC,
   DMA_BUF_SYNC_END,
@@ -51,7 +58,7 @@ import {
   hlthunkWaitForCs,
 } from "@drmsim/habanalabs/user";
 import { O_CLOEXEC, O_RDWR, PROT_READ, PROT_WRITE, type Process } from "@drmsim/runtime";
-import { asahiOpenQueue, FOREVER } from "./userspace.js";
+import { FOREVER } from "./userspace.js";
 
 /** The drivers an agent can drive. */
 export type AgentKind = "vgem" | "asahi" | "amdgpu" | "habanalabs";
@@ -197,7 +204,7 @@ export async function amdgpuAgent(p: Process, path: string, vram = true): Promis
 
 /** asahi: a render command fills, a compute command copies. */
 export async function asahiAgent(p: Process, path: string): Promise<Agent> {
-  const { fd, queue } = await asahiOpenQueue(p, path);
+  const { fd, queue } = await agxOpenContext(p, path);
   const scratch = await agxBoCreate(p, fd, AGENT_SCRATCH);
   const scratchFd = await drmPrimeHandleToFD(p, fd, scratch, PRIME);
   const submit = async (

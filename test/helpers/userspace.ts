@@ -14,9 +14,7 @@ import {
   amdgpuCsSubmitRaw2,
 } from "@drmsim/amdgpu/user";
 import type { DrmAsahiCommand, DrmAsahiSync } from "@drmsim/asahi";
-import { agxCreateCommandQueue, agxOpenDevice, agxRenderCommand, agxSubmit } from "@drmsim/asahi/user";
-import type { DmaFence } from "@drmsim/dma-fence";
-import { type DrmDevice, type DrmFile, drmSyncobjTable } from "@drmsim/drm";
+import { agxRenderCommand, agxSubmit } from "@drmsim/asahi/user";
 import { type Process, S64_MAX } from "@drmsim/runtime";
 
 export const KiB = 1024;
@@ -61,12 +59,6 @@ export function amdgpuRenderDone(p: Process, fd: number, ctx: number, seq: numbe
 
 // --- asahi (a compositor frame on @drmsim/asahi/user) ------------------------------------------
 
-/** Opens an asahi render node with its VM and one queue. */
-export async function asahiOpenQueue(p: Process, path: string) {
-  const { fd, vm } = await agxOpenDevice(p, path);
-  return { fd, vm, queue: await agxCreateCommandQueue(p, fd, vm) };
-}
-
 /** A compositor's render command: 100 µs of vertex and 400 µs of fragment work. */
 export function asahiRender(extra: Partial<DrmAsahiCommand> = {}): DrmAsahiCommand {
   return agxRenderCommand({ vertex_ns: 100_000, fragment_ns: 400_000, ...extra });
@@ -88,20 +80,6 @@ export async function asahiSubmit(
   });
 }
 
-// --- kernel-side peeks (not uAPI) -------------------------------------------------------------
+// --- kernel-side peeks (not uAPI): one copy, in @drmsim/testing ------------------------------
 
-/** The DRM file `p` opened on `dev` (kernel side). */
-export function fileOf(dev: DrmDevice, p: Process): DrmFile {
-  const f = [...dev.files].find((x) => x.proc === p);
-  if (f === undefined) throw new Error(`${p} has no file open on ${dev}`);
-  return f;
-}
-
-/** The fence a syncobj holds now (a new reference), or null. */
-export function syncobjFence(dev: DrmDevice, p: Process, handle: number): DmaFence | null {
-  const s = drmSyncobjTable(fileOf(dev, p)).find(handle);
-  if (s === null) return null;
-  const f = s.fenceGet();
-  s.put();
-  return f;
-}
+export { processFile as fileOf, syncobjFence } from "@drmsim/testing";

@@ -8,6 +8,7 @@
  * `dma_buf_attach_ops.invalidateMappings`) and maps every imported buffer a submit names under
  * the resv lock it holds for implicit sync, as amdgpu's CS does (`amdgpu_dma_buf_validate`).
  */
+import { agxOpenContext } from "@drmsim/asahi/user";
 import "reflect-metadata";
 import {
   AMDGPU_GEM_DOMAIN_GTT,
@@ -30,15 +31,7 @@ import {
 import { GFP_KERNEL, msecs, type Process } from "@drmsim/runtime";
 import { createWorld } from "@drmsim/testing";
 import { describe, expect, it } from "vitest";
-import {
-  amdgpuRender,
-  amdgpuRenderDone,
-  asahiOpenQueue,
-  asahiSubmit,
-  FOREVER,
-  fileOf,
-  MiB,
-} from "../helpers/userspace.js";
+import { amdgpuRender, amdgpuRenderDone, asahiSubmit, FOREVER, fileOf, MiB } from "../helpers/userspace.js";
 
 const PATTERN = Uint8Array.from({ length: 8192 }, (_, i) => (i * 13 + 5) & 0xff);
 
@@ -65,7 +58,7 @@ async function share(game: Process, compositor: Process, amd: DrmDevice, agx: Dr
   const theirs = game.sendFd(compositor, prime);
   game.close(prime);
   const agxSide = await compositor.run(async () => {
-    const q = await asahiOpenQueue(compositor, "/dev/dri/renderD129");
+    const q = await agxOpenContext(compositor, "/dev/dri/renderD129");
     const handle = await drmPrimeFDToHandle(compositor, q.fd, theirs);
     compositor.close(theirs);
     return { ...q, handle, obj: fileOf(agx, compositor).gem.peek(handle) as DrmGemPrimeDynamicObject };

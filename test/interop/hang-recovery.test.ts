@@ -5,6 +5,7 @@
  * at once, amdgpu with a new context, since a context whose job failed keeps failing (as
  * `amdgpu_job_prepare_job` does with `drm_sched_entity_error`) — and nothing leaks.
  */
+import { agxOpenContext } from "@drmsim/asahi/user";
 import "reflect-metadata";
 import { amdgpuProbe } from "@drmsim/amdgpu";
 import { amdgpuCsCtxCreate2 } from "@drmsim/amdgpu/user";
@@ -17,7 +18,6 @@ import { describe, expect, it } from "vitest";
 import {
   amdgpuRender,
   amdgpuRenderDone,
-  asahiOpenQueue,
   asahiRender,
   asahiSubmit,
   FOREVER,
@@ -35,7 +35,7 @@ describe("a GPU hang on asahi, seen from amdgpu", () => {
     const [amd, agx] = [w.devices[0]!, w.devices[1]!];
     const { producer, consumer } = { producer: w.procs["producer"]!, consumer: w.procs["consumer"]! };
     const r = await w.exec("producer", async () => {
-      const { fd: agxFd, queue } = await asahiOpenQueue(producer, "/dev/dri/renderD129");
+      const { fd: agxFd, queue } = await agxOpenContext(producer, "/dev/dri/renderD129");
       const hungOut = await drmSyncobjCreate(producer, agxFd);
       await asahiSubmit(producer, agxFd, queue, {
         cmd: asahiRender({ hang: true }),

@@ -10,6 +10,7 @@ import "reflect-metadata";
 import { AMDGPU_GEM_DOMAIN_GTT, AMDGPU_GEM_DOMAIN_VRAM, type AmdgpuBo, amdgpuProbe } from "@drmsim/amdgpu";
 import { amdgpuBoAlloc, amdgpuCsCtxCreate2 } from "@drmsim/amdgpu/user";
 import { asahiProbe } from "@drmsim/asahi";
+import { agxOpenContext, agxSyncobj } from "@drmsim/asahi/user";
 import type { DmaFence } from "@drmsim/dma-fence";
 import { DmaResvUsage } from "@drmsim/dma-resv";
 import { drmPrimeFDToHandle, drmPrimeHandleToFD, drmSyncobjCreate, drmSyncobjWait } from "@drmsim/drm";
@@ -17,15 +18,7 @@ import type { DrmGemShmemObject } from "@drmsim/gem";
 import { msecs } from "@drmsim/runtime";
 import { createWorld } from "@drmsim/testing";
 import { describe, expect, it } from "vitest";
-import {
-  amdgpuRender,
-  asahiOpenQueue,
-  asahiSubmit,
-  FOREVER,
-  fileOf,
-  MiB,
-  syncobjFence,
-} from "../helpers/userspace.js";
+import { amdgpuRender, asahiSubmit, FOREVER, fileOf, MiB, syncobjFence } from "../helpers/userspace.js";
 
 const PATTERN = Uint8Array.from({ length: 4096 }, (_, i) => (i * 31 + 7) & 0xff);
 
@@ -52,7 +45,7 @@ async function frame(listBo: boolean) {
     const theirs = game!.sendFd(compositor!, prime);
     game!.close(prime);
     const { fd: agxFd, queue } = await compositor!.run(() =>
-      asahiOpenQueue(compositor!, "/dev/dri/renderD129"),
+      agxOpenContext(compositor!, "/dev/dri/renderD129"),
     ).result;
     const imported = await compositor!.run(() => drmPrimeFDToHandle(compositor!, agxFd, theirs)).result;
     compositor!.close(theirs);
@@ -76,7 +69,7 @@ async function frame(listBo: boolean) {
       const sampled = await drmSyncobjCreate(compositor!, agxFd);
       await asahiSubmit(compositor!, agxFd, queue, {
         reads: listBo ? [imported] : [],
-        outSyncs: [{ sync_type: 0, handle: sampled }],
+        outSyncs: [agxSyncobj(sampled)],
       });
       const sampleFence = syncobjFence(agx, compositor!, sampled)!;
       await drmSyncobjWait(compositor!, agxFd, [sampled], FOREVER);
@@ -97,6 +90,9 @@ async function frame(listBo: boolean) {
     }).result;
     renderFence.put();
   });
+  // Let the frame finish (amdgpu's render ends at 5 ms, after asahi's sample in the control)
+  // before the processes exit and cut it short.
+  await w.sim.run();
   return { seen, findings: await w.teardown() };
 }
 

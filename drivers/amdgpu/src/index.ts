@@ -36,3 +36,4 @@ export * from "./amdgpu-trace.js";
 export * from "./amdgpu-userq.js";
 export * from "./amdgpu-userq-ioctl.js";
 export * from "./amdgpu-vm.js";
+export { driver } from "./conformance.js";

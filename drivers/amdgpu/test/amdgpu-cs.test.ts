@@ -11,7 +11,6 @@ import { msecs, Process, usecs } from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
 import {
   AMDGPU_CHUNK_ID_FENCE,
-  AMDGPU_CTX_OP_QUERY_STATE,
   AMDGPU_CTX_PRIORITY_HIGH,
   AMDGPU_CTX_PRIORITY_LOW,
   AMDGPU_GEM_CREATE_CP_MQD_GFX9,
@@ -38,7 +37,6 @@ import {
   DRM_IOCTL_AMDGPU_CTX,
   DRM_IOCTL_AMDGPU_GEM_CREATE,
   type DrmAmdgpuCsChunk,
-  type DrmAmdgpuCtx,
   type DrmAmdgpuGemCreate,
 } from "../src/index.js";
 import {
@@ -51,6 +49,7 @@ import {
   amdgpuCsCtxCreate2,
   amdgpuCsCtxFree,
   amdgpuCsQueryFenceStatus,
+  amdgpuCsQueryResetState,
   amdgpuCsSubmitRaw2,
 } from "../src/user/index.js";
 import { errno, nap, rig } from "./helpers.js";
@@ -154,10 +153,7 @@ describe("AMDGPU_CTX", () => {
       expect(await errno(amdgpuCsCtxCreate2(app, fd, AMDGPU_CTX_PRIORITY_HIGH))).toBe("EACCES");
       expect(await errno(app.ioctl(fd, DRM_IOCTL_AMDGPU_CTX, { in: { op: 99 } }))).toBe("EINVAL");
       expect(await errno(app.ioctl(fd, DRM_IOCTL_AMDGPU_CTX, { in: { op: 1, flags: 1 } }))).toBe("EINVAL");
-      const r = await app.ioctl<DrmAmdgpuCtx>(fd, DRM_IOCTL_AMDGPU_CTX, {
-        in: { op: AMDGPU_CTX_OP_QUERY_STATE, ctx_id: a },
-      });
-      expect(r.out?.state?.reset_status).toBe(0);
+      expect((await amdgpuCsQueryResetState(app, fd, a)).state).toBe(0);
       await amdgpuCsCtxFree(app, fd, a);
       expect(await errno(amdgpuCsCtxFree(app, fd, a))).toBe("EINVAL");
       const rfd = await root.open("/dev/dri/renderD128");

@@ -15,6 +15,7 @@
  * ```
  * The README has the complete example; `test/readme.test.ts` runs it.
  */
+
 export {
   type AsahiCmdMem,
   type AsahiCmdMemOp,
@@ -58,3 +59,4 @@ export {
   type AsahiWorkQueueStats,
   traceAsahiFwCommand,
 } from "./asahi-workqueue.js";
+export { driver } from "./conformance.js";

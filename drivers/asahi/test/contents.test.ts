@@ -12,11 +12,12 @@ import { ASAHI_BO_WRITE, asahiGemMmapOffset } from "../src/index.js";
 import {
   agxBoCreate,
   agxComputeCommand,
+  agxOpenContext,
   agxRenderCommand,
   agxSubmit,
   agxSyncobj,
 } from "../src/user/index.js";
-import { fileOf, openQueue, queueOf, setup, syncobjError } from "./helpers.js";
+import { fileOf, queueOf, setup, syncobjError } from "./helpers.js";
 
 async function errno(p: Promise<unknown> | (() => unknown)): Promise<string> {
   try {
@@ -33,7 +34,7 @@ describe("asahi: what commands write", () => {
     const { sim, host, dev } = setup();
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
-      const { fd, queue } = await openQueue(app);
+      const { fd, queue } = await agxOpenContext(app);
       const a = await agxBoCreate(app, fd, 65536);
       const b = await agxBoCreate(app, fd, 16384);
       const done = await drmSyncobjCreate(app, fd);
@@ -70,7 +71,7 @@ describe("asahi: what commands write", () => {
     const app = new Process(sim, "app");
     await sim
       .exec("app", async () => {
-        const { fd, queue } = await openQueue(app);
+        const { fd, queue } = await agxOpenContext(app);
         const a = await agxBoCreate(app, fd, 16384);
         const b = await agxBoCreate(app, fd, 16384);
         const bad = (cmd: object, bos: { handle: number; flags: number }[]) =>
@@ -104,7 +105,7 @@ describe("asahi: what commands write", () => {
     const { sim, host, dev } = setup({ timeoutNs: 1_000_000 });
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
-      const { fd, queue } = await openQueue(app);
+      const { fd, queue } = await agxOpenContext(app);
       const a = await agxBoCreate(app, fd, 16384);
       const done = await drmSyncobjCreate(app, fd);
       await agxSubmit(app, fd, {
@@ -128,7 +129,7 @@ describe("asahi: CPU access", () => {
     const { sim, host, dev } = setup();
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
-      const { fd } = await openQueue(app);
+      const { fd } = await agxOpenContext(app);
       const a = await agxBoCreate(app, fd, 16384);
       const off = asahiGemMmapOffset(fileOf(dev, app), a);
       expect(() => asahiGemMmapOffset(fileOf(dev, app), a, 1)).toThrow(/EINVAL/);

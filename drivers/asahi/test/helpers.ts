@@ -1,7 +1,7 @@
 /** Test rig for the asahi tests; the userspace side is `@drmsim/asahi/user` (`src/user`). */
-import type { DmaFence } from "@drmsim/dma-fence";
-import { type DrmDevice, DrmPluginHost, type DrmProbeOptions, drmSyncobjTable } from "@drmsim/drm";
+import { type DrmDevice, DrmPluginHost, type DrmProbeOptions } from "@drmsim/drm";
 import { type Process, Simulator } from "@drmsim/runtime";
+import { processFile, syncobjFence } from "@drmsim/testing";
 import {
   type AsahiGpuConfig,
   asahiFileOf,
@@ -9,13 +9,7 @@ import {
   DRM_IOCTL_ASAHI_SUBMIT,
   type DrmAsahiSubmit,
 } from "../src/index.js";
-import {
-  AGX_KERNEL_VA_START,
-  agxCreateCommandQueue,
-  agxOpenDevice,
-  agxSyncobj,
-  agxTimelineSyncobj,
-} from "../src/user/index.js";
+import { AGX_KERNEL_VA_START, agxSyncobj, agxTimelineSyncobj } from "../src/user/index.js";
 
 export const KERNEL_START = AGX_KERNEL_VA_START;
 
@@ -39,14 +33,8 @@ export function setup(
   return { sim, host, dev };
 }
 
-export const fileOf = (dev: DrmDevice, proc: Process) => [...dev.files].find((f) => f.proc === proc)!;
-
-/** Opens the render node with its VM (`agx_open_device`) and creates one queue on it. */
-export async function openQueue(p: Process, path = "/dev/dri/renderD128") {
-  const { fd, vm } = await agxOpenDevice(p, path);
-  const queue = await agxCreateCommandQueue(p, fd, vm);
-  return { fd, vm, queue };
-}
+// Kernel-side peeks: one copy, in @drmsim/testing.
+export { processFile as fileOf, syncobjFence };
 
 /** `DRM_IOCTL_ASAHI_SUBMIT` with `args` as given (the error-path tests build every member). */
 export function submit(p: Process, fd: number, args: DrmAsahiSubmit): Promise<DrmAsahiSubmit> {
@@ -56,15 +44,6 @@ export function submit(p: Process, fd: number, args: DrmAsahiSubmit): Promise<Dr
 /** Out-sync entries: binary handles, or [handle, point] for timelines. */
 export function outSyncs(...s: (number | [number, number])[]) {
   return s.map((x) => (typeof x === "number" ? agxSyncobj(x) : agxTimelineSyncobj(x[0], x[1])));
-}
-
-/** The fence a syncobj holds now (kernel side; a new reference). */
-export function syncobjFence(dev: DrmDevice, p: Process, handle: number): DmaFence | null {
-  const s = drmSyncobjTable(fileOf(dev, p)).find(handle);
-  if (s === null) return null;
-  const f = s.fenceGet();
-  s.put();
-  return f;
 }
 
 /** The error a syncobj's fence carries (after it signalled). */
@@ -77,4 +56,4 @@ export function syncobjError(dev: DrmDevice, p: Process, handle: number): number
 }
 
 export const queueOf = (dev: DrmDevice, p: Process, id: number) =>
-  asahiFileOf(fileOf(dev, p)).queue(id, "test");
+  asahiFileOf(processFile(dev, p)).queue(id, "test");

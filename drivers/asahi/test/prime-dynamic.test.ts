@@ -27,8 +27,8 @@ import {
 import { Process, type Simulator } from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
 import { asahiPrimeStats } from "../src/index.js";
-import { agxBoCreate, agxRenderCommand } from "../src/user/index.js";
-import { fileOf, openQueue, outSyncs, setup, submit } from "./helpers.js";
+import { agxBoCreate, agxOpenContext, agxRenderCommand } from "../src/user/index.js";
+import { fileOf, outSyncs, setup, submit } from "./helpers.js";
 
 const FOREVER = 2n ** 62n;
 const SIZE = 16 * PAGE_SIZE;
@@ -80,7 +80,7 @@ describe("asahi dynamic dma-buf import", () => {
     const app = new Process(sim, "app");
     const stats = asahiPrimeStats(dev);
     await sim.exec("app", async () => {
-      const { fd, queue } = await openQueue(app);
+      const { fd, queue } = await agxOpenContext(app);
       const handle = await importInto(app, fd, buf);
       const obj = fileOf(dev, app).gem.peek(handle) as DrmGemPrimeDynamicObject;
       expect(obj).toBeInstanceOf(DrmGemPrimeDynamicObject);
@@ -124,7 +124,7 @@ describe("asahi dynamic dma-buf import", () => {
     const { exp, buf } = exporter(sim, true);
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
-      const { fd, queue } = await openQueue(app);
+      const { fd, queue } = await agxOpenContext(app);
       const handle = await importInto(app, fd, buf);
       const obj = fileOf(dev, app).gem.peek(handle) as DrmGemPrimeDynamicObject;
       // asahi allows peer2peer; the exporter's attach cleared it (no PCI path between the two).
@@ -147,7 +147,7 @@ describe("asahi dynamic dma-buf import", () => {
     const { buf } = exporter(sim);
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
-      const { fd, queue } = await openQueue(app);
+      const { fd, queue } = await agxOpenContext(app);
       const handle = await importInto(app, fd, buf);
       await sample(app, fd, queue, handle);
       // READ usage: a later writer elsewhere waits for asahi's read through the resv.

@@ -27,11 +27,13 @@ import {
 import {
   agxBoCreate,
   agxComputeCommand,
+  agxOpenContext,
   agxRenderCommand,
   agxVmBind,
   agxVmCreate,
+  agxVmDestroy,
 } from "../src/user/index.js";
-import { fileOf, KERNEL_START, openQueue, outSyncs, setup, submit } from "./helpers.js";
+import { fileOf, KERNEL_START, outSyncs, setup, submit } from "./helpers.js";
 
 const FOREVER = 2n ** 62n;
 const RW = DRM_ASAHI_BIND_READ | DRM_ASAHI_BIND_WRITE;
@@ -63,7 +65,7 @@ describe("VMs and VM_BIND", () => {
       await expect(app.ioctl(fd, DRM_IOCTL_ASAHI_VM_DESTROY, { vm_id: 3 })).rejects.toMatchObject({
         code: "ENOENT",
       });
-      await app.ioctl(fd, DRM_IOCTL_ASAHI_VM_DESTROY, { vm_id: 1 });
+      await agxVmDestroy(app, fd, 1);
       await expect(app.ioctl(fd, DRM_IOCTL_ASAHI_VM_DESTROY, { vm_id: 1 })).rejects.toMatchObject({
         code: "ENOENT",
       });
@@ -152,7 +154,7 @@ describe("VMs and VM_BIND", () => {
       await drmCloseBufferHandle(app, fd, bo);
       expect(obj.refcount).toBe(1);
       // Destroying the VM drops the mapping and, with it, the object.
-      await app.ioctl(fd, DRM_IOCTL_ASAHI_VM_DESTROY, { vm_id });
+      await agxVmDestroy(app, fd, vm_id);
       expect(vm.mappings).toEqual([]);
     });
     app.exit();
@@ -199,8 +201,8 @@ describe("GEM_CREATE and PRIME", () => {
     const writer = new Process(sim, "writer");
     const reader = new Process(sim, "reader");
     const result = await sim.exec("main", async () => {
-      const w = await openQueue(writer);
-      const r = await openQueue(reader);
+      const w = await agxOpenContext(writer);
+      const r = await agxOpenContext(reader);
       const bo = await agxBoCreate(writer, w.fd, 1 << 20);
       const dmabuf = await drmPrimeHandleToFD(writer, w.fd, bo);
       const passed = writer.sendFd(reader, dmabuf);

@@ -13,9 +13,12 @@ import {
   HL_SYNC_STREAM_JOB_NS,
   type HlCsArgs,
   type HlCsChunk,
-  type HlWaitCsArgs,
 } from "../src/index.js";
-import { hlthunkRequestCommandBuffer } from "../src/user/index.js";
+import {
+  hlthunkCommandSubmission,
+  hlthunkRequestCommandBuffer,
+  hlthunkWaitForCs,
+} from "../src/user/index.js";
 import { errno as code, rig as setup } from "./hl-user.js";
 
 const DMA_0_0 = 0;
@@ -26,38 +29,30 @@ const TPC_0 = 7;
 async function open(app: Process) {
   const fd = await app.open("/dev/accel/accel0");
   const cb_handle = await hlthunkRequestCommandBuffer(app, fd);
-  const cs = async (input: NonNullable<HlCsArgs["in"]>) =>
-    (await app.ioctl<HlCsArgs>(fd, DRM_IOCTL_HL_CS, { in: input })).out!;
   return {
     fd,
     /** A default CS: one job of `ns` on `queue`. */
     work: async (queue: number, ns: number) =>
       Number(
         (
-          await cs({
-            chunks_execute: [{ queue_index: queue, cb_handle, cb_size: 64, exec_ns: ns }],
-            num_chunks_execute: 1,
-          })
+          await hlthunkCommandSubmission(app, fd, [
+            { queue_index: queue, cb_handle, cb_size: 64, exec_ns: ns },
+          ])
         ).seq,
       ),
     signal: (queue: number, extra: HlCsChunk = {}) =>
-      cs({
-        cs_flags: HL_CS_FLAGS_SIGNAL,
-        chunks_execute: [{ queue_index: queue, ...extra }],
-        num_chunks_execute: 1,
-      }),
+      hlthunkCommandSubmission(app, fd, [{ queue_index: queue, ...extra }], { cs_flags: HL_CS_FLAGS_SIGNAL }),
     wait: (queue: number, signalSeq: number | bigint, extra: HlCsChunk = {}) =>
-      cs({
-        cs_flags: HL_CS_FLAGS_WAIT,
-        chunks_execute: [
-          { queue_index: queue, signal_seq_arr: [signalSeq], num_signal_seq_arr: 1, ...extra },
-        ],
-        num_chunks_execute: 1,
-      }),
-    raw: cs,
-    done: async (seq: number | bigint) =>
-      (await app.ioctl<HlWaitCsArgs>(fd, DRM_IOCTL_HL_WAIT_CS, { in: { seq, timeout_us: 10_000_000 } })).out!
-        .timestamp_nsec,
+      hlthunkCommandSubmission(
+        app,
+        fd,
+        [{ queue_index: queue, signal_seq_arr: [signalSeq], num_signal_seq_arr: 1, ...extra }],
+        { cs_flags: HL_CS_FLAGS_WAIT },
+      ),
+    /** `HL_CS` with `in` exactly as given (the argument checks). */
+    raw: async (input: NonNullable<HlCsArgs["in"]>) =>
+      (await app.ioctl<HlCsArgs>(fd, DRM_IOCTL_HL_CS, { in: input })).out!,
+    done: async (seq: number | bigint) => (await hlthunkWaitForCs(app, fd, seq, 10_000_000)).timestamp_nsec,
   };
 }
 
@@ -139,6 +134,7 @@ describe("habanalabs sync streams (signal and wait CSs)", () => {
         await code(app.ioctl(h.fd, DRM_IOCTL_HL_WAIT_CS, { in: { seq: HL_CS_SEQ_NONE, timeout_us: 0 } })),
       ).toBe("EINVAL");
     });
+    await sim.run(); // the last CS completes
     app.exit();
     host.remove(dev);
     expect(sim.teardown().findings).toEqual([]);

@@ -74,11 +74,15 @@ import {
   DRM_ASAHI_BIND_READ,
   DRM_ASAHI_BIND_UNBIND,
   DRM_ASAHI_BIND_WRITE,
-  DRM_ASAHI_CMD_COMPUTE,
-  DRM_ASAHI_CMD_RENDER,
   drm_asahi_gem_bind_op,
 } from "@drmsim/asahi";
-import { agxBoCreate, agxCreateCommandQueue, agxVmCreate } from "@drmsim/asahi/user";
+import {
+  agxBoCreate,
+  agxComputeCommand,
+  agxCreateCommandQueue,
+  agxRenderCommand,
+  agxVmCreate,
+} from "@drmsim/asahi/user";
 import { type DrmDevice, type DrmPluginHost, drmSyncobjCreate } from "@drmsim/drm";
 import {
   HL_CB_OP_CREATE,
@@ -98,7 +102,8 @@ import {
   hlthunkRequestCommandBuffer,
 } from "@drmsim/habanalabs/user";
 import type { Process } from "@drmsim/runtime";
-import { DRM_IOCTL_VGEM_FENCE_ATTACH, VGEM_FENCE_NOTIMEOUT, vgemProbe } from "@drmsim/vgem";
+import { VGEM_FENCE_NOTIMEOUT, vgemProbe } from "@drmsim/vgem";
+import { vgemFenceAttach } from "@drmsim/vgem/user";
 import { fuzzAccelProbe } from "./fuzz-accel.js";
 
 /** What a template builds its arguments from: the calling file's objects. */
@@ -144,11 +149,7 @@ export const FUZZ_DRIVERS: readonly FuzzDriver[] = [
     async setup(proc, fd) {
       // A fence that waits for userspace however long the sequence runs (closing the file
       // signals it), for FENCE_SIGNAL to find.
-      const { out_fence } = await proc.ioctl<{ out_fence: number }>(fd, DRM_IOCTL_VGEM_FENCE_ATTACH, {
-        handle: 1,
-        flags: VGEM_FENCE_NOTIMEOUT,
-      });
-      return { fence: out_fence };
+      return { fence: await vgemFenceAttach(proc, fd, 1, VGEM_FENCE_NOTIMEOUT) };
     },
     templates: {
       VGEM_FENCE_ATTACH: ({ handles, pick }) => ({
@@ -204,19 +205,11 @@ export const FUZZ_DRIVERS: readonly FuzzDriver[] = [
         return { vm_id: ids.vm, num_binds: 1, stride: drm_asahi_gem_bind_op.size, userptr: [op] };
       },
       ASAHI_SUBMIT: ({ ids, pick }) => {
-        const render = {
-          cmd_type: DRM_ASAHI_CMD_RENDER,
-          vdm_barrier: DRM_ASAHI_BARRIER_NONE,
-          cdm_barrier: DRM_ASAHI_BARRIER_NONE,
-          fragment_ns: 1000,
-          vertex_ns: 500,
-        };
-        const compute = {
-          cmd_type: DRM_ASAHI_CMD_COMPUTE,
-          vdm_barrier: DRM_ASAHI_BARRIER_NONE,
+        const render = agxRenderCommand({ fragment_ns: 1000, vertex_ns: 500 });
+        const compute = agxComputeCommand({
           cdm_barrier: pick & 2 ? 0 : DRM_ASAHI_BARRIER_NONE,
           compute_ns: 800,
-        };
+        });
         return {
           queue_id: ids.queue,
           commands: pick & 1 ? [render, compute] : [render],

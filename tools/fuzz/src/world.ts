@@ -24,7 +24,8 @@ import {
   drmSyncobjTable,
 } from "@drmsim/drm";
 import { type File, isKernelError, Process, SA_RESTART, SIGALRM, Simulator } from "@drmsim/runtime";
-import { DRM_IOCTL_VGEM_FENCE_ATTACH } from "@drmsim/vgem";
+import { VGEM_FENCE_WRITE } from "@drmsim/vgem";
+import { vgemFenceAttach } from "@drmsim/vgem/user";
 import { FUZZ_DRIVERS, type FuzzDriver } from "./drivers.js";
 /** Everything the fuzzer acts on. */
 export interface FuzzWorld {
@@ -142,7 +143,7 @@ export async function buildWorld(opts: WorldOptions = {}): Promise<FuzzWorld> {
       if (gpu !== undefined) {
         await proc.ioctl(gpu, DRM_IOCTL_PRIME_HANDLE_TO_FD, { handle: 1, flags: 0 });
         if (drmFileOf(proc, gpu)!.device.driverIoctl("VGEM_FENCE_ATTACH") !== undefined)
-          await proc.ioctl(gpu, DRM_IOCTL_VGEM_FENCE_ATTACH, { handle: 2, flags: 1 });
+          await vgemFenceAttach(proc, gpu, 2, VGEM_FENCE_WRITE);
       }
       const sync = fds.find((fd) => drmFileOf(proc, fd)!.device.checkFeature(0x20));
       if (sync !== undefined) {

@@ -68,12 +68,19 @@ export async function amdgpuCsCtxFree(p: Process, fd: number, ctxId: number): Pr
   } satisfies DrmAmdgpuCtx);
 }
 
-/** `amdgpu_cs_query_reset_state`: `AMDGPU_CTX_OP_QUERY_STATE`'s `reset_status`. */
-export async function amdgpuCsQueryResetState(p: Process, fd: number, ctxId: number): Promise<number> {
+/**
+ * `amdgpu_cs_query_reset_state`: `AMDGPU_CTX_OP_QUERY_STATE`, the context's
+ * `AMDGPU_CTX_*_RESET` status and the device's hang count.
+ */
+export async function amdgpuCsQueryResetState(
+  p: Process,
+  fd: number,
+  ctxId: number,
+): Promise<{ state: number; hangs: number }> {
   const r = await p.ioctl<DrmAmdgpuCtx>(fd, DRM_IOCTL_AMDGPU_CTX, {
     in: { op: AMDGPU_CTX_OP_QUERY_STATE, ctx_id: ctxId },
   });
-  return r.out?.state?.reset_status ?? 0;
+  return { state: r.out?.state?.reset_status ?? 0, hangs: r.out?.state?.hangs ?? 0 };
 }
 
 /** `amdgpu_cs_query_reset_state2`: the context's `AMDGPU_CTX_QUERY2_FLAGS_*`. */

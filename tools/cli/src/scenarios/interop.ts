@@ -29,14 +29,7 @@ import {
   amdgpuCsSubmitRaw2,
 } from "@drmsim/amdgpu/user";
 import { ASAHI_BO_WRITE, asahiProbe } from "@drmsim/asahi";
-import {
-  agxBoCreate,
-  agxCreateCommandQueue,
-  agxOpenDevice,
-  agxRenderCommand,
-  agxSubmit,
-  agxSyncobj,
-} from "@drmsim/asahi/user";
+import { agxBoCreate, agxOpenContext, agxRenderCommand, agxSubmit, agxSyncobj } from "@drmsim/asahi/user";
 import { DMA_BUF_IOCTL_SYNC, DMA_BUF_SYNC_END, DMA_BUF_SYNC_READ, DMA_BUF_SYNC_START } from "@drmsim/dma-buf";
 import {
   DrmPluginHost,
@@ -175,8 +168,7 @@ export default defineScenario({
     });
 
     compositor.run(async () => {
-      const { fd, vm } = await agxOpenDevice(compositor, "/dev/dri/renderD129");
-      const queue = await agxCreateCommandQueue(compositor, fd, vm);
+      const { fd, queue } = await agxOpenContext(compositor, "/dev/dri/renderD129");
       const done = await drmSyncobjCreate(compositor, fd);
       // The screen: where each composite copies the frame's stamp, read back by the CPU.
       const screen = await agxBoCreate(compositor, fd, 4096);
