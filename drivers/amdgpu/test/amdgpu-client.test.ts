@@ -91,7 +91,7 @@ describe("a libdrm_amdgpu client", () => {
     const host = new DrmPluginHost(sim);
     const dev = amdgpuProbe(host, {});
     const app = new Process(sim, "app");
-    await sim.exec("app", async () => {
+    await sim.execUntilIdle("app", async () => {
       const fd = await app.open("/dev/dri/renderD128");
       const c = await client(app, fd);
       // What radeonsi/RADV ask before anything else.
@@ -186,7 +186,7 @@ describe("a libdrm_amdgpu client", () => {
       const host = new DrmPluginHost(sim);
       const dev = amdgpuProbe(host, { timeoutNs: secs(10) });
       const app = new Process(sim, "app");
-      await sim.exec("app", async () => {
+      await sim.execUntilIdle("app", async () => {
         const fd = await app.open("/dev/dri/renderD128");
         const c = await client(app, fd);
         // A good store first in the same IB: it never lands, the job does not complete.

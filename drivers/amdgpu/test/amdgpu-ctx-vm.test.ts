@@ -32,7 +32,7 @@ describe("AMDGPU_VM", () => {
   it("VMs that reserve a VMID share the one kept for them and wait for each other; the rest use the pool", async () => {
     const { sim, host, dev, adev } = rig({ vmids: 3 });
     const [a, b, c] = ["a", "b", "c"].map((n) => new Process(sim, n));
-    await sim.exec("t", async () => {
+    await sim.execUntilIdle("t", async () => {
       const fds = [
         await a!.open("/dev/dri/renderD128"),
         await b!.open("/dev/dri/renderD128"),
@@ -79,7 +79,7 @@ describe("AMDGPU_SCHED", () => {
   it("a DRM master overrides the priority of another file's contexts; anyone else is refused", async () => {
     const { sim, host, dev } = rig();
     const comp = new Process(sim, "compositor");
-    await sim.exec("compositor", async () => {
+    await sim.execUntilIdle("compositor", async () => {
       const card = await comp.open("/dev/dri/card0"); // the first opener is master
       const render = await comp.open("/dev/dri/renderD128");
       const ctx = await amdgpuCsCtxCreate2(comp, render);
@@ -119,7 +119,7 @@ describe("stable pstate", () => {
   it("SET_STABLE_PSTATE takes a known level in its flags, GET_STABLE_PSTATE returns it", async () => {
     const { sim, host, dev } = rig();
     const app = new Process(sim, "app");
-    await sim.exec("app", async () => {
+    await sim.execUntilIdle("app", async () => {
       const fd = await app.open("/dev/dri/renderD128");
       const ctx = await amdgpuCsCtxCreate2(app, fd);
       const op = (o: number, flags = 0) =>

@@ -79,7 +79,7 @@ describe("user queues", () => {
   it("a CS on a queue's BO does not wait for the queue (the eviction fence is BOOKKEEP, never signalled for sync)", async () => {
     const { sim, host, dev, adev } = rig();
     const app = new Process(sim, "app");
-    await sim.exec("app", async () => {
+    await sim.execUntilIdle("app", async () => {
       const fd = await app.open("/dev/dri/renderD128");
       const h = await amdgpuBoAlloc(app, fd, { allocSize: 64 * KiB, preferredHeap: AMDGPU_GEM_DOMAIN_GTT });
       const q = await amdgpuCreateUserqueue(app, fd, AMDGPU_HW_IP_COMPUTE);
@@ -122,7 +122,7 @@ describe("user queues", () => {
   it("the shrinker never waits on a user queue: it skips BOs guarded by an eviction fence", async () => {
     const { sim, host, dev, adev } = rig({}, { memoryBudget: 256 * KiB });
     const app = new Process(sim, "app");
-    await sim.exec("app", async () => {
+    await sim.execUntilIdle("app", async () => {
       const fd = await app.open("/dev/dri/renderD128");
       const h = await amdgpuBoAlloc(app, fd, { allocSize: 128 * KiB, preferredHeap: AMDGPU_GEM_DOMAIN_GTT });
       await amdgpuCreateUserqueue(app, fd, AMDGPU_HW_IP_COMPUTE);
@@ -145,7 +145,7 @@ describe("user queues and process exit", () => {
     const other = new Process(sim, "other-app");
     let mgr: ReturnType<typeof amdgpuFprivOf>["userq"] | null = null;
     let queue = -1;
-    await sim.exec("compute-app", async () => {
+    await sim.execUntilIdle("compute-app", async () => {
       const fd = await kfd.open("/dev/dri/renderD128");
       mgr = amdgpuFprivOf([...dev.files][0]!).userq;
       await amdgpuBoAlloc(kfd, fd, {
