@@ -76,17 +76,6 @@ export function amdgpuDmaBufApply(hooks: DrmHooks, adev: AmdgpuDevice, name: str
   hooks.dmaBufAttach.invalidateMappings.tap({ name, stage: DrmHookStage.DRIVER }, (att) => {
     if (att.importerPriv instanceof AmdgpuBo) amdgpuDmaBufInvalidateMappings(att.importerPriv, att);
   });
-  // amdgpu_gem_object_funcs.vmap/vunmap (drm_gem_ttm_vmap, resv held): a CPU mapping of the BO
-  // where it lies, brought back from swap first; what `dma_buf_vmap` of an export reaches.
-  hooks.gem.vmap.tap(name, (obj) => {
-    if (!(obj instanceof AmdgpuBo) || obj.adev !== adev || obj.importBuf !== null) return undefined;
-    if (obj.domain === "cpu") adev.mman.swapInLocked(obj);
-    return {
-      read: (off, len) => obj.store.read(off, len),
-      write: (off, bytes) => obj.store.write(off, bytes),
-    };
-  });
-  hooks.gem.vunmap.tap(name, () => undefined);
 }
 
 /**

@@ -84,6 +84,11 @@ export class AsahiVmTable {
     return this.vms.size;
   }
 
+  /** The ids of the file's VMs, ascending (`xa_for_each` order). */
+  ids(): number[] {
+    return [...this.vms.keys()].sort((a, b) => a - b);
+  }
+
   /** `ASAHI_VM_CREATE` (`pad` is checked by the core). */
   create(args: UapiValue<typeof drm_asahi_vm_create>): void {
     const name = "ASAHI_VM_CREATE";

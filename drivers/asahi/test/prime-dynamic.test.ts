@@ -10,12 +10,16 @@ import {
   BackingStore,
   Device,
   type DmaBuf,
+  type DmaBufAttachment,
+  type DmaDataDirection,
   devicePlacement,
   dmaBufFd,
   PAGE_SIZE,
+  type SgTable,
   StoreExporter,
   systemPlacement,
 } from "@drmsim/dma-buf";
+import { DmaFence, dmaFenceContextAlloc } from "@drmsim/dma-fence";
 import { DmaResvUsage } from "@drmsim/dma-resv";
 import {
   DrmGemPrimeDynamicObject,
@@ -162,6 +166,72 @@ describe("asahi dynamic dma-buf import", () => {
       expect(fileOf(dev, app).gem.peek(own)).not.toBeInstanceOf(DrmGemPrimeDynamicObject);
       app.close(fd);
     });
+    expect(sim.teardown().findings).toEqual([]);
+  });
+
+  it("a move the exporter makes to serve the map leaves its fence in the resv: the job waits for it, and its own fence still gets a slot", async () => {
+    // What TTM does when an importer maps a buffer it cannot reach where it is: the map moves it,
+    // pipelined, and the copy's fence goes into the resv — taking the slot the submit reserved
+    // for its job before mapping. The submit must reserve again (a rarely taken path: only a
+    // map that moves does it).
+    const { sim, dev } = setup();
+    const ops = { getDriverName: () => "exp", getTimelineName: () => "copy" };
+    const copy = new DmaFence(sim, ops, dmaFenceContextAlloc(sim), 1);
+    // The exporter's own earlier write, still in flight: with it the resv list is full after
+    // every unlock (reservations end with the lock hold), so each slot the submit reserves is
+    // the only spare one.
+    const write = new DmaFence(sim, ops, dmaFenceContextAlloc(sim), 1);
+    class MovingExporter extends StoreExporter {
+      override mapDmaBuf(att: DmaBufAttachment, dir: DmaDataDirection): SgTable {
+        att.dmabuf.resv.reserveFences(1);
+        att.dmabuf.resv.addFence(copy, DmaResvUsage.KERNEL);
+        return super.mapDmaBuf(att, dir);
+      }
+    }
+    const exp = new MovingExporter({
+      dev: new Device(sim, { name: "exp" }),
+      store: new BackingStore(SIZE, systemPlacement(sim, SIZE)),
+    });
+    const buf = exp.export(sim);
+    const app = new Process(sim, "app");
+    await sim.exec("app", async () => {
+      await buf.resv.lock(null);
+      buf.resv.reserveFences(1);
+      buf.resv.addFence(write, DmaResvUsage.WRITE);
+      buf.resv.unlock();
+      const { fd, queue } = await agxOpenContext(app);
+      const handle = await importInto(app, fd, buf);
+      const done = await drmSyncobjCreate(app, fd);
+      await submit(app, fd, {
+        queue_id: queue,
+        commands: [agxRenderCommand()],
+        bos: [{ handle, flags: 0 }],
+        syncs: outSyncs(done),
+        in_sync_count: 0,
+        out_sync_count: 1,
+      });
+      // The submit mapped the buffer (the map that moved it), and the write's, the copy's (KERNEL)
+      // and the job's (READ) fences are in the resv, none signalled.
+      expect(asahiPrimeStats(dev).maps).toBe(1);
+      expect(buf.resv.numFences).toBe(3);
+      expect(buf.resv.testSignaled(DmaResvUsage.KERNEL)).toBe(false);
+      expect(buf.resv.testSignaled(DmaResvUsage.READ)).toBe(false);
+      // The job waits for the copy and the write: 10 ms on (many times a render command's length)
+      // it has not finished; once they signal, it runs.
+      let readDoneBeforeCopy: boolean | undefined;
+      sim.schedule(10_000_000, () => {
+        readDoneBeforeCopy = buf.resv.testSignaled(DmaResvUsage.READ);
+        write.signal();
+        copy.signal();
+      });
+      await drmSyncobjWait(app, fd, [done], FOREVER);
+      expect(readDoneBeforeCopy).toBe(false);
+      expect(sim.now).toBeGreaterThanOrEqual(10_000_000);
+      expect(buf.resv.testSignaled(DmaResvUsage.READ)).toBe(true);
+      app.close(fd);
+    });
+    copy.put();
+    write.put();
     expect(sim.teardown().findings).toEqual([]);
   });
 

@@ -105,6 +105,7 @@ import type { Process } from "@drmsim/runtime";
 import { VGEM_FENCE_NOTIMEOUT, vgemProbe } from "@drmsim/vgem";
 import { vgemFenceAttach } from "@drmsim/vgem/user";
 import { fuzzAccelProbe } from "./fuzz-accel.js";
+import type { FuzzReach } from "./reach-drivers.js";
 
 /** What a template builds its arguments from: the calling file's objects. */
 export interface FuzzTemplateEnv {
@@ -130,6 +131,8 @@ export interface FuzzDriver {
   setup?(proc: Process, fd: number): Promise<Record<string, number>>;
   /** A correct argument object per ioctl name. */
   readonly templates?: Readonly<Record<string, FuzzTemplate>>;
+  /** Its tables, for the reachability oracle (built-in drivers: `BUILTIN_REACH`, reach-drivers.ts). */
+  readonly reach?: FuzzReach;
 }
 
 const at = <T>(list: readonly T[], i: number, none: T): T =>

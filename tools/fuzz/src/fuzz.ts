@@ -7,25 +7,39 @@
  *    its time budget — and `SIGKILL` at the end, as `exit_group` would, and must then return too);
  * 2. only `KernelError`s escape — never a `TypeError`, `RangeError` or assertion — and never
  *    `ERESTARTSYS`, which must not reach userspace;
- * 3. a rejected call leaves the caller's argument object untouched (nothing copied back);
+ * 3. a rejected call leaves the caller's argument struct untouched (nothing copied back; what it
+ *    wrote to user memory behind the struct's pointers stays, as in the kernel: `rejected-args.ts`);
  * 4. a rejected call changes no state (`snapshotState` before and after are equal);
  * 5. the validator stays quiet (collect mode: no new finding);
  * 6. a syncobj wait interrupted by `SIGALRM` ends with `EINTR` in the process whose handler has no
  *    `SA_RESTART`, and is restarted — never `EINTR` — in the one whose handler has it;
  * 7. `SET_MASTER`/`DROP_MASTER` succeed only for a root caller or the owner of a file that was
  *    master (`drm_master_check_perm`), whichever process opened the fd the other one passed it;
+ * 8. a call that succeeded named only objects its caller could reach — handles and ids of the
+ *    caller's file, fds of the caller's process, flink names of the device, magics of the caller's
+ *    master (`reach.ts`): a lookup that resolves another file's handle is caught here;
  *
  * and after each sequence, once every process exited and every device was removed:
  *
- * 8. `sim.teardown()` is clean (no leaked reference, no unsignalled fence, no held lock).
+ * 9. `sim.teardown()` is clean (no leaked reference, no unsignalled fence, no held lock).
  */
 
-import { coreIoctls, type DrmDevice, drmProcessIsRoot } from "@drmsim/drm";
-import { isKernelError, type Process, SA_RESTART, SIGALRM, SIGKILL, type Task } from "@drmsim/runtime";
+import { coreIoctls, type DrmFile, drmIoctlLookup, drmIoctlPermit, drmProcessIsRoot } from "@drmsim/drm";
+import {
+  isKernelError,
+  type Process,
+  SA_RESTART,
+  SIGALRM,
+  SIGKILL,
+  type Task,
+  type UapiLayout,
+} from "@drmsim/runtime";
 import fc from "fast-check";
 import { actionArbOver, type FuzzAction, fieldPoolOf, resolveArgs, resolveValue } from "./args.js";
 import { FUZZ_DRIVERS, type FuzzDriver, type FuzzTemplate } from "./drivers.js";
 import { BOGUS_IOCTL, ioctlCmdOf, ioctlDefOf, ioctlDefOn, ioctlFields } from "./ioctls.js";
+import { type FuzzCaller, type ReachBefore, reachBefore, reachViolations } from "./reach.js";
+import { type ArgsBefore, argsBefore, rejectedArgsViolation } from "./rejected-args.js";
 import {
   buildWorld,
   closeWorld,
@@ -51,6 +65,8 @@ export interface FuzzOptions {
   /** Keep running batches of `runs` sequences (seeds `seed`, `seed + 1`, …) until this many ioctls were issued. */
   minCalls?: number;
   drivers?: readonly FuzzDriver[];
+  /** Shrink a failing sequence (default true); false reports the first failing one as it ran (fast-check `endOnFailure`). */
+  shrink?: boolean;
 }
 
 /** What a campaign did. */
@@ -65,8 +81,10 @@ export interface FuzzStats {
   ok: number;
   /** Rejections by errno. */
   errnos: Record<string, number>;
-  /** Invariant checks performed (each one of the eight above, each time it applied). */
+  /** Invariant checks performed (each one of the nine above, each time it applied). */
   invariants: number;
+  /** Values named by successful calls that invariant 8 checked against the caller's tables. */
+  named: number;
   /** Blocked calls that got `SIGALRM`: ended with `EINTR`, restarted (`SA_RESTART`), or needed `SIGKILL`. */
   signals: { sent: number; eintr: number; restarted: number; killed: number };
   /** Per ioctl: calls and successes. */
@@ -102,9 +120,33 @@ function templateOf(world: FuzzWorld, name: string): FuzzTemplate | undefined {
   return undefined;
 }
 
-function fits(dev: DrmDevice, name: string): boolean {
+/**
+ * Whether `name` can work on `file` for `proc`: the device has it (its driver's table, else the
+ * core's), has the features it needs, and `proc` passes its permission check there (a
+ * `DRM_MASTER` ioctl goes to the master's node, a primary-only one to a primary node).
+ */
+function fits(file: DrmFile, proc: Process, name: string): boolean {
+  const dev = file.device;
   const def = ioctlDefOn(dev, name);
-  return def !== undefined && dev.checkFeature(def.requires);
+  if (def === undefined || !dev.checkFeature(def.requires)) return false;
+  try {
+    drmIoctlPermit(def.flags, file, name, proc);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The caller of an ioctl on `fd` as the reachability oracle sees it, and the definition the device runs for `cmd`. */
+function callerOf(world: FuzzWorld, proc: Process, fd: number, cmd: number) {
+  const file = drmFileOf(proc, fd);
+  const def = file === undefined ? undefined : drmIoctlLookup(file.device, cmd);
+  if (file === undefined || def === undefined) return undefined;
+  // A driver's member names and corrections apply to its own ioctls only.
+  const own = file.device.driverIoctl(def.name) === def;
+  const driver = own ? world.drivers[world.devices.indexOf(file.device)] : undefined;
+  const caller: FuzzCaller = { proc, file, driver };
+  return { caller, def };
 }
 
 class InvariantError extends Error {}
@@ -211,7 +253,7 @@ function describeError(e: unknown): string {
   return e instanceof Error ? `${e.constructor.name}: ${e.message}\n${e.stack ?? ""}` : String(e);
 }
 
-/** Runs one step and checks invariants 1–5. */
+/** Runs one step and checks invariants 1–8. */
 async function step(world: FuzzWorld, a: FuzzAction, stats: FuzzStats, universe: string[]): Promise<void> {
   const proc: Process = world.procs[a.proc]!;
   // A process SIGKILLed by an earlier step (settle) makes no more calls.
@@ -222,19 +264,24 @@ async function step(world: FuzzWorld, a: FuzzAction, stats: FuzzStats, universe:
   const startNs = sim.now;
   let label: string;
   let argsIn: Record<string, unknown> | undefined;
-  let argsCopy = "";
+  let argsCopy: ArgsBefore = "";
+  let layout: UapiLayout | undefined;
+  let reach: { caller: FuzzCaller; before: ReachBefore } | undefined;
   let task: Call;
   if (a.op === "ioctl") {
     const name = universe[a.ioctl % universe.length]!;
     // Mostly a node where the ioctl can work (its driver's device; a syncobj device for syncobj
     // ioctls), sometimes any DRM node: both the deep paths and the mismatches get exercised.
     const all = drmFds(proc);
-    const fitting = all.filter((fd) => fits(drmFileOf(proc, fd)!.device, name));
+    const fitting = all.filter((fd) => fits(drmFileOf(proc, fd)!, proc, name));
     const fds = a.fd < 12 && fitting.length > 0 ? fitting : all;
     const fd = fds.length > 0 ? fds[a.fd % fds.length]! : a.fd;
     argsIn = resolveArgs(world, proc, fd, name, a.args, fieldsOf(world, name), templateOf(world, name));
-    argsCopy = fc.stringify(argsIn);
-    label = `${proc.name}: ioctl(${fd}, ${name}, ${argsCopy})`;
+    const cmd = ioctlCmdOf(world.devices, name);
+    const ran = callerOf(world, proc, fd, cmd);
+    layout = ran?.def.layout;
+    argsCopy = argsBefore(argsIn, layout);
+    label = `${proc.name}: ioctl(${fd}, ${name}, ${fc.stringify(argsIn)})`;
     stats.calls++;
     let s = stats.byIoctl[name];
     if (s === undefined) {
@@ -243,10 +290,11 @@ async function step(world: FuzzWorld, a: FuzzAction, stats: FuzzStats, universe:
     }
     s.calls++;
     const args = argsIn;
+    if (ran !== undefined) reach = { caller: ran.caller, before: reachBefore(ran.caller, ran.def, args) };
     const masterOp = name === "DRM_IOCTL_SET_MASTER" || name === "DRM_IOCTL_DROP_MASTER";
     const file = masterOp ? drmFileOf(proc, fd) : undefined;
     const perm = file === undefined ? undefined : { wasMaster: file.wasMaster, owner: file.owner };
-    task = proc.run(() => proc.ioctl(fd, ioctlCmdOf(world.devices, name), args));
+    task = proc.run(() => proc.ioctl(fd, cmd, args));
     if (!(await settle(world, proc, task, name, stats, a.alarmNs)))
       throw new InvariantError(`${label} never returned, even after SIGKILL`);
     stats.invariants++;
@@ -256,6 +304,15 @@ async function step(world: FuzzWorld, a: FuzzAction, stats: FuzzStats, universe:
       if (perm !== undefined) {
         stats.invariants++;
         checkMasterPerm(label, proc, perm);
+      }
+      if (reach !== undefined) {
+        stats.invariants++;
+        stats.named += reach.before.refs.length;
+        const wrong = reachViolations(reach.caller, reach.before, args);
+        if (wrong.length > 0)
+          throw new InvariantError(
+            `${label} succeeded but named what its caller cannot reach:\n  ${wrong.join("\n  ")}`,
+          );
       }
     }
   } else {
@@ -282,8 +339,8 @@ async function step(world: FuzzWorld, a: FuzzAction, stats: FuzzStats, universe:
     stats.errnos[e.code] = (stats.errnos[e.code] ?? 0) + 1;
     if (argsIn !== undefined) {
       stats.invariants++;
-      if (fc.stringify(argsIn) !== argsCopy)
-        throw new InvariantError(`${label} failed with ${e.code} but changed the caller's argument object`);
+      const changed = rejectedArgsViolation(label, argsCopy, argsIn, e, layout);
+      if (changed !== undefined) throw new InvariantError(changed);
     }
     stats.invariants++;
     // A call that blocked let virtual time pass, and work in flight (jobs holding references,
@@ -321,8 +378,14 @@ export async function runSequence(
   } catch (e) {
     failed = e;
   }
-  // Close the world even after a violation, so the next sequence starts from nothing.
-  const findings = await closeWorld(world);
+  // Close the world even after a violation, so the next sequence starts from nothing; the
+  // violation is what the sequence reports, even if the broken world then fails to close.
+  let findings: string[];
+  try {
+    findings = await closeWorld(world);
+  } catch (e) {
+    throw failed ?? e;
+  }
   if (failed !== undefined) throw failed;
   stats.invariants++;
   if (findings.length > 0) throw new InvariantError(`teardown is not clean:\n  ${findings.join("\n  ")}`);
@@ -337,6 +400,7 @@ export function newFuzzStats(): FuzzStats {
     ok: 0,
     errnos: {},
     invariants: 0,
+    named: 0,
     signals: { sent: 0, eintr: 0, restarted: 0, killed: 0 },
     byIoctl: {},
   };
@@ -359,7 +423,11 @@ export async function runFuzz(opts: FuzzOptions): Promise<{ stats: FuzzStats; fa
     const property = fc.asyncProperty(seqArb, async (actions) => {
       await runSequence(actions, { seed, ...(opts.drivers ? { drivers: opts.drivers } : {}) }, stats);
     });
-    const details = await fc.check(property, { seed, numRuns: opts.runs });
+    const details = await fc.check(property, {
+      seed,
+      numRuns: opts.runs,
+      ...(opts.shrink === false ? { endOnFailure: true } : {}),
+    });
     if (details.failed) {
       const err = details.errorInstance;
       return {
