@@ -174,9 +174,13 @@ export async function amdgpuAgent(p: Process, path: string, vram = true): Promis
       amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_GFX, ring: 0, duration_ns: 20_000, hang, ...ext }),
       amdgpuCsChunkBoList(bos),
     ]);
-    await amdgpuCsQueryFenceStatus(p, fd, { ctxId: ctx, ipType: AMDGPU_HW_IP_GFX, ring: 0, fence: seq });
-    // A context that caused a hang is refused from then on (ECANCELED): a robust client starts a new one.
-    if (hang) ctx = await amdgpuCsCtxCreate2(p, fd);
+    try {
+      // WAIT_CS returns a failed job's error (the hung one's ECANCELED).
+      await amdgpuCsQueryFenceStatus(p, fd, { ctxId: ctx, ipType: AMDGPU_HW_IP_GFX, ring: 0, fence: seq });
+    } finally {
+      // A context that caused a hang is refused from then on (ECANCELED): a robust client starts a new one.
+      if (hang) ctx = await amdgpuCsCtxCreate2(p, fd);
+    }
   };
   return {
     kind: "amdgpu",

@@ -3,8 +3,9 @@
  * asahi — built on each driver's userspace library (`@drmsim/<driver>/user`). Kernel-side peeks
  * (a BO's store, a syncobj's fence) are separate and marked as such.
  */
-import { AMDGPU_HW_IP_GFX, type DrmAmdgpuIbFill } from "@drmsim/amdgpu";
+import { AMDGPU_HW_IP_GFX } from "@drmsim/amdgpu";
 import {
+  type AmdgpuSimFill,
   amdgpuCsChunkBoList,
   amdgpuCsChunkIb,
   amdgpuCsChunkSyncobjIn,
@@ -30,8 +31,8 @@ export interface AmdgpuRenderOptions {
   inSyncobjs?: number[];
   outSyncobjs?: number[];
   hang?: boolean;
-  /** drmsim extension: bytes the IB writes into a BO of the list when it completes. */
-  fill?: DrmAmdgpuIbFill;
+  /** drmsim knob (written into the IB's bytes): bytes the IB writes into a BO when it completes. */
+  fill?: AmdgpuSimFill;
 }
 
 /** One gfx IB with its BO list and syncobjs, as a frame submits it: returns the sequence number. */
@@ -41,7 +42,7 @@ export async function amdgpuRender(p: Process, fd: number, ctx: number, o: Amdgp
       ip_type: AMDGPU_HW_IP_GFX,
       ring: 0,
       duration_ns: o.durationNs ?? 1_000_000,
-      hang: o.hang ?? false,
+      ...(o.hang === true ? { hang: true } : {}),
       ...(o.fill !== undefined ? { fill: o.fill } : {}),
     }),
   ];
