@@ -82,6 +82,8 @@ if (args[0] === "--curves-child") {
   // bench/run.ts --child <file> <json path>
   const out = await runFile(args[1]!);
   writeFileSync(args[2]!, JSON.stringify(out));
+  // A bench may leave a server listening (shim.bench.ts): its figures are written, so end here.
+  process.exit(0);
 } else {
   const files = readdirSync(here)
     .filter((f) => f.endsWith(".bench.ts"))

@@ -29,6 +29,7 @@ import { ASAHI_PAGE_SIZE, DRM_ASAHI_BIND_READ, DRM_ASAHI_BIND_WRITE } from "@drm
 import {
   agxBoCreate,
   agxComputeCommand,
+  agxOpenContext,
   agxRenderCommand,
   agxSubmit,
   agxSyncobj,
@@ -59,7 +60,7 @@ import {
   hlthunkWaitForCs,
 } from "@drmsim/habanalabs/user";
 import { O_CLOEXEC, O_RDWR, PROT_READ, PROT_WRITE, type Process } from "@drmsim/runtime";
-import { asahiOpenQueue, FOREVER } from "./userspace.js";
+import { FOREVER } from "./userspace.js";
 
 /** The drivers an agent can drive. */
 export type AgentKind = "vgem" | "asahi" | "amdgpu" | "habanalabs";
@@ -175,9 +176,13 @@ export async function amdgpuAgent(p: Process, path: string, vram = true): Promis
       amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_GFX, ring: 0, duration_ns: 20_000, hang, ...ext }),
       amdgpuCsChunkBoList(bos),
     ]);
-    await amdgpuCsQueryFenceStatus(p, fd, { ctxId: ctx, ipType: AMDGPU_HW_IP_GFX, ring: 0, fence: seq });
-    // A context that caused a hang is refused from then on (ECANCELED): a robust client starts a new one.
-    if (hang) ctx = await amdgpuCsCtxCreate2(p, fd);
+    try {
+      // WAIT_CS returns a failed job's error (the hung one's ECANCELED).
+      await amdgpuCsQueryFenceStatus(p, fd, { ctxId: ctx, ipType: AMDGPU_HW_IP_GFX, ring: 0, fence: seq });
+    } finally {
+      // A context that caused a hang is refused from then on (ECANCELED): a robust client starts a new one.
+      if (hang) ctx = await amdgpuCsCtxCreate2(p, fd);
+    }
   };
   return {
     kind: "amdgpu",
@@ -201,7 +206,7 @@ export async function amdgpuAgent(p: Process, path: string, vram = true): Promis
 
 /** asahi: a render command fills, a compute command copies, at the GPU addresses it bound. */
 export async function asahiAgent(p: Process, path: string): Promise<Agent> {
-  const { fd, vm, queue } = await asahiOpenQueue(p, path);
+  const { fd, vm, queue } = await agxOpenContext(p, path);
   // Each buffer's GPU address in the agent's VM, handed out upwards a page apart.
   const vaOf = new Map<number, number>();
   let nextVa = 0x100_0000;

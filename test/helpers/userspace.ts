@@ -3,8 +3,9 @@
  * asahi — built on each driver's userspace library (`@drmsim/<driver>/user`). Kernel-side peeks
  * (a BO's store, a syncobj's fence) are separate and marked as such.
  */
-import { AMDGPU_HW_IP_GFX, type DrmAmdgpuIbFill } from "@drmsim/amdgpu";
+import { AMDGPU_HW_IP_GFX } from "@drmsim/amdgpu";
 import {
+  type AmdgpuSimFill,
   amdgpuCsChunkBoList,
   amdgpuCsChunkIb,
   amdgpuCsChunkSyncobjIn,
@@ -15,24 +16,14 @@ import {
 import { DRM_ASAHI_BIND_READ, DRM_ASAHI_BIND_WRITE, type DrmAsahiSync } from "@drmsim/asahi";
 import {
   type AgxCommand,
-  agxCreateCommandQueue,
   agxImplicitInSync,
   agxImplicitOutSync,
-  agxOpenDevice,
   agxRenderCommand,
   agxSubmit,
   agxSyncobj,
   agxVmBind,
 } from "@drmsim/asahi/user";
-import type { DmaFence } from "@drmsim/dma-fence";
-import {
-  type DrmDevice,
-  type DrmFile,
-  drmPrimeFDToHandle,
-  drmSyncobjCreate,
-  drmSyncobjDestroy,
-  drmSyncobjTable,
-} from "@drmsim/drm";
+import { drmPrimeFDToHandle, drmSyncobjCreate, drmSyncobjDestroy } from "@drmsim/drm";
 import { type Process, S64_MAX } from "@drmsim/runtime";
 
 export const KiB = 1024;
@@ -49,8 +40,8 @@ export interface AmdgpuRenderOptions {
   inSyncobjs?: number[];
   outSyncobjs?: number[];
   hang?: boolean;
-  /** drmsim extension: bytes the IB writes into a BO of the list when it completes. */
-  fill?: DrmAmdgpuIbFill;
+  /** drmsim knob (written into the IB's bytes): bytes the IB writes into a BO when it completes. */
+  fill?: AmdgpuSimFill;
 }
 
 /** One gfx IB with its BO list and syncobjs, as a frame submits it: returns the sequence number. */
@@ -60,7 +51,7 @@ export async function amdgpuRender(p: Process, fd: number, ctx: number, o: Amdgp
       ip_type: AMDGPU_HW_IP_GFX,
       ring: 0,
       duration_ns: o.durationNs ?? 1_000_000,
-      hang: o.hang ?? false,
+      ...(o.hang === true ? { hang: true } : {}),
       ...(o.fill !== undefined ? { fill: o.fill } : {}),
     }),
   ];
@@ -76,12 +67,6 @@ export function amdgpuRenderDone(p: Process, fd: number, ctx: number, seq: numbe
 }
 
 // --- asahi (a compositor frame on @drmsim/asahi/user) ------------------------------------------
-
-/** Opens an asahi render node with its VM and one queue. */
-export async function asahiOpenQueue(p: Process, path: string) {
-  const { fd, vm } = await agxOpenDevice(p, path);
-  return { fd, vm, queue: await agxCreateCommandQueue(p, fd, vm) };
-}
 
 /** Where `asahiImport` binds an imported buffer by default. */
 export const ASAHI_IMPORT_VA = 0x10_0000;
@@ -143,20 +128,6 @@ export async function asahiSubmit(
   if (own) await drmSyncobjDestroy(p, fd, done!);
 }
 
-// --- kernel-side peeks (not uAPI) -------------------------------------------------------------
+// --- kernel-side peeks (not uAPI): one copy, in @drmsim/testing ------------------------------
 
-/** The DRM file `p` opened on `dev` (kernel side). */
-export function fileOf(dev: DrmDevice, p: Process): DrmFile {
-  const f = [...dev.files].find((x) => x.proc === p);
-  if (f === undefined) throw new Error(`${p} has no file open on ${dev}`);
-  return f;
-}
-
-/** The fence a syncobj holds now (a new reference), or null. */
-export function syncobjFence(dev: DrmDevice, p: Process, handle: number): DmaFence | null {
-  const s = drmSyncobjTable(fileOf(dev, p)).find(handle);
-  if (s === null) return null;
-  const f = s.fenceGet();
-  s.put();
-  return f;
-}
+export { processFile as fileOf, syncobjFence } from "@drmsim/testing";

@@ -10,6 +10,7 @@
  * `BOOKKEEP` so the exporter waits for the job before it moves them. Synchronisation is explicit,
  * bridged from amdgpu's implicit sync through the dma-buf's sync_file ioctls, as Mesa does.
  */
+import { agxOpenContext } from "@drmsim/asahi/user";
 import "reflect-metadata";
 import {
   AMDGPU_GEM_DOMAIN_GTT,
@@ -35,7 +36,6 @@ import {
   amdgpuRender,
   amdgpuRenderDone,
   asahiImport,
-  asahiOpenQueue,
   asahiSubmit,
   FOREVER,
   fileOf,
@@ -67,7 +67,7 @@ async function share(game: Process, compositor: Process, amd: DrmDevice, agx: Dr
   const theirs = game.sendFd(compositor, prime);
   game.close(prime);
   const agxSide = await compositor.run(async () => {
-    const q = await asahiOpenQueue(compositor, "/dev/dri/renderD129");
+    const q = await agxOpenContext(compositor, "/dev/dri/renderD129");
     const handle = await asahiImport(compositor, q.fd, q.vm, theirs, 4 * MiB);
     const obj = fileOf(agx, compositor).gem.peek(handle) as DrmGemPrimeDynamicObject;
     return { ...q, dmabuf: theirs, handle, obj };

@@ -5,6 +5,7 @@
  * the asahi process (`SYNCOBJ_HANDLE_TO_FD` → `sendFd` → `SYNCOBJ_FD_TO_HANDLE`). The asahi job
  * lists no buffer: only the fence it was handed orders it after amdgpu's rendering.
  */
+import { agxOpenContext } from "@drmsim/asahi/user";
 import "reflect-metadata";
 import { AMDGPU_GEM_DOMAIN_GTT, amdgpuProbe } from "@drmsim/amdgpu";
 import { amdgpuBoAlloc, amdgpuCsCtxCreate2 } from "@drmsim/amdgpu/user";
@@ -25,14 +26,7 @@ import {
 import { msecs } from "@drmsim/runtime";
 import { createWorld } from "@drmsim/testing";
 import { describe, expect, it } from "vitest";
-import {
-  amdgpuRender,
-  asahiOpenQueue,
-  asahiSubmit,
-  FOREVER,
-  MiB,
-  syncobjFence,
-} from "../helpers/userspace.js";
+import { amdgpuRender, asahiSubmit, FOREVER, MiB, syncobjFence } from "../helpers/userspace.js";
 
 function world() {
   const w = createWorld({ devices: [amdgpuProbe, asahiProbe], processes: ["game", "compositor"] });
@@ -68,7 +62,7 @@ describe("explicit sync between amdgpu and asahi", () => {
           },
         );
         compositor.close(theirs);
-        const { fd: agxFd, queue } = await asahiOpenQueue(compositor, "/dev/dri/renderD129");
+        const { fd: agxFd, queue } = await agxOpenContext(compositor, "/dev/dri/renderD129");
         const wait = await drmSyncobjCreate(compositor, agxFd);
         await drmSyncobjImportSyncFile(compositor, agxFd, wait, syncFile);
         compositor.close(syncFile);
@@ -105,7 +99,7 @@ describe("explicit sync between amdgpu and asahi", () => {
       const theirs = game.sendFd(compositor, objFd);
       game.close(objFd);
       const { fd: agxFd, queue } = await compositor.run(() =>
-        asahiOpenQueue(compositor, "/dev/dri/renderD129"),
+        agxOpenContext(compositor, "/dev/dri/renderD129"),
       ).result;
       const shared = await compositor.run(() => drmSyncobjFDToHandle(compositor, agxFd, theirs)).result;
       compositor.close(theirs);

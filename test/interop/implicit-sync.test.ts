@@ -14,6 +14,7 @@ import "reflect-metadata";
 import { AMDGPU_GEM_DOMAIN_GTT, type AmdgpuBo, amdgpuProbe } from "@drmsim/amdgpu";
 import { amdgpuBoAlloc, amdgpuCsCtxCreate2 } from "@drmsim/amdgpu/user";
 import { asahiProbe } from "@drmsim/asahi";
+import { agxOpenContext, agxSyncobj } from "@drmsim/asahi/user";
 import type { DmaFence } from "@drmsim/dma-fence";
 import { DmaResvUsage } from "@drmsim/dma-resv";
 import { drmPrimeHandleToFD, drmSyncobjCreate, drmSyncobjWait } from "@drmsim/drm";
@@ -24,7 +25,6 @@ import { describe, expect, it } from "vitest";
 import {
   amdgpuRender,
   asahiImport,
-  asahiOpenQueue,
   asahiSubmit,
   FOREVER,
   fileOf,
@@ -62,7 +62,7 @@ async function frame(bridge: boolean) {
       fd: agxFd,
       vm,
       queue,
-    } = await compositor!.run(() => asahiOpenQueue(compositor!, "/dev/dri/renderD129")).result;
+    } = await compositor!.run(() => agxOpenContext(compositor!, "/dev/dri/renderD129")).result;
     const imported = await compositor!.run(() => asahiImport(compositor!, agxFd, vm, theirs, MiB)).result;
     const gem = fileOf(agx, compositor!).gem.peek(imported) as DrmGemShmemObject;
     expect(gem.resv).toBe(bo.resv);
@@ -84,7 +84,7 @@ async function frame(bridge: boolean) {
       const sampled = await drmSyncobjCreate(compositor!, agxFd);
       await asahiSubmit(compositor!, agxFd, queue, {
         reads: bridge ? [theirs] : [],
-        outSyncs: [{ sync_type: 0, handle: sampled }],
+        outSyncs: [agxSyncobj(sampled)],
       });
       const sampleFence = syncobjFence(agx, compositor!, sampled)!;
       await drmSyncobjWait(compositor!, agxFd, [sampled], FOREVER);
@@ -102,6 +102,9 @@ async function frame(bridge: boolean) {
     }).result;
     renderFence.put();
   });
+  // Let the frame finish (amdgpu's render ends at 5 ms, after asahi's sample in the control)
+  // before the processes exit and cut it short.
+  await w.sim.run();
   return { seen, findings: await w.teardown() };
 }
 

@@ -14,6 +14,7 @@ import {
 import {
   amdgpuBoAlloc,
   amdgpuCreateUserqueue,
+  amdgpuCreateUserqueueRaw,
   amdgpuCsChunkBoList,
   amdgpuCsChunkIb,
   amdgpuCsCtxCreate2,
@@ -39,7 +40,7 @@ describe("user queues", () => {
         preferredHeap: AMDGPU_GEM_DOMAIN_VRAM | AMDGPU_GEM_DOMAIN_GTT,
       });
       bo = [...dev.files][0]!.gem.peek(h) as AmdgpuBo;
-      const q = await amdgpuCreateUserqueue(kfd, fd, AMDGPU_HW_IP_COMPUTE, [h]);
+      const q = await amdgpuCreateUserqueue(kfd, fd, AMDGPU_HW_IP_COMPUTE);
       // 50 ms of work with no dma_fence behind it.
       await amdgpuUserqDoorbell(kfd, fd, q, msecs(50));
       return { fd, q };
@@ -78,10 +79,10 @@ describe("user queues", () => {
   it("a CS on a queue's BO does not wait for the queue (the eviction fence is BOOKKEEP, never signalled for sync)", async () => {
     const { sim, host, dev, adev } = rig();
     const app = new Process(sim, "app");
-    await sim.exec("app", async () => {
+    await sim.execUntilIdle("app", async () => {
       const fd = await app.open("/dev/dri/renderD128");
       const h = await amdgpuBoAlloc(app, fd, { allocSize: 64 * KiB, preferredHeap: AMDGPU_GEM_DOMAIN_GTT });
-      const q = await amdgpuCreateUserqueue(app, fd, AMDGPU_HW_IP_COMPUTE, [h]);
+      const q = await amdgpuCreateUserqueue(app, fd, AMDGPU_HW_IP_COMPUTE);
       await amdgpuUserqDoorbell(app, fd, q, msecs(100));
       const ctx = await amdgpuCsCtxCreate2(app, fd);
       await amdgpuCsSubmitRaw2(app, fd, ctx, [
@@ -95,7 +96,20 @@ describe("user queues", () => {
       expect(await errno(amdgpuUserqDoorbell(app, fd, 9, 1))).toBe("EINVAL");
       expect(await errno(app.ioctl(fd, DRM_IOCTL_AMDGPU_USERQ, { in: { op: 3 } }))).toBe("EINVAL");
       expect(await errno(amdgpuCreateUserqueue(app, fd, 7))).toBe("EINVAL");
-      expect(await errno(amdgpuCreateUserqueue(app, fd, 1, [55]))).toBe("ENOENT");
+      // The real struct's checks: a doorbell that is no doorbell BO, a ring that is not mapped.
+      const ring = {
+        queue_va: 0x10_0000,
+        queue_size: 4096,
+        rptr_va: 0x10_0000,
+        wptr_va: 0x10_0008,
+        mqd: {},
+        mqd_size: 8,
+      };
+      expect(
+        await errno(
+          amdgpuCreateUserqueueRaw(app, fd, { ip_type: AMDGPU_HW_IP_COMPUTE, doorbell_handle: h, ...ring }),
+        ),
+      ).toBe("EINVAL");
       await amdgpuFreeUserqueue(app, fd, q);
       expect(mgr.queues.size).toBe(0);
       expect(await errno(amdgpuFreeUserqueue(app, fd, q))).toBe("EINVAL");
@@ -108,10 +122,10 @@ describe("user queues", () => {
   it("the shrinker never waits on a user queue: it skips BOs guarded by an eviction fence", async () => {
     const { sim, host, dev, adev } = rig({}, { memoryBudget: 256 * KiB });
     const app = new Process(sim, "app");
-    await sim.exec("app", async () => {
+    await sim.execUntilIdle("app", async () => {
       const fd = await app.open("/dev/dri/renderD128");
       const h = await amdgpuBoAlloc(app, fd, { allocSize: 128 * KiB, preferredHeap: AMDGPU_GEM_DOMAIN_GTT });
-      await amdgpuCreateUserqueue(app, fd, 1, [h]);
+      await amdgpuCreateUserqueue(app, fd, AMDGPU_HW_IP_COMPUTE);
       expect(
         await errno(amdgpuBoAlloc(app, fd, { allocSize: 192 * KiB, preferredHeap: AMDGPU_GEM_DOMAIN_GTT })),
       ).toBe("ENOMEM");
@@ -131,14 +145,14 @@ describe("user queues and process exit", () => {
     const other = new Process(sim, "other-app");
     let mgr: ReturnType<typeof amdgpuFprivOf>["userq"] | null = null;
     let queue = -1;
-    await sim.exec("compute-app", async () => {
+    await sim.execUntilIdle("compute-app", async () => {
       const fd = await kfd.open("/dev/dri/renderD128");
       mgr = amdgpuFprivOf([...dev.files][0]!).userq;
-      const h = await amdgpuBoAlloc(kfd, fd, {
+      await amdgpuBoAlloc(kfd, fd, {
         allocSize: 256 * KiB,
         preferredHeap: AMDGPU_GEM_DOMAIN_VRAM | AMDGPU_GEM_DOMAIN_GTT,
       });
-      const q = await amdgpuCreateUserqueue(kfd, fd, AMDGPU_HW_IP_COMPUTE, [h]);
+      const q = await amdgpuCreateUserqueue(kfd, fd, AMDGPU_HW_IP_COMPUTE);
       queue = q;
       await amdgpuUserqDoorbell(kfd, fd, q, msecs(50));
     });

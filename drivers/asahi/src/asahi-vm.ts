@@ -116,9 +116,9 @@ export class AsahiVmTable {
     return this.vms.size;
   }
 
-  /** Every VM of the file. */
-  list(): AsahiVm[] {
-    return [...this.vms.values()];
+  /** The ids of the file's VMs, ascending (`xa_for_each` order). */
+  ids(): number[] {
+    return [...this.vms.keys()].sort((a, b) => a - b);
   }
 
   /** `ASAHI_VM_CREATE` (`pad` is checked by the core). */

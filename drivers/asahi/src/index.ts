@@ -60,3 +60,4 @@ export {
   type AsahiWorkQueueStats,
   traceAsahiFwCommand,
 } from "./asahi-workqueue.js";
+export { driver } from "./conformance.js";

@@ -12,15 +12,15 @@
 import { drmSyncobjCreate, drmSyncobjWait } from "@drmsim/drm";
 import { MAX_SCHEDULE_TIMEOUT, Process, usecs } from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
-import { agxRenderCommand } from "../src/user/index.js";
+import { agxOpenContext, agxRenderCommand } from "../src/user/index.js";
 import { CanRunJobPlugin } from "./fixtures/can-run-job/can-run-job.js";
-import { openQueue, outSyncs, queueOf, setup, submit } from "./helpers.js";
+import { outSyncs, queueOf, setup, submit } from "./helpers.js";
 
 const FOREVER = 2n ** 62n;
 
 async function workload(sim: import("@drmsim/runtime").Simulator, app: Process) {
   return sim.exec("app", async () => {
-    const { fd, queue } = await openQueue(app);
+    const { fd, queue } = await agxOpenContext(app);
     const last = await drmSyncobjCreate(app, fd);
     const r = () => agxRenderCommand({ vertex_ns: usecs(50), fragment_ns: usecs(50) });
     await submit(app, fd, { queue_id: queue, commands: [r()] });

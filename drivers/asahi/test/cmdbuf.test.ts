@@ -30,10 +30,11 @@ import {
   agxBoCreate,
   agxComputeCommand,
   agxEncodeCmdbuf,
+  agxOpenContext,
   agxRenderCommand,
   agxSimHwNext,
 } from "../src/user/index.js";
-import { openQueue, outSyncs, queueOf, setup, submit, syncobjError } from "./helpers.js";
+import { outSyncs, queueOf, setup, submit, syncobjError } from "./helpers.js";
 
 const FOREVER = 2n ** 62n;
 
@@ -72,7 +73,7 @@ describe("ASAHI_SUBMIT parses the command buffer as the driver does", () => {
     const { sim, host, dev } = setup();
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
-      const { fd, queue } = await openQueue(app);
+      const { fd, queue } = await agxOpenContext(app);
       const ts = await agxBindTimestampBuffer(
         app,
         fd,
@@ -149,7 +150,7 @@ describe("ASAHI_SUBMIT parses the command buffer as the driver does", () => {
     const { sim, host, dev } = setup();
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
-      const { fd, queue } = await openQueue(app);
+      const { fd, queue } = await agxOpenContext(app);
       const ts = await agxBindTimestampBuffer(
         app,
         fd,
@@ -218,7 +219,7 @@ describe("the simulation's knobs live in a side channel", () => {
     const { sim, host, dev } = setup({ providers: () => [{ provide: ASAHI_HW_MODEL, useValue: model }] });
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
-      const { fd, queue } = await openQueue(app);
+      const { fd, queue } = await agxOpenContext(app);
       const [a, b] = [await drmSyncobjCreate(app, fd), await drmSyncobjCreate(app, fd)];
       await submit(app, fd, {
         queue_id: queue,
@@ -254,7 +255,7 @@ describe("the simulation's knobs live in a side channel", () => {
     const { sim, host, dev } = setup({ timeoutNs: msecs(5) });
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
-      const { fd, queue } = await openQueue(app);
+      const { fd, queue } = await agxOpenContext(app);
       const q = queueOf(dev, app, queue);
       const next = (a: object) => app.ioctl(fd, DRM_IOCTL_DRMSIM_ASAHI_HW_NEXT, a);
       await expect(next({ queue_id: 9, count: 1, cmds: [{}] })).rejects.toMatchObject({ code: "ENOENT" });

@@ -33,8 +33,8 @@ import {
   AsahiQueue,
   asahiDeviceOf,
 } from "../src/index.js";
-import { agxRenderCommand } from "../src/user/index.js";
-import { openQueue, outSyncs, queueOf, setup, submit, syncobjError } from "./helpers.js";
+import { agxOpenContext, agxRenderCommand } from "../src/user/index.js";
+import { outSyncs, queueOf, setup, submit, syncobjError } from "./helpers.js";
 
 const FOREVER = 2n ** 62n;
 const T = msecs(10);
@@ -57,7 +57,7 @@ describe("firmware rings from HW_ENGINE_FACTORY", () => {
     const { sim, host, dev, factory } = faulty({ "asahi-q1-frag": { hang: [2] } });
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
-      const { fd, queue } = await openQueue(app);
+      const { fd, queue } = await agxOpenContext(app);
       const [a, b, c] = [
         await drmSyncobjCreate(app, fd),
         await drmSyncobjCreate(app, fd),
@@ -93,7 +93,7 @@ describe("firmware rings from HW_ENGINE_FACTORY", () => {
     const { sim, host, dev } = faulty({ "asahi-q1-frag": { dropIrq: [1] } });
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
-      const { fd, queue } = await openQueue(app);
+      const { fd, queue } = await agxOpenContext(app);
       const [a, b, c] = [
         await drmSyncobjCreate(app, fd),
         await drmSyncobjCreate(app, fd),
@@ -144,7 +144,7 @@ describe("firmware rings from HW_ENGINE_FACTORY", () => {
     });
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
-      const { fd, queue } = await openQueue(app);
+      const { fd, queue } = await agxOpenContext(app);
       const a = await drmSyncobjCreate(app, fd);
       await submit(app, fd, {
         queue_id: queue,
@@ -183,7 +183,7 @@ describe("schedulers from DRM_SCHED_FACTORY, limits from ASAHI_CONFIG", () => {
     expect(asahiDeviceOf(dev).config.slots).toBe(2);
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
-      const { fd, queue } = await openQueue(app);
+      const { fd, queue } = await agxOpenContext(app);
       const q = queueOf(dev, app, queue);
       expect(made).toEqual([q.sched]);
       expect(q.sched.name).toBe("asahi-q1");
@@ -206,7 +206,7 @@ describe("the driver's fences", () => {
     const { sim, host, dev } = setup();
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
-      const { fd, queue } = await openQueue(app);
+      const { fd, queue } = await agxOpenContext(app);
       const so = await drmSyncobjCreate(app, fd);
       await submit(app, fd, {
         queue_id: queue,

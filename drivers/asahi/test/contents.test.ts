@@ -13,12 +13,13 @@ import { asahiGemMmapOffset, DRM_ASAHI_BIND_READ, DRM_ASAHI_BIND_WRITE } from ".
 import {
   agxBoCreate,
   agxComputeCommand,
+  agxOpenContext,
   agxRenderCommand,
   agxSubmit,
   agxSyncobj,
   agxVmBind,
 } from "../src/user/index.js";
-import { fileOf, openQueue, queueOf, setup, syncobjError } from "./helpers.js";
+import { fileOf, queueOf, setup, syncobjError } from "./helpers.js";
 
 const RW = DRM_ASAHI_BIND_READ | DRM_ASAHI_BIND_WRITE;
 /** Where the tests bind their buffers. */
@@ -40,7 +41,7 @@ describe("asahi: what commands write", () => {
     const { sim, host, dev } = setup();
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
-      const { fd, vm, queue } = await openQueue(app);
+      const { fd, vm, queue } = await agxOpenContext(app);
       const a = await agxBoCreate(app, fd, 65536);
       const b = await agxBoCreate(app, fd, 16384);
       await agxVmBind(app, fd, vm, [
@@ -77,7 +78,7 @@ describe("asahi: what commands write", () => {
     const app = new Process(sim, "app");
     await sim
       .exec("app", async () => {
-        const { fd, vm, queue } = await openQueue(app);
+        const { fd, vm, queue } = await agxOpenContext(app);
         const a = await agxBoCreate(app, fd, 16384);
         const b = await agxBoCreate(app, fd, 16384);
         await agxVmBind(app, fd, vm, [
@@ -104,7 +105,7 @@ describe("asahi: what commands write", () => {
     const { sim, host, dev } = setup({ timeoutNs: 1_000_000 });
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
-      const { fd, vm, queue } = await openQueue(app);
+      const { fd, vm, queue } = await agxOpenContext(app);
       const a = await agxBoCreate(app, fd, 16384);
       await agxVmBind(app, fd, vm, [{ flags: RW, handle: a, offset: 0, range: 16384, addr: VA_A }]);
       const done = await drmSyncobjCreate(app, fd);
@@ -128,7 +129,7 @@ describe("asahi: CPU access", () => {
     const { sim, host, dev } = setup();
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
-      const { fd } = await openQueue(app);
+      const { fd } = await agxOpenContext(app);
       const a = await agxBoCreate(app, fd, 16384);
       const off = asahiGemMmapOffset(fileOf(dev, app), a);
       expect(() => asahiGemMmapOffset(fileOf(dev, app), a, 1)).toThrow(/EINVAL/);

@@ -7,17 +7,21 @@
 import { DrmHookStage, type DrmPlugin, drmSyncobjCreate, drmSyncobjWait } from "@drmsim/drm";
 import { ERRNO, msecs, Process, usecs } from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
-import { DRM_IOCTL_ASAHI_QUEUE_CREATE, DRM_IOCTL_ASAHI_QUEUE_DESTROY } from "../src/index.js";
-import { agxComputeCommand, agxRenderCommand } from "../src/user/index.js";
-import { openQueue, outSyncs, queueOf, setup, submit, syncobjError, syncobjFence } from "./helpers.js";
+import {
+  agxComputeCommand,
+  agxCreateCommandQueue,
+  agxDestroyCommandQueue,
+  agxOpenContext,
+  agxRenderCommand,
+} from "../src/user/index.js";
+import { outSyncs, queueOf, setup, submit, syncobjError, syncobjFence } from "./helpers.js";
 
 const FOREVER = 2n ** 62n;
 const T = msecs(10);
 
 async function twoQueues(app: Process) {
-  const { fd, vm, queue: q1 } = await openQueue(app);
-  const q2 = (await app.ioctl<{ queue_id: number }>(fd, DRM_IOCTL_ASAHI_QUEUE_CREATE, { vm_id: vm }))
-    .queue_id;
+  const { fd, vm, queue: q1 } = await agxOpenContext(app);
+  const q2 = await agxCreateCommandQueue(app, fd, vm, 0);
   const so = async () => drmSyncobjCreate(app, fd);
   return { fd, q1, q2, so };
 }
@@ -172,7 +176,7 @@ describe("teardown with work in flight", () => {
         syncs: outSyncs(b),
         out_sync_count: 1,
       });
-      await app.ioctl(fd, DRM_IOCTL_ASAHI_QUEUE_DESTROY, { queue_id: q1 });
+      await agxDestroyCommandQueue(app, fd, q1);
       // The flush waited up to 1 s for job 2 to reach the firmware (it did at 50 ms), then the
       // scheduler teardown cancelled what was still there.
       expect(syncobjError(dev, app, a)).toBe(0);
@@ -210,12 +214,13 @@ describe("teardown with work in flight", () => {
       app.exit();
       return held;
     });
+    // The file's release kills the queued job from the scheduler's work, after the exit returned.
+    await sim.run();
     expect(fences.map((f) => [f.signaled, f.error])).toEqual([
       [true, -ERRNO.ECANCELED],
       [true, -ERRNO.ESRCH],
     ]);
     for (const f of fences) f.put();
-    await sim.run();
     host.remove(dev);
     expect(sim.teardown().findings).toEqual([]);
   });

@@ -1,7 +1,7 @@
 /** Test rig for the asahi tests; the userspace side is `@drmsim/asahi/user` (`src/user`). */
-import type { DmaFence } from "@drmsim/dma-fence";
-import { type DrmDevice, DrmPluginHost, type DrmProbeOptions, drmSyncobjTable } from "@drmsim/drm";
+import { type DrmDevice, DrmPluginHost, type DrmProbeOptions } from "@drmsim/drm";
 import { type Process, Simulator } from "@drmsim/runtime";
+import { processFile, syncobjFence } from "@drmsim/testing";
 import {
   type AsahiGpuConfig,
   asahiFileOf,
@@ -12,9 +12,7 @@ import {
 import {
   AGX_KERNEL_VA_START,
   type AgxCommand,
-  agxCreateCommandQueue,
   agxEncodeCmdbuf,
-  agxOpenDevice,
   agxSimHwNext,
   agxSimOverrides,
   agxSyncobj,
@@ -43,14 +41,8 @@ export function setup(
   return { sim, host, dev };
 }
 
-export const fileOf = (dev: DrmDevice, proc: Process) => [...dev.files].find((f) => f.proc === proc)!;
-
-/** Opens the render node with its VM (`agx_open_device`) and creates one queue on it. */
-export async function openQueue(p: Process, path = "/dev/dri/renderD128") {
-  const { fd, vm } = await agxOpenDevice(p, path);
-  const queue = await agxCreateCommandQueue(p, fd, vm);
-  return { fd, vm, queue };
-}
+// Kernel-side peeks: one copy, in @drmsim/testing.
+export { processFile as fileOf, syncobjFence };
 
 /** A raw SUBMIT argument, with `commands` the library encodes into `cmdbuf`/`cmdbuf_size`. */
 export type TestSubmit = DrmAsahiSubmit & { commands?: readonly AgxCommand[] };
@@ -78,15 +70,6 @@ export function outSyncs(...s: (number | [number, number])[]) {
   return s.map((x) => (typeof x === "number" ? agxSyncobj(x) : agxTimelineSyncobj(x[0], x[1])));
 }
 
-/** The fence a syncobj holds now (kernel side; a new reference). */
-export function syncobjFence(dev: DrmDevice, p: Process, handle: number): DmaFence | null {
-  const s = drmSyncobjTable(fileOf(dev, p)).find(handle);
-  if (s === null) return null;
-  const f = s.fenceGet();
-  s.put();
-  return f;
-}
-
 /** The error a syncobj's fence carries (after it signalled). */
 export function syncobjError(dev: DrmDevice, p: Process, handle: number): number {
   const f = syncobjFence(dev, p, handle);
@@ -97,4 +80,4 @@ export function syncobjError(dev: DrmDevice, p: Process, handle: number): number
 }
 
 export const queueOf = (dev: DrmDevice, p: Process, id: number) =>
-  asahiFileOf(fileOf(dev, p)).queue(id, "test");
+  asahiFileOf(processFile(dev, p)).queue(id, "test");

@@ -13,8 +13,15 @@ import {
   DRM_ASAHI_BIND_SINGLE_PAGE,
   DRM_ASAHI_BIND_WRITE,
 } from "../src/index.js";
-import { agxBoCreate, agxComputeCommand, agxRenderCommand, agxSubmit, agxVmBind } from "../src/user/index.js";
-import { fileOf, openQueue, queueOf, setup } from "./helpers.js";
+import {
+  agxBoCreate,
+  agxComputeCommand,
+  agxOpenContext,
+  agxRenderCommand,
+  agxSubmit,
+  agxVmBind,
+} from "../src/user/index.js";
+import { fileOf, queueOf, setup } from "./helpers.js";
 
 const RW = DRM_ASAHI_BIND_READ | DRM_ASAHI_BIND_WRITE;
 const errno = (p: Promise<unknown>) =>
@@ -27,7 +34,7 @@ it("fill and copy resolve through the VM's mappings; a range outside one, or aga
   const { sim, host, dev } = setup();
   const app = new Process(sim, "app");
   await sim.exec("app", async () => {
-    const { fd, vm, queue } = await openQueue(app);
+    const { fd, vm, queue } = await agxOpenContext(app);
     const a = await agxBoCreate(app, fd, 2 * ASAHI_PAGE_SIZE);
     const b = await agxBoCreate(app, fd, ASAHI_PAGE_SIZE);
     const A = 0x100_0000;

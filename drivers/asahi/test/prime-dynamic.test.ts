@@ -11,12 +11,16 @@ import {
   BackingStore,
   Device,
   type DmaBuf,
+  type DmaBufAttachment,
+  type DmaDataDirection,
   devicePlacement,
   dmaBufFd,
   PAGE_SIZE,
+  type SgTable,
   StoreExporter,
   systemPlacement,
 } from "@drmsim/dma-buf";
+import { DmaFence, dmaFenceContextAlloc } from "@drmsim/dma-fence";
 import { DmaResvUsage } from "@drmsim/dma-resv";
 import {
   DrmGemPrimeDynamicObject,
@@ -28,8 +32,8 @@ import {
 import { Process, type Simulator } from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
 import { asahiPrimeStats, DRM_ASAHI_BIND_READ, DRM_ASAHI_BIND_WRITE } from "../src/index.js";
-import { agxBoCreate, agxRenderCommand, agxVmBind } from "../src/user/index.js";
-import { fileOf, openQueue, outSyncs, setup, submit } from "./helpers.js";
+import { agxBoCreate, agxOpenContext, agxRenderCommand, agxVmBind } from "../src/user/index.js";
+import { fileOf, outSyncs, setup, submit, syncobjFence } from "./helpers.js";
 
 const FOREVER = 2n ** 62n;
 const SIZE = 16 * PAGE_SIZE;
@@ -86,7 +90,7 @@ describe("asahi dynamic dma-buf import", () => {
     const app = new Process(sim, "app");
     const stats = asahiPrimeStats(dev);
     await sim.exec("app", async () => {
-      const { fd, vm, queue } = await openQueue(app);
+      const { fd, vm, queue } = await agxOpenContext(app);
       const handle = await importInto(app, fd, vm, buf);
       const obj = fileOf(dev, app).gem.peek(handle) as DrmGemPrimeDynamicObject;
       expect(obj).toBeInstanceOf(DrmGemPrimeDynamicObject);
@@ -130,7 +134,7 @@ describe("asahi dynamic dma-buf import", () => {
     const { exp, buf } = exporter(sim, true);
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
-      const { fd, vm, queue } = await openQueue(app);
+      const { fd, vm, queue } = await agxOpenContext(app);
       const handle = await importInto(app, fd, vm, buf);
       const obj = fileOf(dev, app).gem.peek(handle) as DrmGemPrimeDynamicObject;
       // asahi allows peer2peer; the exporter's attach cleared it (no PCI path between the two).
@@ -153,7 +157,7 @@ describe("asahi dynamic dma-buf import", () => {
     const { buf } = exporter(sim);
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
-      const { fd, vm, queue } = await openQueue(app);
+      const { fd, vm, queue } = await agxOpenContext(app);
       await importInto(app, fd, vm, buf);
       await sample(app, fd, queue);
       // BOOKKEEP usage: the exporter waits for the job before it moves the buffer, while implicit
@@ -169,6 +173,74 @@ describe("asahi dynamic dma-buf import", () => {
       expect(fileOf(dev, app).gem.peek(own)).not.toBeInstanceOf(DrmGemPrimeDynamicObject);
       app.close(fd);
     });
+    expect(sim.teardown().findings).toEqual([]);
+  });
+
+  it("a move the exporter makes to serve the map leaves its fence in the resv: the job waits for it (not for the exporter's write), and its own fence still gets a slot", async () => {
+    // What TTM does when an importer maps a buffer it cannot reach where it is: the map moves it,
+    // pipelined, and the copy's fence goes into the resv — taking the slot the submit reserved
+    // for its job before mapping. The submit must reserve again (a rarely taken path: only a
+    // map that moves does it).
+    const { sim, dev } = setup();
+    const ops = { getDriverName: () => "exp", getTimelineName: () => "copy" };
+    const copy = new DmaFence(sim, ops, dmaFenceContextAlloc(sim), 1);
+    // The exporter's own earlier write, still in flight: with it the resv list is full after
+    // every unlock (reservations end with the lock hold), so each slot the submit reserves is
+    // the only spare one.
+    const write = new DmaFence(sim, ops, dmaFenceContextAlloc(sim), 1);
+    class MovingExporter extends StoreExporter {
+      override mapDmaBuf(att: DmaBufAttachment, dir: DmaDataDirection): SgTable {
+        att.dmabuf.resv.reserveFences(1);
+        att.dmabuf.resv.addFence(copy, DmaResvUsage.KERNEL);
+        return super.mapDmaBuf(att, dir);
+      }
+    }
+    const exp = new MovingExporter({
+      dev: new Device(sim, { name: "exp" }),
+      store: new BackingStore(SIZE, systemPlacement(sim, SIZE)),
+    });
+    const buf = exp.export(sim);
+    const app = new Process(sim, "app");
+    await sim.exec("app", async () => {
+      await buf.resv.lock(null);
+      buf.resv.reserveFences(1);
+      buf.resv.addFence(write, DmaResvUsage.WRITE);
+      buf.resv.unlock();
+      const { fd, vm, queue } = await agxOpenContext(app);
+      await importInto(app, fd, vm, buf);
+      const done = await drmSyncobjCreate(app, fd);
+      await submit(app, fd, {
+        queue_id: queue,
+        commands: [agxRenderCommand()],
+        syncs: outSyncs(done),
+        in_sync_count: 0,
+        out_sync_count: 1,
+      });
+      // The submit mapped the buffer (the map that moved it), and the write's, the copy's (KERNEL)
+      // and the job's (BOOKKEEP) fences are in the resv, none signalled.
+      expect(asahiPrimeStats(dev).maps).toBe(1);
+      expect(buf.resv.numFences).toBe(3);
+      expect(buf.resv.testSignaled(DmaResvUsage.KERNEL)).toBe(false);
+      // The job waits for the copy — 10 ms on (many times a render command's length) it has not
+      // finished; once the copy signals, it runs — but not for the exporter's write: synchronisation
+      // with other writers is explicit, so the write is still pending when the job is done.
+      let doneBeforeCopy: boolean | undefined;
+      sim.schedule(10_000_000, () => {
+        const job = syncobjFence(dev, app, done);
+        doneBeforeCopy = job?.isSignaled();
+        job?.put();
+        copy.signal();
+      });
+      await drmSyncobjWait(app, fd, [done], FOREVER);
+      expect(doneBeforeCopy).toBe(false);
+      expect(sim.now).toBeGreaterThanOrEqual(10_000_000);
+      expect(write.isSignaled()).toBe(false);
+      write.signal();
+      expect(buf.resv.testSignaled(DmaResvUsage.BOOKKEEP)).toBe(true);
+      app.close(fd);
+    });
+    copy.put();
+    write.put();
     expect(sim.teardown().findings).toEqual([]);
   });
 

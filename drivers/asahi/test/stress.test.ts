@@ -6,8 +6,8 @@
 import { drmSyncobjCreate, drmSyncobjWait } from "@drmsim/drm";
 import { Process, type Simulator, usecs } from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
-import { type AgxCommand, agxComputeCommand, agxRenderCommand } from "../src/user/index.js";
-import { openQueue, outSyncs, queueOf, setup, submit } from "./helpers.js";
+import { type AgxCommand, agxComputeCommand, agxOpenContext, agxRenderCommand } from "../src/user/index.js";
+import { outSyncs, queueOf, setup, submit } from "./helpers.js";
 
 const FOREVER = 2n ** 62n;
 
@@ -43,7 +43,7 @@ async function run(seed: number, jobs: number) {
   const { sim, host, dev } = setup({ seed });
   const procs = [new Process(sim, "a"), new Process(sim, "b")];
   const out = await sim.exec("main", async () => {
-    const qs = await Promise.all(procs.map((p) => openQueue(p)));
+    const qs = await Promise.all(procs.map((p) => agxOpenContext(p)));
     const lasts: number[] = [];
     for (const [i, p] of procs.entries()) lasts.push(await drmSyncobjCreate(p, qs[i]!.fd));
     for (let j = 0; j < jobs; j++) {

@@ -29,10 +29,13 @@ import {
 import {
   agxAttachmentsCommand,
   agxComputeCommand,
+  agxCreateCommandQueue,
+  agxDestroyCommandQueue,
+  agxOpenContext,
   agxRenderCommand,
   agxVmCreate,
 } from "../src/user/index.js";
-import { fileOf, openQueue, outSyncs, queueOf, setup, submit, syncobjError } from "./helpers.js";
+import { fileOf, outSyncs, queueOf, setup, submit, syncobjError } from "./helpers.js";
 
 const FOREVER = 2n ** 62n;
 
@@ -59,7 +62,7 @@ describe("ASAHI_QUEUE_CREATE / DESTROY", () => {
       ).rejects.toMatchObject({
         code: "EINVAL",
       });
-      await app.ioctl(fd, DRM_IOCTL_ASAHI_QUEUE_DESTROY, { queue_id: 1 });
+      await agxDestroyCommandQueue(app, fd, 1);
       await expect(app.ioctl(fd, DRM_IOCTL_ASAHI_QUEUE_DESTROY, { queue_id: 1 })).rejects.toMatchObject({
         code: "ENOENT",
       });
@@ -102,17 +105,11 @@ describe("asahi ioctl permissions (the driver's declare_drm_ioctls!: AUTH | REND
       const r = await root.open("/dev/dri/renderD128");
       const vm_id = await agxVmCreate(root, r);
       const inUser = root.sendFd(user, r);
-      await expect(
-        user.ioctl(inUser, DRM_IOCTL_ASAHI_QUEUE_CREATE, { vm_id, priority: 2 }),
-      ).rejects.toMatchObject({ code: "EPERM" });
+      await expect(agxCreateCommandQueue(user, inUser, vm_id, 2)).rejects.toMatchObject({ code: "EPERM" });
       const u = await user.open("/dev/dri/renderD128");
       const uvm = await agxVmCreate(user, u);
       const inRoot = user.sendFd(root, u);
-      expect(
-        await root.ioctl(inRoot, DRM_IOCTL_ASAHI_QUEUE_CREATE, { vm_id: uvm, priority: 2 }),
-      ).toMatchObject({
-        queue_id: 1,
-      });
+      expect(await agxCreateCommandQueue(root, inRoot, uvm, 2)).toBe(1);
       expect(asahiFileOf(fileOf(dev, user)).queues.size).toBe(1);
     });
     root.exit();
@@ -127,7 +124,7 @@ describe("ASAHI_SUBMIT argument checks (a failed submit changes nothing)", () =>
     const { sim, host, dev } = setup({ slots: 8 });
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
-      const { fd, queue } = await openQueue(app);
+      const { fd, queue } = await agxOpenContext(app);
       const so = await drmSyncobjCreate(app, fd);
       const ok = { queue_id: queue, commands: [agxRenderCommand()] };
       const bad = async (args: object, code: string, msg?: RegExp) => {
@@ -215,7 +212,7 @@ describe("barriers", () => {
     const { sim, host, dev } = setup();
     const app = new Process(sim, "app");
     const stats = await sim.exec("app", async () => {
-      const { fd, queue } = await openQueue(app);
+      const { fd, queue } = await agxOpenContext(app);
       const so = await drmSyncobjCreate(app, fd);
       await submit(app, fd, {
         queue_id: queue,
@@ -247,7 +244,7 @@ describe("barriers", () => {
     const { sim, host, dev } = setup();
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
-      const { fd, queue } = await openQueue(app);
+      const { fd, queue } = await agxOpenContext(app);
       const so = await drmSyncobjCreate(app, fd);
       const attach = (cmd_type: number) =>
         agxAttachmentsCommand(cmd_type, [{ pointer: 0x10_0000, size: 4096 }]);
@@ -289,7 +286,7 @@ describe("barriers", () => {
     const { sim, host, dev } = setup({ plugins: [keepStats] });
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
-      const { fd, queue } = await openQueue(app);
+      const { fd, queue } = await agxOpenContext(app);
       const a = await drmSyncobjCreate(app, fd);
       const b = await drmSyncobjCreate(app, fd);
       const c = await drmSyncobjCreate(app, fd);
@@ -339,9 +336,8 @@ describe("syncobjs", () => {
     const { sim, host, dev } = setup();
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
-      const { fd, queue: q1 } = await openQueue(app);
-      const q2 = (await app.ioctl<{ queue_id: number }>(fd, DRM_IOCTL_ASAHI_QUEUE_CREATE, { vm_id: 1 }))
-        .queue_id;
+      const { fd, queue: q1 } = await agxOpenContext(app);
+      const q2 = await agxCreateCommandQueue(app, fd, 1, 0);
       const tl = await drmSyncobjCreate(app, fd);
       const bin = await drmSyncobjCreate(app, fd);
       await submit(app, fd, {
@@ -381,7 +377,7 @@ describe("firmware ring limits through prepareJob fences (seed 002)", () => {
     const { sim, host, dev } = setup({ slots: 4 });
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
-      const { fd, queue } = await openQueue(app);
+      const { fd, queue } = await agxOpenContext(app);
       const handles: number[] = [];
       for (let i = 0; i < 40; i++) {
         const so = await drmSyncobjCreate(app, fd);
@@ -421,7 +417,7 @@ describe("firmware ring limits through prepareJob fences (seed 002)", () => {
     const { sim, host, dev } = setup({ slots: 8, ringSize: 6 });
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
-      const { fd, queue } = await openQueue(app);
+      const { fd, queue } = await agxOpenContext(app);
       const handles: number[] = [];
       for (let i = 0; i < 6; i++) {
         const so = await drmSyncobjCreate(app, fd);
@@ -453,7 +449,7 @@ describe("probe and tracing", () => {
     const dev = asahiProbe(host);
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
-      const { queue } = await openQueue(app);
+      const { queue } = await agxOpenContext(app);
       const q = queueOf(dev, app, queue);
       // No private ops object: the scheduler calls the device's drm_sched_backend_ops.
       expect(q.sched.ops).toBe(dev.schedOps);
@@ -474,7 +470,7 @@ describe("probe and tracing", () => {
     const { sim, host, dev } = setup({ trace: true });
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
-      const { fd, queue } = await openQueue(app);
+      const { fd, queue } = await agxOpenContext(app);
       const so = await drmSyncobjCreate(app, fd);
       await submit(app, fd, {
         queue_id: queue,

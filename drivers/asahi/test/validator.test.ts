@@ -7,15 +7,15 @@
 import { drmSyncobjCreate, drmSyncobjWait } from "@drmsim/drm";
 import { Process, ValidatorError } from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
-import { agxRenderCommand } from "../src/user/index.js";
+import { agxOpenContext, agxRenderCommand } from "../src/user/index.js";
 import { AllocInRunJob, WaitInPrepareJob } from "./fixtures/broken-ops/broken-ops.js";
-import { openQueue, outSyncs, setup, submit, syncobjError } from "./helpers.js";
+import { outSyncs, setup, submit, syncobjError } from "./helpers.js";
 
 const FOREVER = 2n ** 62n;
 
 async function oneJob(sim: import("@drmsim/runtime").Simulator, app: Process) {
   return sim.exec("app", async () => {
-    const { fd, queue } = await openQueue(app);
+    const { fd, queue } = await agxOpenContext(app);
     const so = await drmSyncobjCreate(app, fd);
     await submit(app, fd, {
       queue_id: queue,

@@ -30,11 +30,13 @@ import {
   agxEncodeBindOps,
   agxImplicitInSync,
   agxImplicitOutSync,
+  agxOpenContext,
   agxRenderCommand,
   agxVmBind,
   agxVmCreate,
+  agxVmDestroy,
 } from "../src/user/index.js";
-import { fileOf, KERNEL_START, openQueue, outSyncs, setup, submit } from "./helpers.js";
+import { fileOf, KERNEL_START, outSyncs, setup, submit } from "./helpers.js";
 
 const FOREVER = 2n ** 62n;
 const RW = DRM_ASAHI_BIND_READ | DRM_ASAHI_BIND_WRITE;
@@ -66,7 +68,7 @@ describe("VMs and VM_BIND", () => {
       await expect(app.ioctl(fd, DRM_IOCTL_ASAHI_VM_DESTROY, { vm_id: 3 })).rejects.toMatchObject({
         code: "ENOENT",
       });
-      await app.ioctl(fd, DRM_IOCTL_ASAHI_VM_DESTROY, { vm_id: 1 });
+      await agxVmDestroy(app, fd, 1);
       await expect(app.ioctl(fd, DRM_IOCTL_ASAHI_VM_DESTROY, { vm_id: 1 })).rejects.toMatchObject({
         code: "ENOENT",
       });
@@ -161,7 +163,7 @@ describe("VMs and VM_BIND", () => {
       await drmCloseBufferHandle(app, fd, bo);
       expect(obj.refcount).toBe(2);
       // Destroying the VM drops the mappings and, with them, the object.
-      await app.ioctl(fd, DRM_IOCTL_ASAHI_VM_DESTROY, { vm_id });
+      await agxVmDestroy(app, fd, vm_id);
       expect(vm.mappings).toEqual([]);
       expect(obj.refcount).toBe(0);
     });
@@ -288,8 +290,8 @@ describe("GEM_CREATE and PRIME", () => {
     const writer = new Process(sim, "writer");
     const reader = new Process(sim, "reader");
     const result = await sim.exec("main", async () => {
-      const w = await openQueue(writer);
-      const r = await openQueue(reader);
+      const w = await agxOpenContext(writer);
+      const r = await agxOpenContext(reader);
       const bo = await agxBoCreate(writer, w.fd, 1 << 20);
       await agxVmBind(writer, w.fd, w.vm, [{ flags: RW, handle: bo, offset: 0, range: 1 << 20, addr: VA }]);
       const dmabuf = await drmPrimeHandleToFD(writer, w.fd, bo);

@@ -342,8 +342,19 @@ export class HlDevice {
     this.computeCtxInRelease = false;
   }
 
-  /** Device removal: stops the timeout works; engines are idle or aborted. */
+  /**
+   * Device removal (`hl_device_fini` → `cleanup_resources`): halts the engines and rolls back every
+   * CS still in flight (`hl_cs_rollback_all`) — a job hung on its engine included — so their
+   * fences complete with `-EIO` and release their contexts; then stops the timeout works. The
+   * device stays in reset (`hard_reset_pending`): it never runs work again.
+   */
   fini(): void {
+    this.inReset = true;
+    this.sim.withFrame(`hl_device_fini(${this.name})`, () => {
+      for (const q of this.queues) q.engine?.reset(-5, { abortQueued: true });
+    });
+    for (const cs of [...this.csMirrorList]) for (const j of cs.jobs) if (!j.done) cs.jobDone(j, -5);
+    for (const q of this.queues) q.flushHeld();
     for (const cs of this.csMirrorList) this.tdrWq.cancelWork(cs.tdr);
     this.unprobe();
   }

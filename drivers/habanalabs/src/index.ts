@@ -8,6 +8,7 @@
  * See README.md for a runnable example.
  */
 export * from "./command-submission.js";
+export { driver } from "./conformance.js";
 export { HlCb, HlCtx } from "./context.js";
 export * from "./habanalabs-accel.js";
 export * from "./habanalabs-drv.js";

@@ -335,6 +335,27 @@ describe("habanalabs: CS timeout and hard reset", () => {
     expect(sim.teardown().findings).toEqual([]);
   });
 
+  it("removing the device with a CS hung on its engine rolls it back: its fence ends with EIO, nothing leaks", async () => {
+    const { sim, host, dev, hdev } = setup();
+    const app = new Process(sim, "app");
+    const fence = await sim.exec("app", async () => {
+      const fd = await app.open("/dev/accel/accel0");
+      const cb = await hlthunkRequestCommandBuffer(app, fd);
+      const seq = await cs(app, fd, [{ queue_index: 0, cb_handle: cb, cb_size: 64, hang: true }]);
+      await sleep(sim, msecs(1));
+      return hdev.csMirrorList.find((c) => c.sequence === seq)!.fence.get();
+    });
+    expect(fence.done).toBe(false);
+    app.exit(); // the hung CS keeps the context alive
+    host.remove(dev);
+    expect(fence.done).toBe(true);
+    expect(fence.error).toBe(-5);
+    expect(hdev.csMirrorList).toEqual([]);
+    fence.put();
+    await sim.run();
+    expect(sim.teardown().findings).toEqual([]);
+  });
+
   it("the timeout is armed for the oldest CS only, and re-armed with a full period for the next", async () => {
     const { sim, host, dev, hdev } = setup({ csTimeoutNs: msecs(10) });
     const app = new Process(sim, "app");

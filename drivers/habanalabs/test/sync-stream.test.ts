@@ -12,12 +12,12 @@ import {
   HL_CS_SEQ_NONE,
   HL_SYNC_STREAM_JOB_NS,
   type HlCsArgs,
-  type HlWaitCsArgs,
 } from "../src/index.js";
 import {
   type HlthunkChunk,
   hlthunkCommandSubmission,
   hlthunkRequestCommandBuffer,
+  hlthunkWaitForCs,
 } from "../src/user/index.js";
 import { errno as code, rig as setup } from "./hl-user.js";
 
@@ -29,27 +29,30 @@ const TPC_0 = 7;
 async function open(app: Process) {
   const fd = await app.open("/dev/accel/accel0");
   const cb_handle = await hlthunkRequestCommandBuffer(app, fd);
-  const cs = async (input: NonNullable<HlCsArgs["in"]>) =>
-    (await app.ioctl<HlCsArgs>(fd, DRM_IOCTL_HL_CS, { in: input })).out!;
-  // Through hl-thunk: its knobs (exec_ns, hang) go through the side channel.
-  const thunk = (chunk: HlthunkChunk, cs_flags = 0) =>
-    hlthunkCommandSubmission(app, fd, [chunk], { cs_flags });
   return {
     fd,
     /** A default CS: one job of `ns` on `queue`. */
     work: async (queue: number, ns: number) =>
-      Number((await thunk({ queue_index: queue, cb_handle, cb_size: 64, exec_ns: ns })).seq),
-    signal: (queue: number, extra: HlthunkChunk = {}) =>
-      thunk({ queue_index: queue, ...extra }, HL_CS_FLAGS_SIGNAL),
-    wait: (queue: number, signalSeq: number | bigint, extra: HlthunkChunk = {}) =>
-      thunk(
-        { queue_index: queue, signal_seq_arr: [signalSeq], num_signal_seq_arr: 1, ...extra },
-        HL_CS_FLAGS_WAIT,
+      Number(
+        (
+          await hlthunkCommandSubmission(app, fd, [
+            { queue_index: queue, cb_handle, cb_size: 64, exec_ns: ns },
+          ])
+        ).seq,
       ),
-    raw: cs,
-    done: async (seq: number | bigint) =>
-      (await app.ioctl<HlWaitCsArgs>(fd, DRM_IOCTL_HL_WAIT_CS, { in: { seq, timeout_us: 10_000_000 } })).out!
-        .timestamp_nsec,
+    signal: (queue: number, extra: HlthunkChunk = {}) =>
+      hlthunkCommandSubmission(app, fd, [{ queue_index: queue, ...extra }], { cs_flags: HL_CS_FLAGS_SIGNAL }),
+    wait: (queue: number, signalSeq: number | bigint, extra: HlthunkChunk = {}) =>
+      hlthunkCommandSubmission(
+        app,
+        fd,
+        [{ queue_index: queue, signal_seq_arr: [signalSeq], num_signal_seq_arr: 1, ...extra }],
+        { cs_flags: HL_CS_FLAGS_WAIT },
+      ),
+    /** `HL_CS` with `in` exactly as given (the argument checks). */
+    raw: async (input: NonNullable<HlCsArgs["in"]>) =>
+      (await app.ioctl<HlCsArgs>(fd, DRM_IOCTL_HL_CS, { in: input })).out!,
+    done: async (seq: number | bigint) => (await hlthunkWaitForCs(app, fd, seq, 10_000_000)).timestamp_nsec,
   };
 }
 
@@ -131,6 +134,7 @@ describe("habanalabs sync streams (signal and wait CSs)", () => {
         await code(app.ioctl(h.fd, DRM_IOCTL_HL_WAIT_CS, { in: { seq: HL_CS_SEQ_NONE, timeout_us: 0 } })),
       ).toBe("EINVAL");
     });
+    await sim.run(); // the last CS completes
     app.exit();
     host.remove(dev);
     expect(sim.teardown().findings).toEqual([]);

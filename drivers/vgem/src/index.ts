@@ -7,7 +7,8 @@
  * import "reflect-metadata";
  * import { DrmPluginHost, drmModeCreateDumbBuffer, drmPrimeHandleToFD } from "@drmsim/drm";
  * import { EPOLLIN, Process, Simulator } from "@drmsim/runtime";
- * import { DRM_IOCTL_VGEM_FENCE_ATTACH, DRM_IOCTL_VGEM_FENCE_SIGNAL, VGEM_FENCE_WRITE, vgemProbe } from "@drmsim/vgem";
+ * import { VGEM_FENCE_WRITE, vgemProbe } from "@drmsim/vgem";
+ * import { vgemFenceAttach, vgemFenceSignal } from "@drmsim/vgem/user";
  *
  * const sim = new Simulator();
  * const host = new DrmPluginHost(sim);
@@ -17,10 +18,10 @@
  *   const fd = await app.open("/dev/dri/card0");
  *   const bo = await drmModeCreateDumbBuffer(app, fd, 64, 64, 32);
  *   const dmabuf = await drmPrimeHandleToFD(app, fd, bo.handle);
- *   const { out_fence } = await app.ioctl<{ out_fence: number }>(fd, DRM_IOCTL_VGEM_FENCE_ATTACH, { handle: bo.handle, flags: VGEM_FENCE_WRITE });
+ *   const fence = await vgemFenceAttach(app, fd, bo.handle, VGEM_FENCE_WRITE);
  *   const busy = [{ fd: dmabuf, events: EPOLLIN }];
  *   const before = await app.poll(busy, 0); // 0: a writer is still busy
- *   await app.ioctl(fd, DRM_IOCTL_VGEM_FENCE_SIGNAL, { fence: out_fence });
+ *   await vgemFenceSignal(app, fd, fence);
  *   const after = await app.poll(busy, 0); // 1: readable now
  *   return [before, after];
  * });

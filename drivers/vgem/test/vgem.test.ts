@@ -34,6 +34,7 @@ import {
   vgemFileOf,
   vgemProbe,
 } from "../src/index.js";
+import { vgemFenceAttach, vgemFenceSignal } from "../src/user/index.js";
 
 function setup(opts: { trace?: boolean; validator?: "throw" | "collect" } = {}) {
   const sim = new Simulator(opts);
@@ -48,14 +49,8 @@ const fileOf = (dev: DrmDevice, proc: Process) => [...dev.files].find((f) => f.p
 const fencesOf = (resv: DmaResv, usage: DmaResvUsage) =>
   resv.fences.filter((_, i) => resv.usages[i]! <= usage);
 
-async function attach(p: Process, fd: number, handle: number, flags = 0): Promise<number> {
-  return (await p.ioctl<{ out_fence: number }>(fd, DRM_IOCTL_VGEM_FENCE_ATTACH, { handle, flags })).out_fence;
-}
-/** Signals `fence`; with `error`, the drmsim side channel gives it that error first. */
-async function signal(p: Process, fd: number, fence: number, error?: number): Promise<void> {
-  if (error !== undefined) await p.ioctl(fd, DRM_IOCTL_DRMSIM_VGEM_FENCE_ERROR, { fence, error });
-  await p.ioctl(fd, DRM_IOCTL_VGEM_FENCE_SIGNAL, { fence });
-}
+const attach = vgemFenceAttach;
+const signal = vgemFenceSignal;
 
 describe("vgem (IGT prime_vgem behaviours, from userspace)", () => {
   it("dumb buffers: pitch/size, map offset, ops run through the shmem helper with vgem frames and traces", async () => {

@@ -9,6 +9,7 @@ import {
   type IocDir,
   iocDir,
   iocNr,
+  iocSize,
   iocType,
   KernelError,
   type Process,
@@ -40,27 +41,30 @@ export const traceDrmIoctl = defineTracepoint<{ ioctl: string; file: string; ret
 /**
  * `drm_ioctl_permit(flags, file)`: `EACCES` unless `caller` may run an ioctl with these flags on
  * `file`. `DRM_ROOT_ONLY` is the calling process's `CAP_SYS_ADMIN` (`capable()` tests `current`,
- * not whoever opened the file). Render and accel clients need `DRM_RENDER_ALLOW` and pass
- * `DRM_AUTH`; primary clients need to be authenticated for `DRM_AUTH` and the current master for
- * `DRM_MASTER`.
+ * not whoever opened the file). `DRM_AUTH` needs a render client or an authenticated one,
+ * `DRM_MASTER` the current master, and a render client needs `DRM_RENDER_ALLOW`.
+ *
+ * Accel clients are not render clients (`drm_is_render_client()` tests the minor type only), so in
+ * 7.1 they follow the primary rules minus mastership: an ioctl without `DRM_RENDER_ALLOW` is
+ * allowed on `/dev/accel/accel*` (habanalabs declares every ioctl with flags 0), `DRM_AUTH` needs
+ * a file opened with `CAP_SYS_ADMIN` (`drm_file_alloc` authenticates root; nothing else can on an
+ * accel node, which has no master), and `DRM_MASTER` is always refused.
  */
 export function drmIoctlPermit(flags: number, file: DrmFile, name: string, caller: Process): void {
   const where = file.minor.path;
   if ((flags & DRM_ROOT_ONLY) !== 0 && !drmProcessIsRoot(caller))
     throw new KernelError("EACCES", `${name} needs CAP_SYS_ADMIN (DRM_ROOT_ONLY); ${caller} is not root`);
-  const renderLike = file.isRenderClient || file.isAccelClient;
-  if ((flags & DRM_AUTH) !== 0 && !renderLike && !file.authenticated)
+  if ((flags & DRM_AUTH) !== 0 && !file.isRenderClient && !file.authenticated)
     throw new KernelError(
       "EACCES",
-      `${name} needs an authenticated client (DRM_AUTH), and this client of ${where} is not authenticated by the DRM master`,
+      file.isAccelClient
+        ? `${name} needs an authenticated client (DRM_AUTH), and only a CAP_SYS_ADMIN opener of accel node ${where} is one`
+        : `${name} needs an authenticated client (DRM_AUTH), and this client of ${where} is not authenticated by the DRM master`,
     );
   if ((flags & DRM_MASTER) !== 0 && !drmIsCurrentMaster(file))
     throw new KernelError("EACCES", `${name} may only be called by the DRM master of ${where} (DRM_MASTER)`);
-  if ((flags & DRM_RENDER_ALLOW) === 0 && renderLike)
-    throw new KernelError(
-      "EACCES",
-      `${name} is not allowed on ${file.isAccelClient ? "accel" : "render"} node ${where} (no DRM_RENDER_ALLOW)`,
-    );
+  if ((flags & DRM_RENDER_ALLOW) === 0 && file.isRenderClient)
+    throw new KernelError("EACCES", `${name} is not allowed on render node ${where} (no DRM_RENDER_ALLOW)`);
 }
 
 /**
@@ -76,10 +80,17 @@ export function drmIoctlLookup(dev: DrmDevice, cmd: number): DrmIoctlDef | undef
 /**
  * `drm_ioctl(filp, cmd, arg)` + `drm_ioctl_kernel()`: `ENODEV` once the device is unplugged;
  * `ENOTTY` for a request that is not a DRM one (type byte other than 'd'); `EINVAL` for a number
- * neither the core nor the driver defines; then the argument is copied in (in the directions both
- * the caller's request and the declaration have: `EFAULT`), the file's owner updated
- * (`drm_file_update_pid`), the caller's permission checked (`drm_ioctl_permit`: `EACCES`), the features the ioctl requires (`EOPNOTSUPP`) and its declared
- * pads and flags (`EINVAL`), the handler run, and the argument copied back.
+ * neither the core nor the driver defines; then the argument is copied in (`EFAULT`), the file's
+ * owner updated (`drm_file_update_pid`), the caller's permission checked (`drm_ioctl_permit`:
+ * `EACCES`), the features the ioctl requires (`EOPNOTSUPP`) and its declared pads and flags
+ * (`EINVAL`), the handler run, and the argument copied back — whatever the handler returned, as
+ * the kernel copies `out_size` bytes back before it looks at the return code (a failed copy back
+ * is `EFAULT`). Only a call that failed before its argument was copied in leaves it untouched.
+ *
+ * Sizes and directions (for a byte-level `UapiUserArg`): the copy directions are those both the
+ * request and the declaration have; `in_size` and `out_size` are the request's `_IOC_SIZE` in
+ * those directions, so a shorter struct from older userspace is zero-extended to the declared one
+ * and the tail of a longer one is ignored by the handler and copied back as it came.
  */
 export async function drmIoctl(file: DrmFile, cmd: number, arg: unknown, proc: Process): Promise<void> {
   const dev = file.device;
@@ -97,15 +108,26 @@ export async function drmIoctl(file: DrmFile, cmd: number, arg: unknown, proc: P
   const name = def.name;
   const dir = (iocDir(cmd) & iocDir(def.cmd)) as IocDir;
   const run = () =>
-    uapiIoctlCall(sim, name, dir, def.layout, arg, (args) => {
-      // drm_ioctl_kernel: the file follows the fd to its new process before the permission check.
-      drmFileUpdatePid(file, proc);
-      drmIoctlPermit(def.flags, file, name, proc);
-      if (def.requires !== 0 && !dev.checkFeature(def.requires))
-        throw new KernelError("EOPNOTSUPP", `${name}: ${dev.driver.name} lacks the driver feature it needs`);
-      uapiCheckEntry(def.layout, args, name);
-      return def.handler(file, args, { proc, ctx, name, cmd });
-    });
+    uapiIoctlCall(
+      sim,
+      name,
+      dir,
+      def.layout,
+      arg,
+      (args) => {
+        // drm_ioctl_kernel: the file follows the fd to its new process before the permission check.
+        drmFileUpdatePid(file, proc);
+        drmIoctlPermit(def.flags, file, name, proc);
+        if (def.requires !== 0 && !dev.checkFeature(def.requires))
+          throw new KernelError(
+            "EOPNOTSUPP",
+            `${name}: ${dev.driver.name} lacks the driver feature it needs`,
+          );
+        uapiCheckEntry(def.layout, args, name);
+        return def.handler(file, args, { proc, ctx, name, cmd });
+      },
+      { userSize: iocSize(cmd), copyBack: "always" },
+    );
   if (!sim.tracer.on) return run();
   const t0 = sim.now;
   let ret = 0;

@@ -8,12 +8,8 @@
 import { DmaFence, dmaFenceContextAlloc, SYNC_IOC_FILE_INFO } from "@drmsim/dma-fence";
 import { EPOLLIN, msecs, Process, SA_RESTART, SIGKILL, SIGUSR1, Simulator } from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
-import {
-  DRM_IOCTL_VGEM_FENCE_ATTACH,
-  VGEM_FENCE_NOTIMEOUT,
-  VGEM_FENCE_WRITE,
-  vgemProbe,
-} from "../../../drivers/vgem/src/index.js";
+import { VGEM_FENCE_NOTIMEOUT, VGEM_FENCE_WRITE, vgemProbe } from "../../../drivers/vgem/src/index.js";
+import { vgemFenceAttach } from "../../../drivers/vgem/src/user/index.js";
 import {
   DRM_IOCTL_GEM_CLOSE,
   DRM_IOCTL_SYNCOBJ_DESTROY,
@@ -65,7 +61,7 @@ describe("uAPI isolation", () => {
       const h = await drmPrimeFDToHandle(a, ra, buf);
       // The same number means nothing in the other file of the same process …
       expect(await code(drmPrimeHandleToFD(a, ra2, h))).toBe("ENOENT");
-      expect(await code(a.ioctl(ra2, DRM_IOCTL_VGEM_FENCE_ATTACH, { handle: h }))).toBe("ENOENT");
+      expect(await code(vgemFenceAttach(a, ra2, h))).toBe("ENOENT");
       expect(await code(a.ioctl(ra2, DRM_IOCTL_GEM_CLOSE, { handle: h }))).toBe("EINVAL");
       // … nor in another process's file.
       expect(await code(drmPrimeHandleToFD(b, rb, h))).toBe("ENOENT");
@@ -199,10 +195,7 @@ describe("uAPI isolation", () => {
       const buf = await drmPrimeHandleToFD(producer, card, bo.handle);
       const hr = await drmPrimeFDToHandle(producer, r, buf);
       // Work in flight: a write fence nobody will signal by hand (no timeout either).
-      await producer.ioctl(r, DRM_IOCTL_VGEM_FENCE_ATTACH, {
-        handle: hr,
-        flags: VGEM_FENCE_WRITE | VGEM_FENCE_NOTIMEOUT,
-      });
+      await vgemFenceAttach(producer, r, hr, VGEM_FENCE_WRITE | VGEM_FENCE_NOTIMEOUT);
       shared = producer.sendFd(consumer, buf);
       // The buffer is busy while the write is in flight.
       expect(await consumer.poll([{ fd: shared, events: EPOLLIN, revents: 0 }], 0)).toBe(0);

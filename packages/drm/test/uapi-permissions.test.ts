@@ -111,26 +111,44 @@ describe("uAPI permissions (drm_ioctl_permit)", () => {
     expect(sim.teardown().findings).toEqual([]);
   });
 
-  it("accel node: only render-allowed (core and driver) ioctls; no master, no auth, no flink", async () => {
+  it("accel node (7.1): accel clients are not render clients — no DRM_RENDER_ALLOW needed; DRM_AUTH only for a root opener; DRM_MASTER and DRM_ROOT_ONLY refused", async () => {
     const sim = new Simulator();
     const host = new DrmPluginHost(sim);
     const dev = host.probe(TestAccel, ACCEL_INFO);
     expect(dev.minors.map((m) => m.path)).toEqual(["/dev/accel/accel0"]);
     const app = new Process(sim, "app");
+    // drm_master_check_perm refuses a non-root caller that never was master inside the handler.
+    const handlerRefuses = new Set(["DRM_IOCTL_SET_MASTER", "DRM_IOCTL_DROP_MASTER"]);
+    const refused = DRM_AUTH | DRM_MASTER | DRM_ROOT_ONLY;
     await sim.exec("app", async () => {
       const fd = await app.open("/dev/accel/accel0");
+      let withoutRenderAllow = 0;
       for (const def of [...coreIoctls(), ...dev.driverIoctls()]) {
         const c = await code(app.ioctl(fd, def.cmd, {}));
-        if ((def.flags & DRM_RENDER_ALLOW) === 0) expect(c, def.name).toBe("EACCES");
+        if ((def.flags & refused) !== 0 || handlerRefuses.has(def.name)) expect(c, def.name).toBe("EACCES");
         else expect(c, def.name).not.toBe("EACCES");
+        if ((def.flags & (refused | DRM_RENDER_ALLOW)) === 0 && !handlerRefuses.has(def.name))
+          withoutRenderAllow++;
       }
+      // The sweep reached ioctls that a render node refuses (TESTACCEL_ADMIN among them).
+      expect(withoutRenderAllow).toBeGreaterThan(1);
+      expect(await app.ioctl(fd, T(0x01), {})).toMatchObject({ v: 1 });
       expect(await app.ioctl(fd, T(0x00), {})).toMatchObject({ v: 1 });
       // A syncobj works on an accel node with the feature (the sweep above already created handle 1).
       const s = await app.ioctl<{ handle: number }>(fd, DRM_IOCTL_SYNCOBJ_CREATE, { flags: 0 });
       expect(s.handle).toBe(2);
     });
+    // A CAP_SYS_ADMIN opener is authenticated (drm_file_alloc): DRM_AUTH ioctls pass the check.
+    const root = new Process(sim, "root");
+    drmProcessSetRoot(root);
+    await sim.exec("root", async () => {
+      const fd = await root.open("/dev/accel/accel0");
+      expect(await code(root.ioctl(fd, DRM_IOCTL_GEM_FLINK, { handle: 1 }))).toBe("ENOENT");
+      expect(await code(root.ioctl(fd, DRM_IOCTL_GEM_OPEN, { name: 1 }))).toBe("ENOENT");
+    });
     expect(dev.master).toBeNull();
     app.exit();
+    root.exit();
     host.remove(dev);
     expect(sim.teardown().findings).toEqual([]);
   });

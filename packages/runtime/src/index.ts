@@ -48,6 +48,7 @@ export * from "./uapi/ioc.js";
 export * from "./uapi/ioctl.js";
 export * from "./uapi/layout.js";
 export * from "./uapi/scalar.js";
+export * from "./uapi/user-arg.js";
 export type * from "./uapi/user-ptr.js";
 export * from "./vfs/devices.js";
 export * from "./vfs/fd-table.js";

@@ -241,6 +241,8 @@ export class Simulator {
     return frame !== undefined && frame.sim === this ? frame.ctx : this.mainContext;
   }
 
+  /** What ends the next `run()` early (`exec`'s task settled), or null. */
+  private stopWhen: (() => boolean) | null = null;
   /** True while `run()` is executing. */
   get isRunning(): boolean {
     return this.running;
@@ -383,8 +385,28 @@ export class Simulator {
     return task;
   }
 
-  /** `spawn` + `run` until that task settles: the result, or its error. */
+  /**
+   * `spawn` + run the simulation until that task settles: the result, or its error. Once the task
+   * has ended and the continuations already woken have run, the loop stops before the next event;
+   * every event still queued (a safety timer, a job still on the hardware, another task's next
+   * step, even one due at the same instant) stays pending for the next `run()`. If nothing is left that could wake the task, that is
+   * a deadlock, reported as `run()` reports one. To run everything that follows as well, use
+   * `execUntilIdle`.
+   */
   async exec<T>(name: string, fn: () => Promise<T> | T): Promise<T> {
+    const task = this.spawn(name, fn);
+    if (this.running) throw new Error("Simulator.run: already running (run() is not re-entrant)");
+    this.stopWhen = () => task.state !== "running";
+    await this.run();
+    if (task.state === "running") throw new Error(`task ${name} did not finish`);
+    return task.result;
+  }
+
+  /**
+   * `spawn` + `run()` to quiescence: the task's result (or its error) once nothing at all is left
+   * to do — every later timer, job and task has run, as if the test then called `runUntilIdle()`.
+   */
+  async execUntilIdle<T>(name: string, fn: () => Promise<T> | T): Promise<T> {
     const task = this.spawn(name, fn);
     await this.run();
     if (task.state === "running") throw new Error(`task ${name} did not finish`);
@@ -502,12 +524,16 @@ export class Simulator {
   async run(opts: RunOptions = {}): Promise<RunResult> {
     if (this.running) throw new Error("Simulator.run: already running (run() is not re-entrant)");
     this.running = true;
+    // Set by `exec` for this one call: stop once it holds and the instant's continuations have run.
+    const settled = this.stopWhen;
+    this.stopWhen = null;
     const until = opts.untilNs ?? Number.POSITIVE_INFINITY;
     const maxEvents = opts.maxEvents ?? Number.POSITIVE_INFINITY;
     const heap = this.heap;
     const perturber = this.perturber;
     let events = 0;
     let reason: RunResult["reason"] = "idle";
+    let stopped = false;
     try {
       for (;;) {
         if (this.asyncPending || promiseSettled) {
@@ -516,6 +542,10 @@ export class Simulator {
           promiseSettled = false;
           this.throwIfFatal();
           continue;
+        }
+        if (settled?.() === true) {
+          stopped = true;
+          break;
         }
         let ev = heap.peek() as SimTimer | undefined;
         if (ev === undefined) break;
@@ -557,7 +587,7 @@ export class Simulator {
         reason = "until";
       }
       const result: RunResult = { reason, events, nowNs: this.nowNs };
-      if (reason === "idle" && (this.sleepers.size > 0 || this.liveTasks.size > 0)) {
+      if (reason === "idle" && !stopped && (this.sleepers.size > 0 || this.liveTasks.size > 0)) {
         result.reason = "deadlock";
         result.finding = this.reportDeadlock();
       }

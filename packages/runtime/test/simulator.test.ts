@@ -113,7 +113,7 @@ describe("tasks and execution contexts", () => {
     const sim = new Simulator();
     const kinds: string[] = [];
     sim.schedule(1, () => kinds.push(sim.current.kind), sim.irqContext("gpu0"));
-    await sim.exec("p", () => kinds.push(sim.current.kind));
+    await sim.execUntilIdle("p", () => kinds.push(sim.current.kind));
     expect(kinds).toEqual(["process", "irq"]);
   });
 
@@ -132,6 +132,107 @@ describe("tasks and execution contexts", () => {
     const sim = new Simulator();
     const wq = new WaitQueue(sim, "wq");
     await expect(wq.waitEvent(() => false)).rejects.toThrow(/outside the simulation/);
+  });
+});
+
+describe("exec runs until its task settles, execUntilIdle until nothing is left", () => {
+  it("exec returns when the task ends: a timer armed for after that has not fired (vgem's 10 s safety timer)", async () => {
+    const sim = new Simulator();
+    const log: string[] = [];
+    const r = await sim.exec("app", async () => {
+      sim.schedule(msecs(10_000), () => log.push(`safety timer@${sim.now}`));
+      await new WaitQueue(sim, "nap").waitEvent(() => false, { timeoutNs: msecs(2) });
+      log.push(`task ends@${sim.now}`);
+      return 7;
+    });
+    expect(r).toBe(7);
+    expect(log).toEqual([`task ends@${msecs(2)}`]);
+    expect(sim.now).toBe(msecs(2));
+    expect(sim.pendingEvents).toBe(1);
+    expect(sim.nextEventNs).toBe(msecs(10_000));
+    // The timer is still there for whoever runs the simulation next.
+    await sim.run();
+    expect(log).toEqual([`task ends@${msecs(2)}`, `safety timer@${msecs(10_000)}`]);
+  });
+
+  it("exec runs every event the task waits for, however late, and other tasks' events up to its end", async () => {
+    const sim = new Simulator();
+    const wq = new WaitQueue(sim, "late");
+    let ready = false;
+    const log: string[] = [];
+    sim.schedule(msecs(1), () => log.push("before@1ms"));
+    sim.schedule(msecs(50), () => {
+      ready = true;
+      wq.wakeUpAll();
+    });
+    sim.schedule(msecs(60), () => log.push("after@60ms"));
+    const other = sim.spawn("other", async () => {
+      await new WaitQueue(sim, "other").waitEvent(() => false, { timeoutNs: msecs(100) });
+      log.push(`other@${sim.now}`);
+    });
+    await sim.exec("waiter", async () => {
+      await wq.waitEvent(() => ready);
+      log.push(`waiter@${sim.now}`);
+    });
+    expect(log).toEqual(["before@1ms", `waiter@${msecs(50)}`]);
+    expect(other.state).toBe("running");
+    await sim.run();
+    expect(log).toEqual(["before@1ms", `waiter@${msecs(50)}`, "after@60ms", `other@${msecs(100)}`]);
+  });
+
+  it("exec lets the instant's continuations finish before it returns", async () => {
+    const sim = new Simulator();
+    const log: string[] = [];
+    const wq = new WaitQueue(sim, "same-instant");
+    let go = false;
+    // Woken by the same event as the exec'd task: it runs to its end at that instant too.
+    sim.spawn("sibling", async () => {
+      await wq.waitEvent(() => go);
+      await Promise.resolve();
+      log.push(`sibling@${sim.now}`);
+    });
+    sim.schedule(msecs(1), () => {
+      go = true;
+      wq.wakeUpAll();
+    });
+    await sim.exec("main", async () => {
+      await wq.waitEvent(() => go);
+      log.push(`main@${sim.now}`);
+    });
+    expect(log.sort()).toEqual([`main@${msecs(1)}`, `sibling@${msecs(1)}`]);
+    expect(sim.pendingEvents).toBe(0);
+  });
+
+  it("exec still reports a deadlock when nothing can wake the task", async () => {
+    const sim = new Simulator();
+    const wq = new WaitQueue(sim, "&never->wq");
+    sim.schedule(msecs(5), () => {});
+    await expect(sim.exec("stuck", () => wq.waitEvent(() => false))).rejects.toThrow(
+      /deadlock: no event is pending/,
+    );
+  });
+
+  it("exec returns the task's error; a sleeper elsewhere is no verdict while later events remain", async () => {
+    const sim = new Simulator();
+    sim.schedule(msecs(5), () => {});
+    await expect(
+      sim.exec("p", () => {
+        throw new KernelError("EINVAL", "bad args");
+      }),
+    ).rejects.toMatchObject({ code: "EINVAL" });
+    expect(sim.pendingEvents).toBe(1);
+  });
+
+  it("execUntilIdle runs the timer armed after the task's end before it returns", async () => {
+    const sim = new Simulator();
+    const log: string[] = [];
+    const r = await sim.execUntilIdle("app", () => {
+      sim.schedule(msecs(10_000), () => log.push(`safety timer@${sim.now}`));
+      return "done";
+    });
+    expect(r).toBe("done");
+    expect(log).toEqual([`safety timer@${msecs(10_000)}`]);
+    expect(sim.pendingEvents).toBe(0);
   });
 });
 

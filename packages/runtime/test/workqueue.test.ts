@@ -298,6 +298,9 @@ describe("WorkQueue: flush", () => {
       return r;
     });
     expect(waited).toBe(true);
+    // flushWork(b) returned at 20 ns, with `a` still running.
+    expect(log).toEqual(["a+0", "b+0", "b-20", "flushed b@20"]);
+    await sim.run();
     expect(log).toEqual(["a+0", "b+0", "b-20", "flushed b@20", "a-100"]);
     expect(await sim.exec("q", () => wq.flushWork(b))).toBe(false);
   });

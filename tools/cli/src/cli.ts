@@ -6,6 +6,7 @@
  */
 import { existsSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { DEFAULT_EXPLORE_KNOBS } from "@drmsim/runtime";
 import {
   CONFORMANCE_CHECKS,
@@ -247,6 +248,13 @@ export function buildProgram(io: CliIo): Command {
       process.exitCode = r.findings.length === 0 && r.drain.reason !== "deadlock" ? 0 : 1;
     });
 
+  program.addHelpText(
+    "after",
+    "\nReal programs on simulated devices (from a repository checkout; see tools/shim/README.md):\n" +
+      "  serve [--scenario file] [--socket path]   host the devices; prints the environment a program needs\n" +
+      "  exec [--scenario file] [--] program args  run an unmodified libdrm program against them\n",
+  );
+
   const create = helpHint(program.command("new")).description("scaffold new things");
   helpHint(create.command("driver"))
     .argument("<name>", "driver name: lowercase letters, digits, '-' or '_'")
@@ -311,11 +319,31 @@ function exploreOptions(scenario: string, f: ExploreFlags): ExploreCommandOption
   };
 }
 
+/**
+ * `drmsim serve` / `drmsim exec`: real C programs on simulated devices. They live in the
+ * repository's private `tools/shim` (a preload library built with the system compiler), so they are
+ * found from a checkout and run under tsx (`pnpm drmsim …`).
+ */
+async function shimCommand(command: "serve" | "exec", args: string[], io: CliIo): Promise<number> {
+  const bin = new URL("../../shim/src/bin.ts", import.meta.url);
+  if (!existsSync(fileURLToPath(bin))) {
+    io.err.write(
+      `${ERROR_PREFIX}drmsim ${command} needs the repository's tools/shim (it is not published): run \`pnpm drmsim ${command}\` in a drmsim checkout\n`,
+    );
+    return 1;
+  }
+  const mod = (await import(bin.href)) as {
+    shimMain(command: string, args: readonly string[]): Promise<number>;
+  };
+  return mod.shimMain(command, args);
+}
+
 /** Runs the CLI with `argv` (without node and script); returns the exit code. */
 export async function main(
   argv: string[],
   io: CliIo = { out: (s: string) => void process.stdout.write(s), err: process.stderr },
 ): Promise<number> {
+  if (argv[0] === "serve" || argv[0] === "exec") return shimCommand(argv[0], argv.slice(1), io);
   const program = buildProgram(io);
   // The command being run, for the usage hint after an error its action reports.
   let active: Command = program;

@@ -150,13 +150,21 @@ describe("drmsim new driver", () => {
     });
     const report = JSON.parse(t.stdout.slice(t.stdout.indexOf("{")));
     expect(report.numFailedTests).toBe(0);
-    // uAPI 9, vgem interop 4, faults 3, README 1, and one per conformance check.
-    expect(report.numPassedTests).toBe(17 + CONFORMANCE_CHECKS.length);
+    // uAPI 9, vgem interop 4, faults 3, README 1, and one per conformance check that applies to a
+    // GEM driver (all but dma-buf-export), where `ioctls` is one test for coverage and one per
+    // ioctl (GEM_CREATE, SUBMIT).
+    const gemChecks = CONFORMANCE_CHECKS.filter((c) => c.id !== "dma-buf-export").length;
+    expect(report.numPassedTests).toBe(17 + (gemChecks - 1) + 1 + 2);
     expect(report.numTotalTests).toBe(report.numPassedTests);
 
     // And the CLI validates it straight from the package directory.
     const v = await runCli(["validate", dir]);
-    expect(v.out).toContain(`${CONFORMANCE_CHECKS.length} checks passed`);
+    expect(v.out).toContain(`${gemChecks} checks passed`);
+    expect(v.out).toMatch(
+      new RegExp(
+        `✓ ${name.toUpperCase().replaceAll("-", "_")}_SUBMIT: valid call; refused: \\d+ × EINVAL, 2 × ENOENT`,
+      ),
+    );
     expect(v.code).toBe(0);
 
     // A second scaffold into the same place is refused.

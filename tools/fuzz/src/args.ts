@@ -4,11 +4,13 @@
  * other process", "a handle that went stale". That keeps generated sequences meaningful after
  * earlier calls changed the world, and lets fast-check shrink a failing sequence.
  */
-import { drmSyncobjTable } from "@drmsim/drm";
+import { type DrmFile, drmSyncobjTable } from "@drmsim/drm";
 import type { Process } from "@drmsim/runtime";
 import fc from "fast-check";
 import type { FuzzDriver, FuzzTemplate } from "./drivers.js";
-import { layoutFieldPool } from "./ioctls.js";
+import { ioctlDefOf, layoutFieldPool } from "./ioctls.js";
+import { namedRefs, type RefTable } from "./reach.js";
+import { reachOf } from "./reach-drivers.js";
 import { drmFds, drmFileOf, type FuzzWorld } from "./world.js";
 
 /** What a generated value refers to in the world. */
@@ -24,7 +26,9 @@ export type RefKind =
   | "dmabufFd"
   | "syncFileFd"
   | "syncobjFd"
+  | "eventfd"
   | "drmFd"
+  | "foreignObject"
   | "flinkName"
   | "magic"
   | "soon"
@@ -42,7 +46,9 @@ const REF_KINDS: readonly RefKind[] = [
   "dmabufFd",
   "syncFileFd",
   "syncobjFd",
+  "eventfd",
   "drmFd",
+  "foreignObject",
   "flinkName",
   "magic",
   "soon",
@@ -138,17 +144,23 @@ export function valueArbOver(pool: readonly string[]): fc.Arbitrary<ValueSpec> {
 }
 
 /**
- * One generated argument object, in one of three shapes:
+ * One generated argument object, in one of four shapes:
  * - `random`: any pool field may be present with any value (`stray` keeps fields the ioctl does
  *   not read);
  * - `valid`: every field the ioctl reads gets a plausible value from the world (`pick` varies it);
- * - `oneBad`: plausible, except field number `bad` gets the generated (often hostile) value.
- * The last two reach the deep paths behind the argument checks.
+ * - `oneBad`: plausible, except field number `bad` gets the generated (often hostile) value;
+ * - `foreign`: plausible, except reference number `bad` (a member that names an object, see
+ *   `reach.ts`) names one of the same kind that exists only in another file or process — what a
+ *   lookup across files would wrongly find.
+ * The last three reach the deep paths behind the argument checks.
  */
 export function argsArbOver(pool: readonly string[]) {
   const valueArb = valueArbOver(pool);
   return fc.record({
-    mode: fc.constantFrom("random" as const, "valid" as const, "oneBad" as const),
+    mode: fc.oneof(
+      { weight: 3, arbitrary: fc.constantFrom("random" as const, "valid" as const, "oneBad" as const) },
+      { weight: 1, arbitrary: fc.constant("foreign" as const) },
+    ),
     fields: fc.record(Object.fromEntries(pool.map((k) => [k, valueArb])) as Record<string, typeof valueArb>, {
       requiredKeys: [],
     }),
@@ -161,7 +173,7 @@ export function argsArbOver(pool: readonly string[]) {
 
 /** The generated argument description (`argsArbOver`'s values). */
 export type ArgsSpec = {
-  mode: "random" | "valid" | "oneBad";
+  mode: "random" | "valid" | "oneBad" | "foreign";
   fields: Partial<Record<string, ValueSpec>>;
   stray: boolean;
   pick: number;
@@ -231,6 +243,23 @@ function syncobjsOf(file: ReturnType<typeof drmFileOf>): number[] {
   return drmSyncobjTable(file).list();
 }
 
+/** The ids in `file`'s driver tables (`FuzzReach.objects`), by table; empty for a driver without any. */
+function objectsOf(world: FuzzWorld, file: DrmFile | undefined): Readonly<Record<string, readonly number[]>> {
+  if (file === undefined) return {};
+  const objects = reachOf(world.drivers[world.devices.indexOf(file.device)])?.objects;
+  return objects === undefined ? {} : objects(file);
+}
+
+/**
+ * Values in other files' tables, those that name nothing in `file`'s own first: a lookup that
+ * wrongly searches other files finds them, a correct one does not.
+ */
+function foreignValues(own: readonly number[], others: readonly number[]): number[] {
+  const mine = new Set(own);
+  const only = others.filter((v) => !mine.has(v));
+  return only.length > 0 ? only : [...others];
+}
+
 /** Resolves a generated value for a call by `proc` on `fd` (the DRM fd the ioctl goes to). */
 export function resolveValue(
   world: FuzzWorld,
@@ -251,9 +280,12 @@ export function resolveValue(
       return pick(handlesOf(file), v.i, 1);
     case "foreignHandle":
       return pick(
-        allFiles(world)
-          .filter((f) => f !== file)
-          .flatMap((f) => handlesOf(f)),
+        foreignValues(
+          handlesOf(file),
+          allFiles(world)
+            .filter((f) => f !== file)
+            .flatMap((f) => handlesOf(f)),
+        ),
         v.i,
         1,
       );
@@ -263,12 +295,28 @@ export function resolveValue(
       return pick(syncobjsOf(file), v.i, 1);
     case "foreignSyncobj":
       return pick(
-        allFiles(world)
-          .filter((f) => f !== file)
-          .flatMap((f) => syncobjsOf(f)),
+        foreignValues(
+          syncobjsOf(file),
+          allFiles(world)
+            .filter((f) => f !== file)
+            .flatMap((f) => syncobjsOf(f)),
+        ),
         v.i,
         1,
       );
+    case "foreignObject": {
+      // Another file's context, VM, queue … id (of the same driver first), one this file lacks.
+      const own = objectsOf(world, file);
+      const others = allFiles(world)
+        .filter((f) => f !== file)
+        .sort((x, y) => Number(y.device === file?.device) - Number(x.device === file?.device));
+      const ids = others.flatMap((f) =>
+        Object.entries(objectsOf(world, f)).flatMap(([table, list]) =>
+          list.filter((id) => !(own[table] ?? []).includes(id)),
+        ),
+      );
+      return pick(ids, v.i, 2);
+    }
     case "ownFd":
       return pick(proc.files.list(), v.i, 0);
     case "otherProcFd":
@@ -281,6 +329,8 @@ export function resolveValue(
       return pick(kindFds("sync_file"), v.i, -1);
     case "syncobjFd":
       return pick(kindFds("syncobj"), v.i, -1);
+    case "eventfd":
+      return pick(kindFds("eventfd"), v.i, -1);
     case "drmFd":
       return pick(drmFds(proc), v.i, -1);
     case "flinkName":
@@ -330,6 +380,7 @@ export function plausibleValue(
       if (ioctl === "DRM_IOCTL_PRIME_FD_TO_HANDLE") return r("dmabufFd");
       if (ioctl === "DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE")
         return (Number(sofar.flags) & 1) !== 0 ? r("syncFileFd") : r("syncobjFd");
+      if (ioctl === "DRM_IOCTL_SYNCOBJ_EVENTFD") return r("eventfd");
       return r("ownFd");
     case "flags":
       return [0, 0, 1, 2, 0, 1, 4, 3][i] ?? 0;
@@ -424,6 +475,10 @@ export function resolveArgs(
   fields: readonly string[] | undefined,
   template?: FuzzTemplate,
 ): Record<string, unknown> {
+  if (spec.mode === "foreign") {
+    const base = resolveArgs(world, proc, fd, ioctl, { ...spec, mode: "valid" }, fields, template);
+    return withForeignRef(world, proc, fd, ioctl, base, spec.bad * 8 + spec.pick);
+  }
   if (spec.mode !== "random" && template !== undefined) return fromTemplate(world, proc, fd, spec, template);
   const out: Record<string, unknown> = {};
   if (spec.mode !== "random" && fields !== undefined) {
@@ -445,4 +500,70 @@ export function resolveArgs(
   }
   for (const [k, v] of later) out[k] = resolveValue(world, proc, fd, v, out);
   return out;
+}
+
+/**
+ * A value of `table` that names something in another file (or, for fds, the other process) and
+ * nothing in the caller's: the foreign counterpart of a reference (see `reach.ts`). Undefined for
+ * tables with no such thing (flink names and magics are device-wide).
+ */
+export function foreignValue(
+  world: FuzzWorld,
+  proc: Process,
+  fd: number,
+  table: RefTable,
+  i: number,
+): unknown {
+  const file = drmFileOf(proc, fd);
+  switch (table) {
+    case "gem":
+      return resolveValue(world, proc, fd, { ref: "foreignHandle", i });
+    case "syncobj":
+      return resolveValue(world, proc, fd, { ref: "foreignSyncobj", i });
+    case "fd": {
+      const mine = new Set(proc.files.list());
+      const other = world.procs.find((p) => p !== proc)!;
+      return pick(
+        other.files.list().filter((n) => !mine.has(n)),
+        i,
+        pick(world.closedFds, i, 1023),
+      );
+    }
+    case "flink":
+    case "magic":
+      return undefined;
+    default: {
+      const own = objectsOf(world, file)[table] ?? [];
+      const ids = allFiles(world)
+        .filter((f) => f !== file && f.device === file?.device)
+        .flatMap((f) => objectsOf(world, f)[table] ?? []);
+      const only = ids.filter((id) => !own.includes(id));
+      return only.length > 0 ? pick(only, i, 0) : undefined;
+    }
+  }
+}
+
+/** `args` with reference number `i` (of those `namedRefs` finds) replaced by its foreign counterpart. */
+function withForeignRef(
+  world: FuzzWorld,
+  proc: Process,
+  fd: number,
+  ioctl: string,
+  args: Record<string, unknown>,
+  i: number,
+): Record<string, unknown> {
+  const file = drmFileOf(proc, fd);
+  const def = ioctlDefOf(world.devices, ioctl);
+  if (file === undefined || def === undefined) return args;
+  const own = file.device.driverIoctl(def.name) === def;
+  const driver = own ? world.drivers[world.devices.indexOf(file.device)] : undefined;
+  const refs = namedRefs(def, args, driver, file);
+  const ref = refs[i % Math.max(1, refs.length)];
+  if (ref === undefined || ref.path.length === 0) return args;
+  const v = foreignValue(world, proc, fd, ref.table, i);
+  if (v === undefined) return args;
+  let parent = args as Record<string | number, unknown>;
+  for (const k of ref.path.slice(0, -1)) parent = parent[k] as Record<string | number, unknown>;
+  parent[ref.path.at(-1)!] = v;
+  return args;
 }

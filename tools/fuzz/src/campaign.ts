@@ -1,10 +1,13 @@
 /**
- * `pnpm fuzz [--runs N] [--seed S] [--calls C] [--min-calls M] [--sweep]`: a longer fuzz campaign
- * than CI's, or (`--sweep`) the allocation-failure sweep. Prints calls made, invariants checked
- * and failures with the shrunk counterexample; exits 1 on a failure.
+ * `pnpm fuzz [--runs N] [--seed S] [--calls C] [--min-calls M] [--no-shrink] [--sweep]`: a fuzz
+ * campaign (`--runs 60 --seed 24301 --min-calls 2000` is CI's), or (`--sweep`) the
+ * allocation-failure sweep. Prints calls made, invariants checked, calls and successes per ioctl
+ * (and those below the success floor), and failures with the shrunk counterexample (the first
+ * failing sequence as it ran with `--no-shrink`); exits 1 on a failure.
  */
 import "reflect-metadata";
 import { runFuzz } from "./fuzz.js";
+import { belowSuccessFloor, CI_CAMPAIGN, formatFuzzStats, SUCCESS_FLOOR } from "./report.js";
 import { formatSweep, runSweep } from "./sweep.js";
 
 function arg(name: string, dflt: number): number {
@@ -27,22 +30,21 @@ if (process.argv.includes("--sweep")) {
   for (const p of problems) console.log(`  ${p}`);
   process.exitCode = problems.length > 0 ? 1 : 0;
 } else {
-  const runs = arg("runs", 1000);
-  const calls = arg("calls", 40);
+  const runs = arg("runs", CI_CAMPAIGN.runs);
+  const calls = arg("calls", CI_CAMPAIGN.callsPerRun ?? 40);
   const minCalls = arg("min-calls", 0);
+  const shrink = !process.argv.includes("--no-shrink");
   const t0 = process.hrtime.bigint();
-  const { stats, failure } = await runFuzz({ runs, callsPerRun: calls, seed, minCalls });
+  const { stats, failure } = await runFuzz({ runs, callsPerRun: calls, seed, minCalls, shrink });
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-  console.log(`seed ${seed}: ${stats.runs} sequences, ${stats.calls} ioctls + ${stats.syscalls} fd syscalls`);
-  console.log(`  ${stats.ok} ioctls succeeded; rejected by errno: ${JSON.stringify(stats.errnos)}`);
-  console.log(`  ${stats.invariants} invariant checks, ${failure ? 1 : 0} failures, ${secs.toFixed(1)} s`);
-  console.log(`  blocked calls signalled: ${JSON.stringify(stats.signals)}`);
-  const rows = Object.entries(stats.byIoctl).sort(([a], [b]) => a.localeCompare(b));
-  for (const [name, s] of rows)
-    console.log(`  ${name.padEnd(40)} ${String(s.calls).padStart(6)} calls ${String(s.ok).padStart(6)} ok`);
+  console.log(formatFuzzStats(stats, `seed ${seed}`));
+  console.log(`  ${failure ? 1 : 0} failures, ${secs.toFixed(1)} s`);
+  const low = belowSuccessFloor(stats, Object.keys(stats.byIoctl));
+  if (low.length > 0)
+    console.log(`  below ${SUCCESS_FLOOR} successes: ${low.map((r) => `${r.name} (${r.ok})`).join(", ")}`);
   if (failure) {
     console.log(`\nFAILURE: ${failure.message}`);
-    console.log(`shrunk counterexample: ${failure.counterexample}`);
+    console.log(`${shrink ? "shrunk " : ""}counterexample: ${failure.counterexample}`);
     console.log(`replay: seed ${failure.seed}, path ${failure.path}`);
     process.exitCode = 1;
   }

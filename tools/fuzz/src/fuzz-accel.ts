@@ -5,12 +5,14 @@
  *
  * - `FUZZACCEL_CREATE_BO` (render-allowed): `struct drm_fuzzaccel_create_bo` → `handle`, a shmem
  *   GEM object.
- * - `FUZZACCEL_ADMIN` (no `DRM_RENDER_ALLOW`): must be refused on the accel node with `EACCES`.
+ * - `FUZZACCEL_ADMIN` (`DRM_MASTER`): an accel node has no master, so it must always be refused
+ *   with `EACCES` (in 7.1 an accel client needs no `DRM_RENDER_ALLOW`: that alone would not refuse it).
  */
 import {
   DRM_COMMAND_BASE,
   DRM_IO,
   DRM_IOWR,
+  DRM_MASTER,
   DRM_RENDER_ALLOW,
   type DrmDevice,
   DrmDriverFeature,
@@ -64,7 +66,9 @@ export class FuzzAccelDriver {
         ),
       );
       // No DRM_RENDER_ALLOW: accel clients are refused it (EACCES).
-      ioctls.add(drmIoctlDefDrv("FUZZACCEL_ADMIN", DRM_IOCTL_FUZZACCEL_ADMIN, drmNoArg, () => undefined, 0));
+      ioctls.add(
+        drmIoctlDefDrv("FUZZACCEL_ADMIN", DRM_IOCTL_FUZZACCEL_ADMIN, drmNoArg, () => undefined, DRM_MASTER),
+      );
     });
   }
 }

@@ -7,7 +7,10 @@
  *    its time budget — and `SIGKILL` at the end, as `exit_group` would, and must then return too);
  * 2. only `KernelError`s escape — never a `TypeError`, `RangeError` or assertion — and never
  *    `ERESTARTSYS`, which must not reach userspace;
- * 3. a rejected call leaves the caller's argument object untouched (nothing copied back);
+ * 3. a rejected call changes the caller's argument only where `drm_ioctl` copies it back: never
+ *    when the call failed before the copy in (a bad fd, an unknown number, an unplugged device, a
+ *    malformed argument) or when the request has no `_IOC_READ`; otherwise only members of the
+ *    declared struct, and what comes back is still a struct the layout decodes (`copyBackOk`);
  * 4. a rejected call changes no state (`snapshotState` before and after are equal) — except an
  *    ioctl the kernel applies op by op (`FuzzDriver.appliesInPart`), which keeps the ops before
  *    the one that failed;
@@ -16,18 +19,39 @@
  *    `SA_RESTART`, and is restarted — never `EINTR` — in the one whose handler has it;
  * 7. `SET_MASTER`/`DROP_MASTER` succeed only for a root caller or the owner of a file that was
  *    master (`drm_master_check_perm`), whichever process opened the fd the other one passed it;
+ * 8. a call that succeeded named only objects its caller could reach — handles and ids of the
+ *    caller's file, fds of the caller's process, flink names of the device, magics of the caller's
+ *    master (`reach.ts`): a lookup that resolves another file's handle is caught here;
  *
  * and after each sequence, once every process exited and every device was removed:
  *
- * 8. `sim.teardown()` is clean (no leaked reference, no unsignalled fence, no held lock).
+ * 9. `sim.teardown()` is clean (no leaked reference, no unsignalled fence, no held lock).
  */
 
-import { coreIoctls, type DrmDevice, drmProcessIsRoot } from "@drmsim/drm";
-import { isKernelError, type Process, SA_RESTART, SIGALRM, SIGKILL, type Task } from "@drmsim/runtime";
+import {
+  coreIoctls,
+  type DrmDevice,
+  type DrmFile,
+  drmIoctlLookup,
+  drmIoctlPermit,
+  drmProcessIsRoot,
+} from "@drmsim/drm";
+import {
+  IocDir,
+  iocDir,
+  isKernelError,
+  type Process,
+  SA_RESTART,
+  SIGALRM,
+  SIGKILL,
+  type Task,
+  uapiCopyFromJs,
+} from "@drmsim/runtime";
 import fc from "fast-check";
 import { actionArbOver, type FuzzAction, fieldPoolOf, resolveArgs, resolveValue } from "./args.js";
 import { FUZZ_DRIVERS, type FuzzDriver, type FuzzTemplate } from "./drivers.js";
 import { BOGUS_IOCTL, ioctlCmdOf, ioctlDefOf, ioctlDefOn, ioctlFields } from "./ioctls.js";
+import { type FuzzCaller, type ReachBefore, reachBefore, reachViolations } from "./reach.js";
 import {
   buildWorld,
   closeWorld,
@@ -53,6 +77,8 @@ export interface FuzzOptions {
   /** Keep running batches of `runs` sequences (seeds `seed`, `seed + 1`, …) until this many ioctls were issued. */
   minCalls?: number;
   drivers?: readonly FuzzDriver[];
+  /** Shrink a failing sequence (default true); false reports the first failing one as it ran (fast-check `endOnFailure`). */
+  shrink?: boolean;
 }
 
 /** What a campaign did. */
@@ -67,8 +93,10 @@ export interface FuzzStats {
   ok: number;
   /** Rejections by errno. */
   errnos: Record<string, number>;
-  /** Invariant checks performed (each one of the eight above, each time it applied). */
+  /** Invariant checks performed (each one of the nine above, each time it applied). */
   invariants: number;
+  /** Values named by successful calls that invariant 8 checked against the caller's tables. */
+  named: number;
   /** Blocked calls that got `SIGALRM`: ended with `EINTR`, restarted (`SA_RESTART`), or needed `SIGKILL`. */
   signals: { sent: number; eintr: number; restarted: number; killed: number };
   /** Per ioctl: calls and successes. */
@@ -109,9 +137,33 @@ function templateOf(world: FuzzWorld, name: string): FuzzTemplate | undefined {
   return undefined;
 }
 
-function fits(dev: DrmDevice, name: string): boolean {
+/**
+ * Whether `name` can work on `file` for `proc`: the device has it (its driver's table, else the
+ * core's), has the features it needs, and `proc` passes its permission check there (a
+ * `DRM_MASTER` ioctl goes to the master's node, a primary-only one to a primary node).
+ */
+function fits(file: DrmFile, proc: Process, name: string): boolean {
+  const dev = file.device;
   const def = ioctlDefOn(dev, name);
-  return def !== undefined && dev.checkFeature(def.requires);
+  if (def === undefined || !dev.checkFeature(def.requires)) return false;
+  try {
+    drmIoctlPermit(def.flags, file, name, proc);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The caller of an ioctl on `fd` as the reachability oracle sees it, and the definition the device runs for `cmd`. */
+function callerOf(world: FuzzWorld, proc: Process, fd: number, cmd: number) {
+  const file = drmFileOf(proc, fd);
+  const def = file === undefined ? undefined : drmIoctlLookup(file.device, cmd);
+  if (file === undefined || def === undefined) return undefined;
+  // A driver's member names and corrections apply to its own ioctls only.
+  const own = file.device.driverIoctl(def.name) === def;
+  const driver = own ? world.drivers[world.devices.indexOf(file.device)] : undefined;
+  const caller: FuzzCaller = { proc, file, driver };
+  return { caller, def };
 }
 
 class InvariantError extends Error {}
@@ -218,7 +270,7 @@ function describeError(e: unknown): string {
   return e instanceof Error ? `${e.constructor.name}: ${e.message}\n${e.stack ?? ""}` : String(e);
 }
 
-/** Runs one step and checks invariants 1–5. */
+/** Runs one step and checks invariants 1–8. */
 async function step(world: FuzzWorld, a: FuzzAction, stats: FuzzStats, universe: string[]): Promise<void> {
   const proc: Process = world.procs[a.proc]!;
   // A process SIGKILLed by an earlier step (settle) makes no more calls.
@@ -230,20 +282,30 @@ async function step(world: FuzzWorld, a: FuzzAction, stats: FuzzStats, universe:
   let label: string;
   let argsIn: Record<string, unknown> | undefined;
   let argsCopy = "";
+  let argsOrig: unknown;
+  let ioctlName = "";
+  let reached = false;
+  let reachedDevice: DrmDevice | undefined;
+  let reach: { caller: FuzzCaller; before: ReachBefore } | undefined;
   let task: Call;
-  let ioctlName: string | undefined;
   if (a.op === "ioctl") {
     const name = universe[a.ioctl % universe.length]!;
     // Mostly a node where the ioctl can work (its driver's device; a syncobj device for syncobj
     // ioctls), sometimes any DRM node: both the deep paths and the mismatches get exercised.
     const all = drmFds(proc);
-    const fitting = all.filter((fd) => fits(drmFileOf(proc, fd)!.device, name));
+    const fitting = all.filter((fd) => fits(drmFileOf(proc, fd)!, proc, name));
     const fds = a.fd < 12 && fitting.length > 0 ? fitting : all;
     const fd = fds.length > 0 ? fds[a.fd % fds.length]! : a.fd;
     argsIn = resolveArgs(world, proc, fd, name, a.args, fieldsOf(world, name), templateOf(world, name));
+    const cmd = ioctlCmdOf(world.devices, name);
+    const ran = callerOf(world, proc, fd, cmd);
     argsCopy = fc.stringify(argsIn);
-    label = `${proc.name}: ioctl(${fd}, ${name}, ${argsCopy})`;
+    argsOrig = structuredClone(argsIn);
     ioctlName = name;
+    const target = drmFileOf(proc, fd);
+    reached = target !== undefined && !target.device.unplugged && !target.closed;
+    reachedDevice = target?.device;
+    label = `${proc.name}: ioctl(${fd}, ${name}, ${argsCopy})`;
     stats.calls++;
     let s = stats.byIoctl[name];
     if (s === undefined) {
@@ -252,10 +314,11 @@ async function step(world: FuzzWorld, a: FuzzAction, stats: FuzzStats, universe:
     }
     s.calls++;
     const args = argsIn;
+    if (ran !== undefined) reach = { caller: ran.caller, before: reachBefore(ran.caller, ran.def, args) };
     const masterOp = name === "DRM_IOCTL_SET_MASTER" || name === "DRM_IOCTL_DROP_MASTER";
     const file = masterOp ? drmFileOf(proc, fd) : undefined;
     const perm = file === undefined ? undefined : { wasMaster: file.wasMaster, owner: file.owner };
-    task = proc.run(() => proc.ioctl(fd, ioctlCmdOf(world.devices, name), args));
+    task = proc.run(() => proc.ioctl(fd, cmd, args));
     if (!(await settle(world, proc, task, name, stats, a.alarmNs)))
       throw new InvariantError(`${label} never returned, even after SIGKILL`);
     stats.invariants++;
@@ -265,6 +328,15 @@ async function step(world: FuzzWorld, a: FuzzAction, stats: FuzzStats, universe:
       if (perm !== undefined) {
         stats.invariants++;
         checkMasterPerm(label, proc, perm);
+      }
+      if (reach !== undefined) {
+        stats.invariants++;
+        stats.named += reach.before.refs.length;
+        const wrong = reachViolations(reach.caller, reach.before, args);
+        if (wrong.length > 0)
+          throw new InvariantError(
+            `${label} succeeded but named what its caller cannot reach:\n  ${wrong.join("\n  ")}`,
+          );
       }
     }
   } else {
@@ -289,10 +361,11 @@ async function step(world: FuzzWorld, a: FuzzAction, stats: FuzzStats, universe:
         `${label}: ERESTARTSYS reached userspace (the syscall layer must restart or say EINTR)`,
       );
     stats.errnos[e.code] = (stats.errnos[e.code] ?? 0) + 1;
-    if (argsIn !== undefined) {
+    if (argsIn !== undefined && fc.stringify(argsIn) !== argsCopy) {
       stats.invariants++;
-      if (fc.stringify(argsIn) !== argsCopy)
-        throw new InvariantError(`${label} failed with ${e.code} but changed the caller's argument object`);
+      const why = copyBackOk(world, ioctlName, e.code, reached, argsOrig, argsIn, reachedDevice);
+      if (why !== undefined)
+        throw new InvariantError(`${label} failed with ${e.code} but changed the caller's argument: ${why}`);
     }
     // A call that blocked let virtual time pass, and work in flight (jobs holding references,
     // memory freed on completion) moved on meanwhile: compare what the call itself could change.
@@ -331,8 +404,14 @@ export async function runSequence(
   } catch (e) {
     failed = e;
   }
-  // Close the world even after a violation, so the next sequence starts from nothing.
-  const findings = await closeWorld(world);
+  // Close the world even after a violation, so the next sequence starts from nothing; the
+  // violation is what the sequence reports, even if the broken world then fails to close.
+  let findings: string[];
+  try {
+    findings = await closeWorld(world);
+  } catch (e) {
+    throw failed ?? e;
+  }
   if (failed !== undefined) throw failed;
   stats.invariants++;
   if (findings.length > 0) throw new InvariantError(`teardown is not clean:\n  ${findings.join("\n  ")}`);
@@ -347,6 +426,7 @@ export function newFuzzStats(): FuzzStats {
     ok: 0,
     errnos: {},
     invariants: 0,
+    named: 0,
     signals: { sent: 0, eintr: 0, restarted: 0, killed: 0 },
     byIoctl: {},
   };
@@ -369,7 +449,11 @@ export async function runFuzz(opts: FuzzOptions): Promise<{ stats: FuzzStats; fa
     const property = fc.asyncProperty(seqArb, async (actions) => {
       await runSequence(actions, { seed, ...(opts.drivers ? { drivers: opts.drivers } : {}) }, stats);
     });
-    const details = await fc.check(property, { seed, numRuns: opts.runs });
+    const details = await fc.check(property, {
+      seed,
+      numRuns: opts.runs,
+      ...(opts.shrink === false ? { endOnFailure: true } : {}),
+    });
     if (details.failed) {
       const err = details.errorInstance;
       return {
@@ -384,4 +468,51 @@ export async function runFuzz(opts: FuzzOptions): Promise<{ stats: FuzzStats; fa
     }
     if (stats.calls >= (opts.minCalls ?? 0)) return { stats };
   }
+}
+
+/**
+ * Invariant 3: why a rejected call's change to its argument is not one `drm_ioctl` makes, or
+ * undefined if it is. The kernel copies the struct back after the handler ran, whatever it
+ * returned — but not when the copy in failed or never happened, nor without `_IOC_READ`.
+ */
+export function copyBackOk(
+  world: FuzzWorld,
+  name: string,
+  errno: string,
+  reached: boolean,
+  before: unknown,
+  after: Record<string, unknown>,
+  device?: DrmDevice,
+): string | undefined {
+  // The request is the ioctl's number: on another driver's fd the same number is that driver's
+  // ioctl (drm_ioctl indexes its table by number and copies its struct back), so the members
+  // that may change are those of whatever the fd's device answers to.
+  const sent = name === BOGUS_IOCTL ? undefined : ioctlDefOf(world.devices, name);
+  const def = sent !== undefined && device !== undefined ? drmIoctlLookup(device, sent.cmd) : sent;
+  if (def === undefined) return "no ioctl of that number exists, so nothing was copied in";
+  if (!reached) return `the fd was no open DRM file of a live device, so ${errno} came before the copy in`;
+  // Both the request and the table entry must say a direction for drm_ioctl to copy that way.
+  const dir = iocDir(def.cmd) & iocDir(sent?.cmd ?? def.cmd);
+  if ((dir & IocDir.READ) === 0) return "the request has no _IOC_READ: nothing is copied back";
+  const ctx = { sim: world.sim, what: name };
+  // Without _IOC_WRITE nothing is read: the handler starts from zeros, whatever the caller passed.
+  if ((dir & IocDir.WRITE) !== 0)
+    try {
+      uapiCopyFromJs(def.layout, before, ctx);
+    } catch {
+      return "the argument was malformed, so the copy in failed and nothing may be copied back";
+    }
+  const members = def.layout.type === "struct" ? Object.keys(def.layout.fields) : [];
+  const was = before as Record<string, unknown>;
+  for (const k of new Set([...Object.keys(was), ...Object.keys(after)]))
+    if (fc.stringify(was[k]) !== fc.stringify(after[k]) && !members.includes(k))
+      return `${k} is not a member of ${def.layout.type === "struct" ? def.layout.name : "the argument"}`;
+  // Stray members the caller added are its own business; the copied-back ones must decode.
+  const copied = Object.fromEntries(members.filter((k) => k in after).map((k) => [k, after[k]]));
+  try {
+    uapiCopyFromJs(def.layout, copied, ctx);
+  } catch (e) {
+    return `what was copied back is not a well-formed struct (${describeError(e)})`;
+  }
+  return undefined;
 }

@@ -14,5 +14,8 @@ export * from "./args.js";
 export { FUZZ_DRIVERS, type FuzzDriver } from "./drivers.js";
 export * from "./fuzz.js";
 export { FuzzAccelDriver, fuzzAccelProbe } from "./fuzz-accel.js";
+export * from "./reach.js";
+export * from "./reach-drivers.js";
+export * from "./report.js";
 export * from "./sweep.js";
 export * from "./world.js";

@@ -3,8 +3,10 @@
  * that opened every node of every device (the first one is DRM master of each primary node, the
  * second is an unauthenticated client; an exclusive device — habanalabs — admits only the first:
  * the second gets `EBUSY`), and some state to aim at — GEM objects on every file,
- * syncobjs where the device has them, a dma-buf fd, a sync_file fd, a syncobj fd, a vgem fence in
- * flight, a flink name and handles that went stale.
+ * syncobjs where the device has them, a dma-buf fd, a sync_file fd, a syncobj fd, an eventfd, a
+ * vgem fence in flight, a flink name per master, a magic per unauthenticated primary client, and
+ * handles that went stale. The second process's files hold more objects than the first's (see
+ * `buildWorld`), so some numbers name objects in one file only.
  *
  * `snapshotState(world)` captures everything a rejected ioctl must not change, as plain data, so
  * two snapshots compare with a deep equality and print as a readable diff.
@@ -14,6 +16,7 @@ import { DmaFence } from "@drmsim/dma-fence";
 import {
   DRM_FILE_KIND,
   DRM_IOCTL_GEM_FLINK,
+  DRM_IOCTL_GET_MAGIC,
   DRM_IOCTL_PRIME_HANDLE_TO_FD,
   DRM_IOCTL_SYNCOBJ_CREATE,
   DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD,
@@ -22,9 +25,11 @@ import {
   type DrmFile,
   DrmPluginHost,
   drmSyncobjTable,
+  eventfd,
 } from "@drmsim/drm";
 import { type File, isKernelError, Process, SA_RESTART, SIGALRM, Simulator } from "@drmsim/runtime";
-import { DRM_IOCTL_VGEM_FENCE_ATTACH } from "@drmsim/vgem";
+import { VGEM_FENCE_WRITE } from "@drmsim/vgem";
+import { vgemFenceAttach } from "@drmsim/vgem/user";
 import { FUZZ_DRIVERS, type FuzzDriver } from "./drivers.js";
 /** Everything the fuzzer acts on. */
 export interface FuzzWorld {
@@ -104,14 +109,18 @@ export async function buildWorld(opts: WorldOptions = {}): Promise<FuzzWorld> {
             if (!isKernelError(e, "EBUSY")) throw e;
             world.exclusive.push(m.path);
           }
-    for (const proc of procs) {
+    for (const [p, proc] of procs.entries()) {
+      // The second process has more of everything than the first: handles 4 and 5, syncobjs 3
+      // and 4, a second set of driver objects — numbers that name something in its files and
+      // nothing in the first process's, for lookups that wrongly search other files to find.
+      const more = p === 1;
       for (const fd of drmFds(proc)) {
         const file = drmFileOf(proc, fd)!;
         const dev = file.device;
         // Two GEM objects per file, and one more that is closed again (its handle goes stale) —
         // on devices that create GEM objects at all (an accel driver may have its own memory uAPI).
         if (dev.hooks.driver.gemCreateObject.taps.length > 0) {
-          for (const size of [4096, 3 * 4096, 4096]) {
+          for (const size of more ? [4096, 3 * 4096, 4096, 4096, 2 * 4096] : [4096, 3 * 4096, 4096]) {
             const obj = dev.gemCreateObject(size);
             try {
               file.gem.handleCreate(obj);
@@ -125,6 +134,10 @@ export async function buildWorld(opts: WorldOptions = {}): Promise<FuzzWorld> {
         if (file.device.checkFeature(0x20 /* DRIVER_SYNCOBJ */)) {
           await proc.ioctl(fd, DRM_IOCTL_SYNCOBJ_CREATE, { flags: DRM_SYNCOBJ_CREATE_SIGNALED });
           await proc.ioctl(fd, DRM_IOCTL_SYNCOBJ_CREATE, { flags: 0 });
+          if (more) {
+            await proc.ioctl(fd, DRM_IOCTL_SYNCOBJ_CREATE, { flags: DRM_SYNCOBJ_CREATE_SIGNALED });
+            await proc.ioctl(fd, DRM_IOCTL_SYNCOBJ_CREATE, { flags: 0 });
+          }
         }
         // The driver's own objects for its templates, where this client may make them (an
         // unauthenticated primary-node client gets EACCES: its templates then name nothing).
@@ -132,9 +145,12 @@ export async function buildWorld(opts: WorldOptions = {}): Promise<FuzzWorld> {
         if (setup !== undefined)
           try {
             world.setupIds.set(file, await setup(proc, fd));
+            if (more) await setup(proc, fd);
           } catch (e) {
             if (!isKernelError(e, "EACCES")) throw e;
           }
+        // A magic waiting for the master to authenticate it (AUTH_MAGIC).
+        if (file.isPrimaryClient && !file.authenticated) await proc.ioctl(fd, DRM_IOCTL_GET_MAGIC, {});
       }
       // One dma-buf, one syncobj fd, one sync_file per process; a vgem fence in flight.
       const fds = drmFds(proc);
@@ -142,16 +158,18 @@ export async function buildWorld(opts: WorldOptions = {}): Promise<FuzzWorld> {
       if (gpu !== undefined) {
         await proc.ioctl(gpu, DRM_IOCTL_PRIME_HANDLE_TO_FD, { handle: 1, flags: 0 });
         if (drmFileOf(proc, gpu)!.device.driverIoctl("VGEM_FENCE_ATTACH") !== undefined)
-          await proc.ioctl(gpu, DRM_IOCTL_VGEM_FENCE_ATTACH, { handle: 2, flags: 1 });
+          await vgemFenceAttach(proc, gpu, 2, VGEM_FENCE_WRITE);
       }
       const sync = fds.find((fd) => drmFileOf(proc, fd)!.device.checkFeature(0x20));
       if (sync !== undefined) {
         await proc.ioctl(sync, DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD, { handle: 1, flags: 0 });
         await proc.ioctl(sync, DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD, { handle: 1, flags: 1 });
       }
-      // A flink name on the master's primary node.
-      const primary = fds.find((fd) => drmFileOf(proc, fd)!.isMaster);
-      if (primary !== undefined) await proc.ioctl(primary, DRM_IOCTL_GEM_FLINK, { handle: 1 });
+      // A flink name on each primary node the process is master of (GEM_OPEN opens it).
+      for (const fd of fds.filter((n) => drmFileOf(proc, n)!.isMaster))
+        await proc.ioctl(fd, DRM_IOCTL_GEM_FLINK, { handle: 1 });
+      // An eventfd (SYNCOBJ_EVENTFD signals it).
+      eventfd(proc);
       // An fd number that was open and is closed now.
       const extra = proc.dup(fds[0]!);
       proc.close(extra);

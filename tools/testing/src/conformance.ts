@@ -3,38 +3,41 @@
  * driver's real uAPI on a fresh simulator per check, so one broken rule fails one check with the
  * validator's own words and the others still say what holds.
  *
- * - `fences-signal` — every job's fence signals on its own within a bound (the "Indefinite DMA
- *   fences" rule of `Documentation/driver-api/dma-buf.rst`: a fence must signal in finite time
- *   without waiting on userspace).
+ * - `fences-signal` — every job completes on its own within a bound: its fence signals (the
+ *   "Indefinite DMA fences" rule of `Documentation/driver-api/dma-buf.rst`: a fence must signal in
+ *   finite time without waiting on userspace); for a driver without dma_fence (device buffers),
+ *   userspace's own zero-timeout wait says it completed.
  * - `signalling-paths` — nothing on the path to signalling allocates with reclaim or waits on a
  *   fence. The kernel teaches lockdep `fs_reclaim → dma_fence_map` at boot
  *   (`dma_resv_lockdep()`); here a shrinker that waits on fences is registered and reclaim runs
  *   once, so any `GFP_KERNEL` allocation or fence wait inside a signalling section closes a cycle.
- * - `resv-usage` — a write job's fence is on the buffer's resv with `DMA_RESV_USAGE_WRITE`, a read
- *   job's with `DMA_RESV_USAGE_READ` (implicit sync: importers wait for writers by usage).
- * - `prime` — export → fd → a second process imports on its own file: the same GEM object (the
- *   PRIME self-import rule of `drm_gem_prime_import_dev`) and the same bytes; a second device of
- *   the driver imports it as its own object sharing the dma-buf's resv, and re-exports the
- *   original dma-buf.
+ * - `resv-usage` (GEM buffers) — a write job's fence is on the buffer's resv with
+ *   `DMA_RESV_USAGE_WRITE`, a read job's with `READ` or stronger (implicit sync: importers wait
+ *   for writers, writers for readers, by usage; amdgpu treats every BO of a submission as written).
+ * - `prime` (GEM buffers) — export → fd → a second process imports on its own file: the same GEM
+ *   object (the PRIME self-import rule of `drm_gem_prime_import_dev`) and the same bytes; a second
+ *   device of the driver imports it as its own object sharing the dma-buf's resv, and re-exports
+ *   the original dma-buf.
+ * - `dma-buf-export` (device buffers) — see `check-export.ts`.
+ * - `ioctls` (when the descriptor lists them) — each ioctl valid and corrupted; see `check-ioctls.ts`.
  * - `teardown` — after jobs, exports and imports, exiting the processes and removing the device
  *   leaves nothing behind (`sim.teardown()` clean: no leaks, no unsignalled fences, no held locks).
  */
 import type { DmaBuf } from "@drmsim/dma-buf";
 import type { DmaFence } from "@drmsim/dma-fence";
 import { DmaResvUsage } from "@drmsim/dma-resv";
-import {
-  type DrmDevice,
-  type DrmFile,
-  DrmPluginHost,
-  drmPrimeFDToHandle,
-  drmPrimeHandleToFD,
-} from "@drmsim/drm";
+import { drmPrimeFDToHandle, drmPrimeHandleToFD } from "@drmsim/drm";
 import type { DrmGemObject } from "@drmsim/gem";
-import { dmaFenceMightWait, type Finding, Process, Simulator } from "@drmsim/runtime";
+import { dmaFenceMightWait } from "@drmsim/runtime";
+import { Bench, drmFileOf, Problems } from "./bench.js";
+import { checkDmaBufExport } from "./check-export.js";
+import { conformanceIoctlCoverage, runConformanceIoctl } from "./check-ioctls.js";
 import {
   type ConformanceDriver,
+  type ConformanceSubmitted,
   type ConformanceWork,
   conformanceCreateBuffer,
+  conformanceHasGem,
   conformanceNode,
   DEFAULT_FENCE_TIMEOUT_NS,
 } from "./conformance-driver.js";
@@ -43,17 +46,38 @@ import {
 export const CONFORMANCE_CHECKS = [
   { id: "fences-signal", title: "job fences signal in bounded time" },
   { id: "signalling-paths", title: "no reclaim or fence waits in fence signalling paths" },
-  { id: "resv-usage", title: "job fences carry the right dma_resv usage (WRITE for writes, READ for reads)" },
+  {
+    id: "resv-usage",
+    title: "job fences carry the right dma_resv usage (WRITE for writes, READ or WRITE for reads)",
+  },
   {
     id: "prime",
     title:
       "PRIME round-trip: export, pass the fd, import in a second process (same object, same bytes) and on a second device (shared resv)",
+  },
+  {
+    id: "dma-buf-export",
+    title:
+      "device memory exported as a dma-buf: the same buffer in another process, alive past its exporter, released with the last fd",
+  },
+  {
+    id: "ioctls",
+    title:
+      "each driver ioctl: the valid call succeeds; corrupted pads, flags, handles and ids get the kernel's errno and change nothing",
   },
   { id: "teardown", title: "leak-free teardown after the device is removed" },
 ] as const;
 
 /** A check's id. */
 export type ConformanceCheckId = (typeof CONFORMANCE_CHECKS)[number]["id"];
+
+/** One part of a check that is reported on its own line (the `ioctls` check: one per ioctl). */
+export interface ConformanceStep {
+  name: string;
+  ok: boolean;
+  /** What was done, e.g. `valid call; refused: 2 × EINVAL, 1 × ENOENT`. */
+  summary: string;
+}
 
 /** The verdict of one check. */
 export interface ConformanceResult {
@@ -62,6 +86,14 @@ export interface ConformanceResult {
   ok: boolean;
   /** Why it failed: one entry per problem (validator findings in full). Empty when `ok`. */
   problems: string[];
+  /** The check's parts, when it reports them one by one. */
+  steps?: ConformanceStep[];
+}
+
+/** A check that does not apply to a driver, and why. */
+export interface ConformanceSkipped {
+  id: ConformanceCheckId;
+  reason: string;
 }
 
 /** The verdicts of a whole run. */
@@ -69,6 +101,30 @@ export interface ConformanceReport {
   driver: string;
   ok: boolean;
   results: ConformanceResult[];
+  /** The checks that do not apply to this driver. */
+  skipped: ConformanceSkipped[];
+}
+
+/**
+ * Why check `id` does not apply to `driver`, or undefined when it does: the GEM checks need GEM
+ * buffers, the export check device buffers, the ioctls check a list of ioctls.
+ */
+export function conformanceCheckSkipped(
+  driver: ConformanceDriver,
+  id: ConformanceCheckId,
+): string | undefined {
+  const gem = conformanceHasGem(driver);
+  if ((id === "resv-usage" || id === "prime") && !gem)
+    return "device buffers: no GEM objects, reservation objects or PRIME";
+  if (id === "dma-buf-export" && gem) return "GEM buffers: sharing is checked by prime";
+  if (id === "ioctls" && (driver.ioctls === undefined || driver.ioctls.length === 0))
+    return "the descriptor lists no ioctls";
+  return undefined;
+}
+
+/** The checks that apply to `driver`, in the order they run. */
+export function conformanceChecksFor(driver: ConformanceDriver): (typeof CONFORMANCE_CHECKS)[number][] {
+  return CONFORMANCE_CHECKS.filter((c) => conformanceCheckSkipped(driver, c.id) === undefined);
 }
 
 /** Options of `runDriverConformance`. */
@@ -80,55 +136,6 @@ export interface ConformanceOptions {
 }
 
 const BUFFER_SIZE = 4096;
-
-/** A problem found by a check: collected, not thrown, so a check can report several. */
-class Problems {
-  readonly list: string[] = [];
-  add(text: string): void {
-    this.list.push(text);
-  }
-  findings(fs: readonly Finding[], when: string): void {
-    for (const f of fs) this.add(`${when}: ${f.toString()}`);
-  }
-}
-
-/** One check's world: a collect-mode simulator, the device and one process with the node open. */
-class Bench {
-  readonly sim: Simulator;
-  readonly host: DrmPluginHost;
-  readonly device: DrmDevice;
-  readonly procs: Process[] = [];
-
-  constructor(
-    readonly driver: ConformanceDriver,
-    seed: number | string,
-  ) {
-    this.sim = new Simulator({ seed, validator: "collect" });
-    this.host = new DrmPluginHost(this.sim);
-    this.device = driver.probe(this.host);
-  }
-
-  async open(name: string): Promise<ConformanceWork> {
-    const proc = new Process(this.sim, name);
-    this.procs.push(proc);
-    const fd = await proc.open(conformanceNode(this.driver, this.device));
-    return { sim: this.sim, device: this.device, proc, fd };
-  }
-
-  exec<T>(fn: () => Promise<T>): Promise<T> {
-    return this.sim.exec("conformance", fn);
-  }
-
-  /** Exits the processes, removes the device, drains, tears down; returns the teardown findings. */
-  async close(): Promise<Finding[]> {
-    for (const p of this.procs) if (!p.exited) p.exit();
-    if (this.host.devices.includes(this.device)) this.host.remove(this.device);
-    await this.sim.run();
-    return this.sim.teardown().findings;
-  }
-}
-
-const drmFileOf = (work: ConformanceWork): DrmFile => work.proc.file(work.fd).priv as DrmFile;
 
 /** The fences of `resv` not in `before`, with their usages (no references taken). */
 function newFences(obj: DrmGemObject, before: ReadonlySet<DmaFence>): [DmaFence, DmaResvUsage][] {
@@ -161,8 +168,57 @@ async function submitAndCapture(
 const usageName = (u: DmaResvUsage): string =>
   Object.entries(DmaResvUsage).find(([, v]) => v === u)?.[0] ?? String(u);
 
+/** A device-buffer driver's submission: what `completed()` answers about it. */
+interface Submitted {
+  readonly write: boolean;
+  readonly s: ConformanceSubmitted;
+}
+
+const isSubmitted = (v: unknown): v is ConformanceSubmitted =>
+  typeof v === "object" && v !== null && typeof (v as ConformanceSubmitted).completed === "function";
+
+/** Submits a job on a new buffer of a device-buffer driver; the completion query, or a problem. */
+async function submitDeviceJob(
+  driver: ConformanceDriver,
+  w: ConformanceWork,
+  write: boolean,
+  p: Problems,
+): Promise<Submitted | null> {
+  const handle = await conformanceCreateBuffer(driver, w, BUFFER_SIZE);
+  const s = await driver.submit(w, { handle, write });
+  if (isSubmitted(s)) return { write, s };
+  p.add(
+    "submit returned no completion query: a driver with device buffers returns { completed() } (a zero-timeout wait) so the suite can tell when the job is done",
+  );
+  return null;
+}
+
 async function checkFencesSignal(driver: ConformanceDriver, bench: Bench, p: Problems): Promise<void> {
   const bound = driver.fenceTimeoutNs ?? DEFAULT_FENCE_TIMEOUT_NS;
+  if (!conformanceHasGem(driver)) {
+    const jobs = await bench.exec(async () => {
+      const w = await bench.open("conformance-client");
+      const out: Submitted[] = [];
+      for (const write of [true, false]) {
+        const j = await submitDeviceJob(driver, w, write, p);
+        if (j !== null) out.push(j);
+      }
+      return out;
+    });
+    await bench.settle();
+    const done = await bench.exec(async () => {
+      const out: boolean[] = [];
+      for (const j of jobs) out.push(await j.s.completed());
+      return out;
+    });
+    jobs.forEach((j, i) => {
+      if (!done[i])
+        p.add(
+          `a ${j.write ? "write" : "read"} job had not completed ${bound / 1e9} s (virtual) after submission: a job must complete in bounded time without help from userspace`,
+        );
+    });
+    return;
+  }
   const fences = await bench.exec(async () => {
     const w = await bench.open("conformance-client");
     const out: DmaFence[] = [];
@@ -177,8 +233,7 @@ async function checkFencesSignal(driver: ConformanceDriver, bench: Bench, p: Pro
     }
     return out;
   });
-  const start = bench.sim.now;
-  await bench.sim.run({ untilNs: start + bound });
+  await bench.settle();
   for (const f of fences) {
     if (!f.isSignaled())
       p.add(
@@ -209,12 +264,16 @@ async function checkSignallingPaths(driver: ConformanceDriver, bench: Bench, p: 
       const w = await bench.open("conformance-client");
       const out: DmaFence[] = [];
       for (const write of [true, false, true]) {
+        if (!conformanceHasGem(driver)) {
+          await submitDeviceJob(driver, w, write, p);
+          continue;
+        }
         const handle = await conformanceCreateBuffer(driver, w, BUFFER_SIZE);
         for (const [f] of await submitAndCapture(driver, w, handle, write)) out.push(f);
       }
       return out;
     });
-    await sim.run({ untilNs: sim.now + (driver.fenceTimeoutNs ?? DEFAULT_FENCE_TIMEOUT_NS) });
+    await bench.settle();
     for (const f of fences) f.put();
     p.findings(sim.validator.findings.slice(primed), "while jobs ran and signalled");
   } finally {
@@ -228,13 +287,17 @@ async function checkResvUsage(driver: ConformanceDriver, bench: Bench, p: Proble
     for (const write of [true, false]) {
       const handle = await conformanceCreateBuffer(driver, w, BUFFER_SIZE);
       const added = await submitAndCapture(driver, w, handle, write);
+      // Usages are ordered KERNEL < WRITE < READ < BOOKKEEP, and a waiter for one usage waits for
+      // every fence at or below it: a write must be seen by readers (at most WRITE), a read by
+      // writers (at most READ). Declaring a read as a write over-synchronises, which is legal
+      // (amdgpu remembers every BO of a submission as written).
       const want = write ? DmaResvUsage.WRITE : DmaResvUsage.READ;
       if (added.length === 0)
         p.add(`a ${write ? "write" : "read"} job added no fence to the buffer's reservation object`);
       for (const [f, usage] of added) {
-        if (usage !== want)
+        if (usage > want)
           p.add(
-            `a ${write ? "write" : "read"} job's ${f.describe()} is on the buffer's resv with usage ${usageName(usage)}, expected ${usageName(want)}: ${write ? "importers waiting for writers (DMA_RESV_USAGE_WRITE) would read the buffer while it is written" : "a read must not make later readers wait (it belongs in DMA_RESV_USAGE_READ)"}`,
+            `a ${write ? "write" : "read"} job's ${f.describe()} is on the buffer's resv with usage ${usageName(usage)}, expected ${write ? "WRITE" : "READ (or WRITE)"}: ${write ? "importers waiting for writers (DMA_RESV_USAGE_WRITE) would read the buffer while it is written" : "a writer waiting for readers (DMA_RESV_USAGE_READ) would overwrite the buffer while it is read"}`,
           );
         f.put();
       }
@@ -282,8 +345,7 @@ async function checkPrime(driver: ConformanceDriver, bench: Bench, p: Problems):
     // sharing the exporter's reservation object (implicit sync across devices), and re-exporting
     // it hands back the original dma-buf (drm_gem_prime_handle_to_fd on an imported object).
     const second = driver.probe(bench.host);
-    const cproc = new Process(bench.sim, "second-device-importer");
-    bench.procs.push(cproc);
+    const cproc = bench.process("second-device-importer");
     const c: ConformanceWork = {
       sim: bench.sim,
       device: second,
@@ -315,6 +377,16 @@ async function checkPrime(driver: ConformanceDriver, bench: Bench, p: Problems):
 async function checkTeardown(driver: ConformanceDriver, bench: Bench, p: Problems): Promise<void> {
   await bench.exec(async () => {
     const a = await bench.open("renderer");
+    if (!conformanceHasGem(driver)) {
+      // An accelerator has one user at a time: the other process only receives the dma-buf.
+      const b = bench.process("consumer");
+      const h1 = await conformanceCreateBuffer(driver, a, BUFFER_SIZE);
+      const h2 = await conformanceCreateBuffer(driver, a, BUFFER_SIZE);
+      await driver.submit(a, { handle: h1, write: true });
+      await driver.submit(a, { handle: h2, write: false });
+      if (driver.exportBuffer !== undefined) a.proc.sendFd(b, await driver.exportBuffer(a, h1, BUFFER_SIZE));
+      return;
+    }
     const b = await bench.open("compositor");
     const h1 = await conformanceCreateBuffer(driver, a, BUFFER_SIZE);
     const h2 = await conformanceCreateBuffer(driver, a, BUFFER_SIZE);
@@ -323,15 +395,44 @@ async function checkTeardown(driver: ConformanceDriver, bench: Bench, p: Problem
     const fd = await drmPrimeHandleToFD(a.proc, a.fd, h1);
     await drmPrimeFDToHandle(b.proc, b.fd, a.proc.sendFd(b.proc, fd));
   });
-  await bench.sim.run({ untilNs: bench.sim.now + (driver.fenceTimeoutNs ?? DEFAULT_FENCE_TIMEOUT_NS) });
+  await bench.settle();
   p.findings(await bench.close(), "after the processes exited and the device was removed");
 }
 
-const RUNNERS: Record<ConformanceCheckId, (d: ConformanceDriver, b: Bench, p: Problems) => Promise<void>> = {
+/** The `ioctls` check: coverage, then each listed ioctl on its own devices (`check-ioctls.ts`). */
+async function checkIoctls(
+  driver: ConformanceDriver,
+  seed: number | string,
+  p: Problems,
+): Promise<ConformanceStep[]> {
+  for (const c of await conformanceIoctlCoverage(driver, seed)) p.add(c);
+  const steps: ConformanceStep[] = [];
+  for (const { name } of driver.ioctls ?? []) {
+    const v = await runConformanceIoctl(driver, name, { seed });
+    for (const prob of v.problems) p.add(prob);
+    steps.push({ name, ok: v.ok, summary: ioctlSummary(v.refused) });
+  }
+  for (const [name, why] of Object.entries(driver.untested ?? {}))
+    steps.push({ name, ok: true, summary: `not exercised: ${why}` });
+  return steps;
+}
+
+/** `valid call; refused: 3 × EINVAL, 1 × ENOENT`. */
+function ioctlSummary(refused: readonly string[]): string {
+  const counts = new Map<string, number>();
+  for (const e of refused) counts.set(e, (counts.get(e) ?? 0) + 1);
+  const parts = [...counts].map(([e, n]) => `${n} × ${e}`);
+  return `valid call; refused: ${parts.length === 0 ? "none" : parts.join(", ")}`;
+}
+
+type Runner = (d: ConformanceDriver, b: Bench, p: Problems) => Promise<void>;
+
+const RUNNERS: Record<Exclude<ConformanceCheckId, "ioctls">, Runner> = {
   "fences-signal": checkFencesSignal,
   "signalling-paths": checkSignallingPaths,
   "resv-usage": checkResvUsage,
   prime: checkPrime,
+  "dma-buf-export": checkDmaBufExport,
   teardown: checkTeardown,
 };
 
@@ -346,14 +447,23 @@ export async function runConformanceCheck(
 ): Promise<ConformanceResult> {
   const check = CONFORMANCE_CHECKS.find((c) => c.id === id);
   if (check === undefined) throw new Error(`unknown conformance check '${id}'`);
+  const skipped = conformanceCheckSkipped(driver, id);
+  if (skipped !== undefined) throw new Error(`check '${id}' does not apply to ${driver.name}: ${skipped}`);
   const p = new Problems();
+  let steps: ConformanceStep[] | undefined;
   try {
-    const bench = new Bench(driver, opts.seed ?? 1);
-    await RUNNERS[id](driver, bench, p);
+    if (id === "ioctls") steps = await checkIoctls(driver, opts.seed ?? 1, p);
+    else await RUNNERS[id](driver, new Bench(driver, opts.seed ?? 1), p);
   } catch (e) {
     p.add(`the check failed with an exception: ${e instanceof Error ? e.message : String(e)}`);
   }
-  return { id, title: check.title, ok: p.list.length === 0, problems: p.list };
+  return {
+    id,
+    title: check.title,
+    ok: p.list.length === 0,
+    problems: p.list,
+    ...(steps !== undefined ? { steps } : {}),
+  };
 }
 
 /** `drmsim validate`'s engine: runs every check (or `opts.only`) against `driver`. */
@@ -362,21 +472,29 @@ export async function runDriverConformance(
   opts: ConformanceOptions = {},
 ): Promise<ConformanceReport> {
   const results: ConformanceResult[] = [];
+  const skipped: ConformanceSkipped[] = [];
   for (const c of CONFORMANCE_CHECKS) {
     if (opts.only && !opts.only.includes(c.id)) continue;
-    results.push(await runConformanceCheck(driver, c.id, opts));
+    const reason = conformanceCheckSkipped(driver, c.id);
+    if (reason !== undefined) skipped.push({ id: c.id, reason });
+    else results.push(await runConformanceCheck(driver, c.id, opts));
   }
-  return { driver: driver.name, ok: results.every((r) => r.ok), results };
+  return { driver: driver.name, ok: results.every((r) => r.ok), results, skipped };
 }
 
-/** The report as text: one `✓`/`✗` line per check, each problem indented under its check. */
+/**
+ * The report as text: one `✓`/`✗` line per check, its steps (one per ioctl) under it, each
+ * problem indented under its check; then a `–` line per check that does not apply, with why.
+ */
 export function formatConformanceReport(report: ConformanceReport): string {
   const lines = [`conformance of ${report.driver}:`];
   for (const r of report.results) {
     lines.push(`  ${r.ok ? "✓" : "✗"} ${r.id}: ${r.title}`);
+    for (const st of r.steps ?? []) lines.push(`      ${st.ok ? "✓" : "✗"} ${st.name}: ${st.summary}`);
     for (const prob of r.problems)
       for (const [i, line] of prob.split("\n").entries()) lines.push(`      ${i === 0 ? "- " : "  "}${line}`);
   }
+  for (const sk of report.skipped) lines.push(`  – ${sk.id}: not applicable (${sk.reason})`);
   const failed = report.results.filter((r) => !r.ok).length;
   lines.push(
     failed === 0

@@ -19,24 +19,42 @@
  */
 
 export {
+  type ConformanceIoctlVerdict,
+  conformanceIoctlCoverage,
+  runConformanceIoctl,
+} from "./check-ioctls.js";
+export {
   CONFORMANCE_CHECKS,
   type ConformanceCheckId,
   type ConformanceOptions,
   type ConformanceReport,
   type ConformanceResult,
+  type ConformanceSkipped,
+  type ConformanceStep,
+  conformanceCheckSkipped,
+  conformanceChecksFor,
   formatConformanceReport,
   runConformanceCheck,
   runDriverConformance,
 } from "./conformance.js";
 export {
+  type ConformanceArg,
+  type ConformanceCorruption,
   type ConformanceDriver,
+  type ConformanceIds,
+  type ConformanceIoctl,
   type ConformanceJob,
+  type ConformanceSubmitted,
   type ConformanceWork,
   conformanceCreateBuffer,
+  conformanceHasGem,
   conformanceNode,
   DEFAULT_FENCE_TIMEOUT_NS,
   defineConformanceDriver,
   isConformanceDriver,
 } from "./conformance-driver.js";
+export { processFile, syncobjFence } from "./peek.js";
+export { type RecordedIoctl, RecordingProcess } from "./recording-process.js";
+export { layoutCorruptions } from "./uapi-corruptions.js";
 export { runUntil, runUntilSignaled } from "./wait.js";
 export { createWorld, type World, type WorldOptions } from "./world.js";

@@ -22,8 +22,13 @@ export interface World {
   readonly devices: DrmDevice[];
   /** The processes by name. */
   readonly procs: Record<string, Process>;
-  /** Runs `fn` as a task and drives the simulator until it settles (`sim.exec`). */
+  /**
+   * Runs `fn` as a task and drives the simulator until that task settles (`sim.exec`): events due
+   * after its end (another device's job, a safety timer) stay pending.
+   */
   exec<T>(name: string, fn: () => Promise<T> | T): Promise<T>;
+  /** Runs `fn` as a task, then the simulator until nothing is left to do (`sim.execUntilIdle`). */
+  execUntilIdle<T>(name: string, fn: () => Promise<T> | T): Promise<T>;
   /**
    * Exits every process still alive, removes every device still probed, drains the event queue
    * and tears the simulator down. Returns the teardown findings (leaks, unsignalled fences, held
@@ -46,6 +51,7 @@ export function createWorld(opts: WorldOptions = {}): World {
     devices,
     procs,
     exec: (name, fn) => sim.exec(name, fn),
+    execUntilIdle: (name, fn) => sim.execUntilIdle(name, fn),
     async teardown() {
       for (const p of Object.values(procs)) if (!p.exited) p.exit();
       for (const d of host.devices) host.remove(d);

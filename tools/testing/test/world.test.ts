@@ -1,9 +1,10 @@
 import { DmaFence, dmaFenceContextAlloc } from "@drmsim/dma-fence";
 import { drmModeCreateDumbBuffer, drmPrimeFDToHandle, drmPrimeHandleToFD } from "@drmsim/drm";
-import { msecs } from "@drmsim/runtime";
-import { vgemProbe } from "@drmsim/vgem";
+import { msecs, secs } from "@drmsim/runtime";
+import { VGEM_FENCE_WRITE, vgemProbe } from "@drmsim/vgem";
+import { vgemFenceAttach } from "@drmsim/vgem/user";
 import { describe, expect, it } from "vitest";
-import { createWorld, runUntil, runUntilSignaled } from "../src/index.js";
+import { createWorld, processFile, runUntil, runUntilSignaled, syncobjFence } from "../src/index.js";
 
 const ops = { getDriverName: () => "test", getTimelineName: () => "t", release: () => {} };
 
@@ -22,6 +23,34 @@ describe("createWorld", () => {
     expect(handle).toBeGreaterThan(0);
     expect(await w.teardown()).toEqual([]);
     expect(w.host.devices).toEqual([]);
+  });
+
+  it("exec returns when its task does: vgem's 10 s safety timer has not signalled the fence yet; execUntilIdle runs it", async () => {
+    const w = createWorld({ devices: [vgemProbe], processes: ["app"] });
+    const app = w.procs.app!;
+    const attach = async () => {
+      const fd = await app.open("/dev/dri/card0");
+      const bo = await drmModeCreateDumbBuffer(app, fd, 16, 16, 32);
+      await vgemFenceAttach(app, fd, bo.handle, VGEM_FENCE_WRITE);
+      const obj = w.devices[0]!.files.values().next().value!.gem.lookup(bo.handle);
+      const fence = obj.resv.fences[0]!.get();
+      obj.put();
+      return fence;
+    };
+    const fence = await w.exec("setup", attach);
+    expect(fence.isSignaled()).toBe(false);
+    expect(w.sim.now).toBe(0);
+    await w.sim.run();
+    expect(fence.isSignaled()).toBe(true);
+    expect(fence.timestampNs).toBe(secs(10)); // the safety timer
+
+    fence.put();
+
+    const drained = await w.execUntilIdle("setup-and-drain", attach);
+    expect(drained.isSignaled()).toBe(true);
+    expect(w.sim.now).toBe(secs(20));
+    drained.put();
+    expect(await w.teardown()).toEqual([]);
   });
 
   it("teardown reports what the test leaked", async () => {
@@ -62,6 +91,20 @@ describe("wait helpers", () => {
       /the flip did not hold within 1000000 ns/,
     );
     expect(w.sim.now).toBe(msecs(1));
+    expect(await w.teardown()).toEqual([]);
+  });
+});
+
+describe("kernel-side peeks", () => {
+  // syncobjFence with a fence is exercised by the asahi tests and the interop suite (vgem has no syncobj).
+  it("processFile finds the process's drm_file and names what is missing; syncobjFence of no syncobj is null", async () => {
+    const w = createWorld({ devices: [vgemProbe], processes: ["app", "idle"] });
+    const { app, idle } = w.procs;
+    const dev = w.devices[0]!;
+    const fd = await w.exec("app", () => app!.open("/dev/dri/card0"));
+    expect(processFile(dev, app!)).toBe(app!.file(fd).priv);
+    expect(() => processFile(dev, idle!)).toThrow(/has no file open on/);
+    expect(syncobjFence(dev, app!, 99)).toBeNull();
     expect(await w.teardown()).toEqual([]);
   });
 });

@@ -195,3 +195,16 @@ export async function agxCreateCommandQueue(
 export async function agxDestroyCommandQueue(p: Process, fd: number, queueId: number): Promise<void> {
   await p.ioctl(fd, DRM_IOCTL_ASAHI_QUEUE_DESTROY, { queue_id: queueId } satisfies DrmAsahiQueueDestroy);
 }
+
+/**
+ * What a Mesa context starts from: `agx_open_device` (the render node at `path` and its VM), then
+ * `agx_create_command_queue` on that VM — the one setup every asahi test, interop test and scenario
+ * makes.
+ */
+export async function agxOpenContext(
+  p: Process,
+  path = "/dev/dri/renderD128",
+): Promise<{ fd: number; vm: number; queue: number }> {
+  const { fd, vm } = await agxOpenDevice(p, path);
+  return { fd, vm, queue: await agxCreateCommandQueue(p, fd, vm) };
+}

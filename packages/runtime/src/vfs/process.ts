@@ -6,8 +6,8 @@
  *
  * Every system call here behaves like the kernel's entry path: the fd must be in *this*
  * process's table (`EBADF` otherwise), the argument is copied in (`copy_from_user`, a simulated
- * fault the validator sees) and copied back only on success, so a rejected ioctl leaves the
- * caller's argument object untouched.
+ * fault the validator sees) and back as the file type does it: most copy back only on success,
+ * `drm_ioctl` copies back whatever the handler returned.
  */
 import { frameList } from "../context.js";
 import { KernelError } from "../errno.js";
@@ -147,8 +147,9 @@ export class Process {
 
   /**
    * `ioctl(fd, cmd, arg)`: `arg` is the caller's user memory — the file type copies it in and out
-   * by the command's declared layout, so output members land in `arg` itself (only if the call
-   * succeeds) and output arrays in the arrays `arg` points to. Returns `arg`. `ENOTTY` when the
+   * by the command's declared layout, so output members land in `arg` itself (on success; for DRM
+   * files on failure too, as `drm_ioctl` copies back regardless) and output arrays in the arrays
+   * `arg` points to. A `UapiUserArg` passes the argument as bytes in an address space, as C does. Returns `arg`. `ENOTTY` when the
    * file has no ioctls. On the way back to userspace pending signals are delivered: a call
    * interrupted with `ERESTARTSYS` is restarted (handler with `SA_RESTART`, or none) or fails with
    * `EINTR`; a killed process's call fails with `ESRCH` and never returns to it (`signal.ts`).

@@ -35,10 +35,9 @@ import {
 import { ASAHI_PAGE_SIZE, asahiProbe, DRM_ASAHI_BIND_READ, DRM_ASAHI_BIND_WRITE } from "@drmsim/asahi";
 import {
   agxBoCreate,
-  agxCreateCommandQueue,
   agxImplicitInSync,
   agxImplicitOutSync,
-  agxOpenDevice,
+  agxOpenContext,
   agxRenderCommand,
   agxSubmit,
   agxSyncobj,
@@ -187,8 +186,7 @@ export default defineScenario({
     });
 
     compositor.run(async () => {
-      const { fd, vm } = await agxOpenDevice(compositor, "/dev/dri/renderD129");
-      const queue = await agxCreateCommandQueue(compositor, fd, vm);
+      const { fd, vm, queue } = await agxOpenContext(compositor, "/dev/dri/renderD129");
       const done = await drmSyncobjCreate(compositor, fd);
       // The screen: where each composite copies the frame's stamp, read back by the CPU.
       const screen = await agxBoCreate(compositor, fd, 4096);

@@ -1,0 +1,62 @@
+/**
+ * `drmsim validate drivers/<each>`: every driver of the repository exports a conformance
+ * descriptor that lists its ioctls, and passes — one line per check and per ioctl, the checks
+ * that do not apply named with the reason.
+ */
+import { join, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+import { runCli } from "./helpers.js";
+
+const root = resolve(import.meta.dirname, "../../..");
+
+const expected: Record<string, { checks: number; ioctls: string[]; skipped: string[] }> = {
+  vgem: { checks: 6, ioctls: ["VGEM_FENCE_ATTACH", "VGEM_FENCE_SIGNAL"], skipped: ["dma-buf-export"] },
+  asahi: {
+    checks: 6,
+    ioctls: [
+      "ASAHI_VM_CREATE",
+      "ASAHI_VM_DESTROY",
+      "ASAHI_VM_BIND",
+      "ASAHI_GEM_CREATE",
+      "ASAHI_QUEUE_CREATE",
+      "ASAHI_QUEUE_DESTROY",
+      "ASAHI_SUBMIT",
+    ],
+    skipped: ["dma-buf-export"],
+  },
+  amdgpu: {
+    checks: 6,
+    ioctls: [
+      "AMDGPU_GEM_CREATE",
+      "AMDGPU_CTX",
+      "AMDGPU_CS",
+      "AMDGPU_WAIT_CS",
+      "AMDGPU_GEM_USERPTR",
+      "AMDGPU_USERQ",
+      "AMDGPU_USERQ_DOORBELL",
+    ],
+    skipped: ["dma-buf-export"],
+  },
+  habanalabs: {
+    checks: 5,
+    ioctls: ["HL_INFO", "HL_CB", "HL_CS", "HL_WAIT_CS", "HL_MEMORY"],
+    skipped: ["resv-usage", "prime"],
+  },
+};
+
+describe("drmsim validate on every driver of the repository", () => {
+  for (const [name, e] of Object.entries(expected))
+    it(`drivers/${name}: every check passes, each ioctl exercised valid and refused`, async () => {
+      const r = await runCli(["validate", join(root, "drivers", name)]);
+      expect(r.err).toBe("");
+      expect(r.code).toBe(0);
+      expect(r.out).toContain(`conformance of ${name}:`);
+      const ioctlLines = r.out.split("\n").filter((l) => /^ {6}✓ [A-Z_]+: valid call; refused: /.test(l));
+      expect(ioctlLines.map((l) => l.trim().slice(2).split(":")[0])).toEqual(e.ioctls);
+      // Each ioctl has at least one refused variant, and none failed.
+      for (const l of ioctlLines) expect(l).toMatch(/refused: \d+ × E[A-Z]+/);
+      expect(r.out).not.toContain("✗");
+      for (const s of e.skipped) expect(r.out).toContain(`– ${s}: not applicable`);
+      expect(r.out).toContain(`${e.checks} checks passed`);
+    });
+});
