@@ -33,7 +33,8 @@ const errno = (p: Promise<unknown>) =>
 it("fill and copy resolve through the VM's mappings; a range outside one, or against its permissions, is EINVAL and queues nothing", async () => {
   const { sim, host, dev } = setup();
   const app = new Process(sim, "app");
-  await sim.exec("app", async () => {
+  // Until idle: the accepted jobs run to completion before the device goes.
+  await sim.execUntilIdle("app", async () => {
     const { fd, vm, queue } = await agxOpenContext(app);
     const a = await agxBoCreate(app, fd, 2 * ASAHI_PAGE_SIZE);
     const b = await agxBoCreate(app, fd, ASAHI_PAGE_SIZE);

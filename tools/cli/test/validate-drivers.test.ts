@@ -10,10 +10,19 @@ import { runCli } from "./helpers.js";
 const root = resolve(import.meta.dirname, "../../..");
 
 const expected: Record<string, { checks: number; ioctls: string[]; skipped: string[] }> = {
-  vgem: { checks: 6, ioctls: ["VGEM_FENCE_ATTACH", "VGEM_FENCE_SIGNAL"], skipped: ["dma-buf-export"] },
+  vgem: {
+    checks: 6,
+    ioctls: ["VGEM_FENCE_ATTACH", "VGEM_FENCE_SIGNAL", "DRMSIM_VGEM_FENCE_ERROR"],
+    skipped: ["dma-buf-export"],
+  },
   asahi: {
     checks: 6,
     ioctls: [
+      "ASAHI_GET_PARAMS",
+      "ASAHI_GET_TIME",
+      "ASAHI_GEM_MMAP_OFFSET",
+      "ASAHI_GEM_BIND_OBJECT",
+      "DRMSIM_ASAHI_HW_NEXT",
       "ASAHI_VM_CREATE",
       "ASAHI_VM_DESTROY",
       "ASAHI_VM_BIND",
@@ -39,7 +48,7 @@ const expected: Record<string, { checks: number; ioctls: string[]; skipped: stri
   },
   habanalabs: {
     checks: 5,
-    ioctls: ["HL_INFO", "HL_CB", "HL_CS", "HL_WAIT_CS", "HL_MEMORY"],
+    ioctls: ["HL_INFO", "HL_CB", "HL_CS", "HL_WAIT_CS", "HL_MEMORY", "HL_DEBUG", "DRMSIM_HL_HW_NEXT"],
     skipped: ["resv-usage", "prime"],
   },
 };
