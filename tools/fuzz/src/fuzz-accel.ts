@@ -66,7 +66,9 @@ export class FuzzAccelDriver {
         ),
       );
       // No DRM_RENDER_ALLOW: accel clients are refused it (EACCES).
-      ioctls.add(drmIoctlDefDrv("FUZZACCEL_ADMIN", DRM_IOCTL_FUZZACCEL_ADMIN, drmNoArg, () => undefined, DRM_MASTER));
+      ioctls.add(
+        drmIoctlDefDrv("FUZZACCEL_ADMIN", DRM_IOCTL_FUZZACCEL_ADMIN, drmNoArg, () => undefined, DRM_MASTER),
+      );
     });
   }
 }
