@@ -12,16 +12,15 @@
  *   them so a runnable example cannot hide behind the mark.
  */
 import { execFile } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { format, promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
-import { fencedBlocks } from "../helpers/markdown.js";
+import { docScratchDir, fencedBlocks, typecheckDocScratch } from "../helpers/markdown.js";
 
 const root = resolve(import.meta.dirname, "../..");
-const run = promisify(execFile);
+const _run = promisify(execFile);
 
 const readmes = ["packages", "drivers", "tools"]
   .flatMap((group) =>
@@ -47,8 +46,7 @@ interface Program {
 const LOG_CALL = /console\.log\(/g;
 const TRAILING_COMMENT = /\)\s*;?\s*\/\/\s?(.*)$/;
 
-const dir = join(import.meta.dirname, `.readmes-${randomBytes(4).toString("hex")}`);
-mkdirSync(dir, { recursive: true });
+const dir = await docScratchDir(import.meta.dirname, "readmes");
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** What a rewritten `console.log` reports to: the test reads it after each import. */
@@ -91,20 +89,6 @@ for (const readme of readmes) {
     programs.push({ readme: name, file, line: b.line, logs });
   });
 }
-writeFileSync(
-  join(dir, "tsconfig.json"),
-  JSON.stringify({
-    extends: "../../../tsconfig.base.json",
-    compilerOptions: {
-      noEmit: true,
-      composite: false,
-      declaration: false,
-      declarationMap: false,
-      rootDir: ".",
-    },
-    include: ["*.ts"],
-  }),
-);
 
 const squash = (s: string) => s.replace(/\s+/g, " ").trim();
 
@@ -127,13 +111,7 @@ describe("README examples", () => {
   });
 
   it("typecheck", async () => {
-    const tsc = run(join(root, "node_modules", ".bin", "tsc"), ["-p", join(dir, "tsconfig.json")], {
-      cwd: root,
-    });
-    // tsc reports on stdout; show it (with the README's file names) rather than "Command failed".
-    await tsc.catch((e: { stdout?: string }) => {
-      throw new Error(e.stdout ?? String(e));
-    });
+    await typecheckDocScratch(root, dir);
   });
 
   for (const p of programs) {

@@ -13,14 +13,18 @@
  *   `tools/cli/test/new-driver.test.ts` runs.
  */
 import { execFile } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { format, promisify } from "node:util";
 import { nextSteps } from "@drmsim/cli";
 import { afterAll, describe, expect, it, vi } from "vitest";
-import { type FencedBlock as Block, fencedBlocks } from "../helpers/markdown.js";
+import {
+  type FencedBlock as Block,
+  docScratchDir,
+  fencedBlocks,
+  typecheckDocScratch,
+} from "../helpers/markdown.js";
 
 const root = resolve(import.meta.dirname, "../..");
 const guidePath = join(root, "docs", "writing-a-driver.md");
@@ -42,25 +46,10 @@ const programs = blocks
     };
   });
 
-const dir = join(import.meta.dirname, `.guide-${randomBytes(4).toString("hex")}`);
-mkdirSync(dir, { recursive: true });
+const dir = await docScratchDir(import.meta.dirname, "guide");
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 for (const f of files) writeFileSync(join(dir, FILE_RE.exec(f.code)![1]!), f.code);
 for (const p of programs) writeFileSync(join(dir, p.file), p.code);
-writeFileSync(
-  join(dir, "tsconfig.json"),
-  JSON.stringify({
-    extends: "../../../tsconfig.base.json",
-    compilerOptions: {
-      noEmit: true,
-      composite: false,
-      declaration: false,
-      declarationMap: false,
-      rootDir: ".",
-    },
-    include: ["*.ts"],
-  }),
-);
 
 const updates: { block: Block; text: string }[] = [];
 afterAll(() => {
@@ -103,7 +92,7 @@ describe("docs/writing-a-driver.md", () => {
 
   it("its code typechecks and is lint-clean", async () => {
     const bin = (b: string) => join(root, "node_modules", ".bin", b);
-    await run(bin("tsc"), ["-p", join(dir, "tsconfig.json")], { cwd: root });
+    await typecheckDocScratch(root, dir);
     await run(bin("biome"), ["check", dir], { cwd: root });
   });
 

@@ -62,3 +62,44 @@ export async function runReadmeFragment(
   ) => (...values: unknown[]) => Promise<Record<string, unknown>>;
   return new AsyncFunction(...Object.keys(scope), body)(...Object.values(scope));
 }
+
+/**
+ * A scratch directory `<parent>/.<prefix>-<random>` for code taken from a document, with a
+ * tsconfig that checks its `*.ts` files under the repository's compiler options. Inside the
+ * repository, so the files resolve the workspace packages as a package's sources do.
+ */
+export async function docScratchDir(parent: string, prefix: string): Promise<string> {
+  const { randomBytes } = await import("node:crypto");
+  const { mkdirSync, writeFileSync } = await import("node:fs");
+  const { join } = await import("node:path");
+  const dir = join(parent, `.${prefix}-${randomBytes(4).toString("hex")}`);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    join(dir, "tsconfig.json"),
+    JSON.stringify({
+      extends: "../../../tsconfig.base.json",
+      compilerOptions: {
+        noEmit: true,
+        composite: false,
+        declaration: false,
+        declarationMap: false,
+        rootDir: ".",
+      },
+      include: ["*.ts"],
+    }),
+  );
+  return dir;
+}
+
+/** Runs the repository's `tsc` on a `docScratchDir`; a type error throws with tsc's report. */
+export async function typecheckDocScratch(root: string, dir: string): Promise<void> {
+  const { execFile } = await import("node:child_process");
+  const { join } = await import("node:path");
+  const { promisify } = await import("node:util");
+  await promisify(execFile)(join(root, "node_modules", ".bin", "tsc"), ["-p", join(dir, "tsconfig.json")], {
+    cwd: root,
+  }).catch((e: { stdout?: string }) => {
+    // tsc reports on stdout; show it (with the scratch files' names) rather than "Command failed".
+    throw new Error(e.stdout ?? String(e));
+  });
+}

@@ -34,8 +34,8 @@ export class AsahiFile implements AsahiSubmitTarget {
 
   /**
    * `ASAHI_QUEUE_CREATE`: the VM must exist (`ENOENT`), priority one of `drm_asahi_priority`
-   * (`EINVAL`); HIGH and REALTIME are reserved upstream (the driver refuses them with `EINVAL`,
-   * "TODO: Allow with CAP_SYS_NICE"), and drmsim lets only a CAP_SYS_ADMIN *caller* use them
+   * (`EINVAL`); HIGH and REALTIME are reserved upstream (the driver refuses them with `EINVAL`
+   * and means to admit CAP_SYS_NICE callers later), and drmsim lets only a CAP_SYS_ADMIN *caller* use them
    * (`EPERM`) — the calling process's capability, not the opener's. `flags` must be 0 (checked
    * by the core).
    */

@@ -49,12 +49,13 @@ static inline int64_t now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* Opens the render node whose driver is `name` (as IGT's drm_open_driver chooses by name). */
-static inline int open_render(const char *name)
+/* Opens the first of nodes `fmt` % [first, last) whose driver is `name` (as IGT's drm_open_driver
+ * chooses by name); exits 2 when there is none. */
+static inline int open_node(const char *fmt, int first, int last, const char *name)
 {
-	for (int i = 128; i < 192; i++) {
+	for (int i = first; i < last; i++) {
 		char path[64];
-		snprintf(path, sizeof(path), "/dev/dri/renderD%d", i);
+		snprintf(path, sizeof(path), fmt, i);
 		int fd = open(path, O_RDWR | O_CLOEXEC);
 		if (fd < 0)
 			continue;
@@ -65,8 +66,20 @@ static inline int open_render(const char *name)
 			return fd;
 		close(fd);
 	}
-	fprintf(stderr, "no render node of driver %s\n", name);
+	fprintf(stderr, "no %s node of driver %s\n", fmt, name);
 	exit(2);
+}
+
+/* Opens the render node whose driver is `name`. */
+static inline int open_render(const char *name)
+{
+	return open_node("/dev/dri/renderD%d", 128, 192, name);
+}
+
+/* Opens the primary node whose driver is `name`. */
+static inline int open_card(const char *name)
+{
+	return open_node("/dev/dri/card%d", 0, 16, name);
 }
 
 #endif

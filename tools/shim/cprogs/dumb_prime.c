@@ -18,24 +18,6 @@ struct drm_vgem_fence_signal {
 #define DRM_IOCTL_VGEM_FENCE_ATTACH DRM_IOWR(DRM_COMMAND_BASE + 0x1, struct drm_vgem_fence_attach)
 #define DRM_IOCTL_VGEM_FENCE_SIGNAL DRM_IOW(DRM_COMMAND_BASE + 0x2, struct drm_vgem_fence_signal)
 
-static int open_card(const char *name)
-{
-	for (int i = 0; i < 16; i++) {
-		char path[64];
-		snprintf(path, sizeof(path), "/dev/dri/card%d", i);
-		int fd = open(path, O_RDWR | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		drmVersionPtr v = drmGetVersion(fd);
-		int match = v != NULL && strcmp(v->name, name) == 0;
-		drmFreeVersion(v);
-		if (match)
-			return fd;
-		close(fd);
-	}
-	exit(2);
-}
-
 int main(void)
 {
 	int card = open_card("vgem");
