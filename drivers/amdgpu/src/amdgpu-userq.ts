@@ -150,6 +150,11 @@ export class AmdgpuUsermodeQueue {
     const { queueVa, queueSize } = this.props;
     const vm = this.mgr.vm;
     const n = this.wptr - this.rptr;
+    // A write pointer more than a ring ahead of the read pointer: the CP would run through ring
+    // contents never written for this lap (up to 2^64 dwords of them). The queue stops, as on a
+    // packet it cannot execute, without reading them.
+    if (n > queueSize / 4)
+      return { end: this.wptr, durationNs: 0, hang: true, writes: amdgpuGpuWritesResolve(vm, []) };
     const dwords = new Uint32Array(n);
     let fault = false;
     for (let i = 0; i < n; i++) {

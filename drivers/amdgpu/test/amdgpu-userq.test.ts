@@ -20,6 +20,7 @@ import {
   amdgpuCsCtxCreate2,
   amdgpuCsSubmitRaw2,
   amdgpuFreeUserqueue,
+  amdgpuSimDoorbell,
   amdgpuUserqDoorbell,
 } from "../src/user/index.js";
 import { errno, nap, rig } from "./helpers.js";
@@ -27,6 +28,34 @@ import { errno, nap, rig } from "./helpers.js";
 const KiB = 1024;
 
 describe("user queues", () => {
+  it("a doorbell more than a ring ahead of the read pointer stops the queue at once: no lap of stale ring is run", async () => {
+    // Found by the fuzzer: a doorbell value of 2^32 made the model read 2^32 dwords of a 4 KiB ring.
+    const { sim, host, dev } = rig();
+    const app = new Process(sim, "app");
+    const t = sim.spawn("app", async () => {
+      const fd = await app.open("/dev/dri/renderD128");
+      const id = await amdgpuCreateUserqueue(app, fd, AMDGPU_HW_IP_COMPUTE);
+      const file = [...dev.files][0]!;
+      const q = amdgpuFprivOf(file).userq.queues.get(id)!;
+      const handle = file.gem.handles().find((h) => file.gem.peek(h) === q.props.doorbell)!;
+      const ringDwords = q.props.queueSize / 4;
+      await amdgpuSimDoorbell(app, fd, handle, q.props.doorbellOffset, 2 ** 32);
+      await nap(sim, msecs(10));
+      return { q, ringDwords };
+    });
+    await sim.run({ untilNs: msecs(20) });
+    const { q, ringDwords } = await t.result;
+    expect(q.wptr).toBe(2 ** 32);
+    expect(q.wptr - q.rptr).toBeGreaterThan(ringDwords);
+    // Nothing ran: the queue is stuck on its first segment until it is torn down.
+    expect(q.rptr).toBe(0);
+    expect(q.completed).toBe(0);
+    app.exit();
+    host.remove(dev);
+    await sim.run();
+    expect(sim.teardown().findings).toEqual([]);
+  });
+
   it("an eviction of a queue's BO preempts the queue in bounded time, moves the BO, and restores the queue", async () => {
     const { sim, host, dev, adev } = rig({ vramSize: 512 * KiB, sdmaBytesPerNs: 16, preemptNs: usecs(100) });
     const kfd = new Process(sim, "compute-app");

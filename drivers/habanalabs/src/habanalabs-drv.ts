@@ -10,7 +10,6 @@
  */
 import {
   DRM_DEVICE,
-  DRM_RENDER_ALLOW,
   type DrmDevice,
   DrmDriverFeature,
   type DrmFile,
@@ -251,8 +250,9 @@ export class HabanalabsDriver {
     hooks.driver.release.tap(name, () => hdev.fini());
     hlDmaBufApply(hooks, hdev, name);
     hooks.driver.ioctls.tap(name, (ioctls) => {
-      // hl_ioctls[]: every one DRM_RENDER_ALLOW (the accel node has no master and no auth).
-      const flags = DRM_RENDER_ALLOW;
+      // hl_drm_ioctls[]: flags 0 for every one. An accel node is not a render node: drm_ioctl_permit
+      // asks an accel client for neither DRM_RENDER_ALLOW nor authentication.
+      const flags = 0;
       const ctxOf = (file: DrmFile) => hlFprivOf(file).ctx;
       ioctls.add(
         drmIoctlDefDrv("HL_INFO", DRM_IOCTL_HL_INFO, hl_info_args, (f, a) => hlInfoIoctl(ctxOf(f), a), flags),

@@ -40,6 +40,8 @@ import {
   AMDGPU_INFO_MEMORY,
   AMDGPU_INFO_TIMESTAMP,
   AMDGPU_INFO_VRAM_GTT,
+  AMDGPU_SCHED_OP_CONTEXT_PRIORITY_OVERRIDE,
+  AMDGPU_SCHED_OP_PROCESS_PRIORITY_OVERRIDE,
   AMDGPU_USERQ_OP_CREATE,
   AMDGPU_USERQ_OP_FREE,
   AMDGPU_VA_OP_CLEAR,
@@ -351,6 +353,8 @@ export const FUZZ_DRIVERS: readonly FuzzDriver[] = [
         qVa,
         db,
         rawq,
+        // The file's own fd, for AMDGPU_SCHED (a master overriding its own contexts' priority).
+        fd,
       };
     },
     templates: {
@@ -532,6 +536,16 @@ export const FUZZ_DRIVERS: readonly FuzzDriver[] = [
       AMDGPU_GEM_LIST_HANDLES: ({ pick }) => ({
         num_entries: pick & 1 ? 8 : 0,
         entries: Array.from({ length: 8 }, () => ({})),
+      }),
+      // DRM_MASTER: succeeds from the master's card node only.
+      AMDGPU_SCHED: ({ ids, pick }) => ({
+        in: {
+          op:
+            pick & 1 ? AMDGPU_SCHED_OP_PROCESS_PRIORITY_OVERRIDE : AMDGPU_SCHED_OP_CONTEXT_PRIORITY_OVERRIDE,
+          fd: ids.fd,
+          priority: at([-512, 0, 512, -1023], pick >> 1, 0),
+          ctx_id: ids.ctx,
+        },
       }),
       AMDGPU_SIM_DOORBELL: ({ ids, pick }) => ({
         doorbell_handle: ids.db,
