@@ -2,6 +2,8 @@ import { DRM_IOCTL_AMDGPU_CS } from "@drmsim/amdgpu";
 import {
   coreIoctls,
   DRM_COMMAND_BASE,
+  DRM_COMMAND_END,
+  DRM_IO,
   DRM_IOCTL_GEM_CLOSE,
   DRM_IOCTL_SYNCOBJ_CREATE,
   DRM_IOCTL_SYNCOBJ_WAIT,
@@ -13,6 +15,7 @@ import {
   type DrmHooks,
   type DrmPluginHost,
   drmIoctlDefDrv,
+  drmIoctlLookup,
 } from "@drmsim/drm";
 import { __u32, KernelError, S64_MAX, SIGALRM, SIGKILL, uapiStruct } from "@drmsim/runtime";
 import { vgemProbe } from "@drmsim/vgem";
@@ -34,6 +37,7 @@ import {
   snapshotState,
   withoutTimeDependent,
 } from "../src/index.js";
+import { BOGUS_IOCTL, ioctlCmdOf } from "../src/ioctls.js";
 
 /** `struct drm_broken_op`: an index into a table the driver keeps. */
 const drm_broken_op = uapiStruct("drm_broken_op", { index: __u32 }, { size: 4 });
@@ -185,6 +189,13 @@ describe("uAPI fuzzer", () => {
     for (const d of coreIoctls()) expect(universe).toContain(d.name);
     for (const dev of world.devices) for (const d of dev.driverIoctls()) expect(universe).toContain(d.name);
     expect(world.devices.map((d) => d.driver.name)).toEqual(FUZZ_DRIVERS.map((d) => d.name));
+    // The bogus request is a number no device defines — not the top of the driver range, where
+    // the drivers keep their drmsim-only side channels.
+    const bogus = ioctlCmdOf(world.devices, BOGUS_IOCTL);
+    for (const dev of world.devices) expect(drmIoctlLookup(dev, bogus)).toBeUndefined();
+    expect(world.devices.some((dev) => drmIoctlLookup(dev, DRM_IO(DRM_COMMAND_END - 1)) !== undefined)).toBe(
+      true,
+    );
     expect(await closeWorld(world)).toEqual([]);
   });
 
