@@ -221,14 +221,7 @@ export class AsahiVmTable {
           "EINVAL",
           `${what}: a bind needs DRM_ASAHI_BIND_READ and/or DRM_ASAHI_BIND_WRITE`,
         );
-      const vm = this.lookup(vmId, what);
-      const addr = Number(op.addr);
-      const range = Number(op.range);
-      if (vm.overlapsKernel(addr, addr + range))
-        throw new KernelError(
-          "EINVAL",
-          `${what}: the range intrudes in the kernel-reserved range of VM ${vm.id}`,
-        );
+      const { vm, addr, range } = this.userRange(vmId, op, what);
       if (range === 0) throw new KernelError("EINVAL", `${what}: an empty range maps nothing`);
       if (isVmPrivate(obj) && !vm.privateObjs.has(obj))
         throw new KernelError("EINVAL", `${what}: the object is private to another VM`);
@@ -256,6 +249,12 @@ export class AsahiVmTable {
         "EINVAL",
         `${what}: [${hex(op.addr)}, ${hex(end)}) is not inside the user VA window [${hex(ASAHI_VM_START)}, ${hex(ASAHI_VM_END)})`,
       );
+    const { vm, addr, range } = this.userRange(vmId, op, what);
+    vm.count(vm.gpuvm.smUnmap(addr, range));
+  }
+
+  /** The VM of an op (`ENOENT`) and its range, which must stay out of the kernel's (`EINVAL`). */
+  private userRange(vmId: number, op: UapiValue<typeof drm_asahi_gem_bind_op>, what: string) {
     const vm = this.lookup(vmId, what);
     const addr = Number(op.addr);
     const range = Number(op.range);
@@ -264,7 +263,7 @@ export class AsahiVmTable {
         "EINVAL",
         `${what}: the range intrudes in the kernel-reserved range of VM ${vm.id}`,
       );
-    vm.count(vm.gpuvm.smUnmap(addr, range));
+    return { vm, addr, range };
   }
 
   /** Drops every VM id (file close). */
