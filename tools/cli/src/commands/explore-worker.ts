@@ -1,21 +1,24 @@
 /**
- * A worker thread of `drmsim explore`: runs its share of the perturbation seeds and posts one
- * message per run (the finding signatures, and the decisions when the run failed).
+ * A worker thread of `drmsim explore`: loads the scenario once, says it is ready, then runs the
+ * perturbation seeds the main thread sends one at a time and posts one message per run (the
+ * finding signatures, and the decisions when the run failed). Seeds are handed out as workers
+ * free up, so a worker that warms up more slowly or draws longer runs takes fewer of them.
  */
 import "reflect-metadata";
 import { parentPort, workerData } from "node:worker_threads";
 import { outcomeSignatures, type PerturbKnobs, primarySignature } from "@drmsim/runtime";
 import { resolveScenario, runOutcome } from "./explore-target.js";
 
-/** What the main thread hands a worker. */
+/** What the main thread hands a worker when it starts it. */
 export interface ExploreWorkerData {
   scenario: string;
   seed: number | string;
   durationNs?: number;
   knobs: PerturbKnobs;
-  /** [run index, perturbation seed] pairs to run, in order. */
-  runs: [number, number][];
 }
+
+/** What the main thread sends a worker: the next [run index, perturbation seed] to run. */
+export type ExploreWorkerTask = [index: number, seed: number];
 
 const data = workerData as ExploreWorkerData;
 const scenario = await resolveScenario(data.scenario);
@@ -24,15 +27,17 @@ const spec = {
   seed: data.seed,
   ...(data.durationNs === undefined ? {} : { durationNs: data.durationNs }),
 };
-for (const [index, seed] of data.runs) {
-  const outcome = await runOutcome(spec, { ...data.knobs, seed });
-  const signatures = outcomeSignatures(outcome);
-  parentPort!.postMessage({
-    index,
-    seed,
-    primary: primarySignature(outcome) ?? "",
-    signatures,
-    decisions: signatures.length > 0 ? outcome.decisions : [],
+const port = parentPort!;
+port.on("message", ([index, seed]: ExploreWorkerTask) => {
+  void runOutcome(spec, { ...data.knobs, seed }).then((outcome) => {
+    const signatures = outcomeSignatures(outcome);
+    port.postMessage({
+      index,
+      seed,
+      primary: primarySignature(outcome) ?? "",
+      signatures,
+      decisions: signatures.length > 0 ? outcome.decisions : [],
+    });
   });
-}
-parentPort!.postMessage({ done: true });
+});
+port.postMessage({ ready: true });

@@ -26,7 +26,7 @@ import { createProgress } from "../progress.js";
 import type { Scenario, ScenarioResult } from "../scenario.js";
 import { TraceRecording } from "../trace/recording.js";
 import { type ExploreRunSpec, resolveScenario, runOutcome, runPerturbed } from "./explore-target.js";
-import type { ExploreWorkerData } from "./explore-worker.js";
+import type { ExploreWorkerData, ExploreWorkerTask } from "./explore-worker.js";
 
 /** Options of {@link exploreCommand} (the command's flags, parsed). */
 export interface ExploreCommandOptions {
@@ -156,25 +156,21 @@ export async function exploreCommand(
     }
   } else {
     const started: Worker[] = [];
-    await Promise.all(
-      Array.from({ length: workers }, (_, w) =>
-        runWorker(
-          started,
-          {
-            scenario: opts.scenario,
-            seed,
-            ...(opts.durationNs === undefined ? {} : { durationNs: opts.durationNs }),
-            knobs,
-            runs: plan.filter((_, j) => j % workers === w),
-          },
-          record,
-        ),
-      ),
-    ).catch(async (e: unknown) => {
-      // One worker failed (the scenario threw): stop the others instead of waiting for them.
-      await Promise.all(started.map((w) => w.terminate()));
-      throw e;
-    });
+    let nextRun = 0;
+    const next = (): ExploreWorkerTask | undefined => plan[nextRun++];
+    const data: ExploreWorkerData = {
+      scenario: opts.scenario,
+      seed,
+      ...(opts.durationNs === undefined ? {} : { durationNs: opts.durationNs }),
+      knobs,
+    };
+    await Promise.all(Array.from({ length: workers }, () => runWorker(started, data, next, record))).catch(
+      async (e: unknown) => {
+        // One worker failed (the scenario threw): stop the others instead of waiting for them.
+        await Promise.all(started.map((w) => w.terminate()));
+        throw e;
+      },
+    );
   }
   const wallMs = performance.now() - t0;
   progress.done();
@@ -228,9 +224,14 @@ export async function exploreCommand(
   return result;
 }
 
+/**
+ * Starts a worker and feeds it runs from `next` one at a time — the next as soon as it reports
+ * the last — until none are left; resolves once it has reported all it was given.
+ */
 function runWorker(
   started: Worker[],
   data: ExploreWorkerData,
+  next: () => ExploreWorkerTask | undefined,
   onRun: (m: RunMessage) => void,
 ): Promise<void> {
   const here = import.meta.url;
@@ -249,12 +250,15 @@ function runWorker(
     });
     started.push(w);
     let finished = false;
-    w.on("message", (m: RunMessage | { done: true }) => {
-      if ("done" in m) {
+    w.on("message", (m: RunMessage | { ready: true }) => {
+      if (!("ready" in m)) onRun(m);
+      const task = next();
+      if (task !== undefined) w.postMessage(task);
+      else {
         finished = true;
         void w.terminate();
         resolvePromise();
-      } else onRun(m);
+      }
     });
     w.on("error", reject);
     w.on("exit", (code) => {
