@@ -63,11 +63,13 @@ const deadlines = new WeakMap<DrmSchedFence, number>();
  * beside it — one object per job rather than a fence and a holder pointing at each other.
  *
  * Nearly nobody looks at a scheduled fence — the scheduler itself needs only the instant it
- * signalled — so with the validator and tracing off it is created when first asked for
- * (`scheduled`), already signalled at that instant if the job has run. With either on it is
- * created at arm, as the kernel does, so the validator tracks it and the trace shows its init.
- * Either way it is the same fence: its context, seqno, timestamp and references are those it
- * would have had. (About 80 bytes less per queued job, and 40 less for having no separate holder.)
+ * signalled — so unless tracing is on it is created when first asked for (`scheduled`), already
+ * signalled at that instant if the job has run. With tracing on it is created at arm, as the
+ * kernel does, so the trace shows its init. Either way it is the same fence: its context, seqno,
+ * timestamp and references are those it would have had, and from its creation on the validator
+ * tracks it like any fence (what it cannot see is a scheduled fence nobody ever referenced: only
+ * the scheduler signals those, and the finished fence, which it always sees, tells the same
+ * story). (About 80 bytes less per queued job, and 40 less for having no separate holder.)
  */
 export class DrmSchedFence extends DmaFence {
   // `parent` is a class field on purpose, the others are `declare`d: V8 does not inline a
@@ -100,8 +102,7 @@ export class DrmSchedFence extends DmaFence {
     super(sim, finishedOps as DmaFenceOps, context + 1, seqno);
     this.sched = sched;
     this.owner = owner;
-    this.sched_ =
-      sim.validator.enabled || sim.tracer.on ? new DrmSchedFenceScheduled(sim, this, context, seqno) : null;
+    this.sched_ = sim.tracer.on ? new DrmSchedFenceScheduled(sim, this, context, seqno) : null;
   }
 
   /** `drm_sched_fence.finished`: this fence. */

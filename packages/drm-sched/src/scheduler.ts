@@ -141,6 +141,8 @@ export class DrmGpuScheduler {
   private submitSeq = 0;
   /** The `drm_sched_run_job_work` frame `freeJobWork` last pushed, kept for reuse. */
   private runFrame: Frame | null = null;
+  /** True while `freeJobWork` frees jobs: it runs submission next, so `wakeup()` need not queue it. */
+  private runFollows = false;
 
   /**
    * `drm_sched_init(sched, args)`. `EINVAL` for `numRqs` outside 1..4, a credit limit below 1, a
@@ -244,9 +246,15 @@ export class DrmGpuScheduler {
 
   // --- submission -----------------------------------------------------------------------------
 
-  /** `drm_sched_wakeup` / `drm_sched_run_job_queue`: queue the run-job work unless stopped. */
+  /**
+   * `drm_sched_wakeup` / `drm_sched_run_job_queue`: queue the run-job work unless stopped. While
+   * the free work frees jobs it is not queued: the free work runs submission right after, at the
+   * same instant on the same queue (see `freeJobWork`), so the queued item would only find the
+   * work done. (A driver's `freeJob` pushing its next job — one entity's first — wakes the
+   * scheduler once per job: with thousands of entities that was a second work item per job.)
+   */
   wakeup(): void {
-    if (!this.paused) this.submitWq.queueWork(this.runWork);
+    if (!this.paused && !this.runFollows) this.submitWq.queueWork(this.runWork);
   }
 
   /** @internal */
@@ -404,11 +412,16 @@ export class DrmGpuScheduler {
    * so drmsim runs it inline (under its own frame) and saves a work-queue round trip per job.
    */
   private freeJobWork(): void {
-    for (let n = 0; n < RUN_BATCH; n++) {
-      if (this.paused) return;
-      const job = this.getFinishedJob();
-      if (job === null) break;
-      this.callFreeJob(job);
+    this.runFollows = true;
+    try {
+      for (let n = 0; n < RUN_BATCH; n++) {
+        if (this.paused) return;
+        const job = this.getFinishedJob();
+        if (job === null) break;
+        this.callFreeJob(job);
+      }
+    } finally {
+      this.runFollows = false;
     }
     const next = this.pending[this.pHead];
     if (next !== undefined && next.sFence!.finished.signaled) this.submitWq.queueWork(this.freeWork);
