@@ -314,7 +314,9 @@ export class DrmGpuScheduler {
     const cookie = v.beginSignalling();
     try {
       for (let n = 0; n < RUN_BATCH; n++) {
-        if (this.paused) return;
+        // No credit left: nothing fits (a job takes at least one), so the scan would stop at the
+        // first ready entity anyway. Until a job completes, as `drm_sched_can_queue` answers.
+        if (this.paused || this.creditCount >= this.creditLimit) return;
         const entity = this.selectEntity();
         if (entity === null) return;
         const job = entity.popJob();
@@ -399,9 +401,11 @@ export class DrmGpuScheduler {
       this.pending.splice(0, this.pHead);
       this.pHead = 0;
     }
-    // The next job's clock starts now: re-arm the TDR for it.
-    this.timeoutWq.cancelWork(this.tdrWork);
-    this.startTimeout();
+    // The next job's clock starts now: re-arm the TDR for it (if there is one).
+    if (this.timeoutNs !== Number.POSITIVE_INFINITY) {
+      this.timeoutWq.cancelWork(this.tdrWork);
+      this.startTimeout();
+    }
     return job;
   }
 
