@@ -16,7 +16,7 @@ export const FUZZ_CAMPAIGN = [
   "--seed",
   "24301",
   "--min-calls",
-  "2000",
+  "4000",
   "--no-shrink",
 ];
 

@@ -10,8 +10,9 @@
  *   refuses `MAP_DUMB` of an imported object), with `DMA_BUF_IOCTL_SYNC` around the access.
  * - amdgpu: a gfx IB with `fill`, and a read is an IB `copy` into a private GTT BO the CPU maps
  *   through its dma-buf fd (`mmap` + `DMA_BUF_IOCTL_SYNC`).
- * - asahi: a render command with `fill`, and a compute command's `copy` into a private buffer,
- *   read the same way.
+ * - asahi: every buffer it allocates or imports is bound into its VM (as Mesa binds what it uses);
+ *   a render command with `fill` at the buffer's GPU address, and a compute command's `copy` into
+ *   a private buffer, read the same way.
  * - habanalabs: a DMA-queue job with `fill` at a device VA, and a `copy` job into a private
  *   allocation whose export the CPU maps. habanalabs has no PRIME import: `import` is undefined.
  */
@@ -24,7 +25,7 @@ import {
   amdgpuCsQueryFenceStatus,
   amdgpuCsSubmitRaw2,
 } from "@drmsim/amdgpu/user";
-import { ASAHI_BO_WRITE } from "@drmsim/asahi";
+import { ASAHI_PAGE_SIZE, DRM_ASAHI_BIND_READ, DRM_ASAHI_BIND_WRITE } from "@drmsim/asahi";
 import {
   agxBoCreate,
   agxComputeCommand,
@@ -32,6 +33,7 @@ import {
   agxRenderCommand,
   agxSubmit,
   agxSyncobj,
+  agxVmBind,
 } from "@drmsim/asahi/user";
 import {
   DMA_BUF_IOCTL_SYNC,
@@ -174,9 +176,13 @@ export async function amdgpuAgent(p: Process, path: string, vram = true): Promis
       amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_GFX, ring: 0, duration_ns: 20_000, hang, ...ext }),
       amdgpuCsChunkBoList(bos),
     ]);
-    await amdgpuCsQueryFenceStatus(p, fd, { ctxId: ctx, ipType: AMDGPU_HW_IP_GFX, ring: 0, fence: seq });
-    // A context that caused a hang is refused from then on (ECANCELED): a robust client starts a new one.
-    if (hang) ctx = await amdgpuCsCtxCreate2(p, fd);
+    try {
+      // WAIT_CS returns a failed job's error (the hung one's ECANCELED).
+      await amdgpuCsQueryFenceStatus(p, fd, { ctxId: ctx, ipType: AMDGPU_HW_IP_GFX, ring: 0, fence: seq });
+    } finally {
+      // A context that caused a hang is refused from then on (ECANCELED): a robust client starts a new one.
+      if (hang) ctx = await amdgpuCsCtxCreate2(p, fd);
+    }
   };
   return {
     kind: "amdgpu",
@@ -198,18 +204,28 @@ export async function amdgpuAgent(p: Process, path: string, vram = true): Promis
   };
 }
 
-/** asahi: a render command fills, a compute command copies. */
+/** asahi: a render command fills, a compute command copies, at the GPU addresses it bound. */
 export async function asahiAgent(p: Process, path: string): Promise<Agent> {
-  const { fd, queue } = await agxOpenContext(p, path);
-  const scratch = await agxBoCreate(p, fd, AGENT_SCRATCH);
+  const { fd, vm, queue } = await agxOpenContext(p, path);
+  // Each buffer's GPU address in the agent's VM, handed out upwards a page apart.
+  const vaOf = new Map<number, number>();
+  let nextVa = 0x100_0000;
+  const bind = async (handle: number, size: number) => {
+    const range = Math.ceil(size / ASAHI_PAGE_SIZE) * ASAHI_PAGE_SIZE;
+    const addr = nextVa;
+    nextVa += range + ASAHI_PAGE_SIZE;
+    await agxVmBind(p, fd, vm, [
+      { flags: DRM_ASAHI_BIND_READ | DRM_ASAHI_BIND_WRITE, handle, offset: 0, range, addr },
+    ]);
+    vaOf.set(handle, addr);
+    return handle;
+  };
+  const scratch = await bind(await agxBoCreate(p, fd, AGENT_SCRATCH), AGENT_SCRATCH);
   const scratchFd = await drmPrimeHandleToFD(p, fd, scratch, PRIME);
-  const submit = async (
-    cmd: ReturnType<typeof agxRenderCommand>,
-    bos: { handle: number; flags: number }[],
-  ) => {
+  const submit = async (cmd: ReturnType<typeof agxRenderCommand>) => {
     const done = await drmSyncobjCreate(p, fd);
     try {
-      await agxSubmit(p, fd, { queue, commands: [cmd], bos, outSyncs: [agxSyncobj(done)] });
+      await agxSubmit(p, fd, { queue, commands: [cmd], outSyncs: [agxSyncobj(done)] });
       await drmSyncobjWait(p, fd, [done], FOREVER);
     } finally {
       await drmSyncobjDestroy(p, fd, done);
@@ -219,29 +235,27 @@ export async function asahiAgent(p: Process, path: string): Promise<Agent> {
     kind: "asahi",
     proc: p,
     async alloc(size) {
-      return { name: await agxBoCreate(p, fd, size), size };
+      return { name: await bind(await agxBoCreate(p, fd, size), size), size };
     },
     export: (buf) => drmPrimeHandleToFD(p, fd, buf.name, PRIME),
-    import: async (dmabuf, size) => ({ name: await drmPrimeFDToHandle(p, fd, dmabuf), size }),
+    import: async (dmabuf, size) => ({
+      name: await bind(await drmPrimeFDToHandle(p, fd, dmabuf), size),
+      size,
+    }),
     write: (buf, offset, data, o) =>
       submit(
         agxRenderCommand({
           vertex_ns: 10_000,
           fragment_ns: 10_000,
           ...(o?.hang ? { hang: true } : {}),
-          fill: { handle: buf.name, offset, data },
+          fill: { addr: vaOf.get(buf.name)! + offset, data },
         }),
-        [{ handle: buf.name, flags: ASAHI_BO_WRITE }],
       ),
     async read(buf, offset, length) {
       await submit(
         agxComputeCommand({
-          copy: { src_handle: buf.name, src_offset: offset, dst_handle: scratch, size: length },
+          copy: { src_addr: vaOf.get(buf.name)! + offset, dst_addr: vaOf.get(scratch)!, size: length },
         }),
-        [
-          { handle: buf.name, flags: 0 },
-          { handle: scratch, flags: ASAHI_BO_WRITE },
-        ],
       );
       return cpuReadDmaBuf(p, scratchFd, AGENT_SCRATCH, 0, length);
     },

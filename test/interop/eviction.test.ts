@@ -5,8 +5,10 @@
  * in flight on that buffer: no deadlock, validator quiet (throw mode), every job completes.
  *
  * Nothing here is test-side plumbing: asahi itself is a dynamic importer (it taps
- * `dma_buf_attach_ops.invalidateMappings`) and maps every imported buffer a submit names under
- * the resv lock it holds for implicit sync, as amdgpu's CS does (`amdgpu_dma_buf_validate`).
+ * `dma_buf_attach_ops.invalidateMappings`) and, at each submit, maps the imported buffers bound
+ * into the queue's VM under their resv locks (`drm_gpuvm`'s external objects), fencing them
+ * `BOOKKEEP` so the exporter waits for the job before it moves them. Synchronisation is explicit,
+ * bridged from amdgpu's implicit sync through the dma-buf's sync_file ioctls, as Mesa does.
  */
 import { agxOpenContext } from "@drmsim/asahi/user";
 import "reflect-metadata";
@@ -23,7 +25,6 @@ import { DmaResvUsage } from "@drmsim/dma-resv";
 import {
   type DrmDevice,
   DrmGemPrimeDynamicObject,
-  drmPrimeFDToHandle,
   drmPrimeHandleToFD,
   drmSyncobjCreate,
   drmSyncobjWait,
@@ -31,15 +32,23 @@ import {
 import { GFP_KERNEL, msecs, type Process } from "@drmsim/runtime";
 import { createWorld } from "@drmsim/testing";
 import { describe, expect, it } from "vitest";
-import { amdgpuRender, amdgpuRenderDone, asahiSubmit, FOREVER, fileOf, MiB } from "../helpers/userspace.js";
+import {
+  amdgpuRender,
+  amdgpuRenderDone,
+  asahiImport,
+  asahiSubmit,
+  FOREVER,
+  fileOf,
+  MiB,
+} from "../helpers/userspace.js";
 
 const PATTERN = Uint8Array.from({ length: 8192 }, (_, i) => (i * 13 + 5) & 0xff);
 
-/** One asahi job that reads the shared buffer, waited for: the driver maps it at submit. */
-async function sample(p: Process, fd: number, queue: number, handle: number) {
+/** One asahi job that reads the shared buffer (`dmabuf`), waited for: the driver maps it at submit. */
+async function sample(p: Process, fd: number, queue: number, dmabuf: number) {
   const done = await drmSyncobjCreate(p, fd);
   await asahiSubmit(p, fd, queue, {
-    reads: [handle],
+    reads: [dmabuf],
     outSyncs: [{ sync_type: DRM_ASAHI_SYNC_SYNCOBJ, handle: done }],
   });
   await drmSyncobjWait(p, fd, [done], FOREVER);
@@ -59,9 +68,9 @@ async function share(game: Process, compositor: Process, amd: DrmDevice, agx: Dr
   game.close(prime);
   const agxSide = await compositor.run(async () => {
     const q = await agxOpenContext(compositor, "/dev/dri/renderD129");
-    const handle = await drmPrimeFDToHandle(compositor, q.fd, theirs);
-    compositor.close(theirs);
-    return { ...q, handle, obj: fileOf(agx, compositor).gem.peek(handle) as DrmGemPrimeDynamicObject };
+    const handle = await asahiImport(compositor, q.fd, q.vm, theirs, 4 * MiB);
+    const obj = fileOf(agx, compositor).gem.peek(handle) as DrmGemPrimeDynamicObject;
+    return { ...q, dmabuf: theirs, handle, obj };
   }).result;
   return { gpu, ctx, fb, bo, ...agxSide };
 }
@@ -78,15 +87,15 @@ describe("amdgpu moves a buffer asahi imported dynamically", () => {
       expect(s.obj).toBeInstanceOf(DrmGemPrimeDynamicObject);
       expect(s.obj.sgt).toBe(null); // dynamic: not mapped at import
       expect(s.bo.domain).toBe("vram");
-      // The first submit naming the buffer maps it. asahi cannot reach VRAM peer to peer: the
+      // The first submit on the VM it is bound into maps it. asahi cannot reach VRAM peer to peer: the
       // exporter moved the BO to GTT for it, and the job waited for that move through the resv.
-      await compositor.run(() => sample(compositor, s.fd, s.queue, s.handle)).result;
+      await compositor.run(() => sample(compositor, s.fd, s.queue, s.dmabuf)).result;
       const first = s.obj.sgt!;
       expect(s.bo.domain).toBe("gtt");
       expect(first.ranges()[0]!.dmaAddress).toBe(s.bo.store.placement.runs[0]!.address);
       expect({ ...stats }).toEqual({ maps: 1, reuses: 0, invalidations: 0 });
       // Nothing moved: the next submit reuses the mapping.
-      await compositor.run(() => sample(compositor, s.fd, s.queue, s.handle)).result;
+      await compositor.run(() => sample(compositor, s.fd, s.queue, s.dmabuf)).result;
       expect(s.obj.sgt).toBe(first);
       expect({ ...stats }).toEqual({ maps: 1, reuses: 1, invalidations: 0 });
       // Memory pressure: amdgpu's shrinker swaps the idle BO out and invalidates asahi's mapping.
@@ -98,7 +107,7 @@ describe("amdgpu moves a buffer asahi imported dynamically", () => {
       expect(stats.invalidations).toBe(1);
       expect(s.obj.sgt).toBe(null);
       // The next submit maps again: the exporter swaps the BO back in, at new pages.
-      await compositor.run(() => sample(compositor, s.fd, s.queue, s.handle)).result;
+      await compositor.run(() => sample(compositor, s.fd, s.queue, s.dmabuf)).result;
       const second = s.obj.sgt!;
       expect(second).not.toBe(first);
       expect(s.bo.domain).toBe("gtt");
@@ -126,13 +135,13 @@ describe("amdgpu moves a buffer asahi imported dynamically", () => {
     };
     const r = await w.exec("game", async () => {
       const s = await share(game, compositor, amd, agx);
-      await compositor.run(() => sample(compositor, s.fd, s.queue, s.handle)).result;
+      await compositor.run(() => sample(compositor, s.fd, s.queue, s.dmabuf)).result;
       // A frame in flight on each GPU, both on the shared buffer (amdgpu writes, asahi reads after).
       const seq = await amdgpuRender(game, s.gpu, s.ctx, { durationNs: msecs(8), bos: [s.fb] });
       const sampled = await compositor.run(async () => {
         const done = await drmSyncobjCreate(compositor, s.fd);
         await asahiSubmit(compositor, s.fd, s.queue, {
-          reads: [s.handle],
+          reads: [s.dmabuf],
           outSyncs: [{ sync_type: DRM_ASAHI_SYNC_SYNCOBJ, handle: done }],
         });
         return done;
@@ -158,7 +167,7 @@ describe("amdgpu moves a buffer asahi imported dynamically", () => {
       await compositor.run(() => drmSyncobjWait(compositor, s.fd, [sampled], FOREVER)).result;
       const tries = await hog.result;
       // The buffer is usable again after whatever the shrinker did: the next submit maps it anew.
-      await compositor.run(() => sample(compositor, s.fd, s.queue, s.handle)).result;
+      await compositor.run(() => sample(compositor, s.fd, s.queue, s.dmabuf)).result;
       expect(s.obj.sgt!.ranges()[0]!.dmaAddress).toBe(s.bo.store.placement.runs[0]!.address);
       return { status, tries, bytes: Array.from(s.bo.store.read(0, PATTERN.length)) };
     });

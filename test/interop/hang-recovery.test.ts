@@ -12,7 +12,7 @@ import { amdgpuCsCtxCreate2 } from "@drmsim/amdgpu/user";
 import { asahiProbe, DRM_ASAHI_SYNC_SYNCOBJ } from "@drmsim/asahi";
 import type { DrmPluginHost } from "@drmsim/drm";
 import { drmSyncobjCreate, drmSyncobjFDToHandle, drmSyncobjHandleToFD, drmSyncobjWait } from "@drmsim/drm";
-import { msecs } from "@drmsim/runtime";
+import { errnoName, msecs } from "@drmsim/runtime";
 import { createWorld } from "@drmsim/testing";
 import { describe, expect, it } from "vitest";
 import {
@@ -55,7 +55,11 @@ describe("a GPU hang on asahi, seen from amdgpu", () => {
         const out = await drmSyncobjCreate(consumer, gpu);
         const seq = await amdgpuRender(consumer, gpu, ctx, { inSyncobjs: [dep], outSyncobjs: [out] });
         const job = syncobjFence(amd, consumer, out)!;
-        const status = await amdgpuRenderDone(consumer, gpu, ctx, seq);
+        // WAIT_CS returns the failed submission's error (amdgpu_cs_wait_ioctl).
+        const status = await amdgpuRenderDone(consumer, gpu, ctx, seq).then(
+          () => "done",
+          (e: { code?: string }) => e.code,
+        );
         const result = { status, error: job.error, at: job.timestampNs };
         job.put();
         // The context saw an error: as in amdgpu_job_prepare_job, its next job inherits it
@@ -93,7 +97,7 @@ describe("a GPU hang on asahi, seen from amdgpu", () => {
     expect(r.hungAt).toBeGreaterThanOrEqual(ASAHI_TIMEOUT);
     expect(r.hungError).toBeLessThan(0);
     // amdgpu's dependent job ended with that error and never ran on the GPU after a healthy fence.
-    expect(r.consumerSide.status).toBe(true);
+    expect(r.consumerSide.status).toBe(errnoName(-r.hungError));
     expect(r.consumerSide.error).toBe(r.hungError);
     expect(r.consumerSide.at).toBeGreaterThanOrEqual(r.hungAt);
     // Both drivers recovered.

@@ -18,7 +18,7 @@ import type { DmaBuf, IosysMap } from "@drmsim/dma-buf";
 import { type DrmFile, type DrmHooks, drmGemMmapOffset } from "@drmsim/drm";
 import { KernelError, MAP_PRIVATE } from "@drmsim/runtime";
 import type { AmdgpuDevice } from "./amdgpu-device.js";
-import { AMDGPU_GEM_DOMAIN_GTT } from "./amdgpu-drm.js";
+import { AMDGPU_GEM_CREATE_NO_CPU_ACCESS, AMDGPU_GEM_DOMAIN_GTT } from "./amdgpu-drm.js";
 import { AmdgpuBo } from "./amdgpu-object.js";
 
 const PAGE = 4096;
@@ -99,11 +99,14 @@ export function amdgpuCpuAccessApply(hooks: DrmHooks, adev: AmdgpuDevice, name: 
 
 /**
  * `AMDGPU_GEM_MMAP` (`amdgpu_mode_dumb_mmap`): the fake offset to `mmap()` the BO behind
- * `handle` at. `ENOENT` for an unknown handle, `EPERM` for a userptr BO.
+ * `handle` at. `ENOENT` for an unknown handle, `EPERM` for a userptr BO or one created with
+ * `NO_CPU_ACCESS`.
  */
 export function amdgpuGemMmapOffset(file: DrmFile, handle: number): bigint {
   return drmGemMmapOffset(file, handle, (obj) => {
     if (obj instanceof AmdgpuBo && obj.userptr !== null)
       throw new KernelError("EPERM", `AMDGPU_GEM_MMAP: ${obj.label} is a userptr BO`);
+    if (obj instanceof AmdgpuBo && (obj.flags & AMDGPU_GEM_CREATE_NO_CPU_ACCESS) !== 0)
+      throw new KernelError("EPERM", `AMDGPU_GEM_MMAP: ${obj.label} was created with NO_CPU_ACCESS`);
   });
 }

@@ -8,7 +8,7 @@
 import type { DmaFence } from "@drmsim/dma-fence";
 import { type DrmFile, drmProcessIsRoot } from "@drmsim/drm";
 import { DrmSchedEntity, type DrmSchedGuilty, DrmSchedPriority } from "@drmsim/drm-sched";
-import { KernelError, type Process } from "@drmsim/runtime";
+import { KernelError, type Process, U64_MAX } from "@drmsim/runtime";
 import type { AmdgpuDevice } from "./amdgpu-device.js";
 import {
   AMDGPU_CTX_PRIORITY_HIGH,
@@ -74,12 +74,15 @@ export class AmdgpuCtxEntity {
   }
 
   /**
-   * `amdgpu_ctx_get_fence`: the fence of submission `seq` (a reference), or null if it is so old
-   * it was forgotten (it has signalled long ago). `EINVAL` for a sequence not submitted yet.
+   * `amdgpu_ctx_get_fence`: the fence of submission `seq` (a reference) — `~0ull` is the newest —
+   * or null if there is none to wait for: 0, or one so old it was forgotten (it has signalled long
+   * ago). `EINVAL` for a sequence not submitted yet.
    */
   getFence(seq: bigint): DmaFence | null {
+    if (seq === U64_MAX) seq = BigInt(this.sequence - 1);
     if (seq >= BigInt(this.sequence))
       throw new KernelError("EINVAL", `submission ${seq} does not exist yet (next is ${this.sequence})`);
+    if (seq + BigInt(AMDGPU_SCHED_JOBS) < BigInt(this.sequence)) return null;
     return this.fences.get(Number(seq))?.get() ?? null;
   }
 
@@ -101,6 +104,10 @@ export class AmdgpuCtx {
   /** `ctx->vram_lost_counter`. */
   readonly vramLostCounter: number;
   readonly entities = new Map<string, AmdgpuCtxEntity>();
+  /** `ctx->override_priority`: set by a DRM master through `DRM_IOCTL_AMDGPU_SCHED`. */
+  overridePriority: number | null = null;
+  /** `ctx->stable_pstate`: what SET_STABLE_PSTATE asked for (`AMDGPU_CTX_STABLE_PSTATE_*`). */
+  stablePstate = 0;
 
   constructor(
     readonly adev: AmdgpuDevice,
@@ -131,7 +138,7 @@ export class AmdgpuCtx {
     if (e === undefined) {
       const r = rings[ring]!;
       e = new AmdgpuCtxEntity(
-        new DrmSchedEntity(this.adev.sim, amdgpuCtxToDrmSchedPrio(this.priority), [r.sched], {
+        new DrmSchedEntity(this.adev.sim, amdgpuCtxToDrmSchedPrio(this.effectivePriority), [r.sched], {
           guilty: this.guilty,
           name: `ctx${this.id}.${r.name}`,
         }),
@@ -139,6 +146,21 @@ export class AmdgpuCtx {
       this.entities.set(key, e);
     }
     return e;
+  }
+
+  /** The priority its entities run at: the override if a master set one (`amdgpu_ctx_get_ctx_prio`). */
+  get effectivePriority(): number {
+    return this.overridePriority ?? this.priority;
+  }
+
+  /**
+   * `amdgpu_ctx_priority_override`: entities created from now on, and the existing ones from
+   * their next idle submission, run at `priority` (`AMDGPU_CTX_PRIORITY_UNSET` removes the override).
+   */
+  setOverridePriority(priority: number): void {
+    this.overridePriority = priority === AMDGPU_CTX_PRIORITY_UNSET ? null : priority;
+    for (const e of this.entities.values())
+      e.entity.setPriority(amdgpuCtxToDrmSchedPrio(this.effectivePriority));
   }
 
   /** `amdgpu_ctx_fini` from a path that may sleep: flush each entity (bounded), then release. */

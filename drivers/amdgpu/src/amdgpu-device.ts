@@ -31,6 +31,7 @@ import {
 } from "@drmsim/runtime";
 import { inject } from "tsyringe";
 import { AMDGPU_HW_IP_COMPUTE, AMDGPU_HW_IP_DMA, AMDGPU_HW_IP_GFX, type AmdgpuHwIp } from "./amdgpu-drm.js";
+import { AMDGPU_HW_MODEL, type AmdgpuHwModel, AmdgpuPm4HwModel } from "./amdgpu-hw-model.js";
 import { AmdgpuVmidMgr } from "./amdgpu-ids.js";
 import { AmdgpuJob } from "./amdgpu-job.js";
 import { AMDGPU_SDMA_BYTES_PER_NS, AmdgpuMman } from "./amdgpu-object.js";
@@ -46,6 +47,8 @@ export interface AmdgpuConfig {
   computeRings?: number;
   /** SDMA rings (≥ 1, default 1); ring 0 also carries the kernel's buffer moves. */
   sdmaRings?: number;
+  /** Bytes of GTT (the GART aperture) INFO reports (default 8 GiB; system memory is `sim.mm`'s). */
+  gttSize?: number;
   /** VMIDs in the shared pool (default 16). */
   vmids?: number;
   /** `amdgpu_sched_hw_submission` (default 2). */
@@ -62,6 +65,13 @@ export interface AmdgpuConfig {
   userptrFaultNs?: number;
   /** A GPU reset loses VRAM contents (default false: a soft reset keeps it). */
   vramLostOnReset?: boolean;
+  /**
+   * How long a page-table update takes on SDMA (default 0: updates are ordered — every CS waits
+   * for its VM's — but take no time; set it to see submissions wait for them).
+   */
+  ptUpdateNs?: number;
+  /** How long user-queue eviction waits for a queue's last fence before it preempts anyway (default 100 ms). */
+  userqFenceTimeoutNs?: number;
   /** The PCI function of the GPU, for peer-to-peer dma-buf checks (default: none, so no p2p). */
   pci?: PciDev | null;
 }
@@ -78,7 +88,7 @@ export const AMDGPU_DEVICE = drmToken<AmdgpuDevice>("AMDGPU_DEVICE");
 
 /**
  * The device container of an amdgpu probe: the resolved configuration, the PCI position, the
- * VRAM region and the device. A scenario or test appends its own providers to replace any of
+ * VRAM region, the hardware model (`AMDGPU_HW_MODEL`) and the device. A scenario or test appends its own providers to replace any of
  * them (or the generic `HW_ENGINE_FACTORY`) — see `amdgpuProbe`.
  */
 export function amdgpuProviders(config: AmdgpuConfig = {}): DrmProvider[] {
@@ -99,6 +109,7 @@ export function amdgpuProviders(config: AmdgpuConfig = {}): DrmProvider[] {
         });
       },
     },
+    { provide: AMDGPU_HW_MODEL, useFactory: () => new AmdgpuPm4HwModel() },
     { provide: AMDGPU_DEVICE, useClass: AmdgpuDevice },
   ];
 }
@@ -110,6 +121,7 @@ export function amdgpuResolveConfig(c: AmdgpuConfig): AmdgpuResolvedConfig {
     vramBase: c.vramBase ?? 0x80_0000_0000,
     computeRings: c.computeRings ?? 2,
     sdmaRings: c.sdmaRings ?? 1,
+    gttSize: c.gttSize ?? 8 * 1024 * 1024 * 1024,
     vmids: c.vmids ?? 16,
     hwSubmission: c.hwSubmission ?? 2,
     timeoutNs: c.timeoutNs ?? secs(10),
@@ -118,6 +130,8 @@ export function amdgpuResolveConfig(c: AmdgpuConfig): AmdgpuResolvedConfig {
     restoreDelayNs: c.restoreDelayNs ?? msecs(1),
     userptrFaultNs: c.userptrFaultNs ?? usecs(2),
     vramLostOnReset: c.vramLostOnReset ?? false,
+    ptUpdateNs: c.ptUpdateNs ?? 0,
+    userqFenceTimeoutNs: c.userqFenceTimeoutNs ?? msecs(100),
     pci: c.pci ?? null,
   };
   const posInt = (v: number, min: number, what: string) => {
@@ -130,7 +144,14 @@ export function amdgpuResolveConfig(c: AmdgpuConfig): AmdgpuResolvedConfig {
   posInt(r.vmids, 1, "vmids");
   posInt(r.hwSubmission, 1, "hwSubmission");
   if (!(r.sdmaBytesPerNs > 0)) throw new KernelError("EINVAL", "amdgpu: sdmaBytesPerNs must be > 0");
-  for (const k of ["timeoutNs", "preemptNs", "restoreDelayNs", "userptrFaultNs"] as const)
+  for (const k of [
+    "timeoutNs",
+    "preemptNs",
+    "restoreDelayNs",
+    "userptrFaultNs",
+    "ptUpdateNs",
+    "userqFenceTimeoutNs",
+  ] as const)
     if (!(r[k] >= 0)) throw new KernelError("EINVAL", `amdgpu: ${k} must be >= 0`);
   return r;
 }
@@ -179,6 +200,8 @@ export class AmdgpuDevice {
     @inject(AMDGPU_VRAM) vram: DrmVramManager,
     @inject(HW_ENGINE_FACTORY) readonly engines: HardwareEngineFactory,
     @inject(DRM_SCHED_FACTORY) readonly scheds: DrmSchedFactory,
+    /** What the hardware does with the bytes of an IB (`AMDGPU_HW_MODEL`). */
+    @inject(AMDGPU_HW_MODEL) readonly hwModel: AmdgpuHwModel,
   ) {
     this.config = config;
     this.name = drm.dmaDev.name;
@@ -204,6 +227,11 @@ export class AmdgpuDevice {
   /** `to_amdgpu_ring(job->base.sched)`: the ring a job of this device runs on. */
   ringOf(job: DrmSchedJob): AmdgpuRing | undefined {
     return this.ringBySched.get(job.sched);
+  }
+
+  /** One of this device's ring schedulers (`amdgpu_sync_same_dev`). */
+  ownsSched(sched: DrmGpuScheduler): boolean {
+    return this.ringBySched.has(sched);
   }
 
   /** `adev->mman.buffer_funcs_ring`: SDMA ring 0. */

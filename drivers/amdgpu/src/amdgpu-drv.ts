@@ -9,6 +9,7 @@ import type { DmaBuf } from "@drmsim/dma-buf";
 import {
   DRM_AUTH,
   DRM_DEVICE,
+  DRM_MASTER,
   DRM_RENDER_ALLOW,
   type DrmDevice,
   DrmDriverFeature,
@@ -19,10 +20,16 @@ import {
   drmIoctlDefDrv,
 } from "@drmsim/drm";
 import type { DrmSchedJob } from "@drmsim/drm-sched";
-import { KernelError, type Process, type UapiValue, uapiU64ToNumber } from "@drmsim/runtime";
+import { KernelError, type Process, type UapiLayout, type UapiValue } from "@drmsim/runtime";
 import { inject } from "tsyringe";
+import { amdgpuBoListIoctl } from "./amdgpu-bo-list.js";
 import { amdgpuCpuAccessApply } from "./amdgpu-cpu-access.js";
-import { amdgpuCsIoctl, amdgpuCsWaitIoctl } from "./amdgpu-cs.js";
+import {
+  amdgpuCsFenceToHandleIoctl,
+  amdgpuCsIoctl,
+  amdgpuCsWaitFencesIoctl,
+  amdgpuCsWaitIoctl,
+} from "./amdgpu-cs.js";
 import { amdgpuCtxPriorityIsValid, amdgpuCtxPriorityPermit } from "./amdgpu-ctx.js";
 import { AMDGPU_DEVICE, type AmdgpuConfig, type AmdgpuDevice, amdgpuProviders } from "./amdgpu-device.js";
 import { amdgpuDmaBufApply, amdgpuGemPrimeImport } from "./amdgpu-dma-buf.js";
@@ -30,46 +37,88 @@ import {
   AMDGPU_CTX_NO_RESET,
   AMDGPU_CTX_OP_ALLOC_CTX,
   AMDGPU_CTX_OP_FREE_CTX,
+  AMDGPU_CTX_OP_GET_STABLE_PSTATE,
   AMDGPU_CTX_OP_QUERY_STATE,
   AMDGPU_CTX_OP_QUERY_STATE2,
+  AMDGPU_CTX_OP_SET_STABLE_PSTATE,
   AMDGPU_CTX_QUERY2_FLAGS_GUILTY,
   AMDGPU_CTX_QUERY2_FLAGS_RESET,
   AMDGPU_CTX_QUERY2_FLAGS_VRAMLOST,
+  AMDGPU_CTX_STABLE_PSTATE_FLAGS_MASK,
+  AMDGPU_CTX_STABLE_PSTATE_PEAK,
   AMDGPU_CTX_UNKNOWN_RESET,
-  AMDGPU_GEM_CREATE_FLAGS_MASK,
-  AMDGPU_GEM_DOMAIN_GTT,
-  AMDGPU_GEM_DOMAIN_MASK,
-  AMDGPU_GEM_USERPTR_ANONONLY,
-  AMDGPU_GEM_USERPTR_READONLY,
-  AMDGPU_GEM_USERPTR_REGISTER,
-  AMDGPU_GEM_USERPTR_VALIDATE,
-  AMDGPU_HW_IP_COMPUTE,
-  AMDGPU_HW_IP_DMA,
-  AMDGPU_HW_IP_GFX,
-  AMDGPU_USERQ_OP_CREATE,
-  AMDGPU_USERQ_OP_FREE,
-  type AmdgpuHwIp,
+  AMDGPU_GEM_CREATE_VM_ALWAYS_VALID,
+  AMDGPU_SCHED_OP_CONTEXT_PRIORITY_OVERRIDE,
+  AMDGPU_SCHED_OP_PROCESS_PRIORITY_OVERRIDE,
+  AMDGPU_VM_OP_RESERVE_VMID,
+  AMDGPU_VM_OP_UNRESERVE_VMID,
+  DRM_IOCTL_AMDGPU_BO_LIST,
   DRM_IOCTL_AMDGPU_CS,
   DRM_IOCTL_AMDGPU_CTX,
+  DRM_IOCTL_AMDGPU_FENCE_TO_HANDLE,
   DRM_IOCTL_AMDGPU_GEM_CREATE,
+  DRM_IOCTL_AMDGPU_GEM_LIST_HANDLES,
+  DRM_IOCTL_AMDGPU_GEM_METADATA,
+  DRM_IOCTL_AMDGPU_GEM_MMAP,
+  DRM_IOCTL_AMDGPU_GEM_OP,
   DRM_IOCTL_AMDGPU_GEM_USERPTR,
+  DRM_IOCTL_AMDGPU_GEM_VA,
+  DRM_IOCTL_AMDGPU_GEM_WAIT_IDLE,
+  DRM_IOCTL_AMDGPU_SCHED,
+  DRM_IOCTL_AMDGPU_SIM_DOORBELL,
   DRM_IOCTL_AMDGPU_USERQ,
-  DRM_IOCTL_AMDGPU_USERQ_DOORBELL,
+  DRM_IOCTL_AMDGPU_USERQ_SIGNAL,
+  DRM_IOCTL_AMDGPU_USERQ_WAIT,
+  DRM_IOCTL_AMDGPU_VM,
   DRM_IOCTL_AMDGPU_WAIT_CS,
+  DRM_IOCTL_AMDGPU_WAIT_FENCES,
+  drm_amdgpu_bo_list,
   drm_amdgpu_cs,
   drm_amdgpu_ctx,
+  drm_amdgpu_fence_to_handle,
   drm_amdgpu_gem_create,
+  drm_amdgpu_gem_list_handles,
+  drm_amdgpu_gem_metadata,
+  drm_amdgpu_gem_mmap,
+  drm_amdgpu_gem_op,
   drm_amdgpu_gem_userptr,
+  drm_amdgpu_gem_va,
+  drm_amdgpu_gem_wait_idle,
+  drm_amdgpu_sched,
+  drm_amdgpu_sim_doorbell,
   drm_amdgpu_userq,
-  drm_amdgpu_userq_doorbell,
+  drm_amdgpu_userq_signal,
+  drm_amdgpu_userq_wait,
+  drm_amdgpu_vm,
   drm_amdgpu_wait_cs,
+  drm_amdgpu_wait_fences,
 } from "./amdgpu-drm.js";
+import { DRM_IOCTL_AMDGPU_INFO, drm_amdgpu_info } from "./amdgpu-drm-info.js";
 import { AmdgpuFpriv, amdgpuFprivOf } from "./amdgpu-fpriv.js";
-import { amdgpuHmmRegister, amdgpuHmmUnregister } from "./amdgpu-hmm.js";
+import {
+  amdgpuGemCreateIoctl,
+  amdgpuGemListHandlesIoctl,
+  amdgpuGemMetadataIoctl,
+  amdgpuGemMmapIoctl,
+  amdgpuGemObjectClose,
+  amdgpuGemObjectOpen,
+  amdgpuGemOpIoctl,
+  amdgpuGemUserptrIoctl,
+  amdgpuGemVaIoctl,
+  amdgpuGemWaitIdleIoctl,
+} from "./amdgpu-gem.js";
+import { amdgpuHmmUnregister } from "./amdgpu-hmm.js";
 import { AmdgpuJob, amdgpuJobPrepareJob } from "./amdgpu-job.js";
+import { amdgpuInfoIoctl } from "./amdgpu-kms.js";
 import { AmdgpuBo } from "./amdgpu-object.js";
 import { AmdgpuFence } from "./amdgpu-ring.js";
-import { AmdgpuEvictionFence } from "./amdgpu-userq.js";
+import { AmdgpuEvictionFence, AmdgpuUserqFence } from "./amdgpu-userq.js";
+import {
+  amdgpuSimDoorbellIoctl,
+  amdgpuUserqIoctl,
+  amdgpuUserqSignalIoctl,
+  amdgpuUserqWaitIoctl,
+} from "./amdgpu-userq-ioctl.js";
 
 /** amdgpu's `struct drm_driver` data. */
 export const AMDGPU_DRIVER_INFO = {
@@ -84,8 +133,6 @@ export const AMDGPU_DRIVER_INFO = {
     DrmDriverFeature.SYNCOBJ |
     DrmDriverFeature.SYNCOBJ_TIMELINE,
 } as const;
-
-const PAGE = 4096;
 
 /** The amdgpu driver plugin. */
 export class AmdgpuDriver {
@@ -112,6 +159,22 @@ export class AmdgpuDriver {
       if (obj.userptr !== null) amdgpuHmmUnregister(obj);
       obj.freeBo();
     });
+    // amdgpu_gem_object_open / _close: the BO's bo_va in the file's VM.
+    hooks.gem.open.tap(name, (obj, file) => {
+      if (obj instanceof AmdgpuBo) amdgpuGemObjectOpen(file as DrmFile, obj);
+    });
+    hooks.gem.close.tap(name, (obj, file) => {
+      if (obj instanceof AmdgpuBo) amdgpuGemObjectClose(file as DrmFile, obj);
+    });
+    // amdgpu_gem_prime_export: per-VM and userptr BOs are not shared.
+    hooks.gem.export.tap(name, (obj) => {
+      if (
+        obj instanceof AmdgpuBo &&
+        (obj.userptr !== null || (obj.flags & AMDGPU_GEM_CREATE_VM_ALWAYS_VALID) !== 0)
+      )
+        throw new KernelError("EPERM", `${obj.label} is a per-VM or userptr BO and cannot be exported`);
+      return undefined;
+    });
     hooks.driver.gemPrimeImport.tapPromise(name, async (buf: DmaBuf) => amdgpuGemPrimeImport(adev, buf));
     amdgpuDmaBufApply(hooks, adev, name);
     amdgpuCpuAccessApply(hooks, adev, name);
@@ -126,12 +189,20 @@ export class AmdgpuDriver {
       if (job instanceof AmdgpuJob) job.release();
     });
     hooks.sched.cancelJob.tap(name, (job) => ringOf(job)?.cancel());
-    // amdgpu_fence_ops and amdgpu_eviction_fence_ops.
+    // amdgpu_fence_ops, amdgpu_eviction_fence_ops and amdgpu_userq_fence_ops.
     hooks.fence.getDriverName.tap(name, (f) =>
-      f instanceof AmdgpuFence || f instanceof AmdgpuEvictionFence ? "amdgpu" : undefined,
+      f instanceof AmdgpuFence || f instanceof AmdgpuEvictionFence || f instanceof AmdgpuUserqFence
+        ? "amdgpu"
+        : undefined,
     );
     hooks.fence.getTimelineName.tap(name, (f) =>
-      f instanceof AmdgpuFence ? f.ring.name : f instanceof AmdgpuEvictionFence ? f.mgr.timeline : undefined,
+      f instanceof AmdgpuFence
+        ? f.ring.name
+        : f instanceof AmdgpuEvictionFence
+          ? f.mgr.timeline
+          : f instanceof AmdgpuUserqFence
+            ? f.queue.engine.name
+            : undefined,
     );
     // Runs under the fence lock: only queue the suspend work, never preempt here.
     hooks.fence.enableSignaling.tap(name, (f) => {
@@ -140,113 +211,78 @@ export class AmdgpuDriver {
       return true;
     });
     hooks.driver.ioctls.tap(name, (ioctls) => {
-      // amdgpu_ioctls_kms[]: every one DRM_AUTH | DRM_RENDER_ALLOW.
+      // amdgpu_ioctls_kms[]: every one DRM_AUTH | DRM_RENDER_ALLOW, except SCHED (DRM_MASTER).
       const flags = DRM_AUTH | DRM_RENDER_ALLOW;
-      ioctls.add(
-        drmIoctlDefDrv(
-          "AMDGPU_GEM_CREATE",
-          DRM_IOCTL_AMDGPU_GEM_CREATE,
-          drm_amdgpu_gem_create,
-          (f, a) => this.gemCreate(f, a),
-          flags,
-        ),
+      const def = <L extends UapiLayout>(
+        ioctlName: string,
+        cmd: number,
+        layout: L,
+        handler: (f: DrmFile, a: UapiValue<L>, caller: Process) => unknown,
+        f = flags,
+      ) =>
+        ioctls.add(drmIoctlDefDrv(ioctlName, cmd, layout, (file, a, call) => handler(file, a, call.proc), f));
+      def("AMDGPU_GEM_CREATE", DRM_IOCTL_AMDGPU_GEM_CREATE, drm_amdgpu_gem_create, (f, a) =>
+        amdgpuGemCreateIoctl(adev, f, a),
       );
-      ioctls.add(
-        drmIoctlDefDrv(
-          "AMDGPU_CTX",
-          DRM_IOCTL_AMDGPU_CTX,
-          drm_amdgpu_ctx,
-          (f, a, call) => this.ctxIoctl(f, a, call.proc),
-          flags,
-        ),
+      def("AMDGPU_GEM_MMAP", DRM_IOCTL_AMDGPU_GEM_MMAP, drm_amdgpu_gem_mmap, (f, a) =>
+        amdgpuGemMmapIoctl(f, a),
       );
-      ioctls.add(
-        drmIoctlDefDrv(
-          "AMDGPU_CS",
-          DRM_IOCTL_AMDGPU_CS,
-          drm_amdgpu_cs,
-          (f, a) => amdgpuCsIoctl(amdgpuFprivOf(f), f, a),
-          flags,
-        ),
+      def("AMDGPU_CTX", DRM_IOCTL_AMDGPU_CTX, drm_amdgpu_ctx, (f, a, p) => this.ctxIoctl(f, a, p));
+      def("AMDGPU_BO_LIST", DRM_IOCTL_AMDGPU_BO_LIST, drm_amdgpu_bo_list, (f, a) => amdgpuBoListIoctl(f, a));
+      def("AMDGPU_CS", DRM_IOCTL_AMDGPU_CS, drm_amdgpu_cs, (f, a, p) =>
+        amdgpuCsIoctl(amdgpuFprivOf(f), f, a, p),
       );
-      ioctls.add(
-        drmIoctlDefDrv(
-          "AMDGPU_WAIT_CS",
-          DRM_IOCTL_AMDGPU_WAIT_CS,
-          drm_amdgpu_wait_cs,
-          (f, a) => amdgpuCsWaitIoctl(amdgpuFprivOf(f), a),
-          flags,
-        ),
+      def("AMDGPU_INFO", DRM_IOCTL_AMDGPU_INFO, drm_amdgpu_info, (f, a) => amdgpuInfoIoctl(adev, f, a));
+      def("AMDGPU_GEM_METADATA", DRM_IOCTL_AMDGPU_GEM_METADATA, drm_amdgpu_gem_metadata, (f, a) =>
+        amdgpuGemMetadataIoctl(f, a),
       );
-      ioctls.add(
-        drmIoctlDefDrv(
-          "AMDGPU_GEM_USERPTR",
-          DRM_IOCTL_AMDGPU_GEM_USERPTR,
-          drm_amdgpu_gem_userptr,
-          (f, a) => this.userptr(f, a),
-          flags,
-        ),
+      def("AMDGPU_GEM_WAIT_IDLE", DRM_IOCTL_AMDGPU_GEM_WAIT_IDLE, drm_amdgpu_gem_wait_idle, (f, a) =>
+        amdgpuGemWaitIdleIoctl(f, a),
       );
-      ioctls.add(
-        drmIoctlDefDrv(
-          "AMDGPU_USERQ",
-          DRM_IOCTL_AMDGPU_USERQ,
-          drm_amdgpu_userq,
-          (f, a) => this.userq(f, a),
-          flags,
-        ),
+      def("AMDGPU_GEM_VA", DRM_IOCTL_AMDGPU_GEM_VA, drm_amdgpu_gem_va, (f, a) => amdgpuGemVaIoctl(f, a));
+      def("AMDGPU_WAIT_CS", DRM_IOCTL_AMDGPU_WAIT_CS, drm_amdgpu_wait_cs, (f, a) =>
+        amdgpuCsWaitIoctl(amdgpuFprivOf(f), a),
       );
-      ioctls.add(
-        drmIoctlDefDrv(
-          "AMDGPU_USERQ_DOORBELL",
-          DRM_IOCTL_AMDGPU_USERQ_DOORBELL,
-          drm_amdgpu_userq_doorbell,
-          (f, a) => this.doorbell(f, a),
-          flags,
-        ),
+      def("AMDGPU_GEM_OP", DRM_IOCTL_AMDGPU_GEM_OP, drm_amdgpu_gem_op, (f, a) => amdgpuGemOpIoctl(f, a));
+      def("AMDGPU_GEM_USERPTR", DRM_IOCTL_AMDGPU_GEM_USERPTR, drm_amdgpu_gem_userptr, (f, a) =>
+        amdgpuGemUserptrIoctl(adev, f, a),
+      );
+      def("AMDGPU_WAIT_FENCES", DRM_IOCTL_AMDGPU_WAIT_FENCES, drm_amdgpu_wait_fences, (f, a) =>
+        amdgpuCsWaitFencesIoctl(amdgpuFprivOf(f), a),
+      );
+      def("AMDGPU_VM", DRM_IOCTL_AMDGPU_VM, drm_amdgpu_vm, (f, a) => this.vmIoctl(f, a));
+      def("AMDGPU_FENCE_TO_HANDLE", DRM_IOCTL_AMDGPU_FENCE_TO_HANDLE, drm_amdgpu_fence_to_handle, (f, a, p) =>
+        amdgpuCsFenceToHandleIoctl(amdgpuFprivOf(f), f, a, p),
+      );
+      def(
+        "AMDGPU_SCHED",
+        DRM_IOCTL_AMDGPU_SCHED,
+        drm_amdgpu_sched,
+        (_f, a, p) => this.schedIoctl(a, p),
+        DRM_MASTER,
+      );
+      def("AMDGPU_USERQ", DRM_IOCTL_AMDGPU_USERQ, drm_amdgpu_userq, (f, a, p) => amdgpuUserqIoctl(f, a, p));
+      def("AMDGPU_USERQ_SIGNAL", DRM_IOCTL_AMDGPU_USERQ_SIGNAL, drm_amdgpu_userq_signal, (f, a) =>
+        amdgpuUserqSignalIoctl(f, a),
+      );
+      def("AMDGPU_USERQ_WAIT", DRM_IOCTL_AMDGPU_USERQ_WAIT, drm_amdgpu_userq_wait, (f, a) =>
+        amdgpuUserqWaitIoctl(f, a),
+      );
+      def("AMDGPU_GEM_LIST_HANDLES", DRM_IOCTL_AMDGPU_GEM_LIST_HANDLES, drm_amdgpu_gem_list_handles, (f, a) =>
+        amdgpuGemListHandlesIoctl(f, a),
+      );
+      // drmsim extension, past the header's numbers.
+      def("AMDGPU_SIM_DOORBELL", DRM_IOCTL_AMDGPU_SIM_DOORBELL, drm_amdgpu_sim_doorbell, (f, a) =>
+        amdgpuSimDoorbellIoctl(f, a),
       );
     });
   }
 
   /**
-   * `amdgpu_gem_create_ioctl`: a BO in the requested domains (VRAM first, evicting others if
-   * needed; GTT if VRAM cannot make room and GTT is allowed). `EINVAL` for a zero size, unknown
-   * flags or domains, no domain; `ENOMEM` when it fits nowhere. Out: `handle`.
-   */
-  private gemCreate(file: DrmFile, args: UapiValue<typeof drm_amdgpu_gem_create>): void {
-    const N = "AMDGPU_GEM_CREATE";
-    const { bo_size, alignment, domains, domain_flags: flags } = args.in;
-    if (bo_size === 0n) throw new KernelError("EINVAL", `${N}: bo_size must not be 0`);
-    if ((flags & ~BigInt(AMDGPU_GEM_CREATE_FLAGS_MASK)) !== 0n)
-      throw new KernelError("EINVAL", `${N}: unknown flags 0x${flags.toString(16)}`);
-    if (domains === 0n || (domains & ~BigInt(AMDGPU_GEM_DOMAIN_MASK)) !== 0n)
-      throw new KernelError("EINVAL", `${N}: invalid domains 0x${domains.toString(16)}`);
-    if (alignment !== 0n && (alignment & (alignment - 1n)) !== 0n)
-      throw new KernelError("EINVAL", `${N}: alignment ${alignment} is not a power of two`);
-    // No simulated device has 2^53 bytes to give: such a size fails as any size that fits nowhere.
-    if (bo_size > BigInt(Number.MAX_SAFE_INTEGER - PAGE))
-      throw new KernelError("ENOMEM", `${N}: ${bo_size} bytes fit nowhere`);
-    const size = Number(bo_size);
-    const bo = new AmdgpuBo(this.adev, Math.ceil(size / PAGE) * PAGE, { domains: Number(domains) });
-    this.device.initGemObject(bo);
-    try {
-      // A fresh BO: nobody else can hold its lock.
-      if (!bo.resv.trylock()) throw new KernelError("EBUSY", `${N}: fresh BO is locked`);
-      try {
-        this.adev.mman.placeNew(bo);
-      } finally {
-        bo.resv.unlock();
-      }
-      args.out.handle = file.gem.handleCreate(bo);
-    } finally {
-      bo.put();
-    }
-  }
-
-  /**
    * `amdgpu_ctx_ioctl`: ALLOC (priority checked: `EINVAL` unknown, `EACCES` above NORMAL without
-   * privilege), FREE (`EINVAL` unknown id), QUERY_STATE, QUERY_STATE2 (reset / VRAM lost / guilty).
-   * `EINVAL` for non-zero flags or an unknown op.
+   * privilege), FREE (`EINVAL` unknown id), QUERY_STATE, QUERY_STATE2 (reset / VRAM lost / guilty),
+   * GET_STABLE_PSTATE and SET_STABLE_PSTATE (`EINVAL` past PEAK). `EINVAL` for non-zero flags on
+   * other ops, or an unknown op.
    */
   private async ctxIoctl(
     file: DrmFile,
@@ -256,7 +292,8 @@ export class AmdgpuDriver {
     const N = "AMDGPU_CTX";
     const fpriv = amdgpuFprivOf(file);
     const { op, flags, ctx_id, priority } = args.in;
-    if (flags !== 0) throw new KernelError("EINVAL", `${N}: flags must be 0, got ${flags}`);
+    if (flags !== 0 && op !== AMDGPU_CTX_OP_SET_STABLE_PSTATE)
+      throw new KernelError("EINVAL", `${N}: flags must be 0, got ${flags}`);
     const adev = this.adev;
     switch (op) {
       case AMDGPU_CTX_OP_ALLOC_CTX: {
@@ -288,78 +325,77 @@ export class AmdgpuDriver {
         args.out.state.flags = BigInt(state);
         return;
       }
+      case AMDGPU_CTX_OP_GET_STABLE_PSTATE:
+        args.out.pstate.flags = fpriv.ctxMgr.get(ctx_id).stablePstate;
+        return;
+      case AMDGPU_CTX_OP_SET_STABLE_PSTATE: {
+        const ctx = fpriv.ctxMgr.get(ctx_id);
+        const p = flags & AMDGPU_CTX_STABLE_PSTATE_FLAGS_MASK;
+        if (p > AMDGPU_CTX_STABLE_PSTATE_PEAK)
+          throw new KernelError("EINVAL", `${N}: invalid stable pstate ${p}`);
+        ctx.stablePstate = p;
+        return;
+      }
       default:
         throw new KernelError("EINVAL", `${N}: unknown op ${op}`);
     }
   }
 
   /**
-   * `amdgpu_gem_userptr_ioctl`: a GTT BO over `[addr, addr+size)` of the calling process.
-   * `EINVAL` for unaligned address or size, unknown flags, or a writable range without
-   * `REGISTER` (the kernel insists on the notifier unless the BO is read-only).
+   * `amdgpu_vm_ioctl`: RESERVE_VMID (the VM's jobs use one ID kept for the VMs that asked) and
+   * UNRESERVE_VMID; both idempotent per VM. `EINVAL` for flags or an unknown op.
    */
-  private userptr(file: DrmFile, args: UapiValue<typeof drm_amdgpu_gem_userptr>): void {
-    const N = "AMDGPU_GEM_USERPTR";
-    const addr = uapiU64ToNumber(args.addr, `${N}: addr`);
-    const size = uapiU64ToNumber(args.size, `${N}: size`);
-    const flags = args.flags;
-    const known =
-      AMDGPU_GEM_USERPTR_READONLY |
-      AMDGPU_GEM_USERPTR_ANONONLY |
-      AMDGPU_GEM_USERPTR_VALIDATE |
-      AMDGPU_GEM_USERPTR_REGISTER;
-    if (addr % PAGE !== 0 || size % PAGE !== 0 || size === 0)
-      throw new KernelError("EINVAL", `${N}: addr and size must be page aligned and size non-zero`);
-    if ((flags & ~known) !== 0)
-      throw new KernelError("EINVAL", `${N}: unknown flags 0x${flags.toString(16)}`);
-    const readonly = (flags & AMDGPU_GEM_USERPTR_READONLY) !== 0;
-    if (!readonly && (flags & AMDGPU_GEM_USERPTR_REGISTER) === 0)
-      throw new KernelError("EINVAL", `${N}: a writable userptr needs AMDGPU_GEM_USERPTR_REGISTER`);
-    const bo = new AmdgpuBo(this.adev, size, {
-      domains: AMDGPU_GEM_DOMAIN_GTT,
-      userptr: { proc: file.proc, addr, size, readonly, seq: 0 },
-      label: `userptr@0x${addr.toString(16)}`,
-    });
-    this.device.initGemObject(bo);
-    try {
-      bo.domain = "gtt";
-      amdgpuHmmRegister(bo);
-      args.handle = file.gem.handleCreate(bo);
-    } finally {
-      bo.put();
+  private vmIoctl(file: DrmFile, args: UapiValue<typeof drm_amdgpu_vm>): void {
+    const N = "AMDGPU_VM";
+    const vm = amdgpuFprivOf(file).vm;
+    const { op, flags } = args.in;
+    if (flags !== 0) throw new KernelError("EINVAL", `${N}: no flags are defined, got ${flags}`);
+    switch (op) {
+      case AMDGPU_VM_OP_RESERVE_VMID:
+        if (!vm.reservedVmid) {
+          this.adev.vmids.allocReserved();
+          vm.reservedVmid = true;
+        }
+        args.out.flags = 0n;
+        return;
+      case AMDGPU_VM_OP_UNRESERVE_VMID:
+        if (vm.reservedVmid) {
+          vm.reservedVmid = false;
+          this.adev.vmids.freeReserved();
+        }
+        args.out.flags = 0n;
+        return;
+      default:
+        throw new KernelError("EINVAL", `${N}: unknown op ${op}`);
     }
   }
 
-  /** `amdgpu_userq_ioctl`: CREATE (`ENOENT` bad BO handle, `EINVAL` bad IP) and FREE (`EINVAL` unknown queue). */
-  private async userq(file: DrmFile, args: UapiValue<typeof drm_amdgpu_userq>): Promise<void> {
-    const N = "AMDGPU_USERQ";
-    const fpriv = amdgpuFprivOf(file);
-    const { op, queue_id, ip_type: ip, bo_handles: handles } = args.in;
-    if (op === AMDGPU_USERQ_OP_FREE) {
-      fpriv.userq.free(queue_id);
-      return;
+  /**
+   * `amdgpu_sched_ioctl` (DRM master only): override the priority of every context of the amdgpu
+   * file behind `fd` in the caller, or of its context `ctx_id`. `EINVAL` for an unknown op or
+   * priority, an fd that is not an amdgpu file of this device, or an unknown context.
+   */
+  private schedIoctl(args: UapiValue<typeof drm_amdgpu_sched>, caller: Process): void {
+    const N = "AMDGPU_SCHED";
+    const { op, fd, priority, ctx_id } = args.in;
+    if (!amdgpuCtxPriorityIsValid(priority))
+      throw new KernelError("EINVAL", `${N}: invalid priority ${priority}`);
+    const f = caller.files.lookup(fd);
+    if (f === undefined) throw new KernelError("EBADF", `${N}: fd ${fd} is not open in ${caller}`);
+    const target = f.priv;
+    const fpriv = (target as DrmFile | undefined)?.driverPriv;
+    if (!(fpriv instanceof AmdgpuFpriv) || fpriv.adev !== this.adev)
+      throw new KernelError("EINVAL", `${N}: fd ${fd} is not a file of ${this.device}`);
+    switch (op) {
+      case AMDGPU_SCHED_OP_PROCESS_PRIORITY_OVERRIDE:
+        for (const ctx of fpriv.ctxMgr.ctxs.values()) ctx.setOverridePriority(priority);
+        return;
+      case AMDGPU_SCHED_OP_CONTEXT_PRIORITY_OVERRIDE:
+        fpriv.ctxMgr.get(ctx_id).setOverridePriority(priority);
+        return;
+      default:
+        throw new KernelError("EINVAL", `${N}: unknown op ${op}`);
     }
-    if (op !== AMDGPU_USERQ_OP_CREATE) throw new KernelError("EINVAL", `${N}: unknown op ${op}`);
-    if (ip !== AMDGPU_HW_IP_GFX && ip !== AMDGPU_HW_IP_COMPUTE && ip !== AMDGPU_HW_IP_DMA)
-      throw new KernelError("EINVAL", `${N}: unknown IP type ${ip}`);
-    const bos: AmdgpuBo[] = [];
-    try {
-      for (const h of handles) {
-        const obj = file.gem.lookup(h);
-        bos.push(obj as AmdgpuBo);
-        if (!(obj instanceof AmdgpuBo))
-          throw new KernelError("EINVAL", `${N}: handle ${h} is not an amdgpu BO`);
-      }
-      args.out.queue_id = await fpriv.userq.create(ip as AmdgpuHwIp, bos);
-    } finally {
-      for (const bo of bos) bo.put();
-    }
-  }
-
-  /** drmsim extension: the doorbell write. `EINVAL` for an unknown queue or a bad amount of work. */
-  private doorbell(file: DrmFile, args: UapiValue<typeof drm_amdgpu_userq_doorbell>): void {
-    const q = amdgpuFprivOf(file).userq.queue(args.queue_id);
-    q.doorbell(uapiU64ToNumber(args.work_ns, "AMDGPU_USERQ_DOORBELL: work_ns"));
   }
 }
 

@@ -1,18 +1,23 @@
 /**
- * `struct amdgpu_fpriv`: what one open file of the device owns — its VM, its contexts, its user
- * queues and their eviction fence. Created by the driver's `open`, torn down by `postclose`.
+ * `struct amdgpu_fpriv`: what one open file of the device owns — its GPU VM, its contexts, its BO
+ * lists, its user queues and their eviction fence. Created by the driver's `open`, torn down by
+ * `postclose`.
  */
 import type { DrmFile } from "@drmsim/drm";
 import { KernelError } from "@drmsim/runtime";
+import { AmdgpuBoListMgr } from "./amdgpu-bo-list.js";
 import { AmdgpuCtxMgr } from "./amdgpu-ctx.js";
 import type { AmdgpuDevice } from "./amdgpu-device.js";
-import { AmdgpuVm } from "./amdgpu-ids.js";
 import { AmdgpuEvictionFenceMgr } from "./amdgpu-userq.js";
+import { AmdgpuVm } from "./amdgpu-vm.js";
 
 /** `struct amdgpu_fpriv`. */
 export class AmdgpuFpriv {
+  /** `fpriv->vm`. */
   readonly vm: AmdgpuVm;
   readonly ctxMgr: AmdgpuCtxMgr;
+  /** `fpriv->bo_list_handles`. */
+  readonly boLists: AmdgpuBoListMgr;
   /** `fpriv->evf_mgr` + `fpriv->userq_mgr`. */
   readonly userq: AmdgpuEvictionFenceMgr;
 
@@ -21,15 +26,22 @@ export class AmdgpuFpriv {
     readonly file: DrmFile,
     name: string,
   ) {
-    this.vm = new AmdgpuVm(name);
+    this.vm = new AmdgpuVm(adev, name);
     this.ctxMgr = new AmdgpuCtxMgr(adev);
-    this.userq = new AmdgpuEvictionFenceMgr(adev, name);
+    this.boLists = new AmdgpuBoListMgr();
+    this.userq = new AmdgpuEvictionFenceMgr(adev, this.vm, name);
   }
 
   /** `amdgpu_driver_postclose_kms`. */
   fini(): void {
     this.userq.fini();
     this.ctxMgr.fini();
+    this.boLists.fini();
+    if (this.vm.reservedVmid) {
+      this.vm.reservedVmid = false;
+      this.adev.vmids.freeReserved();
+    }
+    this.vm.fini();
   }
 }
 

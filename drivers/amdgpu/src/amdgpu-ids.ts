@@ -8,19 +8,16 @@
  * holder's last job), the scheduler waits on it and calls `prepareJob` again. A VM that already
  * holds an ID keeps using it (`amdgpu_vmid_grab_used`), so a busy process does not churn IDs.
  * Since the Tvrtko Ursulin rework the grab is an `if`, not a loop: one answer per call.
+ *
+ * `AMDGPU_VM_OP_RESERVE_VMID` takes one ID out of the shared pool for the VMs that asked
+ * (`amdgpu_vmid_alloc_reserved`); their jobs always use it, and wait for it when another of those
+ * VMs' jobs still holds it.
  */
 import type { DmaFence } from "@drmsim/dma-fence";
 import { KernelError } from "@drmsim/runtime";
 import type { AmdgpuJob } from "./amdgpu-job.js";
 import { amdgpuTrack, traceAmdgpuVmGrabId } from "./amdgpu-trace.js";
-
-/** `struct amdgpu_vm`, reduced to its identity: one per open file (`amdgpu_fpriv.vm`). */
-export class AmdgpuVm {
-  constructor(readonly name: string) {}
-  toString(): string {
-    return `amdgpu_vm ${this.name}`;
-  }
-}
+import type { AmdgpuVm } from "./amdgpu-vm.js";
 
 /** `struct amdgpu_vmid`. */
 export class AmdgpuVmid {
@@ -45,6 +42,10 @@ export class AmdgpuVmidMgr {
   private lru: AmdgpuVmid[] = [];
   /** Grabs that had to wait for a holder. */
   waits = 0;
+  /** `id_mgr->reserved`: the ID kept for VMs that reserved one. */
+  reserved: AmdgpuVmid | null = null;
+  /** `id_mgr->reserved_use_count`. */
+  private reservedUseCount = 0;
 
   constructor(readonly count: number) {
     if (!Number.isInteger(count) || count < 1)
@@ -56,7 +57,7 @@ export class AmdgpuVmidMgr {
 
   /** The ID a VM holds now, if any. */
   of(vm: AmdgpuVm): AmdgpuVmid | undefined {
-    return this.ids.find((id) => id.owner === vm);
+    return this.lru.find((id) => id.owner === vm);
   }
 
   /**
@@ -65,6 +66,16 @@ export class AmdgpuVmidMgr {
    * Runs in the scheduler's signalling section: no allocation, no wait.
    */
   grab(vm: AmdgpuVm, job: AmdgpuJob): DmaFence | null {
+    const reserved = vm.reservedVmid ? this.reserved : null;
+    if (reserved !== null) {
+      // amdgpu_vmid_grab_reserved: another VM's job still runs with it.
+      if (reserved.owner !== vm && !reserved.idle) {
+        this.waits++;
+        return reserved.active!.get();
+      }
+      this.assign(reserved, vm, job);
+      return null;
+    }
     let id = this.of(vm);
     if (id === undefined) id = this.lru.find((i) => i.idle);
     if (id === undefined) {
@@ -72,13 +83,18 @@ export class AmdgpuVmidMgr {
       this.waits++;
       return this.lru[0]!.active!.get();
     }
+    this.assign(id, vm, job);
+    this.lru.splice(this.lru.indexOf(id), 1);
+    this.lru.push(id);
+    return null;
+  }
+
+  private assign(id: AmdgpuVmid, vm: AmdgpuVm, job: AmdgpuJob): void {
     id.owner = vm;
     id.uses++;
     const prev = id.active;
     id.active = job.finished.get();
     prev?.put();
-    this.lru.splice(this.lru.indexOf(id), 1);
-    this.lru.push(id);
     job.vmid = id.index;
     const sim = job.adev.sim;
     if (sim.tracer.on)
@@ -87,7 +103,27 @@ export class AmdgpuVmidMgr {
         vm: vm.name,
         vmid: id.index,
       });
-    return null;
+  }
+
+  /** `amdgpu_vmid_alloc_reserved`: the first reservation takes the least recently used ID out of the pool. */
+  allocReserved(): void {
+    if (this.reservedUseCount > 0) {
+      this.reservedUseCount++;
+      return;
+    }
+    // The shared pool must keep an ID for everyone else.
+    if (this.lru.length < 2)
+      throw new KernelError("EINVAL", "amdgpu: no VMID can be reserved from a pool of one");
+    this.reservedUseCount = 1;
+    this.reserved = this.lru.shift()!;
+  }
+
+  /** `amdgpu_vmid_free_reserved`: the last unreservation gives the ID back. */
+  freeReserved(): void {
+    if (this.reservedUseCount === 0 || --this.reservedUseCount > 0) return;
+    const id = this.reserved!;
+    this.reserved = null;
+    this.lru.unshift(id);
   }
 
   /** `amdgpu_vmid_reset_all`: after a GPU reset no ID holds state; owners are forgotten. */

@@ -1,7 +1,8 @@
 /**
  * `struct amdgpu_job` (`drivers/gpu/drm/amd/amdgpu/amdgpu_job.c`): a drm_sched job plus what the
- * ring needs to run it — the IBs, the VM and its VMID, the gang it belongs to, and the VRAM-lost
- * counter it was submitted under.
+ * ring needs to run it — the IBs (addresses in the submitter's VM), the VM and its VMID, the gang
+ * it belongs to, the user fence, and the VRAM-lost counter it was submitted under. Kernel jobs
+ * (buffer moves, page-table updates) have no IBs, only the time their copy or update takes.
  *
  * `amdgpuJobPrepareJob` is the kernel's `amdgpu_job_prepare_job`, the model of seed 002's rule:
  * everything a job must wait for before it may run is a fence. Three steps, in the kernel's
@@ -13,25 +14,36 @@
 import type { DmaFence } from "@drmsim/dma-fence";
 import { type DrmSchedEntity, DrmSchedJob } from "@drmsim/drm-sched";
 import type { AmdgpuDevice } from "./amdgpu-device.js";
-import { type AmdgpuIbMem, amdgpuIbMemApply, amdgpuIbMemRelease } from "./amdgpu-ib-mem.js";
-import type { AmdgpuVm } from "./amdgpu-ids.js";
+import { type AmdgpuGpuWrites, amdgpuGpuWritesRelease } from "./amdgpu-gpu-writes.js";
+import { amdgpuIbMemCreate } from "./amdgpu-ib-mem.js";
+import type { AmdgpuBo } from "./amdgpu-object.js";
+import type { AmdgpuVm } from "./amdgpu-vm.js";
 
-/** One IB of a job (`struct amdgpu_ib`), reduced to how long it runs, whether it hangs and what it writes. */
+/**
+ * `struct amdgpu_ib`: `lengthDw` dwords at GPU address `va`, flags from the chunk. CS resolved
+ * the address to `bo` at byte `offset` (the job holds a reference); the hardware reads the bytes
+ * from there when the job runs.
+ */
 export interface AmdgpuIb {
-  durationNs: number;
-  hang: boolean;
-  /** drmsim extension: what the IB writes and copies when the job completes (`amdgpu-ib-mem.ts`). */
-  mem?: AmdgpuIbMem;
+  readonly va: number;
+  readonly lengthDw: number;
+  readonly flags: number;
+  readonly bo: AmdgpuBo;
+  readonly offset: number;
 }
 
-/** What the job does: a userspace submission or a kernel buffer move (`amdgpu_copy_buffer`). */
-export type AmdgpuJobKind = "cs" | "move";
+/** What the job does: a userspace submission, a kernel buffer move, or a page-table update. */
+export type AmdgpuJobKind = "cs" | "move" | "pt";
 
 /** `struct amdgpu_job`. */
 export class AmdgpuJob extends DrmSchedJob {
   /** `job->ibs`. */
   readonly ibs: AmdgpuIb[] = [];
-  /** `job->vm`: null for kernel jobs (moves run in the kernel's address space, no VMID). */
+  /** Time a kernel job (move, page-table update) takes on its ring. */
+  kernelNs = 0;
+  /** What a kernel job is, for traces and reports. */
+  label = "";
+  /** `job->vm`: null for kernel jobs (they run in the kernel's address space, no VMID). */
   vm: AmdgpuVm | null = null;
   /** `job->vmid`: 0 until `amdgpu_vmid_grab` assigned one. */
   vmid = 0;
@@ -43,6 +55,12 @@ export class AmdgpuJob extends DrmSchedJob {
   readonly vramLostCounter: number;
   /** `runJob` put the job on the hardware at least once (a gang job is never put there again after a reset). */
   hwSubmitted = false;
+  /** `job->uf_addr`'s target: the user fence BO and offset (a reference), leader only. */
+  userFence: { bo: AmdgpuBo; offset: number } | null = null;
+  /** `job->uf_sequence`: the value the user fence gets. */
+  ufSequence = 0n;
+  /** The stores the hardware resolved at `run_job`; they land when the job completes without error. */
+  writes: AmdgpuGpuWrites = amdgpuIbMemCreate();
 
   constructor(
     readonly adev: AmdgpuDevice,
@@ -54,41 +72,21 @@ export class AmdgpuJob extends DrmSchedJob {
     this.vramLostCounter = adev.vramLostCounter;
   }
 
-  /** Total execution time of the IBs. */
-  get durationNs(): number {
-    let t = 0;
-    for (const ib of this.ibs) t += ib.durationNs;
-    return t;
+  /** Drops the stores resolved by an earlier `run_job` (a resubmission after a reset resolves them again). */
+  dropWrites(): void {
+    amdgpuGpuWritesRelease(this.writes);
   }
 
-  /** Any IB hangs. */
-  get hangs(): boolean {
-    return this.ibs.some((ib) => ib.hang);
-  }
-
-  /** `amdgpu_job_free_cb`'s body: drop the gang fence reference and the scheduler's state. */
+  /** `amdgpu_job_free_cb`'s body: drop the gang fence, the IB and user-fence BOs, the stores, the scheduler's state. */
   release(): void {
     this.gangSubmit?.put();
     this.gangSubmit = null;
-    for (const ib of this.ibs) {
-      if (ib.mem !== undefined) amdgpuIbMemRelease(ib.mem);
-      delete ib.mem;
-    }
+    for (const ib of this.ibs) ib.bo.put();
+    this.ibs.length = 0;
+    this.userFence?.bo.put();
+    this.userFence = null;
+    this.dropWrites();
     this.cleanup();
-  }
-
-  /**
-   * drmsim extension: the IBs' writes land (the hardware completed the job without error). Irq
-   * context. Returns 0, or the negative errno the fence must carry when memory the job used is
-   * gone (an imported buffer's exporter was removed).
-   */
-  writeBack(): number {
-    for (const ib of this.ibs) {
-      if (ib.mem === undefined) continue;
-      const err = amdgpuIbMemApply(ib.mem);
-      if (err !== 0) return err;
-    }
-    return 0;
   }
 }
 

@@ -33,9 +33,16 @@ import {
   type Shrinker,
 } from "@drmsim/runtime";
 import type { AmdgpuDevice } from "./amdgpu-device.js";
-import { AMDGPU_GEM_DOMAIN_GTT, AMDGPU_GEM_DOMAIN_VRAM } from "./amdgpu-drm.js";
+import { AMDGPU_GEM_DOMAIN_DOORBELL, AMDGPU_GEM_DOMAIN_GTT, AMDGPU_GEM_DOMAIN_VRAM } from "./amdgpu-drm.js";
 import { AmdgpuJob } from "./amdgpu-job.js";
+import { AMDGPU_FENCE_OWNER_UNDEFINED } from "./amdgpu-sync.js";
 import { amdgpuTrack, traceAmdgpuBoMove } from "./amdgpu-trace.js";
+import type { AmdgpuBoVa } from "./amdgpu-vm.js";
+
+/** `allowed_domains` from `preferred_domains`: a VRAM-only BO may still be evicted to GTT. */
+export function amdgpuAllowedDomains(preferred: number): number {
+  return preferred === AMDGPU_GEM_DOMAIN_VRAM ? preferred | AMDGPU_GEM_DOMAIN_GTT : preferred;
+}
 
 /** Where a BO is now (`bo->tbo.resource->mem_type`). */
 export type AmdgpuBoDomain = "vram" | "gtt" | "cpu";
@@ -52,12 +59,23 @@ export interface AmdgpuUserptr {
 
 /** Options of `new AmdgpuBo()`. */
 export interface AmdgpuBoOptions {
-  /** `AMDGPU_GEM_DOMAIN_*` bits the BO may live in (`preferred_domains`/`allowed_domains`). */
+  /** `AMDGPU_GEM_DOMAIN_*` bits the BO prefers (`preferred_domains`; `allowed_domains` adds GTT to VRAM-only). */
   domains: number;
+  /** `AMDGPU_GEM_CREATE_*` flags (`bo->flags`). */
+  flags?: number;
+  /** `bo->tbo.page_alignment` in bytes (a page at least). */
+  alignment?: number;
   /** A shared reservation object (an import's dma-buf resv). */
   resv?: DmaResv;
   label?: string;
   userptr?: AmdgpuUserptr;
+}
+
+/** The metadata GEM_METADATA sets: tiling and up to 256 opaque bytes for importers (`amdgpu_bo_set_metadata`). */
+export interface AmdgpuBoMetadata {
+  flags: bigint;
+  tilingFlags: bigint;
+  data: Uint8Array;
 }
 
 /** `struct amdgpu_bo`. Created by GEM_CREATE, GEM_USERPTR or a PRIME import. */
@@ -66,8 +84,20 @@ export class AmdgpuBo extends DrmGemObject {
   readonly store: BackingStore;
   /** Current domain. */
   domain: AmdgpuBoDomain = "cpu";
-  /** `AMDGPU_GEM_DOMAIN_*` bits allowed. */
-  readonly domains: number;
+  /** `bo->preferred_domains`: `AMDGPU_GEM_DOMAIN_*` bits (GEM_OP SET_PLACEMENT changes them). */
+  domains: number;
+  /** `bo->allowed_domains`: the preferred ones, plus GTT for a VRAM-only BO. */
+  allowedDomains: number;
+  /** `bo->flags`: the `AMDGPU_GEM_CREATE_*` flags it was created with. */
+  readonly flags: number;
+  /** The alignment it was created with, in bytes. */
+  readonly alignment: number;
+  /** What GEM_METADATA set. */
+  metadata: AmdgpuBoMetadata = { flags: 0n, tilingFlags: 0n, data: new Uint8Array(0) };
+  /** `bo->vm_bo`: the BO's presence in each VM that has a handle to it. */
+  readonly vmBos = new Set<AmdgpuBoVa>();
+  /** A VM's root page directory (never mapped, never in a BO list). */
+  isPageTable = false;
   /** VRAM blocks while in VRAM. */
   blocks: DrmBuddyBlock[] | null = null;
   /** Accounted system pages while in GTT (null for userptr: those are the process's own pages). */
@@ -91,8 +121,21 @@ export class AmdgpuBo extends DrmGemObject {
   ) {
     super(adev.sim, size, { dev: adev.drm, resv: opts.resv, label: opts.label });
     this.domains = opts.domains;
+    this.allowedDomains = amdgpuAllowedDomains(opts.domains);
+    this.flags = opts.flags ?? 0;
+    this.alignment = Math.max(opts.alignment ?? 0, 4096);
     this.userptr = opts.userptr ?? null;
     this.store = new BackingStore(size, systemPlacement(adev.sim, size));
+  }
+
+  /** A doorbell page (`AMDGPU_GEM_DOMAIN_DOORBELL`): no memory, only a user queue's doorbells. */
+  get isDoorbell(): boolean {
+    return (this.domains & AMDGPU_GEM_DOMAIN_DOORBELL) !== 0;
+  }
+
+  /** `amdgpu_vm_bo_invalidate`: the BO moved; every VM's entries for it need an update. */
+  vmInvalidate(): void {
+    for (const boVa of this.vmBos) boVa.invalid = true;
   }
 
   override describe(): string {
@@ -136,6 +179,8 @@ export interface AmdgpuMmanStats {
   swapouts: number;
   /** Swapped-out BOs brought back. */
   swapins: number;
+  /** Bytes copied by moves (`AMDGPU_INFO_NUM_BYTES_MOVED`). */
+  bytesMoved: number;
 }
 
 /** Bytes per virtual ns the SDMA engine copies by default (16 GB/s). */
@@ -153,7 +198,7 @@ export class AmdgpuMman {
   readonly moveEntity: DrmSchedEntity;
   /** `man->move`: the last copy out of VRAM; a BO placed in VRAM now waits for it. */
   vramMoveFence: DmaFence | null = null;
-  readonly stats: AmdgpuMmanStats = { evictions: 0, moves: 0, swapouts: 0, swapins: 0 };
+  readonly stats: AmdgpuMmanStats = { evictions: 0, moves: 0, swapouts: 0, swapins: 0, bytesMoved: 0 };
   private readonly unregisterShrinker: () => void;
 
   constructor(
@@ -286,8 +331,9 @@ export class AmdgpuMman {
     }
     if (bo.domain === "gtt") return null;
     const pages = this.adev.sim.mm.kmalloc(bo.size, GFP_KERNEL, "amdgpu_ttm_tt_populate");
-    const job = new AmdgpuJob(this.adev, this.moveEntity, "move", this);
-    job.ibs.push({ durationNs: this.copyNs(bo.size), hang: false });
+    const job = new AmdgpuJob(this.adev, this.moveEntity, "move", AMDGPU_FENCE_OWNER_UNDEFINED);
+    job.kernelNs = this.copyNs(bo.size);
+    job.label = `move ${bo.label}`;
     try {
       job.addResvDependencies(bo.resv, DmaResvUsage.BOOKKEEP);
       bo.resv.reserveFences(1);
@@ -312,6 +358,8 @@ export class AmdgpuMman {
     bo.domain = "gtt";
     this.gttLru.add(bo);
     this.stats.moves++;
+    this.stats.bytesMoved += bo.size;
+    bo.vmInvalidate();
     this.traceMove(bo, "vram", "gtt");
     this.moveEntity.pushJob(job);
     return fence;
@@ -360,8 +408,9 @@ export class AmdgpuMman {
       if (isKernelError(e, "ENOSPC")) return false;
       throw e;
     }
-    const job = new AmdgpuJob(this.adev, this.moveEntity, "move", this);
-    job.ibs.push({ durationNs: this.copyNs(bo.size), hang: false });
+    const job = new AmdgpuJob(this.adev, this.moveEntity, "move", AMDGPU_FENCE_OWNER_UNDEFINED);
+    job.kernelNs = this.copyNs(bo.size);
+    job.label = `move ${bo.label}`;
     try {
       job.addResvDependencies(bo.resv, DmaResvUsage.BOOKKEEP);
       const prev = this.vramMoveFence;
@@ -386,6 +435,8 @@ export class AmdgpuMman {
     bo.domain = "vram";
     this.vramLru.add(bo);
     this.stats.moves++;
+    this.stats.bytesMoved += bo.size;
+    bo.vmInvalidate();
     this.traceMove(bo, "gtt", "vram");
     this.moveEntity.pushJob(job);
     return true;
@@ -394,9 +445,11 @@ export class AmdgpuMman {
   /** `ttm_tt_swapin`: a swapped-out BO gets GTT pages again (resv held). `ENOMEM` if none can be found. */
   swapInLocked(bo: AmdgpuBo): void {
     bo.resv.assertHeld("ttm_tt_swapin");
-    if (bo.domain !== "cpu" || bo.userptr !== null || bo.isImported) return;
+    if (bo.domain !== "cpu" || bo.userptr !== null || bo.isImported || bo.isDoorbell || bo.isPageTable)
+      return;
     this.populateGtt(bo);
     this.stats.swapins++;
+    bo.vmInvalidate();
   }
 
   private populateGtt(bo: AmdgpuBo): void {
@@ -454,6 +507,7 @@ export class AmdgpuMman {
         bo.domain = "cpu";
         this.gttLru.delete(bo);
         this.stats.swapouts++;
+        bo.vmInvalidate();
         this.traceMove(bo, "gtt", "cpu");
         freed += bo.size;
       } finally {

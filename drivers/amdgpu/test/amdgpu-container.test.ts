@@ -26,6 +26,8 @@ import {
   amdgpuCsSubmitRaw2,
 } from "../src/user/index.js";
 
+import { errno } from "./helpers.js";
+
 const MiB = 1024 * 1024;
 
 it("HW_ENGINE_FACTORY: the gfx ring hangs on its third command; TDR resets and only that context is guilty", async () => {
@@ -56,11 +58,16 @@ it("HW_ENGINE_FACTORY: the gfx ring hangs on its third command; TDR resets and o
     for (const [ctxId, fence] of [
       [ok, s1],
       [ok, s2],
-      [victim, s3],
     ] as const)
       expect(
         await amdgpuCsQueryFenceStatus(app, fd, { ctxId, ipType: AMDGPU_HW_IP_GFX, ring: 0, fence }),
       ).toBe(true);
+    // WAIT_CS returns the error of a submission that failed (amdgpu_cs_wait_ioctl).
+    expect(
+      await errno(
+        amdgpuCsQueryFenceStatus(app, fd, { ctxId: victim, ipType: AMDGPU_HW_IP_GFX, ring: 0, fence: s3 }),
+      ),
+    ).toBe("ECANCELED");
     // Commands 1 and 2 took 1 ms each; the third never completed and the 10 ms timeout reset the GPU.
     expect(sim.now).toBe(msecs(2) + msecs(10));
     expect(adev.gpuResetCounter).toBe(1);

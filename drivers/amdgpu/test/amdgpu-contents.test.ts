@@ -29,10 +29,11 @@ import {
   AMDGPU_GEM_USERPTR_READONLY,
   AMDGPU_HW_IP_GFX,
   type AmdgpuBo,
+  amdgpuFprivOf,
   amdgpuGemMmapOffset,
-  type DrmAmdgpuCsChunkIb,
 } from "../src/index.js";
 import {
+  type AmdgpuCsChunkIbArgs,
   amdgpuBoAlloc,
   amdgpuCreateBoFromUserMem,
   amdgpuCsChunkBoList,
@@ -53,7 +54,7 @@ async function run(
   fd: number,
   ctx: number,
   bos: number[],
-  ext: Partial<DrmAmdgpuCsChunkIb>,
+  ext: Omit<AmdgpuCsChunkIbArgs, "ip_type">,
 ): Promise<boolean> {
   const seq = await amdgpuCsSubmitRaw2(p, fd, ctx, [
     amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_GFX, ring: 0, duration_ns: 20_000, ...ext }),
@@ -119,8 +120,10 @@ describe("amdgpu: what IBs write and copy", () => {
       await run(app, fd, ctx, [vram], { fill: { bo_handle: vram, data: [1, 2] } });
       await run(app, fd, ctx, [gtt], { fill: { bo_handle: gtt, data: [3, 4] } });
       const hungCtx = await amdgpuCsCtxCreate2(app, fd);
-      // A hang: its fill never lands, and the reset takes VRAM with it.
-      await run(app, fd, hungCtx, [gtt], { hang: true, fill: { bo_handle: gtt, data: [9, 9] } });
+      // A hang: its fill never lands, and the reset takes VRAM with it; WAIT_CS returns the job's error.
+      expect(
+        await errno(run(app, fd, hungCtx, [gtt], { hang: true, fill: { bo_handle: gtt, data: [9, 9] } })),
+      ).toBe("ECANCELED");
       expect(Array.from(boOf(dev, app, vram).store.read(0, 2))).toEqual([0, 0]);
       expect(Array.from(boOf(dev, app, gtt).store.read(0, 2))).toEqual([3, 4]);
       expect((await amdgpuCsQueryResetState2(app, fd, ctx)) & AMDGPU_CTX_QUERY2_FLAGS_VRAMLOST).not.toBe(0);
@@ -226,16 +229,14 @@ describe("amdgpu: userptr BOs are the process's pages", () => {
         copy: { src_handle: vram, dst_handle: u, dst_offset: 8190, size: 2 },
       });
       expect(Array.from(app.readMemory(mem.addr + 8190, 2))).toEqual([11, 12]);
-      // A read-only userptr cannot be written by the GPU; unmapped pages cannot be faulted in.
+      // A read-only userptr cannot be written by the GPU: its page-table entries are not writeable,
+      // so the store is a GPU VM fault (recorded, dropped) and the job still completes.
       const ro = await amdgpuCreateBoFromUserMem(app, fd, mem.addr, 4096, AMDGPU_GEM_USERPTR_READONLY);
-      expect(
-        await errno(
-          amdgpuCsSubmitRaw2(app, fd, ctx, [
-            amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_GFX, ring: 0, fill: { bo_handle: ro, data: [1] } }),
-            amdgpuCsChunkBoList([ro]),
-          ]),
-        ),
-      ).toBe("EFAULT");
+      expect(await run(app, fd, ctx, [ro], { fill: { bo_handle: ro, data: [1] } })).toBe(true);
+      expect(Array.from(app.readMemory(mem.addr, 1))).toEqual([0]);
+      const vm = amdgpuFprivOf([...r.dev.files].find((f) => f.proc === app)!).vm;
+      expect(vm.fault?.status).toBe(2); // a write
+      // Unmapped pages cannot be faulted in.
       app.munmap(mem);
       expect(
         await errno(

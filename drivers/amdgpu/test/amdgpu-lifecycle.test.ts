@@ -53,7 +53,7 @@ describe("lifetimes", () => {
           amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_COMPUTE, ring: 0, duration_ns: msecs(1) }),
           amdgpuCsChunkBoList([bo]),
         ]);
-      const q = await amdgpuCreateUserqueue(app, fd, AMDGPU_HW_IP_COMPUTE, [bo]);
+      const q = await amdgpuCreateUserqueue(app, fd, AMDGPU_HW_IP_COMPUTE);
       await amdgpuUserqDoorbell(app, fd, q, msecs(100));
     });
     app.exit();

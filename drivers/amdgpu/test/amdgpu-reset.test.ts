@@ -42,14 +42,17 @@ describe("GPU recovery", () => {
           fence: sGood,
         }),
       ).toBe(true);
+      // WAIT_CS returns a failed submission's error.
       expect(
-        await amdgpuCsQueryFenceStatus(app, fd, {
-          ctxId: bad,
-          ipType: AMDGPU_HW_IP_GFX,
-          ring: 0,
-          fence: sBad,
-        }),
-      ).toBe(true);
+        await errno(
+          amdgpuCsQueryFenceStatus(app, fd, {
+            ctxId: bad,
+            ipType: AMDGPU_HW_IP_GFX,
+            ring: 0,
+            fence: sBad,
+          }),
+        ),
+      ).toBe("ECANCELED");
       expect(adev.gpuResetCounter).toBe(1);
       expect(await amdgpuCsQueryResetState2(app, fd, bad)).toBe(
         AMDGPU_CTX_QUERY2_FLAGS_RESET | AMDGPU_CTX_QUERY2_FLAGS_GUILTY,
@@ -120,16 +123,19 @@ describe("GPU recovery", () => {
           fence: sp,
         }),
       ).toBe(true);
+      // The sequence number is the gang leader's: the job of the last IB chunk (ring 1).
       expect(
-        await amdgpuCsQueryFenceStatus(app, fd, {
-          ctxId: gang,
-          ipType: AMDGPU_HW_IP_COMPUTE,
-          ring: 0,
-          fence: sg,
-        }),
-      ).toBe(true);
+        await errno(
+          amdgpuCsQueryFenceStatus(app, fd, {
+            ctxId: gang,
+            ipType: AMDGPU_HW_IP_COMPUTE,
+            ring: 1,
+            fence: sg,
+          }),
+        ),
+      ).toBe("ECANCELED");
       const ctxs = amdgpuFprivOf([...dev.files][0]!).ctxMgr;
-      const gf = ctxs.get(gang).getEntity(AMDGPU_HW_IP_COMPUTE, 0, 0).getFence(BigInt(sg))!;
+      const gf = ctxs.get(gang).getEntity(AMDGPU_HW_IP_COMPUTE, 0, 1).getFence(BigInt(sg))!;
       const pf = ctxs.get(plain).getEntity(AMDGPU_HW_IP_COMPUTE, 0, 1).getFence(BigInt(sp))!;
       expect(gf.error).toBe(-ERRNO.ECANCELED);
       expect(pf.error).toBe(0);
@@ -160,7 +166,11 @@ describe("GPU recovery", () => {
       const s = await amdgpuCsSubmitRaw2(app, fd, bad, [
         amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_GFX, ring: 0, duration_ns: 1, hang: true }),
       ]);
-      await amdgpuCsQueryFenceStatus(app, fd, { ctxId: bad, ipType: AMDGPU_HW_IP_GFX, ring: 0, fence: s });
+      expect(
+        await errno(
+          amdgpuCsQueryFenceStatus(app, fd, { ctxId: bad, ipType: AMDGPU_HW_IP_GFX, ring: 0, fence: s }),
+        ),
+      ).toBe("ECANCELED");
       expect(adev.vramLostCounter).toBe(1);
       expect(await amdgpuCsQueryResetState2(app, fd, bystander)).toBe(
         AMDGPU_CTX_QUERY2_FLAGS_RESET | AMDGPU_CTX_QUERY2_FLAGS_VRAMLOST,

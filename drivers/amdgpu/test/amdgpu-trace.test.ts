@@ -29,11 +29,11 @@ async function scenario(trace: boolean) {
     await amdgpuCsSubmitRaw2(app, fd, ctx, [
       amdgpuCsChunkIb({ ip_type: AMDGPU_HW_IP_GFX, ring: 0, duration_ns: 1000 }),
     ]);
-    const h = await amdgpuBoAlloc(app, fd, {
+    await amdgpuBoAlloc(app, fd, {
       allocSize: 256 * 1024,
       preferredHeap: AMDGPU_GEM_DOMAIN_VRAM | AMDGPU_GEM_DOMAIN_GTT,
     });
-    await amdgpuCreateUserqueue(app, fd, AMDGPU_HW_IP_COMPUTE, [h]);
+    await amdgpuCreateUserqueue(app, fd, AMDGPU_HW_IP_COMPUTE);
     await amdgpuBoAlloc(app, fd, { allocSize: 256 * 1024, preferredHeap: AMDGPU_GEM_DOMAIN_VRAM });
   });
   await sim.runFor(msecs(5));

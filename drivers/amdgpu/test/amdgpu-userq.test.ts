@@ -14,11 +14,13 @@ import {
 import {
   amdgpuBoAlloc,
   amdgpuCreateUserqueue,
+  amdgpuCreateUserqueueRaw,
   amdgpuCsChunkBoList,
   amdgpuCsChunkIb,
   amdgpuCsCtxCreate2,
   amdgpuCsSubmitRaw2,
   amdgpuFreeUserqueue,
+  amdgpuSimDoorbell,
   amdgpuUserqDoorbell,
 } from "../src/user/index.js";
 import { errno, nap, rig } from "./helpers.js";
@@ -26,6 +28,34 @@ import { errno, nap, rig } from "./helpers.js";
 const KiB = 1024;
 
 describe("user queues", () => {
+  it("a doorbell more than a ring ahead of the read pointer stops the queue at once: no lap of stale ring is run", async () => {
+    // Found by the fuzzer: a doorbell value of 2^32 made the model read 2^32 dwords of a 4 KiB ring.
+    const { sim, host, dev } = rig();
+    const app = new Process(sim, "app");
+    const t = sim.spawn("app", async () => {
+      const fd = await app.open("/dev/dri/renderD128");
+      const id = await amdgpuCreateUserqueue(app, fd, AMDGPU_HW_IP_COMPUTE);
+      const file = [...dev.files][0]!;
+      const q = amdgpuFprivOf(file).userq.queues.get(id)!;
+      const handle = file.gem.handles().find((h) => file.gem.peek(h) === q.props.doorbell)!;
+      const ringDwords = q.props.queueSize / 4;
+      await amdgpuSimDoorbell(app, fd, handle, q.props.doorbellOffset, 2 ** 32);
+      await nap(sim, msecs(10));
+      return { q, ringDwords };
+    });
+    await sim.run({ untilNs: msecs(20) });
+    const { q, ringDwords } = await t.result;
+    expect(q.wptr).toBe(2 ** 32);
+    expect(q.wptr - q.rptr).toBeGreaterThan(ringDwords);
+    // Nothing ran: the queue is stuck on its first segment until it is torn down.
+    expect(q.rptr).toBe(0);
+    expect(q.completed).toBe(0);
+    app.exit();
+    host.remove(dev);
+    await sim.run();
+    expect(sim.teardown().findings).toEqual([]);
+  });
+
   it("an eviction of a queue's BO preempts the queue in bounded time, moves the BO, and restores the queue", async () => {
     const { sim, host, dev, adev } = rig({ vramSize: 512 * KiB, sdmaBytesPerNs: 16, preemptNs: usecs(100) });
     const kfd = new Process(sim, "compute-app");
@@ -39,7 +69,7 @@ describe("user queues", () => {
         preferredHeap: AMDGPU_GEM_DOMAIN_VRAM | AMDGPU_GEM_DOMAIN_GTT,
       });
       bo = [...dev.files][0]!.gem.peek(h) as AmdgpuBo;
-      const q = await amdgpuCreateUserqueue(kfd, fd, AMDGPU_HW_IP_COMPUTE, [h]);
+      const q = await amdgpuCreateUserqueue(kfd, fd, AMDGPU_HW_IP_COMPUTE);
       // 50 ms of work with no dma_fence behind it.
       await amdgpuUserqDoorbell(kfd, fd, q, msecs(50));
       return { fd, q };
@@ -78,10 +108,10 @@ describe("user queues", () => {
   it("a CS on a queue's BO does not wait for the queue (the eviction fence is BOOKKEEP, never signalled for sync)", async () => {
     const { sim, host, dev, adev } = rig();
     const app = new Process(sim, "app");
-    await sim.exec("app", async () => {
+    await sim.execUntilIdle("app", async () => {
       const fd = await app.open("/dev/dri/renderD128");
       const h = await amdgpuBoAlloc(app, fd, { allocSize: 64 * KiB, preferredHeap: AMDGPU_GEM_DOMAIN_GTT });
-      const q = await amdgpuCreateUserqueue(app, fd, AMDGPU_HW_IP_COMPUTE, [h]);
+      const q = await amdgpuCreateUserqueue(app, fd, AMDGPU_HW_IP_COMPUTE);
       await amdgpuUserqDoorbell(app, fd, q, msecs(100));
       const ctx = await amdgpuCsCtxCreate2(app, fd);
       await amdgpuCsSubmitRaw2(app, fd, ctx, [
@@ -95,7 +125,20 @@ describe("user queues", () => {
       expect(await errno(amdgpuUserqDoorbell(app, fd, 9, 1))).toBe("EINVAL");
       expect(await errno(app.ioctl(fd, DRM_IOCTL_AMDGPU_USERQ, { in: { op: 3 } }))).toBe("EINVAL");
       expect(await errno(amdgpuCreateUserqueue(app, fd, 7))).toBe("EINVAL");
-      expect(await errno(amdgpuCreateUserqueue(app, fd, 1, [55]))).toBe("ENOENT");
+      // The real struct's checks: a doorbell that is no doorbell BO, a ring that is not mapped.
+      const ring = {
+        queue_va: 0x10_0000,
+        queue_size: 4096,
+        rptr_va: 0x10_0000,
+        wptr_va: 0x10_0008,
+        mqd: {},
+        mqd_size: 8,
+      };
+      expect(
+        await errno(
+          amdgpuCreateUserqueueRaw(app, fd, { ip_type: AMDGPU_HW_IP_COMPUTE, doorbell_handle: h, ...ring }),
+        ),
+      ).toBe("EINVAL");
       await amdgpuFreeUserqueue(app, fd, q);
       expect(mgr.queues.size).toBe(0);
       expect(await errno(amdgpuFreeUserqueue(app, fd, q))).toBe("EINVAL");
@@ -108,10 +151,10 @@ describe("user queues", () => {
   it("the shrinker never waits on a user queue: it skips BOs guarded by an eviction fence", async () => {
     const { sim, host, dev, adev } = rig({}, { memoryBudget: 256 * KiB });
     const app = new Process(sim, "app");
-    await sim.exec("app", async () => {
+    await sim.execUntilIdle("app", async () => {
       const fd = await app.open("/dev/dri/renderD128");
       const h = await amdgpuBoAlloc(app, fd, { allocSize: 128 * KiB, preferredHeap: AMDGPU_GEM_DOMAIN_GTT });
-      await amdgpuCreateUserqueue(app, fd, 1, [h]);
+      await amdgpuCreateUserqueue(app, fd, AMDGPU_HW_IP_COMPUTE);
       expect(
         await errno(amdgpuBoAlloc(app, fd, { allocSize: 192 * KiB, preferredHeap: AMDGPU_GEM_DOMAIN_GTT })),
       ).toBe("ENOMEM");
@@ -131,14 +174,14 @@ describe("user queues and process exit", () => {
     const other = new Process(sim, "other-app");
     let mgr: ReturnType<typeof amdgpuFprivOf>["userq"] | null = null;
     let queue = -1;
-    await sim.exec("compute-app", async () => {
+    await sim.execUntilIdle("compute-app", async () => {
       const fd = await kfd.open("/dev/dri/renderD128");
       mgr = amdgpuFprivOf([...dev.files][0]!).userq;
-      const h = await amdgpuBoAlloc(kfd, fd, {
+      await amdgpuBoAlloc(kfd, fd, {
         allocSize: 256 * KiB,
         preferredHeap: AMDGPU_GEM_DOMAIN_VRAM | AMDGPU_GEM_DOMAIN_GTT,
       });
-      const q = await amdgpuCreateUserqueue(kfd, fd, AMDGPU_HW_IP_COMPUTE, [h]);
+      const q = await amdgpuCreateUserqueue(kfd, fd, AMDGPU_HW_IP_COMPUTE);
       queue = q;
       await amdgpuUserqDoorbell(kfd, fd, q, msecs(50));
     });

@@ -1,82 +1,18 @@
 /**
- * What an asahi command does to memory — the drmsim-only write description of a SUBMIT command
- * (`fill` and `copy` on `DrmAsahiCommand`), in one place so it can move to a per-device hardware
- * model later.
- *
- * The firmware's command buffers are not decoded (drmsim has no shaders), so a command says what
- * it writes: `fill` puts bytes into a buffer of the submit, `copy` reads bytes from one buffer and
- * writes them to another (a blit, a composite). Both name buffers of the submit's `bos` list, and
- * a buffer written must be listed with `ASAHI_BO_WRITE` — otherwise implicit sync would not order
- * later readers after the write (`EINVAL`). At submit, with the buffers locked and imports mapped,
- * each buffer resolves to the memory the GPU's page tables reach: a native object's pages, an
- * import's pages through its attachment's scatter list. The command's writes land when its last
- * stage (the fragment half of a render, or the compute work) completes without error; a hung,
- * failed or skipped command writes nothing, and one whose memory went away (its exporter's device
- * was removed) ends the job with that error.
+ * Which pages an asahi command's simulated writes touch: what the command addresses — GPU
+ * addresses of its queue's VM, resolved to objects and offsets by `asahi-hw-mem.ts` from the
+ * side channel's `fill`/`copy` — becomes the memory the GPU's page tables reach: a native object's
+ * pages, an import's pages through its attachment's scatter list (the submit maps imports first,
+ * under their locks). The command's writes land when its last stage (the fragment half of a
+ * render, or the compute work) completes without error; a hung, failed or skipped command writes
+ * nothing, and one whose memory went away (its exporter's device was removed) ends the job with
+ * that error.
  */
 import { backingStoreRegion, dmaBufAttachmentRegion } from "@drmsim/dma-buf";
 import { DrmGemPrimeDynamicObject } from "@drmsim/drm";
 import { type DrmGemObject, DrmGemShmemObject } from "@drmsim/gem";
 import { isKernelError, KernelError, type MemRegion } from "@drmsim/runtime";
-
-/** drmsim extension of a command: bytes it writes into a buffer of the submit. */
-export interface DrmAsahiFill {
-  handle: number;
-  /** Byte offset in the buffer (default 0). */
-  offset?: number;
-  data: Uint8Array | readonly number[];
-}
-
-/** drmsim extension of a command: `size` bytes it copies from one buffer of the submit to another. */
-export interface DrmAsahiCopy {
-  src_handle: number;
-  src_offset?: number;
-  dst_handle: number;
-  dst_offset?: number;
-  size: number;
-}
-
-function record(v: unknown, field: string): Record<string, unknown> {
-  if (typeof v !== "object" || v === null || Array.isArray(v))
-    throw new KernelError("EINVAL", `${field} must be an object`);
-  return v as Record<string, unknown>;
-}
-
-function uint(v: unknown, field: string): number {
-  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0)
-    throw new KernelError("EINVAL", `${field} must be a non-negative integer, got ${String(v)}`);
-  return v;
-}
-
-/** Checks a command's `fill` member (copied in with the command). */
-export function asahiParseFill(v: unknown, field: string): DrmAsahiFill | undefined {
-  if (v === undefined) return undefined;
-  const o = record(v, field);
-  const d = o.data;
-  if (
-    !(d instanceof Uint8Array) &&
-    !(Array.isArray(d) && d.every((b) => Number.isInteger(b) && b >= 0 && b <= 255))
-  )
-    throw new KernelError("EINVAL", `${field}.data must be a Uint8Array or an array of bytes`);
-  return {
-    handle: uint(o.handle, `${field}.handle`),
-    offset: o.offset === undefined ? 0 : uint(o.offset, `${field}.offset`),
-    data: Uint8Array.from(d as ArrayLike<number>),
-  };
-}
-
-/** Checks a command's `copy` member. */
-export function asahiParseCopy(v: unknown, field: string): DrmAsahiCopy | undefined {
-  if (v === undefined) return undefined;
-  const o = record(v, field);
-  return {
-    src_handle: uint(o.src_handle, `${field}.src_handle`),
-    src_offset: o.src_offset === undefined ? 0 : uint(o.src_offset, `${field}.src_offset`),
-    dst_handle: uint(o.dst_handle, `${field}.dst_handle`),
-    dst_offset: o.dst_offset === undefined ? 0 : uint(o.dst_offset, `${field}.dst_offset`),
-    size: uint(o.size, `${field}.size`),
-  };
-}
+import type { AsahiHwMemTargets, AsahiVaTarget } from "./asahi-hw-mem.js";
 
 /** One operation, resolved to the memory the GPU reaches. */
 export type AsahiCmdMemOp =
@@ -87,12 +23,6 @@ export type AsahiCmdMemOp =
 export interface AsahiCmdMem {
   readonly ops: AsahiCmdMemOp[];
   readonly objs: DrmGemObject[];
-}
-
-/** A buffer of the submit: its handle's object and whether it was listed for writing. */
-export interface AsahiSubmitBo {
-  readonly obj: DrmGemObject;
-  readonly write: boolean;
 }
 
 /**
@@ -113,46 +43,18 @@ export function asahiObjGpuRegion(obj: DrmGemObject, offset: number, length: num
 }
 
 /**
- * Resolves one command's `fill`/`copy` against the submit's buffers (by handle, `lookup`), with
- * the buffers locked and imports mapped. `EINVAL` for a handle not in the submit, a written buffer
- * not listed with `ASAHI_BO_WRITE`, or a range outside a buffer.
+ * One command's writes as the GPU performs them: each target's object and offset become the
+ * memory behind them (`asahiObjGpuRegion`; `EINVAL` for an object the GPU cannot reach).
  */
-export function asahiCmdMemResolve(
-  cmd: { fill?: DrmAsahiFill; copy?: DrmAsahiCopy },
-  lookup: (handle: number) => AsahiSubmitBo | undefined,
-  what: string,
-): AsahiCmdMem | undefined {
-  if (cmd.fill === undefined && cmd.copy === undefined) return undefined;
+export function asahiCmdMemOf(t: AsahiHwMemTargets): AsahiCmdMem {
   const objs: DrmGemObject[] = [];
-  const bo = (handle: number, write: boolean, role: string) => {
-    const b = lookup(handle);
-    if (b === undefined)
-      throw new KernelError("EINVAL", `${what}: ${role} ${handle} is not one of the submit's buffers`);
-    if (write && !b.write)
-      throw new KernelError(
-        "EINVAL",
-        `${what}: ${role} ${handle} is written but not listed with ASAHI_BO_WRITE (later readers would not wait for it)`,
-      );
-    if (!objs.includes(b.obj)) objs.push(b.obj);
-    return b.obj;
+  const region = (v: AsahiVaTarget) => {
+    if (!objs.includes(v.obj)) objs.push(v.obj);
+    return asahiObjGpuRegion(v.obj, v.offset, v.length);
   };
   const ops: AsahiCmdMemOp[] = [];
-  const f = cmd.fill;
-  if (f !== undefined) {
-    const data = Uint8Array.from(f.data);
-    ops.push({
-      kind: "fill",
-      dst: asahiObjGpuRegion(bo(f.handle, true, "fill target"), f.offset ?? 0, data.length),
-      data,
-    });
-  }
-  const c = cmd.copy;
-  if (c !== undefined)
-    ops.push({
-      kind: "copy",
-      src: asahiObjGpuRegion(bo(c.src_handle, false, "copy source"), c.src_offset ?? 0, c.size),
-      dst: asahiObjGpuRegion(bo(c.dst_handle, true, "copy destination"), c.dst_offset ?? 0, c.size),
-    });
+  if (t.fill !== undefined) ops.push({ kind: "fill", dst: region(t.fill.dst), data: t.fill.data });
+  if (t.copy !== undefined) ops.push({ kind: "copy", src: region(t.copy.src), dst: region(t.copy.dst) });
   return { ops, objs };
 }
 

@@ -23,6 +23,7 @@ import type { DrmSchedJob } from "@drmsim/drm-sched";
 import { type HardwareEngineFactory, KernelError, msecs, type Simulator } from "@drmsim/runtime";
 import { inject } from "tsyringe";
 import { ASAHI_MAX_COMMANDS_PER_SUBMISSION } from "./asahi-drm.js";
+import { ASAHI_DEFAULT_HW_MODEL, ASAHI_HW_MODEL, type AsahiHwModel } from "./asahi-hw-model.js";
 import { AsahiJob } from "./asahi-job.js";
 import { AsahiQueue } from "./asahi-queue.js";
 import type { AsahiVm } from "./asahi-vm.js";
@@ -35,7 +36,7 @@ export interface AsahiGpuConfig {
   ringSize: number;
   /** Scheduler job timeout, ns (default 100 s, the driver's 100 000 ms). */
   timeoutNs: number;
-  /** `max_commands_per_submission`. */
+  /** `max_commands_per_submission` (default 64, the driver's `MAX_COMMANDS_PER_SUBMISSION`). */
   maxCommands: number;
 }
 
@@ -67,12 +68,14 @@ export function asahiResolveConfig(opts: Partial<AsahiGpuConfig> = {}): AsahiGpu
 }
 
 /**
- * The device container of an asahi probe: `ASAHI_CONFIG` and `ASAHI_DEVICE`. A test appends its
- * own providers after these (or a `HW_ENGINE_FACTORY` with planned faults) — see `asahiProbe`.
+ * The device container of an asahi probe: `ASAHI_CONFIG`, `ASAHI_HW_MODEL` (the default model)
+ * and `ASAHI_DEVICE`. A test appends its own providers after these (a hardware model, or a
+ * `HW_ENGINE_FACTORY` with planned faults) — see `asahiProbe`.
  */
 export function asahiProviders(config: Partial<AsahiGpuConfig> = {}): DrmProvider[] {
   return [
     { provide: ASAHI_CONFIG, useValue: asahiResolveConfig(config) },
+    { provide: ASAHI_HW_MODEL, useValue: ASAHI_DEFAULT_HW_MODEL },
     { provide: ASAHI_DEVICE, useClass: AsahiDevice },
   ];
 }
@@ -100,6 +103,8 @@ export class AsahiDevice {
     @inject(ASAHI_CONFIG) readonly config: AsahiGpuConfig,
     @inject(HW_ENGINE_FACTORY) readonly engines: HardwareEngineFactory,
     @inject(DRM_SCHED_FACTORY) readonly scheds: DrmSchedFactory,
+    /** How long commands run and which fail: the simulation's side channel (`asahi-hw-model.ts`). */
+    @inject(ASAHI_HW_MODEL) readonly hwModel: AsahiHwModel,
   ) {
     this.name = drm.dmaDev.name;
     DEVICES.set(drm, this);

@@ -1,16 +1,9 @@
 /**
  * The Asahi uAPI (`include/uapi/drm/asahi_drm.h`): the ioctl numbers, argument layouts and
  * constants of the header, declared with their C layouts (sizes checked against the header's).
- *
- * drmsim models VM_CREATE/DESTROY/BIND, GEM_CREATE, QUEUE_CREATE/DESTROY and SUBMIT. The other
- * ioctls (GET_PARAMS, GET_TIME, GEM_MMAP_OFFSET, GEM_BIND_OBJECT) and the byte-level command
- * payloads are declared so their sizes and numbers are checked, but not registered.
- *
- * drmsim extensions (JavaScript callers only, no bytes in the C struct; each is marked where it is
- * declared): on SUBMIT, `commands` — the simulated command descriptions standing in for the
- * byte-level `cmdbuf` (durations, fault injection, what each writes: `fill`, `copy`) — and `bos`, the buffers the job reads or
- * writes, for implicit sync. Upstream Asahi is explicit-sync only (VM_BIND + syncobjs); `bos`
- * exists so implicit-sync interop can be tested.
+ * Every ioctl of the header is registered (`asahi-drv.ts`); the README's table says where each
+ * one is implemented. The structs carry only what the C structs carry: the simulation's knobs
+ * (durations, injected faults) are a drmsim side channel (`asahi-hw-model.ts`).
  */
 
 import { DRM_COMMAND_BASE, DRM_IOW, DRM_IOWR } from "@drmsim/drm";
@@ -19,24 +12,19 @@ import {
   __u16,
   __u32,
   __u64,
-  ext,
   fixedArray,
   flagsMask,
-  KernelError,
-  MAX_ERRNO,
   mbz,
   type UapiArgsOf,
-  uapiScalarFromJs,
   uapiStruct,
   userPtr,
 } from "@drmsim/runtime";
-import { asahiParseCopy, asahiParseFill, type DrmAsahiCopy, type DrmAsahiFill } from "./asahi-cmd-mem.js";
 
 // --- enum drm_asahi_ioctl_id -------------------------------------------------------------------
 
-/** `DRM_ASAHI_GET_PARAMS` (not modelled). */
+/** `DRM_ASAHI_GET_PARAMS`. */
 export const DRM_ASAHI_GET_PARAMS = 0x0;
-/** `DRM_ASAHI_GET_TIME` (not modelled). */
+/** `DRM_ASAHI_GET_TIME`. */
 export const DRM_ASAHI_GET_TIME = 0x1;
 /** `DRM_ASAHI_VM_CREATE`. */
 export const DRM_ASAHI_VM_CREATE = 0x2;
@@ -46,9 +34,9 @@ export const DRM_ASAHI_VM_DESTROY = 0x3;
 export const DRM_ASAHI_VM_BIND = 0x4;
 /** `DRM_ASAHI_GEM_CREATE`. */
 export const DRM_ASAHI_GEM_CREATE = 0x5;
-/** `DRM_ASAHI_GEM_MMAP_OFFSET` (not modelled). */
+/** `DRM_ASAHI_GEM_MMAP_OFFSET`. */
 export const DRM_ASAHI_GEM_MMAP_OFFSET = 0x6;
-/** `DRM_ASAHI_GEM_BIND_OBJECT` (not modelled). */
+/** `DRM_ASAHI_GEM_BIND_OBJECT`. */
 export const DRM_ASAHI_GEM_BIND_OBJECT = 0x7;
 /** `DRM_ASAHI_QUEUE_CREATE`. */
 export const DRM_ASAHI_QUEUE_CREATE = 0x8;
@@ -61,17 +49,22 @@ export const DRM_ASAHI_SUBMIT = 0xa;
 
 /** Page size of the GPU MMU (16 KiB on AGX). Bind offsets, ranges and addresses are aligned to it. */
 export const ASAHI_PAGE_SIZE = 16384;
-/** `drm_asahi_params_global.vm_start`: the first user VA. */
+/** `drm_asahi_params_global.vm_start`: the first user VA (`IOVA_USER_BASE`, one page up). */
 export const ASAHI_VM_START = 0x4000;
-/** `drm_asahi_params_global.vm_end`: the end of the user VA window (exclusive here). */
-export const ASAHI_VM_END = 2 ** 40;
+/**
+ * `drm_asahi_params_global.vm_end`: the end of the user VA window, exclusive — the driver's
+ * `IOVA_UNK_PAGE`, two pages below the top of the UAT's 39-bit input address space.
+ */
+export const ASAHI_VM_END = 2 ** 39 - 2 * ASAHI_PAGE_SIZE;
 /** `drm_asahi_params_global.vm_kernel_min_size`: the kernel range a VM must reserve. */
 export const ASAHI_VM_KERNEL_MIN_SIZE = 0x2000_0000;
 /**
- * `drm_asahi_params_global.max_commands_per_submission` ("mirrors firmware limits"). Larger than
- * a firmware queue's slots on purpose, so that "the job alone exceeds a queue" is a separate check.
+ * `drm_asahi_params_global.max_commands_per_submission` ("mirrors firmware limits"): the
+ * driver's `MAX_COMMANDS_PER_SUBMISSION`, 64 hardware commands (attachment commands do not count).
  */
-export const ASAHI_MAX_COMMANDS_PER_SUBMISSION = 1024;
+export const ASAHI_MAX_COMMANDS_PER_SUBMISSION = 64;
+/** `drm_asahi_params_global.max_attachments`: the firmware's `MAX_ATTACHMENTS` per command. */
+export const ASAHI_MAX_ATTACHMENTS = 16;
 /** `DRM_ASAHI_MAX_CLUSTERS`: entries of `drm_asahi_params_global.core_masks`. */
 export const DRM_ASAHI_MAX_CLUSTERS = 64;
 
@@ -91,7 +84,7 @@ export const DRM_ASAHI_BIND_UNBIND = 1 << 0;
 export const DRM_ASAHI_BIND_READ = 1 << 1;
 /** `DRM_ASAHI_BIND_WRITE`. */
 export const DRM_ASAHI_BIND_WRITE = 1 << 2;
-/** `DRM_ASAHI_BIND_SINGLE_PAGE` (sparse scratch pages): not modelled by drmsim, rejected with EINVAL. */
+/** `DRM_ASAHI_BIND_SINGLE_PAGE`: one page of the object repeated across the whole range (sparse). */
 export const DRM_ASAHI_BIND_SINGLE_PAGE = 1 << 3;
 
 /** `enum drm_asahi_bind_object_op`: `DRM_ASAHI_BIND_OBJECT_OP_BIND`. */
@@ -139,12 +132,9 @@ export const DRM_ASAHI_RENDER_NO_VERTEX_CLUSTERING = 1 << 2;
 /** `DRM_ASAHI_RENDER_DBIAS_IS_INT`. */
 export const DRM_ASAHI_RENDER_DBIAS_IS_INT = 1 << 18;
 
-/** drmsim extension: `DrmAsahiBo.flags` bit — the job writes the buffer (else it reads it). */
-export const ASAHI_BO_WRITE = 1 << 0;
-
 // --- structs -----------------------------------------------------------------------------------
 
-/** `struct drm_asahi_params_global`: what GET_PARAMS writes (not modelled). */
+/** `struct drm_asahi_params_global`: what GET_PARAMS writes (`asahi-params.ts`). */
 export const drm_asahi_params_global = uapiStruct(
   "drm_asahi_params_global",
   {
@@ -167,20 +157,30 @@ export const drm_asahi_params_global = uapiStruct(
   },
   { size: 592 },
 );
+/** `struct drm_asahi_params_global` as a caller passes it. */
+export type DrmAsahiParamsGlobal = UapiArgsOf<typeof drm_asahi_params_global>;
 
-/** `struct drm_asahi_get_params` (not modelled): `size` bytes of the params struct at `pointer`. */
+/**
+ * `struct drm_asahi_get_params`: the kernel writes `min(size, sizeof(struct
+ * drm_asahi_params_global))` bytes at `pointer` — bytes, so an older userspace with a shorter
+ * struct gets its prefix.
+ */
 export const drm_asahi_get_params = uapiStruct(
   "drm_asahi_get_params",
-  { param_group: mbz(__u32), pad: mbz(__u32), pointer: userPtr(drm_asahi_params_global), size: __u64 },
+  { param_group: mbz(__u32), pad: mbz(__u32), pointer: userPtr(__u8), size: __u64 },
   { size: 24 },
 );
+/** `struct drm_asahi_get_params` as a caller passes it. */
+export type DrmAsahiGetParams = UapiArgsOf<typeof drm_asahi_get_params>;
 
-/** `struct drm_asahi_get_time` (not modelled). */
+/** `struct drm_asahi_get_time`: out `gpu_timestamp`, in nanoseconds. */
 export const drm_asahi_get_time = uapiStruct(
   "drm_asahi_get_time",
   { flags: mbz(__u64), gpu_timestamp: __u64 },
   { size: 16 },
 );
+/** `struct drm_asahi_get_time` as a caller passes it. */
+export type DrmAsahiGetTime = UapiArgsOf<typeof drm_asahi_get_time>;
 
 /** `struct drm_asahi_vm_create`: in the kernel-reserved VA range; out `vm_id`. */
 export const drm_asahi_vm_create = uapiStruct(
@@ -215,24 +215,23 @@ export const drm_asahi_gem_create = uapiStruct(
 /** `struct drm_asahi_gem_create` as a caller passes it. */
 export type DrmAsahiGemCreate = UapiArgsOf<typeof drm_asahi_gem_create>;
 
-/** `struct drm_asahi_gem_mmap_offset` (not modelled: drmsim has no CPU mappings of asahi BOs). */
+/** `struct drm_asahi_gem_mmap_offset`: out `offset`, the fake offset to `mmap()` the object at. */
 export const drm_asahi_gem_mmap_offset = uapiStruct(
   "drm_asahi_gem_mmap_offset",
   { handle: __u32, flags: mbz(__u32), offset: __u64 },
   { size: 16 },
 );
+/** `struct drm_asahi_gem_mmap_offset` as a caller passes it. */
+export type DrmAsahiGemMmapOffset = UapiArgsOf<typeof drm_asahi_gem_mmap_offset>;
 
 /**
- * `struct drm_asahi_gem_bind_op`: one bind or unbind of a VM_BIND. Unknown flag bits are `EINVAL`
- * as each op is copied in.
+ * `struct drm_asahi_gem_bind_op`: one bind or unbind of a VM_BIND. The driver checks each op's
+ * flags as it applies the op (`asahi-vm.ts`), after the ops before it took effect.
  */
 export const drm_asahi_gem_bind_op = uapiStruct(
   "drm_asahi_gem_bind_op",
   {
-    flags: flagsMask(
-      __u32,
-      DRM_ASAHI_BIND_UNBIND | DRM_ASAHI_BIND_READ | DRM_ASAHI_BIND_WRITE | DRM_ASAHI_BIND_SINGLE_PAGE,
-    ),
+    flags: __u32,
     handle: __u32,
     offset: __u64,
     range: __u64,
@@ -244,9 +243,9 @@ export const drm_asahi_gem_bind_op = uapiStruct(
 export type DrmAsahiGemBindOp = UapiArgsOf<typeof drm_asahi_gem_bind_op>;
 
 /**
- * `struct drm_asahi_vm_bind`: `num_binds` ops of `stride` bytes each at `userptr` (the stride lets
- * the op struct grow; it must be at least `sizeof(struct drm_asahi_gem_bind_op)`). A simulated
- * process passes the ops as an array of objects.
+ * `struct drm_asahi_vm_bind`: `num_binds` ops of `stride` bytes each at `userptr`, as bytes (the
+ * stride lets the op struct grow: a shorter op is zero-extended, the tail of a longer one is
+ * ignored). `agxEncodeBindOps` (`@drmsim/asahi/user`) lays ops out at a stride.
  */
 export const drm_asahi_vm_bind = uapiStruct(
   "drm_asahi_vm_bind",
@@ -255,14 +254,17 @@ export const drm_asahi_vm_bind = uapiStruct(
     num_binds: __u32,
     stride: __u32,
     pad: mbz(__u32),
-    userptr: userPtr(drm_asahi_gem_bind_op, "num_binds"),
+    userptr: userPtr(__u8),
   },
   { size: 24 },
 );
 /** `struct drm_asahi_vm_bind` as a caller passes it. */
 export type DrmAsahiVmBind = UapiArgsOf<typeof drm_asahi_vm_bind>;
 
-/** `struct drm_asahi_gem_bind_object` (not modelled). */
+/**
+ * `struct drm_asahi_gem_bind_object`: BIND maps `[offset, offset + range)` of an object as a
+ * special firmware object (a timestamp buffer) and returns its `object_handle`; UNBIND drops one.
+ */
 export const drm_asahi_gem_bind_object = uapiStruct(
   "drm_asahi_gem_bind_object",
   {
@@ -277,6 +279,8 @@ export const drm_asahi_gem_bind_object = uapiStruct(
   },
   { size: 40 },
 );
+/** `struct drm_asahi_gem_bind_object` as a caller passes it. */
+export type DrmAsahiGemBindObject = UapiArgsOf<typeof drm_asahi_gem_bind_object>;
 
 /** `struct drm_asahi_queue_create`: out `queue_id`. */
 export const drm_asahi_queue_create = uapiStruct(
@@ -305,19 +309,26 @@ export const drm_asahi_sync = uapiStruct(
 /** `struct drm_asahi_sync` as a caller passes it. */
 export type DrmAsahiSync = UapiArgsOf<typeof drm_asahi_sync>;
 
-/** `struct drm_asahi_cmd_header`: the header of each command in a byte-level `cmdbuf`. */
+/**
+ * `struct drm_asahi_cmd_header`: the header of each command in a `cmdbuf`; `size` counts the
+ * payload bytes after it (not the header).
+ */
 export const drm_asahi_cmd_header = uapiStruct(
   "drm_asahi_cmd_header",
   { cmd_type: __u16, size: __u16, vdm_barrier: __u16, cdm_barrier: __u16 },
   { size: 8 },
 );
+/** `struct drm_asahi_cmd_header` as a caller passes it. */
+export type DrmAsahiCmdHeader = UapiArgsOf<typeof drm_asahi_cmd_header>;
 
-/** `struct drm_asahi_attachment`. */
+/** `struct drm_asahi_attachment`: the payload of the SET_*_ATTACHMENTS commands, `size / 24` of them. */
 export const drm_asahi_attachment = uapiStruct(
   "drm_asahi_attachment",
   { pointer: __u64, size: __u64, pad: mbz(__u32), flags: mbz(__u32) },
   { size: 24 },
 );
+/** `struct drm_asahi_attachment` as a caller passes it. */
+export type DrmAsahiAttachment = UapiArgsOf<typeof drm_asahi_attachment>;
 
 /** `struct drm_asahi_zls_buffer`. */
 export const drm_asahi_zls_buffer = uapiStruct(
@@ -389,6 +400,8 @@ export const drm_asahi_cmd_render = uapiStruct(
   },
   { size: 240 },
 );
+/** `struct drm_asahi_cmd_render` as a caller passes it. */
+export type DrmAsahiCmdRender = UapiArgsOf<typeof drm_asahi_cmd_render>;
 
 /** `struct drm_asahi_cmd_compute`: the payload of a `DRM_ASAHI_CMD_COMPUTE` command. */
 export const drm_asahi_cmd_compute = uapiStruct(
@@ -404,123 +417,17 @@ export const drm_asahi_cmd_compute = uapiStruct(
   },
   { size: 64 },
 );
+/** `struct drm_asahi_cmd_compute` as a caller passes it. */
+export type DrmAsahiCmdCompute = UapiArgsOf<typeof drm_asahi_cmd_compute>;
 
-// --- SUBMIT and its drmsim extensions ----------------------------------------------------------
-
-/**
- * drmsim extension: one command of a SUBMIT as a JavaScript object — `drm_asahi_cmd_header`'s
- * fields (the byte-level payload is not modelled) plus the simulation's. `vdm_barrier`/`cdm_barrier`:
- * 0 waits on all work of that subqueue from earlier submits, N on the N-th render (VDM) /
- * compute (CDM) command of this submit (which must come before this one),
- * `DRM_ASAHI_BARRIER_NONE` on nothing; software (attachment) commands must pass NONE in both.
- */
-export interface DrmAsahiCommand {
-  /** `enum drm_asahi_cmd_type`. */
-  cmd_type: number;
-  vdm_barrier: number;
-  cdm_barrier: number;
-  /** drmsim extension: simulated vertex time of a render command, ns (default 50 µs). */
-  vertex_ns?: number;
-  /** drmsim extension: simulated fragment time of a render command, ns (default 200 µs). */
-  fragment_ns?: number;
-  /** drmsim extension: simulated time of a compute command, ns (default 100 µs). */
-  compute_ns?: number;
-  /** drmsim extension, fault injection: the command's last stage never completes (a GPU hang). */
-  hang?: boolean;
-  /** drmsim extension, fault injection: the command's last stage completes with this negative errno. */
-  error?: number;
-  /** drmsim extension: bytes the command writes into a buffer of the submit (`asahi-cmd-mem.ts`). */
-  fill?: DrmAsahiFill;
-  /** drmsim extension: bytes the command copies between buffers of the submit (`asahi-cmd-mem.ts`). */
-  copy?: DrmAsahiCopy;
-}
-
-/** drmsim extension: a buffer a submit reads or writes (implicit sync through its dma_resv). */
-export interface DrmAsahiBo {
-  handle: number;
-  /** `ASAHI_BO_WRITE` or 0. */
-  flags?: number;
-}
-
-const COMMAND_KEYS = new Set([
-  "cmd_type",
-  "vdm_barrier",
-  "cdm_barrier",
-  "vertex_ns",
-  "fragment_ns",
-  "compute_ns",
-  "hang",
-  "error",
-  "fill",
-  "copy",
-]);
-
-function obj(v: unknown, field: string, what: string): Record<string, unknown> {
-  if (typeof v !== "object" || v === null || Array.isArray(v))
-    throw new KernelError("EINVAL", `${field} must be ${what}`);
-  return v as Record<string, unknown>;
-}
-
-function nsField(v: unknown, field: string): number | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0)
-    throw new KernelError("EINVAL", `${field} must be a non-negative integer number of ns, got ${String(v)}`);
-  return v;
-}
-
-/** Checks one JavaScript command object (the per-field rules; count and barrier targets are the handler's). */
-function parseCommand(v: unknown, field: string): DrmAsahiCommand {
-  const o = obj(v, field, "a command object");
-  for (const k of Object.keys(o))
-    if (!COMMAND_KEYS.has(k) && o[k] !== undefined)
-      throw new KernelError("EINVAL", `${field}: a command has no member ${k}`);
-  const error = o.error;
-  if (
-    error !== undefined &&
-    !(typeof error === "number" && Number.isInteger(error) && error < 0 && error >= -MAX_ERRNO)
-  )
-    throw new KernelError("EINVAL", `${field}.error must be a negative errno, got ${String(error)}`);
-  if (o.hang !== undefined && typeof o.hang !== "boolean")
-    throw new KernelError("EINVAL", `${field}.hang must be a boolean`);
-  return {
-    cmd_type: uapiScalarFromJs("u16", o.cmd_type, `${field}.cmd_type`),
-    vdm_barrier: uapiScalarFromJs("u16", o.vdm_barrier, `${field}.vdm_barrier`),
-    cdm_barrier: uapiScalarFromJs("u16", o.cdm_barrier, `${field}.cdm_barrier`),
-    vertex_ns: nsField(o.vertex_ns, `${field}.vertex_ns`),
-    fragment_ns: nsField(o.fragment_ns, `${field}.fragment_ns`),
-    compute_ns: nsField(o.compute_ns, `${field}.compute_ns`),
-    hang: o.hang === true,
-    error: error as number | undefined,
-    fill: asahiParseFill(o.fill, `${field}.fill`),
-    copy: asahiParseCopy(o.copy, `${field}.copy`),
-  };
-}
-
-function parseCommands(v: unknown, field: string): DrmAsahiCommand[] {
-  if (v === undefined || v === null) return [];
-  if (!Array.isArray(v)) throw new KernelError("EINVAL", `${field} must be an array of commands`);
-  return v.map((c, i) => parseCommand(c, `${field}[${i}]`));
-}
-
-function parseBos(v: unknown, field: string): DrmAsahiBo[] {
-  if (v === undefined || v === null) return [];
-  if (!Array.isArray(v)) throw new KernelError("EINVAL", `${field} must be an array of buffers`);
-  return v.map((b, i) => {
-    const f = `${field}[${i}]`;
-    const o = obj(b, f, "a { handle, flags } object");
-    const flags = uapiScalarFromJs("u32", o.flags, `${f}.flags`);
-    if ((flags & ~ASAHI_BO_WRITE) !== 0)
-      throw new KernelError("EINVAL", `${f}: unknown flags 0x${flags.toString(16)}`);
-    return { handle: uapiScalarFromJs("u32", o.handle, `${f}.handle`), flags };
-  });
-}
+// --- SUBMIT ------------------------------------------------------------------------------------
 
 /**
  * `struct drm_asahi_submit`. `syncs` points to `in_sync_count` in-syncs followed by
- * `out_sync_count` out-syncs. `cmdbuf`/`cmdbuf_size` is the byte-level command buffer, which
- * drmsim does not decode yet: a submit describes its commands in the drmsim extension `commands`
- * instead (JavaScript callers only), and a non-empty `cmdbuf` is `EINVAL`. `bos` (drmsim
- * extension) lists the buffers the job uses, for implicit sync.
+ * `out_sync_count` out-syncs; `cmdbuf` to `cmdbuf_size` bytes of commands, each a
+ * `struct drm_asahi_cmd_header` followed by `header.size` payload bytes (`asahi-cmdbuf.ts` parses
+ * them). Nothing else: the simulation's knobs live in a side channel real userspace never sees
+ * (`asahi-hw-model.ts`).
  */
 export const drm_asahi_submit = uapiStruct(
   "drm_asahi_submit",
@@ -533,10 +440,6 @@ export const drm_asahi_submit = uapiStruct(
     out_sync_count: __u32,
     cmdbuf_size: __u32,
     pad: mbz(__u32),
-    /** drmsim extension: the commands, standing in for `cmdbuf`. */
-    commands: ext(parseCommands),
-    /** drmsim extension: buffers for implicit sync. */
-    bos: ext(parseBos),
   },
   { size: 40 },
 );
@@ -545,12 +448,12 @@ export type DrmAsahiSubmit = UapiArgsOf<typeof drm_asahi_submit>;
 
 // --- ioctl numbers -----------------------------------------------------------------------------
 
-/** `DRM_IOCTL_ASAHI_GET_PARAMS` (declared, not registered). */
+/** `DRM_IOCTL_ASAHI_GET_PARAMS`. */
 export const DRM_IOCTL_ASAHI_GET_PARAMS = DRM_IOW(
   DRM_COMMAND_BASE + DRM_ASAHI_GET_PARAMS,
   drm_asahi_get_params,
 );
-/** `DRM_IOCTL_ASAHI_GET_TIME` (declared, not registered). */
+/** `DRM_IOCTL_ASAHI_GET_TIME`. */
 export const DRM_IOCTL_ASAHI_GET_TIME = DRM_IOWR(DRM_COMMAND_BASE + DRM_ASAHI_GET_TIME, drm_asahi_get_time);
 /** `DRM_IOCTL_ASAHI_VM_CREATE`. */
 export const DRM_IOCTL_ASAHI_VM_CREATE = DRM_IOWR(
@@ -569,12 +472,12 @@ export const DRM_IOCTL_ASAHI_GEM_CREATE = DRM_IOWR(
   DRM_COMMAND_BASE + DRM_ASAHI_GEM_CREATE,
   drm_asahi_gem_create,
 );
-/** `DRM_IOCTL_ASAHI_GEM_MMAP_OFFSET` (declared, not registered). */
+/** `DRM_IOCTL_ASAHI_GEM_MMAP_OFFSET`. */
 export const DRM_IOCTL_ASAHI_GEM_MMAP_OFFSET = DRM_IOWR(
   DRM_COMMAND_BASE + DRM_ASAHI_GEM_MMAP_OFFSET,
   drm_asahi_gem_mmap_offset,
 );
-/** `DRM_IOCTL_ASAHI_GEM_BIND_OBJECT` (declared, not registered). */
+/** `DRM_IOCTL_ASAHI_GEM_BIND_OBJECT`. */
 export const DRM_IOCTL_ASAHI_GEM_BIND_OBJECT = DRM_IOWR(
   DRM_COMMAND_BASE + DRM_ASAHI_GEM_BIND_OBJECT,
   drm_asahi_gem_bind_object,

@@ -27,14 +27,22 @@ import { ASAHI_DEVICE, type AsahiDevice, type AsahiGpuConfig, asahiProviders } f
 import {
   ASAHI_PAGE_SIZE,
   DRM_ASAHI_GEM_VM_PRIVATE,
+  DRM_IOCTL_ASAHI_GEM_BIND_OBJECT,
   DRM_IOCTL_ASAHI_GEM_CREATE,
+  DRM_IOCTL_ASAHI_GEM_MMAP_OFFSET,
+  DRM_IOCTL_ASAHI_GET_PARAMS,
+  DRM_IOCTL_ASAHI_GET_TIME,
   DRM_IOCTL_ASAHI_QUEUE_CREATE,
   DRM_IOCTL_ASAHI_QUEUE_DESTROY,
   DRM_IOCTL_ASAHI_SUBMIT,
   DRM_IOCTL_ASAHI_VM_BIND,
   DRM_IOCTL_ASAHI_VM_CREATE,
   DRM_IOCTL_ASAHI_VM_DESTROY,
+  drm_asahi_gem_bind_object,
   drm_asahi_gem_create,
+  drm_asahi_gem_mmap_offset,
+  drm_asahi_get_params,
+  drm_asahi_get_time,
   drm_asahi_queue_create,
   drm_asahi_queue_destroy,
   drm_asahi_submit,
@@ -43,6 +51,9 @@ import {
   drm_asahi_vm_destroy,
 } from "./asahi-drm.js";
 import { AsahiFile, asahiFileOf } from "./asahi-file.js";
+import { DRM_IOCTL_DRMSIM_ASAHI_HW_NEXT, drmsim_asahi_hw_next } from "./asahi-hw-model.js";
+import { asahiGemMmapOffset } from "./asahi-mmap.js";
+import { asahiGetParams, asahiGetTime } from "./asahi-params.js";
 import { asahiPrimeApply } from "./asahi-prime.js";
 import { AsahiJobFence } from "./asahi-queue.js";
 import { asahiSubmitIoctl } from "./asahi-submit.js";
@@ -106,16 +117,35 @@ export class AsahiDriver {
       f instanceof AsahiJobFence ? f.queue.name : f instanceof AsahiFwFence ? f.ring.name : undefined,
     );
     hooks.driver.ioctls.tap(name, (ioctls) => {
-      // The asahi driver's declare_drm_ioctls!: every ioctl drmsim models is AUTH | RENDER_ALLOW
-      // (only GET_PARAMS, not modelled, is RENDER_ALLOW alone). So on the primary node an
-      // unauthenticated client is refused; render clients always pass DRM_AUTH.
+      // The driver's declare_drm_ioctls!: GET_PARAMS is RENDER_ALLOW, every other ioctl
+      // AUTH | RENDER_ALLOW. So on the primary node an unauthenticated client may ask for the
+      // parameters and nothing else; render clients always pass DRM_AUTH.
       const flags = DRM_AUTH | DRM_RENDER_ALLOW;
+      const file = (f: DrmFile) => asahiFileOf(f);
+      ioctls.add(
+        drmIoctlDefDrv(
+          "ASAHI_GET_PARAMS",
+          DRM_IOCTL_ASAHI_GET_PARAMS,
+          drm_asahi_get_params,
+          (_f, a) => asahiGetParams(a, adev.config.maxCommands),
+          DRM_RENDER_ALLOW,
+        ),
+      );
+      ioctls.add(
+        drmIoctlDefDrv(
+          "ASAHI_GET_TIME",
+          DRM_IOCTL_ASAHI_GET_TIME,
+          drm_asahi_get_time,
+          (_f, a) => asahiGetTime(a, adev.sim),
+          flags,
+        ),
+      );
       ioctls.add(
         drmIoctlDefDrv(
           "ASAHI_VM_CREATE",
           DRM_IOCTL_ASAHI_VM_CREATE,
           drm_asahi_vm_create,
-          (f, a) => asahiFileOf(f).vms.create(a),
+          (f, a) => file(f).vms.create(a),
           flags,
         ),
       );
@@ -124,7 +154,7 @@ export class AsahiDriver {
           "ASAHI_VM_DESTROY",
           DRM_IOCTL_ASAHI_VM_DESTROY,
           drm_asahi_vm_destroy,
-          (f, a) => asahiFileOf(f).vms.destroy(a),
+          (f, a) => file(f).vms.destroy(a),
           flags,
         ),
       );
@@ -133,7 +163,7 @@ export class AsahiDriver {
           "ASAHI_VM_BIND",
           DRM_IOCTL_ASAHI_VM_BIND,
           drm_asahi_vm_bind,
-          (f, a) => asahiFileOf(f).vms.bind(f, a),
+          (f, a) => file(f).vms.bind(f, a),
           flags,
         ),
       );
@@ -148,10 +178,30 @@ export class AsahiDriver {
       );
       ioctls.add(
         drmIoctlDefDrv(
+          "ASAHI_GEM_MMAP_OFFSET",
+          DRM_IOCTL_ASAHI_GEM_MMAP_OFFSET,
+          drm_asahi_gem_mmap_offset,
+          (f, a) => {
+            a.offset = asahiGemMmapOffset(f, a.handle, a.flags);
+          },
+          flags,
+        ),
+      );
+      ioctls.add(
+        drmIoctlDefDrv(
+          "ASAHI_GEM_BIND_OBJECT",
+          DRM_IOCTL_ASAHI_GEM_BIND_OBJECT,
+          drm_asahi_gem_bind_object,
+          (f, a) => file(f).objects.ioctl(f, a),
+          flags,
+        ),
+      );
+      ioctls.add(
+        drmIoctlDefDrv(
           "ASAHI_QUEUE_CREATE",
           DRM_IOCTL_ASAHI_QUEUE_CREATE,
           drm_asahi_queue_create,
-          (f, a, call) => asahiFileOf(f).createQueue(a, call.proc),
+          (f, a, call) => file(f).createQueue(a, call.proc),
           flags,
         ),
       );
@@ -160,7 +210,7 @@ export class AsahiDriver {
           "ASAHI_QUEUE_DESTROY",
           DRM_IOCTL_ASAHI_QUEUE_DESTROY,
           drm_asahi_queue_destroy,
-          (f, a) => asahiFileOf(f).destroyQueue(a),
+          (f, a) => file(f).destroyQueue(a),
           flags,
         ),
       );
@@ -169,7 +219,17 @@ export class AsahiDriver {
           "ASAHI_SUBMIT",
           DRM_IOCTL_ASAHI_SUBMIT,
           drm_asahi_submit,
-          (f, a) => asahiSubmitIoctl(f, asahiFileOf(f), a),
+          (f, a) => asahiSubmitIoctl(f, file(f), a),
+          flags,
+        ),
+      );
+      // drmsim only, never in asahi_drm.h: the simulation's per-command knobs (asahi-hw-model.ts).
+      ioctls.add(
+        drmIoctlDefDrv(
+          "DRMSIM_ASAHI_HW_NEXT",
+          DRM_IOCTL_DRMSIM_ASAHI_HW_NEXT,
+          drmsim_asahi_hw_next,
+          (f, a) => file(f).queue(a.queue_id, "DRMSIM_ASAHI_HW_NEXT").hwNext.push(a.cmds.read()),
           flags,
         ),
       );

@@ -1,12 +1,14 @@
 /**
- * The per-file state of the driver (`asahi::file::File`): the client's VMs and user queues. Queue
- * and VM ids are per file and start at 1. Closing the file tears down every queue (jobs not yet
- * on the firmware are killed with `-ESRCH`, work on it is cancelled) and drops every VM.
+ * The per-file state of the driver (`asahi::file::File`): the client's VMs, user queues and
+ * special objects. Queue, VM and object ids are per file and start at 1. Closing the file tears
+ * down every queue (jobs not yet on the firmware are killed with `-ESRCH`, work on it is
+ * cancelled), drops every VM and unbinds every special object.
  */
 import { type DrmFile, drmProcessIsRoot } from "@drmsim/drm";
 import { KernelError, type Process, secs, type UapiValue } from "@drmsim/runtime";
 import type { AsahiDevice } from "./asahi-device.js";
 import { DrmAsahiPriority, type drm_asahi_queue_create, type drm_asahi_queue_destroy } from "./asahi-drm.js";
+import { AsahiObjectTable } from "./asahi-object.js";
 import type { AsahiQueue } from "./asahi-queue.js";
 import type { AsahiSubmitTarget } from "./asahi-submit.js";
 import { AsahiVmTable } from "./asahi-vm.js";
@@ -15,6 +17,8 @@ import { AsahiVmTable } from "./asahi-vm.js";
 export class AsahiFile implements AsahiSubmitTarget {
   readonly vms: AsahiVmTable;
   readonly queues = new Map<number, AsahiQueue>();
+  /** Special objects (`ASAHI_GEM_BIND_OBJECT`: timestamp buffers). */
+  readonly objects = new AsahiObjectTable();
   private nextQueueId = 1;
 
   constructor(readonly adev: AsahiDevice) {
@@ -64,6 +68,7 @@ export class AsahiFile implements AsahiSubmitTarget {
     for (const q of this.queues.values()) q.fini();
     this.queues.clear();
     this.vms.release();
+    this.objects.release();
   }
 }
 

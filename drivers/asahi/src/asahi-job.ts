@@ -13,47 +13,26 @@
  * subqueue's completion is its fragment item.
  */
 import type { DmaFence } from "@drmsim/dma-fence";
-import { ERRNO, KernelError, usecs } from "@drmsim/runtime";
-import {
-  type AsahiCmdMem,
-  asahiCmdMemRelease,
-  type DrmAsahiCopy,
-  type DrmAsahiFill,
-} from "./asahi-cmd-mem.js";
-import {
-  DRM_ASAHI_BARRIER_NONE,
-  DRM_ASAHI_CMD_COMPUTE,
-  DRM_ASAHI_CMD_RENDER,
-  DRM_ASAHI_SET_COMPUTE_ATTACHMENTS,
-  DRM_ASAHI_SET_VERTEX_ATTACHMENTS,
-  type DrmAsahiCommand,
-} from "./asahi-drm.js";
+import { ERRNO } from "@drmsim/runtime";
+import { type AsahiCmdMem, asahiCmdMemRelease } from "./asahi-cmd-mem.js";
+import type { AsahiBarrier, AsahiParsedCommand } from "./asahi-cmdbuf.js";
+import type { AsahiHwBehaviour, AsahiHwCopy, AsahiHwFill } from "./asahi-hw-model.js";
 import type { AsahiQueue } from "./asahi-queue.js";
 import { type AsahiWorkItem, AsahiWorkQueue, type AsahiWorkQueueKind } from "./asahi-workqueue.js";
 
-/** Default simulated durations. */
-export const ASAHI_DEFAULT_VERTEX_NS = usecs(50);
-/** Default simulated fragment time. */
-export const ASAHI_DEFAULT_FRAGMENT_NS = usecs(200);
-/** Default simulated compute time. */
-export const ASAHI_DEFAULT_COMPUTE_NS = usecs(100);
-
-/** A barrier before it is resolved against the rings. */
-type BarrierRef = { sub: "render" | "compute"; index: number };
-
-/** One parsed command. */
+/** One hardware command of a job: what the firmware runs, and how the simulated hardware behaves. */
 export interface AsahiCommandSpec {
   type: "render" | "compute";
   vertexNs: number;
   fragmentNs: number;
   computeNs: number;
-  barriers: BarrierRef[];
+  barriers: AsahiBarrier[];
   hang: boolean;
   error: number | undefined;
-  /** drmsim extension: what the command writes (`asahi-cmd-mem.ts`). */
-  fill?: DrmAsahiFill;
-  /** drmsim extension: what the command copies. */
-  copy?: DrmAsahiCopy;
+  /** What it writes when its last stage completes (the side channel's, `asahi-hw-mem.ts`). */
+  fill?: AsahiHwFill;
+  /** What it copies then. */
+  copy?: AsahiHwCopy;
 }
 
 /** What a job needs of one firmware ring: work slots and ring entries (work + barriers). */
@@ -63,80 +42,44 @@ export interface AsahiRingNeed {
 }
 
 /**
- * Checks the command list (each command's fields were checked as it was copied in): `EINVAL` for
- * no hardware command or more than `maxCommands`, an unknown command type, a software
- * (attachment) command with a barrier, or a barrier to a command that is not earlier in this
- * submit. Attachment commands are hints for the firmware that drmsim accepts and drops. Returns
- * the hardware commands' specs and each ring's need.
+ * The firmware work of a submit's hardware commands (`asahiParseCmdbuf`'s output), each with the
+ * behaviour the simulated hardware gives it: the specs, and what the job needs of each ring — a
+ * render takes a vertex slot and a fragment slot, its barriers vertex-ring entries, and its
+ * fragment half one more fragment entry (the barrier on its own vertex half); a compute takes a
+ * compute slot and entries for its barriers.
  */
-export function asahiParseCommands(
-  cmds: readonly DrmAsahiCommand[],
-  maxCommands: number,
+export function asahiJobPlan(
+  cmds: readonly AsahiParsedCommand[],
+  behaviour: (cmd: AsahiParsedCommand, index: number) => AsahiHwBehaviour,
 ): { specs: AsahiCommandSpec[]; need: Record<AsahiWorkQueueKind, AsahiRingNeed> } {
-  const specs: AsahiCommandSpec[] = [];
   const need: Record<AsahiWorkQueueKind, AsahiRingNeed> = {
     vertex: { slots: 0, entries: 0 },
     fragment: { slots: 0, entries: 0 },
     compute: { slots: 0, entries: 0 },
   };
-  let renders = 0;
-  let computes = 0;
-  for (const [i, c] of cmds.entries()) {
-    const type = c.cmd_type;
-    if (type >= DRM_ASAHI_SET_VERTEX_ATTACHMENTS && type <= DRM_ASAHI_SET_COMPUTE_ATTACHMENTS) {
-      if (c.vdm_barrier !== DRM_ASAHI_BARRIER_NONE || c.cdm_barrier !== DRM_ASAHI_BARRIER_NONE)
-        throw new KernelError(
-          "EINVAL",
-          `ASAHI_SUBMIT: command ${i} sets attachments (a software command), so both barriers must be DRM_ASAHI_BARRIER_NONE`,
-        );
-      continue;
-    }
-    if (type !== DRM_ASAHI_CMD_RENDER && type !== DRM_ASAHI_CMD_COMPUTE)
-      throw new KernelError("EINVAL", `ASAHI_SUBMIT: command ${i} has unknown cmd_type ${type}`);
-    const barriers: BarrierRef[] = [];
-    for (const [field, sub, count] of [
-      ["vdm_barrier", "render", renders],
-      ["cdm_barrier", "compute", computes],
-    ] as const) {
-      const b = c[field];
-      if (b === DRM_ASAHI_BARRIER_NONE) continue;
-      if (b > count)
-        throw new KernelError(
-          "EINVAL",
-          `ASAHI_SUBMIT: command ${i}: ${field} ${b} names ${sub} command ${b} of this submit, but only ${count} come before it (barriers may only wait on earlier commands)`,
-        );
-      barriers.push({ sub, index: b });
-    }
-    const spec: AsahiCommandSpec = {
-      type: type === DRM_ASAHI_CMD_RENDER ? "render" : "compute",
-      vertexNs: c.vertex_ns ?? ASAHI_DEFAULT_VERTEX_NS,
-      fragmentNs: c.fragment_ns ?? ASAHI_DEFAULT_FRAGMENT_NS,
-      computeNs: c.compute_ns ?? ASAHI_DEFAULT_COMPUTE_NS,
-      barriers,
-      hang: c.hang === true,
-      error: c.error,
-      ...(c.fill !== undefined ? { fill: c.fill } : {}),
-      ...(c.copy !== undefined ? { copy: c.copy } : {}),
-    };
-    if (spec.type === "render") {
-      renders++;
+  const specs = cmds.map((c, i): AsahiCommandSpec => {
+    const b = behaviour(c, i);
+    if (c.type === "render") {
       need.vertex.slots++;
-      need.vertex.entries += 1 + barriers.length;
-      // The fragment half waits on its vertex half: one barrier entry on the fragment ring.
+      need.vertex.entries += 1 + c.barriers.length;
       need.fragment.slots++;
       need.fragment.entries += 2;
     } else {
-      computes++;
       need.compute.slots++;
-      need.compute.entries += 1 + barriers.length;
+      need.compute.entries += 1 + c.barriers.length;
     }
-    specs.push(spec);
-  }
-  if (specs.length === 0 || specs.length > maxCommands)
-    throw new KernelError(
-      "EINVAL",
-      `ASAHI_SUBMIT: a submit carries 1..${maxCommands} hardware commands, got ${specs.length}`,
-    );
+    return {
+      type: c.type,
+      vertexNs: b.vertexNs,
+      fragmentNs: b.fragmentNs,
+      computeNs: b.computeNs,
+      barriers: c.barriers,
+      hang: b.hang,
+      error: b.error,
+      ...(b.fill !== undefined ? { fill: b.fill } : {}),
+      ...(b.copy !== undefined ? { copy: b.copy } : {}),
+    };
+  });
   return { specs, need };
 }
 

@@ -1,48 +1,56 @@
 /**
- * `ASAHI_SUBMIT` (the driver's `queue::submit`): one scheduler job per submit, checked in full
- * before anything changes.
+ * `ASAHI_SUBMIT` (the driver's `File::submit` and `Queue::submit`): one scheduler job per submit,
+ * checked in full before anything changes.
  *
- * Order, as the kernel does it: validate every argument (flags and pad are checked by the core
- * on entry; then the queue id, the syncs — `in_sync_count + out_sync_count` entries copied from
- * the `syncs` user pointer, `EFAULT` if it holds fewer —, the commands and their barriers, the
- * buffers) → `EINVAL` up front if the job alone needs more work
- * slots or ring entries on some firmware ring than the ring has (it could never run, and
- * `prepareJob` would wait forever for room that cannot appear) → look up the in-fences → lock
- * the buffers' reservations (`drm_exec`), map dynamically imported ones (`asahi-prime.ts`) and
- * add their implicit dependencies → `arm()` (the point
- * of no return) → add the job's finished fence to each buffer (write or read usage) → push →
- * install the finished fence in each out-syncobj (binary: replace; timeline: add the point).
+ * Order, as the driver does it: `flags` and `pad` (checked by the core on entry) → the queue
+ * (`ENOENT`) → the syncs, `in_sync_count + out_sync_count` entries copied from `syncs` (`EFAULT`
+ * if user memory holds fewer), each checked in turn (`EINVAL` for an unknown type or a binary
+ * syncobj with a timeline value, `ENOENT` for an unknown handle, `EINVAL` for an in-sync with no
+ * fence) → the command buffer, `cmdbuf_size` bytes copied from `cmdbuf` and parsed
+ * (`asahi-cmdbuf.ts`) → drmsim's own check that the job alone fits each firmware ring it uses
+ * (`EINVAL`: otherwise `prepareJob` would wait forever for room that cannot appear) → `arm()`, the
+ * point of no return → push → each out-syncobj gets the job's finished fence (binary: replace;
+ * timeline: a new point).
+ *
+ * Explicit sync only, as upstream: the job waits for its in-syncs and nothing else, and adds its
+ * fence to no buffer's reservation for others to find. Userspace bridges to implicit sync through
+ * the dma-buf (`DMA_BUF_IOCTL_EXPORT_SYNC_FILE` / `IMPORT_SYNC_FILE`), as Mesa does. The one
+ * exception is memory management, not synchronisation: the VM's dynamically imported buffers
+ * (`drm_gpuvm`'s external objects) are locked, mapped at their current placement, waited for
+ * where the exporter is still moving them (`KERNEL` usage), and fenced `BOOKKEEP` so the exporter
+ * does not move them under the running job — what a `drm_gpuvm` driver's exec does.
  */
 import type { DmaFence } from "@drmsim/dma-fence";
 import { DmaResvUsage, DrmExec } from "@drmsim/dma-resv";
-import { type DrmFile, drmSyncobjTable } from "@drmsim/drm";
+import { type DrmFile, DrmGemPrimeDynamicObject, drmSyncobjTable } from "@drmsim/drm";
 import { DrmSchedJob } from "@drmsim/drm-sched";
-import type { DrmGemObject } from "@drmsim/gem";
 import { KernelError, type UapiValue } from "@drmsim/runtime";
-import { asahiCmdMemHold, asahiCmdMemResolve } from "./asahi-cmd-mem.js";
+import { asahiCmdMemHold, asahiCmdMemOf } from "./asahi-cmd-mem.js";
+import { asahiParseCmdbuf } from "./asahi-cmdbuf.js";
 import {
-  ASAHI_BO_WRITE,
   DRM_ASAHI_SYNC_SYNCOBJ,
   DRM_ASAHI_SYNC_TIMELINE_SYNCOBJ,
   type drm_asahi_submit,
+  drm_asahi_sync,
 } from "./asahi-drm.js";
-import { AsahiJob, asahiParseCommands } from "./asahi-job.js";
+import { asahiHwMemTargets } from "./asahi-hw-mem.js";
+import { asahiHwBehaviour, asahiHwCommandOf } from "./asahi-hw-model.js";
+import { AsahiJob, asahiJobPlan } from "./asahi-job.js";
+import type { AsahiObjectTable } from "./asahi-object.js";
 import { asahiGemPrimeMapLocked } from "./asahi-prime.js";
 import type { AsahiQueue } from "./asahi-queue.js";
+import { asahiCopyFromUser } from "./asahi-uaccess.js";
 import type { AsahiWorkQueueKind } from "./asahi-workqueue.js";
 
-/** What the ioctl needs from the file: its queues. */
+/** What the ioctl needs from the file: its queues and its special objects. */
 export interface AsahiSubmitTarget {
   queue(id: number, ioctl?: string): AsahiQueue;
+  readonly objects: AsahiObjectTable;
 }
 
 const NAME = "ASAHI_SUBMIT";
 
-/**
- * `DRM_IOCTL_ASAHI_SUBMIT`. See the module comment. The commands come from the drmsim extension
- * `commands` (a byte-level `cmdbuf` is `EINVAL` until drmsim decodes one), the implicit-sync
- * buffers from the extension `bos`.
- */
+/** `DRM_IOCTL_ASAHI_SUBMIT`. See the module comment. */
 export async function asahiSubmitIoctl(
   file: DrmFile,
   target: AsahiSubmitTarget,
@@ -51,57 +59,53 @@ export async function asahiSubmitIoctl(
   // flags and pad are checked (EINVAL) by the core before this runs.
   const queue = target.queue(args.queue_id, NAME);
   const cfg = queue.config;
-
-  // Syncs: in_sync_count in-syncs, then out_sync_count out-syncs, copied from user memory.
-  const inCount = args.in_sync_count;
-  const outCount = args.out_sync_count;
-  const parsed = args.syncs.read(inCount + outCount).map((s, i) => {
-    const what = `${NAME} sync ${i}`;
-    if (s.sync_type !== DRM_ASAHI_SYNC_SYNCOBJ && s.sync_type !== DRM_ASAHI_SYNC_TIMELINE_SYNCOBJ)
-      throw new KernelError("EINVAL", `${what}: unknown sync_type ${s.sync_type}`);
-    if (s.sync_type === DRM_ASAHI_SYNC_SYNCOBJ && s.timeline_value !== 0n)
-      throw new KernelError("EINVAL", `${what}: a binary syncobj takes no timeline_value`);
-    return { handle: s.handle, point: s.timeline_value };
-  });
-
-  if (!args.cmdbuf.isNull || args.cmdbuf_size !== 0)
-    throw new KernelError(
-      "EINVAL",
-      `${NAME}: drmsim does not decode byte-level command buffers (cmdbuf/cmdbuf_size) yet; describe the commands in the drmsim extension field \`commands\``,
-    );
-  const { specs, need } = asahiParseCommands(args.commands, cfg.maxCommands);
-  for (const kind of Object.keys(need) as AsahiWorkQueueKind[]) {
-    const n = need[kind];
-    if (n.slots > cfg.slots || n.entries > cfg.ringSize)
-      throw new KernelError(
-        "EINVAL",
-        `${NAME}: the job alone needs ${n.slots} work slots and ${n.entries} ring entries on the ${kind} ring, which has ${cfg.slots} slots and ${cfg.ringSize} entries: it could never run`,
-      );
-  }
-  const bosArg = args.bos;
-
+  const sim = file.device.sim;
   const table = drmSyncobjTable(file);
-  const objs: { obj: DrmGemObject; write: boolean }[] = [];
+
+  // Syncs: in_sync_count in-syncs, then out_sync_count out-syncs, copied in one go.
+  const inCount = args.in_sync_count;
+  const count = inCount + args.out_sync_count;
+  if (count * drm_asahi_sync.size > 0x7fff_ffff)
+    throw new KernelError("ENOMEM", `${NAME}: ${count} syncs are more than a kernel array holds`);
+  const syncs = args.syncs.read(count);
   const outs: { handle: number; point: bigint }[] = [];
   const fences: DmaFence[] = [];
   let job: DrmSchedJob | null = null;
   try {
-    // Buffers (ENOENT), merged when named twice (a write wins).
-    for (const b of bosArg) {
-      const obj = file.gem.lookup(b.handle);
-      const write = ((b.flags ?? 0) & ASAHI_BO_WRITE) !== 0;
-      const seen = objs.find((x) => x.obj === obj);
-      if (seen !== undefined) {
-        seen.write ||= write;
-        obj.put();
-      } else objs.push({ obj, write });
+    for (const [i, s] of syncs.entries()) {
+      const what = `${NAME} sync ${i}`;
+      if (s.sync_type !== DRM_ASAHI_SYNC_SYNCOBJ && s.sync_type !== DRM_ASAHI_SYNC_TIMELINE_SYNCOBJ)
+        throw new KernelError("EINVAL", `${what}: unknown sync_type ${s.sync_type}`);
+      if (s.sync_type === DRM_ASAHI_SYNC_SYNCOBJ && s.timeline_value !== 0n)
+        throw new KernelError("EINVAL", `${what}: a binary syncobj takes no timeline_value`);
+      if (i >= inCount) {
+        table.lookup(s.handle, "ENOENT").put();
+        outs.push({ handle: s.handle, point: s.timeline_value });
+      } else fences.push(await table.findFence(s.handle, s.timeline_value, 0));
     }
-    // Out-syncobjs must exist before the point of no return.
-    for (const s of parsed.slice(inCount)) {
-      table.lookup(s.handle, "ENOENT").put();
-      outs.push(s);
+
+    const bytes = asahiCopyFromUser(args.cmdbuf, args.cmdbuf_size, `${NAME}: cmdbuf`);
+    const cmds = asahiParseCmdbuf(bytes, {
+      sim,
+      maxCommands: cfg.maxCommands,
+      timestampBufferSize: (h) => target.objects.find(h)?.size,
+    });
+    // The simulated hardware's behaviour for each command: the model, under the caller's
+    // overrides (taken only once the job is armed: a submit that fails leaves them queued).
+    const overrides = queue.hwNext.peek(cmds.length);
+    const { specs, need } = asahiJobPlan(cmds, (c, i) =>
+      asahiHwBehaviour(queue.adev.hwModel, asahiHwCommandOf(queue.name, i, c, sim), overrides[i]),
+    );
+    // What the commands' simulated writes address, through the queue's VM (EINVAL up front).
+    const targets = specs.map((sp, i) => asahiHwMemTargets(queue.vm, sp, `${NAME}: command ${i}`));
+    for (const kind of Object.keys(need) as AsahiWorkQueueKind[]) {
+      const n = need[kind];
+      if (n.slots > cfg.slots || n.entries > cfg.ringSize)
+        throw new KernelError(
+          "EINVAL",
+          `${NAME}: the job alone needs ${n.slots} work slots and ${n.entries} ring entries on the ${kind} ring, which has ${cfg.slots} slots and ${cfg.ringSize} entries: it could never run`,
+        );
     }
-    for (const s of parsed.slice(0, inCount)) fences.push(await table.findFence(s.handle, s.point, 0));
 
     const j = new DrmSchedJob(queue.entity, 1, file);
     job = j;
@@ -110,42 +114,37 @@ export async function asahiSubmitIoctl(
     // addDependency consumes the reference (even when it fails): hand them over one at a time.
     while (fences.length > 0) j.addDependency(fences.shift()!);
 
+    // The VM's external objects: dynamically imported buffers bound into it.
+    const extobjs = queue.vm.gpuvm.objects().filter((o) => o instanceof DrmGemPrimeDynamicObject);
     let finished: DmaFence | null = null;
     const armAndPush = () => {
       j.arm();
+      queue.hwNext.take(cmds.length);
       finished = j.finished.get();
-      for (const { obj, write } of objs)
-        obj.resv.addFence(j.finished, write ? DmaResvUsage.WRITE : DmaResvUsage.READ);
+      for (const obj of extobjs) obj.resv.addFence(j.finished, DmaResvUsage.BOOKKEEP);
       queue.entity.pushJob(j);
     };
-    if (objs.length === 0) {
-      // Commands that write must name their buffers.
-      for (const [i, s] of specs.entries()) asahiCmdMemResolve(s, () => undefined, `${NAME}: command ${i}`);
+    // What the commands write, resolved to the memory their addresses reach (an import through its
+    // current mapping: after the map, under the locks); the job holds the objects until it is freed.
+    const resolveMem = () => {
+      const mem = targets.map((t) => (t === undefined ? undefined : asahiCmdMemOf(t)));
+      aj.mem = mem.map((m) => (m === undefined ? undefined : asahiCmdMemHold(m)));
+    };
+    if (extobjs.length === 0) {
+      resolveMem();
       armAndPush();
     } else
-      await DrmExec.run(
-        file.device.sim,
-        { flags: { interruptible: true }, nrHint: objs.length },
-        async (exec) => {
-          for (const { obj } of objs) await exec.prepareObj(obj, 1);
-          // Dynamic imports: map at the current placement (or reuse a valid mapping) under the
-          // resv we now hold, before collecting dependencies — a move the exporter makes to
-          // serve the map leaves its fence in the resv, and the job must wait for it. That
-          // fence may have taken the slot reserved above: reserve the job's slot again.
-          for (const { obj } of objs)
-            if (await asahiGemPrimeMapLocked(file.device, obj)) obj.resv.reserveFences(1);
-          // What the commands write, resolved against the memory the buffers are now mapped to.
-          const byHandle = new Map(
-            bosArg.map((b) => [b.handle, objs.find((x) => x.obj === file.gem.peek(b.handle))]),
-          );
-          const mem = specs.map((s, i) =>
-            asahiCmdMemResolve(s, (h) => byHandle.get(h), `${NAME}: command ${i}`),
-          );
-          for (const { obj, write } of objs) j.addImplicitDependencies(obj, write);
-          aj.mem = mem.map((m) => (m !== undefined ? asahiCmdMemHold(m) : undefined));
-          armAndPush();
-        },
-      );
+      await DrmExec.run(sim, { flags: { interruptible: true }, nrHint: extobjs.length }, async (exec) => {
+        for (const obj of extobjs) await exec.prepareObj(obj, 1);
+        // Map at the current placement (or reuse a valid mapping) under the resv now held. A
+        // move the exporter makes to serve the map leaves its fence in the resv, possibly in the
+        // slot reserved above: reserve the job's slot again, and wait for the moves.
+        for (const obj of extobjs)
+          if (await asahiGemPrimeMapLocked(file.device, obj)) obj.resv.reserveFences(1);
+        for (const obj of extobjs) j.addResvDependencies(obj.resv, DmaResvUsage.KERNEL);
+        resolveMem();
+        armAndPush();
+      });
     job = null; // pushed: the scheduler owns it now
     const fin = finished as DmaFence | null;
     if (fin !== null) {
@@ -154,7 +153,6 @@ export async function asahiSubmitIoctl(
     }
   } finally {
     for (const f of fences) f.put();
-    for (const { obj } of objs) obj.put();
     if (job !== null) job.cleanup();
   }
 }

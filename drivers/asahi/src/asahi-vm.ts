@@ -1,17 +1,25 @@
 /**
  * GPU address spaces (the Asahi driver's `file.rs` VM ioctls over its gpuvm): a client creates
- * VMs (`ASAHI_VM_CREATE`, reserving a kernel VA range), binds GEM objects into them
- * (`ASAHI_VM_BIND`), and creates queues on a VM. A mapping holds a reference on its object, so a
- * buffer stays alive while the GPU can reach it even after userspace closed its handle.
+ * VMs (`ASAHI_VM_CREATE`, reserving a kernel VA range), binds GEM objects into them and unbinds
+ * ranges (`ASAHI_VM_BIND`), and creates queues on a VM.
  *
- * drmsim simplification: upstream remaps through drm_gpuvm (a bind over an existing mapping
- * splits and replaces it). Here a bind must not overlap an existing mapping, and an unbind must
- * cover whole mappings; both are `EINVAL` otherwise. Every op of a VM_BIND is checked before any
- * is applied, so a failed ioctl changes nothing.
+ * VM_BIND as the driver does it: the `num_binds * stride` bytes at `userptr` are copied in one
+ * go (`EFAULT` if user memory holds fewer), then each op is read from its `stride` bytes (a
+ * shorter op zero-extended, the tail of a longer one ignored) and applied **one by one**. An op
+ * that fails stops the ioctl with its error; the ops before it stay applied, as upstream.
+ * A bind over existing mappings replaces them and an unbind may cut a mapping in two: both go
+ * through `drm_gpuvm`'s split/merge (`asahi-gpuvm.ts`).
  */
 import type { DrmFile } from "@drmsim/drm";
 import type { DrmGemObject } from "@drmsim/gem";
-import { KernelError, RefCounted, type Simulator, type UapiValue, uapiU64ToNumber } from "@drmsim/runtime";
+import {
+  KernelError,
+  RefCounted,
+  type Simulator,
+  type UapiValue,
+  uapiDecode,
+  uapiU64ToNumber,
+} from "@drmsim/runtime";
 import {
   ASAHI_PAGE_SIZE,
   ASAHI_VM_END,
@@ -26,22 +34,22 @@ import {
   type drm_asahi_vm_create,
   type drm_asahi_vm_destroy,
 } from "./asahi-drm.js";
+import { AsahiGpuvm, type AsahiGpuvmOps, type AsahiMapping } from "./asahi-gpuvm.js";
+import { asahiCopyFromUser } from "./asahi-uaccess.js";
 
-/** One GPU mapping (a `drm_gpuva`). */
-export interface AsahiMapping {
-  addr: number;
-  range: number;
-  obj: DrmGemObject;
-  offset: number;
-  flags: number;
-}
+export type { AsahiMapping } from "./asahi-gpuvm.js";
+
+const PGMSK = BigInt(ASAHI_PAGE_SIZE - 1);
+const U64_MAX = 2n ** 64n - 1n;
 
 /** An Asahi GPU VM (`asahi::mmu::Vm`). Reference counted: the file's id and each queue hold one. */
 export class AsahiVm extends RefCounted {
-  /** Mappings, sorted by address. */
-  readonly mappings: AsahiMapping[] = [];
+  /** The address space (its mappings, sorted by address). */
+  readonly gpuvm = new AsahiGpuvm();
   /** Objects created `DRM_ASAHI_GEM_VM_PRIVATE` for this VM. */
   readonly privateObjs = new WeakSet<DrmGemObject>();
+  /** Ops applied over the VM's life (`drm_gpuva_op`s of every bind and unbind). */
+  readonly ops: AsahiGpuvmOps = { map: 0, remap: 0, unmap: 0 };
 
   constructor(
     sim: Simulator,
@@ -56,15 +64,39 @@ export class AsahiVm extends RefCounted {
     return `asahi vm ${this.id}`;
   }
 
+  /** The mappings, sorted by address. */
+  get mappings(): readonly AsahiMapping[] {
+    return this.gpuvm.mappings;
+  }
+
   /** The mapping covering GPU address `addr`, if any. */
   lookup(addr: number): AsahiMapping | undefined {
-    return this.mappings.find((m) => addr >= m.addr && addr < m.addr + m.range);
+    return this.gpuvm.find(addr);
+  }
+
+  /** True if `[start, end)` intrudes in the kernel-reserved range (`RangeExt::overlaps`). */
+  overlapsKernel(start: number, end: number): boolean {
+    return start < end && start < this.kernelEnd && end > this.kernelStart;
   }
 
   protected release(): void {
-    for (const m of this.mappings.splice(0)) m.obj.put();
+    this.gpuvm.clear();
+  }
+
+  /** @internal Adds one call's ops to the VM's totals. */
+  count(ops: AsahiGpuvmOps): void {
+    this.ops.map += ops.map;
+    this.ops.remap += ops.remap;
+    this.ops.unmap += ops.unmap;
   }
 }
+
+/** `[start, end)` within the user VA window (`VM_USER_RANGE.is_superset`: an empty range always is). */
+function inUserRange(start: bigint, end: bigint): boolean {
+  return start === end || (start >= BigInt(ASAHI_VM_START) && end <= BigInt(ASAHI_VM_END));
+}
+
+const hex = (v: bigint | number) => `0x${v.toString(16)}`;
 
 /** Per-file VM ids (`AsahiFile.vms` in the driver). */
 export class AsahiVmTable {
@@ -98,12 +130,12 @@ export class AsahiVmTable {
     if (ks < ASAHI_VM_START || ke > ASAHI_VM_END || ke <= ks)
       throw new KernelError(
         "EINVAL",
-        `${name}: kernel range [0x${ks.toString(16)}, 0x${ke.toString(16)}) is not inside the VA window`,
+        `${name}: kernel range [${hex(ks)}, ${hex(ke)}) is not inside the VA window [${hex(ASAHI_VM_START)}, ${hex(ASAHI_VM_END)})`,
       );
     if (ke - ks < ASAHI_VM_KERNEL_MIN_SIZE)
       throw new KernelError(
         "EINVAL",
-        `${name}: the kernel range must be at least 0x${ASAHI_VM_KERNEL_MIN_SIZE.toString(16)} bytes`,
+        `${name}: the kernel range must be at least ${hex(ASAHI_VM_KERNEL_MIN_SIZE)} bytes`,
       );
     if (ks % ASAHI_PAGE_SIZE !== 0 || ke % ASAHI_PAGE_SIZE !== 0)
       throw new KernelError("EINVAL", `${name}: the kernel range must be page aligned`);
@@ -120,111 +152,118 @@ export class AsahiVmTable {
   }
 
   /**
-   * `ASAHI_VM_BIND`: the ops are copied in (`EFAULT` if user memory holds fewer than
-   * `num_binds`), all validated first, then applied. `stride` must be at least the size of
-   * `struct drm_asahi_gem_bind_op`; a simulated process passes one object per op, so any such
-   * stride reads the same ops. From real userspace drmsim reads only packed ops (`stride` 32).
+   * `ASAHI_VM_BIND`: see the module comment. `EINVAL` for a zero `stride` (`pad` is checked by
+   * the core); `ENOMEM` for more than `INT_MAX` bytes of ops (the copy's `kvmalloc` refuses);
+   * `EFAULT` for user memory that holds fewer bytes; then each op's own errors
+   * (`bindOne`/`unbindOne`).
    */
   bind(file: DrmFile, args: UapiValue<typeof drm_asahi_vm_bind>): void {
     const name = "ASAHI_VM_BIND";
-    const vm = this.lookup(args.vm_id, name);
+    if (args.stride === 0) throw new KernelError("EINVAL", `${name}: stride is 0`);
+    const sim = this.sim;
+    // The driver copies all the ops in at once, into one kernel buffer of num_binds * stride bytes.
+    const bytes = asahiCopyFromUser(args.userptr, args.stride * args.num_binds, `${name}: userptr`);
     const opSize = drm_asahi_gem_bind_op.size;
-    if (args.stride < opSize)
+    for (let i = 0; i < args.num_binds; i++) {
+      const raw = new Uint8Array(opSize);
+      raw.set(bytes.subarray(i * args.stride, i * args.stride + Math.min(args.stride, opSize)));
+      const op = uapiDecode(drm_asahi_gem_bind_op, raw, { sim, what: `${name} op ${i}` });
+      const what = `${name} op ${i}`;
+      if ((op.flags & DRM_ASAHI_BIND_UNBIND) !== 0) this.unbindOne(args.vm_id, op, what);
+      else this.bindOne(file, args.vm_id, op, what);
+    }
+  }
+
+  /**
+   * One bind (`do_gem_bind`), in the driver's order: `EINVAL` for an address, range or offset
+   * off the 16 KiB page or unknown flags; `ENOENT` for a bad handle; `EINVAL` for a range that
+   * wraps, runs past the object (one page of it for `SINGLE_PAGE`) or leaves the user VA window,
+   * for neither READ nor WRITE; `ENOENT` for a bad VM; `EINVAL` for a range in the VM's kernel
+   * range, an empty range, or an object private to another VM. Then it maps, replacing what was
+   * there.
+   */
+  private bindOne(
+    file: DrmFile,
+    vmId: number,
+    op: UapiValue<typeof drm_asahi_gem_bind_op>,
+    what: string,
+  ): void {
+    if (((op.addr | op.range | op.offset) & PGMSK) !== 0n)
       throw new KernelError(
         "EINVAL",
-        `${name}: stride ${args.stride} is smaller than struct drm_asahi_gem_bind_op (${opSize} bytes)`,
+        `${what}: addr ${hex(op.addr)}, range ${hex(op.range)} and offset ${hex(op.offset)} must be multiples of the 16 KiB page`,
       );
-    if (args.stride !== opSize && args.userptr.addr !== 0n)
-      throw new KernelError(
-        "EINVAL",
-        `${name}: drmsim reads bind ops from real userspace only at stride ${opSize}, got ${args.stride}`,
-      );
-    const binds = args.userptr.read(args.num_binds);
-    // Validate against the state as it will be after the earlier ops of this same call.
-    const view = vm.mappings.map((m) => ({ ...m }));
-    const plan: { op: "bind" | "unbind"; m: AsahiMapping }[] = [];
-    const taken: DrmGemObject[] = [];
+    const known = DRM_ASAHI_BIND_READ | DRM_ASAHI_BIND_WRITE | DRM_ASAHI_BIND_SINGLE_PAGE;
+    if ((op.flags & ~known) !== 0)
+      throw new KernelError("EINVAL", `${what}: unknown flag bits ${hex(op.flags & ~known)}`);
+    const single = (op.flags & DRM_ASAHI_BIND_SINGLE_PAGE) !== 0;
+    const obj = file.gem.lookup(op.handle);
     try {
-      for (const [i, op] of binds.entries()) {
-        const what = `${name} op ${i}`;
-        // Unknown flag bits were refused (EINVAL) as the op was copied in.
-        const flags = op.flags;
-        if ((flags & DRM_ASAHI_BIND_SINGLE_PAGE) !== 0)
-          throw new KernelError("EINVAL", `${what}: DRM_ASAHI_BIND_SINGLE_PAGE is not supported by drmsim`);
-        // Beyond 2^53 a range or address is outside the VA window anyway: EINVAL either way.
-        const range = uapiU64ToNumber(op.range, `${what}: range`);
-        const addr = uapiU64ToNumber(op.addr, `${what}: addr`);
-        if (range === 0 || range % ASAHI_PAGE_SIZE !== 0 || addr % ASAHI_PAGE_SIZE !== 0)
-          throw new KernelError(
-            "EINVAL",
-            `${what}: addr and range must be non-zero multiples of the 16 KiB page`,
-          );
-        const end = addr + range;
-        if (addr < ASAHI_VM_START || end > ASAHI_VM_END)
-          throw new KernelError(
-            "EINVAL",
-            `${what}: [0x${addr.toString(16)}, 0x${end.toString(16)}) is outside the VA window`,
-          );
-        if (addr < vm.kernelEnd && end > vm.kernelStart)
-          throw new KernelError(
-            "EINVAL",
-            `${what}: the range overlaps the kernel-reserved range of VM ${vm.id}`,
-          );
-        const overlapping = view.filter((m) => addr < m.addr + m.range && end > m.addr);
-        if ((flags & DRM_ASAHI_BIND_UNBIND) !== 0) {
-          if (op.handle !== 0) throw new KernelError("EINVAL", `${what}: handle must be 0 for an unbind`);
-          if (overlapping.some((m) => m.addr < addr || m.addr + m.range > end))
-            throw new KernelError(
-              "EINVAL",
-              `${what}: an unbind must cover whole mappings (drmsim does not split them)`,
-            );
-          for (const m of overlapping) {
-            view.splice(view.indexOf(m), 1);
-            plan.push({ op: "unbind", m });
-          }
-          continue;
-        }
-        if ((flags & (DRM_ASAHI_BIND_READ | DRM_ASAHI_BIND_WRITE)) === 0)
-          throw new KernelError(
-            "EINVAL",
-            `${what}: a bind needs DRM_ASAHI_BIND_READ and/or DRM_ASAHI_BIND_WRITE`,
-          );
-        const offset = uapiU64ToNumber(op.offset, `${what}: offset`);
-        if (offset % ASAHI_PAGE_SIZE !== 0)
-          throw new KernelError("EINVAL", `${what}: offset must be page aligned`);
-        if (overlapping.length > 0)
-          throw new KernelError(
-            "EINVAL",
-            `${what}: [0x${addr.toString(16)}, 0x${end.toString(16)}) overlaps an existing mapping`,
-          );
-        const obj = file.gem.lookup(op.handle);
-        taken.push(obj);
-        if (offset + range > obj.size)
-          throw new KernelError(
-            "EINVAL",
-            `${what}: offset + range (${offset + range}) exceeds the object size ${obj.size}`,
-          );
-        if (isVmPrivate(obj) && !vm.privateObjs.has(obj))
-          throw new KernelError("EINVAL", `${what}: the object is private to another VM`);
-        const m: AsahiMapping = { addr, range, obj, offset, flags };
-        view.push(m);
-        plan.push({ op: "bind", m });
-      }
-    } catch (e) {
-      for (const o of taken) o.put();
-      throw e;
+      const end = op.addr + op.range;
+      if (end > U64_MAX) throw new KernelError("EINVAL", `${what}: addr + range wraps around`);
+      const accessed = single ? BigInt(ASAHI_PAGE_SIZE) : op.range;
+      // An import spans whole GPU pages: on the 16 KiB-page kernels Asahi runs, every dma-buf is a
+      // multiple of 16 KiB; drmsim's exporters use 4 KiB pages, so the last GPU page of an import
+      // may extend past the buffer (an access there faults). See DIFFERENCES.md.
+      const size = obj.isImported ? Math.ceil(obj.size / ASAHI_PAGE_SIZE) * ASAHI_PAGE_SIZE : obj.size;
+      if (op.offset + accessed > BigInt(size))
+        throw new KernelError(
+          "EINVAL",
+          `${what}: offset ${hex(op.offset)} + ${hex(accessed)} is past the end of the ${size}-byte object`,
+        );
+      if (!inUserRange(op.addr, end))
+        throw new KernelError(
+          "EINVAL",
+          `${what}: [${hex(op.addr)}, ${hex(end)}) is not inside the user VA window [${hex(ASAHI_VM_START)}, ${hex(ASAHI_VM_END)})`,
+        );
+      if ((op.flags & (DRM_ASAHI_BIND_READ | DRM_ASAHI_BIND_WRITE)) === 0)
+        throw new KernelError(
+          "EINVAL",
+          `${what}: a bind needs DRM_ASAHI_BIND_READ and/or DRM_ASAHI_BIND_WRITE`,
+        );
+      const { vm, addr, range } = this.userRange(vmId, op, what);
+      if (range === 0) throw new KernelError("EINVAL", `${what}: an empty range maps nothing`);
+      if (isVmPrivate(obj) && !vm.privateObjs.has(obj))
+        throw new KernelError("EINVAL", `${what}: the object is private to another VM`);
+      vm.count(vm.gpuvm.smMap({ addr, range, obj: obj.get(), offset: Number(op.offset), flags: op.flags }));
+    } finally {
+      obj.put();
     }
-    // Point of no return: apply.
-    for (const { op, m } of plan) {
-      if (op === "bind") {
-        vm.mappings.push(m); // keeps the lookup reference
-        continue;
-      }
-      const i = vm.mappings.findIndex((x) => x.addr === m.addr && x.range === m.range);
-      // Ops apply in order, so a mapping bound earlier in this call is already in the list.
-      vm.mappings.splice(i, 1)[0]!.obj.put();
-    }
-    vm.mappings.sort((x, y) => x.addr - y.addr);
+  }
+
+  /**
+   * One unbind (`do_gem_unbind`): `EINVAL` for a non-zero offset or handle or any flag besides
+   * UNBIND, a range off the page, wrapping or outside the user VA window; `ENOENT` for a bad VM;
+   * `EINVAL` for a range in the kernel range. Then everything in the range is unmapped — a
+   * mapping it covers in part keeps the rest (a remap).
+   */
+  private unbindOne(vmId: number, op: UapiValue<typeof drm_asahi_gem_bind_op>, what: string): void {
+    if (op.offset !== 0n || op.flags !== DRM_ASAHI_BIND_UNBIND || op.handle !== 0)
+      throw new KernelError("EINVAL", `${what}: an unbind takes no offset, handle or other flags`);
+    if (((op.addr | op.range) & PGMSK) !== 0n)
+      throw new KernelError("EINVAL", `${what}: addr and range must be multiples of the 16 KiB page`);
+    const end = op.addr + op.range;
+    if (end > U64_MAX) throw new KernelError("EINVAL", `${what}: addr + range wraps around`);
+    if (!inUserRange(op.addr, end))
+      throw new KernelError(
+        "EINVAL",
+        `${what}: [${hex(op.addr)}, ${hex(end)}) is not inside the user VA window [${hex(ASAHI_VM_START)}, ${hex(ASAHI_VM_END)})`,
+      );
+    const { vm, addr, range } = this.userRange(vmId, op, what);
+    vm.count(vm.gpuvm.smUnmap(addr, range));
+  }
+
+  /** The VM of an op (`ENOENT`) and its range, which must stay out of the kernel's (`EINVAL`). */
+  private userRange(vmId: number, op: UapiValue<typeof drm_asahi_gem_bind_op>, what: string) {
+    const vm = this.lookup(vmId, what);
+    const addr = Number(op.addr);
+    const range = Number(op.range);
+    if (vm.overlapsKernel(addr, addr + range))
+      throw new KernelError(
+        "EINVAL",
+        `${what}: the range intrudes in the kernel-reserved range of VM ${vm.id}`,
+      );
+    return { vm, addr, range };
   }
 
   /** Drops every VM id (file close). */

@@ -1,14 +1,15 @@
 /**
- * Buffer contents on asahi: commands that fill and copy buffers of their submit (written when the
- * command completes, never by a hung one), the checks on what they name, and CPU access — the
- * buffer's fake mmap offset (ASAHI_GEM_MMAP_OFFSET) and its dma-buf fd with DMA_BUF_IOCTL_SYNC.
+ * Buffer contents on asahi: commands that fill and copy at GPU addresses of their queue's VM (the
+ * side channel's `fill`/`copy`; written when the command completes, never by a hung one), the
+ * checks on what they address, and CPU access — the buffer's fake mmap offset
+ * (ASAHI_GEM_MMAP_OFFSET) and its dma-buf fd with DMA_BUF_IOCTL_SYNC.
  */
 import { DMA_BUF_IOCTL_SYNC, DMA_BUF_SYNC_END, DMA_BUF_SYNC_READ, DMA_BUF_SYNC_START } from "@drmsim/dma-buf";
 import { drmPrimeHandleToFD, drmSyncobjCreate, drmSyncobjWait } from "@drmsim/drm";
 import type { DrmGemShmemObject } from "@drmsim/gem";
 import { isKernelError, O_CLOEXEC, O_RDWR, PROT_READ, PROT_WRITE, Process, S64_MAX } from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
-import { ASAHI_BO_WRITE, asahiGemMmapOffset } from "../src/index.js";
+import { asahiGemMmapOffset, DRM_ASAHI_BIND_READ, DRM_ASAHI_BIND_WRITE } from "../src/index.js";
 import {
   agxBoCreate,
   agxComputeCommand,
@@ -16,8 +17,14 @@ import {
   agxRenderCommand,
   agxSubmit,
   agxSyncobj,
+  agxVmBind,
 } from "../src/user/index.js";
 import { fileOf, queueOf, setup, syncobjError } from "./helpers.js";
+
+const RW = DRM_ASAHI_BIND_READ | DRM_ASAHI_BIND_WRITE;
+/** Where the tests bind their buffers. */
+const VA_A = 0x100_0000;
+const VA_B = 0x200_0000;
 
 async function errno(p: Promise<unknown> | (() => unknown)): Promise<string> {
   try {
@@ -34,25 +41,25 @@ describe("asahi: what commands write", () => {
     const { sim, host, dev } = setup();
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
-      const { fd, queue } = await agxOpenContext(app);
+      const { fd, vm, queue } = await agxOpenContext(app);
       const a = await agxBoCreate(app, fd, 65536);
       const b = await agxBoCreate(app, fd, 16384);
+      await agxVmBind(app, fd, vm, [
+        { flags: RW, handle: a, offset: 0, range: 65536, addr: VA_A },
+        { flags: RW, handle: b, offset: 0, range: 16384, addr: VA_B },
+      ]);
       const done = await drmSyncobjCreate(app, fd);
       const sa = fileOf(dev, app).gem.peek(a) as DrmGemShmemObject;
       const sb = fileOf(dev, app).gem.peek(b) as DrmGemShmemObject;
       await agxSubmit(app, fd, {
         queue,
         commands: [
-          agxRenderCommand({ fill: { handle: a, offset: 40_000, data: [1, 2, 3] } }),
+          agxRenderCommand({ fill: { addr: VA_A + 40_000, data: [1, 2, 3] } }),
           agxComputeCommand({
             cdm_barrier: 0xffff,
             vdm_barrier: 1, // after the render
-            copy: { src_handle: a, src_offset: 40_000, dst_handle: b, dst_offset: 16_381, size: 3 },
+            copy: { src_addr: VA_A + 40_000, dst_addr: VA_B + 16_381, size: 3 },
           }),
-        ],
-        bos: [
-          { handle: a, flags: ASAHI_BO_WRITE },
-          { handle: b, flags: ASAHI_BO_WRITE },
         ],
         outSyncs: [agxSyncobj(done)],
       });
@@ -66,30 +73,23 @@ describe("asahi: what commands write", () => {
     expect(sim.teardown().findings).toEqual([]);
   });
 
-  it("EINVAL for a buffer not in the submit, a written buffer without ASAHI_BO_WRITE, or a range outside it", async () => {
+  it("EINVAL for an address outside one mapping, a write through a read-only one, a range past it, or a byte out of range", async () => {
     const { sim, host, dev } = setup();
     const app = new Process(sim, "app");
     await sim
       .exec("app", async () => {
-        const { fd, queue } = await agxOpenContext(app);
+        const { fd, vm, queue } = await agxOpenContext(app);
         const a = await agxBoCreate(app, fd, 16384);
         const b = await agxBoCreate(app, fd, 16384);
-        const bad = (cmd: object, bos: { handle: number; flags: number }[]) =>
-          errno(agxSubmit(app, fd, { queue, commands: [agxRenderCommand(cmd)], bos }));
-        expect(await bad({ fill: { handle: b, data: [1] } }, [{ handle: a, flags: ASAHI_BO_WRITE }])).toBe(
-          "EINVAL",
-        );
-        expect(await bad({ fill: { handle: a, data: [1] } }, [{ handle: a, flags: 0 }])).toBe("EINVAL");
-        expect(await bad({ fill: { handle: a, data: [1] } }, [])).toBe("EINVAL");
-        expect(
-          await bad({ copy: { src_handle: a, dst_handle: b, size: 16385 } }, [
-            { handle: a, flags: 0 },
-            { handle: b, flags: ASAHI_BO_WRITE },
-          ]),
-        ).toBe("EINVAL");
-        expect(await bad({ fill: { handle: a, data: [300] } }, [{ handle: a, flags: ASAHI_BO_WRITE }])).toBe(
-          "EINVAL",
-        );
+        await agxVmBind(app, fd, vm, [
+          { flags: RW, handle: a, offset: 0, range: 16384, addr: VA_A },
+          { flags: DRM_ASAHI_BIND_READ, handle: b, offset: 0, range: 16384, addr: VA_B },
+        ]);
+        const bad = (cmd: object) => errno(agxSubmit(app, fd, { queue, commands: [agxRenderCommand(cmd)] }));
+        expect(await bad({ fill: { addr: 0x900_0000, data: [1] } })).toBe("EINVAL");
+        expect(await bad({ fill: { addr: VA_B, data: [1] } })).toBe("EINVAL");
+        expect(await bad({ copy: { src_addr: VA_B, dst_addr: VA_A, size: 16385 } })).toBe("EINVAL");
+        expect(await bad({ fill: { addr: VA_A, data: [300] } })).toBe("EINVAL");
         return queue;
       })
       .then(async (queue) => {
@@ -105,13 +105,13 @@ describe("asahi: what commands write", () => {
     const { sim, host, dev } = setup({ timeoutNs: 1_000_000 });
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
-      const { fd, queue } = await agxOpenContext(app);
+      const { fd, vm, queue } = await agxOpenContext(app);
       const a = await agxBoCreate(app, fd, 16384);
+      await agxVmBind(app, fd, vm, [{ flags: RW, handle: a, offset: 0, range: 16384, addr: VA_A }]);
       const done = await drmSyncobjCreate(app, fd);
       await agxSubmit(app, fd, {
         queue,
-        commands: [agxRenderCommand({ hang: true, fill: { handle: a, data: [7] } })],
-        bos: [{ handle: a, flags: ASAHI_BO_WRITE }],
+        commands: [agxRenderCommand({ hang: true, fill: { addr: VA_A, data: [7] } })],
         outSyncs: [agxSyncobj(done)],
       });
       await drmSyncobjWait(app, fd, [done], S64_MAX);

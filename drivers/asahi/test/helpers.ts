@@ -9,7 +9,15 @@ import {
   DRM_IOCTL_ASAHI_SUBMIT,
   type DrmAsahiSubmit,
 } from "../src/index.js";
-import { AGX_KERNEL_VA_START, agxSyncobj, agxTimelineSyncobj } from "../src/user/index.js";
+import {
+  AGX_KERNEL_VA_START,
+  type AgxCommand,
+  agxEncodeCmdbuf,
+  agxSimHwNext,
+  agxSimOverrides,
+  agxSyncobj,
+  agxTimelineSyncobj,
+} from "../src/user/index.js";
 
 export const KERNEL_START = AGX_KERNEL_VA_START;
 
@@ -36,9 +44,25 @@ export function setup(
 // Kernel-side peeks: one copy, in @drmsim/testing.
 export { processFile as fileOf, syncobjFence };
 
-/** `DRM_IOCTL_ASAHI_SUBMIT` with `args` as given (the error-path tests build every member). */
-export function submit(p: Process, fd: number, args: DrmAsahiSubmit): Promise<DrmAsahiSubmit> {
-  return p.ioctl(fd, DRM_IOCTL_ASAHI_SUBMIT, args);
+/** A raw SUBMIT argument, with `commands` the library encodes into `cmdbuf`/`cmdbuf_size`. */
+export type TestSubmit = DrmAsahiSubmit & { commands?: readonly AgxCommand[] };
+
+/**
+ * `DRM_IOCTL_ASAHI_SUBMIT` with `args` as given (the error-path tests build every member);
+ * `commands` become the byte command buffer (a `cmdbuf`/`cmdbuf_size` given too wins), and their
+ * simulation knobs go through the side channel first, cleared again if the submit fails.
+ */
+export async function submit(p: Process, fd: number, args: TestSubmit): Promise<DrmAsahiSubmit> {
+  const { commands, ...raw } = args;
+  const cmdbuf = commands === undefined ? undefined : agxEncodeCmdbuf(commands);
+  const overrides = commands === undefined ? null : agxSimOverrides(commands);
+  if (overrides !== null) await agxSimHwNext(p, fd, raw.queue_id ?? 0, overrides);
+  try {
+    return await p.ioctl(fd, DRM_IOCTL_ASAHI_SUBMIT, { cmdbuf, cmdbuf_size: cmdbuf?.length, ...raw });
+  } catch (e) {
+    if (overrides !== null) await agxSimHwNext(p, fd, raw.queue_id ?? 0, []);
+    throw e;
+  }
 }
 
 /** Out-sync entries: binary handles, or [handle, point] for timelines. */

@@ -1,7 +1,8 @@
 /**
  * asahi as a dynamic dma-buf importer: foreign buffers are attached without a mapping, mapped by
- * the submit that names them (under the resv it holds for implicit sync), unmapped when the
- * exporter moves them, and mapped again — at the new placement — by the next submit.
+ * the next submit on a VM they are bound into (`drm_gpuvm`'s external objects, locked and
+ * validated at exec), unmapped when the exporter moves them, and mapped again — at the new
+ * placement — by the next submit.
  *
  * The exporter is `StoreExporter` from @drmsim/dma-buf: a device-memory/system-memory store that
  * moves on demand and invalidates dynamic importers when it does (what TTM does for amdgpu/xe).
@@ -30,9 +31,9 @@ import {
 } from "@drmsim/drm";
 import { Process, type Simulator } from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
-import { asahiPrimeStats } from "../src/index.js";
-import { agxBoCreate, agxOpenContext, agxRenderCommand } from "../src/user/index.js";
-import { fileOf, outSyncs, setup, submit } from "./helpers.js";
+import { asahiPrimeStats, DRM_ASAHI_BIND_READ, DRM_ASAHI_BIND_WRITE } from "../src/index.js";
+import { agxBoCreate, agxOpenContext, agxRenderCommand, agxVmBind } from "../src/user/index.js";
+import { fileOf, outSyncs, setup, submit, syncobjFence } from "./helpers.js";
 
 const FOREVER = 2n ** 62n;
 const SIZE = 16 * PAGE_SIZE;
@@ -55,13 +56,12 @@ async function move(exp: StoreExporter, buf: DmaBuf, sim: Simulator, inDevice = 
   }
 }
 
-/** One render job reading `handle`, waited for. */
-async function sample(p: Process, fd: number, queue: number, handle: number) {
+/** One render job on a VM the buffer is bound into, waited for. */
+async function sample(p: Process, fd: number, queue: number) {
   const done = await drmSyncobjCreate(p, fd);
   await submit(p, fd, {
     queue_id: queue,
     commands: [agxRenderCommand()],
-    bos: [{ handle, flags: 0 }],
     syncs: outSyncs(done),
     in_sync_count: 0,
     out_sync_count: 1,
@@ -69,11 +69,17 @@ async function sample(p: Process, fd: number, queue: number, handle: number) {
   await drmSyncobjWait(p, fd, [done], FOREVER);
 }
 
-/** Imports the exporter's buffer into `p`'s asahi file; the process's dma-buf fd is closed again. */
-async function importInto(p: Process, fd: number, buf: DmaBuf) {
+/**
+ * Imports the exporter's buffer into `p`'s asahi file and binds it into VM `vm`, as Mesa binds
+ * every BO it uses; the process's dma-buf fd is closed again.
+ */
+async function importInto(p: Process, fd: number, vm: number, buf: DmaBuf) {
   const bufFd = dmaBufFd(buf, p);
   const handle = await drmPrimeFDToHandle(p, fd, bufFd);
   p.close(bufFd);
+  await agxVmBind(p, fd, vm, [
+    { flags: DRM_ASAHI_BIND_READ | DRM_ASAHI_BIND_WRITE, handle, offset: 0, range: SIZE, addr: 0x10_0000 },
+  ]);
   return handle;
 }
 
@@ -84,8 +90,8 @@ describe("asahi dynamic dma-buf import", () => {
     const app = new Process(sim, "app");
     const stats = asahiPrimeStats(dev);
     await sim.exec("app", async () => {
-      const { fd, queue } = await agxOpenContext(app);
-      const handle = await importInto(app, fd, buf);
+      const { fd, vm, queue } = await agxOpenContext(app);
+      const handle = await importInto(app, fd, vm, buf);
       const obj = fileOf(dev, app).gem.peek(handle) as DrmGemPrimeDynamicObject;
       expect(obj).toBeInstanceOf(DrmGemPrimeDynamicObject);
       expect(obj.resv).toBe(buf.resv);
@@ -93,12 +99,12 @@ describe("asahi dynamic dma-buf import", () => {
       expect(obj.sgt).toBe(null); // attached, not mapped
       expect(exp.attached.size).toBe(1);
 
-      await sample(app, fd, queue, handle);
+      await sample(app, fd, queue);
       const first = obj.sgt!;
       expect(first.ranges()[0]!.dmaAddress).toBe(exp.store.placement.runs[0]!.address);
       expect({ ...stats }).toEqual({ maps: 1, reuses: 0, invalidations: 0 });
 
-      await sample(app, fd, queue, handle);
+      await sample(app, fd, queue);
       expect(obj.sgt).toBe(first);
       expect({ ...stats }).toEqual({ maps: 1, reuses: 1, invalidations: 0 });
 
@@ -109,7 +115,7 @@ describe("asahi dynamic dma-buf import", () => {
       await move(exp, buf, sim);
       expect(stats.invalidations).toBe(1);
 
-      await sample(app, fd, queue, handle);
+      await sample(app, fd, queue);
       const second = obj.sgt!;
       expect(second).not.toBe(first);
       expect(second.ranges()[0]!.dmaAddress).toBe(exp.store.placement.runs[0]!.address);
@@ -128,36 +134,37 @@ describe("asahi dynamic dma-buf import", () => {
     const { exp, buf } = exporter(sim, true);
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
-      const { fd, queue } = await agxOpenContext(app);
-      const handle = await importInto(app, fd, buf);
+      const { fd, vm, queue } = await agxOpenContext(app);
+      const handle = await importInto(app, fd, vm, buf);
       const obj = fileOf(dev, app).gem.peek(handle) as DrmGemPrimeDynamicObject;
       // asahi allows peer2peer; the exporter's attach cleared it (no PCI path between the two).
       expect(obj.importAttach!.peer2peer).toBe(false);
-      await expect(sample(app, fd, queue, handle)).rejects.toMatchObject({ code: "EPERM" });
+      await expect(sample(app, fd, queue)).rejects.toMatchObject({ code: "EPERM" });
       expect(obj.sgt).toBe(null);
       expect(buf.resv.numFences).toBe(0);
       expect(asahiPrimeStats(dev)).toMatchObject({ maps: 0, reuses: 0 });
       // Once the exporter migrates it to system memory, the same submit goes through.
       await move(exp, buf, sim);
-      await sample(app, fd, queue, handle);
+      await sample(app, fd, queue);
       expect(obj.sgt!.ranges()[0]!.dmaAddress).toBe(exp.store.placement.runs[0]!.address);
       app.close(fd);
     });
     expect(sim.teardown().findings).toEqual([]);
   });
 
-  it("the job's finished fence lands in the shared resv; asahi's own export comes back as the same shmem object", async () => {
+  it("the job's finished fence lands in the shared resv as BOOKKEEP; asahi's own export comes back as the same shmem object", async () => {
     const { sim, dev } = setup();
     const { buf } = exporter(sim);
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
-      const { fd, queue } = await agxOpenContext(app);
-      const handle = await importInto(app, fd, buf);
-      await sample(app, fd, queue, handle);
-      // READ usage: a later writer elsewhere waits for asahi's read through the resv.
+      const { fd, vm, queue } = await agxOpenContext(app);
+      await importInto(app, fd, vm, buf);
+      await sample(app, fd, queue);
+      // BOOKKEEP usage: the exporter waits for the job before it moves the buffer, while implicit
+      // sync (READ/WRITE) never sees it — asahi is explicit-sync only.
       expect(buf.resv.numFences).toBe(1);
-      expect(buf.resv.getSingleton(DmaResvUsage.READ)).toBe(null); // signalled: the job is done
-      expect(buf.resv.testSignaled(DmaResvUsage.READ)).toBe(true);
+      expect(buf.resv.getSingleton(DmaResvUsage.BOOKKEEP)).toBe(null); // signalled: the job is done
+      expect(buf.resv.testSignaled(DmaResvUsage.BOOKKEEP)).toBe(true);
       const own = await agxBoCreate(app, fd, SIZE);
       const ownFd = await drmPrimeHandleToFD(app, fd, own);
       const back = await drmPrimeFDToHandle(app, fd, ownFd);
@@ -169,7 +176,7 @@ describe("asahi dynamic dma-buf import", () => {
     expect(sim.teardown().findings).toEqual([]);
   });
 
-  it("a move the exporter makes to serve the map leaves its fence in the resv: the job waits for it, and its own fence still gets a slot", async () => {
+  it("a move the exporter makes to serve the map leaves its fence in the resv: the job waits for it (not for the exporter's write), and its own fence still gets a slot", async () => {
     // What TTM does when an importer maps a buffer it cannot reach where it is: the map moves it,
     // pipelined, and the copy's fence goes into the resv — taking the slot the submit reserved
     // for its job before mapping. The submit must reserve again (a rarely taken path: only a
@@ -199,35 +206,37 @@ describe("asahi dynamic dma-buf import", () => {
       buf.resv.reserveFences(1);
       buf.resv.addFence(write, DmaResvUsage.WRITE);
       buf.resv.unlock();
-      const { fd, queue } = await agxOpenContext(app);
-      const handle = await importInto(app, fd, buf);
+      const { fd, vm, queue } = await agxOpenContext(app);
+      await importInto(app, fd, vm, buf);
       const done = await drmSyncobjCreate(app, fd);
       await submit(app, fd, {
         queue_id: queue,
         commands: [agxRenderCommand()],
-        bos: [{ handle, flags: 0 }],
         syncs: outSyncs(done),
         in_sync_count: 0,
         out_sync_count: 1,
       });
       // The submit mapped the buffer (the map that moved it), and the write's, the copy's (KERNEL)
-      // and the job's (READ) fences are in the resv, none signalled.
+      // and the job's (BOOKKEEP) fences are in the resv, none signalled.
       expect(asahiPrimeStats(dev).maps).toBe(1);
       expect(buf.resv.numFences).toBe(3);
       expect(buf.resv.testSignaled(DmaResvUsage.KERNEL)).toBe(false);
-      expect(buf.resv.testSignaled(DmaResvUsage.READ)).toBe(false);
-      // The job waits for the copy and the write: 10 ms on (many times a render command's length)
-      // it has not finished; once they signal, it runs.
-      let readDoneBeforeCopy: boolean | undefined;
+      // The job waits for the copy — 10 ms on (many times a render command's length) it has not
+      // finished; once the copy signals, it runs — but not for the exporter's write: synchronisation
+      // with other writers is explicit, so the write is still pending when the job is done.
+      let doneBeforeCopy: boolean | undefined;
       sim.schedule(10_000_000, () => {
-        readDoneBeforeCopy = buf.resv.testSignaled(DmaResvUsage.READ);
-        write.signal();
+        const job = syncobjFence(dev, app, done);
+        doneBeforeCopy = job?.isSignaled();
+        job?.put();
         copy.signal();
       });
       await drmSyncobjWait(app, fd, [done], FOREVER);
-      expect(readDoneBeforeCopy).toBe(false);
+      expect(doneBeforeCopy).toBe(false);
       expect(sim.now).toBeGreaterThanOrEqual(10_000_000);
-      expect(buf.resv.testSignaled(DmaResvUsage.READ)).toBe(true);
+      expect(write.isSignaled()).toBe(false);
+      write.signal();
+      expect(buf.resv.testSignaled(DmaResvUsage.BOOKKEEP)).toBe(true);
       app.close(fd);
     });
     copy.put();

@@ -6,15 +6,14 @@
 import { drmSyncobjCreate, drmSyncobjWait } from "@drmsim/drm";
 import { Process, type Simulator, usecs } from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
-import type { DrmAsahiCommand } from "../src/index.js";
-import { agxComputeCommand, agxOpenContext, agxRenderCommand } from "../src/user/index.js";
+import { type AgxCommand, agxComputeCommand, agxOpenContext, agxRenderCommand } from "../src/user/index.js";
 import { outSyncs, queueOf, setup, submit } from "./helpers.js";
 
 const FOREVER = 2n ** 62n;
 
-function randomCommands(sim: Simulator): DrmAsahiCommand[] {
+function randomCommands(sim: Simulator): AgxCommand[] {
   const n = sim.random.int(1, 64);
-  const cmds: DrmAsahiCommand[] = [];
+  const cmds: AgxCommand[] = [];
   let renders = 0;
   let computes = 0;
   for (let i = 0; i < n; i++) {

@@ -1,7 +1,7 @@
 /**
  * The asahi uAPI as declared: every struct's size and every ioctl's request number equal the
  * kernel header's (`include/uapi/drm/asahi_drm.h`; values as the C compiler computes them), and
- * the registered ioctls are exactly the modelled ones, with the core's entry checks.
+ * the device registers every ioctl of the header with the driver's flags.
  */
 import { DRM_AUTH, DRM_RENDER_ALLOW, drmIoctlLookup } from "@drmsim/drm";
 import { IocDir, iocDir, Process } from "@drmsim/runtime";
@@ -18,6 +18,7 @@ import {
   DRM_IOCTL_ASAHI_VM_BIND,
   DRM_IOCTL_ASAHI_VM_CREATE,
   DRM_IOCTL_ASAHI_VM_DESTROY,
+  DRM_IOCTL_DRMSIM_ASAHI_HW_NEXT,
   drm_asahi_attachment,
   drm_asahi_bg_eot,
   drm_asahi_cmd_compute,
@@ -41,6 +42,8 @@ import {
   drm_asahi_vm_create,
   drm_asahi_vm_destroy,
   drm_asahi_zls_buffer,
+  drmsim_asahi_hw_cmd,
+  drmsim_asahi_hw_next,
 } from "../src/index.js";
 import { setup } from "./helpers.js";
 
@@ -137,34 +140,44 @@ describe("asahi uAPI layouts", () => {
     expect(iocDir(DRM_IOCTL_ASAHI_SUBMIT)).toBe(IocDir.WRITE);
   });
 
-  it("the device registers exactly the modelled ioctls, render-allowed; the unmodelled ones are unknown", async () => {
+  it("the device registers every ioctl of the header (GET_PARAMS render-only, the rest AUTH | RENDER_ALLOW) and the drmsim side channel", async () => {
     const { sim, host, dev } = setup();
-    const modelled = [
+    const header = [
+      DRM_IOCTL_ASAHI_GET_PARAMS,
+      DRM_IOCTL_ASAHI_GET_TIME,
       DRM_IOCTL_ASAHI_VM_CREATE,
       DRM_IOCTL_ASAHI_VM_DESTROY,
       DRM_IOCTL_ASAHI_VM_BIND,
       DRM_IOCTL_ASAHI_GEM_CREATE,
+      DRM_IOCTL_ASAHI_GEM_MMAP_OFFSET,
+      DRM_IOCTL_ASAHI_GEM_BIND_OBJECT,
       DRM_IOCTL_ASAHI_QUEUE_CREATE,
       DRM_IOCTL_ASAHI_QUEUE_DESTROY,
       DRM_IOCTL_ASAHI_SUBMIT,
     ];
-    expect(modelled.map((cmd) => drmIoctlLookup(dev, cmd)?.name)).toEqual([
-      "ASAHI_VM_CREATE",
-      "ASAHI_VM_DESTROY",
-      "ASAHI_VM_BIND",
-      "ASAHI_GEM_CREATE",
-      "ASAHI_QUEUE_CREATE",
-      "ASAHI_QUEUE_DESTROY",
-      "ASAHI_SUBMIT",
+    expect(header.map((cmd) => [drmIoctlLookup(dev, cmd)?.name, drmIoctlLookup(dev, cmd)?.flags])).toEqual([
+      ["ASAHI_GET_PARAMS", DRM_RENDER_ALLOW],
+      ["ASAHI_GET_TIME", DRM_AUTH | DRM_RENDER_ALLOW],
+      ["ASAHI_VM_CREATE", DRM_AUTH | DRM_RENDER_ALLOW],
+      ["ASAHI_VM_DESTROY", DRM_AUTH | DRM_RENDER_ALLOW],
+      ["ASAHI_VM_BIND", DRM_AUTH | DRM_RENDER_ALLOW],
+      ["ASAHI_GEM_CREATE", DRM_AUTH | DRM_RENDER_ALLOW],
+      ["ASAHI_GEM_MMAP_OFFSET", DRM_AUTH | DRM_RENDER_ALLOW],
+      ["ASAHI_GEM_BIND_OBJECT", DRM_AUTH | DRM_RENDER_ALLOW],
+      ["ASAHI_QUEUE_CREATE", DRM_AUTH | DRM_RENDER_ALLOW],
+      ["ASAHI_QUEUE_DESTROY", DRM_AUTH | DRM_RENDER_ALLOW],
+      ["ASAHI_SUBMIT", DRM_AUTH | DRM_RENDER_ALLOW],
     ]);
-    expect(modelled.map((cmd) => drmIoctlLookup(dev, cmd)?.flags)).toEqual(
-      modelled.map(() => DRM_AUTH | DRM_RENDER_ALLOW),
-    );
-    expect(drmIoctlLookup(dev, DRM_IOCTL_ASAHI_GET_PARAMS)).toBeUndefined();
+    // The side channel sits at the top of the driver range, far from the header's numbers.
+    expect(DRM_IOCTL_DRMSIM_ASAHI_HW_NEXT).toBe(0x4010649f);
+    expect(drmIoctlLookup(dev, DRM_IOCTL_DRMSIM_ASAHI_HW_NEXT)?.name).toBe("DRMSIM_ASAHI_HW_NEXT");
+    expect(drmsim_asahi_hw_cmd.size).toBe(80);
+    expect(drmsim_asahi_hw_next.size).toBe(16);
+    // Nothing else: the next number after SUBMIT is unknown.
+    expect(drmIoctlLookup(dev, DRM_IOCTL_ASAHI_SUBMIT + 1)).toBeUndefined();
     const app = new Process(sim, "app");
     await sim.exec("app", async () => {
       const fd = await app.open("/dev/dri/renderD128");
-      await expect(app.ioctl(fd, DRM_IOCTL_ASAHI_GET_PARAMS, {})).rejects.toMatchObject({ code: "EINVAL" });
       // Out members come back on IOWR requests only: VM_CREATE writes vm_id into the caller's object.
       const create = { kernel_start: 0x1_0000_0000, kernel_end: 0x1_2000_0000, vm_id: 0 };
       await app.ioctl(fd, DRM_IOCTL_ASAHI_VM_CREATE, create);

@@ -58,10 +58,12 @@ import {
   HL_CS_STATUS_SUCCESS,
   HL_MAX_CB_SIZE,
   HL_MAX_JOBS_PER_CS,
+  HL_WAIT_CS_STATUS_ABORTED,
   HL_WAIT_CS_STATUS_BUSY,
   HL_WAIT_CS_STATUS_COMPLETED,
   HL_WAIT_CS_STATUS_FLAG_GONE,
   HL_WAIT_CS_STATUS_FLAG_TIMESTAMP_VLD,
+  HL_WAIT_CS_STATUS_TIMEDOUT,
   type hl_cs_args,
   type hl_cs_chunk,
   type hl_wait_cs_args,
@@ -69,14 +71,12 @@ import {
 import { type HlCsMemOp, hlCsMemApply, hlCsMemResolve } from "./hl-cs-mem.js";
 import type { HlDevice } from "./hl-device.js";
 import { type HlCsType, HlFence } from "./hl-fence.js";
+import { type HlHwBehaviour, type HlHwJob, hlHwBehaviour } from "./hl-hw-model.js";
 import { type HlHwQueue, HlQueueType, type HlSobWait, hlQueueGetsCompletion } from "./hw-queue.js";
 import type { HlHwSob } from "./sync-stream.js";
 
 /** One `struct hl_cs_chunk` as the handler reads it. */
 type Chunk = UapiValue<typeof hl_cs_chunk>;
-
-/** How long a signal or wait job keeps its queue busy once it runs (a few packets): 1 µs. */
-export const HL_SYNC_STREAM_JOB_NS = 1_000;
 
 /** `struct hl_cs_job`: one chunk of a CS, on one queue. */
 export class HlCsJob {
@@ -87,9 +87,8 @@ export class HlCsJob {
     readonly queue: HlHwQueue,
     /** The host CB of an external job (null for the kernel's own signal and wait CBs). */
     readonly cb: HlCb | null,
-    readonly execNs: number,
-    /** drmsim extension (`hl_cs_chunk.hang`): the job never completes until a reset aborts it. */
-    readonly hang: boolean,
+    /** How long it runs and whether it hangs: the hardware model's answer (`hl-hw-model.ts`). */
+    readonly hw: HlHwBehaviour,
     /** A signal job: the SOB it increments when it executes. */
     readonly signals: HlHwSob | null = null,
     /** A wait job: what holds its queue until it may run. */
@@ -233,9 +232,7 @@ function csTimedout(cs: HlCs): void {
 interface ParsedJob {
   queue: HlHwQueue;
   cb: HlCb | null;
-  execNs: number;
-  hang: boolean;
-  mem: HlCsMemOp[];
+  chunk: Chunk;
 }
 
 /** `cs_validate` + `get_cb_from_cs_chunk`: checks one chunk against the queue table, the CBs and the MMU. */
@@ -246,7 +243,7 @@ function parseChunk(ctx: HlCtx, c: Chunk, i: number): ParsedJob {
   const queue = ctx.hdev.validateQueueIndex(c.queue_index);
   const cbSize = c.cb_size;
   const handle = c.cb_handle;
-  const job = { queue, execNs: c.exec_ns, hang: c.hang, mem: hlCsMemResolve(ctx, c, what) };
+  const job = { queue, chunk: c };
   if (queue.props.type === HlQueueType.EXT) {
     const cb = ctx.cb(handle);
     if (cb.destroyed) throw new KernelError("EINVAL", `CB handle 0x${handle.toString(16)} invalid`);
@@ -352,13 +349,20 @@ function csIoctlDefault(ctx: HlCtx, chunks: Chunk[], timeoutNs: number, skip: bo
     );
   }
   checkRingSlot(ctx);
+  const hw = behaviours(
+    ctx,
+    parsed.map((p, i) => hwJob(p.queue, i, "user", p.chunk)),
+  );
+  // What each job's engine writes, resolved through the device MMU before the CS takes a sequence.
+  const mem = hw.map((b, i) => hlCsMemResolve(ctx, b, `CS chunk ${i}`));
   const cs = createCs(ctx, "default", timeoutNs, skip);
-  for (const p of parsed) {
-    const job = new HlCsJob(cs, p.queue, p.cb, p.execNs, p.hang);
-    job.mem = p.mem;
+  parsed.forEach((p, i) => {
+    const job = new HlCsJob(cs, p.queue, p.cb, hw[i]!);
+    job.mem = mem[i]!;
     cs.jobs.push(job);
-  }
+  });
   scheduleCs(cs);
+  ctx.hwOverrides.take(parsed.length);
   return { seq: BigInt(cs.sequence), sobAddrOffset: 0, sobCountBefore: 0 };
 }
 
@@ -377,7 +381,8 @@ function csIoctlSignalWait(
     ctx.countDrop("validationDropCnt");
     throw new KernelError("EINVAL", `Queue index ${q.index} does not support sync stream operations`);
   }
-  if (c.fill !== undefined || c.copy !== undefined)
+  const [hw] = behaviours(ctx, [hwJob(q, 0, type, null)]);
+  if (hw!.fill !== undefined || hw!.copy !== undefined)
     throw new KernelError("EINVAL", "HL_CS: a signal or wait job writes no memory (fill/copy)");
   const none: CsOut = { seq: HL_CS_SEQ_NONE, sobAddrOffset: 0, sobCountBefore: 0 };
   let wait: HlSobWait | null = null;
@@ -414,9 +419,10 @@ function csIoctlSignalWait(
       csComplete(cs);
       throw e;
     }
-    cs.jobs.push(new HlCsJob(cs, q, null, HL_SYNC_STREAM_JOB_NS, c.hang, signal.sob, null));
+    cs.jobs.push(new HlCsJob(cs, q, null, hw!, signal.sob, null));
     cs.fence.sobSignal = { sob: signal.sob, val: signal.val };
     scheduleCs(cs);
+    ctx.hwOverrides.take(1);
     return {
       seq: BigInt(cs.sequence),
       sobAddrOffset: signal.sob.addrOffset,
@@ -424,14 +430,36 @@ function csIoctlSignalWait(
     };
   }
   wait!.sob.users++;
-  cs.jobs.push(new HlCsJob(cs, q, null, HL_SYNC_STREAM_JOB_NS, c.hang, null, wait));
+  cs.jobs.push(new HlCsJob(cs, q, null, hw!, null, wait));
   try {
     scheduleCs(cs);
   } catch (e) {
     wait!.sob.users--;
     throw e;
   }
+  ctx.hwOverrides.take(1);
   return { seq: BigInt(cs.sequence), sobAddrOffset: 0, sobCountBefore: 0 };
+}
+
+/** What the hardware model is told about the job of chunk `index` (`chunk` null: the kernel's own signal/wait job). */
+function hwJob(queue: HlHwQueue, index: number, kind: HlHwJob["kind"], chunk: Chunk | null): HlHwJob {
+  return {
+    queue: queue.props.name,
+    queueIndex: queue.index,
+    index,
+    kind,
+    cbHandle: chunk?.cb_handle ?? 0n,
+    cbSize: chunk?.cb_size ?? 0,
+  };
+}
+
+/**
+ * Each job's behaviour: the device's hardware model under the context's queued overrides, peeked
+ * (the caller takes them once the CS is queued, so a refused CS consumes none).
+ */
+function behaviours(ctx: HlCtx, jobs: readonly HlHwJob[]): HlHwBehaviour[] {
+  const over = ctx.hwOverrides.peek(jobs.length);
+  return jobs.map((j, i) => hlHwBehaviour(ctx.hdev.hwModel, j, over[i]));
 }
 
 /** `cs_ioctl_extract_signal_seq`: exactly one signal sequence number, read from `signal_seq_arr` (`EFAULT`). */
@@ -495,11 +523,11 @@ function scheduleCs(cs: HlCs): void {
     if (j.cb !== null) j.cb.csCnt++;
     j.queue.enqueue(
       {
-        durationNs: j.execNs,
+        durationNs: j.hw.execNs,
         label: `${cs} ${j.queue.props.name}${j.signals !== null ? " signal" : j.waitsFor !== null ? " wait" : ""}`,
-        ...(j.hang ? { hang: true } : {}),
+        ...(j.hw.hang ? { hang: true } : {}),
         onComplete: (done) => {
-          // drmsim extension: a job the engine completed writes what it describes.
+          // A job the engine completed writes what it describes (hl-cs-mem.ts).
           const status = done === 0 && j.mem.length > 0 ? hlCsMemApply(j.mem) : done;
           const aborted = status === -ERRNO.EIO && hdev.inReset;
           // The signal packet's write to the sync object, then the sync-stream uses end.
@@ -542,7 +570,8 @@ async function hlWaitInterrupted<T>(wait: Promise<T>, seq: number | bigint): Pro
  * otherwise the caller sleeps (interruptibly) on the fence's completion until it completes or the
  * timeout expires. Answers (`out`): COMPLETED (with the completion timestamp), COMPLETED + GONE for
  * a CS whose slot was reused, BUSY when the wait's own timeout expired. Fails with `ETIMEDOUT` if
- * the CS timed out on the device, `EIO` if a reset aborted it, `EINVAL` for a sequence not handed
+ * the CS timed out on the device, `EIO` if a reset aborted it (with `out.status` TIMEDOUT or ABORTED
+ * and the rest of `out` cleared, which the ioctl core copies back on failure), `EINVAL` for a sequence not handed
  * out yet or a non-zero `ctx_id`, `EOPNOTSUPP` for interrupt and multi-CS waits, and `EINTR` when
  * a signal interrupts the wait — `hl_cs_wait_ioctl` turns `-ERESTARTSYS` into `-EINTR` itself, so
  * the call is never restarted, `SA_RESTART` or not (see `hlWaitInterrupted`).
@@ -577,13 +606,17 @@ export async function hlWaitCsIoctl(ctx: HlCtx, args: UapiValue<typeof hl_wait_c
         (await hlWaitInterrupted(fence.completion.wait({ timeoutNs: ns, interruptible: true }), seq)) > 0;
     }
     const error = fence.error;
-    if (error === -ERRNO.ETIMEDOUT || error === -ERRNO.EIO)
+    if (error === -ERRNO.ETIMEDOUT || error === -ERRNO.EIO) {
+      // hl_cs_wait_ioctl clears the argument and still reports the status: drm_ioctl copies it
+      // back although the ioctl fails.
+      out.status = error === -ERRNO.ETIMEDOUT ? HL_WAIT_CS_STATUS_TIMEDOUT : HL_WAIT_CS_STATUS_ABORTED;
       throw new KernelError(
         error === -ERRNO.ETIMEDOUT ? "ETIMEDOUT" : "EIO",
         error === -ERRNO.ETIMEDOUT
           ? `CS ${ctx.asid}.${seq} caused a timeout on the device`
           : `CS ${ctx.asid}.${seq} was aborted by a device reset`,
       );
+    }
     if (done) {
       out.flags = HL_WAIT_CS_STATUS_FLAG_TIMESTAMP_VLD;
       out.timestamp_nsec = BigInt(fence.timestamp);

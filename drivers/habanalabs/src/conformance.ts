@@ -13,15 +13,24 @@
  */
 import type { DrmDevice, DrmPluginHost } from "@drmsim/drm";
 import type { Process } from "@drmsim/runtime";
-import { HL_INFO_HW_IP_INFO, HL_WAIT_CS_STATUS_COMPLETED, hl_info_hw_ip_info } from "./habanalabs-accel.js";
+import {
+  HL_DEBUG_OP_FUNNEL,
+  HL_INFO_HW_IP_INFO,
+  HL_WAIT_CS_STATUS_COMPLETED,
+  hl_info_hw_ip_info,
+} from "./habanalabs-accel.js";
 import { habanalabsProbe } from "./habanalabs-drv.js";
 import {
   hlthunkCommandSubmission,
+  hlthunkDebug,
+  hlthunkDebugSetMode,
   hlthunkDeviceMappedMemoryExportDmabufFd,
   hlthunkDeviceMemoryAlloc,
   hlthunkDeviceMemoryMap,
   hlthunkGetInfo,
   hlthunkRequestCommandBuffer,
+  hlthunkSimHwNext,
+  hlthunkSimOverrides,
   hlthunkWaitForCs,
 } from "./user/index.js";
 
@@ -205,6 +214,37 @@ export const driver = {
           errno: "EINVAL",
           corrupt: (a: Arg) => {
             a.in.ctx_id = 1;
+          },
+        },
+      ],
+    },
+    {
+      name: "HL_DEBUG",
+      // hlthunk_profiler_start: debug mode on; then a configuration op, which needs it.
+      prepare: async ({ proc, fd }: Work) => {
+        await hlthunkDebugSetMode(proc, fd, true);
+        return {};
+      },
+      call: ({ proc, fd }: Work) => hlthunkDebug(proc, fd, { op: HL_DEBUG_OP_FUNNEL }),
+      invalid: [
+        {
+          what: "an unknown op",
+          errno: "EINVAL",
+          corrupt: (a: Arg) => {
+            a.op = 99;
+          },
+        },
+      ],
+    },
+    {
+      name: "DRMSIM_HL_HW_NEXT",
+      call: ({ proc, fd }: Work) => hlthunkSimHwNext(proc, fd, hlthunkSimOverrides([{ exec_ns: 100_000 }])!),
+      invalid: [
+        {
+          what: "a duration beyond 2^53 ns",
+          errno: "EINVAL",
+          corrupt: (a: Arg) => {
+            a.jobs[0].exec_ns = 2n ** 60n;
           },
         },
       ],

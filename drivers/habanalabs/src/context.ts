@@ -13,6 +13,7 @@ import { KernelError, RefCounted, type Simulator } from "@drmsim/runtime";
 import { type HlCsCounters, type HlDevice, hlCsCounters } from "./hl-device.js";
 import type { HlVmPhysPgPack } from "./hl-dram.js";
 import type { HlFence } from "./hl-fence.js";
+import { HlHwOverrides } from "./hl-hw-model.js";
 import { HlMmu } from "./hl-mmu.js";
 
 /** `struct hl_cb`: a host command buffer for external queues. */
@@ -42,6 +43,8 @@ export class HlCtx extends RefCounted {
   readonly cbs = new Map<number, HlCb>();
   /** `ctx->cs_counters`: why this context's CSs were dropped. */
   readonly csCounters: HlCsCounters = hlCsCounters();
+  /** drmsim only: per-job overrides of the hardware model (`DRM_IOCTL_DRMSIM_HL_HW_NEXT`). */
+  readonly hwOverrides = new HlHwOverrides();
   /** Bytes of device memory this context allocated (`ctx->dram_phys_mem`). */
   dramPhysMem = 0;
   private nextMemHandle = 1;

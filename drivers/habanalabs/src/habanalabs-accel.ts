@@ -8,9 +8,8 @@
  * (`chunk.cb_handle` or `chunk.signal_seq_arr`). Unions of `in`/`out` structs are the header's
  * `union hl_*_args`: a JavaScript caller passes `{ in: { ... } }` and reads `out`.
  *
- * drmsim extensions the header has no room for, visible to JavaScript callers only (a binary
- * argument block always gets their defaults): `hl_cs_chunk.exec_ns`, how long the job keeps its
- * engine busy, and `hl_cs_chunk.hang`, a job that never completes (for timeout tests).
+ * The structs carry only what the C structs carry: how long a job runs and whether it hangs are
+ * the simulation's, set through a side channel real userspace never sees (`hl-hw-model.ts`).
  */
 
 import { DRM_COMMAND_BASE, DRM_IOWR } from "@drmsim/drm";
@@ -23,9 +22,7 @@ import {
   __u64,
   anonUnion,
   chars,
-  ext,
   fixedArray,
-  KernelError,
   mbz,
   opaquePtr,
   type UapiArgsOf,
@@ -33,7 +30,6 @@ import {
   uapiUnion,
   userPtr,
 } from "@drmsim/runtime";
-import { hlParseCopy, hlParseFill } from "./hl-cs-mem.js";
 
 // --- ioctl numbers ------------------------------------------------------------------------------
 
@@ -300,21 +296,13 @@ export const HL_CS_SEQ_NONE = 0xffff_ffff_ffff_ffffn;
 export const HL_CS_STATUS_SUCCESS = 0;
 /** `HL_MAX_JOBS_PER_CS`. */
 export const HL_MAX_JOBS_PER_CS = 512;
-/** How long a job runs when its chunk gives no `exec_ns`: 10 µs. */
-export const HL_DEFAULT_JOB_NS = 10_000;
-
 /**
  * `struct hl_cs_chunk` (64 bytes, fixed by the header): one job. For an external queue `cb_handle`
  * is a command buffer handle from `HL_CB` and `cb_size` the bytes of it that hold packets; for an
  * internal queue `cb_handle` is the device virtual address of a command buffer in device memory.
  * A wait CS's chunk uses the same bytes as `signal_seq_arr` (user pointer to the signal CSs'
  * sequence numbers) and `num_signal_seq_arr`. `cs_chunk_flags`, `collective_engine_id` and `pad`
- * must be 0.
- *
- * drmsim extensions (JavaScript callers only): `exec_ns`, how long the job keeps its engine busy
- * in virtual ns (the kernel's jobs run as long as their packets take; drmsim has no packets;
- * default `HL_DEFAULT_JOB_NS`), `hang`, a job that never completes until a reset aborts it, and
- * `fill`/`copy`, what it writes to device memory when it completes (`hl-cs-mem.ts`).
+ * must be 0. How long the job runs is the hardware model's (`hl-hw-model.ts`), not the chunk's.
  */
 export const hl_cs_chunk = uapiStruct(
   "hl_cs_chunk",
@@ -329,21 +317,6 @@ export const hl_cs_chunk = uapiStruct(
     cs_chunk_flags: __u32,
     collective_engine_id: __u32,
     pad: fixedArray(__u32, 10),
-    exec_ns: ext((v, field) => {
-      if (v === undefined) return HL_DEFAULT_JOB_NS;
-      if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0)
-        throw new KernelError("EINVAL", `${field} must be a non-negative integer (ns), got ${String(v)}`);
-      return v;
-    }),
-    hang: ext((v, field) => {
-      if (v !== undefined && typeof v !== "boolean")
-        throw new KernelError("EINVAL", `${field} must be a boolean, got ${String(v)}`);
-      return v === true;
-    }),
-    /** drmsim extension: bytes the job writes at a device VA (`hl-cs-mem.ts`). */
-    fill: ext(hlParseFill),
-    /** drmsim extension: bytes the job copies between device VAs (`hl-cs-mem.ts`). */
-    copy: ext(hlParseCopy),
   },
   { size: 64 },
 );
@@ -456,8 +429,8 @@ export const hl_wait_cs_out = uapiStruct(
  * multi-CS waits are not modelled), `ctx_id` (0). Out: `status`, `flags`, `timestamp_nsec`.
  *
  * On failure the kernel still copies `status` out (TIMEDOUT for `ETIMEDOUT`, ABORTED for `EIO`);
- * a failed drmsim ioctl copies nothing back, so userspace reads the same answer from the error's
- * `code`.
+ * the handler sets it, for an ioctl core that copies the argument back whatever the handler
+ * returned, as `drm_ioctl` does.
  */
 export const hl_wait_cs_args = uapiUnion(
   "hl_wait_cs_args",
@@ -555,12 +528,28 @@ export type HlMemArgs = UapiArgsOf<typeof hl_mem_args>;
 /** `DMA_BUF_CHUNK_MAX_SIZE`: scatter-list entries hold an unsigned int, so no segment exceeds 512 MiB. */
 export const DMA_BUF_CHUNK_MAX_SIZE = 512 * 1024 * 1024;
 
-// --- HL_DEBUG (declared only) -------------------------------------------------------------------
+// --- HL_DEBUG -----------------------------------------------------------------------------------
+
+/** `HL_DEBUG_OP_ETR`: CoreSight ETR configuration. */
+export const HL_DEBUG_OP_ETR = 0;
+/** `HL_DEBUG_OP_ETF`. */
+export const HL_DEBUG_OP_ETF = 1;
+/** `HL_DEBUG_OP_STM`. */
+export const HL_DEBUG_OP_STM = 2;
+/** `HL_DEBUG_OP_FUNNEL`. */
+export const HL_DEBUG_OP_FUNNEL = 3;
+/** `HL_DEBUG_OP_BMON`. */
+export const HL_DEBUG_OP_BMON = 4;
+/** `HL_DEBUG_OP_SPMU`. */
+export const HL_DEBUG_OP_SPMU = 5;
+/** `HL_DEBUG_OP_TIMESTAMP`. */
+export const HL_DEBUG_OP_TIMESTAMP = 6;
+/** `HL_DEBUG_OP_SET_MODE`: `enable` 1 puts the device in debug mode (profiling), 0 takes it out. */
+export const HL_DEBUG_OP_SET_MODE = 7;
 
 /**
- * `struct hl_debug_args`: the CoreSight debug/profiling ioctl. Declared for completeness and for
- * real programs' request numbers; drmsim does not register the ioctl (it answers `EINVAL`, an
- * unknown number).
+ * `struct hl_debug_args`: the CoreSight debug/profiling ioctl. `SET_MODE` enters and leaves debug
+ * mode; the configuration ops are refused outside it (`hl-debug.ts`).
  */
 export const hl_debug_args = uapiStruct(
   "hl_debug_args",
@@ -576,6 +565,8 @@ export const hl_debug_args = uapiStruct(
   },
   { size: 40 },
 );
+/** `struct hl_debug_args` as a caller passes it. */
+export type HlDebugArgs = UapiArgsOf<typeof hl_debug_args>;
 
 // --- request numbers ----------------------------------------------------------------------------
 
@@ -589,5 +580,5 @@ export const DRM_IOCTL_HL_CS = DRM_IOWR(HL_COMMAND_START + HL_IOCTL_CS, hl_cs_ar
 export const DRM_IOCTL_HL_WAIT_CS = DRM_IOWR(HL_COMMAND_START + HL_IOCTL_WAIT_CS, hl_wait_cs_args);
 /** `DRM_IOCTL_HL_MEMORY`. */
 export const DRM_IOCTL_HL_MEMORY = DRM_IOWR(HL_COMMAND_START + HL_IOCTL_MEMORY, hl_mem_args);
-/** `DRM_IOCTL_HL_DEBUG` (not registered by drmsim; see `hl_debug_args`). */
+/** `DRM_IOCTL_HL_DEBUG`. */
 export const DRM_IOCTL_HL_DEBUG = DRM_IOWR(HL_COMMAND_START + HL_IOCTL_DEBUG, hl_debug_args);

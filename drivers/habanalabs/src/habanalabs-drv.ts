@@ -1,7 +1,7 @@
 /**
  * The habanalabs driver plugin (`common/habanalabs_drv.c`, `common/habanalabs_ioctl.c`): an
  * accel device — `DRIVER_COMPUTE_ACCEL` only, so the core gives it `/dev/accel/accelN` and no
- * card or render node — with five driver ioctls: INFO, CB, CS, WAIT_CS and MEMORY.
+ * card or render node — with the six driver ioctls of the header: INFO, CB, CS, WAIT_CS, MEMORY and DEBUG.
  *
  * Like the kernel driver it uses no GEM and no drm_sched: device memory is handles of its own
  * (`HL_MEM_OP_ALLOC`), jobs go straight to hardware queues, and completions are `hl_fence`s
@@ -10,7 +10,6 @@
  */
 import {
   DRM_DEVICE,
-  DRM_RENDER_ALLOW,
   type DrmDevice,
   DrmDriverFeature,
   type DrmFile,
@@ -34,6 +33,7 @@ import { HlCb, HlCtx } from "./context.js";
 import {
   DRM_IOCTL_HL_CB,
   DRM_IOCTL_HL_CS,
+  DRM_IOCTL_HL_DEBUG,
   DRM_IOCTL_HL_INFO,
   DRM_IOCTL_HL_MEMORY,
   DRM_IOCTL_HL_WAIT_CS,
@@ -51,6 +51,7 @@ import {
   HL_MAX_CB_SIZE,
   hl_cb_args,
   hl_cs_args,
+  hl_debug_args,
   hl_info_args,
   hl_info_cs_counters,
   hl_info_cs_timeout_event,
@@ -61,8 +62,10 @@ import {
   hl_mem_args,
   hl_wait_cs_args,
 } from "./habanalabs-accel.js";
+import { hlDebugIoctl } from "./hl-debug.js";
 import { HL_DEVICE, type HlDevice, type HlDeviceOptions, habanalabsProviders } from "./hl-device.js";
 import { hlDmaBufApply } from "./hl-dma-buf.js";
+import { DRM_IOCTL_DRMSIM_HL_HW_NEXT, drmsim_hl_hw_next } from "./hl-hw-model.js";
 import { hlMemIoctl } from "./memory.js";
 
 /** habanalabs' `struct drm_driver` data: an accel driver, nothing else. */
@@ -212,7 +215,7 @@ function hlInfoIoctl(ctx: HlCtx, args: UapiValue<typeof hl_info_args>): void {
 /**
  * The habanalabs driver plugin. Everything it does to the DRM core is in `apply()`: a compute
  * context per open, the device-memory dma-buf exporter's `dma_buf_ops` (`hl-dma-buf.ts`) and the
- * five ioctls. The hardware and the kernel-side state are `HlDevice`, which the device container
+ * six ioctls (and the drmsim-only side channel). The hardware and the kernel-side state are `HlDevice`, which the device container
  * builds (`habanalabsProviders`).
  */
 export class HabanalabsDriver {
@@ -239,14 +242,17 @@ export class HabanalabsDriver {
     hooks.driver.postclose.tap(name, (file) => {
       const ctx = hlFprivOf(file).ctx;
       if (hdev.computeCtx === ctx) hdev.computeCtxInRelease = true;
+      // hpriv_release: debug mode ends with the context that set it.
+      if (hdev.debugCtx === ctx) hdev.debugCtx = null;
       file.driverPriv = undefined;
       ctx.put();
     });
     hooks.driver.release.tap(name, () => hdev.fini());
     hlDmaBufApply(hooks, hdev, name);
     hooks.driver.ioctls.tap(name, (ioctls) => {
-      // hl_ioctls[]: every one DRM_RENDER_ALLOW (the accel node has no master and no auth).
-      const flags = DRM_RENDER_ALLOW;
+      // hl_drm_ioctls[]: flags 0 for every one. An accel node is not a render node: drm_ioctl_permit
+      // asks an accel client for neither DRM_RENDER_ALLOW nor authentication.
+      const flags = 0;
       const ctxOf = (file: DrmFile) => hlFprivOf(file).ctx;
       ioctls.add(
         drmIoctlDefDrv("HL_INFO", DRM_IOCTL_HL_INFO, hl_info_args, (f, a) => hlInfoIoctl(ctxOf(f), a), flags),
@@ -272,6 +278,25 @@ export class HabanalabsDriver {
           DRM_IOCTL_HL_MEMORY,
           hl_mem_args,
           (f, a, call) => hlMemIoctl(ctxOf(f), call.proc, a),
+          flags,
+        ),
+      );
+      ioctls.add(
+        drmIoctlDefDrv(
+          "HL_DEBUG",
+          DRM_IOCTL_HL_DEBUG,
+          hl_debug_args,
+          (f, a) => hlDebugIoctl(ctxOf(f), a),
+          flags,
+        ),
+      );
+      // drmsim only (hl-hw-model.ts): the simulation's side channel, above the header's range.
+      ioctls.add(
+        drmIoctlDefDrv(
+          "DRMSIM_HL_HW_NEXT",
+          DRM_IOCTL_DRMSIM_HL_HW_NEXT,
+          drmsim_hl_hw_next,
+          (f, a) => ctxOf(f).hwOverrides.push(a.jobs.read(a.count)),
           flags,
         ),
       );

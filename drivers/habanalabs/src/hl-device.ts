@@ -45,6 +45,7 @@ import type { HlCs } from "./command-submission.js";
 import type { HlCtx } from "./context.js";
 import type { HlDmabufPriv } from "./hl-dma-buf.js";
 import { HlDramPool } from "./hl-dram.js";
+import { HL_DEFAULT_HW_MODEL, HL_HW_MODEL, type HlHwModel } from "./hl-hw-model.js";
 import {
   HL_DEFAULT_QUEUES,
   HL_QUEUE_LENGTH,
@@ -133,6 +134,7 @@ export function habanalabsProviders(options: HlDeviceOptions = {}): DrmProvider[
     { provide: HL_DEVICE_OPTIONS, useValue: o },
     { provide: PCI_DEV, useValue: o.pci },
     { provide: HL_DRAM, useFactory: () => new HlDramPool(o.dramBase, o.dramSize, o.dramPageSize) },
+    { provide: HL_HW_MODEL, useValue: HL_DEFAULT_HW_MODEL },
     { provide: HL_DEVICE, useClass: HlDevice },
   ];
 }
@@ -204,6 +206,8 @@ export class HlDevice {
   computeCtx: HlCtx | null = null;
   /** `hdev->compute_ctx_in_release`: the user closed its fd, and its context is not released yet. */
   computeCtxInRelease = false;
+  /** `hdev->in_debug`: the context that put the device in debug mode (`HL_DEBUG`), or null. */
+  debugCtx: HlCtx | null = null;
   /** Woken when a reset finishes. */
   readonly resetDone: WaitQueue;
   private nextAsid = 1;
@@ -215,6 +219,8 @@ export class HlDevice {
     /** Device memory (HBM). */
     @inject(HL_DRAM) readonly dram: HlDramPool,
     @inject(HW_ENGINE_FACTORY) engines: HardwareEngineFactory,
+    /** How long jobs run and which hang (`hl-hw-model.ts`). */
+    @inject(HL_HW_MODEL) readonly hwModel: HlHwModel,
   ) {
     DEVICES.set(drm, this);
     this.maxPendingCs = options.maxPendingCs;

@@ -1,14 +1,8 @@
 /** Test rig for the habanalabs tests; the userspace side is `@drmsim/habanalabs/user` (`src/user`). */
 import { DrmPluginHost } from "@drmsim/drm";
 import { type KernelError, type Process, Simulator, WaitQueue } from "@drmsim/runtime";
-import {
-  type HlCsArgs,
-  type HlCsChunk,
-  type HlDeviceOptions,
-  habanalabsProbe,
-  hlDeviceOf,
-} from "../src/index.js";
-import { hlthunkCommandSubmission } from "../src/user/index.js";
+import { type HlCsArgs, type HlDeviceOptions, habanalabsProbe, hlDeviceOf } from "../src/index.js";
+import { type HlthunkChunk, hlthunkCommandSubmission } from "../src/user/index.js";
 
 /** A simulator, a host and one habanalabs device. */
 export function rig(options: HlDeviceOptions = {}, probe: Parameters<typeof habanalabsProbe>[2] = {}) {
@@ -22,7 +16,7 @@ export function rig(options: HlDeviceOptions = {}, probe: Parameters<typeof haba
 export async function cs(
   p: Process,
   fd: number,
-  chunks: HlCsChunk[],
+  chunks: HlthunkChunk[],
   extra: NonNullable<HlCsArgs["in"]> = {},
 ) {
   return Number((await hlthunkCommandSubmission(p, fd, chunks, extra)).seq);

@@ -12,9 +12,9 @@ import {
   HL_CS_SEQ_NONE,
   HL_SYNC_STREAM_JOB_NS,
   type HlCsArgs,
-  type HlCsChunk,
 } from "../src/index.js";
 import {
+  type HlthunkChunk,
   hlthunkCommandSubmission,
   hlthunkRequestCommandBuffer,
   hlthunkWaitForCs,
@@ -40,9 +40,9 @@ async function open(app: Process) {
           ])
         ).seq,
       ),
-    signal: (queue: number, extra: HlCsChunk = {}) =>
+    signal: (queue: number, extra: HlthunkChunk = {}) =>
       hlthunkCommandSubmission(app, fd, [{ queue_index: queue, ...extra }], { cs_flags: HL_CS_FLAGS_SIGNAL }),
-    wait: (queue: number, signalSeq: number | bigint, extra: HlCsChunk = {}) =>
+    wait: (queue: number, signalSeq: number | bigint, extra: HlthunkChunk = {}) =>
       hlthunkCommandSubmission(
         app,
         fd,

@@ -16,12 +16,12 @@ import { describe, expect, it } from "vitest";
 import {
   HL_GAUDI2_QUEUES,
   HL_WAIT_CS_STATUS_COMPLETED,
-  type HlCsChunk,
   type HlDeviceOptions,
   habanalabsProbe,
   hlDeviceOf,
 } from "../src/index.js";
 import {
+  type HlthunkChunk,
   hlthunkDeviceMemoryAlloc,
   hlthunkDeviceMemoryMap,
   hlthunkRequestCommandBuffer,
@@ -43,8 +43,8 @@ async function openWithBuffers(p: Process) {
   const fd = await p.open("/dev/accel/accel0");
   const cb = await hlthunkRequestCommandBuffer(p, fd, 4096);
   const va = await hlthunkDeviceMemoryMap(p, fd, await hlthunkDeviceMemoryAlloc(p, fd, 4096));
-  const dma: HlCsChunk = { queue_index: 0, cb_handle: cb, cb_size: 64, exec_ns: 10_000 };
-  const tpc: HlCsChunk = { queue_index: TPC_2, cb_handle: va, cb_size: 64, exec_ns: 20_000 };
+  const dma: HlthunkChunk = { queue_index: 0, cb_handle: cb, cb_size: 64, exec_ns: 10_000 };
+  const tpc: HlthunkChunk = { queue_index: TPC_2, cb_handle: va, cb_size: 64, exec_ns: 20_000 };
   return { fd, dma, tpc };
 }
 

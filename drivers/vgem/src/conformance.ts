@@ -1,7 +1,8 @@
 /**
  * vgem as `@drmsim/testing`'s conformance suite (and `drmsim validate drivers/vgem`) drives it: a
  * job is a vgem fence attached to the buffer, which the driver force-signals after its 10 s
- * timeout; both vgem ioctls are called through `@drmsim/vgem/user` and then corrupted — the pads
+ * timeout; both vgem ioctls (and the drmsim-only fence-error side channel) are called through
+ * `@drmsim/vgem/user` and then corrupted — the pads
  * and flags the suite derives from their layouts, and the unknown ids `vgem_fence.c` answers with
  * `ENOENT`. A plain object of the suite's `ConformanceDriver` shape, so vgem needs no dependency
  * on the test package (whose own tests use vgem). There is no kernel counterpart.
@@ -20,6 +21,9 @@ interface Work {
   readonly fd: number;
 }
 type Ids = Readonly<Record<string, number>>;
+
+/** `EIO`, the error a failed job's fence carries in the side channel's valid call. */
+const EIO = 5;
 
 /** The conformance description of vgem. */
 export const driver = {
@@ -58,6 +62,28 @@ export const driver = {
           errno: "ENOENT",
           corrupt: (a: { fence: number }) => {
             a.fence = 99;
+          },
+        },
+      ],
+    },
+    {
+      // drmsim only: the side channel vgemFenceSignal uses for a fence that carries an error.
+      name: "DRMSIM_VGEM_FENCE_ERROR",
+      prepare: async ({ proc, fd }: Work, ids: Ids) => ({ fence: await vgemFenceAttach(proc, fd, ids.bo!) }),
+      call: ({ proc, fd }: Work, ids: Ids) => vgemFenceSignal(proc, fd, ids.fence!, -EIO),
+      invalid: [
+        {
+          what: "an unknown fence id",
+          errno: "ENOENT",
+          corrupt: (a: { fence: number }) => {
+            a.fence = 99;
+          },
+        },
+        {
+          what: "an error that is not a negative errno",
+          errno: "EINVAL",
+          corrupt: (a: { error: number }) => {
+            a.error = 5;
           },
         },
       ],

@@ -1,19 +1,12 @@
 /**
  * The vgem uAPI (`include/uapi/drm/vgem_drm.h`): ioctl numbers, flags and argument structs as the
- * header lays them out, plus drmsim's two opt-in extensions that the kernel lacks (see
- * `VGEM_FENCE_NOTIMEOUT` and `drm_vgem_fence_signal.error`).
+ * header lays them out, plus drmsim's two opt-in extensions that the kernel lacks: the flag
+ * `VGEM_FENCE_NOTIMEOUT` (IGT's `WIP_VGEM_FENCE_NOTIMEOUT`) and the drmsim-only ioctl
+ * `DRM_IOCTL_DRMSIM_VGEM_FENCE_ERROR`, the side channel that gives a fence an error before it is
+ * signalled (no member of the header's structs carries one).
  */
 import { DRM_COMMAND_BASE, DRM_IOW, DRM_IOWR } from "@drmsim/drm";
-import {
-  __u32,
-  ext,
-  flagsMask,
-  KernelError,
-  MAX_ERRNO,
-  mbz,
-  type UapiArgsOf,
-  uapiStruct,
-} from "@drmsim/runtime";
+import { __s32, __u32, flagsMask, mbz, type UapiArgsOf, uapiStruct } from "@drmsim/runtime";
 
 /** `DRM_VGEM_FENCE_ATTACH`: driver ioctl 0x1, i.e. `DRM_COMMAND_BASE + 0x1`. */
 export const DRM_VGEM_FENCE_ATTACH = 0x1;
@@ -50,23 +43,10 @@ export const drm_vgem_fence_attach = uapiStruct(
 /** `struct drm_vgem_fence_attach` as a caller passes it. */
 export type DrmVgemFenceAttach = UapiArgsOf<typeof drm_vgem_fence_attach>;
 
-/**
- * `struct drm_vgem_fence_signal`: `fence` is the id from FENCE_ATTACH; `flags` must be 0.
- * drmsim extension, for JavaScript callers only: `error` — a negative errno (e.g. `-5` for EIO)
- * the fence carries when it signals, to model a failed GPU job; 0 or absent is a plain signal.
- */
+/** `struct drm_vgem_fence_signal`: `fence` is the id from FENCE_ATTACH; `flags` must be 0. */
 export const drm_vgem_fence_signal = uapiStruct(
   "drm_vgem_fence_signal",
-  {
-    fence: __u32,
-    flags: mbz(__u32),
-    error: ext((v, field) => {
-      const e = v ?? 0;
-      if (typeof e !== "number" || !Number.isInteger(e) || e > 0 || e < -MAX_ERRNO)
-        throw new KernelError("EINVAL", `${field} must be 0 or a negative errno, got ${String(e)}`);
-      return e;
-    }),
-  },
+  { fence: __u32, flags: mbz(__u32) },
   { size: 8 },
 );
 /** `struct drm_vgem_fence_signal` as a caller passes it. */
@@ -81,4 +61,27 @@ export const DRM_IOCTL_VGEM_FENCE_ATTACH = DRM_IOWR(
 export const DRM_IOCTL_VGEM_FENCE_SIGNAL = DRM_IOW(
   DRM_COMMAND_BASE + DRM_VGEM_FENCE_SIGNAL,
   drm_vgem_fence_signal,
+);
+
+/**
+ * drmsim only: `struct drmsim_vgem_fence_error` — the outstanding fence `fence` will carry `error`
+ * (a negative errno, e.g. `-5` for EIO) when it is signalled, to model a failed GPU job.
+ */
+export const drmsim_vgem_fence_error = uapiStruct(
+  "drmsim_vgem_fence_error",
+  { fence: __u32, error: __s32 },
+  { size: 8 },
+);
+/** `struct drmsim_vgem_fence_error` as a caller passes it. */
+export type DrmsimVgemFenceError = UapiArgsOf<typeof drmsim_vgem_fence_error>;
+
+/**
+ * The side-channel ioctl's number within the driver range: the top (`DRM_COMMAND_BASE + 0x5f`),
+ * far from the header's, which count up from 0x1.
+ */
+export const DRMSIM_VGEM_FENCE_ERROR = 0x5f;
+/** `DRM_IOCTL_DRMSIM_VGEM_FENCE_ERROR`: drmsim only, never in `vgem_drm.h`. */
+export const DRM_IOCTL_DRMSIM_VGEM_FENCE_ERROR = DRM_IOW(
+  DRM_COMMAND_BASE + DRMSIM_VGEM_FENCE_ERROR,
+  drmsim_vgem_fence_error,
 );

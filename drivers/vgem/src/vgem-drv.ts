@@ -25,15 +25,18 @@ import {
 import type { Simulator } from "@drmsim/runtime";
 import { inject } from "tsyringe";
 import {
+  DRM_IOCTL_DRMSIM_VGEM_FENCE_ERROR,
   DRM_IOCTL_VGEM_FENCE_ATTACH,
   DRM_IOCTL_VGEM_FENCE_SIGNAL,
   drm_vgem_fence_attach,
   drm_vgem_fence_signal,
+  drmsim_vgem_fence_error,
 } from "./vgem-drm.js";
 import {
   VgemFile,
   vgemFenceApply,
   vgemFenceAttachIoctl,
+  vgemFenceErrorIoctl,
   vgemFenceSignalIoctl,
   vgemFileOf,
 } from "./vgem-fence.js";
@@ -93,6 +96,16 @@ export class VgemDriver {
           DRM_IOCTL_VGEM_FENCE_SIGNAL,
           drm_vgem_fence_signal,
           vgemFenceSignalIoctl,
+          DRM_RENDER_ALLOW,
+        ),
+      );
+      // drmsim only (the side channel of vgem-drm.ts), above the header's range.
+      ioctls.add(
+        drmIoctlDefDrv(
+          "DRMSIM_VGEM_FENCE_ERROR",
+          DRM_IOCTL_DRMSIM_VGEM_FENCE_ERROR,
+          drmsim_vgem_fence_error,
+          vgemFenceErrorIoctl,
           DRM_RENDER_ALLOW,
         ),
       );

@@ -12,10 +12,11 @@
 import { DmaFence, dmaFenceContextAlloc } from "@drmsim/dma-fence";
 import { DmaResvUsage, dmaResvUsageRw } from "@drmsim/dma-resv";
 import type { DrmDevice, DrmFile, DrmHooks } from "@drmsim/drm";
-import { KernelError, type TimerHandle, type UapiValue } from "@drmsim/runtime";
+import { KernelError, MAX_ERRNO, type TimerHandle, type UapiValue } from "@drmsim/runtime";
 import {
   type drm_vgem_fence_attach,
   type drm_vgem_fence_signal,
+  type drmsim_vgem_fence_error,
   VGEM_FENCE_NOTIMEOUT,
   VGEM_FENCE_TIMEOUT_NS,
   VGEM_FENCE_WRITE,
@@ -128,28 +129,44 @@ export async function vgemFenceAttachIoctl(
 }
 
 /**
- * `vgem_fence_signal_ioctl`: signals fence `fence` and releases the id. Non-zero flags or
- * (extension) an `error` that is not a negative errno were refused on entry (`EINVAL`); `ENOENT`
- * for an unknown or already-signalled id; `ETIMEDOUT` if the safety timer had already expired it
- * (the id is released all the same).
+ * `vgem_fence_signal_ioctl`: signals fence `fence` and releases the id. Non-zero flags were refused
+ * on entry (`EINVAL`); `ENOENT` for an unknown or already-signalled id; `ETIMEDOUT` if the safety
+ * timer had already expired it (the id is released all the same).
  */
 export function vgemFenceSignalIoctl(file: DrmFile, args: UapiValue<typeof drm_vgem_fence_signal>): void {
   const id = args.fence;
-  const error = args.error;
   const vfile = vgemFileOf(file);
   const fence = vfile.fences.get(id);
   if (fence === undefined || fence === null)
     throw new KernelError("ENOENT", `VGEM_FENCE_SIGNAL: no outstanding fence ${id} in this file`);
   vfile.fences.set(id, null);
   const expired = fence.isSignaled();
-  if (!expired) {
-    if (error !== 0) fence.setError(error);
-    fence.signal();
-  }
+  if (!expired) fence.signal();
   fence.put();
   if (expired)
     throw new KernelError(
       "ETIMEDOUT",
       `VGEM_FENCE_SIGNAL: fence ${id} had already expired (10 s safety timeout)`,
     );
+}
+
+/**
+ * drmsim only, `DRM_IOCTL_DRMSIM_VGEM_FENCE_ERROR`: the outstanding fence `fence` will carry
+ * `error` when it signals (`dma_fence_set_error`). `EINVAL` for an error that is not a negative
+ * errno, `ENOENT` for an unknown or signalled id, `ETIMEDOUT` for a fence the safety timer already
+ * expired; nothing changes on failure.
+ */
+export function vgemFenceErrorIoctl(file: DrmFile, args: UapiValue<typeof drmsim_vgem_fence_error>): void {
+  const { fence: id, error } = args;
+  if (error >= 0 || error < -MAX_ERRNO)
+    throw new KernelError("EINVAL", `DRMSIM_VGEM_FENCE_ERROR: error must be a negative errno, got ${error}`);
+  const fence = vgemFileOf(file).fences.get(id);
+  if (fence === undefined || fence === null)
+    throw new KernelError("ENOENT", `DRMSIM_VGEM_FENCE_ERROR: no outstanding fence ${id} in this file`);
+  if (fence.isSignaled())
+    throw new KernelError(
+      "ETIMEDOUT",
+      `DRMSIM_VGEM_FENCE_ERROR: fence ${id} already expired (10 s safety timeout)`,
+    );
+  fence.setError(error);
 }

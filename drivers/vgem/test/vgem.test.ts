@@ -9,9 +9,11 @@ import {
   DRM_IOCTL_MODE_DESTROY_DUMB,
   DRM_IOCTL_PRIME_FD_TO_HANDLE,
   DRM_IOCTL_PRIME_HANDLE_TO_FD,
+  DRM_RENDER_ALLOW,
   type DrmDevice,
   DrmPluginHost,
   drmCloseBufferHandle,
+  drmIoctlLookup,
   drmModeCreateDumbBuffer,
   drmModeMapDumbBuffer,
   drmPrimeFDToHandle,
@@ -21,8 +23,12 @@ import {
 import { EPOLLIN, EPOLLOUT, type PollFd, Process, Simulator, secs } from "@drmsim/runtime";
 import { describe, expect, it } from "vitest";
 import {
+  DRM_IOCTL_DRMSIM_VGEM_FENCE_ERROR,
   DRM_IOCTL_VGEM_FENCE_ATTACH,
   DRM_IOCTL_VGEM_FENCE_SIGNAL,
+  drm_vgem_fence_attach,
+  drm_vgem_fence_signal,
+  drmsim_vgem_fence_error,
   VGEM_FENCE_NOTIMEOUT,
   VGEM_FENCE_WRITE,
   vgemFileOf,
@@ -305,6 +311,58 @@ describe("vgem (IGT prime_vgem behaviours, from userspace)", () => {
     expect(fHang!.isSignaled()).toBe(false);
     await sim.exec("app", () => signal(app, fd, hang));
     expect(fHang!.isSignaled()).toBe(true);
+    app.exit();
+    host.remove(dev);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+
+  it("the header's ioctls at their numbers and sizes, and the side channel above them", () => {
+    const { sim, host, dev } = setup();
+    expect([drm_vgem_fence_attach.size, drm_vgem_fence_signal.size, drmsim_vgem_fence_error.size]).toEqual([
+      16, 8, 8,
+    ]);
+    expect([
+      DRM_IOCTL_VGEM_FENCE_ATTACH,
+      DRM_IOCTL_VGEM_FENCE_SIGNAL,
+      DRM_IOCTL_DRMSIM_VGEM_FENCE_ERROR,
+    ]).toEqual([0xc0106441, 0x40086442, 0x4008649f]);
+    const defs = [
+      DRM_IOCTL_VGEM_FENCE_ATTACH,
+      DRM_IOCTL_VGEM_FENCE_SIGNAL,
+      DRM_IOCTL_DRMSIM_VGEM_FENCE_ERROR,
+    ].map((cmd) => [drmIoctlLookup(dev, cmd)?.name, drmIoctlLookup(dev, cmd)?.flags]);
+    expect(defs).toEqual([
+      ["VGEM_FENCE_ATTACH", DRM_RENDER_ALLOW],
+      ["VGEM_FENCE_SIGNAL", DRM_RENDER_ALLOW],
+      ["DRMSIM_VGEM_FENCE_ERROR", DRM_RENDER_ALLOW],
+    ]);
+    // Nothing at 0x40 (the header starts at 1) and nothing after SIGNAL.
+    expect(drmIoctlLookup(dev, DRM_IOCTL_VGEM_FENCE_ATTACH - 1)).toBeUndefined();
+    expect(drmIoctlLookup(dev, DRM_IOCTL_VGEM_FENCE_SIGNAL + 1)).toBeUndefined();
+    host.remove(dev);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+
+  it("side channel: DRMSIM_VGEM_FENCE_ERROR gives an outstanding fence the error it signals with; bad calls change nothing", async () => {
+    const { sim, host, dev } = setup();
+    const app = new Process(sim, "app");
+    await sim.exec("app", async () => {
+      const fd = await app.open("/dev/dri/card0");
+      const bo = await drmModeCreateDumbBuffer(app, fd, 8, 8, 32);
+      const id = await attach(app, fd, bo.handle, VGEM_FENCE_WRITE);
+      const fence = fencesOf(fileOf(dev, app).gem.peek(bo.handle)!.resv, DmaResvUsage.WRITE)[0]!;
+      const setError = (a: object) => app.ioctl(fd, DRM_IOCTL_DRMSIM_VGEM_FENCE_ERROR, a);
+      await expect(setError({ fence: id, error: 0 })).rejects.toMatchObject({ code: "EINVAL" });
+      await expect(setError({ fence: id, error: -5000 })).rejects.toMatchObject({ code: "EINVAL" });
+      await expect(setError({ fence: id + 1, error: -5 })).rejects.toMatchObject({ code: "ENOENT" });
+      expect(fence.error).toBe(0);
+      await setError({ fence: id, error: -5 });
+      expect(fence.isSignaled()).toBe(false);
+      await signal(app, fd, id);
+      expect(fence.getStatus()).toBe(-5);
+      // Signalled: the id is empty now.
+      await expect(setError({ fence: id, error: -5 })).rejects.toMatchObject({ code: "ENOENT" });
+    });
     app.exit();
     host.remove(dev);
     expect(sim.teardown().findings).toEqual([]);

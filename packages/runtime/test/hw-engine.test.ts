@@ -35,6 +35,36 @@ describe("HardwareEngine", () => {
     expect(sim.teardown().findings).toEqual([]);
   });
 
+  it("a stalled command raises its interrupt after afterNs and never completes until reset; a reset before drops the interrupt", async () => {
+    const sim = new Simulator();
+    const eng = new HardwareEngine(sim, "gfx0");
+    const { log, cmd } = recorder(sim);
+    const irqs: [number, string][] = [];
+    eng.submit(cmd("a", usecs(5)));
+    eng.submit({
+      ...cmd("bad", usecs(100)),
+      stall: { afterNs: usecs(3), irq: () => irqs.push([sim.now, sim.current.label]) },
+    });
+    eng.submit(cmd("c", usecs(1)));
+    await sim.run();
+    expect(irqs).toEqual([[usecs(8), eng.irq.label]]);
+    expect(log.map((e) => e.label)).toEqual(["a"]); // "bad" holds the engine: c never starts
+    expect(eng.busy).toBe(1);
+    eng.reset(-5, { abortQueued: true });
+    await sim.run();
+    expect(log.map((e) => [e.label, e.status])).toEqual([
+      ["a", 0],
+      ["bad", -5],
+      ["c", -5],
+    ]);
+    // Reset while the stalled command is still short of its bad packet: no interrupt.
+    eng.submit({ ...cmd("bad2", 0), stall: { afterNs: usecs(10), irq: () => irqs.push([sim.now, "late"]) } });
+    sim.schedule(usecs(2), () => eng.reset());
+    await sim.run();
+    expect(irqs).toHaveLength(1);
+    expect(sim.teardown().findings).toEqual([]);
+  });
+
   it("runs N-wide with width, and accounts busy time once per overlap", async () => {
     const sim = new Simulator();
     const eng = new HardwareEngine(sim, "dma", { width: 2 });

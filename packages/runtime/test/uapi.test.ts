@@ -313,3 +313,47 @@ it("UserPtr: the declared count sizes a default read", () => {
   expect(p.read()).toEqual([4, 5]);
   expect(p.read(1, 2)).toEqual([6]);
 });
+
+describe("UserPtr.readBytes: raw bytes a kernel parses itself (command streams, ops at a stride)", () => {
+  const op = uapiStruct("op", { a: __u32, b: __u16, c: __u16 }, { size: 8 });
+  const arg = uapiStruct(
+    "arg",
+    { buf: userPtr(__u8, "size"), ops: userPtr(op), size: __u32, pad: __u32 },
+    { size: 24 },
+  );
+
+  it("reads a simulated process's typed array as is, lays an array of structs out as their C bytes, and faults past the end", () => {
+    const sim = new Simulator();
+    const bytes = Uint8Array.from([1, 2, 3, 4, 5]);
+    const v = uapiCopyFromJs(
+      arg,
+      { buf: bytes, ops: [{ a: 0x01020304, b: 5, c: 6 }, { a: 7 }], size: 5 },
+      ctxOf(sim),
+    );
+    expect([...v.buf.readBytes(5)]).toEqual([1, 2, 3, 4, 5]);
+    expect(v.buf.read()).toEqual([1, 2, 3, 4, 5]);
+    expect([...v.ops.readBytes(12)]).toEqual([4, 3, 2, 1, 5, 0, 6, 0, 7, 0, 0, 0]);
+    expect(v.ops.readBytes(0)).toHaveLength(0);
+    expect(() => v.buf.readBytes(6)).toThrow(expect.objectContaining({ code: "EFAULT" }));
+    expect(() => v.ops.readBytes(17)).toThrow(expect.objectContaining({ code: "EFAULT" }));
+    // An element no C program could store is EINVAL as it is laid out.
+    const bad = uapiCopyFromJs(arg, { ops: [{ a: -1 }] }, ctxOf(sim));
+    expect(() => bad.ops.readBytes(8)).toThrow(expect.objectContaining({ code: "EINVAL" }));
+    const none = uapiCopyFromJs(arg, {}, ctxOf(sim));
+    expect(() => none.buf.readBytes(1)).toThrow(/NULL/);
+  });
+
+  it("reads a real program's memory through the bridge, and scalar arrays decode from one view", () => {
+    const sim = new Simulator();
+    const mem = new FlatMemory();
+    const at = mem.map(0x4000n, Uint8Array.from([9, 8, 7, 6, 0xff, 0xff, 0, 0]));
+    const block = new Uint8Array(24);
+    new DataView(block.buffer).setBigUint64(0, at, true);
+    new DataView(block.buffer).setUint32(16, 8, true);
+    const v = uapiDecode(arg, block, ctxOf(sim, mem));
+    expect([...v.buf.readBytes(8)]).toEqual([9, 8, 7, 6, 0xff, 0xff, 0, 0]);
+    expect(v.buf.as<number>(__u16).read(4)).toEqual([0x0809, 0x0607, 0xffff, 0]);
+    expect(v.buf.as<number>(__u32).read(1, 1)).toEqual([0xffff]);
+    expect(() => v.buf.readBytes(9)).toThrow(expect.objectContaining({ code: "EFAULT" }));
+  });
+});

@@ -448,7 +448,15 @@ function fromTemplate(
     if (path !== undefined) {
       let parent = out as Record<string | number, unknown>;
       for (const k of path.slice(0, -1)) parent = parent[k] as Record<string | number, unknown>;
-      parent[path.at(-1)!] = resolveValue(world, proc, fd, spec.badValue, out);
+      const v = resolveValue(world, proc, fd, spec.badValue, out);
+      // A leaf inside a byte buffer (a command stream, ops at a stride) is an element of a typed
+      // array, which stores only its own kind of number: give it the value as that kind.
+      if (ArrayBuffer.isView(parent)) {
+        const big = parent instanceof BigInt64Array || parent instanceof BigUint64Array;
+        const num = Math.trunc(Number(v));
+        const n = typeof v === "bigint" ? v : BigInt(Number.isFinite(num) ? num : 0);
+        parent[path.at(-1)!] = big ? n : Number(BigInt.asIntN(53, n));
+      } else parent[path.at(-1)!] = v;
     }
   }
   return out;

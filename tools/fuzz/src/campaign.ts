@@ -1,6 +1,6 @@
 /**
  * `pnpm fuzz [--runs N] [--seed S] [--calls C] [--min-calls M] [--no-shrink] [--sweep]`: a fuzz
- * campaign (`--runs 60 --seed 24301 --min-calls 2000` is CI's), or (`--sweep`) the
+ * campaign (`--runs 60 --seed 24301 --min-calls 4000` is CI's), or (`--sweep`) the
  * allocation-failure sweep. Prints calls made, invariants checked, calls and successes per ioctl
  * (and those below the success floor), and failures with the shrunk counterexample (the first
  * failing sequence as it ran with `--no-shrink`); exits 1 on a failure.

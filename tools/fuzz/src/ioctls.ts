@@ -7,18 +7,29 @@
 import {
   coreIoctl,
   coreIoctls,
+  DRM_COMMAND_BASE,
   DRM_COMMAND_END,
   DRM_IO,
   type DrmDevice,
   type DrmIoctlDef,
   DrmPluginHost,
+  drmIoctlLookup,
 } from "@drmsim/drm";
 import { Simulator, type UapiElem, type UapiLayout } from "@drmsim/runtime";
 import type { FuzzDriver } from "./drivers.js";
 
-/** A name no table defines; its request (the last driver number) must be answered with `EINVAL`. */
+/**
+ * A name no table defines; its request (the highest driver number no device of the world defines
+ * — drivers put their drmsim-only side channels at the top of the range) must be answered with
+ * `EINVAL`.
+ */
 export const BOGUS_IOCTL = "FUZZ_NOT_AN_IOCTL";
-const BOGUS_CMD = DRM_IO(DRM_COMMAND_END - 1);
+
+function bogusCmd(devices: readonly DrmDevice[]): number {
+  for (let nr = DRM_COMMAND_END - 1; nr >= DRM_COMMAND_BASE; nr--)
+    if (devices.every((d) => drmIoctlLookup(d, DRM_IO(nr)) === undefined)) return DRM_IO(nr);
+  throw new Error("fuzz: the devices define every driver ioctl number");
+}
 
 /** The definition `name` has on `dev` (its driver table, else the core's), or undefined. */
 export function ioctlDefOn(dev: DrmDevice, name: string): DrmIoctlDef | undefined {
@@ -34,9 +45,9 @@ export function ioctlDefOf(devices: readonly DrmDevice[], name: string): DrmIoct
   return coreIoctl(name);
 }
 
-/** The request code of `name` (`BOGUS_IOCTL`'s is a number no table defines). */
+/** The request code of `name` (`BOGUS_IOCTL`'s is a number no table of `devices` defines). */
 export function ioctlCmdOf(devices: readonly DrmDevice[], name: string): number {
-  if (name === BOGUS_IOCTL) return BOGUS_CMD;
+  if (name === BOGUS_IOCTL) return bogusCmd(devices);
   const def = ioctlDefOf(devices, name);
   if (def === undefined) throw new Error(`fuzz: no ioctl named ${name}`);
   return def.cmd;

@@ -97,6 +97,9 @@ export const BUILTIN_REACH: Readonly<Record<string, FuzzReach>> = {
       // ALLOC_CTX reads no context id; the others read in.ctx_id.
       AMDGPU_CTX: (args, found) =>
         inOf(args).op === AMDGPU_CTX_OP_ALLOC_CTX ? dropPath(found, "in.ctx_id") : found,
+      // in.ctx_id names a context of the file behind in.fd (a master's reach, by design), and the
+      // process-wide op reads none.
+      AMDGPU_SCHED: (_args, found) => dropPath(found, "in.ctx_id"),
       // in.handle is the sequence number to wait for.
       AMDGPU_WAIT_CS: (_args, found) => dropPath(found, "in.handle"),
       // CREATE reads the BO handles, FREE the queue id.

@@ -190,6 +190,9 @@ async function prepared(c: SweepCase, seed: number): Promise<{ w: FuzzWorld; cal
   await w.sim.exec("sweep-prepare", async () => {
     sc = await c.prepare(w);
   });
+  // The world's setup leaves GPU work in flight (amdgpu's first CS): let it finish, so that what
+  // the swept call leaves behind is all the diff shows.
+  await w.sim.runUntilIdle();
   return { w, call: sc! };
 }
 

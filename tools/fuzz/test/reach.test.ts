@@ -88,23 +88,18 @@ describe("namedRefs: which members of an argument name objects", () => {
         ctx_id: 1,
         num_chunks: 4,
         chunks: [
-          amdgpuCsChunkIb({
-            ip_type: 0,
-            ring: 0,
-            duration_ns: 1,
-            fill: { bo_handle: 7, offset: 0, data: [1] },
-          }),
+          amdgpuCsChunkIb({ ip_type: 0, ring: 0, va_start: 0x100000, ib_bytes: 64 }),
           amdgpuCsChunkBoList([7, 8]),
           amdgpuCsChunkSyncobjIn([2]),
           amdgpuCsChunkDeps([{ ip_type: 0, ip_instance: 0, ring: 0, ctx_id: 1, handle: 99 }]),
         ],
       },
     };
-    // Without the driver's corrections every `handle` would be a GEM handle; with them a syncobj
-    // chunk's handle is a syncobj and a dependency's is a sequence number (not a reference).
+    // An IB names no object (its address is the VM's business); without the driver's corrections
+    // every `handle` would be a GEM handle; with them a syncobj chunk's handle is a syncobj and a
+    // dependency's is a sequence number (not a reference).
     expect(paths(namedRefs(def, args, c.driver, c.file))).toEqual([
       "in.ctx_id:ctx",
-      "in.chunks.0.chunk_data.fill.bo_handle:gem",
       "in.chunks.1.chunk_data.bo_info_ptr.0.bo_handle:gem",
       "in.chunks.1.chunk_data.bo_info_ptr.1.bo_handle:gem",
       "in.chunks.2.chunk_data.0.handle:syncobj",

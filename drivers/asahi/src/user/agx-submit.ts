@@ -1,41 +1,21 @@
 /**
- * Mesa's asahi submission (`agx_batch.c`, `hk_queue.c`): the commands of a submit, its syncobj
- * entries, and `DRM_IOCTL_ASAHI_SUBMIT`. drmsim does not decode a byte-level command buffer yet:
- * commands go in the `commands` extension (see `DrmAsahiCommand`).
+ * Mesa's asahi submission (`agx_batch.c`, `hk_queue.c`): the syncobj entries of a submit, its
+ * byte command buffer (`agx-cmdbuf.ts`), and `DRM_IOCTL_ASAHI_SUBMIT`.
  */
 import type { Process } from "@drmsim/runtime";
 import {
-  DRM_ASAHI_BARRIER_NONE,
-  DRM_ASAHI_CMD_COMPUTE,
-  DRM_ASAHI_CMD_RENDER,
   DRM_ASAHI_SYNC_SYNCOBJ,
   DRM_ASAHI_SYNC_TIMELINE_SYNCOBJ,
   DRM_IOCTL_ASAHI_SUBMIT,
-  type DrmAsahiBo,
-  type DrmAsahiCommand,
   type DrmAsahiSubmit,
   type DrmAsahiSync,
 } from "../asahi-drm.js";
-
-/** A render command (vertex + fragment) with no barriers; `extra` overrides any member. */
-export function agxRenderCommand(extra: Partial<DrmAsahiCommand> = {}): DrmAsahiCommand {
-  return {
-    cmd_type: DRM_ASAHI_CMD_RENDER,
-    vdm_barrier: DRM_ASAHI_BARRIER_NONE,
-    cdm_barrier: DRM_ASAHI_BARRIER_NONE,
-    ...extra,
-  };
-}
-
-/** A compute command with no barriers; `extra` overrides any member. */
-export function agxComputeCommand(extra: Partial<DrmAsahiCommand> = {}): DrmAsahiCommand {
-  return {
-    cmd_type: DRM_ASAHI_CMD_COMPUTE,
-    vdm_barrier: DRM_ASAHI_BARRIER_NONE,
-    cdm_barrier: DRM_ASAHI_BARRIER_NONE,
-    ...extra,
-  };
-}
+import {
+  DRM_IOCTL_DRMSIM_ASAHI_HW_NEXT,
+  type DrmsimAsahiHwCmd,
+  type DrmsimAsahiHwNext,
+} from "../asahi-hw-model.js";
+import { type AgxCommand, agxEncodeCmdbuf, agxSimOverrides } from "./agx-cmdbuf.js";
 
 /** A `struct drm_asahi_sync` for a binary syncobj. */
 export function agxSyncobj(handle: number): DrmAsahiSync {
@@ -50,23 +30,52 @@ export function agxTimelineSyncobj(handle: number, point: number | bigint): DrmA
 /** What `agxSubmit` sends. */
 export interface AgxSubmit {
   queue: number;
-  commands: readonly DrmAsahiCommand[];
-  /** Buffers the commands use, for implicit sync (drmsim extension). */
-  bos?: readonly DrmAsahiBo[];
+  commands: readonly AgxCommand[];
   inSyncs?: readonly DrmAsahiSync[];
   outSyncs?: readonly DrmAsahiSync[];
 }
 
-/** `DRM_IOCTL_ASAHI_SUBMIT`: the in-syncs followed by the out-syncs in one array, as the uAPI lays them out. */
+/**
+ * drmsim only: queues per-command overrides of the hardware model on `queue` — the hardware
+ * commands of the next submits there take them in order (`DRM_IOCTL_DRMSIM_ASAHI_HW_NEXT`). An
+ * empty list clears what is queued.
+ */
+export async function agxSimHwNext(
+  p: Process,
+  fd: number,
+  queue: number,
+  cmds: readonly DrmsimAsahiHwCmd[],
+): Promise<void> {
+  await p.ioctl(fd, DRM_IOCTL_DRMSIM_ASAHI_HW_NEXT, {
+    queue_id: queue,
+    count: cmds.length,
+    cmds: [...cmds],
+  } satisfies DrmsimAsahiHwNext);
+}
+
+/**
+ * `DRM_IOCTL_ASAHI_SUBMIT` of `s.commands` as a byte command buffer, the in-syncs followed by the
+ * out-syncs in one array, as the uAPI lays them out. Commands that carry simulation knobs have
+ * them queued through the side channel first (`agxSimHwNext`); if the kernel refuses the submit,
+ * the queue's overrides are cleared again, so they cannot land on a later submit.
+ */
 export async function agxSubmit(p: Process, fd: number, s: AgxSubmit): Promise<void> {
   const ins = s.inSyncs ?? [];
   const outs = s.outSyncs ?? [];
-  await p.ioctl(fd, DRM_IOCTL_ASAHI_SUBMIT, {
-    queue_id: s.queue,
-    syncs: [...ins, ...outs],
-    in_sync_count: ins.length,
-    out_sync_count: outs.length,
-    commands: [...s.commands],
-    bos: [...(s.bos ?? [])],
-  } satisfies DrmAsahiSubmit);
+  const cmdbuf = agxEncodeCmdbuf(s.commands);
+  const overrides = agxSimOverrides(s.commands);
+  if (overrides !== null) await agxSimHwNext(p, fd, s.queue, overrides);
+  try {
+    await p.ioctl(fd, DRM_IOCTL_ASAHI_SUBMIT, {
+      queue_id: s.queue,
+      syncs: [...ins, ...outs],
+      in_sync_count: ins.length,
+      out_sync_count: outs.length,
+      cmdbuf,
+      cmdbuf_size: cmdbuf.length,
+    } satisfies DrmAsahiSubmit);
+  } catch (e) {
+    if (overrides !== null) await agxSimHwNext(p, fd, s.queue, []);
+    throw e;
+  }
 }

@@ -4,5 +4,6 @@
  * driver's tests, the interop suite, the fuzzer and the CLI scenarios.
  */
 export * from "./hlthunk-cs.js";
+export * from "./hlthunk-debug.js";
 export * from "./hlthunk-info.js";
 export * from "./hlthunk-memory.js";

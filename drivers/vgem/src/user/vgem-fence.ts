@@ -5,6 +5,7 @@
  */
 import type { Process } from "@drmsim/runtime";
 import {
+  DRM_IOCTL_DRMSIM_VGEM_FENCE_ERROR,
   DRM_IOCTL_VGEM_FENCE_ATTACH,
   DRM_IOCTL_VGEM_FENCE_SIGNAL,
   type DrmVgemFenceAttach,
@@ -13,7 +14,7 @@ import {
 
 /**
  * `vgem_fence_attach`: a new fence on the buffer `handle` (`VGEM_FENCE_WRITE` for a write, else a
- * read; `VGEM_FENCE_NOTIMEOUT` for one without the 10 s safety timer); the fence's id.
+ * read; upstream refuses IGT's `VGEM_FENCE_NOTIMEOUT`); the fence's id.
  */
 export async function vgemFenceAttach(p: Process, fd: number, handle: number, flags = 0): Promise<number> {
   const r = await p.ioctl<DrmVgemFenceAttach>(fd, DRM_IOCTL_VGEM_FENCE_ATTACH, { handle, flags });
@@ -22,9 +23,10 @@ export async function vgemFenceAttach(p: Process, fd: number, handle: number, fl
 
 /**
  * `vgem_fence_signal`: signals the fence `fence` (an id from `vgemFenceAttach`). `error` (drmsim
- * extension) is a negative errno the fence carries, to model a failed job.
+ * only) is a negative errno the fence carries, to model a failed job: the header's struct has no
+ * room for it, so it goes first through the `DRMSIM_VGEM_FENCE_ERROR` side channel.
  */
 export async function vgemFenceSignal(p: Process, fd: number, fence: number, error?: number): Promise<void> {
-  const args: DrmVgemFenceSignal = error === undefined ? { fence } : { fence, error };
-  await p.ioctl(fd, DRM_IOCTL_VGEM_FENCE_SIGNAL, args);
+  if (error !== undefined) await p.ioctl(fd, DRM_IOCTL_DRMSIM_VGEM_FENCE_ERROR, { fence, error });
+  await p.ioctl(fd, DRM_IOCTL_VGEM_FENCE_SIGNAL, { fence } satisfies DrmVgemFenceSignal);
 }

@@ -36,6 +36,12 @@ export interface HwCommand {
   hang?: boolean;
   /** Fault injection: the command completes with this negative errno instead of 0. */
   error?: number;
+  /**
+   * The command stalls: after `stall.afterNs` of execution the engine stops on it (it never
+   * completes, like `hang`, until `reset()`) and raises `stall.irq` in its irq context — a
+   * command processor meeting a packet it cannot execute and interrupting the driver.
+   */
+  stall?: { afterNs: number; irq(): void };
 }
 
 /** Where a command is in its life. */
@@ -137,7 +143,7 @@ class Cmd implements HwCommandHandle {
     /** The engine's submission number: the default label, built only when someone reads it. */
     readonly id: number,
   ) {
-    this.hang = cmd.hang === true;
+    this.hang = cmd.hang === true || cmd.stall !== undefined;
     this.error = cmd.error;
   }
   /**
@@ -150,6 +156,11 @@ class Cmd implements HwCommandHandle {
   cancel(): boolean {
     return this.engine.cancelCmd(this);
   }
+}
+
+function stallIrq(c: Cmd): void {
+  c.timer = null;
+  c.cmd.stall?.irq();
 }
 
 /** A command engine on the virtual clock. See the module comment. */
@@ -340,7 +351,12 @@ export class HardwareEngine {
     this.running.push(c);
     c.state = "running";
     c.startNs = sim.now;
-    if (c.hang) return;
+    if (c.hang) {
+      // The stall interrupt; a reset or cancel drops it with the timer.
+      const stall = c.cmd.stall;
+      if (stall !== undefined) c.timer = sim.atWith(sim.now + stall.afterNs, stallIrq, c, this.irq);
+      return;
+    }
     let durationNs = c.cmd.durationNs;
     const p = sim.perturber;
     if (p !== null) {

@@ -90,10 +90,30 @@ function checkOneVariant(g: UapiAnonGroup, src: Obj, path: string): void {
     );
 }
 
+/** A struct's members in order, computed once per declaration (decoding walks them per call). */
+const MEMBERS = new WeakMap<UapiStruct, readonly (readonly [string, UapiField])[]>();
+function membersOf(s: UapiStruct): readonly (readonly [string, UapiField])[] {
+  let m = MEMBERS.get(s);
+  if (m === undefined) {
+    m = Object.entries(s.fields);
+    MEMBERS.set(s, m);
+  }
+  return m;
+}
+
+/** The members of a struct that are user pointers with a count member, computed once per declaration. */
+const COUNTED = new WeakMap<UapiStruct, readonly string[]>();
+
 /** Points each counted user pointer of a decoded struct at the struct, so `read()` finds its count. */
 function linkCounts(s: UapiStruct, out: Obj): void {
-  for (const [k, f] of Object.entries(s.fields))
-    if (f.type === "ptr" && f.count !== undefined) (out[k] as BaseUserPtr<unknown>).countOf = out;
+  let counted = COUNTED.get(s);
+  if (counted === undefined) {
+    counted = membersOf(s)
+      .filter(([, f]) => f.type === "ptr" && f.count !== undefined)
+      .map(([k]) => k);
+    COUNTED.set(s, counted);
+  }
+  for (const k of counted) (out[k] as BaseUserPtr<unknown>).countOf = out;
 }
 
 function fieldFromJs(f: UapiField, v: unknown, ctx: UapiCopyContext, path: string): unknown {
@@ -229,6 +249,7 @@ abstract class BaseUserPtr<T> implements UserPtr<T> {
   abstract readonly addr: bigint;
   abstract read(n?: number, at?: number): T[];
   abstract write(values: readonly T[], at?: number): void;
+  abstract readBytes(length: number): Uint8Array;
   abstract as<U>(elem: UapiElem): UserPtr<U>;
   abstract accessOk(n: number, at?: number): void;
 
@@ -286,6 +307,7 @@ class JsUserPtr<T> extends BaseUserPtr<T> {
     }
     const bytes = bytesOf(mem);
     const size = this.elem.size;
+    if (this.elem.type === "scalar") return readScalars(this.elem, bytes, at * size, n) as T[];
     for (let i = 0; i < n; i++) {
       const el = bytes.subarray((at + i) * size, (at + i + 1) * size);
       out.push(this.checked(decodeElem(this.elem, el, this.ctx, `${this.path}[${at + i}]`), at + i));
@@ -303,6 +325,35 @@ class JsUserPtr<T> extends BaseUserPtr<T> {
     const bytes = bytesOf(mem);
     const size = this.elem.size;
     for (let i = 0; i < values.length; i++) bytes.set(encodeElem(this.elem, values[i]), (at + i) * size);
+  }
+
+  readBytes(length: number): Uint8Array {
+    if (length === 0) return new Uint8Array(0);
+    mightFault(this.ctx.sim, `copy_from_user(${this.path})`);
+    const mem = this.jsMem;
+    if (mem === null || mem === "bad")
+      throw new KernelError(
+        "EFAULT",
+        `${this.path}: copy_from_user of ${length} bytes through a ${mem === null ? "NULL" : "bad"} user pointer`,
+      );
+    let bytes: Uint8Array;
+    if (Array.isArray(mem)) {
+      // An array of elements: its C bytes, each element checked as it is laid out.
+      const size = this.elem.size;
+      const n = Math.min(mem.length, Math.ceil(length / size));
+      bytes = new Uint8Array(n * size);
+      for (let i = 0; i < n; i++)
+        bytes.set(
+          encodeElem(this.elem, fieldFromJs(this.elem, mem[i], this.ctx, `${this.path}[${i}]`)),
+          i * size,
+        );
+    } else bytes = bytesOf(mem);
+    if (length > bytes.length)
+      throw new KernelError(
+        "EFAULT",
+        `${this.path}: copy_from_user of ${length} bytes but the user buffer holds ${bytes.length}`,
+      );
+    return bytes.slice(0, length);
   }
 
   as<U>(elem: UapiElem): UserPtr<U> {
@@ -329,6 +380,15 @@ class JsUserPtr<T> extends BaseUserPtr<T> {
     this.checkRange(n, at, len, op);
     return mem;
   }
+}
+
+/** `n` scalars of kind `f` from `bytes` at byte `offset` (arrays of bytes and handles: one view, no per-element copies). */
+function readScalars(f: UapiScalarField, bytes: Uint8Array, offset: number, n: number): unknown[] {
+  if (f.kind === "u8") return Array.from(bytes.subarray(offset, offset + n));
+  const view = new DataView(bytes.buffer, bytes.byteOffset + offset, n * f.size);
+  const out = new Array<unknown>(n);
+  for (let i = 0; i < n; i++) out[i] = uapiReadScalar(view, i * f.size, f.kind);
+  return out;
 }
 
 function bytesOf(v: ArrayBufferView): Uint8Array {
@@ -399,7 +459,7 @@ function decodeStruct(
   path: string,
 ): Obj {
   const out: Obj = {};
-  for (const [k, f] of Object.entries(s.fields)) {
+  for (const [k, f] of membersOf(s)) {
     const off = base + s.offsets[k]!;
     const p = `${path}.${k}`;
     switch (f.type) {
@@ -562,6 +622,7 @@ class MemUserPtr<T> extends BaseUserPtr<T> {
     this.checkRange(n, at, Number.MAX_SAFE_INTEGER, "copy_from_user");
     const size = this.elem.size;
     const bytes = this.access("copy_from_user").read(this.addr + BigInt(at * size), n * size);
+    if (this.elem.type === "scalar") return readScalars(this.elem, bytes, 0, n) as T[];
     const out: unknown[] = [];
     for (let i = 0; i < n; i++) {
       const el = bytes.subarray(i * size, (i + 1) * size);
@@ -578,6 +639,11 @@ class MemUserPtr<T> extends BaseUserPtr<T> {
       bytes.set(encodeElem(this.elem, v), i * size);
     });
     this.access("copy_to_user").write(this.addr + BigInt(at * size), bytes);
+  }
+
+  readBytes(length: number): Uint8Array {
+    if (length === 0) return new Uint8Array(0);
+    return this.access("copy_from_user").read(this.addr, length);
   }
 
   as<U>(elem: UapiElem): UserPtr<U> {

@@ -41,6 +41,12 @@ export interface UserPtr<T> {
   /** `copy_to_user`: `values` from element `at`. */
   write(values: readonly T[], at?: number): void;
   /**
+   * `copy_from_user` of `length` raw bytes from the start (a byte buffer the kernel parses
+   * itself: a command stream, an array of ops at a stride). User memory given as an array of
+   * elements is laid out as its C bytes first.
+   */
+  readBytes(length: number): Uint8Array;
+  /**
    * `access_ok`: `EFAULT` unless `n` elements from element `at` could be copied — checked before a
    * handler's first `copy_to_user`, so a fault on a later pointer leaves the earlier ones untouched.
    */

@@ -4,16 +4,20 @@
  * - **game** (amdgpu, `renderD128`) renders each frame into one of two VRAM scan-out buffers with
  *   `AMDGPU_CS` (a gfx IB of 4–18 ms, chosen by `sim.random`); the buffers were exported once with
  *   `PRIME_HANDLE_TO_FD` and handed to the compositor over a socket (`sendFd`).
- * - **compositor** (asahi, `renderD129`) imported them (`PRIME_FD_TO_HANDLE`) and, at every
- *   60 Hz vblank, samples the newest frame with a 1.5 ms render command that lists the buffer for
- *   implicit sync — the asahi job waits on amdgpu's write fence through the shared `dma_resv`.
- *   It waits for its own out-syncobj until the next vblank: presented, or skipped.
+ * - **compositor** (asahi, `renderD129`) imported them (`PRIME_FD_TO_HANDLE`), bound them into
+ *   its VM (`ASAHI_VM_BIND`) and, at every 60 Hz vblank, samples the newest frame with a 1.5 ms
+ *   render command. asahi is explicit-sync only: as Mesa does, the compositor asks the dma-buf
+ *   for amdgpu's write fence (`DMA_BUF_IOCTL_EXPORT_SYNC_FILE`), waits on it as an in-sync, and
+ *   hands its own fence back to the buffer (`DMA_BUF_IOCTL_IMPORT_SYNC_FILE`) so amdgpu's next
+ *   frame into it waits for the read. It waits for its own out-syncobj until the next vblank:
+ *   presented, or skipped.
  * - **contents**: each frame's IB stamps the buffer's first bytes with the frame number (amdgpu's
- *   `fill`), and the compositor's command copies them into its own screen buffer (asahi's `copy`),
- *   which the compositor's CPU maps through its dma-buf fd and reads after every presented frame
- *   (`DMA_BUF_IOCTL_SYNC` around the read): it must hold exactly the frame that was newest when
- *   the composite was submitted — implicit sync ordered the copy after amdgpu's write, and the
- *   bytes asahi's DMA read through its scatter list are the pages amdgpu wrote.
+ *   `fill`), and the compositor's command copies them into its own screen buffer (asahi's `copy`,
+ *   between the GPU addresses it bound both at), which the compositor's CPU maps through its
+ *   dma-buf fd and reads after every presented frame (`DMA_BUF_IOCTL_SYNC` around the read): it
+ *   must hold exactly the frame that was newest when the composite was submitted — the in-sync
+ *   ordered the copy after amdgpu's write, and the bytes asahi's DMA read through its scatter list
+ *   are the pages amdgpu wrote.
  * - **upscaler** (habanalabs, `/dev/accel/accel0`) runs an inference `HL_CS` on a TPC queue per
  *   frame and waits for it with `HL_WAIT_CS` — completions, not dma_fences.
  *
@@ -28,14 +32,24 @@ import {
   amdgpuCsQueryFenceStatus,
   amdgpuCsSubmitRaw2,
 } from "@drmsim/amdgpu/user";
-import { ASAHI_BO_WRITE, asahiProbe } from "@drmsim/asahi";
-import { agxBoCreate, agxOpenContext, agxRenderCommand, agxSubmit, agxSyncobj } from "@drmsim/asahi/user";
+import { ASAHI_PAGE_SIZE, asahiProbe, DRM_ASAHI_BIND_READ, DRM_ASAHI_BIND_WRITE } from "@drmsim/asahi";
+import {
+  agxBoCreate,
+  agxImplicitInSync,
+  agxImplicitOutSync,
+  agxOpenContext,
+  agxRenderCommand,
+  agxSubmit,
+  agxSyncobj,
+  agxVmBind,
+} from "@drmsim/asahi/user";
 import { DMA_BUF_IOCTL_SYNC, DMA_BUF_SYNC_END, DMA_BUF_SYNC_READ, DMA_BUF_SYNC_START } from "@drmsim/dma-buf";
 import {
   DrmPluginHost,
   drmPrimeFDToHandle,
   drmPrimeHandleToFD,
   drmSyncobjCreate,
+  drmSyncobjDestroy,
   drmSyncobjReset,
   drmSyncobjWait,
 } from "@drmsim/drm";
@@ -65,6 +79,10 @@ import { traceSummary } from "../trace/summary-sink.js";
 export const VBLANK_NS = 16_666_667;
 /** Scan-out buffer size: 1280×720 RGBA rounded to pages. */
 const FB_BYTES = 3_686_400;
+/** Where the compositor binds the scan-out buffers in its GPU VM. */
+const FB_VA = 0x1000_0000;
+/** Where the compositor binds its screen buffer. */
+const SCREEN_VA = 0x0800_0000;
 
 /** Counters the demo prints (and its tests read). */
 export interface InteropCounters {
@@ -124,8 +142,8 @@ export default defineScenario({
     let newestFrame = -1;
     const lastVblank = ctx.endNs - VBLANK_NS;
 
-    // dma-buf fds the game sent over the socket (compositor-side numbers), then the
-    // compositor's GEM handles of the two scan-out buffers once it imported them.
+    // dma-buf fds the game sent over the socket (compositor-side numbers), then the ones the
+    // compositor imported and bound into its VM.
     const incoming: number[] = [];
     const shared: number[] = [];
 
@@ -168,10 +186,20 @@ export default defineScenario({
     });
 
     compositor.run(async () => {
-      const { fd, queue } = await agxOpenContext(compositor, "/dev/dri/renderD129");
+      const { fd, vm, queue } = await agxOpenContext(compositor, "/dev/dri/renderD129");
       const done = await drmSyncobjCreate(compositor, fd);
       // The screen: where each composite copies the frame's stamp, read back by the CPU.
       const screen = await agxBoCreate(compositor, fd, 4096);
+      await agxVmBind(compositor, fd, vm, [
+        {
+          flags: DRM_ASAHI_BIND_READ | DRM_ASAHI_BIND_WRITE,
+          handle: screen,
+          offset: 0,
+          range: ASAHI_PAGE_SIZE,
+          addr: SCREEN_VA,
+        },
+      ]);
+      const range = Math.ceil(FB_BYTES / ASAHI_PAGE_SIZE) * ASAHI_PAGE_SIZE;
       const screenFd = await drmPrimeHandleToFD(compositor, fd, screen, O_RDWR | O_CLOEXEC);
       const screenMap = await compositor.mmap(screenFd, 0, 4096, PROT_READ);
       const stampLen = frameStamp(0).length;
@@ -179,27 +207,31 @@ export default defineScenario({
       while (sim.now < lastVblank) {
         const vblank = sim.now + VBLANK_NS;
         for (const theirs of incoming.splice(0)) {
-          shared.push(await drmPrimeFDToHandle(compositor, fd, theirs));
-          compositor.close(theirs);
+          const handle = await drmPrimeFDToHandle(compositor, fd, theirs);
+          await agxVmBind(compositor, fd, vm, [
+            { flags: DRM_ASAHI_BIND_READ, handle, offset: 0, range, addr: FB_VA + shared.length * range },
+          ]);
+          shared.push(theirs);
         }
         if (newest >= 0 && shared.length === 2) {
+          const dmabuf = shared[newest]!;
           await drmSyncobjReset(compositor, fd, [done]);
           const expected = frameStamp(newestFrame);
+          const written = await agxImplicitInSync(compositor, fd, dmabuf);
           await agxSubmit(compositor, fd, {
             queue,
             commands: [
               agxRenderCommand({
                 vertex_ns: usecs(300),
                 fragment_ns: usecs(1200),
-                copy: { src_handle: shared[newest]!, dst_handle: screen, size: stampLen },
+                copy: { src_addr: FB_VA + newest * range, dst_addr: SCREEN_VA, size: stampLen },
               }),
             ],
-            bos: [
-              { handle: shared[newest]!, flags: 0 },
-              { handle: screen, flags: ASAHI_BO_WRITE },
-            ],
+            inSyncs: [written],
             outSyncs: [agxSyncobj(done)],
           });
+          await drmSyncobjDestroy(compositor, fd, written.handle!);
+          await agxImplicitOutSync(compositor, fd, dmabuf, done);
           counters.asahiComposites++;
           try {
             await drmSyncobjWait(compositor, fd, [done], vblank);
