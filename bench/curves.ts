@@ -16,6 +16,14 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import "reflect-metadata";
+import {
+  BackingStore,
+  Device,
+  DmaDataDirection,
+  devicePlacement,
+  PciHostBridge,
+  StoreExporter,
+} from "../packages/dma-buf/src/index.js";
 import { DmaFence, type DmaFenceOps, dmaFenceContextAlloc } from "../packages/dma-fence/src/index.js";
 import { DmaResv, DmaResvIter, DmaResvUsage } from "../packages/dma-resv/src/index.js";
 import {
@@ -28,6 +36,7 @@ import {
   drmSyncobjWait,
 } from "../packages/drm/src/index.js";
 import { Process, Simulator } from "../packages/runtime/src/index.js";
+import { runFuzz } from "../tools/fuzz/src/index.js";
 import { endToEnd } from "./drm-sched.bench.js";
 
 /** The complexity of one operation the curve expects. */
@@ -61,6 +70,12 @@ export interface Curve {
   expected: Complexity;
   /** Builds the work for size `n` (setup is not timed). */
   work: (n: number) => Work | Promise<Work>;
+  /** Timed runs per point, best of (default 3); long points take fewer. */
+  runs?: number;
+  /** Also print the rate as operations per CPU second under this name (e.g. `ioctls/s`). */
+  rate?: string;
+  /** The sizes are bytes: print them as KiB/MiB/GiB. */
+  bytes?: boolean;
 }
 
 /** A measured curve. */
@@ -73,6 +88,7 @@ export interface CurveResult {
   points: { n: number; nsPerOp: number }[];
   slope: number;
   met: boolean;
+  rate?: string;
 }
 
 const fenceOps: DmaFenceOps = { getDriverName: () => "bench", getTimelineName: () => "curve" };
@@ -90,6 +106,53 @@ class NoopDriver {
 
 /** Enough repetitions that a point does at least `min` operations. */
 const reps = (n: number, min: number): number => Math.max(1, Math.ceil(min / n));
+
+const KiB = 1024;
+const GiB = 1024 ** 3;
+/** The importer's maximum DMA segment: 16 GiB is 262,144 segments. */
+const P2P_SEGMENT = 64 * KiB;
+
+/**
+ * A dma-buf of `size` bytes of device memory (one contiguous BAR range), exported by a PCI device
+ * and dynamically attached by a peer on the same switch that allows peer2peer and has 64 KiB
+ * segments; the reservation lock is held (the validator is off and nothing else runs). Storage is
+ * sparse: nothing is allocated.
+ */
+export function p2pBuffer(size: number) {
+  const sim = new Simulator({ validator: "off" });
+  const [p0, p1] = new PciHostBridge("pci0000:00").addRootPort("00:01.0").addSwitch("sw", 2);
+  const exporterDev = new Device(sim, { name: "accel", pci: p0!.addEndpoint("03:00.0") });
+  const importerDev = new Device(sim, {
+    name: "gpu",
+    pci: p1!.addEndpoint("04:00.0"),
+    maxSegmentSize: P2P_SEGMENT,
+  });
+  const exporter = new StoreExporter({
+    dev: exporterDev,
+    store: new BackingStore(size, devicePlacement(0x80_0000_0000, size)),
+  });
+  const buf = exporter.export(sim);
+  const att = buf.dynamicAttach(importerDev, { allowPeer2peer: true }, null);
+  if (!buf.resv.trylock()) throw new Error("bench: resv busy");
+  return { att, store: exporter.store };
+}
+
+/** Buffer sizes of the dma-buf curve: one page, 1 MiB, 64 MiB, 1 GiB, 16 GiB. */
+const BUFFER_SIZES = [4 * KiB, 1024 * KiB, 64 * 1024 * KiB, GiB, 16 * GiB];
+
+/** `dma_buf_map_attachment` + unmap of one buffer, `r` times. */
+function mapWork(att: ReturnType<typeof p2pBuffer>["att"], r: number): Work {
+  return {
+    ops: r,
+    run: async () => {
+      for (let k = 0; k < r; k++) {
+        const sgt = await att.map(DmaDataDirection.BIDIRECTIONAL);
+        sink += sgt.nents;
+        att.unmap(sgt, DmaDataDirection.BIDIRECTIONAL);
+      }
+    },
+  };
+}
 
 export const curves: Curve[] = [
   {
@@ -192,6 +255,52 @@ export const curves: Curve[] = [
       };
     },
   },
+  {
+    id: "dma-buf-map-p2p",
+    title: "dma-buf map, p2p VRAM (64 KiB segments): CPU per map against size",
+    x: "buffer bytes (16 GiB = 262,144 segments)",
+    op: "map",
+    sizes: BUFFER_SIZES,
+    bytes: true,
+    // Device memory is one contiguous range: the table holds one run and computes its segments on
+    // demand, so mapping costs the same at any size (the kernel's dma_map_resource is O(1) too;
+    // its sg_table of segments is O(n), which drmsim does not build).
+    expected: "O(1)",
+    work: (n) => {
+      const { att, store } = p2pBuffer(n);
+      const w = mapWork(att, 20_000);
+      if (store.residentBytes !== 0) throw new Error("bench: the sparse store allocated memory");
+      return w;
+    },
+  },
+  {
+    id: "fuzz-sequence-length",
+    title: "fuzz campaign: CPU per ioctl against sequence length",
+    x: "calls per sequence (callsPerRun)",
+    op: "ioctl",
+    sizes: [1, 4, 16, 64, 256],
+    // Every sequence builds and tears down a world of four drivers and two processes (fixed cost),
+    // then each call is checked against a snapshot of the world's state. Per ioctl that should not
+    // grow with the sequence: the snapshot is of the live objects, which a hostile sequence keeps few.
+    expected: "O(1)",
+    runs: 1,
+    rate: "ioctls/s",
+    work: async (n) => {
+      // About 200 ioctls per point; the same seed replays the same campaign, so the count measured
+      // here (untimed) is the count of every timed run.
+      const opts = { runs: Math.max(2, Math.ceil(400 / n)), callsPerRun: n, seed: 0x5eed, shrink: false };
+      const first = await runFuzz(opts);
+      if (first.failure !== undefined)
+        throw new Error(`bench: the fuzz campaign failed: ${first.failure.message}`);
+      return {
+        ops: first.stats.calls,
+        run: async () => {
+          const { stats } = await runFuzz(opts);
+          if (stats.calls !== first.stats.calls) throw new Error("bench: the fuzz campaign did not replay");
+        },
+      };
+    },
+  },
 ];
 
 /** Least-squares slope of log(y) against log(x). */
@@ -226,7 +335,7 @@ async function measure(w: Work, runs: number): Promise<number> {
 /** Measures one curve. */
 export async function measureCurve(c: Curve, runs = 3): Promise<CurveResult> {
   const points: { n: number; nsPerOp: number }[] = [];
-  for (const n of c.sizes) points.push({ n, nsPerOp: await measure(await c.work(n), runs) });
+  for (const n of c.sizes) points.push({ n, nsPerOp: await measure(await c.work(n), c.runs ?? runs) });
   const slope = logLogSlope(points.slice(FIT_FROM));
   const [lo, hi] = SLOPE_BANDS[c.expected];
   return {
@@ -238,6 +347,7 @@ export async function measureCurve(c: Curve, runs = 3): Promise<CurveResult> {
     points,
     slope,
     met: slope >= lo && slope <= hi,
+    ...(c.rate !== undefined ? { rate: c.rate } : {}),
   };
 }
 
@@ -291,6 +401,17 @@ export function curveSvg(r: CurveResult): string {
   return `${out.join("\n")}\n`;
 }
 
+/** `4096` → `4 KiB`: whole GiB, MiB or KiB, else the number. */
+function fmtBytes(n: number): string {
+  for (const [unit, size] of [
+    ["GiB", GiB],
+    ["MiB", 1024 * KiB],
+    ["KiB", KiB],
+  ] as const)
+    if (n >= size && n % size === 0) return `${n / size} ${unit}`;
+  return String(n);
+}
+
 /** Measures every curve (or those whose id contains one of `only`), writes the plots and the JSON. */
 export async function runCurves(only: readonly string[] = []): Promise<CurveResult[]> {
   const here = dirname(fileURLToPath(import.meta.url));
@@ -300,7 +421,12 @@ export async function runCurves(only: readonly string[] = []): Promise<CurveResu
   for (const c of curves.filter((c) => only.length === 0 || only.some((o) => c.id.includes(o)))) {
     const r = await measureCurve(c);
     results.push(r);
-    const pts = r.points.map((p) => `${p.n}: ${p.nsPerOp.toFixed(1)} ns`).join(", ");
+    const pts = r.points
+      .map(
+        (p) =>
+          `${c.bytes === true ? fmtBytes(p.n) : p.n}: ${p.nsPerOp.toFixed(1)} ns${r.rate !== undefined ? ` (${Math.round(1e9 / p.nsPerOp)} ${r.rate})` : ""}`,
+      )
+      .join(", ");
     console.log(
       `${r.title.padEnd(74)} slope ${r.slope.toFixed(2).padStart(5)}  expected ${r.expected.padEnd(8)} ${r.met ? "✓" : "✗ outside the expected band"}\n    ${pts}`,
     );

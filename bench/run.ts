@@ -51,7 +51,7 @@ async function runFile(f: string): Promise<Output> {
     const base = fig.baseline
       ? ` vs ${fig.baseline.value.toFixed(1)} (${fig.baseline.name})  ratio ${fig.ratio?.toFixed(2)}`
       : "";
-    const verdict = fig.met === undefined ? "" : fig.met ? "  ✓" : "  ✗ below target";
+    const verdict = fig.met === undefined ? "" : fig.met ? "  ✓" : "  ✗ target not met";
     console.log(
       `${fig.title.padEnd(58)} ${fig.value.toFixed(1).padStart(12)} ${fig.unit}${base}${fig.target ? `  target ${fig.target}` : ""}${verdict}`,
     );

@@ -52,40 +52,48 @@ export function systemWq(sim: Simulator): WorkQueue {
 
 /** `struct drm_sched_entity`. */
 export class DrmSchedEntity {
+  // Fields are `declare`d and assigned in the constructor rather than written as class fields
+  // (V8 inlines such a constructor), and the name and the dependency callback are made when first
+  // needed: a client that creates an entity per submission — or a benchmark with 65,536 of them —
+  // pays for the entity on every job.
   /** `entity->rq`: null when it has no scheduler. */
-  rq: DrmSchedRq | null = null;
+  declare rq: DrmSchedRq | null;
   /** `entity->priority`. */
-  priority: number;
+  declare priority: number;
   /** `entity->sched_list` (null once pinned to its only scheduler). */
-  schedList: DrmGpuScheduler[] | null;
+  declare schedList: DrmGpuScheduler[] | null;
   /** `entity->fence_context`: scheduled fences; finished fences use `fenceContext + 1`. */
-  readonly fenceContext: number;
+  declare readonly fenceContext: number;
   /** `entity->fence_seq`. */
-  fenceSeq = 0;
+  declare fenceSeq: number;
   /** `entity->last_scheduled`: finished fence of the last job popped (a reference). */
-  lastScheduled: DmaFence | null = null;
+  declare lastScheduled: DmaFence | null;
   /** `entity->dependency`: the fence the head job waits on now. */
-  dependency: DmaFence | null = null;
+  declare dependency: DmaFence | null;
   /** `entity->stopped`: killed; nothing it holds will run. */
-  stopped = false;
+  declare stopped: boolean;
   /** `entity->guilty`. */
-  readonly guilty: DrmSchedGuilty | null;
+  declare readonly guilty: DrmSchedGuilty | null;
   /** `entity->last_user`: the context that pushed last (for kill-on-SIGKILL in `flush`). */
-  lastUser: ExecutionContext | null = null;
+  declare lastUser: ExecutionContext | null;
   /** Fair policy: priority-weighted GPU time used. */
-  vruntime = 0;
-  /** @internal */ rqMember = false;
-  /** @internal Index in `rq.entities`. */ rqPos = -1;
-  /** @internal */ heapIndex = -1;
-  /** @internal */ heapKey = 0;
-  /** @internal */ heapTie = 0;
+  declare vruntime: number;
+  /** @internal */ declare rqMember: boolean;
+  /** @internal Index in `rq.entities`. */ declare rqPos: number;
+  /** @internal */ declare heapIndex: number;
+  /** @internal */ declare heapKey: number;
+  /** @internal */ declare heapTie: number;
   /** @internal Absolute slot in the run queue's FIFO arrival list, -1 when not in it. */
-  ordPos = -1;
+  declare ordPos: number;
   /** @internal The job queue (`entity->job_queue`, an spsc queue): FIFO with a moving head. */
-  private queue: (DrmSchedJob | undefined)[] = [];
-  private qHead = 0;
-  private readonly depCb: DmaFenceCb = { func: () => this.dependencyDone() };
-  private depPipelined = false;
+  declare private queue: (DrmSchedJob | undefined)[];
+  declare private qHead: number;
+  /** The dependency callback, made on the first dependency the entity waits for. */
+  declare private depCb_: DmaFenceCb | null;
+  declare private depPipelined: boolean;
+  /** `opts.name`, or null for the default name (`entity-<fence context>`, built when asked). */
+  declare private readonly name_: string | null;
+  declare readonly sim: Simulator;
 
   /**
    * `drm_sched_entity_init(entity, priority, sched_list, num_sched_list, guilty)`. `EINVAL` for a
@@ -94,7 +102,7 @@ export class DrmSchedEntity {
    * without a run queue: `job.init()` on it fails with `ENOENT`.
    */
   constructor(
-    readonly sim: Simulator,
+    sim: Simulator,
     priority: number,
     scheds: readonly DrmGpuScheduler[],
     opts: { guilty?: DrmSchedGuilty; name?: string } = {},
@@ -103,11 +111,29 @@ export class DrmSchedEntity {
       throw new KernelError("EINVAL", "drm_sched_entity_init: the scheduler list contains no scheduler");
     if (!Number.isInteger(priority) || priority < 0)
       throw new KernelError("EINVAL", `drm_sched_entity_init: invalid priority ${priority}`);
-    this.guilty = opts.guilty ?? null;
+    this.sim = sim;
+    this.rq = null;
     this.priority = priority;
-    this.fenceContext = dmaFenceContextAlloc(sim, 2);
-    this.name = opts.name ?? `entity-${this.fenceContext}`;
     this.schedList = scheds.length > 1 ? [...scheds] : null;
+    this.fenceContext = dmaFenceContextAlloc(sim, 2);
+    this.fenceSeq = 0;
+    this.lastScheduled = null;
+    this.dependency = null;
+    this.stopped = false;
+    this.guilty = opts.guilty ?? null;
+    this.lastUser = null;
+    this.vruntime = 0;
+    this.rqMember = false;
+    this.rqPos = -1;
+    this.heapIndex = -1;
+    this.heapKey = 0;
+    this.heapTie = 0;
+    this.ordPos = -1;
+    this.queue = [];
+    this.qHead = 0;
+    this.depCb_ = null;
+    this.depPipelined = false;
+    this.name_ = opts.name ?? null;
     const first = scheds[0];
     if (first !== undefined) {
       if (priority >= first.numRqs) this.priority = Math.max(first.numRqs - 1, 0);
@@ -117,7 +143,19 @@ export class DrmSchedEntity {
   }
 
   /** Shown in reports and traces. */
-  readonly name: string;
+  get name(): string {
+    return this.name_ ?? `entity-${this.fenceContext}`;
+  }
+
+  /** `entity->cb`: wakes the entity when the fence its head job waits on signals. */
+  private get depCb(): DmaFenceCb {
+    let cb = this.depCb_;
+    if (cb === null) {
+      cb = { func: () => this.dependencyDone() };
+      this.depCb_ = cb;
+    }
+    return cb;
+  }
 
   /** Jobs pushed and not yet handed to the scheduler (`spsc_queue_count`). */
   get jobCount(): number {

@@ -48,29 +48,34 @@ export type DrmSchedJobState = "init" | "armed" | "queued" | "running" | "done" 
 
 /** `struct drm_sched_job`. Drivers extend it (the kernel embeds it) or attach data to `driverData`. */
 export class DrmSchedJob {
+  // Fields are `declare`d and assigned in the constructor, every one with its final type, rather
+  // than written as class fields: V8 does not inline a constructor with field initializers, and a
+  // job is created for every submission.
   /** The scheduler that will run the job: the entity's at `init()`, possibly another after `arm()`. */
-  sched: DrmGpuScheduler;
+  declare sched: DrmGpuScheduler;
   /** `job->entity`. */
-  entity: DrmSchedEntity;
+  declare entity: DrmSchedEntity;
   /** `job->s_fence`: null until `arm()`. */
-  sFence: DrmSchedFence | null = null;
+  declare sFence: DrmSchedFence | null;
   /** `job->credits`: fixed at init (truncated to the limit if above it). */
-  credits: number;
+  declare credits: number;
   /** `job->id`: unique per scheduler, assigned at `arm()`. */
-  id = 0;
+  declare id: number;
   /** `job->s_priority`. */
-  priority = 0;
+  declare priority: number;
   /** `job->submit_ts`: virtual time of `pushJob`. */
-  submitTs = 0;
+  declare submitTs: number;
   /** @internal Global push order (FIFO key). */
-  submitSeq = 0;
+  declare submitSeq: number;
   /** Virtual time `runJob` was called, -1 before. */
-  runTs = -1;
-  state: DrmSchedJobState = "init";
+  declare runTs: number;
+  declare state: DrmSchedJobState;
   /** Driver payload (the kernel's container_of). */
-  driverData: unknown = undefined;
+  declare driverData: unknown;
   /** @internal `job->dependencies`: insertion-ordered, one fence per context (shared empty map until the first). */
-  deps: Map<number, DmaFence> = NO_DEPS;
+  declare deps: Map<number, DmaFence>;
+  /** `owner`: who submitted it (a DRM file, a client id); shown in reports and on the fences. */
+  declare readonly owner: unknown;
   /** `job->karma`: how often this job was involved in a hang (kept aside: most jobs never are). */
   get karma(): number {
     return karmas.get(this) ?? 0;
@@ -96,12 +101,7 @@ export class DrmSchedJob {
    * scheduler's limit are truncated to it — a WARN in the kernel, a `sched-credits-truncated`
    * finding here — so the job can still run alone (forward progress).
    */
-  constructor(
-    entity: DrmSchedEntity,
-    credits: number,
-    /** `owner`: who submitted it (a DRM file, a client id); shown in reports and on the fences. */
-    readonly owner: unknown = null,
-  ) {
+  constructor(entity: DrmSchedEntity, credits: number, owner: unknown = null) {
     if (!Number.isInteger(credits) || credits < 1)
       throw new KernelError("EINVAL", `drm_sched_job_init: a job needs at least 1 credit, got ${credits}`);
     const rq = entity.rq;
@@ -110,10 +110,20 @@ export class DrmSchedJob {
         "ENOENT",
         `drm_sched_job_init: entity ${entity.name} has no run queue (no scheduler to run on)`,
       );
-    this.entity = entity;
     this.sched = rq.sched;
+    this.entity = entity;
+    this.sFence = null;
     this.credits = credits;
-    this.sched.truncateCredits(this);
+    this.id = 0;
+    this.priority = 0;
+    this.submitTs = 0;
+    this.submitSeq = 0;
+    this.runTs = -1;
+    this.state = "init";
+    this.driverData = undefined;
+    this.deps = NO_DEPS;
+    this.owner = owner;
+    if (credits > rq.sched.creditLimit) rq.sched.truncateCredits(this);
   }
 
   /** `drm_sched_job_init` as a function, for code that reads like the kernel. */

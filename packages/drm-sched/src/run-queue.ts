@@ -34,6 +34,11 @@ export class DrmSchedRq {
    * one left other than at the front. An entity's `ordPos` is its slot here.
    */
   private ord: (DrmSchedEntity | undefined)[] = [];
+  /**
+   * The end of `ord`'s used part: slots from here on are empty. Kept apart from `ord.length` so
+   * that starting over — every pick of a lone entity does — is not a resize of the array.
+   */
+  private ordEnd = 0;
   private ordHead = 0;
   private ordLive = 0;
   /** Key of the last entity appended to `ord` (the largest key it holds or held). */
@@ -175,11 +180,13 @@ export class DrmSchedRq {
   private ordAppend(e: DrmSchedEntity, key: number): void {
     if (this.ordLive === 0) {
       // Empty (holes only): start over, so the list never grows while nothing is in it.
-      this.ord.length = 0;
+      this.ordEnd = 0;
       this.ordHead = 0;
     }
-    e.ordPos = this.ord.length;
-    this.ord.push(e);
+    const pos = this.ordEnd++;
+    e.ordPos = pos;
+    if (pos < this.ord.length) this.ord[pos] = e;
+    else this.ord.push(e);
     this.ordLive++;
     this.ordLastKey = key;
   }
@@ -187,10 +194,11 @@ export class DrmSchedRq {
   /** The first entity of the arrival list; skips (and drops) holes at the front. */
   private ordFront(): DrmSchedEntity | undefined {
     const ord = this.ord;
+    const end = this.ordEnd;
     let h = this.ordHead;
-    while (h < ord.length && ord[h] === undefined) h++;
+    while (h < end && ord[h] === undefined) h++;
     this.ordHead = h;
-    return ord[h];
+    return h < end ? ord[h] : undefined;
   }
 
   private ordRemove(e: DrmSchedEntity): void {
@@ -200,22 +208,23 @@ export class DrmSchedRq {
     ord[i] = undefined;
     this.ordLive--;
     if (i === this.ordHead) this.ordHead++;
-    const n = ord.length - this.ordHead;
+    const n = this.ordEnd - this.ordHead;
     // Reclaim the front once it is most of the array, and holes once they outnumber entities.
-    if ((this.ordHead > 1024 && this.ordHead * 2 > ord.length) || (n > 64 && this.ordLive * 2 < n))
+    if ((this.ordHead > 1024 && this.ordHead * 2 > this.ordEnd) || (n > 64 && this.ordLive * 2 < n))
       this.ordCompact();
   }
 
   private ordCompact(): void {
     const ord = this.ord;
     const out: DrmSchedEntity[] = [];
-    for (let k = this.ordHead; k < ord.length; k++) {
+    for (let k = this.ordHead; k < this.ordEnd; k++) {
       const x = ord[k];
       if (x === undefined) continue;
       x.ordPos = out.length;
       out.push(x);
     }
     this.ord = out;
+    this.ordEnd = out.length;
     this.ordHead = 0;
   }
 

@@ -141,6 +141,8 @@ export class DrmGpuScheduler {
   private submitSeq = 0;
   /** The `drm_sched_run_job_work` frame `freeJobWork` last pushed, kept for reuse. */
   private runFrame: Frame | null = null;
+  /** True while `freeJobWork` frees jobs: it runs submission next, so `wakeup()` need not queue it. */
+  private runFollows = false;
 
   /**
    * `drm_sched_init(sched, args)`. `EINVAL` for `numRqs` outside 1..4, a credit limit below 1, a
@@ -244,9 +246,15 @@ export class DrmGpuScheduler {
 
   // --- submission -----------------------------------------------------------------------------
 
-  /** `drm_sched_wakeup` / `drm_sched_run_job_queue`: queue the run-job work unless stopped. */
+  /**
+   * `drm_sched_wakeup` / `drm_sched_run_job_queue`: queue the run-job work unless stopped. While
+   * the free work frees jobs it is not queued: the free work runs submission right after, at the
+   * same instant on the same queue (see `freeJobWork`), so the queued item would only find the
+   * work done. (A driver's `freeJob` pushing its next job — one entity's first — wakes the
+   * scheduler once per job: with thousands of entities that was a second work item per job.)
+   */
   wakeup(): void {
-    if (!this.paused) this.submitWq.queueWork(this.runWork);
+    if (!this.paused && !this.runFollows) this.submitWq.queueWork(this.runWork);
   }
 
   /** @internal */
@@ -306,7 +314,9 @@ export class DrmGpuScheduler {
     const cookie = v.beginSignalling();
     try {
       for (let n = 0; n < RUN_BATCH; n++) {
-        if (this.paused) return;
+        // No credit left: nothing fits (a job takes at least one), so the scan would stop at the
+        // first ready entity anyway. Until a job completes, as `drm_sched_can_queue` answers.
+        if (this.paused || this.creditCount >= this.creditLimit) return;
         const entity = this.selectEntity();
         if (entity === null) return;
         const job = entity.popJob();
@@ -391,9 +401,11 @@ export class DrmGpuScheduler {
       this.pending.splice(0, this.pHead);
       this.pHead = 0;
     }
-    // The next job's clock starts now: re-arm the TDR for it.
-    this.timeoutWq.cancelWork(this.tdrWork);
-    this.startTimeout();
+    // The next job's clock starts now: re-arm the TDR for it (if there is one).
+    if (this.timeoutNs !== Number.POSITIVE_INFINITY) {
+      this.timeoutWq.cancelWork(this.tdrWork);
+      this.startTimeout();
+    }
     return job;
   }
 
@@ -404,11 +416,16 @@ export class DrmGpuScheduler {
    * so drmsim runs it inline (under its own frame) and saves a work-queue round trip per job.
    */
   private freeJobWork(): void {
-    for (let n = 0; n < RUN_BATCH; n++) {
-      if (this.paused) return;
-      const job = this.getFinishedJob();
-      if (job === null) break;
-      this.callFreeJob(job);
+    this.runFollows = true;
+    try {
+      for (let n = 0; n < RUN_BATCH; n++) {
+        if (this.paused) return;
+        const job = this.getFinishedJob();
+        if (job === null) break;
+        this.callFreeJob(job);
+      }
+    } finally {
+      this.runFollows = false;
     }
     const next = this.pending[this.pHead];
     if (next !== undefined && next.sFence!.finished.signaled) this.submitWq.queueWork(this.freeWork);

@@ -65,6 +65,60 @@ describe("drm_sched hot path", () => {
   });
 });
 
+describe("drm_sched free work", () => {
+  it("a freeJob that pushes the next job to an idle entity queues no run-job work: submission follows in the free work", async () => {
+    const sim = new Simulator({ validator: "collect" });
+    const engine = new HardwareEngine(sim, "ring");
+    const ctx = dmaFenceContextAlloc(sim);
+    let seqno = 0;
+    const JOBS = 40;
+    let pushed = 0;
+    const ran: number[] = [];
+    const sched = new DrmGpuScheduler(sim, {
+      name: "free",
+      creditLimit: 1,
+      ops: {
+        runJob: (job) => {
+          ran.push(job.id);
+          const f = new DmaFence(sim, hwOps, ctx, ++seqno);
+          const hw = f.get();
+          engine.submit({
+            durationNs: 100,
+            onComplete: () => {
+              hw.signal();
+              hw.put();
+            },
+          });
+          return f;
+        },
+        timedoutJob: () => DrmGpuSchedStat.RESET,
+        freeJob: (job) => {
+          job.cleanup();
+          if (pushed < JOBS) push();
+        },
+      },
+    });
+    // Every job goes to an entity with nothing queued: each push is that entity's first, which
+    // wakes the scheduler (drm_sched_wakeup).
+    const es = [0, 1, 2, 3].map(() => new DrmSchedEntity(sim, 2, [sched]));
+    const push = (): void => {
+      const job = new DrmSchedJob(es[pushed++ % es.length]!, 1);
+      job.arm();
+      es[(pushed - 1) % es.length]!.pushJob(job);
+    };
+    push();
+    await sim.run();
+    expect(ran).toEqual(Array.from({ length: JOBS }, (_, i) => i + 1));
+    expect(sim.now).toBe(JOBS * 100);
+    // One run work for the first job, then one free work per job (which runs the next): a run
+    // work per job as well would make this 2 × JOBS.
+    expect(sched.submitWq.executed).toBe(JOBS + 1);
+    for (const e of es) e.fini();
+    sched.fini();
+    expect(sim.teardown().findings).toEqual([]);
+  });
+});
+
 describe("fifo run queue: arrival list + heap", () => {
   it("always picks the ready entity whose head job was pushed first, with late dependencies", async () => {
     const sim = new Simulator({ validator: "collect", seed: 15 });
