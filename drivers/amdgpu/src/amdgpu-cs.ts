@@ -33,7 +33,7 @@ import {
   drmSyncobjTable,
   DrmSyncobj as Syncobj,
 } from "@drmsim/drm";
-import { DrmSchedFenceFinished } from "@drmsim/drm-sched";
+import { toDrmSchedFence } from "@drmsim/drm-sched";
 import { errnoName, KernelError, type Process, type UapiValue, uapiNsToNumber } from "@drmsim/runtime";
 import { AmdgpuBoList, amdgpuBoListCreate, amdgpuBoListEntries } from "./amdgpu-bo-list.js";
 import type { AmdgpuCtx, AmdgpuCtxEntity } from "./amdgpu-ctx.js";
@@ -244,9 +244,8 @@ export async function amdgpuCsIoctl(
             const dctx = fpriv.ctxMgr.get(d.ctx_id);
             const f = dctx.getEntity(d.ip_type, d.ip_instance, d.ring).getFence(d.handle);
             if (f === null) continue;
-            if (c.chunk_id === AMDGPU_CHUNK_ID_SCHEDULED_DEPENDENCIES && f instanceof DrmSchedFenceFinished)
-              sync.add(f.schedFence.scheduled);
-            else sync.add(f);
+            const s = c.chunk_id === AMDGPU_CHUNK_ID_SCHEDULED_DEPENDENCIES ? toDrmSchedFence(f) : null;
+            sync.add(s !== null ? s.scheduled : f);
             f.put();
           }
           break;

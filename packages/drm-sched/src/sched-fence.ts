@@ -110,11 +110,6 @@ export class DrmSchedFence extends DmaFence {
     return this;
   }
 
-  /** The scheduler fence a finished fence belongs to: itself (as `DrmSchedFenceScheduled.schedFence`). */
-  get schedFence(): DrmSchedFence {
-    return this;
-  }
-
   /** Earliest deadline requested on the finished fence (`drm_sched_fence.deadline`), or null. */
   get deadlineNs(): number | null {
     return (this.flags & DRM_SCHED_FENCE_FLAG_HAS_DEADLINE) === 0 ? null : (deadlines.get(this) ?? null);
@@ -176,16 +171,9 @@ export class DrmSchedFence extends DmaFence {
   }
 }
 
-/**
- * The finished fence of a `DrmSchedFence` — the fence itself (`DrmSchedFence` is its own finished
- * fence); kept as a name so `instanceof DrmSchedFenceFinished` reads as what it asks.
- */
-export const DrmSchedFenceFinished = DrmSchedFence;
-/** The finished fence of a `DrmSchedFence`: the `DrmSchedFence` itself. */
-export type DrmSchedFenceFinished = DrmSchedFence;
-
 /** `to_drm_sched_fence(f)`: the scheduler fence behind a scheduled or finished fence, else null. */
 export function toDrmSchedFence(f: DmaFence): DrmSchedFence | null {
-  if (f instanceof DrmSchedFence || f instanceof DrmSchedFenceScheduled) return f.schedFence;
+  if (f instanceof DrmSchedFence) return f;
+  if (f instanceof DrmSchedFenceScheduled) return f.schedFence;
   return null;
 }

@@ -16,7 +16,7 @@ import {
   stuckHardwareEngines,
 } from "@drmsim/runtime";
 import { DrmSchedJob } from "./job.js";
-import { type DrmSchedFence, DrmSchedFenceFinished, DrmSchedFenceScheduled } from "./sched-fence.js";
+import { DrmSchedFence, DrmSchedFenceScheduled } from "./sched-fence.js";
 import type { DrmGpuScheduler } from "./scheduler.js";
 
 declare module "@drmsim/runtime" {
@@ -45,8 +45,8 @@ const INSTALLED = {};
 export function installSchedProgress(sim: Simulator): void {
   sim.subsystem(INSTALLED, () => {
     registerProgressExplainer(sim, (obj, walk) => {
-      if (obj instanceof DrmSchedFenceFinished || obj instanceof DrmSchedFenceScheduled)
-        return fenceStep(obj, obj.schedFence);
+      if (obj instanceof DrmSchedFence) return fenceStep(obj, obj);
+      if (obj instanceof DrmSchedFenceScheduled) return fenceStep(obj, obj.schedFence);
       if (obj instanceof DrmSchedJob) return jobStep(obj, walk);
       return undefined;
     });
@@ -57,7 +57,7 @@ export function installSchedProgress(sim: Simulator): void {
 function fenceStep(f: DmaFence, s: DrmSchedFence): ProgressStep | undefined {
   if (f.signaled) return undefined;
   const job = findJob(s);
-  const which = f instanceof DrmSchedFenceFinished ? "finished" : "scheduled";
+  const which = f instanceof DrmSchedFence ? "finished" : "scheduled";
   if (job === null)
     return {
       what: `${f.describe()} is the ${which} fence of a job that is neither queued on ${s.sched.name} nor running on it`,
