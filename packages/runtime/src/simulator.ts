@@ -216,7 +216,7 @@ export class Simulator {
     this.perturber = perturber;
     // Injected allocation failures go through the allocator's own fault-injection rules (first
     // rule, so it sees every attempt; `mm.clearFaults()` removes it like any other rule).
-    if (perturber !== null) this.mm.failWhen(({ site }) => perturber.failAlloc(site));
+    if (perturber?.injectsFailures === true) this.mm.failWhen(({ site }) => perturber.failAlloc(site));
     this.mainContext = this.createContext("main", "process");
     this.timerContext = this.irqContext("timer");
   }

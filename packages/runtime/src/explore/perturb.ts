@@ -209,17 +209,24 @@ export class Perturber {
     for (let i = 0; i < order.length; i++) sleepers[i] = copy[order[i]!]!;
   }
 
+  /** True if the run has allocation failures or hangs to inject (all known at construction). */
+  get injectsFailures(): boolean {
+    return this.failures.size > 0;
+  }
+
   /** True if this `kmalloc` attempt at `site` is an injected failure. */
   failAlloc(site: string): boolean {
+    if (this.failures.size === 0) return false;
     const nth = (this.siteCounts.get(site) ?? 0) + 1;
     this.siteCounts.set(site, nth);
-    return this.failures.size > 0 && this.failures.has(`a\0${site}\0${nth}`);
+    return this.failures.has(`a\0${site}\0${nth}`);
   }
 
   /** True if the command now starting on `engine` is an injected hang. */
   hang(engine: string): boolean {
+    if (this.failures.size === 0) return false;
     const nth = (this.engineCounts.get(engine) ?? 0) + 1;
     this.engineCounts.set(engine, nth);
-    return this.failures.size > 0 && this.failures.has(`g\0${engine}\0${nth}`);
+    return this.failures.has(`g\0${engine}\0${nth}`);
   }
 }
