@@ -16,19 +16,32 @@ const quietIo = {
   err: { isTTY: false, write: () => true } as unknown as NodeJS.WriteStream,
 };
 
-async function plainRunsPerSec(): Promise<number> {
-  for (let i = 0; i < 20; i++) await runScenario(demoScenario); // warm-up (JIT), like the explorer's first runs
+/** Runs per second of `fn` doing `runs` runs: in wall time, and in this process's CPU time. */
+async function rates(runs: number, fn: () => Promise<unknown>): Promise<{ wall: number; cpu: number }> {
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
-  for (let i = 0; i < RUNS; i++) await runScenario(demoScenario);
-  return RUNS / ((performance.now() - t0) / 1000);
+  await fn();
+  const c = process.cpuUsage(c0);
+  return { wall: runs / ((performance.now() - t0) / 1000), cpu: runs / ((c.user + c.system) / 1e6) };
 }
 
-async function exploredRunsPerSec(workers: number): Promise<{ rate: number; failing: number }> {
-  const r = await exploreCommand(
-    { scenario: "demo", loaded: demoScenario, runs: RUNS, workers, outDir: ".drmsim/bench-explore" },
-    quietIo,
-  );
-  return { rate: r.runs / (r.wallMs / 1000), failing: r.failingRuns };
+async function plainRunsPerSec(): Promise<{ wall: number; cpu: number }> {
+  for (let i = 0; i < 20; i++) await runScenario(demoScenario); // warm-up (JIT), like the explorer's first runs
+  return rates(RUNS, async () => {
+    for (let i = 0; i < RUNS; i++) await runScenario(demoScenario);
+  });
+}
+
+async function exploredRunsPerSec(workers: number): Promise<{ wall: number; cpu: number; failing: number }> {
+  let failing = 0;
+  const r = await rates(RUNS, async () => {
+    const e = await exploreCommand(
+      { scenario: "demo", loaded: demoScenario, runs: RUNS, workers, outDir: ".drmsim/bench-explore" },
+      quietIo,
+    );
+    failing = e.failingRuns;
+  });
+  return { ...r, failing };
 }
 
 export async function figures(): Promise<Figure[]> {
@@ -36,31 +49,34 @@ export async function figures(): Promise<Figure[]> {
   const plainBefore = await plainRunsPerSec();
   const one = await exploredRunsPerSec(1);
   const two = await exploredRunsPerSec(2);
-  const plain = Math.max(plainBefore, await plainRunsPerSec());
+  const plainAfter = await plainRunsPerSec();
+  const plain = Math.max(plainBefore.cpu, plainAfter.cpu);
   const title = (workers: number, failing: number) =>
     `explore: demo runs/s, ${workers} worker${workers === 1 ? "" : "s"}${failing > 0 ? ` (${failing} failing)` : ""}`;
-  // Issue #28: one worker (this thread) ≥ 0.95 of plain runs; N workers ≥ 0.85·N × one worker on an
-  // otherwise idle machine (the load average is printed beside the table).
+  // Issue #28: one worker (this thread) ≥ 0.95 of plain runs — in CPU time, as the other
+  // single-thread figures are judged; N workers ≥ 0.85·N × one worker — in wall time, the only
+  // time several threads share — on an otherwise idle machine (the load average is printed
+  // beside the table).
   return [
     {
       id: "explore-demo-1w",
-      title: title(1, one.failing),
-      value: one.rate,
+      title: `${title(1, one.failing)}, CPU time`,
+      value: one.cpu,
       unit: "runs/s",
       baseline: { name: "plain runs/s, this thread", value: plain },
-      ratio: one.rate / plain,
+      ratio: one.cpu / plain,
       target: "≥ 0.95 of plain runs",
-      met: one.rate / plain >= 0.95,
+      met: one.cpu / plain >= 0.95,
     },
     {
       id: "explore-demo-2w",
-      title: title(2, two.failing),
-      value: two.rate,
+      title: `${title(2, two.failing)}, wall time`,
+      value: two.wall,
       unit: "runs/s",
-      baseline: { name: "1 worker", value: one.rate },
-      ratio: two.rate / one.rate,
+      baseline: { name: "1 worker", value: one.wall },
+      ratio: two.wall / one.wall,
       target: "≥ 1.7 × 1 worker (0.85·N)",
-      met: two.rate / one.rate >= 1.7,
+      met: two.wall / one.wall >= 1.7,
     },
   ];
 }
