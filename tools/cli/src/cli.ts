@@ -204,7 +204,11 @@ export function buildProgram(io: CliIo): Command {
         .argParser(parseCountOption)
         .makeOptionMandatory(),
     )
-    .addOption(new Option("--workers <n>", "worker threads (default: the CPUs)").argParser(parseCountOption))
+    .addOption(
+      new Option("--workers <n>", "threads running seeds, this one included (default: the CPUs)").argParser(
+        parseCountOption,
+      ),
+    )
     .addOption(
       new Option(
         "--shard <i/n>",

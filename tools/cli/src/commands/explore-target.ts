@@ -4,9 +4,13 @@
  * worker threads, so both run a seed the same way.
  */
 import {
+  type Decision,
   type ExploreOutcome,
   exploreOutcome,
+  outcomeSignatures,
+  type PerturbKnobs,
   type PerturbOptions,
+  primarySignature,
   type Simulator,
   type TraceSink,
 } from "@drmsim/runtime";
@@ -54,4 +58,31 @@ export function runPerturbed(
 /** The explorer's view of one run. */
 export async function runOutcome(spec: ExploreRunSpec, perturb: PerturbOptions): Promise<ExploreOutcome> {
   return exploreOutcome((await runPerturbed(spec, perturb)).sim);
+}
+
+/** What one explored run reports to the explorer. */
+export interface ExploreRunReport {
+  index: number;
+  seed: number;
+  /** First finding's signature, "" for a clean run. */
+  primary: string;
+  signatures: string[];
+  decisions: Decision[];
+}
+
+/** Runs explored run `index` (perturbation seed `seed`) and reduces it to its report. */
+export async function runExploreTask(
+  spec: ExploreRunSpec,
+  knobs: PerturbKnobs,
+  [index, seed]: readonly [number, number],
+): Promise<ExploreRunReport> {
+  const outcome = await runOutcome(spec, { ...knobs, seed });
+  const signatures = outcomeSignatures(outcome);
+  return {
+    index,
+    seed,
+    primary: primarySignature(outcome) ?? "",
+    signatures,
+    decisions: signatures.length > 0 ? [...outcome.decisions] : [],
+  };
 }

@@ -1,13 +1,13 @@
 /**
  * A worker thread of `drmsim explore`: loads the scenario once, says it is ready, then runs the
- * perturbation seeds the main thread sends one at a time and posts one message per run (the
- * finding signatures, and the decisions when the run failed). Seeds are handed out as workers
- * free up, so a worker that warms up more slowly or draws longer runs takes fewer of them.
+ * perturbation seeds the main thread sends, in order, and posts one message per run (the finding
+ * signatures, and the decisions when the run failed). Seeds are handed out as workers free up, so
+ * a worker that warms up more slowly or draws longer runs takes fewer of them.
  */
 import "reflect-metadata";
 import { parentPort, workerData } from "node:worker_threads";
-import { outcomeSignatures, type PerturbKnobs, primarySignature } from "@drmsim/runtime";
-import { resolveScenario, runOutcome } from "./explore-target.js";
+import type { PerturbKnobs } from "@drmsim/runtime";
+import { resolveScenario, runExploreTask } from "./explore-target.js";
 
 /** What the main thread hands a worker when it starts it. */
 export interface ExploreWorkerData {
@@ -28,16 +28,17 @@ const spec = {
   ...(data.durationNs === undefined ? {} : { durationNs: data.durationNs }),
 };
 const port = parentPort!;
-port.on("message", ([index, seed]: ExploreWorkerTask) => {
-  void runOutcome(spec, { ...data.knobs, seed }).then((outcome) => {
-    const signatures = outcomeSignatures(outcome);
-    port.postMessage({
-      index,
-      seed,
-      primary: primarySignature(outcome) ?? "",
-      signatures,
-      decisions: signatures.length > 0 ? outcome.decisions : [],
-    });
-  });
+// Tasks arrive ahead of need (the main thread keeps a few queued here); they run one at a time.
+const queue: ExploreWorkerTask[] = [];
+let running = false;
+async function drain(): Promise<void> {
+  running = true;
+  for (let task = queue.shift(); task !== undefined; task = queue.shift())
+    port.postMessage(await runExploreTask(spec, data.knobs, task));
+  running = false;
+}
+port.on("message", (task: ExploreWorkerTask) => {
+  queue.push(task);
+  if (!running) void drain();
 });
 port.postMessage({ ready: true });

@@ -12,9 +12,7 @@ import {
   type Decision,
   decodeReplayToken,
   encodeReplayToken,
-  outcomeSignatures,
   type PerturbKnobs,
-  primarySignature,
   type Shard,
   shardSeed,
   shrinkFailure,
@@ -25,7 +23,14 @@ import { describeResult } from "../outputs.js";
 import { createProgress } from "../progress.js";
 import type { Scenario, ScenarioResult } from "../scenario.js";
 import { TraceRecording } from "../trace/recording.js";
-import { type ExploreRunSpec, resolveScenario, runOutcome, runPerturbed } from "./explore-target.js";
+import {
+  type ExploreRunReport,
+  type ExploreRunSpec,
+  resolveScenario,
+  runExploreTask,
+  runOutcome,
+  runPerturbed,
+} from "./explore-target.js";
 import type { ExploreWorkerData, ExploreWorkerTask } from "./explore-worker.js";
 
 /** Options of {@link exploreCommand} (the command's flags, parsed). */
@@ -38,7 +43,7 @@ export interface ExploreCommandOptions {
    */
   loaded?: Scenario;
   runs: number;
-  /** Worker threads (default: the machine's CPUs); 1 runs in this thread. */
+  /** Threads running seeds, this one included (default: the machine's CPUs); 1 is this thread alone. */
   workers?: number;
   shard?: Shard;
   /** The scenario's seed (every run uses it; the perturbation seeds vary). */
@@ -89,15 +94,6 @@ export interface ExploreCommandResult {
   wallMs: number;
 }
 
-interface RunMessage {
-  index: number;
-  seed: number;
-  /** First finding's signature, "" for a clean run. */
-  primary: string;
-  signatures: string[];
-  decisions: Decision[];
-}
-
 /** Runs the exploration; prints progress and the failures; returns what it found. */
 export async function exploreCommand(
   opts: ExploreCommandOptions,
@@ -119,14 +115,14 @@ export async function exploreCommand(
   for (let j = 0; j < opts.runs; j++) plan.push([j, shardSeed(opts.firstSeed ?? 1, shard, j)]);
 
   const distinct = new Map<string, number>();
-  const firstBySet = new Map<string, RunMessage>();
+  const firstBySet = new Map<string, ExploreRunReport>();
   let done = 0;
   let failingRuns = 0;
   const progress = createProgress(io.err, `explore ${spec.scenario.name}`, {
     rate: (fraction, elapsed) => `${((fraction * opts.runs) / elapsed).toFixed(1)} runs/s`,
     ...(io.now === undefined ? {} : { now: io.now }),
   });
-  const record = (m: RunMessage): void => {
+  const record = (m: ExploreRunReport): void => {
     done++;
     if (m.signatures.length > 0) {
       failingRuns++;
@@ -142,36 +138,28 @@ export async function exploreCommand(
   };
 
   const t0 = performance.now();
-  if (workers === 1) {
-    for (const [index, pseed] of plan) {
-      const outcome = await runOutcome(spec, { ...knobs, seed: pseed });
-      const signatures = outcomeSignatures(outcome);
-      record({
-        index,
-        seed: pseed,
-        primary: primarySignature(outcome) ?? "",
-        signatures,
-        decisions: signatures.length > 0 ? [...outcome.decisions] : [],
-      });
-    }
-  } else {
-    const started: Worker[] = [];
-    let nextRun = 0;
-    const next = (): ExploreWorkerTask | undefined => plan[nextRun++];
-    const data: ExploreWorkerData = {
-      scenario: opts.scenario,
-      seed,
-      ...(opts.durationNs === undefined ? {} : { durationNs: opts.durationNs }),
-      knobs,
-    };
-    await Promise.all(Array.from({ length: workers }, () => runWorker(started, data, next, record))).catch(
-      async (e: unknown) => {
-        // One worker failed (the scenario threw): stop the others instead of waiting for them.
-        await Promise.all(started.map((w) => w.terminate()));
-        throw e;
-      },
-    );
-  }
+  const started: Worker[] = [];
+  let nextRun = 0;
+  const next = (): ExploreWorkerTask | undefined => plan[nextRun++];
+  // This thread is one of the workers — it has the scenario loaded and, after its first runs, a
+  // warm JIT, which each worker thread must build for itself — and starts workers - 1 threads.
+  const inThisThread = async () => {
+    for (let task = next(); task !== undefined; task = next())
+      record(await runExploreTask(spec, knobs, task));
+  };
+  const data: ExploreWorkerData = {
+    scenario: opts.scenario,
+    seed,
+    ...(opts.durationNs === undefined ? {} : { durationNs: opts.durationNs }),
+    knobs,
+  };
+  const threads = Array.from({ length: workers - 1 }, () => runWorker(started, data, next, record));
+  await Promise.all([...threads, inThisThread()]).catch(async (e: unknown) => {
+    // One worker failed (the scenario threw): stop the others instead of waiting for them.
+    nextRun = plan.length;
+    await Promise.all(started.map((w) => w.terminate()));
+    throw e;
+  });
   const wallMs = performance.now() - t0;
   progress.done();
 
@@ -225,14 +213,21 @@ export async function exploreCommand(
 }
 
 /**
- * Starts a worker and feeds it runs from `next` one at a time — the next as soon as it reports
- * the last — until none are left; resolves once it has reported all it was given.
+ * Runs a worker thread keeps queued ahead of the one it is running. This thread answers its
+ * reports only between its own runs, so a worker with nothing queued would wait up to a run for
+ * its next seed; with a few queued it never does, and the tail is at most this many runs.
+ */
+const WORKER_PREFETCH = 3;
+
+/**
+ * Starts a worker and feeds it runs from `next` — `WORKER_PREFETCH` when it is ready, one more
+ * for each it reports — until none are left; resolves once it has reported all it was given.
  */
 function runWorker(
   started: Worker[],
   data: ExploreWorkerData,
   next: () => ExploreWorkerTask | undefined,
-  onRun: (m: RunMessage) => void,
+  onRun: (m: ExploreRunReport) => void,
 ): Promise<void> {
   const here = import.meta.url;
   const fromSource = here.endsWith(".ts");
@@ -250,14 +245,27 @@ function runWorker(
     });
     started.push(w);
     let finished = false;
-    w.on("message", (m: RunMessage | { ready: true }) => {
-      if (!("ready" in m)) onRun(m);
-      const task = next();
-      if (task !== undefined) w.postMessage(task);
-      else {
+    let given = 0;
+    let reported = 0;
+    const feed = (n: number) => {
+      for (let i = 0; i < n; i++) {
+        const task = next();
+        if (task === undefined) break;
+        w.postMessage(task);
+        given++;
+      }
+      if (reported === given) {
         finished = true;
         void w.terminate();
         resolvePromise();
+      }
+    };
+    w.on("message", (m: ExploreRunReport | { ready: true }) => {
+      if ("ready" in m) feed(WORKER_PREFETCH);
+      else {
+        reported++;
+        onRun(m);
+        feed(1);
       }
     });
     w.on("error", reject);
