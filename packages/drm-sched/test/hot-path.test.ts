@@ -10,6 +10,20 @@ import { DrmGpuSchedStat, DrmGpuScheduler, DrmSchedEntity, DrmSchedJob } from ".
 
 const hwOps: DmaFenceOps = { getDriverName: () => "test", getTimelineName: () => "ring" };
 
+/** A 100 ns command on `engine`: its hardware fence, signalled when the command completes. */
+function hwCommand(sim: Simulator, engine: HardwareEngine, context: number, seqno: number): DmaFence {
+  const f = new DmaFence(sim, hwOps, context, seqno);
+  const hw = f.get();
+  engine.submit({
+    durationNs: 100,
+    onComplete: () => {
+      hw.signal();
+      hw.put();
+    },
+  });
+  return f;
+}
+
 describe("drm_sched hot path", () => {
   it("runJob sees drm_sched_run_job_work on top of its worker's backtrace on every path", async () => {
     const sim = new Simulator({ validator: "collect" });
@@ -25,16 +39,7 @@ describe("drm_sched hot path", () => {
       ops: {
         runJob: () => {
           traces.push(sim.current.backtrace().join(" <- "));
-          const f = new DmaFence(sim, hwOps, ctx, ++seqno);
-          const hw = f.get();
-          engine.submit({
-            durationNs: 100,
-            onComplete: () => {
-              hw.signal();
-              hw.put();
-            },
-          });
-          return f;
+          return hwCommand(sim, engine, ctx, ++seqno);
         },
         timedoutJob: () => DrmGpuSchedStat.RESET,
         freeJob: (job) => {
@@ -80,16 +85,7 @@ describe("drm_sched free work", () => {
       ops: {
         runJob: (job) => {
           ran.push(job.id);
-          const f = new DmaFence(sim, hwOps, ctx, ++seqno);
-          const hw = f.get();
-          engine.submit({
-            durationNs: 100,
-            onComplete: () => {
-              hw.signal();
-              hw.put();
-            },
-          });
-          return f;
+          return hwCommand(sim, engine, ctx, ++seqno);
         },
         timedoutJob: () => DrmGpuSchedStat.RESET,
         freeJob: (job) => {
