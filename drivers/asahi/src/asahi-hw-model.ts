@@ -29,6 +29,7 @@ import {
   __u32,
   __u64,
   flagsMask,
+  hwBehaviourLayered,
   KernelError,
   MAX_ERRNO,
   mbz,
@@ -294,9 +295,5 @@ export function asahiHwBehaviour(
   cmd: AsahiHwCommand,
   override: Partial<AsahiHwBehaviour> | undefined,
 ): AsahiHwBehaviour {
-  const out: AsahiHwBehaviour = { ...ASAHI_DEFAULT_HW_BEHAVIOUR };
-  for (const layer of [model.command(cmd), override])
-    for (const [k, v] of Object.entries(layer ?? {}))
-      if (v !== undefined) (out as unknown as Record<string, unknown>)[k] = v;
-  return out;
+  return hwBehaviourLayered(ASAHI_DEFAULT_HW_BEHAVIOUR, model.command(cmd), override);
 }

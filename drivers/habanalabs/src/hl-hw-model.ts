@@ -24,6 +24,7 @@ import {
   __u32,
   __u64,
   flagsMask,
+  hwBehaviourLayered,
   KernelError,
   mbz,
   type UapiArgsOf,
@@ -202,12 +203,9 @@ export function hlHwBehaviour(
   job: HlHwJob,
   override: Partial<HlHwBehaviour> | undefined,
 ): HlHwBehaviour {
-  const out: HlHwBehaviour = {
+  const defaults: HlHwBehaviour = {
     execNs: job.kind === "user" ? HL_DEFAULT_JOB_NS : HL_SYNC_STREAM_JOB_NS,
     hang: false,
   };
-  for (const layer of [model.job(job), override])
-    for (const [k, v] of Object.entries(layer ?? {}))
-      if (v !== undefined) (out as unknown as Record<string, unknown>)[k] = v;
-  return out;
+  return hwBehaviourLayered(defaults, model.job(job), override);
 }

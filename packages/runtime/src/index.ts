@@ -26,6 +26,7 @@ export * from "./explore/replay-token.js";
 export * from "./explore/shrink.js";
 export * from "./hw/engine.js";
 export * from "./hw/engine-factory.js";
+export * from "./hw/hw-behaviour.js";
 export type { Sleeper, WakeReason } from "./internal/sleeper.js";
 export * from "./irq-work.js";
 export * from "./kref.js";

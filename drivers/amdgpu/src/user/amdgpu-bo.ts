@@ -265,9 +265,16 @@ export async function amdgpuListHandles(
   });
   const n = count.num_entries ?? 0;
   if (n === 0) return [];
-  const entries: Record<string, unknown>[] = Array.from({ length: n }, () => ({}));
+  const entries: Record<string, number | bigint>[] = Array.from({ length: n }, () => ({}));
   await p.ioctl(fd, DRM_IOCTL_AMDGPU_GEM_LIST_HANDLES, { num_entries: n, entries });
-  return entries as unknown as UapiValue<typeof drm_amdgpu_gem_list_handles_entry>[];
+  return entries.map((e) => ({
+    gem_handle: Number(e.gem_handle),
+    flags: Number(e.flags),
+    size: BigInt(e.size!),
+    preferred_domains: BigInt(e.preferred_domains!),
+    alloc_flags: BigInt(e.alloc_flags!),
+    alignment: BigInt(e.alignment!),
+  }));
 }
 
 /** `amdgpu_bo_list_create_raw`: `DRM_IOCTL_AMDGPU_BO_LIST` CREATE; returns the list handle. */
