@@ -29,20 +29,25 @@ export interface HeldLock {
 
 /**
  * @internal The record behind a `HeldLock`: a class with one constructor, so every entry has the
- * same shape and the validator's loads over `ctx.held` stay monomorphic.
+ * same shape and the validator's loads over `ctx.held` stay monomorphic. Its fields are writable
+ * because the validator recycles released entries (see `Validator`'s held-lock pool) — the
+ * kernel's `task_struct.held_locks[]` is a fixed array reused in place, not an allocation per lock.
  */
 export class HeldLockEntry implements HeldLock {
   constructor(
-    readonly cls: LockClass,
-    readonly instance: object,
-    readonly mode: LockMode,
-    readonly trylock: boolean,
-    readonly op: string,
-    readonly frame: Frame | null,
-    readonly timeNs: number,
-    readonly nestKey: object | null,
+    public cls: LockClass,
+    public instance: object,
+    public mode: LockMode,
+    public trylock: boolean,
+    public op: string,
+    public frame: Frame | null,
+    public timeNs: number,
+    public nestKey: object | null,
     public chain: LockChain | null,
   ) {}
+
+  /** The next free entry while this one is in the validator's pool; null while held. */
+  nextFree: HeldLockEntry | null = null;
 }
 
 /**

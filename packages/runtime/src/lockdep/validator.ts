@@ -91,6 +91,12 @@ export class Validator {
   private priming = false;
   /** The chain cache's root: the empty held stack. */
   private readonly chainRoot = new LockChain();
+  /**
+   * Released held-lock entries, reused by the next acquisition: what the kernel's per-task
+   * `held_locks[]` array gives it (no allocation per lock). An entry is recycled only when it
+   * leaves a stack by a release — nothing keeps a reference to it past that point.
+   */
+  private freeHeld: HeldLockEntry | null = null;
 
   /** `dma_fence_lockdep_map`: held (read) inside fence-signalling critical sections. */
   readonly dmaFenceMap: LockClass;
@@ -229,6 +235,7 @@ export class Validator {
       const h = held[top]!;
       if (h.instance === instance && h.cls === cls) {
         held.pop();
+        this.recycle(h as HeldLockEntry);
         return true;
       }
     }
@@ -237,6 +244,7 @@ export class Validator {
       if (h.instance === instance && h.cls === cls) {
         held.splice(i, 1);
         this.rechain(held, i);
+        this.recycle(h as HeldLockEntry);
         return true;
       }
     }
@@ -500,7 +508,25 @@ export class Validator {
       // Priming never validates a chain: the first real path must still replace the primed witnesses.
       if (clean && !this.priming) chain.validated = true;
     }
-    held.push(new HeldLockEntry(cls, instance, mode, trylock, op, ctx.frame, this.host.now, nestKey, chain));
+    const entry = this.freeHeld;
+    if (entry === null) {
+      held.push(
+        new HeldLockEntry(cls, instance, mode, trylock, op, ctx.frame, this.host.now, nestKey, chain),
+      );
+      return;
+    }
+    this.freeHeld = entry.nextFree;
+    entry.nextFree = null;
+    entry.cls = cls;
+    entry.instance = instance;
+    entry.mode = mode;
+    entry.trylock = trylock;
+    entry.op = op;
+    entry.frame = ctx.frame;
+    entry.timeNs = this.host.now;
+    entry.nestKey = nestKey;
+    entry.chain = chain;
+    held[depth] = entry;
   }
 
   /**
@@ -535,6 +561,12 @@ export class Validator {
     if (inIrq) cls.usedInIrq = witness;
     else cls.enabledIrq = witness;
     cls.usage |= bit;
+  }
+
+  /** Puts an entry that just left a held stack on the free list. */
+  private recycle(entry: HeldLockEntry): void {
+    entry.nextFree = this.freeHeld;
+    this.freeHeld = entry;
   }
 
   /** Recomputes the chain-cache nodes of `held[from..]` after an entry below them was removed or inserted. */
