@@ -82,13 +82,7 @@ export class Mutex {
    */
   unlock(): void {
     const ctx = this.sim.current;
-    if (this.owner !== ctx) {
-      this.sim.validator.release(this.cls, this, this.opUnlock);
-      throw new KernelError(
-        "EPERM",
-        `mutex_unlock(${this.name}) by ${ctx.label}, but ${this.owner === null ? "it is not locked" : `it is owned by ${this.owner.label}`}`,
-      );
-    }
+    if (this.owner !== ctx) this.unlockNotOwned(ctx);
     this.sim.validator.releaseIn(ctx, this.cls, this, this.opUnlock);
     const next = this.waiters.shift();
     if (next === undefined) {
@@ -97,6 +91,15 @@ export class Mutex {
     }
     this.owner = next.ctx;
     next.sleeper.wake("woken");
+  }
+
+  // Out of line, so `unlock()` stays small enough for the JIT to inline.
+  private unlockNotOwned(ctx: ExecutionContext): never {
+    this.sim.validator.release(this.cls, this, this.opUnlock);
+    throw new KernelError(
+      "EPERM",
+      `mutex_unlock(${this.name}) by ${ctx.label}, but ${this.owner === null ? "it is not locked" : `it is owned by ${this.owner.label}`}`,
+    );
   }
 
   /** `lockdep_assert_held()`: throws unless the current context owns the mutex. */

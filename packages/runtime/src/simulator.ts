@@ -236,7 +236,13 @@ export class Simulator {
 
   /** The context running now (`current`). Survives `await` inside tasks and async work items. */
   get current(): ExecutionContext {
-    if (this.syncCtx !== null) return this.syncCtx;
+    // Tiny, so every lock and fence operation that asks gets it inlined.
+    const ctx = this.syncCtx;
+    return ctx !== null ? ctx : this.asyncCurrent();
+  }
+
+  /** `current` outside a synchronous event: the context of the task or work item that awaited. */
+  private asyncCurrent(): ExecutionContext {
     const frame = als.getStore();
     return frame !== undefined && frame.sim === this ? frame.ctx : this.mainContext;
   }

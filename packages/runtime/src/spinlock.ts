@@ -80,13 +80,16 @@ export class SpinLock {
   /** `spin_unlock()`. Unlocking a spinlock the context does not hold is reported and refused (`EPERM`). */
   unlock(): void {
     const ctx = this.sim.current;
-    if (this.owner !== ctx) {
-      this.sim.validator.release(this.cls, this, this.opUnlock);
-      throw new KernelError("EPERM", `spin_unlock(${this.name}) by ${ctx.label}, which does not hold it`);
-    }
+    if (this.owner !== ctx) this.unlockNotHeld(ctx);
     this.sim.validator.releaseIn(ctx, this.cls, this, this.opUnlock);
     this.owner = null;
     ctx.atomicDepth--;
+  }
+
+  // Out of line, so `unlock()` stays small enough for the JIT to inline.
+  private unlockNotHeld(ctx: ExecutionContext): never {
+    this.sim.validator.release(this.cls, this, this.opUnlock);
+    throw new KernelError("EPERM", `spin_unlock(${this.name}) by ${ctx.label}, which does not hold it`);
   }
 
   /**
@@ -123,20 +126,24 @@ export class SpinLock {
     const ctx = sim.current;
     sim.validator.lockAcquireIn(ctx, this.cls, this, op, false, "write", null);
     const owner = this.owner;
-    if (owner !== null) {
-      // Undo the acquisition before reporting: in throw mode the report throws, and the refused
-      // lock must not stay on this context's held stack.
-      sim.validator.release(this.cls, this, "spin_lock failed");
-      sim.validator.report({
-        kind: "deadlock",
-        title: `${op} spins forever: held by ${owner.label}${owner === ctx ? " (itself)" : ", which is not running"}`,
-        context: ctx.label,
-        backtrace: frameList(ctx.frame),
-        held: sim.validator.describeHeld(ctx),
-      });
-      throw new KernelError("EDEADLK", `${op}: already held by ${owner.label}`);
-    }
+    if (owner !== null) this.spinForever(ctx, owner, op);
     this.owner = ctx;
     ctx.atomicDepth++;
+  }
+
+  /** `acquire()` found the lock taken: in a single-threaded simulation it can never be released. */
+  private spinForever(ctx: ExecutionContext, owner: ExecutionContext, op: string): never {
+    const sim = this.sim;
+    // Undo the acquisition before reporting: in throw mode the report throws, and the refused
+    // lock must not stay on this context's held stack.
+    sim.validator.release(this.cls, this, "spin_lock failed");
+    sim.validator.report({
+      kind: "deadlock",
+      title: `${op} spins forever: held by ${owner.label}${owner === ctx ? " (itself)" : ", which is not running"}`,
+      context: ctx.label,
+      backtrace: frameList(ctx.frame),
+      held: sim.validator.describeHeld(ctx),
+    });
+    throw new KernelError("EDEADLK", `${op}: already held by ${owner.label}`);
   }
 }

@@ -71,7 +71,11 @@ export class LockChain {
   private prevChild: LockChain | null = null;
 
   child(cls: LockClass): LockChain {
-    if (this.lastCls === cls) return this.lastChild!;
+    // The hit is kept tiny so the JIT inlines it into every acquisition.
+    return this.lastCls === cls ? this.lastChild! : this.childMiss(cls);
+  }
+
+  private childMiss(cls: LockClass): LockChain {
     let c: LockChain | undefined;
     if (this.prevCls === cls) c = this.prevChild!;
     else {

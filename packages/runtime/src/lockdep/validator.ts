@@ -230,16 +230,24 @@ export class Validator {
     if (!this.enabled) return true;
     const held = ctx.held;
     const top = held.length - 1;
-    // Fast path: locks are almost always released innermost first, and pop() is far cheaper than splice().
+    // Fast path: locks are almost always released innermost first, and pop() is far cheaper than
+    // splice(). Kept small so the JIT inlines it into every unlock.
     if (top >= 0) {
-      const h = held[top]!;
+      const h = held[top] as HeldLockEntry;
       if (h.instance === instance && h.cls === cls) {
         held.pop();
-        this.recycle(h as HeldLockEntry);
+        h.nextFree = this.freeHeld;
+        this.freeHeld = h;
         return true;
       }
     }
-    for (let i = top - 1; i >= 0; i--) {
+    return this.releaseOutOfOrder(ctx, cls, instance, op);
+  }
+
+  /** `release` of a lock that is not the innermost one held, or not held at all. */
+  private releaseOutOfOrder(ctx: ExecutionContext, cls: LockClass, instance: object, op: string): boolean {
+    const held = ctx.held;
+    for (let i = held.length - 2; i >= 0; i--) {
       const h = held[i]!;
       if (h.instance === instance && h.cls === cls) {
         held.splice(i, 1);
@@ -503,11 +511,8 @@ export class Validator {
     const depth = held.length;
     const chain = (depth === 0 ? this.chainRoot : held[depth - 1]!.chain!).child(cls);
     // The fast path is a cached chain: every edge this stack implies is already in the graph.
-    if (depth > 0 && !chain.validated && !trylock && mode !== "recursive-read") {
-      const clean = this.addEdges(ctx, cls, op, nestKey);
-      // Priming never validates a chain: the first real path must still replace the primed witnesses.
-      if (clean && !this.priming) chain.validated = true;
-    }
+    if (depth > 0 && !chain.validated && !trylock && mode !== "recursive-read")
+      this.validateChain(ctx, chain, cls, op, nestKey);
     const entry = this.freeHeld;
     if (entry === null) {
       held.push(
@@ -526,7 +531,23 @@ export class Validator {
     entry.timeNs = this.host.now;
     entry.nestKey = nestKey;
     entry.chain = chain;
-    held[depth] = entry;
+    held.push(entry);
+  }
+
+  /**
+   * `check_prevs_add()` for a chain not in the cache: adds and checks the edges from every held
+   * lock, and caches the chain if that was clean.
+   */
+  private validateChain(
+    ctx: ExecutionContext,
+    chain: LockChain,
+    cls: LockClass,
+    op: string,
+    nestKey: object | null,
+  ): void {
+    const clean = this.addEdges(ctx, cls, op, nestKey);
+    // Priming never validates a chain: the first real path must still replace the primed witnesses.
+    if (clean && !this.priming) chain.validated = true;
   }
 
   /**
