@@ -30,6 +30,7 @@ export * from "./hw/hw-behaviour.js";
 export type { Sleeper, WakeReason } from "./internal/sleeper.js";
 export * from "./irq-work.js";
 export * from "./kref.js";
+export type { LiveRefs } from "./live-refs.js";
 export * from "./lockdep/annotations.js";
 export * from "./lockdep/finding.js";
 export type { HeldLock, LockMode } from "./lockdep/held-lock.js";

@@ -7,6 +7,7 @@
 
 import type { ExecutionContext } from "./context.js";
 import { frameList } from "./context.js";
+import type { LiveRefs } from "./live-refs.js";
 import type { Validator } from "./lockdep/validator.js";
 
 /** What reference counting needs from the simulator. */
@@ -14,7 +15,7 @@ export interface RefHost {
   readonly validator: Validator;
   readonly current: ExecutionContext;
   /** Live objects, tracked only while the validator is enabled. */
-  readonly liveRefs: Set<RefCounted>;
+  readonly liveRefs: LiveRefs;
 }
 
 /**
@@ -81,9 +82,9 @@ export abstract class RefCounted {
       return false;
     }
     this.refs = 0;
-    const live = this.refHost.liveRefs;
-    // Nothing is tracked while the validator is off: skip the hash lookup on that hot path.
-    if (live.size !== 0) live.delete(this);
+    // A count of 0 is what takes it off the live list; the registry only counts the release.
+    const host = this.refHost;
+    if (host.validator.enabled) host.liveRefs.noteReleased();
     this.release();
     return true;
   }

@@ -18,7 +18,7 @@ import { KernelError } from "./errno.js";
 import { type Decision, Perturber, type PerturbOptions } from "./explore/perturb.js";
 import { EventHeap, type SimEvent } from "./internal/event-heap.js";
 import { Sleeper } from "./internal/sleeper.js";
-import type { RefCounted } from "./kref.js";
+import { LiveRefs } from "./live-refs.js";
 import { Finding, ValidatorError, type WaitForEntry } from "./lockdep/finding.js";
 import { Validator, type ValidatorMode } from "./lockdep/validator.js";
 import { MemoryManager } from "./memory.js";
@@ -173,7 +173,7 @@ export class Simulator {
    */
   readonly perturber: Perturber | null;
   /** @internal Live reference-counted objects (validator enabled only). */
-  readonly liveRefs = new Set<RefCounted>();
+  readonly liveRefs = new LiveRefs();
 
   private nowNs = 0;
   private seq = 0;
