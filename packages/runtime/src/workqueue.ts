@@ -37,6 +37,8 @@ export class Work {
   lockClass: LockClass | null = null;
   /** @internal The item's backtrace frame on a worker with nothing below it, made on first run. */
   rootFrame: Frame | null = null;
+  /** @internal The op names the item shows in lockdep reports, built on its first checked run. */
+  opNames: WorkOpNames | null = null;
 
   constructor(
     readonly fn: WorkFn,
@@ -374,24 +376,22 @@ export class WorkQueue {
   }
 }
 
-/** The op names a work item shows in lockdep reports, built on first use. */
-interface WorkOpNames {
+/** @internal The op names a work item shows in lockdep reports, built on first use. */
+export interface WorkOpNames {
   run: string;
   done: string;
   exit: string;
 }
 
-const workOpNames = new WeakMap<Work, WorkOpNames>();
-
 function opNames(work: Work): WorkOpNames {
-  let n = workOpNames.get(work);
-  if (n === undefined) {
+  let n = work.opNames;
+  if (n === null) {
     n = {
       run: `process_one_work(${work.name})`,
       done: `process_one_work(${work.name}) done`,
       exit: `work item ${work.name}`,
     };
-    workOpNames.set(work, n);
+    work.opNames = n;
   }
   return n;
 }
