@@ -9,7 +9,7 @@
  * fault the validator sees) and back as the file type does it: most copy back only on success,
  * `drm_ioctl` copies back whatever the handler returned.
  */
-import { frameList } from "../context.js";
+import { type ExecutionContext, frameList } from "../context.js";
 import { KernelError } from "../errno.js";
 import type { Simulator } from "../simulator.js";
 import type { Task } from "../task.js";
@@ -167,7 +167,7 @@ export class Process {
       let failed: unknown;
       let out: R | undefined;
       try {
-        out = await this.ioctlOnce<R>(fd, cmd, arg, name);
+        out = await this.ioctlOnce<R>(ctx, fd, cmd, arg, name);
       } catch (e) {
         failed = e ?? new Error("ioctl threw a nullish value");
       }
@@ -179,6 +179,7 @@ export class Process {
 
   /** One attempt of `ioctl`: the fd lookup, the copy in, the handler, the copy back. */
   private async ioctlOnce<R>(
+    ctx: ExecutionContext,
     fd: number,
     cmd: IoctlCmd,
     arg: object | number | bigint | string | null,
@@ -189,7 +190,6 @@ export class Process {
     if (ioctl === undefined)
       throw new KernelError("ENOTTY", `${file.name} has no ioctls (${name})`, { syscall: name });
     const sim = this.sim;
-    const ctx = sim.current;
     file.get();
     ctx.pushFrame(`ioctl(${name})`);
     try {
