@@ -76,6 +76,8 @@ export class DrmSchedJob {
   declare deps: Map<number, DmaFence>;
   /** `owner`: who submitted it (a DRM file, a client id); shown in reports and on the fences. */
   declare readonly owner: unknown;
+  /** @internal `job->queue_node`: the next job in its entity's queue, null at the tail. */
+  declare queueNext: DrmSchedJob | null;
   /** `job->karma`: how often this job was involved in a hang (kept aside: most jobs never are). */
   get karma(): number {
     return karmas.get(this) ?? 0;
@@ -123,6 +125,7 @@ export class DrmSchedJob {
     this.driverData = undefined;
     this.deps = NO_DEPS;
     this.owner = owner;
+    this.queueNext = null;
     if (credits > rq.sched.creditLimit) rq.sched.truncateCredits(this);
   }
 
