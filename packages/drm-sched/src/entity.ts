@@ -382,10 +382,16 @@ export class DrmSchedEntity {
    */
   selectRq(): void {
     if (this.jobCount > 0 || this.stopped) return;
+    const list = this.schedList;
+    // Pinned to one scheduler and no priority change: nothing would move, so the last job's
+    // fence need not be looked at (with thousands of entities it is long out of the cache).
+    if (list === null) {
+      const cur = this.rq;
+      if (cur === null || cur.sched.rqFor(this.priority) === cur) return;
+    }
     const last = this.lastScheduled;
     if (last !== null && !last.signaled) return;
     let sched = this.rq?.sched ?? null;
-    const list = this.schedList;
     if (list !== null) {
       sched = pickBest(list);
       if (list.length === 1) this.schedList = null;

@@ -231,8 +231,12 @@ export class DrmSchedJob {
    */
   cleanup(): void {
     if (this.state === "cleaned") return;
-    for (const f of this.deps.values()) f.put();
-    this.deps = NO_DEPS;
+    const deps = this.deps;
+    // Most jobs never had a dependency: no iterator to make for the shared empty map.
+    if (deps !== NO_DEPS) {
+      for (const f of deps.values()) f.put();
+      this.deps = NO_DEPS;
+    }
     const s = this.sFence;
     if (s !== null && this.state !== "init") s.finished.put();
     this.state = "cleaned";

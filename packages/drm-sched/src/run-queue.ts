@@ -33,7 +33,7 @@ export class DrmSchedRq {
    * fifo: ready entities in increasing key order, appended at the end; holes (`undefined`) where
    * one left other than at the front. An entity's `ordPos` is its slot here.
    */
-  private ord: (DrmSchedEntity | undefined)[] = [];
+  private readonly ord: (DrmSchedEntity | undefined)[] = [];
   /**
    * The end of `ord`'s used part: slots from here on are empty. Kept apart from `ord.length` so
    * that starting over — every pick of a lone entity does — is not a resize of the array.
@@ -214,17 +214,19 @@ export class DrmSchedRq {
       this.ordCompact();
   }
 
+  /** Moves the live entries to the front, in order, within the same array (no new array). */
   private ordCompact(): void {
     const ord = this.ord;
-    const out: DrmSchedEntity[] = [];
-    for (let k = this.ordHead; k < this.ordEnd; k++) {
+    const end = this.ordEnd;
+    let n = 0;
+    for (let k = this.ordHead; k < end; k++) {
       const x = ord[k];
       if (x === undefined) continue;
-      x.ordPos = out.length;
-      out.push(x);
+      x.ordPos = n;
+      ord[n++] = x;
     }
-    this.ord = out;
-    this.ordEnd = out.length;
+    for (let k = n; k < end; k++) ord[k] = undefined;
+    this.ordEnd = n;
     this.ordHead = 0;
   }
 
