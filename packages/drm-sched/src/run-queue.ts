@@ -36,7 +36,7 @@ export class DrmSchedRq {
    * head: the array version had to be compacted every few thousand picks, rewriting the slot of
    * every waiting entity — with thousands of entities, a cache miss per entity each time.
    */
-  private ord: (DrmSchedEntity | undefined)[] = new Array<DrmSchedEntity | undefined>(16).fill(undefined);
+  private ord: (DrmSchedEntity | undefined)[] = emptyRing(16);
   /** `ord.length - 1`. */
   private ordMask = 15;
   /** Slot of the first used entry. */
@@ -229,7 +229,7 @@ export class DrmSchedRq {
   private ordRebuild(capacity: number): void {
     const old = this.ord;
     const mask = this.ordMask;
-    const ord = new Array<DrmSchedEntity | undefined>(capacity).fill(undefined);
+    const ord = emptyRing(capacity);
     let n = 0;
     for (let k = 0, h = this.ordHead; k < this.ordLen; k++, h = (h + 1) & mask) {
       const x = old[h];
@@ -288,4 +288,14 @@ export class DrmSchedRq {
     h[i] = e;
     e.heapIndex = i;
   }
+}
+
+/**
+ * `capacity` empty slots, as a packed array of `undefined` (built by pushing): `new Array(n)` makes
+ * a holey one, and V8 reads holey arrays through slower, prototype-checking loads.
+ */
+function emptyRing(capacity: number): (DrmSchedEntity | undefined)[] {
+  const a: (DrmSchedEntity | undefined)[] = [];
+  for (let i = 0; i < capacity; i++) a.push(undefined);
+  return a;
 }
