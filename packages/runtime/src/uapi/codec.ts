@@ -65,40 +65,62 @@ function structFromJs(s: UapiStruct, arg: unknown, ctx: UapiCopyContext, path: s
       "EINVAL",
       `${path}: ${s.union ? "union" : "struct"} ${s.name} must be an object, got ${typeof arg}`,
     );
-  const src = (arg ?? {}) as Obj;
-  for (const k of Object.keys(src))
+  const src = (arg ?? NO_MEMBERS) as Obj;
+  // for…in walks the object's enumerable keys without copying them into an array (Object.keys
+  // would, on every call); argument objects are plain, so there are no inherited ones.
+  for (const k in src)
     if (!(k in s.fields) && src[k] !== undefined)
       throw new KernelError(
         "EINVAL",
         `${path}: ${s.union ? "union" : "struct"} ${s.name} has no member ${k}`,
       );
-  for (const g of s.anon ?? []) checkOneVariant(g, src, path);
+  if (s.anon !== undefined) for (const g of s.anon) checkOneVariant(g, src, path);
   const out: Obj = {};
-  for (const [k, f] of Object.entries(s.fields)) out[k] = fieldFromJs(f, src[k], ctx, `${path}.${k}`);
+  for (const [k, f] of membersOf(s)) {
+    const v = src[k];
+    // Scalars are most members: convert them without building the member's path, which only an
+    // error message needs.
+    out[k] =
+      f.type === "scalar" ? uapiScalarFromJs(f.kind, v, path, k) : fieldFromJs(f, v, ctx, `${path}.${k}`);
+  }
   linkCounts(s, out);
   return out;
 }
 
-/** A JavaScript caller may give the members of one variant of an anonymous union, as C stores one. */
-function checkOneVariant(g: UapiAnonGroup, src: Obj, path: string): void {
-  const given = (v: unknown) => v !== undefined && v !== null && v !== 0 && v !== 0n;
-  const used = g.variants.filter((v) => Object.keys(v.fields).some((k) => given(src[k])));
-  if (used.length > 1)
-    throw new KernelError(
-      "EINVAL",
-      `${path}: ${used.map((v) => Object.keys(v.fields).join("/")).join(" and ")} share one union: give one of them`,
-    );
+const NO_MEMBERS: Obj = Object.freeze({});
+
+/** Whether `v` is a member value a caller set (a variant of an anonymous union is in use). */
+function given(v: unknown): boolean {
+  return v !== undefined && v !== null && v !== 0 && v !== 0n;
 }
 
-/** A struct's members in order, computed once per declaration (decoding walks them per call). */
-const MEMBERS = new WeakMap<UapiStruct, readonly (readonly [string, UapiField])[]>();
-function membersOf(s: UapiStruct): readonly (readonly [string, UapiField])[] {
-  let m = MEMBERS.get(s);
+/** A JavaScript caller may give the members of one variant of an anonymous union, as C stores one. */
+function checkOneVariant(g: UapiAnonGroup, src: Obj, path: string): void {
+  let used = 0;
+  for (const v of g.variants) if (variantUsed(v, src)) used++;
+  if (used <= 1) return;
+  const names = g.variants.filter((v) => variantUsed(v, src)).map((v) => Object.keys(v.fields).join("/"));
+  throw new KernelError("EINVAL", `${path}: ${names.join(" and ")} share one union: give one of them`);
+}
+
+function variantUsed(v: UapiStruct, src: Obj): boolean {
+  for (const k in v.fields) if (given(src[k])) return true;
+  return false;
+}
+
+/** A struct's members (or a union's) in order, computed once per declaration: walked on every copy. */
+const ENTRIES = new WeakMap<object, readonly (readonly [string, never])[]>();
+function entriesOf<T>(record: Readonly<Record<string, T>>): readonly (readonly [string, T])[] {
+  let m = ENTRIES.get(record) as readonly (readonly [string, T])[] | undefined;
   if (m === undefined) {
-    m = Object.entries(s.fields);
-    MEMBERS.set(s, m);
+    m = Object.entries(record);
+    ENTRIES.set(record, m as readonly (readonly [string, never])[]);
   }
   return m;
+}
+
+function membersOf(s: UapiStruct): readonly (readonly [string, UapiField])[] {
+  return entriesOf(s.fields);
 }
 
 /** The members of a struct that are user pointers with a count member, computed once per declaration. */
@@ -128,12 +150,12 @@ function fieldFromJs(f: UapiField, v: unknown, ctx: UapiCopyContext, path: strin
           "EINVAL",
           `${path}: a union must be an object with one of ${Object.keys(f.members).join(", ")}`,
         );
-      const src = (v ?? {}) as Obj;
-      for (const k of Object.keys(src))
+      const src = (v ?? NO_MEMBERS) as Obj;
+      for (const k in src)
         if (!(k in f.members) && src[k] !== undefined)
           throw new KernelError("EINVAL", `${path}: the union has no member ${k}`);
       const out: Obj = {};
-      for (const [k, m] of Object.entries(f.members)) out[k] = structFromJs(m, src[k], ctx, `${path}.${k}`);
+      for (const [k, m] of entriesOf(f.members)) out[k] = structFromJs(m, src[k], ctx, `${path}.${k}`);
       return out;
     }
     case "array": {
@@ -195,7 +217,7 @@ export function uapiCopyToJs(layout: UapiLayout, value: unknown, arg: unknown): 
 }
 
 function structToJs(s: UapiStruct, value: Obj, target: Obj): void {
-  for (const [k, f] of Object.entries(s.fields)) {
+  for (const [k, f] of membersOf(s)) {
     if (s.union?.out !== undefined && k !== s.union.out) continue;
     const v = value[k];
     switch (f.type) {
@@ -210,7 +232,7 @@ function structToJs(s: UapiStruct, value: Obj, target: Obj): void {
       }
       case "union": {
         const u = isObj(target[k]) ? (target[k] as Obj) : {};
-        for (const [m, ms] of Object.entries(f.members)) {
+        for (const [m, ms] of entriesOf(f.members)) {
           if (f.out !== undefined && m !== f.out) continue;
           const t = isObj(u[m]) ? (u[m] as Obj) : {};
           structToJs(ms, (v as Obj)[m] as Obj, t);
@@ -407,17 +429,35 @@ export function uapiCheckEntry(layout: UapiLayout, value: unknown, what: string)
     checkScalar(layout, value as number | bigint, what);
     return;
   }
-  if (layout.type === "ptr") return;
+  if (layout.type === "ptr" || !hasEntryChecks(layout)) return;
   const v = value as Obj;
-  for (const [k, f] of Object.entries(layout.fields)) {
+  for (const [k, f] of membersOf(layout)) {
     if (layout.union?.out !== undefined && k === layout.union.out) continue;
-    const path = `${what}.${k}`;
-    if (f.type === "scalar") checkScalar(f, v[k] as number | bigint, path);
-    else if (f.type === "struct") uapiCheckEntry(f, v[k], path);
+    if (f.type === "scalar") {
+      if (f.mbz === true || f.mask !== undefined) checkScalar(f, v[k] as number | bigint, `${what}.${k}`);
+    } else if (f.type === "struct") uapiCheckEntry(f, v[k], `${what}.${k}`);
     else if (f.type === "union")
-      for (const [m, s] of Object.entries(f.members))
-        if (m !== f.out) uapiCheckEntry(s, (v[k] as Obj)[m], `${path}.${m}`);
+      for (const [m, s] of entriesOf(f.members))
+        if (m !== f.out) uapiCheckEntry(s, (v[k] as Obj)[m], `${what}.${k}.${m}`);
   }
+}
+
+/** Whether a struct has anything for `uapiCheckEntry` to check (most have not), once per declaration. */
+const ENTRY_CHECKS = new WeakMap<UapiStruct, boolean>();
+function hasEntryChecks(s: UapiStruct): boolean {
+  let has = ENTRY_CHECKS.get(s);
+  if (has === undefined) {
+    has = membersOf(s).some(([k, f]) => {
+      if (s.union?.out !== undefined && k === s.union.out) return false;
+      if (f.type === "scalar") return f.mbz === true || f.mask !== undefined;
+      if (f.type === "struct") return hasEntryChecks(f);
+      if (f.type === "union")
+        return entriesOf(f.members).some(([m, ms]) => m !== f.out && hasEntryChecks(ms));
+      return false;
+    });
+    ENTRY_CHECKS.set(s, has);
+  }
+  return has;
 }
 
 function checkScalar(f: UapiScalarField, v: number | bigint, path: string): void {
@@ -471,7 +511,7 @@ function decodeStruct(
         break;
       case "union": {
         const u: Obj = {};
-        for (const [m, ms] of Object.entries(f.members))
+        for (const [m, ms] of entriesOf(f.members))
           u[m] = decodeStruct(ms, view, off, bytes, ctx, `${p}.${m}`);
         Object.defineProperty(u, RAW, { value: bytes.slice(off, off + f.size) });
         out[k] = u;
@@ -528,7 +568,7 @@ function encodeStruct(s: UapiStruct, v: Obj, view: DataView, base: number, bytes
     return;
   }
   const shared = new Set(s.anon?.flatMap((g) => g.members));
-  for (const [k, f] of Object.entries(s.fields)) {
+  for (const [k, f] of membersOf(s)) {
     if (shared.has(k)) continue;
     const off = base + s.offsets[k]!;
     const x = v[k];
@@ -591,7 +631,7 @@ function encodeUnion(f: UapiUnionField, u: Obj, off: number, bytes: Uint8Array):
     bytes.set(encodeElem(f.members[f.out]!, u[f.out]), off);
     return;
   }
-  for (const [name, m] of Object.entries(f.members)) {
+  for (const [name, m] of entriesOf(f.members)) {
     const enc = encodeElem(m, u[name]);
     if (raw === undefined || enc.some((b, i) => b !== raw[i])) {
       bytes.set(enc, off);

@@ -68,6 +68,8 @@ export interface UapiCallOptions {
   readonly copyBack?: "always" | "success";
 }
 
+const NO_OPTIONS: UapiCallOptions = {};
+
 /**
  * One call of an ioctl with a declared layout: copies `arg` in if `dir` has `_IOC_WRITE` (else the
  * handler starts from a zeroed struct), runs `body` with the typed value, and copies it back into
@@ -87,24 +89,25 @@ export async function uapiIoctlCall<L extends UapiLayout>(
   layout: L,
   arg: unknown,
   body: (args: UapiValue<L>) => unknown,
-  opts: UapiCallOptions = {},
+  opts: UapiCallOptions = NO_OPTIONS,
 ): Promise<void> {
   if (arg instanceof UapiUserArg) return userIoctlCall(sim, name, dir, layout, arg, body, opts);
-  const ctx = { sim, what: name };
-  if ((dir & IocDir.WRITE) !== 0) mightFault(sim, `copy_from_user(${name})`);
-  const value = uapiCopyFromJs(layout, (dir & IocDir.WRITE) !== 0 ? arg : undefined, ctx);
-  const copyOut = () => {
-    if ((dir & IocDir.READ) === 0) return;
-    mightFault(sim, `copy_to_user(${name})`);
-    uapiCopyToJs(layout, value, arg);
-  };
+  const copyIn = (dir & IocDir.WRITE) !== 0;
+  if (copyIn) mightFault(sim, `copy_from_user(${name})`);
+  const value = uapiCopyFromJs(layout, copyIn ? arg : undefined, { sim, what: name });
+  const copyOut = (dir & IocDir.READ) !== 0;
   try {
     await body(value);
   } catch (e) {
-    if (opts.copyBack === "always") copyOut();
+    if (copyOut && opts.copyBack === "always") copyToJs(sim, name, layout, value, arg);
     throw e;
   }
-  copyOut();
+  if (copyOut) copyToJs(sim, name, layout, value, arg);
+}
+
+function copyToJs(sim: Simulator, name: string, layout: UapiLayout, value: unknown, arg: unknown): void {
+  mightFault(sim, `copy_to_user(${name})`);
+  uapiCopyToJs(layout, value, arg);
 }
 
 /** `uapiIoctlCall` on bytes: `drm_ioctl`'s `kdata` buffer, sized and copied as it is there. */

@@ -34,13 +34,19 @@ const CTYPE: Record<UapiScalarKind, string> = {
  * Checks a JavaScript value for a scalar member and returns the handler's value. Absent
  * (`undefined`/`null`) is 0, as in a zeroed C struct. Anything no C program could have stored in
  * the member — a fraction, NaN, a string, a number out of range, or a 64-bit value above 2^53
- * given as a `number` (which has already lost its low bits; pass a `bigint`) — is `EINVAL`.
+ * given as a `number` (which has already lost its low bits; pass a `bigint`) — is `EINVAL`,
+ * naming the member `where` (or `where.member`: a struct's copy passes the member apart, so the
+ * name is only built for an error).
  */
 export function uapiScalarFromJs<K extends UapiScalarKind>(
   kind: K,
   v: unknown,
-  field: string,
+  where: string,
+  member?: string,
 ): UapiScalarValue<K> {
+  const fast = fastFromJs(kind, v);
+  if (fast !== undefined) return fast;
+  const field = member === undefined ? where : `${where}.${member}`;
   const wide = kind === "u64" || kind === "s64";
   let b: bigint;
   if (v === undefined || v === null) b = 0n;
@@ -55,6 +61,33 @@ export function uapiScalarFromJs<K extends UapiScalarKind>(
   if (b < lo || b > hi)
     throw new KernelError("EINVAL", `${field} must be a ${CTYPE[kind]} (${lo}..${hi}), got ${describe(v)}`);
   return (wide ? b : Number(b)) as UapiScalarValue<K>;
+}
+
+/** The `number` range of each kind a caller may pass as a `number` (64-bit kinds: the safe integers). */
+const NUMBER_RANGE: Record<UapiScalarKind, readonly [number, number]> = {
+  u8: [0, 0xff],
+  u16: [0, 0xffff],
+  u32: [0, 0xffff_ffff],
+  s32: [-0x8000_0000, 0x7fff_ffff],
+  u64: [0, Number.MAX_SAFE_INTEGER],
+  s64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+};
+
+/**
+ * The values callers pass almost always — absent, or an integer `number` in range — converted
+ * without going through `bigint`; `undefined` for anything else (a `bigint`, or a value to
+ * refuse), which `uapiScalarFromJs` then handles in full.
+ */
+function fastFromJs<K extends UapiScalarKind>(kind: K, v: unknown): UapiScalarValue<K> | undefined {
+  const wide = kind === "u64" || kind === "s64";
+  if (typeof v === "number") {
+    const [lo, hi] = NUMBER_RANGE[kind];
+    if (!Number.isInteger(v) || v < lo || v > hi) return undefined;
+    // `+ 0` makes a -0 a 0, as the C member stores it.
+    return (wide ? BigInt(v) : v + 0) as UapiScalarValue<K>;
+  }
+  if (v === undefined || v === null) return (wide ? 0n : 0) as UapiScalarValue<K>;
+  return undefined;
 }
 
 /** A handler's 64-bit value as a JavaScript caller reads it back: a `number` while it is safe. */
