@@ -6,7 +6,14 @@
  */
 import { DmaFence, type DmaFenceOps, dmaFenceContextAlloc } from "@drmsim/dma-fence";
 import { DrmGpuSchedStat, DrmGpuScheduler, DrmSchedEntity, DrmSchedJob } from "@drmsim/drm-sched";
-import { HardwareEngine, type HwCommand, Simulator, type ValidatorMode } from "@drmsim/runtime";
+import {
+  HardwareEngine,
+  type HwCommand,
+  Simulator,
+  type ValidatorMode,
+  Work,
+  WorkQueue,
+} from "@drmsim/runtime";
 import type { Comparison, Figure } from "./harness.js";
 
 const hwOps: DmaFenceOps = { getDriverName: () => "bench", getTimelineName: () => "ring" };
@@ -95,6 +102,38 @@ async function bareEngine(jobs: number): Promise<void> {
   if (done !== jobs) throw new Error("bench: engine lost commands");
 }
 
+/**
+ * The floor under drm_sched on this path, with no scheduler at all: the bare engine plus what any
+ * scheduler here must add per job — the driver's hardware fence and ring command (what `runJob`
+ * above builds), a callback on that fence, and one work item on an ordered queue per completion
+ * (`drm_sched_job_done` queues the free work, which is where the next job is submitted). What
+ * drm_sched itself costs is the distance from this to the 1-entity figure.
+ */
+async function schedFloor(jobs: number): Promise<void> {
+  const sim = new Simulator({ validator: "off" });
+  const engine = new HardwareEngine(sim, "ring");
+  const wq = new WorkQueue(sim, "floor", { ordered: true, memReclaim: true });
+  const ctx = dmaFenceContextAlloc(sim);
+  let seqno = 0;
+  let done = 0;
+  let submitted = 0;
+  const work = new Work(() => {
+    done++;
+    if (submitted < jobs) submit();
+  }, "free_job_work");
+  const cb = { func: () => wq.queueWork(work) };
+  const submit = (): void => {
+    submitted++;
+    const f = new DmaFence(sim, hwOps, ctx, ++seqno);
+    engine.submit(new RingCommand(f.get()));
+    f.addCallback(cb);
+    f.put();
+  };
+  for (let i = 0; i < Math.min(jobs, WINDOW); i++) submit();
+  await sim.run();
+  if (done !== jobs) throw new Error("bench: the floor lost commands");
+}
+
 const J = 50_000;
 const JW = 65_536;
 const BIG_WINDOW = 4096;
@@ -108,6 +147,13 @@ export const comparisons: Comparison[] = [
     subject: { name: "1 entity", ops: J, run: () => endToEnd(1, J, "off") },
     target: "ratio ≥ 0.2 and ≥ 3,000,000 jobs/s (CPU time)",
     meets: (r) => r.ratio >= 0.2 && r.subject.cpuOpsPerSec >= 3_000_000,
+  },
+  {
+    id: "drm-sched-floor",
+    title: "floor: engine + driver fence + 1 work item per job (vs bare engine)",
+    unit: "job",
+    baseline: { name: "bare HardwareEngine", ops: J, run: () => bareEngine(J) },
+    subject: { name: "floor", ops: J, run: () => schedFloor(J) },
   },
   {
     id: "drm-sched-64-entities",

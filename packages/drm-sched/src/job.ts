@@ -76,6 +76,8 @@ export class DrmSchedJob {
   declare deps: Map<number, DmaFence>;
   /** `owner`: who submitted it (a DRM file, a client id); shown in reports and on the fences. */
   declare readonly owner: unknown;
+  /** @internal `job->queue_node`: the next job in its entity's queue, null at the tail. */
+  declare queueNext: DrmSchedJob | null;
   /** `job->karma`: how often this job was involved in a hang (kept aside: most jobs never are). */
   get karma(): number {
     return karmas.get(this) ?? 0;
@@ -123,6 +125,7 @@ export class DrmSchedJob {
     this.driverData = undefined;
     this.deps = NO_DEPS;
     this.owner = owner;
+    this.queueNext = null;
     if (credits > rq.sched.creditLimit) rq.sched.truncateCredits(this);
   }
 
@@ -228,8 +231,12 @@ export class DrmSchedJob {
    */
   cleanup(): void {
     if (this.state === "cleaned") return;
-    for (const f of this.deps.values()) f.put();
-    this.deps = NO_DEPS;
+    const deps = this.deps;
+    // Most jobs never had a dependency: no iterator to make for the shared empty map.
+    if (deps !== NO_DEPS) {
+      for (const f of deps.values()) f.put();
+      this.deps = NO_DEPS;
+    }
     const s = this.sFence;
     if (s !== null && this.state !== "init") s.finished.put();
     this.state = "cleaned";

@@ -30,16 +30,20 @@ export class DrmSchedRq {
   /** Ready entities, best first (fifo / fair). */
   private readonly heap: DrmSchedEntity[] = [];
   /**
-   * fifo: ready entities in increasing key order, appended at the end; holes (`undefined`) where
-   * one left other than at the front. An entity's `ordPos` is its slot here.
+   * fifo: ready entities in increasing key order, a ring buffer (capacity a power of two) used as
+   * a queue: appended at the tail, taken at the head; holes (`undefined`) where one left other
+   * than at the head. An entity's `ordPos` is its slot here. A ring, not an array with a moving
+   * head: the array version had to be compacted every few thousand picks, rewriting the slot of
+   * every waiting entity — with thousands of entities, a cache miss per entity each time.
    */
-  private ord: (DrmSchedEntity | undefined)[] = [];
-  /**
-   * The end of `ord`'s used part: slots from here on are empty. Kept apart from `ord.length` so
-   * that starting over — every pick of a lone entity does — is not a resize of the array.
-   */
-  private ordEnd = 0;
+  private ord: (DrmSchedEntity | undefined)[] = emptyRing(16);
+  /** `ord.length - 1`. */
+  private ordMask = 15;
+  /** Slot of the first used entry. */
   private ordHead = 0;
+  /** Slots in use from `ordHead` on, holes included. */
+  private ordLen = 0;
+  /** Entities in `ord` (slots in use minus holes). */
   private ordLive = 0;
   /** Key of the last entity appended to `ord` (the largest key it holds or held). */
   private ordLastKey = 0;
@@ -179,53 +183,64 @@ export class DrmSchedRq {
 
   private ordAppend(e: DrmSchedEntity, key: number): void {
     if (this.ordLive === 0) {
-      // Empty (holes only): start over, so the list never grows while nothing is in it.
-      this.ordEnd = 0;
+      // Holes only (all slots are empty): start over at slot 0.
       this.ordHead = 0;
-    }
-    const pos = this.ordEnd++;
+      this.ordLen = 0;
+    } else if (this.ordLen > this.ordMask) this.ordRebuild(this.ord.length * 2);
+    const pos = (this.ordHead + this.ordLen) & this.ordMask;
+    this.ordLen++;
     e.ordPos = pos;
-    if (pos < this.ord.length) this.ord[pos] = e;
-    else this.ord.push(e);
+    this.ord[pos] = e;
     this.ordLive++;
     this.ordLastKey = key;
   }
 
-  /** The first entity of the arrival list; skips (and drops) holes at the front. */
+  /** The first entity of the arrival list; skips (and drops) holes at the head. */
   private ordFront(): DrmSchedEntity | undefined {
     const ord = this.ord;
-    const end = this.ordEnd;
+    const mask = this.ordMask;
     let h = this.ordHead;
-    while (h < end && ord[h] === undefined) h++;
+    let n = this.ordLen;
+    while (n > 0 && ord[h] === undefined) {
+      h = (h + 1) & mask;
+      n--;
+    }
     this.ordHead = h;
-    return h < end ? ord[h] : undefined;
+    this.ordLen = n;
+    return n > 0 ? ord[h] : undefined;
   }
 
   private ordRemove(e: DrmSchedEntity): void {
-    const ord = this.ord;
     const i = e.ordPos;
     e.ordPos = -1;
-    ord[i] = undefined;
+    this.ord[i] = undefined;
     this.ordLive--;
-    if (i === this.ordHead) this.ordHead++;
-    const n = this.ordEnd - this.ordHead;
-    // Reclaim the front once it is most of the array, and holes once they outnumber entities.
-    if ((this.ordHead > 1024 && this.ordHead * 2 > this.ordEnd) || (n > 64 && this.ordLive * 2 < n))
-      this.ordCompact();
+    if (i === this.ordHead) {
+      this.ordHead = (i + 1) & this.ordMask;
+      this.ordLen--;
+    }
+    // Holes left in the middle (entities that began to wait on a fence) outnumber the entities:
+    // reclaim them, so the ring does not grow with holes.
+    const n = this.ordLen;
+    if (n > 64 && this.ordLive * 2 < n) this.ordRebuild(this.ord.length);
   }
 
-  private ordCompact(): void {
-    const ord = this.ord;
-    const out: DrmSchedEntity[] = [];
-    for (let k = this.ordHead; k < this.ordEnd; k++) {
-      const x = ord[k];
+  /** Copies the live entries, in order, from slot 0 of a new ring of `capacity` slots. */
+  private ordRebuild(capacity: number): void {
+    const old = this.ord;
+    const mask = this.ordMask;
+    const ord = emptyRing(capacity);
+    let n = 0;
+    for (let k = 0, h = this.ordHead; k < this.ordLen; k++, h = (h + 1) & mask) {
+      const x = old[h];
       if (x === undefined) continue;
-      x.ordPos = out.length;
-      out.push(x);
+      x.ordPos = n;
+      ord[n++] = x;
     }
-    this.ord = out;
-    this.ordEnd = out.length;
+    this.ord = ord;
+    this.ordMask = capacity - 1;
     this.ordHead = 0;
+    this.ordLen = n;
   }
 
   private heapRemove(e: DrmSchedEntity): void {
@@ -273,4 +288,14 @@ export class DrmSchedRq {
     h[i] = e;
     e.heapIndex = i;
   }
+}
+
+/**
+ * `capacity` empty slots, as a packed array of `undefined` (built by pushing): `new Array(n)` makes
+ * a holey one, and V8 reads holey arrays through slower, prototype-checking loads.
+ */
+function emptyRing(capacity: number): (DrmSchedEntity | undefined)[] {
+  const a: (DrmSchedEntity | undefined)[] = [];
+  for (let i = 0; i < capacity; i++) a.push(undefined);
+  return a;
 }
