@@ -22,10 +22,13 @@ const SIMULATED_S = 10;
 const WARMUP = 6;
 const RUNS = 3;
 
-/** One run: wall ms, and the run must be clean (a demo with findings measures a broken demo). */
+/**
+ * One run: wall ms, and the run must be clean (a demo with findings measures a broken demo).
+ * No forced `gc()` first (see `sample` in harness.ts): after one, the demo's next run cost 3–4×
+ * the CPU time — most of it the collector's own threads re-growing the heap — which is what the
+ * earlier 1.86 s per 10 simulated s measured.
+ */
 async function demoRun(): Promise<{ wallMs: number; cpuMs: number }> {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  gc?.();
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   const r = await runScenario(demoScenario, { seed: 1, durationNs: secs(SIMULATED_S), validator: "collect" });
