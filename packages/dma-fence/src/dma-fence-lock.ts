@@ -22,7 +22,7 @@
  * With the validator off an inline lock costs nothing: there is nothing to contend with in a
  * single-threaded simulation, so only the validator's bookkeeping would be left.
  */
-import type { IrqFlags, LockClass } from "@drmsim/runtime";
+import { type IrqFlags, type LockClass, subsystemMemo } from "@drmsim/runtime";
 import type { DmaFence, DmaFenceOps } from "./dma-fence.js";
 
 /** What a report involving a fence lock class adds to its explanation (`LockClass.rule`). */
@@ -162,32 +162,27 @@ export function dmaFenceWithLock<T>(fence: DmaFence, fn: () => T, op?: string): 
   }
 }
 
-let lastSim: object | null = null;
-let lastTables: InlineLockClasses | null = null;
+/** The simulator's inline-lock class tables (asked on every fence lock: memoized for the last simulator). */
+const classTables = subsystemMemo(
+  INLINE_LOCK_CLASSES,
+  (): InlineLockClasses => ({
+    byOps: new WeakMap(),
+    byContext: new Map(),
+    o0: null,
+    c0: null,
+    o1: null,
+    c1: null,
+    o2: null,
+    c2: null,
+    o3: null,
+    c3: null,
+    lastContext: -1,
+    lastContextCls: null,
+  }),
+);
 
 function tablesOf(fence: DmaFence): InlineLockClasses {
-  const sim = fence.sim;
-  if (lastSim === sim) return lastTables!;
-  const t = sim.subsystem(
-    INLINE_LOCK_CLASSES,
-    (): InlineLockClasses => ({
-      byOps: new WeakMap(),
-      byContext: new Map(),
-      o0: null,
-      c0: null,
-      o1: null,
-      c1: null,
-      o2: null,
-      c2: null,
-      o3: null,
-      c3: null,
-      lastContext: -1,
-      lastContextCls: null,
-    }),
-  );
-  lastSim = sim;
-  lastTables = t;
-  return t;
+  return classTables(fence.sim);
 }
 
 /** The inline lock's class: by ops table, or by context once the ops are gone. */

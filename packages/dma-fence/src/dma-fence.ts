@@ -28,6 +28,7 @@ import {
   reportProgressRoots,
   type Simulator,
   type SpinLock,
+  subsystemMemo,
   type TrackRef,
 } from "@drmsim/runtime";
 import { dmaFenceLockBrief, dmaFenceLockIrqsave, dmaFenceUnlockIrqrestore } from "./dma-fence-lock.js";
@@ -573,7 +574,7 @@ export class DmaFence extends RefCounted {
     const sim = this.sim;
     if (sim.validator.enabled) {
       this.flags |= LOCK_TAKEN;
-      if (teardownCheckSim !== sim) installFenceTeardownCheck(sim);
+      fenceTeardownCheck(sim);
     }
     if (sim.tracer.on) this.traceInit();
   }
@@ -732,36 +733,29 @@ function assertFenceOps(ops: DmaFenceOps): void {
 
 const TEARDOWN_CHECK = {};
 
-/** The simulator `installFenceTeardownCheck` last ran for. */
-let teardownCheckSim: Simulator | null = null;
-
 /**
  * Registers (once per simulator) the teardown check that reports every fence still referenced
  * and unsignalled when the simulation ends (`fence-never-signalled`): a promise of completion
- * that was never kept.
+ * that was never kept. Asked at every fence's creation, so memoized for the last simulator.
  */
-function installFenceTeardownCheck(sim: Simulator): void {
-  // Fences are created in bursts on one simulator: skip the registry lookup for the last one.
-  teardownCheckSim = sim;
-  sim.subsystem(TEARDOWN_CHECK, () => {
-    installDmaFenceProgress(sim, DmaFence);
-    sim.onTeardown(() => {
-      const fences: DmaFence[] = [];
-      for (const obj of sim.liveRefs) if (obj instanceof DmaFence && !obj.signaled) fences.push(obj);
-      if (fences.length === 0) return;
-      const stuck = fences.map((f) => f.describe());
-      sim.validator.report({
-        kind: "fence-never-signalled",
-        title: `${stuck.length} dma_fence${stuck.length === 1 ? "" : "s"} never signalled before teardown`,
-        context: sim.mainContext.label,
-        details: stuck.slice(0, 20).concat(stuck.length > 20 ? [`… and ${stuck.length - 20} more`] : []),
-        explanation:
-          "A dma_fence must signal in bounded time. One still pending when the world ends means its signalling path depends on something that never happened: userspace, a lost wake-up, or a hang without a timeout.",
-      });
-      // Why each one cannot signal: its chain back to the root, each root reported once — only
-      // when nothing was left to run (a run cut short by a time bound still had its answer coming).
-      if (sim.pendingEvents === 0) reportProgressRoots(sim, fences);
+const fenceTeardownCheck = subsystemMemo(TEARDOWN_CHECK, (sim) => {
+  installDmaFenceProgress(sim, DmaFence);
+  sim.onTeardown(() => {
+    const fences: DmaFence[] = [];
+    for (const obj of sim.liveRefs) if (obj instanceof DmaFence && !obj.signaled) fences.push(obj);
+    if (fences.length === 0) return;
+    const stuck = fences.map((f) => f.describe());
+    sim.validator.report({
+      kind: "fence-never-signalled",
+      title: `${stuck.length} dma_fence${stuck.length === 1 ? "" : "s"} never signalled before teardown`,
+      context: sim.mainContext.label,
+      details: stuck.slice(0, 20).concat(stuck.length > 20 ? [`… and ${stuck.length - 20} more`] : []),
+      explanation:
+        "A dma_fence must signal in bounded time. One still pending when the world ends means its signalling path depends on something that never happened: userspace, a lost wake-up, or a hang without a timeout.",
     });
-    return true;
+    // Why each one cannot signal: its chain back to the root, each root reported once — only
+    // when nothing was left to run (a run cut short by a time bound still had its answer coming).
+    if (sim.pendingEvents === 0) reportProgressRoots(sim, fences);
   });
-}
+  return true;
+});

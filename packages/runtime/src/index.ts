@@ -42,6 +42,7 @@ export * from "./prng.js";
 export * from "./progress.js";
 export * from "./simulator.js";
 export * from "./spinlock.js";
+export * from "./subsystem-memo.js";
 export * from "./task.js";
 export * from "./time.js";
 export * from "./trace.js";

@@ -17,6 +17,7 @@
  */
 import type { ExecutionContext } from "./context.js";
 import type { Simulator } from "./simulator.js";
+import { subsystemMemo } from "./subsystem-memo.js";
 
 const IRQ_WORK = {};
 
@@ -27,21 +28,12 @@ interface IrqWorkState {
   readonly queue: (() => void)[];
 }
 
-// One-entry memo in front of the simulator's subsystem map: a chain or array signal queues one
-// irq_work per link, and almost always on the same simulator as the last one.
-let lastSim: Simulator | null = null;
-let lastState: IrqWorkState | null = null;
-
-function stateOf(sim: Simulator): IrqWorkState {
-  if (lastSim === sim) return lastState!;
-  const st = sim.subsystem(
-    IRQ_WORK,
-    (): IrqWorkState => ({ ctx: sim.irqContext("irq_work"), running: false, queue: [] }),
-  );
-  lastSim = sim;
-  lastState = st;
-  return st;
-}
+// A chain or array signal queues one irq_work per link, almost always on the same simulator as
+// the last one: a memo in front of the simulator's subsystem map.
+const stateOf = subsystemMemo(
+  IRQ_WORK,
+  (sim): IrqWorkState => ({ ctx: sim.irqContext("irq_work"), running: false, queue: [] }),
+);
 
 /**
  * `irq_work_queue()`: runs `fn` in the `irq_work` interrupt context (see the module comment) —
