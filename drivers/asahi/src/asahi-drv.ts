@@ -51,7 +51,7 @@ import {
   drm_asahi_vm_destroy,
 } from "./asahi-drm.js";
 import { AsahiFile, asahiFileOf } from "./asahi-file.js";
-import { DRM_IOCTL_DRMSIM_ASAHI_HW_NEXT, drmsim_asahi_hw_next } from "./asahi-hw-model.js";
+import { asahiHwOverride, DRM_IOCTL_DRMSIM_ASAHI_HW_NEXT, drmsim_asahi_hw_next } from "./asahi-hw-model.js";
 import { asahiGemMmapOffset } from "./asahi-mmap.js";
 import { asahiGetParams, asahiGetTime } from "./asahi-params.js";
 import { asahiPrimeApply } from "./asahi-prime.js";
@@ -229,7 +229,8 @@ export class AsahiDriver {
           "DRMSIM_ASAHI_HW_NEXT",
           DRM_IOCTL_DRMSIM_ASAHI_HW_NEXT,
           drmsim_asahi_hw_next,
-          (f, a) => file(f).queue(a.queue_id, "DRMSIM_ASAHI_HW_NEXT").hwNext.push(a.cmds.read()),
+          (f, a) =>
+            file(f).queue(a.queue_id, "DRMSIM_ASAHI_HW_NEXT").hwNext.push(a.cmds.read(), asahiHwOverride),
           flags,
         ),
       );

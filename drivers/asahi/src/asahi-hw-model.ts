@@ -29,6 +29,8 @@ import {
   __u32,
   __u64,
   flagsMask,
+  type HwOverrideNumber,
+  type HwOverrideQueueSpec,
   hwBehaviourLayered,
   KernelError,
   MAX_ERRNO,
@@ -217,76 +219,46 @@ export const DRM_IOCTL_DRMSIM_ASAHI_HW_NEXT = DRM_IOW(
 /** At most this many overrides wait on one queue (a bound, so a test's mistake cannot grow it forever). */
 export const ASAHI_HW_NEXT_MAX = 16 * ASAHI_MAX_COMMANDS_PER_SUBMISSION;
 
-/** The overrides waiting on one user queue, oldest first. */
-export class AsahiHwOverrides {
-  private readonly pending: Partial<AsahiHwBehaviour>[] = [];
+/** What `DRMSIM_ASAHI_HW_NEXT` lines up on one user queue. */
+export const ASAHI_HW_NEXT_QUEUE: HwOverrideQueueSpec = {
+  ioctl: "DRMSIM_ASAHI_HW_NEXT",
+  member: "cmds",
+  owner: "queue",
+  max: ASAHI_HW_NEXT_MAX,
+};
 
-  /** How many wait. */
-  get size(): number {
-    return this.pending.length;
-  }
-
-  /**
-   * `DRM_IOCTL_DRMSIM_ASAHI_HW_NEXT` on this queue: all of `cmds` are checked before any is queued
-   * (`EINVAL` for an error that is not 0 or a negative errno, or a duration beyond 2^53 ns;
-   * `ENOSPC` past `ASAHI_HW_NEXT_MAX` waiting). No commands clears the queue's overrides.
-   */
-  push(cmds: readonly UapiValue<typeof drmsim_asahi_hw_cmd>[]): void {
-    const name = "DRMSIM_ASAHI_HW_NEXT";
-    if (cmds.length === 0) {
-      this.pending.length = 0;
-      return;
-    }
-    if (this.pending.length + cmds.length > ASAHI_HW_NEXT_MAX)
+/**
+ * `DRM_IOCTL_DRMSIM_ASAHI_HW_NEXT`'s entry as an override: `EINVAL` for an error that is not 0 or
+ * a negative errno, a fill above `ASAHI_HW_FILL_MAX` or a value beyond 2^53.
+ */
+export function asahiHwOverride(
+  c: UapiValue<typeof drmsim_asahi_hw_cmd>,
+  where: string,
+  num: HwOverrideNumber,
+): Partial<AsahiHwBehaviour> {
+  if (c.error > 0 || c.error < -MAX_ERRNO)
+    throw new KernelError("EINVAL", `${where}.error must be 0 or a negative errno, got ${c.error}`);
+  const b: Partial<AsahiHwBehaviour> = {};
+  if (c.flags & DRMSIM_ASAHI_HW_VERTEX_NS) b.vertexNs = num(c.vertex_ns, "vertex_ns");
+  if (c.flags & DRMSIM_ASAHI_HW_FRAGMENT_NS) b.fragmentNs = num(c.fragment_ns, "fragment_ns");
+  if (c.flags & DRMSIM_ASAHI_HW_COMPUTE_NS) b.computeNs = num(c.compute_ns, "compute_ns");
+  if (c.flags & DRMSIM_ASAHI_HW_HANG) b.hang = true;
+  if (c.error !== 0) b.error = c.error;
+  if (c.flags & DRMSIM_ASAHI_HW_FILL) {
+    if (c.fill_size > ASAHI_HW_FILL_MAX)
       throw new KernelError(
-        "ENOSPC",
-        `${name}: ${this.pending.length} overrides already wait on this queue; at most ${ASAHI_HW_NEXT_MAX}`,
+        "EINVAL",
+        `${where}.fill_size ${c.fill_size} is more than ${ASAHI_HW_FILL_MAX} bytes`,
       );
-    const ns = (v: bigint, field: string, i: number) => {
-      if (v > BigInt(Number.MAX_SAFE_INTEGER))
-        throw new KernelError("EINVAL", `${name}: cmds[${i}].${field} ${v} is beyond 2^53`);
-      return Number(v);
+    b.fill = { addr: num(c.fill_addr, "fill_addr"), data: c.fill_data.readBytes(c.fill_size) };
+  }
+  if (c.flags & DRMSIM_ASAHI_HW_COPY)
+    b.copy = {
+      srcAddr: num(c.copy_src, "copy_src"),
+      dstAddr: num(c.copy_dst, "copy_dst"),
+      size: num(c.copy_size, "copy_size"),
     };
-    const parsed = cmds.map((c, i): Partial<AsahiHwBehaviour> => {
-      if (c.error > 0 || c.error < -MAX_ERRNO)
-        throw new KernelError(
-          "EINVAL",
-          `${name}: cmds[${i}].error must be 0 or a negative errno, got ${c.error}`,
-        );
-      const b: Partial<AsahiHwBehaviour> = {};
-      if (c.flags & DRMSIM_ASAHI_HW_VERTEX_NS) b.vertexNs = ns(c.vertex_ns, "vertex_ns", i);
-      if (c.flags & DRMSIM_ASAHI_HW_FRAGMENT_NS) b.fragmentNs = ns(c.fragment_ns, "fragment_ns", i);
-      if (c.flags & DRMSIM_ASAHI_HW_COMPUTE_NS) b.computeNs = ns(c.compute_ns, "compute_ns", i);
-      if (c.flags & DRMSIM_ASAHI_HW_HANG) b.hang = true;
-      if (c.error !== 0) b.error = c.error;
-      if (c.flags & DRMSIM_ASAHI_HW_FILL) {
-        if (c.fill_size > ASAHI_HW_FILL_MAX)
-          throw new KernelError(
-            "EINVAL",
-            `${name}: cmds[${i}].fill_size ${c.fill_size} is more than ${ASAHI_HW_FILL_MAX} bytes`,
-          );
-        b.fill = { addr: ns(c.fill_addr, "fill_addr", i), data: c.fill_data.readBytes(c.fill_size) };
-      }
-      if (c.flags & DRMSIM_ASAHI_HW_COPY)
-        b.copy = {
-          srcAddr: ns(c.copy_src, "copy_src", i),
-          dstAddr: ns(c.copy_dst, "copy_dst", i),
-          size: ns(c.copy_size, "copy_size", i),
-        };
-      return b;
-    });
-    this.pending.push(...parsed);
-  }
-
-  /** The first `n` overrides, without taking them (a submit may still fail). */
-  peek(n: number): (Partial<AsahiHwBehaviour> | undefined)[] {
-    return Array.from({ length: n }, (_, i) => this.pending[i]);
-  }
-
-  /** Takes the first `n` (the submit that used them reached the point of no return). */
-  take(n: number): void {
-    this.pending.splice(0, n);
-  }
+  return b;
 }
 
 /** The behaviour of one command: the defaults, under the model's answer, under the caller's override. */

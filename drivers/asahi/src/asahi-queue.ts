@@ -31,10 +31,10 @@ import {
   type DrmSchedJob,
   DrmSchedPriority,
 } from "@drmsim/drm-sched";
-import { ERRNO, KernelError, type Simulator } from "@drmsim/runtime";
+import { ERRNO, HwOverrideQueue, KernelError, type Simulator } from "@drmsim/runtime";
 import { asahiCmdMemApply } from "./asahi-cmd-mem.js";
 import type { AsahiDevice, AsahiGpuConfig } from "./asahi-device.js";
-import { AsahiHwOverrides } from "./asahi-hw-model.js";
+import { ASAHI_HW_NEXT_QUEUE, type AsahiHwBehaviour } from "./asahi-hw-model.js";
 import { ASAHI_SKIPPED, type AsahiJob } from "./asahi-job.js";
 import type { AsahiVm } from "./asahi-vm.js";
 import { AsahiWorkItem, AsahiWorkQueue, type AsahiWorkQueueKind } from "./asahi-workqueue.js";
@@ -80,7 +80,7 @@ export class AsahiQueue {
   readonly rings: Readonly<Record<AsahiWorkQueueKind, AsahiWorkQueue>>;
   readonly stats: AsahiQueueStats = { jobs: 0, prepareFences: 0, timeouts: 0, resets: 0, lostIrqs: 0 };
   /** Per-command overrides of the hardware model a caller queued (`DRM_IOCTL_DRMSIM_ASAHI_HW_NEXT`). */
-  readonly hwNext = new AsahiHwOverrides();
+  readonly hwNext = new HwOverrideQueue<AsahiHwBehaviour>(ASAHI_HW_NEXT_QUEUE);
   /** @internal Fence context of the job fences. */
   readonly jobContext: number;
   private jobSeqno = 0;

@@ -9,11 +9,11 @@
  * importer lets go, even after the exporting process closed its fd — as `hl_release_dmabuf`'s
  * `hl_ctx_put` does in the kernel.
  */
-import { KernelError, RefCounted, type Simulator } from "@drmsim/runtime";
+import { HwOverrideQueue, KernelError, RefCounted, type Simulator } from "@drmsim/runtime";
 import { type HlCsCounters, type HlDevice, hlCsCounters } from "./hl-device.js";
 import type { HlVmPhysPgPack } from "./hl-dram.js";
 import type { HlFence } from "./hl-fence.js";
-import { HlHwOverrides } from "./hl-hw-model.js";
+import { HL_HW_NEXT_QUEUE, type HlHwBehaviour } from "./hl-hw-model.js";
 import { HlMmu } from "./hl-mmu.js";
 
 /** `struct hl_cb`: a host command buffer for external queues. */
@@ -44,7 +44,7 @@ export class HlCtx extends RefCounted {
   /** `ctx->cs_counters`: why this context's CSs were dropped. */
   readonly csCounters: HlCsCounters = hlCsCounters();
   /** drmsim only: per-job overrides of the hardware model (`DRM_IOCTL_DRMSIM_HL_HW_NEXT`). */
-  readonly hwOverrides = new HlHwOverrides();
+  readonly hwOverrides = new HwOverrideQueue<HlHwBehaviour>(HL_HW_NEXT_QUEUE);
   /** Bytes of device memory this context allocated (`ctx->dram_phys_mem`). */
   dramPhysMem = 0;
   private nextMemHandle = 1;

@@ -65,7 +65,7 @@ import {
 import { hlDebugIoctl } from "./hl-debug.js";
 import { HL_DEVICE, type HlDevice, type HlDeviceOptions, habanalabsProviders } from "./hl-device.js";
 import { hlDmaBufApply } from "./hl-dma-buf.js";
-import { DRM_IOCTL_DRMSIM_HL_HW_NEXT, drmsim_hl_hw_next } from "./hl-hw-model.js";
+import { DRM_IOCTL_DRMSIM_HL_HW_NEXT, drmsim_hl_hw_next, hlHwOverride } from "./hl-hw-model.js";
 import { hlMemIoctl } from "./memory.js";
 
 /** habanalabs' `struct drm_driver` data: an accel driver, nothing else. */
@@ -296,7 +296,7 @@ export class HabanalabsDriver {
           "DRMSIM_HL_HW_NEXT",
           DRM_IOCTL_DRMSIM_HL_HW_NEXT,
           drmsim_hl_hw_next,
-          (f, a) => ctxOf(f).hwOverrides.push(a.jobs.read(a.count)),
+          (f, a) => ctxOf(f).hwOverrides.push(a.jobs.read(a.count), hlHwOverride),
           flags,
         ),
       );

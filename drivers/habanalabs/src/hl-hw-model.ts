@@ -24,6 +24,8 @@ import {
   __u32,
   __u64,
   flagsMask,
+  type HwOverrideNumber,
+  type HwOverrideQueueSpec,
   hwBehaviourLayered,
   KernelError,
   mbz,
@@ -130,71 +132,35 @@ export const DRM_IOCTL_DRMSIM_HL_HW_NEXT = DRM_IOW(DRM_COMMAND_BASE + DRMSIM_HL_
 /** At most this many overrides wait on one context (a bound, so a test's mistake cannot grow it forever). */
 export const HL_HW_NEXT_MAX = 4 * HL_MAX_JOBS_PER_CS;
 
-/** The overrides waiting on one context, oldest first. */
-export class HlHwOverrides {
-  private readonly pending: Partial<HlHwBehaviour>[] = [];
+/** What `DRMSIM_HL_HW_NEXT` lines up on one context. */
+export const HL_HW_NEXT_QUEUE: HwOverrideQueueSpec = {
+  ioctl: "DRMSIM_HL_HW_NEXT",
+  member: "jobs",
+  owner: "context",
+  max: HL_HW_NEXT_MAX,
+};
 
-  /** How many wait. */
-  get size(): number {
-    return this.pending.length;
+/** `DRM_IOCTL_DRMSIM_HL_HW_NEXT`'s entry as an override: `EINVAL` for a fill above `HL_HW_FILL_MAX` or a value beyond 2^53. */
+export function hlHwOverride(
+  j: UapiValue<typeof drmsim_hl_hw_job>,
+  where: string,
+  num: HwOverrideNumber,
+): Partial<HlHwBehaviour> {
+  const b: Partial<HlHwBehaviour> = {};
+  if (j.flags & DRMSIM_HL_HW_EXEC_NS) b.execNs = num(j.exec_ns, "exec_ns");
+  if (j.flags & DRMSIM_HL_HW_HANG) b.hang = true;
+  if (j.flags & DRMSIM_HL_HW_FILL) {
+    if (j.fill_size > HL_HW_FILL_MAX)
+      throw new KernelError("EINVAL", `${where}.fill_size ${j.fill_size} is more than ${HL_HW_FILL_MAX}`);
+    b.fill = { addr: num(j.fill_addr, "fill_addr"), data: j.fill_data.readBytes(j.fill_size) };
   }
-
-  /**
-   * `DRM_IOCTL_DRMSIM_HL_HW_NEXT`: all of `jobs` are checked before any is queued (`EINVAL` for
-   * a duration beyond 2^53 ns; `ENOSPC` past `HL_HW_NEXT_MAX` waiting). No jobs clears them.
-   */
-  push(jobs: readonly UapiValue<typeof drmsim_hl_hw_job>[]): void {
-    const name = "DRMSIM_HL_HW_NEXT";
-    if (jobs.length === 0) {
-      this.pending.length = 0;
-      return;
-    }
-    if (this.pending.length + jobs.length > HL_HW_NEXT_MAX)
-      throw new KernelError(
-        "ENOSPC",
-        `${name}: ${this.pending.length} overrides already wait on this context; at most ${HL_HW_NEXT_MAX}`,
-      );
-    const parsed = jobs.map((j, i): Partial<HlHwBehaviour> => {
-      const b: Partial<HlHwBehaviour> = {};
-      if (j.flags & DRMSIM_HL_HW_EXEC_NS) {
-        if (j.exec_ns > BigInt(Number.MAX_SAFE_INTEGER))
-          throw new KernelError("EINVAL", `${name}: jobs[${i}].exec_ns ${j.exec_ns} ns is beyond 2^53`);
-        b.execNs = Number(j.exec_ns);
-      }
-      if (j.flags & DRMSIM_HL_HW_HANG) b.hang = true;
-      const num = (v: bigint, field: string) => {
-        if (v > BigInt(Number.MAX_SAFE_INTEGER))
-          throw new KernelError("EINVAL", `${name}: jobs[${i}].${field} ${v} is beyond 2^53`);
-        return Number(v);
-      };
-      if (j.flags & DRMSIM_HL_HW_FILL) {
-        if (j.fill_size > HL_HW_FILL_MAX)
-          throw new KernelError(
-            "EINVAL",
-            `${name}: jobs[${i}].fill_size ${j.fill_size} is more than ${HL_HW_FILL_MAX}`,
-          );
-        b.fill = { addr: num(j.fill_addr, "fill_addr"), data: j.fill_data.readBytes(j.fill_size) };
-      }
-      if (j.flags & DRMSIM_HL_HW_COPY)
-        b.copy = {
-          src_addr: num(j.copy_src, "copy_src"),
-          dst_addr: num(j.copy_dst, "copy_dst"),
-          size: num(j.copy_size, "copy_size"),
-        };
-      return b;
-    });
-    this.pending.push(...parsed);
-  }
-
-  /** The first `n` overrides, without taking them (the CS may still be refused). */
-  peek(n: number): (Partial<HlHwBehaviour> | undefined)[] {
-    return Array.from({ length: n }, (_, i) => this.pending[i]);
-  }
-
-  /** Takes the first `n` (the CS that used them was queued). */
-  take(n: number): void {
-    this.pending.splice(0, n);
-  }
+  if (j.flags & DRMSIM_HL_HW_COPY)
+    b.copy = {
+      src_addr: num(j.copy_src, "copy_src"),
+      dst_addr: num(j.copy_dst, "copy_dst"),
+      size: num(j.copy_size, "copy_size"),
+    };
+  return b;
 }
 
 /** The behaviour of one job: the defaults, under the model's answer, under the caller's override. */

@@ -27,6 +27,7 @@ export * from "./explore/shrink.js";
 export * from "./hw/engine.js";
 export * from "./hw/engine-factory.js";
 export * from "./hw/hw-behaviour.js";
+export * from "./hw/hw-override-queue.js";
 export type { Sleeper, WakeReason } from "./internal/sleeper.js";
 export * from "./irq-work.js";
 export * from "./kref.js";
