@@ -5,7 +5,7 @@
  * (1×). Run with `pnpm bench scale`.
  *
  * The target is judged on warm runs. The demo runs a lot of distinct code once per frame, and
- * V8 keeps compiling it for several runs: in a fresh process the first runs cost 3–4× a warm
+ * V8 keeps compiling it for several runs: in a fresh process the first run costs about 6× a warm
  * one, and process CPU time counts the compiler's threads too. So the first run is reported on
  * its own (what one `drmsim demo` costs), the next `WARMUP` runs are discarded, and the target
  * figures are the best of `RUNS` after them.
