@@ -11,6 +11,7 @@
 import { KernelError } from "../errno.js";
 import { mightFault } from "../lockdep/annotations.js";
 import type { Simulator } from "../simulator.js";
+import { type UapiCopyParts, uapiCompiledCopy } from "./compiled-copy.js";
 import type {
   UapiAnonGroup,
   UapiElem,
@@ -60,6 +61,12 @@ export function uapiCopyFromJs<L extends UapiLayout>(
 }
 
 function structFromJs(s: UapiStruct, arg: unknown, ctx: UapiCopyContext, path: string): Obj {
+  const compiled = uapiCompiledCopy(s, PARTS);
+  return compiled !== null ? compiled.fromJs(arg, ctx, path) : genericStructFromJs(s, arg, ctx, path);
+}
+
+/** The copy every check's error comes from; a compiled copy hands anything out of the ordinary to it. */
+function genericStructFromJs(s: UapiStruct, arg: unknown, ctx: UapiCopyContext, path: string): Obj {
   if (arg !== undefined && arg !== null && !isObj(arg))
     throw new KernelError(
       "EINVAL",
@@ -74,7 +81,7 @@ function structFromJs(s: UapiStruct, arg: unknown, ctx: UapiCopyContext, path: s
         "EINVAL",
         `${path}: ${s.union ? "union" : "struct"} ${s.name} has no member ${k}`,
       );
-  if (s.anon !== undefined) for (const g of s.anon) checkOneVariant(g, src, path);
+  checkVariants(s, src, path);
   const out: Obj = {};
   for (const [k, f] of membersOf(s)) {
     const v = src[k];
@@ -85,6 +92,10 @@ function structFromJs(s: UapiStruct, arg: unknown, ctx: UapiCopyContext, path: s
   }
   linkCounts(s, out);
   return out;
+}
+
+function checkVariants(s: UapiStruct, src: Obj, path: string): void {
+  if (s.anon !== undefined) for (const g of s.anon) checkOneVariant(g, src, path);
 }
 
 const NO_MEMBERS: Obj = Object.freeze({});
@@ -217,43 +228,63 @@ export function uapiCopyToJs(layout: UapiLayout, value: unknown, arg: unknown): 
 }
 
 function structToJs(s: UapiStruct, value: Obj, target: Obj): void {
+  const compiled = uapiCompiledCopy(s, PARTS);
+  if (compiled !== null) {
+    compiled.toJs(value, target);
+    return;
+  }
   for (const [k, f] of membersOf(s)) {
     if (s.union?.out !== undefined && k !== s.union.out) continue;
     const v = value[k];
-    switch (f.type) {
-      case "scalar":
-        target[k] = typeof v === "bigint" ? uapiU64ToJs(v) : v;
-        break;
-      case "struct": {
-        const t = isObj(target[k]) ? (target[k] as Obj) : {};
-        structToJs(f, v as Obj, t);
-        target[k] = t;
-        break;
-      }
-      case "union": {
-        const u = isObj(target[k]) ? (target[k] as Obj) : {};
-        for (const [m, ms] of entriesOf(f.members)) {
-          if (f.out !== undefined && m !== f.out) continue;
-          const t = isObj(u[m]) ? (u[m] as Obj) : {};
-          structToJs(ms, (v as Obj)[m] as Obj, t);
-          u[m] = t;
-        }
-        target[k] = u;
-        break;
-      }
-      case "array": {
-        const old = Array.isArray(target[k]) ? (target[k] as unknown[]) : [];
-        target[k] = (v as unknown[]).map((x, i) => elemToJs(f.elem, x, old[i]));
-        break;
-      }
-      case "chars":
-        target[k] = v;
-        break;
-      default:
-        break;
-    }
+    if (f.type === "scalar") target[k] = typeof v === "bigint" ? uapiU64ToJs(v) : v;
+    else memberToJs(f, v, target, k);
   }
 }
+
+/** Copies back one member that is not a scalar. */
+function memberToJs(f: UapiField, v: unknown, target: Obj, k: string): void {
+  switch (f.type) {
+    case "scalar":
+      target[k] = typeof v === "bigint" ? uapiU64ToJs(v) : v;
+      break;
+    case "struct": {
+      const t = isObj(target[k]) ? (target[k] as Obj) : {};
+      structToJs(f, v as Obj, t);
+      target[k] = t;
+      break;
+    }
+    case "union": {
+      const u = isObj(target[k]) ? (target[k] as Obj) : {};
+      for (const [m, ms] of entriesOf(f.members)) {
+        if (f.out !== undefined && m !== f.out) continue;
+        const t = isObj(u[m]) ? (u[m] as Obj) : {};
+        structToJs(ms, (v as Obj)[m] as Obj, t);
+        u[m] = t;
+      }
+      target[k] = u;
+      break;
+    }
+    case "array": {
+      const old = Array.isArray(target[k]) ? (target[k] as unknown[]) : [];
+      target[k] = (v as unknown[]).map((x, i) => elemToJs(f.elem, x, old[i]));
+      break;
+    }
+    case "chars":
+      target[k] = v;
+      break;
+    default:
+      break;
+  }
+}
+
+const PARTS: UapiCopyParts = {
+  structFromJs: genericStructFromJs,
+  fieldFromJs,
+  scalarFromJs: uapiScalarFromJs,
+  checkVariants,
+  memberToJs,
+  u64ToJs: uapiU64ToJs,
+};
 
 /** What both kinds of user pointer share: the count member and the default `read()` size. */
 abstract class BaseUserPtr<T> implements UserPtr<T> {
