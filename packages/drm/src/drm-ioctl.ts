@@ -92,18 +92,12 @@ export function drmIoctlLookup(dev: DrmDevice, cmd: number): DrmIoctlDef | undef
  * request and the declaration have; `in_size` and `out_size` are the request's `_IOC_SIZE` in
  * those directions, so a shorter struct from older userspace is zero-extended to the declared one
  * and the tail of a longer one is ignored by the handler and copied back as it came.
+ *
+ * Returns (or throws) when the handler did not sleep, and returns a promise only when it did: the
+ * many ioctls that never sleep cost no promise on the way down (`Process.ioctl` makes the one its
+ * caller awaits).
  */
-export function drmIoctl(file: DrmFile, cmd: number, arg: unknown, proc: Process): Promise<void> {
-  // Not an async function: returning the copy's own promise saves the promise (and the ticks) an
-  // async wrapper adds to every ioctl. A refusal before the copy is a rejected promise all the same.
-  try {
-    return dispatch(file, cmd, arg, proc);
-  } catch (e) {
-    return Promise.reject(e);
-  }
-}
-
-function dispatch(file: DrmFile, cmd: number, arg: unknown, proc: Process): Promise<void> {
+export function drmIoctl(file: DrmFile, cmd: number, arg: unknown, proc: Process): void | Promise<void> {
   const dev = file.device;
   if (dev.unplugged || file.closed) throw new KernelError("ENODEV", `${file.minor.path} was unplugged`);
   if (String.fromCharCode(iocType(cmd)) !== DRM_IOCTL_BASE)
@@ -116,11 +110,38 @@ function dispatch(file: DrmFile, cmd: number, arg: unknown, proc: Process): Prom
     );
   const sim = dev.sim;
   const ctx = sim.current;
-  const name = def.name;
   const dir = (iocDir(cmd) & iocDir(def.cmd)) as IocDir;
+  if (!sim.tracer.on) return drmIoctlKernel(file, def, dir, cmd, arg, proc, ctx);
+  // Traced: the `drm_ioctl` slice spans the call, returned, failed or slept.
   const t0 = sim.now;
-  const call = uapiIoctlCall(
-    sim,
+  let call: void | Promise<void>;
+  try {
+    call = drmIoctlKernel(file, def, dir, cmd, arg, proc, ctx);
+  } catch (e) {
+    traceSlice(file, ctx, t0, def.name, e);
+    throw e;
+  }
+  if (call !== undefined) return traced(call, file, ctx, t0, def.name);
+  traceSlice(file, ctx, t0, def.name, undefined);
+}
+
+/**
+ * The copy in, the checks and the handler (`drm_ioctl_kernel`), and the copy back. Returns when
+ * the handler did not sleep (no promise), else a promise.
+ */
+function drmIoctlKernel(
+  file: DrmFile,
+  def: DrmIoctlDef,
+  dir: IocDir,
+  cmd: number,
+  arg: unknown,
+  proc: Process,
+  ctx: ExecutionContext,
+): void | Promise<void> {
+  const dev = file.device;
+  const name = def.name;
+  return uapiIoctlCall(
+    dev.sim,
     name,
     dir,
     def.layout,
@@ -136,25 +157,34 @@ function dispatch(file: DrmFile, cmd: number, arg: unknown, proc: Process): Prom
     },
     { userSize: iocSize(cmd), copyBack: "always" },
   );
-  return sim.tracer.on ? traced(call, file, ctx, t0, name) : call;
 }
 
-/** The `drm_ioctl` trace slice around a call that has started at `t0`. */
-async function traced(call: Promise<void>, file: DrmFile, ctx: ExecutionContext, t0: number, name: string) {
-  const sim = file.device.sim;
-  let ret = 0;
+/** The `drm_ioctl` trace slice around a call that has started at `t0` and sleeps. */
+async function traced(
+  call: PromiseLike<void>,
+  file: DrmFile,
+  ctx: ExecutionContext,
+  t0: number,
+  name: string,
+) {
+  let failed: unknown;
   try {
     return await call;
   } catch (e) {
-    ret = e instanceof KernelError ? e.errno : -1;
+    failed = e;
     throw e;
   } finally {
-    sim.tracer.slice(traceDrmIoctl, contextTrack(ctx), t0, {
-      ioctl: name,
-      file: file.minor.path,
-      ret,
-    });
+    traceSlice(file, ctx, t0, name, failed);
   }
+}
+
+function traceSlice(file: DrmFile, ctx: ExecutionContext, t0: number, name: string, failed: unknown): void {
+  const ret = failed === undefined ? 0 : failed instanceof KernelError ? failed.errno : -1;
+  file.device.sim.tracer.slice(traceDrmIoctl, contextTrack(ctx), t0, {
+    ioctl: name,
+    file: file.minor.path,
+    ret,
+  });
 }
 
 /** @internal The dispatcher (and `drm_gem_mmap`) as `file_operations`. */

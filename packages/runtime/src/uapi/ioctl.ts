@@ -6,7 +6,9 @@
  * result when the request has the `_IOC_READ` bit and the handler succeeded (these switches copy
  * out at their end; `drm_ioctl` differs and copies back on failure too, see `UapiCallOptions`).
  */
+
 import { KernelError } from "../errno.js";
+import { isThenable } from "../internal/thenable.js";
 import { mightFault } from "../lockdep/annotations.js";
 import type { Simulator } from "../simulator.js";
 import type { File, FileOperations, IoctlCmd } from "../vfs/file.js";
@@ -82,7 +84,7 @@ const NO_OPTIONS: UapiCallOptions = {};
  * the directions `dir` has, the kernel buffer is the larger of them and the layout, zero-filled
  * past what was copied in; a failed copy back is `EFAULT`.
  */
-export async function uapiIoctlCall<L extends UapiLayout>(
+export function uapiIoctlCall<L extends UapiLayout>(
   sim: Simulator,
   name: string,
   dir: IocDir,
@@ -90,14 +92,36 @@ export async function uapiIoctlCall<L extends UapiLayout>(
   arg: unknown,
   body: (args: UapiValue<L>) => unknown,
   opts: UapiCallOptions = NO_OPTIONS,
-): Promise<void> {
+): void | Promise<void> {
   if (arg instanceof UapiUserArg) return userIoctlCall(sim, name, dir, layout, arg, body, opts);
   const copyIn = (dir & IocDir.WRITE) !== 0;
   if (copyIn) mightFault(sim, `copy_from_user(${name})`);
   const value = uapiCopyFromJs(layout, copyIn ? arg : undefined, { sim, what: name });
   const copyOut = (dir & IocDir.READ) !== 0;
+  let r: unknown;
   try {
-    await body(value);
+    r = body(value);
+  } catch (e) {
+    if (copyOut && opts.copyBack === "always") copyToJs(sim, name, layout, value, arg);
+    throw e;
+  }
+  // A handler that sleeps finishes later; one that did not is copied back now, with no promise.
+  if (isThenable(r)) return copyBackLater(r, sim, name, layout, value, arg, copyOut, opts);
+  if (copyOut) copyToJs(sim, name, layout, value, arg);
+}
+
+async function copyBackLater(
+  r: PromiseLike<unknown>,
+  sim: Simulator,
+  name: string,
+  layout: UapiLayout,
+  value: unknown,
+  arg: unknown,
+  copyOut: boolean,
+  opts: UapiCallOptions,
+): Promise<void> {
+  try {
+    await r;
   } catch (e) {
     if (copyOut && opts.copyBack === "always") copyToJs(sim, name, layout, value, arg);
     throw e;
@@ -166,14 +190,14 @@ export function ioctlTable<P>(
   const byCmd = new Map<IoctlCmd, IoctlDef<UapiLayout, P>>();
   for (const d of defs) byCmd.set(d.cmd, d);
   const ioctlName = (_file: File<P>, cmd: IoctlCmd) => byCmd.get(cmd)?.name;
-  const ioctl = async (file: File<P>, cmd: IoctlCmd, arg: unknown, proc: Process) => {
+  // Not async: a handler that does not sleep finishes before this returns (see `Process.ioctl`).
+  const ioctl = (file: File<P>, cmd: IoctlCmd, arg: unknown, proc: Process) => {
     const def = byCmd.get(cmd);
     if (def === undefined) throw new KernelError("ENOTTY", `${what}: no ioctl 0x${(cmd >>> 0).toString(16)}`);
-    await uapiIoctlCall(file.sim, def.name, iocDir(def.cmd), def.layout, arg, (v) => {
+    return uapiIoctlCall(file.sim, def.name, iocDir(def.cmd), def.layout, arg, (v) => {
       uapiCheckEntry(def.layout, v, def.name);
       return def.handler(file, v, proc);
     });
-    return arg;
   };
   return { ioctl, ioctlName };
 }
