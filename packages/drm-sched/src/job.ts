@@ -34,6 +34,16 @@ declare module "@drmsim/runtime" {
   }
 }
 
+/** Why `drm_sched_job_init(entity, credits)` fails: `EINVAL` for the credits first, then `ENOENT`. */
+function jobInitError(entity: DrmSchedEntity, credits: number): KernelError {
+  if (!Number.isInteger(credits) || credits < 1)
+    return new KernelError("EINVAL", `drm_sched_job_init: a job needs at least 1 credit, got ${credits}`);
+  return new KernelError(
+    "ENOENT",
+    `drm_sched_job_init: entity ${entity.name} has no run queue (no scheduler to run on)`,
+  );
+}
+
 /**
  * What `addSyncobjDependency` needs from the DRM core: `drm_syncobj_find_fence(file, handle,
  * point, flags)` — the fence, with a new reference, or a thrown `KernelError` (`ENOENT` for an
@@ -76,7 +86,11 @@ export class DrmSchedJob {
   declare deps: Map<number, DmaFence>;
   /** `owner`: who submitted it (a DRM file, a client id); shown in reports and on the fences. */
   declare readonly owner: unknown;
-  /** @internal `job->queue_node`: the next job in its entity's queue, null at the tail. */
+  /**
+   * @internal `job->queue_node`, then `job->list`: the next job in its entity's queue while
+   * queued, then in its scheduler's pending list while running; null at either tail. A job is
+   * on one list at a time (popped from the entity before it is pending), so one link serves both.
+   */
   declare queueNext: DrmSchedJob | null;
   /** `job->karma`: how often this job was involved in a hang (kept aside: most jobs never are). */
   get karma(): number {
@@ -104,14 +118,9 @@ export class DrmSchedJob {
    * finding here — so the job can still run alone (forward progress).
    */
   constructor(entity: DrmSchedEntity, credits: number, owner: unknown = null) {
-    if (!Number.isInteger(credits) || credits < 1)
-      throw new KernelError("EINVAL", `drm_sched_job_init: a job needs at least 1 credit, got ${credits}`);
     const rq = entity.rq;
-    if (rq === null)
-      throw new KernelError(
-        "ENOENT",
-        `drm_sched_job_init: entity ${entity.name} has no run queue (no scheduler to run on)`,
-      );
+    // The errors are built out of line: a small constructor is inlined where jobs are made.
+    if (rq === null || !(credits >= 1) || !Number.isInteger(credits)) throw jobInitError(entity, credits);
     this.sched = rq.sched;
     this.entity = entity;
     this.sFence = null;

@@ -132,8 +132,16 @@ export class DrmGpuScheduler {
   readonly track: TrackRef;
   readonly stats: DrmSchedStats = { run: 0, skipped: 0, finished: 0, freed: 0, timeouts: 0, maxCredits: 0 };
   private readonly scoreRef: DrmSchedScore;
-  private pending: (DrmSchedJob | undefined)[] = [];
-  private pHead = 0;
+  /**
+   * `sched->pending_list`, oldest first: a singly linked list through the jobs' `queueNext`, as the
+   * kernel links `job->list`. A job is on it only after it left its entity's queue, so the one
+   * link serves both (no field more per job). No array: the array with a moving head had to be
+   * compacted every thousand jobs and regrew after each compaction (about 30 bytes of garbage
+   * and copying per job).
+   */
+  private pFirst: DrmSchedJob | null = null;
+  private pLast: DrmSchedJob | null = null;
+  private pCount = 0;
   private readonly runWork: Work;
   private readonly freeWork: Work;
   private readonly tdrWork: DelayedWork;
@@ -231,12 +239,14 @@ export class DrmGpuScheduler {
 
   /** Jobs handed to the hardware and not yet freed (`pending_list`), oldest first. */
   pendingJobs(): DrmSchedJob[] {
-    return this.pending.slice(this.pHead) as DrmSchedJob[];
+    const out: DrmSchedJob[] = [];
+    for (let j = this.pFirst; j !== null; j = j.queueNext) out.push(j);
+    return out;
   }
 
   /** Number of pending jobs. */
   get pendingCount(): number {
-    return this.pending.length - this.pHead;
+    return this.pCount;
   }
 
   /** `drm_sched_available_credits`. */
@@ -360,7 +370,11 @@ export class DrmGpuScheduler {
 
   /** `drm_sched_job_begin`: onto the pending list; the TDR starts if the list was empty. */
   private jobBegin(job: DrmSchedJob): void {
-    this.pending.push(job);
+    const last = this.pLast;
+    if (last === null) this.pFirst = job;
+    else last.queueNext = job;
+    this.pLast = job;
+    this.pCount++;
     this.startTimeout();
   }
 
@@ -394,13 +408,9 @@ export class DrmGpuScheduler {
 
   /** `drm_sched_get_finished_job`: the head of the pending list, if its finished fence signalled. */
   private getFinishedJob(): DrmSchedJob | null {
-    const job = this.pending[this.pHead];
-    if (job === undefined || !job.sFence!.finished.signaled) return null;
-    this.pending[this.pHead++] = undefined;
-    if (this.pHead > 1024 && this.pHead * 2 > this.pending.length) {
-      this.pending.splice(0, this.pHead);
-      this.pHead = 0;
-    }
+    const job = this.pFirst;
+    if (job === null || !job.sFence!.finished.signaled) return null;
+    this.pendingShift(job);
     // The next job's clock starts now: re-arm the TDR for it (if there is one).
     if (this.timeoutNs !== Number.POSITIVE_INFINITY) {
       this.timeoutWq.cancelWork(this.tdrWork);
@@ -427,8 +437,8 @@ export class DrmGpuScheduler {
     } finally {
       this.runFollows = false;
     }
-    const next = this.pending[this.pHead];
-    if (next !== undefined && next.sFence!.finished.signaled) this.submitWq.queueWork(this.freeWork);
+    const next = this.pFirst;
+    if (next !== null && next.sFence!.finished.signaled) this.submitWq.queueWork(this.freeWork);
     const ctx = this.sim.current;
     // Frames are immutable: when the backtrace below is the usual one, reuse the frame made for
     // it rather than allocate one per invocation.
@@ -509,17 +519,14 @@ export class DrmGpuScheduler {
   /** `drm_sched_job_timedout`: the oldest pending job exceeded the timeout. */
   private jobTimedout(): void {
     let status: DrmGpuSchedStat = Stat.RESET;
-    const job = this.pending[this.pHead];
-    if (job !== undefined) {
+    const job = this.pFirst;
+    if (job !== null) {
       this.stats.timeouts++;
       // Off the list while the driver handles it, so the free work cannot free it under us.
-      this.pending[this.pHead++] = undefined;
+      this.pendingShift(job);
       status = this.callTimedoutJob(job);
-      if (status === Stat.NO_HANG) {
-        // drm_sched_job_reinsert_on_false_timeout: it is still running; back to the head.
-        this.compactPending();
-        this.pending.unshift(job);
-      }
+      // drm_sched_job_reinsert_on_false_timeout: it is still running; back to the head.
+      if (status === Stat.NO_HANG) this.pendingUnshift(job);
       if (this.freeGuilty) {
         this.freeGuilty = false;
         this.callFreeJob(job);
@@ -560,10 +567,13 @@ export class DrmGpuScheduler {
    */
   stop(bad: DrmSchedJob | null = null): void {
     this.wqueueStop();
-    this.compactPending();
-    if (bad !== null && bad.sched === this && !this.pending.includes(bad)) this.pending.unshift(bad);
-    for (let i = this.pending.length - 1; i >= 0; i--) {
-      const job = this.pending[i]!;
+    let list = this.pendingJobs();
+    if (bad !== null && bad.sched === this && !list.includes(bad)) {
+      this.pendingUnshift(bad);
+      list = this.pendingJobs();
+    }
+    for (let i = list.length - 1; i >= 0; i--) {
+      const job = list[i]!;
       const s = job.sFence!;
       const parent = s.parent;
       if (parent?.removeCallback(job.cb)) {
@@ -571,7 +581,7 @@ export class DrmGpuScheduler {
         parent.put();
         this.creditCount -= job.credits;
       } else {
-        this.pending.splice(i, 1);
+        this.pendingRemove(job);
         if (job !== bad) this.callFreeJob(job);
         else this.freeGuilty = true;
       }
@@ -585,8 +595,7 @@ export class DrmGpuScheduler {
    * already signalled finishes with that fence's error (or `errno`). Restarts TDR and submission.
    */
   start(errno = 0): void {
-    this.compactPending();
-    for (const job of [...this.pending] as DrmSchedJob[]) {
+    for (const job of this.pendingJobs()) {
       const parent = job.sFence!.parent;
       this.creditCount += job.credits;
       if (parent === null) {
@@ -605,9 +614,8 @@ export class DrmGpuScheduler {
    * `start()`.
    */
   resubmitJobs(): void {
-    this.compactPending();
     let guiltyCtx = -1;
-    for (const job of this.pending as DrmSchedJob[]) {
+    for (const job of this.pendingJobs()) {
       const s = job.sFence!;
       // The scheduled fences' context is the one below the finished fences' (asked without
       // creating a scheduled fence nobody asked for).
@@ -660,10 +668,12 @@ export class DrmGpuScheduler {
   fini(): void {
     this.unprobe();
     this.wqueueStop();
-    this.compactPending();
     if (this.ops.cancelJob !== undefined) {
-      while (this.pending.length > 0) {
-        const job = this.pending.pop()!;
+      // Newest first; each job leaves the list before the driver sees it.
+      const list = this.pendingJobs();
+      for (let i = list.length - 1; i >= 0; i--) {
+        const job = list[i]!;
+        this.pendingRemove(job);
         this.callCancelJob(job);
         this.callFreeJob(job);
       }
@@ -672,24 +682,52 @@ export class DrmGpuScheduler {
     this.jobScheduled.wakeUpAll();
     this.timeoutWq.cancelWork(this.tdrWork);
     this.ready = false;
-    if (this.pending.length > 0) {
+    if (this.pCount > 0) {
       const ctx = this.sim.current;
       this.sim.validator.report({
         kind: "sched-fini-pending",
-        title: `drm_sched_fini(${this.name}) with ${this.pending.length} job(s) still pending and no cancelJob op`,
+        title: `drm_sched_fini(${this.name}) with ${this.pCount} job(s) still pending and no cancelJob op`,
         context: ctx.label,
         backtrace: frameList(ctx.frame),
-        details: (this.pending as DrmSchedJob[]).slice(0, 10).map((j) => j.describe()),
+        details: this.pendingJobs()
+          .slice(0, 10)
+          .map((j) => j.describe()),
         explanation:
           "Tearing a scheduler down while jobs run leaks them (the kernel: 'Tearing down scheduler while jobs are pending!'). Implement cancelJob, or wait for the jobs first.",
       });
     }
   }
 
-  private compactPending(): void {
-    if (this.pHead === 0) return;
-    this.pending.splice(0, this.pHead);
-    this.pHead = 0;
+  /** Takes `job`, the head, off the pending list. */
+  private pendingShift(job: DrmSchedJob): void {
+    const next = job.queueNext;
+    this.pFirst = next;
+    if (next === null) this.pLast = null;
+    else job.queueNext = null;
+    this.pCount--;
+  }
+
+  /** Puts `job` (on no list) at the head of the pending list. */
+  private pendingUnshift(job: DrmSchedJob): void {
+    job.queueNext = this.pFirst;
+    this.pFirst = job;
+    if (this.pLast === null) this.pLast = job;
+    this.pCount++;
+  }
+
+  /** Takes `job` off the pending list wherever it is (recovery paths only: a walk). */
+  private pendingRemove(job: DrmSchedJob): void {
+    let prev: DrmSchedJob | null = null;
+    for (let j = this.pFirst; j !== null; prev = j, j = j.queueNext) {
+      if (j !== job) continue;
+      const next = j.queueNext;
+      if (prev === null) this.pFirst = next;
+      else prev.queueNext = next;
+      if (this.pLast === j) this.pLast = prev;
+      j.queueNext = null;
+      this.pCount--;
+      return;
+    }
   }
 
   // --- tracing and diagnosis ------------------------------------------------------------------

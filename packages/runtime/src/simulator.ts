@@ -350,8 +350,11 @@ export class Simulator {
     if (Number.isNaN(timeNs)) throw new KernelError("EINVAL", "at: time is NaN");
     const time = Math.max(timeNs, this.nowNs);
     let t: SimTimer;
-    if (reuse instanceof SimTimer && reuse.owner === this && reuse.fn === null && !reuse.cancelled) {
-      t = reuse;
+    // Only a SimTimer of this simulator has `owner === this`. (Not `instanceof SimTimer`: on this
+    // path TurboFan does not fold it, and the generic instanceof was ~2% of a scheduler job.)
+    const old = reuse as SimTimer | null;
+    if (old !== null && old.owner === this && old.fn === null && !old.cancelled) {
+      t = old;
       t.time = time;
       t.seq = this.seq++;
       t.fn = fn as (arg?: unknown) => unknown;

@@ -39,6 +39,11 @@ export class Work {
   rootFrame: Frame | null = null;
   /** @internal The op names the item shows in lockdep reports, built on its first checked run. */
   opNames: WorkOpNames | null = null;
+  /**
+   * @internal `work->entry`: the next item on the queue's worklist while queued, null at the tail.
+   * An item is queued at most once at a time (`pending`), so it can carry the link itself.
+   */
+  next: Work | null = null;
 
   constructor(
     readonly fn: WorkFn,
@@ -69,8 +74,14 @@ export class WorkQueue {
   readonly memReclaim: boolean;
   /** The queue's lockdep map (`(wq_completion)name`). */
   readonly lockClass: LockClass;
-  private readonly items: Work[] = [];
-  private head = 0;
+  /**
+   * The worklist, oldest first: linked through the items (`work->entry`), so queueing allocates
+   * nothing — an array with a moving head had to be compacted every thousand items and then grew
+   * again, a few dozen bytes of garbage and copying per item.
+   */
+  private first: Work | null = null;
+  private last: Work | null = null;
+  private count = 0;
   private readonly idle: Worker[] = [];
   /** Every worker, idle or busy: `flush()` collects the running items from them. */
   private readonly workers: Worker[] = [];
@@ -105,7 +116,7 @@ export class WorkQueue {
 
   /** Items queued and not started. */
   get queued(): number {
-    return this.items.length - this.head;
+    return this.count;
   }
 
   /** @internal The workers running an item now, with the item: what a queued item waits behind. */
@@ -127,7 +138,11 @@ export class WorkQueue {
     work.pending = true;
     work.queue = this;
     work.queuedSeq = this.nextSeq++;
-    this.items.push(work);
+    const last = this.last;
+    if (last === null) this.first = work;
+    else last.next = work;
+    this.last = work;
+    this.count++;
     this.kick();
     return true;
   }
@@ -165,8 +180,8 @@ export class WorkQueue {
       work.pending = false;
       return true;
     }
-    const i = this.items.indexOf(work, this.head);
-    if (i >= 0) this.items.splice(i, 1);
+    // Off the worklist it was queued on (the kernel's cancel_work names no queue either).
+    (work.queue ?? this).unlink(work);
     work.pending = false;
     return true;
   }
@@ -224,8 +239,7 @@ export class WorkQueue {
       works.push(w);
       seqs.push(w.runningSeq);
     }
-    for (let i = this.head; i < this.items.length; i++) {
-      const w = this.items[i]!;
+    for (let w = this.first; w !== null; w = w.next) {
       works.push(w);
       seqs.push(w.queuedSeq);
     }
@@ -269,20 +283,33 @@ export class WorkQueue {
    * beside it on another worker.
    */
   private take(): Work | undefined {
-    const items = this.items;
-    for (let i = this.head; i < items.length; i++) {
-      const work = items[i]!;
+    let prev: Work | null = null;
+    for (let work = this.first; work !== null; prev = work, work = work.next) {
       if (work.running) continue;
-      if (i === this.head) {
-        items[this.head++] = undefined as unknown as Work;
-        if (this.head > 1024 && this.head * 2 > items.length) {
-          items.splice(0, this.head);
-          this.head = 0;
-        }
-      } else items.splice(i, 1);
+      this.unlinkAfter(prev, work);
       return work;
     }
     return undefined;
+  }
+
+  /** @internal Takes `work` off this queue's worklist if it is on it. */
+  unlink(work: Work): void {
+    let prev: Work | null = null;
+    for (let w = this.first; w !== null; prev = w, w = w.next) {
+      if (w !== work) continue;
+      this.unlinkAfter(prev, w);
+      return;
+    }
+  }
+
+  /** Takes `work`, which follows `prev` (null: it is the first), off the worklist. */
+  private unlinkAfter(prev: Work | null, work: Work): void {
+    const next = work.next;
+    if (prev === null) this.first = next;
+    else prev.next = next;
+    if (this.last === work) this.last = prev;
+    work.next = null;
+    this.count--;
   }
 
   private kick(): void {
