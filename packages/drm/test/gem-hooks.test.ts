@@ -189,7 +189,9 @@ describe("GEM hooks and helper plugins", () => {
       // The dispatcher is reachable directly too (tools, other packages). Like `unlocked_ioctl`, it
       // returns as soon as a handler that does not sleep has: a refusal throws, a success is no promise.
       const file = [...dev.files][0]!;
-      expect(() => drmCoreIoctl(file, T(0x30), {}, app)).toThrow(/^EINVAL: ioctl number 0x70 is not an ioctl/);
+      expect(() => drmCoreIoctl(file, T(0x30), {}, app)).toThrow(
+        /^EINVAL: ioctl number 0x70 is not an ioctl/,
+      );
       const arg = {};
       expect(drmCoreIoctl(file, T(0x00), arg, app)).toBeUndefined();
       expect(arg).toMatchObject({ v: 1 });

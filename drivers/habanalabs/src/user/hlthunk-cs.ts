@@ -59,9 +59,7 @@ export async function hlthunkSimHwNext(
 
 /** The overrides `chunks` ask for, or null if none carries a knob. */
 export function hlthunkSimOverrides(chunks: readonly HlthunkSimKnobs[]): DrmsimHlHwJob[] | null {
-  const none = (c: HlthunkSimKnobs) =>
-    c.exec_ns === undefined && c.hang === undefined && c.fill === undefined && c.copy === undefined;
-  if (chunks.every(none)) return null;
+  if (chunks.every(noKnobs)) return null;
   return chunks.map((c) => {
     // Bytes as given: the kernel side refuses an element no byte can hold (EINVAL).
     const data =
@@ -80,6 +78,9 @@ export function hlthunkSimOverrides(chunks: readonly HlthunkSimKnobs[]): DrmsimH
     };
   });
 }
+
+const noKnobs = (c: HlthunkSimKnobs) =>
+  c.exec_ns === undefined && c.hang === undefined && c.fill === undefined && c.copy === undefined;
 
 /** `chunk` without the knobs: the header's struct. */
 export function hlthunkChunk(chunk: HlthunkChunk): HlCsChunk {

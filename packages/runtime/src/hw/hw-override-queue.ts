@@ -20,6 +20,8 @@ export interface HwOverrideQueueSpec {
 /** Converts one entry's `__u64` member to a number: `EINVAL` beyond 2^53. */
 export type HwOverrideNumber = (v: bigint, field: string) => number;
 
+const NONE: readonly never[] = Object.freeze([]);
+
 /** The overrides waiting on one queue or context, oldest first; each submission takes its share. */
 export class HwOverrideQueue<B extends object> {
   private readonly pending: Partial<B>[] = [];
@@ -59,12 +61,13 @@ export class HwOverrideQueue<B extends object> {
   }
 
   /** The first `n` overrides, without taking them (the submission may still be refused). */
-  peek(n: number): (Partial<B> | undefined)[] {
-    return Array.from({ length: n }, (_, i) => this.pending[i]);
+  peek(n: number): readonly (Partial<B> | undefined)[] {
+    // Indexes past the end read as undefined: no override for those commands.
+    return this.pending.length === 0 ? NONE : this.pending.slice(0, n);
   }
 
   /** Takes the first `n` (the submission that used them got past the point of no return). */
   take(n: number): void {
-    this.pending.splice(0, n);
+    if (this.pending.length > 0) this.pending.splice(0, n);
   }
 }

@@ -60,6 +60,21 @@ const NARROW_FAST: Record<Exclude<UapiScalarKind, "u64" | "s64">, string> = {
   s32: "(v | 0) === v",
 };
 
+/**
+ * The anonymous unions' check, inline: a group whose variants the caller set more than one of goes
+ * to the generic check, which names them in its refusal. (A member is set when it is not absent or 0.)
+ */
+function variantChecks(s: UapiStruct): string {
+  if (s.anon === undefined) return "";
+  const given = (k: string) =>
+    `((v = src[${JSON.stringify(k)}]) !== undefined && v !== null && v !== 0 && v !== 0n)`;
+  const groups = s.anon.map(
+    (g) =>
+      `(${g.variants.map((v) => `(${Object.keys(v.fields).map(given).join(" || ")} ? 1 : 0)`).join(" + ")}) > 1`,
+  );
+  return `if (${groups.join(" || ")}) P.checkVariants(S, src, path);`;
+}
+
 function generate(s: UapiStruct, parts: UapiCopyParts): UapiCompiledCopy | null {
   const members = Object.entries(s.fields);
   // A member called __proto__ would set the literal's prototype: such a struct stays generic.
@@ -103,11 +118,11 @@ function generate(s: UapiStruct, parts: UapiCopyParts): UapiCompiledCopy | null 
   const fromJs = `
     return function fromJs(arg, ctx, path) {
       let src = arg;
+      let v;
       if (src === undefined || src === null) src = EMPTY;
       else if (typeof src !== "object" || Array.isArray(src) || ArrayBuffer.isView(src)) return P.structFromJs(S, arg, ctx, path);
       for (const k in src) if (!(k in S.fields) && src[k] !== undefined) return P.structFromJs(S, arg, ctx, path);
-      ${s.anon !== undefined ? "P.checkVariants(S, src, path);" : ""}
-      let v;
+      ${variantChecks(s)}
       const out = { ${inits.join(",\n")} };
       ${links.join("\n")}
       return out;
