@@ -170,6 +170,9 @@ describe("copy_from_user / copy_to_user of a simulated process's argument", () =
     expect(from({ count: 0 }).handles.read()).toEqual([]);
     expect(code(() => from({ count: 1, handles: [1, "x"] }).handles.read())).toBe("ok");
     expect(code(() => from({ count: 2, handles: [1, "x"] }).handles.read())).toBe("EINVAL");
+    expect(() => from({ count: 3, handles: [1, 2, -1] }).handles.read()).toThrow(
+      "EINVAL: TEST.handles[2] must be a __u32 (0..4294967295), got -1",
+    );
     // Entry checks: mbz and flag masks.
     expect(code(() => uapiCheckEntry(pt, from({ pad: 1 }), "TEST"))).toBe("EINVAL");
     expect(code(() => uapiCheckEntry(pt, from({ flags: 4 }), "TEST"))).toBe("EINVAL");

@@ -352,10 +352,13 @@ class JsUserPtr<T> extends BaseUserPtr<T> {
     const mem = this.reach(n, at, "copy_from_user");
     const out: unknown[] = [];
     if (Array.isArray(mem)) {
-      for (let i = 0; i < n; i++)
-        out.push(
-          this.checked(fieldFromJs(this.elem, mem[at + i], this.ctx, `${this.path}[${at + i}]`), at + i),
-        );
+      const elem = this.elem;
+      // Scalars (handles, points) are most arrays: no element path unless one is refused.
+      if (elem.type === "scalar")
+        for (let i = 0; i < n; i++) out.push(uapiScalarFromJs(elem.kind, mem[at + i], this.path, at + i));
+      else
+        for (let i = 0; i < n; i++)
+          out.push(this.checked(fieldFromJs(elem, mem[at + i], this.ctx, `${this.path}[${at + i}]`), at + i));
       return out as T[];
     }
     const bytes = bytesOf(mem);
@@ -464,12 +467,15 @@ export function uapiCheckEntry(layout: UapiLayout, value: unknown, what: string)
   const v = value as Obj;
   for (const [k, f] of membersOf(layout)) {
     if (layout.union?.out !== undefined && k === layout.union.out) continue;
+    // A member's path is built only for a member with something to check (and, for a scalar, only
+    // for the refusal).
     if (f.type === "scalar") {
-      if (f.mbz === true || f.mask !== undefined) checkScalar(f, v[k] as number | bigint, `${what}.${k}`);
-    } else if (f.type === "struct") uapiCheckEntry(f, v[k], `${what}.${k}`);
-    else if (f.type === "union")
+      if (f.mbz === true || f.mask !== undefined) checkScalar(f, v[k] as number | bigint, what, k);
+    } else if (f.type === "struct") {
+      if (hasEntryChecks(f)) uapiCheckEntry(f, v[k], `${what}.${k}`);
+    } else if (f.type === "union")
       for (const [m, s] of entriesOf(f.members))
-        if (m !== f.out) uapiCheckEntry(s, (v[k] as Obj)[m], `${what}.${k}.${m}`);
+        if (m !== f.out && hasEntryChecks(s)) uapiCheckEntry(s, (v[k] as Obj)[m], `${what}.${k}.${m}`);
   }
 }
 
@@ -491,12 +497,22 @@ function hasEntryChecks(s: UapiStruct): boolean {
   return has;
 }
 
-function checkScalar(f: UapiScalarField, v: number | bigint, path: string): void {
-  if (f.mbz && v !== 0 && v !== 0n) throw new KernelError("EINVAL", `${path} must be 0, got ${v}`);
+/** `mbz` and `flagsMask` of one scalar, named `where` (or `where.member`) if refused. */
+function checkScalar(f: UapiScalarField, v: number | bigint, where: string, member?: string): void {
+  if (f.mbz && v !== 0 && v !== 0n)
+    throw new KernelError("EINVAL", `${memberPath(where, member)} must be 0, got ${v}`);
   if (f.mask !== undefined) {
     const bits = BigInt(v) & ~f.mask;
-    if (bits !== 0n) throw new KernelError("EINVAL", `${path}: unknown flag bits 0x${bits.toString(16)}`);
+    if (bits !== 0n)
+      throw new KernelError(
+        "EINVAL",
+        `${memberPath(where, member)}: unknown flag bits 0x${bits.toString(16)}`,
+      );
   }
+}
+
+function memberPath(where: string, member: string | undefined): string {
+  return member === undefined ? where : `${where}.${member}`;
 }
 
 // --- binary argument blocks ---------------------------------------------------------------------

@@ -35,18 +35,19 @@ const CTYPE: Record<UapiScalarKind, string> = {
  * (`undefined`/`null`) is 0, as in a zeroed C struct. Anything no C program could have stored in
  * the member — a fraction, NaN, a string, a number out of range, or a 64-bit value above 2^53
  * given as a `number` (which has already lost its low bits; pass a `bigint`) — is `EINVAL`,
- * naming the member `where` (or `where.member`: a struct's copy passes the member apart, so the
- * name is only built for an error).
+ * naming the member `where` (or `where.member`, or `where[member]` for an array index: a struct's
+ * copy passes the member apart, so the name is only built for an error).
  */
 export function uapiScalarFromJs<K extends UapiScalarKind>(
   kind: K,
   v: unknown,
   where: string,
-  member?: string,
+  member?: string | number,
 ): UapiScalarValue<K> {
   const fast = fastFromJs(kind, v);
   if (fast !== undefined) return fast;
-  const field = member === undefined ? where : `${where}.${member}`;
+  const field =
+    member === undefined ? where : typeof member === "number" ? `${where}[${member}]` : `${where}.${member}`;
   const wide = kind === "u64" || kind === "s64";
   let b: bigint;
   if (v === undefined || v === null) b = 0n;
