@@ -7,6 +7,7 @@
 import type { ExecutionContext } from "./context.js";
 import { frameList } from "./context.js";
 import { KernelError } from "./errno.js";
+import type { HeldLockEntry } from "./lockdep/held-lock.js";
 import type { LockClass } from "./lockdep/lock-class.js";
 import type { Simulator } from "./simulator.js";
 
@@ -28,6 +29,11 @@ export class SpinLock {
   private readonly opLockIrqsave: string;
   private readonly opTrylock: string;
   private readonly opUnlock: string;
+  // The validator's prebuilt held-lock entries for lock(), lockIrqsave() and trylock(), made on
+  // first use.
+  private siteLock: HeldLockEntry | null = null;
+  private siteLockIrqsave: HeldLockEntry | null = null;
+  private siteTrylock: HeldLockEntry | null = null;
 
   constructor(
     private readonly sim: Simulator,
@@ -47,7 +53,7 @@ export class SpinLock {
    * (`inconsistent-lock-state`): use `lockIrqsave()` there.
    */
   lock(): void {
-    this.acquire(this.opLock);
+    this.acquire(this.siteLock ?? this.newSite(this.opLock), this.opLock);
   }
 
   /**
@@ -59,7 +65,7 @@ export class SpinLock {
     const flags = ctx.hardirqsOff;
     ctx.hardirqsOff = flags + 1;
     try {
-      this.acquire(this.opLockIrqsave);
+      this.acquire(this.siteLockIrqsave ?? this.newSite(this.opLockIrqsave), this.opLockIrqsave);
     } catch (e) {
       ctx.hardirqsOff = flags;
       throw e;
@@ -70,8 +76,9 @@ export class SpinLock {
   /** `spin_trylock()`. */
   trylock(): boolean {
     if (this.owner !== null) return false;
-    const ctx = this.sim.current;
-    this.sim.validator.lockAcquireIn(ctx, this.cls, this, this.opTrylock, true, "write", null);
+    const sim = this.sim;
+    const ctx = sim.current;
+    sim.validator.acquireSite(ctx, this.siteTrylock ?? this.newSite(this.opTrylock));
     this.owner = ctx;
     ctx.atomicDepth++;
     return true;
@@ -121,10 +128,19 @@ export class SpinLock {
     }
   }
 
-  private acquire(op: string): void {
+  // Out of line: runs once per lock and operation.
+  private newSite(op: string): HeldLockEntry {
+    const site = this.sim.validator.lockSite(this.cls, this, op, op === this.opTrylock);
+    if (op === this.opLock) this.siteLock = site;
+    else if (op === this.opLockIrqsave) this.siteLockIrqsave = site;
+    else this.siteTrylock = site;
+    return site;
+  }
+
+  private acquire(site: HeldLockEntry, op: string): void {
     const sim = this.sim;
     const ctx = sim.current;
-    sim.validator.lockAcquireIn(ctx, this.cls, this, op, false, "write", null);
+    sim.validator.acquireSite(ctx, site);
     const owner = this.owner;
     if (owner !== null) this.spinForever(ctx, owner, op);
     this.owner = ctx;
