@@ -64,8 +64,11 @@ export class Mutex {
     sim.validator.mightSleep(op);
     const ctx = sim.current;
     const nestKey = opts?.nestKey;
-    if (nestKey === undefined) sim.validator.acquireSite(ctx, this.siteLock ?? this.newSite(op));
-    else sim.validator.lockAcquireIn(ctx, this.cls, this, op, false, "write", nestKey);
+    const v = sim.validator;
+    if (v.enabled === true) {
+      if (nestKey === undefined) v.acquireSite(ctx, this.siteLock ?? this.newSite(op));
+      else v.lockAcquireIn(ctx, this.cls, this, op, false, "write", nestKey);
+    }
     if (this.owner === null) {
       this.owner = ctx;
       return resolved;
@@ -78,7 +81,8 @@ export class Mutex {
     if (this.owner !== null) return false;
     const sim = this.sim;
     const ctx = sim.current;
-    sim.validator.acquireSite(ctx, this.siteTrylock ?? this.newSite(this.opTrylock));
+    const v = sim.validator;
+    if (v.enabled === true) v.acquireSite(ctx, this.siteTrylock ?? this.newSite(this.opTrylock));
     this.owner = ctx;
     return true;
   }

@@ -53,7 +53,11 @@ export class SpinLock {
    * (`inconsistent-lock-state`): use `lockIrqsave()` there.
    */
   lock(): void {
-    this.acquire(this.siteLock ?? this.newSite(this.opLock), this.opLock);
+    const sim = this.sim;
+    const ctx = sim.current;
+    const v = sim.validator;
+    if (v.enabled === true) v.acquireSite(ctx, this.siteLock ?? this.newSite(this.opLock));
+    this.take(ctx, this.opLock);
   }
 
   /**
@@ -61,11 +65,14 @@ export class SpinLock {
    * Returns the previous irq state for `unlockIrqrestore()`.
    */
   lockIrqsave(): IrqFlags {
-    const ctx = this.sim.current;
+    const sim = this.sim;
+    const ctx = sim.current;
     const flags = ctx.hardirqsOff;
     ctx.hardirqsOff = flags + 1;
     try {
-      this.acquire(this.siteLockIrqsave ?? this.newSite(this.opLockIrqsave), this.opLockIrqsave);
+      const v = sim.validator;
+      if (v.enabled === true) v.acquireSite(ctx, this.siteLockIrqsave ?? this.newSite(this.opLockIrqsave));
+      this.take(ctx, this.opLockIrqsave);
     } catch (e) {
       ctx.hardirqsOff = flags;
       throw e;
@@ -78,7 +85,8 @@ export class SpinLock {
     if (this.owner !== null) return false;
     const sim = this.sim;
     const ctx = sim.current;
-    sim.validator.acquireSite(ctx, this.siteTrylock ?? this.newSite(this.opTrylock));
+    const v = sim.validator;
+    if (v.enabled === true) v.acquireSite(ctx, this.siteTrylock ?? this.newSite(this.opTrylock));
     this.owner = ctx;
     ctx.atomicDepth++;
     return true;
@@ -137,17 +145,15 @@ export class SpinLock {
     return site;
   }
 
-  private acquire(site: HeldLockEntry, op: string): void {
-    const sim = this.sim;
-    const ctx = sim.current;
-    sim.validator.acquireSite(ctx, site);
+  /** The lock itself, once the validator has recorded the acquisition. */
+  private take(ctx: ExecutionContext, op: string): void {
     const owner = this.owner;
     if (owner !== null) this.spinForever(ctx, owner, op);
     this.owner = ctx;
     ctx.atomicDepth++;
   }
 
-  /** `acquire()` found the lock taken: in a single-threaded simulation it can never be released. */
+  /** `take()` found the lock taken: in a single-threaded simulation it can never be released. */
   private spinForever(ctx: ExecutionContext, owner: ExecutionContext, op: string): never {
     const sim = this.sim;
     // Undo the acquisition before reporting: in throw mode the report throws, and the refused

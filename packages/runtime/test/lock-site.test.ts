@@ -68,8 +68,8 @@ describe("cached lock acquisitions (lock sites)", () => {
       wq.wakeUpAll();
     });
     await sim.run();
-    await owner.done;
-    await waiter.done;
+    await owner.result;
+    await waiter.result;
     expect(stacks).toEqual([
       "waiting: mutex_lock(&vm->lock)",
       "owner before unlock: mutex_lock(&vm->lock)",

@@ -50,7 +50,10 @@ export class HeldLockEntry implements HeldLock {
     /** A lock site: owned by its lock, never put on the free list. */
     readonly site: boolean,
   ) {
-    this.unchecked = trylock || mode === "recursive-read";
+    if (site) {
+      this.unchecked = trylock || mode === "recursive-read";
+      this.irqTracked = cls.irqTracked;
+    }
   }
 
   /** The next free entry while this one is in the validator's pool; null while held. */
@@ -58,13 +61,14 @@ export class HeldLockEntry implements HeldLock {
   /** A site entry is on some context's held stack (a pooled entry: unused). */
   onStack = false;
   /** A site: taking it adds no edges into its class (a trylock, a recursive read), so no chain check. */
-  unchecked: boolean;
+  readonly unchecked: boolean = false;
+  /** A site: `cls.irqTracked`, read here without loading the class. */
+  readonly irqTracked: boolean = false;
   /**
-   * A site: the chain node of the last held stack taking it was found to need no check on, and
-   * the node taking it there leads to (`Validator.acquireSite`).
+   * A site: the chain node of the last held stack taking it was found to need no check on
+   * (`Validator.acquireSite`); `chain` is then the node taking it there leads to.
    */
   cleanOn: LockChain | null = null;
-  cleanChain: LockChain | null = null;
 }
 
 /**

@@ -239,32 +239,38 @@ export class Validator {
   }
 
   /**
-   * @internal `lockAcquireIn` for a site from `lockSite`: the same checks, the same findings in
-   * the same order. A site remembers the last held stack (chain node) it was found clean on; taking
-   * it again on that stack — the site free, the usage bit already recorded — pushes the site itself
-   * with four stores and no lookup.
+   * @internal `lockAcquireIn` for a site from `lockSite`, called only while the validator is
+   * enabled: the same checks, the same findings in the same order. A site remembers the last held
+   * stack (chain node) it was found clean on; taking it again on that stack — the site free, the
+   * usage bit already recorded — pushes the site itself with three stores and no lookup.
    */
   acquireSite(ctx: ExecutionContext, site: HeldLockEntry): void {
     // Booleans are compared with `=== true`: a bare `if (flag)` on a field compiles to a full
     // truthiness test (false, "", 0, NaN, 0n…) because the JIT does not track that the field only
     // ever holds a boolean — several per acquisition were a measurable part of its cost.
-    if (this.enabled === false) return;
     const held = ctx.held;
     const depth = held.length;
     const parent = depth === 0 ? this.chainRoot : (held[depth - 1] as HeldLockEntry).chain!;
-    const cls = site.cls;
-    if (
-      site.cleanOn !== parent ||
-      site.onStack === true ||
-      (cls.irqTracked === true && this.usageUnrecorded(ctx, cls))
-    ) {
+    if (site.cleanOn !== parent || site.onStack === true) {
       this.acquireSiteSlow(ctx, site, parent);
       return;
     }
+    if (site.irqTracked === true) {
+      // mark_usage()'s test, inline: the bit this acquisition sets (in an irq context the
+      // in-hardirq one whatever the irq-disable depth says; 2 is LOCK_ENABLED_HARDIRQ) must
+      // already be recorded on the class.
+      const on = ctx.hardirqUsage;
+      const bit = on === 2 && ctx.hardirqsOff !== 0 ? 0 : on;
+      if ((site.cls.usage & bit) !== bit) {
+        this.acquireSiteSlow(ctx, site, parent);
+        return;
+      }
+    }
+    // `site.chain` is still the node it was found clean with: only `rechain` moves it, and that
+    // forgets `cleanOn`.
     site.onStack = true;
     site.frame = ctx.frame;
     site.timeNs = this.host.now;
-    site.chain = site.cleanChain;
     held.push(site);
   }
 
@@ -282,7 +288,6 @@ export class Validator {
     }
     // Nothing to check on this stack, now or later: a chain never stops being validated.
     site.cleanOn = parent;
-    site.cleanChain = chain;
     site.onStack = true;
     site.frame = ctx.frame;
     site.timeNs = this.host.now;
@@ -292,7 +297,10 @@ export class Validator {
 
   /** True if taking `cls` in `ctx` now would set a usage bit the class does not have yet. */
   private usageUnrecorded(ctx: ExecutionContext, cls: LockClass): boolean {
-    const bit = ctx.kind === "irq" ? LOCK_USED_IN_HARDIRQ : ctx.hardirqsOff === 0 ? LOCK_ENABLED_HARDIRQ : 0;
+    // In an irq context the bit is in-hardirq whatever the irq-disable depth says. The literal 2
+    // is LOCK_ENABLED_HARDIRQ: an imported constant costs a load and a type check per use here.
+    const on = ctx.hardirqUsage;
+    const bit = on === 2 && ctx.hardirqsOff !== 0 ? 0 : on;
     return (cls.usage & bit) !== bit;
   }
 
@@ -313,17 +321,29 @@ export class Validator {
     if (this.enabled === false) return true;
     const held = ctx.held;
     const top = held.length - 1;
-    // Fast path: locks are almost always released innermost first, and pop() is far cheaper than
-    // splice(). Kept small so the JIT inlines it into every unlock.
+    // Fast path: a lock site released innermost first, which is what nearly every unlock is. Kept
+    // this small so the JIT inlines it into every unlock: what it inlines there is budgeted by
+    // size, and a lock loop has more to inline than the budget allows.
+    if (top >= 0) {
+      const h = held[top] as HeldLockEntry;
+      if (h.instance === instance && h.site === true && h.cls === cls) {
+        held.pop();
+        h.onStack = false;
+        return true;
+      }
+    }
+    return this.releaseSlow(ctx, cls, instance, op);
+  }
+
+  /** `releaseIn` of anything but a site on top: a pooled entry on top, or one further down. */
+  private releaseSlow(ctx: ExecutionContext, cls: LockClass, instance: object, op: string): boolean {
+    const held = ctx.held;
+    const top = held.length - 1;
     if (top >= 0) {
       const h = held[top] as HeldLockEntry;
       if (h.instance === instance && h.cls === cls) {
         held.pop();
-        if (h.site === true) h.onStack = false;
-        else {
-          h.nextFree = this.freeHeld;
-          this.freeHeld = h;
-        }
+        this.recycle(h);
         return true;
       }
     }
@@ -437,20 +457,30 @@ export class Validator {
   beginSignalling(): boolean {
     if (this.enabled === false) return true;
     const ctx = this.host.current;
-    if (ctx.inAtomic) return true;
+    // `ctx.inAtomic`, without the getter's string comparison.
+    if (ctx.hardirqUsage === 1 || ctx.atomicDepth !== 0 || ctx.hardirqsOff !== 0) return true;
     // Whether the map is held already is a property of the held stack's chain node.
     const held = ctx.held;
     const depth = held.length;
-    if (depth > 0 && (held[depth - 1] as HeldLockEntry).chain!.inSection === true) return true;
-    // A read trylock, as the kernel takes it: no edges into the map, only out of it.
-    this.acquireSite(ctx, this.sectionSite);
+    const parent = depth === 0 ? this.chainRoot : (held[depth - 1] as HeldLockEntry).chain!;
+    if (parent.inSection === true) return true;
+    // A read trylock, as the kernel takes it: no edges into the map, only out of it. That and the
+    // map's kind (no irq usage) leave `acquireSite`'s fast path two tests.
+    const site = this.sectionSite;
+    if (site.cleanOn !== parent || site.onStack === true) this.acquireSiteSlow(ctx, site, parent);
+    else {
+      site.onStack = true;
+      site.frame = ctx.frame;
+      site.timeNs = this.host.now;
+      held.push(site);
+    }
     return false;
   }
 
   /** `dma_fence_end_signalling(cookie)`. */
   endSignalling(cookie: boolean): void {
     if (cookie === true || this.enabled === false) return;
-    this.release(this.dmaFenceMap, this.dmaFenceMap, "dma_fence_end_signalling");
+    this.releaseIn(this.host.current, this.dmaFenceMap, this.dmaFenceMap, "dma_fence_end_signalling");
   }
 
   /** True while the current context is inside a fence-signalling critical section. */
@@ -688,8 +718,11 @@ export class Validator {
   /** Recomputes the chain-cache nodes of `held[from..]` after an entry below them was removed or inserted. */
   private rechain(held: HeldLock[], from: number): void {
     for (let i = from; i < held.length; i++) {
+      const h = held[i] as HeldLockEntry;
       const parent = i === 0 ? this.chainRoot : held[i - 1]!.chain;
-      held[i]!.chain = parent === null ? null : parent.child(held[i]!.cls);
+      h.chain = parent === null ? null : parent.child(h.cls);
+      // A site's fast path reuses `chain` as the node of the stack it was found clean on.
+      h.cleanOn = null;
     }
   }
 
