@@ -95,7 +95,18 @@ export class ExecutionContext {
     readonly kind: ContextKind,
     /** Unique within its simulator, in creation order, so labels are the same run after run. */
     readonly id: number,
-  ) {}
+  ) {
+    if (kind === "irq") this.hardirqUsage = 1;
+  }
+
+  /**
+   * @internal The lockdep usage bit a spinlock acquisition here records while hardirqs are on:
+   * `LOCK_USED_IN_HARDIRQ` (1) in an irq context, `LOCK_ENABLED_HARDIRQ` (2) elsewhere. A number
+   * fixed at creation, so the validator's per-acquisition check compares no strings. (Initialized
+   * with a number, not declared bare: a field that starts out undefined is stored untyped, and
+   * every read of it pays a type check.)
+   */
+  readonly hardirqUsage: 1 | 2 = 2;
 
   /** `in_atomic()`: irq context, a spinlock held, or irqs disabled. */
   get inAtomic(): boolean {

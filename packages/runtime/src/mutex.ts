@@ -8,6 +8,7 @@
 import type { ExecutionContext } from "./context.js";
 import { KernelError } from "./errno.js";
 import type { Sleeper } from "./internal/sleeper.js";
+import type { HeldLockEntry } from "./lockdep/held-lock.js";
 import type { LockClass } from "./lockdep/lock-class.js";
 import type { Simulator } from "./simulator.js";
 
@@ -33,6 +34,9 @@ export class Mutex {
   private readonly opTrylock: string;
   private readonly opUnlock: string;
   private readonly waiters: { ctx: ExecutionContext; sleeper: Sleeper }[] = [];
+  // The validator's prebuilt held-lock entries for lock() and trylock(), made on first use.
+  private siteLock: HeldLockEntry | null = null;
+  private siteTrylock: HeldLockEntry | null = null;
 
   constructor(
     private readonly sim: Simulator,
@@ -59,7 +63,12 @@ export class Mutex {
     const op = this.opLock;
     sim.validator.mightSleep(op);
     const ctx = sim.current;
-    sim.validator.lockAcquireIn(ctx, this.cls, this, op, false, "write", opts?.nestKey ?? null);
+    const nestKey = opts?.nestKey;
+    const v = sim.validator;
+    if (v.enabled === true) {
+      if (nestKey === undefined) v.acquireSite(ctx, this.siteLock ?? this.newSite(op));
+      else v.lockAcquireIn(ctx, this.cls, this, op, false, "write", nestKey);
+    }
     if (this.owner === null) {
       this.owner = ctx;
       return resolved;
@@ -70,8 +79,10 @@ export class Mutex {
   /** `mutex_trylock()`: takes it if free; never sleeps. */
   trylock(): boolean {
     if (this.owner !== null) return false;
-    const ctx = this.sim.current;
-    this.sim.validator.lockAcquireIn(ctx, this.cls, this, this.opTrylock, true, "write", null);
+    const sim = this.sim;
+    const ctx = sim.current;
+    const v = sim.validator;
+    if (v.enabled === true) v.acquireSite(ctx, this.siteTrylock ?? this.newSite(this.opTrylock));
     this.owner = ctx;
     return true;
   }
@@ -91,6 +102,14 @@ export class Mutex {
     }
     this.owner = next.ctx;
     next.sleeper.wake("woken");
+  }
+
+  // Out of line: runs once per mutex and operation.
+  private newSite(op: string): HeldLockEntry {
+    const site = this.sim.validator.lockSite(this.cls, this, op, op === this.opTrylock);
+    if (op === this.opTrylock) this.siteTrylock = site;
+    else this.siteLock = site;
+    return site;
   }
 
   // Out of line, so `unlock()` stays small enough for the JIT to inline.

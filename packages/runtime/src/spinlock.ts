@@ -7,6 +7,7 @@
 import type { ExecutionContext } from "./context.js";
 import { frameList } from "./context.js";
 import { KernelError } from "./errno.js";
+import type { HeldLockEntry } from "./lockdep/held-lock.js";
 import type { LockClass } from "./lockdep/lock-class.js";
 import type { Simulator } from "./simulator.js";
 
@@ -28,6 +29,11 @@ export class SpinLock {
   private readonly opLockIrqsave: string;
   private readonly opTrylock: string;
   private readonly opUnlock: string;
+  // The validator's prebuilt held-lock entries for lock(), lockIrqsave() and trylock(), made on
+  // first use.
+  private siteLock: HeldLockEntry | null = null;
+  private siteLockIrqsave: HeldLockEntry | null = null;
+  private siteTrylock: HeldLockEntry | null = null;
 
   constructor(
     private readonly sim: Simulator,
@@ -47,7 +53,11 @@ export class SpinLock {
    * (`inconsistent-lock-state`): use `lockIrqsave()` there.
    */
   lock(): void {
-    this.acquire(this.opLock);
+    const sim = this.sim;
+    const ctx = sim.current;
+    const v = sim.validator;
+    if (v.enabled === true) v.acquireSite(ctx, this.siteLock ?? this.newSite(this.opLock));
+    this.take(ctx, this.opLock);
   }
 
   /**
@@ -55,11 +65,14 @@ export class SpinLock {
    * Returns the previous irq state for `unlockIrqrestore()`.
    */
   lockIrqsave(): IrqFlags {
-    const ctx = this.sim.current;
+    const sim = this.sim;
+    const ctx = sim.current;
     const flags = ctx.hardirqsOff;
     ctx.hardirqsOff = flags + 1;
     try {
-      this.acquire(this.opLockIrqsave);
+      const v = sim.validator;
+      if (v.enabled === true) v.acquireSite(ctx, this.siteLockIrqsave ?? this.newSite(this.opLockIrqsave));
+      this.take(ctx, this.opLockIrqsave);
     } catch (e) {
       ctx.hardirqsOff = flags;
       throw e;
@@ -70,8 +83,10 @@ export class SpinLock {
   /** `spin_trylock()`. */
   trylock(): boolean {
     if (this.owner !== null) return false;
-    const ctx = this.sim.current;
-    this.sim.validator.lockAcquireIn(ctx, this.cls, this, this.opTrylock, true, "write", null);
+    const sim = this.sim;
+    const ctx = sim.current;
+    const v = sim.validator;
+    if (v.enabled === true) v.acquireSite(ctx, this.siteTrylock ?? this.newSite(this.opTrylock));
     this.owner = ctx;
     ctx.atomicDepth++;
     return true;
@@ -121,17 +136,24 @@ export class SpinLock {
     }
   }
 
-  private acquire(op: string): void {
-    const sim = this.sim;
-    const ctx = sim.current;
-    sim.validator.lockAcquireIn(ctx, this.cls, this, op, false, "write", null);
+  // Out of line: runs once per lock and operation.
+  private newSite(op: string): HeldLockEntry {
+    const site = this.sim.validator.lockSite(this.cls, this, op, op === this.opTrylock);
+    if (op === this.opLock) this.siteLock = site;
+    else if (op === this.opLockIrqsave) this.siteLockIrqsave = site;
+    else this.siteTrylock = site;
+    return site;
+  }
+
+  /** The lock itself, once the validator has recorded the acquisition. */
+  private take(ctx: ExecutionContext, op: string): void {
     const owner = this.owner;
     if (owner !== null) this.spinForever(ctx, owner, op);
     this.owner = ctx;
     ctx.atomicDepth++;
   }
 
-  /** `acquire()` found the lock taken: in a single-threaded simulation it can never be released. */
+  /** `take()` found the lock taken: in a single-threaded simulation it can never be released. */
   private spinForever(ctx: ExecutionContext, owner: ExecutionContext, op: string): never {
     const sim = this.sim;
     // Undo the acquisition before reporting: in throw mode the report throws, and the refused

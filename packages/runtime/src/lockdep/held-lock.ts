@@ -30,8 +30,11 @@ export interface HeldLock {
 /**
  * @internal The record behind a `HeldLock`: a class with one constructor, so every entry has the
  * same shape and the validator's loads over `ctx.held` stay monomorphic. Its fields are writable
- * because the validator recycles released entries (see `Validator`'s held-lock pool) — the
- * kernel's `task_struct.held_locks[]` is a fixed array reused in place, not an allocation per lock.
+ * because the validator reuses entries — the kernel's `task_struct.held_locks[]` is a fixed array
+ * reused in place, not an allocation per lock. An entry is either pooled (recycled through the
+ * validator's free list once released) or a lock *site* (`Validator.lockSite`): one lock's
+ * operation with everything but the backtrace, time and chain filled in once, pushed as it is
+ * whenever that operation is repeated and the entry is not already on a stack.
  */
 export class HeldLockEntry implements HeldLock {
   constructor(
@@ -44,10 +47,28 @@ export class HeldLockEntry implements HeldLock {
     public timeNs: number,
     public nestKey: object | null,
     public chain: LockChain | null,
-  ) {}
+    /** A lock site: owned by its lock, never put on the free list. */
+    readonly site: boolean,
+  ) {
+    if (site) {
+      this.unchecked = trylock || mode === "recursive-read";
+      this.irqTracked = cls.irqTracked;
+    }
+  }
 
   /** The next free entry while this one is in the validator's pool; null while held. */
   nextFree: HeldLockEntry | null = null;
+  /** A site entry is on some context's held stack (a pooled entry: unused). */
+  onStack = false;
+  /** A site: taking it adds no edges into its class (a trylock, a recursive read), so no chain check. */
+  readonly unchecked: boolean = false;
+  /** A site: `cls.irqTracked`, read here without loading the class. */
+  readonly irqTracked: boolean = false;
+  /**
+   * A site: the chain node of the last held stack taking it was found to need no check on
+   * (`Validator.acquireSite`); `chain` is then the node taking it there leads to.
+   */
+  cleanOn: LockChain | null = null;
 }
 
 /**
@@ -60,8 +81,26 @@ export class HeldLockEntry implements HeldLock {
 export class LockChain {
   /** The stacks one lock deeper, by the class taken. */
   readonly next = new Map<LockClass, LockChain>();
-  /** Taking this node's last class on its parent's stack was checked: no new edge, report or same-class nesting. */
-  validated = false;
+  /**
+   * Taking this node's last class on its parent's stack was checked: no new edge, report or
+   * same-class nesting. A lock taken on an empty stack adds no edge, so the root's children start
+   * validated.
+   */
+  validated: boolean;
+  /** The stack holds `sectionClass` (the validator's `dma_fence_map`): a signalling section is open. */
+  readonly inSection: boolean;
+  private readonly isRoot: boolean;
+
+  constructor(
+    /** The class whose presence `inSection` tracks, the same in every node of one tree. */
+    private readonly sectionClass: LockClass,
+    parent: LockChain | null,
+    cls: LockClass | null,
+  ) {
+    this.validated = parent?.isRoot === true;
+    this.inSection = parent !== null && (parent.inSection || cls === sectionClass);
+    this.isRoot = parent === null;
+  }
 
   // A two-entry memo in front of the map: most stacks are followed by one or two locks (a
   // scheduler's run-job work takes a hardware fence's lock and a scheduler fence's, job after job).
@@ -81,7 +120,7 @@ export class LockChain {
     else {
       c = this.next.get(cls);
       if (c === undefined) {
-        c = new LockChain();
+        c = new LockChain(this.sectionClass, this, cls);
         this.next.set(cls, c);
       }
     }

@@ -90,13 +90,15 @@ export class Validator {
   private readonly seen = new Map<string, Finding>();
   private priming = false;
   /** The chain cache's root: the empty held stack. */
-  private readonly chainRoot = new LockChain();
+  private readonly chainRoot: LockChain;
   /**
    * Released held-lock entries, reused by the next acquisition: what the kernel's per-task
    * `held_locks[]` array gives it (no allocation per lock). An entry is recycled only when it
    * leaves a stack by a release — nothing keeps a reference to it past that point.
    */
   private freeHeld: HeldLockEntry | null = null;
+  /** The site `beginSignalling` pushes: the read trylock of `dma_fence_map`. */
+  private readonly sectionSite: HeldLockEntry;
 
   /** `dma_fence_lockdep_map`: held (read) inside fence-signalling critical sections. */
   readonly dmaFenceMap: LockClass;
@@ -130,6 +132,14 @@ export class Validator {
     this.mmapLock = this.lockClass("&mm->mmap_lock", "rwsem");
     this.reservation = this.lockClass("reservation_ww_class_mutex", "ww_mutex");
     this.iMmapRwsem = this.lockClass("&mapping->i_mmap_rwsem", "rwsem");
+    this.chainRoot = new LockChain(this.dmaFenceMap, null, null);
+    this.sectionSite = this.lockSite(
+      this.dmaFenceMap,
+      this.dmaFenceMap,
+      "dma_fence_begin_signalling",
+      true,
+      "read",
+    );
     this.prime();
   }
 
@@ -214,11 +224,92 @@ export class Validator {
   }
 
   /**
+   * @internal A prebuilt held-lock entry for one operation of one lock (`spin_lock(&ring->lock)`
+   * on that ring), for `acquireSite`. Everything an acquisition records but the backtrace, the time
+   * and the chain is the same each time the operation runs, so it is written once here.
+   */
+  lockSite(
+    cls: LockClass,
+    instance: object,
+    op: string,
+    trylock: boolean,
+    mode: LockMode = "write",
+  ): HeldLockEntry {
+    return new HeldLockEntry(cls, instance, mode, trylock, op, null, 0, null, null, true);
+  }
+
+  /**
+   * @internal `lockAcquireIn` for a site from `lockSite`, called only while the validator is
+   * enabled: the same checks, the same findings in the same order. A site remembers the last held
+   * stack (chain node) it was found clean on; taking it again on that stack — the site free, the
+   * usage bit already recorded — pushes the site itself with three stores and no lookup.
+   */
+  acquireSite(ctx: ExecutionContext, site: HeldLockEntry): void {
+    // Booleans are compared with `=== true`: a bare `if (flag)` on a field compiles to a full
+    // truthiness test (false, "", 0, NaN, 0n…) because the JIT does not track that the field only
+    // ever holds a boolean — several per acquisition were a measurable part of its cost.
+    const held = ctx.held;
+    const depth = held.length;
+    const parent = depth === 0 ? this.chainRoot : (held[depth - 1] as HeldLockEntry).chain!;
+    if (site.cleanOn !== parent || site.onStack === true) {
+      this.acquireSiteSlow(ctx, site, parent);
+      return;
+    }
+    if (site.irqTracked === true) {
+      // mark_usage()'s test, inline: the bit this acquisition sets (in an irq context the
+      // in-hardirq one whatever the irq-disable depth says; 2 is LOCK_ENABLED_HARDIRQ) must
+      // already be recorded on the class.
+      const on = ctx.hardirqUsage;
+      const bit = on === 2 && ctx.hardirqsOff !== 0 ? 0 : on;
+      if ((site.cls.usage & bit) !== bit) {
+        this.acquireSiteSlow(ctx, site, parent);
+        return;
+      }
+    }
+    // `site.chain` is still the node it was found clean with: only `rechain` moves it, and that
+    // forgets `cleanOn`.
+    site.onStack = true;
+    site.frame = ctx.frame;
+    site.timeNs = this.host.now;
+    held.push(site);
+  }
+
+  /** `acquireSite` on a stack the site has not been found clean on, or with work to do. */
+  private acquireSiteSlow(ctx: ExecutionContext, site: HeldLockEntry, parent: LockChain): void {
+    const cls = site.cls;
+    const chain = parent.child(cls);
+    if (
+      site.onStack === true ||
+      (chain.validated === false && site.unchecked === false) ||
+      (cls.irqTracked === true && this.usageUnrecorded(ctx, cls))
+    ) {
+      this.acquireIn(ctx, cls, site.instance, site.op, site.mode, site.trylock, site.nestKey);
+      return;
+    }
+    // Nothing to check on this stack, now or later: a chain never stops being validated.
+    site.cleanOn = parent;
+    site.onStack = true;
+    site.frame = ctx.frame;
+    site.timeNs = this.host.now;
+    site.chain = chain;
+    ctx.held.push(site);
+  }
+
+  /** True if taking `cls` in `ctx` now would set a usage bit the class does not have yet. */
+  private usageUnrecorded(ctx: ExecutionContext, cls: LockClass): boolean {
+    // In an irq context the bit is in-hardirq whatever the irq-disable depth says. The literal 2
+    // is LOCK_ENABLED_HARDIRQ: an imported constant costs a load and a type check per use here.
+    const on = ctx.hardirqUsage;
+    const bit = on === 2 && ctx.hardirqsOff !== 0 ? 0 : on;
+    return (cls.usage & bit) !== bit;
+  }
+
+  /**
    * `lock_release()`. Returns false — after reporting `unbalanced-unlock` — if the current
    * context does not hold `instance`.
    */
   release(cls: LockClass, instance: object, op: string): boolean {
-    if (!this.enabled) return true;
+    if (this.enabled === false) return true;
     return this.releaseIn(this.host.current, cls, instance, op);
   }
 
@@ -227,17 +318,32 @@ export class Validator {
    * locks' own unlock paths, which look the context up anyway.
    */
   releaseIn(ctx: ExecutionContext, cls: LockClass, instance: object, op: string): boolean {
-    if (!this.enabled) return true;
+    if (this.enabled === false) return true;
     const held = ctx.held;
     const top = held.length - 1;
-    // Fast path: locks are almost always released innermost first, and pop() is far cheaper than
-    // splice(). Kept small so the JIT inlines it into every unlock.
+    // Fast path: a lock site released innermost first, which is what nearly every unlock is. Kept
+    // this small so the JIT inlines it into every unlock: what it inlines there is budgeted by
+    // size, and a lock loop has more to inline than the budget allows.
+    if (top >= 0) {
+      const h = held[top] as HeldLockEntry;
+      if (h.instance === instance && h.site === true && h.cls === cls) {
+        held.pop();
+        h.onStack = false;
+        return true;
+      }
+    }
+    return this.releaseSlow(ctx, cls, instance, op);
+  }
+
+  /** `releaseIn` of anything but a site on top: a pooled entry on top, or one further down. */
+  private releaseSlow(ctx: ExecutionContext, cls: LockClass, instance: object, op: string): boolean {
+    const held = ctx.held;
+    const top = held.length - 1;
     if (top >= 0) {
       const h = held[top] as HeldLockEntry;
       if (h.instance === instance && h.cls === cls) {
         held.pop();
-        h.nextFree = this.freeHeld;
-        this.freeHeld = h;
+        this.recycle(h);
         return true;
       }
     }
@@ -349,18 +455,32 @@ export class Validator {
    * (cookie `true`), as in the kernel.
    */
   beginSignalling(): boolean {
-    if (!this.enabled) return true;
+    if (this.enabled === false) return true;
     const ctx = this.host.current;
-    if (ctx.inAtomic || this.holdsIn(ctx, this.dmaFenceMap)) return true;
-    // A read trylock, as the kernel takes it: no edges into the map, only out of it.
-    this.acquireIn(ctx, this.dmaFenceMap, this.dmaFenceMap, "dma_fence_begin_signalling", "read", true, null);
+    // `ctx.inAtomic`, without the getter's string comparison.
+    if (ctx.hardirqUsage === 1 || ctx.atomicDepth !== 0 || ctx.hardirqsOff !== 0) return true;
+    // Whether the map is held already is a property of the held stack's chain node.
+    const held = ctx.held;
+    const depth = held.length;
+    const parent = depth === 0 ? this.chainRoot : (held[depth - 1] as HeldLockEntry).chain!;
+    if (parent.inSection === true) return true;
+    // A read trylock, as the kernel takes it: no edges into the map, only out of it. That and the
+    // map's kind (no irq usage) leave `acquireSite`'s fast path two tests.
+    const site = this.sectionSite;
+    if (site.cleanOn !== parent || site.onStack === true) this.acquireSiteSlow(ctx, site, parent);
+    else {
+      site.onStack = true;
+      site.frame = ctx.frame;
+      site.timeNs = this.host.now;
+      held.push(site);
+    }
     return false;
   }
 
   /** `dma_fence_end_signalling(cookie)`. */
   endSignalling(cookie: boolean): void {
-    if (cookie || !this.enabled) return;
-    this.release(this.dmaFenceMap, this.dmaFenceMap, "dma_fence_end_signalling");
+    if (cookie === true || this.enabled === false) return;
+    this.releaseIn(this.host.current, this.dmaFenceMap, this.dmaFenceMap, "dma_fence_end_signalling");
   }
 
   /** True while the current context is inside a fence-signalling critical section. */
@@ -434,6 +554,7 @@ export class Validator {
         "Work items, system calls and tasks must release every lock they take before returning " +
         "(lockdep: 'lock held when returning to user space!').",
     });
+    for (const h of ctx.held) this.recycle(h as HeldLockEntry);
     ctx.held.length = 0;
   }
 
@@ -516,7 +637,7 @@ export class Validator {
     const entry = this.freeHeld;
     if (entry === null) {
       held.push(
-        new HeldLockEntry(cls, instance, mode, trylock, op, ctx.frame, this.host.now, nestKey, chain),
+        new HeldLockEntry(cls, instance, mode, trylock, op, ctx.frame, this.host.now, nestKey, chain, false),
       );
       return;
     }
@@ -586,6 +707,10 @@ export class Validator {
 
   /** Puts an entry that just left a held stack on the free list. */
   private recycle(entry: HeldLockEntry): void {
+    if (entry.site) {
+      entry.onStack = false;
+      return;
+    }
     entry.nextFree = this.freeHeld;
     this.freeHeld = entry;
   }
@@ -593,8 +718,11 @@ export class Validator {
   /** Recomputes the chain-cache nodes of `held[from..]` after an entry below them was removed or inserted. */
   private rechain(held: HeldLock[], from: number): void {
     for (let i = from; i < held.length; i++) {
+      const h = held[i] as HeldLockEntry;
       const parent = i === 0 ? this.chainRoot : held[i - 1]!.chain;
-      held[i]!.chain = parent === null ? null : parent.child(held[i]!.cls);
+      h.chain = parent === null ? null : parent.child(h.cls);
+      // A site's fast path reuses `chain` as the node of the stack it was found clean on.
+      h.cleanOn = null;
     }
   }
 
