@@ -34,6 +34,8 @@ import { code } from "./errno-of.js";
 const t_wait = uapiStruct("t_wait", { handle: __u32, status: __u32, seq: __u64, extra: __u64 }, { size: 24 });
 const NR = DRM_COMMAND_BASE + 0x02;
 const T_WAIT = DRM_IOWR(NR, t_wait);
+/** The same wait, but its handler sleeps (virtual time passes) before it answers. */
+const T_WAIT_SLEEPING = DRM_IOWR(NR + 1, t_wait);
 /** What the handler saw last, so tests can tell what was copied in. */
 let seen: { handle: number; status: number; seq: bigint; extra: bigint } | undefined;
 
@@ -53,6 +55,21 @@ class Waiter {
               throw new KernelError("ETIMEDOUT", "the wait timed out; status says why");
             }
             a.status = 1;
+          },
+          DRM_RENDER_ALLOW,
+        ),
+      );
+      r.add(
+        drmIoctlDefDrv(
+          "T_WAIT_SLEEPING",
+          T_WAIT_SLEEPING,
+          t_wait,
+          async (file, a) => {
+            const sim = file.device.sim;
+            await new Promise<void>((wake) => sim.schedule(1000, wake));
+            a.seq += 1n;
+            a.status = a.handle === 0 ? 0xbad : 1;
+            if (a.handle === 0) throw new KernelError("ETIMEDOUT", "the wait timed out; status says why");
           },
           DRM_RENDER_ALLOW,
         ),
@@ -107,6 +124,22 @@ describe("drm_ioctl copies the argument back even when the handler fails", () =>
       expect(arg).toMatchObject({ status: 0xbad, seq: 6 });
       const ok = { handle: 3, status: 0, seq: 5 };
       await app.ioctl(fd, T_WAIT, ok);
+      expect(ok).toMatchObject({ status: 1, seq: 6 });
+    });
+    done();
+  });
+
+  it("a handler that sleeps: the status it wrote before failing reaches the caller once it wakes", async () => {
+    const { sim, app, done } = setup();
+    await sim.exec("app", async () => {
+      const fd = await app.open("/dev/dri/renderD128");
+      const arg = { handle: 0, status: 0, seq: 5 };
+      const t0 = sim.now;
+      expect(await code(app.ioctl(fd, T_WAIT_SLEEPING, arg))).toBe("ETIMEDOUT");
+      expect(sim.now - t0).toBe(1000);
+      expect(arg).toMatchObject({ status: 0xbad, seq: 6 });
+      const ok = { handle: 3, status: 0, seq: 5 };
+      await app.ioctl(fd, T_WAIT_SLEEPING, ok);
       expect(ok).toMatchObject({ status: 1, seq: 6 });
     });
     done();

@@ -244,9 +244,6 @@ function structToJs(s: UapiStruct, value: Obj, target: Obj): void {
 /** Copies back one member that is not a scalar. */
 function memberToJs(f: UapiField, v: unknown, target: Obj, k: string): void {
   switch (f.type) {
-    case "scalar":
-      target[k] = typeof v === "bigint" ? uapiU64ToJs(v) : v;
-      break;
     case "struct": {
       const t = isObj(target[k]) ? (target[k] as Obj) : {};
       structToJs(f, v as Obj, t);

@@ -87,7 +87,7 @@ function generate(s: UapiStruct, parts: UapiCopyParts): UapiCompiledCopy | null 
   for (const [k, f] of members) {
     const i = fields.push(f) - 1;
     const load = `v = src[${key(k)}]`;
-    const slow = `P.scalarFromJs(${key(f.type === "scalar" ? f.kind : "")}, v, path, ${key(k)})`;
+    const slow = (kind: UapiScalarKind) => `P.scalarFromJs(${key(kind)}, v, path, ${key(k)})`;
     if (f.type === "scalar" && (f.kind === "u64" || f.kind === "s64")) {
       const range =
         f.kind === "u64"
@@ -99,14 +99,14 @@ function generate(s: UapiStruct, parts: UapiCopyParts): UapiCompiledCopy | null 
           : "v >= -0x8000000000000000n && v <= 0x7fffffffffffffffn";
       inits.push(
         `${key(k)}: (${load}, typeof v === "number" && ${range} && Number.isInteger(v) ? BigInt(v)` +
-          ` : typeof v === "bigint" && ${bigRange} ? v : v == null ? 0n : ${slow})`,
+          ` : typeof v === "bigint" && ${bigRange} ? v : v == null ? 0n : ${slow(f.kind)})`,
       );
       backs.push(`v = value[${key(k)}]; target[${key(k)}] = typeof v === "bigint" ? P.u64ToJs(v) : v;`);
     } else if (f.type === "scalar") {
       const kind = f.kind as keyof typeof NARROW_FAST;
       // `+ 0` makes a -0 a 0, as the C member stores it.
       inits.push(
-        `${key(k)}: (${load}, typeof v === "number" && ${NARROW_FAST[kind]} ? v + 0 : v == null ? 0 : ${slow})`,
+        `${key(k)}: (${load}, typeof v === "number" && ${NARROW_FAST[kind]} ? v + 0 : v == null ? 0 : ${slow(kind)})`,
       );
       backs.push(`target[${key(k)}] = value[${key(k)}];`);
     } else {
