@@ -42,11 +42,11 @@ export interface UapiCompiledCopy {
 const compiled = new WeakMap<UapiStruct, UapiCompiledCopy | null>();
 let canGenerate = true;
 
-/** The compiled copies of `s`, made on first use; `null` for a union (its `out` rule stays generic) or where code cannot be generated. */
+/** The compiled copies of `s` (a struct or a union), made on first use; `null` where code cannot be generated. */
 export function uapiCompiledCopy(s: UapiStruct, parts: UapiCopyParts): UapiCompiledCopy | null {
   let c = compiled.get(s);
   if (c === undefined) {
-    c = canGenerate && s.union === undefined ? generate(s, parts) : null;
+    c = canGenerate ? generate(s, parts) : null;
     compiled.set(s, c);
   }
   return c;
@@ -84,6 +84,12 @@ function generate(s: UapiStruct, parts: UapiCopyParts): UapiCompiledCopy | null 
   const inits: string[] = [];
   const backs: string[] = [];
   const links: string[] = [];
+  // A union copies every member in (the caller may give any) and only its `out` member back, when
+  // it names one: the kernel writes that member over what the caller passed.
+  const out = s.union?.out;
+  const back = (k: string, code: string) => {
+    if (out === undefined || k === out) backs.push(code);
+  };
   for (const [k, f] of members) {
     const i = fields.push(f) - 1;
     const load = `v = src[${key(k)}]`;
@@ -101,17 +107,17 @@ function generate(s: UapiStruct, parts: UapiCopyParts): UapiCompiledCopy | null 
         `${key(k)}: (${load}, typeof v === "number" && ${range} && Number.isInteger(v) ? BigInt(v)` +
           ` : typeof v === "bigint" && ${bigRange} ? v : v == null ? 0n : ${slow(f.kind)})`,
       );
-      backs.push(`v = value[${key(k)}]; target[${key(k)}] = typeof v === "bigint" ? P.u64ToJs(v) : v;`);
+      back(k, `v = value[${key(k)}]; target[${key(k)}] = typeof v === "bigint" ? P.u64ToJs(v) : v;`);
     } else if (f.type === "scalar") {
       const kind = f.kind as keyof typeof NARROW_FAST;
       // `+ 0` makes a -0 a 0, as the C member stores it.
       inits.push(
         `${key(k)}: (${load}, typeof v === "number" && ${NARROW_FAST[kind]} ? v + 0 : v == null ? 0 : ${slow(kind)})`,
       );
-      backs.push(`target[${key(k)}] = value[${key(k)}];`);
+      back(k, `target[${key(k)}] = value[${key(k)}];`);
     } else {
       inits.push(`${key(k)}: P.fieldFromJs(F[${i}], src[${key(k)}], ctx, path + ${key(`.${k}`)})`);
-      backs.push(`P.memberToJs(F[${i}], value[${key(k)}], target, ${key(k)});`);
+      back(k, `P.memberToJs(F[${i}], value[${key(k)}], target, ${key(k)});`);
       if (f.type === "ptr" && f.count !== undefined) links.push(`out[${key(k)}].countOf = out;`);
     }
   }
