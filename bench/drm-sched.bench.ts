@@ -103,35 +103,84 @@ async function bareEngine(jobs: number): Promise<void> {
 }
 
 /**
- * The floor under drm_sched on this path, with no scheduler at all: the bare engine plus what any
- * scheduler here must add per job — the driver's hardware fence and ring command (what `runJob`
- * above builds), a callback on that fence, and one work item on an ordered queue per completion
- * (`drm_sched_job_done` queues the free work, which is where the next job is submitted). What
- * drm_sched itself costs is the distance from this to the 1-entity figure.
+ * The floor under drm_sched on this path, with no scheduler at all: the bare engine plus what
+ * drm_sched cannot do without per job — the driver's hardware fence and ring command (what
+ * `runJob` above builds), a job holding the finished fence userspace waits on, a callback on the
+ * hardware fence that signals the finished fence (`drm_sched_job_done`, in the fence's signalling
+ * path) and queues one work item on an ordered queue, which frees the job (`free_job_work`, where
+ * the next job is submitted). What drm_sched itself costs is the distance from this to the
+ * 1-entity figure: picking, the entity's queue, credits, the pending list, `last_scheduled`.
  */
+class FloorJob {
+  /** The next job to free, in completion order (the kernel's pending list). */
+  next: FloorJob | null = null;
+  constructor(
+    readonly floor: Floor,
+    readonly finished: DmaFence,
+  ) {}
+  /** The hardware fence's callback: the job is done. */
+  func(): void {
+    this.finished.signal();
+    this.floor.done(this);
+  }
+}
+
+class Floor {
+  private readonly engine: HardwareEngine;
+  private readonly wq: WorkQueue;
+  private readonly hwCtx: number;
+  private readonly jobCtx: number;
+  private seqno = 0;
+  private first: FloorJob | null = null;
+  private last: FloorJob | null = null;
+  private readonly work = new Work(() => this.freeJobs(), "free_job_work");
+  submitted = 0;
+  freed = 0;
+
+  constructor(
+    private readonly sim: Simulator,
+    private readonly jobs: number,
+  ) {
+    this.engine = new HardwareEngine(sim, "ring");
+    this.wq = new WorkQueue(sim, "floor", { ordered: true, memReclaim: true });
+    this.hwCtx = dmaFenceContextAlloc(sim);
+    this.jobCtx = dmaFenceContextAlloc(sim);
+  }
+
+  submit(): void {
+    this.submitted++;
+    const seqno = ++this.seqno;
+    const job = new FloorJob(this, new DmaFence(this.sim, hwOps, this.jobCtx, seqno));
+    const hw = new DmaFence(this.sim, hwOps, this.hwCtx, seqno);
+    this.engine.submit(new RingCommand(hw.get()));
+    hw.addCallback(job);
+    hw.put();
+  }
+
+  done(job: FloorJob): void {
+    if (this.last === null) this.first = job;
+    else this.last.next = job;
+    this.last = job;
+    this.wq.queueWork(this.work);
+  }
+
+  private freeJobs(): void {
+    for (let job = this.first; job !== null; job = job.next) {
+      job.finished.put();
+      this.freed++;
+      if (this.submitted < this.jobs) this.submit();
+    }
+    this.first = null;
+    this.last = null;
+  }
+}
+
 async function schedFloor(jobs: number): Promise<void> {
   const sim = new Simulator({ validator: "off" });
-  const engine = new HardwareEngine(sim, "ring");
-  const wq = new WorkQueue(sim, "floor", { ordered: true, memReclaim: true });
-  const ctx = dmaFenceContextAlloc(sim);
-  let seqno = 0;
-  let done = 0;
-  let submitted = 0;
-  const work = new Work(() => {
-    done++;
-    if (submitted < jobs) submit();
-  }, "free_job_work");
-  const cb = { func: () => wq.queueWork(work) };
-  const submit = (): void => {
-    submitted++;
-    const f = new DmaFence(sim, hwOps, ctx, ++seqno);
-    engine.submit(new RingCommand(f.get()));
-    f.addCallback(cb);
-    f.put();
-  };
-  for (let i = 0; i < Math.min(jobs, WINDOW); i++) submit();
+  const floor = new Floor(sim, jobs);
+  for (let i = 0; i < Math.min(jobs, WINDOW); i++) floor.submit();
   await sim.run();
-  if (done !== jobs) throw new Error("bench: the floor lost commands");
+  if (floor.freed !== jobs) throw new Error("bench: the floor lost jobs");
 }
 
 const J = 50_000;
@@ -150,7 +199,7 @@ export const comparisons: Comparison[] = [
   },
   {
     id: "drm-sched-floor",
-    title: "floor: engine + driver fence + 1 work item per job (vs bare engine)",
+    title: "floor: engine + driver fence + job, finished fence, 1 work item (vs bare engine)",
     unit: "job",
     baseline: { name: "bare HardwareEngine", ops: J, run: () => bareEngine(J) },
     subject: { name: "floor", ops: J, run: () => schedFloor(J) },

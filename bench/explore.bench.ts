@@ -25,18 +25,23 @@ async function rates(runs: number, fn: () => Promise<unknown>): Promise<{ wall: 
   return { wall: runs / ((performance.now() - t0) / 1000), cpu: runs / ((c.user + c.system) / 1e6) };
 }
 
-async function plainRunsPerSec(): Promise<{ wall: number; cpu: number }> {
-  for (let i = 0; i < 20; i++) await runScenario(demoScenario); // warm-up (JIT), like the explorer's first runs
-  return rates(RUNS, async () => {
-    for (let i = 0; i < RUNS; i++) await runScenario(demoScenario);
+/** `runs` plain, unperturbed runs of the demo. */
+function plainRuns(runs: number): Promise<{ wall: number; cpu: number }> {
+  return rates(runs, async () => {
+    for (let i = 0; i < runs; i++) await runScenario(demoScenario);
   });
 }
 
-async function exploredRunsPerSec(workers: number): Promise<{ wall: number; cpu: number; failing: number }> {
+/** `runs` explored runs with `workers` workers, seeds from `firstSeed` on. */
+async function exploredRuns(
+  runs: number,
+  workers: number,
+  firstSeed: number,
+): Promise<{ wall: number; cpu: number; failing: number }> {
   let failing = 0;
-  const r = await rates(RUNS, async () => {
+  const r = await rates(runs, async () => {
     const e = await exploreCommand(
-      { scenario: "demo", loaded: demoScenario, runs: RUNS, workers, outDir: ".drmsim/bench-explore" },
+      { scenario: "demo", loaded: demoScenario, runs, workers, firstSeed, outDir: ".drmsim/bench-explore" },
       quietIo,
     );
     failing = e.failingRuns;
@@ -44,15 +49,36 @@ async function exploredRunsPerSec(workers: number): Promise<{ wall: number; cpu:
   return { ...r, failing };
 }
 
+/** Rounds of the one-worker comparison: each a chunk of plain runs, then a chunk of explored ones. */
+const ROUNDS = 5;
+const PER_ROUND = RUNS / ROUNDS;
+
 export async function figures(): Promise<Figure[]> {
-  // Plain runs before and after the explored ones: their mean is the baseline, so a drift in the
-  // machine's speed over the bench (load, thermal) weighs on both sides alike. (Taking the better
-  // of the two biased every ratio down by about half the spread between runs.)
-  const plainBefore = await plainRunsPerSec();
-  const one = await exploredRunsPerSec(1);
-  const two = await exploredRunsPerSec(2);
-  const plainAfter = await plainRunsPerSec();
-  const plain = (plainBefore.cpu + plainAfter.cpu) / 2;
+  for (let i = 0; i < 20; i++) await runScenario(demoScenario); // warm-up (JIT), like the explorer's first runs
+  // One worker against plain runs in alternating rounds, judged on the median of the rounds'
+  // ratios: a drift in the machine's speed (load, thermal) falls on both sides of a round alike,
+  // and one disturbed round does not decide the figure. (One long chunk of each, as before, moved
+  // the ratio by ±6% between runs of the same code.)
+  const ratios: number[] = [];
+  let plainCpuS = 0;
+  let oneCpuS = 0;
+  let oneWallS = 0;
+  let oneFailing = 0;
+  for (let r = 0; r < ROUNDS; r++) {
+    const p = await plainRuns(PER_ROUND);
+    const o = await exploredRuns(PER_ROUND, 1, 1 + r * PER_ROUND);
+    ratios.push(o.cpu / p.cpu);
+    plainCpuS += PER_ROUND / p.cpu;
+    oneCpuS += PER_ROUND / o.cpu;
+    oneWallS += PER_ROUND / o.wall;
+    oneFailing += o.failing;
+  }
+  ratios.sort((a, b) => a - b);
+  const ratio1 = ratios[(ROUNDS - 1) / 2]!;
+  const one = { cpu: RUNS / oneCpuS, wall: RUNS / oneWallS, failing: oneFailing };
+  const plain = RUNS / plainCpuS;
+  // Two workers in one campaign of all the runs: its worker start-up counts, as it does for a user.
+  const two = await exploredRuns(RUNS, 2, 1);
   const title = (workers: number, failing: number) =>
     `explore: demo runs/s, ${workers} worker${workers === 1 ? "" : "s"}${failing > 0 ? ` (${failing} failing)` : ""}`;
   // Issue #28: one worker (this thread) ≥ 0.95 of plain runs — in CPU time, as the other
@@ -66,9 +92,9 @@ export async function figures(): Promise<Figure[]> {
       value: one.cpu,
       unit: "runs/s",
       baseline: { name: "plain runs/s, this thread", value: plain },
-      ratio: one.cpu / plain,
-      target: "≥ 0.95 of plain runs",
-      met: one.cpu / plain >= 0.95,
+      ratio: ratio1,
+      target: "≥ 0.95 of plain runs (median of the rounds)",
+      met: ratio1 >= 0.95,
     },
     {
       id: "explore-demo-2w",
