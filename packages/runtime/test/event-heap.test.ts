@@ -2,7 +2,13 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { EventHeap, type SimEvent } from "../src/internal/event-heap.js";
 
-const ev = (time: number, seq: number): SimEvent => ({ time, seq, fn: () => {}, ctx: null, cancelled: false });
+const ev = (time: number, seq: number): SimEvent => ({
+  time,
+  seq,
+  fn: () => {},
+  ctx: null,
+  cancelled: false,
+});
 
 /** Pops everything, as the run loop does (peek, then remove). */
 function drain(h: EventHeap): [number, number][] {
@@ -22,7 +28,7 @@ describe("EventHeap (the simulator's event queue)", () => {
         (spec) => {
           const h = new EventHeap();
           const evs = spec.map(([t], i) => ev(t * 1000, i));
-          evs.forEach((e) => h.push(e));
+          for (const e of evs) h.push(e);
           spec.forEach(([, cancel], i) => {
             if (!cancel) return;
             evs[i]!.cancelled = true;
