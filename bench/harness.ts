@@ -25,6 +25,8 @@ export interface Comparison {
   target?: string;
   /** Whether the target is met. */
   meets?: (r: Result) => boolean;
+  /** Sampling limits for this comparison (more pairs where one run's GC pause moves the median). */
+  sampling?: SampleOptions;
 }
 
 export interface Rate {

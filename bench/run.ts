@@ -39,7 +39,7 @@ async function runFile(f: string): Promise<Output> {
     figures?: () => Promise<Figure[]>;
   };
   for (const c of mod.comparisons ?? []) {
-    const r = await compare(c);
+    const r = await compare(c, c.sampling);
     out.results.push(r);
     const verdict = r.met === undefined ? "" : r.met ? "  ✓" : "  ✗ below target";
     console.log(
