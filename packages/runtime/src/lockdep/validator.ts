@@ -239,6 +239,34 @@ export class Validator {
   }
 
   /**
+   * @internal `lockAcquireIn` of a plain write lock whose instances are not objects of their own
+   * with a site each — a fence's inline lock, keyed by the fence — through one site per class:
+   * while that site is free it is lent to this acquisition (its instance and op rewritten, neither
+   * of which the site's cached check depends on) and taken through `acquireSite`; while it is on a
+   * stack, the acquisition takes a pooled entry as `lockAcquireIn` would. Called only while the
+   * validator is enabled; released with `releaseIn`, as any lock.
+   */
+  acquireInstance(ctx: ExecutionContext, cls: LockClass, instance: object, op: string): void {
+    const site = cls.instanceSite;
+    if (site === null || site.onStack === true) {
+      this.acquireInstanceSlow(ctx, cls, instance, op);
+      return;
+    }
+    site.instance = instance;
+    site.op = op;
+    this.acquireSite(ctx, site);
+  }
+
+  private acquireInstanceSlow(ctx: ExecutionContext, cls: LockClass, instance: object, op: string): void {
+    if (cls.instanceSite === null) {
+      cls.instanceSite = this.lockSite(cls, instance, op, false);
+      this.acquireInstance(ctx, cls, instance, op);
+      return;
+    }
+    this.acquireIn(ctx, cls, instance, op, "write", false, null);
+  }
+
+  /**
    * @internal `lockAcquireIn` for a site from `lockSite`, called only while the validator is
    * enabled: the same checks, the same findings in the same order. A site remembers the last held
    * stack (chain node) it was found clean on; taking it again on that stack — the site free, the
