@@ -289,7 +289,9 @@ export class Validator {
       // already be recorded on the class.
       const on = ctx.hardirqUsage;
       const bit = on === 2 && ctx.hardirqsOff !== 0 ? 0 : on;
-      if ((site.cls.usage & bit) !== bit) {
+      // `usageSeen`: bits the class was seen to have, kept on the site (one load fewer than the
+      // class's own mask). A class never loses a usage bit, so what the site saw is still set.
+      if ((site.usageSeen & bit) !== bit) {
         this.acquireSiteSlow(ctx, site, parent);
         return;
       }
@@ -297,7 +299,9 @@ export class Validator {
     // `site.chain` is still the node it was found clean with: only `rechain` moves it, and that
     // forgets `cleanOn`.
     site.onStack = true;
-    site.frame = ctx.frame;
+    // A repeated acquisition from the same place stores nothing: no write barrier.
+    const frame = ctx.frame;
+    if (site.frame !== frame) site.frame = frame;
     site.timeNs = this.host.now;
     held.push(site);
   }
@@ -316,6 +320,7 @@ export class Validator {
     }
     // Nothing to check on this stack, now or later: a chain never stops being validated.
     site.cleanOn = parent;
+    site.usageSeen = cls.usage;
     site.onStack = true;
     site.frame = ctx.frame;
     site.timeNs = this.host.now;
