@@ -58,7 +58,7 @@ const PURE = new Set([
   "BigInt",
   "String", // String.raw`…`: the report's embedded script, a constant
   "defineTracepoint",
-  "subsystemMemo", // makes a closure over the key and init; nothing runs until it is called
+  "subsystemMemo", // makes a closure over the key and init and numbers its slot; nothing runs until it is called
   "drmToken",
   "drmIoctlDef",
   "drmIoctlDefDrv",

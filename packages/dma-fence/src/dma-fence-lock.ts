@@ -100,7 +100,7 @@ export function dmaFenceLockIrqsave(fence: DmaFence, op = "dma_fence_lock_irqsav
   const flags = ctx.hardirqsOff;
   ctx.hardirqsOff = flags + 1;
   try {
-    v.lockAcquireIn(ctx, inlineLockClass(fence), fence, op, false, "write", null);
+    v.acquireInstance(ctx, inlineLockClass(fence), fence, op);
   } catch (e) {
     ctx.hardirqsOff = flags;
     throw e;

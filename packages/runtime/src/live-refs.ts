@@ -20,14 +20,25 @@ const MIN_COMPACT = 256;
  * referenced, in the order they were created.
  */
 export class LiveRefs implements Iterable<RefCounted> {
-  private list: RefCounted[] = [];
+  /**
+   * Entries `[0, count)`, live and dead; the slots past `count` are cleared. The array is never
+   * shortened: a compaction that set `length` would make V8 trim its backing store, and the
+   * appends after it grow it again, copying it several times per compaction cycle — an
+   * allocation the size of the registry for every few hundred objects.
+   */
+  private readonly list: (RefCounted | undefined)[] = [];
+  private count = 0;
   /** Releases since the last compaction. */
   private released = 0;
   private compactAt = MIN_COMPACT;
 
   /** @internal Registers a new object (its count is 1). */
   add(obj: RefCounted): void {
-    this.list.push(obj);
+    const list = this.list;
+    const n = this.count;
+    if (n < list.length) list[n] = obj;
+    else list.push(obj);
+    this.count = n + 1;
   }
 
   /** @internal An object's count just reached zero: it is no longer live. */
@@ -38,13 +49,13 @@ export class LiveRefs implements Iterable<RefCounted> {
   /** Number of live objects. O(n): for reports and tests, not hot paths. */
   get size(): number {
     let n = 0;
-    for (const obj of this.list) if (obj.refcount > 0) n++;
+    for (let i = 0; i < this.count; i++) if (this.list[i]!.refcount > 0) n++;
     return n;
   }
 
   /** True if `obj` is tracked and still referenced. */
   has(obj: RefCounted): boolean {
-    return obj.refcount > 0 && this.list.includes(obj);
+    return obj.refcount > 0 && this.indexOf(obj) >= 0;
   }
 
   /**
@@ -53,25 +64,39 @@ export class LiveRefs implements Iterable<RefCounted> {
    */
   delete(obj: RefCounted): boolean {
     if (obj.refcount <= 0) return false;
-    const i = this.list.indexOf(obj);
+    const i = this.indexOf(obj);
     if (i < 0) return false;
-    this.list.splice(i, 1);
+    const list = this.list;
+    const n = --this.count;
+    list.copyWithin(i, i + 1, n + 1);
+    list[n] = undefined;
     return true;
   }
 
   /** The live objects, oldest first. */
   *[Symbol.iterator](): Iterator<RefCounted> {
-    for (const obj of this.list) if (obj.refcount > 0) yield obj;
+    for (let i = 0; i < this.count; i++) {
+      const obj = this.list[i]!;
+      if (obj.refcount > 0) yield obj;
+    }
+  }
+
+  private indexOf(obj: RefCounted): number {
+    const i = this.list.indexOf(obj);
+    return i < this.count ? i : -1;
   }
 
   private compact(): void {
     const list = this.list;
+    const end = this.count;
     let n = 0;
-    for (let i = 0; i < list.length; i++) {
+    for (let i = 0; i < end; i++) {
       const obj = list[i]!;
       if (obj.refcount > 0) list[n++] = obj;
     }
-    list.length = n;
+    // Drop the references to the dead ones; the slots are reused by the next appends.
+    list.fill(undefined, n, end);
+    this.count = n;
     this.released = 0;
     this.compactAt = Math.max(MIN_COMPACT, n);
   }

@@ -174,6 +174,8 @@ export class Simulator {
   readonly perturber: Perturber | null;
   /** @internal Live reference-counted objects (validator enabled only). */
   readonly liveRefs = new LiveRefs();
+  /** @internal The values of `subsystemMemo`s for this simulator, by the memo's slot. */
+  readonly memoSlots: unknown[] = [];
 
   private nowNs = 0;
   private seq = 0;

@@ -10,6 +10,7 @@
  */
 import type { ExecutionContext, Frame } from "./context.js";
 import { KernelError } from "./errno.js";
+import type { HeldLockEntry } from "./lockdep/held-lock.js";
 import type { LockClass } from "./lockdep/lock-class.js";
 import type { Simulator, TimerHandle } from "./simulator.js";
 import { WaitQueue } from "./waitqueue.js";
@@ -39,6 +40,11 @@ export class Work {
   rootFrame: Frame | null = null;
   /** @internal The op names the item shows in lockdep reports, built on its first checked run. */
   opNames: WorkOpNames | null = null;
+  /**
+   * @internal The validator's prebuilt held-lock entry for `process_one_work` taking the item's
+   * map (`Validator.lockSite`), made on its first checked run.
+   */
+  runSite: HeldLockEntry | null = null;
   /**
    * @internal `work->entry`: the next item on the queue's worklist while queued, null at the tail.
    * An item is queued at most once at a time (`pending`), so it can carry the link itself.
@@ -92,6 +98,8 @@ export class WorkQueue {
   /** The lockdep op names of `process_one_work`, built once: the hot path builds no strings. */
   private readonly opRun: string;
   private readonly opDone: string;
+  /** The validator's prebuilt held-lock entry for `process_one_work` taking the queue's map. */
+  private runSite: HeldLockEntry | null = null;
   /** Items executed so far. */
   executed = 0;
 
@@ -263,6 +271,19 @@ export class WorkQueue {
     return cls;
   }
 
+  // Out of line: each runs once per queue or item.
+  private newRunSite(): HeldLockEntry {
+    const site = this.sim.validator.lockSite(this.lockClass, this, this.opRun, false);
+    this.runSite = site;
+    return site;
+  }
+
+  private newWorkSite(work: Work): HeldLockEntry {
+    const site = this.sim.validator.lockSite(this.workClass(work), work, opNames(work).run, false);
+    work.runSite = site;
+    return site;
+  }
+
   /** True once instance `seq` of `work` is neither pending on this queue nor running. */
   private instanceDone(work: Work, seq: number): boolean {
     return (
@@ -350,11 +371,12 @@ export class WorkQueue {
       }
       ctx.frame = f;
     } else ctx.pushFrame(work.name);
-    // process_one_work(): the queue's map, then the item's, held across the function. With the
-    // validator off these return at once; the item's op names are built only when it is on.
+    // process_one_work(): the queue's map, then the item's, held across the function — as lock
+    // sites, so an item run again on the same stack costs the validator a few stores. With the
+    // validator off nothing is recorded; the item's op names are built only when it is on.
     if (v.enabled) {
-      v.acquire(this.lockClass, this, this.opRun);
-      v.acquire(this.workClass(work), work, opNames(work).run);
+      v.acquireSite(ctx, this.runSite ?? this.newRunSite());
+      v.acquireSite(ctx, work.runSite ?? this.newWorkSite(work));
     }
     // Every item runs with the worker as its async-local context, so a function that returns a
     // promise without being declared `async` still resumes as the worker after its awaits.
@@ -384,8 +406,8 @@ export class WorkQueue {
     const ctx = worker.ctx;
     if (v.enabled) {
       const names = opNames(work);
-      v.release(this.workClass(work), work, names.done);
-      v.release(this.lockClass, this, this.opDone);
+      v.releaseIn(ctx, this.workClass(work), work, names.done);
+      v.releaseIn(ctx, this.lockClass, this, this.opDone);
       ctx.popFrame();
       v.checkExit(ctx, names.exit);
     } else ctx.popFrame();

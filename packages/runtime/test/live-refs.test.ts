@@ -42,6 +42,27 @@ describe("LiveRefs (the live-object registry behind leak reports)", () => {
     expect(leaked.refcount).toBe(1);
   });
 
+  it("reuses the registry's slots after delete() and compactions, keeping creation order", () => {
+    const sim = new Simulator({ validator: "collect" });
+    const a = new Kref(sim, "a");
+    const b = new Kref(sim, "b");
+    const c = new Kref(sim, "c");
+    expect(sim.liveRefs.delete(b)).toBe(true);
+    const d = new Kref(sim, "d");
+    expect(names(sim)).toEqual(["a", "c", "d"]);
+    // Churn through several compactions while a, c and d stay live.
+    for (let round = 0; round < 4; round++) {
+      const batch = Array.from({ length: 600 }, (_, i) => new Kref(sim, `tmp${round}.${i}`));
+      for (const k of batch) k.put();
+    }
+    const e = new Kref(sim, "e");
+    expect(names(sim)).toEqual(["a", "c", "d", "e"]);
+    expect(sim.liveRefs.has(d)).toBe(true);
+    for (const k of [a, c, d, e]) k.put();
+    expect(sim.liveRefs.size).toBe(0);
+    b.put();
+  });
+
   it("tracks nothing with the validator off", () => {
     const sim = new Simulator({ validator: "off" });
     const k = new Kref(sim, "untracked");

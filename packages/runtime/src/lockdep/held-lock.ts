@@ -69,6 +69,8 @@ export class HeldLockEntry implements HeldLock {
    * (`Validator.acquireSite`); `chain` is then the node taking it there leads to.
    */
   cleanOn: LockChain | null = null;
+  /** A site: the class's usage bits (`LockClass.usage`) when it was last found clean. */
+  usageSeen = 0;
 }
 
 /**

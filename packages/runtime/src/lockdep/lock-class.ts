@@ -5,6 +5,7 @@
  */
 
 import type { Frame } from "../context.js";
+import type { HeldLockEntry } from "./held-lock.js";
 
 /** What kind of lock a class describes; decides the sleep rules. */
 export type LockKind = "mutex" | "spinlock" | "rwsem" | "ww_mutex" | "map" | "workqueue";
@@ -44,6 +45,12 @@ export class LockClass {
    * owns the class: a fence lock's callbacks run under it). Appended to the finding's explanation.
    */
   rule: string | null = null;
+
+  /**
+   * @internal The held-lock entry `Validator.acquireInstance` lends to one acquisition of this
+   * class at a time (locks without an object of their own to keep a site on), made on first use.
+   */
+  instanceSite: HeldLockEntry | null = null;
 
   /** Unique per process; stable in creation order, and used as a graph key. */
   readonly id: number;

@@ -239,6 +239,34 @@ export class Validator {
   }
 
   /**
+   * @internal `lockAcquireIn` of a plain write lock whose instances are not objects of their own
+   * with a site each — a fence's inline lock, keyed by the fence — through one site per class:
+   * while that site is free it is lent to this acquisition (its instance and op rewritten, neither
+   * of which the site's cached check depends on) and taken through `acquireSite`; while it is on a
+   * stack, the acquisition takes a pooled entry as `lockAcquireIn` would. Called only while the
+   * validator is enabled; released with `releaseIn`, as any lock.
+   */
+  acquireInstance(ctx: ExecutionContext, cls: LockClass, instance: object, op: string): void {
+    const site = cls.instanceSite;
+    if (site === null || site.onStack === true) {
+      this.acquireInstanceSlow(ctx, cls, instance, op);
+      return;
+    }
+    site.instance = instance;
+    site.op = op;
+    this.acquireSite(ctx, site);
+  }
+
+  private acquireInstanceSlow(ctx: ExecutionContext, cls: LockClass, instance: object, op: string): void {
+    if (cls.instanceSite === null) {
+      cls.instanceSite = this.lockSite(cls, instance, op, false);
+      this.acquireInstance(ctx, cls, instance, op);
+      return;
+    }
+    this.acquireIn(ctx, cls, instance, op, "write", false, null);
+  }
+
+  /**
    * @internal `lockAcquireIn` for a site from `lockSite`, called only while the validator is
    * enabled: the same checks, the same findings in the same order. A site remembers the last held
    * stack (chain node) it was found clean on; taking it again on that stack — the site free, the
@@ -261,7 +289,9 @@ export class Validator {
       // already be recorded on the class.
       const on = ctx.hardirqUsage;
       const bit = on === 2 && ctx.hardirqsOff !== 0 ? 0 : on;
-      if ((site.cls.usage & bit) !== bit) {
+      // `usageSeen`: bits the class was seen to have, kept on the site (one load fewer than the
+      // class's own mask). A class never loses a usage bit, so what the site saw is still set.
+      if ((site.usageSeen & bit) !== bit) {
         this.acquireSiteSlow(ctx, site, parent);
         return;
       }
@@ -269,7 +299,9 @@ export class Validator {
     // `site.chain` is still the node it was found clean with: only `rechain` moves it, and that
     // forgets `cleanOn`.
     site.onStack = true;
-    site.frame = ctx.frame;
+    // A repeated acquisition from the same place stores nothing: no write barrier.
+    const frame = ctx.frame;
+    if (site.frame !== frame) site.frame = frame;
     site.timeNs = this.host.now;
     held.push(site);
   }
@@ -288,6 +320,7 @@ export class Validator {
     }
     // Nothing to check on this stack, now or later: a chain never stops being validated.
     site.cleanOn = parent;
+    site.usageSeen = cls.usage;
     site.onStack = true;
     site.frame = ctx.frame;
     site.timeNs = this.host.now;
