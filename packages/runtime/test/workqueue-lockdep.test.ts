@@ -14,6 +14,15 @@ function lockingWork(sim: Simulator, lock: Mutex, name: string): Work {
   }, name);
 }
 
+/** A task that flushes `work` while holding `lock`, which the item takes: a real deadlock. */
+function flushUnderLock(sim: Simulator, wq: WorkQueue, work: Work, lock: Mutex): void {
+  sim.spawn("flusher", async () => {
+    await lock.lock();
+    await wq.flushWork(work);
+    lock.unlock();
+  });
+}
+
 describe("workqueue lockdep maps (process_one_work, __flush_work, start_flush_work)", () => {
   it("flush_work while holding a lock the item takes is reported, on a concurrent queue too", async () => {
     const sim = new Simulator({ validator: "collect" });
@@ -30,11 +39,7 @@ describe("workqueue lockdep maps (process_one_work, __flush_work, start_flush_wo
     wq.queueWork(work);
     // This run really deadlocks (the item waits for the lock the flusher holds); lockdep names
     // the order when flush_work is called, before anything blocks.
-    sim.spawn("flusher", async () => {
-      await lock.lock();
-      await wq.flushWork(work);
-      lock.unlock();
-    });
+    flushUnderLock(sim, wq, work, lock);
     expect((await sim.run()).reason).toBe("deadlock");
     const f = sim.validator.findingsOf("circular-dependency");
     expect(f).toHaveLength(1);
@@ -116,11 +121,7 @@ describe("workqueue lockdep maps (process_one_work, __flush_work, start_flush_wo
     expect(sim.validator.findings).toEqual([]);
     // Every run above took the item's map on the same stack: the cached path, after the first.
     wq.queueWork(work);
-    sim.spawn("flusher", async () => {
-      await lock.lock();
-      await wq.flushWork(work);
-      lock.unlock();
-    });
+    flushUnderLock(sim, wq, work, lock);
     expect((await sim.run()).reason).toBe("deadlock");
     expect(
       sim.validator.findingsOf("circular-dependency").map((f) => f.chain.map((l) => `${l.from} -> ${l.to}`)),
