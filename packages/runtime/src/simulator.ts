@@ -176,6 +176,8 @@ export class Simulator {
   readonly liveRefs = new LiveRefs();
   /** @internal The values of `subsystemMemo`s for this simulator, by the memo's slot. */
   readonly memoSlots: unknown[] = [];
+  /** @internal The subsystem key each of `memoSlots` holds the value of. */
+  readonly memoKeys: object[] = [];
 
   private nowNs = 0;
   private seq = 0;

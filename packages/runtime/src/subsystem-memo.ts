@@ -19,9 +19,11 @@ let nextSlot = 0;
 export function subsystemMemo<T>(key: object, init: (sim: Simulator) => T): (sim: Simulator) => T {
   const slot = nextSlot++;
   return (sim) => {
-    const hit = sim.memoSlots[slot];
-    if (hit !== undefined) return hit as T;
+    // The slot's key is checked too: two copies of this module in one process (two installed
+    // versions) number their slots alike, and must not read each other's values.
+    if (sim.memoKeys[slot] === key) return sim.memoSlots[slot] as T;
     const value = sim.subsystem(key, () => init(sim));
+    sim.memoKeys[slot] = key;
     sim.memoSlots[slot] = value;
     return value;
   };

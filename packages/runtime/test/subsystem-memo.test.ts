@@ -33,4 +33,17 @@ describe("subsystemMemo (per-simulator state behind a per-call memo)", () => {
     const sim = new Simulator({ validator: "off" });
     expect([first(sim), second(sim), first(sim)]).toEqual(["first", "second", "first"]);
   });
+
+  it("a slot another copy of the module wrote (same slot number, another key) is not read as its own", () => {
+    const KEY = {};
+    const stateOf = subsystemMemo(KEY, () => ({ mine: true }));
+    const sim = new Simulator({ validator: "off" });
+    const own = stateOf(sim);
+    const slot = sim.memoKeys.indexOf(KEY);
+    expect(slot).toBeGreaterThanOrEqual(0);
+    // What a second installed copy's memo numbered alike would leave in this simulator's slot.
+    sim.memoKeys[slot] = {};
+    sim.memoSlots[slot] = { mine: false };
+    expect(stateOf(sim)).toBe(own);
+  });
 });
